@@ -1,0 +1,148 @@
+"""The one settings object, read from the environment once at start-up.
+
+The variable names are a public contract: operators, the README and the deployment
+files use them. A bad value stops the process with a message naming the variable.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CLOUD_UPLOAD_LIMIT_MB = 50
+LOCAL_UPLOAD_LIMIT_MB = 2000
+
+
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+
+
+class ConfigError(Exception):
+    """The environment holds a missing or invalid setting; the message names it."""
+
+
+class Settings(BaseSettings):
+    """Every knob of mediabot, validated; see the README for the table of variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=None, case_sensitive=False, extra="ignore", frozen=True
+    )
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_api_local: bool = False
+    telegram_upload_limit_mb: int | None = Field(default=None, gt=0)
+
+    database_url: str | None = None
+    amqp_url: SecretStr | None = None
+    data_dir: Path = Path("./data")
+
+    allow_private_urls: bool = False
+    worker_concurrency: int = Field(default=2, ge=1, le=64)
+    max_duration_min: int = Field(default=180, gt=0)
+    youtube_cookies_file: Path | None = None
+    instagram_cookies_file: Path | None = None
+
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0:8080"  # noqa: S104 - a container listens on every interface
+    webhook_secret: SecretStr | None = None
+
+    job_max_attempts: int = Field(default=4, ge=1, le=20)
+    shutdown_grace_s: float = Field(default=30.0, ge=0)
+
+    log_level: str = "INFO"
+    log_format: LogFormat = LogFormat.TEXT
+
+    admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+            if value.startswith(prefix):
+                return "postgresql+asyncpg://" + value[len(prefix) :]
+        if value.startswith("sqlite://") and not value.startswith("sqlite+aiosqlite://"):
+            return "sqlite+aiosqlite://" + value[len("sqlite://") :]
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("must be a postgresql:// or sqlite:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _empty_amqp_is_unset(self) -> Settings:
+        if self.amqp_url is not None and not self.amqp_url.get_secret_value().strip():
+            object.__setattr__(self, "amqp_url", None)
+        return self
+
+    @property
+    def upload_limit_bytes(self) -> int:
+        """The largest single upload Telegram accepts from this bot, in bytes."""
+        if self.telegram_upload_limit_mb is not None:
+            megabytes = self.telegram_upload_limit_mb
+        elif self.telegram_api_local:
+            megabytes = LOCAL_UPLOAD_LIMIT_MB
+        else:
+            megabytes = CLOUD_UPLOAD_LIMIT_MB
+        return megabytes * 1024 * 1024
+
+    @property
+    def effective_database_url(self) -> str:
+        """`DATABASE_URL`, or the embedded SQLite file under `DATA_DIR`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'mediabot.db').resolve()}"
+
+    @property
+    def work_dir(self) -> Path:
+        """Where jobs keep their temporary folders."""
+        return self.data_dir / "work"
+
+    @property
+    def max_duration_s(self) -> int:
+        return self.max_duration_min * 60
+
+    def require_token(self) -> str:
+        """The bot token, or a `ConfigError` when it is not set."""
+        if self.bot_token is None or not self.bot_token.get_secret_value():
+            raise ConfigError("BOT_TOKEN is required: set it to the token @BotFather gave you")
+        return self.bot_token.get_secret_value()
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment into `Settings`, turning validation errors into `ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+            problems.append(f"{name}: {error['msg']}")
+        raise ConfigError("invalid configuration: " + "; ".join(problems)) from None

@@ -1,0 +1,56 @@
+"""The closed sets of the domain."""
+
+from enum import StrEnum
+
+
+class Provider(StrEnum):
+    """Where a piece of media comes from; `GENERIC` is every other site yt-dlp knows."""
+
+    YOUTUBE = "youtube"
+    INSTAGRAM = "instagram"
+    GENERIC = "generic"
+
+
+class MediaKind(StrEnum):
+    """What a delivered file is."""
+
+    VIDEO = "video"
+    AUDIO = "audio"
+    PHOTO = "photo"
+
+
+class RequestState(StrEnum):
+    """The life of one request, from the button press to its ending.
+
+    `ACCEPTED` -> `QUEUED` -> `DOWNLOADING` -> `UPLOADING` -> `DELIVERED`;
+    any state before `DELIVERED` may end in `FAILED` or `CANCELLED`.
+    """
+
+    ACCEPTED = "accepted"
+    QUEUED = "queued"
+    DOWNLOADING = "downloading"
+    UPLOADING = "uploading"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL_STATES
+
+    @classmethod
+    def open_states(cls) -> tuple["RequestState", ...]:
+        """States of requests that still owe the user an answer."""
+        return tuple(state for state in cls if state not in _FINAL_STATES)
+
+
+_FINAL_STATES = frozenset({RequestState.DELIVERED, RequestState.FAILED, RequestState.CANCELLED})
+
+
+class DownloadPhase(StrEnum):
+    """What a download is doing, for progress reports."""
+
+    PROBING = "probing"
+    DOWNLOADING = "downloading"
+    PROCESSING = "processing"
+    FINISHED = "finished"

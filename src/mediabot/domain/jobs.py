@@ -1,0 +1,35 @@
+"""The message that travels through the queue: a pointer to a request, nothing more.
+
+The database is the truth about a request; the job only says which one to work on and
+how many times it has been tried.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from uuid import UUID
+
+
+class InvalidJobError(ValueError):
+    """A queue message that is not a job of ours."""
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    request_id: UUID
+    attempt: int = 1
+
+    def encode(self) -> bytes:
+        return json.dumps({"request_id": str(self.request_id), "attempt": self.attempt}).encode()
+
+    @classmethod
+    def decode(cls, body: bytes) -> Job:
+        try:
+            data = json.loads(body)
+            return cls(request_id=UUID(data["request_id"]), attempt=int(data.get("attempt", 1)))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise InvalidJobError(f"not a job: {body[:80]!r}") from exc
+
+    def next_attempt(self) -> Job:
+        return Job(request_id=self.request_id, attempt=self.attempt + 1)

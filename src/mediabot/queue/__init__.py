@@ -1,0 +1,1 @@
+"""Job queues: RabbitMQ in production, an in-process queue for the embedded mode."""
