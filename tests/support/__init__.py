@@ -1,0 +1,1 @@
+"""Test-bench parts shared by every test package."""

@@ -1,0 +1,1 @@
+"""Media fixtures: filled in by the bench work."""

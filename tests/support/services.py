@@ -1,0 +1,104 @@
+"""Fixtures for the real PostgreSQL and RabbitMQ the integration tests talk to.
+
+Each test session gets its own database and its own RabbitMQ virtual host, dropped at the
+end. A service that does not answer fails the test with the command that starts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from urllib.parse import quote
+
+import asyncpg
+import pytest
+
+PG_ADMIN_DSN = os.environ.get("MEDIABOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_HOST = os.environ.get("MEDIABOT_TEST_AMQP_HOST", "127.0.0.1:5672")
+AMQP_USER = os.environ.get("MEDIABOT_TEST_AMQP_USER", "guest")
+AMQP_PASSWORD = os.environ.get("MEDIABOT_TEST_AMQP_PASSWORD", "guest")
+
+PG_START = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+RABBIT_START = "rabbitmq-server -detached"
+
+
+async def _pg_admin(statement: str) -> None:
+    try:
+        connection = await asyncpg.connect(PG_ADMIN_DSN, timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+        pytest.fail(
+            f"PostgreSQL does not answer at {PG_ADMIN_DSN} ({exc}); start it with: {PG_START}",
+            pytrace=False,
+        )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def _database_url(name: str) -> str:
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="session")
+def make_pg_database() -> Iterator[Callable[[], str]]:
+    """A factory of fresh, empty PostgreSQL databases; all are dropped at the end."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"mediabot_test_{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+        created.append(name)
+        return _database_url(name)
+
+    yield make
+    for name in created:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def pg_url(make_pg_database: Callable[[], str]) -> str:
+    """An empty PostgreSQL database for this test session, as a `postgresql+asyncpg://` URL."""
+    return make_pg_database()
+
+
+def _rabbitmqctl(*args: str) -> None:
+    try:
+        subprocess.run(
+            ["rabbitmqctl", "--quiet", *args], check=True, capture_output=True, timeout=60
+        )
+    except FileNotFoundError:
+        pytest.fail("rabbitmqctl is not installed: install rabbitmq-server", pytrace=False)
+    except subprocess.CalledProcessError as exc:
+        pytest.fail(
+            f"RabbitMQ refused `rabbitmqctl {' '.join(args)}`: {exc.stderr.decode().strip()}; "
+            f"start it with: {RABBIT_START}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def make_amqp_vhost() -> Iterator[Callable[[], str]]:
+    """A factory of fresh RabbitMQ virtual hosts; all are deleted at the end."""
+    created: list[str] = []
+
+    def make() -> str:
+        vhost = f"mediabot-test-{uuid.uuid4().hex[:12]}"
+        _rabbitmqctl("add_vhost", vhost)
+        created.append(vhost)
+        _rabbitmqctl("set_permissions", "-p", vhost, AMQP_USER, ".*", ".*", ".*")
+        return f"amqp://{AMQP_USER}:{AMQP_PASSWORD}@{AMQP_HOST}/{quote(vhost, safe='')}"
+
+    yield make
+    for vhost in created:
+        subprocess.run(["rabbitmqctl", "--quiet", "delete_vhost", vhost], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def amqp_url(make_amqp_vhost: Callable[[], str]) -> str:
+    """An empty RabbitMQ virtual host for this test session, as an `amqp://` URL."""
+    return make_amqp_vhost()

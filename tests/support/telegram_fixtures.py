@@ -1,0 +1,1 @@
+"""Fake Telegram fixtures: filled in by the bench work."""
