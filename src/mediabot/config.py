@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     instagram_cookies_file: Path | None = None
 
     webhook_url: str | None = None
-    webhook_listen: str = "0.0.0.0:8080"  # noqa: S104 - a container listens on every interface
+    webhook_listen: str = "0.0.0.0:8080"
     webhook_secret: SecretStr | None = None
 
     job_max_attempts: int = Field(default=4, ge=1, le=20)

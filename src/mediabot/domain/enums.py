@@ -1,5 +1,7 @@
 """The closed sets of the domain."""
 
+from __future__ import annotations
+
 from enum import StrEnum
 
 
@@ -20,12 +22,14 @@ class MediaKind(StrEnum):
 
 
 class RequestState(StrEnum):
-    """The life of one request, from the button press to its ending.
+    """The life of one request, from the offer of choices to its ending.
 
-    `ACCEPTED` -> `QUEUED` -> `DOWNLOADING` -> `UPLOADING` -> `DELIVERED`;
-    any state before `DELIVERED` may end in `FAILED` or `CANCELLED`.
+    `OFFERED` (buttons shown) -> `ACCEPTED` (a choice made) -> `QUEUED` -> `DOWNLOADING`
+    -> `UPLOADING` -> `DELIVERED`; any state before `DELIVERED` may end in `FAILED` or
+    `CANCELLED`.
     """
 
+    OFFERED = "offered"
     ACCEPTED = "accepted"
     QUEUED = "queued"
     DOWNLOADING = "downloading"
@@ -39,9 +43,9 @@ class RequestState(StrEnum):
         return self in _FINAL_STATES
 
     @classmethod
-    def open_states(cls) -> tuple["RequestState", ...]:
-        """States of requests that still owe the user an answer."""
-        return tuple(state for state in cls if state not in _FINAL_STATES)
+    def pending_states(cls) -> tuple[RequestState, ...]:
+        """States of requests a choice was made for and that still owe the user a file."""
+        return (cls.ACCEPTED, cls.QUEUED, cls.DOWNLOADING, cls.UPLOADING)
 
 
 _FINAL_STATES = frozenset({RequestState.DELIVERED, RequestState.FAILED, RequestState.CANCELLED})

@@ -1,0 +1,1 @@
+"""Entry points that wire concrete parts together: bot, worker, the all-in-one run."""

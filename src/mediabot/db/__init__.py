@@ -1,0 +1,1 @@
+"""The database: models, repositories, the engine and the Alembic migrations."""

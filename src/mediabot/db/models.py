@@ -1,0 +1,159 @@
+"""The tables: users, chats, providers, files (one row per request) and file_parts.
+
+Relations: a user has many chats (the user who brought the bot into the chat), a chat has
+many files, a provider has many files, a file has many parts. UUID keys everywhere;
+Telegram's own ids are BIGINT columns with unique constraints.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mediabot.db.base import Base, UtcDateTime, utcnow
+from mediabot.domain.enums import MediaKind, Provider, RequestState
+
+
+def _enum(enum_class: type[StrEnum], name: str) -> Enum:
+    # Stored as text with a CHECK constraint: portable, and a new member is a plain migration.
+    return Enum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+class _Timestamps:
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class User(_Timestamps, Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    first_name: Mapped[str] = mapped_column(String(256), default="")
+    last_name: Mapped[str | None] = mapped_column(String(256))
+    language_code: Mapped[str | None] = mapped_column(String(16))
+
+    chats: Mapped[list[Chat]] = relationship(back_populates="user")
+
+
+class Chat(_Timestamps, Base):
+    __tablename__ = "chats"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str | None] = mapped_column(String(256))
+
+    user: Mapped[User] = relationship(back_populates="chats")
+    files: Mapped[list[File]] = relationship(back_populates="chat")
+
+
+class ProviderRow(Base):
+    """One row per `Provider`; the migration that creates the table fills it."""
+
+    __tablename__ = "providers"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[Provider] = mapped_column(_enum(Provider, "provider"), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+
+    files: Mapped[list[File]] = relationship(back_populates="provider")
+
+
+class File(_Timestamps, Base):
+    """One request for a piece of media, from the offer of choices to its ending.
+
+    `resolution` is the video height asked for; it is NULL for audio and photos.
+    `offer` keeps what the link offered, so a button press can be checked against it.
+    """
+
+    __tablename__ = "files"
+    __table_args__ = (
+        # The cache: "is this media, in this kind and resolution, already delivered?"
+        Index("ix_files_cache", "media_key", "kind", "resolution", "state"),
+        # History: "this chat's recent files".
+        Index("ix_files_chat_recent", "chat_id", "created_at"),
+        # Recovery and queue position: "requests in a given state, oldest first".
+        Index("ix_files_state_created", "state", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    chat_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    provider_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("providers.id", ondelete="RESTRICT"), index=True
+    )
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    request_url: Mapped[str] = mapped_column(Text)
+    media_key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[MediaKind | None] = mapped_column(_enum(MediaKind, "media_kind"))
+    resolution: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[RequestState] = mapped_column(_enum(RequestState, "request_state"))
+    title: Mapped[str | None] = mapped_column(String(512))
+    duration_s: Mapped[float | None] = mapped_column(Float)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    error_reason: Mapped[str | None] = mapped_column(Text)
+    offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    chat: Mapped[Chat] = relationship(back_populates="files")
+    provider: Mapped[ProviderRow] = relationship(back_populates="files")
+    parts: Mapped[list[FilePart]] = relationship(
+        back_populates="file", order_by="FilePart.index", cascade="all, delete-orphan"
+    )
+
+
+class FilePart(Base):
+    """One delivered Telegram file of a request: the only one, or part i of N."""
+
+    __tablename__ = "file_parts"
+    __table_args__ = (UniqueConstraint("file_id", "index"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[MediaKind] = mapped_column(_enum(MediaKind, "media_kind"))
+    telegram_file_id: Mapped[str] = mapped_column(String(256))
+    telegram_file_unique_id: Mapped[str] = mapped_column(String(64))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    start_s: Mapped[float | None] = mapped_column(Float)
+    end_s: Mapped[float | None] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    file: Mapped[File] = relationship(back_populates="parts")

@@ -1,0 +1,289 @@
+"""Repositories: each takes a session and never commits; the caller owns the transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from mediabot.db.base import utcnow
+from mediabot.db.models import Chat, File, FilePart, ProviderRow, User
+from mediabot.domain.enums import MediaKind, Provider, RequestState
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that knows ON CONFLICT for the session's dialect (PostgreSQL or SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramUser:
+    telegram_id: int
+    first_name: str = ""
+    username: str | None = None
+    last_name: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramChat:
+    telegram_id: int
+    type: str
+    title: str | None = None
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def upsert(self, user: TelegramUser) -> uuid.UUID:
+        """Insert or refresh a user by Telegram id; returns its UUID."""
+        now = utcnow()
+        values = {
+            "first_name": user.first_name,
+            "username": user.username,
+            "last_name": user.last_name,
+            "language_code": user.language_code,
+            "updated_at": now,
+        }
+        statement = (
+            _insert(self._session, User)
+            .values(id=uuid.uuid4(), telegram_id=user.telegram_id, created_at=now, **values)
+            .on_conflict_do_update(index_elements=[User.telegram_id], set_=values)
+            .returning(User.id)
+        )
+        return (await self._session.execute(statement)).scalar_one()  # type: ignore[no-any-return]
+
+    async def by_telegram_id(self, telegram_id: int) -> User | None:
+        return await self._session.scalar(select(User).where(User.telegram_id == telegram_id))
+
+
+class ChatRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def upsert(self, chat: TelegramChat, user_id: uuid.UUID) -> uuid.UUID:
+        """Insert or refresh a chat by Telegram id; its owning user is the first one seen."""
+        now = utcnow()
+        values = {"type": chat.type, "title": chat.title, "updated_at": now}
+        statement = (
+            _insert(self._session, Chat)
+            .values(
+                id=uuid.uuid4(),
+                telegram_id=chat.telegram_id,
+                user_id=user_id,
+                created_at=now,
+                **values,
+            )
+            .on_conflict_do_update(index_elements=[Chat.telegram_id], set_=values)
+            .returning(Chat.id)
+        )
+        return (await self._session.execute(statement)).scalar_one()  # type: ignore[no-any-return]
+
+    async def by_telegram_id(self, telegram_id: int) -> Chat | None:
+        return await self._session.scalar(select(Chat).where(Chat.telegram_id == telegram_id))
+
+
+class ProviderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def id_of(self, provider: Provider) -> uuid.UUID:
+        """The row id of a provider; the initial migration creates one row per member."""
+        statement = select(ProviderRow.id).where(ProviderRow.name == provider)
+        provider_id: uuid.UUID = (await self._session.execute(statement)).scalar_one()
+        return provider_id
+
+
+class FileRepository:
+    """Requests for media (`files` rows) and their delivered parts."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, file: File) -> File:
+        self._session.add(file)
+        await self._session.flush()
+        return file
+
+    async def get(self, file_id: uuid.UUID, *, with_parts: bool = False) -> File | None:
+        statement = select(File).where(File.id == file_id).execution_options(populate_existing=True)
+        if with_parts:
+            statement = statement.options(selectinload(File.parts))
+        return await self._session.scalar(statement)
+
+    async def get_with_chat(self, file_id: uuid.UUID) -> File | None:
+        statement = (
+            select(File)
+            .where(File.id == file_id)
+            .options(selectinload(File.chat), selectinload(File.parts))
+            .execution_options(populate_existing=True)
+        )
+        return await self._session.scalar(statement)
+
+    async def find_delivered(
+        self, media_key: str, kind: MediaKind, resolution: int | None
+    ) -> File | None:
+        """The latest delivery of this media in this kind and resolution, with its parts."""
+        statement = (
+            select(File)
+            .where(
+                File.media_key == media_key,
+                File.kind == kind,
+                File.resolution.is_(None) if resolution is None else File.resolution == resolution,
+                File.state == RequestState.DELIVERED,
+            )
+            .options(selectinload(File.parts))
+            .order_by(File.finished_at.desc())
+            .limit(1)
+        )
+        return await self._session.scalar(statement)
+
+    async def recent_for_chat(self, chat_id: uuid.UUID, limit: int = 10) -> Sequence[File]:
+        statement = (
+            select(File)
+            .where(File.chat_id == chat_id, File.state != RequestState.OFFERED)
+            .order_by(File.created_at.desc())
+            .limit(limit)
+        )
+        return (await self._session.scalars(statement)).all()
+
+    async def queue_position(self, file: File) -> int:
+        """How many queued requests are ahead of this one (0: it is next)."""
+        if file.queued_at is None:
+            return 0
+        statement = select(func.count()).where(
+            File.state == RequestState.QUEUED, File.queued_at < file.queued_at
+        )
+        return int((await self._session.execute(statement)).scalar_one())
+
+    async def count_in_states(self, *states: RequestState) -> int:
+        statement = select(func.count()).where(File.state.in_(states))
+        return int((await self._session.execute(statement)).scalar_one())
+
+    def _claimable(self, now: datetime) -> Any:
+        return and_(
+            File.state.in_(RequestState.pending_states()),
+            or_(File.lease_expires_at.is_(None), File.lease_expires_at < now),
+        )
+
+    async def claim(self, file_id: uuid.UUID, owner: str, lease: timedelta) -> bool:
+        """Take the lease on a pending request, unless a live worker holds it.
+
+        Atomic: of several workers racing for one request, exactly one gets `True`.
+        """
+        now = utcnow()
+        statement = (
+            update(File)
+            .where(File.id == file_id, self._claimable(now))
+            .values(
+                lease_owner=owner,
+                lease_expires_at=now + lease,
+                attempts=File.attempts + 1,
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def renew_lease(self, file_id: uuid.UUID, owner: str, lease: timedelta) -> bool:
+        """Extend a lease this owner holds; `False` means it was lost to someone else."""
+        now = utcnow()
+        statement = (
+            update(File)
+            .where(File.id == file_id, File.lease_owner == owner)
+            .values(lease_expires_at=now + lease)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def set_state(
+        self,
+        file_id: uuid.UUID,
+        state: RequestState,
+        *,
+        owner: str | None = None,
+        **values: Any,
+    ) -> bool:
+        """Move a request to `state`; with `owner`, only while that owner holds the lease.
+
+        A final state releases the lease and stamps `finished_at`. Returns whether a row
+        changed: a request already final is never moved again.
+        """
+        now = utcnow()
+        changes: dict[str, Any] = {"state": state, "updated_at": now, **values}
+        if state is RequestState.QUEUED:
+            changes.setdefault("queued_at", now)
+        if state.is_final:
+            changes.update(finished_at=now, lease_owner=None, lease_expires_at=None)
+        conditions = [File.id == file_id, File.state.not_in(_FINAL)]
+        if owner is not None:
+            conditions.append(File.lease_owner == owner)
+        statement = (
+            update(File)
+            .where(*conditions)
+            .values(**changes)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def choose(
+        self, file_id: uuid.UUID, kind: MediaKind, resolution: int | None
+    ) -> File | None:
+        """Turn an offer into an accepted request, once: a second press changes nothing."""
+        now = utcnow()
+        statement = (
+            update(File)
+            .where(File.id == file_id, File.state == RequestState.OFFERED)
+            .values(kind=kind, resolution=resolution, state=RequestState.ACCEPTED, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(statement)
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return None
+        return await self.get(file_id)
+
+    async def stale_pending(self, older_than: datetime, limit: int = 500) -> Sequence[File]:
+        """Pending requests nobody works on: never claimed, or whose lease has expired.
+
+        `older_than` keeps freshly accepted requests out, which are still on their way.
+        """
+        now = utcnow()
+        statement = (
+            select(File)
+            .where(self._claimable(now), File.updated_at < older_than)
+            .order_by(File.created_at)
+            .limit(limit)
+        )
+        return (await self._session.scalars(statement)).all()
+
+    async def add_part(self, file_id: uuid.UUID, part: FilePart) -> None:
+        part.file_id = file_id
+        self._session.add(part)
+        await self._session.flush()
+
+    async def parts_of(self, file_id: uuid.UUID) -> Sequence[FilePart]:
+        statement = select(FilePart).where(FilePart.file_id == file_id).order_by(FilePart.index)
+        return (await self._session.scalars(statement)).all()
+
+    async def drop_parts(self, file_id: uuid.UUID) -> None:
+        """Forget the parts of a delivery whose Telegram file ids stopped working."""
+        parts = await self.parts_of(file_id)
+        for part in parts:
+            await self._session.delete(part)
+        await self._session.flush()
+
+
+_FINAL = (RequestState.DELIVERED, RequestState.FAILED, RequestState.CANCELLED)

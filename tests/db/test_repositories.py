@@ -1,0 +1,163 @@
+"""Repositories against both databases: upserts, the offer, leases, the cache, positions."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from mediabot.db.base import utcnow
+from mediabot.db.engine import create_session_factory
+from mediabot.db.models import File, FilePart
+from mediabot.db.repositories import (
+    ChatRepository,
+    FileRepository,
+    ProviderRepository,
+    TelegramChat,
+    TelegramUser,
+    UserRepository,
+)
+from mediabot.domain.enums import MediaKind, Provider, RequestState
+
+
+async def _offer(session: AsyncSession, telegram_id: int = 1, key: str = "youtube:abc") -> File:
+    user_id = await UserRepository(session).upsert(TelegramUser(telegram_id, "Ann"))
+    chat_id = await ChatRepository(session).upsert(TelegramChat(telegram_id, "private"), user_id)
+    provider_id = await ProviderRepository(session).id_of(Provider.YOUTUBE)
+    return await FileRepository(session).add(
+        File(
+            chat_id=chat_id,
+            provider_id=provider_id,
+            requested_by_id=user_id,
+            request_url=f"https://youtu.be/{key}",
+            media_key=key,
+            state=RequestState.OFFERED,
+            offer={"heights": [360, 720]},
+        )
+    )
+
+
+async def test_upsert_refreshes_instead_of_duplicating(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    async with sessions.begin() as session:
+        first = await UserRepository(session).upsert(TelegramUser(42, "Ann", username="ann"))
+        second = await UserRepository(session).upsert(TelegramUser(42, "Anna", username="anna"))
+        chat_a = await ChatRepository(session).upsert(TelegramChat(42, "private"), first)
+        chat_b = await ChatRepository(session).upsert(TelegramChat(42, "private", "x"), first)
+    assert first == second
+    assert chat_a == chat_b
+    async with sessions() as session:
+        user = await UserRepository(session).by_telegram_id(42)
+        chat = await ChatRepository(session).by_telegram_id(42)
+    assert user is not None and user.first_name == "Anna" and user.username == "anna"
+    assert chat is not None and chat.title == "x" and chat.user_id == first
+    assert user.created_at.tzinfo is not None
+
+
+async def test_every_provider_has_a_row(engine: AsyncEngine) -> None:
+    async with create_session_factory(engine)() as session:
+        ids = {provider: await ProviderRepository(session).id_of(provider) for provider in Provider}
+    assert len(set(ids.values())) == len(Provider)
+
+
+async def test_an_offer_is_chosen_once(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    async with sessions.begin() as session:
+        offer = await _offer(session)
+    async with sessions.begin() as session:
+        chosen = await FileRepository(session).choose(offer.id, MediaKind.VIDEO, 720)
+    async with sessions.begin() as session:
+        again = await FileRepository(session).choose(offer.id, MediaKind.AUDIO, None)
+    assert chosen is not None and chosen.state is RequestState.ACCEPTED
+    assert chosen.kind is MediaKind.VIDEO and chosen.resolution == 720
+    assert again is None
+
+
+async def test_only_one_of_racing_workers_claims_a_request(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    async with sessions.begin() as session:
+        offer = await _offer(session)
+        await FileRepository(session).choose(offer.id, MediaKind.AUDIO, None)
+
+    async def claim(owner: str) -> bool:
+        async with sessions.begin() as session:
+            return await FileRepository(session).claim(offer.id, owner, timedelta(minutes=1))
+
+    results = await asyncio.gather(*(claim(f"worker-{n}") for n in range(5)))
+    assert sorted(results) == [False, False, False, False, True]
+
+    async with sessions.begin() as session:
+        repository = FileRepository(session)
+        assert not await repository.renew_lease(offer.id, "someone-else", timedelta(minutes=1))
+        # A lease that has run out can be taken over: its worker is presumed dead.
+        await repository.set_state(offer.id, RequestState.DOWNLOADING)
+        file = await repository.get(offer.id)
+        assert file is not None
+        file.lease_expires_at = utcnow() - timedelta(seconds=1)
+    async with sessions.begin() as session:
+        stale = await FileRepository(session).stale_pending(utcnow() + timedelta(seconds=1))
+        assert [file.id for file in stale] == [offer.id]
+        assert await FileRepository(session).claim(offer.id, "worker-9", timedelta(minutes=1))
+        refreshed = await FileRepository(session).get(offer.id)
+    assert refreshed is not None and refreshed.attempts == 2
+
+
+async def test_a_final_state_is_never_left(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    async with sessions.begin() as session:
+        offer = await _offer(session)
+        repository = FileRepository(session)
+        assert await repository.set_state(offer.id, RequestState.CANCELLED)
+        assert not await repository.set_state(offer.id, RequestState.QUEUED)
+        file = await repository.get(offer.id)
+    assert file is not None and file.state is RequestState.CANCELLED
+    assert file.finished_at is not None
+
+
+async def test_the_cache_finds_the_delivery_with_its_parts(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    async with sessions.begin() as session:
+        offer = await _offer(session, key="youtube:cached")
+        repository = FileRepository(session)
+        await repository.choose(offer.id, MediaKind.VIDEO, 720)
+        for index in (1, 0):
+            await repository.add_part(
+                offer.id,
+                FilePart(
+                    index=index,
+                    kind=MediaKind.VIDEO,
+                    telegram_file_id=f"id-{index}",
+                    telegram_file_unique_id=f"u-{index}",
+                ),
+            )
+        await repository.set_state(offer.id, RequestState.DELIVERED)
+    async with sessions() as session:
+        repository = FileRepository(session)
+        hit = await repository.find_delivered("youtube:cached", MediaKind.VIDEO, 720)
+        other_height = await repository.find_delivered("youtube:cached", MediaKind.VIDEO, 360)
+        audio = await repository.find_delivered("youtube:cached", MediaKind.AUDIO, None)
+    assert hit is not None and [part.telegram_file_id for part in hit.parts] == ["id-0", "id-1"]
+    assert other_height is None and audio is None
+
+
+async def test_queue_position_counts_the_requests_ahead(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    ids: list[uuid.UUID] = []
+    for n in range(3):
+        async with sessions.begin() as session:
+            offer = await _offer(session, telegram_id=100 + n, key=f"youtube:q{n}")
+            await FileRepository(session).choose(offer.id, MediaKind.AUDIO, None)
+            await FileRepository(session).set_state(offer.id, RequestState.QUEUED)
+            ids.append(offer.id)
+        await asyncio.sleep(0.01)
+    async with sessions() as session:
+        repository = FileRepository(session)
+        positions = []
+        for file_id in ids:
+            file = await repository.get(file_id)
+            assert file is not None
+            positions.append(await repository.queue_position(file))
+        assert await repository.count_in_states(RequestState.QUEUED) == 3
+    assert positions == [0, 1, 2]
