@@ -1,0 +1,189 @@
+"""What ffprobe says about a file or a URL: streams, duration, and packet sizes.
+
+Every function accepts a local path or an HTTP(S) URL; ffprobe reads URLs with range
+requests, so probing a window of a remote file does not download the whole file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mediabot.media.tools import FFPROBE, MediaToolError, run_tool
+
+logger = logging.getLogger(__name__)
+
+
+class ProbeError(Exception):
+    """The input is not media ffprobe can read, or lacks the stream asked for."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamInfo:
+    """One stream of a container, as ffprobe reports it."""
+
+    index: int
+    codec_type: str
+    codec_name: str
+    width: int | None = None
+    height: int | None = None
+    duration_s: float | None = None
+    attached_pic: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    """The facts about one input: its streams, duration, size and overall bit rate."""
+
+    source: str
+    format_name: str
+    duration_s: float | None
+    size_bytes: int | None
+    bit_rate: int | None
+    streams: tuple[StreamInfo, ...]
+
+    @property
+    def video(self) -> StreamInfo | None:
+        """The first real video stream (cover art does not count)."""
+        for stream in self.streams:
+            if stream.codec_type == "video" and not stream.attached_pic:
+                return stream
+        return None
+
+    @property
+    def audio(self) -> StreamInfo | None:
+        for stream in self.streams:
+            if stream.codec_type == "audio":
+                return stream
+        return None
+
+    @property
+    def is_playable(self) -> bool:
+        """True when there is a video or audio stream with a positive duration."""
+        has_stream = self.video is not None or self.audio is not None
+        return has_stream and (self.duration_s or 0) > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Packet:
+    """One demuxed packet: its stream, timestamps in seconds, size and keyframe flag."""
+
+    stream_index: int
+    pts_s: float
+    dts_s: float
+    size_bytes: int
+    keyframe: bool
+
+
+def _float(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+async def probe(source: str | Path) -> MediaInfo:
+    """Read the container and stream facts of `source`; raises `ProbeError` if unreadable."""
+    args = [
+        FFPROBE,
+        "-v",
+        "error",
+        "-print_format",
+        "json",
+        "-show_format",
+        "-show_streams",
+        str(source),
+    ]
+    try:
+        raw = await run_tool(args)
+        data = json.loads(raw)
+    except (MediaToolError, ValueError) as exc:
+        raise ProbeError(f"cannot read media from {_display(source)}: {exc}") from exc
+    fmt = data.get("format", {})
+    streams = tuple(
+        StreamInfo(
+            index=int(stream["index"]),
+            codec_type=str(stream.get("codec_type", "")),
+            codec_name=str(stream.get("codec_name", "")),
+            width=_int(stream.get("width")),
+            height=_int(stream.get("height")),
+            duration_s=_float(stream.get("duration")),
+            attached_pic=bool(stream.get("disposition", {}).get("attached_pic")),
+        )
+        for stream in data.get("streams", [])
+    )
+    return MediaInfo(
+        source=str(source),
+        format_name=str(fmt.get("format_name", "")),
+        duration_s=_float(fmt.get("duration")),
+        size_bytes=_int(fmt.get("size")),
+        bit_rate=_int(fmt.get("bit_rate")),
+        streams=streams,
+    )
+
+
+async def read_packets(
+    source: str | Path, *, start_s: float, span_s: float, stream_indexes: tuple[int, ...]
+) -> list[Packet]:
+    """Packets of the given streams from `start_s` for about `span_s` seconds.
+
+    ffprobe seeks to the keyframe at or before `start_s`, so packets slightly before it
+    may appear; callers filter by timestamp. Packets without a timestamp are skipped.
+    """
+    args = [
+        FFPROBE,
+        "-v",
+        "error",
+        "-read_intervals",
+        f"{max(start_s, 0.0):.6f}%+{span_s:.6f}",
+        "-show_entries",
+        "packet=stream_index,pts_time,dts_time,size,flags",
+        "-of",
+        "compact=p=0",
+        str(source),
+    ]
+    try:
+        raw = await run_tool(args)
+    except MediaToolError as exc:
+        raise ProbeError(f"cannot read packets from {_display(source)}: {exc}") from exc
+    wanted = set(stream_indexes)
+    packets: list[Packet] = []
+    for line in raw.decode(errors="replace").splitlines():
+        fields = dict(item.split("=", 1) for item in line.split("|") if "=" in item)
+        index = _int(fields.get("stream_index"))
+        if index is None or index not in wanted:
+            continue
+        pts = _float(fields.get("pts_time"))
+        dts = _float(fields.get("dts_time"))
+        size = _int(fields.get("size"))
+        pts = pts if pts is not None else dts
+        dts = dts if dts is not None else pts
+        if size is None or pts is None or dts is None:
+            continue
+        packets.append(
+            Packet(
+                stream_index=index,
+                pts_s=pts,
+                dts_s=dts,
+                size_bytes=size,
+                keyframe=fields.get("flags", "").startswith("K"),
+            )
+        )
+    return packets
+
+
+def _display(source: str | Path) -> str:
+    """A source for logs and errors: URLs lose their query string (it may hold a token)."""
+    text = str(source)
+    return text.split("?", 1)[0]

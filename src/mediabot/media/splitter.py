@@ -1,0 +1,354 @@
+"""Cut media into playable parts under a byte limit, at keyframes, without re-encoding.
+
+A part is planned from packet sizes, read with ffprobe over a window that starts at the
+part's first keyframe; only that window is read, so a remote source (an HTTP URL read
+with range requests) is never downloaded as a whole before the first part exists. Each
+cut is `ffmpeg -c copy`; a part that still comes out over the limit is cut again over a
+shorter range, so the limit is guaranteed by bytes on disk, not hoped for by bit rate.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from mediabot.domain.enums import MediaKind
+from mediabot.media.probe import MediaInfo, Packet, ProbeError, probe, read_packets
+from mediabot.media.tools import FFMPEG, MediaToolError, run_tool
+
+logger = logging.getLogger(__name__)
+
+HEADROOM = 0.97
+"""Share of the limit a plan may fill; the rest absorbs container overhead."""
+_PART_OVERHEAD_BYTES = 8 * 1024
+_PACKET_OVERHEAD_BYTES = 16
+_AUDIO_UNIT_S = 0.5
+_SEEK_PAST_S = 0.001
+"""Seek just past a cut point: ffmpeg seeks to the keyframe at or before the target."""
+_END_BEFORE_S = 0.0005
+_MIN_WINDOW_S = 8.0
+_RECUT_FACTOR = 0.95
+
+
+class SplitError(Exception):
+    """The media cannot be cut under the limit without re-encoding, or cannot be read."""
+
+
+@dataclass(frozen=True, slots=True)
+class SplitSource:
+    """What to cut: one muxed input, or a video-only input plus an audio-only input.
+
+    Inputs are local paths or HTTP(S) URLs; `duration_s` is used when the container does
+    not state one. `kind` decides the output container: MP4 for video, M4A for audio.
+    """
+
+    inputs: tuple[str | Path, ...]
+    kind: MediaKind
+    duration_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.inputs) <= 2:
+            raise ValueError("a split source has one muxed input or one video and one audio")
+        if self.kind not in (MediaKind.VIDEO, MediaKind.AUDIO):
+            raise ValueError("only video and audio can be split")
+
+    @property
+    def is_stream(self) -> bool:
+        """True when every input is read over the network rather than from disk."""
+        return all(str(source).startswith(("http://", "https://")) for source in self.inputs)
+
+
+@dataclass(frozen=True, slots=True)
+class CutUnit:
+    """The stretch from one cut point to the next: nothing inside it can be cut apart."""
+
+    start_s: float
+    start_dts_s: float
+    size_bytes: int
+    packets: int
+
+
+@dataclass(frozen=True, slots=True)
+class CutPart:
+    """One part on disk: index (0-based), its time range in the source, its size."""
+
+    path: Path
+    index: int
+    start_s: float
+    end_s: float
+    size_bytes: int
+    is_last: bool
+
+    @property
+    def duration_s(self) -> float:
+        return max(0.0, self.end_s - self.start_s)
+
+
+def part_overhead(packets: int) -> int:
+    """Estimated container bytes a part adds to its payload (headers and sample tables)."""
+    return _PART_OVERHEAD_BYTES + _PACKET_OVERHEAD_BYTES * packets
+
+
+def plan_part(units: Sequence[CutUnit], budget_bytes: int, *, at_eof: bool) -> int | None:
+    """How many leading `units` make one part within `budget_bytes`.
+
+    Without `at_eof` the last unit is incomplete (its end is not known yet) and is never
+    taken; `None` means the units ran out before the budget did, so a longer window is
+    needed. A first unit larger than the budget is still returned alone (count 1): the
+    caller finds out from the cut file whether it fits.
+    """
+    usable = len(units) if at_eof else len(units) - 1
+    total = 0
+    packets = 0
+    for count in range(1, usable + 1):
+        unit = units[count - 1]
+        total += unit.size_bytes
+        packets += unit.packets
+        if total + part_overhead(packets) > budget_bytes:
+            return max(1, count - 1)
+    if at_eof and usable > 0:
+        return usable
+    return None
+
+
+def build_units(
+    packets: Sequence[Packet], *, start_s: float, keyframe_stream: int | None
+) -> list[CutUnit]:
+    """Group packets into cut units beginning at or after `start_s`.
+
+    Cut points are the keyframes of `keyframe_stream`, or every half second of audio when
+    there is no video. Packets of every stream count towards the unit their pts falls in.
+    """
+    floor = start_s - _SEEK_PAST_S
+    if keyframe_stream is not None:
+        points = sorted(
+            (packet.pts_s, packet.dts_s)
+            for packet in packets
+            if packet.stream_index == keyframe_stream and packet.keyframe and packet.pts_s >= floor
+        )
+    else:
+        points = []
+        for packet in sorted(packets, key=lambda item: item.pts_s):
+            if packet.pts_s < floor:
+                continue
+            if not points or packet.pts_s >= points[-1][0] + _AUDIO_UNIT_S:
+                points.append((packet.pts_s, packet.pts_s))
+    if not points:
+        return []
+    starts = [point[0] for point in points]
+    sizes = [0] * len(points)
+    counts = [0] * len(points)
+    for packet in packets:
+        if packet.pts_s < starts[0]:
+            continue
+        position = _bisect_right(starts, packet.pts_s) - 1
+        sizes[position] += packet.size_bytes
+        counts[position] += 1
+    return [
+        CutUnit(start_s=pts, start_dts_s=dts, size_bytes=sizes[i], packets=counts[i])
+        for i, (pts, dts) in enumerate(points)
+    ]
+
+
+def discard(path: Path) -> None:
+    """Delete a file if it exists; a local unlink is quick enough to do on the loop."""
+    path.unlink(missing_ok=True)
+
+
+def _stream_id(position: int, index: int) -> int:
+    return position * 1000 + index
+
+
+def _bisect_right(values: Sequence[float], target: float) -> int:
+    low, high = 0, len(values)
+    while low < high:
+        middle = (low + high) // 2
+        if target < values[middle]:
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
+@dataclass(frozen=True, slots=True)
+class _Input:
+    source: str
+    info: MediaInfo
+    stream_indexes: tuple[int, ...]
+    map_spec: tuple[str, ...]
+
+
+class Splitter:
+    """Cuts one `SplitSource` into parts, one call per part, in any order of start times.
+
+    `open()` probes the inputs once; `cut(start_s, index, limit_bytes)` writes the part
+    that starts at the cut point `start_s` into `work_dir` and returns it. The caller owns
+    the files it gets back and deletes them.
+    """
+
+    def __init__(self, source: SplitSource, work_dir: Path, *, stem: str = "part") -> None:
+        self._source = source
+        self._work_dir = work_dir
+        self._stem = stem
+        self._inputs: list[_Input] = []
+        self._duration_s = source.duration_s or 0.0
+        self._bit_rate = 0
+        self._keyframe_stream: tuple[int, int] | None = None
+
+    @property
+    def duration_s(self) -> float:
+        return self._duration_s
+
+    @property
+    def suffix(self) -> str:
+        return ".mp4" if self._source.kind is MediaKind.VIDEO else ".m4a"
+
+    async def open(self) -> None:
+        """Probe every input; raises `SplitError` when a needed stream is missing."""
+        want_video = self._source.kind is MediaKind.VIDEO
+        self._inputs = []
+        durations: list[float] = []
+        bit_rate = 0
+        for position, source in enumerate(self._source.inputs):
+            try:
+                info = await probe(source)
+            except ProbeError as exc:
+                raise SplitError(str(exc)) from exc
+            video = info.video if want_video else None
+            audio = info.audio
+            if len(self._source.inputs) == 2:
+                # a DASH pair: the first input gives the picture, the second the sound
+                audio = None if position == 0 else audio
+                video = video if position == 0 else None
+            indexes = tuple(stream.index for stream in (video, audio) if stream is not None)
+            if not indexes:
+                raise SplitError(f"input {position + 1} has no usable stream")
+            maps: list[str] = []
+            if video is not None:
+                maps += ["-map", f"{position}:{video.index}"]
+                self._keyframe_stream = (position, video.index)
+            if audio is not None:
+                maps += ["-map", f"{position}:{audio.index}"]
+            self._inputs.append(_Input(str(source), info, indexes, tuple(maps)))
+            if info.duration_s:
+                durations.append(info.duration_s)
+            if info.bit_rate:
+                bit_rate += info.bit_rate
+            elif info.size_bytes and info.duration_s:
+                bit_rate += int(info.size_bytes * 8 / info.duration_s)
+        if want_video and self._keyframe_stream is None:
+            raise SplitError("the source has no video stream")
+        if durations:
+            self._duration_s = max(durations)
+        if self._duration_s <= 0:
+            raise SplitError("the source has no known duration")
+        self._bit_rate = max(bit_rate, 1)
+
+    def estimate_parts(self, start_s: float, limit_bytes: int) -> int:
+        """Roughly how many parts remain from `start_s` (from the average bit rate)."""
+        remaining_bytes = max(0.0, self._duration_s - start_s) * self._bit_rate / 8
+        return max(1, math.ceil(remaining_bytes / (limit_bytes * HEADROOM * 0.98)))
+
+    async def cut(self, start_s: float, index: int, limit_bytes: int) -> CutPart:
+        """Write the part starting at cut point `start_s`, at most `limit_bytes` on disk.
+
+        Raises `SplitError` when even one keyframe interval is over the limit, or when
+        ffmpeg fails.
+        """
+        if not self._inputs:
+            await self.open()
+        budget = int(limit_bytes * HEADROOM)
+        units, at_eof = await self._window(start_s, budget)
+        path = self._work_dir / f"{self._stem}-{index:03d}{self.suffix}"
+        while True:
+            count = plan_part(units, budget, at_eof=at_eof)
+            if count is None:
+                raise SplitError("no cut point found")  # _window guarantees a plan
+            next_unit = units[count] if count < len(units) else None
+            await self._run_cut(units[0], next_unit, path)
+            size = path.stat().st_size
+            if size <= limit_bytes:
+                end_s = next_unit.start_s if next_unit is not None else self._duration_s
+                logger.debug(
+                    "cut part %d: %.3f-%.3f s, %d bytes", index, units[0].start_s, end_s, size
+                )
+                return CutPart(
+                    path=path,
+                    index=index,
+                    start_s=units[0].start_s,
+                    end_s=end_s,
+                    size_bytes=size,
+                    is_last=next_unit is None,
+                )
+            discard(path)
+            if count == 1:
+                raise SplitError(
+                    f"one keyframe interval at {units[0].start_s:.1f} s is {size} bytes, "
+                    f"over the {limit_bytes} byte limit; it cannot be cut without re-encoding"
+                )
+            logger.info(
+                "part %d came out at %d bytes, over %d: cutting it shorter",
+                index,
+                size,
+                limit_bytes,
+            )
+            budget = min(int(budget * limit_bytes / size * _RECUT_FACTOR), budget - 1)
+
+    async def _window(self, start_s: float, budget: int) -> tuple[list[CutUnit], bool]:
+        """Cut units from `start_s`, over a window long enough to plan one part."""
+        span = max(_MIN_WINDOW_S, budget * 8 / self._bit_rate * 1.3 + 2.0)
+        while True:
+            at_eof = start_s + span >= self._duration_s
+            packets: list[Packet] = []
+            for position, source in enumerate(self._inputs):
+                window = await read_packets(
+                    source.source,
+                    start_s=start_s,
+                    span_s=span + 1.0,
+                    stream_indexes=source.stream_indexes,
+                )
+                # stream ids repeat across the inputs of a DASH pair: make them distinct
+                packets += [
+                    replace(packet, stream_index=_stream_id(position, packet.stream_index))
+                    for packet in window
+                ]
+            keyframe_stream = (
+                _stream_id(*self._keyframe_stream) if self._keyframe_stream is not None else None
+            )
+            units = build_units(packets, start_s=start_s, keyframe_stream=keyframe_stream)
+            if not units:
+                raise SplitError(f"nothing to cut after {start_s:.3f} s")
+            if plan_part(units, budget, at_eof=at_eof) is not None:
+                return units, at_eof
+            span *= 2
+
+    async def _run_cut(self, first: CutUnit, after: CutUnit | None, path: Path) -> None:
+        from_start = first.start_s <= _SEEK_PAST_S
+        seek = first.start_s + _SEEK_PAST_S
+        args = [FFMPEG, "-v", "error", "-nostdin", "-y"]
+        for source in self._inputs:
+            if not from_start:
+                args += ["-ss", f"{seek:.6f}"]
+            args += ["-i", source.source]
+        if after is not None:
+            # ffmpeg ends a copied stream by decode time: stop just before the next
+            # keyframe is decoded, so it opens the next part and is not repeated here
+            origin = 0.0 if from_start else seek
+            args += ["-t", f"{max(after.start_dts_s - origin - _END_BEFORE_S, 0.001):.6f}"]
+        for source in self._inputs:
+            args += list(source.map_spec)
+        args += ["-c", "copy", "-avoid_negative_ts", "make_zero", "-map_metadata", "-1"]
+        if self._source.kind is MediaKind.VIDEO:
+            args += ["-movflags", "+faststart"]
+        args.append(str(path))
+        try:
+            await run_tool(args)
+        except MediaToolError as exc:
+            discard(path)
+            raise SplitError(f"ffmpeg could not cut the part: {exc}") from exc
+        except BaseException:
+            discard(path)
+            raise
