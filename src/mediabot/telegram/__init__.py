@@ -1,0 +1,1 @@
+"""The Telegram Bot API client: the aiogram bot, its session, pacing and retries."""

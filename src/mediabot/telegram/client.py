@@ -1,0 +1,111 @@
+"""The aiogram `Bot` mediabot talks to Telegram with, built once per process."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import FSInputFile
+
+from mediabot.config import Settings
+from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
+from mediabot.telegram.pacing import Pacer
+
+if TYPE_CHECKING:
+    from aiogram.client.session.middlewares.base import RequestMiddlewareType
+
+logger = logging.getLogger(__name__)
+
+BASE_UPLOAD_TIMEOUT_S = 60.0
+UPLOAD_BYTES_PER_S = 1024 * 1024
+"""The slowest upload speed a request is given time for (1 MB/s)."""
+
+
+def upload_timeout(method: TelegramMethod[TelegramType]) -> float | None:
+    """Seconds an upload request may take: 60 s plus one second per MB it carries.
+
+    `None` for a request that uploads no local file (the session default applies).
+    """
+    total = sum(_file_size(item) for item in _input_files(method))
+    if total == 0:
+        return None
+    return BASE_UPLOAD_TIMEOUT_S + total / UPLOAD_BYTES_PER_S
+
+
+def _input_files(method: TelegramMethod[TelegramType]) -> list[FSInputFile]:
+    found: list[FSInputFile] = []
+    for name in type(method).model_fields:
+        value = getattr(method, name, None)
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if isinstance(item, FSInputFile):
+                found.append(item)
+            for attribute in ("media", "thumbnail"):
+                inner = getattr(item, attribute, None)
+                if isinstance(inner, FSInputFile):
+                    found.append(inner)
+    return found
+
+
+def _file_size(item: FSInputFile) -> int:
+    try:
+        return Path(item.path).stat().st_size
+    except OSError:
+        return 0
+
+
+class DeliverySession(AiohttpSession):
+    """An aiohttp session whose upload requests get a timeout sized for their files."""
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
+    ) -> TelegramType:
+        if timeout is None:
+            sized = upload_timeout(method)
+            # aiohttp takes any number of seconds; aiogram's annotation says int
+            timeout = cast(int, sized) if sized is not None else None
+        return await super().make_request(bot, method, timeout)
+
+
+def create_session(settings: Settings, *, pacer: Pacer | None = None) -> DeliverySession:
+    """A session for `settings.telegram_api_url`, with pacing (outer) and retries (inner).
+
+    Pacing wraps retries, so a repeated request does not take a second slot.
+    """
+    api = TelegramAPIServer.from_base(
+        settings.telegram_api_url, is_local=settings.telegram_api_local
+    )
+    session = DeliverySession(api=api)
+    middlewares: list[RequestMiddlewareType] = [
+        PacingMiddleware(pacer or Pacer()),
+        RetryMiddleware(),
+    ]
+    for middleware in middlewares:
+        session.middleware(middleware)
+    return session
+
+
+def create_bot(settings: Settings, *, pacer: Pacer | None = None) -> Bot:
+    """The bot for `settings`, on a `DeliverySession`; raises `ConfigError` without a token.
+
+    Pass the process's one `Pacer` so progress edits (`Pacer.try_acquire`) and sends share
+    the same budget. The token is never logged.
+    """
+    session = create_session(settings, pacer=pacer)
+    bot = Bot(token=settings.require_token(), session=session)
+    logger.info(
+        "Telegram client ready: api=%s local=%s upload limit=%d MB",
+        settings.telegram_api_url,
+        settings.telegram_api_local,
+        settings.upload_limit_bytes // (1024 * 1024),
+    )
+    return bot

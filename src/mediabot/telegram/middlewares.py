@@ -1,0 +1,124 @@
+"""Request middlewares of the bot session: pacing, and retries that never duplicate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from aiogram.client.session.middlewares.base import (
+    BaseRequestMiddleware,
+    NextRequestMiddlewareType,
+)
+from aiogram.exceptions import (
+    TelegramEntityTooLarge,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import Response, TelegramMethod
+from aiogram.methods.base import TelegramType
+
+from mediabot.telegram.pacing import Pacer, Sleep
+
+if TYPE_CHECKING:
+    from aiogram import Bot
+
+logger = logging.getLogger(__name__)
+
+_UNPACED = frozenset({"sendChatAction"})
+"""Methods that create no message; edits are not paced here either (see `Pacer.try_acquire`)."""
+
+
+class PacingMiddleware(BaseRequestMiddleware):
+    """Waits for a `Pacer` slot before every method that posts a message to a chat.
+
+    An album counts as one message per item. Edits and chat actions pass straight
+    through: the caller drops them with `Pacer.try_acquire` when over pace.
+    """
+
+    def __init__(self, pacer: Pacer) -> None:
+        self._pacer = pacer
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        name = method.__api_method__
+        chat_id = getattr(method, "chat_id", None)
+        posts = name.startswith(("send", "copy", "forward")) and name not in _UNPACED
+        if posts and isinstance(chat_id, int):
+            media = getattr(method, "media", None)
+            weight = len(media) if isinstance(media, list) else 1
+            await self._pacer.acquire(chat_id, weight)
+        return await make_request(bot, method)
+
+
+class RetryMiddleware(BaseRequestMiddleware):
+    """Repeats a request that Telegram asked to repeat or that failed on the way.
+
+    - 429 (`TelegramRetryAfter`): waits `retry_after` seconds and sends the same request
+      again; Telegram did not act on it, so this never duplicates a message. At most
+      `max_flood_waits` times.
+    - network errors and 5xx: up to `max_attempts` attempts in all, with exponential
+      backoff from `base_delay_s` capped at `max_delay_s`.
+    - 413 (`TelegramEntityTooLarge`) and every other error: raised at once; a smaller
+      upload is the caller's decision.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_attempts: int = 4,
+        max_flood_waits: int = 8,
+        base_delay_s: float = 1.0,
+        max_delay_s: float = 30.0,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._max_attempts = max_attempts
+        self._max_flood_waits = max_flood_waits
+        self._base_delay_s = base_delay_s
+        self._max_delay_s = max_delay_s
+        self._sleep = sleep
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        failures = 0
+        flood_waits = 0
+        name = method.__api_method__
+        while True:
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                flood_waits += 1
+                if flood_waits > self._max_flood_waits:
+                    raise
+                logger.warning("%s: flood control, retrying in %d s", name, exc.retry_after)
+                await self._sleep(float(exc.retry_after))
+            except TelegramEntityTooLarge:
+                raise
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                failures += 1
+                if failures >= self._max_attempts:
+                    raise
+                delay = min(self._max_delay_s, self._base_delay_s * 2 ** (failures - 1))
+                logger.warning(
+                    "%s failed (%s), attempt %d of %d, retrying in %.1f s",
+                    name,
+                    _redact(str(exc), bot.token),
+                    failures,
+                    self._max_attempts,
+                    delay,
+                )
+                await self._sleep(delay)
+
+
+def _redact(text: str, token: str) -> str:
+    """Errors from the HTTP layer may quote the request URL, which holds the token."""
+    return text.replace(token, "<token>") if token else text

@@ -1,0 +1,115 @@
+"""Pacing outgoing messages to Telegram's published limits.
+
+Telegram allows a bot about 30 messages a second overall, about one a second in one
+chat (a short burst is tolerated) and 20 a minute in a group. Each limit is a GCRA
+bucket (a token bucket kept as one "theoretical arrival time"); a message goes out when
+both the global bucket and its chat's bucket have room, and reserving a slot is atomic on
+the event loop, so concurrent senders are served in the order they asked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+_PRUNE_EVERY = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """`per_second` sustained, with up to `burst` messages back to back."""
+
+    per_second: float
+    burst: int = 1
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.per_second
+
+    @property
+    def tolerance(self) -> float:
+        return self.interval * (self.burst - 1)
+
+
+GLOBAL_RATE = Rate(per_second=30.0, burst=30)
+CHAT_RATE = Rate(per_second=1.0, burst=3)
+GROUP_RATE = Rate(per_second=20 / 60, burst=3)
+
+
+class Pacer:
+    """Hands out send slots under a global rate and a per-chat rate.
+
+    `acquire` waits for a slot; `try_acquire` takes one only if it is free right now and
+    is meant for droppable traffic such as progress edits. Chats with a negative id are
+    groups and channels and get the slower group rate. `clock` and `sleep` are injectable
+    so tests run on a fake clock.
+    """
+
+    def __init__(
+        self,
+        *,
+        overall: Rate = GLOBAL_RATE,
+        per_chat: Rate = CHAT_RATE,
+        per_group: Rate = GROUP_RATE,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._overall = overall
+        self._per_chat = per_chat
+        self._per_group = per_group
+        self._clock = clock
+        self._sleep = sleep
+        self._global_tat = 0.0
+        self._chat_tat: dict[int, float] = {}
+        self._reservations = 0
+
+    async def acquire(self, chat_id: int, weight: int = 1) -> None:
+        """Wait until a message (or `weight` messages, e.g. an album) may go to `chat_id`."""
+        now = self._clock()
+        at = self._reserve(chat_id, now, weight)
+        if at > now:
+            await self._sleep(at - now)
+
+    def try_acquire(self, chat_id: int) -> bool:
+        """Take a slot for `chat_id` if one is free now; False means drop the message."""
+        now = self._clock()
+        if self._earliest(chat_id, now) > now:
+            return False
+        self._reserve(chat_id, now, 1)
+        return True
+
+    def _rate(self, chat_id: int) -> Rate:
+        return self._per_group if chat_id < 0 else self._per_chat
+
+    def _earliest(self, chat_id: int, now: float) -> float:
+        rate = self._rate(chat_id)
+        chat_tat = self._chat_tat.get(chat_id, now)
+        return max(
+            now,
+            self._global_tat - self._overall.tolerance,
+            chat_tat - rate.tolerance,
+        )
+
+    def _reserve(self, chat_id: int, now: float, weight: int) -> float:
+        at = self._earliest(chat_id, now)
+        rate = self._rate(chat_id)
+        self._global_tat = max(self._global_tat, at) + self._overall.interval * weight
+        self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, at), at) + rate.interval * weight
+        self._reservations += 1
+        if self._reservations % _PRUNE_EVERY == 0:
+            self._prune(now)
+        return at
+
+    def _prune(self, now: float) -> None:
+        """Forget chats whose bucket is full again: they behave like new chats."""
+        idle = [chat for chat, tat in self._chat_tat.items() if tat <= now]
+        for chat in idle:
+            del self._chat_tat[chat]
