@@ -16,6 +16,10 @@ class RetryJobError(Exception):
         self.reason = reason
 
 
+class PublishFailedError(Exception):
+    """The queue could not take a job within its publish timeout (e.g. the broker is down)."""
+
+
 JobHandler = Callable[[Job], Awaitable[None]]
 """Works on one job. Returning means the outcome is recorded: the job is acknowledged.
 Raising `RetryJobError` (or any other exception) asks for a later retry."""
@@ -33,7 +37,11 @@ class JobQueue(ABC):
 
     @abstractmethod
     async def publish(self, job: Job) -> None:
-        """Hand a job over durably: when this returns, the job survives a restart."""
+        """Hand a job over: when this returns, the queue holds it.
+
+        For a broker-backed queue the job then survives a broker restart. A job that cannot
+        be handed over within the queue's publish timeout raises `PublishFailedError`.
+        """
 
     @abstractmethod
     async def consume(
@@ -42,15 +50,24 @@ class JobQueue(ABC):
         on_dead_letter: DeadLetterHandler,
         concurrency: int,
     ) -> None:
-        """Run `handler` on jobs, at most `concurrency` at once, until `stop()` is called.
+        """Run `handler` on jobs, at most `concurrency` at once; return once `stop()` has run.
 
-        A job that fails is retried with growing delays up to the queue's attempt limit,
-        then dead-lettered and passed to `on_dead_letter`.
+        A job is acknowledged only after `handler` returned. A job whose handler raised is
+        retried with growing delays up to the queue's attempt limit, then dead-lettered and
+        passed to `on_dead_letter` (an exception there is logged, the job still leaves the
+        queue). A message that is not a job is dead-lettered without calling anything.
+        Delivery is at least once: a job may reach a handler again after a lost connection,
+        so handlers must be idempotent. Cancelling this call behaves like `stop(0)`.
+        After it returned, `consume()` may be called again.
         """
 
     @abstractmethod
     async def stop(self, grace_s: float) -> None:
-        """Stop taking jobs; wait up to `grace_s` for running ones, then hand back the rest."""
+        """Stop taking jobs; wait up to `grace_s` for running ones, then hand back the rest.
+
+        Handed back means cancelled and returned to the queue unacknowledged, attempt count
+        unchanged, so that another consumer takes them. Does nothing when not consuming.
+        """
 
     @abstractmethod
     async def close(self) -> None:

@@ -1,0 +1,364 @@
+"""The RabbitMQ job queue (aio-pika): durable, confirmed, retried through delay queues.
+
+Topology, all on the default exchange:
+
+- `<name>`: the durable work queue; messages are persistent and published with confirms.
+- `<name>.retry.<ms>ms`: one delay queue per retry delay. A failed job is published there
+  with its attempt count raised; the queue's `x-message-ttl` holds it for the delay, then
+  dead-letters it back into `<name>`. Each queue has one fixed TTL, so a long delay never
+  blocks a short one queued behind it. The delay is in the name so that workers configured
+  with other delays declare other queues instead of failing on mismatched arguments.
+- `<name>.dead`: jobs that ran out of attempts and messages that are not jobs, with the
+  reason in the `x-mediabot-reason` header.
+
+A job is acknowledged only after its handler returned. Handlers run in tasks of their own,
+not in aio-pika's consumer tasks, because those die with their channel: when the broker
+closes the channel (a lost connection, or a delivery held longer than its
+`consumer_timeout`), the handler keeps running, its late acknowledgement is logged and
+dropped, and the broker's redelivered copy reaches a handler again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from aio_pika.exceptions import AMQPError
+
+from mediabot.domain.jobs import InvalidJobError, Job
+from mediabot.queue.backoff import retry_delay_s
+from mediabot.queue.base import (
+    DeadLetterHandler,
+    JobHandler,
+    JobQueue,
+    PublishFailedError,
+    RetryJobError,
+)
+
+logger = logging.getLogger(__name__)
+
+REASON_HEADER = "x-mediabot-reason"
+"""The header of a dead-lettered message that says why it was dead-lettered."""
+
+# What a broken connection or channel raises: aiormq's errors, socket errors and timeouts
+# (OSError), and ChannelInvalidStateError (a RuntimeError) for a channel already closed.
+_BROKER_ERRORS = (AMQPError, ConnectionError, OSError, RuntimeError)
+
+
+@dataclass(eq=False)
+class _Consumption:
+    """The state of one `consume()` call, from its start to its `stop()`."""
+
+    handler: JobHandler
+    on_dead_letter: DeadLetterHandler
+    slots: asyncio.Semaphore
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    stopping: bool = False
+    channel: AbstractChannel | None = None
+    queue: AbstractQueue | None = None
+    consumer_tag: str | None = None
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    waiting: set[asyncio.Task[None]] = field(default_factory=set)
+
+
+class RabbitJobQueue(JobQueue):
+    """Jobs through RabbitMQ: at least once, bounded retries with growing delays, a DLQ."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        queue_name: str = "mediabot.jobs",
+        max_attempts: int = 5,
+        base_delay_s: float = 10.0,
+        max_delay_s: float = 600.0,
+        publish_timeout_s: float = 30.0,
+        reconnect_interval_s: float = 1.0,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        if base_delay_s <= 0 or max_delay_s <= 0:
+            raise ValueError("retry delays must be positive")
+        self._url = url
+        self._queue_name = queue_name
+        self._max_attempts = max_attempts
+        self._base_delay_s = base_delay_s
+        self._max_delay_s = max_delay_s
+        self._publish_timeout_s = publish_timeout_s
+        self._reconnect_interval_s = reconnect_interval_s
+        self._connection: AbstractRobustConnection | None = None
+        self._publish_channel: AbstractChannel | None = None
+        self._consumption: _Consumption | None = None
+
+    @property
+    def queue_name(self) -> str:
+        return self._queue_name
+
+    @property
+    def dead_letter_queue_name(self) -> str:
+        return f"{self._queue_name}.dead"
+
+    def retry_queue_name(self, failed_attempt: int) -> str:
+        """The delay queue a job goes through after attempt `failed_attempt` failed."""
+        delay_s = retry_delay_s(failed_attempt, self._base_delay_s, self._max_delay_s)
+        return f"{self._queue_name}.retry.{round(delay_s * 1000)}ms"
+
+    async def connect(self) -> None:
+        """Connect (reconnecting on its own from then on) and declare the topology.
+
+        Raises the connection error when the broker does not answer at start-up.
+        """
+        if self._connection is not None:
+            return
+        connection = await aio_pika.connect_robust(
+            self._url,
+            reconnect_interval=self._reconnect_interval_s,
+            client_properties={"connection_name": f"mediabot {self._queue_name}"},
+        )
+        try:
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            await channel.declare_queue(self._queue_name, durable=True)
+            await channel.declare_queue(self.dead_letter_queue_name, durable=True)
+            for name, delay_ms in self._retry_queues().items():
+                await channel.declare_queue(
+                    name,
+                    durable=True,
+                    arguments={
+                        "x-message-ttl": delay_ms,
+                        "x-dead-letter-exchange": "",
+                        "x-dead-letter-routing-key": self._queue_name,
+                    },
+                )
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+        self._publish_channel = channel
+        logger.info("connected to RabbitMQ, queue %s", self._queue_name)
+
+    async def publish(self, job: Job) -> None:
+        """Publish persistently and wait for the broker's confirm, retrying through outages.
+
+        Raises `PublishFailedError` when no confirm came within the publish timeout. A lost
+        confirm may mean the broker has the job anyway: a retried publish can duplicate it.
+        """
+        await self._publish(self._queue_name, job.encode(), f"job {job.request_id}")
+
+    async def consume(
+        self,
+        handler: JobHandler,
+        on_dead_letter: DeadLetterHandler,
+        concurrency: int,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        connection = self._require_connection()
+        if self._consumption is not None:
+            raise RuntimeError("this queue is already being consumed")
+        run = _Consumption(handler, on_dead_letter, asyncio.Semaphore(concurrency))
+        self._consumption = run
+        try:
+            # A channel of its own: the broker closes a consuming channel whose delivery
+            # outlived the consumer timeout, and publishing must not go down with it.
+            run.channel = await connection.channel(publisher_confirms=False)
+            await run.channel.set_qos(prefetch_count=concurrency)
+            run.queue = await run.channel.declare_queue(self._queue_name, durable=True)
+
+            async def on_message(message: AbstractIncomingMessage) -> None:
+                self._on_message(run, message)
+
+            run.consumer_tag = await run.queue.consume(on_message)
+            logger.info("consuming %s, concurrency %d", self._queue_name, concurrency)
+            await run.stopped.wait()
+        except BaseException:
+            await self.stop(0)
+            raise
+
+    async def stop(self, grace_s: float) -> None:
+        run = self._consumption
+        if run is None:
+            return
+        if run.stopping:
+            await run.stopped.wait()
+            return
+        run.stopping = True
+        if run.queue is not None and run.consumer_tag is not None:
+            try:
+                await run.queue.cancel(run.consumer_tag)
+            except _BROKER_ERRORS as exc:
+                logger.warning("could not cancel the consumer (%r); closing its channel", exc)
+        # Deliveries still waiting for a slot have not started: hand them back at once.
+        for task in run.waiting:
+            task.cancel()
+        tasks = set(run.tasks)
+        running = tasks - run.waiting
+        if running:
+            logger.info("waiting up to %.1fs for %d running job(s)", grace_s, len(running))
+            _, late = await asyncio.wait(running, timeout=grace_s)
+            for task in late:
+                task.cancel()
+            if late:
+                logger.warning("handing back %d job(s) still running after the grace", len(late))
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if run.channel is not None:
+            try:
+                # Closing the channel also returns any delivery not yet seen by a task.
+                await run.channel.close()
+            except _BROKER_ERRORS as exc:
+                logger.warning("could not close the consumer channel: %r", exc)
+        self._consumption = None
+        run.stopped.set()
+        logger.info("stopped consuming %s", self._queue_name)
+
+    async def close(self) -> None:
+        await self.stop(0)
+        connection, self._connection = self._connection, None
+        self._publish_channel = None
+        if connection is not None:
+            await connection.close()
+
+    def _require_connection(self) -> AbstractRobustConnection:
+        if self._connection is None:
+            raise RuntimeError("RabbitJobQueue.connect() was not called")
+        return self._connection
+
+    def _retry_queues(self) -> dict[str, int]:
+        """Delay queue names and their TTLs in ms, one per distinct retry delay."""
+        queues: dict[str, int] = {}
+        for failed_attempt in range(1, self._max_attempts):
+            delay_s = retry_delay_s(failed_attempt, self._base_delay_s, self._max_delay_s)
+            queues[self.retry_queue_name(failed_attempt)] = round(delay_s * 1000)
+        return queues
+
+    async def _publish(
+        self, routing_key: str, body: bytes, what: str, headers: dict[str, Any] | None = None
+    ) -> None:
+        channel = self._publish_channel
+        if channel is None:
+            raise RuntimeError("RabbitJobQueue.connect() was not called")
+        message = aio_pika.Message(
+            body,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            content_type="application/json",
+            headers=headers,
+        )
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._publish_timeout_s
+        pause_s = 0.1
+        while True:
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await channel.default_exchange.publish(message, routing_key)
+                return
+            except _BROKER_ERRORS as exc:
+                if loop.time() + pause_s >= deadline:
+                    raise PublishFailedError(
+                        f"RabbitMQ did not take {what} within {self._publish_timeout_s:.0f}s"
+                    ) from exc
+                logger.warning("%s: publish to %s failed (%r); retrying", what, routing_key, exc)
+            await asyncio.sleep(pause_s)
+            pause_s = min(pause_s * 2, 2.0)
+
+    def _on_message(self, run: _Consumption, message: AbstractIncomingMessage) -> None:
+        task = asyncio.create_task(self._deliver(run, message))
+        run.tasks.add(task)
+        run.waiting.add(task)
+        task.add_done_callback(run.tasks.discard)
+        task.add_done_callback(run.waiting.discard)
+
+    async def _deliver(self, run: _Consumption, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        try:
+            if run.stopping:
+                raise asyncio.CancelledError
+            try:
+                job = Job.decode(message.body)
+            except InvalidJobError as exc:
+                run.waiting.discard(task)
+                logger.error("dead-lettering a malformed message: %s", exc)
+                await self._publish(
+                    self.dead_letter_queue_name,
+                    message.body,
+                    "a malformed message",
+                    {REASON_HEADER: str(exc)},
+                )
+                await self._settle(message, "a malformed message", ack=True)
+                return
+            async with run.slots:
+                run.waiting.discard(task)
+                reason = await self._run_handler(run.handler, job)
+            if reason is not None:
+                await self._after_failure(run, job, reason)
+            await self._settle(message, f"job {job.request_id}", ack=True)
+        except asyncio.CancelledError:
+            # Stopped: give the delivery back unacknowledged, same attempt, for another worker.
+            await self._settle(message, "a handed-back delivery", ack=False)
+            raise
+        except PublishFailedError as exc:
+            logger.error("%s; the delivery goes back to the queue", exc)
+            await self._settle(message, "a delivery that could not be rerouted", ack=False)
+
+    @staticmethod
+    async def _run_handler(handler: JobHandler, job: Job) -> str | None:
+        """Run the handler; the failure reason, or None when it returned."""
+        try:
+            await handler(job)
+        except RetryJobError as exc:
+            return exc.reason
+        except Exception as exc:
+            logger.exception("job %s attempt %d crashed", job.request_id, job.attempt)
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    async def _after_failure(self, run: _Consumption, job: Job, reason: str) -> None:
+        """Reroute a failed job to its delay queue, or to the DLQ once out of attempts."""
+        what = f"job {job.request_id}"
+        if job.attempt < self._max_attempts:
+            retry_queue = self.retry_queue_name(job.attempt)
+            logger.warning(
+                "%s attempt %d failed (%s); retrying through %s",
+                what,
+                job.attempt,
+                reason,
+                retry_queue,
+            )
+            await self._publish(retry_queue, job.next_attempt().encode(), what)
+            return
+        logger.error("%s failed after %d attempt(s), dead-lettered: %s", what, job.attempt, reason)
+        try:
+            await run.on_dead_letter(job, reason)
+        except Exception:
+            logger.exception("%s: the dead-letter handler failed", what)
+        await self._publish(
+            self.dead_letter_queue_name, job.encode(), what, {REASON_HEADER: reason}
+        )
+
+    @staticmethod
+    async def _settle(message: AbstractIncomingMessage, what: str, *, ack: bool) -> None:
+        """Ack, or nack with requeue; on a channel that is gone, log and carry on.
+
+        The broker has already requeued the deliveries of a closed channel, so the copy
+        reaches a handler again, which is why handlers must be idempotent.
+        """
+        try:
+            if ack:
+                await message.ack()
+            else:
+                await message.nack(requeue=True)
+        except _BROKER_ERRORS as exc:
+            logger.warning(
+                "%s: %s not sent, its channel is gone (the broker redelivers it): %r",
+                what,
+                "ack" if ack else "nack",
+                exc,
+            )
