@@ -1,1 +1,37 @@
-"""Media fixtures: filled in by the bench work."""
+"""Media fixtures: sources made with ffmpeg, served by a loopback HTTP server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from support.media import MediaSources, link_media_tree
+from support.media_server import MediaServer
+
+
+@pytest.fixture(scope="session")
+def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MediaServer]:
+    """The loopback media server of this session, serving the generated sources."""
+    tree = tmp_path_factory.mktemp("media")
+    try:
+        link_media_tree(tree)
+    except RuntimeError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    with MediaServer(tree) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def media(media_server: MediaServer) -> MediaSources:
+    """URLs (and files) of the generated sources."""
+    return MediaSources.served_at(media_server.base_url, media_server.root)
+
+
+@pytest.fixture
+def media_requests(media_server: MediaServer) -> Iterator[MediaServer]:
+    """The media server with an empty request log; synthetic routes added are removed after."""
+    media_server.reset()
+    yield media_server
+    media_server.clear_routes()
+    media_server.reset()

@@ -1,0 +1,327 @@
+"""Short media made with ffmpeg for the tests, cached on disk across runs.
+
+Every source is a *recipe*: ffmpeg command lines run in an empty folder, plus small text files
+written next to them (a hand-written DASH manifest). A recipe's output lives in the cache under
+``<name>-<hash of the recipe>``, so a changed recipe is rebuilt and an unchanged one is reused by
+every later run. The cache is ``$MEDIABOT_TEST_CACHE`` or ``~/.cache/mediabot-tests``; building
+takes a file lock per recipe, so parallel test runs on one machine build each source once.
+
+The served tree (`link_media_tree`) is a per-session folder of symlinks into the cache, so a
+test may add files next to the sources without touching the cache.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+CACHE_ENV = "MEDIABOT_TEST_CACHE"
+
+# Bump to rebuild every cached source after a change the recipes themselves do not show.
+_RECIPE_VERSION = 1
+
+SHORT_DURATION = 6.0
+"""Seconds of every short source (DASH, HLS, progressive MP4, M4A)."""
+LONG_DURATION = 48.0
+"""Seconds of the long sources (long MP4, long DASH, long M4A)."""
+LONG_KEYFRAME_INTERVAL = 2.0
+"""Seconds between keyframes of the long video: the finest cut a splitter can make."""
+DASH_HEIGHTS = (360, 720, 1080)
+HLS_HEIGHTS = (360, 720)
+PROGRESSIVE_SIZE = (640, 360)
+LONG_SIZE = (1280, 720)
+
+_FFMPEG = ("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y")
+_MPD_LONG = """\
+<?xml version="1.0" encoding="utf-8"?>
+<MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static"
+     profiles="urn:mpeg:dash:profile:isoff-on-demand:2011"
+     mediaPresentationDuration="PT{duration:.0f}S" minBufferTime="PT2S">
+  <Period id="0" start="PT0S">
+    <AdaptationSet id="0" contentType="video" mimeType="video/mp4" startWithSAP="1">
+      <Representation id="video-720p" codecs="avc1.42c01f" bandwidth="1400000"
+                      width="{width}" height="{height}" frameRate="24">
+        <BaseURL>video-720p.mp4</BaseURL>
+      </Representation>
+    </AdaptationSet>
+    <AdaptationSet id="1" contentType="audio" mimeType="audio/mp4" lang="en">
+      <Representation id="audio" codecs="mp4a.40.2" bandwidth="128000" audioSamplingRate="44100">
+        <BaseURL>audio.m4a</BaseURL>
+      </Representation>
+    </AdaptationSet>
+  </Period>
+</MPD>
+"""
+
+
+def _args(line: str) -> tuple[str, ...]:
+    """An argv fragment written as one line (no argument here contains a space)."""
+    return tuple(line.split())
+
+
+def _testsrc(
+    width: int, height: int, rate: int, duration: float, extra: str = ""
+) -> tuple[str, ...]:
+    return _args(
+        f"-f lavfi -i testsrc2=size={width}x{height}:rate={rate}:duration={duration:g}{extra}"
+    )
+
+
+def _sine(frequency: int, duration: float, sample_rate: int = 44100) -> tuple[str, ...]:
+    return _args(
+        f"-f lavfi -i sine=frequency={frequency}:sample_rate={sample_rate}:duration={duration:g}"
+    )
+
+
+@dataclass(frozen=True)
+class _Recipe:
+    """How to make one source folder: ffmpeg argv lists run in order, then text files."""
+
+    name: str
+    commands: tuple[tuple[str, ...], ...]
+    texts: tuple[tuple[str, str], ...] = ()
+    subfolders: tuple[str, ...] = ()  # made first: the mp4 muxer does not create folders
+
+    @property
+    def key(self) -> str:
+        recipe = [_RECIPE_VERSION, self.name, self.commands, self.texts, self.subfolders]
+        return hashlib.sha256(json.dumps(recipe).encode()).hexdigest()[:16]
+
+    def build(self, into: Path) -> None:
+        for folder in self.subfolders:
+            (into / folder).mkdir(parents=True, exist_ok=True)
+        for command in self.commands:
+            result = subprocess.run(
+                [*_FFMPEG, *command], cwd=into, capture_output=True, text=True, timeout=300
+            )
+            if result.returncode != 0:
+                raise RuntimeError(
+                    f"ffmpeg failed building test media {self.name!r}: {result.stderr.strip()}"
+                )
+        for relpath, text in self.texts:
+            (into / relpath).write_text(text)
+
+
+def _recipes() -> tuple[_Recipe, ...]:
+    short, long = SHORT_DURATION, LONG_DURATION
+    x264 = _args("-c:v libx264 -preset ultrafast -pix_fmt yuv420p -sc_threshold 0")
+    # DASH as YouTube serves it: one H.264 representation per height, one AAC, 2 s segments.
+    dash_split = f"[0:v]split={len(DASH_HEIGHTS)}" + "".join(
+        f"[s{i}]" for i in range(len(DASH_HEIGHTS))
+    )
+    dash_scales = "".join(f";[s{i}]scale=-2:{h}[v{i}]" for i, h in enumerate(DASH_HEIGHTS))
+    dash_rates = ("400k", "1000k", "2000k")
+    dash = _Recipe(
+        name="dash",
+        commands=(
+            (
+                *_testsrc(1920, 1080, 30, short),
+                *_sine(440, short),
+                *("-filter_complex", dash_split + dash_scales),
+                *(arg for i in range(len(DASH_HEIGHTS)) for arg in ("-map", f"[v{i}]")),
+                *_args("-map 1:a"),
+                *x264,
+                *_args("-g 60 -keyint_min 60"),
+                *(
+                    arg
+                    for i, rate in enumerate(dash_rates)
+                    for arg in _args(f"-b:v:{i} {rate} -maxrate:v:{i} {rate} -bufsize:v:{i} {rate}")
+                ),
+                *_args(
+                    "-c:a aac -b:a 128k -f dash -use_template 1 -use_timeline 1 -seg_duration 2"
+                ),
+                *("-adaptation_sets", "id=0,streams=v id=1,streams=a", "manifest.mpd"),
+            ),
+        ),
+    )
+    hls = _Recipe(
+        name="hls",
+        commands=(
+            (
+                *_testsrc(1280, 720, 30, short),
+                *_sine(550, short),
+                "-filter_complex",
+                "[0:v]split=2[s0][v1];[s0]scale=640:360[v0];[1:a]asplit=2[a0][a1]",
+                *_args("-map [v0] -map [a0] -map [v1] -map [a1]"),
+                *x264,
+                *_args("-g 60 -b:v:0 500k -b:v:1 1200k -c:a aac -b:a 96k"),
+                *_args("-f hls -hls_time 2 -hls_playlist_type vod -master_pl_name master.m3u8"),
+                *_args("-hls_segment_filename v%v/seg%03d.ts"),
+                *("-var_stream_map", "v:0,a:0 v:1,a:1", "v%v/index.m3u8"),
+            ),
+        ),
+    )
+    progressive = _Recipe(
+        name="progressive",
+        commands=(
+            (
+                *_testsrc(*PROGRESSIVE_SIZE, 30, short),
+                *_sine(660, short),
+                *x264,
+                *_args("-g 60 -b:v 600k -c:a aac -b:a 128k -movflags +faststart video.mp4"),
+            ),
+        ),
+    )
+    audio = _Recipe(
+        name="audio",
+        commands=(
+            (*_sine(880, short), *_args("-c:a aac -b:a 128k -movflags +faststart audio.m4a")),
+        ),
+    )
+    keyint = round(24 * LONG_KEYFRAME_INTERVAL)
+    long_video = _Recipe(
+        name="long",
+        commands=(
+            # Noise keeps every second equally expensive, so bytes grow evenly with time and
+            # the bitrate cap is actually reached (a clean test pattern compresses to nothing).
+            (
+                *_testsrc(*LONG_SIZE, 24, long, extra=",noise=alls=12:allf=t"),
+                *_sine(330, long),
+                *x264,
+                *_args(f"-level:v 3.1 -g {keyint} -keyint_min {keyint}"),
+                *_args("-b:v 1300k -maxrate 1600k -bufsize 2600k -c:a aac -b:a 128k"),
+                *_args("-movflags +faststart long.mp4"),
+            ),
+            # The same media as a DASH pair, read as two streams like YouTube's formats.
+            _args("-i long.mp4 -map 0:v -c copy -movflags +faststart dash/video-720p.mp4"),
+            _args("-i long.mp4 -map 0:a -c copy -movflags +faststart dash/audio.m4a"),
+        ),
+        texts=(
+            (
+                "dash/manifest.mpd",
+                _MPD_LONG.format(duration=long, width=LONG_SIZE[0], height=LONG_SIZE[1]),
+            ),
+        ),
+        subfolders=("dash",),
+    )
+    long_noise = f"sample_rate=48000:duration={long:g}"
+    long_audio = _Recipe(
+        name="long-audio",
+        commands=(
+            (
+                *_sine(440, long, sample_rate=48000),
+                *("-f", "lavfi", "-i", f"anoisesrc=color=pink:amplitude=0.3:{long_noise}"),
+                *_args("-filter_complex [0:a][1:a]amix=inputs=2,aformat=channel_layouts=stereo"),
+                *_args("-c:a aac -b:a 256k -movflags +faststart audio.m4a"),
+            ),
+        ),
+    )
+    return dash, hls, progressive, audio, long_video, long_audio
+
+
+@dataclass(frozen=True)
+class MediaSources:
+    """URLs of the generated sources on the loopback media server, and the files behind them."""
+
+    dir: Path
+    """The folder the server serves."""
+    dash_mpd: str
+    """DASH manifest: H.264 video at 360p, 720p and 1080p, one AAC audio; segmented."""
+    hls_master: str
+    """HLS master playlist: 360p and 720p variants, H.264 and AAC muxed."""
+    progressive_mp4: str
+    """640x360 H.264 and AAC MP4, faststart."""
+    audio_m4a: str
+    """AAC in MP4."""
+    long_mp4: str
+    """1280x720 H.264 and AAC MP4, 48 s, ~8.6 MB, a keyframe every 2 s, faststart."""
+    long_dash_mpd: str
+    """The long media as a DASH pair: a video-only MP4 and an audio-only M4A, one file each."""
+    long_audio_m4a: str
+    """Stereo 256 kbit/s AAC, 48 s, ~1.5 MB."""
+    base_url: str
+    """The server's root URL, without a trailing slash."""
+
+    @classmethod
+    def served_at(cls, base_url: str, directory: Path) -> MediaSources:
+        """The sources in a tree made by `link_media_tree`, served from `base_url`."""
+        base = base_url.rstrip("/")
+        return cls(
+            dir=directory,
+            dash_mpd=f"{base}/dash/manifest.mpd",
+            hls_master=f"{base}/hls/master.m3u8",
+            progressive_mp4=f"{base}/progressive/video.mp4",
+            audio_m4a=f"{base}/audio/audio.m4a",
+            long_mp4=f"{base}/long/long.mp4",
+            long_dash_mpd=f"{base}/long/dash/manifest.mpd",
+            long_audio_m4a=f"{base}/long-audio/audio.m4a",
+            base_url=base,
+        )
+
+    def path(self, url: str) -> Path:
+        """The file on disk behind a URL served here."""
+        if not url.startswith(self.base_url + "/"):
+            raise ValueError(f"{url} is not served from {self.base_url}")
+        relpath = unquote(urlsplit(url).path).lstrip("/")
+        return self.dir / relpath
+
+
+def cache_root() -> Path:
+    """Where built sources are kept between runs."""
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path.home() / ".cache" / "mediabot-tests"
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    with lock_path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _built(recipe: _Recipe, root: Path) -> Path:
+    """The folder holding `recipe`'s output, built now unless the cache has it."""
+    final = root / f"{recipe.name}-{recipe.key}"
+    done_marker = final / ".complete"
+    if done_marker.exists():
+        return final
+    with _locked(root / f"{recipe.name}-{recipe.key}.lock"):
+        if done_marker.exists():  # another run built it while this one waited
+            return final
+        shutil.rmtree(final, ignore_errors=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{recipe.name}-", dir=root))
+        try:
+            recipe.build(staging)
+            (staging / ".complete").touch()
+            staging.rename(final)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    return final
+
+
+def link_media_tree(target: Path, root: Path | None = None) -> Path:
+    """Build (or reuse) every source and link them into `target`, the folder to serve.
+
+    Raises RuntimeError when ffmpeg is missing or fails.
+    """
+    if shutil.which("ffmpeg") is None:
+        raise RuntimeError("ffmpeg is not installed; the media tests need it (apt install ffmpeg)")
+    root = root or cache_root()
+    root.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
+    recipes = _recipes()
+    # Separate sources encode in parallel: lavfi sources and filters are single-threaded.
+    with ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2))) as pool:
+        folders = list(pool.map(lambda recipe: _built(recipe, root), recipes))
+    for recipe, folder in zip(recipes, folders, strict=True):
+        link = target / recipe.name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(folder, target_is_directory=True)
+    return target
