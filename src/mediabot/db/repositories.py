@@ -141,6 +141,8 @@ class FileRepository:
                 File.kind == kind,
                 File.resolution.is_(None) if resolution is None else File.resolution == resolution,
                 File.state == RequestState.DELIVERED,
+                # Deliveries whose file ids proved stale lose their parts and drop out here.
+                select(FilePart.id).where(FilePart.file_id == File.id).exists(),
             )
             .options(selectinload(File.parts))
             .order_by(File.finished_at.desc())
@@ -207,6 +209,35 @@ class FileRepository:
         )
         result = await self._session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def release(self, file_id: uuid.UUID, owner: str) -> None:
+        """Give a lease back so the request can be taken again at once (a retry, a shutdown)."""
+        statement = (
+            update(File)
+            .where(File.id == file_id, File.lease_owner == owner)
+            .values(lease_owner=None, lease_expires_at=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(statement)
+
+    async def touch(self, file_ids: Sequence[uuid.UUID]) -> None:
+        """Mark requests as just handled, so recovery does not republish them again at once."""
+        if not file_ids:
+            return
+        statement = (
+            update(File)
+            .where(File.id.in_(file_ids))
+            .values(updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(statement)
+
+    async def leased_ids(self, file_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+        """Which of these requests a worker holds a live lease on right now."""
+        if not file_ids:
+            return set()
+        statement = select(File.id).where(File.id.in_(file_ids), File.lease_expires_at > utcnow())
+        return set((await self._session.scalars(statement)).all())
 
     async def set_state(
         self,

@@ -1,0 +1,223 @@
+"""The long-running processes: `run` (everything), `bot` and `worker`.
+
+This is the only place that chooses RabbitMQ or the in-process queue, and builds the
+engine, the Telegram client and the queue connection; each is closed on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from functools import partial
+
+from aiogram import Bot, Dispatcher
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mediabot.bot.dispatcher import build_dispatcher
+from mediabot.bot.keyboards import cancel_keyboard
+from mediabot.config import ConfigError, Settings
+from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
+from mediabot.db.migrate import upgrade
+from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.registry import get_resolutions
+from mediabot.queue.base import JobQueue
+from mediabot.queue.local import LocalJobQueue
+from mediabot.queue.rabbit import RabbitJobQueue
+from mediabot.telegram.client import create_bot
+from mediabot.telegram.pacing import Pacer
+from mediabot.worker.pipeline import Pipeline, PipelineParts
+from mediabot.worker.recovery import Recovery
+
+logger = logging.getLogger(__name__)
+
+RETRY_BASE_DELAY_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bot: Bot
+    pacer: Pacer
+    job_queue: JobQueue
+
+
+def _make_queue(settings: Settings) -> JobQueue:
+    if settings.amqp_url is not None:
+        return RabbitJobQueue(
+            settings.amqp_url.get_secret_value(),
+            max_attempts=settings.job_max_attempts,
+            base_delay_s=RETRY_BASE_DELAY_S,
+        )
+    return LocalJobQueue(max_attempts=settings.job_max_attempts, base_delay_s=RETRY_BASE_DELAY_S)
+
+
+@contextlib.asynccontextmanager
+async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runtime]:
+    settings.require_token()
+    engine = create_engine(settings.effective_database_url)
+    pacer = Pacer()
+    bot = create_bot(settings, pacer=pacer)
+    job_queue = _make_queue(settings)
+    try:
+        if migrate:
+            await upgrade(engine)
+        await job_queue.connect()
+        yield _Runtime(settings, engine, create_session_factory(engine), bot, pacer, job_queue)
+    finally:
+        await job_queue.close()
+        await bot.session.close()
+        await engine.dispose()
+
+
+def _worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+
+
+def _pipeline(runtime: _Runtime) -> Pipeline:
+    settings = runtime.settings
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    return Pipeline(
+        PipelineParts(
+            sessions=runtime.sessions,
+            bot=runtime.bot,
+            pacer=runtime.pacer,
+            download_options=DownloadOptions.from_settings(settings),
+            work_dir=settings.work_dir,
+            upload_limit_bytes=settings.upload_limit_bytes,
+            owner=_worker_id(),
+            status_markup=cancel_keyboard,
+        )
+    )
+
+
+def _dispatcher(runtime: _Runtime) -> Dispatcher:
+    options = DownloadOptions.from_settings(runtime.settings)
+    return build_dispatcher(
+        settings=runtime.settings,
+        sessions=runtime.sessions,
+        job_queue=runtime.job_queue,
+        lookup=partial(get_resolutions, options=options),
+    )
+
+
+def _stop_event() -> asyncio.Event:
+    """An event set by SIGTERM or SIGINT."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    return stop
+
+
+async def _receive_updates(runtime: _Runtime, dispatcher: Dispatcher) -> None:
+    """Long polling, or a webhook server when `WEBHOOK_URL` is set; runs until cancelled."""
+    settings = runtime.settings
+    if settings.webhook_url is None:
+        await runtime.bot.delete_webhook(drop_pending_updates=False)
+        await dispatcher.start_polling(
+            runtime.bot,
+            handle_signals=False,
+            close_bot_session=False,
+            allowed_updates=dispatcher.resolve_used_update_types(),
+        )
+        return
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+    app = web.Application()
+    SimpleRequestHandler(dispatcher, runtime.bot, secret_token=secret).register(app, path="/")
+    setup_application(app, dispatcher, bot=runtime.bot)
+    host, _, port = settings.webhook_listen.rpartition(":")
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, host or "0.0.0.0", int(port)).start()  # noqa: S104
+    await runtime.bot.set_webhook(
+        settings.webhook_url,
+        secret_token=secret,
+        allowed_updates=dispatcher.resolve_used_update_types(),
+    )
+    logger.info("webhook server listening on %s", settings.webhook_listen)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+
+
+async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bool) -> int:
+    """Receive updates and/or work on jobs until SIGTERM, then stop within the grace period."""
+    stop = _stop_event()
+    settings = runtime.settings
+    background: list[asyncio.Task[None]] = []
+    running: list[asyncio.Task[None]] = []
+    if workers:
+        pipeline = _pipeline(runtime)
+        recovery = Recovery(runtime.sessions, runtime.job_queue, settings.work_dir)
+        await recovery.sweep_work_dir()
+        await recovery.republish(everything=recover_all)
+        background.append(asyncio.create_task(recovery.run_forever()))
+        consume = runtime.job_queue.consume(
+            pipeline.handle, pipeline.on_dead_letter, settings.worker_concurrency
+        )
+        running.append(asyncio.create_task(consume))
+    dispatcher = _dispatcher(runtime) if bot else None
+    if dispatcher is not None:
+        running.append(asyncio.create_task(_receive_updates(runtime, dispatcher)))
+    me = await runtime.bot.get_me()
+    logger.info(
+        "mediabot started as @%s: %s, queue %s",
+        me.username,
+        " + ".join(part for part, on in (("bot", bot), ("workers", workers)) if on),
+        type(runtime.job_queue).__name__,
+    )
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *running], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    logger.info("stopping: no new updates or jobs; grace %.0f s", settings.shutdown_grace_s)
+    if dispatcher is not None:
+        with contextlib.suppress(RuntimeError):  # polling had not started, or webhook mode
+            await dispatcher.stop_polling()
+    await runtime.job_queue.stop(settings.shutdown_grace_s)
+    for task in background:
+        task.cancel()
+    _, pending = await asyncio.wait(running, timeout=5)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*background, *running, return_exceptions=True)
+    for task in done:
+        if task is not stopper and not task.cancelled() and task.exception() is not None:
+            logger.error("stopped after a failure", exc_info=task.exception())
+            return 1
+    logger.info("stopped")
+    return 0
+
+
+async def run_process(command: str, settings: Settings) -> int:
+    """Run `run`, `bot` or `worker` until SIGTERM; returns the exit code."""
+    if command == "run":
+        async with _runtime(settings, migrate=True) as runtime:
+            return await _serve(
+                runtime, bot=True, workers=True, recover_all=settings.amqp_url is None
+            )
+    if settings.amqp_url is None:
+        raise ConfigError(
+            f"AMQP_URL is required for `mediabot {command}`; "
+            "use `mediabot run` to run everything in one process"
+        )
+    if is_sqlite(settings.effective_database_url):
+        logger.warning(
+            "`mediabot %s` on SQLite: fine on one machine, use PostgreSQL to scale", command
+        )
+    async with _runtime(settings, migrate=False) as runtime:
+        return await _serve(
+            runtime, bot=command == "bot", workers=command == "worker", recover_all=False
+        )

@@ -1,0 +1,1 @@
+"""The bot half: receives updates, offers choices, records requests and publishes jobs."""

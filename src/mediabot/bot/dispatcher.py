@@ -1,0 +1,28 @@
+"""The dispatcher: routers in order, the database middleware, long-lived parts injected."""
+
+from __future__ import annotations
+
+from aiogram import Dispatcher
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mediabot.bot.handlers import routers
+from mediabot.bot.handlers.links import Lookup
+from mediabot.bot.middlewares import DatabaseMiddleware
+from mediabot.config import Settings
+from mediabot.queue.base import JobQueue
+
+
+def build_dispatcher(
+    *,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    job_queue: JobQueue,
+    lookup: Lookup,
+) -> Dispatcher:
+    """A dispatcher whose handlers get `session`, `settings`, `job_queue` and `lookup`."""
+    dispatcher = Dispatcher(settings=settings, job_queue=job_queue, lookup=lookup)
+    middleware = DatabaseMiddleware(sessions)
+    dispatcher.message.outer_middleware(middleware)
+    dispatcher.callback_query.outer_middleware(middleware)
+    dispatcher.include_routers(*routers())
+    return dispatcher

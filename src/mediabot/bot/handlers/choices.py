@@ -1,0 +1,106 @@
+"""A button press: check it, record the choice, queue the job, show the position."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediabot.bot import texts
+from mediabot.bot.keyboards import Choice, ChoiceData, cancel_keyboard
+from mediabot.db.models import File
+from mediabot.db.repositories import FileRepository
+from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.jobs import Job
+from mediabot.queue.base import JobQueue
+
+logger = logging.getLogger(__name__)
+
+router = Router(name="choices")
+
+_KINDS = {
+    Choice.VIDEO: MediaKind.VIDEO,
+    Choice.AUDIO: MediaKind.AUDIO,
+    Choice.PHOTO: MediaKind.PHOTO,
+}
+
+
+def _offered(file: File, data: ChoiceData) -> bool:
+    offer = file.offer or {}
+    if data.choice is Choice.VIDEO:
+        return data.height in offer.get("heights", [])
+    if data.choice is Choice.AUDIO:
+        return bool(offer.get("audio"))
+    return bool(offer.get("photos"))
+
+
+@router.callback_query(ChoiceData.filter())
+async def choose(
+    callback: CallbackQuery,
+    callback_data: ChoiceData,
+    session: AsyncSession,
+    job_queue: JobQueue,
+) -> None:
+    """Turn a press on an offer's button into a queued request (or cancel it)."""
+    message = callback.message
+    files = FileRepository(session)
+    file = await files.get_with_chat(callback_data.request_id)
+    if (
+        not isinstance(message, Message)
+        or file is None
+        or file.chat.telegram_id != message.chat.id
+        or file.status_message_id != message.message_id
+    ):
+        logger.warning("refused button press %r from chat %s", callback.data, callback.from_user.id)
+        await callback.answer(texts.NOT_AVAILABLE)
+        return
+
+    if callback_data.choice is Choice.CANCEL:
+        await _cancel(callback, message, session, file)
+        return
+    if file.state is not RequestState.OFFERED:
+        await callback.answer(
+            texts.ALREADY_CHOSEN if not file.state.is_final else texts.NOT_AVAILABLE
+        )
+        return
+    if not _offered(file, callback_data):
+        logger.warning("refused choice %r not in the offer of %s", callback.data, file.id)
+        await callback.answer(texts.NOT_AVAILABLE)
+        return
+
+    kind = _KINDS[callback_data.choice]
+    resolution = callback_data.height if kind is MediaKind.VIDEO else None
+    if await files.choose(file.id, kind, resolution) is None:
+        await callback.answer(texts.ALREADY_CHOSEN)
+        return
+    await files.set_state(file.id, RequestState.QUEUED)
+    await session.commit()
+    try:
+        await job_queue.publish(Job(file.id))
+    except Exception:
+        logger.exception("request %s: publishing the job failed", file.id)
+        await files.set_state(file.id, RequestState.FAILED, error_reason="queue unavailable")
+        await session.commit()
+        await message.edit_text(texts.QUEUE_UNAVAILABLE)
+        await callback.answer()
+        return
+    logger.info("request %s: queued %s %s", file.id, kind, resolution or "")
+    queued = await files.get(file.id)
+    position = await files.queue_position(queued) if queued is not None else 0
+    await callback.answer()
+    await message.edit_text(texts.queued(position), reply_markup=cancel_keyboard(file.id))
+
+
+async def _cancel(
+    callback: CallbackQuery, message: Message, session: AsyncSession, file: File
+) -> None:
+    if file.state.is_final:
+        await callback.answer(texts.NOT_AVAILABLE)
+        return
+    await FileRepository(session).set_state(file.id, RequestState.CANCELLED)
+    await session.commit()
+    logger.info("request %s: cancelled by the user", file.id)
+    await callback.answer(texts.CANCELLED)
+    await message.edit_text(texts.CANCELLED)

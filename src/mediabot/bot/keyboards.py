@@ -1,0 +1,96 @@
+"""Inline keyboards and the callback-data schema of the choice buttons.
+
+The callback data carries the request id and the choice, never the URL: the request row
+says which link it is about and which chat may choose.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from mediabot.domain.media import MediaOptions
+
+
+class Choice(StrEnum):
+    VIDEO = "v"
+    AUDIO = "a"
+    PHOTO = "p"
+    CANCEL = "x"
+
+
+class ChoiceData(CallbackData, prefix="c"):
+    request: str  # the request's UUID as 32 hex digits
+    choice: Choice
+    height: int = 0
+
+    @property
+    def request_id(self) -> uuid.UUID:
+        return uuid.UUID(hex=self.request)
+
+
+def format_size(size_bytes: int | None) -> str:
+    """A size as people read it: "14 MB", "1.2 GB", "850 KB"."""
+    if not size_bytes:
+        return "size unknown"
+    size = float(size_bytes)
+    for unit in ("B", "KB", "MB"):
+        if size < 1000:
+            return f"{size:.0f} {unit}" if unit != "MB" or size >= 10 else f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
+
+
+def choices_keyboard(request_id: uuid.UUID, options: MediaOptions) -> InlineKeyboardMarkup:
+    """One button per resolution with its estimated size, audio only, and cancel."""
+    request = request_id.hex
+    rows: list[list[InlineKeyboardButton]] = []
+    video_buttons = [
+        InlineKeyboardButton(
+            text=f"{resolution.height}p · {format_size(resolution.estimated_bytes)}",
+            callback_data=ChoiceData(
+                request=request, choice=Choice.VIDEO, height=resolution.height
+            ).pack(),
+        )
+        for resolution in options.resolutions
+    ]
+    rows.extend(video_buttons[index : index + 2] for index in range(0, len(video_buttons), 2))
+    if options.photo_count and not options.resolutions:
+        label = "Photo" if options.photo_count == 1 else f"All {options.photo_count} items"
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=f"📥 {label}",
+                    callback_data=ChoiceData(request=request, choice=Choice.PHOTO).pack(),
+                )
+            ]
+        )
+    if options.has_audio:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=f"🎵 Audio only · {format_size(options.audio_estimated_bytes)}",
+                    callback_data=ChoiceData(request=request, choice=Choice.AUDIO).pack(),
+                )
+            ]
+        )
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text="✖ Cancel",
+                callback_data=ChoiceData(request=request, choice=Choice.CANCEL).pack(),
+            )
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def cancel_keyboard(request_id: uuid.UUID) -> InlineKeyboardMarkup:
+    """The single button shown while a request waits or runs."""
+    data = ChoiceData(request=request_id.hex, choice=Choice.CANCEL).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="✖ Cancel", callback_data=data)]]
+    )

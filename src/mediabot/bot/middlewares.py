@@ -1,0 +1,53 @@
+"""Outer middlewares: one database session per update, and the upsert of its user and chat."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import Chat, TelegramObject, User
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mediabot.db.repositories import ChatRepository, TelegramChat, TelegramUser, UserRepository
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class DatabaseMiddleware(BaseMiddleware):
+    """Opens one session per update and records (upserts) the update's user and chat.
+
+    The upsert is committed before the handler runs, so a handler that waits on the
+    network never holds a write transaction open. The handler owns its own commits; what
+    it leaves uncommitted is rolled back.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self._sessions() as session:
+            data["session"] = session
+            user: User | None = data.get("event_from_user")
+            chat: Chat | None = data.get("event_chat")
+            if user is not None:
+                user_id = await UserRepository(session).upsert(
+                    TelegramUser(
+                        telegram_id=user.id,
+                        first_name=user.first_name,
+                        username=user.username,
+                        last_name=user.last_name,
+                        language_code=user.language_code,
+                    )
+                )
+                data["user_row_id"] = user_id
+                if chat is not None:
+                    data["chat_row_id"] = await ChatRepository(session).upsert(
+                        TelegramChat(telegram_id=chat.id, type=chat.type, title=chat.title),
+                        user_id,
+                    )
+                await session.commit()
+            return await handler(event, data)

@@ -1,0 +1,1 @@
+"""The worker half: takes jobs, downloads, sends, records."""

@@ -1,0 +1,333 @@
+"""One job, end to end: lease -> cache check -> download -> send -> record.
+
+The database decides who works on a request: a worker first takes a lease on it, and
+renews it while it works. A job delivered twice by the queue, or a job whose worker
+died, is therefore never worked on by two workers at once, and parts already delivered
+are never sent again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from html import escape
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mediabot.db.models import File, FilePart
+from mediabot.db.repositories import FileRepository
+from mediabot.domain.enums import RequestState
+from mediabot.domain.jobs import Job
+from mediabot.domain.media import DownloadResult
+from mediabot.downloaders.errors import DownloadError
+from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.registry import make_downloader
+from mediabot.queue.base import RetryJobError
+from mediabot.senders.base import ResumePoint, SendTarget, SentPart
+from mediabot.senders.cached import CachedPart, CachedSender, StaleFileIdError
+from mediabot.senders.registry import make_sender
+from mediabot.telegram.pacing import Pacer
+from mediabot.worker.progress import StatusMessage, describe_upload
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(minutes=2)
+RENEW_EVERY_S = 30.0
+CAPTION_LIMIT = 1024
+
+SORRY = "Sorry, this download failed. Please try again later."
+CANCELLED = "Cancelled."
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineParts:
+    """What a pipeline works with, built once per worker process."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    bot: Bot
+    pacer: Pacer
+    download_options: DownloadOptions
+    work_dir: Path
+    upload_limit_bytes: int
+    owner: str
+    status_markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None]
+
+
+class _LeftOurHandsError(Exception):
+    """The request left this worker's hands: the user cancelled it, or the lease was lost."""
+
+
+def caption_for(title: str | None, url: str) -> str:
+    """The title and the source link, within Telegram's caption limit."""
+    link = f'<a href="{escape(url, quote=True)}">source</a>'
+    room = CAPTION_LIMIT - len(link) - 2
+    text = escape((title or "").strip())
+    if len(text) > room:
+        text = text[: max(0, room - 1)].rsplit("&", 1)[0] + "…"
+    return f"{text}\n{link}" if text else link
+
+
+class Pipeline:
+    """Runs jobs; `handle` is the queue's job handler."""
+
+    def __init__(self, parts: PipelineParts) -> None:
+        self._parts = parts
+
+    async def handle(self, job: Job) -> None:
+        """Work on one job; returns when its outcome is recorded, raises to ask for a retry."""
+        request_id = job.request_id
+        async with self._parts.sessions() as session:
+            claimed = await FileRepository(session).claim(request_id, self._parts.owner, LEASE)
+            await session.commit()
+        if not claimed:
+            logger.info("job %s: skipped, finished or held by another worker", request_id)
+            return
+        logger.info("job %s: started (attempt %s)", request_id, job.attempt)
+        work = asyncio.create_task(self._work(request_id))
+        watcher = asyncio.create_task(self._watch(request_id, work))
+        try:
+            await work
+        except _LeftOurHandsError:
+            await self._show_cancelled(request_id)
+        except asyncio.CancelledError:
+            if not (watcher.done() and watcher.result()):
+                # This worker is stopping: hand the request back for another worker.
+                await asyncio.shield(self._release(request_id))
+                raise
+            await self._show_cancelled(request_id)
+        finally:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+            shutil.rmtree(self._parts.work_dir / str(request_id), ignore_errors=True)
+
+    async def _show_cancelled(self, request_id: uuid.UUID) -> None:
+        async with self._parts.sessions() as session:
+            file = await FileRepository(session).get_with_chat(request_id)
+        if file is not None and file.state is RequestState.CANCELLED:
+            logger.info("job %s: cancelled by the user", request_id)
+            status = StatusMessage(
+                self._parts.bot, self._parts.pacer, file.chat.telegram_id, file.status_message_id
+            )
+            await status.finish(CANCELLED)
+
+    async def on_dead_letter(self, job: Job, reason: str) -> None:
+        """A job that ran out of attempts: record the failure and tell the user."""
+        logger.error("job %s: given up after %s attempts: %s", job.request_id, job.attempt, reason)
+        async with self._parts.sessions() as session:
+            files = FileRepository(session)
+            changed = await files.set_state(
+                job.request_id, RequestState.FAILED, error_reason=reason
+            )
+            file = await files.get_with_chat(job.request_id)
+            await session.commit()
+        if changed and file is not None:
+            status = StatusMessage(
+                self._parts.bot, self._parts.pacer, file.chat.telegram_id, file.status_message_id
+            )
+            await status.finish(f"❌ {SORRY}")
+
+    async def _watch(self, request_id: uuid.UUID, work: asyncio.Task[None]) -> bool:
+        """Renew the lease; cancel the work when the lease is lost or the user cancels."""
+        while not work.done():
+            await asyncio.sleep(RENEW_EVERY_S)
+            async with self._parts.sessions() as session:
+                files = FileRepository(session)
+                held = await files.renew_lease(request_id, self._parts.owner, LEASE)
+                file = await files.get(request_id)
+                await session.commit()
+            if not held or file is None or file.state.is_final:
+                logger.info("job %s: lease lost or request ended; stopping", request_id)
+                work.cancel()
+                return True
+        return False
+
+    async def _release(self, request_id: uuid.UUID) -> None:
+        async with self._parts.sessions() as session:
+            await FileRepository(session).release(request_id, self._parts.owner)
+            await session.commit()
+
+    async def _set_state(
+        self, request_id: uuid.UUID, state: RequestState, **values: object
+    ) -> None:
+        async with self._parts.sessions() as session:
+            changed = await FileRepository(session).set_state(
+                request_id, state, owner=self._parts.owner, **values
+            )
+            await session.commit()
+        if not changed:
+            raise _LeftOurHandsError
+
+    async def _work(self, request_id: uuid.UUID) -> None:
+        async with self._parts.sessions() as session:
+            file = await FileRepository(session).get_with_chat(request_id)
+        if file is None or file.kind is None:
+            logger.error("job %s: no such request, or no choice made", request_id)
+            return
+        chat_id = file.chat.telegram_id
+        status = StatusMessage(
+            self._parts.bot,
+            self._parts.pacer,
+            chat_id,
+            file.status_message_id,
+            self._parts.status_markup(request_id),
+        )
+        try:
+            await self._deliver(file, chat_id, status)
+        except _LeftOurHandsError:
+            raise
+        except DownloadError as exc:
+            if exc.transient:
+                logger.warning("job %s: transient failure: %s", request_id, exc.detail)
+                await self._release(request_id)
+                raise RetryJobError(exc.user_message) from exc
+            logger.info("job %s: failed: %s (%s)", request_id, exc.user_message, exc.detail)
+            await self._fail(request_id, exc.user_message, status)
+        except (TelegramForbiddenError, TelegramBadRequest) as exc:
+            # The chat is gone or the bot was blocked: nobody left to tell.
+            logger.warning("job %s: Telegram refused the delivery: %s", request_id, exc)
+            await self._fail(request_id, f"Telegram refused the file: {exc.message}", status)
+        except RetryJobError:
+            await self._release(request_id)
+            raise
+        except Exception as exc:
+            logger.exception("job %s: unexpected failure", request_id)
+            await self._release(request_id)
+            raise RetryJobError(f"{type(exc).__name__}: {exc}") from exc
+
+    async def _fail(self, request_id: uuid.UUID, reason: str, status: StatusMessage) -> None:
+        async with self._parts.sessions() as session:
+            await FileRepository(session).set_state(
+                request_id, RequestState.FAILED, owner=self._parts.owner, error_reason=reason
+            )
+            await session.commit()
+        await status.finish(f"❌ {reason}")
+
+    async def _deliver(self, file: File, chat_id: int, status: StatusMessage) -> None:
+        assert file.kind is not None
+        target = SendTarget(chat_id=chat_id, caption=caption_for(file.title, file.request_url))
+        if not file.parts and await self._send_cached(file, target, status):
+            return
+
+        await self._set_state(file.id, RequestState.DOWNLOADING)
+        status.show("⬇️ Downloading…")
+        downloader = make_downloader(
+            file.request_url,
+            file.resolution or 0,
+            options=self._parts.download_options,
+            kind=file.kind,
+        )
+        folder = self._parts.work_dir / str(file.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        result = await downloader.download(folder, progress=status.on_download)
+        logger.info(
+            "job %s: downloaded %s file(s), %s bytes", file.id, len(result.items), result.size_bytes
+        )
+
+        await self._set_state(
+            file.id,
+            RequestState.UPLOADING,
+            title=(result.title or file.title or "")[:512] or None,
+            duration_s=result.duration_s,
+            size_bytes=result.size_bytes,
+        )
+        target = SendTarget(chat_id=chat_id, caption=caption_for(result.title, file.request_url))
+        await self._send_fresh(file, result, target, status)
+
+    async def _send_cached(self, file: File, target: SendTarget, status: StatusMessage) -> bool:
+        """Send the file ids of an earlier delivery; `False` when there is none that works."""
+        assert file.kind is not None
+        async with self._parts.sessions() as session:
+            hit = await FileRepository(session).find_delivered(
+                file.media_key, file.kind, file.resolution
+            )
+        if hit is None:
+            return False
+        cached = [
+            CachedPart(
+                kind=part.kind,
+                file_id=part.telegram_file_id,
+                file_unique_id=part.telegram_file_unique_id,
+                size_bytes=part.size_bytes,
+                start_s=part.start_s,
+                end_s=part.end_s,
+            )
+            for part in hit.parts
+        ]
+        await self._set_state(file.id, RequestState.UPLOADING)
+        sender = CachedSender(self._parts.bot, target, cached, on_part=self._recorder(file.id))
+        try:
+            await sender.send()
+        except StaleFileIdError:
+            logger.warning("job %s: cached file ids of %s are stale; downloading", file.id, hit.id)
+            async with self._parts.sessions() as session:
+                await FileRepository(session).drop_parts(hit.id)
+                await FileRepository(session).drop_parts(file.id)
+                await session.commit()
+            return False
+        logger.info("job %s: delivered from the cache of %s", file.id, hit.id)
+        await self._set_state(
+            file.id, RequestState.DELIVERED, size_bytes=hit.size_bytes, title=hit.title
+        )
+        await status.remove()
+        return True
+
+    async def _send_fresh(
+        self, file: File, result: DownloadResult, target: SendTarget, status: StatusMessage
+    ) -> None:
+        resume = None
+        if file.parts:
+            last = file.parts[-1]
+            resume = ResumePoint(
+                next_index=last.index + 1, start_s=last.end_s or 0.0, total_hint=None
+            )
+            logger.info("job %s: resuming at part %s", file.id, resume.next_index + 1)
+        record = self._recorder(file.id)
+
+        async def on_part(part: SentPart) -> None:
+            await record(part)
+            if part.index + 1 < part.total:
+                status.show(describe_upload(part.index + 1, part.total))
+
+        status.show(describe_upload(resume.next_index if resume else 0, 1))
+        sender = make_sender(
+            self._parts.bot,
+            result,
+            target,
+            limit_bytes=self._parts.upload_limit_bytes,
+            pacer=self._parts.pacer,
+            on_part=on_part,
+            resume=resume,
+        )
+        sent = await sender.send()
+        await self._set_state(file.id, RequestState.DELIVERED)
+        logger.info("job %s: delivered in %s part(s)", file.id, len(sent))
+        await status.remove()
+
+    def _recorder(self, request_id: uuid.UUID) -> Callable[[SentPart], Awaitable[None]]:
+        async def record(part: SentPart) -> None:
+            async with self._parts.sessions() as session:
+                await FileRepository(session).add_part(
+                    request_id,
+                    FilePart(
+                        index=part.index,
+                        kind=part.kind,
+                        telegram_file_id=part.file_id,
+                        telegram_file_unique_id=part.file_unique_id,
+                        message_id=part.message_id,
+                        size_bytes=part.size_bytes,
+                        start_s=part.start_s,
+                        end_s=part.end_s,
+                    ),
+                )
+                await session.commit()
+
+        return record
