@@ -1,0 +1,349 @@
+"""The downloader family: one class per provider, one public verb, `download()`.
+
+The base class is a template: it probes the link (guard, extraction, limits), picks the
+`Execution` for what was asked (a video at a height, audio only, a post's photos), runs it
+in a private work folder and moves the files into the caller's folder only on success.
+Subclasses say which links they take, how a link maps to a canonical key, and which
+yt-dlp settings their site needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from mediabot.domain.enums import DownloadPhase, MediaKind, Provider
+from mediabot.domain.media import (
+    DownloadProgress,
+    DownloadResult,
+    MediaItem,
+    MediaOptions,
+    ProgressCallback,
+)
+from mediabot.downloaders import formats
+from mediabot.downloaders.direct import describe_direct_formats
+from mediabot.downloaders.errors import (
+    LiveStreamError,
+    NotFoundError,
+    TooLongError,
+    UnavailableResolutionError,
+    UnsupportedLinkError,
+)
+from mediabot.downloaders.executions import (
+    AudioExecution,
+    Execution,
+    PhotoExecution,
+    VideoExecution,
+)
+from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.safety import ensure_public_url
+from mediabot.downloaders.ytdl import InfoDict, YtdlSession
+
+logger = logging.getLogger(__name__)
+
+PLAYLISTS_UNSUPPORTED = "Playlists are not supported yet: send a link to a single video."
+
+
+class Downloader(ABC):
+    """Downloads one link: `Downloader(url, res)` then `await download(dest)`.
+
+    `res` > 0 asks for a video at exactly that height; 0 asks for audio only (or, for a
+    photo post or carousel, the post's media). `kind` may force `MediaKind.VIDEO` with
+    `res=0` (the best height) or `MediaKind.PHOTO` (the post's media).
+    """
+
+    provider: ClassVar[Provider]
+    _accepts_collections: ClassVar[bool] = False
+    _extra_params: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self,
+        url: str,
+        res: int = 0,
+        *,
+        options: DownloadOptions | None = None,
+        kind: MediaKind | None = None,
+    ) -> None:
+        if res < 0:
+            raise ValueError(f"resolution must be a height in pixels or 0, not {res}")
+        if kind is MediaKind.AUDIO and res:
+            raise ValueError("audio only takes no resolution")
+        self._url = url.strip()
+        self._res = res
+        self._options = options or DownloadOptions()
+        self._kind = kind
+
+    # ---- what subclasses define ------------------------------------------------------------
+
+    @classmethod
+    @abstractmethod
+    def suitable(cls, url: str) -> bool:
+        """Whether this class handles `url` (no network)."""
+        raise NotImplementedError  # abstract
+
+    @classmethod
+    def media_key(cls, url: str) -> str | None:
+        """The canonical key of the media behind `url` when the URL alone tells it."""
+        return None
+
+    @classmethod
+    def _source_url(cls, url: str) -> str:
+        """The URL handed to yt-dlp; subclasses drop tracking and playlist parameters."""
+        return url.strip()
+
+    @classmethod
+    def _check_link(cls, url: str) -> None:
+        """Refuse links known to be unsupported before any request (no network)."""
+        if not cls.suitable(url):
+            raise UnsupportedLinkError(detail=f"{cls.__name__} does not take {url!r}")
+
+    @classmethod
+    def _cookies_file(cls, options: DownloadOptions) -> Path | None:
+        return options.cookies_file
+
+    @classmethod
+    def _key_from_info(cls, info: InfoDict) -> str:
+        extractor = str(info.get("extractor_key") or info.get("extractor") or "generic")
+        return f"{extractor.lower()}:{info.get('id')}"
+
+    # ---- the public surface ----------------------------------------------------------------
+
+    @classmethod
+    async def get_resolutions(
+        cls, url: str, options: DownloadOptions | None = None
+    ) -> MediaOptions:
+        """What `url` offers (heights with estimated sizes, audio, photos), without downloading.
+
+        Refuses private addresses, unsupported links, live streams and media over the
+        duration limit with the matching `DownloadError`.
+        """
+        session = cls._session(options or DownloadOptions())
+        info = await cls._probe(url, session)
+        return cls._media_options(url, info)
+
+    async def download(
+        self, dest: Path, progress: ProgressCallback | None = None
+    ) -> DownloadResult:
+        """Download into `dest` and describe the files.
+
+        Writes only inside `dest`. On failure or cancellation everything written there is
+        removed and the exception (a `DownloadError`, or `asyncio.CancelledError`) re-raised.
+        """
+        session = self._session(self._options, progress)
+        workdir = await asyncio.to_thread(_make_workdir, dest)
+        moved: list[Path] = []
+        try:
+            session.progress.report(DownloadProgress(phase=DownloadPhase.PROBING))
+            info = await self._probe(self._url, session)
+            execution = self._execution_for(info)
+            logger.info(
+                "Downloading %s as %s (res=%s)", self._url, type(execution).__name__, self._res
+            )
+            items = await execution.execute(session, info, workdir)
+            items = [self._move(item, dest, moved) for item in items]
+            result = self._result(info, items, execution)
+            session.progress.report(
+                DownloadProgress(
+                    phase=DownloadPhase.FINISHED,
+                    downloaded_bytes=result.size_bytes,
+                    total_bytes=result.size_bytes,
+                )
+            )
+            return result
+        except BaseException:
+            session.cancel()
+            for path in moved:
+                path.unlink(missing_ok=True)
+            raise
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    # ---- the template's private steps ------------------------------------------------------
+
+    @classmethod
+    def _session(
+        cls, options: DownloadOptions, progress: ProgressCallback | None = None
+    ) -> YtdlSession:
+        return YtdlSession(
+            options,
+            cookies_file=cls._cookies_file(options),
+            extra_params=cls._extra_params,
+            progress=progress,
+        )
+
+    @classmethod
+    async def _probe(cls, url: str, session: YtdlSession) -> InfoDict:
+        cls._check_link(url)
+        source = cls._source_url(url)
+        await ensure_public_url(source, allow_private=session.options.allow_private_urls)
+        return await session.run(lambda: cls._probe_blocking(source, session))
+
+    @classmethod
+    def _probe_blocking(cls, url: str, session: YtdlSession) -> InfoDict:
+        info = cls._single_or_collection(cls._extract_info(url, session), session)
+        cls._enforce_limits(info, session.options)
+        for entry in formats.entries_of(info):
+            describe_direct_formats(session, entry)
+        return info
+
+    @classmethod
+    def _extract_info(cls, url: str, session: YtdlSession) -> InfoDict:
+        """yt-dlp's info dictionary for `url` (blocking; the seam tests replace)."""
+        with session.open() as ydl:
+            return dict(ydl.sanitize_info(ydl.extract_info(url, download=False)))
+
+    @classmethod
+    def _single_or_collection(cls, info: InfoDict, session: YtdlSession) -> InfoDict:
+        if not formats.is_collection(info):
+            return info
+        entries = formats.entries_of(info)
+        if not entries:
+            raise NotFoundError(detail=f"empty collection at {info.get('webpage_url')}")
+        if cls._accepts_collections and all(e.get("_type", "video") == "video" for e in entries):
+            return {**info, "entries": entries} if len(entries) > 1 else entries[0]
+        if len(entries) == 1:
+            entry = entries[0]
+            if entry.get("_type") in ("url", "url_transparent") and entry.get("url"):
+                return cls._single_or_collection(cls._extract_info(entry["url"], session), session)
+            return entry
+        raise UnsupportedLinkError(PLAYLISTS_UNSUPPORTED, detail=f"{len(entries)} entries")
+
+    @classmethod
+    def _enforce_limits(cls, info: InfoDict, options: DownloadOptions) -> None:
+        entries = formats.entries_of(info)
+        if any(formats.is_live(entry) for entry in entries):
+            raise LiveStreamError(detail=f"live_status={info.get('live_status')}")
+        duration = sum(formats.duration_of(entry) or 0 for entry in entries)
+        limit = options.max_duration_s
+        if limit is not None and duration > limit:
+            raise TooLongError(
+                f"This media is {duration / 60:.0f} min long; the limit is {limit // 60} min.",
+                detail=f"duration {duration:.0f}s > {limit}s",
+            )
+
+    @classmethod
+    def _media_options(cls, url: str, info: InfoDict) -> MediaOptions:
+        entries = formats.entries_of(info)
+        collection = formats.is_collection(info)
+        photos = sum(1 for entry in entries if formats.is_photo(entry))
+        durations = [d for d in map(formats.duration_of, entries) if d is not None]
+        if collection or photos:
+            return MediaOptions(
+                url=url,
+                provider=cls.provider,
+                media_key=cls.media_key(url) or cls._key_from_info(info),
+                title=_title(info),
+                duration_s=sum(durations) if durations else None,
+                uploader=_uploader(info),
+                has_audio=False,
+                photo_count=photos,
+                is_collection=collection,
+            )
+        return MediaOptions(
+            url=url,
+            provider=cls.provider,
+            media_key=cls.media_key(url) or cls._key_from_info(info),
+            title=_title(info),
+            duration_s=durations[0] if durations else None,
+            uploader=_uploader(info),
+            resolutions=formats.resolutions(info),
+            has_audio=formats.has_audio(info),
+            audio_estimated_bytes=formats.audio_estimate(info),
+        )
+
+    def _execution_for(self, info: InfoDict) -> Execution:
+        post = formats.is_collection(info) or formats.is_photo(info)
+        if post or self._kind is MediaKind.PHOTO:
+            if not post:
+                raise NotFoundError("This link has no photos.", detail="photos asked of a video")
+            return PhotoExecution()
+        if self._res:
+            available = formats.heights(info)
+            if self._res not in available:
+                offered = ", ".join(f"{height}p" for height in available) or "none"
+                raise UnavailableResolutionError(
+                    f"{self._res}p is not available for this media (available: {offered}).",
+                    detail=f"asked {self._res}, heights {available}",
+                )
+            return VideoExecution(self._res)
+        if self._kind is MediaKind.VIDEO:
+            if not formats.has_video(info):
+                raise NotFoundError("This media has no video.", detail="video asked of audio")
+            return VideoExecution(None)
+        if not formats.has_audio(info):
+            raise NotFoundError("This media has no sound.", detail="audio asked of silent media")
+        return AudioExecution()
+
+    def _result(
+        self, info: InfoDict, items: list[MediaItem], execution: Execution
+    ) -> DownloadResult:
+        kinds = {item.kind for item in items}
+        if isinstance(execution, PhotoExecution):
+            kind = MediaKind.PHOTO if kinds == {MediaKind.PHOTO} else MediaKind.VIDEO
+        else:
+            kind = execution.kind
+        first = items[0]
+        return DownloadResult(
+            items=tuple(items),
+            kind=kind,
+            provider=self.provider,
+            media_key=self.media_key(self._url) or self._key_from_info(info),
+            source_url=self._url,
+            title=_title(info),
+            uploader=_uploader(info),
+            duration_s=first.duration_s if len(items) == 1 else None,
+            width=first.width,
+            height=first.height,
+            thumbnail=first.thumbnail,
+        )
+
+    @staticmethod
+    def _move(item: MediaItem, dest: Path, moved: list[Path]) -> MediaItem:
+        path = _free_name(dest / item.path.name)
+        shutil.move(item.path, path)
+        moved.append(path)
+        thumbnail = None
+        if item.thumbnail is not None and item.thumbnail.is_file():
+            thumbnail = _free_name(dest / item.thumbnail.name)
+            shutil.move(item.thumbnail, thumbnail)
+            moved.append(thumbnail)
+        return MediaItem(
+            path=path,
+            kind=item.kind,
+            size_bytes=item.size_bytes,
+            duration_s=item.duration_s,
+            width=item.width,
+            height=item.height,
+            thumbnail=thumbnail,
+        )
+
+
+def _make_workdir(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=".download-", dir=dest))
+
+
+def _free_name(path: Path) -> Path:
+    candidate, number = path, 1
+    while candidate.exists():
+        number += 1
+        candidate = path.with_name(f"{path.stem} ({number}){path.suffix}")
+    return candidate
+
+
+def _title(info: InfoDict) -> str:
+    title = info.get("title") or info.get("fulltitle") or info.get("id") or "media"
+    return str(title)
+
+
+def _uploader(info: InfoDict) -> str | None:
+    for key in ("uploader", "channel", "uploader_id", "creator"):
+        value = info.get(key)
+        if value:
+            return str(value)
+    return None

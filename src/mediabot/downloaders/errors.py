@@ -1,0 +1,72 @@
+"""One error hierarchy for everything a download can refuse or fail with.
+
+`user_message` is short and actionable, written for the person who sent the link; it never
+carries yt-dlp's raw text. `detail` keeps that raw text for the log.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class DownloadError(Exception):
+    """A download that cannot be done; `transient` errors are worth retrying later."""
+
+    transient: ClassVar[bool] = False
+    default_message: ClassVar[str] = "This link could not be downloaded."
+
+    def __init__(self, user_message: str | None = None, *, detail: str = "") -> None:
+        self.user_message = user_message or self.default_message
+        self.detail = detail or self.user_message
+        super().__init__(self.user_message)
+
+    def __str__(self) -> str:
+        if self.detail and self.detail != self.user_message:
+            return f"{self.user_message} ({self.detail})"
+        return self.user_message
+
+
+class UnsupportedLinkError(DownloadError):
+    default_message = (
+        "This link is not supported: send a video link from YouTube, Instagram "
+        "or another video site."
+    )
+
+
+class PrivateAddressError(DownloadError):
+    default_message = "This link points to a private or local network address and was refused."
+
+
+class PrivateOrRemovedError(DownloadError):
+    default_message = "This media is private or has been removed."
+
+
+class LoginRequiredError(DownloadError):
+    default_message = "This media needs a signed-in account; the bot cannot access it."
+
+
+class GeoBlockedError(DownloadError):
+    default_message = "This media is not available in the bot's country."
+
+
+class LiveStreamError(DownloadError):
+    default_message = (
+        "Live streams and premieres cannot be downloaded; try again once it has ended."
+    )
+
+
+class TooLongError(DownloadError):
+    default_message = "This media is too long to download."
+
+
+class NotFoundError(DownloadError):
+    default_message = "Nothing to download was found at this link; check that it is correct."
+
+
+class UnavailableResolutionError(DownloadError):
+    default_message = "This resolution is not available for this media; pick another one."
+
+
+class NetworkError(DownloadError):
+    transient = True
+    default_message = "The site could not be reached right now; please try again later."

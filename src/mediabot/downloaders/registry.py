@@ -1,0 +1,43 @@
+"""Choosing the downloader class for a link: an ordered registry, the generic one last."""
+
+from __future__ import annotations
+
+from mediabot.domain.enums import MediaKind
+from mediabot.domain.media import MediaOptions
+from mediabot.downloaders.base import Downloader
+from mediabot.downloaders.errors import UnsupportedLinkError
+from mediabot.downloaders.generic import GenericDownloader
+from mediabot.downloaders.instagram import InstagramDownloader
+from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.youtube import YouTubeDownloader
+
+DOWNLOADERS: tuple[type[Downloader], ...] = (
+    YouTubeDownloader,
+    InstagramDownloader,
+    GenericDownloader,
+)
+"""Most specific first; `GenericDownloader` takes whatever is left."""
+
+
+def downloader_for(url: str) -> type[Downloader]:
+    """The class that handles `url`; `UnsupportedLinkError` when none does."""
+    for downloader in DOWNLOADERS:
+        if downloader.suitable(url):
+            return downloader
+    raise UnsupportedLinkError(detail=f"no downloader for {url!r}")
+
+
+async def get_resolutions(url: str, options: DownloadOptions | None = None) -> MediaOptions:
+    """What `url` offers, from the class that handles it."""
+    return await downloader_for(url).get_resolutions(url, options)
+
+
+def make_downloader(
+    url: str,
+    res: int = 0,
+    *,
+    options: DownloadOptions | None = None,
+    kind: MediaKind | None = None,
+) -> Downloader:
+    """A downloader for `url`: video at height `res`, or audio only when `res` is 0."""
+    return downloader_for(url)(url, res, options=options, kind=kind)
