@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mediabot.domain.enums import MediaKind
-from mediabot.media.probe import MediaInfo, Packet, ProbeError, probe, read_packets
+from mediabot.media.probe import MediaInfo, Packet, ProbeError, StreamInfo, probe, read_packets
 from mediabot.media.tools import FFMPEG, MediaToolError, run_tool
 
 logger = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ _SEEK_PAST_S = 0.001
 _END_BEFORE_S = 0.0005
 _MIN_WINDOW_S = 8.0
 _RECUT_FACTOR = 0.95
+_EVEN_FILL = 0.92
+"""Parts are planned to this share of the budget, so even-sized parts keep their count."""
 
 
 class SplitError(Exception):
@@ -92,13 +94,20 @@ def part_overhead(packets: int) -> int:
     return _PART_OVERHEAD_BYTES + _PACKET_OVERHEAD_BYTES * packets
 
 
-def plan_part(units: Sequence[CutUnit], budget_bytes: int, *, at_eof: bool) -> int | None:
-    """How many leading `units` make one part within `budget_bytes`.
+def plan_part(
+    units: Sequence[CutUnit],
+    budget_bytes: int,
+    *,
+    at_eof: bool,
+    target_bytes: int | None = None,
+) -> int | None:
+    """How many leading `units` make one part: never over `budget_bytes` (with overhead),
+    and stopping once `target_bytes` of payload is reached when a target is given.
 
     Without `at_eof` the last unit is incomplete (its end is not known yet) and is never
-    taken; `None` means the units ran out before the budget did, so a longer window is
-    needed. A first unit larger than the budget is still returned alone (count 1): the
-    caller finds out from the cut file whether it fits.
+    taken; `None` means the units ran out first, so a longer window is needed. A first
+    unit larger than the budget is still returned alone (count 1): the caller finds out
+    from the cut file whether it fits.
     """
     usable = len(units) if at_eof else len(units) - 1
     total = 0
@@ -109,6 +118,8 @@ def plan_part(units: Sequence[CutUnit], budget_bytes: int, *, at_eof: bool) -> i
         packets += unit.packets
         if total + part_overhead(packets) > budget_bytes:
             return max(1, count - 1)
+        if target_bytes is not None and total >= target_bytes:
+            return count
     if at_eof and usable > 0:
         return usable
     return None
@@ -203,6 +214,14 @@ class Splitter:
         return self._duration_s
 
     @property
+    def video(self) -> StreamInfo | None:
+        """The picture stream of the source, once `open()` has run."""
+        for source in self._inputs:
+            if source.info.video is not None and self._source.kind is MediaKind.VIDEO:
+                return source.info.video
+        return None
+
+    @property
     def suffix(self) -> str:
         return ".mp4" if self._source.kind is MediaKind.VIDEO else ".m4a"
 
@@ -247,24 +266,40 @@ class Splitter:
             raise SplitError("the source has no known duration")
         self._bit_rate = max(bit_rate, 1)
 
-    def estimate_parts(self, start_s: float, limit_bytes: int) -> int:
-        """Roughly how many parts remain from `start_s` (from the average bit rate)."""
-        remaining_bytes = max(0.0, self._duration_s - start_s) * self._bit_rate / 8
-        return max(1, math.ceil(remaining_bytes / (limit_bytes * HEADROOM * 0.98)))
+    def estimate_bytes(self, start_s: float) -> int:
+        """Roughly how many bytes of media remain from `start_s` (from the bit rate)."""
+        return int(max(0.0, self._duration_s - start_s) * self._bit_rate / 8)
 
-    async def cut(self, start_s: float, index: int, limit_bytes: int) -> CutPart:
+    def estimate_parts(self, start_s: float, limit_bytes: int) -> int:
+        """How many parts remain from `start_s` when each is filled to `part_target`.
+
+        Parts are planned to even sizes a little under the limit, so this count holds
+        unless the bit rate is very uneven.
+        """
+        budget = limit_bytes * HEADROOM * _EVEN_FILL
+        return max(1, math.ceil(self.estimate_bytes(start_s) / budget))
+
+    def part_target(self, start_s: float, parts_left: int, limit_bytes: int) -> int:
+        """Payload bytes to aim for in the next part so `parts_left` parts cover the rest."""
+        even = self.estimate_bytes(start_s) / max(1, parts_left)
+        return int(min(even, limit_bytes * HEADROOM))
+
+    async def cut(
+        self, start_s: float, index: int, limit_bytes: int, *, target_bytes: int | None = None
+    ) -> CutPart:
         """Write the part starting at cut point `start_s`, at most `limit_bytes` on disk.
 
-        Raises `SplitError` when even one keyframe interval is over the limit, or when
-        ffmpeg fails.
+        With `target_bytes` the part stops at the first cut point past that much payload
+        (see `part_target`), otherwise it is filled up to the limit. Raises `SplitError`
+        when even one keyframe interval is over the limit, or when ffmpeg fails.
         """
         if not self._inputs:
             await self.open()
         budget = int(limit_bytes * HEADROOM)
-        units, at_eof = await self._window(start_s, budget)
+        units, at_eof = await self._window(start_s, budget, target_bytes)
         path = self._work_dir / f"{self._stem}-{index:03d}{self.suffix}"
         while True:
-            count = plan_part(units, budget, at_eof=at_eof)
+            count = plan_part(units, budget, at_eof=at_eof, target_bytes=target_bytes)
             if count is None:
                 raise SplitError("no cut point found")  # _window guarantees a plan
             next_unit = units[count] if count < len(units) else None
@@ -296,10 +331,14 @@ class Splitter:
                 limit_bytes,
             )
             budget = min(int(budget * limit_bytes / size * _RECUT_FACTOR), budget - 1)
+            target_bytes = None
 
-    async def _window(self, start_s: float, budget: int) -> tuple[list[CutUnit], bool]:
+    async def _window(
+        self, start_s: float, budget: int, target_bytes: int | None
+    ) -> tuple[list[CutUnit], bool]:
         """Cut units from `start_s`, over a window long enough to plan one part."""
-        span = max(_MIN_WINDOW_S, budget * 8 / self._bit_rate * 1.3 + 2.0)
+        wanted = min(budget, target_bytes) if target_bytes else budget
+        span = max(_MIN_WINDOW_S, wanted * 8 / self._bit_rate * 1.3 + 2.0)
         while True:
             at_eof = start_s + span >= self._duration_s
             packets: list[Packet] = []
@@ -321,7 +360,7 @@ class Splitter:
             units = build_units(packets, start_s=start_s, keyframe_stream=keyframe_stream)
             if not units:
                 raise SplitError(f"nothing to cut after {start_s:.3f} s")
-            if plan_part(units, budget, at_eof=at_eof) is not None:
+            if plan_part(units, budget, at_eof=at_eof, target_bytes=target_bytes) is not None:
                 return units, at_eof
             span *= 2
 

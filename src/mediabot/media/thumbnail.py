@@ -82,3 +82,24 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
+
+
+async def best_thumbnail(
+    out: Path, *, image: Path | None = None, video: str | Path | None = None
+) -> Path | None:
+    """A Telegram-ready thumbnail at `out`: from `image` if given, else a frame of `video`.
+
+    Returns None (and logs why) when neither works: a thumbnail is never worth failing
+    a delivery for.
+    """
+    if image is not None:
+        try:
+            return await fit_thumbnail(image, out)
+        except ThumbnailError as exc:
+            logger.warning("cover %s unusable as a thumbnail: %s", image.name, exc)
+    if video is not None:
+        try:
+            return await video_thumbnail(video, out)
+        except ThumbnailError as exc:
+            logger.warning("no thumbnail from the video: %s", exc)
+    return None

@@ -1,0 +1,1 @@
+"""Delivering media to Telegram: one `Sender` per case, chosen by `registry.sender_for`."""

@@ -1,0 +1,85 @@
+"""An audio track that fits in one upload."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+
+from mediabot.domain.media import DownloadResult, MediaItem
+from mediabot.media.thumbnail import best_thumbnail
+from mediabot.senders.base import (
+    FileSender,
+    PartCallback,
+    Sender,
+    SendOptions,
+    SendTarget,
+    SentPart,
+    UploadProgressCallback,
+    discard,
+    upload_of,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class AudioSender(FileSender):
+    """Sends one audio file with title, performer, duration and the cover as thumbnail."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        target: SendTarget,
+        item: MediaItem,
+        *,
+        title: str,
+        performer: str | None = None,
+        cover: Path | None = None,
+        on_part: PartCallback | None = None,
+        progress: UploadProgressCallback | None = None,
+    ) -> None:
+        super().__init__(bot, target, on_part=on_part, progress=progress)
+        self._item = item
+        self._title = title
+        self._performer = performer
+        self._cover = cover or item.thumbnail
+
+    @classmethod
+    def for_result(
+        cls, bot: Bot, result: DownloadResult, target: SendTarget, options: SendOptions
+    ) -> Sender:
+        return cls(
+            bot,
+            target,
+            result.items[0],
+            title=result.title,
+            performer=result.uploader,
+            cover=result.items[0].thumbnail or result.thumbnail,
+            on_part=options.on_part,
+            progress=options.progress,
+        )
+
+    async def _send(self) -> list[SentPart]:
+        item = self._item
+        thumbnail = None
+        if self._cover is not None:
+            thumb_path = item.path.with_name(f"{item.path.stem}.tg-cover.jpg")
+            thumbnail = await best_thumbnail(thumb_path, image=self._cover)
+        duration = item.duration_s
+        try:
+            message = await self._bot.send_audio(
+                chat_id=self._target.chat_id,
+                audio=self._input_file(item.path),
+                caption=self._target.caption,
+                parse_mode=ParseMode.HTML,
+                title=self._title,
+                performer=self._performer,
+                duration=round(duration) if duration is not None else None,
+                thumbnail=upload_of(thumbnail),
+                reply_parameters=self._target.reply_parameters,
+            )
+        finally:
+            discard(thumbnail)
+        return [await self._accepted(message, index=0, total=1, size_bytes=item.size_bytes)]

@@ -1,0 +1,253 @@
+"""The `Sender` family: one public verb, `send()`, and the types it speaks in.
+
+A sender gets files on disk (or, for large media, a source it can cut) and a target
+chat, and returns what Telegram accepted, part by part. It knows nothing of the bot's
+handlers, the queue or the database: the caller records the parts it is told about.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.types import FSInputFile, Message, ReplyParameters
+
+from mediabot.domain.enums import MediaKind
+from mediabot.domain.media import DownloadResult
+
+logger = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024
+"""Telegram's limit on a caption's visible length."""
+_CAPTION_RESERVE = 40
+"""Room kept free in a caption for a "Part i/N" line."""
+
+
+class DeliveryError(Exception):
+    """The media could not be delivered; the message says why in plain words."""
+
+
+class StaleFileIdError(DeliveryError):
+    """Telegram no longer accepts a cached file id: download and send the file again.
+
+    `delivered` lists the parts that did go out before the stale one.
+    """
+
+    def __init__(self, message: str, delivered: tuple[SentPart, ...] = ()) -> None:
+        super().__init__(message)
+        self.delivered = delivered
+
+
+@dataclass(frozen=True, slots=True)
+class SendTarget:
+    """Where the media goes and what it says: `caption` is HTML, at most 1024 visible chars."""
+
+    chat_id: int
+    caption: str
+    reply_to_message_id: int | None = None
+
+    @classmethod
+    def for_media(
+        cls, chat_id: int, title: str, source_url: str, reply_to_message_id: int | None = None
+    ) -> SendTarget:
+        """A target whose caption is the title in bold and the source link, HTML-escaped."""
+        room = CAPTION_LIMIT - _CAPTION_RESERVE - len(source_url) - 1
+        if room <= 0:
+            visible_title, url = "", source_url[: CAPTION_LIMIT - _CAPTION_RESERVE]
+        else:
+            visible_title = title if len(title) <= room else title[: room - 1] + "…"
+            url = source_url
+        parts = [f"<b>{html.escape(visible_title)}</b>"] if visible_title else []
+        parts.append(html.escape(url))
+        return cls(chat_id, "\n".join(parts), reply_to_message_id)
+
+    def caption_with(self, line: str) -> str:
+        """The caption with one more line of plain text under it (escaped)."""
+        extra = html.escape(line)
+        return f"{self.caption}\n{extra}" if self.caption else extra
+
+    @property
+    def reply_parameters(self) -> ReplyParameters | None:
+        if self.reply_to_message_id is None:
+            return None
+        return ReplyParameters(
+            message_id=self.reply_to_message_id, allow_sending_without_reply=True
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SentPart:
+    """One file Telegram accepted: its place in the delivery and its file ids.
+
+    `start_s`/`end_s` are the part's range in the source for a split delivery, else None.
+    """
+
+    index: int
+    total: int
+    kind: MediaKind
+    file_id: str
+    file_unique_id: str
+    message_id: int
+    size_bytes: int
+    start_s: float | None = None
+    end_s: float | None = None
+
+
+PartCallback = Callable[[SentPart], Awaitable[None]]
+"""Awaited right after each part is accepted, before the next one is sent."""
+
+
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    """Where an interrupted split delivery goes on: the next part's index and start time."""
+
+    next_index: int
+    start_s: float
+    total_hint: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UploadProgress:
+    """How far a delivery is: parts and bytes accepted so far, and the expected totals."""
+
+    parts_sent: int
+    parts_total: int
+    bytes_sent: int
+
+
+UploadProgressCallback = Callable[[UploadProgress], Awaitable[None]]
+"""Awaited after each accepted part; it should be quick (e.g. a paced status edit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendOptions:
+    """What every sender may need besides the media: the upload limit and the hooks."""
+
+    limit_bytes: int
+    on_part: PartCallback | None = None
+    resume: ResumePoint | None = None
+    progress: UploadProgressCallback | None = None
+
+
+class Sender(ABC):
+    """Sends one piece of media to one chat; `send()` is the only public verb.
+
+    Subclasses implement `_send()`. Each accepted part is reported to `on_part` as soon
+    as Telegram accepts it, so an interrupted delivery can be resumed or cached.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        target: SendTarget,
+        *,
+        on_part: PartCallback | None = None,
+        progress: UploadProgressCallback | None = None,
+    ) -> None:
+        self._bot = bot
+        self._target = target
+        self._on_part = on_part
+        self._progress = progress
+        self._bytes_sent = 0
+
+    async def send(self) -> list[SentPart]:
+        """Deliver the media; returns every part Telegram accepted, in order."""
+        parts = await self._send()
+        logger.info(
+            "%s delivered %d part(s) to chat %d",
+            type(self).__name__,
+            len(parts),
+            self._target.chat_id,
+        )
+        return parts
+
+    @abstractmethod
+    async def _send(self) -> list[SentPart]:
+        raise NotImplementedError  # abstract
+
+    @property
+    def _is_local_server(self) -> bool:
+        return self._bot.session.api.is_local
+
+    def _input_file(self, path: Path) -> FSInputFile | str:
+        """An upload, or with a local Bot API server the file's path as a file:// URI.
+
+        A local server reads the file itself from the shared folder, so nothing is
+        uploaded; the server needs the same absolute path the worker sees.
+        """
+        if self._is_local_server:
+            return path.resolve().as_uri()
+        return FSInputFile(path)
+
+    async def _accepted(
+        self,
+        message: Message,
+        *,
+        index: int,
+        total: int,
+        size_bytes: int,
+        start_s: float | None = None,
+        end_s: float | None = None,
+    ) -> SentPart:
+        """Turn an accepted message into a `SentPart`, and report it."""
+        kind, file_id, file_unique_id = file_of(message)
+        part = SentPart(
+            index=index,
+            total=total,
+            kind=kind,
+            file_id=file_id,
+            file_unique_id=file_unique_id,
+            message_id=message.message_id,
+            size_bytes=size_bytes,
+            start_s=start_s,
+            end_s=end_s,
+        )
+        self._bytes_sent += size_bytes
+        if self._on_part is not None:
+            await self._on_part(part)
+        if self._progress is not None:
+            await self._progress(UploadProgress(index + 1, total, self._bytes_sent))
+        return part
+
+
+class FileSender(Sender):
+    """A sender of files a download left on disk; the registry builds these."""
+
+    @classmethod
+    @abstractmethod
+    def for_result(
+        cls, bot: Bot, result: DownloadResult, target: SendTarget, options: SendOptions
+    ) -> Sender:
+        """The sender for a finished download (the registry calls this)."""
+        raise NotImplementedError  # abstract
+
+
+def file_of(message: Message) -> tuple[MediaKind, str, str]:
+    """The kind and file ids of the media in `message`; `DeliveryError` if it has none."""
+    if message.video is not None:
+        return MediaKind.VIDEO, message.video.file_id, message.video.file_unique_id
+    if message.audio is not None:
+        return MediaKind.AUDIO, message.audio.file_id, message.audio.file_unique_id
+    if message.photo:
+        largest = message.photo[-1]
+        return MediaKind.PHOTO, largest.file_id, largest.file_unique_id
+    if message.document is not None:
+        # Telegram may turn a video it cannot play into a document; the id still resends
+        return MediaKind.VIDEO, message.document.file_id, message.document.file_unique_id
+    raise DeliveryError("Telegram accepted the message but it carries no media")
+
+
+def discard(path: Path | None) -> None:
+    """Delete a file we made, if it is still there."""
+    if path is not None:
+        path.unlink(missing_ok=True)
+
+
+def upload_of(path: Path | None) -> FSInputFile | None:
+    """An upload of a small file we made (a thumbnail); even a local server takes these."""
+    return FSInputFile(path) if path is not None else None

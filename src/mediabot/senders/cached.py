@@ -1,0 +1,176 @@
+"""Resending media Telegram already has, by file id: no download, no upload."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import InputMediaAudio, InputMediaPhoto, InputMediaVideo, Message
+
+from mediabot.domain.enums import MediaKind
+from mediabot.senders.album import album_sizes
+from mediabot.senders.base import (
+    PartCallback,
+    Sender,
+    SendTarget,
+    SentPart,
+    StaleFileIdError,
+    UploadProgressCallback,
+)
+
+logger = logging.getLogger(__name__)
+
+_STALE_MARKERS = ("wrong file identifier", "wrong remote file identifier", "file reference")
+"""Phrases of Telegram's 400 answers for a file id it no longer accepts."""
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPart:
+    """A file Telegram holds, as recorded from an earlier delivery."""
+
+    kind: MediaKind
+    file_id: str
+    file_unique_id: str = ""
+    size_bytes: int = 0
+    start_s: float | None = None
+    end_s: float | None = None
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+
+
+def is_stale_file_id(error: TelegramBadRequest) -> bool:
+    """True when a 400 answer says the file id (or its file reference) is no longer valid."""
+    text = error.message.lower()
+    return any(marker in text for marker in _STALE_MARKERS)
+
+
+class CachedSender(Sender):
+    """Sends recorded file ids again, in the shape of the first delivery.
+
+    Parts of a split file (they have a time range) go one by one with "Part i/N";
+    several parts without time ranges go as albums; one part goes alone. A file id
+    Telegram refuses raises `StaleFileIdError`, so the caller downloads afresh.
+    """
+
+    def __init__(
+        self,
+        bot: Bot,
+        target: SendTarget,
+        parts: Sequence[CachedPart],
+        *,
+        as_album: bool | None = None,
+        on_part: PartCallback | None = None,
+        progress: UploadProgressCallback | None = None,
+    ) -> None:
+        super().__init__(bot, target, on_part=on_part, progress=progress)
+        if not parts:
+            raise ValueError("nothing cached to send")
+        self._parts = tuple(parts)
+        split = any(part.start_s is not None for part in self._parts)
+        self._as_album = as_album if as_album is not None else len(parts) > 1 and not split
+
+    async def _send(self) -> list[SentPart]:
+        sent: list[SentPart] = []
+        try:
+            if self._as_album:
+                await self._send_albums(sent)
+            else:
+                await self._send_each(sent)
+        except TelegramBadRequest as exc:
+            if is_stale_file_id(exc):
+                raise StaleFileIdError(
+                    f"Telegram no longer accepts a cached file: {exc.message}", tuple(sent)
+                ) from exc
+            raise
+        return sent
+
+    async def _send_each(self, sent: list[SentPart]) -> None:
+        total = len(self._parts)
+        for index, part in enumerate(self._parts):
+            caption = self._target.caption
+            if total > 1:
+                caption = self._target.caption_with(f"Part {index + 1}/{total}")
+            message = await self._post_one(part, caption, first=index == 0)
+            sent.append(await self._record(message, part, index, total))
+
+    async def _send_albums(self, sent: list[SentPart]) -> None:
+        total = len(self._parts)
+        offset = 0
+        for size in album_sizes(total):
+            chunk = self._parts[offset : offset + size]
+            caption = self._target.caption if offset == 0 else None
+            if size == 1:
+                messages = [await self._post_one(chunk[0], caption, first=offset == 0)]
+            else:
+                messages = await self._bot.send_media_group(
+                    chat_id=self._target.chat_id,
+                    media=[
+                        _input_media(part, caption if position == 0 else None)
+                        for position, part in enumerate(chunk)
+                    ],
+                    reply_parameters=self._target.reply_parameters if offset == 0 else None,
+                )
+            for position, (part, message) in enumerate(zip(chunk, messages, strict=True)):
+                sent.append(await self._record(message, part, offset + position, total))
+            offset += size
+
+    async def _post_one(self, part: CachedPart, caption: str | None, *, first: bool) -> Message:
+        chat_id = self._target.chat_id
+        reply = self._target.reply_parameters if first else None
+        duration = round(part.duration_s) if part.duration_s is not None else None
+        if part.kind is MediaKind.VIDEO:
+            return await self._bot.send_video(
+                chat_id=chat_id,
+                video=part.file_id,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                width=part.width,
+                height=part.height,
+                duration=duration,
+                supports_streaming=True,
+                reply_parameters=reply,
+            )
+        if part.kind is MediaKind.AUDIO:
+            return await self._bot.send_audio(
+                chat_id=chat_id,
+                audio=part.file_id,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                duration=duration,
+                reply_parameters=reply,
+            )
+        return await self._bot.send_photo(
+            chat_id=chat_id,
+            photo=part.file_id,
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+            reply_parameters=reply,
+        )
+
+    async def _record(self, message: Message, part: CachedPart, index: int, total: int) -> SentPart:
+        return await self._accepted(
+            message,
+            index=index,
+            total=total,
+            size_bytes=part.size_bytes,
+            start_s=part.start_s,
+            end_s=part.end_s,
+        )
+
+
+def _input_media(
+    part: CachedPart, caption: str | None
+) -> InputMediaPhoto | InputMediaVideo | InputMediaAudio:
+    parse_mode = ParseMode.HTML if caption else None
+    if part.kind is MediaKind.VIDEO:
+        return InputMediaVideo(
+            media=part.file_id, caption=caption, parse_mode=parse_mode, supports_streaming=True
+        )
+    if part.kind is MediaKind.AUDIO:
+        return InputMediaAudio(media=part.file_id, caption=caption, parse_mode=parse_mode)
+    return InputMediaPhoto(media=part.file_id, caption=caption, parse_mode=parse_mode)

@@ -1,0 +1,280 @@
+"""Media over the upload limit, delivered as playable parts cut while earlier parts upload.
+
+The splitter cuts part i+1 while part i uploads; at most `max_parts_on_disk` parts exist
+at once, and each is deleted the moment Telegram accepts it (or rejects it). A part
+Telegram refuses as too large (413) is cut again over a shorter range with a lower limit,
+and the delivery goes on from there. A `ResumePoint` starts the delivery at a later part,
+so parts already delivered are never sent twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramEntityTooLarge
+from aiogram.types import Message
+
+from mediabot.domain.enums import MediaKind
+from mediabot.domain.media import DownloadResult
+from mediabot.media.splitter import CutPart, SplitError, SplitSource, Splitter
+from mediabot.media.thumbnail import best_thumbnail
+from mediabot.senders.base import (
+    DeliveryError,
+    FileSender,
+    PartCallback,
+    ResumePoint,
+    Sender,
+    SendOptions,
+    SendTarget,
+    SentPart,
+    UploadProgressCallback,
+    discard,
+    upload_of,
+)
+
+logger = logging.getLogger(__name__)
+
+_SHRINK_ON_413 = 0.85
+"""After a 413 the limit drops to this share of the rejected part's size."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Rejected:
+    """Telegram refused a part as too large: go on from it with a lower limit."""
+
+    start_s: float
+    index: int
+    limit_bytes: int
+
+
+class LargeSender(FileSender):
+    """Delivers one long video or audio as parts under `limit_bytes`, captioned "Part i/N".
+
+    `source` may be a file on disk or remote URLs (one muxed, or video + audio) that
+    ffmpeg reads with range requests, so the whole source never has to be on disk.
+    Parts are written to `work_dir`. `max_parts_on_disk` bounds the overlap: 1 cuts and
+    uploads strictly in turn; 2 (the default for remote sources) cuts the next part while
+    one uploads.
+    """
+
+    kind: ClassVar[MediaKind]
+
+    def __init__(
+        self,
+        bot: Bot,
+        target: SendTarget,
+        source: SplitSource,
+        *,
+        work_dir: Path,
+        limit_bytes: int,
+        title: str,
+        performer: str | None = None,
+        cover: Path | None = None,
+        resume: ResumePoint | None = None,
+        max_parts_on_disk: int | None = None,
+        stem: str = "part",
+        on_part: PartCallback | None = None,
+        progress: UploadProgressCallback | None = None,
+    ) -> None:
+        super().__init__(bot, target, on_part=on_part, progress=progress)
+        if source.kind is not self.kind:
+            raise ValueError(f"{type(self).__name__} sends {self.kind}, not {source.kind}")
+        self._source = source
+        self._work_dir = work_dir
+        self._limit_bytes = limit_bytes
+        self._title = title
+        self._performer = performer
+        self._cover = cover
+        self._resume = resume
+        default_on_disk = 2 if source.is_stream else 1
+        self._max_on_disk = max(1, max_parts_on_disk or default_on_disk)
+        self._stem = stem
+        self._cover_thumbnail: Path | None = None
+        self._frame_size: tuple[int | None, int | None] = (None, None)
+
+    @classmethod
+    def for_result(
+        cls, bot: Bot, result: DownloadResult, target: SendTarget, options: SendOptions
+    ) -> Sender:
+        item = result.items[0]
+        return cls(
+            bot,
+            target,
+            SplitSource((item.path,), cls.kind, duration_s=item.duration_s or result.duration_s),
+            work_dir=item.path.parent,
+            limit_bytes=options.limit_bytes,
+            title=result.title,
+            performer=result.uploader,
+            cover=item.thumbnail or result.thumbnail,
+            resume=options.resume,
+            stem=f"{item.path.stem}.part",
+            on_part=options.on_part,
+            progress=options.progress,
+        )
+
+    async def _send(self) -> list[SentPart]:
+        splitter = Splitter(self._source, self._work_dir, stem=self._stem)
+        sent: list[SentPart] = []
+        try:
+            await splitter.open()
+            if splitter.video is not None:
+                self._frame_size = (splitter.video.width, splitter.video.height)
+            start_s = self._resume.start_s if self._resume else 0.0
+            index = self._resume.next_index if self._resume else 0
+            limit = self._limit_bytes
+            total = index + splitter.estimate_parts(start_s, limit)
+            if self._resume is not None and self._resume.total_hint:
+                total = self._resume.total_hint
+            if self._cover is not None:
+                self._cover_thumbnail = await best_thumbnail(
+                    self._work_dir / f"{self._stem}.cover.jpg", image=self._cover
+                )
+            while True:
+                rejected = await self._deliver(splitter, start_s, index, limit, total, sent)
+                if rejected is None:
+                    return sent
+                start_s, index, limit = rejected.start_s, rejected.index, rejected.limit_bytes
+                total = index + splitter.estimate_parts(start_s, limit)
+        except SplitError as exc:
+            raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc
+        finally:
+            discard(self._cover_thumbnail)
+
+    async def _deliver(
+        self,
+        splitter: Splitter,
+        start_s: float,
+        index: int,
+        limit: int,
+        total: int,
+        sent: list[SentPart],
+    ) -> _Rejected | None:
+        """Cut and upload from `start_s` to the end, or until Telegram says 413."""
+        slots = asyncio.Semaphore(self._max_on_disk)
+        ready: asyncio.Queue[CutPart | Exception] = asyncio.Queue()
+        producer = asyncio.create_task(
+            self._produce(splitter, start_s, index, limit, total, slots, ready)
+        )
+        try:
+            while True:
+                item = await ready.get()
+                if isinstance(item, Exception):
+                    raise item
+                part = item
+                part_total = part.index + 1 if part.is_last else max(total, part.index + 2)
+                try:
+                    message = await self._upload(part, part_total)
+                except TelegramEntityTooLarge:
+                    smaller = min(limit - 1, int(part.size_bytes * _SHRINK_ON_413))
+                    logger.warning(
+                        "Telegram refused part %d (%d bytes) as too large; limit now %d bytes",
+                        part.index,
+                        part.size_bytes,
+                        smaller,
+                    )
+                    return _Rejected(part.start_s, part.index, smaller)
+                finally:
+                    discard(part.path)
+                    slots.release()
+                sent.append(
+                    await self._accepted(
+                        message,
+                        index=part.index,
+                        total=part_total,
+                        size_bytes=part.size_bytes,
+                        start_s=part.start_s,
+                        end_s=part.end_s,
+                    )
+                )
+                if part.is_last:
+                    return None
+        finally:
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+            while not ready.empty():
+                leftover = ready.get_nowait()
+                if isinstance(leftover, CutPart):
+                    discard(leftover.path)
+
+    async def _produce(
+        self,
+        splitter: Splitter,
+        start_s: float,
+        index: int,
+        limit: int,
+        total: int,
+        slots: asyncio.Semaphore,
+        ready: asyncio.Queue[CutPart | Exception],
+    ) -> None:
+        """Cut parts in order, each once a disk slot is free; errors go to the queue."""
+        try:
+            while True:
+                await slots.acquire()
+                target = splitter.part_target(start_s, total - index, limit)
+                part = await splitter.cut(start_s, index, limit, target_bytes=target)
+                ready.put_nowait(part)
+                if part.is_last:
+                    return
+                start_s, index = part.end_s, index + 1
+        except Exception as exc:  # handed to the consumer, which raises it in send()
+            ready.put_nowait(exc)
+
+    @abstractmethod
+    async def _upload(self, part: CutPart, total: int) -> Message:
+        """Post one part; the part file is deleted by the caller afterwards."""
+        raise NotImplementedError  # abstract
+
+
+class LargeVideoSender(LargeSender):
+    """A video over the limit, as MP4 parts, each with its own thumbnail frame."""
+
+    kind = MediaKind.VIDEO
+
+    async def _upload(self, part: CutPart, total: int) -> Message:
+        thumbnail = self._cover_thumbnail
+        frame: Path | None = None
+        if thumbnail is None:
+            frame = await best_thumbnail(part.path.with_suffix(".jpg"), video=part.path)
+            thumbnail = frame
+        width, height = self._frame_size
+        try:
+            return await self._bot.send_video(
+                chat_id=self._target.chat_id,
+                video=self._input_file(part.path),
+                caption=self._target.caption_with(f"Part {part.index + 1}/{total}"),
+                parse_mode=ParseMode.HTML,
+                width=width,
+                height=height,
+                duration=round(part.duration_s),
+                supports_streaming=True,
+                thumbnail=upload_of(thumbnail),
+                reply_parameters=self._target.reply_parameters if part.index == 0 else None,
+            )
+        finally:
+            discard(frame)
+
+
+class LargeAudioSender(LargeSender):
+    """An audio track over the limit, as M4A parts titled "<title> (i/N)"."""
+
+    kind = MediaKind.AUDIO
+
+    async def _upload(self, part: CutPart, total: int) -> Message:
+        return await self._bot.send_audio(
+            chat_id=self._target.chat_id,
+            audio=self._input_file(part.path),
+            caption=self._target.caption_with(f"Part {part.index + 1}/{total}"),
+            parse_mode=ParseMode.HTML,
+            title=f"{self._title} ({part.index + 1}/{total})",
+            performer=self._performer,
+            duration=round(part.duration_s),
+            thumbnail=upload_of(self._cover_thumbnail),
+            reply_parameters=self._target.reply_parameters if part.index == 0 else None,
+        )

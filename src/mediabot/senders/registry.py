@@ -1,0 +1,133 @@
+"""Choosing the sender: a lookup keyed by media kind, size against the limit, and arity."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+
+from aiogram import Bot
+
+from mediabot.domain.enums import MediaKind
+from mediabot.domain.media import DownloadResult
+from mediabot.media.splitter import SplitSource
+from mediabot.senders.album import AlbumSender
+from mediabot.senders.audio import AudioSender
+from mediabot.senders.base import (
+    DeliveryError,
+    FileSender,
+    PartCallback,
+    ResumePoint,
+    Sender,
+    SendOptions,
+    SendTarget,
+    UploadProgressCallback,
+)
+from mediabot.senders.large import LargeAudioSender, LargeSender, LargeVideoSender
+from mediabot.senders.photo import PhotoSender
+from mediabot.senders.video import VideoSender
+
+logger = logging.getLogger(__name__)
+
+
+class Fit(StrEnum):
+    """Whether every file goes up in one upload."""
+
+    FITS = "fits"
+    LARGE = "large"
+
+
+class Arity(StrEnum):
+    """One file, or several sent together."""
+
+    SINGLE = "single"
+    GROUP = "group"
+
+
+DeliveryCase = tuple[MediaKind, Fit, Arity]
+
+SENDERS: Mapping[DeliveryCase, type[FileSender]] = {
+    (MediaKind.VIDEO, Fit.FITS, Arity.SINGLE): VideoSender,
+    (MediaKind.VIDEO, Fit.LARGE, Arity.SINGLE): LargeVideoSender,
+    (MediaKind.AUDIO, Fit.FITS, Arity.SINGLE): AudioSender,
+    (MediaKind.AUDIO, Fit.LARGE, Arity.SINGLE): LargeAudioSender,
+    (MediaKind.PHOTO, Fit.FITS, Arity.SINGLE): PhotoSender,
+    (MediaKind.VIDEO, Fit.FITS, Arity.GROUP): AlbumSender,
+    (MediaKind.PHOTO, Fit.FITS, Arity.GROUP): AlbumSender,
+    (MediaKind.AUDIO, Fit.FITS, Arity.GROUP): AlbumSender,
+}
+"""Every delivery mediabot knows how to make; anything else is a `DeliveryError`."""
+
+STREAM_SENDERS: Mapping[MediaKind, type[LargeSender]] = {
+    MediaKind.VIDEO: LargeVideoSender,
+    MediaKind.AUDIO: LargeAudioSender,
+}
+
+
+def delivery_case(result: DownloadResult, limit_bytes: int) -> DeliveryCase:
+    """The key of `result` in `SENDERS`."""
+    if not result.items:
+        raise DeliveryError("the download produced no file")
+    fits = all(item.size_bytes <= limit_bytes for item in result.items)
+    arity = Arity.GROUP if len(result.items) > 1 else Arity.SINGLE
+    return result.kind, Fit.FITS if fits else Fit.LARGE, arity
+
+
+def sender_for(result: DownloadResult, limit_bytes: int) -> type[FileSender]:
+    """The sender class for `result`; `DeliveryError` for a case no sender handles."""
+    case = delivery_case(result, limit_bytes)
+    try:
+        return SENDERS[case]
+    except KeyError:
+        kind, fit, arity = case
+        raise DeliveryError(
+            f"cannot send a {arity.value} {kind.value} that is {fit.value} for Telegram"
+        ) from None
+
+
+def make_sender(
+    bot: Bot,
+    result: DownloadResult,
+    target: SendTarget,
+    *,
+    limit_bytes: int,
+    on_part: PartCallback | None = None,
+    resume: ResumePoint | None = None,
+    progress: UploadProgressCallback | None = None,
+) -> Sender:
+    """The sender that delivers `result` to `target`; call `send()` on it."""
+    sender_class = sender_for(result, limit_bytes)
+    options = SendOptions(limit_bytes, on_part=on_part, resume=resume, progress=progress)
+    logger.debug("delivering %s with %s", result.media_key, sender_class.__name__)
+    return sender_class.for_result(bot, result, target, options)
+
+
+def make_stream_sender(
+    bot: Bot,
+    source: SplitSource,
+    target: SendTarget,
+    *,
+    work_dir: Path,
+    limit_bytes: int,
+    title: str,
+    performer: str | None = None,
+    cover: Path | None = None,
+    on_part: PartCallback | None = None,
+    resume: ResumePoint | None = None,
+    progress: UploadProgressCallback | None = None,
+) -> LargeSender:
+    """A split delivery read straight from remote inputs (no full download on disk)."""
+    return STREAM_SENDERS[source.kind](
+        bot,
+        target,
+        source,
+        work_dir=work_dir,
+        limit_bytes=limit_bytes,
+        title=title,
+        performer=performer,
+        cover=cover,
+        resume=resume,
+        on_part=on_part,
+        progress=progress,
+    )
