@@ -12,6 +12,7 @@ import subprocess
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 import aio_pika
 import pytest
@@ -86,6 +87,7 @@ class LocalBench(QueueBench):
 class RabbitBench(QueueBench):
     def __init__(self, url: str, *, reconnect_interval_s: float = 0.3) -> None:
         self.url = url
+        self.vhost = unquote(url.rsplit("/", 1)[1])
         self.name = f"test.{uuid.uuid4().hex[:10]}"
         self._reconnect_interval_s = reconnect_interval_s
         self.rabbit = self._make_queue()

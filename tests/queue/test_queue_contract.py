@@ -284,3 +284,29 @@ async def test_stop_when_idle_returns_at_once_and_consuming_can_resume(bench: Qu
     await eventually(handled, what="the job after resuming")
     await stop(bench.queue, consumer)
     assert seen.handled == [job]
+
+
+async def test_cancelling_consume_hands_back_the_running_job(bench: QueueBench) -> None:
+    seen = Seen()
+    [job] = new_jobs(1)
+    forever = asyncio.Event()
+
+    async def stuck_handler(current: Job) -> None:
+        seen.start(current)
+        await forever.wait()
+
+    await bench.queue.publish(job)
+    consumer = start_consuming(bench.queue, stuck_handler, seen)
+
+    async def running() -> bool:
+        return len(seen.handled) == 1
+
+    await eventually(running, what="the job running")
+    consumer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(consumer, 5)
+
+    async def back_in_queue() -> bool:
+        return await bench.backlog() == 1
+
+    await eventually(back_in_queue, what="the job back in the queue")

@@ -260,12 +260,13 @@ class RabbitJobQueue(JobQueue):
                     await channel.default_exchange.publish(message, routing_key)
                 return
             except _BROKER_ERRORS as exc:
-                if loop.time() + pause_s >= deadline:
+                remaining_s = deadline - loop.time()
+                if remaining_s <= 0:
                     raise PublishFailedError(
-                        f"RabbitMQ did not take {what} within {self._publish_timeout_s:.0f}s"
+                        f"RabbitMQ did not take {what} within {self._publish_timeout_s:g}s"
                     ) from exc
                 logger.warning("%s: publish to %s failed (%r); retrying", what, routing_key, exc)
-            await asyncio.sleep(pause_s)
+            await asyncio.sleep(min(pause_s, remaining_s))
             pause_s = min(pause_s * 2, 2.0)
 
     def _on_message(self, run: _Consumption, message: AbstractIncomingMessage) -> None:
