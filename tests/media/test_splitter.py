@@ -1,0 +1,171 @@
+"""The keyframe splitter against real ffmpeg: parts under the limit, playable, complete."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mediabot.domain.enums import MediaKind
+from mediabot.media import splitter as splitter_module
+from mediabot.media.probe import probe
+from mediabot.media.splitter import (
+    CutPart,
+    CutUnit,
+    SplitError,
+    SplitSource,
+    Splitter,
+    plan_part,
+)
+from support.media import MediaSources
+from support.media_server import MediaServer
+
+MIB = 1024 * 1024
+
+
+def _packets(path: Path | str, selector: str) -> int:
+    out = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            selector,
+            "-count_packets",
+            "-show_entries",
+            "stream=nb_read_packets",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return int(json.loads(out)["streams"][0]["nb_read_packets"])
+
+
+async def _split_all(splitter: Splitter, limit: int) -> list[CutPart]:
+    parts: list[CutPart] = []
+    start, index = 0.0, 0
+    while True:
+        part = await splitter.cut(start, index, limit)
+        parts.append(part)
+        if part.is_last:
+            return parts
+        start, index = part.end_s, index + 1
+
+
+async def _check_parts(
+    parts: list[CutPart], limit: int, *, source_duration: float, kind: MediaKind
+) -> None:
+    assert len(parts) >= 2
+    for previous, following in itertools.pairwise(parts):
+        assert previous.end_s == following.start_s
+    durations = 0.0
+    for part in parts:
+        assert part.size_bytes == part.path.stat().st_size <= limit
+        info = await probe(part.path)
+        assert info.is_playable
+        assert info.audio is not None
+        assert (info.video is not None) is (kind is MediaKind.VIDEO)
+        assert info.duration_s is not None
+        durations += info.duration_s
+    assert abs(durations - source_duration) <= 1.0
+
+
+def _listing(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
+
+
+def _unit(start: float, size: int) -> CutUnit:
+    return CutUnit(start_s=start, start_dts_s=start, size_bytes=size, packets=10)
+
+
+def test_plan_fills_the_budget_but_never_the_incomplete_last_unit() -> None:
+    units = [_unit(float(i), 100_000) for i in range(10)]
+    assert plan_part(units, 350_000, at_eof=False) == 3
+    assert plan_part(units[:3], 10_000_000, at_eof=False) is None
+    assert plan_part(units[:3], 10_000_000, at_eof=True) == 3
+    assert plan_part(units, 10_000_000, at_eof=False, target_bytes=250_000) == 3
+    assert plan_part(units, 50_000, at_eof=True) == 1
+
+
+async def test_local_video_is_cut_into_playable_parts_under_the_limit(
+    media: MediaSources, tmp_path: Path
+) -> None:
+    source = media.path(media.long_mp4)
+    limit = 2 * MIB
+    splitter = Splitter(SplitSource((source,), MediaKind.VIDEO), tmp_path)
+    parts = await _split_all(splitter, limit)
+
+    source_info = await probe(source)
+    assert source_info.duration_s is not None
+    await _check_parts(parts, limit, source_duration=source_info.duration_s, kind=MediaKind.VIDEO)
+    # cut exactly at keyframes: no frame lost, none repeated
+    assert sum(_packets(part.path, "v") for part in parts) == _packets(source, "v")
+
+
+async def test_remote_dash_pair_is_cut_without_downloading_it_first(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    base = media.long_mp4.rsplit("/", 1)[0]
+    video_url, audio_url = f"{base}/dash/video-720p.mp4", f"{base}/dash/audio.m4a"
+    limit = 2 * MIB
+    splitter = Splitter(SplitSource((video_url, audio_url), MediaKind.VIDEO), tmp_path)
+    parts = await _split_all(splitter, limit)
+
+    assert SplitSource((video_url, audio_url), MediaKind.VIDEO).is_stream
+    assert splitter.duration_s > 40
+    await _check_parts(parts, limit, source_duration=splitter.duration_s, kind=MediaKind.VIDEO)
+    video_file = media.path(video_url)
+    assert sum(_packets(part.path, "v") for part in parts) == _packets(video_file, "v")
+    # later parts were reached by seeking (range requests), not by reading from the start
+    video_path = video_url.removeprefix(media.base_url)
+    seeks = [
+        request
+        for request in media_requests.requests
+        if request.path == video_path and request.range and not request.range.startswith("bytes=0-")
+    ]
+    assert seeks
+
+
+async def test_audio_is_cut_into_m4a_parts(media: MediaSources, tmp_path: Path) -> None:
+    source = media.path(media.long_audio_m4a)
+    limit = 512 * 1024
+    splitter = Splitter(SplitSource((source,), MediaKind.AUDIO), tmp_path)
+    parts = await _split_all(splitter, limit)
+
+    assert all(part.path.suffix == ".m4a" for part in parts)
+    await _check_parts(parts, limit, source_duration=splitter.duration_s, kind=MediaKind.AUDIO)
+
+
+async def test_a_part_that_comes_out_too_large_is_cut_again(
+    media: MediaSources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a plan that overfills on purpose: the first cut is over the limit and must be redone
+    monkeypatch.setattr(splitter_module, "HEADROOM", 1.3)
+    limit = 2 * MIB
+    splitter = Splitter(SplitSource((media.path(media.long_mp4),), MediaKind.VIDEO), tmp_path)
+    part = await splitter.cut(0.0, 0, limit)
+    assert part.size_bytes <= limit
+    assert _listing(tmp_path) == [part.path]
+
+
+async def test_a_keyframe_interval_over_the_limit_cannot_be_cut(
+    media: MediaSources, tmp_path: Path
+) -> None:
+    splitter = Splitter(SplitSource((media.path(media.long_mp4),), MediaKind.VIDEO), tmp_path)
+    with pytest.raises(SplitError, match="without re-encoding"):
+        await splitter.cut(0.0, 0, 64 * 1024)
+    assert _listing(tmp_path) == []
+
+
+async def test_an_input_that_is_not_media_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all")
+    with pytest.raises(SplitError):
+        await Splitter(SplitSource((junk,), MediaKind.VIDEO), tmp_path).open()

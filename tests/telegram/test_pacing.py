@@ -1,0 +1,102 @@
+"""The pacer on a fake clock: global and per-chat rates, bursts, droppable traffic."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mediabot.telegram.pacing import Pacer, Rate
+
+
+class FakeClock:
+    """A clock that only moves when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def _pacer(clock: FakeClock, **rates: Rate) -> Pacer:
+    return Pacer(clock=clock, sleep=clock.sleep, **rates)
+
+
+async def test_one_chat_gets_its_burst_then_one_message_a_second(clock: FakeClock) -> None:
+    pacer = _pacer(clock, per_chat=Rate(1.0, burst=3))
+    times = []
+    for _ in range(6):
+        await pacer.acquire(42)
+        times.append(clock.now)
+    assert times == pytest.approx([0.0, 0.0, 0.0, 1.0, 2.0, 3.0])
+
+
+async def test_the_global_rate_holds_across_chats(clock: FakeClock) -> None:
+    pacer = _pacer(clock, overall=Rate(30.0, burst=30), per_chat=Rate(1.0, burst=1))
+    for chat in range(60):
+        await pacer.acquire(chat)
+    # 30 go at once, the next 30 at 1/30 s apart
+    assert clock.now == pytest.approx(30 / 30.0, abs=1e-6)
+
+
+async def test_groups_get_the_slower_group_rate(clock: FakeClock) -> None:
+    pacer = _pacer(clock, per_group=Rate(20 / 60, burst=1))
+    await pacer.acquire(-100123)
+    await pacer.acquire(-100123)
+    assert clock.now == pytest.approx(3.0)
+
+
+async def test_try_acquire_drops_instead_of_waiting(clock: FakeClock) -> None:
+    pacer = _pacer(clock, per_chat=Rate(1.0, burst=1))
+    assert pacer.try_acquire(7)
+    assert not pacer.try_acquire(7)
+    assert pacer.try_acquire(8)
+    clock.now += 1.0
+    assert pacer.try_acquire(7)
+    assert clock.sleeps == []
+
+
+async def test_a_dropped_edit_takes_no_slot_from_sends(clock: FakeClock) -> None:
+    pacer = _pacer(clock, per_chat=Rate(1.0, burst=1))
+    await pacer.acquire(7)
+    for _ in range(5):
+        assert not pacer.try_acquire(7)
+    await pacer.acquire(7)
+    assert clock.now == pytest.approx(1.0)
+
+
+async def test_an_album_counts_as_its_items(clock: FakeClock) -> None:
+    pacer = _pacer(clock, per_chat=Rate(1.0, burst=1))
+    await pacer.acquire(7, weight=5)
+    await pacer.acquire(7)
+    assert clock.now == pytest.approx(5.0)
+
+
+async def test_concurrent_senders_get_distinct_slots() -> None:
+    # the clock stands still: every waiter must have reserved its own later slot
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    pacer = Pacer(clock=lambda: 0.0, sleep=record, per_chat=Rate(1.0, burst=1))
+    order: list[int] = []
+
+    async def send(number: int) -> None:
+        await pacer.acquire(7)
+        order.append(number)
+
+    await asyncio.gather(*(send(number) for number in range(4)))
+    assert sorted(waits) == pytest.approx([1.0, 2.0, 3.0])
+    assert sorted(order) == [0, 1, 2, 3]
