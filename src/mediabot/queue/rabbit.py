@@ -11,11 +11,14 @@ Topology, all on the default exchange:
 - `<name>.dead`: jobs that ran out of attempts and messages that are not jobs, with the
   reason in the `x-mediabot-reason` header.
 
-A job is acknowledged only after its handler returned. Handlers run in tasks of their own,
-not in aio-pika's consumer tasks, because those die with their channel: when the broker
-closes the channel (a lost connection, or a delivery held longer than its
-`consumer_timeout`), the handler keeps running, its late acknowledgement is logged and
-dropped, and the broker's redelivered copy reaches a handler again.
+A job is acknowledged only after its handler returned. A consumer of concurrency N opens N
+channels of prefetch one, so that the broker's `consumer_timeout` (which closes the whole
+channel of a delivery held too long, requeueing all its deliveries) hits only the long job.
+Handlers run in tasks of their own, not in aio-pika's consumer tasks, because those die
+with their channel: when the broker closes a channel (a lost connection, or the consumer
+timeout), the handler keeps running, its late acknowledgement is logged and dropped, and
+the broker's redelivered copy reaches a handler again. A semaphore keeps the handlers still
+running for a lost channel within the concurrency.
 """
 
 from __future__ import annotations
@@ -54,6 +57,15 @@ REASON_HEADER = "x-mediabot-reason"
 _BROKER_ERRORS = (AMQPError, ConnectionError, OSError, RuntimeError)
 
 
+@dataclass(frozen=True)
+class _Lane:
+    """One consuming channel with a prefetch of one: a slot of the worker's concurrency."""
+
+    channel: AbstractChannel
+    queue: AbstractQueue
+    consumer_tag: str
+
+
 @dataclass(eq=False)
 class _Consumption:
     """The state of one `consume()` call, from its start to its `stop()`."""
@@ -63,9 +75,7 @@ class _Consumption:
     slots: asyncio.Semaphore
     stopped: asyncio.Event = field(default_factory=asyncio.Event)
     stopping: bool = False
-    channel: AbstractChannel | None = None
-    queue: AbstractQueue | None = None
-    consumer_tag: str | None = None
+    lanes: list[_Lane] = field(default_factory=list)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
     waiting: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -166,17 +176,21 @@ class RabbitJobQueue(JobQueue):
             raise RuntimeError("this queue is already being consumed")
         run = _Consumption(handler, on_dead_letter, asyncio.Semaphore(concurrency))
         self._consumption = run
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            self._on_message(run, message)
+
         try:
-            # A channel of its own: the broker closes a consuming channel whose delivery
-            # outlived the consumer timeout, and publishing must not go down with it.
-            run.channel = await connection.channel(publisher_confirms=False)
-            await run.channel.set_qos(prefetch_count=concurrency)
-            run.queue = await run.channel.declare_queue(self._queue_name, durable=True)
-
-            async def on_message(message: AbstractIncomingMessage) -> None:
-                self._on_message(run, message)
-
-            run.consumer_tag = await run.queue.consume(on_message)
+            # One channel per slot, prefetch one, apart from the publishing channel: the
+            # broker closes a channel whose delivery outlived the consumer timeout, and
+            # requeues every delivery of that channel. So a long job takes down only its
+            # own lane, not the jobs running beside it nor the publishing.
+            for _ in range(concurrency):
+                channel = await connection.channel(publisher_confirms=False)
+                await channel.set_qos(prefetch_count=1)
+                queue = await channel.declare_queue(self._queue_name, durable=True)
+                tag = await queue.consume(on_message)
+                run.lanes.append(_Lane(channel, queue, tag))
             logger.info("consuming %s, concurrency %d", self._queue_name, concurrency)
             await run.stopped.wait()
         except BaseException:
@@ -191,11 +205,11 @@ class RabbitJobQueue(JobQueue):
             await run.stopped.wait()
             return
         run.stopping = True
-        if run.queue is not None and run.consumer_tag is not None:
+        for lane in run.lanes:
             try:
-                await run.queue.cancel(run.consumer_tag)
+                await lane.queue.cancel(lane.consumer_tag)
             except _BROKER_ERRORS as exc:
-                logger.warning("could not cancel the consumer (%r); closing its channel", exc)
+                logger.warning("could not cancel a consumer (%r); closing its channel", exc)
         # Deliveries still waiting for a slot have not started: hand them back at once.
         for task in run.waiting:
             task.cancel()
@@ -209,12 +223,12 @@ class RabbitJobQueue(JobQueue):
             if late:
                 logger.warning("handing back %d job(s) still running after the grace", len(late))
         await asyncio.gather(*tasks, return_exceptions=True)
-        if run.channel is not None:
+        for lane in run.lanes:
             try:
                 # Closing the channel also returns any delivery not yet seen by a task.
-                await run.channel.close()
+                await lane.channel.close()
             except _BROKER_ERRORS as exc:
-                logger.warning("could not close the consumer channel: %r", exc)
+                logger.warning("could not close a consumer channel: %r", exc)
         self._consumption = None
         run.stopped.set()
         logger.info("stopped consuming %s", self._queue_name)
