@@ -27,6 +27,8 @@ from mediabot.senders.base import (
 from mediabot.senders.large import LargeAudioSender, LargeSender, LargeVideoSender
 from mediabot.senders.photo import PhotoSender
 from mediabot.senders.video import VideoSender
+from mediabot.telegram.client import ensure_pacing
+from mediabot.telegram.pacing import Pacer
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +94,18 @@ def make_sender(
     target: SendTarget,
     *,
     limit_bytes: int,
+    pacer: Pacer | None = None,
     on_part: PartCallback | None = None,
     resume: ResumePoint | None = None,
     progress: UploadProgressCallback | None = None,
 ) -> Sender:
-    """The sender that delivers `result` to `target`; call `send()` on it."""
+    """The sender that delivers `result` to `target`; call `send()` on it.
+
+    Sends are paced by the bot's session (`create_bot`); a `pacer` given here is installed
+    on a bot that does not pace yet (see `ensure_pacing`), and is a no-op otherwise.
+    """
+    if pacer is not None:
+        ensure_pacing(bot, pacer)
     sender_class = sender_for(result, limit_bytes)
     options = SendOptions(limit_bytes, on_part=on_part, resume=resume, progress=progress)
     logger.debug("delivering %s with %s", result.media_key, sender_class.__name__)
@@ -113,11 +122,14 @@ def make_stream_sender(
     title: str,
     performer: str | None = None,
     cover: Path | None = None,
+    pacer: Pacer | None = None,
     on_part: PartCallback | None = None,
     resume: ResumePoint | None = None,
     progress: UploadProgressCallback | None = None,
 ) -> LargeSender:
     """A split delivery read straight from remote inputs (no full download on disk)."""
+    if pacer is not None:
+        ensure_pacing(bot, pacer)
     return STREAM_SENDERS[source.kind](
         bot,
         target,

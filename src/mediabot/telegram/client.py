@@ -94,6 +94,17 @@ def create_session(settings: Settings, *, pacer: Pacer | None = None) -> Deliver
     return session
 
 
+def ensure_pacing(bot: Bot, pacer: Pacer) -> None:
+    """Make every send through `bot` wait for `pacer`, unless its session already paces.
+
+    A bot from `create_bot` paces already (with the pacer given there); a bot built any
+    other way gets a `PacingMiddleware` added, so senders never post unpaced.
+    """
+    if any(isinstance(middleware, PacingMiddleware) for middleware in bot.session.middleware):
+        return
+    bot.session.middleware(PacingMiddleware(pacer))
+
+
 def create_bot(settings: Settings, *, pacer: Pacer | None = None) -> Bot:
     """The bot for `settings`, on a `DeliverySession`; raises `ConfigError` without a token.
 
