@@ -44,8 +44,9 @@ def is_public_address(address: IPAddress) -> bool:
     embedded address, so `::ffff:127.0.0.1` is as private as `127.0.0.1`.
     """
     if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour
-        if embedded is not None and not is_public_address(embedded):
+        if address.ipv4_mapped is not None:
+            return is_public_address(address.ipv4_mapped)
+        if address.sixtofour is not None and not is_public_address(address.sixtofour):
             return False
     if (
         address.is_private

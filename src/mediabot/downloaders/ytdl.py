@@ -9,6 +9,7 @@ turns yt-dlp's exceptions into the downloaders' own `DownloadError` hierarchy.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import threading
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urljoin
 
 import yt_dlp
 from yt_dlp.networking._requests import RequestsRH
@@ -38,7 +40,7 @@ from mediabot.downloaders.errors import (
     UnsupportedLinkError,
 )
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.safety import check_redirect, check_url
+from mediabot.downloaders.safety import check_url
 
 logger = logging.getLogger(__name__)
 
@@ -87,10 +89,17 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
     """A YoutubeDL whose every request passes the private-network guard and a cancel check."""
 
     def __init__(
-        self, params: InfoDict, *, allow_private: bool, cancel: threading.Event | None = None
+        self,
+        params: InfoDict,
+        *,
+        allow_private: bool,
+        cancel: threading.Event | None = None,
+        url_check: Callable[[str], None] | None = None,
     ) -> None:
+        """`url_check(url)` raises `DownloadError` to refuse a URL; default: `check_url`."""
         self._allow_private = allow_private
         self._cancel = cancel or threading.Event()
+        self._url_check = url_check or functools.partial(check_url, allow_private=allow_private)
         super().__init__(params)
 
     def urlopen(self, req: Any) -> Any:
@@ -99,7 +108,7 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         url = req if isinstance(req, str) else req.url
         if not url.startswith(_NETWORK_FREE_SCHEMES):
             try:
-                check_url(url, allow_private=self._allow_private)
+                self._url_check(url)
             except DownloadError as exc:
                 raise GuardRefusalError(exc) from exc
         return super().urlopen(req)
@@ -119,7 +128,7 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
 
     def _check_redirect(self, current_url: str, location: str) -> None:
         try:
-            check_redirect(current_url, location, allow_private=self._allow_private)
+            self._url_check(urljoin(current_url, location))
         except DownloadError as exc:
             logger.warning("Refused redirect from %s to %s", current_url, location)
             raise GuardRefusalError(exc) from exc
