@@ -340,7 +340,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], type[DownloadError], str | None], ...] =
             "This media is age-restricted and needs a signed-in account.",
         ),
         (
-            r"not available in your country|geo.?restrict|blocked it in your country",
+            r"available in your country|geo.?restrict|from your location|"
+            r"blocked it in your country",
             GeoBlockedError,
             None,
         ),
