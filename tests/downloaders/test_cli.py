@@ -1,0 +1,110 @@
+"""`mediabot formats` and `mediabot download` as a user runs them, against the bench server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support.media import MediaSources
+from support.media_server import MediaServer
+
+pytestmark = pytest.mark.integration
+
+
+def _mediabot(*args: str, tmp_path: Path, allow_private: bool) -> subprocess.CompletedProcess[str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("ALLOW_PRIVATE_URLS", "BOT_TOKEN", "DATABASE_URL", "AMQP_URL")
+    }
+    env["DATA_DIR"] = str(tmp_path / "data")
+    if allow_private:
+        env["ALLOW_PRIVATE_URLS"] = "true"
+    return subprocess.run(
+        [sys.executable, "-m", "mediabot", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def _streams(path: Path) -> dict[str, dict[str, object]]:
+    output = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", str(path)],
+        check=True,
+        capture_output=True,
+    ).stdout
+    return {stream["codec_type"]: stream for stream in json.loads(output)["streams"]}
+
+
+def test_formats_lists_the_dash_heights(media: MediaSources, tmp_path: Path) -> None:
+    run = _mediabot("formats", media.dash_mpd, tmp_path=tmp_path, allow_private=True)
+    assert run.returncode == 0, run.stderr
+    heights = [line.split()[0] for line in run.stdout.splitlines() if line.split()[0].endswith("p")]
+    assert heights == ["360p", "720p", "1080p"]
+    assert any(line.startswith("audio") and "MB" in line for line in run.stdout.splitlines())
+
+
+def test_download_720_gives_a_720p_file_with_sound(media: MediaSources, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = _mediabot(
+        "download",
+        media.dash_mpd,
+        "--res",
+        "720",
+        "-o",
+        str(out),
+        tmp_path=tmp_path,
+        allow_private=True,
+    )
+    assert run.returncode == 0, run.stderr
+    (printed,) = run.stdout.split("\n")[:-1]
+    path = Path(printed)
+    assert path.parent == out.resolve()
+    assert [p.name for p in out.iterdir()] == [path.name]
+    streams = _streams(path)
+    assert streams["video"]["height"] == 720
+    assert "audio" in streams
+
+
+def test_download_audio_gives_sound_only(media: MediaSources, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = _mediabot(
+        "download", media.dash_mpd, "--audio", "-o", str(out), tmp_path=tmp_path, allow_private=True
+    )
+    assert run.returncode == 0, run.stderr
+    streams = _streams(Path(run.stdout.strip()))
+    assert "video" not in streams
+    assert "audio" in streams
+
+
+def test_without_allow_private_the_loopback_link_is_refused_unrequested(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    for args in (
+        ("formats", media.dash_mpd),
+        ("download", media.dash_mpd, "--res", "720", "-o", str(out)),
+    ):
+        run = _mediabot(*args, tmp_path=tmp_path, allow_private=False)
+        assert run.returncode != 0
+        assert "private or local network" in run.stderr
+        assert run.stdout == ""
+    assert media_requests.request_count() == 0
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_a_missing_height_is_a_clear_refusal(media: MediaSources, tmp_path: Path) -> None:
+    run = _mediabot(
+        "download", media.hls_master, "--res", "1080", "-o", str(tmp_path / "o"),
+        tmp_path=tmp_path, allow_private=True,
+    )  # fmt: skip
+    assert run.returncode == 2
+    assert "1080p is not available" in run.stderr
