@@ -61,7 +61,7 @@ METHOD = SendMessage(chat_id=1, text="hi")
 
 async def test_retry_after_waits_and_repeats_the_same_call(bot: Bot, sleeps: Sleeps) -> None:
     script = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=3))
-    result = await RetryMiddleware(sleep=sleeps)(script, bot, METHOD)
+    result: object = await RetryMiddleware(sleep=sleeps)(script, bot, METHOD)
     assert result == "ok"
     assert script.calls == [METHOD, METHOD]
     assert sleeps.seconds == [3.0]
@@ -74,7 +74,8 @@ async def test_network_and_server_errors_back_off_exponentially(bot: Bot, sleeps
         TelegramNetworkError(METHOD, "timeout"),
     )
     middleware = RetryMiddleware(max_attempts=4, base_delay_s=0.5, sleep=sleeps)
-    assert await middleware(script, bot, METHOD) == "ok"
+    result: object = await middleware(script, bot, METHOD)
+    assert result == "ok"
     assert sleeps.seconds == [0.5, 1.0, 2.0]
 
 

@@ -22,6 +22,8 @@ from mediabot.senders.base import (
     UploadProgressCallback,
 )
 
+__all__ = ["CachedPart", "CachedSender", "StaleFileIdError", "is_stale_file_id"]
+
 logger = logging.getLogger(__name__)
 
 _STALE_MARKERS = ("wrong file identifier", "wrong remote file identifier", "file reference")
@@ -35,7 +37,7 @@ class CachedPart:
     kind: MediaKind
     file_id: str
     file_unique_id: str = ""
-    size_bytes: int = 0
+    size_bytes: int | None = None
     start_s: float | None = None
     end_s: float | None = None
     duration_s: float | None = None
@@ -157,7 +159,7 @@ class CachedSender(Sender):
             message,
             index=index,
             total=total,
-            size_bytes=part.size_bytes,
+            size_bytes=part.size_bytes or 0,
             start_s=part.start_s,
             end_s=part.end_s,
         )

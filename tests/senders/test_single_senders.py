@@ -1,0 +1,198 @@
+"""Video, audio, photo and album senders against the Bot API double."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+from aiogram import Bot
+
+from mediabot.domain.enums import MediaKind, Provider
+from mediabot.domain.media import DownloadResult, MediaItem
+from mediabot.media.probe import probe
+from mediabot.senders.album import AlbumSender, album_sizes
+from mediabot.senders.base import SendTarget, SentPart
+from mediabot.senders.registry import make_sender
+from support.media import MediaSources
+
+from .conftest import BotApiDouble
+
+LIMIT = 50 * 1024 * 1024
+
+
+def copy_into(source: Path, folder: Path, name: str | None = None) -> Path:
+    target = folder / (name or source.name)
+    shutil.copyfile(source, target)
+    return target
+
+
+def make_jpeg(path: Path, size: str = "800x600", color: str = "red") -> Path:
+    subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-y", "-f", "lavfi"),
+            *("-i", f"color=c={color}:s={size}:d=1", "-frames:v", "1", str(path)),
+        ],
+        check=True,
+    )
+    return path
+
+
+def result_of(*items: MediaItem, kind: MediaKind, title: str = "A title") -> DownloadResult:
+    return DownloadResult(
+        items=items,
+        kind=kind,
+        provider=Provider.GENERIC,
+        media_key="generic:test",
+        source_url="https://example.com/watch?v=1&x=<2>",
+        title=title,
+        uploader="Someone",
+    )
+
+
+def item_of(path: Path, kind: MediaKind, **facts: object) -> MediaItem:
+    return MediaItem(path=path, kind=kind, size_bytes=path.stat().st_size, **facts)  # type: ignore[arg-type]
+
+
+def target_for(result: DownloadResult) -> SendTarget:
+    return SendTarget.for_media(77, result.title, result.source_url, reply_to_message_id=5)
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+async def test_a_video_goes_with_its_facts_a_thumbnail_and_the_caption(
+    bot: Bot, bot_api: BotApiDouble, media: MediaSources, tmp_path: Path
+) -> None:
+    video = copy_into(media.path(media.progressive_mp4), tmp_path)
+    result = result_of(item_of(video, MediaKind.VIDEO), kind=MediaKind.VIDEO)
+    recorded: list[SentPart] = []
+
+    async def on_part(part: SentPart) -> None:
+        recorded.append(part)
+
+    sent = await make_sender(
+        bot, result, target_for(result), limit_bytes=LIMIT, on_part=on_part
+    ).send()
+
+    (call,) = bot_api.calls_of("sendVideo")
+    assert call.params["width"] == "640"
+    assert call.params["height"] == "360"
+    assert call.params["duration"] == "6"
+    assert call.params["supports_streaming"] == "true"
+    assert call.params["parse_mode"] == "HTML"
+    assert call.params["caption"] == (
+        "<b>A title</b>\nhttps://example.com/watch?v=1&amp;x=&lt;2&gt;"
+    )
+    assert json.loads(call.params["reply_parameters"])["message_id"] == 5
+    thumbnail = call.file_for("thumbnail")
+    assert thumbnail is not None
+    assert thumbnail.size < 200 * 1024
+    thumb_info = await probe(thumbnail.path)
+    assert thumb_info.streams[0].codec_name == "mjpeg"
+    assert max(thumb_info.streams[0].width or 0, thumb_info.streams[0].height or 0) <= 320
+    uploaded = call.file_for("video")
+    assert uploaded is not None
+    assert uploaded.size == video.stat().st_size
+    assert recorded == sent
+    assert sent[0].kind is MediaKind.VIDEO
+    assert (sent[0].index, sent[0].total) == (0, 1)
+    assert sent[0].file_id and sent[0].message_id >= 1000
+    assert listing(tmp_path) == [video.name]  # the thumbnail we made is gone
+
+
+async def test_an_audio_goes_with_title_performer_duration_and_cover(
+    bot: Bot, bot_api: BotApiDouble, media: MediaSources, tmp_path: Path
+) -> None:
+    audio = copy_into(media.path(media.audio_m4a), tmp_path)
+    cover = make_jpeg(tmp_path / "cover.jpg")
+    result = result_of(
+        item_of(audio, MediaKind.AUDIO, duration_s=6.0, thumbnail=cover), kind=MediaKind.AUDIO
+    )
+
+    sent = await make_sender(bot, result, target_for(result), limit_bytes=LIMIT).send()
+
+    (call,) = bot_api.calls_of("sendAudio")
+    assert call.params["title"] == "A title"
+    assert call.params["performer"] == "Someone"
+    assert call.params["duration"] == "6"
+    cover_file = call.file_for("thumbnail")
+    assert cover_file is not None
+    cover_info = await probe(cover_file.path)
+    assert (cover_info.streams[0].width, cover_info.streams[0].height) == (320, 240)
+    assert sent[0].kind is MediaKind.AUDIO
+    assert listing(tmp_path) == sorted([audio.name, cover.name])
+
+
+async def test_a_photo_goes_alone(bot: Bot, bot_api: BotApiDouble, tmp_path: Path) -> None:
+    photo = make_jpeg(tmp_path / "photo.jpg")
+    result = result_of(item_of(photo, MediaKind.PHOTO), kind=MediaKind.PHOTO)
+    sent = await make_sender(bot, result, target_for(result), limit_bytes=LIMIT).send()
+    (call,) = bot_api.calls_of("sendPhoto")
+    uploaded = call.file_for("photo")
+    assert uploaded is not None
+    assert uploaded.size == photo.stat().st_size
+    assert sent[0].kind is MediaKind.PHOTO
+
+
+def test_albums_hold_two_to_ten_items() -> None:
+    assert album_sizes(1) == [1]
+    assert album_sizes(2) == [2]
+    assert album_sizes(10) == [10]
+    assert album_sizes(11) == [6, 5]
+    assert album_sizes(21) == [7, 7, 7]
+    assert all(2 <= size <= 10 for count in range(2, 60) for size in album_sizes(count))
+
+
+async def test_a_carousel_of_twelve_goes_as_two_albums(
+    bot: Bot, bot_api: BotApiDouble, media: MediaSources, tmp_path: Path
+) -> None:
+    items = [item_of(make_jpeg(tmp_path / f"p{i}.jpg"), MediaKind.PHOTO) for i in range(11)]
+    video = copy_into(media.path(media.progressive_mp4), tmp_path)
+    items.append(item_of(video, MediaKind.VIDEO, width=640, height=360, duration_s=6.0))
+    result = result_of(*items, kind=MediaKind.PHOTO)
+
+    sender = make_sender(bot, result, target_for(result), limit_bytes=LIMIT)
+    assert isinstance(sender, AlbumSender)
+    sent = await sender.send()
+
+    first, second = bot_api.calls_of("sendMediaGroup")
+    first_media = json.loads(first.params["media"])
+    second_media = json.loads(second.params["media"])
+    assert (len(first_media), len(second_media)) == (6, 6)
+    assert first_media[0]["caption"].startswith("<b>A title</b>")
+    assert all("caption" not in entry for entry in first_media[1:] + second_media)
+    assert second_media[-1]["type"] == "video"
+    assert second_media[-1]["supports_streaming"] is True
+    assert len(first.files) == len(second.files) == 6
+    assert [part.index for part in sent] == list(range(12))
+    assert {part.total for part in sent} == {12}
+    assert sent[-1].kind is MediaKind.VIDEO
+
+
+async def test_a_carousel_of_one_is_a_single_send(
+    bot: Bot, bot_api: BotApiDouble, tmp_path: Path
+) -> None:
+    sender = AlbumSender(
+        bot,
+        SendTarget(1, "caption"),
+        [item_of(make_jpeg(tmp_path / "only.jpg"), MediaKind.PHOTO)],
+    )
+    await sender.send()
+    assert bot_api.calls_of("sendMediaGroup") == []
+    assert len(bot_api.calls_of("sendPhoto")) == 1
+
+
+async def test_a_local_bot_api_server_gets_paths_not_uploads(
+    local_bot: Bot, bot_api: BotApiDouble, media: MediaSources, tmp_path: Path
+) -> None:
+    video = copy_into(media.path(media.progressive_mp4), tmp_path)
+    result = result_of(item_of(video, MediaKind.VIDEO), kind=MediaKind.VIDEO)
+    sent = await make_sender(local_bot, result, target_for(result), limit_bytes=LIMIT).send()
+    (call,) = bot_api.calls_of("sendVideo")
+    assert call.params["video"] == video.resolve().as_uri()
+    # only the small thumbnail travels in the request; the video stays where it is
+    assert [upload.filename for upload in call.files.values()] == ["video.tg-thumb.jpg"]
+    assert bot_api.uploaded_path(sent[0].file_id) == video.resolve()
