@@ -1,1 +1,45 @@
-"""Fake Telegram fixtures: filled in by the bench work."""
+"""Fake Telegram fixtures: a loopback Bot API server and an aiogram bot wired to it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+
+from support.fake_telegram import FakeTelegram
+
+
+class _LoopbackSession(AiohttpSession):
+    """aiogram's session without the 250 ms it waits on close for TLS connections to drain:
+    there are none on loopback, and every test that uses a bot would pay it."""
+
+    async def close(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+
+@pytest.fixture(scope="session")
+def fake_telegram(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeTelegram]:
+    """The session's fake Bot API server (state shared between tests: prefer `telegram`)."""
+    with FakeTelegram(tmp_path_factory.mktemp("telegram")) as server:
+        yield server
+
+
+@pytest.fixture
+def telegram(fake_telegram: FakeTelegram) -> FakeTelegram:
+    """The fake Bot API server, reset: no calls, updates, messages or files; default knobs."""
+    fake_telegram.reset()
+    return fake_telegram
+
+
+@pytest.fixture
+async def telegram_bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
+    """An aiogram `Bot` talking to `telegram` (cloud mode; build your own for local mode)."""
+    api = TelegramAPIServer.from_base(telegram.base_url, is_local=telegram.local_mode)
+    session = _LoopbackSession(api=api)
+    bot = Bot(token=telegram.token, session=session)
+    yield bot
+    await session.close()
