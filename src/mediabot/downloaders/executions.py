@@ -71,7 +71,11 @@ class VideoExecution(Execution):
     async def execute(self, session: YtdlSession, info: InfoDict, workdir: Path) -> list[MediaItem]:
         result = await session.run(lambda: self._fetch(session, info, workdir))
         path = _final_path(result)
-        facts = await ffmpeg.probe(path)
+        # yt-dlp already knows what it merged; ffprobe only when it does not, or when the
+        # codecs call for a re-encode (which needs the real stream facts).
+        facts = _declared_facts(result)
+        if not facts.playable_everywhere or path.suffix.lower() != ".mp4":
+            facts = await ffmpeg.probe(path)
         if facts.video_codec is None:
             raise NotFoundError(detail=f"no video stream in {path.name}")
         if not facts.playable_everywhere or path.suffix.lower() != ".mp4":
@@ -193,6 +197,32 @@ class PhotoExecution(Execution):
         with session.open() as ydl, path.open("wb") as output:
             for chunk in session.fetch(ydl, url):
                 output.write(chunk)
+
+
+_DECLARED_CODECS = (("avc1", "h264"), ("mp4a", "aac"))
+
+
+def _declared_facts(result: InfoDict) -> ffmpeg.FileFacts:
+    """Stream facts from yt-dlp's own description of the formats it fetched."""
+    chosen = result.get("requested_formats") or [result]
+    video = next((f for f in chosen if f.get("vcodec") not in (None, "none")), None)
+    audio = next((f for f in chosen if f.get("acodec") not in (None, "none")), None)
+    if video is None or audio is None or not video.get("height"):
+        return ffmpeg.FileFacts()
+    return ffmpeg.FileFacts(
+        duration_s=result.get("duration"),
+        width=video.get("width"),
+        height=video.get("height"),
+        video_codec=_codec_name(video["vcodec"]),
+        audio_codec=_codec_name(audio["acodec"]),
+    )
+
+
+def _codec_name(declared: str) -> str:
+    for prefix, name in _DECLARED_CODECS:
+        if declared.startswith(prefix):
+            return name
+    return declared
 
 
 def _final_path(result: InfoDict) -> Path:

@@ -1,0 +1,103 @@
+"""`mediabot download --res 720` against plain `yt-dlp` on the same local DASH source.
+
+Both run as fresh processes on the bench's long DASH pair (720p H.264 + AAC, 48 s), served
+by the test media server on loopback, in alternating rounds so drift hits both alike. Prints
+both medians and the ratio mediabot / yt-dlp; the target is <= 1.05.
+
+    .venv/bin/python bench/bench_download.py [--rounds N] [--throttle-mbps 50]
+
+At loopback speed the transfer takes ~0.1 s, so the figure measures fixed start-up costs
+(interpreter, imports, settings); `--throttle-mbps` makes the transfer look like a network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.media import MediaSources, link_media_tree  # noqa: E402
+from support.media_server import MediaServer  # noqa: E402
+
+HEIGHT = 720
+# The selector mediabot's VideoExecution uses for an exact height, so both fetch the same bytes.
+SELECTOR = "/".join(
+    (
+        f"bv[height={HEIGHT}][vcodec^=avc1]+ba[acodec^=mp4a]",
+        f"b[height={HEIGHT}][vcodec^=avc1][acodec^=mp4a]",
+        f"bv[height={HEIGHT}][vcodec^=avc1]+ba",
+        f"bv[height={HEIGHT}]+ba[acodec^=mp4a]",
+        f"bv[height={HEIGHT}]+ba",
+        f"b[height={HEIGHT}]",
+        f"bv[height={HEIGHT}]",
+    )
+)
+
+
+def _timed(command: list[str], env: dict[str, str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--throttle-mbps",
+        type=float,
+        default=0.0,
+        help="cap the server at this many megabits/s per request (0: loopback speed)",
+    )
+    args = parser.parse_args()
+
+    python = sys.executable
+    env = {k: v for k, v in os.environ.items() if k not in ("BOT_TOKEN", "DATABASE_URL")}
+    env["ALLOW_PRIVATE_URLS"] = "true"
+    env["LOG_LEVEL"] = "WARNING"
+
+    with tempfile.TemporaryDirectory(prefix="bench-download-") as scratch:
+        tree = Path(scratch) / "media"
+        tree.mkdir()
+        link_media_tree(tree)
+        with MediaServer(tree) as server:
+            if args.throttle_mbps:
+                server.throttle_bytes_per_second = int(args.throttle_mbps * 1_000_000 / 8)
+            url = MediaSources.served_at(server.base_url, server.root).long_dash_mpd
+            mediabot_times: list[float] = []
+            ytdlp_times: list[float] = []
+            for round_number in range(args.rounds):
+                out = Path(scratch) / f"out-{round_number}"
+                env["DATA_DIR"] = str(out / "data")
+                mediabot = [python, "-m", "mediabot", "download", url, "--res", str(HEIGHT)]
+                mediabot += ["-o", str(out / "mediabot")]
+                ytdlp = [python, "-m", "yt_dlp", "-q", "--no-progress", "-f", SELECTOR]
+                ytdlp += ["--merge-output-format", "mp4", "-P", str(out / "yt-dlp"), url]
+                # Alternate who goes first, so neither always gets the warmer cache.
+                pair = [(mediabot, mediabot_times), (ytdlp, ytdlp_times)]
+                for command, times in pair if round_number % 2 == 0 else reversed(pair):
+                    times.append(_timed(command, env))
+                shutil.rmtree(out, ignore_errors=True)
+
+    mediabot_median = statistics.median(mediabot_times)
+    ytdlp_median = statistics.median(ytdlp_times)
+    ratio = mediabot_median / ytdlp_median
+    speed = f"{args.throttle_mbps:g} Mbit/s" if args.throttle_mbps else "loopback speed"
+    print(f"source: long DASH 720p (48 s, ~8.6 MB), {speed}, {args.rounds} rounds")
+    print(f"mediabot download --res {HEIGHT}: median {mediabot_median:.3f} s")
+    print(f"yt-dlp -f <same selector>:     median {ytdlp_median:.3f} s")
+    print(f"ratio: {ratio:.3f} (target <= 1.05) {'OK' if ratio <= 1.05 else 'OVER'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
