@@ -46,6 +46,14 @@ _SHRINK_ON_413 = 0.85
 
 
 @dataclass(frozen=True, slots=True)
+class _Ready:
+    """A cut part and the thumbnail made for it (None: use the cover, or none)."""
+
+    part: CutPart
+    thumbnail: Path | None
+
+
+@dataclass(frozen=True, slots=True)
 class _Rejected:
     """Telegram refused a part as too large: go on from it with a lower limit."""
 
@@ -158,7 +166,7 @@ class LargeSender(FileSender):
     ) -> _Rejected | None:
         """Cut and upload from `start_s` to the end, or until Telegram says 413."""
         slots = asyncio.Semaphore(self._max_on_disk)
-        ready: asyncio.Queue[CutPart | Exception] = asyncio.Queue()
+        ready: asyncio.Queue[_Ready | Exception] = asyncio.Queue()
         producer = asyncio.create_task(
             self._produce(splitter, start_s, index, limit, total, slots, ready)
         )
@@ -167,10 +175,10 @@ class LargeSender(FileSender):
                 item = await ready.get()
                 if isinstance(item, Exception):
                     raise item
-                part = item
+                part = item.part
                 part_total = part.index + 1 if part.is_last else max(total, part.index + 2)
                 try:
-                    message = await self._upload(part, part_total)
+                    message = await self._upload(part, part_total, item.thumbnail)
                 except TelegramEntityTooLarge:
                     smaller = min(limit - 1, int(part.size_bytes * _SHRINK_ON_413))
                     logger.warning(
@@ -182,6 +190,7 @@ class LargeSender(FileSender):
                     return _Rejected(part.start_s, part.index, smaller)
                 finally:
                     discard(part.path)
+                    discard(item.thumbnail)
                     slots.release()
                 sent.append(
                     await self._accepted(
@@ -200,8 +209,9 @@ class LargeSender(FileSender):
             await asyncio.gather(producer, return_exceptions=True)
             while not ready.empty():
                 leftover = ready.get_nowait()
-                if isinstance(leftover, CutPart):
-                    discard(leftover.path)
+                if isinstance(leftover, _Ready):
+                    discard(leftover.part.path)
+                    discard(leftover.thumbnail)
 
     async def _produce(
         self,
@@ -211,24 +221,37 @@ class LargeSender(FileSender):
         limit: int,
         total: int,
         slots: asyncio.Semaphore,
-        ready: asyncio.Queue[CutPart | Exception],
+        ready: asyncio.Queue[_Ready | Exception],
     ) -> None:
-        """Cut parts in order, each once a disk slot is free; errors go to the queue."""
+        """Cut parts (and their thumbnails) in order, each once a disk slot is free.
+
+        Errors go to the queue, for the consumer to raise.
+        """
         try:
             while True:
                 await slots.acquire()
                 target = splitter.part_target(start_s, total - index, limit)
                 part = await splitter.cut(start_s, index, limit, target_bytes=target)
-                ready.put_nowait(part)
+                try:
+                    thumbnail = await self._part_thumbnail(part)
+                except BaseException:
+                    discard(part.path)
+                    raise
+                ready.put_nowait(_Ready(part, thumbnail))
                 if part.is_last:
                     return
                 start_s, index = part.end_s, index + 1
         except Exception as exc:  # handed to the consumer, which raises it in send()
             ready.put_nowait(exc)
 
+    async def _part_thumbnail(self, part: CutPart) -> Path | None:
+        """A thumbnail made for this part alone; by default none (the cover is used)."""
+        del part
+        return None
+
     @abstractmethod
-    async def _upload(self, part: CutPart, total: int) -> Message:
-        """Post one part; the part file is deleted by the caller afterwards."""
+    async def _upload(self, part: CutPart, total: int, thumbnail: Path | None) -> Message:
+        """Post one part; the caller deletes the part and its thumbnail afterwards."""
         raise NotImplementedError  # abstract
 
 
@@ -237,28 +260,25 @@ class LargeVideoSender(LargeSender):
 
     kind = MediaKind.VIDEO
 
-    async def _upload(self, part: CutPart, total: int) -> Message:
-        thumbnail = self._cover_thumbnail
-        frame: Path | None = None
-        if thumbnail is None:
-            frame = await best_thumbnail(part.path.with_suffix(".jpg"), video=part.path)
-            thumbnail = frame
+    async def _part_thumbnail(self, part: CutPart) -> Path | None:
+        if self._cover_thumbnail is not None:
+            return None
+        return await best_thumbnail(part.path.with_suffix(".jpg"), video=part.path)
+
+    async def _upload(self, part: CutPart, total: int, thumbnail: Path | None) -> Message:
         width, height = self._frame_size
-        try:
-            return await self._bot.send_video(
-                chat_id=self._target.chat_id,
-                video=self._input_file(part.path),
-                caption=self._target.caption_with(f"Part {part.index + 1}/{total}"),
-                parse_mode=ParseMode.HTML,
-                width=width,
-                height=height,
-                duration=round(part.duration_s),
-                supports_streaming=True,
-                thumbnail=upload_of(thumbnail),
-                reply_parameters=self._target.reply_parameters if part.index == 0 else None,
-            )
-        finally:
-            discard(frame)
+        return await self._bot.send_video(
+            chat_id=self._target.chat_id,
+            video=self._input_file(part.path),
+            caption=self._target.caption_with(f"Part {part.index + 1}/{total}"),
+            parse_mode=ParseMode.HTML,
+            width=width,
+            height=height,
+            duration=round(part.duration_s),
+            supports_streaming=True,
+            thumbnail=upload_of(thumbnail or self._cover_thumbnail),
+            reply_parameters=self._target.reply_parameters if part.index == 0 else None,
+        )
 
 
 class LargeAudioSender(LargeSender):
@@ -266,7 +286,7 @@ class LargeAudioSender(LargeSender):
 
     kind = MediaKind.AUDIO
 
-    async def _upload(self, part: CutPart, total: int) -> Message:
+    async def _upload(self, part: CutPart, total: int, thumbnail: Path | None) -> Message:
         return await self._bot.send_audio(
             chat_id=self._target.chat_id,
             audio=self._input_file(part.path),
@@ -275,6 +295,6 @@ class LargeAudioSender(LargeSender):
             title=f"{self._title} ({part.index + 1}/{total})",
             performer=self._performer,
             duration=round(part.duration_s),
-            thumbnail=upload_of(self._cover_thumbnail),
+            thumbnail=upload_of(thumbnail or self._cover_thumbnail),
             reply_parameters=self._target.reply_parameters if part.index == 0 else None,
         )
