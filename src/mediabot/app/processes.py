@@ -193,8 +193,8 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
     for task in pending:
         task.cancel()
     await asyncio.gather(*background, *running, return_exceptions=True)
-    for task in done:
-        if task is not stopper and not task.cancelled() and task.exception() is not None:
+    for task in running:
+        if task in done and not task.cancelled() and task.exception() is not None:
             logger.error("stopped after a failure", exc_info=task.exception())
             return 1
     logger.info("stopped")

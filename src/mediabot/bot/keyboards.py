@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
+from typing import Annotated
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from pydantic import Field
 
 from mediabot.domain.media import MediaOptions
 
@@ -23,9 +25,9 @@ class Choice(StrEnum):
 
 
 class ChoiceData(CallbackData, prefix="c"):
-    request: str  # the request's UUID as 32 hex digits
+    request: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]  # the request's UUID, hex
     choice: Choice
-    height: int = 0
+    height: Annotated[int, Field(ge=0, le=10_000)] = 0
 
     @property
     def request_id(self) -> uuid.UUID:

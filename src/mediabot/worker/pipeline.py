@@ -32,8 +32,8 @@ from mediabot.downloaders.errors import DownloadError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import make_downloader
 from mediabot.queue.base import RetryJobError
-from mediabot.senders.base import ResumePoint, SendTarget, SentPart
-from mediabot.senders.cached import CachedPart, CachedSender, StaleFileIdError
+from mediabot.senders.base import ResumePoint, SendTarget, SentPart, StaleFileIdError
+from mediabot.senders.cached import CachedPart, CachedSender
 from mediabot.senders.registry import make_sender
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker.progress import StatusMessage, describe_upload
@@ -67,12 +67,16 @@ class _LeftOurHandsError(Exception):
 
 
 def caption_for(title: str | None, url: str) -> str:
-    """The title and the source link, within Telegram's caption limit."""
+    """The title and the source link (HTML), within Telegram's caption limit."""
     link = f'<a href="{escape(url, quote=True)}">source</a>'
     room = CAPTION_LIMIT - len(link) - 2
-    text = escape((title or "").strip())
+    raw = (title or "").strip()
+    text = escape(raw)
     if len(text) > room:
-        text = text[: max(0, room - 1)].rsplit("&", 1)[0] + "…"
+        # Cut the raw title, not the escaped one, so no entity is ever cut in half.
+        while raw and len(escape(raw)) > room - 1:
+            raw = raw[: -max(1, (len(escape(raw)) - room) // 5)]
+        text = escape(raw) + "…"
     return f"{text}\n{link}" if text else link
 
 

@@ -1,0 +1,177 @@
+"""End to end on the embedded default: `mediabot run` (SQLite, in-process queue).
+
+A real mediabot process talks to the fake Bot API; the media comes from the loopback
+media server; the uploaded files are checked with ffprobe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from mediabot.media.probe import probe
+from support.conversation import Conversation
+from support.fake_telegram import FakeTelegram
+from support.media import MediaSources
+from support.media_server import MediaServer
+from support.processes import MediabotProcess, mediabot_env
+
+LIMIT_MB = 2
+
+
+@pytest.fixture(scope="module")
+def embedded(
+    fake_telegram: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MediabotProcess]:
+    """One `mediabot run` for the module, with a 2 MiB upload limit."""
+    data_dir = tmp_path_factory.mktemp("embedded")
+    env = mediabot_env(fake_telegram, data_dir, TELEGRAM_UPLOAD_LIMIT_MB=str(LIMIT_MB))
+    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
+    process.wait_for_log("mediabot started")
+    yield process
+    assert process.stop() == 0, process.log[-3000:]
+    assert "stopped" in process.log
+
+
+@pytest.fixture
+def chat(embedded: MediabotProcess, fake_telegram: FakeTelegram) -> Conversation:
+    return Conversation(fake_telegram)
+
+
+async def test_link_offers_every_resolution_and_delivers_720p_with_sound(
+    chat: Conversation, media: MediaSources
+) -> None:
+    keyboard = await chat.keyboard(chat.say(f"please: {media.dash_mpd}"))
+    assert [text.split(" ·")[0] for text in keyboard.buttons] == [
+        "360p",
+        "720p",
+        "1080p",
+        "🎵 Audio only",
+        "✖ Cancel",
+    ]
+    since = chat.press(keyboard, keyboard.data("720p"))
+    sent = await chat.media(since)
+    assert sent.method == "sendVideo"
+    info = await probe(chat.telegram.uploaded_path(sent.result["video"]["file_id"]))
+    assert info.video is not None and info.video.height == 720
+    assert info.audio is not None
+    assert sent.params["supports_streaming"] == "true"
+    assert "source" in sent.params["caption"]
+    # The status message gave way to the file.
+    await chat.telegram.wait_for(
+        lambda call: chat.in_chat(call) and call.method == "deleteMessage", since=since
+    )
+
+
+async def test_audio_only_delivers_sound_without_picture(
+    chat: Conversation, media: MediaSources
+) -> None:
+    keyboard = await chat.keyboard(chat.say(media.progressive_mp4))
+    sent = await chat.media(chat.press(keyboard, keyboard.data("🎵")))
+    assert sent.method == "sendAudio"
+    info = await probe(chat.telegram.uploaded_path(sent.result["audio"]["file_id"]))
+    assert info.audio is not None and info.video is None
+
+
+async def test_the_same_link_from_another_user_comes_from_the_cache(
+    embedded: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    first = Conversation(fake_telegram)
+    keyboard = await first.keyboard(first.say(media.hls_master))
+    delivered = await first.media(first.press(keyboard, keyboard.data("360p")))
+    file_id = delivered.result["video"]["file_id"]
+
+    second = Conversation(fake_telegram)
+    keyboard = await second.keyboard(second.say(media.hls_master))
+    media_requests.reset()
+    resent = await second.media(second.press(keyboard, keyboard.data("360p")))
+    assert resent.params["video"] == file_id
+    assert not resent.files, "a cached file must not be uploaded again"
+    assert media_requests.request_count() == 0
+
+
+async def test_a_long_source_arrives_in_parts_under_the_limit(
+    chat: Conversation, media: MediaSources
+) -> None:
+    keyboard = await chat.keyboard(chat.say(media.long_mp4))
+    since = chat.press(keyboard, keyboard.data("720p"))
+    await chat.telegram.wait_for(
+        lambda call: chat.in_chat(call) and call.method == "deleteMessage",
+        timeout=120,
+        since=since,
+    )
+    parts = [call for call in chat.calls("sendVideo") if call.ok]
+    assert len(parts) >= 4
+    total = 0.0
+    for index, call in enumerate(parts, start=1):
+        path = chat.telegram.uploaded_path(call.result["video"]["file_id"])
+        assert path.stat().st_size <= LIMIT_MB * 1024 * 1024
+        assert f"Part {index}/{len(parts)}" in call.params["caption"]
+        info = await probe(path)
+        assert info.is_playable and info.video is not None and info.audio is not None
+        total += info.duration_s or 0
+    assert total == pytest.approx(48.0, abs=1.5)
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("hello there", "Send me a link"),
+        ("file:///etc/passwd", "link"),
+    ],
+)
+async def test_bad_input_gets_a_clear_answer(chat: Conversation, text: str, answer: str) -> None:
+    reply = await chat.reply(chat.say(text))
+    assert answer.lower() in reply.params["text"].lower()
+
+
+async def test_a_dead_link_is_answered_and_the_bot_serves_the_next_one(
+    chat: Conversation, media: MediaSources
+) -> None:
+    reply = await chat.reply(chat.say(f"{media.base_url}/no/such/video.mp4"))
+    assert "inline_keyboard" not in reply.params.get("reply_markup", "")
+    assert reply.params["text"]
+    keyboard = await chat.keyboard(chat.say(media.progressive_mp4))
+    assert any(text.startswith("360p") for text in keyboard.buttons)
+
+
+async def test_a_forged_or_foreign_button_changes_nothing(
+    embedded: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    owner = Conversation(fake_telegram)
+    keyboard = await owner.keyboard(owner.say(media.progressive_mp4))
+    stranger = Conversation(fake_telegram)
+    stranger.telegram.inject_message(stranger.chat_id, "hi")  # the stranger's chat exists
+    for forged in (keyboard.data("360p"), "c:zzzz:v:360", "garbage"):
+        since = len(fake_telegram.calls)
+        fake_telegram.inject_callback(stranger.chat_id, keyboard.message_id, forged)
+        answer = await fake_telegram.wait_for(
+            lambda call: call.method == "answerCallbackQuery", since=since
+        )
+        assert "not available" in answer.params.get("text", "").lower()
+    # A height the offer did not have, pressed in the right chat.
+    forged_height = keyboard.data("360p").replace(":360", ":4320")
+    since = owner.press(keyboard, forged_height)
+    answer = await fake_telegram.wait_for(
+        lambda call: call.method == "answerCallbackQuery", since=since
+    )
+    assert "not available" in answer.params.get("text", "").lower()
+    assert not owner.calls("sendVideo", "sendAudio")
+    # The real button still works afterwards.
+    sent = await owner.media(owner.press(keyboard, keyboard.data("360p")))
+    assert sent.method == "sendVideo"
+
+
+async def test_flood_control_is_waited_out_and_delivers_once(
+    chat: Conversation, media: MediaSources
+) -> None:
+    keyboard = await chat.keyboard(chat.say(media.audio_m4a))
+    chat.telegram.fail_next("sendAudio", error_code=429, retry_after=1)
+    since = chat.press(keyboard, keyboard.data("🎵"))
+    await chat.media(since)
+    attempts = [call for call in chat.calls("sendAudio")]
+    assert [call.status for call in attempts] == [429, 200]

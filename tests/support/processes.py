@@ -1,0 +1,94 @@
+"""Running mediabot's own processes (`run`, `bot`, `worker`) as subprocesses in tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from support.fake_telegram import FakeTelegram
+
+
+def mediabot_env(telegram: FakeTelegram, data_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a mediabot process wired to the fake Bot API and loopback media."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DATABASE_URL", "AMQP_URL", "BOT_TOKEN", "TELEGRAM_UPLOAD_LIMIT_MB"}
+    }
+    env.update(
+        BOT_TOKEN=telegram.token,
+        TELEGRAM_API_URL=telegram.base_url,
+        DATA_DIR=str(data_dir),
+        ALLOW_PRIVATE_URLS="true",
+        LOG_LEVEL="DEBUG",
+        SHUTDOWN_GRACE_S="5",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(overrides)
+    return env
+
+
+class MediabotProcess:
+    """One `python -m mediabot <command>` with its log in a file."""
+
+    def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
+        self.command = command
+        self._env = env
+        self.log_path = log_path
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> MediabotProcess:
+        log = self.log_path.open("ab")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "mediabot", self.command],
+            env=self._env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        return self
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def wait_for_log(self, text: str, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.log:
+            if not self.running():
+                raise AssertionError(f"mediabot {self.command} exited:\n{self.log[-4000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} not logged in {timeout}s:\n{self.log[-4000:]}")
+            time.sleep(0.05)
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM, then wait; returns the exit code."""
+        assert self._process is not None
+        if self._process.poll() is None:
+            self._process.send_signal(signal.SIGTERM)
+        try:
+            return self._process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+            raise AssertionError(
+                f"mediabot {self.command} ignored SIGTERM:\n{self.log[-4000:]}"
+            ) from None
+
+    def kill(self) -> None:
+        """SIGKILL: the process dies where it stands."""
+        assert self._process is not None
+        self._process.kill()
+        self._process.wait()
