@@ -18,6 +18,8 @@ from mediabot.queue.rabbit import RabbitJobQueue
 
 pytestmark = pytest.mark.integration
 
+LOGGER = "mediabot.queue.rabbit"
+
 
 async def never_dead(job: Job, reason: str) -> None:
     pytest.fail(f"job {job.request_id} was dead-lettered: {reason}")
@@ -25,7 +27,7 @@ async def never_dead(job: Job, reason: str) -> None:
 
 def our_warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     # Only ours: some of aio-pika's records cannot even be formatted after a connection loss.
-    return [r.getMessage() for r in caplog.records if r.name == "mediabot.queue.rabbit"]
+    return [r.getMessage() for r in caplog.records if r.name == LOGGER]
 
 
 def queue_facts(vhost: str) -> dict[str, list[str]]:
@@ -92,7 +94,7 @@ async def test_a_dropped_connection_mid_run_loses_no_job(
             await dropped.wait()
         handled.add(job.request_id)
 
-    caplog.set_level(logging.WARNING, logger="mediabot.queue.rabbit")
+    caplog.set_level(logging.WARNING, logger=LOGGER)
     consumer = asyncio.create_task(queue.consume(handler, never_dead, 3))
     for job in jobs[:20]:
         await queue.publish(job)
@@ -153,7 +155,7 @@ async def test_a_job_outliving_the_consumer_timeout_still_completes(
 
     await asyncio.to_thread(broker_env.set, "channel_tick_interval", 200)
     await asyncio.to_thread(broker_env.set, "consumer_timeout", 2000)
-    caplog.set_level(logging.WARNING, logger="mediabot.queue.rabbit")
+    caplog.set_level(logging.WARNING, logger=LOGGER)
     consumer = asyncio.create_task(queue.consume(handler, never_dead, 2))
     await queue.publish(job)
 
@@ -166,8 +168,26 @@ async def test_a_job_outliving_the_consumer_timeout_still_completes(
     await consumer
 
     assert calls == [job, job]
-    assert any("ack not sent, its channel is gone" in m for m in our_warnings(caplog))
+    assert completed == [job, job]  # the long handler was not cancelled with its channel
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and r.name == LOGGER]
     assert await rabbit_bench.backlog() == 0
+
+
+async def test_an_ack_on_a_closed_channel_is_logged_not_raised(
+    rabbit_bench: RabbitBench, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The late ack of a long job: whether the client already knows its channel is closed
+    (then it is refused and logged here) or not (then the broker discards it), no harm."""
+    await rabbit_bench.rabbit.publish(Job(request_id=uuid.uuid4()))
+    async with await aio_pika.connect(rabbit_bench.url) as connection:
+        channel = await connection.channel()
+        queue = await channel.declare_queue(rabbit_bench.name, passive=True)
+        message = await queue.get()
+        await channel.close()  # the broker requeues the delivery
+        caplog.set_level(logging.WARNING, logger=LOGGER)
+        await RabbitJobQueue._settle(message, "a late job", ack=True)
+    assert any("a late job: ack not sent, its channel is gone" in m for m in our_warnings(caplog))
+    assert await rabbit_bench.backlog() == 1
 
 
 async def test_publish_gives_up_after_its_timeout_when_the_broker_is_gone(
