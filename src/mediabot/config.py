@@ -53,6 +53,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
 
     job_max_attempts: int = Field(default=4, ge=1, le=20)
+    job_lease_s: float = Field(default=120.0, ge=2.0)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
 
     log_level: str = "INFO"

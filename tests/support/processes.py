@@ -73,6 +73,11 @@ class MediabotProcess:
                 raise AssertionError(f"{text!r} not logged in {timeout}s:\n{self.log[-4000:]}")
             time.sleep(0.05)
 
+    def wait(self, timeout: float = 60) -> int:
+        """Wait for the process to end by itself; returns the exit code."""
+        assert self._process is not None
+        return self._process.wait(timeout)
+
     def stop(self, timeout: float = 30) -> int:
         """SIGTERM, then wait; returns the exit code."""
         assert self._process is not None

@@ -13,6 +13,7 @@ import os
 import signal
 import socket
 import uuid
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import partial
@@ -96,6 +97,7 @@ def _pipeline(runtime: _Runtime) -> Pipeline:
             upload_limit_bytes=settings.upload_limit_bytes,
             owner=_worker_id(),
             status_markup=cancel_keyboard,
+            lease=timedelta(seconds=settings.job_lease_s),
         )
     )
 
@@ -164,7 +166,8 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
         recovery = Recovery(runtime.sessions, runtime.job_queue, settings.work_dir)
         await recovery.sweep_work_dir()
         await recovery.republish(everything=recover_all)
-        background.append(asyncio.create_task(recovery.run_forever()))
+        interval = min(60.0, settings.job_lease_s / 2)
+        background.append(asyncio.create_task(recovery.run_forever(interval)))
         consume = runtime.job_queue.consume(
             pipeline.handle, pipeline.on_dead_letter, settings.worker_concurrency
         )

@@ -220,14 +220,15 @@ class FileRepository:
         )
         await self._session.execute(statement)
 
-    async def touch(self, file_ids: Sequence[uuid.UUID]) -> None:
-        """Mark requests as just handled, so recovery does not republish them again at once."""
+    async def requeued(self, file_ids: Sequence[uuid.UUID]) -> None:
+        """Mark requests as just published again: leases of dead workers are cleared, and
+        the clock of "not moved since" restarts, so they are not published again at once."""
         if not file_ids:
             return
         statement = (
             update(File)
-            .where(File.id.in_(file_ids))
-            .values(updated_at=utcnow())
+            .where(File.id.in_(file_ids), File.state.in_(RequestState.pending_states()))
+            .values(lease_owner=None, lease_expires_at=None, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
         await self._session.execute(statement)
@@ -287,14 +288,22 @@ class FileRepository:
         return await self.get(file_id)
 
     async def stale_pending(self, older_than: datetime, limit: int = 500) -> Sequence[File]:
-        """Pending requests nobody works on: never claimed, or whose lease has expired.
+        """Pending requests nobody works on.
 
-        `older_than` keeps freshly accepted requests out, which are still on their way.
+        Those whose lease ran out (their worker died) are stale at once; those never
+        claimed, or handed back, once they have not moved since `older_than` (younger
+        ones are still on their way through the queue).
         """
         now = utcnow()
         statement = (
             select(File)
-            .where(self._claimable(now), File.updated_at < older_than)
+            .where(
+                File.state.in_(RequestState.pending_states()),
+                or_(
+                    File.lease_expires_at < now,
+                    and_(File.lease_expires_at.is_(None), File.updated_at < older_than),
+                ),
+            )
             .order_by(File.created_at)
             .limit(limit)
         )

@@ -40,8 +40,6 @@ from mediabot.worker.progress import StatusMessage, describe_upload
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=2)
-RENEW_EVERY_S = 30.0
 CAPTION_LIMIT = 1024
 
 SORRY = "Sorry, this download failed. Please try again later."
@@ -60,6 +58,8 @@ class PipelineParts:
     upload_limit_bytes: int
     owner: str
     status_markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None]
+    lease: timedelta = timedelta(minutes=2)
+    """How long a claim lasts without renewal; a dead worker's request waits this long."""
 
 
 class _LeftOurHandsError(Exception):
@@ -90,7 +90,7 @@ class Pipeline:
         """Work on one job; returns when its outcome is recorded, raises to ask for a retry."""
         request_id = job.request_id
         async with self._parts.sessions() as session:
-            claimed = await FileRepository(session).claim(request_id, self._parts.owner, LEASE)
+            claimed = await FileRepository(session).claim(request_id, self._parts.owner, self._parts.lease)
             await session.commit()
         if not claimed:
             logger.info("job %s: skipped, finished or held by another worker", request_id)
@@ -142,10 +142,10 @@ class Pipeline:
     async def _watch(self, request_id: uuid.UUID, work: asyncio.Task[None]) -> bool:
         """Renew the lease; cancel the work when the lease is lost or the user cancels."""
         while not work.done():
-            await asyncio.sleep(RENEW_EVERY_S)
+            await asyncio.sleep(self._parts.lease.total_seconds() / 4)
             async with self._parts.sessions() as session:
                 files = FileRepository(session)
-                held = await files.renew_lease(request_id, self._parts.owner, LEASE)
+                held = await files.renew_lease(request_id, self._parts.owner, self._parts.lease)
                 file = await files.get(request_id)
                 await session.commit()
             if not held or file is None or file.state.is_final:
@@ -307,7 +307,6 @@ class Pipeline:
             result,
             target,
             limit_bytes=self._parts.upload_limit_bytes,
-            pacer=self._parts.pacer,
             on_part=on_part,
             resume=resume,
         )

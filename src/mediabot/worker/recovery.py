@@ -48,7 +48,7 @@ class Recovery:
         async with self._sessions() as session:
             files = FileRepository(session)
             stale = [file.id for file in await files.stale_pending(older_than)]
-            await files.touch(stale)
+            await files.requeued(stale)
             await session.commit()
         for request_id in stale:
             await self._queue.publish(Job(request_id))

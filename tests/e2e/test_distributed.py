@@ -1,0 +1,175 @@
+"""End to end in the production layout: PostgreSQL, RabbitMQ, one bot and two workers.
+
+The processes run the same commands as the Compose services (`migrate`, `bot`,
+`worker`), against the local PostgreSQL and RabbitMQ.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from mediabot.media.probe import probe
+from support.conversation import Conversation
+from support.fake_telegram import FakeTelegram
+from support.media import MediaSources
+from support.media_server import MediaServer
+from support.processes import MediabotProcess, mediabot_env
+
+LIMIT_MB = 2
+
+
+@dataclass
+class Cluster:
+    bot: MediabotProcess
+    workers: list[MediabotProcess]
+    vhost: str
+    start: Callable[[str, str], MediabotProcess]
+
+    def worker_of(self, request_id: uuid.UUID) -> MediabotProcess | None:
+        """The running worker that has started working on this request, if any."""
+        for worker in self.workers:
+            if worker.running() and f"job {request_id}: started" in worker.log:
+                return worker
+        return None
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    fake_telegram: FakeTelegram,
+    tmp_path_factory: pytest.TempPathFactory,
+    make_pg_database: Callable[[], str],
+    make_amqp_vhost: Callable[[], str],
+) -> Iterator[Cluster]:
+    root = tmp_path_factory.mktemp("cluster")
+    amqp_url = make_amqp_vhost()
+    base = {
+        "DATABASE_URL": make_pg_database().replace("+asyncpg", ""),
+        "AMQP_URL": amqp_url,
+        "TELEGRAM_UPLOAD_LIMIT_MB": str(LIMIT_MB),
+        "JOB_LEASE_S": "4",
+        "WORKER_CONCURRENCY": "1",
+    }
+    migrate = MediabotProcess(
+        "migrate", mediabot_env(fake_telegram, root / "migrate", **base), root / "migrate.log"
+    ).start()
+    assert migrate.wait() == 0, migrate.log
+
+    def start(command: str, name: str) -> MediabotProcess:
+        env = mediabot_env(fake_telegram, root / name, **base)
+        return MediabotProcess(command, env, root / f"{name}.log").start()
+
+    workers = [start("worker", f"worker-{n}") for n in range(2)]
+    bot = start("bot", "bot")
+    for process in (bot, *workers):
+        process.wait_for_log("mediabot started")
+    yield Cluster(bot, workers, amqp_url.rsplit("/", 1)[1], start)
+    for process in (bot, *workers):
+        if process.running():
+            assert process.stop() == 0, process.log[-3000:]
+
+
+async def _request(chat: Conversation, url: str, button: str) -> tuple[int, uuid.UUID]:
+    """Send a link, press a button; the call index to search from and the request id."""
+    keyboard = await chat.keyboard(chat.say(url))
+    data = keyboard.data(button)
+    return chat.press(keyboard, data), uuid.UUID(hex=data.split(":")[1])
+
+
+async def test_link_to_720p_video_through_rabbitmq(
+    cluster: Cluster, fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    chat = Conversation(fake_telegram)
+    since, _ = await _request(chat, media.dash_mpd, "720p")
+    sent = await chat.media(since)
+    info = await probe(fake_telegram.uploaded_path(sent.result["video"]["file_id"]))
+    assert info.video is not None and info.video.height == 720 and info.audio is not None
+
+
+async def test_another_user_gets_the_cached_file_without_a_download(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    first = Conversation(fake_telegram)
+    delivered = await first.media((await _request(first, media.audio_m4a, "🎵"))[0])
+    second = Conversation(fake_telegram)
+    keyboard = await second.keyboard(second.say(media.audio_m4a))
+    media_requests.reset()
+    resent = await second.media(second.press(keyboard, keyboard.data("🎵")))
+    assert resent.params["audio"] == delivered.result["audio"]["file_id"]
+    assert media_requests.request_count() == 0
+
+
+async def _worker_of(cluster: Cluster, request_id: uuid.UUID) -> MediabotProcess:
+    for _ in range(600):
+        worker = cluster.worker_of(request_id)
+        if worker is not None:
+            return worker
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no worker started {request_id}")
+
+
+async def test_a_worker_killed_mid_download_is_replaced_and_delivers_once(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    chat = Conversation(fake_telegram)
+    media_requests.throttle_bytes_per_second = 100_000  # a few seconds per download
+    since, request_id = await _request(chat, media.progressive_mp4, "360p")
+    victim = await _worker_of(cluster, request_id)
+    await asyncio.sleep(0.5)  # well into the download
+    victim.kill()
+    cluster.workers.remove(victim)
+    media_requests.throttle_bytes_per_second = None
+    sent = await chat.media(since, within=90)
+    assert sent.method == "sendVideo"
+    survivor = cluster.worker_of(request_id)
+    assert survivor is not None and survivor is not victim
+    await asyncio.sleep(1)  # a second delivery would show up by now
+    assert len([call for call in chat.calls("sendVideo") if call.ok]) == 1
+    replacement = cluster.start("worker", f"worker-{uuid.uuid4().hex[:6]}")
+    replacement.wait_for_log("mediabot started")
+    cluster.workers.append(replacement)
+
+
+async def test_a_dropped_broker_connection_loses_nothing(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    wanted = [
+        (media.dash_mpd, "360p"),
+        (media.dash_mpd, "1080p"),
+        (media.hls_master, "720p"),
+        (media.progressive_mp4, "🎵"),
+    ]
+    chats = [Conversation(fake_telegram) for _ in wanted]
+    media_requests.throttle_bytes_per_second = 400_000
+    marks = [
+        await _request(chat, url, button) for chat, (url, button) in zip(chats, wanted, strict=True)
+    ]
+    await asyncio.sleep(0.5)
+    dropped = await asyncio.create_subprocess_exec(
+        *("rabbitmqctl", "--quiet", "close_all_connections", "-p", cluster.vhost, "test: dropped")
+    )
+    assert await dropped.wait() == 0
+    media_requests.throttle_bytes_per_second = None
+    # Requests pressed while the connections come back are not lost either.
+    late = Conversation(fake_telegram)
+    late_since, _ = await _request(late, media.hls_master, "360p")
+    for chat, (since, _) in zip(chats, marks, strict=True):
+        await chat.media(since, within=120)
+    await late.media(late_since, within=120)
+    await asyncio.sleep(1)
+    for chat in (*chats, late):
+        sends = [call for call in chat.calls("sendVideo", "sendAudio") if call.ok]
+        assert len(sends) == 1, [call.method for call in sends]
