@@ -55,6 +55,7 @@ REASON_HEADER = "x-mediabot-reason"
 # What a broken connection or channel raises: aiormq's errors, socket errors and timeouts
 # (OSError), and ChannelInvalidStateError (a RuntimeError) for a channel already closed.
 _BROKER_ERRORS = (AMQPError, ConnectionError, OSError, RuntimeError)
+_BROKER_CALL_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,9 @@ class RabbitJobQueue(JobQueue):
         run.stopping = True
         for lane in run.lanes:
             try:
-                await lane.queue.cancel(lane.consumer_tag)
+                # Bounded: during an outage the robust channel would wait for the broker.
+                async with asyncio.timeout(_BROKER_CALL_TIMEOUT_S):
+                    await lane.queue.cancel(lane.consumer_tag)
             except _BROKER_ERRORS as exc:
                 logger.warning("could not cancel a consumer (%r); closing its channel", exc)
         # Deliveries still waiting for a slot have not started: hand them back at once.
@@ -226,7 +229,8 @@ class RabbitJobQueue(JobQueue):
         for lane in run.lanes:
             try:
                 # Closing the channel also returns any delivery not yet seen by a task.
-                await lane.channel.close()
+                async with asyncio.timeout(_BROKER_CALL_TIMEOUT_S):
+                    await lane.channel.close()
             except _BROKER_ERRORS as exc:
                 logger.warning("could not close a consumer channel: %r", exc)
         self._consumption = None
