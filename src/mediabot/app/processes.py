@@ -13,9 +13,9 @@ import os
 import signal
 import socket
 import uuid
-from datetime import timedelta
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from aiogram import Bot, Dispatcher

@@ -90,7 +90,9 @@ class Pipeline:
         """Work on one job; returns when its outcome is recorded, raises to ask for a retry."""
         request_id = job.request_id
         async with self._parts.sessions() as session:
-            claimed = await FileRepository(session).claim(request_id, self._parts.owner, self._parts.lease)
+            claimed = await FileRepository(session).claim(
+                request_id, self._parts.owner, self._parts.lease
+            )
             await session.commit()
         if not claimed:
             logger.info("job %s: skipped, finished or held by another worker", request_id)

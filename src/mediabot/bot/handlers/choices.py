@@ -14,7 +14,7 @@ from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
-from mediabot.queue.base import JobQueue
+from mediabot.queue.base import JobQueue, PublishFailedError
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ async def choose(
     await session.commit()
     try:
         await job_queue.publish(Job(file.id))
-    except Exception:
+    except PublishFailedError:
         logger.exception("request %s: publishing the job failed", file.id)
         await files.set_state(file.id, RequestState.FAILED, error_reason="queue unavailable")
         await session.commit()
