@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
 from aiohttp import web
@@ -137,7 +138,8 @@ async def _receive_updates(runtime: _Runtime, dispatcher: Dispatcher) -> None:
 
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     app = web.Application()
-    SimpleRequestHandler(dispatcher, runtime.bot, secret_token=secret).register(app, path="/")
+    path = urlsplit(settings.webhook_url).path or "/"
+    SimpleRequestHandler(dispatcher, runtime.bot, secret_token=secret).register(app, path=path)
     setup_application(app, dispatcher, bot=runtime.bot)
     host, _, port = settings.webhook_listen.rpartition(":")
     runner = web.AppRunner(app)
@@ -173,8 +175,10 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
         )
         running.append(asyncio.create_task(consume))
     dispatcher = _dispatcher(runtime) if bot else None
+    updates: asyncio.Task[None] | None = None
     if dispatcher is not None:
-        running.append(asyncio.create_task(_receive_updates(runtime, dispatcher)))
+        updates = asyncio.create_task(_receive_updates(runtime, dispatcher))
+        running.append(updates)
     me = await runtime.bot.get_me()
     logger.info(
         "mediabot started as @%s: %s, queue %s",
@@ -186,9 +190,12 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
     done, _ = await asyncio.wait([stopper, *running], return_when=asyncio.FIRST_COMPLETED)
     stopper.cancel()
     logger.info("stopping: no new updates or jobs; grace %.0f s", settings.shutdown_grace_s)
-    if dispatcher is not None:
-        with contextlib.suppress(RuntimeError):  # polling had not started, or webhook mode
-            await dispatcher.stop_polling()
+    if dispatcher is not None and updates is not None:
+        if settings.webhook_url is None:
+            with contextlib.suppress(RuntimeError):  # polling had not started yet
+                await dispatcher.stop_polling()
+        else:
+            updates.cancel()
     await runtime.job_queue.stop(settings.shutdown_grace_s)
     for task in background:
         task.cancel()
