@@ -173,3 +173,28 @@ async def test_a_dropped_broker_connection_loses_nothing(
     for chat in (*chats, late):
         sends = [call for call in chat.calls("sendVideo", "sendAudio") if call.ok]
         assert len(sends) == 1, [call.method for call in sends]
+
+
+async def test_sigterm_hands_the_job_back_and_exits_cleanly(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    """A worker told to stop mid-job (grace 5 s) hands it back; another one delivers it."""
+    chat = Conversation(fake_telegram)
+    media_requests.throttle_bytes_per_second = 20_000  # longer than the grace
+    since, request_id = await _request(chat, media.long_audio_m4a, "🎵")
+    stopping = await _worker_of(cluster, request_id)
+    await asyncio.sleep(0.5)
+    assert await asyncio.to_thread(stopping.stop) == 0
+    cluster.workers.remove(stopping)
+    assert "handing back" in stopping.log
+    media_requests.throttle_bytes_per_second = None
+    sent = await chat.media(since, within=60)
+    assert sent.method == "sendAudio"
+    await asyncio.sleep(1)
+    assert len([call for call in chat.calls("sendAudio") if call.ok]) == 1
+    replacement = cluster.start("worker", f"worker-{uuid.uuid4().hex[:6]}")
+    replacement.wait_for_log("mediabot started")
+    cluster.workers.append(replacement)

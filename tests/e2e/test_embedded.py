@@ -6,6 +6,7 @@ media server; the uploaded files are checked with ffprobe.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -175,3 +176,29 @@ async def test_flood_control_is_waited_out_and_delivers_once(
     await chat.media(since)
     attempts = [call for call in chat.calls("sendAudio")]
     assert [call.status for call in attempts] == [429, 200]
+
+
+async def test_start_explains_the_bot(chat: Conversation) -> None:
+    reply = await chat.reply(chat.say("/start"))
+    assert "link" in reply.params["text"] and "minutes" in reply.params["text"]
+
+
+async def test_cancel_during_the_download_stops_it(
+    embedded: MediabotProcess,
+    chat: Conversation,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    keyboard = await chat.keyboard(chat.say(media.dash_mpd))
+    media_requests.throttle_bytes_per_second = 50_000
+    since = chat.press(keyboard, keyboard.data("1080p"))
+    request = uuid.UUID(hex=keyboard.data("1080p").split(":")[1])
+    await chat.telegram.wait_for(
+        lambda call: chat.in_chat(call) and "Downloading" in call.params.get("text", ""),
+        since=since,
+    )
+    chat.press(keyboard, keyboard.data("✖"))
+    await chat.final_text(since, "Cancelled", within=15)
+    embedded.wait_for_log(f"job {request}: cancelled by the user", timeout=15)
+    media_requests.throttle_bytes_per_second = None
+    assert not chat.calls("sendVideo")

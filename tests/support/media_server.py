@@ -332,6 +332,8 @@ class _Handler(BaseHTTPRequestHandler):
                     break
                 self._write(chunk)
                 left -= len(chunk)
+                # Read again: a test may lift (or change) the throttle mid-response.
+                rate = self.owner.throttle_bytes_per_second
                 if rate:
                     time.sleep(len(chunk) / rate)
 

@@ -61,4 +61,5 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("aio_pika").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("aiormq").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("alembic.runtime.plugins").setLevel(max(logging.WARNING, root.level))
+    for noisy in ("alembic.runtime.plugins", "aiosqlite", "asyncio"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

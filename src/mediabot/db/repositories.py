@@ -210,12 +210,19 @@ class FileRepository:
         result = await self._session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def release(self, file_id: uuid.UUID, owner: str) -> None:
-        """Give a lease back so the request can be taken again at once (a retry, a shutdown)."""
+    async def release(self, file_id: uuid.UUID, owner: str, *, expire: bool = False) -> None:
+        """Give a lease back.
+
+        By default the queue brings the request back (a retry after its delay). With
+        `expire`, the lease is left expired instead, so recovery publishes the request again
+        at once: for work handed back on shutdown, whose redelivered copy may already have
+        been skipped by a worker that saw the lease still held.
+        """
+        now = utcnow()
         statement = (
             update(File)
             .where(File.id == file_id, File.lease_owner == owner)
-            .values(lease_owner=None, lease_expires_at=None, updated_at=utcnow())
+            .values(lease_owner=None, lease_expires_at=now if expire else None, updated_at=now)
             .execution_options(synchronize_session=False)
         )
         await self._session.execute(statement)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import hashlib
+from urllib.parse import urlsplit, urlunsplit
 
 from mediabot.domain.enums import Provider
 from mediabot.downloaders.base import Downloader
+from mediabot.downloaders.ytdl import InfoDict
 
 
 class GenericDownloader(Downloader):
     """The fallback: any http(s) link; yt-dlp decides whether it finds media there.
 
     Its key comes from the extractor yt-dlp chose (`<extractor>:<id>`), known only after
-    probing, so `media_key(url)` is None.
+    probing, so `media_key(url)` is None. yt-dlp's own "generic" extractor (direct links,
+    manifests, embeds) names media after the file, and `video.mp4` on two sites is not the
+    same video: its key is a digest of the link instead.
     """
 
     provider = Provider.GENERIC
@@ -24,3 +28,15 @@ class GenericDownloader(Downloader):
         except ValueError:
             return False
         return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+    @classmethod
+    def _key_from_info(cls, info: InfoDict) -> str:
+        extractor = str(info.get("extractor_key") or info.get("extractor") or "generic")
+        if extractor.lower() != "generic":
+            return super()._key_from_info(info)
+        url = str(info.get("webpage_url") or info.get("original_url") or info.get("url") or "")
+        parts = urlsplit(url.strip())
+        canonical = urlunsplit(
+            (parts.scheme.lower(), (parts.netloc or "").lower(), parts.path, parts.query, "")
+        )
+        return "generic:" + hashlib.sha256(canonical.encode()).hexdigest()[:20]

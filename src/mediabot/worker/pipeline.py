@@ -41,6 +41,7 @@ from mediabot.worker.progress import StatusMessage, describe_upload
 logger = logging.getLogger(__name__)
 
 CAPTION_LIMIT = 1024
+WATCH_EVERY_S = 3.0
 
 SORRY = "Sorry, this download failed. Please try again later."
 CANCELLED = "Cancelled."
@@ -107,7 +108,7 @@ class Pipeline:
         except asyncio.CancelledError:
             if not (watcher.done() and watcher.result()):
                 # This worker is stopping: hand the request back for another worker.
-                await asyncio.shield(self._release(request_id))
+                await asyncio.shield(self._release(request_id, expire=True))
                 raise
             await self._show_cancelled(request_id)
         finally:
@@ -144,7 +145,8 @@ class Pipeline:
     async def _watch(self, request_id: uuid.UUID, work: asyncio.Task[None]) -> bool:
         """Renew the lease; cancel the work when the lease is lost or the user cancels."""
         while not work.done():
-            await asyncio.sleep(self._parts.lease.total_seconds() / 4)
+            # Often enough to renew in time and to notice a cancel within seconds.
+            await asyncio.sleep(min(self._parts.lease.total_seconds() / 4, WATCH_EVERY_S))
             async with self._parts.sessions() as session:
                 files = FileRepository(session)
                 held = await files.renew_lease(request_id, self._parts.owner, self._parts.lease)
@@ -156,9 +158,9 @@ class Pipeline:
                 return True
         return False
 
-    async def _release(self, request_id: uuid.UUID) -> None:
+    async def _release(self, request_id: uuid.UUID, *, expire: bool = False) -> None:
         async with self._parts.sessions() as session:
-            await FileRepository(session).release(request_id, self._parts.owner)
+            await FileRepository(session).release(request_id, self._parts.owner, expire=expire)
             await session.commit()
 
     async def _set_state(

@@ -1,0 +1,24 @@
+"""Direct links are keyed by the link, not by the file's name."""
+
+from __future__ import annotations
+
+from support.media import MediaSources
+
+from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.registry import get_resolutions
+
+OPTIONS = DownloadOptions(allow_private_urls=True)
+
+
+async def test_two_files_with_the_same_name_have_different_keys(media: MediaSources) -> None:
+    short = await get_resolutions(media.audio_m4a, OPTIONS)
+    long = await get_resolutions(media.long_audio_m4a, OPTIONS)
+    assert media.audio_m4a.rsplit("/", 1)[1] == media.long_audio_m4a.rsplit("/", 1)[1]
+    assert short.media_key.startswith("generic:")
+    assert short.media_key != long.media_key
+
+
+async def test_the_same_link_keeps_its_key(media: MediaSources) -> None:
+    first = await get_resolutions(media.progressive_mp4, OPTIONS)
+    again = await get_resolutions(media.progressive_mp4 + "#t=3", OPTIONS)
+    assert first.media_key == again.media_key
