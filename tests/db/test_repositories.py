@@ -161,3 +161,25 @@ async def test_queue_position_counts_the_requests_ahead(engine: AsyncEngine) -> 
             positions.append(await repository.queue_position(file))
         assert await repository.count_in_states(RequestState.QUEUED) == 3
     assert positions == [0, 1, 2]
+
+
+async def test_a_lease_handed_back_on_shutdown_is_recovered_at_once(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    async with sessions.begin() as session:
+        offer = await _offer(session, key="youtube:handback")
+        files = FileRepository(session)
+        await files.choose(offer.id, MediaKind.AUDIO, None)
+        await files.set_state(offer.id, RequestState.QUEUED)
+        assert await files.claim(offer.id, "stopping", timedelta(minutes=5))
+    a_while_ago = utcnow() - timedelta(minutes=1)
+    async with sessions.begin() as session:
+        assert not await FileRepository(session).stale_pending(a_while_ago)
+        await FileRepository(session).release(offer.id, "stopping", expire=True)
+    async with sessions.begin() as session:
+        stale = await FileRepository(session).stale_pending(a_while_ago)
+        assert [file.id for file in stale] == [offer.id]
+        await FileRepository(session).requeued([offer.id])
+    async with sessions.begin() as session:
+        # Published again: not again at once, and free for any worker to claim.
+        assert not await FileRepository(session).stale_pending(a_while_ago)
+        assert await FileRepository(session).claim(offer.id, "other", timedelta(minutes=5))
