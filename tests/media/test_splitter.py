@@ -115,11 +115,34 @@ async def test_remote_dash_pair_is_cut_without_downloading_it_first(
     base = media.long_mp4.rsplit("/", 1)[0]
     video_url, audio_url = f"{base}/dash/video-720p.mp4", f"{base}/dash/audio.m4a"
     limit = 2 * MIB
-    splitter = Splitter(SplitSource((video_url, audio_url), MediaKind.VIDEO), tmp_path)
-    parts = await _split_all(splitter, limit)
+    work = tmp_path / "work"
+    work.mkdir()
+    headers = {"X-Token": "secret"}
+    async with Splitter(
+        SplitSource((video_url, audio_url), MediaKind.VIDEO, headers=headers), work
+    ) as splitter:
+        parts = await _split_all(splitter, limit)
+        fetched = splitter.fetched_bytes
+    # the cache folder is gone with the splitter: only the parts are left
+    assert sorted(path.name for path in work.iterdir()) == sorted(p.path.name for p in parts)
 
     assert SplitSource((video_url, audio_url), MediaKind.VIDEO).is_stream
     assert splitter.duration_s > 40
+    # planning and cutting a window read it from the origin about once, not twice
+    source_bytes = sum(media.path(url).stat().st_size for url in (video_url, audio_url))
+    served = sum(
+        request.bytes_sent
+        for request in media_requests.requests
+        if request.path.startswith("/long/dash/")
+    )
+    assert served >= fetched >= source_bytes
+    assert fetched <= 1.6 * source_bytes
+    # only mediabot's cache talks to the origin, with the source's headers, never ffmpeg
+    assert all(
+        request.headers.get("X-Token") == "secret"
+        for request in media_requests.requests
+        if request.path.startswith("/long/dash/")
+    )
     await _check_parts(parts, limit, source_duration=splitter.duration_s, kind=MediaKind.VIDEO)
     video_file = media.path(video_url)
     assert sum(_packets(part.path, "v") for part in parts) == _packets(video_file, "v")

@@ -16,6 +16,7 @@ from mediabot.downloaders.errors import (
 )
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import downloader_for, get_resolutions, make_downloader
+from mediabot.downloaders.streams import StreamPlan
 
 __all__ = [
     "DownloadError",
@@ -28,6 +29,7 @@ __all__ = [
     "NotFoundError",
     "PrivateAddressError",
     "PrivateOrRemovedError",
+    "StreamPlan",
     "TooLongError",
     "UnavailableResolutionError",
     "UnsupportedLinkError",

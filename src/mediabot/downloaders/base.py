@@ -10,6 +10,7 @@ yt-dlp settings their site needs.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 import tempfile
@@ -25,7 +26,7 @@ from mediabot.domain.media import (
     MediaOptions,
     ProgressCallback,
 )
-from mediabot.downloaders import formats
+from mediabot.downloaders import formats, streams
 from mediabot.downloaders.direct import describe_direct_formats
 from mediabot.downloaders.errors import (
     LiveStreamError,
@@ -41,8 +42,10 @@ from mediabot.downloaders.executions import (
     VideoExecution,
 )
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.safety import ensure_public_url
+from mediabot.downloaders.safety import check_url, ensure_public_url
+from mediabot.downloaders.streams import StreamPlan
 from mediabot.downloaders.ytdl import InfoDict, YtdlSession
+from mediabot.media.splitter import SplitSource
 
 logger = logging.getLogger(__name__)
 
@@ -162,6 +165,63 @@ class Downloader(ABC):
             raise
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+    async def locate_streams(self, cover_dir: Path | None = None) -> StreamPlan | None:
+        """The formats `download()` would fetch, as remote inputs to cut from, or None.
+
+        Probes the link exactly as `download()` does (same guard, limits, resolution rule
+        and format choice, same errors), then returns a `StreamPlan` when every chosen
+        format is one plain HTTP(S) file with byte ranges and already H.264/AAC in MP4 or
+        M4A. None means "download it instead": fragmented (HLS, DASH segments), needs
+        re-encoding, photos and carousels, a server that does not seek, or anything
+        uncertain. A chosen URL (or a redirect from it) to a private address raises
+        `PrivateAddressError`. Nothing is downloaded but one byte per format and, when
+        `cover_dir` is given, the cover image (saved there as `cover.*`; the caller
+        deletes it with the folder).
+        """
+        session = self._session(self._options)
+        info = await self._probe(self._url, session)
+        execution = self._execution_for(info)
+        kind = execution.kind
+        if kind is MediaKind.PHOTO:
+            return None
+        chosen = await session.run(lambda: execution.select_formats(session, info))
+        if not streams.streamable(chosen, kind, source_has_audio=formats.has_audio(info)):
+            logger.info("Not streaming %s: formats %s", self._url, _format_ids(chosen))
+            return None
+        located = await session.run(lambda: streams.locate_inputs(session, chosen))
+        if located is None:
+            return None
+        thumbnail_url = _thumbnail_url(info)
+        thumbnail = None
+        if cover_dir is not None and thumbnail_url is not None:
+            url = thumbnail_url
+            await asyncio.to_thread(cover_dir.mkdir, parents=True, exist_ok=True)
+            thumbnail = await session.run(lambda: streams.save_thumbnail(session, url, cover_dir))
+        duration = formats.duration_of(info)
+        logger.info("Streaming %s from formats %s", self._url, _format_ids(chosen))
+        return StreamPlan(
+            source=SplitSource(
+                located.urls,
+                kind,
+                duration_s=duration,
+                headers=located.headers,
+                url_check=functools.partial(
+                    check_url, allow_private=self._options.allow_private_urls
+                ),
+            ),
+            provider=self.provider,
+            media_key=self.media_key(self._url) or self._key_from_info(info),
+            source_url=self._url,
+            title=_title(info),
+            uploader=_uploader(info),
+            duration_s=duration,
+            width=located.width,
+            height=located.height,
+            estimated_bytes=located.total_bytes,
+            thumbnail_url=thumbnail_url,
+            thumbnail=thumbnail,
+        )
 
     # ---- the template's private steps ------------------------------------------------------
 
@@ -339,6 +399,17 @@ def _free_name(path: Path) -> Path:
 def _title(info: InfoDict) -> str:
     title = info.get("title") or info.get("fulltitle") or info.get("id") or "media"
     return str(title)
+
+
+def _format_ids(chosen: list[InfoDict]) -> str:
+    return "+".join(str(fmt.get("format_id")) for fmt in chosen) or "none"
+
+
+def _thumbnail_url(info: InfoDict) -> str | None:
+    if info.get("thumbnail"):
+        return str(info["thumbnail"])
+    candidates = [t for t in info.get("thumbnails") or [] if t.get("url")]
+    return str(candidates[-1]["url"]) if candidates else None
 
 
 def _uploader(info: InfoDict) -> str | None:

@@ -37,6 +37,26 @@ class Execution(ABC):
         """Fetch into `workdir`; return the produced files in order."""
         raise NotImplementedError  # abstract
 
+    def select_formats(self, session: YtdlSession, info: InfoDict) -> list[InfoDict]:
+        """The formats `execute` would fetch, chosen by yt-dlp without downloading (blocking).
+
+        Empty when the execution is not a choice of formats (a post's photos).
+        """
+        del session, info
+        return []
+
+
+def _selected(session: YtdlSession, info: InfoDict, selector: str) -> list[InfoDict]:
+    """yt-dlp's own choice for `selector` (the same code path `execute` downloads with)."""
+    fresh = copy.deepcopy(info)
+    # the probe's own (default) choice must not pass for this selector's
+    for key in ("requested_formats", "requested_downloads", "format_id"):
+        fresh.pop(key, None)
+    with session.open(format=selector) as ydl:
+        processed = dict(ydl.process_ie_result(fresh, download=False))
+    chosen: list[InfoDict] = processed.get("requested_formats") or [processed]
+    return [dict(fmt) for fmt in chosen]
+
 
 class VideoExecution(Execution):
     """A video at exactly `height` (or the best one when `height` is None), as H.264/AAC MP4.
@@ -67,6 +87,9 @@ class VideoExecution(Execution):
                 f"bv{at}",
             )
         )
+
+    def select_formats(self, session: YtdlSession, info: InfoDict) -> list[InfoDict]:
+        return _selected(session, info, self.format_selector)
 
     async def execute(self, session: YtdlSession, info: InfoDict, workdir: Path) -> list[MediaItem]:
         result = await session.run(lambda: self._fetch(session, info, workdir))
@@ -115,6 +138,9 @@ class AudioExecution(Execution):
 
     format_selector = "ba[acodec^=mp4a]/ba/w[acodec^=mp4a]/w"
     """Audio-only streams first; a muxed stream only when the source has no separate audio."""
+
+    def select_formats(self, session: YtdlSession, info: InfoDict) -> list[InfoDict]:
+        return _selected(session, info, self.format_selector)
 
     async def execute(self, session: YtdlSession, info: InfoDict, workdir: Path) -> list[MediaItem]:
         result = await session.run(lambda: self._fetch(session, info, workdir))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,8 +94,11 @@ def _int(value: Any) -> int | None:
         return None
 
 
-async def probe(source: str | Path) -> MediaInfo:
-    """Read the container and stream facts of `source`; raises `ProbeError` if unreadable."""
+async def probe(source: str | Path, *, input_args: Sequence[str] = ()) -> MediaInfo:
+    """Read the container and stream facts of `source`; raises `ProbeError` if unreadable.
+
+    `input_args` are ffprobe options for the input (placed before it).
+    """
     args = [
         FFPROBE,
         "-v",
@@ -103,6 +107,7 @@ async def probe(source: str | Path) -> MediaInfo:
         "json",
         "-show_format",
         "-show_streams",
+        *input_args,
         str(source),
     ]
     try:
@@ -134,7 +139,12 @@ async def probe(source: str | Path) -> MediaInfo:
 
 
 async def read_packets(
-    source: str | Path, *, start_s: float, span_s: float, stream_indexes: tuple[int, ...]
+    source: str | Path,
+    *,
+    start_s: float,
+    span_s: float,
+    stream_indexes: tuple[int, ...],
+    input_args: Sequence[str] = (),
 ) -> list[Packet]:
     """Packets of the given streams from `start_s` for about `span_s` seconds.
 
@@ -151,6 +161,7 @@ async def read_packets(
         "packet=stream_index,pts_time,dts_time,size,flags",
         "-of",
         "compact=p=0",
+        *input_args,
         str(source),
     ]
     try:

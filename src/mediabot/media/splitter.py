@@ -5,19 +5,27 @@ part's first keyframe; only that window is read, so a remote source (an HTTP URL
 with range requests) is never downloaded as a whole before the first part exists. Each
 cut is `ffmpeg -c copy`; a part that still comes out over the limit is cut again over a
 shorter range, so the limit is guaranteed by bytes on disk, not hoped for by bit rate.
+
+Remote inputs are read through `RemoteInputs`, a loopback read-through cache bounded to
+one part's size: ffprobe's planning read and ffmpeg's cut of the same window cost one
+transfer from the origin, not two, and the tools never talk to the origin themselves.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mediabot.domain.enums import MediaKind
 from mediabot.media.probe import MediaInfo, Packet, ProbeError, StreamInfo, probe, read_packets
 from mediabot.media.tools import FFMPEG, MediaToolError, run_tool
+
+if TYPE_CHECKING:  # aiohttp is imported only when a remote source is read
+    from mediabot.media.remote import RemoteInputs, UrlCheck
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +41,14 @@ _MIN_WINDOW_S = 8.0
 _RECUT_FACTOR = 0.95
 _EVEN_FILL = 0.92
 """Parts are planned to this share of the budget, so even-sized parts keep their count."""
+_REMOTE_SPAN_FACTOR = 1.05
+_REMOTE_GROWTH = 1.25
+"""Remote windows start just long enough and grow gently: a longer window re-reads its
+cached prefix for free, while a window over the cache budget would evict its own start."""
+_CACHE_SHARE = 1.25
+"""The remote cache holds this much of the part limit: a part's window and its run-out."""
+_OPEN_CACHE_BYTES = 16 * 1024 * 1024
+"""Cache budget while probing, before a part size is known."""
 
 
 class SplitError(Exception):
@@ -45,11 +61,16 @@ class SplitSource:
 
     Inputs are local paths or HTTP(S) URLs; `duration_s` is used when the container does
     not state one. `kind` decides the output container: MP4 for video, M4A for audio.
+    `headers` go with every request for a URL input (yt-dlp's `http_headers`, cookies);
+    `url_check` is called on every URL requested, redirect targets included, before the
+    request is made (the private-network guard), and raises to refuse it.
     """
 
     inputs: tuple[str | Path, ...]
     kind: MediaKind
     duration_s: float | None = None
+    headers: Mapping[str, str] = field(default_factory=dict, hash=False, repr=False)
+    url_check: UrlCheck | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.inputs) <= 2:
@@ -60,7 +81,11 @@ class SplitSource:
     @property
     def is_stream(self) -> bool:
         """True when every input is read over the network rather than from disk."""
-        return all(str(source).startswith(("http://", "https://")) for source in self.inputs)
+        return all(_is_url(source) for source in self.inputs)
+
+
+def _is_url(source: str | Path) -> bool:
+    return str(source).startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +215,12 @@ class _Input:
     info: MediaInfo
     stream_indexes: tuple[int, ...]
     map_spec: tuple[str, ...]
+    input_args: tuple[str, ...] = ()
+
+
+_LOOPBACK_INPUT_ARGS = ("-recv_buffer_size", "65536")
+"""A small socket buffer for reading the loopback cache: what ffmpeg has not asked for yet
+is not fetched from the origin just to sit in a buffer that it throws away on a seek."""
 
 
 class Splitter:
@@ -197,7 +228,9 @@ class Splitter:
 
     `open()` probes the inputs once; `cut(start_s, index, limit_bytes)` writes the part
     that starts at the cut point `start_s` into `work_dir` and returns it. The caller owns
-    the files it gets back and deletes them.
+    the files it gets back and deletes them. `close()` (or `async with`) ends the remote
+    reading and deletes its cache; besides the parts, a splitter keeps at most about one
+    part's worth of source bytes in `work_dir` at a time.
     """
 
     def __init__(self, source: SplitSource, work_dir: Path, *, stem: str = "part") -> None:
@@ -208,6 +241,24 @@ class Splitter:
         self._duration_s = source.duration_s or 0.0
         self._bit_rate = 0
         self._keyframe_stream: tuple[int, int] | None = None
+        self._remote: RemoteInputs | None = None
+
+    async def __aenter__(self) -> Splitter:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop reading remote inputs and delete the cache (parts are the caller's)."""
+        if self._remote is not None:
+            remote, self._remote = self._remote, None
+            await remote.close()
+
+    @property
+    def fetched_bytes(self) -> int:
+        """Bytes read from remote origins so far (0 for local inputs)."""
+        return self._remote.fetched_bytes if self._remote is not None else 0
 
     @property
     def duration_s(self) -> float:
@@ -231,11 +282,12 @@ class Splitter:
         self._inputs = []
         durations: list[float] = []
         bit_rate = 0
-        for position, source in enumerate(self._source.inputs):
+        for position, source in enumerate(await self._readable_inputs()):
+            input_args = _LOOPBACK_INPUT_ARGS if _is_url(source) else ()
             try:
-                info = await probe(source)
+                info = await probe(source, input_args=input_args)
             except ProbeError as exc:
-                raise SplitError(str(exc)) from exc
+                raise SplitError(self._reason(exc)) from exc
             video = info.video if want_video else None
             audio = info.audio
             if len(self._source.inputs) == 2:
@@ -251,7 +303,7 @@ class Splitter:
                 self._keyframe_stream = (position, video.index)
             if audio is not None:
                 maps += ["-map", f"{position}:{audio.index}"]
-            self._inputs.append(_Input(str(source), info, indexes, tuple(maps)))
+            self._inputs.append(_Input(str(source), info, indexes, tuple(maps), input_args))
             if info.duration_s:
                 durations.append(info.duration_s)
             if info.bit_rate:
@@ -265,6 +317,30 @@ class Splitter:
         if self._duration_s <= 0:
             raise SplitError("the source has no known duration")
         self._bit_rate = max(bit_rate, 1)
+
+    async def _readable_inputs(self) -> list[str | Path]:
+        """The inputs as the tools open them: remote ones through the loopback cache."""
+        remote = [str(source) for source in self._source.inputs if _is_url(source)]
+        if not remote:
+            return list(self._source.inputs)
+        if self._remote is None:
+            from mediabot.media.remote import RemoteInputs
+
+            self._remote = RemoteInputs(
+                remote,
+                self._work_dir / f".{self._stem}.cache",
+                headers=self._source.headers,
+                url_check=self._source.url_check,
+                budget_bytes=_OPEN_CACHE_BYTES,
+            )
+            await self._remote.start()
+        local = iter(self._remote.local_urls)
+        return [next(local) if _is_url(source) else source for source in self._source.inputs]
+
+    def _reason(self, exc: Exception) -> str:
+        """Why a tool failed; for remote inputs, the origin's failure when it had one."""
+        failure = self._remote.failure if self._remote is not None else None
+        return f"{exc} ({failure})" if failure else str(exc)
 
     def estimate_bytes(self, start_s: float) -> int:
         """Roughly how many bytes of media remain from `start_s` (from the bit rate)."""
@@ -295,6 +371,10 @@ class Splitter:
         """
         if not self._inputs:
             await self.open()
+        if self._remote is not None:
+            # a window of source (planned a little past one part) stays in the cache, so
+            # ffmpeg's cut reads what ffprobe just fetched
+            self._remote.budget_bytes = int(limit_bytes * _CACHE_SHARE)
         budget = int(limit_bytes * HEADROOM)
         units, at_eof = await self._window(start_s, budget, target_bytes)
         path = self._work_dir / f"{self._stem}-{index:03d}{self.suffix}"
@@ -338,17 +418,26 @@ class Splitter:
     ) -> tuple[list[CutUnit], bool]:
         """Cut units from `start_s`, over a window long enough to plan one part."""
         wanted = min(budget, target_bytes) if target_bytes else budget
-        span = max(_MIN_WINDOW_S, wanted * 8 / self._bit_rate * 1.3 + 2.0)
+        if self._remote is not None:
+            span = max(2.0, wanted * 8 / self._bit_rate * _REMOTE_SPAN_FACTOR + 1.0)
+            growth = _REMOTE_GROWTH
+        else:
+            span = max(_MIN_WINDOW_S, wanted * 8 / self._bit_rate * 1.3 + 2.0)
+            growth = 2.0
         while True:
             at_eof = start_s + span >= self._duration_s
             packets: list[Packet] = []
             for position, source in enumerate(self._inputs):
-                window = await read_packets(
-                    source.source,
-                    start_s=start_s,
-                    span_s=span + 1.0,
-                    stream_indexes=source.stream_indexes,
-                )
+                try:
+                    window = await read_packets(
+                        source.source,
+                        start_s=start_s,
+                        span_s=span + 1.0,
+                        stream_indexes=source.stream_indexes,
+                        input_args=source.input_args,
+                    )
+                except ProbeError as exc:
+                    raise SplitError(self._reason(exc)) from exc
                 # stream ids repeat across the inputs of a DASH pair: make them distinct
                 packets += [
                     replace(packet, stream_index=_stream_id(position, packet.stream_index))
@@ -362,7 +451,7 @@ class Splitter:
                 raise SplitError(f"nothing to cut after {start_s:.3f} s")
             if plan_part(units, budget, at_eof=at_eof, target_bytes=target_bytes) is not None:
                 return units, at_eof
-            span *= 2
+            span *= growth
 
     async def _run_cut(self, first: CutUnit, after: CutUnit | None, path: Path) -> None:
         from_start = first.start_s <= _SEEK_PAST_S
@@ -371,7 +460,7 @@ class Splitter:
         for source in self._inputs:
             if not from_start:
                 args += ["-ss", f"{seek:.6f}"]
-            args += ["-i", source.source]
+            args += [*source.input_args, "-i", source.source]
         if after is not None:
             # ffmpeg ends a copied stream by decode time: stop just before the next
             # keyframe is decoded, so it opens the next part and is not repeated here
@@ -383,11 +472,16 @@ class Splitter:
         if self._source.kind is MediaKind.VIDEO:
             args += ["-movflags", "+faststart"]
         args.append(str(path))
+        if self._remote is not None:
+            self._remote.consuming = True
         try:
             await run_tool(args)
         except MediaToolError as exc:
             discard(path)
-            raise SplitError(f"ffmpeg could not cut the part: {exc}") from exc
+            raise SplitError(f"ffmpeg could not cut the part: {self._reason(exc)}") from exc
         except BaseException:
             discard(path)
             raise
+        finally:
+            if self._remote is not None:
+                self._remote.consuming = False

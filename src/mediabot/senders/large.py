@@ -65,8 +65,9 @@ class _Rejected:
 class LargeSender(FileSender):
     """Delivers one long video or audio as parts under `limit_bytes`, captioned "Part i/N".
 
-    `source` may be a file on disk or remote URLs (one muxed, or video + audio) that
-    ffmpeg reads with range requests, so the whole source never has to be on disk.
+    `source` may be a file on disk or remote URLs (one muxed, or video + audio) read with
+    range requests through the splitter's bounded cache, so the whole source never has to
+    be on disk: the peak is two parts plus a cache of at most one part.
     Parts are written to `work_dir`. `max_parts_on_disk` bounds the overlap: 1 cuts and
     uploads strictly in turn; 2 (the default for remote sources) cuts the next part while
     one uploads.
@@ -154,6 +155,7 @@ class LargeSender(FileSender):
             raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc
         finally:
             discard(self._cover_thumbnail)
+            await splitter.close()
 
     async def _deliver(
         self,

@@ -1,0 +1,187 @@
+"""Reading the chosen formats as plain HTTP(S) streams instead of downloading them first.
+
+A source can be streamed into the splitter when the formats our selector picks are single
+files served over HTTP(S) with byte ranges (yt-dlp `protocol` http/https: not HLS, not
+fragmented DASH, not ISM), already H.264/AAC in an MP4-family container (nothing to
+re-encode), and not DRM-protected. Anything else, or anything uncertain, is not streamable
+and goes the download way.
+
+Every URL is opened once here through the guarded YoutubeDL with a one-byte range request:
+the guard checks it and each redirect hop, the final URL (after redirects) is what the
+splitter will read, and the answer proves the server seeks and tells the exact size.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from yt_dlp.networking.common import Request
+from yt_dlp.networking.exceptions import HTTPError, TransportError
+
+from mediabot.domain.enums import MediaKind, Provider
+from mediabot.downloaders.formats import InfoDict
+from mediabot.downloaders.ytdl import GuardedYoutubeDL, YtdlSession
+from mediabot.media.splitter import SplitSource
+
+logger = logging.getLogger(__name__)
+
+STREAM_PROTOCOLS = frozenset({"http", "https"})
+"""yt-dlp protocols that are one plain file per format."""
+_CONTAINERS = frozenset({"mp4", "m4a", "m4v", "mov"})
+_CONTENT_RANGE = re.compile(r"^bytes 0-0/(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamPlan:
+    """The chosen formats as remote inputs the splitter reads directly, and what they are.
+
+    `source` holds the final URLs (redirects already followed and checked), the headers
+    yt-dlp would send (cookies included), the duration and the guard to apply to any
+    further redirect. `estimated_bytes` is the sum of the inputs' sizes as the servers
+    state them. `thumbnail` is the cover saved into the folder given to `locate_streams`
+    (None when there is none, or no folder was given); `thumbnail_url` is where it came from.
+    """
+
+    source: SplitSource
+    provider: Provider
+    media_key: str
+    source_url: str
+    title: str
+    uploader: str | None = None
+    duration_s: float | None = None
+    width: int | None = None
+    height: int | None = None
+    estimated_bytes: int | None = None
+    thumbnail_url: str | None = None
+    thumbnail: Path | None = None
+
+    @property
+    def kind(self) -> MediaKind:
+        return self.source.kind
+
+
+@dataclass(frozen=True, slots=True)
+class LocatedInputs:
+    """What `locate_inputs` found: final URLs, their total size, the shared headers."""
+
+    urls: tuple[str, ...]
+    total_bytes: int
+    headers: dict[str, str]
+    width: int | None
+    height: int | None
+
+
+def streamable(chosen: list[InfoDict], kind: MediaKind, *, source_has_audio: bool) -> bool:
+    """Whether the formats the selector chose can be cut straight from their URLs."""
+    if not chosen or len(chosen) > 2 or kind not in (MediaKind.VIDEO, MediaKind.AUDIO):
+        return False
+    for fmt in chosen:
+        if str(fmt.get("protocol") or "") not in STREAM_PROTOCOLS:
+            return False
+        if fmt.get("fragments") or fmt.get("has_drm") or not fmt.get("url"):
+            return False
+        if str(fmt.get("ext") or "") not in _CONTAINERS:
+            return False
+    videos = [f for f in chosen if _codec(f, "vcodec")]
+    audios = [f for f in chosen if _codec(f, "acodec")]
+    if any(not _codec(f, "vcodec") and not _codec(f, "acodec") for f in chosen):
+        return False  # a format whose codecs nobody knows: uncertain
+    if kind is MediaKind.AUDIO:
+        # sound only: one AAC audio-only file (a muxed file would drag the picture along)
+        return len(chosen) == 1 and not videos and _is_aac(chosen[0])
+    if len(videos) != 1 or not str(videos[0]["vcodec"]).startswith("avc1"):
+        return False
+    if len(chosen) == 2 and (len(audios) != 1 or audios[0] is videos[0]):
+        return False
+    if not audios:
+        return not source_has_audio
+    return all(_is_aac(f) for f in audios)
+
+
+def locate_inputs(session: YtdlSession, chosen: list[InfoDict]) -> LocatedInputs | None:
+    """Open each chosen format's URL once (blocking): final URL, size, headers.
+
+    None when a server does not answer a byte range with its size, or errs; the guard's
+    refusal propagates (as `GuardRefusalError`, which `YtdlSession.run` translates).
+    """
+    urls: list[str] = []
+    total = 0
+    headers: dict[str, str] = {}
+    with session.open() as ydl:
+        for fmt in chosen:
+            pinned = _pin(ydl, fmt)
+            if pinned is None:
+                return None
+            url, size = pinned
+            wanted = {str(k): str(v) for k, v in (fmt.get("http_headers") or {}).items()}
+            cookie = ydl.cookiejar.get_cookie_header(url)
+            if cookie:
+                wanted["Cookie"] = cookie
+            if headers and wanted != headers:
+                logger.info("Not streaming: the formats need different request headers")
+                return None
+            headers = wanted
+            urls.append(url)
+            total += size
+    video = next((f for f in chosen if _codec(f, "vcodec")), None)
+    return LocatedInputs(
+        urls=tuple(urls),
+        total_bytes=total,
+        headers=headers,
+        width=int(video["width"]) if video and video.get("width") else None,
+        height=int(video["height"]) if video and video.get("height") else None,
+    )
+
+
+def save_thumbnail(session: YtdlSession, url: str, folder: Path) -> Path | None:
+    """Fetch the cover at `url` into `folder` through the guard (blocking); None on failure."""
+    suffix = Path(url.split("?", 1)[0]).suffix.lower()
+    path = folder / f"cover{suffix if suffix in ('.jpg', '.jpeg', '.png', '.webp') else '.jpg'}"
+    try:
+        with session.open() as ydl, path.open("wb") as output:
+            for chunk in session.fetch(ydl, url):
+                output.write(chunk)
+    except (HTTPError, TransportError, OSError) as exc:
+        logger.info("No cover for the stream: %s", exc)
+        path.unlink(missing_ok=True)
+        return None
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _pin(ydl: GuardedYoutubeDL, fmt: InfoDict) -> tuple[str, int] | None:
+    headers = {str(k): str(v) for k, v in (fmt.get("http_headers") or {}).items()}
+    headers["Range"] = "bytes=0-0"
+    headers["Accept-Encoding"] = "identity"
+    try:
+        response = ydl.urlopen(Request(str(fmt["url"]), headers=headers))
+    except (HTTPError, TransportError) as exc:
+        logger.info("Not streaming format %s: %s", fmt.get("format_id"), exc)
+        return None
+    try:
+        response.read(1)
+        final = str(response.url)
+        match = _CONTENT_RANGE.match(response.headers.get("Content-Range") or "")
+        status = response.status
+    finally:
+        response.close()
+    if status != 206 or match is None:
+        logger.info(
+            "Not streaming format %s: no byte ranges (HTTP %s)", fmt.get("format_id"), status
+        )
+        return None
+    return final, int(match.group(1))
+
+
+def _codec(fmt: InfoDict, field: str) -> str | None:
+    value = fmt.get(field)
+    return str(value) if value and value != "none" else None
+
+
+def _is_aac(fmt: InfoDict) -> bool:
+    return str(fmt.get("acodec") or "").startswith(("mp4a", "aac"))

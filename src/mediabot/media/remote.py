@@ -1,0 +1,463 @@
+"""Remote media read once over the network, however often ffprobe and ffmpeg read it.
+
+The splitter reads each window of a remote source twice (ffprobe plans the part from packet
+sizes, ffmpeg cuts it) and every run re-reads the container header. `RemoteInputs` serves the
+remote files to those tools from a loopback HTTP server backed by a small block cache on
+disk: a byte is fetched from the origin once, then read locally as often as needed. The cache
+holds at most `budget_bytes` (least recently used blocks go first), so the disk it takes stays
+bounded whatever the size of the source. The splitter reads forward, so when the cache is
+full the block furthest behind (by its place in its file) goes first: that is a block already
+cut into a part. Each file's first `PINNED_BLOCKS` blocks (the container header and the
+first packets, re-read by every run of ffprobe and ffmpeg to identify the streams) are kept
+until the end, outside the budget.
+
+It is also the only client of the origin: ffmpeg and ffprobe only ever connect to 127.0.0.1.
+So the request headers (cookies included) never appear on a command line, and every redirect
+the origin answers with passes `url_check` before it is followed; the tools cannot be sent
+elsewhere behind the guard's back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import shutil
+import socket
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote, urljoin, urlsplit
+
+import aiohttp
+from aiohttp import web
+
+logger = logging.getLogger(__name__)
+
+UrlCheck = Callable[[str], None]
+"""Raises to refuse a URL before any request is made to it (blocking: it may resolve DNS)."""
+
+BLOCK_BYTES = 128 * 1024
+"""The unit fetched from the origin, cached on disk and evicted."""
+_REQUEST_SPAN_BYTES = 8 * 1024 * 1024
+"""Bytes asked of the origin per request: bounded ranges, as yt-dlp does for YouTube, whose
+servers slow down open-ended reads; consecutive blocks still share one response."""
+PINNED_BLOCKS = 4
+"""Leading blocks of each file kept outside the budget (512 KiB per file): the header and
+the first packets, which every run of ffprobe and ffmpeg reads to identify the streams."""
+_SOCKET_BUFFER_BYTES = 64 * 1024
+_MAX_REDIRECTS = 5
+_FETCH_ATTEMPTS = 3
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class RemoteReadError(Exception):
+    """The origin cannot be read as a seekable file (no length, no ranges, HTTP errors)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Key:
+    input_index: int
+    block: int
+
+
+class _BlockCache:
+    """Blocks of the remote inputs in files under `folder`, at most `budget_bytes` of them.
+
+    When full, the block furthest behind goes first: the lowest share of its own file (so a
+    video and its audio track, read at the same pace in time, are compared fairly). A file's
+    first `PINNED_BLOCKS` blocks are kept and not counted.
+    """
+
+    def __init__(self, folder: Path, budget_bytes: int) -> None:
+        self._folder = folder
+        self.budget_bytes = budget_bytes
+        self._blocks: dict[_Key, int] = {}
+        self._sizes: dict[int, int] = {}
+        self._total = 0
+        self.consuming = False
+        """While a last pass reads forward (see `RemoteInputs.consuming`), the blocks ahead
+        of it are about to be read: evict from the far end instead, so a window larger than
+        the budget costs a re-read of its end, not of every block one after another."""
+
+    def know_size(self, input_index: int, size: int) -> None:
+        self._sizes[input_index] = max(size, 1)
+
+    @property
+    def total_bytes(self) -> int:
+        return self._total
+
+    def _path(self, key: _Key) -> Path:
+        return self._folder / f"{key.input_index}-{key.block:08d}.blk"
+
+    async def get(self, key: _Key) -> bytes | None:
+        if key not in self._blocks:
+            return None
+        return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def put(self, key: _Key, data: bytes) -> None:
+        await asyncio.to_thread(self._path(key).write_bytes, data)
+        if key.block >= PINNED_BLOCKS:
+            self._total += len(data) - self._blocks.get(key, 0)
+        self._blocks[key] = len(data)
+        while self._total > self.budget_bytes:
+            candidates = [k for k in self._blocks if k.block >= PINNED_BLOCKS and k != key]
+            if not candidates:
+                break
+            pick = max if self.consuming else min
+            old = pick(candidates, key=self._place)
+            self._total -= self._blocks.pop(old)
+            self._path(old).unlink(missing_ok=True)
+
+    def drop(self, input_index: int, blocks: range) -> None:
+        """Forget `blocks` of one input (the pinned ones stay)."""
+        for number in blocks:
+            key = _Key(input_index, number)
+            if number >= PINNED_BLOCKS and key in self._blocks:
+                self._total -= self._blocks.pop(key)
+                self._path(key).unlink(missing_ok=True)
+
+    def _place(self, key: _Key) -> float:
+        return key.block * BLOCK_BYTES / self._sizes.get(key.input_index, 1)
+
+
+class _Origin:
+    """One remote file: its length, and block reads through one ranged response at a time."""
+
+    def __init__(
+        self,
+        index: int,
+        url: str,
+        headers: Mapping[str, str],
+        url_check: UrlCheck | None,
+        session: aiohttp.ClientSession,
+        cache: _BlockCache,
+    ) -> None:
+        self._index = index
+        self._url = url
+        self._headers = dict(headers)
+        self._url_check = url_check
+        self._session = session
+        self._cache = cache
+        self._lock = asyncio.Lock()
+        self._response: aiohttp.ClientResponse | None = None
+        self._position = 0
+        self._end = 0
+        self.size: int | None = None
+        self.fetched_bytes = 0
+
+    async def length(self) -> int:
+        """The file's length in bytes (one request to the origin the first time)."""
+        if self.size is None:
+            async with self._lock:
+                if self.size is None:
+                    await self._open_or_fail(0)
+        assert self.size is not None
+        return self.size
+
+    async def block(self, number: int) -> bytes:
+        """The bytes of block `number`, from the cache or else from the origin."""
+        key = _Key(self._index, number)
+        cached = await self._cache.get(key)
+        if cached is not None:
+            return cached
+        async with self._lock:
+            cached = await self._cache.get(key)
+            if cached is not None:
+                return cached
+            data = await self._fetch(number)
+            await self._cache.put(key, data)
+            return data
+
+    async def close(self) -> None:
+        if self._response is not None:
+            self._response.release()
+            self._response = None
+
+    async def _fetch(self, number: int) -> bytes:
+        offset = number * BLOCK_BYTES
+        size = await self._length_locked(offset)
+        wanted = min(BLOCK_BYTES, size - offset)
+        if wanted <= 0:
+            return b""
+        for attempt in range(1, _FETCH_ATTEMPTS + 1):
+            try:
+                if self._response is None or self._position != offset or offset >= self._end:
+                    await self._open_or_fail(offset)
+                assert self._response is not None
+                data = await self._response.content.readexactly(wanted)
+            except (aiohttp.ClientError, asyncio.IncompleteReadError, TimeoutError) as exc:
+                await self.close()
+                if attempt == _FETCH_ATTEMPTS:
+                    raise RemoteReadError(f"reading {_display(self._url)} failed: {exc}") from exc
+                logger.info("Re-opening %s at %d after: %s", _display(self._url), offset, exc)
+                continue
+            self._position = offset + wanted
+            self.fetched_bytes += wanted
+            return data
+        raise RemoteReadError(f"reading {_display(self._url)} failed")  # loop always returns
+
+    async def _length_locked(self, offset: int) -> int:
+        if self.size is None:
+            await self._open_or_fail(offset)
+        assert self.size is not None
+        return self.size
+
+    async def _open_or_fail(self, offset: int) -> None:
+        """`_open`, with a refused URL or an unreachable origin as `RemoteReadError`."""
+        try:
+            await self._open(offset)
+        except (RemoteReadError, aiohttp.ClientError, TimeoutError):
+            raise
+        except Exception as exc:  # the guard's refusal, whatever its type
+            raise RemoteReadError(f"refused {_display(self._url)}: {exc}") from exc
+
+    async def _open(self, offset: int) -> None:
+        """A response positioned at `offset`, following (checked) redirects by hand."""
+        logger.debug("Opening %s at %d (was at %d)", _display(self._url), offset, self._position)
+        await self.close()
+        end = offset + _REQUEST_SPAN_BYTES
+        if self.size is not None:
+            end = min(end, self.size)
+        headers = {**self._headers, "Range": f"bytes={offset}-{end - 1}"}
+        headers["Accept-Encoding"] = "identity"
+        url = self._url
+        for _ in range(_MAX_REDIRECTS + 1):
+            if self._url_check is not None:
+                try:
+                    await asyncio.to_thread(self._url_check, url)
+                except Exception as exc:
+                    logger.warning("Refused remote input %s: %s", _display(url), exc)
+                    raise RemoteReadError(f"refused {_display(url)}: {exc}") from exc
+            try:
+                response = await self._session.get(url, headers=headers, allow_redirects=False)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise RemoteReadError(f"cannot reach {_display(url)}: {exc}") from exc
+            if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+                target = urljoin(url, response.headers["Location"])
+                response.release()
+                logger.debug("Following redirect of %s to %s", _display(url), _display(target))
+                url = target
+                continue
+            break
+        else:
+            raise RemoteReadError(f"too many redirects from {_display(self._url)}")
+        total, first = _extent(response, offset)
+        if first != offset:
+            response.release()
+            raise RemoteReadError(
+                f"{_display(url)} answered from byte {first} when asked for {offset} "
+                f"(HTTP {response.status}): the server cannot seek"
+            )
+        self.size = total
+        self._cache.know_size(self._index, total)
+        self._response = response
+        self._position = offset
+        self._end = end if response.status == 206 else total
+
+
+def _extent(response: aiohttp.ClientResponse, offset: int) -> tuple[int, int]:
+    """(total length, first byte) of a ranged answer; refuses errors and unknown lengths."""
+    if response.status == 206:
+        match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+        if match is None or match.group(3) == "*":
+            response.release()
+            raise RemoteReadError(f"no usable Content-Range from {_display(str(response.url))}")
+        return int(match.group(3)), int(match.group(1))
+    if response.status == 200 and response.content_length is not None:
+        return response.content_length, 0
+    if response.status == 416:
+        response.release()
+        raise RemoteReadError(f"{_display(str(response.url))} has no byte {offset}")
+    status = response.status
+    response.release()
+    raise RemoteReadError(f"HTTP {status} from {_display(str(response.url))}")
+
+
+class RemoteInputs:
+    """A loopback HTTP server that serves remote files from a bounded on-disk block cache.
+
+    `local_urls` are what ffmpeg and ffprobe open instead of the remote URLs, in the same
+    order. Use as an async context manager; closing stops the server, drops the origin
+    connections and deletes the cache folder. `budget_bytes` may be changed at any time.
+    """
+
+    def __init__(
+        self,
+        urls: Sequence[str],
+        cache_dir: Path,
+        *,
+        headers: Mapping[str, str] | None = None,
+        url_check: UrlCheck | None = None,
+        budget_bytes: int = 64 * 1024 * 1024,
+    ) -> None:
+        self._urls = tuple(urls)
+        self._headers = dict(headers or {})
+        self._url_check = url_check
+        self._cache_dir = cache_dir
+        self._cache = _BlockCache(cache_dir, budget_bytes)
+        self._origins: list[_Origin] = []
+        self._session: aiohttp.ClientSession | None = None
+        self._server: asyncio.Server | None = None
+        self._handler: web.Server | None = None
+        self.local_urls: tuple[str, ...] = ()
+        self.failure: str | None = None
+        """Why reading an origin last failed, for the splitter's error message."""
+
+    @property
+    def budget_bytes(self) -> int:
+        return self._cache.budget_bytes
+
+    @budget_bytes.setter
+    def budget_bytes(self, value: int) -> None:
+        self._cache.budget_bytes = max(value, BLOCK_BYTES)
+
+    @property
+    def consuming(self) -> bool:
+        """True while a reader goes through the data for the last time (ffmpeg cutting a
+        planned part): the blocks it has gone past are dropped at once, so the part it
+        writes takes the place of the source bytes it was made from."""
+        return self._cache.consuming
+
+    @consuming.setter
+    def consuming(self, value: bool) -> None:
+        self._cache.consuming = value
+
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes the cache holds on disk now."""
+        return self._cache.total_bytes
+
+    @property
+    def fetched_bytes(self) -> int:
+        """Bytes read from the origins so far (what went over the network)."""
+        return sum(origin.fetched_bytes for origin in self._origins)
+
+    async def __aenter__(self) -> RemoteInputs:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self._cache_dir.mkdir, parents=True, exist_ok=True)
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=60)
+        self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
+        self._origins = [
+            _Origin(index, url, self._headers, self._url_check, self._session, self._cache)
+            for index, url in enumerate(self._urls)
+        ]
+        self._handler = web.Server(self._serve)
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # accepted sockets inherit it: a small send buffer keeps the read-ahead pushed
+        # to ffmpeg (and so fetched from the origin before it is wanted) small
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, _SOCKET_BUFFER_BYTES)
+        listener.bind(("127.0.0.1", 0))
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(self._handler, sock=listener)
+        port = self._server.sockets[0].getsockname()[1]
+        self.local_urls = tuple(
+            f"http://127.0.0.1:{port}/{index}/{quote(_basename(url))}"
+            for index, url in enumerate(self._urls)
+        )
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            if self._handler is not None:
+                await self._handler.shutdown(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 2.0)
+            self._server = None
+        for origin in self._origins:
+            await origin.close()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+        await asyncio.to_thread(shutil.rmtree, self._cache_dir, True)
+
+    async def _serve(self, request: web.BaseRequest) -> web.StreamResponse:
+        origin = self._origin_for(request.path)
+        if origin is None or request.method not in ("GET", "HEAD"):
+            return web.Response(status=404)
+        try:
+            size = await origin.length()
+        except RemoteReadError as exc:
+            logger.warning("Remote input unavailable: %s", exc)
+            self.failure = str(exc)
+            return web.Response(status=502)
+        first, last = _requested(request.headers.get("Range"), size)
+        if first is None:
+            return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+        partial = "Range" in request.headers
+        response = web.StreamResponse(status=206 if partial else 200)
+        response.content_length = last - first + 1
+        response.content_type = "application/octet-stream"
+        response.headers["Accept-Ranges"] = "bytes"
+        if partial:
+            response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+        await response.prepare(request)
+        if request.method == "HEAD":
+            return response
+        position = first
+        first_block = first // BLOCK_BYTES
+        try:
+            while position <= last:
+                number = position // BLOCK_BYTES
+                if self.consuming and number - 1 > first_block:
+                    # only blocks this connection itself went through, one kept behind
+                    self._cache.drop(
+                        int(request.path.lstrip("/").split("/", 1)[0]),
+                        range(first_block, number - 1),
+                    )
+                data = await origin.block(number)
+                skip = position - number * BLOCK_BYTES
+                chunk = data[skip : skip + last - position + 1]
+                if not chunk:
+                    break
+                await response.write(chunk)
+                position += len(chunk)
+        except (ConnectionError, aiohttp.ClientConnectionResetError):
+            pass  # ffmpeg read what it needed and hung up (a seek, or the end of a window)
+        except RemoteReadError as exc:
+            logger.warning("Remote input failed mid-read: %s", exc)
+            self.failure = str(exc)
+            raise  # aborts the connection: ffmpeg sees a short read and fails
+        return response
+
+    def _origin_for(self, path: str) -> _Origin | None:
+        head = path.lstrip("/").split("/", 1)[0]
+        if not head.isdigit() or int(head) >= len(self._origins):
+            return None
+        return self._origins[int(head)]
+
+
+def _requested(header: str | None, size: int) -> tuple[int | None, int]:
+    """The inclusive byte range a Range header asks for, clipped to `size`."""
+    if not header:
+        return (0, size - 1) if size > 0 else (None, 0)
+    match = _RANGE.match(header.strip())
+    if match is None:
+        return None, 0
+    start_text, end_text = match.groups()
+    if not start_text:  # a suffix range: the last N bytes
+        count = int(end_text or 0)
+        return (max(size - count, 0), size - 1) if count and size else (None, 0)
+    first = int(start_text)
+    last = min(int(end_text), size - 1) if end_text else size - 1
+    if first >= size or last < first:
+        return None, 0
+    return first, last
+
+
+def _basename(url: str) -> str:
+    name = urlsplit(url).path.rsplit("/", 1)[-1]
+    return name or "media"
+
+
+def _display(url: str) -> str:
+    """A URL for logs: no query string (signed media URLs carry tokens there)."""
+    return url.split("?", 1)[0]
