@@ -31,6 +31,7 @@ from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
+from aiohappyeyeballs import AddrInfoType
 from aiohttp import web
 
 logger = logging.getLogger(__name__)
@@ -40,9 +41,13 @@ UrlCheck = Callable[[str], None]
 
 BLOCK_BYTES = 128 * 1024
 """The unit fetched from the origin, cached on disk and evicted."""
-_REQUEST_SPAN_BYTES = 8 * 1024 * 1024
+_FIRST_SPAN_BYTES = 512 * 1024
+_MAX_SPAN_BYTES = 8 * 1024 * 1024
 """Bytes asked of the origin per request: bounded ranges, as yt-dlp does for YouTube, whose
-servers slow down open-ended reads; consecutive blocks still share one response."""
+servers slow down open-ended reads. A request after a seek asks for little (what the origin
+sends past the point where the reader hangs up is wasted); each request that continues the
+previous one asks for twice as much, up to the maximum."""
+_CLIENT_RECEIVE_BUFFER = 256 * 1024
 PINNED_BLOCKS = 4
 """Leading blocks of each file kept outside the budget (512 KiB per file): the header and
 the first packets, which every run of ffprobe and ffmpeg reads to identify the streams."""
@@ -145,6 +150,7 @@ class _Origin:
         self._response: aiohttp.ClientResponse | None = None
         self._position = 0
         self._end = 0
+        self._span = _FIRST_SPAN_BYTES
         self.size: int | None = None
         self.fetched_bytes = 0
 
@@ -217,8 +223,10 @@ class _Origin:
     async def _open(self, offset: int) -> None:
         """A response positioned at `offset`, following (checked) redirects by hand."""
         logger.debug("Opening %s at %d (was at %d)", _display(self._url), offset, self._position)
+        continuing = self._response is not None and offset == self._position
         await self.close()
-        end = offset + _REQUEST_SPAN_BYTES
+        self._span = min(self._span * 2, _MAX_SPAN_BYTES) if continuing else _FIRST_SPAN_BYTES
+        end = offset + self._span
         if self.size is not None:
             end = min(end, self.size)
         headers = {**self._headers, "Range": f"bytes={offset}-{end - 1}"}
@@ -345,7 +353,10 @@ class RemoteInputs:
     async def start(self) -> None:
         await asyncio.to_thread(self._cache_dir.mkdir, parents=True, exist_ok=True)
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=60)
-        self._session = aiohttp.ClientSession(timeout=timeout, auto_decompress=False)
+        connector = aiohttp.TCPConnector(socket_factory=_small_receive_buffer)
+        self._session = aiohttp.ClientSession(
+            connector=connector, timeout=timeout, auto_decompress=False
+        )
         self._origins = [
             _Origin(index, url, self._headers, self._url_check, self._session, self._cache)
             for index, url in enumerate(self._urls)
@@ -433,6 +444,14 @@ class RemoteInputs:
         if not head.isdigit() or int(head) >= len(self._origins):
             return None
         return self._origins[int(head)]
+
+
+def _small_receive_buffer(address: AddrInfoType) -> socket.socket:
+    """A client socket whose receive buffer caps what the origin sends ahead of need."""
+    family, kind, proto, _, _ = address
+    sock = socket.socket(family=family, type=kind, proto=proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _CLIENT_RECEIVE_BUFFER)
+    return sock
 
 
 def _requested(header: str | None, size: int) -> tuple[int | None, int]:
