@@ -23,6 +23,7 @@ Every wait is bounded; processes, the database and the virtual host are removed 
 
     .venv/bin/python bench/bench_pipeline.py [--presses 30] [--samples 15] [--users 200]
         [--distinct 10] [--only embedded|rabbitmq] [--log-level DEBUG] [--keep]
+        [--json figures.json] [--env NAME=VALUE ...]
 
 Timestamps are the fake server's arrival times (`ApiCall.time`, monotonic, same process),
 so the bench's own polling adds nothing to the figures.
@@ -64,10 +65,15 @@ MEDIA_METHODS = frozenset({"sendVideo", "sendAudio", "sendPhoto", "sendMediaGrou
 TARGETS_MS = {"embedded": 50.0, "rabbitmq": 100.0}
 START_TIMEOUT_S = 60.0
 STEP_TIMEOUT_S = 60.0
-BURST_TIMEOUT_S = 600.0
+BURST_TIMEOUT_S = 240.0
+"""How long one user of a burst waits for each step; a burst of 200 takes well under this."""
 SETTLE_S = 2.0
 """After the last delivery of a burst: how long a duplicate send has to show up."""
 POLL_S = 0.005
+
+
+class LostError(Exception):
+    """A user of a burst got no answer in time; the message says at which step."""
 
 
 # -- watching the fake server ---------------------------------------------------------------
@@ -307,11 +313,17 @@ class Bench:
         async def one_user(chat: Conversation, url: str, button: str) -> float:
             said = time.monotonic()
             chat.say(url)
-            call = await self.watcher.wait(chat.chat_id, _is_choices, BURST_TIMEOUT_S)
-            keyboards_at.append(call.time)
-            keyboard = _keyboard_of(call)
-            chat.press(keyboard, keyboard.data(button))
-            sent = await self.watcher.wait(chat.chat_id, _is_media, BURST_TIMEOUT_S)
+            stage = "no keyboard"
+            try:
+                call = await self.watcher.wait(chat.chat_id, _is_choices, BURST_TIMEOUT_S)
+                keyboards_at.append(call.time)
+                keyboard = _keyboard_of(call)
+                chat.press(keyboard, keyboard.data(button))
+                stage = "no file"
+                sent = await self.watcher.wait(chat.chat_id, _is_media, BURST_TIMEOUT_S)
+            except TimeoutError:
+                seen = [f"{call.method}->{call.status}" for call in self.watcher.of(chat.chat_id)]
+                raise LostError(f"chat {chat.chat_id}: {stage}; its calls: {seen}") from None
             return sent.time - said
 
         try:
@@ -329,7 +341,7 @@ class Bench:
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 figures.lost += 1
-                figures.errors.append(f"{type(outcome).__name__}: {outcome}")
+                figures.errors.append(str(outcome))
             else:
                 figures.link_to_file_ms.append(outcome * 1000)
         last_media = 0.0
@@ -373,10 +385,17 @@ async def measure(
     print(f"[{mode}] press -> file, {args.presses} cached presses", flush=True)
     figures.press_to_file = await bench.press_to_file(media.progressive_mp4, "360p", args.presses)
     if args.users:
-        print(f"[{mode}] burst: {args.users} users, cached file", flush=True)
+        print(
+            f"[{mode}] {time.strftime('%H:%M:%S')} burst: {args.users} users, cached file",
+            flush=True,
+        )
         cached = [(media.progressive_mp4, "360p")] * args.users
         figures.bursts.append(await bench.burst("cached (1 media)", cached))
-        print(f"[{mode}] burst: {args.users} users over {len(distinct)} new media", flush=True)
+        print(
+            f"[{mode}] {time.strftime('%H:%M:%S')} burst: {args.users} users over"
+            f" {len(distinct)} new media",
+            flush=True,
+        )
         spread = [(distinct[n % len(distinct)], "360p") for n in range(args.users)]
         figures.bursts.append(await bench.burst(f"{len(distinct)} media downloaded", spread))
     return figures
@@ -509,6 +528,9 @@ async def run_layout(
     root: Path,
 ) -> ModeFigures:
     overrides = {"LOG_LEVEL": args.log_level}
+    for item in args.env or []:
+        name, _, value = item.partition("=")
+        overrides[name] = value
     (root / mode).mkdir(parents=True, exist_ok=True)
     with FakeTelegram(root / f"telegram-{mode}") as telegram:
         async with (
@@ -606,6 +628,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--log-level", default="DEBUG", help="LOG_LEVEL of the processes")
     parser.add_argument("--keep", action="store_true", help="keep the logs and data dirs")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument(
+        "--env",
+        action="append",
+        metavar="NAME=VALUE",
+        help="an extra environment variable of the mediabot processes (repeatable)",
+    )
     return parser.parse_args()
 
 
