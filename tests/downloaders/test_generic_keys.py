@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from support.media import MediaSources
-
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import get_resolutions
+from support.media import MediaSources
 
 OPTIONS = DownloadOptions(allow_private_urls=True)
 

@@ -58,7 +58,7 @@ async def test_link_offers_every_resolution_and_delivers_720p_with_sound(
     assert info.video is not None and info.video.height == 720
     assert info.audio is not None
     assert sent.params["supports_streaming"] == "true"
-    assert "source" in sent.params["caption"]
+    assert media.dash_mpd in sent.params["caption"]
     # The status message gave way to the file.
     await chat.telegram.wait_for(
         lambda call: chat.in_chat(call) and call.method == "deleteMessage", since=since
@@ -96,8 +96,9 @@ async def test_the_same_link_from_another_user_comes_from_the_cache(
 
 
 async def test_a_long_source_arrives_in_parts_under_the_limit(
-    chat: Conversation, media: MediaSources
+    embedded: MediabotProcess, chat: Conversation, media: MediaSources
 ) -> None:
+    """A plain MP4 over the limit is cut straight from the source while parts upload."""
     keyboard = await chat.keyboard(chat.say(media.long_mp4))
     since = chat.press(keyboard, keyboard.data("720p"))
     await chat.telegram.wait_for(
@@ -116,6 +117,7 @@ async def test_a_long_source_arrives_in_parts_under_the_limit(
         assert info.is_playable and info.video is not None and info.audio is not None
         total += info.duration_s or 0
     assert total == pytest.approx(48.0, abs=1.5)
+    assert "bytes in parts" in embedded.log  # streamed, not downloaded whole first
 
 
 @pytest.mark.parametrize(

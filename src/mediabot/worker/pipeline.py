@@ -15,7 +15,6 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from html import escape
 from pathlib import Path
 
 from aiogram import Bot
@@ -25,22 +24,28 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories import FileRepository
-from mediabot.domain.enums import RequestState
+from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.media import DownloadResult
+from mediabot.downloaders.base import Downloader
 from mediabot.downloaders.errors import DownloadError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import make_downloader
 from mediabot.queue.base import RetryJobError
-from mediabot.senders.base import ResumePoint, SendTarget, SentPart, StaleFileIdError
+from mediabot.senders.base import (
+    DeliveryError,
+    ResumePoint,
+    SendTarget,
+    SentPart,
+    StaleFileIdError,
+)
 from mediabot.senders.cached import CachedPart, CachedSender
-from mediabot.senders.registry import make_sender
+from mediabot.senders.registry import make_sender, make_stream_sender
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker.progress import StatusMessage, describe_upload
 
 logger = logging.getLogger(__name__)
 
-CAPTION_LIMIT = 1024
 WATCH_EVERY_S = 3.0
 
 SORRY = "Sorry, this download failed. Please try again later."
@@ -65,20 +70,6 @@ class PipelineParts:
 
 class _LeftOurHandsError(Exception):
     """The request left this worker's hands: the user cancelled it, or the lease was lost."""
-
-
-def caption_for(title: str | None, url: str) -> str:
-    """The title and the source link (HTML), within Telegram's caption limit."""
-    link = f'<a href="{escape(url, quote=True)}">source</a>'
-    room = CAPTION_LIMIT - len(link) - 2
-    raw = (title or "").strip()
-    text = escape(raw)
-    if len(text) > room:
-        # Cut the raw title, not the escaped one, so no entity is ever cut in half.
-        while raw and len(escape(raw)) > room - 1:
-            raw = raw[: -max(1, (len(escape(raw)) - room) // 5)]
-        text = escape(raw) + "…"
-    return f"{text}\n{link}" if text else link
 
 
 class Pipeline:
@@ -221,7 +212,7 @@ class Pipeline:
 
     async def _deliver(self, file: File, chat_id: int, status: StatusMessage) -> None:
         assert file.kind is not None
-        target = SendTarget(chat_id=chat_id, caption=caption_for(file.title, file.request_url))
+        target = SendTarget.for_media(chat_id, file.title or "", file.request_url)
         if not file.parts and await self._send_cached(file, target, status):
             return
 
@@ -235,6 +226,8 @@ class Pipeline:
         )
         folder = self._parts.work_dir / str(file.id)
         folder.mkdir(parents=True, exist_ok=True)
+        if self._worth_streaming(file) and await self._stream(file, downloader, folder, status):
+            return
         result = await downloader.download(folder, progress=status.on_download)
         logger.info(
             "job %s: downloaded %s file(s), %s bytes", file.id, len(result.items), result.size_bytes
@@ -247,8 +240,65 @@ class Pipeline:
             duration_s=result.duration_s,
             size_bytes=result.size_bytes,
         )
-        target = SendTarget(chat_id=chat_id, caption=caption_for(result.title, file.request_url))
+        target = SendTarget.for_media(chat_id, result.title or "", file.request_url)
         await self._send_fresh(file, result, target, status)
+
+    def _worth_streaming(self, file: File) -> bool:
+        """Whether the offer's size estimate says the file needs parts anyway.
+
+        Then cutting straight from the source while earlier parts upload saves the time
+        and the disk of a full download; small files are simply downloaded.
+        """
+        offer = file.offer or {}
+        if file.kind is MediaKind.VIDEO:
+            estimate = (offer.get("sizes") or {}).get(str(file.resolution))
+        else:
+            estimate = offer.get("audio_size")
+        return isinstance(estimate, int) and estimate > self._parts.upload_limit_bytes
+
+    async def _stream(
+        self, file: File, downloader: Downloader, folder: Path, status: StatusMessage
+    ) -> bool:
+        """Deliver in parts cut straight from the source; `False` when it cannot be streamed.
+
+        A stream that breaks midway (an expired link, the origin gone) falls back to the
+        download, which resumes after the parts already delivered.
+        """
+        plan = await downloader.locate_streams(folder)
+        if plan is None or (
+            plan.estimated_bytes is not None
+            and plan.estimated_bytes <= self._parts.upload_limit_bytes
+        ):
+            return False
+        logger.info("job %s: streaming %s bytes in parts", file.id, plan.estimated_bytes)
+        await self._set_state(
+            file.id,
+            RequestState.UPLOADING,
+            title=(plan.title or file.title or "")[:512] or None,
+            duration_s=plan.duration_s,
+            size_bytes=plan.estimated_bytes,
+        )
+        status.show(describe_upload(len(file.parts), 2))
+        sender = make_stream_sender(
+            self._parts.bot,
+            plan.source,
+            SendTarget.for_media(file.chat.telegram_id, plan.title, file.request_url),
+            work_dir=folder,
+            limit_bytes=self._parts.upload_limit_bytes,
+            title=plan.title,
+            performer=plan.uploader,
+            cover=plan.thumbnail,
+            on_part=self._part_recorder(file.id, status),
+            resume=await self._resume_point(file.id),
+        )
+        try:
+            sent = await sender.send()
+        except DeliveryError as exc:
+            logger.warning("job %s: streaming failed (%s); downloading instead", file.id, exc)
+            await self._set_state(file.id, RequestState.DOWNLOADING)
+            return False
+        await self._finish_delivery(file.id, len(sent), status)
+        return True
 
     async def _send_cached(self, file: File, target: SendTarget, status: StatusMessage) -> bool:
         """Send the file ids of an earlier delivery; `False` when there is none that works."""
@@ -291,33 +341,48 @@ class Pipeline:
     async def _send_fresh(
         self, file: File, result: DownloadResult, target: SendTarget, status: StatusMessage
     ) -> None:
-        resume = None
-        if file.parts:
-            last = file.parts[-1]
-            resume = ResumePoint(
-                next_index=last.index + 1, start_s=last.end_s or 0.0, total_hint=None
-            )
-            logger.info("job %s: resuming at part %s", file.id, resume.next_index + 1)
-        record = self._recorder(file.id)
-
-        async def on_part(part: SentPart) -> None:
-            await record(part)
-            if part.index + 1 < part.total:
-                status.show(describe_upload(part.index + 1, part.total))
-
+        resume = await self._resume_point(file.id)
         status.show(describe_upload(resume.next_index if resume else 0, 1))
         sender = make_sender(
             self._parts.bot,
             result,
             target,
             limit_bytes=self._parts.upload_limit_bytes,
-            on_part=on_part,
+            on_part=self._part_recorder(file.id, status),
             resume=resume,
         )
         sent = await sender.send()
-        await self._set_state(file.id, RequestState.DELIVERED)
-        logger.info("job %s: delivered in %s part(s)", file.id, len(sent))
+        await self._finish_delivery(file.id, len(sent), status)
+
+    async def _finish_delivery(
+        self, request_id: uuid.UUID, parts: int, status: StatusMessage
+    ) -> None:
+        await self._set_state(request_id, RequestState.DELIVERED)
+        logger.info("job %s: delivered in %s part(s)", request_id, parts)
         await status.remove()
+
+    async def _resume_point(self, request_id: uuid.UUID) -> ResumePoint | None:
+        """Where an interrupted delivery goes on: after the last part Telegram accepted."""
+        async with self._parts.sessions() as session:
+            parts = await FileRepository(session).parts_of(request_id)
+        if not parts:
+            return None
+        last = parts[-1]
+        logger.info("job %s: resuming at part %s", request_id, last.index + 2)
+        return ResumePoint(next_index=last.index + 1, start_s=last.end_s or 0.0)
+
+    def _part_recorder(
+        self, request_id: uuid.UUID, status: StatusMessage
+    ) -> Callable[[SentPart], Awaitable[None]]:
+        """Records each part as Telegram accepts it, and shows the next one uploading."""
+        record = self._recorder(request_id)
+
+        async def on_part(part: SentPart) -> None:
+            await record(part)
+            if part.index + 1 < part.total:
+                status.show(describe_upload(part.index + 1, part.total))
+
+        return on_part
 
     def _recorder(self, request_id: uuid.UUID) -> Callable[[SentPart], Awaitable[None]]:
         async def record(part: SentPart) -> None:

@@ -88,7 +88,12 @@ async def offer_choices(
                 status_message_id=status.message_id,
                 offer={
                     "heights": list(outcome.heights),
+                    "sizes": {
+                        str(resolution.height): resolution.estimated_bytes
+                        for resolution in outcome.resolutions
+                    },
                     "audio": outcome.has_audio,
+                    "audio_size": outcome.audio_estimated_bytes,
                     "photos": outcome.photo_count,
                 },
             )

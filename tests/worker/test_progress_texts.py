@@ -1,10 +1,9 @@
-"""Status texts and captions."""
+"""Status texts."""
 
 from __future__ import annotations
 
 from mediabot.domain.enums import DownloadPhase
 from mediabot.domain.media import DownloadProgress
-from mediabot.worker.pipeline import CAPTION_LIMIT, caption_for
 from mediabot.worker.progress import describe_download, describe_upload
 
 
@@ -25,13 +24,3 @@ def test_download_progress_reads_well() -> None:
 def test_upload_progress_names_the_part() -> None:
     assert describe_upload(0, 1) == "⬆️ Uploading…"
     assert describe_upload(1, 4) == "⬆️ Uploading part 2/4…"
-
-
-def test_captions_escape_the_title_and_fit_the_limit() -> None:
-    assert caption_for("Tom & Jerry <3", "https://youtu.be/x?a=1&b=2") == (
-        'Tom &amp; Jerry &lt;3\n<a href="https://youtu.be/x?a=1&amp;b=2">source</a>'
-    )
-    long = caption_for("&" * 2000, "https://youtu.be/x")
-    assert len(long) <= CAPTION_LIMIT and long.endswith("source</a>")
-    first_line = long.split("\n")[0]
-    assert first_line.endswith("…") and "&" not in first_line.replace("&amp;", "")
