@@ -45,7 +45,6 @@ from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.safety import check_url, ensure_public_url
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.downloaders.ytdl import InfoDict, YtdlSession
-from mediabot.media.splitter import SplitSource
 
 logger = logging.getLogger(__name__)
 
@@ -200,6 +199,9 @@ class Downloader(ABC):
             thumbnail = await session.run(lambda: streams.save_thumbnail(session, url, cover_dir))
         duration = formats.duration_of(info)
         logger.info("Streaming %s from formats %s", self._url, _format_ids(chosen))
+        # Imported here: `download()` (the CLI, every non-streamed job) never needs the splitter.
+        from mediabot.media.splitter import SplitSource
+
         return StreamPlan(
             source=SplitSource(
                 located.urls,

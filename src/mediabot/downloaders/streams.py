@@ -17,6 +17,7 @@ import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from yt_dlp.networking.common import Request
 from yt_dlp.networking.exceptions import HTTPError, TransportError
@@ -24,7 +25,9 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.ytdl import GuardedYoutubeDL, YtdlSession
-from mediabot.media.splitter import SplitSource
+
+if TYPE_CHECKING:  # the splitter is loaded by whoever builds a plan, not by every download
+    from mediabot.media.splitter import SplitSource
 
 logger = logging.getLogger(__name__)
 

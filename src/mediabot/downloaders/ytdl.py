@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin
 
 import yt_dlp
+from yt_dlp.extractor import gen_extractor_classes
 from yt_dlp.networking._requests import RequestsRH
 from yt_dlp.networking._urllib import UrllibRH
 from yt_dlp.networking.common import Request
@@ -101,6 +102,24 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         self._cancel = cancel or threading.Event()
         self._url_check = url_check or functools.partial(check_url, allow_private=allow_private)
         super().__init__(params)
+
+    def add_default_info_extractors(self) -> None:
+        """yt-dlp's default extractors, in yt-dlp's order, without its quadratic de-duplication.
+
+        yt-dlp resolves the `allowed_extractors` aliases with a list scan per name: ~35 ms per
+        YoutubeDL for ~1,800 extractors, paid by every probe and every download. The default
+        set is every enabled extractor class by lower-cased `IE_NAME` (a later class replacing
+        an earlier one of the same name, in its place), which is what this builds directly.
+        Any other `allowed_extractors` goes through yt-dlp's own code.
+        """
+        if self.params.get("allowed_extractors", ["default"]) != ["default"]:
+            super().add_default_info_extractors()
+            return
+        by_name = {ie.IE_NAME.lower(): ie for ie in gen_extractor_classes()}
+        enabled = [ie for ie in by_name.values() if ie._ENABLED]
+        for ie in enabled:
+            self.add_info_extractor(ie)
+        self.write_debug(f"Loaded {len(enabled)} extractors")
 
     def urlopen(self, req: Any) -> Any:
         if self._cancel.is_set():
