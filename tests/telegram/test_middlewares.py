@@ -110,7 +110,7 @@ async def test_retry_logs_never_show_the_token(
     assert TOKEN not in caplog.text
 
 
-async def test_pacing_covers_sends_but_not_edits(bot: Bot, sleeps: Sleeps) -> None:
+async def test_pacing_covers_sends_and_edits(bot: Bot, sleeps: Sleeps) -> None:
     pacer = Pacer(clock=lambda: 0.0, sleep=sleeps, per_chat=Rate(1.0, burst=1))
     middleware = PacingMiddleware(pacer)
     script = Script()
@@ -123,5 +123,23 @@ async def test_pacing_covers_sends_but_not_edits(bot: Bot, sleeps: Sleeps) -> No
     await middleware(script, bot, edit)
     await middleware(script, bot, SendMessage(chat_id=5, text="two"))
     assert len(script.calls) == 4
-    # the album waited one slot and took two; the edit took none
-    assert sleeps.seconds == [1.0, 3.0]
+    # the album waited one slot and took two; Telegram counts edits, so the edit took one
+    assert sleeps.seconds == [1.0, 3.0, 4.0]
+
+
+async def test_flood_control_holds_the_pacer_back(bot: Bot, sleeps: Sleeps) -> None:
+    """After a 429 the rest of the process waits too, not only the refused request."""
+    pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
+    script = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=5))
+    await RetryMiddleware(pacer=pacer, sleep=sleeps)(script, bot, METHOD)
+    assert not pacer.has_room(1)  # the refused chat
+    assert not pacer.has_room(2)  # and everyone else
+
+
+async def test_flood_waits_are_bounded_by_their_total(bot: Bot, sleeps: Sleeps) -> None:
+    script = Script(
+        *(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=20) for _ in range(5))
+    )
+    with pytest.raises(TelegramRetryAfter):
+        await RetryMiddleware(max_flood_wait_s=50, sleep=sleeps)(script, bot, METHOD)
+    assert sleeps.seconds == [20.0, 20.0]

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mediabot.telegram.pacing import Pacer, Rate
+from mediabot.telegram.pacing import Pacer, Rate, shared_rate
 
 
 class FakeClock:
@@ -100,3 +100,26 @@ async def test_concurrent_senders_get_distinct_slots() -> None:
     await asyncio.gather(*(send(number) for number in range(4)))
     assert sorted(waits) == pytest.approx([1.0, 2.0, 3.0])
     assert sorted(order) == [0, 1, 2, 3]
+
+
+async def test_has_room_reserves_nothing(clock: FakeClock) -> None:
+    pacer = _pacer(clock, per_chat=Rate(1.0, burst=1))
+    assert pacer.has_room(7) and pacer.has_room(7)
+    await pacer.acquire(7)
+    assert not pacer.has_room(7)
+    clock.now += 1.0
+    assert pacer.has_room(7)
+
+
+async def test_penalize_holds_the_chat_and_the_rest_back(clock: FakeClock) -> None:
+    pacer = _pacer(clock, overall=Rate(30.0, burst=30), per_chat=Rate(1.0, burst=3))
+    pacer.penalize(7, 4.0)
+    await pacer.acquire(8)
+    assert clock.now == pytest.approx(4.0, abs=0.05)
+    await pacer.acquire(7)
+    assert clock.now == pytest.approx(4.0, abs=0.05)
+
+
+def test_a_shared_rate_splits_the_budget() -> None:
+    assert shared_rate(Rate(25.0, burst=4), 0.5) == Rate(12.5, burst=2)
+    assert shared_rate(Rate(25.0, burst=4), 0.1).burst == 1

@@ -39,7 +39,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        # SQLite has one writer: writers queue for the one connection in asyncio, in order,
+        # instead of starving in SQLite's busy handler.
+        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=300)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)

@@ -85,9 +85,10 @@ def create_session(settings: Settings, *, pacer: Pacer | None = None) -> Deliver
         settings.telegram_api_url, is_local=settings.telegram_api_local
     )
     session = DeliverySession(api=api)
+    pacer = pacer or Pacer()
     middlewares: list[RequestMiddlewareType] = [
-        PacingMiddleware(pacer or Pacer()),
-        RetryMiddleware(),
+        PacingMiddleware(pacer),
+        RetryMiddleware(pacer=pacer),
     ]
     for middleware in middlewares:
         session.middleware(middleware)
@@ -108,7 +109,7 @@ def ensure_pacing(bot: Bot, pacer: Pacer) -> None:
 def create_bot(settings: Settings, *, pacer: Pacer | None = None) -> Bot:
     """The bot for `settings`, on a `DeliverySession`; raises `ConfigError` without a token.
 
-    Pass the process's one `Pacer` so progress edits (`Pacer.try_acquire`) and sends share
+    Pass the process's one `Pacer` so progress edits (`Pacer.has_room`) and sends share
     the same budget. The token is never logged.
     """
     session = create_session(settings, pacer=pacer)

@@ -27,14 +27,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 _UNPACED = frozenset({"sendChatAction"})
-"""Methods that create no message; edits are not paced here either (see `Pacer.try_acquire`)."""
+"""Methods that neither create nor change a message."""
 
 
 class PacingMiddleware(BaseRequestMiddleware):
-    """Waits for a `Pacer` slot before every method that posts a message to a chat.
+    """Waits for a `Pacer` slot before every method that posts or edits a message.
 
-    An album counts as one message per item. Edits and chat actions pass straight
-    through: the caller drops them with `Pacer.try_acquire` when over pace.
+    Telegram counts edits against the same limits as new messages. An album counts as one
+    message per item. Chat actions pass straight through. Droppable edits (progress) are
+    checked with `Pacer.has_room` by their caller, and skipped rather than queued.
     """
 
     def __init__(self, pacer: Pacer) -> None:
@@ -48,7 +49,7 @@ class PacingMiddleware(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         name = method.__api_method__
         chat_id = getattr(method, "chat_id", None)
-        posts = name.startswith(("send", "copy", "forward")) and name not in _UNPACED
+        posts = name.startswith(("send", "copy", "forward", "editMessage")) and name not in _UNPACED
         if posts and isinstance(chat_id, int):
             media = getattr(method, "media", None)
             weight = len(media) if isinstance(media, list) else 1
@@ -59,9 +60,10 @@ class PacingMiddleware(BaseRequestMiddleware):
 class RetryMiddleware(BaseRequestMiddleware):
     """Repeats a request that Telegram asked to repeat or that failed on the way.
 
-    - 429 (`TelegramRetryAfter`): waits `retry_after` seconds and sends the same request
-      again; Telegram did not act on it, so this never duplicates a message. At most
-      `max_flood_waits` times.
+    - 429 (`TelegramRetryAfter`): holds the `Pacer` back for `retry_after` seconds (so
+      the rest of the process slows down too), waits, and sends the same request again;
+      Telegram did not act on it, so this never duplicates a message. Gives up once the
+      waits add up to `max_flood_wait_s`.
     - network errors and 5xx: up to `max_attempts` attempts in all, with exponential
       backoff from `base_delay_s` capped at `max_delay_s`.
     - 413 (`TelegramEntityTooLarge`) and every other error: raised at once; a smaller
@@ -71,14 +73,16 @@ class RetryMiddleware(BaseRequestMiddleware):
     def __init__(
         self,
         *,
+        pacer: Pacer | None = None,
         max_attempts: int = 4,
-        max_flood_waits: int = 8,
+        max_flood_wait_s: float = 180.0,
         base_delay_s: float = 1.0,
         max_delay_s: float = 30.0,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
+        self._pacer = pacer
         self._max_attempts = max_attempts
-        self._max_flood_waits = max_flood_waits
+        self._max_flood_wait_s = max_flood_wait_s
         self._base_delay_s = base_delay_s
         self._max_delay_s = max_delay_s
         self._sleep = sleep
@@ -90,15 +94,20 @@ class RetryMiddleware(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         failures = 0
-        flood_waits = 0
+        flood_waited = 0.0
         name = method.__api_method__
         while True:
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
-                flood_waits += 1
-                if flood_waits > self._max_flood_waits:
+                flood_waited += exc.retry_after
+                if flood_waited > self._max_flood_wait_s:
                     raise
+                chat_id = getattr(method, "chat_id", None)
+                if self._pacer is not None:
+                    self._pacer.penalize(
+                        chat_id if isinstance(chat_id, int) else None, exc.retry_after
+                    )
                 logger.warning("%s: flood control, retrying in %d s", name, exc.retry_after)
                 await self._sleep(float(exc.retry_after))
             except TelegramEntityTooLarge:

@@ -39,18 +39,26 @@ class Rate:
         return self.interval * (self.burst - 1)
 
 
-GLOBAL_RATE = Rate(per_second=30.0, burst=30)
-CHAT_RATE = Rate(per_second=1.0, burst=3)
-GROUP_RATE = Rate(per_second=20 / 60, burst=3)
+# Under the published limits with a margin: requests arrive with jitter, and a burst of
+# b at rate r fits b + r messages in any one second (4 + 25 < 30 overall).
+GLOBAL_RATE = Rate(per_second=25.0, burst=4)
+CHAT_RATE = Rate(per_second=0.9, burst=3)
+GROUP_RATE = Rate(per_second=18 / 60, burst=3)
+
+
+def shared_rate(rate: Rate, share: float) -> Rate:
+    """`rate` for one of several processes that share a bot: `share` of it, burst kept >= 1."""
+    return Rate(per_second=rate.per_second * share, burst=max(1, round(rate.burst * share)))
 
 
 class Pacer:
     """Hands out send slots under a global rate and a per-chat rate.
 
     `acquire` waits for a slot; `try_acquire` takes one only if it is free right now and
-    is meant for droppable traffic such as progress edits. Chats with a negative id are
-    groups and channels and get the slower group rate. `clock` and `sleep` are injectable
-    so tests run on a fake clock.
+    `has_room` only tells whether one is (for droppable traffic such as progress edits);
+    `penalize` holds a chat (and everything) back after Telegram said "retry after".
+    Chats with a negative id are groups and channels and get the slower group rate.
+    `clock` and `sleep` are injectable so tests run on a fake clock.
     """
 
     def __init__(
@@ -85,6 +93,23 @@ class Pacer:
             return False
         self._reserve(chat_id, now, 1)
         return True
+
+    def has_room(self, chat_id: int) -> bool:
+        """Whether a message to `chat_id` could go out right now (nothing is reserved)."""
+        now = self._clock()
+        return self._earliest(chat_id, now) <= now
+
+    def penalize(self, chat_id: int | None, seconds: float) -> None:
+        """Hold back new messages for `seconds`: Telegram asked this process to slow down.
+
+        Telegram does not say whether the chat's limit or the bot's was hit, so both wait;
+        the chat's bucket is left empty, the global one nearly so.
+        """
+        until = self._clock() + seconds
+        self._global_tat = max(self._global_tat, until + self._overall.tolerance)
+        if chat_id is not None:
+            rate = self._rate(chat_id)
+            self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, 0.0), until + rate.tolerance)
 
     def _rate(self, chat_id: int) -> Rate:
         return self._per_group if chat_id < 0 else self._per_chat

@@ -61,8 +61,8 @@ class StatusMessage:
     """The request's status message, edited at most every few seconds.
 
     Download progress arrives from the download thread; only the latest text is kept and
-    a flusher task writes it. Edits are droppable: when the pacer has no free slot, the
-    edit waits for the next tick instead of delaying deliveries.
+    a flusher task writes it. Edits are droppable: when the pacer has no room right now,
+    the edit waits for the next tick instead of queueing ahead of deliveries.
     """
 
     def __init__(
@@ -106,7 +106,7 @@ class StatusMessage:
                 wait = self._last_edit + self._interval_s - self._clock()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                if not self._pacer.try_acquire(self._chat_id):
+                if not self._pacer.has_room(self._chat_id):
                     await asyncio.sleep(self._interval_s / 3)
                     continue
                 await self._edit(self._wanted, self._markup)

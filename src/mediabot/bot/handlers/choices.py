@@ -1,10 +1,17 @@
-"""A button press: check it, record the choice, queue the job, show the position."""
+"""A button press: check it, record the choice, queue the job, show the position.
+
+Every database step ends (commit or rollback) before the bot talks to Telegram, so no
+connection is held across the network.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from dataclasses import dataclass
 
 from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +34,12 @@ _KINDS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Queued:
+    position: int
+    cached: bool
+
+
 def _offered(file: File, data: ChoiceData) -> bool:
     offer = file.offer or {}
     if data.choice is Choice.VIDEO:
@@ -34,6 +47,14 @@ def _offered(file: File, data: ChoiceData) -> bool:
     if data.choice is Choice.AUDIO:
         return bool(offer.get("audio"))
     return bool(offer.get("photos"))
+
+
+def _belongs(file: File | None, message: Message) -> bool:
+    return (
+        file is not None
+        and file.chat.telegram_id == message.chat.id
+        and file.status_message_id == message.message_id
+    )
 
 
 @router.callback_query(ChoiceData.filter())
@@ -47,23 +68,16 @@ async def choose(
     message = callback.message
     files = FileRepository(session)
     file = await files.get_with_chat(callback_data.request_id)
-    if (
-        not isinstance(message, Message)
-        or file is None
-        or file.chat.telegram_id != message.chat.id
-        or file.status_message_id != message.message_id
-    ):
-        logger.warning("refused button press %r from chat %s", callback.data, callback.from_user.id)
+    await session.commit()  # end the read (objects stay loaded) before talking to Telegram
+    if not isinstance(message, Message) or file is None or not _belongs(file, message):
+        logger.warning("refused button press %r from user %s", callback.data, callback.from_user.id)
         await callback.answer(texts.NOT_AVAILABLE)
         return
-
     if callback_data.choice is Choice.CANCEL:
         await _cancel(callback, message, session, file)
         return
     if file.state is not RequestState.OFFERED:
-        await callback.answer(
-            texts.ALREADY_CHOSEN if not file.state.is_final else texts.NOT_AVAILABLE
-        )
+        await callback.answer(texts.NOT_AVAILABLE if file.state.is_final else texts.ALREADY_CHOSEN)
         return
     if not _offered(file, callback_data):
         logger.warning("refused choice %r not in the offer of %s", callback.data, file.id)
@@ -72,11 +86,17 @@ async def choose(
 
     kind = _KINDS[callback_data.choice]
     resolution = callback_data.height if kind is MediaKind.VIDEO else None
-    if await files.choose(file.id, kind, resolution) is None:
+    queued = await _queue(session, file, kind, resolution)
+    if queued is None:
         await callback.answer(texts.ALREADY_CHOSEN)
         return
-    await files.set_state(file.id, RequestState.QUEUED)
-    await session.commit()
+    await callback.answer(texts.queued(queued.position))
+    if not queued.cached:
+        # A cached file arrives in a moment: the chat's message budget is kept for it.
+        with contextlib.suppress(TelegramBadRequest):
+            await message.edit_text(
+                texts.queued(queued.position), reply_markup=cancel_keyboard(file.id)
+            )
     try:
         await job_queue.publish(Job(file.id))
     except PublishFailedError:
@@ -84,13 +104,25 @@ async def choose(
         await files.set_state(file.id, RequestState.FAILED, error_reason="queue unavailable")
         await session.commit()
         await message.edit_text(texts.QUEUE_UNAVAILABLE)
-        await callback.answer()
         return
     logger.info("request %s: queued %s %s", file.id, kind, resolution or "")
+
+
+async def _queue(
+    session: AsyncSession, file: File, kind: MediaKind, resolution: int | None
+) -> _Queued | None:
+    """Record the choice and the queued state; None when the offer was already taken."""
+    files = FileRepository(session)
+    chosen = await files.choose(file.id, kind, resolution)
+    if chosen is None:
+        await session.commit()  # nothing changed; ends the transaction
+        return None
+    await files.set_state(file.id, RequestState.QUEUED)
     queued = await files.get(file.id)
     position = await files.queue_position(queued) if queued is not None else 0
-    await callback.answer()
-    await message.edit_text(texts.queued(position), reply_markup=cancel_keyboard(file.id))
+    cached = await files.find_delivered(file.media_key, kind, resolution) is not None
+    await session.commit()
+    return _Queued(position, cached)
 
 
 async def _cancel(
@@ -103,4 +135,5 @@ async def _cancel(
     await session.commit()
     logger.info("request %s: cancelled by the user", file.id)
     await callback.answer(texts.CANCELLED)
-    await message.edit_text(texts.CANCELLED)
+    with contextlib.suppress(TelegramBadRequest):
+        await message.edit_text(texts.CANCELLED)
