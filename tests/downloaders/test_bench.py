@@ -115,6 +115,20 @@ async def test_audio_only_has_no_video(media: MediaSources, tmp_path: Path, sour
     assert item.duration_s is not None and 5 <= item.duration_s <= 7
 
 
+async def test_audio_only_of_a_one_file_dash_pair_fetches_the_audio_alone(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    # The probe's default choice is the video+audio pair; it must not linger and be fetched
+    # instead of (or run together with) the audio the audio selector chose.
+    result = await make_downloader(media.long_dash_mpd, 0, options=BENCH).download(tmp_path)
+    (item,) = result.items
+    assert item.kind is MediaKind.AUDIO and item.path.suffix == ".m4a"
+    assert set(_streams(item.path)) == {"audio"}
+    assert item.duration_s is not None and 47 <= item.duration_s <= 49
+    fetched = {request.path.rsplit("/", 1)[-1] for request in media_requests.requests}
+    assert fetched == {"manifest.mpd", "audio.m4a"}
+
+
 async def test_a_height_the_source_lacks_is_refused(media: MediaSources, tmp_path: Path) -> None:
     with pytest.raises(UnavailableResolutionError) as caught:
         await make_downloader(media.hls_master, 1080, options=BENCH).download(tmp_path)

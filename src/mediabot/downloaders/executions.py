@@ -7,12 +7,13 @@ strategies know nothing of providers.
 
 from __future__ import annotations
 
-import copy
 import logging
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
+
+from yt_dlp import YoutubeDL
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import MediaItem
@@ -46,14 +47,20 @@ class Execution(ABC):
         return []
 
 
+def _unchosen(info: InfoDict) -> InfoDict:
+    """A copy of the probed info in which yt-dlp chooses formats afresh.
+
+    The probe's own (default) choice is left in the info: processed again, a single format
+    chosen by another selector would still be fetched as the probe's pair (its URLs run
+    together). yt-dlp's recipe for re-processing an info (`--load-info-json`) drops it.
+    """
+    return dict(YoutubeDL.sanitize_info(info, remove_private_keys=True))
+
+
 def _selected(session: YtdlSession, info: InfoDict, selector: str) -> list[InfoDict]:
     """yt-dlp's own choice for `selector` (the same code path `execute` downloads with)."""
-    fresh = copy.deepcopy(info)
-    # the probe's own (default) choice must not pass for this selector's
-    for key in ("requested_formats", "requested_downloads", "format_id"):
-        fresh.pop(key, None)
     with session.open(format=selector) as ydl:
-        processed = dict(ydl.process_ie_result(fresh, download=False))
+        processed = dict(ydl.process_ie_result(_unchosen(info), download=False))
     chosen: list[InfoDict] = processed.get("requested_formats") or [processed]
     return [dict(fmt) for fmt in chosen]
 
@@ -128,7 +135,7 @@ class VideoExecution(Execution):
                 {"key": "FFmpegThumbnailsConvertor", "format": "jpg", "when": "before_dl"}
             ]
         with session.open(**params) as ydl:
-            return dict(ydl.process_ie_result(copy.deepcopy(info), download=True))
+            return dict(ydl.process_ie_result(_unchosen(info), download=True))
 
 
 class AudioExecution(Execution):
@@ -145,7 +152,10 @@ class AudioExecution(Execution):
     async def execute(self, session: YtdlSession, info: InfoDict, workdir: Path) -> list[MediaItem]:
         result = await session.run(lambda: self._fetch(session, info, workdir))
         path = _final_path(result)
-        facts = await ffmpeg.probe(path)
+        # yt-dlp knows which audio it fetched; ffprobe only when it does not say, or not how long.
+        facts = _declared_audio(result)
+        if facts.audio_codec is None or not facts.duration_s:
+            facts = await ffmpeg.probe(path)
         if facts.audio_codec is None:
             raise NotFoundError("This media has no sound.", detail=f"no audio in {path.name}")
         return [
@@ -176,7 +186,7 @@ class AudioExecution(Execution):
             )
             postprocessors.append({"key": "EmbedThumbnail", "already_have_thumbnail": True})
         with session.open(**params) as ydl:
-            return dict(ydl.process_ie_result(copy.deepcopy(info), download=True))
+            return dict(ydl.process_ie_result(_unchosen(info), download=True))
 
 
 class PhotoExecution(Execution):
@@ -240,6 +250,19 @@ def _declared_facts(result: InfoDict) -> ffmpeg.FileFacts:
         width=video.get("width"),
         height=video.get("height"),
         video_codec=_codec_name(video["vcodec"]),
+        audio_codec=_codec_name(audio["acodec"]),
+    )
+
+
+def _declared_audio(result: InfoDict) -> ffmpeg.FileFacts:
+    """The audio facts yt-dlp declared for what it fetched (the codec before any conversion)."""
+    chosen = result.get("requested_formats") or [result]
+    audio = next((f for f in chosen if f.get("acodec") not in (None, "none")), None)
+    if audio is None:
+        return ffmpeg.FileFacts()
+    duration = result.get("duration")
+    return ffmpeg.FileFacts(
+        duration_s=float(duration) if duration else None,
         audio_codec=_codec_name(audio["acodec"]),
     )
 
