@@ -7,6 +7,7 @@ next to plain yt-dlp (bench/bench_download.py). These tests keep the cheap path 
 from __future__ import annotations
 
 import os
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,23 @@ def test_guarded_youtubedl_honours_allowed_extractors() -> None:
     params = {"quiet": True, "allowed_extractors": ["generic", "youtube"]}
     guarded = GuardedYoutubeDL(params, allow_private=False)
     assert list(guarded._ies) == list(yt_dlp.YoutubeDL(params)._ies) == ["Generic", "Youtube"]
+
+
+def _tls_context(ydl: GuardedYoutubeDL) -> ssl.SSLContext:
+    (handler,) = [h for h in ydl._request_director.handlers.values() if h.RH_NAME == "requests"]
+    context: ssl.SSLContext = handler._make_sslcontext()
+    return context
+
+
+@pytest.mark.parametrize("allow_private", [False, True])
+def test_youtubedls_share_one_tls_context_per_configuration(allow_private: bool) -> None:
+    # The probe and the fetch each make a YoutubeDL; the CA bundle is loaded once, not twice.
+    first = GuardedYoutubeDL({"quiet": True}, allow_private=allow_private)
+    second = GuardedYoutubeDL({"quiet": True}, allow_private=allow_private)
+    unchecked = GuardedYoutubeDL(
+        {"quiet": True, "nocheckcertificate": True}, allow_private=allow_private
+    )
+    assert _tls_context(first) is _tls_context(second)
+    assert _tls_context(first).verify_mode == ssl.CERT_REQUIRED
+    assert _tls_context(unchecked) is not _tls_context(first)
+    assert _tls_context(unchecked).verify_mode == ssl.CERT_NONE

@@ -63,7 +63,33 @@ class GuardRefusalError(RequestError):  # type: ignore[misc]
         self.refusal = refusal
 
 
-class _GuardedRequestsRH(RequestsRH):  # type: ignore[misc]
+_TLS_CONTEXTS: dict[tuple[Any, ...], Any] = {}
+_TLS_CONTEXTS_LOCK = threading.Lock()
+
+
+class _SharedTLSRequestsRH(RequestsRH):  # type: ignore[misc]
+    """yt-dlp's requests handler with one TLS context per configuration for the process.
+
+    yt-dlp builds a context (loading the whole CA bundle: ~15 ms) for every YoutubeDL, and
+    a download uses two (the probe, then the fetch with its own formats and files). A
+    context is made to be shared by connections; the key holds everything it is built from.
+    """
+
+    def _make_sslcontext(self, legacy_ssl_support: Any = None) -> Any:
+        key = (
+            self.verify,
+            self.legacy_ssl_support if legacy_ssl_support is None else legacy_ssl_support,
+            self.prefer_system_certs,
+            tuple(sorted(self._client_cert.items())),
+        )
+        with _TLS_CONTEXTS_LOCK:
+            context = _TLS_CONTEXTS.get(key)
+            if context is None:
+                context = _TLS_CONTEXTS[key] = super()._make_sslcontext(legacy_ssl_support)
+        return context
+
+
+class _GuardedRequestsRH(_SharedTLSRequestsRH):
     """yt-dlp's requests handler with every redirect hop checked before it is followed."""
 
     redirect_check: Callable[[str, str], None] | None = None
@@ -134,7 +160,8 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
 
     def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
         if self._allow_private:
-            return super().build_request_director(handlers, preferences)
+            shared = [_SharedTLSRequestsRH if h is RequestsRH else h for h in handlers]
+            return super().build_request_director(shared, preferences)
         # Only handlers whose redirects we can check: curl_cffi and websockets follow or open
         # connections we cannot see, so they are left out while the guard is on.
         director = super().build_request_director(
