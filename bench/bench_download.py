@@ -8,12 +8,15 @@ both medians and the ratio mediabot / yt-dlp; the target is <= 1.05.
 
 At loopback speed the transfer takes ~0.1 s, so the figure measures fixed start-up costs
 (interpreter, imports, settings); `--throttle-mbps` makes the transfer look like a network.
+The CPU time (user + system) of each process, ffmpeg included, is printed too: it moves less
+than wall time when something else runs on the machine. Run it on a quiet machine anyway.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -43,15 +46,22 @@ SELECTOR = "/".join(
 )
 
 
-def _timed(command: list[str], env: dict[str, str]) -> float:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall time and CPU time (user + system, with its own children) of one run."""
+    cpu = _children_cpu()
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _children_cpu() - cpu
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument(
         "--throttle-mbps",
         type=float,
@@ -73,8 +83,9 @@ def main() -> int:
             if args.throttle_mbps:
                 server.throttle_bytes_per_second = int(args.throttle_mbps * 1_000_000 / 8)
             url = MediaSources.served_at(server.base_url, server.root).long_dash_mpd
-            mediabot_times: list[float] = []
-            ytdlp_times: list[float] = []
+            mediabot_times: list[tuple[float, float]] = []
+            ytdlp_times: list[tuple[float, float]] = []
+            load_before = os.getloadavg()[0]
             for round_number in range(args.rounds):
                 out = Path(scratch) / f"out-{round_number}"
                 env["DATA_DIR"] = str(out / "data")
@@ -88,13 +99,21 @@ def main() -> int:
                     times.append(_timed(command, env))
                 shutil.rmtree(out, ignore_errors=True)
 
-    mediabot_median = statistics.median(mediabot_times)
-    ytdlp_median = statistics.median(ytdlp_times)
-    ratio = mediabot_median / ytdlp_median
+    load_after = os.getloadavg()[0]
+    mediabot_wall = statistics.median(wall for wall, _ in mediabot_times)
+    ytdlp_wall = statistics.median(wall for wall, _ in ytdlp_times)
+    mediabot_cpu = statistics.median(cpu for _, cpu in mediabot_times)
+    ytdlp_cpu = statistics.median(cpu for _, cpu in ytdlp_times)
+    ratio = mediabot_wall / ytdlp_wall
     speed = f"{args.throttle_mbps:g} Mbit/s" if args.throttle_mbps else "loopback speed"
     print(f"source: long DASH 720p (48 s, ~8.6 MB), {speed}, {args.rounds} rounds")
-    print(f"mediabot download --res {HEIGHT}: median {mediabot_median:.3f} s")
-    print(f"yt-dlp -f <same selector>:     median {ytdlp_median:.3f} s")
+    print(f"load average (1 min): {load_before:.2f} before, {load_after:.2f} after")
+    for label, wall, cpu in (
+        (f"mediabot download --res {HEIGHT}:", mediabot_wall, mediabot_cpu),
+        ("yt-dlp -f <same selector>:", ytdlp_wall, ytdlp_cpu),
+    ):
+        print(f"{label:31s} median {wall:.3f} s, CPU {cpu:.3f} s")
+    print(f"CPU ratio: {mediabot_cpu / ytdlp_cpu:.3f}")
     print(f"ratio: {ratio:.3f} (target <= 1.05) {'OK' if ratio <= 1.05 else 'OVER'}")
     return 0
 
