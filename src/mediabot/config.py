@@ -4,8 +4,8 @@ The variable names are a public contract: operators, the README and the deployme
 files use them. A bad value stops the process with a message naming the variable.
 
 Plain Python on purpose: every `mediabot` command reads the settings before anything
-else, and importing pydantic-settings cost ~90 ms of start-up (a third of `mediabot
-download`'s own overhead over plain yt-dlp). The coercion rules are pydantic's lax ones,
+else, and pydantic-settings cost 70-100 ms of start-up (close to half of what `mediabot
+download` used to take over plain yt-dlp). The coercion rules are pydantic's lax ones,
 so values keep meaning what they meant: booleans `1/0/true/false/yes/no/on/off/t/f/y/n`,
 integers from `"5"` or `"5.0"`, numbers, paths, and the enum's exact values.
 """
