@@ -19,7 +19,7 @@ from mediabot.downloaders.ytdl import GuardedYoutubeDL
 from support.media import MediaSources
 
 # The bot, the worker, the queue and the database: none of them is needed to fetch a link.
-# pydantic is here too: the settings are read without it (it cost ~90 ms per start).
+# (The settings are pydantic-settings, the project's one settings object, and do load.)
 NOT_IMPORTED = (
     "aiogram",
     "aiohttp",
@@ -29,8 +29,6 @@ NOT_IMPORTED = (
     "sqlalchemy",
     "asyncpg",
     "aiosqlite",
-    "pydantic",
-    "pydantic_settings",
     "mediabot.bot",
     "mediabot.worker",
     "mediabot.queue",

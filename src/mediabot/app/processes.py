@@ -34,7 +34,7 @@ from mediabot.queue.base import JobQueue
 from mediabot.queue.local import LocalJobQueue
 from mediabot.queue.rabbit import RabbitJobQueue
 from mediabot.telegram.client import create_bot
-from mediabot.telegram.pacing import Pacer
+from mediabot.telegram.pacing import GLOBAL_RATE, Pacer, shared_rate
 from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.recovery import Recovery
 
@@ -67,7 +67,9 @@ def _make_queue(settings: Settings) -> JobQueue:
 async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runtime]:
     settings.require_token()
     engine = create_engine(settings.effective_database_url)
-    pacer = Pacer()
+    # The global limit is the bot's, whichever process sends; a chat's messages come from
+    # one process at a time (the bot offers, a worker delivers), so its rate is not split.
+    pacer = Pacer(overall=shared_rate(GLOBAL_RATE, settings.telegram_rate_share))
     bot = create_bot(settings, pacer=pacer)
     job_queue = _make_queue(settings)
     try:
