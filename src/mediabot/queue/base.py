@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 
 from mediabot.domain.jobs import Job
+
+logger = logging.getLogger(__name__)
 
 
 class RetryJobError(Exception):
@@ -72,3 +76,15 @@ class JobQueue(ABC):
     @abstractmethod
     async def close(self) -> None:
         """Release connections."""
+
+
+async def finish_or_hand_back(running: set[asyncio.Task[None]], grace_s: float) -> None:
+    """Let running jobs finish within `grace_s`; cancel the rest, so their jobs go back."""
+    if not running:
+        return
+    logger.info("waiting up to %.1fs for %d running job(s)", grace_s, len(running))
+    _, late = await asyncio.wait(running, timeout=grace_s)
+    for task in late:
+        task.cancel()
+    if late:
+        logger.warning("handing back %d job(s) still running after the grace", len(late))

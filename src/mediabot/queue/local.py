@@ -18,6 +18,7 @@ from mediabot.queue.base import (
     JobQueue,
     PublishFailedError,
     RetryJobError,
+    finish_or_hand_back,
 )
 
 logger = logging.getLogger(__name__)
@@ -106,14 +107,7 @@ class LocalJobQueue(JobQueue):
         # Idle workers are parked in `get()`; cancelling them there loses no job.
         for worker in self._idle:
             worker.cancel()
-        busy = workers - self._idle
-        if busy:
-            logger.info("waiting up to %.1fs for %d running job(s)", grace_s, len(busy))
-            _, late = await asyncio.wait(busy, timeout=grace_s)
-            for worker in late:
-                worker.cancel()
-            if late:
-                logger.warning("handing back %d job(s) still running after the grace", len(late))
+        await finish_or_hand_back(workers - self._idle, grace_s)
         await asyncio.gather(*workers, return_exceptions=True)
         self._workers = set()
         self._stopped = None

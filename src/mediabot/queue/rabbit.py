@@ -45,6 +45,7 @@ from mediabot.queue.base import (
     JobQueue,
     PublishFailedError,
     RetryJobError,
+    finish_or_hand_back,
 )
 
 logger = logging.getLogger(__name__)
@@ -217,14 +218,7 @@ class RabbitJobQueue(JobQueue):
         for task in run.waiting:
             task.cancel()
         tasks = set(run.tasks)
-        running = tasks - run.waiting
-        if running:
-            logger.info("waiting up to %.1fs for %d running job(s)", grace_s, len(running))
-            _, late = await asyncio.wait(running, timeout=grace_s)
-            for task in late:
-                task.cancel()
-            if late:
-                logger.warning("handing back %d job(s) still running after the grace", len(late))
+        await finish_or_hand_back(tasks - run.waiting, grace_s)
         await asyncio.gather(*tasks, return_exceptions=True)
         for lane in run.lanes:
             try:
