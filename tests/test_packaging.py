@@ -32,6 +32,7 @@ def test_the_wheel_ships_the_migrations(tmp_path: Path) -> None:
     assert "mediabot/db/migrations/env.py" in names
     assert "mediabot/db/migrations/script.py.mako" in names
     assert "mediabot/db/migrations/versions/0001_initial_schema.py" in names
+    assert "mediabot/db/migrations/versions/0002_fetch_started_at.py" in names
     assert "mediabot/py.typed" in names
     assert not any(name.startswith("tests/") for name in names)
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))

@@ -183,3 +183,28 @@ async def test_a_lease_handed_back_on_shutdown_is_recovered_at_once(engine: Asyn
         # Published again: not again at once, and free for any worker to claim.
         assert not await FileRepository(session).stale_pending(a_while_ago)
         assert await FileRepository(session).claim(offer.id, "other", timedelta(minutes=5))
+
+
+async def test_of_twins_fetching_the_same_media_only_the_later_waits(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    twins = []
+    for user in (301, 302):
+        async with sessions.begin() as session:
+            offer = await _offer(session, telegram_id=user, key="youtube:twins")
+            files = FileRepository(session)
+            await files.choose(offer.id, MediaKind.VIDEO, 720)
+            assert await files.claim(offer.id, f"worker-{user}", timedelta(minutes=1))
+            await files.set_state(offer.id, RequestState.DOWNLOADING)
+            twins.append(offer.id)
+        await asyncio.sleep(0.01)
+    async with sessions() as session:
+        files = FileRepository(session)
+        first, later = [await files.get(twin) for twin in twins]
+        assert first is not None and later is not None
+        assert not await files.being_fetched(first)
+        assert await files.being_fetched(later)
+    async with sessions.begin() as session:
+        await FileRepository(session).set_state(twins[0], RequestState.FAILED)
+    async with sessions() as session:
+        later = await FileRepository(session).get(twins[1])
+        assert later is not None and not await FileRepository(session).being_fetched(later)

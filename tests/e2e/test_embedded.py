@@ -204,3 +204,23 @@ async def test_cancel_during_the_download_stops_it(
     embedded.wait_for_log(f"job {request}: cancelled by the user", timeout=15)
     media_requests.throttle_bytes_per_second = None
     assert not chat.calls("sendVideo")
+
+
+async def test_two_users_asking_at_once_share_one_download(
+    embedded: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    first, second = Conversation(fake_telegram), Conversation(fake_telegram)
+    first_keys = await first.keyboard(first.say(media.hls_master))
+    second_keys = await second.keyboard(second.say(media.hls_master))
+    media_requests.throttle_bytes_per_second = 300_000  # both jobs run while one downloads
+    first_since = first.press(first_keys, first_keys.data("720p"))
+    second_since = second.press(second_keys, second_keys.data("720p"))
+    sent = [await first.media(first_since), await second.media(second_since)]
+    media_requests.throttle_bytes_per_second = None
+    assert [bool(call.files) for call in sent].count(True) == 1, "one upload, one resend"
+    unique_ids = {call.result["video"]["file_unique_id"] for call in sent}
+    assert len(unique_ids) == 1
+    assert "the same media is being fetched" in embedded.log

@@ -150,6 +150,33 @@ class FileRepository:
         )
         return await self._session.scalar(statement)
 
+    async def being_fetched(self, file: File) -> bool:
+        """Whether a live worker fetched this same media first and is still at it.
+
+        Twins are ordered by when their fetch started, then by id: a later one always sees
+        an earlier one, and no two wait for each other.
+        """
+        assert file.fetch_started_at is not None
+        started = file.fetch_started_at
+        statement = select(
+            select(File.id)
+            .where(
+                File.media_key == file.media_key,
+                File.kind == file.kind,
+                File.resolution.is_(None)
+                if file.resolution is None
+                else File.resolution == file.resolution,
+                File.state.in_((RequestState.DOWNLOADING, RequestState.UPLOADING)),
+                File.lease_expires_at > utcnow(),
+                or_(
+                    File.fetch_started_at < started,
+                    and_(File.fetch_started_at == started, File.id < file.id),
+                ),
+            )
+            .exists()
+        )
+        return bool((await self._session.execute(statement)).scalar_one())
+
     async def recent_for_chat(self, chat_id: uuid.UUID, limit: int = 10) -> Sequence[File]:
         statement = (
             select(File)
@@ -264,6 +291,8 @@ class FileRepository:
         changes: dict[str, Any] = {"state": state, "updated_at": now, **values}
         if state is RequestState.QUEUED:
             changes.setdefault("queued_at", now)
+        if state is RequestState.DOWNLOADING:
+            changes.setdefault("fetch_started_at", now)
         if state.is_final:
             changes.update(finished_at=now, lease_owner=None, lease_expires_at=None)
         conditions = [File.id == file_id, File.state.not_in(_FINAL)]

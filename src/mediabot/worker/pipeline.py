@@ -47,6 +47,8 @@ from mediabot.worker.progress import StatusMessage, describe_upload
 logger = logging.getLogger(__name__)
 
 WATCH_EVERY_S = 3.0
+TWIN_POLL_S = 1.0
+TWIN_WAIT_S = 30 * 60.0
 
 SORRY = "Sorry, this download failed. Please try again later."
 CANCELLED = "Cancelled."
@@ -218,6 +220,12 @@ class Pipeline:
 
         await self._set_state(file.id, RequestState.DOWNLOADING)
         status.show("⬇️ Downloading…")
+        if (
+            not file.parts
+            and await self._wait_for_twin(file, status)
+            and await self._send_cached(file, target, status)
+        ):
+            return
         downloader = make_downloader(
             file.request_url,
             file.resolution or 0,
@@ -242,6 +250,28 @@ class Pipeline:
         )
         target = SendTarget.for_media(chat_id, result.title or "", file.request_url)
         await self._send_fresh(file, result, target, status)
+
+    async def _wait_for_twin(self, file: File, status: StatusMessage) -> bool:
+        """Wait while another worker fetches this same media; `True` if there was one.
+
+        Many people send the same new link at once: one download serves them all from the
+        cache, instead of one download each. The twin whose fetch started first goes on, the
+        others wait (no two wait for each other); if it fails, the next one goes on alone.
+        """
+        waited = 0.0
+        while waited < TWIN_WAIT_S:
+            async with self._parts.sessions() as session:
+                files = FileRepository(session)
+                me = await files.get(file.id)
+                busy = me is not None and await files.being_fetched(me)
+            if not busy:
+                return waited > 0
+            if waited == 0:
+                logger.info("job %s: the same media is being fetched; waiting for it", file.id)
+                status.show("⏳ Fetching…")
+            await asyncio.sleep(TWIN_POLL_S)
+            waited += TWIN_POLL_S
+        return True
 
     def _worth_streaming(self, file: File) -> bool:
         """Whether the offer's size estimate says the file needs parts anyway.
