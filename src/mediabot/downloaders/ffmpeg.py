@@ -7,13 +7,14 @@ the awaiting task is cancelled.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from mediabot.downloaders.errors import DownloadError
+from mediabot.media.probe import ProbeError
+from mediabot.media.probe import probe as probe_media
+from mediabot.media.tools import FFMPEG, MediaToolError, run_tool
 
 logger = logging.getLogger(__name__)
 
@@ -41,31 +42,22 @@ class FileFacts:
 
 async def probe(path: Path) -> FileFacts:
     """ffprobe `path`; a file ffprobe cannot read yields empty facts, logged."""
-    output = await _run(
-        "ffprobe", "-v", "error", "-print_format", "json", "-show_streams", "-show_format",
-        str(path),
-    )  # fmt: skip
-    if output is None:
+    try:
+        info = await probe_media(path)
+    except ProbeError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, MediaToolError) and cause.returncode is None:
+            raise DownloadError(detail=str(cause)) from exc  # ffprobe is not installed
+        logger.warning("%s", exc)
         return FileFacts()
-    data = json.loads(output or b"{}")
-    streams = data.get("streams", [])
-    # Cover art in audio files shows up as a video stream; it is not video.
-    video = next(
-        (
-            s
-            for s in streams
-            if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")
-        ),
-        None,
-    )
-    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
-    duration = data.get("format", {}).get("duration")
+    # Cover art in audio files shows up as a video stream; `info.video` skips it.
+    video, audio = info.video, info.audio
     return FileFacts(
-        duration_s=float(duration) if duration not in (None, "N/A") else None,
-        width=int(video["width"]) if video and video.get("width") else None,
-        height=int(video["height"]) if video and video.get("height") else None,
-        video_codec=video.get("codec_name") if video else None,
-        audio_codec=audio.get("codec_name") if audio else None,
+        duration_s=info.duration_s,
+        width=video.width if video else None,
+        height=video.height if video else None,
+        video_codec=video.codec_name if video else None,
+        audio_codec=audio.codec_name if audio else None,
     )
 
 
@@ -87,43 +79,14 @@ async def reencode_to_h264(source: Path, facts: FileFacts) -> Path:
         facts.video_codec,
         facts.audio_codec,
     )
-    output = await _run(
-        "ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(source),
-        "-map", "0:v:0", "-map", "0:a:0?", *video_args, *audio_args,
-        "-movflags", "+faststart", str(target),
-    )  # fmt: skip
-    if output is None:
+    try:
+        await run_tool([
+            FFMPEG, "-nostdin", "-y", "-v", "error", "-i", str(source),
+            "-map", "0:v:0", "-map", "0:a:0?", *video_args, *audio_args,
+            "-movflags", "+faststart", str(target),
+        ])  # fmt: skip
+    except MediaToolError as exc:
         target.unlink(missing_ok=True)
-        raise DownloadError(detail=f"ffmpeg could not re-encode {source.name}")
+        raise DownloadError(detail=f"ffmpeg could not re-encode {source.name}: {exc}") from exc
     await asyncio.to_thread(source.unlink, missing_ok=True)
     return target
-
-
-async def _run(program: str, *args: str) -> bytes | None:
-    """Run `program`; its stdout, or None when it fails. Killed if the caller is cancelled."""
-    executable = shutil.which(program)
-    if executable is None:
-        raise DownloadError(detail=f"{program} is not installed")
-    process = await asyncio.create_subprocess_exec(
-        executable,
-        *args,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        stdout, stderr = await process.communicate()
-    except BaseException:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        raise
-    if process.returncode != 0:
-        logger.warning(
-            "%s failed with exit code %s: %s",
-            program,
-            process.returncode,
-            stderr.decode(errors="replace")[-500:],
-        )
-        return None
-    return stdout
