@@ -114,10 +114,7 @@ class Pipeline:
             file = await FileRepository(session).get_with_chat(request_id)
         if file is not None and file.state is RequestState.CANCELLED:
             logger.info("job %s: cancelled by the user", request_id)
-            status = StatusMessage(
-                self._parts.bot, self._parts.pacer, file.chat.telegram_id, file.status_message_id
-            )
-            await status.finish(CANCELLED)
+            await self._status_of(file).finish(CANCELLED)
 
     async def on_dead_letter(self, job: Job, reason: str) -> None:
         """A job that ran out of attempts: record the failure and tell the user."""
@@ -130,10 +127,17 @@ class Pipeline:
             file = await files.get_with_chat(job.request_id)
             await session.commit()
         if changed and file is not None:
-            status = StatusMessage(
-                self._parts.bot, self._parts.pacer, file.chat.telegram_id, file.status_message_id
-            )
-            await status.finish(f"❌ {SORRY}")
+            await self._status_of(file).finish(f"❌ {SORRY}")
+
+    def _status_of(self, file: File, markup: InlineKeyboardMarkup | None = None) -> StatusMessage:
+        """The request's status message in its chat (loaded with the file)."""
+        return StatusMessage(
+            self._parts.bot,
+            self._parts.pacer,
+            file.chat.telegram_id,
+            file.status_message_id,
+            markup,
+        )
 
     async def _watch(self, request_id: uuid.UUID, work: asyncio.Task[None]) -> bool:
         """Renew the lease; cancel the work when the lease is lost or the user cancels."""
@@ -174,13 +178,7 @@ class Pipeline:
             logger.error("job %s: no such request, or no choice made", request_id)
             return
         chat_id = file.chat.telegram_id
-        status = StatusMessage(
-            self._parts.bot,
-            self._parts.pacer,
-            chat_id,
-            file.status_message_id,
-            self._parts.status_markup(request_id),
-        )
+        status = self._status_of(file, self._parts.status_markup(request_id))
         try:
             await self._deliver(file, chat_id, status)
         except _LeftOurHandsError:
