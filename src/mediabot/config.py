@@ -6,6 +6,7 @@ files use them. A bad value stops the process with a message naming the variable
 
 from __future__ import annotations
 
+import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -44,6 +45,12 @@ class Settings(BaseSettings):
     data_dir: Path = Path("./data")
 
     allow_private_urls: bool = False
+    allowed_private_networks: Annotated[tuple[str, ...], NoDecode] = ()
+    lookup_timeout_s: float = Field(default=90.0, gt=0)
+    stall_timeout_s: float = Field(default=30.0, gt=0)
+    min_transfer_kbps: float = Field(default=4.0, ge=0)
+    min_transfer_window_s: float = Field(default=60.0, gt=0)
+    max_running_per_user: int = Field(default=1, ge=1, le=64)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     max_duration_min: int = Field(default=180, gt=0)
     youtube_cookies_file: Path | None = None
@@ -82,6 +89,17 @@ class Settings(BaseSettings):
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+    @field_validator("allowed_private_networks", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part for part in value.replace(" ", "").split(",") if part)
+        if isinstance(value, tuple | list):
+            for part in value:
+                ipaddress.ip_network(str(part), strict=False)  # ValueError names the bad one
+            return tuple(str(part) for part in value)
         return value
 
     @field_validator("database_url")
