@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from aiogram.exceptions import (
 from aiogram.methods import EditMessageText, SendMediaGroup, SendMessage, TelegramMethod
 from aiogram.types import InputMediaPhoto
 
+from mediabot.telegram.flood import FloodWait, answer_deadline, flood_observer
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer, Rate
 
@@ -128,10 +130,13 @@ async def test_pacing_covers_sends_and_edits(bot: Bot, sleeps: Sleeps) -> None:
 
 
 async def test_flood_control_holds_the_pacer_back(bot: Bot, sleeps: Sleeps) -> None:
-    """After a 429 the rest of the process waits too, not only the refused request."""
+    """After 429s in several chats the rest of the process waits too."""
     pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
-    script = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=5))
-    await RetryMiddleware(pacer=pacer, sleep=sleeps)(script, bot, METHOD)
+    middleware = RetryMiddleware(pacer=pacer, sleep=sleeps)
+    for chat in (3, 4, 1):
+        method = SendMessage(chat_id=chat, text="hi")
+        script = Script(TelegramRetryAfter(method, "Too Many Requests", retry_after=5))
+        await middleware(script, bot, method)
     assert not pacer.has_room(1)  # the refused chat
     assert not pacer.has_room(2)  # and everyone else
 
@@ -143,3 +148,90 @@ async def test_flood_waits_are_bounded_by_their_total(bot: Bot, sleeps: Sleeps) 
     with pytest.raises(TelegramRetryAfter):
         await RetryMiddleware(max_flood_wait_s=50, sleep=sleeps)(script, bot, METHOD)
     assert sleeps.seconds == [20.0, 20.0]
+
+
+async def test_one_chats_flood_control_holds_only_that_chat(bot: Bot, sleeps: Sleeps) -> None:
+    pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
+    script = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=160))
+    await RetryMiddleware(pacer=pacer, sleep=sleeps)(script, bot, METHOD)
+    assert not pacer.has_room(1)
+    assert pacer.has_room(2)
+
+
+async def test_flood_waits_are_sat_out_however_long_by_default(bot: Bot, sleeps: Sleeps) -> None:
+    """A worker holding a request waits as long as Telegram says, never burns an attempt."""
+    script = Script(
+        *(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=200) for _ in range(3))
+    )
+    result: object = await RetryMiddleware(sleep=sleeps)(script, bot, METHOD)
+    assert result == "ok"
+    assert sleeps.seconds == [200.0, 200.0, 200.0]
+
+
+async def test_an_answer_is_retried_until_its_deadline(bot: Bot, sleeps: Sleeps) -> None:
+    now = [1000.0]
+
+    async def sleep(seconds: float) -> None:
+        sleeps.seconds.append(seconds)
+        now[0] += seconds
+
+    script = Script(
+        *(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=1) for _ in range(20))
+    )
+    middleware = RetryMiddleware(sleep=sleep, wall_clock=lambda: now[0])
+    with answer_deadline(1000.0 + 300):
+        result: object = await middleware(script, bot, METHOD)
+    assert result == "ok"
+    assert len(script.calls) == 21
+
+    late = Script(
+        *(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=60) for _ in range(20))
+    )
+    deadline = now[0] + 300
+    with answer_deadline(deadline), pytest.raises(TelegramRetryAfter):
+        await middleware(late, bot, METHOD)
+    assert now[0] <= deadline
+    assert len(late.calls) == 6  # 5 waits of 60 s fit, the sixth would end too late
+
+
+async def test_a_deadline_ends_with_its_block(bot: Bot, sleeps: Sleeps) -> None:
+    with answer_deadline(0.0):
+        pass
+    script = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=9))
+    assert await RetryMiddleware(sleep=sleeps)(script, bot, METHOD) == "ok"
+
+
+async def test_observers_hear_of_each_flood_wait_before_the_sleep(bot: Bot, sleeps: Sleeps) -> None:
+    heard: list[tuple[FloodWait, int]] = []
+    script = Script(
+        TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=200),
+        TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=5),
+    )
+    with flood_observer(lambda wait: heard.append((wait, len(sleeps.seconds)))):
+        await RetryMiddleware(sleep=sleeps)(script, bot, METHOD)
+    assert heard == [
+        (FloodWait(chat_id=1, method="sendMessage", retry_after=200.0, waited_s=0.0), 0),
+        (FloodWait(chat_id=1, method="sendMessage", retry_after=5.0, waited_s=200.0), 1),
+    ]
+
+
+async def test_observers_are_scoped_to_their_task(bot: Bot, sleeps: Sleeps) -> None:
+    heard: list[FloodWait] = []
+
+    async def elsewhere() -> None:
+        script = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=1))
+        await RetryMiddleware(sleep=sleeps)(script, bot, METHOD)
+
+    other = asyncio.create_task(elsewhere())  # started outside the block
+    with flood_observer(heard.append):
+        await other
+    assert heard == []
+
+
+async def test_a_failing_observer_does_not_stop_the_retry(bot: Bot, sleeps: Sleeps) -> None:
+    def broken(wait: FloodWait) -> None:
+        raise RuntimeError("observer bug")
+
+    script = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=1))
+    with flood_observer(broken):
+        assert await RetryMiddleware(sleep=sleeps)(script, bot, METHOD) == "ok"

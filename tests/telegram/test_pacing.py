@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from mediabot.telegram.pacing import Pacer, Rate, shared_rate
+from mediabot.telegram.pacing import FLOOD_SPREAD_WINDOW_S, Pacer, Rate, shared_rate
 
 
 class FakeClock:
@@ -112,12 +112,47 @@ async def test_has_room_reserves_nothing(clock: FakeClock) -> None:
 
 
 async def test_penalize_holds_the_chat_and_the_rest_back(clock: FakeClock) -> None:
+    """429s in several chats at once: the bot's own limit, so everyone waits."""
     pacer = _pacer(clock, overall=Rate(30.0, burst=30), per_chat=Rate(1.0, burst=3))
-    pacer.penalize(7, 4.0)
+    assert not pacer.penalize(9, 4.0)
+    assert not pacer.penalize(10, 4.0)
+    assert pacer.penalize(7, 4.0)
     await pacer.acquire(8)
     assert clock.now == pytest.approx(4.0, abs=0.05)
     await pacer.acquire(7)
     assert clock.now == pytest.approx(4.0, abs=0.05)
+
+
+async def test_one_chats_flood_wait_holds_only_that_chat(clock: FakeClock) -> None:
+    pacer = _pacer(clock, overall=Rate(30.0, burst=30), per_chat=Rate(1.0, burst=3))
+    assert not pacer.penalize(7, 160.0)
+    await pacer.acquire(8)
+    assert clock.now == 0.0
+    assert not pacer.has_room(7)
+    await pacer.acquire(7)
+    assert clock.now == pytest.approx(160.0, abs=0.05)
+
+
+async def test_a_groups_flood_wait_holds_only_that_group(clock: FakeClock) -> None:
+    pacer = _pacer(clock, overall=Rate(30.0, burst=30))
+    pacer.penalize(-100123, 30.0)
+    assert pacer.has_room(-100999) and pacer.has_room(5)
+    assert not pacer.has_room(-100123)
+
+
+async def test_flood_waits_spread_over_time_hold_only_their_chats(clock: FakeClock) -> None:
+    pacer = _pacer(clock, overall=Rate(30.0, burst=30))
+    assert not pacer.penalize(1, 2.0)
+    clock.now += FLOOD_SPREAD_WINDOW_S + 1
+    assert not pacer.penalize(2, 2.0)
+    assert not pacer.penalize(2, 2.0)  # the same chat again is still one chat
+    assert pacer.has_room(3)
+
+
+async def test_a_flood_wait_without_a_chat_holds_everyone(clock: FakeClock) -> None:
+    pacer = _pacer(clock)
+    assert pacer.penalize(None, 5.0)
+    assert not pacer.has_room(3)
 
 
 def test_a_shared_rate_splits_the_budget() -> None:

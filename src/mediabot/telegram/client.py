@@ -76,10 +76,14 @@ class DeliverySession(AiohttpSession):
         return await super().make_request(bot, method, timeout)
 
 
-def create_session(settings: Settings, *, pacer: Pacer | None = None) -> DeliverySession:
+def create_session(
+    settings: Settings, *, pacer: Pacer | None = None, max_flood_wait_s: float | None = None
+) -> DeliverySession:
     """A session for `settings.telegram_api_url`, with pacing (outer) and retries (inner).
 
-    Pacing wraps retries, so a repeated request does not take a second slot.
+    Pacing wraps retries, so a repeated request does not take a second slot. A flood
+    wait is sat out as long as Telegram says unless `max_flood_wait_s` caps the total;
+    interactive answers bound theirs with `telegram.flood.answer_deadline` instead.
     """
     api = TelegramAPIServer.from_base(
         settings.telegram_api_url, is_local=settings.telegram_api_local
@@ -88,7 +92,7 @@ def create_session(settings: Settings, *, pacer: Pacer | None = None) -> Deliver
     pacer = pacer or Pacer()
     middlewares: list[RequestMiddlewareType] = [
         PacingMiddleware(pacer),
-        RetryMiddleware(pacer=pacer),
+        RetryMiddleware(pacer=pacer, max_flood_wait_s=max_flood_wait_s),
     ]
     for middleware in middlewares:
         session.middleware(middleware)
@@ -106,13 +110,17 @@ def ensure_pacing(bot: Bot, pacer: Pacer) -> None:
     bot.session.middleware(PacingMiddleware(pacer))
 
 
-def create_bot(settings: Settings, *, pacer: Pacer | None = None) -> Bot:
+def create_bot(
+    settings: Settings, *, pacer: Pacer | None = None, max_flood_wait_s: float | None = None
+) -> Bot:
     """The bot for `settings`, on a `DeliverySession`; raises `ConfigError` without a token.
 
     Pass the process's one `Pacer` so progress edits (`Pacer.has_room`) and sends share
-    the same budget. The token is never logged.
+    the same budget. `max_flood_wait_s` caps the flood waits of one request (None:
+    wait as long as Telegram says, which a worker holding a request wants). The token
+    is never logged.
     """
-    session = create_session(settings, pacer=pacer)
+    session = create_session(settings, pacer=pacer, max_flood_wait_s=max_flood_wait_s)
     bot = Bot(token=settings.require_token(), session=session)
     logger.info(
         "Telegram client ready: api=%s local=%s upload limit=%d MB",

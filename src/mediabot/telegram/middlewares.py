@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from aiogram.client.session.middlewares.base import (
@@ -19,7 +20,8 @@ from aiogram.exceptions import (
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from mediabot.telegram.pacing import Pacer, Sleep
+from mediabot.telegram.flood import FloodWait, current_deadline, notify
+from mediabot.telegram.pacing import Clock, Pacer, Sleep
 
 if TYPE_CHECKING:
     from aiogram import Bot
@@ -60,10 +62,13 @@ class PacingMiddleware(BaseRequestMiddleware):
 class RetryMiddleware(BaseRequestMiddleware):
     """Repeats a request that Telegram asked to repeat or that failed on the way.
 
-    - 429 (`TelegramRetryAfter`): holds the `Pacer` back for `retry_after` seconds (so
-      the rest of the process slows down too), waits, and sends the same request again;
-      Telegram did not act on it, so this never duplicates a message. Gives up once the
-      waits add up to `max_flood_wait_s`.
+    - 429 (`TelegramRetryAfter`): holds the request's chat back in the `Pacer` for
+      `retry_after` seconds (the whole bot only when 429s come from several chats, see
+      `Pacer.penalize`), tells the context's `flood_observer`s, waits, and sends the same
+      request again; Telegram did not act on it, so this never duplicates a message.
+      It waits as long as Telegram says, unless the waits would add up to more than
+      `max_flood_wait_s` (None: no cap) or end after the context's `answer_deadline`:
+      then the 429 is raised.
     - network errors and 5xx: up to `max_attempts` attempts in all, with exponential
       backoff from `base_delay_s` capped at `max_delay_s`.
     - 413 (`TelegramEntityTooLarge`) and every other error: raised at once; a smaller
@@ -75,10 +80,11 @@ class RetryMiddleware(BaseRequestMiddleware):
         *,
         pacer: Pacer | None = None,
         max_attempts: int = 4,
-        max_flood_wait_s: float = 180.0,
+        max_flood_wait_s: float | None = None,
         base_delay_s: float = 1.0,
         max_delay_s: float = 30.0,
         sleep: Sleep = asyncio.sleep,
+        wall_clock: Clock = time.time,
     ) -> None:
         self._pacer = pacer
         self._max_attempts = max_attempts
@@ -86,6 +92,7 @@ class RetryMiddleware(BaseRequestMiddleware):
         self._base_delay_s = base_delay_s
         self._max_delay_s = max_delay_s
         self._sleep = sleep
+        self._wall_clock = wall_clock
 
     async def __call__(
         self,
@@ -100,16 +107,8 @@ class RetryMiddleware(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
+                await self._wait_out(exc, name, method, flood_waited)
                 flood_waited += exc.retry_after
-                if flood_waited > self._max_flood_wait_s:
-                    raise
-                chat_id = getattr(method, "chat_id", None)
-                if self._pacer is not None:
-                    self._pacer.penalize(
-                        chat_id if isinstance(chat_id, int) else None, exc.retry_after
-                    )
-                logger.warning("%s: flood control, retrying in %d s", name, exc.retry_after)
-                await self._sleep(float(exc.retry_after))
             except TelegramEntityTooLarge:
                 raise
             except (TelegramNetworkError, TelegramServerError) as exc:
@@ -126,6 +125,42 @@ class RetryMiddleware(BaseRequestMiddleware):
                     delay,
                 )
                 await self._sleep(delay)
+
+    async def _wait_out(
+        self,
+        exc: TelegramRetryAfter,
+        name: str,
+        method: TelegramMethod[TelegramType],
+        waited: float,
+    ) -> None:
+        """Sleep out a 429, or raise it when the cap or the answer deadline forbids."""
+        chat = getattr(method, "chat_id", None)
+        chat_id = chat if isinstance(chat, int) else None
+        if self._pacer is not None:
+            self._pacer.penalize(chat_id, exc.retry_after)
+        if self._max_flood_wait_s is not None and waited + exc.retry_after > self._max_flood_wait_s:
+            logger.warning(
+                "%s to chat %s: flood control asks %d s more, over the %.0f s cap; giving up",
+                name,
+                chat_id,
+                exc.retry_after,
+                self._max_flood_wait_s,
+            )
+            raise exc
+        deadline = current_deadline()
+        if deadline is not None and self._wall_clock() + exc.retry_after > deadline:
+            logger.warning(
+                "%s to chat %s: flood control asks %d s, after the answer is due; giving up",
+                name,
+                chat_id,
+                exc.retry_after,
+            )
+            raise exc
+        logger.warning(
+            "%s to chat %s: flood control, retrying in %d s", name, chat_id, exc.retry_after
+        )
+        notify(FloodWait(chat_id, name, float(exc.retry_after), waited))
+        await self._sleep(float(exc.retry_after))
 
 
 def _redact(text: str, token: str) -> str:

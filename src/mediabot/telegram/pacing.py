@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -21,6 +22,10 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 _PRUNE_EVERY = 1000
+
+FLOOD_SPREAD_CHATS = 3
+"""429s in this many distinct chats within `FLOOD_SPREAD_WINDOW_S` hold back the whole bot."""
+FLOOD_SPREAD_WINDOW_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +61,8 @@ class Pacer:
 
     `acquire` waits for a slot; `try_acquire` takes one only if it is free right now and
     `has_room` only tells whether one is (for droppable traffic such as progress edits);
-    `penalize` holds a chat (and everything) back after Telegram said "retry after".
+    `penalize` holds a chat back after Telegram said "retry after" (and everything, when
+    429s come from several chats at once).
     Chats with a negative id are groups and channels and get the slower group rate.
     `clock` and `sleep` are injectable so tests run on a fake clock.
     """
@@ -78,6 +84,7 @@ class Pacer:
         self._global_tat = 0.0
         self._chat_tat: dict[int, float] = {}
         self._reservations = 0
+        self._floods: deque[tuple[float, int]] = deque()
 
     async def acquire(self, chat_id: int, weight: int = 1) -> None:
         """Wait until a message (or `weight` messages, e.g. an album) may go to `chat_id`."""
@@ -99,17 +106,34 @@ class Pacer:
         now = self._clock()
         return self._earliest(chat_id, now) <= now
 
-    def penalize(self, chat_id: int | None, seconds: float) -> None:
-        """Hold back new messages for `seconds`: Telegram asked this process to slow down.
+    def penalize(self, chat_id: int | None, seconds: float) -> bool:
+        """Hold back messages after Telegram said "retry after `seconds`"; True if to everyone.
 
-        Telegram does not say whether the chat's limit or the bot's was hit, so both wait;
-        the chat's bucket is left empty, the global one nearly so.
+        Most 429s are about one chat (its one message a second, a group's 20 a minute),
+        so only that chat (private or group) waits. The bot's own limit is hit when 429s
+        come from many chats: once `FLOOD_SPREAD_CHATS` distinct chats got one within
+        `FLOOD_SPREAD_WINDOW_S`, or for a 429 on a method with no chat, every chat waits
+        `seconds` too (its bucket nearly empty, so sending resumes at the global rate).
         """
-        until = self._clock() + seconds
-        self._global_tat = max(self._global_tat, until + self._overall.tolerance)
+        now = self._clock()
+        until = now + seconds
         if chat_id is not None:
             rate = self._rate(chat_id)
             self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, 0.0), until + rate.tolerance)
+            self._floods.append((now, chat_id))
+        while self._floods and self._floods[0][0] < now - FLOOD_SPREAD_WINDOW_S:
+            self._floods.popleft()
+        spread = len({chat for _, chat in self._floods}) >= FLOOD_SPREAD_CHATS
+        if chat_id is not None and not spread:
+            return False
+        self._global_tat = max(self._global_tat, until + self._overall.tolerance)
+        logger.warning(
+            "flood control in %d chat(s) within %.0f s: every chat waits %.0f s",
+            len({chat for _, chat in self._floods}),
+            FLOOD_SPREAD_WINDOW_S,
+            seconds,
+        )
+        return True
 
     def _rate(self, chat_id: int) -> Rate:
         return self._per_group if chat_id < 0 else self._per_chat
