@@ -35,11 +35,16 @@ def telegram(fake_telegram: FakeTelegram) -> FakeTelegram:
     return fake_telegram
 
 
+def loopback_session(telegram: FakeTelegram) -> AiohttpSession:
+    """A session on `telegram`'s current mode, without middlewares (add your own)."""
+    api = TelegramAPIServer.from_base(telegram.base_url, is_local=telegram.local_mode)
+    return _LoopbackSession(api=api)
+
+
 @pytest.fixture
 async def telegram_bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
     """An aiogram `Bot` talking to `telegram` (cloud mode; build your own for local mode)."""
-    api = TelegramAPIServer.from_base(telegram.base_url, is_local=telegram.local_mode)
-    session = _LoopbackSession(api=api)
+    session = loopback_session(telegram)
     bot = Bot(token=telegram.token, session=session)
     yield bot
     await session.close()

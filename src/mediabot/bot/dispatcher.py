@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.handlers import routers
 from mediabot.bot.handlers.links import Lookup
-from mediabot.bot.middlewares import DatabaseMiddleware
+from mediabot.bot.middlewares import AnswerDeadlineMiddleware, DatabaseMiddleware
 from mediabot.config import Settings
 from mediabot.queue.base import JobQueue
 
@@ -19,8 +19,13 @@ def build_dispatcher(
     job_queue: JobQueue,
     lookup: Lookup,
 ) -> Dispatcher:
-    """A dispatcher whose handlers get `session`, `settings`, `job_queue` and `lookup`."""
+    """A dispatcher whose handlers get `session`, `settings`, `job_queue` and `lookup`.
+
+    What a handler sends is retried through flood waits until its update is too old
+    to matter (`AnswerDeadlineMiddleware`).
+    """
     dispatcher = Dispatcher(settings=settings, job_queue=job_queue, lookup=lookup)
+    dispatcher.update.outer_middleware(AnswerDeadlineMiddleware())
     middleware = DatabaseMiddleware(sessions)
     dispatcher.message.outer_middleware(middleware)
     dispatcher.callback_query.outer_middleware(middleware)

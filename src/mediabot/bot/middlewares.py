@@ -1,20 +1,52 @@
-"""Outer middlewares: one database session per update, and the upsert of its user and chat."""
+"""Outer middlewares: the answer deadline of an update; one database session per update,
+and the upsert of its user and chat."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, User
+from aiogram.types import Chat, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.repositories import ChatRepository, TelegramChat, TelegramUser, UserRepository
+from mediabot.telegram.flood import answer_deadline
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+ANSWER_WINDOW_S = 300.0
+"""An interactive answer (status, buttons, refusal) is worth sending until its update is
+this old (5 minutes): until then a flood wait is sat out, after it the answer is dropped."""
+
+
+class AnswerDeadlineMiddleware(BaseMiddleware):
+    """Bounds the flood waits of everything a handler sends by the age of its update.
+
+    Outer middleware of `Dispatcher.update`. A message counts from its date; a button
+    press (which carries no date) from the moment it arrived here. Requests the handler
+    makes inside are retried through flood waits until `ANSWER_WINDOW_S` after that,
+    then given up (`telegram.flood.answer_deadline`).
+    """
+
+    def __init__(
+        self, window_s: float = ANSWER_WINDOW_S, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._window_s = window_s
+        self._clock = clock
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        born = self._clock()
+        if isinstance(event, Update):
+            message = event.message or event.edited_message
+            if message is not None:
+                born = min(born, message.date.timestamp())
+        with answer_deadline(born + self._window_s):
+            return await handler(event, data)
 
 
 class DatabaseMiddleware(BaseMiddleware):

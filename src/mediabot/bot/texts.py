@@ -1,8 +1,12 @@
-"""What the bot says. Short, plain, and something the user can act on."""
+"""What the bot says. Short, plain, and something the user can act on.
+
+Texts are HTML (sent with ``parse_mode=HTML``); outside data (URLs, titles) is put in
+only through `mediabot.telegram.texts`, which cleans, escapes and cuts it to fit.
+"""
 
 from __future__ import annotations
 
-from html import escape
+from mediabot.telegram import texts as telegram_texts
 
 HELP = (
     "Send me a link to a video — YouTube, Instagram, or any of the "
@@ -29,5 +33,16 @@ def queued(position: int) -> str:
     return QUEUED.format(position=f" · position {position + 1}" if position else "")
 
 
-def choose(title: str) -> str:
-    return CHOOSE.format(title=escape(title or "Untitled"))
+def choose(title: str | None) -> str:
+    """The offer's text: the title (cleaned, escaped, cut to fit a message) in bold."""
+    return telegram_texts.fill_html(CHOOSE, title=telegram_texts.plain(title) or "Untitled")
+
+
+def looking_up(url: str) -> str:
+    """The status while a link is looked up; a URL of any length fits a message."""
+    return telegram_texts.fill_html(LOOKING_UP, url=url)
+
+
+def refusal(reason: str) -> str:
+    """A downloader's sentence for the user (it may quote outside data), safe as HTML."""
+    return telegram_texts.safe_html(reason, telegram_texts.MESSAGE_LIMIT)

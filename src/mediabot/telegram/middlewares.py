@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from typing import TYPE_CHECKING
 
@@ -36,12 +37,15 @@ class PacingMiddleware(BaseRequestMiddleware):
     """Waits for a `Pacer` slot before every method that posts or edits a message.
 
     Telegram counts edits against the same limits as new messages. An album counts as one
-    message per item. Chat actions pass straight through. Droppable edits (progress) are
+    message per item. Chat actions pass straight through. Inside an `answer_deadline`, a
+    request whose slot would come after the deadline (its chat is sitting out a flood
+    wait) raises `TelegramRetryAfter` at once instead of waiting. Droppable edits (progress) are
     checked with `Pacer.has_room` by their caller, and skipped rather than queued.
     """
 
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(self, pacer: Pacer, *, wall_clock: Clock = time.time) -> None:
         self._pacer = pacer
+        self._wall_clock = wall_clock
 
     async def __call__(
         self,
@@ -55,8 +59,28 @@ class PacingMiddleware(BaseRequestMiddleware):
         if posts and isinstance(chat_id, int):
             media = getattr(method, "media", None)
             weight = len(media) if isinstance(media, list) else 1
+            self._check_deadline(method, chat_id)
             await self._pacer.acquire(chat_id, weight)
         return await make_request(bot, method)
+
+    def _check_deadline(self, method: TelegramMethod[TelegramType], chat_id: int) -> None:
+        """Refuse to queue an answer whose slot (held back by a flood wait) comes too late."""
+        deadline = current_deadline()
+        if deadline is None:
+            return
+        delay = self._pacer.delay(chat_id)
+        if delay > 0 and self._wall_clock() + delay > deadline:
+            logger.warning(
+                "%s to chat %s: held back %.0f s by flood control, after the answer is due",
+                method.__api_method__,
+                chat_id,
+                delay,
+            )
+            raise TelegramRetryAfter(
+                method=method,
+                message="held back by flood control past the answer's deadline",
+                retry_after=max(1, math.ceil(delay)),
+            )
 
 
 class RetryMiddleware(BaseRequestMiddleware):

@@ -106,6 +106,11 @@ class Pacer:
         now = self._clock()
         return self._earliest(chat_id, now) <= now
 
+    def delay(self, chat_id: int) -> float:
+        """Seconds until a message to `chat_id` could go out (0 if now); reserves nothing."""
+        now = self._clock()
+        return self._earliest(chat_id, now) - now
+
     def penalize(self, chat_id: int | None, seconds: float) -> bool:
         """Hold back messages after Telegram said "retry after `seconds`"; True if to everyone.
 

@@ -1,22 +1,23 @@
 """A button press: check it, record the choice, queue the job, show the position.
 
 Every database step ends (commit or rollback) before the bot talks to Telegram, so no
-connection is held across the network.
+connection is held across the network. Answering the press and the "Queued" note are
+courtesies (`bot.courtesy`): their failure never stops the job from being published.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from dataclasses import dataclass
 
 from aiogram import Router
-from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
+from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import Choice, ChoiceData, cancel_keyboard
+from mediabot.bot.middlewares import ANSWER_WINDOW_S
 from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
@@ -71,39 +72,38 @@ async def choose(
     await session.commit()  # end the read (objects stay loaded) before talking to Telegram
     if not isinstance(message, Message) or file is None or not _belongs(file, message):
         logger.warning("refused button press %r from user %s", callback.data, callback.from_user.id)
-        await callback.answer(texts.NOT_AVAILABLE)
+        await acknowledge(callback, texts.NOT_AVAILABLE)
         return
     if callback_data.choice is Choice.CANCEL:
         await _cancel(callback, message, session, file)
         return
     if file.state is not RequestState.OFFERED:
-        await callback.answer(texts.NOT_AVAILABLE if file.state.is_final else texts.ALREADY_CHOSEN)
+        await acknowledge(
+            callback, texts.NOT_AVAILABLE if file.state.is_final else texts.ALREADY_CHOSEN
+        )
         return
     if not _offered(file, callback_data):
         logger.warning("refused choice %r not in the offer of %s", callback.data, file.id)
-        await callback.answer(texts.NOT_AVAILABLE)
+        await acknowledge(callback, texts.NOT_AVAILABLE)
         return
 
     kind = _KINDS[callback_data.choice]
     resolution = callback_data.height if kind is MediaKind.VIDEO else None
     queued = await _queue(session, file, kind, resolution)
     if queued is None:
-        await callback.answer(texts.ALREADY_CHOSEN)
+        await acknowledge(callback, texts.ALREADY_CHOSEN)
         return
-    await callback.answer(texts.queued(queued.position))
+    await acknowledge(callback, texts.queued(queued.position))
     if not queued.cached:
         # A cached file arrives in a moment: the chat's message budget is kept for it.
-        with contextlib.suppress(TelegramBadRequest):
-            await message.edit_text(
-                texts.queued(queued.position), reply_markup=cancel_keyboard(file.id)
-            )
+        await note(message, texts.queued(queued.position), cancel_keyboard(file.id))
     try:
         await job_queue.publish(Job(file.id))
     except PublishFailedError:
         logger.exception("request %s: publishing the job failed", file.id)
         await files.set_state(file.id, RequestState.FAILED, error_reason="queue unavailable")
         await session.commit()
-        await message.edit_text(texts.QUEUE_UNAVAILABLE)
+        await note(message, texts.QUEUE_UNAVAILABLE, wait_s=ANSWER_WINDOW_S)
         return
     logger.info("request %s: queued %s %s", file.id, kind, resolution or "")
 
@@ -129,11 +129,10 @@ async def _cancel(
     callback: CallbackQuery, message: Message, session: AsyncSession, file: File
 ) -> None:
     if file.state.is_final:
-        await callback.answer(texts.NOT_AVAILABLE)
+        await acknowledge(callback, texts.NOT_AVAILABLE)
         return
     await FileRepository(session).set_state(file.id, RequestState.CANCELLED)
     await session.commit()
     logger.info("request %s: cancelled by the user", file.id)
-    await callback.answer(texts.CANCELLED)
-    with contextlib.suppress(TelegramBadRequest):
-        await message.edit_text(texts.CANCELLED)
+    await acknowledge(callback, texts.CANCELLED)
+    await note(message, texts.CANCELLED)

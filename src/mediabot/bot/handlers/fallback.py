@@ -6,6 +6,7 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 
 from mediabot.bot import texts
+from mediabot.bot.courtesy import acknowledge
 
 router = Router(name="fallback")
 
@@ -19,4 +20,4 @@ async def hint_without_link(message: Message) -> None:
 @router.callback_query()
 async def refuse_unknown_button(callback: CallbackQuery) -> None:
     """Answer a forged or outdated button press without changing anything."""
-    await callback.answer(texts.NOT_AVAILABLE, show_alert=False)
+    await acknowledge(callback, texts.NOT_AVAILABLE)

@@ -1,4 +1,9 @@
-"""A message with links: each link gets a status message and then its buttons."""
+"""A message with links: each link gets a status message and then its buttons.
+
+Each link is answered on its own: a link whose lookup, database step or message to
+Telegram fails is logged and answered as well as can be, and never costs the other
+links of the message their answer.
+"""
 
 from __future__ import annotations
 
@@ -8,41 +13,48 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from aiogram import Router
-from aiogram.types import Message
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.keyboards import choices_keyboard
 from mediabot.bot.links import extract_links
+from mediabot.config import Settings
 from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository, ProviderRepository
 from mediabot.domain.enums import RequestState
 from mediabot.domain.media import MediaOptions
 from mediabot.downloaders.errors import DownloadError
+from mediabot.telegram.errors import chat_unreachable
 
 logger = logging.getLogger(__name__)
 
 router = Router(name="links")
 
 MAX_LINKS = 5
-LOOKUP_TIMEOUT_S = 90.0
 
 Lookup = Callable[[str], Awaitable[MediaOptions]]
+
+
+class _ChatClosedError(Exception):
+    """Telegram will not take messages for this chat any more (blocked, kicked, gone)."""
 
 
 def _has_link(message: Message) -> bool:
     return bool(extract_links(message, MAX_LINKS)[0])
 
 
-async def _look_up(lookup: Lookup, url: str) -> MediaOptions | str:
+async def _look_up(lookup: Lookup, url: str, timeout_s: float) -> MediaOptions | str:
     """The options a link offers, or the sentence that tells the user why not."""
     try:
-        return await asyncio.wait_for(lookup(url), LOOKUP_TIMEOUT_S)
+        return await asyncio.wait_for(lookup(url), timeout_s)
     except DownloadError as exc:
         logger.info("link refused: %s (%s): %s", url, type(exc).__name__, exc.detail)
-        return exc.user_message
+        return texts.refusal(exc.user_message)
     except TimeoutError:
-        logger.warning("lookup timed out: %s", url)
+        logger.warning("lookup timed out after %.0f s: %s", timeout_s, url)
         return texts.LOOKUP_FAILED
     except Exception:
         logger.exception("lookup failed: %s", url)
@@ -54,52 +66,122 @@ async def offer_choices(
     message: Message,
     session: AsyncSession,
     lookup: Lookup,
+    settings: Settings,
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
 ) -> None:
     """Look up every link of the message and answer each with its resolution buttons."""
     urls, truncated = extract_links(message, MAX_LINKS)
-    statuses = [
-        await message.reply(texts.LOOKING_UP.format(url=url), disable_web_page_preview=True)
-        for url in urls
-    ]
-    if truncated:
-        await message.reply(texts.TOO_MANY_LINKS.format(limit=MAX_LINKS))
-    outcomes = await asyncio.gather(*(_look_up(lookup, url) for url in urls))
-
-    files = FileRepository(session)
+    try:
+        statuses = [await _say(message, None, texts.looking_up(url)) for url in urls]
+        if truncated:
+            await _say(message, None, texts.TOO_MANY_LINKS.format(limit=MAX_LINKS))
+    except _ChatClosedError:
+        return
+    outcomes = await asyncio.gather(
+        *(_look_up(lookup, url, settings.lookup_timeout_s) for url in urls)
+    )
     for url, status, outcome in zip(urls, statuses, outcomes, strict=True):
-        if isinstance(outcome, str):
-            await status.edit_text(outcome)
-            continue
-        if not outcome.resolutions and not outcome.has_audio and not outcome.photo_count:
-            await status.edit_text(texts.NOTHING_TO_OFFER)
-            continue
-        offer = await files.add(
-            File(
-                chat_id=chat_row_id,
-                requested_by_id=user_row_id,
-                provider_id=await ProviderRepository(session).id_of(outcome.provider),
-                request_url=url,
-                media_key=outcome.media_key,
-                state=RequestState.OFFERED,
-                title=outcome.title[:512] if outcome.title else None,
-                duration_s=outcome.duration_s,
-                status_message_id=status.message_id,
-                offer={
-                    "heights": list(outcome.heights),
-                    "sizes": {
-                        str(resolution.height): resolution.estimated_bytes
-                        for resolution in outcome.resolutions
-                    },
-                    "audio": outcome.has_audio,
-                    "audio_size": outcome.audio_estimated_bytes,
-                    "photos": outcome.photo_count,
+        try:
+            await _answer(message, session, url, status, outcome, chat_row_id, user_row_id)
+        except _ChatClosedError:
+            return
+        except Exception:
+            # One link's failure never costs the others their answer.
+            await session.rollback()
+            logger.exception("answering the link %s failed", url)
+
+
+async def _answer(
+    message: Message,
+    session: AsyncSession,
+    url: str,
+    status: Message | None,
+    outcome: MediaOptions | str,
+    chat_row_id: uuid.UUID,
+    user_row_id: uuid.UUID,
+) -> None:
+    """Answer one link: its refusal, or its offer recorded and shown with buttons."""
+    if isinstance(outcome, str):
+        await _say(message, status, outcome)
+        return
+    if not outcome.resolutions and not outcome.has_audio and not outcome.photo_count:
+        await _say(message, status, texts.NOTHING_TO_OFFER)
+        return
+    offer = await FileRepository(session).add(
+        File(
+            chat_id=chat_row_id,
+            requested_by_id=user_row_id,
+            provider_id=await ProviderRepository(session).id_of(outcome.provider),
+            request_url=url,
+            media_key=outcome.media_key,
+            state=RequestState.OFFERED,
+            title=outcome.title[:512] if outcome.title else None,
+            duration_s=outcome.duration_s,
+            status_message_id=status.message_id if status is not None else None,
+            offer={
+                "heights": list(outcome.heights),
+                "sizes": {
+                    str(resolution.height): resolution.estimated_bytes
+                    for resolution in outcome.resolutions
                 },
-            )
+                "audio": outcome.has_audio,
+                "audio_size": outcome.audio_estimated_bytes,
+                "photos": outcome.photo_count,
+            },
         )
+    )
+    await session.commit()
+    logger.info("offer %s: %s -> %s %s", offer.id, url, outcome.media_key, outcome.heights)
+    shown = await _say(
+        message, status, texts.choose(outcome.title), choices_keyboard(offer.id, outcome)
+    )
+    if shown is not None and shown.message_id != offer.status_message_id:
+        # The buttons went out as a new message: presses must be recognised on that one.
+        offer.status_message_id = shown.message_id
         await session.commit()
-        logger.info("offer %s: %s -> %s %s", offer.id, url, outcome.media_key, outcome.heights)
-        await status.edit_text(
-            texts.choose(outcome.title), reply_markup=choices_keyboard(offer.id, outcome)
+
+
+async def _say(
+    message: Message,
+    status: Message | None,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Put `text` in the status message, or in a new reply when there is none or it is gone.
+
+    Returns the message that shows it, or None when Telegram refused both (logged with
+    Telegram's detail). Raises `_ChatClosedError` when the chat can no longer be written to.
+    """
+    if status is not None:
+        try:
+            edited = await status.edit_text(
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
+        except TelegramAPIError as exc:
+            _check_chat(message, exc)
+            logger.warning(
+                "chat %s: editing status message %s failed (%s); replying instead",
+                message.chat.id,
+                status.message_id,
+                exc.message,
+            )
+        else:
+            return edited if isinstance(edited, Message) else status
+    try:
+        return await message.reply(
+            text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True
         )
+    except TelegramAPIError as exc:
+        _check_chat(message, exc)
+        logger.warning("chat %s: replying failed (%s)", message.chat.id, exc.message)
+        return None
+
+
+def _check_chat(message: Message, exc: TelegramAPIError) -> None:
+    if chat_unreachable(exc):
+        logger.info("chat %s no longer takes messages (%s)", message.chat.id, exc.message)
+        raise _ChatClosedError from exc

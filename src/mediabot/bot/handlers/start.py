@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiogram import Router
+from aiogram.enums import ParseMode
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
@@ -18,5 +19,6 @@ async def show_help(message: Message, settings: Settings) -> None:
     """Say what the bot does, which sites it takes and its limits."""
     await message.answer(
         texts.HELP.format(max_minutes=settings.max_duration_min),
+        parse_mode=ParseMode.HTML,
         disable_web_page_preview=True,
     )
