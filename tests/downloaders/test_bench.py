@@ -19,8 +19,9 @@ from mediabot.downloaders import (
     make_downloader,
 )
 from mediabot.downloaders.errors import DownloadError
-from mediabot.downloaders.safety import check_url
 from mediabot.downloaders.ytdl import GuardedYoutubeDL, GuardRefusalError
+from mediabot.net.addresses import GuardPolicy
+from mediabot.net.proxy import GuardProxy
 from support.media import MediaSources
 from support.media_server import MediaServer
 
@@ -171,21 +172,19 @@ async def test_the_guard_refuses_the_loopback_server_without_a_request(
 def test_a_redirect_to_a_private_address_is_refused_before_it_is_followed(
     media: MediaSources, media_requests: MediaServer
 ) -> None:
-    # The first hop is let through as if it were public; the redirect's target is judged by
-    # the real guard inside yt-dlp's request handler, before the request is sent.
-    entry = media_requests.add_redirect("/go", media.dash_mpd)
-
-    def pretend_entry_is_public(url: str) -> None:
-        if url != entry:
-            check_url(url, allow_private=False)
+    # The first hop is on an allowed network; the redirect's target (a private address) is
+    # judged by the guard proxy before any connection is made to it.
+    trap = media.dash_mpd.replace("127.0.0.1", "127.0.0.2")
+    entry = media_requests.add_redirect("/go", trap)
+    guard = GuardProxy.running().open_session(GuardPolicy.build(allowed_networks=["127.0.0.1/32"]))
 
     with (
-        GuardedYoutubeDL(
-            {"quiet": True}, allow_private=False, url_check=pretend_entry_is_public
-        ) as ydl,
+        GuardedYoutubeDL({"quiet": True}, allow_private=False, guard=guard) as ydl,
         pytest.raises(GuardRefusalError) as caught,
     ):
         ydl.urlopen(entry)
     assert isinstance(caught.value.refusal, DownloadError)
     assert media_requests.request_count("/go") == 1
     assert media_requests.request_count("/dash") == 0
+    assert guard.refusal_count == 1
+    guard.close()

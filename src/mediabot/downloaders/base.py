@@ -10,7 +10,6 @@ yt-dlp settings their site needs.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import shutil
 import tempfile
@@ -31,6 +30,7 @@ from mediabot.downloaders.direct import describe_direct_formats
 from mediabot.downloaders.errors import (
     LiveStreamError,
     NotFoundError,
+    StalledError,
     TooLongError,
     UnavailableResolutionError,
     UnsupportedLinkError,
@@ -42,8 +42,7 @@ from mediabot.downloaders.executions import (
     VideoExecution,
 )
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.safety import check_url, ensure_public_url
-from mediabot.downloaders.streams import StreamPlan
+from mediabot.downloaders.streams import StreamGuard, StreamPlan
 from mediabot.downloaders.ytdl import InfoDict, YtdlSession
 
 logger = logging.getLogger(__name__)
@@ -121,11 +120,22 @@ class Downloader(ABC):
     ) -> MediaOptions:
         """What `url` offers (heights with estimated sizes, audio, photos), without downloading.
 
-        Refuses private addresses, unsupported links, live streams and media over the
-        duration limit with the matching `DownloadError`.
+        Refuses private addresses, unsupported links, live streams, files that are not
+        media and media over the duration limit with the matching `DownloadError`. Ends
+        within `options.lookup_timeout_s` whatever the server does (`StalledError`).
         """
-        session = cls._session(options or DownloadOptions())
-        info = await cls._probe(url, session)
+        options = options or DownloadOptions()
+        session = cls._session(options)
+        try:
+            async with asyncio.timeout(options.lookup_timeout_s):
+                info = await cls._probe(url, session)
+        except TimeoutError:
+            raise StalledError(
+                "The site took too long to answer; try again later.",
+                detail=f"lookup of {url} over {options.lookup_timeout_s:g} s",
+            ) from None
+        finally:
+            session.close()
         return cls._media_options(url, info)
 
     async def download(
@@ -163,6 +173,7 @@ class Downloader(ABC):
                 path.unlink(missing_ok=True)
             raise
         finally:
+            session.close()
             shutil.rmtree(workdir, ignore_errors=True)
 
     async def locate_streams(self, cover_dir: Path | None = None) -> StreamPlan | None:
@@ -179,6 +190,12 @@ class Downloader(ABC):
         deletes it with the folder).
         """
         session = self._session(self._options)
+        try:
+            return await self._locate(session, cover_dir)
+        finally:
+            session.close()
+
+    async def _locate(self, session: YtdlSession, cover_dir: Path | None) -> StreamPlan | None:
         info = await self._probe(self._url, session)
         execution = self._execution_for(info)
         kind = execution.kind
@@ -208,9 +225,7 @@ class Downloader(ABC):
                 kind,
                 duration_s=duration,
                 headers=located.headers,
-                url_check=functools.partial(
-                    check_url, allow_private=self._options.allow_private_urls
-                ),
+                url_check=StreamGuard.for_options(self._options),
             ),
             provider=self.provider,
             media_key=self.media_key(self._url) or self._key_from_info(info),
@@ -242,15 +257,17 @@ class Downloader(ABC):
     async def _probe(cls, url: str, session: YtdlSession) -> InfoDict:
         cls._check_link(url)
         source = cls._source_url(url)
-        await ensure_public_url(source, allow_private=session.options.allow_private_urls)
+        # Names are judged by the guard proxy at connection time; what needs no DNS, now.
+        session.precheck(source)
         return await session.run(lambda: cls._probe_blocking(source, session))
 
     @classmethod
     def _probe_blocking(cls, url: str, session: YtdlSession) -> InfoDict:
         info = cls._single_or_collection(cls._extract_info(url, session), session)
-        cls._enforce_limits(info, session.options)
+        # Direct files learn their duration from ffprobe: before the limits are applied.
         for entry in formats.entries_of(info):
             describe_direct_formats(session, entry)
+        cls._enforce_limits(info, session.options)
         return info
 
     @classmethod

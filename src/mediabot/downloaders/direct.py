@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from typing import Any
 
+from mediabot.downloaders.errors import NotMediaError
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.ytdl import YtdlSession
 
@@ -25,7 +26,11 @@ _CODEC_TAGS = {"h264": "avc1", "hevc": "hvc1", "aac": "mp4a.40.2"}
 
 
 def describe_direct_formats(session: YtdlSession, info: InfoDict) -> None:
-    """Fill height, width, codecs and duration of direct-file formats in place (blocking)."""
+    """Fill height, width, codecs and duration of direct-file formats in place (blocking).
+
+    Raises `NotMediaError` when ffprobe finds no video or audio stream in a direct file
+    (an HTML page, an archive, an empty file, whatever its Content-Type says).
+    """
     if not info.get("direct"):
         return
     for fmt in info.get("formats") or []:
@@ -40,6 +45,8 @@ def describe_direct_formats(session: YtdlSession, info: InfoDict) -> None:
             continue
         video = _first_stream(facts, "video")
         audio = _first_stream(facts, "audio")
+        if video is None and audio is None:
+            raise NotMediaError(detail=f"ffprobe found no audio or video in {fmt['url']}")
         if video is not None:
             fmt["width"] = video.get("width")
             fmt["height"] = video.get("height")
@@ -72,7 +79,11 @@ def _first_stream(facts: dict[str, Any], codec_type: str) -> dict[str, Any] | No
 
 
 def _ffprobe_stream(session: YtdlSession, url: str) -> tuple[dict[str, Any] | None, int | None]:
-    """ffprobe's JSON for the stream at `url`, and the Content-Length the server sent."""
+    """ffprobe's JSON for the stream at `url`, and the Content-Length the server sent.
+
+    The JSON is None when ffprobe is not installed, `{}` when it read the file and found
+    nothing it knows.
+    """
     executable = shutil.which("ffprobe")
     if executable is None:
         logger.warning("ffprobe is not installed; direct links get no resolution list")
@@ -119,5 +130,5 @@ def _ffprobe_stream(session: YtdlSession, url: str) -> tuple[dict[str, Any] | No
     length = int(length_text) if length_text.isdigit() else None
     if process.returncode != 0 or not stdout:
         logger.info("ffprobe could not describe %s", url)
-        return None, length
+        return {}, length  # read, and not media: no streams
     return dict(json.loads(stdout)), length

@@ -59,6 +59,18 @@ class TooLongError(DownloadError):
     default_message = "This media is too long to download."
 
 
+class NotMediaError(DownloadError):
+    """The link answers with something that is not a video or audio file (a page, an archive)."""
+
+    default_message = "This link is not a video or audio file."
+
+
+class StalledError(DownloadError):
+    """The source stopped sending, or sends too slowly to finish; not retried by itself."""
+
+    default_message = "The source is sending too slowly; try again later."
+
+
 class NotFoundError(DownloadError):
     default_message = "Nothing to download was found at this link; check that it is correct."
 

@@ -57,6 +57,12 @@ def _unchosen(info: InfoDict) -> InfoDict:
     return dict(YoutubeDL.sanitize_info(info, remove_private_keys=True))
 
 
+def _tolerate_thumbnails(session: YtdlSession, info: InfoDict) -> None:
+    """A thumbnail the guard refuses is skipped (yt-dlp warns); it never fails the download."""
+    urls = [t.get("url") for t in info.get("thumbnails") or []] + [info.get("thumbnail")]
+    session.tolerated_urls.update(str(url) for url in urls if url)
+
+
 def _selected(session: YtdlSession, info: InfoDict, selector: str) -> list[InfoDict]:
     """yt-dlp's own choice for `selector` (the same code path `execute` downloads with)."""
     with session.open(format=selector) as ydl:
@@ -99,7 +105,8 @@ class VideoExecution(Execution):
         return _selected(session, info, self.format_selector)
 
     async def execute(self, session: YtdlSession, info: InfoDict, workdir: Path) -> list[MediaItem]:
-        result = await session.run(lambda: self._fetch(session, info, workdir))
+        _tolerate_thumbnails(session, info)
+        result = await session.run(lambda: self._fetch(session, info, workdir), strict=True)
         path = _final_path(result)
         # yt-dlp already knows what it merged; ffprobe only when it does not, or when the
         # codecs call for a re-encode (which needs the real stream facts).
@@ -150,7 +157,8 @@ class AudioExecution(Execution):
         return _selected(session, info, self.format_selector)
 
     async def execute(self, session: YtdlSession, info: InfoDict, workdir: Path) -> list[MediaItem]:
-        result = await session.run(lambda: self._fetch(session, info, workdir))
+        _tolerate_thumbnails(session, info)
+        result = await session.run(lambda: self._fetch(session, info, workdir), strict=True)
         path = _final_path(result)
         # yt-dlp knows which audio it fetched; ffprobe only when it does not say, or not how long.
         facts = _declared_audio(result)
@@ -219,7 +227,7 @@ class PhotoExecution(Execution):
         if suffix not in _IMAGE_SUFFIXES:
             suffix = ".jpg"
         path = workdir / f"{prefix}{entry.get('id') or 'photo'}{suffix}"
-        await session.run(lambda: self._save(session, best["url"], path))
+        await session.run(lambda: self._save(session, best["url"], path), strict=True)
         return MediaItem(
             path=path,
             kind=MediaKind.PHOTO,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mediabot.config import Settings
+from mediabot.net.addresses import GuardPolicy, Resolver
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,7 +15,11 @@ class DownloadOptions:
 
     `cookies_file` applies to every provider when set; otherwise each downloader class picks
     its own provider's file (`youtube_cookies_file`, `instagram_cookies_file`).
-    `max_duration_s=None` lifts the duration limit.
+    `max_duration_s=None` lifts the duration limit. `allowed_private_networks` are networks
+    the private-network guard treats as public; `resolver` replaces DNS (tests). A lookup
+    ends after `lookup_timeout_s` whatever the server does; a transfer that receives no
+    byte for `stall_timeout_s`, or less than `min_transfer_kbps` KB/s over
+    `min_transfer_window_s`, is abandoned (`StalledError`).
     """
 
     allow_private_urls: bool = False
@@ -22,6 +27,20 @@ class DownloadOptions:
     cookies_file: Path | None = None
     youtube_cookies_file: Path | None = None
     instagram_cookies_file: Path | None = None
+    allowed_private_networks: tuple[str, ...] = ()
+    lookup_timeout_s: float = 90.0
+    stall_timeout_s: float = 30.0
+    min_transfer_kbps: float = 4.0
+    min_transfer_window_s: float = 60.0
+    resolver: Resolver | None = field(default=None, compare=False, repr=False)
+
+    def guard_policy(self) -> GuardPolicy:
+        """The private-network guard's policy for these options."""
+        return GuardPolicy.build(
+            allow_private=self.allow_private_urls,
+            allowed_networks=self.allowed_private_networks,
+            resolver=self.resolver,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DownloadOptions:
@@ -30,4 +49,9 @@ class DownloadOptions:
             max_duration_s=settings.max_duration_s,
             youtube_cookies_file=settings.youtube_cookies_file,
             instagram_cookies_file=settings.instagram_cookies_file,
+            allowed_private_networks=tuple(settings.allowed_private_networks),
+            lookup_timeout_s=settings.lookup_timeout_s,
+            stall_timeout_s=settings.stall_timeout_s,
+            min_transfer_kbps=settings.min_transfer_kbps,
+            min_transfer_window_s=settings.min_transfer_window_s,
         )

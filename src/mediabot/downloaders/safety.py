@@ -2,16 +2,15 @@
 
 A server-side downloader is a classic SSRF vector: a link to `http://169.254.169.254/` or to a
 DNS name that resolves to `10.0.0.5` would make the bot fetch from the operator's own network.
-Every URL yt-dlp is about to request, including each redirect hop, passes `check_url` first.
+`check_url` judges a link before any work starts; the guard proxy (`mediabot.net.proxy`)
+enforces the same rule on every connection any component makes, at the address it connects to.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import socket
-from collections.abc import Callable, Iterable
 from urllib.parse import urljoin, urlsplit
 
 from mediabot.downloaders.errors import (
@@ -20,44 +19,18 @@ from mediabot.downloaders.errors import (
     PrivateAddressError,
     UnsupportedLinkError,
 )
+from mediabot.net.addresses import (
+    IPAddress,
+    Resolver,
+    is_public_address,
+    parse_address,
+    system_resolver,
+)
 
 logger = logging.getLogger(__name__)
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Resolver = Callable[[str, int], Iterable[str]]
-"""`(host, port) -> textual IP addresses`; tests pass a fake one instead of DNS."""
-
 _WEB_SCHEMES = frozenset({"http", "https"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    """Every address the system resolver gives for `host` (blocking: call it from a thread)."""
-    infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
-    return [str(info[4][0]) for info in infos]
-
-
-def is_public_address(address: IPAddress) -> bool:
-    """True only for globally routable unicast addresses.
-
-    IPv6 forms that embed an IPv4 address (mapped `::ffff:a.b.c.d`, 6to4) are judged by the
-    embedded address, so `::ffff:127.0.0.1` is as private as `127.0.0.1`.
-    """
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return is_public_address(address.ipv4_mapped)
-        if address.sixtofour is not None and not is_public_address(address.sixtofour):
-            return False
-    if (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    ):
-        return False
-    return address.is_global
 
 
 def check_url(url: str, *, allow_private: bool, resolver: Resolver = system_resolver) -> None:
@@ -107,10 +80,7 @@ async def ensure_public_url(url: str, *, allow_private: bool) -> None:
 
 
 def _parse_address(host: str) -> IPAddress | None:
-    try:
-        return ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return None
+    return parse_address(host)
 
 
 def _resolve(host: str, port: int, resolver: Resolver) -> list[IPAddress]:
@@ -133,3 +103,14 @@ def _resolve(host: str, port: int, resolver: Resolver) -> list[IPAddress]:
             raise PrivateAddressError(detail=f"{host} resolved to unparsable address {text!r}")
         addresses.append(address)
     return addresses
+
+
+__all__ = [
+    "IPAddress",
+    "Resolver",
+    "check_redirect",
+    "check_url",
+    "ensure_public_url",
+    "is_public_address",
+    "system_resolver",
+]

@@ -24,7 +24,15 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.downloaders.formats import InfoDict
-from mediabot.downloaders.ytdl import GuardedYoutubeDL, YtdlSession
+from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.ytdl import (
+    GuardedYoutubeDL,
+    GuardRefusalError,
+    YtdlSession,
+    precheck_url,
+)
+from mediabot.net.addresses import GuardPolicy
+from mediabot.net.proxy import GuardProxy
 
 if TYPE_CHECKING:  # the splitter is loaded by whoever builds a plan, not by every download
     from mediabot.media.splitter import SplitSource
@@ -35,6 +43,30 @@ STREAM_PROTOCOLS = frozenset({"http", "https"})
 """yt-dlp protocols that are one plain file per format."""
 _CONTAINERS = frozenset({"mp4", "m4a", "m4v", "mov"})
 _CONTENT_RANGE = re.compile(r"^bytes 0-0/(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class StreamGuard:
+    """The private-network guard for a stream plan's remote reads (`SplitSource.url_check`).
+
+    Called on a URL, it refuses what needs no DNS to refuse; `proxy_url` is the guard
+    proxy every request to the origin goes through (a process-wide session: the plan
+    outlives the lookup that made it), which judges each address it connects to.
+    A read that receives nothing for `stall_timeout_s` fails.
+    """
+
+    policy: GuardPolicy
+    proxy_url: str
+    stall_timeout_s: float
+
+    @classmethod
+    def for_options(cls, options: DownloadOptions) -> StreamGuard:
+        policy = options.guard_policy()
+        session = GuardProxy.running().shared_session(policy)
+        return cls(policy, session.url, options.stall_timeout_s)
+
+    def __call__(self, url: str) -> None:
+        precheck_url(url, self.policy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,11 +175,14 @@ def save_thumbnail(session: YtdlSession, url: str, folder: Path) -> Path | None:
     """Fetch the cover at `url` into `folder` through the guard (blocking); None on failure."""
     suffix = Path(url.split("?", 1)[0]).suffix.lower()
     path = folder / f"cover{suffix if suffix in ('.jpg', '.jpeg', '.png', '.webp') else '.jpg'}"
+    session.tolerated_urls.add(url)
     try:
         with session.open() as ydl, path.open("wb") as output:
             for chunk in session.fetch(ydl, url):
                 output.write(chunk)
-    except (HTTPError, TransportError, OSError) as exc:
+    except (HTTPError, TransportError, GuardRefusalError, OSError) as exc:
+        # a cover refused by the guard is only a missing cover
+        session.guard.forgive(session.guard.unforgiven_refusals)
         logger.info("No cover for the stream: %s", exc)
         path.unlink(missing_ok=True)
         return None

@@ -13,16 +13,17 @@ import functools
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urljoin
+from urllib.parse import urlsplit
 
 import yt_dlp
 from yt_dlp.extractor import gen_extractor_classes
-from yt_dlp.networking._requests import RequestsRH
-from yt_dlp.networking._urllib import UrllibRH
+from yt_dlp.extractor.common import InfoExtractor
 from yt_dlp.networking.common import Request
 from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import DownloadCancelled, GeoRestrictedError, UnsupportedError
@@ -36,12 +37,17 @@ from mediabot.downloaders.errors import (
     LoginRequiredError,
     NetworkError,
     NotFoundError,
+    PrivateAddressError,
     PrivateOrRemovedError,
+    StalledError,
     UnavailableResolutionError,
     UnsupportedLinkError,
 )
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.safety import check_url
+from mediabot.media.tools import guarded_tools_dir
+from mediabot.net.addresses import GuardPolicy, parse_address
+from mediabot.net.proxy import GuardProxy, ProxySession
 
 logger = logging.getLogger(__name__)
 
@@ -63,57 +69,76 @@ class GuardRefusalError(RequestError):  # type: ignore[misc]
         self.refusal = refusal
 
 
+def precheck_url(url: str, policy: GuardPolicy) -> None:
+    """Refuse what can be refused without DNS: other schemes, and private address literals.
+
+    Names are judged by the guard proxy when it connects (it resolves them once, and
+    connects to the address it checked), so nothing is resolved here.
+    """
+    check_url(url, allow_private=True)
+    host = urlsplit(url.strip()).hostname or ""
+    address = parse_address(host)
+    if address is not None and not policy.permits(address):
+        raise PrivateAddressError(detail=f"{host} is the non-public address {address}")
+
+
 _TLS_CONTEXTS: dict[tuple[Any, ...], Any] = {}
 _TLS_CONTEXTS_LOCK = threading.Lock()
+_SHARED_TLS_CLASSES: dict[type, type] = {}
 
 
-class _SharedTLSRequestsRH(RequestsRH):  # type: ignore[misc]
+def _shared_tls_handler(handler: type) -> type:
     """yt-dlp's requests handler with one TLS context per configuration for the process.
 
     yt-dlp builds a context (loading the whole CA bundle: ~15 ms) for every YoutubeDL, and
-    a download uses two (the probe, then the fetch with its own formats and files). A
-    context is made to be shared by connections; the key holds everything it is built from.
+    a download uses two (the probe, then the fetch). This overrides the private
+    `_make_sslcontext` hook; when a yt-dlp release lacks it (or the attributes its key is
+    built from), the handler is used as yt-dlp made it: slower, never wrong.
     """
+    if not callable(getattr(handler, "_make_sslcontext", None)):
+        return handler
+    shared = _SHARED_TLS_CLASSES.get(handler)
+    if shared is not None:
+        return shared
 
-    def _make_sslcontext(self, legacy_ssl_support: Any = None) -> Any:
-        key = (
-            self.verify,
-            self.legacy_ssl_support if legacy_ssl_support is None else legacy_ssl_support,
-            self.prefer_system_certs,
-            tuple(sorted(self._client_cert.items())),
-        )
+    def _make_sslcontext(self: Any, legacy_ssl_support: Any = None) -> Any:
+        parent: Any = handler
+        make = functools.partial(parent._make_sslcontext, self)
+        try:
+            key = (
+                self.verify,
+                self.legacy_ssl_support if legacy_ssl_support is None else legacy_ssl_support,
+                self.prefer_system_certs,
+                tuple(sorted(self._client_cert.items())),
+            )
+        except (AttributeError, TypeError):
+            return make(legacy_ssl_support)
         with _TLS_CONTEXTS_LOCK:
             context = _TLS_CONTEXTS.get(key)
             if context is None:
-                context = _TLS_CONTEXTS[key] = super()._make_sslcontext(legacy_ssl_support)
+                context = _TLS_CONTEXTS[key] = make(legacy_ssl_support)
         return context
 
-
-class _GuardedRequestsRH(_SharedTLSRequestsRH):
-    """yt-dlp's requests handler with every redirect hop checked before it is followed."""
-
-    redirect_check: Callable[[str, str], None] | None = None
-
-    def _create_instance(self, cookiejar: Any, legacy_ssl_support: Any = None) -> Any:
-        session = super()._create_instance(cookiejar, legacy_ssl_support)
-        session.hooks["response"].append(self._check_hop)
-        return session
-
-    def _check_hop(self, response: Any, *args: Any, **kwargs: Any) -> Any:
-        # requests calls response hooks for each hop before it follows the Location header.
-        if response.is_redirect and self.redirect_check is not None:
-            self.redirect_check(response.url, response.headers["location"])
-        return response
+    shared_class: type = type(
+        f"SharedTLS{handler.__name__}", (handler,), {"_make_sslcontext": _make_sslcontext}
+    )
+    _SHARED_TLS_CLASSES[handler] = shared_class
+    return shared_class
 
 
-class _OfflineUrllibRH(UrllibRH):  # type: ignore[misc]
-    """urllib handler kept for `data:` URLs only: its redirects cannot be hooked."""
-
-    _SUPPORTED_URL_SCHEMES = ("data",)
+def _fast_extractor_list_supported() -> bool:
+    """Whether yt-dlp still marks disabled extractors with `_ENABLED` (the fast path's key)."""
+    return hasattr(InfoExtractor, "_ENABLED")
 
 
 class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
-    """A YoutubeDL whose every request passes the private-network guard and a cancel check."""
+    """A YoutubeDL whose every request goes through the guard proxy, with a cancel check.
+
+    yt-dlp's public `proxy` parameter sends every request (each redirect hop is a new
+    request) through `guard`; `ffmpeg_location` points at wrappers that keep ffmpeg on the
+    proxy too. Without `guard`, the instance opens a session of its own and closes it
+    with itself.
+    """
 
     def __init__(
         self,
@@ -122,12 +147,32 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         allow_private: bool,
         cancel: threading.Event | None = None,
         url_check: Callable[[str], None] | None = None,
+        guard: ProxySession | None = None,
+        tolerated_urls: Iterable[str] = (),
     ) -> None:
-        """`url_check(url)` raises `DownloadError` to refuse a URL; default: `check_url`."""
+        """`url_check(url)` raises `DownloadError` to refuse a URL before any request;
+        default: scheme and address-literal checks (`precheck_url`). A refusal met by a
+        request for one of `tolerated_urls` (thumbnails) fails that request only."""
+        self._owned_guard = guard is None
+        self.guard = guard or GuardProxy.running().open_session(
+            GuardPolicy(allow_private=allow_private)
+        )
         self._allow_private = allow_private
         self._cancel = cancel or threading.Event()
-        self._url_check = url_check or functools.partial(check_url, allow_private=allow_private)
+        self._url_check = url_check or functools.partial(precheck_url, policy=self.guard.policy)
+        self._tolerated = frozenset(tolerated_urls)
+        params = {**params, "proxy": self.guard.url}
+        tools = guarded_tools_dir()
+        if tools is not None and not params.get("ffmpeg_location"):
+            params["ffmpeg_location"] = str(tools)
         super().__init__(params)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self._owned_guard:
+                self.guard.close()
 
     def add_default_info_extractors(self) -> None:
         """yt-dlp's default extractors, in yt-dlp's order, without its quadratic de-duplication.
@@ -136,9 +181,13 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         YoutubeDL for ~1,800 extractors, paid by every probe and every download. The default
         set is every enabled extractor class by lower-cased `IE_NAME` (a later class replacing
         an earlier one of the same name, in its place), which is what this builds directly.
-        Any other `allowed_extractors` goes through yt-dlp's own code.
+        Any other `allowed_extractors`, or a yt-dlp without `_ENABLED`, goes through
+        yt-dlp's own code.
         """
-        if self.params.get("allowed_extractors", ["default"]) != ["default"]:
+        if (
+            self.params.get("allowed_extractors", ["default"]) != ["default"]
+            or not _fast_extractor_list_supported()
+        ):
             super().add_default_info_extractors()
             return
         by_name = {ie.IE_NAME.lower(): ie for ie in gen_extractor_classes()}
@@ -151,33 +200,32 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         if self._cancel.is_set():
             raise DownloadCancelled()
         url = req if isinstance(req, str) else req.url
-        if not url.startswith(_NETWORK_FREE_SCHEMES):
-            try:
-                self._url_check(url)
-            except DownloadError as exc:
-                raise GuardRefusalError(exc) from exc
-        return super().urlopen(req)
+        if url.startswith(_NETWORK_FREE_SCHEMES):
+            return super().urlopen(req)
+        try:
+            self._url_check(url)
+        except DownloadError as exc:
+            raise GuardRefusalError(exc) from exc
+        before = self.guard.refusal_count
+        try:
+            return super().urlopen(req)
+        except (HTTPError, TransportError) as exc:
+            refused = self.guard.refusal_count - before
+            if refused <= 0:
+                raise
+            if url in self._tolerated:
+                self.guard.forgive(refused)
+                raise  # a network error yt-dlp skips (a thumbnail): never the whole download
+            logger.warning("The guard refused %s or a redirect from it", url)
+            refusal = PrivateAddressError(detail=f"guard refused {url}: {exc}")
+            raise GuardRefusalError(refusal) from exc
 
     def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
-        if self._allow_private:
-            shared = [_SharedTLSRequestsRH if h is RequestsRH else h for h in handlers]
-            return super().build_request_director(shared, preferences)
-        # Only handlers whose redirects we can check: curl_cffi and websockets follow or open
-        # connections we cannot see, so they are left out while the guard is on.
-        director = super().build_request_director(
-            [_GuardedRequestsRH, _OfflineUrllibRH], preferences
-        )
-        for handler in director.handlers.values():
-            if isinstance(handler, _GuardedRequestsRH):
-                handler.redirect_check = self._check_redirect
-        return director
-
-    def _check_redirect(self, current_url: str, location: str) -> None:
-        try:
-            self._url_check(urljoin(current_url, location))
-        except DownloadError as exc:
-            logger.warning("Refused redirect from %s to %s", current_url, location)
-            raise GuardRefusalError(exc) from exc
+        shared = [
+            _shared_tls_handler(h) if getattr(h, "RH_KEY", None) == "Requests" else h
+            for h in handlers
+        ]
+        return super().build_request_director(shared, preferences)
 
 
 class _YtdlLogger:
@@ -206,12 +254,62 @@ def _deno_path() -> str | None:
         return None
 
 
+class TransferWatch:
+    """Judges a session's transfer from the bytes its guard proxy received.
+
+    A transfer is stalled when no byte arrives for `stall_timeout_s`, or when fewer than
+    `min_bytes_per_s` arrive on average over any `window_s` (0 turns the rate rule off).
+    Work that moves no bytes by design (yt-dlp's post-processors: merging, converting)
+    pauses the watch. Fed from the event loop by `YtdlSession.run`; paused and resumed
+    from yt-dlp's thread (plain attribute writes).
+    """
+
+    def __init__(self, stall_timeout_s: float, min_bytes_per_s: float, window_s: float) -> None:
+        self.stall_timeout_s = stall_timeout_s
+        self.min_bytes_per_s = min_bytes_per_s
+        self.window_s = window_s
+        self.paused = False
+        self._samples: deque[tuple[float, int]] = deque()
+        self._idle_since: float | None = None
+        self._last_bytes = -1
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+
+    def check(self, now: float, received_bytes: int) -> str | None:
+        """Why the transfer should be abandoned, or None; call every fraction of a second."""
+        if self.paused:
+            self._samples.clear()
+            self._idle_since = None
+            return None
+        if received_bytes != self._last_bytes or self._idle_since is None:
+            self._last_bytes = received_bytes
+            self._idle_since = now
+        elif now - self._idle_since >= self.stall_timeout_s:
+            return f"no byte received for {now - self._idle_since:.0f} s"
+        self._samples.append((now, received_bytes))
+        while len(self._samples) > 1 and now - self._samples[1][0] >= self.window_s:
+            self._samples.popleft()
+        first_at, first_bytes = self._samples[0]
+        if self.min_bytes_per_s > 0 and now - first_at >= self.window_s:
+            rate = (received_bytes - first_bytes) / (now - first_at)
+            if rate < self.min_bytes_per_s:
+                return f"{rate / 1000:.1f} KB/s over {now - first_at:.0f} s"
+        return None
+
+
 class _ProgressRelay:
     """Turns yt-dlp's per-file progress dicts into one running `DownloadProgress`."""
 
-    def __init__(self, callback: ProgressCallback | None, cancel: threading.Event) -> None:
+    def __init__(
+        self, callback: ProgressCallback | None, cancel: threading.Event, watch: TransferWatch
+    ) -> None:
         self._callback = callback
         self._cancel = cancel
+        self._watch = watch
         self._files: dict[str, tuple[int, int | None]] = {}
 
     def report(self, progress: DownloadProgress) -> None:
@@ -246,16 +344,22 @@ class _ProgressRelay:
         if self._cancel.is_set():
             raise DownloadCancelled()
         if status.get("status") == "started":
+            self._watch.pause()  # local work: no bytes are expected meanwhile
             done = sum(done for done, _ in self._files.values())
             self.report(DownloadProgress(phase=DownloadPhase.PROCESSING, downloaded_bytes=done))
+        else:
+            self._watch.resume()
 
 
 class YtdlSession:
-    """Everything one probe or download shares: options, cookies, progress and cancellation.
+    """Everything one probe or download shares: options, cookies, progress, cancellation,
+    and its own session of the guard proxy (opened on first use, closed by `close()`).
 
-    Blocking yt-dlp work goes through `run`, which keeps the event loop free; when the
-    awaiting task is cancelled, `run` raises yt-dlp out of its next request or progress
-    hook, waits for the thread to end (so no ffmpeg it started outlives us), then re-raises.
+    Blocking yt-dlp work goes through `run`, which keeps the event loop free and watches the
+    transfer. When the awaiting task is cancelled, or the transfer stalls, `run` closes the
+    session's proxy connections (a thread blocked in a socket read returns at once, an
+    ffmpeg reading through the proxy fails), waits for the thread to end (so no ffmpeg it
+    started outlives us), then raises.
     """
 
     def __init__(
@@ -270,7 +374,28 @@ class YtdlSession:
         self._cookies_file = cookies_file
         self._extra_params = dict(extra_params or {})
         self.cancelled = threading.Event()
-        self.progress = _ProgressRelay(progress, self.cancelled)
+        self.watch = TransferWatch(
+            options.stall_timeout_s, options.min_transfer_kbps * 1000, options.min_transfer_window_s
+        )
+        self.progress = _ProgressRelay(progress, self.cancelled, self.watch)
+        self.tolerated_urls: set[str] = set()
+        """URLs whose refusal by the guard costs nothing needed (thumbnails)."""
+        self._guard: ProxySession | None = None
+        self._guard_lock = threading.Lock()
+        self._stalled: str | None = None
+        self.policy: GuardPolicy = options.guard_policy()
+
+    @property
+    def guard(self) -> ProxySession:
+        """This session's listener on the guard proxy."""
+        with self._guard_lock:
+            if self._guard is None:
+                self._guard = GuardProxy.running().open_session(self.policy)
+            return self._guard
+
+    def precheck(self, url: str) -> None:
+        """Refuse `url` now when that needs no DNS (scheme, private address literal)."""
+        precheck_url(url, self.policy)
 
     def params(self, **overrides: Any) -> InfoDict:
         """yt-dlp parameters for this session; `overrides` win."""
@@ -281,9 +406,11 @@ class YtdlSession:
             "noprogress": True,
             "noplaylist": True,
             "extract_flat": "in_playlist",
-            "socket_timeout": 30,
+            "socket_timeout": max(self.options.stall_timeout_s, 1.0),
             "retries": 3,
             "fragment_retries": 3,
+            # a fragment the guard refused (or that never came) is a broken file, not a gap
+            "skip_unavailable_fragments": False,
             "hls_prefer_native": True,
             "overwrites": True,
             "color": {"stdout": "never", "stderr": "never"},
@@ -300,11 +427,13 @@ class YtdlSession:
         return params
 
     def open(self, **overrides: Any) -> GuardedYoutubeDL:
-        """A fresh guarded YoutubeDL; use it as a context manager."""
+        """A fresh guarded YoutubeDL on this session's proxy; use it as a context manager."""
         return GuardedYoutubeDL(
             self.params(**overrides),
             allow_private=self.options.allow_private_urls,
             cancel=self.cancelled,
+            guard=self.guard,
+            tolerated_urls=self.tolerated_urls,
         )
 
     def fetch(
@@ -326,8 +455,13 @@ class YtdlSession:
         finally:
             response.close()
 
-    async def run(self, work: Callable[[], T]) -> T:
-        """Run blocking `work` in a thread; translate yt-dlp errors; cancel cooperatively."""
+    async def run(self, work: Callable[[], T], *, strict: bool = False) -> T:
+        """Run blocking `work` in a thread; translate yt-dlp errors; cancel and watch.
+
+        `strict`: a request the guard refused fails the work even when yt-dlp or ffmpeg
+        went on without it (ffmpeg skips an HLS segment it cannot open), unless it was
+        tolerated (a thumbnail). Raises `StalledError` when the transfer stalls.
+        """
         loop = asyncio.get_running_loop()
         future: Future[T] = Future()
 
@@ -339,24 +473,62 @@ class YtdlSession:
             except BaseException as exc:  # handed to the awaiting coroutine
                 future.set_exception(exc)
 
+        guard = self.guard
         thread = threading.Thread(target=target, name="yt-dlp", daemon=True)
         thread.start()
         waiter = asyncio.wrap_future(future, loop=loop)
+        tick = min(1.0, max(self.watch.stall_timeout_s / 5, 0.05))
         try:
-            return await asyncio.shield(waiter)
+            while True:
+                done, _ = await asyncio.wait({waiter}, timeout=tick)
+                if done:
+                    break
+                reason = self.watch.check(time.monotonic(), guard.received_bytes)
+                if reason is not None and self._stalled is None:
+                    logger.warning("Abandoning a stalled transfer: %s", reason)
+                    self._stalled = reason
+                    self._abort()
+            result = waiter.result()
         except asyncio.CancelledError:
-            self.cancelled.set()
+            self._abort()
             await _wait_ignoring_cancellation(waiter)
             raise
-        except DownloadError:
-            raise
-        except Exception as exc:
-            if self.cancelled.is_set():
-                raise asyncio.CancelledError() from exc
-            raise translate_error(exc) from exc
+        except BaseException as exc:
+            failure = self._failure(exc)
+            if failure is exc:
+                raise
+            raise failure from exc
+        if strict and guard.unforgiven_refusals:
+            raise PrivateAddressError(detail=f"guard refused {guard.refusals}")
+        return result
+
+    def _failure(self, exc: BaseException) -> BaseException:
+        if self._stalled is not None:
+            return StalledError(detail=self._stalled)
+        guard = self._guard
+        if guard is not None and guard.unforgiven_refusals:
+            return PrivateAddressError(detail=f"guard refused {guard.refusals}")
+        if isinstance(exc, DownloadError):
+            return exc
+        if not isinstance(exc, Exception):
+            return exc
+        if self.cancelled.is_set():
+            return asyncio.CancelledError()
+        return translate_error(exc)
+
+    def _abort(self) -> None:
+        self.cancelled.set()
+        if self._guard is not None:
+            self._guard.close()
 
     def cancel(self) -> None:
         self.cancelled.set()
+
+    def close(self) -> None:
+        """Close this session's proxy listener and every connection it still has."""
+        with self._guard_lock:
+            if self._guard is not None:
+                self._guard.close()
 
 
 async def _wait_ignoring_cancellation(waiter: asyncio.Future[Any]) -> None:

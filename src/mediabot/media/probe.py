@@ -94,10 +94,13 @@ def _int(value: Any) -> int | None:
         return None
 
 
-async def probe(source: str | Path, *, input_args: Sequence[str] = ()) -> MediaInfo:
+async def probe(
+    source: str | Path, *, input_args: Sequence[str] = (), proxy: str | None = None
+) -> MediaInfo:
     """Read the container and stream facts of `source`; raises `ProbeError` if unreadable.
 
-    `input_args` are ffprobe options for the input (placed before it).
+    `input_args` are ffprobe options for the input (placed before it). A remote `source`
+    is read through `proxy` (the guard proxy's URL) when given.
     """
     args = [
         FFPROBE,
@@ -111,7 +114,7 @@ async def probe(source: str | Path, *, input_args: Sequence[str] = ()) -> MediaI
         str(source),
     ]
     try:
-        raw = await run_tool(args)
+        raw = await run_tool(args, proxy=proxy)
         data = json.loads(raw)
     except (MediaToolError, ValueError) as exc:
         raise ProbeError(f"cannot read media from {_display(source)}: {exc}") from exc
@@ -145,6 +148,7 @@ async def read_packets(
     span_s: float,
     stream_indexes: tuple[int, ...],
     input_args: Sequence[str] = (),
+    proxy: str | None = None,
 ) -> list[Packet]:
     """Packets of the given streams from `start_s` for about `span_s` seconds.
 
@@ -165,7 +169,7 @@ async def read_packets(
         str(source),
     ]
     try:
-        raw = await run_tool(args)
+        raw = await run_tool(args, proxy=proxy)
     except MediaToolError as exc:
         raise ProbeError(f"cannot read packets from {_display(source)}: {exc}") from exc
     wanted = set(stream_indexes)

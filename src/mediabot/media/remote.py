@@ -14,7 +14,9 @@ until the end, outside the budget.
 It is also the only client of the origin: ffmpeg and ffprobe only ever connect to 127.0.0.1.
 So the request headers (cookies included) never appear on a command line, and every redirect
 the origin answers with passes `url_check` before it is followed; the tools cannot be sent
-elsewhere behind the guard's back.
+elsewhere behind the guard's back. When the check names the guard proxy (`ProxiedUrlCheck`,
+or `proxy=`), every request to the origin goes through it, so the address connected to is
+the address the guard checked.
 """
 
 from __future__ import annotations
@@ -28,16 +30,33 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 from urllib.parse import quote, urljoin, urlsplit
 
 import aiohttp
 from aiohappyeyeballs import AddrInfoType
 from aiohttp import web
 
+from mediabot.net.proxy import REFUSAL_HEADER
+
 logger = logging.getLogger(__name__)
 
 UrlCheck = Callable[[str], None]
 """Raises to refuse a URL before any request is made to it (blocking: it may resolve DNS)."""
+
+
+@runtime_checkable
+class ProxiedUrlCheck(Protocol):
+    """A `UrlCheck` that also names the guard proxy to read through, and a stall limit."""
+
+    @property
+    def proxy_url(self) -> str: ...
+
+    @property
+    def stall_timeout_s(self) -> float: ...
+
+    def __call__(self, url: str) -> None: ...
+
 
 BLOCK_BYTES = 128 * 1024
 """The unit fetched from the origin, cached on disk and evicted."""
@@ -139,7 +158,9 @@ class _Origin:
         url_check: UrlCheck | None,
         session: aiohttp.ClientSession,
         cache: _BlockCache,
+        proxy: str | None = None,
     ) -> None:
+        self._proxy = proxy
         self._index = index
         self._url = url
         self._headers = dict(headers)
@@ -240,9 +261,19 @@ class _Origin:
                     logger.warning("Refused remote input %s: %s", _display(url), exc)
                     raise RemoteReadError(f"refused {_display(url)}: {exc}") from exc
             try:
-                response = await self._session.get(url, headers=headers, allow_redirects=False)
+                response = await self._session.get(
+                    url, headers=headers, allow_redirects=False, proxy=self._proxy
+                )
+            except aiohttp.ClientHttpProxyError as exc:
+                if exc.status == 403:  # the guard proxy refused the CONNECT
+                    raise RemoteReadError(f"refused {_display(url)}: {exc}") from exc
+                raise RemoteReadError(f"cannot reach {_display(url)}: {exc}") from exc
             except (aiohttp.ClientError, TimeoutError) as exc:
                 raise RemoteReadError(f"cannot reach {_display(url)}: {exc}") from exc
+            if response.headers.get(REFUSAL_HEADER):
+                response.release()
+                logger.warning("The guard proxy refused remote input %s", _display(url))
+                raise RemoteReadError(f"refused {_display(url)} (private-network guard)")
             if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                 target = urljoin(url, response.headers["Location"])
                 response.release()
@@ -300,7 +331,17 @@ class RemoteInputs:
         headers: Mapping[str, str] | None = None,
         url_check: UrlCheck | None = None,
         budget_bytes: int = 64 * 1024 * 1024,
+        proxy: str | None = None,
+        stall_timeout_s: float | None = None,
     ) -> None:
+        """`proxy` (default: the one `url_check` names, if any) carries every request to
+        the origins; a read that receives nothing for `stall_timeout_s` (default: the one
+        `url_check` names, else 60 s) fails."""
+        if isinstance(url_check, ProxiedUrlCheck):
+            proxy = proxy or url_check.proxy_url
+            stall_timeout_s = stall_timeout_s or url_check.stall_timeout_s
+        self._proxy = proxy
+        self._stall_timeout_s = stall_timeout_s or 60.0
         self._urls = tuple(urls)
         self._headers = dict(headers or {})
         self._url_check = url_check
@@ -352,13 +393,17 @@ class RemoteInputs:
 
     async def start(self) -> None:
         await asyncio.to_thread(self._cache_dir.mkdir, parents=True, exist_ok=True)
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=60)
+        timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=30, sock_read=self._stall_timeout_s
+        )
         connector = aiohttp.TCPConnector(socket_factory=_small_receive_buffer)
         self._session = aiohttp.ClientSession(
             connector=connector, timeout=timeout, auto_decompress=False
         )
         self._origins = [
-            _Origin(index, url, self._headers, self._url_check, self._session, self._cache)
+            _Origin(
+                index, url, self._headers, self._url_check, self._session, self._cache, self._proxy
+            )
             for index, url in enumerate(self._urls)
         ]
         self._handler = web.Server(self._serve)

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Sequence
+import os
+import shlex
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from subprocess import DEVNULL, PIPE
 
 logger = logging.getLogger(__name__)
@@ -13,6 +19,43 @@ FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"
 
 _STDERR_TAIL = 600
+_PROXY_VARIABLES = frozenset(
+    {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+    | {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
+)
+
+
+def tool_environment(proxy: str | None = None) -> dict[str, str]:
+    """The environment for ffmpeg or ffprobe: the operator's proxy variables removed.
+
+    ffmpeg's http protocol honours `no_proxy`, so a `no_proxy` inherited from the
+    environment could send it straight past the guard proxy. With `proxy`, every remote
+    input goes through it (`http_proxy` covers https too: ffmpeg tunnels TLS with CONNECT).
+    """
+    env = {key: value for key, value in os.environ.items() if key not in _PROXY_VARIABLES}
+    if proxy is not None:
+        env["http_proxy"] = proxy
+    return env
+
+
+@functools.cache
+def guarded_tools_dir() -> Path | None:
+    """A folder holding `ffmpeg` and `ffprobe` wrappers that drop `no_proxy`, or None.
+
+    yt-dlp starts ffmpeg with its own environment (a copy of ours, `http_proxy` set to its
+    `proxy` parameter); its public `ffmpeg_location` parameter pointed here makes that
+    ffmpeg unable to bypass the proxy through `no_proxy`, whatever the environment holds.
+    """
+    found = {name: shutil.which(name) for name in (FFMPEG, FFPROBE)}
+    if not all(found.values()):
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="mediabot-tools-"))
+    for name, real in found.items():
+        assert real is not None
+        wrapper = folder / name
+        wrapper.write_text(f'#!/bin/sh\nunset no_proxy NO_PROXY\nexec {shlex.quote(real)} "$@"\n')
+        wrapper.chmod(0o755)
+    return folder
 
 
 class MediaToolError(Exception):
@@ -25,15 +68,18 @@ class MediaToolError(Exception):
         super().__init__(f"{tool} exited with {returncode}: {stderr[-_STDERR_TAIL:].strip()}")
 
 
-async def run_tool(args: Sequence[str]) -> bytes:
+async def run_tool(args: Sequence[str], *, proxy: str | None = None) -> bytes:
     """Run one ffmpeg/ffprobe command and return its standard output.
 
     The process is killed if the calling task is cancelled, so an abandoned job never
-    leaves ffmpeg running. A non-zero exit raises `MediaToolError`.
+    leaves ffmpeg running. A non-zero exit raises `MediaToolError`. Remote inputs are read
+    through `proxy` (the guard proxy) when given; the environment's proxy settings are
+    never used.
     """
+    env: Mapping[str, str] = tool_environment(proxy)
     try:
         process = await asyncio.create_subprocess_exec(
-            *args, stdin=DEVNULL, stdout=PIPE, stderr=PIPE
+            *args, stdin=DEVNULL, stdout=PIPE, stderr=PIPE, env=env
         )
     except FileNotFoundError as exc:
         raise MediaToolError(args[0], None, f"{args[0]} is not installed") from exc
