@@ -1048,7 +1048,7 @@ class FakeTelegram:
         text = _plain_text(source, parse_mode) if not params.get("entities") else source
         if not text.strip():
             raise _bad("message text is empty")
-        if len(text) > MAX_TEXT:
+        if _utf16_length(text) > MAX_TEXT:  # Telegram counts UTF-16 code units
             raise _bad("message is too long")
         content: dict[str, Any] = {"text": text}
         return self._post(chat_id, params, content, (source, parse_mode))
@@ -1166,7 +1166,7 @@ class FakeTelegram:
         text = _plain_text(source, parse_mode) if not params.get("entities") else source
         if not text.strip():
             raise _bad("message text is empty")
-        if len(text) > MAX_TEXT:
+        if _utf16_length(text) > MAX_TEXT:  # Telegram counts UTF-16 code units
             raise _bad("MESSAGE_TOO_LONG")
         return self._apply_edit(
             stored, {"text": text}, (source, parse_mode), params.get("reply_markup")
@@ -1470,7 +1470,7 @@ def _json_param(params: dict[str, str], name: str, error: str) -> Any:
 
 def _caption(source: str, parse_mode: str) -> str:
     caption = _plain_text(source, parse_mode) if source else ""
-    if len(caption) > MAX_CAPTION:
+    if _utf16_length(caption) > MAX_CAPTION:
         raise _bad("message caption is too long")
     return caption
 

@@ -21,8 +21,12 @@ from mediabot.senders.base import (
     discard,
     upload_of,
 )
+from mediabot.telegram.texts import plain
 
 logger = logging.getLogger(__name__)
+
+AUDIO_TAG_LIMIT = 256
+"""Longest title or performer shown on an audio track (outside data, cleaned and cut)."""
 
 
 class AudioSender(FileSender):
@@ -74,8 +78,8 @@ class AudioSender(FileSender):
                 audio=self._input_file(item.path),
                 caption=self._target.caption,
                 parse_mode=ParseMode.HTML,
-                title=self._title,
-                performer=self._performer,
+                title=plain(self._title, AUDIO_TAG_LIMIT) or None,
+                performer=plain(self._performer, AUDIO_TAG_LIMIT) or None,
                 duration=round(duration) if duration is not None else None,
                 thumbnail=upload_of(thumbnail),
                 reply_parameters=self._target.reply_parameters,

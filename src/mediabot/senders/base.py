@@ -7,7 +7,6 @@ handlers, the queue or the database: the caller records the parts it is told abo
 
 from __future__ import annotations
 
-import html
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
@@ -19,11 +18,12 @@ from aiogram.types import FSInputFile, Message, ReplyParameters
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
+from mediabot.telegram.texts import CAPTION_LIMIT, file_name, fill_html, plain, safe_html
+
+__all__ = ["CAPTION_LIMIT"]  # re-exported: callers size captions with it
 
 logger = logging.getLogger(__name__)
 
-CAPTION_LIMIT = 1024
-"""Telegram's limit on a caption's visible length."""
 _CAPTION_RESERVE = 40
 """Room kept free in a caption for a "Part i/N" line."""
 
@@ -45,31 +45,44 @@ class StaleFileIdError(DeliveryError):
 
 @dataclass(frozen=True, slots=True)
 class SendTarget:
-    """Where the media goes and what it says: `caption` is HTML, at most 1024 visible chars."""
+    """Where the media goes and what it says.
+
+    `caption` is HTML, at most `CAPTION_LIMIT` visible characters as Telegram counts
+    them; `title` is the plain title uploads are named after (empty: the file's own name,
+    cleaned).
+    """
 
     chat_id: int
     caption: str
     reply_to_message_id: int | None = None
+    title: str = ""
 
     @classmethod
     def for_media(
         cls, chat_id: int, title: str, source_url: str, reply_to_message_id: int | None = None
     ) -> SendTarget:
-        """A target whose caption is the title in bold and the source link, HTML-escaped."""
-        room = CAPTION_LIMIT - _CAPTION_RESERVE - len(source_url) - 1
-        if room <= 0:
-            visible_title, url = "", source_url[: CAPTION_LIMIT - _CAPTION_RESERVE]
+        """A target whose caption is the title in bold and the source link.
+
+        Both come from outside: they are cleaned, escaped and cut (the longer first) so
+        that the caption fits with room for a "Part i/N" line.
+        """
+        room = CAPTION_LIMIT - _CAPTION_RESERVE
+        clean_title = plain(title)
+        if clean_title:
+            caption = fill_html("<b>{title}</b>\n{url}", room, title=clean_title, url=source_url)
         else:
-            visible_title = title if len(title) <= room else title[: room - 1] + "…"
-            url = source_url
-        parts = [f"<b>{html.escape(visible_title)}</b>"] if visible_title else []
-        parts.append(html.escape(url))
-        return cls(chat_id, "\n".join(parts), reply_to_message_id)
+            caption = fill_html("{url}", room, url=source_url)
+        return cls(chat_id, caption, reply_to_message_id, clean_title)
 
     def caption_with(self, line: str) -> str:
-        """The caption with one more line of plain text under it (escaped)."""
-        extra = html.escape(line)
+        """The caption with one more line of plain text under it (cleaned and escaped)."""
+        extra = safe_html(line, _CAPTION_RESERVE - 1)
         return f"{self.caption}\n{extra}" if self.caption else extra
+
+    def upload_name(self, path: Path, label: str = "") -> str:
+        """The plain name an upload of `path` is shown under: "<title>[ label].<ext>"."""
+        stem = self.title or path.stem
+        return file_name(f"{stem} {label}" if label else stem, path.suffix)
 
     @property
     def reply_parameters(self) -> ReplyParameters | None:
@@ -174,15 +187,16 @@ class Sender(ABC):
     def _is_local_server(self) -> bool:
         return self._bot.session.api.is_local
 
-    def _input_file(self, path: Path) -> FSInputFile | str:
-        """An upload, or with a local Bot API server the file's path as a file:// URI.
+    def _input_file(self, path: Path, label: str = "") -> FSInputFile | str:
+        """An upload named after the title (`SendTarget.upload_name`), or with a local Bot
+        API server the file's path as a file:// URI.
 
         A local server reads the file itself from the shared folder, so nothing is
         uploaded; the server needs the same absolute path the worker sees.
         """
         if self._is_local_server:
             return path.resolve().as_uri()
-        return FSInputFile(path)
+        return FSInputFile(path, filename=self._target.upload_name(path, label))
 
     async def _accepted(
         self,
@@ -249,5 +263,10 @@ def discard(path: Path | None) -> None:
 
 
 def upload_of(path: Path | None) -> FSInputFile | None:
-    """An upload of a small file we made (a thumbnail); even a local server takes these."""
-    return FSInputFile(path) if path is not None else None
+    """An upload of a small file we made (a thumbnail); even a local server takes these.
+
+    Its name comes from the download's, so it is cleaned like every upload's name.
+    """
+    if path is None:
+        return None
+    return FSInputFile(path, filename=file_name(path.stem, path.suffix))

@@ -85,8 +85,9 @@ class CachedSender(Sender):
                 await self._send_each(sent)
         except TelegramBadRequest as exc:
             if is_stale_file_id(exc):
+                logger.info("cached file refused by Telegram: %s", exc.message)
                 raise StaleFileIdError(
-                    f"Telegram no longer accepts a cached file: {exc.message}", tuple(sent)
+                    "Telegram no longer accepts a cached file", tuple(sent)
                 ) from exc
             raise
         return sent

@@ -25,6 +25,7 @@ from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
 from mediabot.media.splitter import CutPart, SplitError, SplitSource, Splitter
 from mediabot.media.thumbnail import best_thumbnail
+from mediabot.senders.audio import AUDIO_TAG_LIMIT
 from mediabot.senders.base import (
     DeliveryError,
     FileSender,
@@ -38,6 +39,7 @@ from mediabot.senders.base import (
     discard,
     upload_of,
 )
+from mediabot.telegram.texts import plain
 
 logger = logging.getLogger(__name__)
 
@@ -271,7 +273,7 @@ class LargeVideoSender(LargeSender):
         width, height = self._frame_size
         return await self._bot.send_video(
             chat_id=self._target.chat_id,
-            video=self._input_file(part.path),
+            video=self._input_file(part.path, f"part {part.index + 1}"),
             caption=self._target.caption_with(f"Part {part.index + 1}/{total}"),
             parse_mode=ParseMode.HTML,
             width=width,
@@ -291,11 +293,11 @@ class LargeAudioSender(LargeSender):
     async def _upload(self, part: CutPart, total: int, thumbnail: Path | None) -> Message:
         return await self._bot.send_audio(
             chat_id=self._target.chat_id,
-            audio=self._input_file(part.path),
+            audio=self._input_file(part.path, f"part {part.index + 1}"),
             caption=self._target.caption_with(f"Part {part.index + 1}/{total}"),
             parse_mode=ParseMode.HTML,
-            title=f"{self._title} ({part.index + 1}/{total})",
-            performer=self._performer,
+            title=f"{plain(self._title, AUDIO_TAG_LIMIT)} ({part.index + 1}/{total})",
+            performer=plain(self._performer, AUDIO_TAG_LIMIT) or None,
             duration=round(part.duration_s),
             thumbnail=upload_of(thumbnail or self._cover_thumbnail),
             reply_parameters=self._target.reply_parameters if part.index == 0 else None,
