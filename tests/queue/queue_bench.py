@@ -23,6 +23,7 @@ from mediabot.queue.rabbit import REASON_HEADER, RabbitJobQueue
 
 MAX_ATTEMPTS = 3
 BASE_DELAY_S = 0.2
+DEFER_DELAY_S = 0.3
 
 
 async def eventually(
@@ -65,7 +66,9 @@ class QueueBench(ABC):
 
 class LocalBench(QueueBench):
     def __init__(self) -> None:
-        self.local = LocalJobQueue(max_attempts=MAX_ATTEMPTS, base_delay_s=BASE_DELAY_S)
+        self.local = LocalJobQueue(
+            max_attempts=MAX_ATTEMPTS, base_delay_s=BASE_DELAY_S, defer_delay_s=DEFER_DELAY_S
+        )
         self.queue = self.local
 
     async def make_peer(self) -> JobQueue:
@@ -101,6 +104,7 @@ class RabbitBench(QueueBench):
             queue_name=self.name,
             max_attempts=MAX_ATTEMPTS,
             base_delay_s=BASE_DELAY_S,
+            defer_delay_s=DEFER_DELAY_S,
             publish_timeout_s=20.0,
             reconnect_interval_s=self._reconnect_interval_s,
         )

@@ -8,10 +8,10 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import pytest
-from queue_bench import BASE_DELAY_S, MAX_ATTEMPTS, QueueBench, eventually
+from queue_bench import BASE_DELAY_S, DEFER_DELAY_S, MAX_ATTEMPTS, QueueBench, eventually
 
 from mediabot.domain.jobs import Job
-from mediabot.queue.base import JobQueue, RetryJobError
+from mediabot.queue.base import DeferJobError, JobQueue, RetryJobError
 
 pytestmark = pytest.mark.integration
 
@@ -181,6 +181,45 @@ async def test_a_job_out_of_attempts_is_dead_lettered_once_with_the_reason(
     assert reason == "ValueError: still broken"
     assert seen.count([healthy]) == 1
     assert await bench.backlog() == 0
+
+
+async def test_a_deferred_job_comes_back_after_the_delay_without_using_an_attempt(
+    bench: QueueBench,
+) -> None:
+    """Deferring (e.g. the user's turn has not come) is no failure: no attempt, no dead letter,
+    and no busy loop: the job is away for the defer delay each time, and its slot is free."""
+    seen = Seen()
+    deferred, other = new_jobs(2)
+    deferrals = MAX_ATTEMPTS + 2
+
+    async def handler(job: Job) -> None:
+        seen.start(job)
+        if job == other:
+            seen.finished.append(job)
+            return
+        if len(seen.times[job.request_id]) <= deferrals:
+            raise DeferJobError("not its turn")
+        seen.finished.append(job)
+
+    await bench.queue.publish(deferred)
+    await bench.queue.publish(other)
+    consumer = start_consuming(bench.queue, handler, seen, concurrency=1)
+
+    async def both_done() -> bool:
+        return seen.count([deferred, other]) == 2
+
+    await eventually(both_done, what="the deferred job to run at last")
+    await stop(bench.queue, consumer)
+
+    times = seen.times[deferred.request_id]
+    assert len(times) == deferrals + 1
+    assert all(job.attempt == 1 for job in seen.handled)
+    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= DEFER_DELAY_S * 0.8
+    # The other job did not wait for the deferred one's turn.
+    assert seen.times[other.request_id][0] < times[1]
+    assert seen.dead == []
+    assert await bench.dead_letters() == []
 
 
 async def test_a_malformed_message_is_dead_lettered_without_a_handler(bench: QueueBench) -> None:

@@ -72,6 +72,9 @@ class Chat(_Timestamps, Base):
     )
     type: Mapped[str] = mapped_column(String(16))
     title: Mapped[str | None] = mapped_column(String(256))
+    blocked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """When Telegram refused to let the bot write here (blocked, kicked); cleared when the
+    chat writes to the bot again. Nothing is sent to a blocked chat meanwhile."""
 
     user: Mapped[User] = relationship(back_populates="chats")
     files: Mapped[list[File]] = relationship(back_populates="chat")

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from mediabot.db.base import utcnow
 from mediabot.db.models import Chat, File, FilePart, ProviderRow, User
@@ -72,9 +72,12 @@ class ChatRepository:
         self._session = session
 
     async def upsert(self, chat: TelegramChat, user_id: uuid.UUID) -> uuid.UUID:
-        """Insert or refresh a chat by Telegram id; its owning user is the first one seen."""
+        """Insert or refresh a chat by Telegram id; its owning user is the first one seen.
+
+        The chat wrote to the bot, so it can be written to again: a block is lifted.
+        """
         now = utcnow()
-        values = {"type": chat.type, "title": chat.title, "updated_at": now}
+        values = {"type": chat.type, "title": chat.title, "updated_at": now, "blocked_at": None}
         statement = (
             _insert(self._session, Chat)
             .values(
@@ -91,6 +94,17 @@ class ChatRepository:
 
     async def by_telegram_id(self, telegram_id: int) -> Chat | None:
         return await self._session.scalar(select(Chat).where(Chat.telegram_id == telegram_id))
+
+    async def mark_blocked(self, chat_id: uuid.UUID) -> None:
+        """Telegram refused to let the bot write to this chat: stop trying until it writes."""
+        now = utcnow()
+        statement = (
+            update(Chat)
+            .where(Chat.id == chat_id, Chat.blocked_at.is_(None))
+            .values(blocked_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(statement)
 
 
 class ProviderRepository:
@@ -205,21 +219,75 @@ class FileRepository:
             or_(File.lease_expires_at.is_(None), File.lease_expires_at < now),
         )
 
-    async def claim(self, file_id: uuid.UUID, owner: str, lease: timedelta) -> bool:
+    async def claim(
+        self,
+        file_id: uuid.UUID,
+        owner: str,
+        lease: timedelta,
+        *,
+        max_per_user: int | None = None,
+    ) -> bool:
         """Take the lease on a pending request, unless a live worker holds it.
 
-        Atomic: of several workers racing for one request, exactly one gets `True`.
+        Atomic: of several workers racing for one request, exactly one gets `True`. With
+        `max_per_user`, the claim is also refused while the user who asked already has that
+        many requests under live leases (`defer_if_waiting` then tells a wait from a skip);
+        on PostgreSQL the user's row is locked first, so two workers claiming two requests
+        of one user at once cannot both count the other's lease as absent.
         """
         now = utcnow()
+        conditions = [File.id == file_id, self._claimable(now)]
+        if max_per_user is not None:
+            user_id = await self._session.scalar(
+                select(File.requested_by_id).where(File.id == file_id)
+            )
+            if user_id is not None:
+                await self._session.execute(
+                    select(User.id).where(User.id == user_id).with_for_update()
+                )
+                conditions.append(self._running_of_user(now) < max_per_user)
         statement = (
             update(File)
-            .where(File.id == file_id, self._claimable(now))
+            .where(*conditions)
             .values(
                 lease_owner=owner,
                 lease_expires_at=now + lease,
                 attempts=File.attempts + 1,
                 updated_at=now,
             )
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _running_of_user(now: datetime) -> Any:
+        """How many other requests of the same user are under a live lease right now."""
+        other = aliased(File)
+        return (
+            select(func.count())
+            .select_from(other)
+            .where(
+                other.requested_by_id == File.requested_by_id,
+                other.id != File.id,
+                other.state.in_(RequestState.pending_states()),
+                other.lease_expires_at > now,
+            )
+            .scalar_subquery()
+        )
+
+    async def defer_if_waiting(self, file_id: uuid.UUID) -> bool:
+        """Whether a request a claim refused is only waiting for its user's turn.
+
+        `True` when it is still pending with no live lease: the job should come back after a
+        short delay. Its `updated_at` is touched, so recovery sees it moving and does not
+        publish a second copy. `False` when it ended or a live worker holds it (skip).
+        """
+        now = utcnow()
+        statement = (
+            update(File)
+            .where(File.id == file_id, self._claimable(now))
+            .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
         result = await self._session.execute(statement)
@@ -243,13 +311,21 @@ class FileRepository:
         By default the queue brings the request back (a retry after its delay). With
         `expire`, the lease is left expired instead, so recovery publishes the request again
         at once: for work handed back on shutdown, whose redelivered copy may already have
-        been skipped by a worker that saw the lease still held.
+        been skipped by a worker that saw the lease still held. Work handed back was not the
+        request's fault, so its attempt is given back too.
         """
         now = utcnow()
+        values: dict[str, Any] = {
+            "lease_owner": None,
+            "lease_expires_at": now if expire else None,
+            "updated_at": now,
+        }
+        if expire:
+            values["attempts"] = case((File.attempts > 0, File.attempts - 1), else_=0)
         statement = (
             update(File)
             .where(File.id == file_id, File.lease_owner == owner)
-            .values(lease_owner=None, lease_expires_at=now if expire else None, updated_at=now)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         await self._session.execute(statement)
@@ -326,9 +402,10 @@ class FileRepository:
     async def stale_pending(self, older_than: datetime, limit: int = 500) -> Sequence[File]:
         """Pending requests nobody works on.
 
-        Those whose lease ran out (their worker died) are stale at once; those never
-        claimed, or handed back, once they have not moved since `older_than` (younger
-        ones are still on their way through the queue).
+        Those whose lease ran out (their worker died) are stale at once; those with no
+        lease or no owner (never claimed, handed back, or left half-written by hand) once
+        they have not moved since `older_than` (younger ones are still on their way
+        through the queue).
         """
         now = utcnow()
         statement = (
@@ -337,13 +414,34 @@ class FileRepository:
                 File.state.in_(RequestState.pending_states()),
                 or_(
                     File.lease_expires_at < now,
-                    and_(File.lease_expires_at.is_(None), File.updated_at < older_than),
+                    and_(
+                        or_(File.lease_expires_at.is_(None), File.lease_owner.is_(None)),
+                        File.updated_at < older_than,
+                    ),
                 ),
             )
             .order_by(File.created_at)
             .limit(limit)
         )
         return (await self._session.scalars(statement)).all()
+
+    async def end_pending_of_chat(
+        self, chat_id: uuid.UUID, state: RequestState, reason: str
+    ) -> list[uuid.UUID]:
+        """End every pending request of a chat in `state`; returns their ids.
+
+        For a chat Telegram no longer lets the bot write to: nothing is worked on for it.
+        A worker holding one of them notices the final state and stops. Offers stay: a
+        press on one is the chat writing again, which lifts the block.
+        """
+        assert state.is_final
+        statement = select(File.id).where(
+            File.chat_id == chat_id, File.state.in_(RequestState.pending_states())
+        )
+        ids = list((await self._session.scalars(statement)).all())
+        for file_id in ids:
+            await self.set_state(file_id, state, error_reason=reason)
+        return ids
 
     async def add_part(self, file_id: uuid.UUID, part: FilePart) -> None:
         part.file_id = file_id

@@ -11,9 +11,24 @@ from mediabot.domain.jobs import Job
 
 logger = logging.getLogger(__name__)
 
+DEFER_DELAY_S = 3.0
+"""How long a deferred job waits before it is delivered again: short, yet no busy loop."""
+
 
 class RetryJobError(Exception):
     """Raised by a job handler when the job failed for a passing reason and may be retried."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class DeferJobError(Exception):
+    """Raised by a job handler when the job cannot run yet (e.g. its user's turn has not come).
+
+    The job goes back to the queue and is delivered again after the queue's defer delay,
+    with its attempt count unchanged: a deferral is not a failure and never dead-letters.
+    """
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -26,7 +41,8 @@ class PublishFailedError(Exception):
 
 JobHandler = Callable[[Job], Awaitable[None]]
 """Works on one job. Returning means the outcome is recorded: the job is acknowledged.
-Raising `RetryJobError` (or any other exception) asks for a later retry."""
+Raising `RetryJobError` (or any other exception) asks for a later retry, which counts as
+an attempt; raising `DeferJobError` brings the same attempt back after a short delay."""
 
 DeadLetterHandler = Callable[[Job, str], Awaitable[None]]
 """Told about a job that ran out of attempts, with the last reason, so the user hears of it."""
@@ -56,7 +72,9 @@ class JobQueue(ABC):
     ) -> None:
         """Run `handler` on jobs, at most `concurrency` at once; return once `stop()` has run.
 
-        A job is acknowledged only after `handler` returned. A job whose handler raised is
+        A job is acknowledged only after `handler` returned. A job whose handler raised
+        `DeferJobError` comes back after the defer delay, same attempt, any number of times.
+        A job whose handler raised otherwise is
         retried with growing delays up to the queue's attempt limit, then dead-lettered and
         passed to `on_dead_letter` (an exception there is logged, the job still leaves the
         queue). A message that is not a job is dead-lettered without calling anything.

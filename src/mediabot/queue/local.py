@@ -13,7 +13,9 @@ from collections import deque
 from mediabot.domain.jobs import InvalidJobError, Job
 from mediabot.queue.backoff import retry_delay_s
 from mediabot.queue.base import (
+    DEFER_DELAY_S,
     DeadLetterHandler,
+    DeferJobError,
     JobHandler,
     JobQueue,
     PublishFailedError,
@@ -37,15 +39,17 @@ class LocalJobQueue(JobQueue):
         max_attempts: int,
         base_delay_s: float,
         max_delay_s: float = 600.0,
+        defer_delay_s: float = DEFER_DELAY_S,
         dead_letter_limit: int = 1000,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
-        if base_delay_s < 0 or max_delay_s < 0:
+        if base_delay_s < 0 or max_delay_s < 0 or defer_delay_s < 0:
             raise ValueError("retry delays cannot be negative")
         self._max_attempts = max_attempts
         self._base_delay_s = base_delay_s
         self._max_delay_s = max_delay_s
+        self._defer_delay_s = defer_delay_s
         self._deliveries: asyncio.Queue[bytes] = asyncio.Queue()
         self._retry_timers: set[asyncio.TimerHandle] = set()
         self._dead_letters: deque[tuple[bytes, str]] = deque(maxlen=dead_letter_limit)
@@ -147,6 +151,10 @@ class LocalJobQueue(JobQueue):
             return
         try:
             await handler(job)
+            return
+        except DeferJobError as exc:
+            logger.debug("job %s deferred (%s)", job.request_id, exc.reason)
+            self._schedule_retry(body, self._defer_delay_s)
             return
         except RetryJobError as exc:
             reason = exc.reason

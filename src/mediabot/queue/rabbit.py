@@ -8,6 +8,8 @@ Topology, all on the default exchange:
   dead-letters it back into `<name>`. Each queue has one fixed TTL, so a long delay never
   blocks a short one queued behind it. The delay is in the name so that workers configured
   with other delays declare other queues instead of failing on mismatched arguments.
+- `<name>.defer.<ms>ms`: the same kind of delay queue for deferred jobs (a handler raised
+  `DeferJobError`): they come back after the defer delay with their attempt unchanged.
 - `<name>.dead`: jobs that ran out of attempts and messages that are not jobs, with the
   reason in the `x-mediabot-reason` header.
 
@@ -40,7 +42,9 @@ from aio_pika.exceptions import AMQPError
 from mediabot.domain.jobs import InvalidJobError, Job
 from mediabot.queue.backoff import retry_delay_s
 from mediabot.queue.base import (
+    DEFER_DELAY_S,
     DeadLetterHandler,
+    DeferJobError,
     JobHandler,
     JobQueue,
     PublishFailedError,
@@ -93,18 +97,20 @@ class RabbitJobQueue(JobQueue):
         max_attempts: int = 5,
         base_delay_s: float = 10.0,
         max_delay_s: float = 600.0,
+        defer_delay_s: float = DEFER_DELAY_S,
         publish_timeout_s: float = 30.0,
         reconnect_interval_s: float = 1.0,
     ) -> None:
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
-        if base_delay_s <= 0 or max_delay_s <= 0:
+        if base_delay_s <= 0 or max_delay_s <= 0 or defer_delay_s <= 0:
             raise ValueError("retry delays must be positive")
         self._url = url
         self._queue_name = queue_name
         self._max_attempts = max_attempts
         self._base_delay_s = base_delay_s
         self._max_delay_s = max_delay_s
+        self._defer_delay_ms = max(1, round(defer_delay_s * 1000))
         self._publish_timeout_s = publish_timeout_s
         self._reconnect_interval_s = reconnect_interval_s
         self._connection: AbstractRobustConnection | None = None
@@ -118,6 +124,11 @@ class RabbitJobQueue(JobQueue):
     @property
     def dead_letter_queue_name(self) -> str:
         return f"{self._queue_name}.dead"
+
+    @property
+    def defer_queue_name(self) -> str:
+        """The delay queue deferred jobs wait in before they come back."""
+        return f"{self._queue_name}.defer.{self._defer_delay_ms}ms"
 
     def retry_queue_name(self, failed_attempt: int) -> str:
         """The delay queue a job goes through after attempt `failed_attempt` failed."""
@@ -140,7 +151,8 @@ class RabbitJobQueue(JobQueue):
             channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
             await channel.declare_queue(self._queue_name, durable=True)
             await channel.declare_queue(self.dead_letter_queue_name, durable=True)
-            for name, delay_ms in self._retry_queues().items():
+            delay_queues = {**self._retry_queues(), self.defer_queue_name: self._defer_delay_ms}
+            for name, delay_ms in delay_queues.items():
                 await channel.declare_queue(
                     name,
                     durable=True,
@@ -309,9 +321,12 @@ class RabbitJobQueue(JobQueue):
                 return
             async with run.slots:
                 run.waiting.discard(task)
-                reason = await self._run_handler(run.handler, job)
-            if reason is not None:
-                await self._after_failure(run, job, reason)
+                outcome = await self._run_handler(run.handler, job)
+            if isinstance(outcome, DeferJobError):
+                logger.debug("job %s deferred (%s)", job.request_id, outcome.reason)
+                await self._publish(self.defer_queue_name, message.body, f"job {job.request_id}")
+            elif outcome is not None:
+                await self._after_failure(run, job, outcome)
             await self._settle(message, f"job {job.request_id}", ack=True)
         except asyncio.CancelledError:
             # Stopped: give the delivery back unacknowledged, same attempt, for another worker.
@@ -322,10 +337,12 @@ class RabbitJobQueue(JobQueue):
             await self._settle(message, "a delivery that could not be rerouted", ack=False)
 
     @staticmethod
-    async def _run_handler(handler: JobHandler, job: Job) -> str | None:
-        """Run the handler; the failure reason, or None when it returned."""
+    async def _run_handler(handler: JobHandler, job: Job) -> str | DeferJobError | None:
+        """Run the handler; the failure reason, the deferral, or None when it returned."""
         try:
             await handler(job)
+        except DeferJobError as exc:
+            return exc
         except RetryJobError as exc:
             return exc.reason
         except Exception as exc:
