@@ -1,0 +1,32 @@
+"""Texts Telegram would refuse, end to end: a link too long for a naive status message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mediabot.telegram.texts import utf16_length
+from support.conversation import Conversation
+from support.fake_telegram import FakeTelegram
+from support.media import MediaSources
+from support.processes import MediabotProcess, mediabot_env
+
+
+async def test_a_4083_character_link_gets_its_status_and_keyboard(
+    fake_telegram: FakeTelegram, media: MediaSources, tmp_path: Path
+) -> None:
+    url = f"{media.progressive_mp4}?pad="
+    url += "a" * (4083 - len(url))
+    assert len(url) == 4083
+    process = MediabotProcess("run", mediabot_env(fake_telegram, tmp_path), tmp_path / "log")
+    chat = Conversation(fake_telegram)
+    process.start()
+    try:
+        process.wait_for_log("mediabot started")
+        keyboard = await chat.keyboard(chat.say(url), within=60)
+    finally:
+        assert process.stop() == 0, process.log[-3000:]
+    status = chat.calls("sendMessage")[0]
+    assert status.ok, status.result
+    assert status.result["text"].startswith(f"🔎 Looking up {media.progressive_mp4}")
+    assert utf16_length(status.result["text"]) <= 4096
+    assert any(text.startswith("360p") for text in keyboard.buttons)
