@@ -72,13 +72,17 @@ class _Route:
     status: int
     body: bytes
     headers: Mapping[str, str]
+    drip_interval_s: float = 0.0
+    """When set, the body goes out one byte per interval (a server that stalls everyone)."""
 
 
 class MediaServer:
     """Serves `root` over HTTP on 127.0.0.1; use as a context manager or `start()`/`stop()`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0) -> None:
         self.root = root
+        self.host = host
+        self.port = port
         self.throttle_bytes_per_second: int | None = None
         """When set, file bodies are paced to this rate (to keep a download in flight)."""
         self._lock = threading.Lock()
@@ -91,7 +95,7 @@ class MediaServer:
 
     def start(self) -> MediaServer:
         handler = type("_BoundHandler", (_Handler,), {"owner": self})
-        httpd = _Server(("127.0.0.1", 0), handler)
+        httpd = _Server((self.host, self.port), handler)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
@@ -171,6 +175,21 @@ class MediaServer:
                 all_headers["Content-Type"] = "text/html; charset=utf-8"
         with self._lock:
             self._routes[path] = _Route(status, body, all_headers)
+        return self.url(path)
+
+    def add_drip(
+        self,
+        path: str,
+        *,
+        interval_s: float,
+        size: int = 10_000_000,
+        content_type: str = "video/mp4",
+    ) -> str:
+        """Answer `path` with `size` bytes announced, then one byte per `interval_s`."""
+        path = "/" + path.lstrip("/")
+        headers = {"Content-Type": content_type}
+        with self._lock:
+            self._routes[path] = _Route(200, b"\0" * size, headers, drip_interval_s=interval_s)
         return self.url(path)
 
     def add_redirect(self, path: str, location: str, status: int = 302) -> str:
@@ -267,8 +286,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(route.body)))
         self.end_headers()
-        if not head:
+        if head:
+            return
+        if not route.drip_interval_s:
             self._write(route.body)
+            return
+        for index in range(len(route.body)):
+            self._write(route.body[index : index + 1])
+            self.wfile.flush()
+            time.sleep(route.drip_interval_s)
 
     def _send_error(
         self, status: int, message: str, extra: Mapping[str, str] | None = None

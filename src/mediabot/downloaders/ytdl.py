@@ -406,7 +406,8 @@ class YtdlSession:
             "noprogress": True,
             "noplaylist": True,
             "extract_flat": "in_playlist",
-            "socket_timeout": max(self.options.stall_timeout_s, 1.0),
+            # later than the stall watchdog, which abandons the transfer with a plain reason
+            "socket_timeout": self.options.stall_timeout_s + 5,
             "retries": 3,
             "fragment_retries": 3,
             # a fragment the guard refused (or that never came) is a broken file, not a gap
