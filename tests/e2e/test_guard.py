@@ -30,3 +30,51 @@ async def test_a_private_network_link_is_refused_without_a_request(
     assert "inline_keyboard" not in reply.params.get("reply_markup", "")
     assert "private" in reply.params["text"].lower() or "local" in reply.params["text"].lower()
     assert media_requests.request_count() == 0
+
+
+async def test_a_playlist_with_a_segment_on_a_private_address_gets_the_private_network_message(
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+    tmp_path: Path,
+) -> None:
+    """127.0.0.1 is allowed (it stands for a public CDN); one segment sits on 127.0.0.2."""
+    port = int(media.base_url.rsplit(":", 1)[1])
+    playlist = (media.dir / "hls" / "v0" / "index.m3u8").read_text().splitlines()
+    lines = [
+        f"{media.base_url}/hls/v0/{line}" if line.endswith(".ts") else line for line in playlist
+    ]
+    first = next(index for index, line in enumerate(lines) if line.endswith(".ts"))
+    lines[first] = lines[first].replace("127.0.0.1", "127.0.0.2")
+    variant = media_requests.add_route(
+        "/guarded/variant.m3u8",
+        body="\n".join(lines) + "\n",
+        headers={"Content-Type": "application/vnd.apple.mpegurl"},
+    )
+    master = media_requests.add_route(
+        "/guarded/master.m3u8",
+        body=(
+            "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360,"
+            f'CODECS="avc1.64001e,mp4a.40.2"\n{variant}\n'
+        ),
+        headers={"Content-Type": "application/vnd.apple.mpegurl"},
+    )
+    env = mediabot_env(
+        fake_telegram,
+        tmp_path,
+        ALLOW_PRIVATE_URLS="false",
+        ALLOWED_PRIVATE_NETWORKS="127.0.0.1/32",
+    )
+    guarded = MediabotProcess("run", env, tmp_path / "guarded.log")
+    chat = Conversation(fake_telegram)
+    with MediaServer(media.dir, host="127.0.0.2", port=port) as trap:
+        guarded.start()
+        try:
+            guarded.wait_for_log("mediabot started")
+            keyboard = await chat.keyboard(chat.say(master))
+            answer = await chat.final_text(chat.press(keyboard, keyboard.data("360p")), "private")
+        finally:
+            assert guarded.stop() == 0
+        assert trap.requests == []
+    assert "private" in answer.params["text"].lower()
+    assert media_requests.request_count("/guarded/variant.m3u8") >= 1
