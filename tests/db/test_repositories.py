@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
 from mediabot.db.engine import create_session_factory
@@ -208,3 +208,121 @@ async def test_of_twins_fetching_the_same_media_only_the_later_waits(engine: Asy
     async with sessions() as session:
         later = await FileRepository(session).get(twins[1])
         assert later is not None and not await FileRepository(session).being_fetched(later)
+
+
+async def _queued(
+    sessions: async_sessionmaker[AsyncSession], telegram_id: int, key: str
+) -> uuid.UUID:
+    async with sessions.begin() as session:
+        offer = await _offer(session, telegram_id=telegram_id, key=key)
+        files = FileRepository(session)
+        await files.choose(offer.id, MediaKind.AUDIO, None)
+        await files.set_state(offer.id, RequestState.QUEUED)
+        return offer.id
+
+
+async def test_a_user_beyond_their_share_waits_while_others_are_claimed(
+    engine: AsyncEngine,
+) -> None:
+    sessions = create_session_factory(engine)
+    first, second = [await _queued(sessions, 401, f"youtube:share{n}") for n in (1, 2)]
+    other_user = await _queued(sessions, 402, "youtube:share3")
+    lease = timedelta(minutes=1)
+    async with sessions.begin() as session:
+        files = FileRepository(session)
+        assert await files.claim(first, "w1", lease, max_per_user=1)
+    async with sessions.begin() as session:
+        files = FileRepository(session)
+        assert not await files.claim(second, "w2", lease, max_per_user=1)
+        assert await files.defer_if_waiting(second)  # waits its turn: not a skip
+        assert await files.claim(second, "w2", lease, max_per_user=2)
+    async with sessions.begin() as session:
+        files = FileRepository(session)
+        assert await files.claim(other_user, "w3", lease, max_per_user=1)
+        # Held by a live worker: a skip, not a wait.
+        assert not await files.defer_if_waiting(first)
+        await files.set_state(first, RequestState.DELIVERED)
+        await files.set_state(second, RequestState.DELIVERED)
+        assert not await files.defer_if_waiting(first)  # ended: a skip
+        refused = await files.get(second)
+    assert refused is not None and refused.attempts == 1, "a refused claim is no attempt"
+
+
+async def test_racing_claims_of_one_users_requests_respect_the_share(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    ids = [await _queued(sessions, 403, f"youtube:race{n}") for n in range(4)]
+
+    async def claim(file_id: uuid.UUID, owner: str) -> bool:
+        async with sessions.begin() as session:
+            return await FileRepository(session).claim(
+                file_id, owner, timedelta(minutes=1), max_per_user=1
+            )
+
+    results = await asyncio.gather(*(claim(file_id, f"w{n}") for n, file_id in enumerate(ids)))
+    assert sorted(results) == [False, False, False, True]
+    winner = ids[results.index(True)]
+    later = [file_id for file_id in ids if file_id != winner]
+    async with sessions.begin() as session:
+        await FileRepository(session).set_state(winner, RequestState.DELIVERED)
+
+    # A claim made while another one's transaction is still open waits for it to end
+    # (PostgreSQL: the user's row lock; SQLite: the one writer), then counts its lease.
+    async with sessions() as session:
+        assert await FileRepository(session).claim(
+            later[0], "first", timedelta(minutes=1), max_per_user=1
+        )
+        racing = asyncio.create_task(claim(later[1], "second"))
+        await asyncio.sleep(0.3)
+        assert not racing.done()
+        await session.commit()
+    assert not await racing
+
+
+async def test_a_blocked_chat_ends_its_pending_requests_until_it_writes_again(
+    engine: AsyncEngine,
+) -> None:
+    sessions = create_session_factory(engine)
+    pending = [await _queued(sessions, 404, f"youtube:blocked{n}") for n in range(2)]
+    async with sessions.begin() as session:
+        offer = await _offer(session, telegram_id=404, key="youtube:blocked-offer")
+        delivered = await _offer(session, telegram_id=404, key="youtube:blocked-done")
+        await FileRepository(session).set_state(delivered.id, RequestState.DELIVERED)
+    async with sessions.begin() as session:
+        chat = await ChatRepository(session).by_telegram_id(404)
+        assert chat is not None
+        await ChatRepository(session).mark_blocked(chat.id)
+        ended = await FileRepository(session).end_pending_of_chat(
+            chat.id, RequestState.FAILED, "chat unreachable: Forbidden"
+        )
+    assert sorted(ended) == sorted(pending)
+    async with sessions() as session:
+        chat = await ChatRepository(session).by_telegram_id(404)
+        files = FileRepository(session)
+        states = {file_id: (await files.get(file_id)) for file_id in [*pending, offer.id]}
+    assert chat is not None and chat.blocked_at is not None
+    assert all(
+        file is not None and file.state is RequestState.FAILED and file.error_reason
+        for file_id, file in states.items()
+        if file_id in pending
+    )
+    offer_now = states[offer.id]
+    assert offer_now is not None and offer_now.state is RequestState.OFFERED
+    async with sessions.begin() as session:
+        user_id = await UserRepository(session).upsert(TelegramUser(404, "Ann"))
+        await ChatRepository(session).upsert(TelegramChat(404, "private"), user_id)
+    async with sessions() as session:
+        chat = await ChatRepository(session).by_telegram_id(404)
+    assert chat is not None and chat.blocked_at is None
+
+
+async def test_a_hand_back_gives_its_attempt_back(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    file_id = await _queued(sessions, 405, "youtube:refund")
+    async with sessions.begin() as session:
+        files = FileRepository(session)
+        assert await files.claim(file_id, "stopping", timedelta(minutes=1))
+        await files.release(file_id, "stopping", expire=True)
+        assert await files.claim(file_id, "next", timedelta(minutes=1))
+        await files.release(file_id, "next")  # a failed attempt keeps its count
+        file = await files.get(file_id)
+    assert file is not None and file.attempts == 1
