@@ -235,3 +235,21 @@ async def test_a_failing_observer_does_not_stop_the_retry(bot: Bot, sleeps: Slee
     script = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=1))
     with flood_observer(broken):
         assert await RetryMiddleware(sleep=sleeps)(script, bot, METHOD) == "ok"
+
+
+async def test_an_answer_is_not_queued_behind_a_flood_wait_past_its_deadline(
+    bot: Bot, sleeps: Sleeps
+) -> None:
+    pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
+    pacer.penalize(1, 160)
+    middleware = PacingMiddleware(pacer, wall_clock=lambda: 1000.0)
+    script = Script()
+    with answer_deadline(1000.0 + 60), pytest.raises(TelegramRetryAfter):
+        await middleware(script, bot, METHOD)
+    assert script.calls == []
+    assert sleeps.seconds == []
+    with answer_deadline(1000.0 + 300):
+        await middleware(script, bot, METHOD)  # within the deadline: waits its turn
+    assert sleeps.seconds == [pytest.approx(160, abs=5)]
+    await middleware(script, bot, SendMessage(chat_id=2, text="other chat"))
+    assert len(sleeps.seconds) == 1

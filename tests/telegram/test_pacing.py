@@ -158,3 +158,18 @@ async def test_a_flood_wait_without_a_chat_holds_everyone(clock: FakeClock) -> N
 def test_a_shared_rate_splits_the_budget() -> None:
     assert shared_rate(Rate(25.0, burst=4), 0.5) == Rate(12.5, burst=2)
     assert shared_rate(Rate(25.0, burst=4), 0.1).burst == 1
+
+
+async def test_a_message_queued_behind_a_flood_wait_does_not_hold_other_chats() -> None:
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+
+    # the clock stands still, so the first message's slot stays reserved at +160 s
+    pacer = Pacer(clock=lambda: 0.0, sleep=record, overall=Rate(30.0, burst=30))
+    pacer.penalize(7, 160.0)
+    await pacer.acquire(7)
+    assert waits == [pytest.approx(160.0, abs=5)]
+    await pacer.acquire(8)
+    assert len(waits) == 1

@@ -155,7 +155,9 @@ class Pacer:
     def _reserve(self, chat_id: int, now: float, weight: int) -> float:
         at = self._earliest(chat_id, now)
         rate = self._rate(chat_id)
-        self._global_tat = max(self._global_tat, at) + self._overall.interval * weight
+        # The global bucket is charged from now, not from `at`: a message queued behind
+        # its own chat's flood wait must not push every other chat's turn out with it.
+        self._global_tat = max(self._global_tat, now) + self._overall.interval * weight
         self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, at), at) + rate.interval * weight
         self._reservations += 1
         if self._reservations % _PRUNE_EVERY == 0:
