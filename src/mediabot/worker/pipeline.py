@@ -3,7 +3,14 @@
 The database decides who works on a request: a worker first takes a lease on it, and
 renews it while it works. A job delivered twice by the queue, or a job whose worker
 died, is therefore never worked on by two workers at once, and parts already delivered
-are never sent again.
+are never sent again. A user's requests beyond `max_running_per_user` are not claimed:
+their jobs go back to the queue for a short while (no attempt used), so one user's slow
+sources never hold every slot.
+
+Every ending leaves nothing in the request's work folder, and nothing edits its status
+message after its final text. Telegram's flood waits are sat out (the lease renewed, the
+status saying so); a chat Telegram no longer lets the bot write to is marked blocked and
+its pending requests end without a word.
 """
 
 from __future__ import annotations
@@ -18,12 +25,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.models import File, FilePart
-from mediabot.db.repositories import FileRepository
+from mediabot.db.repositories import ChatRepository, FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.media import DownloadResult
@@ -31,7 +43,7 @@ from mediabot.downloaders.base import Downloader
 from mediabot.downloaders.errors import DownloadError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import make_downloader
-from mediabot.queue.base import RetryJobError
+from mediabot.queue.base import DeferJobError, RetryJobError
 from mediabot.senders.base import (
     DeliveryError,
     ResumePoint,
@@ -41,6 +53,9 @@ from mediabot.senders.base import (
 )
 from mediabot.senders.cached import CachedPart, CachedSender
 from mediabot.senders.registry import make_sender, make_stream_sender
+from mediabot.telegram import texts
+from mediabot.telegram.errors import chat_unreachable, describe
+from mediabot.telegram.flood import flood_observer
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker.progress import StatusMessage, describe_upload
 
@@ -68,6 +83,8 @@ class PipelineParts:
     status_markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None]
     lease: timedelta = timedelta(minutes=2)
     """How long a claim lasts without renewal; a dead worker's request waits this long."""
+    max_running_per_user: int | None = 1
+    """Requests of one user worked on at once across all workers (None: no limit)."""
 
 
 class _LeftOurHandsError(Exception):
@@ -81,40 +98,64 @@ class Pipeline:
         self._parts = parts
 
     async def handle(self, job: Job) -> None:
-        """Work on one job; returns when its outcome is recorded, raises to ask for a retry."""
+        """Work on one job; returns when its outcome is recorded, raises to ask for a retry.
+
+        Raises `DeferJobError` when the user already has their share of requests running.
+        """
         request_id = job.request_id
         async with self._parts.sessions() as session:
-            claimed = await FileRepository(session).claim(
-                request_id, self._parts.owner, self._parts.lease
+            files = FileRepository(session)
+            claimed = await files.claim(
+                request_id,
+                self._parts.owner,
+                self._parts.lease,
+                max_per_user=self._parts.max_running_per_user,
             )
+            waits = not claimed and await files.defer_if_waiting(request_id)
+            file = await files.get_with_chat(request_id) if claimed else None
             await session.commit()
+        if waits:
+            logger.info("job %s: the user's other requests are running; waiting", request_id)
+            raise DeferJobError("the user's other requests are running")
         if not claimed:
             logger.info("job %s: skipped, finished or held by another worker", request_id)
             return
+        if file is None or file.kind is None:
+            logger.error("job %s: no such request, or no choice made", request_id)
+            await self._release(request_id)
+            return
         logger.info("job %s: started (attempt %s)", request_id, job.attempt)
-        work = asyncio.create_task(self._work(request_id))
+        # Whatever an earlier attempt (or a killed worker) left here is of no use now.
+        self._clean(request_id)
+        status = self._status_of(file, self._parts.status_markup(request_id))
+        work = asyncio.create_task(self._work(file, status))
         watcher = asyncio.create_task(self._watch(request_id, work))
         try:
             await work
         except _LeftOurHandsError:
-            await self._show_cancelled(request_id)
+            await self._show_cancelled(request_id, status)
         except asyncio.CancelledError:
             if not (watcher.done() and watcher.result()):
                 # This worker is stopping: hand the request back for another worker.
                 await asyncio.shield(self._release(request_id, expire=True))
                 raise
-            await self._show_cancelled(request_id)
+            await self._show_cancelled(request_id, status)
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
-            shutil.rmtree(self._parts.work_dir / str(request_id), ignore_errors=True)
+            await asyncio.shield(status.close())
+            self._clean(request_id)
 
-    async def _show_cancelled(self, request_id: uuid.UUID) -> None:
+    def _clean(self, request_id: uuid.UUID) -> None:
+        """Remove the request's work folder (downloads, parts, thumbnails) and all in it."""
+        shutil.rmtree(self._parts.work_dir / str(request_id), ignore_errors=True)
+
+    async def _show_cancelled(self, request_id: uuid.UUID, status: StatusMessage) -> None:
         async with self._parts.sessions() as session:
-            file = await FileRepository(session).get_with_chat(request_id)
+            file = await FileRepository(session).get(request_id)
         if file is not None and file.state is RequestState.CANCELLED:
             logger.info("job %s: cancelled by the user", request_id)
-            await self._status_of(file).finish(CANCELLED)
+            await status.finish(CANCELLED)
 
     async def on_dead_letter(self, job: Job, reason: str) -> None:
         """A job that ran out of attempts: record the failure and tell the user."""
@@ -126,7 +167,8 @@ class Pipeline:
             )
             file = await files.get_with_chat(job.request_id)
             await session.commit()
-        if changed and file is not None:
+        self._clean(job.request_id)
+        if changed and file is not None and file.chat.blocked_at is None:
             await self._status_of(file).finish(f"❌ {SORRY}")
 
     def _status_of(self, file: File, markup: InlineKeyboardMarkup | None = None) -> StatusMessage:
@@ -171,16 +213,17 @@ class Pipeline:
         if not changed:
             raise _LeftOurHandsError
 
-    async def _work(self, request_id: uuid.UUID) -> None:
-        async with self._parts.sessions() as session:
-            file = await FileRepository(session).get_with_chat(request_id)
-        if file is None or file.kind is None:
-            logger.error("job %s: no such request, or no choice made", request_id)
+    async def _work(self, file: File, status: StatusMessage) -> None:
+        request_id = file.id
+        if file.chat.blocked_at is not None:
+            logger.info("job %s: chat %s is blocked; ending", request_id, file.chat.telegram_id)
+            await self._end_chat(file, "the chat was unreachable before")
             return
-        chat_id = file.chat.telegram_id
-        status = self._status_of(file, self._parts.status_markup(request_id))
         try:
-            await self._deliver(file, chat_id, status)
+            # A flood wait of any length is sat out inside the send (the lease renewed by
+            # `_watch` meanwhile); the observer tells the user why nothing moves.
+            with flood_observer(status.on_flood_wait):
+                await self._deliver(file, file.chat.telegram_id, status)
         except _LeftOurHandsError:
             raise
         except DownloadError as exc:
@@ -190,10 +233,23 @@ class Pipeline:
                 raise RetryJobError(exc.user_message) from exc
             logger.info("job %s: failed: %s (%s)", request_id, exc.user_message, exc.detail)
             await self._fail(request_id, exc.user_message, status)
-        except (TelegramForbiddenError, TelegramBadRequest) as exc:
-            # The chat is gone or the bot was blocked: nobody left to tell.
-            logger.warning("job %s: Telegram refused the delivery: %s", request_id, exc)
-            await self._fail(request_id, f"Telegram refused the file: {exc.message}", status)
+        except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError) as exc:
+            # Passing: a flood wait over a configured cap, Telegram down for a while.
+            logger.warning("job %s: Telegram is not taking it now: %s", request_id, exc)
+            await self._release(request_id)
+            raise RetryJobError(describe(exc)) from exc
+        except TelegramAPIError as exc:
+            if chat_unreachable(exc):
+                logger.warning(
+                    "job %s: chat %s is unreachable (%s); ending its requests",
+                    request_id,
+                    file.chat.telegram_id,
+                    exc.message,
+                )
+                await self._end_chat(file, exc.message)
+                return
+            logger.warning("job %s: Telegram refused the delivery: %s", request_id, exc.message)
+            await self._fail(request_id, describe(exc), status, detail=exc.message)
         except RetryJobError:
             await self._release(request_id)
             raise
@@ -202,13 +258,41 @@ class Pipeline:
             await self._release(request_id)
             raise RetryJobError(f"{type(exc).__name__}: {exc}") from exc
 
-    async def _fail(self, request_id: uuid.UUID, reason: str, status: StatusMessage) -> None:
+    async def _fail(
+        self,
+        request_id: uuid.UUID,
+        reason: str,
+        status: StatusMessage,
+        *,
+        detail: str | None = None,
+    ) -> None:
+        """End the request as failed and tell the user `reason` (`detail` is recorded)."""
         async with self._parts.sessions() as session:
             await FileRepository(session).set_state(
-                request_id, RequestState.FAILED, owner=self._parts.owner, error_reason=reason
+                request_id,
+                RequestState.FAILED,
+                owner=self._parts.owner,
+                error_reason=f"{reason} ({detail})" if detail else reason,
             )
             await session.commit()
         await status.finish(f"❌ {reason}")
+
+    async def _end_chat(self, file: File, detail: str) -> None:
+        """Telegram no longer lets the bot write to this chat: mark it, end its requests.
+
+        Nothing is said (nobody would read it). The block is lifted when the chat writes
+        to the bot again (`ChatRepository.upsert`).
+        """
+        reason = f"chat unreachable: {detail}"
+        async with self._parts.sessions() as session:
+            await ChatRepository(session).mark_blocked(file.chat_id)
+            ended = await FileRepository(session).end_pending_of_chat(
+                file.chat_id, RequestState.FAILED, reason
+            )
+            await session.commit()
+        logger.info(
+            "job %s: ended %d pending request(s) of chat %s", file.id, len(ended), file.chat_id
+        )
 
     async def _deliver(self, file: File, chat_id: int, status: StatusMessage) -> None:
         assert file.kind is not None
@@ -242,7 +326,7 @@ class Pipeline:
         await self._set_state(
             file.id,
             RequestState.UPLOADING,
-            title=(result.title or file.title or "")[:512] or None,
+            title=texts.plain(result.title or file.title, 512) or None,
             duration_s=result.duration_s,
             size_bytes=result.size_bytes,
         )
@@ -302,7 +386,7 @@ class Pipeline:
         await self._set_state(
             file.id,
             RequestState.UPLOADING,
-            title=(plan.title or file.title or "")[:512] or None,
+            title=texts.plain(plan.title or file.title, 512) or None,
             duration_s=plan.duration_s,
             size_bytes=plan.estimated_bytes,
         )

@@ -9,15 +9,21 @@ from collections.abc import Callable
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import EditMessageText
 from aiogram.types import InlineKeyboardMarkup
 
 from mediabot.domain.enums import DownloadPhase
 from mediabot.domain.media import DownloadProgress
+from mediabot.telegram.flood import FloodWait
 from mediabot.telegram.pacing import Pacer
 
 logger = logging.getLogger(__name__)
 
 EDIT_INTERVAL_S = 3.0
+IN_FLIGHT_GRACE_S = 5.0
+"""How long a final text waits for a progress edit already on its way to Telegram."""
+NOTICE_TIMEOUT_S = 5.0
+"""How long a flood-wait notice may take before it is dropped."""
 
 
 def _megabytes(size: float) -> str:
@@ -57,12 +63,21 @@ def describe_upload(index: int, total: int) -> str:
     return f"⬆️ Uploading part {index + 1}/{total}…"
 
 
+def describe_flood_wait(seconds: float) -> str:
+    """The status while Telegram's flood control makes the delivery wait."""
+    return f"⏳ Telegram asks me to wait {_clock_time(max(seconds, 1))}; the file follows then."
+
+
 class StatusMessage:
     """The request's status message, edited at most every few seconds.
 
     Download progress arrives from the download thread; only the latest text is kept and
     a flusher task writes it. Edits are droppable: when the pacer has no room right now,
     the edit waits for the next tick instead of queueing ahead of deliveries.
+
+    `finish`, `remove` and `close` end it: nothing edits the message after that (a late
+    progress report is ignored, an edit already on its way is waited for first), so a
+    final text such as "Cancelled." is always the last one the user sees.
     """
 
     def __init__(
@@ -88,30 +103,80 @@ class StatusMessage:
         self._last_edit = float("-inf")
         self._loop = asyncio.get_running_loop()
         self._flusher: asyncio.Task[None] | None = None
+        self._in_flight: asyncio.Task[None] | None = None
+        self._notice: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def closed(self) -> bool:
+        """Whether the message got its final text (or was removed): no more edits."""
+        return self._closed
 
     def on_download(self, progress: DownloadProgress) -> None:
         """Progress callback for downloaders; safe to call from any thread."""
-        self._loop.call_soon_threadsafe(self.show, describe_download(progress))
+        if not self._closed:
+            self._loop.call_soon_threadsafe(self.show, describe_download(progress))
 
     def show(self, text: str) -> None:
         """Ask for `text` to be shown; it is, within the edit interval, unless replaced."""
+        if self._closed:
+            return
         self._wanted = text
-        if self._message_id is None or self._flusher is not None:
+        self._start_flusher()
+
+    def on_flood_wait(self, wait: FloodWait) -> None:
+        """Tell the user the delivery waits out Telegram's flood control (best effort).
+
+        A flood observer (see `telegram.flood`). The chat is held back by the pacer for the
+        whole wait, so the notice is one edit sent past the pacer and the retries, dropped
+        if Telegram refuses it or it takes long; waits shorter than the edit interval go
+        unmentioned. After the wait, the flusher puts the progress text back.
+        """
+        if self._closed or self._message_id is None or wait.retry_after < self._interval_s:
+            return
+        if self._notice is not None and not self._notice.done():
+            return
+        text = describe_flood_wait(wait.retry_after)
+        self._shown = text
+        self._last_edit = self._clock()
+        self._notice = self._loop.create_task(self._send_notice(text))
+        self._start_flusher()
+
+    async def _send_notice(self, text: str) -> None:
+        assert self._message_id is not None
+        method = EditMessageText(
+            text=text, chat_id=self._chat_id, message_id=self._message_id, reply_markup=self._markup
+        )
+        try:
+            async with asyncio.timeout(NOTICE_TIMEOUT_S):
+                # The session's own request, without its middlewares: the pacer holds this
+                # chat back for the whole wait, and a 429 on a notice is not worth a wait.
+                await self._bot.session.make_request(self._bot, method)
+        except (TelegramAPIError, TimeoutError) as exc:
+            logger.debug("flood-wait notice in chat %s dropped: %s", self._chat_id, exc)
+
+    def _start_flusher(self) -> None:
+        if self._message_id is None or self._flusher is not None or self._closed:
             return
         self._flusher = self._loop.create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
         try:
-            while self._wanted != self._shown:
+            while self._wanted != self._shown and not self._closed:
                 wait = self._last_edit + self._interval_s - self._clock()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 if not self._pacer.has_room(self._chat_id):
                     await asyncio.sleep(self._interval_s / 3)
                     continue
-                await self._edit(self._wanted, self._markup)
+                if self._closed:
+                    return
+                # Shielded: an edit on its way is let through, and a final text waits for it.
+                self._in_flight = self._loop.create_task(self._edit(self._wanted, self._markup))
+                await asyncio.shield(self._in_flight)
         finally:
-            self._flusher = None
+            if self._flusher is asyncio.current_task():
+                self._flusher = None
 
     async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
         self._shown = text
@@ -126,21 +191,37 @@ class StatusMessage:
             # "message is not modified" or deleted by the user: nothing to do about it.
             logger.debug("status edit in chat %s skipped: %s", self._chat_id, exc)
 
-    async def _stop_flusher(self) -> None:
+    async def close(self) -> None:
+        """End the status without a last word: no edit reaches the message after this."""
+        self._closed = True
         flusher, self._flusher = self._flusher, None
         if flusher is not None:
             flusher.cancel()
             await asyncio.gather(flusher, return_exceptions=True)
+        for task in (self._in_flight, self._notice):
+            if task is None or task.done():
+                continue
+            try:
+                await asyncio.wait_for(asyncio.shield(task), IN_FLIGHT_GRACE_S)
+            except TimeoutError:
+                task.cancel()  # still held by the pacer, so not sent yet
+                await asyncio.gather(task, return_exceptions=True)
+            except Exception as exc:  # logged by the edit itself; a final text still goes
+                logger.debug("status edit in chat %s ended badly: %r", self._chat_id, exc)
 
     async def finish(self, text: str) -> None:
-        """Show a final text at once, without buttons (an error, a cancellation)."""
-        await self._stop_flusher()
+        """Show a final text, without buttons (an error, a cancellation); the last edit."""
+        if self._closed:
+            return
+        await self.close()
         self._wanted = text
         await self._edit(text, None)
 
     async def remove(self) -> None:
         """Delete the status message: the file has arrived and speaks for itself."""
-        await self._stop_flusher()
+        if self._closed:
+            return
+        await self.close()
         if self._message_id is None:
             return
         try:

@@ -1,0 +1,72 @@
+"""Fixtures of the worker tests: migrated databases and the worker bench (`worker_bench`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from aiogram.client.session.aiohttp import AiohttpSession
+from sqlalchemy.ext.asyncio import AsyncEngine
+from worker_bench import WorkerBench, fast_pacer
+
+from mediabot.config import load_settings
+from mediabot.db.engine import create_engine, create_session_factory
+from mediabot.db.migrate import upgrade
+from mediabot.telegram.client import create_bot
+from support.fake_telegram import FakeTelegram
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_engine(
+    request: pytest.FixtureRequest, tmp_path: Path, make_pg_database: Callable[[], str]
+) -> AsyncIterator[AsyncEngine]:
+    """A freshly migrated database, once for each supported database."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'mediabot.db'}"
+    else:
+        url = make_pg_database()
+    engine = create_engine(url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'mediabot.db'}")
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+async def _worker_bench(
+    engine: AsyncEngine, telegram: FakeTelegram, tmp_path: Path
+) -> AsyncIterator[WorkerBench]:
+    pacer = fast_pacer()
+    settings = load_settings(bot_token=telegram.token, telegram_api_url=telegram.base_url)
+    # The worker's bot, as the worker process builds it: flood waits without a cap.
+    bot = create_bot(settings, pacer=pacer)
+    yield WorkerBench(create_session_factory(engine), bot, pacer, telegram, tmp_path / "work")
+    # `session.close()` waits 250 ms for TLS connections to drain; none on loopback.
+    assert isinstance(bot.session, AiohttpSession)
+    client = await bot.session.create_session()
+    await client.close()
+
+
+@pytest.fixture
+async def bench(
+    sqlite_engine: AsyncEngine, telegram: FakeTelegram, tmp_path: Path
+) -> AsyncIterator[WorkerBench]:
+    """The worker bench on SQLite (the pipeline does not care which database it is)."""
+    async for made in _worker_bench(sqlite_engine, telegram, tmp_path):
+        yield made
+
+
+@pytest.fixture
+async def any_bench(
+    any_engine: AsyncEngine, telegram: FakeTelegram, tmp_path: Path
+) -> AsyncIterator[WorkerBench]:
+    """The worker bench on each supported database."""
+    async for made in _worker_bench(any_engine, telegram, tmp_path):
+        yield made
