@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -214,7 +215,7 @@ async def test_a_deferred_job_comes_back_after_the_delay_without_using_an_attemp
     times = seen.times[deferred.request_id]
     assert len(times) == deferrals + 1
     assert all(job.attempt == 1 for job in seen.handled)
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert min(gaps) >= DEFER_DELAY_S * 0.8
     # The other job did not wait for the deferred one's turn.
     assert seen.times[other.request_id][0] < times[1]

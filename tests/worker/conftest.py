@@ -18,15 +18,19 @@ from support.fake_telegram import FakeTelegram
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def any_engine(
+def any_db_url(
     request: pytest.FixtureRequest, tmp_path: Path, make_pg_database: Callable[[], str]
-) -> AsyncIterator[AsyncEngine]:
-    """A freshly migrated database, once for each supported database."""
+) -> str:
+    """An empty database URL, once for each supported database."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'mediabot.db'}"
-    else:
-        url = make_pg_database()
-    engine = create_engine(url)
+        return f"sqlite+aiosqlite:///{tmp_path / 'mediabot.db'}"
+    return make_pg_database()
+
+
+@pytest.fixture
+async def any_engine(any_db_url: str) -> AsyncIterator[AsyncEngine]:
+    """A freshly migrated database, once for each supported database."""
+    engine = create_engine(any_db_url)
     await upgrade(engine)
     yield engine
     await engine.dispose()

@@ -101,6 +101,7 @@ def _pipeline(runtime: _Runtime) -> Pipeline:
             owner=_worker_id(),
             status_markup=cancel_keyboard,
             lease=timedelta(seconds=settings.job_lease_s),
+            max_running_per_user=settings.max_running_per_user,
         )
     )
 
@@ -167,7 +168,13 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
     running: list[asyncio.Task[None]] = []
     if workers:
         pipeline = _pipeline(runtime)
-        recovery = Recovery(runtime.sessions, runtime.job_queue, settings.work_dir)
+        recovery = Recovery(
+            runtime.sessions,
+            runtime.job_queue,
+            settings.work_dir,
+            max_attempts=settings.job_max_attempts,
+            give_up=pipeline.on_dead_letter,
+        )
         await recovery.sweep_work_dir()
         await recovery.republish(everything=recover_all)
         interval = min(60.0, settings.job_lease_s / 2)

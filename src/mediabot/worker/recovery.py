@@ -1,9 +1,19 @@
-"""Recovery: requests nobody works on are published again; orphaned work folders are swept.
+"""Recovery: requests nobody works on are published again or ended; work folders are swept.
 
-The queue may lose track of a request (the bot died between commit and publish, a
-worker died holding it, the in-process queue was restarted). The database does not: a
-pending request whose lease is free and that has not moved for a while goes back on the
-queue. Publishing twice is harmless, because a worker must take the lease first.
+A request never stays in a non-final state without an owner. The queue may lose track of
+a request (the bot died between commit and publish, a worker died holding it, the
+in-process queue was restarted, a row was left half-written by hand). The database does
+not: a pending request (accepted, queued, downloading, uploading) whose lease ran out, or
+that has no lease and has not moved for a while, goes back on the queue with its attempt
+count, or, once it has used all its attempts, is ended as failed with a reason and its
+user told. Publishing twice is harmless, because a worker must take the lease first.
+
+Work folders: a request's folder is `<work dir>/<request id>`, created and removed by the
+worker that holds its lease. The sweep (at start-up and every round) removes the folders
+of requests that no live lease covers, which is what a killed worker leaves. Workers that
+share a `DATA_DIR` (one machine) thus clean up after each other but never touch a folder
+in use: a live lease means a live owner. Entries whose name is not a request id are not
+ours and are left alone.
 """
 
 from __future__ import annotations
@@ -18,9 +28,11 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
+from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository
+from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
-from mediabot.queue.base import JobQueue
+from mediabot.queue.base import DeadLetterHandler, JobQueue
 
 logger = logging.getLogger(__name__)
 
@@ -36,25 +48,53 @@ class Recovery:
         work_dir: Path,
         *,
         stale_after: timedelta = STALE_AFTER,
+        max_attempts: int | None = None,
+        give_up: DeadLetterHandler | None = None,
     ) -> None:
+        """`max_attempts`: a stale request that used this many is ended, not published;
+        `give_up` records that and tells the user (the pipeline's `on_dead_letter`)."""
         self._sessions = sessions
         self._queue = job_queue
         self._work_dir = work_dir
         self._stale_after = stale_after
+        self._max_attempts = max_attempts
+        self._give_up = give_up
 
     async def republish(self, *, everything: bool = False) -> int:
-        """Publish pending requests that nobody holds; `everything` ignores their age."""
+        """Publish pending requests that nobody holds, or end those out of attempts.
+
+        `everything` ignores how long they have not moved. Returns how many were published.
+        """
         older_than = utcnow() - (timedelta(0) if everything else self._stale_after)
         async with self._sessions() as session:
             files = FileRepository(session)
-            stale = [file.id for file in await files.stale_pending(older_than)]
-            await files.requeued(stale)
+            stale = list(await files.stale_pending(older_than))
+            spent = [file for file in stale if self._out_of_attempts(file)]
+            again = [file for file in stale if not self._out_of_attempts(file)]
+            await files.requeued([file.id for file in again])
             await session.commit()
-        for request_id in stale:
-            await self._queue.publish(Job(request_id))
-        if stale:
-            logger.info("recovery: published %d pending request(s) again", len(stale))
-        return len(stale)
+        for file in spent:
+            await self._end(file)
+        for file in again:
+            await self._queue.publish(Job(file.id, attempt=file.attempts + 1))
+        if again:
+            logger.info("recovery: published %d pending request(s) again", len(again))
+        return len(again)
+
+    def _out_of_attempts(self, file: File) -> bool:
+        return self._max_attempts is not None and file.attempts >= self._max_attempts
+
+    async def _end(self, file: File) -> None:
+        reason = f"given up after {file.attempts} attempt(s); its last worker stopped answering"
+        logger.warning("recovery: request %s: %s", file.id, reason)
+        if self._give_up is not None:
+            await self._give_up(Job(file.id, attempt=file.attempts), reason)
+            return
+        async with self._sessions() as session:
+            await FileRepository(session).set_state(
+                file.id, RequestState.FAILED, error_reason=reason
+            )
+            await session.commit()
 
     async def sweep_work_dir(self) -> int:
         """Remove work folders of requests that no live worker holds."""

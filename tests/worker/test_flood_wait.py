@@ -1,0 +1,52 @@
+"""A flood wait longer than the lease (and than the old 180 s cap, scaled down) is sat out:
+the lease stays live throughout, the status says why, no attempt is used, nothing is left."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import timedelta
+
+import pytest
+from worker_bench import WorkerBench
+
+from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.jobs import Job
+from mediabot.queue.local import LocalJobQueue
+from mediabot.worker.recovery import Recovery
+from support.media import MediaSources
+
+pytestmark = pytest.mark.integration
+
+RETRY_AFTER_S = 4
+"""Four times the bench's 1 s lease: the wait outlives any lease not renewed."""
+
+
+async def test_a_long_flood_wait_is_sat_out_with_the_lease_held(
+    bench: WorkerBench, media: MediaSources
+) -> None:
+    request = await bench.request(media.progressive_mp4, kind=MediaKind.VIDEO, resolution=360)
+    bench.telegram.fail_next("sendVideo", error_code=429, retry_after=RETRY_AFTER_S)
+    pipeline = bench.pipeline(lease=timedelta(seconds=1))
+    started = time.monotonic()
+    job = asyncio.create_task(pipeline.handle(Job(request)))
+    await bench.telegram.wait_for(lambda call: call.method == "sendVideo", 30)
+
+    # Meanwhile recovery, however eager, finds nothing without an owner to publish again.
+    queue = LocalJobQueue(max_attempts=4, base_delay_s=0.1)
+    recovery = Recovery(bench.sessions, queue, bench.work_dir, stale_after=timedelta(0))
+    while not job.done():
+        assert await recovery.republish() == 0
+        file = await bench.file(request)
+        assert file.lease_owner == "worker-1" and file.state is RequestState.UPLOADING
+        await asyncio.sleep(0.3)
+    await job  # returned: no retry asked for, no traceback
+
+    assert time.monotonic() - started >= RETRY_AFTER_S
+    file = await bench.file(request)
+    assert file.state is RequestState.DELIVERED and file.attempts == 1
+    assert [call.status for call in bench.telegram.calls_of("sendVideo")] == [429, 200]
+    texts = bench.status_texts(file.chat.telegram_id)
+    assert any("Telegram asks me to wait 0:04" in text for text in texts), texts
+    assert queue.pending == 0
+    assert bench.leftovers() == []
