@@ -96,6 +96,8 @@ class Pipeline:
 
     def __init__(self, parts: PipelineParts) -> None:
         self._parts = parts
+        self._ending: set[uuid.UUID] = set()
+        """Requests this worker is ending itself: their final state stops no one."""
 
     async def handle(self, job: Job) -> None:
         """Work on one job; returns when its outcome is recorded, raises to ask for a retry.
@@ -143,6 +145,7 @@ class Pipeline:
         finally:
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
+            self._ending.discard(request_id)
             await asyncio.shield(status.close())
             self._clean(request_id)
 
@@ -191,6 +194,8 @@ class Pipeline:
                 held = await files.renew_lease(request_id, self._parts.owner, self._parts.lease)
                 file = await files.get(request_id)
                 await session.commit()
+            if request_id in self._ending:
+                return False  # ended by the work itself, which is saying its last word
             if not held or file is None or file.state.is_final:
                 logger.info("job %s: lease lost or request ended; stopping", request_id)
                 work.cancel()
@@ -205,6 +210,8 @@ class Pipeline:
     async def _set_state(
         self, request_id: uuid.UUID, state: RequestState, **values: object
     ) -> None:
+        if state.is_final:
+            self._ending.add(request_id)
         async with self._parts.sessions() as session:
             changed = await FileRepository(session).set_state(
                 request_id, state, owner=self._parts.owner, **values
@@ -267,14 +274,17 @@ class Pipeline:
         detail: str | None = None,
     ) -> None:
         """End the request as failed and tell the user `reason` (`detail` is recorded)."""
+        self._ending.add(request_id)
         async with self._parts.sessions() as session:
-            await FileRepository(session).set_state(
+            changed = await FileRepository(session).set_state(
                 request_id,
                 RequestState.FAILED,
                 owner=self._parts.owner,
                 error_reason=f"{reason} ({detail})" if detail else reason,
             )
             await session.commit()
+        if not changed:
+            raise _LeftOurHandsError  # cancelled meanwhile: "Cancelled." is the last word
         await status.finish(f"❌ {reason}")
 
     async def _end_chat(self, file: File, detail: str) -> None:
@@ -284,6 +294,7 @@ class Pipeline:
         to the bot again (`ChatRepository.upsert`).
         """
         reason = f"chat unreachable: {detail}"
+        self._ending.add(file.id)
         async with self._parts.sessions() as session:
             await ChatRepository(session).mark_blocked(file.chat_id)
             ended = await FileRepository(session).end_pending_of_chat(
