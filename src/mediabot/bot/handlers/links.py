@@ -34,6 +34,8 @@ logger = logging.getLogger(__name__)
 router = Router(name="links")
 
 MAX_LINKS = 5
+_LOOKUP_GRACE_S = 5.0
+"""The lookup ends itself at `LOOKUP_TIMEOUT_S` with a reason; this outer bound only backs it up."""
 
 Lookup = Callable[[str], Awaitable[MediaOptions]]
 
@@ -79,7 +81,7 @@ async def offer_choices(
     except _ChatClosedError:
         return
     outcomes = await asyncio.gather(
-        *(_look_up(lookup, url, settings.lookup_timeout_s) for url in urls)
+        *(_look_up(lookup, url, settings.lookup_timeout_s + _LOOKUP_GRACE_S) for url in urls)
     )
     for url, status, outcome in zip(urls, statuses, outcomes, strict=True):
         try:
