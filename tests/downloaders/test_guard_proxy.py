@@ -248,3 +248,22 @@ def test_the_shared_tls_hook_falls_back_when_yt_dlp_lacks_it() -> None:
         RH_KEY = "Requests"
 
     assert _shared_tls_handler(WithoutHookRH) is WithoutHookRH
+
+
+def test_the_shared_tls_hook_makes_its_own_context_when_the_key_attributes_are_missing() -> None:
+    # A yt-dlp release that keeps the hook but renames what the key is built from gets a
+    # context of its own per call: yt-dlp's behaviour, only slower.
+    class WithoutKeyRH:
+        RH_KEY = "Requests"
+        made: ClassVar[list[object]] = []
+
+        def _make_sslcontext(self, legacy_ssl_support: object = None) -> object:
+            context = object()
+            self.made.append(context)
+            return context
+
+    shared = _shared_tls_handler(WithoutKeyRH)
+    assert shared is not WithoutKeyRH
+    handler = shared()
+    assert handler._make_sslcontext() is not handler._make_sslcontext()
+    assert len(WithoutKeyRH.made) == 2
