@@ -113,7 +113,10 @@ async def test_retry_logs_never_show_the_token(
 
 
 async def test_pacing_covers_sends_and_edits(bot: Bot, sleeps: Sleeps) -> None:
-    pacer = Pacer(clock=lambda: 0.0, sleep=sleeps, per_chat=Rate(1.0, burst=1))
+    # A frozen clock: the bot-wide bucket is made roomy so only the chat's pacing shows.
+    pacer = Pacer(
+        clock=lambda: 0.0, sleep=sleeps, overall=Rate(1000.0, burst=10), per_chat=Rate(1.0, burst=1)
+    )
     middleware = PacingMiddleware(pacer)
     script = Script()
     album = SendMediaGroup(

@@ -87,9 +87,18 @@ class Pacer:
         self._floods: deque[tuple[float, int]] = deque()
 
     async def acquire(self, chat_id: int, weight: int = 1) -> None:
-        """Wait until a message (or `weight` messages, e.g. an album) may go to `chat_id`."""
+        """Wait until a message (or `weight` messages, e.g. an album) may go to `chat_id`.
+
+        The chat's turn is taken first and the bot-wide one only when the chat's comes: a
+        message queued behind its own chat (a flood wait, a busy group) holds no global slot
+        meanwhile, so it neither delays other chats nor goes out uncounted later.
+        """
         now = self._clock()
-        at = self._reserve(chat_id, now, weight)
+        at = self._reserve_chat(chat_id, now, weight)
+        if at > now:
+            await self._sleep(at - now)
+            now = self._clock()
+        at = self._reserve_global(now, weight)
         if at > now:
             await self._sleep(at - now)
 
@@ -98,7 +107,8 @@ class Pacer:
         now = self._clock()
         if self._earliest(chat_id, now) > now:
             return False
-        self._reserve(chat_id, now, 1)
+        self._reserve_chat(chat_id, now, 1)
+        self._reserve_global(now, 1)
         return True
 
     def has_room(self, chat_id: int) -> bool:
@@ -152,16 +162,18 @@ class Pacer:
             chat_tat - rate.tolerance,
         )
 
-    def _reserve(self, chat_id: int, now: float, weight: int) -> float:
-        at = self._earliest(chat_id, now)
+    def _reserve_chat(self, chat_id: int, now: float, weight: int) -> float:
         rate = self._rate(chat_id)
-        # The global bucket is charged from now, not from `at`: a message queued behind
-        # its own chat's flood wait must not push every other chat's turn out with it.
-        self._global_tat = max(self._global_tat, now) + self._overall.interval * weight
+        at = max(now, self._chat_tat.get(chat_id, now) - rate.tolerance)
         self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, at), at) + rate.interval * weight
         self._reservations += 1
         if self._reservations % _PRUNE_EVERY == 0:
             self._prune(now)
+        return at
+
+    def _reserve_global(self, now: float, weight: int) -> float:
+        at = max(now, self._global_tat - self._overall.tolerance)
+        self._global_tat = max(self._global_tat, at) + self._overall.interval * weight
         return at
 
     def _prune(self, now: float) -> None:

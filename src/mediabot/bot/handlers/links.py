@@ -26,6 +26,7 @@ from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository, ProviderRepository
 from mediabot.domain.enums import RequestState
 from mediabot.domain.media import MediaOptions
+from mediabot.domain.offer import Offer
 from mediabot.downloaders.errors import DownloadError
 from mediabot.telegram.errors import chat_unreachable
 
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 router = Router(name="links")
 
 MAX_LINKS = 5
-_LOOKUP_GRACE_S = 5.0
+_LOOKUP_GRACE_S = 2.0
 """The lookup ends itself at `LOOKUP_TIMEOUT_S` with a reason; this outer bound only backs it up."""
 
 Lookup = Callable[[str], Awaitable[MediaOptions]]
@@ -121,16 +122,7 @@ async def _answer(
             title=outcome.title[:512] if outcome.title else None,
             duration_s=outcome.duration_s,
             status_message_id=status.message_id if status is not None else None,
-            offer={
-                "heights": list(outcome.heights),
-                "sizes": {
-                    str(resolution.height): resolution.estimated_bytes
-                    for resolution in outcome.resolutions
-                },
-                "audio": outcome.has_audio,
-                "audio_size": outcome.audio_estimated_bytes,
-                "photos": outcome.photo_count,
-            },
+            offer=Offer.of(outcome),
         )
     )
     await session.commit()
