@@ -7,27 +7,25 @@ import math
 from collections.abc import Sequence
 
 from aiogram import Bot
-from aiogram.enums import ParseMode
-from aiogram.types import InputMediaAudio, InputMediaPhoto, InputMediaVideo, Message
+from aiogram.types import Message
 
-from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult, MediaItem
 from mediabot.senders.base import (
     FileSender,
+    InputMedia,
     PartCallback,
     Sender,
     SendOptions,
     SendTarget,
     SentPart,
     UploadProgressCallback,
+    input_media,
 )
 
 logger = logging.getLogger(__name__)
 
 ALBUM_MAX = 10
 """Telegram's largest album (sendMediaGroup)."""
-
-InputMedia = InputMediaPhoto | InputMediaVideo | InputMediaAudio
 
 
 def album_sizes(count: int) -> list[int]:
@@ -98,51 +96,23 @@ class AlbumSender(FileSender):
             reply_parameters=self._target.reply_parameters,
         )
 
-    def _input_media(self, item: MediaItem, caption: str | None) -> InputMedia:
-        file = self._input_file(item.path)
-        parse_mode = ParseMode.HTML if caption else None
-        if item.kind is MediaKind.VIDEO:
-            return InputMediaVideo(
-                media=file,
-                caption=caption,
-                parse_mode=parse_mode,
-                width=item.width,
-                height=item.height,
-                duration=round(item.duration_s) if item.duration_s is not None else None,
-                supports_streaming=True,
-            )
-        if item.kind is MediaKind.AUDIO:
-            return InputMediaAudio(media=file, caption=caption, parse_mode=parse_mode)
-        return InputMediaPhoto(media=file, caption=caption, parse_mode=parse_mode)
-
     async def _post_one(self, item: MediaItem, caption: str | None) -> Message:
-        chat_id = self._target.chat_id
-        reply = self._target.reply_parameters
-        file = self._input_file(item.path)
-        if item.kind is MediaKind.VIDEO:
-            return await self._bot.send_video(
-                chat_id=chat_id,
-                video=file,
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                width=item.width,
-                height=item.height,
-                duration=round(item.duration_s) if item.duration_s is not None else None,
-                supports_streaming=True,
-                reply_parameters=reply,
-            )
-        if item.kind is MediaKind.AUDIO:
-            return await self._bot.send_audio(
-                chat_id=chat_id,
-                audio=file,
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                reply_parameters=reply,
-            )
-        return await self._bot.send_photo(
-            chat_id=chat_id,
-            photo=file,
+        return await self._post_file(
+            item.kind,
+            self._input_file(item.path),
             caption=caption,
-            parse_mode=ParseMode.HTML,
-            reply_parameters=reply,
+            reply=self._target.reply_parameters,
+            width=item.width,
+            height=item.height,
+            duration_s=item.duration_s,
+        )
+
+    def _input_media(self, item: MediaItem, caption: str | None) -> InputMedia:
+        return input_media(
+            item.kind,
+            self._input_file(item.path),
+            caption,
+            width=item.width,
+            height=item.height,
+            duration_s=item.duration_s,
         )

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 from aiogram import Bot
-from aiogram.enums import ParseMode
 
 from mediabot.domain.media import DownloadResult, MediaItem
 from mediabot.media.thumbnail import best_thumbnail
@@ -71,18 +70,16 @@ class AudioSender(FileSender):
         if self._cover is not None:
             thumb_path = item.path.with_name(f"{item.path.stem}.tg-cover.jpg")
             thumbnail = await best_thumbnail(thumb_path, image=self._cover)
-        duration = item.duration_s
         try:
-            message = await self._bot.send_audio(
-                chat_id=self._target.chat_id,
-                audio=self._input_file(item.path),
+            message = await self._post_file(
+                item.kind,
+                self._input_file(item.path),
                 caption=self._target.caption,
-                parse_mode=ParseMode.HTML,
+                reply=self._target.reply_parameters,
                 title=plain(self._title, AUDIO_TAG_LIMIT) or None,
                 performer=plain(self._performer, AUDIO_TAG_LIMIT) or None,
-                duration=round(duration) if duration is not None else None,
+                duration_s=item.duration_s,
                 thumbnail=upload_of(thumbnail),
-                reply_parameters=self._target.reply_parameters,
             )
         finally:
             discard(thumbnail)

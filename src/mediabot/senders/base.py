@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiogram import Bot
-from aiogram.types import FSInputFile, Message, ReplyParameters
+from aiogram.enums import ParseMode
+from aiogram.types import (
+    FSInputFile,
+    InputMediaAudio,
+    InputMediaPhoto,
+    InputMediaVideo,
+    Message,
+    ReplyParameters,
+)
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
@@ -198,6 +206,60 @@ class Sender(ABC):
             return path.resolve().as_uri()
         return FSInputFile(path, filename=self._target.upload_name(path, label))
 
+    async def _post_file(
+        self,
+        kind: MediaKind,
+        file: FSInputFile | str,
+        *,
+        caption: str | None,
+        reply: ReplyParameters | None,
+        width: int | None = None,
+        height: int | None = None,
+        duration_s: float | None = None,
+        title: str | None = None,
+        performer: str | None = None,
+        thumbnail: FSInputFile | None = None,
+    ) -> Message:
+        """Post one file (an upload or a file id) with the Bot API method for its kind.
+
+        The one place a kind becomes `sendVideo`, `sendAudio` or `sendPhoto`; what a kind
+        cannot carry (a photo's duration, a video's performer) is not sent.
+        """
+        chat_id = self._target.chat_id
+        duration = round(duration_s) if duration_s is not None else None
+        if kind is MediaKind.VIDEO:
+            return await self._bot.send_video(
+                chat_id=chat_id,
+                video=file,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                width=width,
+                height=height,
+                duration=duration,
+                supports_streaming=True,
+                thumbnail=thumbnail,
+                reply_parameters=reply,
+            )
+        if kind is MediaKind.AUDIO:
+            return await self._bot.send_audio(
+                chat_id=chat_id,
+                audio=file,
+                caption=caption,
+                parse_mode=ParseMode.HTML,
+                title=title,
+                performer=performer,
+                duration=duration,
+                thumbnail=thumbnail,
+                reply_parameters=reply,
+            )
+        return await self._bot.send_photo(
+            chat_id=chat_id,
+            photo=file,
+            caption=caption,
+            parse_mode=ParseMode.HTML,
+            reply_parameters=reply,
+        )
+
     async def _accepted(
         self,
         message: Message,
@@ -254,6 +316,35 @@ def file_of(message: Message) -> tuple[MediaKind, str, str]:
         # Telegram may turn a video it cannot play into a document; the id still resends
         return MediaKind.VIDEO, message.document.file_id, message.document.file_unique_id
     raise DeliveryError("Telegram accepted the message but it carries no media")
+
+
+InputMedia = InputMediaPhoto | InputMediaVideo | InputMediaAudio
+
+
+def input_media(
+    kind: MediaKind,
+    file: FSInputFile | str,
+    caption: str | None,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    duration_s: float | None = None,
+) -> InputMedia:
+    """One album item (an upload or a file id) of the type its kind needs."""
+    parse_mode = ParseMode.HTML if caption else None
+    if kind is MediaKind.VIDEO:
+        return InputMediaVideo(
+            media=file,
+            caption=caption,
+            parse_mode=parse_mode,
+            width=width,
+            height=height,
+            duration=round(duration_s) if duration_s is not None else None,
+            supports_streaming=True,
+        )
+    if kind is MediaKind.AUDIO:
+        return InputMediaAudio(media=file, caption=caption, parse_mode=parse_mode)
+    return InputMediaPhoto(media=file, caption=caption, parse_mode=parse_mode)
 
 
 def discard(path: Path | None) -> None:

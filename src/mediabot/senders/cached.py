@@ -7,9 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiogram import Bot
-from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import InputMediaAudio, InputMediaPhoto, InputMediaVideo, Message
+from aiogram.types import Message
 
 from mediabot.domain.enums import MediaKind
 from mediabot.senders.album import album_sizes
@@ -20,6 +19,7 @@ from mediabot.senders.base import (
     SentPart,
     StaleFileIdError,
     UploadProgressCallback,
+    input_media,
 )
 
 __all__ = ["CachedPart", "CachedSender", "StaleFileIdError", "is_stale_file_id"]
@@ -113,7 +113,7 @@ class CachedSender(Sender):
                 messages = await self._bot.send_media_group(
                     chat_id=self._target.chat_id,
                     media=[
-                        _input_media(part, caption if position == 0 else None)
+                        input_media(part.kind, part.file_id, caption if position == 0 else None)
                         for position, part in enumerate(chunk)
                     ],
                     reply_parameters=self._target.reply_parameters if offset == 0 else None,
@@ -123,36 +123,14 @@ class CachedSender(Sender):
             offset += size
 
     async def _post_one(self, part: CachedPart, caption: str | None, *, first: bool) -> Message:
-        chat_id = self._target.chat_id
-        reply = self._target.reply_parameters if first else None
-        duration = round(part.duration_s) if part.duration_s is not None else None
-        if part.kind is MediaKind.VIDEO:
-            return await self._bot.send_video(
-                chat_id=chat_id,
-                video=part.file_id,
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                width=part.width,
-                height=part.height,
-                duration=duration,
-                supports_streaming=True,
-                reply_parameters=reply,
-            )
-        if part.kind is MediaKind.AUDIO:
-            return await self._bot.send_audio(
-                chat_id=chat_id,
-                audio=part.file_id,
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                duration=duration,
-                reply_parameters=reply,
-            )
-        return await self._bot.send_photo(
-            chat_id=chat_id,
-            photo=part.file_id,
+        return await self._post_file(
+            part.kind,
+            part.file_id,
             caption=caption,
-            parse_mode=ParseMode.HTML,
-            reply_parameters=reply,
+            reply=self._target.reply_parameters if first else None,
+            width=part.width,
+            height=part.height,
+            duration_s=part.duration_s,
         )
 
     async def _record(self, message: Message, part: CachedPart, index: int, total: int) -> SentPart:
@@ -164,16 +142,3 @@ class CachedSender(Sender):
             start_s=part.start_s,
             end_s=part.end_s,
         )
-
-
-def _input_media(
-    part: CachedPart, caption: str | None
-) -> InputMediaPhoto | InputMediaVideo | InputMediaAudio:
-    parse_mode = ParseMode.HTML if caption else None
-    if part.kind is MediaKind.VIDEO:
-        return InputMediaVideo(
-            media=part.file_id, caption=caption, parse_mode=parse_mode, supports_streaming=True
-        )
-    if part.kind is MediaKind.AUDIO:
-        return InputMediaAudio(media=part.file_id, caption=caption, parse_mode=parse_mode)
-    return InputMediaPhoto(media=part.file_id, caption=caption, parse_mode=parse_mode)

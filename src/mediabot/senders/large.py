@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import ClassVar
 
 from aiogram import Bot
-from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramEntityTooLarge
 from aiogram.types import Message
 
@@ -271,17 +270,15 @@ class LargeVideoSender(LargeSender):
 
     async def _upload(self, part: CutPart, total: int, thumbnail: Path | None) -> Message:
         width, height = self._frame_size
-        return await self._bot.send_video(
-            chat_id=self._target.chat_id,
-            video=self._input_file(part.path, f"part {part.index + 1}"),
+        return await self._post_file(
+            self.kind,
+            self._input_file(part.path, f"part {part.index + 1}"),
             caption=self._target.caption_with(f"Part {part.index + 1}/{total}"),
-            parse_mode=ParseMode.HTML,
+            reply=self._target.reply_parameters if part.index == 0 else None,
             width=width,
             height=height,
-            duration=round(part.duration_s),
-            supports_streaming=True,
+            duration_s=part.duration_s,
             thumbnail=upload_of(thumbnail or self._cover_thumbnail),
-            reply_parameters=self._target.reply_parameters if part.index == 0 else None,
         )
 
 
@@ -291,14 +288,13 @@ class LargeAudioSender(LargeSender):
     kind = MediaKind.AUDIO
 
     async def _upload(self, part: CutPart, total: int, thumbnail: Path | None) -> Message:
-        return await self._bot.send_audio(
-            chat_id=self._target.chat_id,
-            audio=self._input_file(part.path, f"part {part.index + 1}"),
+        return await self._post_file(
+            self.kind,
+            self._input_file(part.path, f"part {part.index + 1}"),
             caption=self._target.caption_with(f"Part {part.index + 1}/{total}"),
-            parse_mode=ParseMode.HTML,
+            reply=self._target.reply_parameters if part.index == 0 else None,
             title=f"{plain(self._title, AUDIO_TAG_LIMIT)} ({part.index + 1}/{total})",
             performer=plain(self._performer, AUDIO_TAG_LIMIT) or None,
-            duration=round(part.duration_s),
+            duration_s=part.duration_s,
             thumbnail=upload_of(thumbnail or self._cover_thumbnail),
-            reply_parameters=self._target.reply_parameters if part.index == 0 else None,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot
-from aiogram.enums import ParseMode
 
 from mediabot.domain.media import DownloadResult, MediaItem
 from mediabot.senders.base import (
@@ -43,11 +42,10 @@ class PhotoSender(FileSender):
         return cls(bot, target, result.items[0], on_part=options.on_part, progress=options.progress)
 
     async def _send(self) -> list[SentPart]:
-        message = await self._bot.send_photo(
-            chat_id=self._target.chat_id,
-            photo=self._input_file(self._item.path),
+        message = await self._post_file(
+            self._item.kind,
+            self._input_file(self._item.path),
             caption=self._target.caption,
-            parse_mode=ParseMode.HTML,
-            reply_parameters=self._target.reply_parameters,
+            reply=self._target.reply_parameters,
         )
         return [await self._accepted(message, index=0, total=1, size_bytes=self._item.size_bytes)]

@@ -6,7 +6,6 @@ import logging
 from pathlib import Path
 
 from aiogram import Bot
-from aiogram.enums import ParseMode
 
 from mediabot.domain.media import DownloadResult, MediaItem
 from mediabot.media.probe import ProbeError, probe
@@ -68,17 +67,15 @@ class VideoSender(FileSender):
         thumb_path = item.path.with_name(f"{item.path.stem}.tg-thumb.jpg")
         thumbnail = await best_thumbnail(thumb_path, image=self._cover, video=item.path)
         try:
-            message = await self._bot.send_video(
-                chat_id=self._target.chat_id,
-                video=self._input_file(item.path),
+            message = await self._post_file(
+                item.kind,
+                self._input_file(item.path),
                 caption=self._target.caption,
-                parse_mode=ParseMode.HTML,
+                reply=self._target.reply_parameters,
                 width=width,
                 height=height,
-                duration=round(duration) if duration is not None else None,
-                supports_streaming=True,
+                duration_s=duration,
                 thumbnail=upload_of(thumbnail),
-                reply_parameters=self._target.reply_parameters,
             )
         finally:
             discard(thumbnail)
