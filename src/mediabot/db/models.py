@@ -25,10 +25,13 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 from mediabot.db.base import Base, UtcDateTime, utcnow
 from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.domain.offer import Offer
 
 
 def _enum(enum_class: type[StrEnum], name: str) -> Enum:
@@ -92,6 +95,23 @@ class ProviderRow(Base):
     files: Mapped[list[File]] = relationship(back_populates="provider")
 
 
+class _OfferJson(TypeDecorator[Offer]):
+    """An `Offer` kept as JSON; a plain dict of the same shape (old rows) is accepted too."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: Offer | dict[str, Any] | None, dialect: Dialect
+    ) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        return Offer.model_validate(value).model_dump(mode="json")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Offer | None:
+        return None if value is None else Offer.model_validate(value)
+
+
 class File(_Timestamps, Base):
     """One request for a piece of media, from the offer of choices to its ending.
 
@@ -126,7 +146,7 @@ class File(_Timestamps, Base):
     duration_s: Mapped[float | None] = mapped_column(Float)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     error_reason: Mapped[str | None] = mapped_column(Text)
-    offer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    offer: Mapped[Offer | None] = mapped_column(_OfferJson)
     status_message_id: Mapped[int | None] = mapped_column(BigInteger)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128))

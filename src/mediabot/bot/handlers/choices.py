@@ -42,12 +42,7 @@ class _Queued:
 
 
 def _offered(file: File, data: ChoiceData) -> bool:
-    offer = file.offer or {}
-    if data.choice is Choice.VIDEO:
-        return data.height in offer.get("heights", [])
-    if data.choice is Choice.AUDIO:
-        return bool(offer.get("audio"))
-    return bool(offer.get("photos"))
+    return file.offer is not None and file.offer.offers(_KINDS[data.choice], data.height)
 
 
 def _belongs(file: File | None, message: Message) -> bool:

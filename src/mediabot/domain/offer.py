@@ -1,0 +1,59 @@
+"""What a link offered, as recorded with the request and checked on every button press."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from mediabot.domain.enums import MediaKind
+from mediabot.domain.media import MediaOptions
+
+
+class Offer(BaseModel):
+    """The choices a link offered, with their estimated sizes.
+
+    Stored as JSON (`model_dump(mode="json")`): `sizes` keys become strings there, exactly
+    the shape rows written before this model existed have, so old rows load unchanged.
+    A missing field means "not offered".
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    heights: tuple[int, ...] = ()
+    """Video heights, lowest first."""
+    sizes: dict[int, int | None] = {}
+    """Estimated bytes of each height's download (None: unknown)."""
+    audio: bool = False
+    """Whether "audio only" was offered."""
+    audio_size: int | None = None
+    """Estimated bytes of the audio download."""
+    photos: int = 0
+    """Photos of a photo post or carousel (0: none)."""
+
+    @classmethod
+    def of(cls, options: MediaOptions) -> Offer:
+        """The offer a link's options make."""
+        return cls(
+            heights=options.heights,
+            sizes={
+                resolution.height: resolution.estimated_bytes for resolution in options.resolutions
+            },
+            audio=options.has_audio,
+            audio_size=options.audio_estimated_bytes,
+            photos=options.photo_count,
+        )
+
+    def offers(self, kind: MediaKind, height: int | None = None) -> bool:
+        """Whether this choice was among the offered ones."""
+        if kind is MediaKind.VIDEO:
+            return height in self.heights
+        if kind is MediaKind.AUDIO:
+            return self.audio
+        return self.photos > 0
+
+    def estimated_bytes(self, kind: MediaKind, height: int | None = None) -> int | None:
+        """The estimated size of a choice's download; None when unknown."""
+        if kind is MediaKind.VIDEO:
+            return self.sizes.get(height) if height is not None else None
+        if kind is MediaKind.AUDIO:
+            return self.audio_size
+        return None
