@@ -9,19 +9,27 @@ the guarded YoutubeDL into ffprobe's stdin, so the private-network guard still a
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import shutil
 import subprocess
-from typing import Any
 
 from mediabot.downloaders.errors import NotMediaError
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.ytdl import YtdlSession
+from mediabot.media.probe import (
+    MediaInfo,
+    ProbeError,
+    StreamInfo,
+    parse_probe_output,
+    probe_command,
+)
 
 logger = logging.getLogger(__name__)
 
 _PROBE_BYTES_LIMIT = 32 * 1024 * 1024
+_NOT_MEDIA = MediaInfo(
+    source="", format_name="", duration_s=None, size_bytes=None, bit_rate=None, streams=()
+)
 _CODEC_TAGS = {"h264": "avc1", "hevc": "hvc1", "aac": "mp4a.40.2"}
 
 
@@ -43,63 +51,41 @@ def describe_direct_formats(session: YtdlSession, info: InfoDict) -> None:
             fmt["filesize"] = length
         if facts is None:
             continue
-        video = _first_stream(facts, "video")
-        audio = _first_stream(facts, "audio")
+        video, audio = facts.video, facts.audio
         if video is None and audio is None:
             raise NotMediaError(detail=f"ffprobe found no audio or video in {fmt['url']}")
         if video is not None:
-            fmt["width"] = video.get("width")
-            fmt["height"] = video.get("height")
+            fmt["width"] = video.width
+            fmt["height"] = video.height
             fmt["vcodec"] = _codec_tag(video)
         else:
             fmt["vcodec"] = "none"
         fmt["acodec"] = _codec_tag(audio) if audio else "none"
-        duration = facts.get("format", {}).get("duration")
-        if duration and not info.get("duration"):
-            with contextlib.suppress(ValueError):
-                info["duration"] = float(duration)
+        if facts.duration_s and not info.get("duration"):
+            info["duration"] = facts.duration_s
         logger.debug(
             "Direct file %s: %sp %s/%s", fmt["url"], fmt.get("height"), fmt["vcodec"], fmt["acodec"]
         )
 
 
-def _codec_tag(stream: dict[str, Any]) -> str | None:
+def _codec_tag(stream: StreamInfo) -> str | None:
     """yt-dlp's codec naming (`avc1`, `mp4a...`) for an ffprobe stream, so selectors match."""
-    name = stream.get("codec_name")
-    return _CODEC_TAGS.get(name, name) if isinstance(name, str) else None
+    return _CODEC_TAGS.get(stream.codec_name, stream.codec_name) or None
 
 
-def _first_stream(facts: dict[str, Any], codec_type: str) -> dict[str, Any] | None:
-    for stream in facts.get("streams", []):
-        if stream.get("codec_type") == codec_type and not stream.get("disposition", {}).get(
-            "attached_pic"
-        ):
-            return dict(stream)
-    return None
+def _ffprobe_stream(session: YtdlSession, url: str) -> tuple[MediaInfo | None, int | None]:
+    """ffprobe's facts about the stream at `url`, and the Content-Length the server sent.
 
-
-def _ffprobe_stream(session: YtdlSession, url: str) -> tuple[dict[str, Any] | None, int | None]:
-    """ffprobe's JSON for the stream at `url`, and the Content-Length the server sent.
-
-    The JSON is None when ffprobe is not installed, `{}` when it read the file and found
-    nothing it knows.
+    The facts are None when ffprobe is not installed, without streams when it read the
+    file and found nothing it knows. The command and its parsing are `media.probe`'s; only
+    the feeding of the bytes (from yt-dlp, blocking) is done here.
     """
     executable = shutil.which("ffprobe")
     if executable is None:
         logger.warning("ffprobe is not installed; direct links get no resolution list")
         return None, None
     process = subprocess.Popen(
-        [
-            executable,
-            "-v",
-            "error",
-            "-print_format",
-            "json",
-            "-show_streams",
-            "-show_format",
-            "-i",
-            "pipe:0",
-        ],
+        [executable, *probe_command("pipe:0")[1:]],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -130,5 +116,8 @@ def _ffprobe_stream(session: YtdlSession, url: str) -> tuple[dict[str, Any] | No
     length = int(length_text) if length_text.isdigit() else None
     if process.returncode != 0 or not stdout:
         logger.info("ffprobe could not describe %s", url)
-        return {}, length  # read, and not media: no streams
-    return dict(json.loads(stdout)), length
+        return _NOT_MEDIA, length  # read, and not media: no streams
+    try:
+        return parse_probe_output(stdout, url), length
+    except ProbeError:
+        return _NOT_MEDIA, length

@@ -102,7 +102,17 @@ async def probe(
     `input_args` are ffprobe options for the input (placed before it). A remote `source`
     is read through `proxy` (the guard proxy's URL) when given.
     """
-    args = [
+    try:
+        raw = await run_tool(probe_command(source, input_args), proxy=proxy)
+    except MediaToolError as exc:
+        raise ProbeError(f"cannot read media from {_display(source)}: {exc}") from exc
+    return parse_probe_output(raw, source)
+
+
+def probe_command(source: str | Path, input_args: Sequence[str] = ()) -> list[str]:
+    """The ffprobe command `probe` runs; `source` may be `pipe:0` for a caller that feeds
+    the bytes itself (and then parses the output with `parse_probe_output`)."""
+    return [
         FFPROBE,
         "-v",
         "error",
@@ -113,10 +123,13 @@ async def probe(
         *input_args,
         str(source),
     ]
+
+
+def parse_probe_output(raw: bytes, source: str | Path) -> MediaInfo:
+    """The facts in the JSON output of `probe_command`; `ProbeError` if it is not JSON."""
     try:
-        raw = await run_tool(args, proxy=proxy)
         data = json.loads(raw)
-    except (MediaToolError, ValueError) as exc:
+    except ValueError as exc:
         raise ProbeError(f"cannot read media from {_display(source)}: {exc}") from exc
     fmt = data.get("format", {})
     streams = tuple(
