@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import re
 import shutil
@@ -37,6 +38,7 @@ import aiohttp
 from aiohappyeyeballs import AddrInfoType
 from aiohttp import web
 
+from mediabot.domain.retry import Backoff
 from mediabot.net.proxy import REFUSAL_HEADER
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,8 @@ PINNED_BLOCKS = 4
 the first packets, which every run of ffprobe and ffmpeg reads to identify the streams."""
 _SOCKET_BUFFER_BYTES = 64 * 1024
 _MAX_REDIRECTS = 5
-_FETCH_ATTEMPTS = 3
+_FETCH_RETRY = Backoff(base_delay_s=0.0, max_delay_s=0.0, max_attempts=3)
+"""A block read that fails is re-opened at once, three tries in all."""
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
@@ -209,7 +212,7 @@ class _Origin:
         wanted = min(BLOCK_BYTES, size - offset)
         if wanted <= 0:
             return b""
-        for attempt in range(1, _FETCH_ATTEMPTS + 1):
+        for attempt in itertools.count(1):
             try:
                 if self._response is None or self._position != offset or offset >= self._end:
                     await self._open_or_fail(offset)
@@ -217,14 +220,14 @@ class _Origin:
                 data = await self._response.content.readexactly(wanted)
             except (aiohttp.ClientError, asyncio.IncompleteReadError, TimeoutError) as exc:
                 await self.close()
-                if attempt == _FETCH_ATTEMPTS:
+                if _FETCH_RETRY.gives_up_after(attempt):
                     raise RemoteReadError(f"reading {_display(self._url)} failed: {exc}") from exc
                 logger.info("Re-opening %s at %d after: %s", _display(self._url), offset, exc)
                 continue
             self._position = offset + wanted
             self.fetched_bytes += wanted
             return data
-        raise RemoteReadError(f"reading {_display(self._url)} failed")  # loop always returns
+        raise AssertionError("unreachable")  # the loop returns or raises
 
     async def _length_locked(self, offset: int) -> int:
         if self.size is None:

@@ -11,7 +11,7 @@ import logging
 from collections import deque
 
 from mediabot.domain.jobs import InvalidJobError, Job
-from mediabot.queue.backoff import retry_delay_s
+from mediabot.domain.retry import Backoff
 from mediabot.queue.base import (
     DEFER_DELAY_S,
     DeadLetterHandler,
@@ -47,8 +47,7 @@ class LocalJobQueue(JobQueue):
         if base_delay_s < 0 or max_delay_s < 0 or defer_delay_s < 0:
             raise ValueError("retry delays cannot be negative")
         self._max_attempts = max_attempts
-        self._base_delay_s = base_delay_s
-        self._max_delay_s = max_delay_s
+        self._backoff = Backoff(base_delay_s, max_delay_s)
         self._defer_delay_s = defer_delay_s
         self._deliveries: asyncio.Queue[bytes] = asyncio.Queue()
         self._retry_timers: set[asyncio.TimerHandle] = set()
@@ -174,7 +173,7 @@ class LocalJobQueue(JobQueue):
             except Exception:
                 logger.exception("job %s: the dead-letter handler failed", job.request_id)
             return
-        delay = retry_delay_s(job.attempt, self._base_delay_s, self._max_delay_s)
+        delay = self._backoff.delay_s(job.attempt)
         logger.warning(
             "job %s attempt %d failed (%s); retrying in %.1fs",
             job.request_id,

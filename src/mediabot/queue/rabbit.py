@@ -40,7 +40,7 @@ from aio_pika.abc import (
 from aio_pika.exceptions import AMQPError
 
 from mediabot.domain.jobs import InvalidJobError, Job
-from mediabot.queue.backoff import retry_delay_s
+from mediabot.domain.retry import Backoff
 from mediabot.queue.base import (
     DEFER_DELAY_S,
     DeadLetterHandler,
@@ -53,6 +53,9 @@ from mediabot.queue.base import (
 )
 
 logger = logging.getLogger(__name__)
+
+_PUBLISH_BACKOFF = Backoff(base_delay_s=0.1, max_delay_s=2.0)
+"""Pauses between publishes through a broker outage, until the publish timeout."""
 
 REASON_HEADER = "x-mediabot-reason"
 """The header of a dead-lettered message that says why it was dead-lettered."""
@@ -108,8 +111,7 @@ class RabbitJobQueue(JobQueue):
         self._url = url
         self._queue_name = queue_name
         self._max_attempts = max_attempts
-        self._base_delay_s = base_delay_s
-        self._max_delay_s = max_delay_s
+        self._backoff = Backoff(base_delay_s, max_delay_s)
         self._defer_delay_ms = max(1, round(defer_delay_s * 1000))
         self._publish_timeout_s = publish_timeout_s
         self._reconnect_interval_s = reconnect_interval_s
@@ -132,7 +134,7 @@ class RabbitJobQueue(JobQueue):
 
     def retry_queue_name(self, failed_attempt: int) -> str:
         """The delay queue a job goes through after attempt `failed_attempt` failed."""
-        delay_s = retry_delay_s(failed_attempt, self._base_delay_s, self._max_delay_s)
+        delay_s = self._backoff.delay_s(failed_attempt)
         return f"{self._queue_name}.retry.{round(delay_s * 1000)}ms"
 
     async def connect(self) -> None:
@@ -259,7 +261,7 @@ class RabbitJobQueue(JobQueue):
         """Delay queue names and their TTLs in ms, one per distinct retry delay."""
         queues: dict[str, int] = {}
         for failed_attempt in range(1, self._max_attempts):
-            delay_s = retry_delay_s(failed_attempt, self._base_delay_s, self._max_delay_s)
+            delay_s = self._backoff.delay_s(failed_attempt)
             queues[self.retry_queue_name(failed_attempt)] = round(delay_s * 1000)
         return queues
 
@@ -277,7 +279,7 @@ class RabbitJobQueue(JobQueue):
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._publish_timeout_s
-        pause_s = 0.1
+        failures = 0
         while True:
             try:
                 async with asyncio.timeout_at(deadline):
@@ -290,8 +292,8 @@ class RabbitJobQueue(JobQueue):
                         f"RabbitMQ did not take {what} within {self._publish_timeout_s:g}s"
                     ) from exc
                 logger.warning("%s: publish to %s failed (%r); retrying", what, routing_key, exc)
-            await asyncio.sleep(min(pause_s, remaining_s))
-            pause_s = min(pause_s * 2, 2.0)
+            failures += 1
+            await asyncio.sleep(min(_PUBLISH_BACKOFF.delay_s(failures), remaining_s))
 
     def _on_message(self, run: _Consumption, message: AbstractIncomingMessage) -> None:
         task = asyncio.create_task(self._deliver(run, message))

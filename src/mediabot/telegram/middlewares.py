@@ -21,6 +21,7 @@ from aiogram.exceptions import (
 from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
+from mediabot.domain.retry import Backoff
 from mediabot.telegram.flood import FloodWait, current_deadline, notify
 from mediabot.telegram.pacing import Clock, Pacer, Sleep
 
@@ -113,8 +114,7 @@ class RetryMiddleware(BaseRequestMiddleware):
         self._pacer = pacer
         self._max_attempts = max_attempts
         self._max_flood_wait_s = max_flood_wait_s
-        self._base_delay_s = base_delay_s
-        self._max_delay_s = max_delay_s
+        self._backoff = Backoff(base_delay_s, max_delay_s, max_attempts)
         self._sleep = sleep
         self._wall_clock = wall_clock
 
@@ -137,9 +137,9 @@ class RetryMiddleware(BaseRequestMiddleware):
                 raise
             except (TelegramNetworkError, TelegramServerError) as exc:
                 failures += 1
-                if failures >= self._max_attempts:
+                if self._backoff.gives_up_after(failures):
                     raise
-                delay = min(self._max_delay_s, self._base_delay_s * 2 ** (failures - 1))
+                delay = self._backoff.delay_s(failures)
                 logger.warning(
                     "%s failed (%s), attempt %d of %d, retrying in %.1f s",
                     name,
