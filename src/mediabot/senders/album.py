@@ -18,7 +18,6 @@ from mediabot.senders.base import (
     SendOptions,
     SendTarget,
     SentPart,
-    UploadProgressCallback,
     input_media,
 )
 
@@ -55,16 +54,15 @@ class AlbumSender(FileSender):
         items: Sequence[MediaItem],
         *,
         on_part: PartCallback | None = None,
-        progress: UploadProgressCallback | None = None,
     ) -> None:
-        super().__init__(bot, target, on_part=on_part, progress=progress)
+        super().__init__(bot, target, on_part=on_part)
         self._items = tuple(items)
 
     @classmethod
     def for_result(
         cls, bot: Bot, result: DownloadResult, target: SendTarget, options: SendOptions
     ) -> Sender:
-        return cls(bot, target, result.items, on_part=options.on_part, progress=options.progress)
+        return cls(bot, target, result.items, on_part=options.on_part)
 
     async def _send(self) -> list[SentPart]:
         total = len(self._items)

@@ -16,7 +16,6 @@ from mediabot.senders.base import (
     SendOptions,
     SendTarget,
     SentPart,
-    UploadProgressCallback,
     discard,
     upload_of,
 )
@@ -41,9 +40,8 @@ class AudioSender(FileSender):
         performer: str | None = None,
         cover: Path | None = None,
         on_part: PartCallback | None = None,
-        progress: UploadProgressCallback | None = None,
     ) -> None:
-        super().__init__(bot, target, on_part=on_part, progress=progress)
+        super().__init__(bot, target, on_part=on_part)
         self._item = item
         self._title = title
         self._performer = performer
@@ -61,7 +59,6 @@ class AudioSender(FileSender):
             performer=result.uploader,
             cover=result.items[0].thumbnail or result.thumbnail,
             on_part=options.on_part,
-            progress=options.progress,
         )
 
     async def _send(self) -> list[SentPart]:

@@ -133,26 +133,12 @@ class ResumePoint:
 
 
 @dataclass(frozen=True, slots=True)
-class UploadProgress:
-    """How far a delivery is: parts and bytes accepted so far, and the expected totals."""
-
-    parts_sent: int
-    parts_total: int
-    bytes_sent: int
-
-
-UploadProgressCallback = Callable[[UploadProgress], Awaitable[None]]
-"""Awaited after each accepted part; it should be quick (e.g. a paced status edit)."""
-
-
-@dataclass(frozen=True, slots=True)
 class SendOptions:
     """What every sender may need besides the media: the upload limit and the hooks."""
 
     limit_bytes: int
     on_part: PartCallback | None = None
     resume: ResumePoint | None = None
-    progress: UploadProgressCallback | None = None
 
 
 class Sender(ABC):
@@ -168,13 +154,10 @@ class Sender(ABC):
         target: SendTarget,
         *,
         on_part: PartCallback | None = None,
-        progress: UploadProgressCallback | None = None,
     ) -> None:
         self._bot = bot
         self._target = target
         self._on_part = on_part
-        self._progress = progress
-        self._bytes_sent = 0
 
     async def send(self) -> list[SentPart]:
         """Deliver the media; returns every part Telegram accepted, in order."""
@@ -283,11 +266,8 @@ class Sender(ABC):
             start_s=start_s,
             end_s=end_s,
         )
-        self._bytes_sent += size_bytes
         if self._on_part is not None:
             await self._on_part(part)
-        if self._progress is not None:
-            await self._progress(UploadProgress(index + 1, total, self._bytes_sent))
         return part
 
 

@@ -18,7 +18,6 @@ from mediabot.senders.base import (
     SendTarget,
     SentPart,
     StaleFileIdError,
-    UploadProgressCallback,
     input_media,
 )
 
@@ -67,9 +66,8 @@ class CachedSender(Sender):
         *,
         as_album: bool | None = None,
         on_part: PartCallback | None = None,
-        progress: UploadProgressCallback | None = None,
     ) -> None:
-        super().__init__(bot, target, on_part=on_part, progress=progress)
+        super().__init__(bot, target, on_part=on_part)
         if not parts:
             raise ValueError("nothing cached to send")
         self._parts = tuple(parts)

@@ -1,10 +1,11 @@
 """Media over the upload limit, delivered as playable parts cut while earlier parts upload.
 
-The splitter cuts part i+1 while part i uploads; at most `max_parts_on_disk` parts exist
-at once, and each is deleted the moment Telegram accepts it (or rejects it). A part
-Telegram refuses as too large (413) is cut again over a shorter range with a lower limit,
-and the delivery goes on from there. A `ResumePoint` starts the delivery at a later part,
-so parts already delivered are never sent twice.
+For a remote source the splitter cuts part i+1 while part i uploads (two parts on disk at
+most); a file on disk is cut and uploaded in turn. Each part is deleted the moment
+Telegram accepts it (or rejects it). A part Telegram refuses as too large (413) is cut
+again over a shorter range with a lower limit, and the delivery goes on from there. A
+`ResumePoint` starts the delivery at a later part, so parts already delivered are not
+sent again.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from mediabot.senders.base import (
     SendOptions,
     SendTarget,
     SentPart,
-    UploadProgressCallback,
     discard,
     upload_of,
 )
@@ -69,9 +69,8 @@ class LargeSender(FileSender):
     `source` may be a file on disk or remote URLs (one muxed, or video + audio) read with
     range requests through the splitter's bounded cache, so the whole source never has to
     be on disk: the peak is two parts plus a cache of at most one part.
-    Parts are written to `work_dir`. `max_parts_on_disk` bounds the overlap: 1 cuts and
-    uploads strictly in turn; 2 (the default for remote sources) cuts the next part while
-    one uploads.
+    Parts are written to `work_dir`. A file on disk is cut and uploaded strictly in turn;
+    a remote source has its next part cut while one uploads.
     """
 
     kind: ClassVar[MediaKind]
@@ -88,12 +87,10 @@ class LargeSender(FileSender):
         performer: str | None = None,
         cover: Path | None = None,
         resume: ResumePoint | None = None,
-        max_parts_on_disk: int | None = None,
         stem: str = "part",
         on_part: PartCallback | None = None,
-        progress: UploadProgressCallback | None = None,
     ) -> None:
-        super().__init__(bot, target, on_part=on_part, progress=progress)
+        super().__init__(bot, target, on_part=on_part)
         if source.kind is not self.kind:
             raise ValueError(f"{type(self).__name__} sends {self.kind}, not {source.kind}")
         self._source = source
@@ -103,8 +100,7 @@ class LargeSender(FileSender):
         self._performer = performer
         self._cover = cover
         self._resume = resume
-        default_on_disk = 2 if source.is_stream else 1
-        self._max_on_disk = max(1, max_parts_on_disk or default_on_disk)
+        self._max_on_disk = 2 if source.is_stream else 1
         self._stem = stem
         self._cover_thumbnail: Path | None = None
         self._frame_size: tuple[int | None, int | None] = (None, None)
@@ -126,7 +122,6 @@ class LargeSender(FileSender):
             resume=options.resume,
             stem=f"{item.path.stem}.part",
             on_part=options.on_part,
-            progress=options.progress,
         )
 
     async def _send(self) -> list[SentPart]:

@@ -14,7 +14,6 @@ from mediabot.senders.base import (
     SendOptions,
     SendTarget,
     SentPart,
-    UploadProgressCallback,
 )
 
 logger = logging.getLogger(__name__)
@@ -30,16 +29,15 @@ class PhotoSender(FileSender):
         item: MediaItem,
         *,
         on_part: PartCallback | None = None,
-        progress: UploadProgressCallback | None = None,
     ) -> None:
-        super().__init__(bot, target, on_part=on_part, progress=progress)
+        super().__init__(bot, target, on_part=on_part)
         self._item = item
 
     @classmethod
     def for_result(
         cls, bot: Bot, result: DownloadResult, target: SendTarget, options: SendOptions
     ) -> Sender:
-        return cls(bot, target, result.items[0], on_part=options.on_part, progress=options.progress)
+        return cls(bot, target, result.items[0], on_part=options.on_part)
 
     async def _send(self) -> list[SentPart]:
         message = await self._post_file(

@@ -22,7 +22,6 @@ from mediabot.senders.base import (
     Sender,
     SendOptions,
     SendTarget,
-    UploadProgressCallback,
 )
 from mediabot.senders.large import LargeAudioSender, LargeSender, LargeVideoSender
 from mediabot.senders.photo import PhotoSender
@@ -97,7 +96,6 @@ def make_sender(
     pacer: Pacer | None = None,
     on_part: PartCallback | None = None,
     resume: ResumePoint | None = None,
-    progress: UploadProgressCallback | None = None,
 ) -> Sender:
     """The sender that delivers `result` to `target`; call `send()` on it.
 
@@ -107,7 +105,7 @@ def make_sender(
     if pacer is not None:
         ensure_pacing(bot, pacer)
     sender_class = sender_for(result, limit_bytes)
-    options = SendOptions(limit_bytes, on_part=on_part, resume=resume, progress=progress)
+    options = SendOptions(limit_bytes, on_part=on_part, resume=resume)
     logger.debug("delivering %s with %s", result.media_key, sender_class.__name__)
     return sender_class.for_result(bot, result, target, options)
 
@@ -125,7 +123,6 @@ def make_stream_sender(
     pacer: Pacer | None = None,
     on_part: PartCallback | None = None,
     resume: ResumePoint | None = None,
-    progress: UploadProgressCallback | None = None,
 ) -> LargeSender:
     """A split delivery read straight from remote inputs (no full download on disk)."""
     if pacer is not None:
@@ -141,5 +138,4 @@ def make_stream_sender(
         cover=cover,
         resume=resume,
         on_part=on_part,
-        progress=progress,
     )

@@ -17,7 +17,6 @@ from mediabot.senders.base import (
     SendOptions,
     SendTarget,
     SentPart,
-    UploadProgressCallback,
     discard,
     upload_of,
 )
@@ -40,9 +39,8 @@ class VideoSender(FileSender):
         *,
         cover: Path | None = None,
         on_part: PartCallback | None = None,
-        progress: UploadProgressCallback | None = None,
     ) -> None:
-        super().__init__(bot, target, on_part=on_part, progress=progress)
+        super().__init__(bot, target, on_part=on_part)
         self._item = item
         self._cover = cover or item.thumbnail
 
@@ -56,7 +54,6 @@ class VideoSender(FileSender):
             result.items[0],
             cover=result.items[0].thumbnail or result.thumbnail,
             on_part=options.on_part,
-            progress=options.progress,
         )
 
     async def _send(self) -> list[SentPart]:
