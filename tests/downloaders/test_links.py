@@ -6,6 +6,7 @@ import pytest
 
 from mediabot.domain.enums import Provider
 from mediabot.downloaders import (
+    Downloader,
     DownloadOptions,
     UnsupportedLinkError,
     downloader_for,
@@ -137,3 +138,14 @@ def test_youtube_gets_the_deno_runtime_of_the_package() -> None:
     params = YouTubeDownloader._session(DownloadOptions()).params()
     path = params["js_runtimes"]["deno"]["path"]
     assert path.endswith("deno")
+
+
+@pytest.mark.parametrize(
+    ("cls", "url"),
+    [(cls, url) for cls in (YouTubeDownloader, InstagramDownloader) for url in cls.TEST_URLS],
+)
+def test_each_downloader_takes_its_own_test_urls(cls: type[Downloader], url: str) -> None:
+    # Each class lists the link forms it takes (as yt-dlp's extractors do); the registry
+    # picks that class for every one of them, and each names one piece of media.
+    assert downloader_for(url) is cls
+    assert cls.media_key(url) is not None

@@ -53,7 +53,7 @@ class InstagramDownloader(Downloader):
 
     @classmethod
     def _cookies_file(cls, options: DownloadOptions) -> Path | None:
-        return options.cookies_file or options.instagram_cookies_file
+        return options.instagram_cookies_file
 
     @classmethod
     def _key_from_info(cls, info: InfoDict) -> str:

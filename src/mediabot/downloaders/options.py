@@ -13,8 +13,8 @@ from mediabot.net.addresses import GuardPolicy, Resolver
 class DownloadOptions:
     """Limits and credentials for one download.
 
-    `cookies_file` applies to every provider when set; otherwise each downloader class picks
-    its own provider's file (`youtube_cookies_file`, `instagram_cookies_file`).
+    Each downloader class picks its own provider's cookies file (`youtube_cookies_file`,
+    `instagram_cookies_file`).
     `max_duration_s=None` lifts the duration limit. `allowed_private_networks` are networks
     the private-network guard treats as public; `resolver` replaces DNS (tests). A lookup
     ends after `lookup_timeout_s` whatever the server does; a transfer that receives no
@@ -24,7 +24,6 @@ class DownloadOptions:
 
     allow_private_urls: bool = False
     max_duration_s: int | None = 180 * 60
-    cookies_file: Path | None = None
     youtube_cookies_file: Path | None = None
     instagram_cookies_file: Path | None = None
     allowed_private_networks: tuple[str, ...] = ()

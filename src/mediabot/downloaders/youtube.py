@@ -67,7 +67,7 @@ class YouTubeDownloader(Downloader):
 
     @classmethod
     def _cookies_file(cls, options: DownloadOptions) -> Path | None:
-        return options.cookies_file or options.youtube_cookies_file
+        return options.youtube_cookies_file
 
     @classmethod
     def _key_from_info(cls, info: InfoDict) -> str:
