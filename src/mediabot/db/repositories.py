@@ -191,15 +191,6 @@ class FileRepository:
         )
         return bool((await self._session.execute(statement)).scalar_one())
 
-    async def recent_for_chat(self, chat_id: uuid.UUID, limit: int = 10) -> Sequence[File]:
-        statement = (
-            select(File)
-            .where(File.chat_id == chat_id, File.state != RequestState.OFFERED)
-            .order_by(File.created_at.desc())
-            .limit(limit)
-        )
-        return (await self._session.scalars(statement)).all()
-
     async def queue_position(self, file: File) -> int:
         """How many queued requests are ahead of this one (0: it is next)."""
         if file.queued_at is None:
@@ -371,7 +362,7 @@ class FileRepository:
             changes.setdefault("fetch_started_at", now)
         if state.is_final:
             changes.update(finished_at=now, lease_owner=None, lease_expires_at=None)
-        conditions = [File.id == file_id, File.state.not_in(_FINAL)]
+        conditions = [File.id == file_id, File.state.not_in(RequestState.final_states())]
         if owner is not None:
             conditions.append(File.lease_owner == owner)
         statement = (
@@ -458,6 +449,3 @@ class FileRepository:
         for part in parts:
             await self._session.delete(part)
         await self._session.flush()
-
-
-_FINAL = (RequestState.DELIVERED, RequestState.FAILED, RequestState.CANCELLED)

@@ -47,6 +47,11 @@ class RequestState(StrEnum):
         """States of requests a choice was made for and that still owe the user a file."""
         return (cls.ACCEPTED, cls.QUEUED, cls.DOWNLOADING, cls.UPLOADING)
 
+    @classmethod
+    def final_states(cls) -> frozenset[RequestState]:
+        """States a request never leaves."""
+        return _FINAL_STATES
+
 
 _FINAL_STATES = frozenset({RequestState.DELIVERED, RequestState.FAILED, RequestState.CANCELLED})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from mediabot.domain.enums import DownloadPhase, MediaKind, Provider
@@ -86,7 +86,6 @@ class DownloadProgress:
     total_bytes: int | None = None
     speed_bps: float | None = None
     eta_s: float | None = None
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def fraction(self) -> float | None:

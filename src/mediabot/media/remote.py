@@ -378,11 +378,6 @@ class RemoteInputs:
         self._cache.consuming = value
 
     @property
-    def cached_bytes(self) -> int:
-        """Bytes the cache holds on disk now."""
-        return self._cache.total_bytes
-
-    @property
     def fetched_bytes(self) -> int:
         """Bytes read from the origins so far (what went over the network)."""
         return sum(origin.fetched_bytes for origin in self._origins)
