@@ -57,7 +57,10 @@ def describe_download(progress: DownloadProgress) -> str:
     return " · ".join(parts)
 
 
-def describe_upload(index: int, total: int) -> str:
+def describe_upload(index: int, total: int | None) -> str:
+    """The upload line: part `index` (from 0) of `total`; None: a count not known yet."""
+    if total is None:
+        return f"⬆️ Uploading part {index + 1}…"
     if total <= 1:
         return "⬆️ Uploading…"
     return f"⬆️ Uploading part {index + 1}/{total}…"

@@ -1,0 +1,255 @@
+"""The ports of `worker.ports` over the database, aiogram, the senders and the downloaders.
+
+The only place of the worker that opens sessions or maps ORM rows: each call is one short
+transaction, and no session is held across the network.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mediabot.db.models import File, FilePart
+from mediabot.db.repositories import ChatRepository, FileRepository
+from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.media import DownloadResult
+from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.registry import make_downloader
+from mediabot.downloaders.streams import StreamPlan
+from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
+from mediabot.senders.cached import CachedPart, CachedSender
+from mediabot.senders.registry import make_sender, make_stream_sender
+from mediabot.telegram.pacing import Pacer
+from mediabot.worker.ports import Downloader, Sender, Status
+from mediabot.worker.progress import StatusMessage
+from mediabot.worker.request import CachedDelivery, Claim, Request
+
+
+def _request_of(file: File) -> Request | None:
+    """The snapshot of a row loaded with its chat and parts; None without a choice."""
+    if file.kind is None:
+        return None
+    return Request(
+        id=file.id,
+        chat_id=file.chat_id,
+        chat_telegram_id=file.chat.telegram_id,
+        chat_blocked=file.chat.blocked_at is not None,
+        kind=file.kind,
+        resolution=file.resolution,
+        media_key=file.media_key,
+        url=file.request_url,
+        title=file.title,
+        offer=file.offer,
+        status_message_id=file.status_message_id,
+        delivered_parts=len(file.parts),
+    )
+
+
+def _cached_of(file: File) -> CachedDelivery:
+    return CachedDelivery(
+        id=file.id,
+        parts=tuple(
+            CachedPart(
+                kind=part.kind,
+                file_id=part.telegram_file_id,
+                file_unique_id=part.telegram_file_unique_id,
+                size_bytes=part.size_bytes,
+                start_s=part.start_s,
+                end_s=part.end_s,
+            )
+            for part in file.parts
+        ),
+        size_bytes=file.size_bytes,
+        title=file.title,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseRequests:
+    """`RequestsStore` over the database, on behalf of the worker `owner`."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    owner: str
+    lease: timedelta
+    max_running_per_user: int | None
+
+    async def claim(self, request_id: uuid.UUID) -> Claim:
+        async with self.sessions() as session:
+            files = FileRepository(session)
+            claimed = await files.claim(
+                request_id, self.owner, self.lease, max_per_user=self.max_running_per_user
+            )
+            waiting = not claimed and await files.defer_if_waiting(request_id)
+            file = await files.get_with_chat(request_id) if claimed else None
+            await session.commit()
+        request = _request_of(file) if file is not None else None
+        return Claim(claimed, waiting, request)
+
+    async def release(self, request_id: uuid.UUID, *, expire: bool = False) -> None:
+        async with self.sessions() as session:
+            await FileRepository(session).release(request_id, self.owner, expire=expire)
+            await session.commit()
+
+    async def renew(self, request_id: uuid.UUID) -> bool:
+        async with self.sessions() as session:
+            files = FileRepository(session)
+            held = await files.renew_lease(request_id, self.owner, self.lease)
+            file = await files.get(request_id)
+            await session.commit()
+        return held and file is not None and not file.state.is_final
+
+    async def state_of(self, request_id: uuid.UUID) -> RequestState | None:
+        async with self.sessions() as session:
+            file = await FileRepository(session).get(request_id)
+        return file.state if file is not None else None
+
+    async def set_state(self, request_id: uuid.UUID, state: RequestState, **values: object) -> bool:
+        async with self.sessions() as session:
+            changed = await FileRepository(session).set_state(
+                request_id, state, owner=self.owner, **values
+            )
+            await session.commit()
+        return changed
+
+    async def give_up(self, request_id: uuid.UUID, reason: str) -> Request | None:
+        async with self.sessions() as session:
+            files = FileRepository(session)
+            changed = await files.set_state(request_id, RequestState.FAILED, error_reason=reason)
+            file = await files.get_with_chat(request_id)
+            await session.commit()
+        return _request_of(file) if changed and file is not None else None
+
+    async def end_chat(self, chat_id: uuid.UUID, reason: str) -> int:
+        async with self.sessions() as session:
+            await ChatRepository(session).mark_blocked(chat_id)
+            ended = await FileRepository(session).end_pending_of_chat(
+                chat_id, RequestState.FAILED, reason
+            )
+            await session.commit()
+        return len(ended)
+
+    async def find_delivered(self, request: Request) -> CachedDelivery | None:
+        async with self.sessions() as session:
+            hit = await FileRepository(session).find_delivered(
+                request.media_key, request.kind, request.resolution
+            )
+        return _cached_of(hit) if hit is not None else None
+
+    async def drop_parts(self, *request_ids: uuid.UUID) -> None:
+        async with self.sessions() as session:
+            for request_id in request_ids:
+                await FileRepository(session).drop_parts(request_id)
+            await session.commit()
+
+    async def being_fetched(self, request_id: uuid.UUID) -> bool:
+        async with self.sessions() as session:
+            files = FileRepository(session)
+            me = await files.get(request_id)
+            return me is not None and await files.being_fetched(me)
+
+    async def last_part(self, request_id: uuid.UUID) -> tuple[int, float | None] | None:
+        async with self.sessions() as session:
+            parts = await FileRepository(session).parts_of(request_id)
+        return (parts[-1].index, parts[-1].end_s) if parts else None
+
+    async def add_part(self, request_id: uuid.UUID, part: SentPart) -> None:
+        async with self.sessions() as session:
+            await FileRepository(session).add_part(
+                request_id,
+                FilePart(
+                    index=part.index,
+                    kind=part.kind,
+                    telegram_file_id=part.file_id,
+                    telegram_file_unique_id=part.file_unique_id,
+                    message_id=part.message_id,
+                    size_bytes=part.size_bytes,
+                    start_s=part.start_s,
+                    end_s=part.end_s,
+                ),
+            )
+            await session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class AiogramSenders:
+    """`Senders` over the senders family and the worker's bot."""
+
+    bot: Bot
+    limit_bytes: int
+
+    def cached(
+        self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback
+    ) -> Sender:
+        return CachedSender(self.bot, target, parts, on_part=on_part)
+
+    def fresh(
+        self,
+        result: DownloadResult,
+        target: SendTarget,
+        on_part: PartCallback,
+        resume: ResumePoint | None,
+    ) -> Sender:
+        return make_sender(
+            self.bot,
+            result,
+            target,
+            limit_bytes=self.limit_bytes,
+            on_part=on_part,
+            resume=resume,
+        )
+
+    def stream(
+        self,
+        plan: StreamPlan,
+        target: SendTarget,
+        folder: Path,
+        on_part: PartCallback,
+        resume: ResumePoint | None,
+    ) -> Sender:
+        return make_stream_sender(
+            self.bot,
+            plan.source,
+            target,
+            work_dir=folder,
+            limit_bytes=self.limit_bytes,
+            title=plan.title,
+            performer=plan.uploader,
+            cover=plan.thumbnail,
+            on_part=on_part,
+            resume=resume,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryDownloaders:
+    """`Downloaders` over the downloaders' registry."""
+
+    options: DownloadOptions
+
+    def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+        return make_downloader(url, resolution or 0, options=self.options, kind=kind)
+
+
+@dataclass(frozen=True, slots=True)
+class AiogramStatuses:
+    """`Statuses` as paced edits of the status message (`worker.progress.StatusMessage`)."""
+
+    bot: Bot
+    pacer: Pacer
+    markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None]
+
+    def open(self, request: Request, *, buttons: bool = False) -> Status:
+        return StatusMessage(
+            self.bot,
+            self.pacer,
+            request.chat_telegram_id,
+            request.status_message_id,
+            self.markup(request.id) if buttons else None,
+        )

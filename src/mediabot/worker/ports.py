@@ -1,0 +1,136 @@
+"""The ports the worker's steps depend on; `worker.adapters` implements them.
+
+Each is a narrow `Protocol`, so a step's unit test hands it an in-memory fake: no
+database, no aiogram, no network.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.media import DownloadProgress, DownloadResult, ProgressCallback
+from mediabot.downloaders.streams import StreamPlan
+from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
+from mediabot.senders.cached import CachedPart
+from mediabot.telegram.flood import FloodWait
+from mediabot.worker.request import CachedDelivery, Claim, Request
+
+
+class RequestsStore(Protocol):
+    """The requests' truth (the database): claims, states, parts."""
+
+    async def claim(self, request_id: uuid.UUID) -> Claim: ...
+
+    async def release(self, request_id: uuid.UUID, *, expire: bool = False) -> None: ...
+
+    async def renew(self, request_id: uuid.UUID) -> bool:
+        """Renew the lease; False when it is lost or the request has ended."""
+        ...
+
+    async def state_of(self, request_id: uuid.UUID) -> RequestState | None: ...
+
+    async def set_state(self, request_id: uuid.UUID, state: RequestState, **values: object) -> bool:
+        """Move a request this worker holds; False when it left this worker's hands."""
+        ...
+
+    async def give_up(self, request_id: uuid.UUID, reason: str) -> Request | None:
+        """Mark a request failed whoever holds it; the request when that changed it."""
+        ...
+
+    async def end_chat(self, chat_id: uuid.UUID, reason: str) -> int:
+        """Mark a chat blocked and fail its pending requests; how many ended."""
+        ...
+
+    async def find_delivered(self, request: Request) -> CachedDelivery | None: ...
+
+    async def drop_parts(self, *request_ids: uuid.UUID) -> None: ...
+
+    async def being_fetched(self, request_id: uuid.UUID) -> bool:
+        """Whether a twin (same media, kind, resolution) started fetching first."""
+        ...
+
+    async def last_part(self, request_id: uuid.UUID) -> tuple[int, float | None] | None:
+        """The index and end time of the last part delivered, None when none was."""
+        ...
+
+    async def add_part(self, request_id: uuid.UUID, part: SentPart) -> None: ...
+
+
+class Status(Protocol):
+    """The request's status message in its chat."""
+
+    def show(self, text: str) -> None: ...
+
+    def on_download(self, progress: DownloadProgress) -> None: ...
+
+    def on_flood_wait(self, wait: FloodWait) -> None: ...
+
+    async def finish(self, text: str) -> None: ...
+
+    async def remove(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class Sender(Protocol):
+    async def send(self) -> Sequence[SentPart]: ...
+
+
+class Senders(Protocol):
+    """Builds the sender of each kind of delivery."""
+
+    def cached(
+        self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback
+    ) -> Sender: ...
+
+    def fresh(
+        self,
+        result: DownloadResult,
+        target: SendTarget,
+        on_part: PartCallback,
+        resume: ResumePoint | None,
+    ) -> Sender: ...
+
+    def stream(
+        self,
+        plan: StreamPlan,
+        target: SendTarget,
+        folder: Path,
+        on_part: PartCallback,
+        resume: ResumePoint | None,
+    ) -> Sender: ...
+
+
+class Downloader(Protocol):
+    async def locate_streams(self, cover_dir: Path | None = None) -> StreamPlan | None: ...
+
+    async def download(
+        self, dest: Path, progress: ProgressCallback | None = None
+    ) -> DownloadResult: ...
+
+
+class Downloaders(Protocol):
+    """Builds the downloader of a request (`resolution` None: no resolution)."""
+
+    def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader: ...
+
+
+class Statuses(Protocol):
+    """Opens a request's status message (`buttons`: with its cancel button)."""
+
+    def open(self, request: Request, *, buttons: bool = False) -> Status: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Ports:
+    """Everything the steps talk to, built once per worker process (or faked in tests)."""
+
+    requests: RequestsStore
+    senders: Senders
+    downloaders: Downloaders
+    statuses: Statuses

@@ -1,0 +1,55 @@
+"""What the worker's steps know of a request: a plain snapshot, no ORM, no session."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from mediabot.domain.enums import MediaKind
+from mediabot.domain.offer import Offer
+from mediabot.senders.cached import CachedPart
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """A claimed request, as the requests store read it when the job started.
+
+    `resolution` is the video height asked for; None means "no resolution" (audio, photos),
+    the one meaning of it in the worker, the database and the offer.
+    """
+
+    id: uuid.UUID
+    chat_id: uuid.UUID
+    """The chat's row id."""
+    chat_telegram_id: int
+    chat_blocked: bool
+    kind: MediaKind
+    resolution: int | None
+    media_key: str
+    url: str
+    title: str | None
+    offer: Offer | None
+    status_message_id: int | None
+    delivered_parts: int = 0
+    """Parts an earlier attempt already delivered."""
+
+
+@dataclass(frozen=True, slots=True)
+class CachedDelivery:
+    """An earlier delivery of the same media whose Telegram file ids may be sent again."""
+
+    id: uuid.UUID
+    parts: tuple[CachedPart, ...]
+    size_bytes: int | None
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The outcome of claiming a request: ours (with the request), waiting, or not ours."""
+
+    claimed: bool
+    waiting: bool = False
+    """The user already has their share of requests running."""
+    request: Request | None = None
+    """None when claimed but there is no such request, or no choice was made."""

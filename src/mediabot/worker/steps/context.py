@@ -1,0 +1,38 @@
+"""What the steps of one job share: the request, the store, the status, the ending flag."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from mediabot.domain.enums import RequestState
+from mediabot.worker.ports import RequestsStore, Status
+from mediabot.worker.request import Request
+
+logger = logging.getLogger(__name__)
+
+
+class LeftOurHandsError(Exception):
+    """The request left this worker's hands: the user cancelled it, or the lease was lost.
+
+    Raised by `JobContext.move` wherever a step finds out, it unwinds the job to the
+    pipeline, which says "Cancelled." when that is what happened.
+    """
+
+
+@dataclass
+class JobContext:
+    """One claimed request being worked on."""
+
+    request: Request
+    requests: RequestsStore
+    status: Status
+    ending: bool = False
+    """Set when the work itself ends the request: its final state then stops no one."""
+
+    async def move(self, state: RequestState, **values: object) -> None:
+        """Move the request to `state`; `LeftOurHandsError` when it is no longer ours."""
+        if state.is_final:
+            self.ending = True
+        if not await self.requests.set_state(self.request.id, state, **values):
+            raise LeftOurHandsError

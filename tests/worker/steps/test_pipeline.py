@@ -1,0 +1,98 @@
+"""The pipeline sequencing the steps, over fakes of every port: the paths between steps."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, cast
+
+from worker_fakes import World, sent_part
+
+from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.jobs import Job
+from mediabot.downloaders.options import DownloadOptions
+from mediabot.senders.base import StaleFileIdError
+from mediabot.senders.cached import CachedPart
+from mediabot.worker.pipeline import SORRY, Pipeline, PipelineParts
+from mediabot.worker.request import CachedDelivery, Claim
+
+
+def _pipeline(world: World, work_dir: Path) -> Pipeline:
+    unused = cast(Any, None)  # the adapters' materials: the fakes stand in for them
+    parts = PipelineParts(
+        sessions=unused,
+        bot=unused,
+        pacer=unused,
+        download_options=DownloadOptions(),
+        work_dir=work_dir,
+        upload_limit_bytes=1000,
+        owner="worker-1",
+        status_markup=lambda _request_id: None,
+    )
+    world.requests.claim_outcome = Claim(True, request=world.request)
+    return Pipeline(parts, world.ports())
+
+
+def _leftovers(work_dir: Path) -> list[Path]:
+    return list(work_dir.iterdir())
+
+
+def _status(world: World) -> Any:
+    [(_request, buttons, status)] = world.statuses.opened
+    assert buttons
+    return status
+
+
+async def test_stale_cached_file_ids_fall_back_to_a_fresh_download(tmp_path: Path) -> None:
+    world = World()
+    hit = CachedDelivery(
+        uuid.uuid4(), (CachedPart(MediaKind.AUDIO, "old-id"),), size_bytes=10, title="t"
+    )
+    world.requests.delivered = hit
+    world.senders.cached_script = ((), StaleFileIdError("wrong file identifier"))
+    world.senders.fresh_script = ([sent_part(0)], None)
+    await _pipeline(world, tmp_path).handle(Job(world.request.id))
+    assert world.requests.dropped == [hit.id, world.request.id]
+    # Asked once before the download; the twin check found none, so no second look.
+    assert [call for call, _ in world.senders.calls] == ["cached", "fresh"]
+    assert world.downloaders.downloader.downloads == 1
+    assert world.state is RequestState.DELIVERED
+    assert [part.file_id for part in world.requests.parts[world.request.id]] == ["file-0"]
+    status = _status(world)
+    assert status.removed and status.closed
+    assert _leftovers(tmp_path) == []
+
+
+async def test_a_blocked_chat_ends_its_requests_silently(tmp_path: Path) -> None:
+    world = World(request=replace(World().request, chat_blocked=True))
+    await _pipeline(world, tmp_path).handle(Job(world.request.id))
+    assert world.requests.ended_chats == [
+        (world.request.chat_id, "chat unreachable: the chat was unreachable before")
+    ]
+    assert world.senders.calls == [] and _status(world).final is None
+
+
+async def test_a_cancel_shows_cancelled(tmp_path: Path) -> None:
+    world = World()
+
+    async def cancelled_meanwhile(request_id: uuid.UUID, state: RequestState, **_: object) -> bool:
+        world.requests.states[request_id] = RequestState.CANCELLED
+        return False
+
+    world.requests.set_state = cancelled_meanwhile  # type: ignore[method-assign]
+    await _pipeline(world, tmp_path).handle(Job(world.request.id))
+    assert _status(world).final == "Cancelled."
+
+
+async def test_the_dead_letter_fails_the_request_and_tells_the_user(tmp_path: Path) -> None:
+    world = World()
+    world.requests.states[world.request.id] = RequestState.DOWNLOADING
+    world.requests.given_up[world.request.id] = world.request
+    (tmp_path / str(world.request.id)).mkdir()
+    await _pipeline(world, tmp_path).on_dead_letter(Job(world.request.id, 4), "server busy")
+    assert world.state is RequestState.FAILED
+    assert world.requests.values[world.request.id]["error_reason"] == "server busy"
+    [(_request, _buttons, status)] = world.statuses.opened
+    assert status.final == f"❌ {SORRY}"
+    assert _leftovers(tmp_path) == []

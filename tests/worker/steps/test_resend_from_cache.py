@@ -1,0 +1,56 @@
+"""Step resend from cache: file ids sent again; stale ones forgotten so the media is fetched."""
+
+from __future__ import annotations
+
+import uuid
+
+from worker_fakes import World, sent_part
+
+from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.senders.base import SendTarget, StaleFileIdError
+from mediabot.senders.cached import CachedPart
+from mediabot.worker.request import CachedDelivery
+from mediabot.worker.steps.resend_from_cache import resend_from_cache
+
+TARGET = SendTarget.for_media(42, "A song", "https://example.com/a.m4a")
+
+
+def _delivery() -> CachedDelivery:
+    return CachedDelivery(
+        id=uuid.uuid4(),
+        parts=(CachedPart(MediaKind.AUDIO, "file-0", "unique-0", 1000),),
+        size_bytes=1000,
+        title="Cached title",
+    )
+
+
+async def test_nothing_cached_sends_nothing() -> None:
+    world = World()
+    assert await resend_from_cache(world.job, world.senders, TARGET) is False
+    assert world.senders.calls == [] and world.state is RequestState.QUEUED
+
+
+async def test_a_cached_delivery_is_sent_again_and_recorded() -> None:
+    world = World()
+    hit = _delivery()
+    world.requests.delivered = hit
+    world.senders.cached_script = ([sent_part(0)], None)
+    assert await resend_from_cache(world.job, world.senders, TARGET) is True
+    assert world.senders.cached_parts == [hit.parts]
+    assert world.requests.history == [RequestState.UPLOADING, RequestState.DELIVERED]
+    assert world.requests.values[world.request.id] == {"size_bytes": 1000, "title": "Cached title"}
+    assert [part.file_id for part in world.requests.parts[world.request.id]] == ["file-0"]
+    assert world.status.removed
+
+
+async def test_stale_file_ids_are_forgotten_and_the_request_goes_on() -> None:
+    world = World()
+    hit = _delivery()
+    world.requests.delivered = hit
+    world.senders.cached_script = ([sent_part(0)], StaleFileIdError("wrong file identifier"))
+    assert await resend_from_cache(world.job, world.senders, TARGET) is False
+    # The earlier delivery's parts and the ones this request got from them: both gone.
+    assert world.requests.dropped == [hit.id, world.request.id]
+    assert world.request.id not in world.requests.parts
+    assert world.requests.delivered is None
+    assert world.state is RequestState.UPLOADING and not world.status.removed

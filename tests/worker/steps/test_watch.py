@@ -1,0 +1,41 @@
+"""Step watch: renews, stops the work when the request leaves our hands, not after our end."""
+
+from __future__ import annotations
+
+import asyncio
+
+from worker_fakes import World
+
+from mediabot.domain.enums import RequestState
+from mediabot.worker.steps.watch import watch
+
+
+async def test_a_lost_lease_stops_the_work() -> None:
+    world = World()
+    world.requests.held = False
+    work = asyncio.create_task(asyncio.sleep(10))
+    assert await watch(world.job, work, every_s=0.001) is True
+    assert work.cancelled() or work.cancelling()
+
+
+async def test_a_cancel_by_the_user_stops_the_work() -> None:
+    world = World()
+    world.requests.states[world.request.id] = RequestState.CANCELLED
+    work = asyncio.create_task(asyncio.sleep(10))
+    assert await watch(world.job, work, every_s=0.001) is True
+
+
+async def test_an_ending_of_our_own_is_not_a_cancel() -> None:
+    world = World()
+    world.job.ending = True
+    world.requests.states[world.request.id] = RequestState.FAILED
+    work = asyncio.create_task(asyncio.sleep(0.05))
+    assert await watch(world.job, work, every_s=0.001) is False
+    await work  # ran to its end
+
+
+async def test_work_that_ends_ends_the_watch() -> None:
+    world = World()
+    work = asyncio.create_task(asyncio.sleep(0.01))
+    assert await watch(world.job, work, every_s=0.005) is False
+    assert work.done() and not work.cancelled()

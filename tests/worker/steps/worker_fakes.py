@@ -1,0 +1,301 @@
+"""In-memory fakes of the worker's ports: no database, no aiogram, no network."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, cast
+
+from mediabot.domain.enums import DownloadPhase, MediaKind, Provider, RequestState
+from mediabot.domain.media import DownloadProgress, DownloadResult, MediaItem, ProgressCallback
+from mediabot.domain.offer import Offer
+from mediabot.downloaders.streams import StreamPlan
+from mediabot.media.splitter import SplitSource
+from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
+from mediabot.senders.cached import CachedPart
+from mediabot.telegram.flood import FloodWait
+from mediabot.worker.ports import Downloader, Ports, Sender, Status
+from mediabot.worker.request import CachedDelivery, Claim, Request
+from mediabot.worker.steps.context import JobContext
+
+
+def make_request(**changes: Any) -> Request:
+    request = Request(
+        id=uuid.uuid4(),
+        chat_id=uuid.uuid4(),
+        chat_telegram_id=42,
+        chat_blocked=False,
+        kind=MediaKind.AUDIO,
+        resolution=None,
+        media_key="generic:https://example.com/a.m4a",
+        url="https://example.com/a.m4a",
+        title="A song",
+        offer=None,
+        status_message_id=7,
+    )
+    return replace(request, **changes)
+
+
+def sent_part(index: int, total: int = 1, end_s: float | None = None) -> SentPart:
+    return SentPart(
+        index=index,
+        total=total,
+        kind=MediaKind.AUDIO,
+        file_id=f"file-{index}",
+        file_unique_id=f"unique-{index}",
+        message_id=100 + index,
+        size_bytes=1000,
+        start_s=None if end_s is None else end_s - 10,
+        end_s=end_s,
+    )
+
+
+def download_result(title: str = "Fetched") -> DownloadResult:
+    return DownloadResult(
+        items=(MediaItem(Path("a.m4a"), MediaKind.AUDIO, 1234),),
+        kind=MediaKind.AUDIO,
+        provider=Provider.GENERIC,
+        media_key="generic:x",
+        source_url="https://example.com/a.m4a",
+        title=title,
+    )
+
+
+def stream_plan(estimated_bytes: int | None) -> StreamPlan:
+    return StreamPlan(
+        source=cast(SplitSource, object()),
+        provider=Provider.GENERIC,
+        media_key="generic:x",
+        source_url="https://example.com/a.m4a",
+        title="Streamed",
+        estimated_bytes=estimated_bytes,
+    )
+
+
+@dataclass
+class FakeRequests:
+    """`RequestsStore` in memory; `held` False plays a lost lease."""
+
+    states: dict[uuid.UUID, RequestState] = field(default_factory=dict)
+    values: dict[uuid.UUID, dict[str, object]] = field(default_factory=dict)
+    history: list[RequestState] = field(default_factory=list)
+    parts: dict[uuid.UUID, list[SentPart]] = field(default_factory=dict)
+    claim_outcome: Claim = field(default_factory=lambda: Claim(False))
+    delivered: CachedDelivery | None = None
+    twin_polls: int = 0
+    """How many more calls of `being_fetched` answer True."""
+    held: bool = True
+    released: list[tuple[uuid.UUID, bool]] = field(default_factory=list)
+    dropped: list[uuid.UUID] = field(default_factory=list)
+    ended_chats: list[tuple[uuid.UUID, str]] = field(default_factory=list)
+    given_up: dict[uuid.UUID, Request] = field(default_factory=dict)
+
+    async def claim(self, request_id: uuid.UUID) -> Claim:
+        return self.claim_outcome
+
+    async def release(self, request_id: uuid.UUID, *, expire: bool = False) -> None:
+        self.released.append((request_id, expire))
+
+    async def renew(self, request_id: uuid.UUID) -> bool:
+        state = self.states.get(request_id)
+        return self.held and state is not None and not state.is_final
+
+    async def state_of(self, request_id: uuid.UUID) -> RequestState | None:
+        return self.states.get(request_id)
+
+    async def set_state(self, request_id: uuid.UUID, state: RequestState, **values: object) -> bool:
+        current = self.states.get(request_id)
+        if not self.held or current is None or current.is_final:
+            return False
+        self.states[request_id] = state
+        self.history.append(state)
+        self.values.setdefault(request_id, {}).update(values)
+        return True
+
+    async def give_up(self, request_id: uuid.UUID, reason: str) -> Request | None:
+        current = self.states.get(request_id)
+        if current is None or current.is_final:
+            return None
+        self.states[request_id] = RequestState.FAILED
+        self.values.setdefault(request_id, {})["error_reason"] = reason
+        return self.given_up.get(request_id)
+
+    async def end_chat(self, chat_id: uuid.UUID, reason: str) -> int:
+        self.ended_chats.append((chat_id, reason))
+        return 1
+
+    async def find_delivered(self, request: Request) -> CachedDelivery | None:
+        return self.delivered
+
+    async def drop_parts(self, *request_ids: uuid.UUID) -> None:
+        for request_id in request_ids:
+            self.dropped.append(request_id)
+            self.parts.pop(request_id, None)
+        if self.delivered is not None and self.delivered.id in request_ids:
+            self.delivered = None
+
+    async def being_fetched(self, request_id: uuid.UUID) -> bool:
+        self.twin_polls -= 1
+        return self.twin_polls >= 0
+
+    async def last_part(self, request_id: uuid.UUID) -> tuple[int, float | None] | None:
+        parts = self.parts.get(request_id)
+        return (parts[-1].index, parts[-1].end_s) if parts else None
+
+    async def add_part(self, request_id: uuid.UUID, part: SentPart) -> None:
+        self.parts.setdefault(request_id, []).append(part)
+
+
+@dataclass
+class FakeStatus:
+    """`Status` that remembers every text."""
+
+    shown: list[str] = field(default_factory=list)
+    final: str | None = None
+    removed: bool = False
+    closed: bool = False
+
+    def show(self, text: str) -> None:
+        self.shown.append(text)
+
+    def on_download(self, progress: DownloadProgress) -> None:
+        self.shown.append(f"download {progress.phase}")
+
+    def on_flood_wait(self, wait: FloodWait) -> None:
+        self.shown.append("flood wait")
+
+    async def finish(self, text: str) -> None:
+        self.final = text
+
+    async def remove(self) -> None:
+        self.removed = True
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+@dataclass
+class FakeStatuses:
+    opened: list[tuple[Request, bool, FakeStatus]] = field(default_factory=list)
+
+    def open(self, request: Request, *, buttons: bool = False) -> Status:
+        status = FakeStatus()
+        self.opened.append((request, buttons, status))
+        return status
+
+
+@dataclass
+class FakeSender:
+    """Delivers `parts` (each through `on_part`), then raises `error` if any."""
+
+    parts: Sequence[SentPart]
+    on_part: PartCallback
+    error: Exception | None = None
+
+    async def send(self) -> Sequence[SentPart]:
+        for part in self.parts:
+            await self.on_part(part)
+        if self.error is not None:
+            raise self.error
+        return list(self.parts)
+
+
+@dataclass
+class FakeSenders:
+    """`Senders` whose deliveries are scripted: (parts, error) per kind of delivery."""
+
+    cached_script: tuple[Sequence[SentPart], Exception | None] = ((), None)
+    fresh_script: tuple[Sequence[SentPart], Exception | None] = ((), None)
+    stream_script: tuple[Sequence[SentPart], Exception | None] = ((), None)
+    calls: list[tuple[str, ResumePoint | None]] = field(default_factory=list)
+    cached_parts: list[Sequence[CachedPart]] = field(default_factory=list)
+    targets: list[SendTarget] = field(default_factory=list)
+
+    def cached(
+        self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback
+    ) -> Sender:
+        self.calls.append(("cached", None))
+        self.cached_parts.append(parts)
+        self.targets.append(target)
+        return FakeSender(self.cached_script[0], on_part, self.cached_script[1])
+
+    def fresh(
+        self,
+        result: DownloadResult,
+        target: SendTarget,
+        on_part: PartCallback,
+        resume: ResumePoint | None,
+    ) -> Sender:
+        self.calls.append(("fresh", resume))
+        self.targets.append(target)
+        return FakeSender(self.fresh_script[0], on_part, self.fresh_script[1])
+
+    def stream(
+        self,
+        plan: StreamPlan,
+        target: SendTarget,
+        folder: Path,
+        on_part: PartCallback,
+        resume: ResumePoint | None,
+    ) -> Sender:
+        self.calls.append(("stream", resume))
+        self.targets.append(target)
+        return FakeSender(self.stream_script[0], on_part, self.stream_script[1])
+
+
+@dataclass
+class FakeDownloader:
+    plan: StreamPlan | None = None
+    result: DownloadResult | Exception = field(default_factory=download_result)
+    downloads: int = 0
+
+    async def locate_streams(self, cover_dir: Path | None = None) -> StreamPlan | None:
+        return self.plan
+
+    async def download(
+        self, dest: Path, progress: ProgressCallback | None = None
+    ) -> DownloadResult:
+        self.downloads += 1
+        if progress is not None:
+            progress(DownloadProgress(DownloadPhase.DOWNLOADING))
+        if isinstance(self.result, Exception):
+            raise self.result
+        return self.result
+
+
+@dataclass
+class FakeDownloaders:
+    downloader: FakeDownloader = field(default_factory=FakeDownloader)
+    made: list[tuple[str, int | None, MediaKind]] = field(default_factory=list)
+
+    def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+        self.made.append((url, resolution, kind))
+        return self.downloader
+
+
+@dataclass
+class World:
+    """One request and fakes of every port, ready for a step."""
+
+    request: Request = field(default_factory=make_request)
+    requests: FakeRequests = field(default_factory=FakeRequests)
+    status: FakeStatus = field(default_factory=FakeStatus)
+    senders: FakeSenders = field(default_factory=FakeSenders)
+    downloaders: FakeDownloaders = field(default_factory=FakeDownloaders)
+    statuses: FakeStatuses = field(default_factory=FakeStatuses)
+
+    def __post_init__(self) -> None:
+        self.requests.states.setdefault(self.request.id, RequestState.QUEUED)
+        self.job = JobContext(self.request, self.requests, self.status)
+
+    def ports(self) -> Ports:
+        return Ports(self.requests, self.senders, self.downloaders, self.statuses)
+
+    @property
+    def state(self) -> RequestState:
+        return self.requests.states[self.request.id]
+
+    def offer_of(self, estimated: int | None) -> Offer:
+        return Offer(audio=True, audio_size=estimated)
