@@ -24,3 +24,8 @@ def test_download_progress_reads_well() -> None:
 def test_upload_progress_names_the_part() -> None:
     assert describe_upload(0, 1) == "⬆️ Uploading…"
     assert describe_upload(1, 4) == "⬆️ Uploading part 2/4…"
+
+
+def test_upload_progress_of_an_unknown_count_shows_no_total() -> None:
+    assert describe_upload(0, None) == "⬆️ Uploading part 1…"
+    assert describe_upload(2, None) == "⬆️ Uploading part 3…"
