@@ -4,12 +4,12 @@ The splitter reads each window of a remote source twice (ffprobe plans the part 
 sizes, ffmpeg cuts it) and every run re-reads the container header. `RemoteInputs` serves the
 remote files to those tools from a loopback HTTP server backed by a small block cache on
 disk: a byte is fetched from the origin once, then read locally as often as needed. The cache
-holds at most `budget_bytes` (least recently used blocks go first), so the disk it takes stays
-bounded whatever the size of the source. The splitter reads forward, so when the cache is
-full the block furthest behind (by its place in its file) goes first: that is a block already
-cut into a part. Each file's first `PINNED_BLOCKS` blocks (the container header and the
-first packets, re-read by every run of ffprobe and ffmpeg to identify the streams) are kept
-until the end, outside the budget.
+holds at most `budget_bytes`, so the disk it takes stays bounded whatever the size of the
+source. Blocks are evicted by position, not by use: the splitter reads forward, so when the
+cache is full the block furthest behind (by its place in its file) goes first: that is a
+block already cut into a part. Each file's first `PINNED_BLOCKS` blocks (the container
+header and the first packets, re-read by every run of ffprobe and ffmpeg to identify the
+streams) are kept until the end, outside the budget.
 
 It is also the only client of the origin: ffmpeg and ffprobe only ever connect to 127.0.0.1.
 So the request headers (cookies included) never appear on a command line, and every redirect

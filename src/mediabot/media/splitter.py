@@ -13,6 +13,7 @@ transfer from the origin, not two, and the tools never talk to the origin themse
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 from collections.abc import Mapping, Sequence
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from mediabot.domain.enums import MediaKind
 from mediabot.media.probe import MediaInfo, Packet, ProbeError, StreamInfo, probe, read_packets
-from mediabot.media.tools import FFMPEG, MediaToolError, run_tool
+from mediabot.media.tools import FFMPEG, MediaToolError, discard, run_tool
 
 if TYPE_CHECKING:  # aiohttp is imported only when a remote source is read
     from mediabot.media.remote import RemoteInputs, UrlCheck
@@ -180,7 +181,7 @@ def build_units(
     for packet in packets:
         if packet.pts_s < starts[0]:
             continue
-        position = _bisect_right(starts, packet.pts_s) - 1
+        position = bisect.bisect_right(starts, packet.pts_s) - 1
         sizes[position] += packet.size_bytes
         counts[position] += 1
     return [
@@ -189,24 +190,8 @@ def build_units(
     ]
 
 
-def discard(path: Path) -> None:
-    """Delete a file if it exists; a local unlink is quick enough to do on the loop."""
-    path.unlink(missing_ok=True)
-
-
 def _stream_id(position: int, index: int) -> int:
     return position * 1000 + index
-
-
-def _bisect_right(values: Sequence[float], target: float) -> int:
-    low, high = 0, len(values)
-    while low < high:
-        middle = (low + high) // 2
-        if target < values[middle]:
-            high = middle
-        else:
-            low = middle + 1
-    return low
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from mediabot.media.tools import FFMPEG, MediaToolError, run_tool
+from mediabot.media.tools import FFMPEG, MediaToolError, discard, run_tool
 
 logger = logging.getLogger(__name__)
 
@@ -69,12 +69,8 @@ async def _write(input_args: list[str], out: Path) -> Path:
             raise ThumbnailError("the input has no frame at that point")
         if size < MAX_BYTES:
             return out
-    _discard(out)
+    discard(out)
     raise ThumbnailError("no frame could be written as a thumbnail under 200 kB")
-
-
-def _discard(path: Path) -> None:
-    path.unlink(missing_ok=True)
 
 
 def _size(path: Path) -> int:

@@ -93,3 +93,10 @@ async def run_tool(args: Sequence[str], *, proxy: str | None = None) -> bytes:
     if process.returncode != 0:
         raise MediaToolError(args[0], process.returncode, stderr.decode(errors="replace"))
     return stdout
+
+
+def discard(path: Path | None) -> None:
+    """Delete a file we made, if it is still there; a local unlink is quick enough to do
+    on the event loop."""
+    if path is not None:
+        path.unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from aiogram import Bot
 
 from mediabot.domain.media import DownloadResult, MediaItem
 from mediabot.media.thumbnail import best_thumbnail
+from mediabot.media.tools import discard
 from mediabot.senders.base import (
     FileSender,
     PartCallback,
@@ -16,7 +17,6 @@ from mediabot.senders.base import (
     SendOptions,
     SendTarget,
     SentPart,
-    discard,
     upload_of,
 )
 from mediabot.telegram.texts import plain

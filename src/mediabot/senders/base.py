@@ -327,12 +327,6 @@ def input_media(
     return InputMediaPhoto(media=file, caption=caption, parse_mode=parse_mode)
 
 
-def discard(path: Path | None) -> None:
-    """Delete a file we made, if it is still there."""
-    if path is not None:
-        path.unlink(missing_ok=True)
-
-
 def upload_of(path: Path | None) -> FSInputFile | None:
     """An upload of a small file we made (a thumbnail); even a local server takes these.
 

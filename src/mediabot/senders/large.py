@@ -25,6 +25,7 @@ from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
 from mediabot.media.splitter import CutPart, SplitError, SplitSource, Splitter
 from mediabot.media.thumbnail import best_thumbnail
+from mediabot.media.tools import discard
 from mediabot.senders.audio import AUDIO_TAG_LIMIT
 from mediabot.senders.base import (
     DeliveryError,
@@ -35,7 +36,6 @@ from mediabot.senders.base import (
     SendOptions,
     SendTarget,
     SentPart,
-    discard,
     upload_of,
 )
 from mediabot.telegram.texts import plain

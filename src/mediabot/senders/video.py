@@ -10,6 +10,7 @@ from aiogram import Bot
 from mediabot.domain.media import DownloadResult, MediaItem
 from mediabot.media.probe import ProbeError, probe
 from mediabot.media.thumbnail import best_thumbnail
+from mediabot.media.tools import discard
 from mediabot.senders.base import (
     FileSender,
     PartCallback,
@@ -17,7 +18,6 @@ from mediabot.senders.base import (
     SendOptions,
     SendTarget,
     SentPart,
-    discard,
     upload_of,
 )
 
