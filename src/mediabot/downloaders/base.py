@@ -56,6 +56,10 @@ class Downloader(ABC):
     `res` > 0 asks for a video at exactly that height; 0 asks for audio only (or, for a
     photo post or carousel, the post's media). `kind` may force `MediaKind.VIDEO` with
     `res=0` (the best height) or `MediaKind.PHOTO` (the post's media).
+
+    "No resolution" is None everywhere in mediabot (database, offer, job, worker,
+    `make_downloader`); the `res=0` of this constructor's seed-mandated shape is its one
+    other spelling, and None given here is turned into 0 at once.
     """
 
     provider: ClassVar[Provider]
@@ -65,11 +69,12 @@ class Downloader(ABC):
     def __init__(
         self,
         url: str,
-        res: int = 0,
+        res: int | None = 0,
         *,
         options: DownloadOptions | None = None,
         kind: MediaKind | None = None,
     ) -> None:
+        res = res or 0
         if res < 0:
             raise ValueError(f"resolution must be a height in pixels or 0, not {res}")
         if kind is MediaKind.AUDIO and res:

@@ -34,10 +34,10 @@ async def get_resolutions(url: str, options: DownloadOptions | None = None) -> M
 
 def make_downloader(
     url: str,
-    res: int = 0,
+    res: int | None = None,
     *,
     options: DownloadOptions | None = None,
     kind: MediaKind | None = None,
 ) -> Downloader:
-    """A downloader for `url`: video at height `res`, or audio only when `res` is 0."""
+    """A downloader for `url`: video at height `res`, or audio only when `res` is None (or 0)."""
     return downloader_for(url)(url, res, options=options, kind=kind)

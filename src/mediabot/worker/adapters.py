@@ -234,7 +234,7 @@ class RegistryDownloaders:
     options: DownloadOptions
 
     def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
-        return make_downloader(url, resolution or 0, options=self.options, kind=kind)
+        return make_downloader(url, resolution, options=self.options, kind=kind)
 
 
 @dataclass(frozen=True, slots=True)
