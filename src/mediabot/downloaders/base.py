@@ -115,6 +115,11 @@ class Downloader(ABC):
         return None
 
     @classmethod
+    def _canonical_key(cls, url: str, info: InfoDict) -> str:
+        """The media key a result is recorded under: the link's own, else yt-dlp's id."""
+        return cls.media_key(url) or cls._key_from_info(info)
+
+    @classmethod
     def _key_from_info(cls, info: InfoDict) -> str:
         extractor = str(info.get("extractor_key") or info.get("extractor") or "generic")
         return f"{extractor.lower()}:{info.get('id')}"
@@ -235,7 +240,7 @@ class Downloader(ABC):
                 url_check=StreamGuard.for_options(self._options),
             ),
             provider=self.provider,
-            media_key=self.media_key(self._url) or self._key_from_info(info),
+            media_key=self._canonical_key(self._url, info),
             source_url=self._url,
             title=_title(info),
             uploader=_uploader(info),
@@ -322,7 +327,7 @@ class Downloader(ABC):
             return MediaOptions(
                 url=url,
                 provider=cls.provider,
-                media_key=cls.media_key(url) or cls._key_from_info(info),
+                media_key=cls._canonical_key(url, info),
                 title=_title(info),
                 duration_s=sum(durations) if durations else None,
                 uploader=_uploader(info),
@@ -333,7 +338,7 @@ class Downloader(ABC):
         return MediaOptions(
             url=url,
             provider=cls.provider,
-            media_key=cls.media_key(url) or cls._key_from_info(info),
+            media_key=cls._canonical_key(url, info),
             title=_title(info),
             duration_s=durations[0] if durations else None,
             uploader=_uploader(info),
@@ -378,7 +383,7 @@ class Downloader(ABC):
             items=tuple(items),
             kind=kind,
             provider=self.provider,
-            media_key=self.media_key(self._url) or self._key_from_info(info),
+            media_key=self._canonical_key(self._url, info),
             source_url=self._url,
             title=_title(info),
             uploader=_uploader(info),
