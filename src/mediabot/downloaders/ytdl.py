@@ -205,6 +205,9 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         try:
             self._url_check(url)
         except DownloadError as exc:
+            if url in self._tolerated:
+                # yt-dlp skips a thumbnail that fails with a network error, and only then.
+                raise TransportError(f"refused by the private-network guard: {url}") from exc
             raise GuardRefusalError(exc) from exc
         before = self.guard.refusal_count
         try:
