@@ -31,6 +31,7 @@ from sqlalchemy.types import TypeDecorator
 
 from mediabot.db.base import Base, UtcDateTime, utcnow
 from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.domain.offer import Offer
 
 
@@ -142,7 +143,7 @@ class File(_Timestamps, Base):
     kind: Mapped[MediaKind | None] = mapped_column(_enum(MediaKind, "media_kind"))
     resolution: Mapped[int | None] = mapped_column(Integer)
     state: Mapped[RequestState] = mapped_column(_enum(RequestState, "request_state"))
-    title: Mapped[str | None] = mapped_column(String(512))
+    title: Mapped[str | None] = mapped_column(String(TITLE_MAX_CHARS))
     duration_s: Mapped[float | None] = mapped_column(Float)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     error_reason: Mapped[str | None] = mapped_column(Text)

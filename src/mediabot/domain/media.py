@@ -8,6 +8,9 @@ from pathlib import Path
 
 from mediabot.domain.enums import DownloadPhase, MediaKind, Provider
 
+TITLE_MAX_CHARS = 512
+"""Longest title kept for a request (longer ones are cut before they are stored)."""
+
 
 @dataclass(frozen=True, slots=True)
 class Resolution:

@@ -41,9 +41,10 @@ from mediabot.downloaders.executions import (
     PhotoExecution,
     VideoExecution,
 )
+from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
-from mediabot.downloaders.ytdl import InfoDict, YtdlSession
+from mediabot.downloaders.ytdl import YtdlSession
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import MediaItem
 from mediabot.downloaders import ffmpeg
 from mediabot.downloaders.errors import DownloadError, NotFoundError
-from mediabot.downloaders.formats import audio_codec_family, is_photo, photo_candidates
-from mediabot.downloaders.ytdl import InfoDict, YtdlSession
+from mediabot.downloaders.formats import InfoDict, audio_codec_family, is_photo, photo_candidates
+from mediabot.downloaders.ytdl import YtdlSession
 
 logger = logging.getLogger(__name__)
 

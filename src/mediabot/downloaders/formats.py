@@ -56,11 +56,11 @@ def heights(info: InfoDict) -> tuple[int, ...]:
 def resolutions(info: InfoDict) -> tuple[Resolution, ...]:
     """Heights with the estimated size of the download our selector would make."""
     audio = best_audio(info)
-    audio_bytes = format_size(audio, info) if audio else None
+    audio_bytes = estimated_bytes(audio, info) if audio else None
     result = []
     for height in heights(info):
         video = best_video_at(info, height)
-        size = format_size(video, info) if video else None
+        size = estimated_bytes(video, info) if video else None
         if size is not None and video is not None and _is_video_only(video):
             size = size + audio_bytes if audio_bytes is not None else size
         result.append(Resolution(height=height, estimated_bytes=size))
@@ -102,7 +102,7 @@ def audio_estimate(info: InfoDict) -> int | None:
     """Estimated size of the audio-only download, when known."""
     audio = best_audio(info)
     if audio is not None:
-        return format_size(audio, info)
+        return estimated_bytes(audio, info)
     muxed = [f for f in info.get("formats") or [] if _is_video(f) and f.get("acodec") != "none"]
     if not muxed:
         return None
@@ -128,7 +128,7 @@ def audio_codec_family(info: InfoDict) -> str:
     return "unknown"
 
 
-def format_size(fmt: InfoDict, info: InfoDict) -> int | None:
+def estimated_bytes(fmt: InfoDict, info: InfoDict) -> int | None:
     """Bytes: the exact size, the approximate one, or bitrate × duration."""
     for key in ("filesize", "filesize_approx"):
         if fmt.get(key):

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from mediabot.domain.enums import Provider
 from mediabot.downloaders.base import Downloader
-from mediabot.downloaders.ytdl import InfoDict
+from mediabot.downloaders.formats import InfoDict
 
 
 class GenericDownloader(Downloader):

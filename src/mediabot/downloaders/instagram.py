@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from mediabot.domain.enums import Provider
 from mediabot.downloaders.base import Downloader
+from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.ytdl import InfoDict
 
 _HOSTS = frozenset({"instagram.com", "www.instagram.com", "m.instagram.com", "instagr.am"})
 _POST_PATH = re.compile(r"^/(?:[A-Za-z0-9_.]+/)?(?:p|reels?|tv)/(?P<code>[A-Za-z0-9_-]+)")

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlsplit
 from mediabot.domain.enums import Provider
 from mediabot.downloaders.base import PLAYLISTS_UNSUPPORTED, Downloader
 from mediabot.downloaders.errors import UnsupportedLinkError
+from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.ytdl import InfoDict
 
 _VIDEO_ID = re.compile(r"^[0-9A-Za-z_-]{11}$")
 _HOSTS = frozenset(

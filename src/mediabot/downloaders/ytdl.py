@@ -43,6 +43,7 @@ from mediabot.downloaders.errors import (
     UnavailableResolutionError,
     UnsupportedLinkError,
 )
+from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.safety import check_url
 from mediabot.media.tools import guarded_tools_dir
@@ -52,7 +53,6 @@ from mediabot.net.proxy import GuardProxy, ProxySession
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-InfoDict = dict[str, Any]
 
 _NETWORK_FREE_SCHEMES = ("data:",)
 

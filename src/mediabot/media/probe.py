@@ -105,7 +105,7 @@ async def probe(
     try:
         raw = await run_tool(probe_command(source, input_args), proxy=proxy)
     except MediaToolError as exc:
-        raise ProbeError(f"cannot read media from {_display(source)}: {exc}") from exc
+        raise ProbeError(f"cannot read media from {without_query(source)}: {exc}") from exc
     return parse_probe_output(raw, source)
 
 
@@ -130,7 +130,7 @@ def parse_probe_output(raw: bytes, source: str | Path) -> MediaInfo:
     try:
         data = json.loads(raw)
     except ValueError as exc:
-        raise ProbeError(f"cannot read media from {_display(source)}: {exc}") from exc
+        raise ProbeError(f"cannot read media from {without_query(source)}: {exc}") from exc
     fmt = data.get("format", {})
     streams = tuple(
         StreamInfo(
@@ -184,7 +184,7 @@ async def read_packets(
     try:
         raw = await run_tool(args, proxy=proxy)
     except MediaToolError as exc:
-        raise ProbeError(f"cannot read packets from {_display(source)}: {exc}") from exc
+        raise ProbeError(f"cannot read packets from {without_query(source)}: {exc}") from exc
     wanted = set(stream_indexes)
     packets: list[Packet] = []
     for line in raw.decode(errors="replace").splitlines():
@@ -211,7 +211,7 @@ async def read_packets(
     return packets
 
 
-def _display(source: str | Path) -> str:
+def without_query(source: str | Path) -> str:
     """A source for logs and errors: URLs lose their query string (it may hold a token)."""
     text = str(source)
     return text.split("?", 1)[0]

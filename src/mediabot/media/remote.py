@@ -39,6 +39,7 @@ from aiohappyeyeballs import AddrInfoType
 from aiohttp import web
 
 from mediabot.domain.retry import Backoff
+from mediabot.media.probe import without_query
 from mediabot.net.proxy import REFUSAL_HEADER
 
 logger = logging.getLogger(__name__)
@@ -221,8 +222,10 @@ class _Origin:
             except (aiohttp.ClientError, asyncio.IncompleteReadError, TimeoutError) as exc:
                 await self.close()
                 if _FETCH_RETRY.gives_up_after(attempt):
-                    raise RemoteReadError(f"reading {_display(self._url)} failed: {exc}") from exc
-                logger.info("Re-opening %s at %d after: %s", _display(self._url), offset, exc)
+                    raise RemoteReadError(
+                        f"reading {without_query(self._url)} failed: {exc}"
+                    ) from exc
+                logger.info("Re-opening %s at %d after: %s", without_query(self._url), offset, exc)
                 continue
             self._position = offset + wanted
             self.fetched_bytes += wanted
@@ -242,11 +245,13 @@ class _Origin:
         except (RemoteReadError, aiohttp.ClientError, TimeoutError):
             raise
         except Exception as exc:  # the guard's refusal, whatever its type
-            raise RemoteReadError(f"refused {_display(self._url)}: {exc}") from exc
+            raise RemoteReadError(f"refused {without_query(self._url)}: {exc}") from exc
 
     async def _open(self, offset: int) -> None:
         """A response positioned at `offset`, following (checked) redirects by hand."""
-        logger.debug("Opening %s at %d (was at %d)", _display(self._url), offset, self._position)
+        logger.debug(
+            "Opening %s at %d (was at %d)", without_query(self._url), offset, self._position
+        )
         continuing = self._response is not None and offset == self._position
         await self.close()
         self._span = min(self._span * 2, _MAX_SPAN_BYTES) if continuing else _FIRST_SPAN_BYTES
@@ -261,36 +266,38 @@ class _Origin:
                 try:
                     await asyncio.to_thread(self._url_check, url)
                 except Exception as exc:
-                    logger.warning("Refused remote input %s: %s", _display(url), exc)
-                    raise RemoteReadError(f"refused {_display(url)}: {exc}") from exc
+                    logger.warning("Refused remote input %s: %s", without_query(url), exc)
+                    raise RemoteReadError(f"refused {without_query(url)}: {exc}") from exc
             try:
                 response = await self._session.get(
                     url, headers=headers, allow_redirects=False, proxy=self._proxy
                 )
             except aiohttp.ClientHttpProxyError as exc:
                 if exc.status == 403:  # the guard proxy refused the CONNECT
-                    raise RemoteReadError(f"refused {_display(url)}: {exc}") from exc
-                raise RemoteReadError(f"cannot reach {_display(url)}: {exc}") from exc
+                    raise RemoteReadError(f"refused {without_query(url)}: {exc}") from exc
+                raise RemoteReadError(f"cannot reach {without_query(url)}: {exc}") from exc
             except (aiohttp.ClientError, TimeoutError) as exc:
-                raise RemoteReadError(f"cannot reach {_display(url)}: {exc}") from exc
+                raise RemoteReadError(f"cannot reach {without_query(url)}: {exc}") from exc
             if response.headers.get(REFUSAL_HEADER):
                 response.release()
-                logger.warning("The guard proxy refused remote input %s", _display(url))
-                raise RemoteReadError(f"refused {_display(url)} (private-network guard)")
+                logger.warning("The guard proxy refused remote input %s", without_query(url))
+                raise RemoteReadError(f"refused {without_query(url)} (private-network guard)")
             if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
                 target = urljoin(url, response.headers["Location"])
                 response.release()
-                logger.debug("Following redirect of %s to %s", _display(url), _display(target))
+                logger.debug(
+                    "Following redirect of %s to %s", without_query(url), without_query(target)
+                )
                 url = target
                 continue
             break
         else:
-            raise RemoteReadError(f"too many redirects from {_display(self._url)}")
+            raise RemoteReadError(f"too many redirects from {without_query(self._url)}")
         total, first = _extent(response, offset)
         if first != offset:
             response.release()
             raise RemoteReadError(
-                f"{_display(url)} answered from byte {first} when asked for {offset} "
+                f"{without_query(url)} answered from byte {first} when asked for {offset} "
                 f"(HTTP {response.status}): the server cannot seek"
             )
         self.size = total
@@ -306,16 +313,18 @@ def _extent(response: aiohttp.ClientResponse, offset: int) -> tuple[int, int]:
         match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
         if match is None or match.group(3) == "*":
             response.release()
-            raise RemoteReadError(f"no usable Content-Range from {_display(str(response.url))}")
+            raise RemoteReadError(
+                f"no usable Content-Range from {without_query(str(response.url))}"
+            )
         return int(match.group(3)), int(match.group(1))
     if response.status == 200 and response.content_length is not None:
         return response.content_length, 0
     if response.status == 416:
         response.release()
-        raise RemoteReadError(f"{_display(str(response.url))} has no byte {offset}")
+        raise RemoteReadError(f"{without_query(str(response.url))} has no byte {offset}")
     status = response.status
     response.release()
-    raise RemoteReadError(f"HTTP {status} from {_display(str(response.url))}")
+    raise RemoteReadError(f"HTTP {status} from {without_query(str(response.url))}")
 
 
 class RemoteInputs:
@@ -518,8 +527,3 @@ def _requested(header: str | None, size: int) -> tuple[int | None, int]:
 def _basename(url: str) -> str:
     name = urlsplit(url).path.rsplit("/", 1)[-1]
     return name or "media"
-
-
-def _display(url: str) -> str:
-    """A URL for logs: no query string (signed media URLs carry tokens there)."""
-    return url.split("?", 1)[0]

@@ -25,7 +25,7 @@ from mediabot.config import Settings
 from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository, ProviderRepository
 from mediabot.domain.enums import RequestState
-from mediabot.domain.media import MediaOptions
+from mediabot.domain.media import TITLE_MAX_CHARS, MediaOptions
 from mediabot.domain.offer import Offer
 from mediabot.downloaders.errors import DownloadError
 from mediabot.telegram.errors import chat_unreachable
@@ -119,7 +119,7 @@ async def _answer(
             request_url=url,
             media_key=outcome.media_key,
             state=RequestState.OFFERED,
-            title=outcome.title[:512] if outcome.title else None,
+            title=outcome.title[:TITLE_MAX_CHARS] if outcome.title else None,
             duration_s=outcome.duration_s,
             status_message_id=status.message_id if status is not None else None,
             offer=Offer.of(outcome),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mediabot.domain.enums import RequestState
+from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.senders.base import SendTarget
 from mediabot.telegram import texts
 from mediabot.worker.ports import Downloaders, Senders
@@ -47,7 +48,7 @@ async def fetch_and_send(job: JobContext, fetching: Fetching) -> None:
     )
     await job.move(
         RequestState.UPLOADING,
-        title=texts.plain(result.title or request.title, 512) or None,
+        title=texts.plain(result.title or request.title, TITLE_MAX_CHARS) or None,
         duration_s=result.duration_s,
         size_bytes=result.size_bytes,
     )

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 from mediabot.domain.enums import RequestState
+from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.senders.base import DeliveryError, SendTarget
 from mediabot.telegram import texts
 from mediabot.worker.ports import Downloader, Senders
@@ -45,7 +46,7 @@ async def stream_and_send(
     logger.info("job %s: streaming %s bytes in parts", request.id, plan.estimated_bytes)
     await job.move(
         RequestState.UPLOADING,
-        title=texts.plain(plan.title or request.title, 512) or None,
+        title=texts.plain(plan.title or request.title, TITLE_MAX_CHARS) or None,
         duration_s=plan.duration_s,
         size_bytes=plan.estimated_bytes,
     )
