@@ -10,11 +10,16 @@ import asyncio
 import os
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from urllib.parse import quote
 
 import asyncpg
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mediabot.db.engine import create_engine
+from mediabot.db.migrate import upgrade
 
 PG_ADMIN_DSN = os.environ.get("MEDIABOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_HOST = os.environ.get("MEDIABOT_TEST_AMQP_HOST", "127.0.0.1:5672")
@@ -58,6 +63,25 @@ def make_pg_database() -> Iterator[Callable[[], str]]:
     yield make
     for name in created:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(
+    request: pytest.FixtureRequest, tmp_path: Path, make_pg_database: Callable[[], str]
+) -> str:
+    """An empty database URL, once for each supported database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'mediabot.db'}"
+    return make_pg_database()
+
+
+@pytest.fixture
+async def engine(empty_db_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on a freshly migrated database, once for each supported database."""
+    engine = create_engine(empty_db_url)
+    await upgrade(engine)
+    yield engine
+    await engine.dispose()
 
 
 @pytest.fixture(scope="session")

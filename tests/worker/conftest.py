@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,25 +15,6 @@ from mediabot.db.engine import create_engine, create_session_factory
 from mediabot.db.migrate import upgrade
 from mediabot.telegram.client import create_bot
 from support.fake_telegram import FakeTelegram
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, make_pg_database: Callable[[], str]
-) -> str:
-    """An empty database URL, once for each supported database."""
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'mediabot.db'}"
-    return make_pg_database()
-
-
-@pytest.fixture
-async def any_engine(any_db_url: str) -> AsyncIterator[AsyncEngine]:
-    """A freshly migrated database, once for each supported database."""
-    engine = create_engine(any_db_url)
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture
@@ -69,8 +50,8 @@ async def bench(
 
 @pytest.fixture
 async def any_bench(
-    any_engine: AsyncEngine, telegram: FakeTelegram, tmp_path: Path
+    engine: AsyncEngine, telegram: FakeTelegram, tmp_path: Path
 ) -> AsyncIterator[WorkerBench]:
     """The worker bench on each supported database."""
-    async for made in _worker_bench(any_engine, telegram, tmp_path):
+    async for made in _worker_bench(engine, telegram, tmp_path):
         yield made
