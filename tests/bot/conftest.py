@@ -7,7 +7,6 @@ a fake clock instead of sleeping, so a test with twenty 429s takes milliseconds.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -26,24 +25,9 @@ from mediabot.domain.media import MediaOptions, Resolution
 from mediabot.queue.local import LocalJobQueue
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer
+from support.clock import FakeClock
 from support.fake_telegram import FakeTelegram
 from support.telegram_fixtures import loopback_session
-
-
-class FakeClock:
-    """Wall-clock seconds that move only when the code under test sleeps (or a test says)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 def options(url: str, title: str = "A video", **overrides: Any) -> MediaOptions:
@@ -98,7 +82,7 @@ async def bench(telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[BotBenc
     )
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     await upgrade(engine)
-    clock = FakeClock()
+    clock = FakeClock(start=time.time())
     pacer = Pacer(clock=clock, sleep=clock.sleep)
     session = loopback_session(telegram)
     session.middleware(PacingMiddleware(pacer, wall_clock=clock))

@@ -7,21 +7,7 @@ import asyncio
 import pytest
 
 from mediabot.telegram.pacing import FLOOD_SPREAD_WINDOW_S, Pacer, Rate, shared_rate
-
-
-class FakeClock:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
+from support.clock import FakeClock
 
 
 @pytest.fixture
