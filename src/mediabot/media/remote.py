@@ -78,7 +78,6 @@ _MAX_REDIRECTS = 5
 _FETCH_RETRY = Backoff(base_delay_s=0.0, max_delay_s=0.0, max_attempts=3)
 """A block read that fails is re-opened at once, three tries in all."""
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
 class RemoteReadError(Exception):
@@ -452,9 +451,10 @@ class RemoteInputs:
             logger.warning("Remote input unavailable: %s", exc)
             self.failure = str(exc)
             return web.Response(status=502)
-        first, last = _requested(request.headers.get("Range"), size)
-        if first is None:
+        requested = _requested(request, size)
+        if requested is None:
             return web.Response(status=416, headers={"Content-Range": f"bytes */{size}"})
+        first, last = requested
         partial = "Range" in request.headers
         response = web.StreamResponse(status=206 if partial else 200)
         response.content_length = last - first + 1
@@ -506,22 +506,14 @@ def _small_receive_buffer(address: AddrInfoType) -> socket.socket:
     return sock
 
 
-def _requested(header: str | None, size: int) -> tuple[int | None, int]:
-    """The inclusive byte range a Range header asks for, clipped to `size`."""
-    if not header:
-        return (0, size - 1) if size > 0 else (None, 0)
-    match = _RANGE.match(header.strip())
-    if match is None:
-        return None, 0
-    start_text, end_text = match.groups()
-    if not start_text:  # a suffix range: the last N bytes
-        count = int(end_text or 0)
-        return (max(size - count, 0), size - 1) if count and size else (None, 0)
-    first = int(start_text)
-    last = min(int(end_text), size - 1) if end_text else size - 1
-    if first >= size or last < first:
-        return None, 0
-    return first, last
+def _requested(request: web.BaseRequest, size: int) -> tuple[int, int] | None:
+    """The inclusive byte range the request asks for, clipped to `size`; None if unsatisfiable."""
+    try:
+        wanted = request.http_range  # aiohttp's parser: `bytes=a-b`, `bytes=a-`, `bytes=-n`
+    except ValueError:
+        return None
+    first, stop, _ = wanted.indices(size)
+    return (first, stop - 1) if stop > first else None
 
 
 def _basename(url: str) -> str:
