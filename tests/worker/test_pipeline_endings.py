@@ -13,8 +13,8 @@ from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import RetryJobError
 from mediabot.telegram.errors import CHAT_CLOSED, FILE_REFUSED
-from mediabot.worker.pipeline import CANCELLED, SORRY
 from mediabot.worker.progress import EDIT_INTERVAL_S
+from mediabot.worker.texts import CANCELLED, SORRY
 from support.media import MediaSources
 from support.media_server import MediaServer
 

@@ -17,8 +17,8 @@ from mediabot.db.models import File
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.local import LocalJobQueue
-from mediabot.worker.pipeline import SORRY
 from mediabot.worker.recovery import Recovery
+from mediabot.worker.texts import SORRY
 from support.media import MediaSources
 
 pytestmark = pytest.mark.integration

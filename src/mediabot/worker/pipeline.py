@@ -42,6 +42,7 @@ from mediabot.senders.base import SendTarget
 from mediabot.telegram.errors import chat_unreachable, describe
 from mediabot.telegram.flood import flood_observer
 from mediabot.telegram.pacing import Pacer
+from mediabot.worker import texts
 from mediabot.worker.adapters import (
     AiogramSenders,
     AiogramStatuses,
@@ -53,17 +54,16 @@ from mediabot.worker.steps.claim import claim
 from mediabot.worker.steps.clean_up import clean_up
 from mediabot.worker.steps.context import JobContext, LeftOurHandsError
 from mediabot.worker.steps.fetch_and_send import Fetching, fetch_and_send
-from mediabot.worker.steps.give_up import SORRY, end_chat, fail, give_up
+from mediabot.worker.steps.give_up import end_chat, fail, give_up
 from mediabot.worker.steps.resend_from_cache import resend_from_cache
 from mediabot.worker.steps.wait_for_twin import wait_for_twin
 from mediabot.worker.steps.watch import watch
 
-__all__ = ["CANCELLED", "SORRY", "Pipeline", "PipelineParts"]
+__all__ = ["Pipeline", "PipelineParts"]
 
 logger = logging.getLogger(__name__)
 
 WATCH_EVERY_S = 3.0
-CANCELLED = "Cancelled."
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +147,7 @@ class Pipeline:
     async def _show_cancelled(self, job: JobContext) -> None:
         if await job.requests.state_of(job.request.id) is RequestState.CANCELLED:
             logger.info("job %s: cancelled by the user", job.request.id)
-            await job.status.finish(CANCELLED)
+            await job.status.finish(texts.CANCELLED)
 
     async def _work(self, job: JobContext) -> None:
         """Deliver, and settle every failure: a retry, a failure told, or the chat ended."""
@@ -204,7 +204,7 @@ class Pipeline:
         ):
             return
         await job.move(RequestState.DOWNLOADING)
-        job.status.show("⬇️ Downloading…")
+        job.status.show(texts.DOWNLOADING)
         if (
             not request.delivered_parts
             and await wait_for_twin(job)

@@ -16,6 +16,7 @@ from mediabot.domain.enums import DownloadPhase
 from mediabot.domain.media import DownloadProgress
 from mediabot.telegram.flood import FloodWait
 from mediabot.telegram.pacing import Pacer
+from mediabot.worker import texts
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +40,10 @@ def _clock_time(seconds: float) -> str:
 def describe_download(progress: DownloadProgress) -> str:
     """One line for the status message, e.g. "⬇️ Downloading… 45% · 12.3 of 27.0 MB · ETA 0:07"."""
     if progress.phase is DownloadPhase.PROCESSING:
-        return "⚙️ Processing…"
+        return texts.PROCESSING
     if progress.phase is DownloadPhase.PROBING:
-        return "🔎 Preparing…"
-    parts = ["⬇️ Downloading…"]
+        return texts.PREPARING
+    parts = [texts.DOWNLOADING]
     if progress.fraction is not None and progress.total_bytes:
         parts[0] += f" {progress.fraction:.0%}"
         parts.append(
@@ -60,15 +61,15 @@ def describe_download(progress: DownloadProgress) -> str:
 def describe_upload(index: int, total: int | None) -> str:
     """The upload line: part `index` (from 0) of `total`; None: a count not known yet."""
     if total is None:
-        return f"⬆️ Uploading part {index + 1}…"
+        return texts.UPLOADING_PART.format(number=index + 1)
     if total <= 1:
-        return "⬆️ Uploading…"
-    return f"⬆️ Uploading part {index + 1}/{total}…"
+        return texts.UPLOADING
+    return texts.UPLOADING_PART_OF.format(number=index + 1, total=total)
 
 
 def describe_flood_wait(seconds: float) -> str:
     """The status while Telegram's flood control makes the delivery wait."""
-    return f"⏳ Telegram asks me to wait {_clock_time(max(seconds, 1))}; the file follows then."
+    return texts.FLOOD_WAIT.format(wait=_clock_time(max(seconds, 1)))
 
 
 class StatusMessage:

@@ -7,7 +7,8 @@ from worker_fakes import FakeRequests, FakeStatuses, World, make_request
 
 from mediabot.domain.enums import RequestState
 from mediabot.worker.steps.context import LeftOurHandsError
-from mediabot.worker.steps.give_up import SORRY, end_chat, fail, give_up
+from mediabot.worker.steps.give_up import end_chat, fail, give_up
+from mediabot.worker.texts import SORRY
 
 
 async def test_a_failure_is_recorded_with_its_detail_and_told() -> None:

@@ -14,8 +14,9 @@ from mediabot.domain.jobs import Job
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.senders.base import StaleFileIdError
 from mediabot.senders.cached import CachedPart
-from mediabot.worker.pipeline import SORRY, Pipeline, PipelineParts
+from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.request import CachedDelivery, Claim
+from mediabot.worker.texts import SORRY
 
 
 def _pipeline(world: World, work_dir: Path) -> Pipeline:

@@ -6,12 +6,11 @@ import logging
 import uuid
 
 from mediabot.domain.enums import RequestState
+from mediabot.worker import texts
 from mediabot.worker.ports import RequestsStore, Statuses
 from mediabot.worker.steps.context import JobContext
 
 logger = logging.getLogger(__name__)
-
-SORRY = "Sorry, this download failed. Please try again later."
 
 
 async def fail(job: JobContext, reason: str, *, detail: str | None = None) -> None:
@@ -20,7 +19,7 @@ async def fail(job: JobContext, reason: str, *, detail: str | None = None) -> No
     `LeftOurHandsError` when it was cancelled meanwhile: "Cancelled." is the last word then.
     """
     await job.move(RequestState.FAILED, error_reason=f"{reason} ({detail})" if detail else reason)
-    await job.status.finish(f"❌ {reason}")
+    await job.status.finish(texts.FAILED.format(reason=reason))
 
 
 async def end_chat(job: JobContext, detail: str) -> None:
@@ -45,4 +44,4 @@ async def give_up(
     """
     request = await requests.give_up(request_id, reason)
     if request is not None and not request.chat_blocked:
-        await statuses.open(request).finish(f"❌ {SORRY}")
+        await statuses.open(request).finish(texts.FAILED.format(reason=texts.SORRY))

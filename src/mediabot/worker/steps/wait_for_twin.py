@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from mediabot.worker import texts
 from mediabot.worker.steps.context import JobContext
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ async def wait_for_twin(
             return waited > 0
         if waited == 0:
             logger.info("job %s: the same media is being fetched; waiting for it", job.request.id)
-            job.status.show("⏳ Fetching…")
+            job.status.show(texts.FETCHING)
         await asyncio.sleep(poll_s)
         waited += poll_s
     return True
