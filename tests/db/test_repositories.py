@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
@@ -159,7 +160,8 @@ async def test_queue_position_counts_the_requests_ahead(engine: AsyncEngine) -> 
             file = await repository.get(file_id)
             assert file is not None
             positions.append(await repository.queue_position(file))
-        assert await repository.count_in_states(RequestState.QUEUED) == 3
+        queued = select(func.count()).where(File.state == RequestState.QUEUED)
+        assert (await session.execute(queued)).scalar_one() == 3
     assert positions == [0, 1, 2]
 
 

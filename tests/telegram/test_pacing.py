@@ -43,21 +43,11 @@ async def test_groups_get_the_slower_group_rate(clock: FakeClock) -> None:
     assert clock.now == pytest.approx(3.0)
 
 
-async def test_try_acquire_drops_instead_of_waiting(clock: FakeClock) -> None:
-    pacer = _pacer(clock, per_chat=Rate(1.0, burst=1))
-    assert pacer.try_acquire(7)
-    assert not pacer.try_acquire(7)
-    assert pacer.try_acquire(8)
-    clock.now += 1.0
-    assert pacer.try_acquire(7)
-    assert clock.sleeps == []
-
-
 async def test_a_dropped_edit_takes_no_slot_from_sends(clock: FakeClock) -> None:
     pacer = _pacer(clock, per_chat=Rate(1.0, burst=1))
     await pacer.acquire(7)
     for _ in range(5):
-        assert not pacer.try_acquire(7)
+        assert not pacer.has_room(7)
     await pacer.acquire(7)
     assert clock.now == pytest.approx(1.0)
 

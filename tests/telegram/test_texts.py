@@ -15,7 +15,6 @@ from mediabot.telegram.texts import (
     cut,
     file_name,
     fill_html,
-    fits_callback_data,
     plain,
     safe_html,
     utf16_length,
@@ -127,9 +126,3 @@ def test_file_name_is_cut_to_whole_characters() -> None:
     name = file_name("é" * 500, "mp4")
     assert len(name.encode()) <= texts.FILE_NAME_BYTES + 4
     assert name.endswith("é.mp4")
-
-
-def test_callback_data_limit_is_in_bytes() -> None:
-    assert fits_callback_data("x" * 64)
-    assert not fits_callback_data("é" * 33)
-    assert not fits_callback_data("")

@@ -200,10 +200,6 @@ class FileRepository:
         )
         return int((await self._session.execute(statement)).scalar_one())
 
-    async def count_in_states(self, *states: RequestState) -> int:
-        statement = select(func.count()).where(File.state.in_(states))
-        return int((await self._session.execute(statement)).scalar_one())
-
     def _claimable(self, now: datetime) -> Any:
         return and_(
             File.state.in_(RequestState.pending_states()),

@@ -157,7 +157,6 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         self.guard = guard or GuardProxy.running().open_session(
             GuardPolicy(allow_private=allow_private)
         )
-        self._allow_private = allow_private
         self._cancel = cancel or threading.Event()
         self._url_check = url_check or functools.partial(precheck_url, policy=self.guard.policy)
         self._tolerated = frozenset(tolerated_urls)

@@ -25,7 +25,6 @@ import asyncio
 import contextlib
 import logging
 import threading
-import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -80,7 +79,6 @@ class ProxySession:
         self._forgiven = 0
         self.received_bytes = 0
         """Bytes received from origins (headers included), over all connections."""
-        self.last_received_at = time.monotonic()
         self.closed = False
         self.url = ""
 
@@ -266,7 +264,6 @@ class ProxySession:
 
     def _count(self, size: int) -> None:
         self.received_bytes += size
-        self.last_received_at = time.monotonic()
 
 
 async def _answer(

@@ -59,8 +59,8 @@ def shared_rate(rate: Rate, share: float) -> Rate:
 class Pacer:
     """Hands out send slots under a global rate and a per-chat rate.
 
-    `acquire` waits for a slot; `try_acquire` takes one only if it is free right now and
-    `has_room` only tells whether one is (for droppable traffic such as progress edits);
+    `acquire` waits for a slot; `has_room` only tells whether one is free right now (for
+    droppable traffic such as progress edits, which are skipped rather than queued);
     `penalize` holds a chat back after Telegram said "retry after" (and everything, when
     429s come from several chats at once).
     Chats with a negative id are groups and channels and get the slower group rate.
@@ -101,15 +101,6 @@ class Pacer:
         at = self._reserve_global(now, weight)
         if at > now:
             await self._sleep(at - now)
-
-    def try_acquire(self, chat_id: int) -> bool:
-        """Take a slot for `chat_id` if one is free now; False means drop the message."""
-        now = self._clock()
-        if self._earliest(chat_id, now) > now:
-            return False
-        self._reserve_chat(chat_id, now, 1)
-        self._reserve_global(now, 1)
-        return True
 
     def has_room(self, chat_id: int) -> bool:
         """Whether a message to `chat_id` could go out right now (nothing is reserved)."""

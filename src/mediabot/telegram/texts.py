@@ -144,8 +144,3 @@ def file_name(title: str | None, ext: str, *, fallback: str = "file") -> str:
     stem = stem or fallback
     suffix = re.sub(r"[^0-9A-Za-z]", "", ext)
     return f"{stem}.{suffix}" if suffix else stem
-
-
-def fits_callback_data(data: str) -> bool:
-    """Whether `data` is valid callback data: 1 to 64 bytes of UTF-8."""
-    return 1 <= len(data.encode()) <= CALLBACK_DATA_LIMIT
