@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     min_transfer_kbps: float = Field(default=4.0, ge=0)
     min_transfer_window_s: float = Field(default=60.0, gt=0)
     max_running_per_user: int = Field(default=1, ge=1, le=64)
+    max_active_requests: int = Field(default=3, ge=1, le=100)
+    min_free_disk_mb: int = Field(default=500, ge=0)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     max_duration_min: int = Field(default=180, gt=0)
     youtube_cookies_file: Path | None = None
