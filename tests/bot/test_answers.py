@@ -69,7 +69,7 @@ async def test_one_links_failures_never_cost_the_others_their_keyboards(
     assert len(keyboards) == 2  # the first as a new reply (its status was gone), the third
     assert keyboards[0].method == "sendMessage"
     texts_shown = [m.get("text", "") for m in bench.telegram.sent_messages(CHAT)]
-    assert texts.LOOKUP_FAILED in texts_shown
+    assert texts.lookup_failed() in texts_shown
     # the first link's buttons work on the message that shows them
     await bench.press(
         CHAT, keyboards[0].result["message_id"], _buttons(keyboards[0])["360p · 1.0 MB"]
@@ -129,7 +129,7 @@ async def test_the_lookup_timeout_comes_from_the_settings(bench: BotBench) -> No
 
     bench.lookups[url] = never  # type: ignore[assignment]
     await asyncio.wait_for(bench.say(CHAT, url), 5)  # settings.lookup_timeout_s is 0.5
-    assert bench.telegram.sent_messages(CHAT)[-1]["text"] == texts.LOOKUP_FAILED
+    assert bench.telegram.sent_messages(CHAT)[-1]["text"] == texts.lookup_failed()
 
 
 async def test_a_blocked_bot_stops_writing_to_that_chat(bench: BotBench) -> None:

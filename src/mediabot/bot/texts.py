@@ -1,46 +1,81 @@
 """What the bot says. Short, plain, and something the user can act on.
 
-Texts are HTML (sent with ``parse_mode=HTML``); outside data (URLs, titles) is put in
-only through `mediabot.telegram.texts`, which cleans, escapes and cuts it to fit.
+Every text is looked up in the current locale when it is shown (see `mediabot.i18n`): one small
+function per text, calling ``_()`` with the English msgid; a placeholder is ``{name}``, filled
+after translation. Texts are HTML (sent with ``parse_mode=HTML``); outside data (URLs, titles)
+is put in only through `mediabot.telegram.texts`, which cleans, escapes and cuts it to fit.
 """
 
 from __future__ import annotations
 
+from mediabot.i18n import _
 from mediabot.telegram import texts as telegram_texts
 
-HELP = (
-    "Send me a link to a video — YouTube, Instagram, or any of the "
-    '<a href="https://github.com/yt-dlp/yt-dlp/blob/master/supportedsites.md">sites yt-dlp '
-    "supports</a> — and pick a resolution or audio only. I send the file back here, "
-    "however large: big files arrive in parts that each play on their own.\n\n"
-    "Limits: media up to {max_minutes} minutes; live streams and playlists are not supported.\n"
-    "Several links in one message each get their own buttons."
-)
-NO_LINK = "Send me a link to a video, e.g. https://youtu.be/… — I'll offer the resolutions."
-LOOKING_UP = "🔎 Looking up {url}…"
-CHOOSE = "<b>{title}</b>\nChoose a resolution or audio only:"
-NOTHING_TO_OFFER = "This link has no video or audio I can send."
-NOT_AVAILABLE = "This choice is not available any more."
-CANCELLED = "Cancelled."
-ALREADY_CHOSEN = "Already on it."
-QUEUED = "⏳ Queued{position}…"
-QUEUE_UNAVAILABLE = "The download queue is not available right now; please try again in a minute."
-LOOKUP_FAILED = "Sorry, something went wrong while looking up this link. Please try again."
-TOO_MANY_LINKS = "I take up to {limit} links per message; the rest were skipped."
+
+def help_text(max_minutes: int) -> str:
+    """The answer to /start and /help."""
+    return _(
+        "Send me a link to a video — YouTube, Instagram, or any of the "
+        '<a href="https://github.com/yt-dlp/yt-dlp/blob/master/supportedsites.md">sites yt-dlp '
+        "supports</a> — and pick a resolution or audio only. I send the file back here, "
+        "however large: big files arrive in parts that each play on their own.\n\n"
+        "Limits: media up to {max_minutes} minutes; live streams and playlists are not supported.\n"
+        "Several links in one message each get their own buttons."
+    ).format(max_minutes=max_minutes)
+
+
+def no_link() -> str:
+    return _("Send me a link to a video, e.g. https://youtu.be/… — I'll offer the resolutions.")
+
+
+def nothing_to_offer() -> str:
+    return _("This link has no video or audio I can send.")
+
+
+def not_available() -> str:
+    return _("This choice is not available any more.")
+
+
+def cancelled() -> str:
+    return _("Cancelled.")
+
+
+def already_chosen() -> str:
+    return _("Already on it.")
+
+
+def queue_unavailable() -> str:
+    return _("The download queue is not available right now; please try again in a minute.")
+
+
+def lookup_failed() -> str:
+    return _("Sorry, something went wrong while looking up this link. Please try again.")
+
+
+def too_many_links(limit: int) -> str:
+    return _("I take up to {limit} links per message; the rest were skipped.").format(limit=limit)
 
 
 def queued(position: int) -> str:
-    return QUEUED.format(position=f" · position {position + 1}" if position else "")
+    """The answer to a choice: queued, with its place in the line when others wait before it."""
+    if not position:
+        return _("⏳ Queued…")
+    return _("⏳ Queued · position {position}…").format(position=position + 1)
+
+
+def untitled() -> str:
+    return _("Untitled")
 
 
 def choose(title: str | None) -> str:
     """The offer's text: the title (cleaned, escaped, cut to fit a message) in bold."""
-    return telegram_texts.fill_html(CHOOSE, title=telegram_texts.plain(title) or "Untitled")
+    template = _("<b>{title}</b>\nChoose a resolution or audio only:")
+    return telegram_texts.fill_html(template, title=telegram_texts.plain(title) or untitled())
 
 
 def looking_up(url: str) -> str:
     """The status while a link is looked up; a URL of any length fits a message."""
-    return telegram_texts.fill_html(LOOKING_UP, url=url)
+    return telegram_texts.fill_html(_("🔎 Looking up {url}…"), url=url)
 
 
 def refusal(reason: str) -> str:

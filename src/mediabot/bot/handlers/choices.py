@@ -67,26 +67,26 @@ async def choose(
     await session.commit()  # end the read (objects stay loaded) before talking to Telegram
     if not isinstance(message, Message) or file is None or not _belongs(file, message):
         logger.warning("refused button press %r from user %s", callback.data, callback.from_user.id)
-        await acknowledge(callback, texts.NOT_AVAILABLE)
+        await acknowledge(callback, texts.not_available())
         return
     if callback_data.choice is Choice.CANCEL:
         await _cancel(callback, message, session, file)
         return
     if file.state is not RequestState.OFFERED:
         await acknowledge(
-            callback, texts.NOT_AVAILABLE if file.state.is_final else texts.ALREADY_CHOSEN
+            callback, texts.not_available() if file.state.is_final else texts.already_chosen()
         )
         return
     if not _offered(file, callback_data):
         logger.warning("refused choice %r not in the offer of %s", callback.data, file.id)
-        await acknowledge(callback, texts.NOT_AVAILABLE)
+        await acknowledge(callback, texts.not_available())
         return
 
     kind = _KINDS[callback_data.choice]
     resolution = callback_data.height if kind is MediaKind.VIDEO else None
     queued = await _queue(session, file, kind, resolution)
     if queued is None:
-        await acknowledge(callback, texts.ALREADY_CHOSEN)
+        await acknowledge(callback, texts.already_chosen())
         return
     await acknowledge(callback, texts.queued(queued.position))
     if not queued.cached:
@@ -98,7 +98,7 @@ async def choose(
         logger.exception("request %s: publishing the job failed", file.id)
         await files.set_state(file.id, RequestState.FAILED, error_reason="queue unavailable")
         await session.commit()
-        await note(message, texts.QUEUE_UNAVAILABLE, wait_s=ANSWER_WINDOW_S)
+        await note(message, texts.queue_unavailable(), wait_s=ANSWER_WINDOW_S)
         return
     logger.info("request %s: queued %s %s", file.id, kind, resolution or "")
 
@@ -124,10 +124,10 @@ async def _cancel(
     callback: CallbackQuery, message: Message, session: AsyncSession, file: File
 ) -> None:
     if file.state.is_final:
-        await acknowledge(callback, texts.NOT_AVAILABLE)
+        await acknowledge(callback, texts.not_available())
         return
     await FileRepository(session).set_state(file.id, RequestState.CANCELLED)
     await session.commit()
     logger.info("request %s: cancelled by the user", file.id)
-    await acknowledge(callback, texts.CANCELLED)
-    await note(message, texts.CANCELLED)
+    await acknowledge(callback, texts.cancelled())
+    await note(message, texts.cancelled())

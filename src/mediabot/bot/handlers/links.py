@@ -58,10 +58,10 @@ async def _look_up(lookup: Lookup, url: str, timeout_s: float) -> MediaOptions |
         return texts.refusal(exc.user_message)
     except TimeoutError:
         logger.warning("lookup timed out after %.0f s: %s", timeout_s, url)
-        return texts.LOOKUP_FAILED
+        return texts.lookup_failed()
     except Exception:
         logger.exception("lookup failed: %s", url)
-        return texts.LOOKUP_FAILED
+        return texts.lookup_failed()
 
 
 @router.message(_has_link)
@@ -78,7 +78,7 @@ async def offer_choices(
     try:
         statuses = [await _say(message, None, texts.looking_up(url)) for url in urls]
         if truncated:
-            await _say(message, None, texts.TOO_MANY_LINKS.format(limit=MAX_LINKS))
+            await _say(message, None, texts.too_many_links(MAX_LINKS))
     except _ChatClosedError:
         return
     outcomes = await asyncio.gather(
@@ -109,7 +109,7 @@ async def _answer(
         await _say(message, status, outcome)
         return
     if not outcome.resolutions and not outcome.has_audio and not outcome.photo_count:
-        await _say(message, status, texts.NOTHING_TO_OFFER)
+        await _say(message, status, texts.nothing_to_offer())
         return
     offer = await FileRepository(session).add(
         File(

@@ -18,7 +18,7 @@ router = Router(name="start")
 async def show_help(message: Message, settings: Settings) -> None:
     """Say what the bot does, which sites it takes and its limits."""
     await message.answer(
-        texts.HELP.format(max_minutes=settings.max_duration_min),
+        texts.help_text(settings.max_duration_min),
         parse_mode=ParseMode.HTML,
         disable_web_page_preview=True,
     )
