@@ -62,6 +62,8 @@ class User(_Timestamps, Base):
     first_name: Mapped[str] = mapped_column(String(256), default="")
     last_name: Mapped[str | None] = mapped_column(String(256))
     language_code: Mapped[str | None] = mapped_column(String(16))
+    language: Mapped[str | None] = mapped_column(String(8))
+    """The language chosen with /language (a `mediabot.i18n` locale); None: Telegram's."""
 
     chats: Mapped[list[Chat]] = relationship(back_populates="user")
 
