@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.TEXT
 
     admin_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    allowed_user_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    allowed_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    rate_limit_per_hour: int = Field(default=30, ge=1)
 
     @field_validator("log_level")
     @classmethod
@@ -86,7 +89,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("admin_ids", mode="before")
+    @field_validator("admin_ids", "allowed_user_ids", "allowed_chat_ids", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
