@@ -64,6 +64,8 @@ class User(_Timestamps, Base):
     language_code: Mapped[str | None] = mapped_column(String(16))
     language: Mapped[str | None] = mapped_column(String(8))
     """The language chosen with /language (a `mediabot.i18n` locale); None: Telegram's."""
+    banned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """When an admin banned the user (/ban); None: served. A banned user is told once."""
 
     chats: Mapped[list[Chat]] = relationship(back_populates="user")
 
@@ -130,6 +132,10 @@ class File(_Timestamps, Base):
         Index("ix_files_chat_recent", "chat_id", "created_at"),
         # Recovery and queue position: "requests in a given state, oldest first".
         Index("ix_files_state_created", "state", "created_at"),
+        # The hourly limit and the most active users: "this user's presses since".
+        Index("ix_files_requester_chosen", "requested_by_id", "chosen_at"),
+        # Active users: "did this user send a link since".
+        Index("ix_files_requester_created", "requested_by_id", "created_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -154,12 +160,20 @@ class File(_Timestamps, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    chosen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """When the button was pressed (the hourly limit, press-to-file time)."""
+    link_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    """In a group: the message with the link, which the file replies to."""
+    message_thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    """In a forum group: the topic of the link, where the file goes."""
     queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     fetch_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     chat: Mapped[Chat] = relationship(back_populates="files")
     provider: Mapped[ProviderRow] = relationship(back_populates="files")
+    requested_by: Mapped[User | None] = relationship()
+    """Who pressed the choice (their language is the one the worker speaks)."""
     parts: Mapped[list[FilePart]] = relationship(
         back_populates="file", order_by="FilePart.index", cascade="all, delete-orphan"
     )
@@ -169,7 +183,11 @@ class FilePart(Base):
     """One delivered Telegram file of a request: the only one, or part i of N."""
 
     __tablename__ = "file_parts"
-    __table_args__ = (UniqueConstraint("file_id", "index"),)
+    __table_args__ = (
+        UniqueConstraint("file_id", "index"),
+        # Cache hits in the statistics: "was this Telegram file sent before".
+        Index("ix_file_parts_unique_created", "telegram_file_unique_id", "created_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"))
