@@ -139,7 +139,9 @@ class FileRepository:
         statement = (
             select(File)
             .where(File.id == file_id)
-            .options(selectinload(File.chat), selectinload(File.parts))
+            .options(
+                selectinload(File.chat), selectinload(File.parts), selectinload(File.requested_by)
+            )
             .execution_options(populate_existing=True)
         )
         return await self._session.scalar(statement)
@@ -246,6 +248,76 @@ class FileRepository:
         )
         result = await self._session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claim_fairest(
+        self,
+        preferred: uuid.UUID,
+        owner: str,
+        lease: timedelta,
+        *,
+        max_per_user: int | None = None,
+    ) -> uuid.UUID | None:
+        """Take the lease on the fairest claimable request; its id, None when there is none.
+
+        Fair turns: any job a worker takes works on the request whose user has been served
+        least since it was queued, whichever request the job named (`preferred` wins ties),
+        so one user's burst never makes the next user wait behind all of it. The order is
+        `_served_ahead` (the user's requests queued earlier that are still in flight or
+        ended after this one was queued), then the time it was queued. Requests of users
+        with `max_per_user` requests under live leases are left out. On PostgreSQL the row
+        is chosen `FOR UPDATE SKIP LOCKED` (a racing worker takes the next one); the lease is
+        then written by `claim`, which locks the user's row and checks the share again.
+        """
+        now = utcnow()
+        conditions = [self._claimable(now)]
+        if max_per_user is not None:
+            conditions.append(self._running_of_user(now) < max_per_user)
+        postgres = self._session.get_bind().dialect.name == "postgresql"
+        skipped: list[uuid.UUID] = []
+        for _ in range(3):  # a row lost to a racing worker: try the next one
+            statement = (
+                select(File.id)
+                .where(*conditions, File.id.not_in(skipped))
+                .order_by(
+                    self._served_ahead(),
+                    case((File.id == preferred, 0), else_=1),
+                    func.coalesce(File.queued_at, File.created_at),
+                    File.id,
+                )
+                .limit(1)
+            )
+            if postgres:
+                statement = statement.with_for_update(of=File, skip_locked=True)
+            row = (await self._session.execute(statement)).first()
+            if row is None:
+                return None
+            file_id = row[0]
+            if await self.claim(file_id, owner, lease, max_per_user=max_per_user):
+                return file_id
+            skipped.append(file_id)
+        return None
+
+    @staticmethod
+    def _served_ahead() -> Any:
+        """How many requests of the same user were queued before this one and are still in
+        flight, or ended after this one was queued: the user's turns taken while it waited."""
+        other = aliased(File)
+        queued = func.coalesce(File.queued_at, File.created_at)
+        return (
+            select(func.count())
+            .select_from(other)
+            .where(
+                other.requested_by_id == File.requested_by_id,
+                other.id != File.id,
+                other.state != RequestState.OFFERED,
+                func.coalesce(other.queued_at, other.created_at) < queued,
+                or_(
+                    other.state.in_(RequestState.pending_states()),
+                    other.finished_at > queued,
+                ),
+            )
+            .scalar_subquery()
+        )
 
     @staticmethod
     def _running_of_user(now: datetime) -> Any:
@@ -429,6 +501,66 @@ class FileRepository:
         for file_id in ids:
             await self.set_state(file_id, state, error_reason=reason)
         return ids
+
+    async def in_flight_of_user(self, user_id: uuid.UUID) -> Sequence[File]:
+        """A user's requests chosen and not yet finished, newest first, with their parts."""
+        statement = (
+            select(File)
+            .where(
+                File.requested_by_id == user_id,
+                File.state.in_(RequestState.pending_states()),
+            )
+            .options(selectinload(File.parts))
+            .order_by(File.created_at.desc(), File.id)
+            .execution_options(populate_existing=True)
+        )
+        return (await self._session.scalars(statement)).all()
+
+    async def count_in_flight_of_user(self, user_id: uuid.UUID) -> int:
+        statement = select(func.count()).where(
+            File.requested_by_id == user_id, File.state.in_(RequestState.pending_states())
+        )
+        return int((await self._session.execute(statement)).scalar_one())
+
+    async def delivered_of_user(
+        self, user_id: uuid.UUID, *, offset: int = 0, limit: int = 10
+    ) -> tuple[Sequence[File], int]:
+        """A page of a user's delivered files that can still be resent (their Telegram
+        file ids kept), latest first, and how many there are in all."""
+        conditions = (
+            File.requested_by_id == user_id,
+            File.state == RequestState.DELIVERED,
+            select(FilePart.id).where(FilePart.file_id == File.id).exists(),
+        )
+        total = (await self._session.execute(select(func.count()).where(*conditions))).scalar_one()
+        statement = (
+            select(File)
+            .where(*conditions)
+            .order_by(File.finished_at.desc(), File.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return (await self._session.scalars(statement)).all(), int(total)
+
+    async def again(self, delivered: File, chat_id: uuid.UUID, user_id: uuid.UUID) -> File:
+        """A new queued request for the same media, kind and resolution as `delivered`:
+        the worker resends it from the cache (no download, no upload)."""
+        now = utcnow()
+        return await self.add(
+            File(
+                chat_id=chat_id,
+                requested_by_id=user_id,
+                provider_id=delivered.provider_id,
+                request_url=delivered.request_url,
+                media_key=delivered.media_key,
+                kind=delivered.kind,
+                resolution=delivered.resolution,
+                title=delivered.title,
+                duration_s=delivered.duration_s,
+                state=RequestState.QUEUED,
+                queued_at=now,
+            )
+        )
 
     async def add_part(self, file_id: uuid.UUID, part: FilePart) -> None:
         part.file_id = file_id

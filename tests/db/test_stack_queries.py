@@ -1,0 +1,147 @@
+"""The queries of a user's stack, fair turns and history, against both databases."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mediabot.db.engine import create_session_factory
+from mediabot.db.models import File, FilePart
+from mediabot.db.repositories import (
+    ChatRepository,
+    FileRepository,
+    ProviderRepository,
+    TelegramChat,
+    TelegramUser,
+    UserRepository,
+)
+from mediabot.domain.enums import MediaKind, Provider, RequestState
+
+LEASE = timedelta(minutes=2)
+
+
+async def _queued(
+    sessions: async_sessionmaker[AsyncSession], telegram_id: int, key: str = "youtube:abc"
+) -> uuid.UUID:
+    async with sessions.begin() as session:
+        user_id = await UserRepository(session).upsert(TelegramUser(telegram_id, "Ann"))
+        chat_id = await ChatRepository(session).upsert(
+            TelegramChat(telegram_id, "private"), user_id
+        )
+        file = await FileRepository(session).add(
+            File(
+                chat_id=chat_id,
+                provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
+                requested_by_id=user_id,
+                request_url=f"https://youtu.be/{key}",
+                media_key=key,
+                kind=MediaKind.VIDEO,
+                resolution=720,
+                state=RequestState.ACCEPTED,
+                title=f"title of {key}",
+            )
+        )
+        await FileRepository(session).set_state(file.id, RequestState.QUEUED)
+    await asyncio.sleep(0.002)  # distinct queue times on any clock
+    return file.id
+
+
+async def _claim(
+    sessions: async_sessionmaker[AsyncSession], preferred: uuid.UUID, max_per_user: int = 1
+) -> uuid.UUID | None:
+    async with sessions.begin() as session:
+        return await FileRepository(session).claim_fairest(
+            preferred, "worker", LEASE, max_per_user=max_per_user
+        )
+
+
+async def _finish(sessions: async_sessionmaker[AsyncSession], file_id: uuid.UUID) -> None:
+    async with sessions.begin() as session:
+        files = FileRepository(session)
+        await files.add_part(
+            file_id,
+            FilePart(
+                index=0,
+                kind=MediaKind.VIDEO,
+                telegram_file_id=f"id-{file_id.hex}",
+                telegram_file_unique_id=file_id.hex[:16],
+            ),
+        )
+        await files.set_state(file_id, RequestState.DELIVERED)
+
+
+async def test_a_second_user_gets_the_second_turn_not_the_fourth(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    a1, a2, a3 = [await _queued(sessions, 1, f"youtube:a{index}") for index in range(3)]
+    b1 = await _queued(sessions, 2, "youtube:b1")
+
+    assert await _claim(sessions, a1) == a1
+    # A's first request runs: the job of A's second takes B's.
+    assert await _claim(sessions, a2) == b1
+    await _finish(sessions, a1)
+    await _finish(sessions, b1)
+    # B has nothing left: A's requests follow in order.
+    assert await _claim(sessions, a3) == a2
+    await _finish(sessions, a2)
+    assert await _claim(sessions, a3) == a3
+    # Nothing left to claim: the extra job finds nothing.
+    assert await _claim(sessions, a3) is None
+
+
+async def test_a_user_served_while_another_waited_yields_the_next_turn(
+    engine: AsyncEngine,
+) -> None:
+    sessions = create_session_factory(engine)
+    a1, a2 = [await _queued(sessions, 1, f"youtube:a{index}") for index in range(2)]
+    b1 = await _queued(sessions, 2, "youtube:b1")
+    assert await _claim(sessions, a1) == a1
+    await _finish(sessions, a1)
+    # A was served after B queued; A's second request waits for B's first.
+    assert await _claim(sessions, a2) == b1
+
+
+async def test_the_named_request_wins_a_tie_and_the_share_is_kept(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    b1 = await _queued(sessions, 2, "youtube:b1")
+    c1 = await _queued(sessions, 3, "youtube:c1")
+    assert await _claim(sessions, c1) == c1
+    c2 = await _queued(sessions, 3, "youtube:c2")
+    # C has its one running request: its second is not taken, B's is.
+    assert await _claim(sessions, c2) == b1
+    assert await _claim(sessions, c2) is None
+    assert await _claim(sessions, c2, max_per_user=2) == c2
+
+
+async def test_in_flight_count_and_history_pages(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    ids = [await _queued(sessions, 5, f"youtube:v{index}") for index in range(13)]
+    for file_id in ids[:12]:
+        await _finish(sessions, file_id)
+    async with sessions() as session:
+        user = await UserRepository(session).by_telegram_id(5)
+        assert user is not None
+        files = FileRepository(session)
+        assert await files.count_in_flight_of_user(user.id) == 1
+        assert [file.id for file in await files.in_flight_of_user(user.id)] == [ids[12]]
+        first, total = await files.delivered_of_user(user.id, limit=10)
+        second, _ = await files.delivered_of_user(user.id, offset=10, limit=10)
+    assert total == 12
+    assert [file.id for file in first] == ids[11:1:-1]
+    assert [file.id for file in second] == [ids[1], ids[0]]
+
+
+async def test_again_queues_a_copy_the_cache_serves(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    original = await _queued(sessions, 6, "youtube:again")
+    await _finish(sessions, original)
+    async with sessions.begin() as session:
+        files = FileRepository(session)
+        delivered = await files.get_with_chat(original)
+        assert delivered is not None and delivered.requested_by_id is not None
+        copy = await files.again(delivered, delivered.chat_id, delivered.requested_by_id)
+        hit = await files.find_delivered("youtube:again", MediaKind.VIDEO, 720)
+    assert copy.id != original and copy.state is RequestState.QUEUED
+    assert hit is not None and hit.id == original
