@@ -26,9 +26,10 @@ from __future__ import annotations
 import gettext as _gettext
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from aiogram.utils.i18n import I18n
 from babel.support import LazyProxy
@@ -46,10 +47,13 @@ __all__ = [
     "i18n",
     "locale_for",
     "ngettext",
+    "speaking",
     "use_locale",
 ]
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 DOMAIN = "mediabot"
 DEFAULT_LOCALE = "en"
@@ -125,6 +129,12 @@ def __(message: str) -> LazyProxy:  # noqa: N807 - gettext's conventional name
 
 def current_locale() -> str:
     return i18n.current_locale
+
+
+async def speaking(locale: str | None, work: Awaitable[T]) -> T:
+    """Await `work` with its texts in `locale` (for a task: ``create_task(speaking(l, w))``)."""
+    with use_locale(locale):
+        return await work
 
 
 @contextmanager

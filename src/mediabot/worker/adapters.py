@@ -16,13 +16,14 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mediabot.db.models import File, FilePart
+from mediabot.db.models import File, FilePart, User
 from mediabot.db.repositories import ChatRepository, FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import DownloadResult
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import make_downloader
 from mediabot.downloaders.streams import StreamPlan
+from mediabot.i18n import DEFAULT_LOCALE, locale_for
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart, CachedSender
 from mediabot.senders.registry import make_sender, make_stream_sender
@@ -49,7 +50,12 @@ def _request_of(file: File) -> Request | None:
         offer=file.offer,
         status_message_id=file.status_message_id,
         delivered_parts=len(file.parts),
+        locale=_locale_of(file.requested_by),
     )
+
+
+def _locale_of(user: User | None) -> str:
+    return locale_for(user.language_code, user.language) if user is not None else DEFAULT_LOCALE
 
 
 def _cached_of(file: File) -> CachedDelivery:

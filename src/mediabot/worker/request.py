@@ -32,6 +32,8 @@ class Request:
     status_message_id: int | None
     delivered_parts: int = 0
     """Parts an earlier attempt already delivered."""
+    locale: str = "en"
+    """The requester's language (`mediabot.i18n`): the worker speaks it for this request."""
 
 
 @dataclass(frozen=True, slots=True)
