@@ -66,6 +66,22 @@ class UserRepository:
     async def by_telegram_id(self, telegram_id: int) -> User | None:
         return await self._session.scalar(select(User).where(User.telegram_id == telegram_id))
 
+    async def is_banned(self, user_id: uuid.UUID) -> bool:
+        statement = select(User.banned_at.is_not(None)).where(User.id == user_id)
+        return bool(await self._session.scalar(statement))
+
+    async def set_banned(self, telegram_id: int, banned: bool) -> bool:
+        """Ban or unban a user by Telegram id; `False` when no such user ever wrote."""
+        now = utcnow()
+        statement = (
+            update(User)
+            .where(User.telegram_id == telegram_id)
+            .values(banned_at=now if banned else None, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        result = await self._session.execute(statement)
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
 
 class ChatRepository:
     def __init__(self, session: AsyncSession) -> None:
@@ -450,13 +466,29 @@ class FileRepository:
         statement = (
             update(File)
             .where(File.id == file_id, File.state == RequestState.OFFERED)
-            .values(kind=kind, resolution=resolution, state=RequestState.ACCEPTED, updated_at=now)
+            .values(
+                kind=kind,
+                resolution=resolution,
+                state=RequestState.ACCEPTED,
+                chosen_at=now,
+                updated_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
         result = await self._session.execute(statement)
         if not result.rowcount:  # type: ignore[attr-defined]
             return None
         return await self.get(file_id)
+
+    async def presses_since(
+        self, user_id: uuid.UUID, since: datetime
+    ) -> tuple[int, datetime | None]:
+        """How many requests this user chose since `since`, and when the oldest of them was."""
+        statement = select(func.count(), func.min(File.chosen_at)).where(
+            File.requested_by_id == user_id, File.chosen_at >= since
+        )
+        count, oldest = (await self._session.execute(statement)).one()
+        return int(count), oldest
 
     async def stale_pending(self, older_than: datetime, limit: int = 500) -> Sequence[File]:
         """Pending requests nobody works on.
