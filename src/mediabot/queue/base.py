@@ -16,11 +16,16 @@ DEFER_DELAY_S = 3.0
 
 
 class RetryJobError(Exception):
-    """Raised by a job handler when the job failed for a passing reason and may be retried."""
+    """Raised by a job handler when the job failed for a passing reason and may be retried.
 
-    def __init__(self, reason: str) -> None:
+    `job`: the job to retry instead of the one delivered, when the handler worked on another
+    request than the one named (fair turns: the worker took the fairest request).
+    """
+
+    def __init__(self, reason: str, *, job: Job | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.job = job
 
 
 class DeferJobError(Exception):

@@ -157,6 +157,8 @@ class LocalJobQueue(JobQueue):
             return
         except RetryJobError as exc:
             reason = exc.reason
+            if exc.job is not None:  # the handler worked on another request than named
+                job, body = exc.job, exc.job.encode()
         except Exception as exc:
             logger.exception("job %s attempt %d crashed", job.request_id, job.attempt)
             reason = f"{type(exc).__name__}: {exc}"

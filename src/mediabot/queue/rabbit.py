@@ -327,8 +327,8 @@ class RabbitJobQueue(JobQueue):
             if isinstance(outcome, DeferJobError):
                 logger.debug("job %s deferred (%s)", job.request_id, outcome.reason)
                 await self._publish(self.defer_queue_name, message.body, f"job {job.request_id}")
-            elif outcome is not None:
-                await self._after_failure(run, job, outcome)
+            elif isinstance(outcome, RetryJobError):
+                await self._after_failure(run, outcome.job or job, outcome.reason)
             await self._settle(message, f"job {job.request_id}", ack=True)
         except asyncio.CancelledError:
             # Stopped: give the delivery back unacknowledged, same attempt, for another worker.
@@ -339,17 +339,15 @@ class RabbitJobQueue(JobQueue):
             await self._settle(message, "a delivery that could not be rerouted", ack=False)
 
     @staticmethod
-    async def _run_handler(handler: JobHandler, job: Job) -> str | DeferJobError | None:
-        """Run the handler; the failure reason, the deferral, or None when it returned."""
+    async def _run_handler(handler: JobHandler, job: Job) -> RetryJobError | DeferJobError | None:
+        """Run the handler; the failure (with its reason), the deferral, or None."""
         try:
             await handler(job)
-        except DeferJobError as exc:
+        except (DeferJobError, RetryJobError) as exc:
             return exc
-        except RetryJobError as exc:
-            return exc.reason
         except Exception as exc:
             logger.exception("job %s attempt %d crashed", job.request_id, job.attempt)
-            return f"{type(exc).__name__}: {exc}"
+            return RetryJobError(f"{type(exc).__name__}: {exc}")
         return None
 
     async def _after_failure(self, run: _Consumption, job: Job, reason: str) -> None:
