@@ -14,7 +14,7 @@ from mediabot.domain.jobs import Job
 from mediabot.queue.base import RetryJobError
 from mediabot.telegram.errors import CHAT_CLOSED, FILE_REFUSED
 from mediabot.worker.progress import EDIT_INTERVAL_S
-from mediabot.worker.texts import CANCELLED, SORRY
+from mediabot.worker.texts import cancelled, sorry
 from support.media import MediaSources
 from support.media_server import MediaServer
 
@@ -30,7 +30,7 @@ async def _cancel(bench: WorkerBench, request_id: uuid.UUID) -> None:
     file = await bench.file(request_id)
     assert file.status_message_id is not None
     await bench.bot.edit_message_text(
-        CANCELLED, chat_id=file.chat.telegram_id, message_id=file.status_message_id
+        cancelled(), chat_id=file.chat.telegram_id, message_id=file.status_message_id
     )
 
 
@@ -65,7 +65,7 @@ async def test_a_job_given_up_tells_the_user_and_leaves_nothing_behind(
     await pipeline.on_dead_letter(Job(request, attempt=4), "HTTP 503")
     file = await bench.file(request)
     assert file.state is RequestState.FAILED
-    assert bench.status_texts(file.chat.telegram_id)[-1] == f"❌ {SORRY}"
+    assert bench.status_texts(file.chat.telegram_id)[-1] == f"❌ {sorry()}"
     assert bench.leftovers() == []
 
 
@@ -137,7 +137,7 @@ async def test_cancel_during_the_download_is_the_last_word(
     media_requests.throttle_bytes_per_second = None
     file = await bench.file(request)
     assert file.state is RequestState.CANCELLED
-    assert bench.status_texts(file.chat.telegram_id)[-1] == CANCELLED
+    assert bench.status_texts(file.chat.telegram_id)[-1] == cancelled()
     assert bench.leftovers() == []
 
 
@@ -156,9 +156,9 @@ async def test_cancel_during_the_upload_stays_cancelled(
     # A late edit would come within the edit interval.
     await asyncio.sleep(EDIT_INTERVAL_S + 1)
     texts = bench.status_texts(file.chat.telegram_id)
-    assert texts[-1] == CANCELLED, texts
+    assert texts[-1] == cancelled(), texts
     stored = bench.telegram.sent_messages(file.chat.telegram_id)
     status = next(m for m in stored if m["message_id"] == file.status_message_id)
-    assert status["text"] == CANCELLED
+    assert status["text"] == cancelled()
     assert (await bench.file(request)).state is RequestState.CANCELLED
     assert bench.leftovers() == []

@@ -18,7 +18,7 @@ from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.local import LocalJobQueue
 from mediabot.worker.recovery import Recovery
-from mediabot.worker.texts import SORRY
+from mediabot.worker.texts import sorry
 from support.media import MediaSources
 
 pytestmark = pytest.mark.integration
@@ -92,7 +92,7 @@ async def test_requests_without_a_live_owner_are_published_again_or_ended(
 
     ended = await bench.file(spent)
     assert ended.state is RequestState.FAILED and "given up" in (ended.error_reason or "")
-    assert bench.status_texts(ended.chat.telegram_id)[-1] == f"❌ {SORRY}"
+    assert bench.status_texts(ended.chat.telegram_id)[-1] == f"❌ {sorry()}"
     assert (await bench.file(on_its_way)).state is RequestState.QUEUED
     assert (await bench.file(held)).lease_owner == "alive"
     # Published once: the next round does not publish them again at once.

@@ -23,7 +23,7 @@ from mediabot.domain.media import DownloadResult
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import make_downloader
 from mediabot.downloaders.streams import StreamPlan
-from mediabot.i18n import DEFAULT_LOCALE, locale_for
+from mediabot.i18n import DEFAULT_LOCALE, locale_for, use_locale
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart, CachedSender
 from mediabot.senders.registry import make_sender, make_stream_sender
@@ -51,6 +51,7 @@ def _request_of(file: File) -> Request | None:
         status_message_id=file.status_message_id,
         delivered_parts=len(file.parts),
         locale=_locale_of(file.requested_by),
+        attempts=max(file.attempts, 1),
     )
 
 
@@ -87,20 +88,25 @@ class DatabaseRequests:
     max_running_per_user: int | None
 
     async def claim(self, request_id: uuid.UUID) -> Claim:
+        """Claim the fairest request (fair turns), `request_id` when it is as fair as any."""
         async with self.sessions() as session:
             files = FileRepository(session)
-            claimed = await files.claim(
+            taken = await files.claim_fairest(
                 request_id, self.owner, self.lease, max_per_user=self.max_running_per_user
             )
-            waiting = not claimed and await files.defer_if_waiting(request_id)
-            file = await files.get_with_chat(request_id) if claimed else None
+            waiting = taken is None and await files.defer_if_waiting(request_id)
+            file = await files.get_with_chat(taken) if taken is not None else None
             await session.commit()
         request = _request_of(file) if file is not None else None
-        return Claim(claimed, waiting, request)
+        return Claim(taken is not None, waiting, request, taken)
 
-    async def release(self, request_id: uuid.UUID, *, expire: bool = False) -> None:
+    async def release(
+        self, request_id: uuid.UUID, *, expire: bool = False, refund: bool = False
+    ) -> None:
         async with self.sessions() as session:
-            await FileRepository(session).release(request_id, self.owner, expire=expire)
+            await FileRepository(session).release(
+                request_id, self.owner, expire=expire, refund=refund
+            )
             await session.commit()
 
     async def renew(self, request_id: uuid.UUID) -> bool:
@@ -252,10 +258,12 @@ class AiogramStatuses:
     markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None]
 
     def open(self, request: Request, *, buttons: bool = False) -> Status:
-        return StatusMessage(
-            self.bot,
-            self.pacer,
-            request.chat_telegram_id,
-            request.status_message_id,
-            self.markup(request.id) if buttons else None,
-        )
+        with use_locale(request.locale):  # the buttons' labels, and the status's words later
+            return StatusMessage(
+                self.bot,
+                self.pacer,
+                request.chat_telegram_id,
+                request.status_message_id,
+                self.markup(request.id) if buttons else None,
+                locale=request.locale,
+            )

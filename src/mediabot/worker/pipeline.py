@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,7 +38,8 @@ from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 from mediabot.downloaders.errors import DownloadError
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.queue.base import RetryJobError
+from mediabot.i18n import speaking, use_locale
+from mediabot.queue.base import DeferJobError, RetryJobError
 from mediabot.senders.base import SendTarget
 from mediabot.telegram.errors import chat_unreachable, describe
 from mediabot.telegram.flood import flood_observer
@@ -50,6 +52,7 @@ from mediabot.worker.adapters import (
     RegistryDownloaders,
 )
 from mediabot.worker.ports import Ports
+from mediabot.worker.request import Request
 from mediabot.worker.steps.claim import claim
 from mediabot.worker.steps.clean_up import clean_up
 from mediabot.worker.steps.context import JobContext, LeftOurHandsError
@@ -82,6 +85,10 @@ class PipelineParts:
     """How long a claim lasts without renewal; a dead worker's request waits this long."""
     max_running_per_user: int | None = 1
     """Requests of one user worked on at once across all workers (None: no limit)."""
+    min_free_disk_bytes: int = 0
+    """Jobs wait (deferred, no attempt used) while the work folder has less free space."""
+    free_disk_bytes: Callable[[Path], int] = lambda path: shutil.disk_usage(path).free
+    """The free-space probe of the work folder's disk (a fake in tests)."""
 
     def ports(self) -> Ports:
         """The database and aiogram adapters of the steps' ports."""
@@ -114,11 +121,43 @@ class Pipeline:
         request = await claim(requests, job.request_id)
         if request is None:
             return
+        if request.id != job.request_id:
+            # Fair turns: this job's request waits for a later job; this one carries on
+            # as the request it took (its retries and dead letter are that request's).
+            logger.info("job %s: took request %s, the fairer turn", job.request_id, request.id)
+            job = Job(request.id, attempt=request.attempts)
+        await self._wait_for_disk(request)
+        try:
+            await self._run(job, request)
+        except RetryJobError as exc:
+            exc.job = exc.job or job
+            raise
+
+    async def _wait_for_disk(self, request: Request) -> None:
+        """Hand the request back, the status saying why, while the disk is nearly full.
+
+        Raises `DeferJobError`: the job comes back later without using an attempt.
+        """
+        parts = self._parts
+        if not parts.min_free_disk_bytes:
+            return
+        free = parts.free_disk_bytes(parts.work_dir)
+        if free >= parts.min_free_disk_bytes:
+            return
+        logger.warning("job %s: %d bytes free on disk; waiting for room", request.id, free)
+        await self._ports.requests.release(request.id, refund=True)
+        with use_locale(request.locale):
+            text = texts.waiting_for_disk()
+        await self._ports.statuses.open(request).finish(text)
+        raise DeferJobError("waiting for free disk space")
+
+    async def _run(self, job: Job, request: Request) -> None:
+        requests = self._ports.requests
         logger.info("job %s: started (attempt %s)", request.id, job.attempt)
         # Whatever an earlier attempt (or a killed worker) left here is of no use now.
         clean_up(self._parts.work_dir, request.id)
         context = JobContext(request, requests, self._ports.statuses.open(request, buttons=True))
-        work = asyncio.create_task(self._work(context))
+        work = asyncio.create_task(speaking(request.locale, self._work(context)))
         # Often enough to renew in time and to notice a cancel within seconds.
         every_s = min(self._parts.lease.total_seconds() / 4, WATCH_EVERY_S)
         watcher = asyncio.create_task(watch(context, work, every_s))
@@ -147,7 +186,9 @@ class Pipeline:
     async def _show_cancelled(self, job: JobContext) -> None:
         if await job.requests.state_of(job.request.id) is RequestState.CANCELLED:
             logger.info("job %s: cancelled by the user", job.request.id)
-            await job.status.finish(texts.CANCELLED)
+            with use_locale(job.request.locale):
+                text = texts.cancelled()
+            await job.status.finish(text)
 
     async def _work(self, job: JobContext) -> None:
         """Deliver, and settle every failure: a retry, a failure told, or the chat ended."""
@@ -204,7 +245,7 @@ class Pipeline:
         ):
             return
         await job.move(RequestState.DOWNLOADING)
-        job.status.show(texts.DOWNLOADING)
+        job.status.show(texts.downloading())
         if (
             not request.delivered_parts
             and await wait_for_twin(job)

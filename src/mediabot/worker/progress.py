@@ -14,6 +14,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from mediabot.domain.enums import DownloadPhase
 from mediabot.domain.media import DownloadProgress
+from mediabot.i18n import current_locale, use_locale
 from mediabot.telegram.flood import FloodWait
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker import texts
@@ -40,36 +41,38 @@ def _clock_time(seconds: float) -> str:
 def describe_download(progress: DownloadProgress) -> str:
     """One line for the status message, e.g. "⬇️ Downloading… 45% · 12.3 of 27.0 MB · ETA 0:07"."""
     if progress.phase is DownloadPhase.PROCESSING:
-        return texts.PROCESSING
+        return texts.processing()
     if progress.phase is DownloadPhase.PROBING:
-        return texts.PREPARING
-    parts = [texts.DOWNLOADING]
+        return texts.preparing()
+    parts = [texts.downloading()]
     if progress.fraction is not None and progress.total_bytes:
         parts[0] += f" {progress.fraction:.0%}"
         parts.append(
-            f"{_megabytes(progress.downloaded_bytes)} of {_megabytes(progress.total_bytes)} MB"
+            texts.downloaded_of(
+                _megabytes(progress.downloaded_bytes), _megabytes(progress.total_bytes)
+            )
         )
     elif progress.downloaded_bytes:
-        parts.append(f"{_megabytes(progress.downloaded_bytes)} MB")
+        parts.append(texts.megabytes(_megabytes(progress.downloaded_bytes)))
     if progress.speed_bps:
-        parts.append(f"{_megabytes(progress.speed_bps)} MB/s")
+        parts.append(texts.megabytes_per_second(_megabytes(progress.speed_bps)))
     if progress.eta_s is not None and progress.eta_s > 0:
-        parts.append(f"ETA {_clock_time(progress.eta_s)}")
+        parts.append(texts.eta(_clock_time(progress.eta_s)))
     return " · ".join(parts)
 
 
 def describe_upload(index: int, total: int | None) -> str:
     """The upload line: part `index` (from 0) of `total`; None: a count not known yet."""
     if total is None:
-        return texts.UPLOADING_PART.format(number=index + 1)
+        return texts.uploading_part(index + 1)
     if total <= 1:
-        return texts.UPLOADING
-    return texts.UPLOADING_PART_OF.format(number=index + 1, total=total)
+        return texts.uploading()
+    return texts.uploading_part_of(index + 1, total)
 
 
 def describe_flood_wait(seconds: float) -> str:
     """The status while Telegram's flood control makes the delivery wait."""
-    return texts.FLOOD_WAIT.format(wait=_clock_time(max(seconds, 1)))
+    return texts.flood_wait(_clock_time(max(seconds, 1)))
 
 
 class StatusMessage:
@@ -94,6 +97,7 @@ class StatusMessage:
         *,
         interval_s: float = EDIT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        locale: str | None = None,
     ) -> None:
         self._bot = bot
         self._pacer = pacer
@@ -110,6 +114,8 @@ class StatusMessage:
         self._in_flight: asyncio.Task[None] | None = None
         self._notice: asyncio.Task[None] | None = None
         self._closed = False
+        self._locale = locale or current_locale()
+        """The language of the lines built here from progress reports (made off the job's task)."""
 
     @property
     def closed(self) -> bool:
@@ -119,7 +125,11 @@ class StatusMessage:
     def on_download(self, progress: DownloadProgress) -> None:
         """Progress callback for downloaders; safe to call from any thread."""
         if not self._closed:
-            self._loop.call_soon_threadsafe(self.show, describe_download(progress))
+            self._loop.call_soon_threadsafe(self._show_download, progress)
+
+    def _show_download(self, progress: DownloadProgress) -> None:
+        with use_locale(self._locale):
+            self.show(describe_download(progress))
 
     def show(self, text: str) -> None:
         """Ask for `text` to be shown; it is, within the edit interval, unless replaced."""
@@ -140,7 +150,8 @@ class StatusMessage:
             return
         if self._notice is not None and not self._notice.done():
             return
-        text = describe_flood_wait(wait.retry_after)
+        with use_locale(self._locale):
+            text = describe_flood_wait(wait.retry_after)
         self._shown = text
         self._last_edit = self._clock()
         self._notice = self._loop.create_task(self._send_notice(text))

@@ -2,19 +2,73 @@
 
 The bot and the worker never import each other, so each half keeps its own words; the
 status lines built from figures (download percentages, part counts, waits) are made by
-`worker/progress.py` from the words here. Plain text: nothing here holds outside data.
+`worker/progress.py` from the words here. Each text is looked up in the current locale when
+it is shown (`mediabot.i18n`; the pipeline runs a job in its requester's language). Plain
+text: nothing here holds outside data.
 """
 
 from __future__ import annotations
 
-CANCELLED = "Cancelled."
-SORRY = "Sorry, this download failed. Please try again later."
-FAILED = "❌ {reason}"
-DOWNLOADING = "⬇️ Downloading…"
-FETCHING = "⏳ Fetching…"
-PREPARING = "🔎 Preparing…"
-PROCESSING = "⚙️ Processing…"
-UPLOADING = "⬆️ Uploading…"
-UPLOADING_PART = "⬆️ Uploading part {number}…"
-UPLOADING_PART_OF = "⬆️ Uploading part {number}/{total}…"
-FLOOD_WAIT = "⏳ Telegram asks me to wait {wait}; the file follows then."
+from mediabot.i18n import _
+
+
+def cancelled() -> str:
+    return _("Cancelled.")
+
+
+def sorry() -> str:
+    return _("Sorry, this download failed. Please try again later.")
+
+
+def failed(reason: str) -> str:
+    return _("❌ {reason}").format(reason=reason)
+
+
+def downloading() -> str:
+    return _("⬇️ Downloading…")
+
+
+def fetching() -> str:
+    return _("⏳ Fetching…")
+
+
+def preparing() -> str:
+    return _("🔎 Preparing…")
+
+
+def processing() -> str:
+    return _("⚙️ Processing…")
+
+
+def uploading() -> str:
+    return _("⬆️ Uploading…")
+
+
+def uploading_part(number: int) -> str:
+    return _("⬆️ Uploading part {number}…").format(number=number)
+
+
+def uploading_part_of(number: int, total: int) -> str:
+    return _("⬆️ Uploading part {number}/{total}…").format(number=number, total=total)
+
+
+def flood_wait(wait: str) -> str:
+    return _("⏳ Telegram asks me to wait {wait}; the file follows then.").format(wait=wait)
+
+
+def downloaded_of(done: str, total: str) -> str:
+    """Megabytes downloaded of the total, e.g. "12.3 of 27.0 MB"."""
+    return _("{done} of {total} MB").format(done=done, total=total)
+
+
+def megabytes(size: str) -> str:
+    return _("{size} MB").format(size=size)
+
+
+def megabytes_per_second(speed: str) -> str:
+    return _("{speed} MB/s").format(speed=speed)
+
+
+def eta(time: str) -> str:
+    """The time left, e.g. "ETA 0:07"."""
+    return _("ETA {time}").format(time=time)

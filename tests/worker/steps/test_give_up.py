@@ -8,7 +8,7 @@ from worker_fakes import FakeRequests, FakeStatuses, World, make_request
 from mediabot.domain.enums import RequestState
 from mediabot.worker.steps.context import LeftOurHandsError
 from mediabot.worker.steps.give_up import end_chat, fail, give_up
-from mediabot.worker.texts import SORRY
+from mediabot.worker.texts import sorry
 
 
 async def test_a_failure_is_recorded_with_its_detail_and_told() -> None:
@@ -45,7 +45,7 @@ async def test_a_job_out_of_attempts_fails_and_the_user_is_told() -> None:
     assert requests.states[request.id] is RequestState.FAILED
     assert requests.values[request.id]["error_reason"] == "server busy"
     [(opened, buttons, status)] = statuses.opened
-    assert opened is request and not buttons and status.final == f"❌ {SORRY}"
+    assert opened is request and not buttons and status.final == f"❌ {sorry()}"
 
 
 async def test_a_job_out_of_attempts_of_a_blocked_chat_says_nothing() -> None:

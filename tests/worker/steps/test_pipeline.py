@@ -16,7 +16,7 @@ from mediabot.senders.base import StaleFileIdError
 from mediabot.senders.cached import CachedPart
 from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.request import CachedDelivery, Claim
-from mediabot.worker.texts import SORRY
+from mediabot.worker.texts import sorry
 
 
 def _pipeline(world: World, work_dir: Path) -> Pipeline:
@@ -95,5 +95,5 @@ async def test_the_dead_letter_fails_the_request_and_tells_the_user(tmp_path: Pa
     assert world.state is RequestState.FAILED
     assert world.requests.values[world.request.id]["error_reason"] == "server busy"
     [(_request, _buttons, status)] = world.statuses.opened
-    assert status.final == f"❌ {SORRY}"
+    assert status.final == f"❌ {sorry()}"
     assert _leftovers(tmp_path) == []

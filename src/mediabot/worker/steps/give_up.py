@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from mediabot.domain.enums import RequestState
+from mediabot.i18n import use_locale
 from mediabot.worker import texts
 from mediabot.worker.ports import RequestsStore, Statuses
 from mediabot.worker.steps.context import JobContext
@@ -19,7 +20,7 @@ async def fail(job: JobContext, reason: str, *, detail: str | None = None) -> No
     `LeftOurHandsError` when it was cancelled meanwhile: "Cancelled." is the last word then.
     """
     await job.move(RequestState.FAILED, error_reason=f"{reason} ({detail})" if detail else reason)
-    await job.status.finish(texts.FAILED.format(reason=reason))
+    await job.status.finish(texts.failed(reason))
 
 
 async def end_chat(job: JobContext, detail: str) -> None:
@@ -44,4 +45,6 @@ async def give_up(
     """
     request = await requests.give_up(request_id, reason)
     if request is not None and not request.chat_blocked:
-        await statuses.open(request).finish(texts.FAILED.format(reason=texts.SORRY))
+        with use_locale(request.locale):
+            text = texts.failed(texts.sorry())
+        await statuses.open(request).finish(text)

@@ -28,7 +28,7 @@ async def wait_for_twin(
             return waited > 0
         if waited == 0:
             logger.info("job %s: the same media is being fetched; waiting for it", job.request.id)
-            job.status.show(texts.FETCHING)
+            job.status.show(texts.fetching())
         await asyncio.sleep(poll_s)
         waited += poll_s
     return True
