@@ -1,0 +1,208 @@
+"""The admins' statistics (/stats), counted by the database.
+
+Each figure is one query over indexed columns (migration 0005 adds what was missing):
+users and their activity (a nested EXISTS per user on `ix_files_requester_created`),
+requests by provider (JOIN providers) and by state, deliveries with their cache hits (a
+nested EXISTS: the first part's Telegram file was sent earlier for another request, on
+`ix_file_parts_unique_created`) and bytes, the median time from the button press to the
+file, the most active users (JOIN files and chats) and the most asked media (JOIN providers).
+
+The median is `percentile_cont` on PostgreSQL; SQLite has no percentile, so there it is the
+middle row (or the mean of the two middle rows) of the ordered durations, fetched with
+LIMIT/OFFSET after a count: two small queries, nothing held in Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, distinct, extract, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from mediabot.db.models import Chat, File, FilePart, ProviderRow, User
+from mediabot.domain.enums import RequestState
+
+TOP = 5
+
+
+@dataclass(frozen=True, slots=True)
+class TopUser:
+    telegram_id: int
+    username: str | None
+    first_name: str
+    requests: int
+    groups: int
+    """Distinct group chats the user asked in."""
+
+
+@dataclass(frozen=True, slots=True)
+class TopMedia:
+    media_key: str
+    provider: str
+    title: str | None
+    requests: int
+    people: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    users: int
+    active_day: int
+    active_week: int
+    by_provider: dict[str, int]
+    by_state: dict[str, int]
+    delivered: int
+    cache_hits: int
+    bytes_delivered: int
+    median_press_to_file_s: float | None
+    top_users: list[TopUser]
+    top_media: list[TopMedia]
+
+    @property
+    def cache_hit_rate(self) -> float:
+        return self.cache_hits / self.delivered if self.delivered else 0.0
+
+
+def _active_since(since: datetime) -> Any:
+    """Users who sent a link since `since` (a nested SELECT per user)."""
+    sent = select(File.id).where(File.requested_by_id == User.id, File.created_at >= since)
+    return select(func.count()).select_from(User).where(sent.exists()).scalar_subquery()
+
+
+def _cache_hit() -> Any:
+    """A delivered request whose first part is a Telegram file sent earlier for another one."""
+    part = aliased(FilePart)
+    earlier = aliased(FilePart)
+    return (
+        select(part.id)
+        .join(
+            earlier,
+            and_(
+                earlier.telegram_file_unique_id == part.telegram_file_unique_id,
+                earlier.created_at < part.created_at,
+                earlier.file_id != part.file_id,
+            ),
+        )
+        .where(part.file_id == File.id, part.index == 0)
+        .exists()
+    )
+
+
+_DELIVERED_TIMED = and_(
+    File.state == RequestState.DELIVERED,
+    File.chosen_at.is_not(None),
+    File.finished_at.is_not(None),
+)
+
+
+async def _median_press_to_file(session: AsyncSession) -> float | None:
+    if session.get_bind().dialect.name == "postgresql":
+        seconds = extract("epoch", File.finished_at - File.chosen_at)
+        statement = select(func.percentile_cont(0.5).within_group(seconds)).where(_DELIVERED_TIMED)
+        median = await session.scalar(statement)
+        return None if median is None else float(median)
+    seconds = (func.julianday(File.finished_at) - func.julianday(File.chosen_at)) * 86400.0
+    count = int(await session.scalar(select(func.count()).where(_DELIVERED_TIMED)) or 0)
+    if not count:
+        return None
+    middle = (
+        select(seconds)
+        .where(_DELIVERED_TIMED)
+        .order_by(seconds)
+        .limit(2 - count % 2)
+        .offset((count - 1) // 2)
+    )
+    values = [float(value) for value in (await session.scalars(middle)).all()]
+    return sum(values) / len(values)
+
+
+async def collect(session: AsyncSession, now: datetime) -> Stats:
+    """Every figure of /stats as of `now`."""
+    users_row = (
+        await session.execute(
+            select(
+                select(func.count()).select_from(User).scalar_subquery(),
+                _active_since(now - timedelta(days=1)),
+                _active_since(now - timedelta(days=7)),
+            )
+        )
+    ).one()
+    by_provider = (
+        await session.execute(
+            select(ProviderRow.display_name, func.count())
+            .join(File, File.provider_id == ProviderRow.id)
+            .group_by(ProviderRow.display_name)
+            .order_by(func.count().desc(), ProviderRow.display_name)
+        )
+    ).all()
+    by_state = (
+        await session.execute(
+            select(File.state, func.count()).group_by(File.state).order_by(File.state)
+        )
+    ).all()
+    delivered, hits, size = (
+        await session.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(case((_cache_hit(), 1), else_=0)), 0),
+                func.coalesce(func.sum(File.size_bytes), 0),
+            ).where(File.state == RequestState.DELIVERED)
+        )
+    ).one()
+    requests = func.count(File.id).label("requests")
+    top_users = (
+        await session.execute(
+            select(
+                User.telegram_id,
+                User.username,
+                User.first_name,
+                requests,
+                func.count(distinct(case((Chat.type != "private", Chat.id)))),
+            )
+            .join(File, File.requested_by_id == User.id)
+            .join(Chat, Chat.id == File.chat_id)
+            .where(File.chosen_at.is_not(None))
+            .group_by(User.id, User.telegram_id, User.username, User.first_name)
+            .order_by(requests.desc(), User.telegram_id)
+            .limit(TOP)
+        )
+    ).all()
+    asked = func.count(File.id).label("asked")
+    top_media = (
+        await session.execute(
+            select(
+                File.media_key,
+                ProviderRow.display_name,
+                func.max(File.title),
+                asked,
+                func.count(distinct(File.requested_by_id)),
+            )
+            .join(ProviderRow, ProviderRow.id == File.provider_id)
+            .where(File.chosen_at.is_not(None))
+            .group_by(File.media_key, ProviderRow.display_name)
+            .order_by(asked.desc(), File.media_key)
+            .limit(TOP)
+        )
+    ).all()
+    return Stats(
+        users=int(users_row[0]),
+        active_day=int(users_row[1]),
+        active_week=int(users_row[2]),
+        by_provider={str(name): int(count) for name, count in by_provider},
+        by_state={str(state.value): int(count) for state, count in by_state},
+        delivered=int(delivered),
+        cache_hits=int(hits),
+        bytes_delivered=int(size),
+        median_press_to_file_s=await _median_press_to_file(session),
+        top_users=[
+            TopUser(int(tid), username, first_name or "", int(count), int(groups))
+            for tid, username, first_name, count, groups in top_users
+        ],
+        top_media=[
+            TopMedia(str(key), str(provider), title, int(count), int(people))
+            for key, provider, title, count, people in top_media
+        ],
+    )
