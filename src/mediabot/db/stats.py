@@ -100,7 +100,7 @@ _DELIVERED_TIMED = and_(
 
 async def _median_press_to_file(session: AsyncSession) -> float | None:
     if session.get_bind().dialect.name == "postgresql":
-        seconds = extract("epoch", File.finished_at - File.chosen_at)
+        seconds: Any = extract("epoch", File.finished_at - File.chosen_at)
         statement = select(func.percentile_cont(0.5).within_group(seconds)).where(_DELIVERED_TIMED)
         median = await session.scalar(statement)
         return None if median is None else float(median)
