@@ -81,3 +81,87 @@ def looking_up(url: str) -> str:
 def refusal(reason: str) -> str:
     """A downloader's sentence for the user (it may quote outside data), safe as HTML."""
     return telegram_texts.safe_html(reason, telegram_texts.MESSAGE_LIMIT)
+
+
+LIST_TITLE_LIMIT = 60
+"""A title in a list (/queue, /history, the stack refusal) is cut to this many characters."""
+
+
+def listed_title(title: str | None) -> str:
+    """A title for a list line: cleaned, cut short, HTML-escaped."""
+    return telegram_texts.safe_html(title or untitled(), LIST_TITLE_LIMIT)
+
+
+def state_queued(position: int) -> str:
+    return _("queued · position {position}").format(position=position + 1)
+
+
+def state_starting() -> str:
+    return _("starting")
+
+
+def state_downloading() -> str:
+    return _("downloading")
+
+
+def state_uploading(part: int) -> str:
+    """Uploading part `part` (from 1); the first part is just "uploading"."""
+    if part <= 1:
+        return _("uploading")
+    return _("uploading part {number}").format(number=part)
+
+
+def in_flight_line(number: int, title: str, state: str) -> str:
+    """One line of the requests in flight; `title` already made safe (`listed_title`)."""
+    return _("{number}. <b>{title}</b> — {state}").format(number=number, title=title, state=state)
+
+
+def stack_full(limit: int, lines: list[str]) -> str:
+    """The answer to one press too many: what is in flight, nothing queued."""
+    head = _(
+        "You already have {limit} requests in flight; this one was not queued. "
+        "Wait for one to finish or cancel one with /queue:"
+    ).format(limit=limit)
+    return "\n".join([head, *lines])
+
+
+def stack_full_alert(limit: int) -> str:
+    """The short alert on the pressed button when the stack is full."""
+    return _("{limit} requests are already in flight; see /queue.").format(limit=limit)
+
+
+def queue_empty() -> str:
+    return _("Nothing in flight. Send me a link to start.")
+
+
+def queue_header() -> str:
+    return _("Your requests in flight, newest first (✖ cancels one):")
+
+
+def history_empty() -> str:
+    return _("Nothing delivered yet. Send me a link to start.")
+
+
+def history_header(page: int, pages: int) -> str:
+    return _("Your delivered files (page {page} of {pages}); a button sends one again:").format(
+        page=page, pages=pages
+    )
+
+
+def audio_only() -> str:
+    return _("audio")
+
+
+def history_line(number: int, title: str, what: str, date: str) -> str:
+    """One delivered file; `title` already made safe (`listed_title`)."""
+    return _("{number}. <b>{title}</b> · {what} · {date}").format(
+        number=number, title=title, what=what, date=date
+    )
+
+
+def sending_again() -> str:
+    return _("Sending it again…")
+
+
+def not_yours() -> str:
+    return _("This is not your request.")
