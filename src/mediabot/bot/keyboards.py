@@ -96,3 +96,70 @@ def cancel_keyboard(request_id: uuid.UUID) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text="✖ Cancel", callback_data=data)]]
     )
+
+
+_HEX_UUID = r"^[0-9a-f]{32}$"
+
+
+class QueueCancelData(CallbackData, prefix="q"):
+    """✖ on a line of /queue: cancel that request (its owner only)."""
+
+    request: Annotated[str, Field(pattern=_HEX_UUID)]
+
+    @property
+    def request_id(self) -> uuid.UUID:
+        return uuid.UUID(hex=self.request)
+
+
+class HistoryAction(StrEnum):
+    SEND = "s"
+    PAGE = "p"
+
+
+class HistoryData(CallbackData, prefix="h"):
+    """A /history button: send a delivered file again, or show another page."""
+
+    action: HistoryAction
+    request: Annotated[str, Field(pattern=r"^([0-9a-f]{32})?$")] = ""
+    page: Annotated[int, Field(ge=0, le=10_000)] = 0
+
+    @property
+    def request_id(self) -> uuid.UUID:
+        return uuid.UUID(hex=self.request)
+
+
+def queue_keyboard(request_ids: list[uuid.UUID]) -> InlineKeyboardMarkup:
+    """A ✖ per request in flight, numbered as the list's lines."""
+    buttons = [
+        InlineKeyboardButton(
+            text=f"✖ {number}", callback_data=QueueCancelData(request=request_id.hex).pack()
+        )
+        for number, request_id in enumerate(request_ids, start=1)
+    ]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[buttons[index : index + 5] for index in range(0, len(buttons), 5)]
+    )
+
+
+def history_keyboard(
+    request_ids: list[uuid.UUID], first_number: int, page: int, pages: int
+) -> InlineKeyboardMarkup:
+    """A send-again button per delivered file (numbered as the lines), then ◀ ▶ pages."""
+    buttons = [
+        InlineKeyboardButton(
+            text=f"↻ {number}",
+            callback_data=HistoryData(action=HistoryAction.SEND, request=request_id.hex).pack(),
+        )
+        for number, request_id in enumerate(request_ids, start=first_number)
+    ]
+    rows = [buttons[index : index + 5] for index in range(0, len(buttons), 5)]
+    turns = []
+    if page > 0:
+        data = HistoryData(action=HistoryAction.PAGE, page=page - 1).pack()
+        turns.append(InlineKeyboardButton(text="◀", callback_data=data))
+    if page + 1 < pages:
+        data = HistoryData(action=HistoryAction.PAGE, page=page + 1).pack()
+        turns.append(InlineKeyboardButton(text="▶", callback_data=data))
+    if turns:
+        rows.append(turns)
+    return InlineKeyboardMarkup(inline_keyboard=rows)
