@@ -56,6 +56,60 @@ def too_many_links(limit: int) -> str:
     return _("I take up to {limit} links per message; the rest were skipped.").format(limit=limit)
 
 
+def group_start() -> str:
+    """/start in a group: one line on what the bot answers there (privacy mode on)."""
+    return _("In a group I answer links, /dl followed by a link, and replies to my messages.")
+
+
+def only_the_sender() -> str:
+    """A press on someone else's buttons (a short alert)."""
+    return _("Only the person who sent this link can use these buttons.")
+
+
+def not_allowed() -> str:
+    return _("Sorry, this bot serves only the people and chats its owner allowed.")
+
+
+def banned() -> str:
+    return _("You can no longer use this bot.")
+
+
+def hourly_limit(limit: int, minutes: int, at: str) -> str:
+    """The answer to one press too many in an hour; `at` is the time (UTC) to try again."""
+    return _(
+        "You have reached {limit} downloads an hour. Try again in {minutes} min (at {at} UTC)."
+    ).format(limit=limit, minutes=minutes, at=at)
+
+
+def ban_usage(command: str) -> str:
+    return _("Usage: /{command} <user id>").format(command=command)
+
+
+def ban_done(user_id: int, banned: bool) -> str:
+    if banned:
+        return _("User {user_id} is banned.").format(user_id=user_id)
+    return _("User {user_id} is no longer banned.").format(user_id=user_id)
+
+
+def unknown_user(user_id: int) -> str:
+    return _("No user {user_id} has written to me yet.").format(user_id=user_id)
+
+
+def stats_report(**figures: object) -> str:
+    """/stats as compact HTML; the lists come preformatted (and escaped)."""
+    return _(
+        "<b>Statistics</b>\n"
+        "Users: {users} · active 24 h: {active_day} · 7 days: {active_week}\n"
+        "By provider: {providers}\n"
+        "By state: {states}\n"
+        "Delivered: {delivered} · cache hits {hit_rate} % · {bytes}\n"
+        "Median press to file: {median}\n"
+        "<b>Most active</b>\n{top_users}\n"
+        "<b>Most asked</b>\n{top_media}"
+    ).format(**figures)
+
+
+
 def queued(position: int) -> str:
     """The answer to a choice: queued, with its place in the line when others wait before it."""
     if not position:
