@@ -109,7 +109,6 @@ def stats_report(**figures: object) -> str:
     ).format(**figures)
 
 
-
 def queued(position: int) -> str:
     """The answer to a choice: queued, with its place in the line when others wait before it."""
     if not position:
