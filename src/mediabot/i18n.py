@@ -38,6 +38,7 @@ __all__ = [
     "DEFAULT_LOCALE",
     "DOMAIN",
     "LOCALES_DIR",
+    "N_",
     "SUPPORTED_LOCALES",
     "I18n",
     "LazyProxy",
@@ -120,6 +121,11 @@ def _(message: str) -> str:
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The form of `singular`/`plural` for `n`, in the current locale (Russian has three)."""
     return i18n.gettext(singular, plural, n)
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's conventional name for a marker
+    """Marks `message` for the catalogs without translating it (a msgid kept as data)."""
+    return message
 
 
 def __(message: str) -> LazyProxy:  # noqa: N807 - gettext's conventional name

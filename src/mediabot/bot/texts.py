@@ -8,6 +8,7 @@ is put in only through `mediabot.telegram.texts`, which cleans, escapes and cuts
 
 from __future__ import annotations
 
+from mediabot.downloaders.errors import DownloadError
 from mediabot.i18n import _
 from mediabot.telegram import texts as telegram_texts
 
@@ -129,6 +130,11 @@ def choose(title: str | None) -> str:
 def looking_up(url: str) -> str:
     """The status while a link is looked up; a URL of any length fits a message."""
     return telegram_texts.fill_html(_("🔎 Looking up {url}…"), url=url)
+
+
+def download_refused(error: DownloadError) -> str:
+    """A downloader's refusal in the user's language, safe as HTML."""
+    return refusal(error.user_message_in(_))
 
 
 def refusal(reason: str) -> str:

@@ -28,6 +28,7 @@ from mediabot.domain.media import (
 from mediabot.downloaders import formats, streams
 from mediabot.downloaders.direct import describe_direct_formats
 from mediabot.downloaders.errors import (
+    N_,
     LiveStreamError,
     NotFoundError,
     StalledError,
@@ -144,7 +145,7 @@ class Downloader(ABC):
                 info = await cls._probe(url, session)
         except TimeoutError:
             raise StalledError(
-                "The site took too long to answer; try again later.",
+                N_("The site took too long to answer; try again later."),
                 detail=f"lookup of {url} over {options.lookup_timeout_s:g} s",
             ) from None
         finally:
@@ -314,8 +315,10 @@ class Downloader(ABC):
         limit = options.max_duration_s
         if limit is not None and duration > limit:
             raise TooLongError(
-                f"This media is {duration / 60:.0f} min long; the limit is {limit // 60} min.",
+                N_("This media is {minutes} min long; the limit is {limit} min."),
                 detail=f"duration {duration:.0f}s > {limit}s",
+                minutes=f"{duration / 60:.0f}",
+                limit=limit // 60,
             )
 
     @classmethod
@@ -352,23 +355,29 @@ class Downloader(ABC):
         post = formats.is_collection(info) or formats.is_photo(info)
         if post or self._kind is MediaKind.PHOTO:
             if not post:
-                raise NotFoundError("This link has no photos.", detail="photos asked of a video")
+                raise NotFoundError(
+                    N_("This link has no photos."), detail="photos asked of a video"
+                )
             return PhotoExecution()
         if self._res:
             available = formats.heights(info)
             if self._res not in available:
-                offered = ", ".join(f"{height}p" for height in available) or "none"
+                offered = ", ".join(f"{height}p" for height in available) or "—"
                 raise UnavailableResolutionError(
-                    f"{self._res}p is not available for this media (available: {offered}).",
+                    N_("{height}p is not available for this media (available: {offered})."),
                     detail=f"asked {self._res}, heights {available}",
+                    height=self._res,
+                    offered=offered,
                 )
             return VideoExecution(self._res)
         if self._kind is MediaKind.VIDEO:
             if not formats.has_video(info):
-                raise NotFoundError("This media has no video.", detail="video asked of audio")
+                raise NotFoundError(N_("This media has no video."), detail="video asked of audio")
             return VideoExecution(None)
         if not formats.has_audio(info):
-            raise NotFoundError("This media has no sound.", detail="audio asked of silent media")
+            raise NotFoundError(
+                N_("This media has no sound."), detail="audio asked of silent media"
+            )
         return AudioExecution()
 
     def _result(

@@ -18,7 +18,7 @@ from yt_dlp import YoutubeDL
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import MediaItem
 from mediabot.downloaders import ffmpeg
-from mediabot.downloaders.errors import DownloadError, NotFoundError
+from mediabot.downloaders.errors import N_, DownloadError, NotFoundError
 from mediabot.downloaders.formats import InfoDict, audio_codec_family, is_photo, photo_candidates
 from mediabot.downloaders.ytdl import YtdlSession
 
@@ -165,7 +165,7 @@ class AudioExecution(Execution):
         if facts.audio_codec is None or not facts.duration_s:
             facts = await ffmpeg.probe(path)
         if facts.audio_codec is None:
-            raise NotFoundError("This media has no sound.", detail=f"no audio in {path.name}")
+            raise NotFoundError(N_("This media has no sound."), detail=f"no audio in {path.name}")
         return [
             MediaItem(
                 path=path,

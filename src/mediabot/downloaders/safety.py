@@ -14,6 +14,7 @@ import socket
 from urllib.parse import urljoin, urlsplit
 
 from mediabot.downloaders.errors import (
+    N_,
     NetworkError,
     NotFoundError,
     PrivateAddressError,
@@ -49,7 +50,9 @@ def check_url(url: str, *, allow_private: bool, resolver: Resolver = system_reso
         raise UnsupportedLinkError(detail=f"malformed URL {url!r}: {exc}") from None
     scheme = parts.scheme.lower()
     if scheme == "file":
-        raise PrivateAddressError("Links to local files are refused.", detail=f"file URL {url!r}")
+        raise PrivateAddressError(
+            N_("Links to local files are refused."), detail=f"file URL {url!r}"
+        )
     if scheme not in _WEB_SCHEMES or not host:
         raise UnsupportedLinkError(detail=f"not an http(s) URL: {url!r}")
     if allow_private:
@@ -92,7 +95,8 @@ def _resolve(host: str, port: int, resolver: Resolver) -> list[IPAddress]:
         if exc.errno in (socket.EAI_AGAIN, getattr(socket, "EAI_SYSTEM", None)):
             raise NetworkError(detail=f"cannot resolve {host}: {exc}") from None
         raise NotFoundError(
-            "This site could not be found; check the link.", detail=f"cannot resolve {host}: {exc}"
+            N_("This site could not be found; check the link."),
+            detail=f"cannot resolve {host}: {exc}",
         ) from None
     if not texts:
         raise NotFoundError("This site could not be found; check the link.", detail=host)

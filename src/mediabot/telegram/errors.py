@@ -1,7 +1,8 @@
 """Telegram's refusals in words for users, and which of them mean "stop writing here".
 
 Telegram's own descriptions ("Bad Request: VIDEO_CONTENT_TYPE_INVALID", "Forbidden: bot
-was blocked by the user") are for the log; users get `describe`'s short sentence.
+was blocked by the user") are for the log; users get `describe`'s short sentence,
+in the current language (the constants are the English msgids).
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
-FILE_REFUSED = "Telegram could not take this file."
-TOO_LARGE = "The file is too large for Telegram."
-TOO_LONG = "The text was too long for Telegram."
-SLOW_DOWN = "Telegram asked me to slow down; please try again in a few minutes."
-UNREACHABLE = "Telegram is not reachable right now; please try again later."
-CHAT_CLOSED = "Telegram does not let me write to this chat."
-GONE = "The message is no longer there."
-REFUSED = "Telegram refused this request."
+from mediabot.i18n import N_, _
+
+FILE_REFUSED = N_("Telegram could not take this file.")
+TOO_LARGE = N_("The file is too large for Telegram.")
+TOO_LONG = N_("The text was too long for Telegram.")
+SLOW_DOWN = N_("Telegram asked me to slow down; please try again in a few minutes.")
+UNREACHABLE = N_("Telegram is not reachable right now; please try again later.")
+CHAT_CLOSED = N_("Telegram does not let me write to this chat.")
+GONE = N_("The message is no longer there.")
+REFUSED = N_("Telegram refused this request.")
 
 _FILE_MARKERS = (
     "content_type_invalid",
@@ -61,6 +64,10 @@ _UNREACHABLE_CHAT_MARKERS = (
 
 def describe(exc: TelegramAPIError) -> str:
     """One short sentence a user can read about `exc`; never Telegram's own text."""
+    return _(_describe(exc))
+
+
+def _describe(exc: TelegramAPIError) -> str:
     text = exc.message.lower()
     if isinstance(exc, TelegramEntityTooLarge) or "file is too big" in text:
         return TOO_LARGE

@@ -210,7 +210,7 @@ class Pipeline:
                 await job.requests.release(request.id)
                 raise RetryJobError(exc.user_message) from exc
             logger.info("job %s: failed: %s (%s)", request.id, exc.user_message, exc.detail)
-            await fail(job, exc.user_message)
+            await fail(job, texts.download_failed(exc))
         except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError) as exc:
             # Passing: a flood wait over a configured cap, Telegram down for a while.
             logger.warning("job %s: Telegram is not taking it now: %s", request.id, exc)

@@ -9,6 +9,7 @@ text: nothing here holds outside data.
 
 from __future__ import annotations
 
+from mediabot.downloaders.errors import DownloadError
 from mediabot.i18n import _
 
 
@@ -22,6 +23,11 @@ def sorry() -> str:
 
 def failed(reason: str) -> str:
     return _("❌ {reason}").format(reason=reason)
+
+
+def download_failed(error: DownloadError) -> str:
+    """A downloader's refusal (the reason of a failed request) in the current language."""
+    return error.user_message_in(_)
 
 
 def downloading() -> str:
@@ -72,3 +78,7 @@ def megabytes_per_second(speed: str) -> str:
 def eta(time: str) -> str:
     """The time left, e.g. "ETA 0:07"."""
     return _("ETA {time}").format(time=time)
+
+
+def waiting_for_disk() -> str:
+    return _("💾 Waiting for free disk space; the download starts as soon as there is room.")

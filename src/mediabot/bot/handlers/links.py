@@ -55,7 +55,7 @@ async def _look_up(lookup: Lookup, url: str, timeout_s: float) -> MediaOptions |
         return await asyncio.wait_for(lookup(url), timeout_s)
     except DownloadError as exc:
         logger.info("link refused: %s (%s): %s", url, type(exc).__name__, exc.detail)
-        return texts.refusal(exc.user_message)
+        return texts.download_refused(exc)
     except TimeoutError:
         logger.warning("lookup timed out after %.0f s: %s", timeout_s, url)
         return texts.lookup_failed()
