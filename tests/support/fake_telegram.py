@@ -209,6 +209,12 @@ class TelegramError(Exception):
         return body
 
 
+def _commands_key(params: dict[str, str]) -> tuple[str, str]:
+    """setMyCommands & co.: the (scope type, language code) a command list is kept under."""
+    scope = json.loads(params["scope"]).get("type", "default") if params.get("scope") else "default"
+    return str(scope), params.get("language_code", "")
+
+
 def _bad(description: str) -> TelegramError:
     return TelegramError(400, f"Bad Request: {description}")
 
@@ -414,7 +420,8 @@ class FakeTelegram:
             self._media: list[SentMedia] = []
             self._blocked: set[int] = set()
             self._webhook: dict[str, Any] = {}
-            self._commands: list[Any] = []
+            self._commands: dict[tuple[str, str], list[Any]] = {}
+            """Per (scope type, language code) as Telegram keeps them; "" is no language."""
             self._sent_times: deque[float] = deque()
             self._buckets: dict[int, tuple[float, float]] = {}
             self._media_groups = itertools.count(13_000_000_000_000_000)
@@ -514,6 +521,11 @@ class FakeTelegram:
         """Every API call since the last reset, oldest first (a copy of the list)."""
         with self._lock:
             return list(self._calls)
+
+    def commands(self, scope: str = "default", language_code: str = "") -> list[dict[str, Any]]:
+        """The commands set for a scope type ("all_private_chats"…) and language ("" none)."""
+        with self._lock:
+            return copy.deepcopy(self._commands.get((scope, language_code), []))
 
     def calls_of(self, *methods: str) -> list[ApiCall]:
         """The calls of these methods (names compared case-insensitively)."""
@@ -1019,19 +1031,19 @@ class FakeTelegram:
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise _bad("BOT_COMMAND_DESCRIPTION_INVALID")
         with self._lock:
-            self._commands = commands
+            self._commands[_commands_key(params)] = commands
         return True
 
     async def _delete_my_commands(
         self, params: dict[str, str], files: dict[str, UploadedFile]
     ) -> Any:
         with self._lock:
-            self._commands = []
+            self._commands.pop(_commands_key(params), None)
         return True
 
     async def _get_my_commands(self, params: dict[str, str], files: dict[str, UploadedFile]) -> Any:
         with self._lock:
-            return copy.deepcopy(self._commands)
+            return copy.deepcopy(self._commands.get(_commands_key(params), []))
 
     async def _send_chat_action(
         self, params: dict[str, str], files: dict[str, UploadedFile]
