@@ -8,6 +8,7 @@ courtesies (`bot.courtesy`): their failure never stops the job from being publis
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from aiogram import Router
@@ -16,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
+from mediabot.bot.handlers.queue import refused_when_full
 from mediabot.bot.keyboards import Choice, ChoiceData, cancel_keyboard
 from mediabot.bot.middlewares import ANSWER_WINDOW_S
+from mediabot.config import Settings
 from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
@@ -59,6 +62,8 @@ async def choose(
     callback_data: ChoiceData,
     session: AsyncSession,
     job_queue: JobQueue,
+    settings: Settings,
+    user_row_id: uuid.UUID,
 ) -> None:
     """Turn a press on an offer's button into a queued request (or cancel it)."""
     message = callback.message
@@ -80,6 +85,9 @@ async def choose(
     if not _offered(file, callback_data):
         logger.warning("refused choice %r not in the offer of %s", callback.data, file.id)
         await acknowledge(callback, texts.not_available())
+        return
+
+    if await refused_when_full(callback, session, user_row_id, settings.max_active_requests):
         return
 
     kind = _KINDS[callback_data.choice]

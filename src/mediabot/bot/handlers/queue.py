@@ -1,0 +1,132 @@
+"""/queue: a user's requests in flight, newest first, each with its state and a ✖.
+
+The ✖ cancels for the request's owner only. A queued request cancelled here is never
+started (the worker's claim takes only pending requests); a running one is stopped by its
+worker within seconds (`worker.steps.watch`), which deletes its files and says so on its
+status message.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+from aiogram import Bot, Router
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediabot.bot import texts
+from mediabot.bot.courtesy import acknowledge, note
+from mediabot.bot.keyboards import QueueCancelData, queue_keyboard
+from mediabot.db.models import File
+from mediabot.db.repositories import FileRepository
+from mediabot.domain.enums import RequestState
+
+logger = logging.getLogger(__name__)
+
+router = Router(name="queue")
+
+
+async def describe_in_flight(session: AsyncSession, user_id: uuid.UUID) -> list[tuple[File, str]]:
+    """The user's requests in flight, newest first, each with its state in words."""
+    files = FileRepository(session)
+    described = []
+    for file in await files.in_flight_of_user(user_id):
+        described.append((file, await _state_of(files, file)))
+    return described
+
+
+def in_flight_lines(described: Sequence[tuple[File, str]]) -> list[str]:
+    return [
+        texts.in_flight_line(number, texts.listed_title(file.title), state)
+        for number, (file, state) in enumerate(described, start=1)
+    ]
+
+
+async def refused_when_full(
+    callback: CallbackQuery, session: AsyncSession, user_id: uuid.UUID, limit: int
+) -> bool:
+    """Whether the user already has `limit` requests in flight; if so, the press is
+    answered with the list of them (and nothing is queued)."""
+    if await FileRepository(session).count_in_flight_of_user(user_id) < limit:
+        return False
+    described = await describe_in_flight(session, user_id)
+    await session.commit()  # end the read before talking to Telegram
+    logger.info("user %s: %d requests in flight; press refused", callback.from_user.id, limit)
+    await acknowledge(callback, texts.stack_full_alert(limit))
+    if isinstance(callback.message, Message):
+        await callback.message.answer(
+            texts.stack_full(limit, in_flight_lines(described)), parse_mode=ParseMode.HTML
+        )
+    return True
+
+
+async def _state_of(files: FileRepository, file: File) -> str:
+    if file.state is RequestState.QUEUED:
+        return texts.state_queued(await files.queue_position(file))
+    if file.state is RequestState.DOWNLOADING:
+        return texts.state_downloading()
+    if file.state is RequestState.UPLOADING:
+        return texts.state_uploading(len(file.parts) + 1)
+    return texts.state_starting()
+
+
+async def _listing(session: AsyncSession, user_id: uuid.UUID) -> tuple[str, list[uuid.UUID]]:
+    described = await describe_in_flight(session, user_id)
+    await session.commit()  # end the read before talking to Telegram
+    if not described:
+        return texts.queue_empty(), []
+    text = "\n".join([texts.queue_header(), *in_flight_lines(described)])
+    return text, [file.id for file, _ in described]
+
+
+@router.message(Command("queue"))
+async def show_queue(message: Message, session: AsyncSession, user_row_id: uuid.UUID) -> None:
+    """List the user's requests in flight with a ✖ each."""
+    text, ids = await _listing(session, user_row_id)
+    await message.answer(
+        text, parse_mode=ParseMode.HTML, reply_markup=queue_keyboard(ids) if ids else None
+    )
+
+
+@router.callback_query(QueueCancelData.filter())
+async def cancel_from_queue(
+    callback: CallbackQuery,
+    callback_data: QueueCancelData,
+    session: AsyncSession,
+    user_row_id: uuid.UUID,
+    bot: Bot,
+) -> None:
+    """Cancel one of the user's requests in flight, then show the list again."""
+    files = FileRepository(session)
+    file = await files.get_with_chat(callback_data.request_id)
+    if file is None or file.requested_by_id != user_row_id:
+        await session.commit()
+        logger.warning("refused cancel %r from user %s", callback.data, callback.from_user.id)
+        await acknowledge(callback, texts.not_yours())
+        return
+    was_waiting = file.state in (RequestState.ACCEPTED, RequestState.QUEUED)
+    cancelled = await files.set_state(file.id, RequestState.CANCELLED)
+    await session.commit()
+    if not cancelled:
+        await acknowledge(callback, texts.not_available())
+    else:
+        logger.info("request %s: cancelled by the user from /queue", file.id)
+        await acknowledge(callback, texts.cancelled())
+        if was_waiting and file.status_message_id is not None:
+            # No worker holds it, so none will say so on its status message.
+            await _say_cancelled(bot, file.chat.telegram_id, file.status_message_id)
+    if isinstance(callback.message, Message):
+        text, ids = await _listing(session, user_row_id)
+        await note(callback.message, text, queue_keyboard(ids) if ids else None)
+
+
+async def _say_cancelled(bot: Bot, chat_id: int, message_id: int) -> None:
+    try:
+        await bot.edit_message_text(texts.cancelled(), chat_id=chat_id, message_id=message_id)
+    except TelegramAPIError as exc:
+        logger.info("chat %s: status %s not edited: %s", chat_id, message_id, exc.message)
