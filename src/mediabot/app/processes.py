@@ -102,6 +102,7 @@ def _pipeline(runtime: _Runtime) -> Pipeline:
             status_markup=cancel_keyboard,
             lease=timedelta(seconds=settings.job_lease_s),
             max_running_per_user=settings.max_running_per_user,
+            min_free_disk_bytes=settings.min_free_disk_mb * 1024 * 1024,
         )
     )
 

@@ -380,14 +380,17 @@ class FileRepository:
         result = await self._session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def release(self, file_id: uuid.UUID, owner: str, *, expire: bool = False) -> None:
+    async def release(
+        self, file_id: uuid.UUID, owner: str, *, expire: bool = False, refund: bool = False
+    ) -> None:
         """Give a lease back.
 
         By default the queue brings the request back (a retry after its delay). With
         `expire`, the lease is left expired instead, so recovery publishes the request again
         at once: for work handed back on shutdown, whose redelivered copy may already have
         been skipped by a worker that saw the lease still held. Work handed back was not the
-        request's fault, so its attempt is given back too.
+        request's fault, so its attempt is given back too; `refund` gives it back without
+        expiring (a job that waits for its turn, e.g. for free disk space).
         """
         now = utcnow()
         values: dict[str, Any] = {
@@ -395,7 +398,7 @@ class FileRepository:
             "lease_expires_at": now if expire else None,
             "updated_at": now,
         }
-        if expire:
+        if expire or refund:
             values["attempts"] = case((File.attempts > 0, File.attempts - 1), else_=0)
         statement = (
             update(File)

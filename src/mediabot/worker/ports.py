@@ -26,7 +26,11 @@ class RequestsStore(Protocol):
 
     async def claim(self, request_id: uuid.UUID) -> Claim: ...
 
-    async def release(self, request_id: uuid.UUID, *, expire: bool = False) -> None: ...
+    async def release(
+        self, request_id: uuid.UUID, *, expire: bool = False, refund: bool = False
+    ) -> None:
+        """Give the lease back (`refund`: the attempt too, the request never started)."""
+        ...
 
     async def renew(self, request_id: uuid.UUID) -> bool:
         """Renew the lease; False when it is lost or the request has ended."""

@@ -34,6 +34,8 @@ class Request:
     """Parts an earlier attempt already delivered."""
     locale: str = "en"
     """The requester's language (`mediabot.i18n`): the worker speaks it for this request."""
+    attempts: int = 1
+    """Tries of this request so far, the current one included (the database's count)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +57,5 @@ class Claim:
     """The user already has their share of requests running."""
     request: Request | None = None
     """None when claimed but there is no such request, or no choice was made."""
+    taken: uuid.UUID | None = None
+    """The request claimed: the fairest one, not always the one the job named."""

@@ -95,7 +95,9 @@ class FakeRequests:
     async def claim(self, request_id: uuid.UUID) -> Claim:
         return self.claim_outcome
 
-    async def release(self, request_id: uuid.UUID, *, expire: bool = False) -> None:
+    async def release(
+        self, request_id: uuid.UUID, *, expire: bool = False, refund: bool = False
+    ) -> None:
         self.released.append((request_id, expire))
 
     async def renew(self, request_id: uuid.UUID) -> bool:

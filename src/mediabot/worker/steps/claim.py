@@ -26,6 +26,6 @@ async def claim(requests: RequestsStore, request_id: uuid.UUID) -> Request | Non
         return None
     if outcome.request is None:
         logger.error("job %s: no such request, or no choice made", request_id)
-        await requests.release(request_id)
+        await requests.release(outcome.taken or request_id)
         return None
     return outcome.request
