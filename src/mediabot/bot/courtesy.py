@@ -25,11 +25,16 @@ COURTESY_WAIT_S = 10.0
 """Longest a courtesy waits out flood control (Telegram drops a press's answer after ~15 s)."""
 
 
-async def acknowledge(callback: CallbackQuery, text: str | None = None) -> None:
-    """Answer a button press with an optional short note; a refusal is only logged."""
+async def acknowledge(
+    callback: CallbackQuery, text: str | None = None, *, alert: bool = False
+) -> None:
+    """Answer a button press with an optional short note (`alert`: in a box to close);
+    a refusal is only logged."""
     try:
         with answer_deadline(time.time() + COURTESY_WAIT_S):
-            await callback.answer(plain(text, CALLBACK_ANSWER_LIMIT) if text else None)
+            await callback.answer(
+                plain(text, CALLBACK_ANSWER_LIMIT) if text else None, show_alert=alert or None
+            )
     except TelegramAPIError as exc:
         logger.info("answering button press %s failed: %s", callback.id, exc.message)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mediabot.bot.access import AccessMiddleware
 from mediabot.bot.handlers import routers
 from mediabot.bot.handlers.links import Lookup
 from mediabot.bot.middlewares import AnswerDeadlineMiddleware, DatabaseMiddleware
@@ -29,5 +30,8 @@ def build_dispatcher(
     middleware = DatabaseMiddleware(sessions)
     dispatcher.message.outer_middleware(middleware)
     dispatcher.callback_query.outer_middleware(middleware)
+    access = AccessMiddleware()  # inner: only updates a handler took meet the allowlists
+    dispatcher.message.middleware(access)
+    dispatcher.callback_query.middleware(access)
     dispatcher.include_routers(*routers())
     return dispatcher

@@ -1,11 +1,20 @@
-"""The bot's routers, in the order they must be tried: commands, links, choices, catch-all."""
+"""The bot's routers, in the order they must be tried: admin and other commands, links,
+choices, catch-all."""
 
 from __future__ import annotations
 
 from aiogram import Router
 
-from mediabot.bot.handlers import choices, fallback, links, start
+from mediabot.bot.handlers import admin, choices, fallback, history, links, queue, start
 
 
 def routers() -> list[Router]:
-    return [start.router, links.router, choices.router, fallback.router]
+    return [
+        admin.router,
+        start.router,
+        queue.router,
+        history.router,
+        links.router,
+        choices.router,
+        fallback.router,
+    ]

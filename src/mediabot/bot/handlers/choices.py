@@ -8,8 +8,10 @@ courtesies (`bot.courtesy`): their failure never stops the job from being publis
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
@@ -21,6 +23,7 @@ from mediabot.bot.handlers.queue import refused_when_full
 from mediabot.bot.keyboards import Choice, ChoiceData, cancel_keyboard
 from mediabot.bot.middlewares import ANSWER_WINDOW_S
 from mediabot.config import Settings
+from mediabot.db.base import utcnow
 from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
@@ -28,6 +31,8 @@ from mediabot.domain.jobs import Job
 from mediabot.queue.base import JobQueue, PublishFailedError
 
 logger = logging.getLogger(__name__)
+
+_HOUR = timedelta(hours=1)
 
 router = Router(name="choices")
 
@@ -74,6 +79,10 @@ async def choose(
         logger.warning("refused button press %r from user %s", callback.data, callback.from_user.id)
         await acknowledge(callback, texts.not_available())
         return
+    if file.requested_by_id is not None and file.requested_by_id != user_row_id:
+        # In a group only the person who sent the link may choose or cancel.
+        await acknowledge(callback, texts.only_the_sender(), alert=True)
+        return
     if callback_data.choice is Choice.CANCEL:
         await _cancel(callback, message, session, file)
         return
@@ -88,6 +97,8 @@ async def choose(
         return
 
     if await refused_when_full(callback, session, user_row_id, settings.max_active_requests):
+        return
+    if await _over_hourly_limit(callback, session, user_row_id, settings.rate_limit_per_hour):
         return
 
     kind = _KINDS[callback_data.choice]
@@ -109,6 +120,22 @@ async def choose(
         await note(message, texts.queue_unavailable(), wait_s=ANSWER_WINDOW_S)
         return
     logger.info("request %s: queued %s %s", file.id, kind, resolution or "")
+
+
+async def _over_hourly_limit(
+    callback: CallbackQuery, session: AsyncSession, user_row_id: uuid.UUID, limit: int
+) -> bool:
+    """Refuse a press past `RATE_LIMIT_PER_HOUR`, saying when the oldest press expires."""
+    now = utcnow()
+    count, oldest = await FileRepository(session).presses_since(user_row_id, now - _HOUR)
+    await session.commit()
+    if count < limit or oldest is None:
+        return False
+    retry = oldest + _HOUR
+    minutes = max(1, math.ceil((retry - now).total_seconds() / 60))
+    logger.info("user row %s: hourly limit of %d reached", user_row_id, limit)
+    await acknowledge(callback, texts.hourly_limit(limit, minutes, f"{retry:%H:%M}"), alert=True)
+    return True
 
 
 async def _queue(

@@ -19,6 +19,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
+from mediabot.bot.filters import ForOtherBot, is_private
 from mediabot.bot.keyboards import choices_keyboard
 from mediabot.bot.links import extract_links
 from mediabot.config import Settings
@@ -64,7 +65,7 @@ async def _look_up(lookup: Lookup, url: str, timeout_s: float) -> MediaOptions |
         return texts.lookup_failed()
 
 
-@router.message(_has_link)
+@router.message(_has_link, ~ForOtherBot())
 async def offer_choices(
     message: Message,
     session: AsyncSession,
@@ -122,6 +123,9 @@ async def _answer(
             title=outcome.title[:TITLE_MAX_CHARS] if outcome.title else None,
             duration_s=outcome.duration_s,
             status_message_id=status.message_id if status is not None else None,
+            # In a group the file replies to the link, in its forum topic.
+            link_message_id=None if is_private(message) else message.message_id,
+            message_thread_id=message.message_thread_id if message.is_topic_message else None,
             offer=Offer.of(outcome),
         )
     )

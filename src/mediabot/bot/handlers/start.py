@@ -1,9 +1,9 @@
-"""/start and /help."""
+"""/start and /help; in a group /start is one line on what the bot answers there."""
 
 from __future__ import annotations
 
-from aiogram import Router
-from aiogram.enums import ParseMode
+from aiogram import F, Router
+from aiogram.enums import ChatType, ParseMode
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
@@ -11,6 +11,12 @@ from mediabot.bot import texts
 from mediabot.config import Settings
 
 router = Router(name="start")
+
+
+@router.message(CommandStart(), F.chat.type != ChatType.PRIVATE)
+async def show_group_hint(message: Message) -> None:
+    """/start in a group: one line (with privacy mode on the bot sees commands and replies)."""
+    await message.answer(texts.group_start())
 
 
 @router.message(CommandStart())

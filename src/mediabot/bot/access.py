@@ -1,0 +1,93 @@
+"""Who is served: the allowlists (`ALLOWED_USER_IDS`, `ALLOWED_CHAT_IDS`) and bans.
+
+An inner middleware: it runs only for updates a handler took, so in a group the chatter
+the bot ignores anyway never draws a refusal. Admins are always served. Anyone else who is
+refused is told in one line, once (remembered in this process; a restart may tell them
+again), and then ignored; a button press is always answered, so its spinner stops.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from enum import StrEnum
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediabot.bot import texts
+from mediabot.bot.courtesy import acknowledge
+from mediabot.config import Settings
+from mediabot.db.repositories import UserRepository
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+_MAX_REMEMBERED = 100_000
+"""Refusals remembered before the memory starts afresh (each person may be told again)."""
+
+
+class _Refusal(StrEnum):
+    STRANGER = "stranger"
+    BANNED = "banned"
+
+
+class AccessMiddleware(BaseMiddleware):
+    """Serves allowed, unbanned users (and admins); tells anyone else once."""
+
+    def __init__(self) -> None:
+        self._told: set[tuple[_Refusal, int]] = set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        settings: Settings = data["settings"]
+        user: User | None = data.get("event_from_user")
+        if user is None or user.id in settings.admin_ids:
+            return await handler(event, data)
+        refusal = await self._refusal(settings, user, data)
+        if refusal is None:
+            return await handler(event, data)
+        key = (refusal, user.id)
+        told = key in self._told
+        if not told:
+            if len(self._told) >= _MAX_REMEMBERED:
+                self._told.clear()
+            self._told.add(key)
+            logger.info("user %s refused (%s)", user.id, refusal)
+        text = None if told else _text(refusal)
+        if isinstance(event, CallbackQuery):
+            await acknowledge(event, text)
+        elif isinstance(event, Message) and text is not None:
+            try:
+                await event.reply(text)
+            except TelegramAPIError as exc:
+                logger.info("telling user %s failed: %s", user.id, exc.message)
+        return None
+
+    async def _refusal(
+        self, settings: Settings, user: User, data: dict[str, Any]
+    ) -> _Refusal | None:
+        chat: Chat | None = data.get("event_chat")
+        limited = settings.allowed_user_ids or settings.allowed_chat_ids
+        if (
+            limited
+            and user.id not in settings.allowed_user_ids
+            and (chat is None or chat.id not in settings.allowed_chat_ids)
+        ):
+            return _Refusal.STRANGER
+        session: AsyncSession | None = data.get("session")
+        user_row_id = data.get("user_row_id")
+        if session is not None and user_row_id is not None:
+            banned = await UserRepository(session).is_banned(user_row_id)
+            await session.commit()  # end the read before the handler talks to Telegram
+            if banned:
+                return _Refusal.BANNED
+        self._told.discard((_Refusal.BANNED, user.id))  # unbanned: a new ban is told again
+        return None
+
+
+def _text(refusal: _Refusal) -> str:
+    return texts.not_allowed() if refusal is _Refusal.STRANGER else texts.banned()
