@@ -66,6 +66,15 @@ class UserRepository:
     async def by_telegram_id(self, telegram_id: int) -> User | None:
         return await self._session.scalar(select(User).where(User.telegram_id == telegram_id))
 
+    async def language(self, user_id: uuid.UUID) -> str | None:
+        """The language the user chose with /language; None: never chose one."""
+        return await self._session.scalar(select(User.language).where(User.id == user_id))
+
+    async def set_language(self, user_id: uuid.UUID, language: str | None) -> None:
+        await self._session.execute(
+            update(User).where(User.id == user_id).values(language=language, updated_at=utcnow())
+        )
+
     async def is_banned(self, user_id: uuid.UUID) -> bool:
         statement = select(User.banned_at.is_not(None)).where(User.id == user_id)
         return bool(await self._session.scalar(statement))
