@@ -23,6 +23,7 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
 from mediabot.bot.keyboards import cancel_keyboard
 from mediabot.config import ConfigError, Settings
@@ -187,6 +188,7 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
     dispatcher = _dispatcher(runtime) if bot else None
     updates: asyncio.Task[None] | None = None
     if dispatcher is not None:
+        await register_commands(runtime.bot)
         updates = asyncio.create_task(_receive_updates(runtime, dispatcher))
         running.append(updates)
     me = await runtime.bot.get_me()

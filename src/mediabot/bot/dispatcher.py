@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mediabot.bot.access import AccessMiddleware
 from mediabot.bot.handlers import routers
 from mediabot.bot.handlers.links import Lookup
+from mediabot.bot.i18n import UserLocaleMiddleware
 from mediabot.bot.middlewares import AnswerDeadlineMiddleware, DatabaseMiddleware
 from mediabot.config import Settings
 from mediabot.queue.base import JobQueue
@@ -30,6 +31,9 @@ def build_dispatcher(
     middleware = DatabaseMiddleware(sessions)
     dispatcher.message.outer_middleware(middleware)
     dispatcher.callback_query.outer_middleware(middleware)
+    locales = UserLocaleMiddleware()  # after the session: it reads the user's choice
+    dispatcher.message.outer_middleware(locales)
+    dispatcher.callback_query.outer_middleware(locales)
     access = AccessMiddleware()  # inner: only updates a handler took meet the allowlists
     dispatcher.message.middleware(access)
     dispatcher.callback_query.middleware(access)

@@ -15,6 +15,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import Field
 
 from mediabot.domain.media import MediaOptions
+from mediabot.i18n import SUPPORTED_LOCALES, _
 
 
 class Choice(StrEnum):
@@ -37,7 +38,7 @@ class ChoiceData(CallbackData, prefix="c"):
 def format_size(size_bytes: int | None) -> str:
     """A size as people read it: "14 MB", "1.2 GB", "850 KB"."""
     if not size_bytes:
-        return "size unknown"
+        return _("size unknown")
     size = float(size_bytes)
     for unit in ("B", "KB", "MB"):
         if size < 1000:
@@ -61,7 +62,11 @@ def choices_keyboard(request_id: uuid.UUID, options: MediaOptions) -> InlineKeyb
     ]
     rows.extend(video_buttons[index : index + 2] for index in range(0, len(video_buttons), 2))
     if options.photo_count and not options.resolutions:
-        label = "Photo" if options.photo_count == 1 else f"All {options.photo_count} items"
+        label = (
+            _("Photo")
+            if options.photo_count == 1
+            else _("All {count} items").format(count=options.photo_count)
+        )
         rows.append(
             [
                 InlineKeyboardButton(
@@ -74,7 +79,9 @@ def choices_keyboard(request_id: uuid.UUID, options: MediaOptions) -> InlineKeyb
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=f"🎵 Audio only · {format_size(options.audio_estimated_bytes)}",
+                    text=_("🎵 Audio only · {size}").format(
+                        size=format_size(options.audio_estimated_bytes)
+                    ),
                     callback_data=ChoiceData(request=request, choice=Choice.AUDIO).pack(),
                 )
             ]
@@ -82,7 +89,7 @@ def choices_keyboard(request_id: uuid.UUID, options: MediaOptions) -> InlineKeyb
     rows.append(
         [
             InlineKeyboardButton(
-                text="✖ Cancel",
+                text=_("✖ Cancel"),
                 callback_data=ChoiceData(request=request, choice=Choice.CANCEL).pack(),
             )
         ]
@@ -94,7 +101,7 @@ def cancel_keyboard(request_id: uuid.UUID) -> InlineKeyboardMarkup:
     """The single button shown while a request waits or runs."""
     data = ChoiceData(request=request_id.hex, choice=Choice.CANCEL).pack()
     return InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text="✖ Cancel", callback_data=data)]]
+        inline_keyboard=[[InlineKeyboardButton(text=_("✖ Cancel"), callback_data=data)]]
     )
 
 
@@ -163,3 +170,26 @@ def history_keyboard(
     if turns:
         rows.append(turns)
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+class LanguageData(CallbackData, prefix="lang"):
+    locale: Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+
+
+LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}
+"""Each language in itself: not translated, so anyone finds their own."""
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    """One button per supported language (/language)."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=LANGUAGE_NAMES.get(locale, locale),
+                    callback_data=LanguageData(locale=locale).pack(),
+                )
+                for locale in SUPPORTED_LOCALES
+            ]
+        ]
+    )

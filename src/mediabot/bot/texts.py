@@ -132,6 +132,15 @@ def looking_up(url: str) -> str:
     return telegram_texts.fill_html(_("🔎 Looking up {url}…"), url=url)
 
 
+def choose_language() -> str:
+    return _("Choose your language:")
+
+
+def language_chosen() -> str:
+    """Said in the language just chosen."""
+    return _("I'll speak English with you now.")
+
+
 def download_refused(error: DownloadError) -> str:
     """A downloader's refusal in the user's language, safe as HTML."""
     return refusal(error.user_message_in(_))

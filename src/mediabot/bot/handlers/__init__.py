@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from mediabot.bot.handlers import admin, choices, fallback, history, links, queue, start
+from mediabot.bot.handlers import (
+    admin,
+    choices,
+    fallback,
+    history,
+    language,
+    links,
+    queue,
+    start,
+)
 
 
 def routers() -> list[Router]:
@@ -14,6 +23,7 @@ def routers() -> list[Router]:
         start.router,
         queue.router,
         history.router,
+        language.router,
         links.router,
         choices.router,
         fallback.router,

@@ -1,0 +1,44 @@
+"""/language: the user picks English or Russian; the choice is stored and sticks."""
+
+from __future__ import annotations
+
+import uuid
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediabot.bot import texts
+from mediabot.bot.courtesy import acknowledge, note
+from mediabot.bot.keyboards import LanguageData, language_keyboard
+from mediabot.db.repositories import UserRepository
+from mediabot.i18n import use_locale
+
+router = Router(name="language")
+
+
+@router.message(Command("language"))
+async def offer_languages(message: Message) -> None:
+    """Show the languages, one button each."""
+    await message.answer(texts.choose_language(), reply_markup=language_keyboard())
+
+
+@router.callback_query(LanguageData.filter())
+async def choose_language(
+    callback: CallbackQuery,
+    callback_data: LanguageData,
+    session: AsyncSession,
+    user_row_id: uuid.UUID | None = None,
+) -> None:
+    """Store the chosen language on the user and say so in it."""
+    if user_row_id is None:
+        await acknowledge(callback, texts.not_available())
+        return
+    await UserRepository(session).set_language(user_row_id, callback_data.locale)
+    await session.commit()
+    with use_locale(callback_data.locale):
+        text = texts.language_chosen()
+    await acknowledge(callback, text)
+    if isinstance(callback.message, Message):
+        await note(callback.message, text)
