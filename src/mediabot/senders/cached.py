@@ -11,6 +11,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import Message
 
 from mediabot.domain.enums import MediaKind
+from mediabot.i18n import _
 from mediabot.senders.album import album_sizes
 from mediabot.senders.base import (
     PartCallback,
@@ -95,7 +96,9 @@ class CachedSender(Sender):
         for index, part in enumerate(self._parts):
             caption = self._target.caption
             if total > 1:
-                caption = self._target.caption_with(f"Part {index + 1}/{total}")
+                caption = self._target.caption_with(
+                    _("Part {number}/{total}").format(number=index + 1, total=total)
+                )
             message = await self._post_one(part, caption, first=index == 0)
             sent.append(await self._record(message, part, index, total))
 

@@ -23,6 +23,7 @@ from aiogram.types import Message
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
+from mediabot.i18n import _
 from mediabot.media.splitter import CutPart, SplitError, SplitSource, Splitter
 from mediabot.media.thumbnail import best_thumbnail
 from mediabot.media.tools import discard
@@ -268,7 +269,9 @@ class LargeVideoSender(LargeSender):
         return await self._post_file(
             self.kind,
             self._input_file(part.path, f"part {part.index + 1}"),
-            caption=self._target.caption_with(f"Part {part.index + 1}/{total}"),
+            caption=self._target.caption_with(
+                _("Part {number}/{total}").format(number=part.index + 1, total=total)
+            ),
             reply=self._target.reply_parameters if part.index == 0 else None,
             width=width,
             height=height,
@@ -286,7 +289,9 @@ class LargeAudioSender(LargeSender):
         return await self._post_file(
             self.kind,
             self._input_file(part.path, f"part {part.index + 1}"),
-            caption=self._target.caption_with(f"Part {part.index + 1}/{total}"),
+            caption=self._target.caption_with(
+                _("Part {number}/{total}").format(number=part.index + 1, total=total)
+            ),
             reply=self._target.reply_parameters if part.index == 0 else None,
             title=f"{plain(self._title, AUDIO_TAG_LIMIT)} ({part.index + 1}/{total})",
             performer=plain(self._performer, AUDIO_TAG_LIMIT) or None,
