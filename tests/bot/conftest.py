@@ -73,12 +73,21 @@ class BotBench:
 
 
 @pytest.fixture
-async def bench(telegram: FakeTelegram, tmp_path: Path) -> AsyncIterator[BotBench]:
+def settings_overrides() -> dict[str, Any]:
+    """Settings a test module wants besides the bench's own (override this fixture)."""
+    return {}
+
+
+@pytest.fixture
+async def bench(
+    telegram: FakeTelegram, tmp_path: Path, settings_overrides: dict[str, Any]
+) -> AsyncIterator[BotBench]:
     settings = Settings(
         bot_token=telegram.token,
         telegram_api_url=telegram.base_url,
         data_dir=tmp_path,
         lookup_timeout_s=0.5,
+        **settings_overrides,
     )
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
     await upgrade(engine)

@@ -554,10 +554,14 @@ class FakeTelegram:
         first_name: str = "Ann",
         username: str | None = None,
         chat_type: str = "private",
+        message_thread_id: int | None = None,
+        reply_to_message_id: int | None = None,
     ) -> dict[str, Any]:
         """A user writes `text` in `chat_id`; returns the update (queued for getUpdates).
 
-        The user is `chat_id` in a private chat, else `user_id` or 1001.
+        The user is `chat_id` in a private chat, else `user_id` or 1001. With
+        `message_thread_id` the message is in that forum topic; with `reply_to_message_id`
+        it replies to that message of the chat.
         """
         if user_id is None:
             user_id = chat_id if chat_type == "private" else 1001
@@ -578,6 +582,11 @@ class FakeTelegram:
             }
             if entities := _entities(text):
                 message["entities"] = entities
+            if message_thread_id is not None:
+                message.update(message_thread_id=message_thread_id, is_topic_message=True)
+            replied = self._messages.get((chat_id, reply_to_message_id or 0))
+            if replied is not None:
+                message["reply_to_message"] = copy.deepcopy(replied.message)
             self._messages[(chat_id, message["message_id"])] = _Stored(message, from_bot=False)
         return self.inject_update({"message": message})
 
