@@ -32,6 +32,8 @@ class Request:
     status_message_id: int | None
     delivered_parts: int = 0
     """Parts an earlier attempt already delivered."""
+    reply_to_message_id: int | None = None
+    """In a group: the message with the link, which the files reply to (in its topic)."""
     locale: str = "en"
     """The requester's language (`mediabot.i18n`): the worker speaks it for this request."""
     attempts: int = 1

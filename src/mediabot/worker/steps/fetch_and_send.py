@@ -52,7 +52,9 @@ async def fetch_and_send(job: JobContext, fetching: Fetching) -> None:
         duration_s=result.duration_s,
         size_bytes=result.size_bytes,
     )
-    target = SendTarget.for_media(request.chat_telegram_id, result.title or "", request.url)
+    target = SendTarget.for_media(
+        request.chat_telegram_id, result.title or "", request.url, request.reply_to_message_id
+    )
     resume = await resume_point(job)
     job.status.show(describe_upload(resume.next_index if resume else 0, 1))
     sender = fetching.senders.fresh(result, target, part_recorder(job), resume)

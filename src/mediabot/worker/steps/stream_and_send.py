@@ -56,7 +56,9 @@ async def stream_and_send(
     job.status.show(describe_upload(request.delivered_parts, estimated_parts))
     sender = senders.stream(
         plan,
-        SendTarget.for_media(request.chat_telegram_id, plan.title, request.url),
+        SendTarget.for_media(
+            request.chat_telegram_id, plan.title, request.url, request.reply_to_message_id
+        ),
         folder,
         part_recorder(job),
         await resume_point(job),
