@@ -129,3 +129,18 @@ async def test_files_that_are_not_media_are_refused_at_lookup(
     with pytest.raises(NotMediaError) as caught:
         await get_resolutions(url, LOOPBACK)
     assert caught.value.user_message == "This link is not a video or audio file."
+
+
+@pytest.mark.parametrize("kind", [MediaKind.VIDEO, MediaKind.AUDIO])
+async def test_a_link_with_a_very_long_last_segment_downloads(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path, kind: MediaKind
+) -> None:
+    """Signed CDN links carry long segments; yt-dlp names the file after them (its id)."""
+    url = media_requests.add_route(
+        "/v/" + "b" * 300 + ".mp4",
+        body=media.path(media.progressive_mp4).read_bytes(),
+        headers={"Content-Type": "video/mp4"},
+    )
+    height = 360 if kind is MediaKind.VIDEO else 0
+    result = await make_downloader(url, height, options=LOOPBACK, kind=kind).download(tmp_path)
+    assert result.items and all(len(item.path.name.encode()) < 255 for item in result.items)

@@ -24,7 +24,8 @@ from mediabot.downloaders.ytdl import YtdlSession
 
 logger = logging.getLogger(__name__)
 
-_NAME_TEMPLATE = "%(title).80B [%(id)s].%(ext)s"
+_NAME_TEMPLATE = "%(title).80B [%(id).60B].%(ext)s"
+"""Both fields cut by bytes: a generic id is the link's last segment, of any length."""
 _IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".heic"})
 
 
