@@ -422,6 +422,8 @@ class FakeTelegram:
             self._webhook: dict[str, Any] = {}
             self._commands: dict[tuple[str, str], list[Any]] = {}
             """Per (scope type, language code) as Telegram keeps them; "" is no language."""
+            self._languages: dict[int, str] = {}
+            """Telegram's `language_code` of a user (`speaks`); "en" when not set."""
             self._sent_times: deque[float] = deque()
             self._buckets: dict[int, tuple[float, float]] = {}
             self._media_groups = itertools.count(13_000_000_000_000_000)
@@ -521,6 +523,11 @@ class FakeTelegram:
         """Every API call since the last reset, oldest first (a copy of the list)."""
         with self._lock:
             return list(self._calls)
+
+    def speaks(self, user_id: int, language_code: str) -> None:
+        """From now on the user's messages and presses carry this `language_code`."""
+        with self._lock:
+            self._languages[user_id] = language_code
 
     def commands(self, scope: str = "default", language_code: str = "") -> list[dict[str, Any]]:
         """The commands set for a scope type ("all_private_chats"…) and language ("" none)."""
@@ -743,7 +750,7 @@ class FakeTelegram:
             "id": user_id,
             "is_bot": False,
             "first_name": first_name,
-            "language_code": "en",
+            "language_code": self._languages.get(user_id, "en"),
         }
         if username:
             user["username"] = username
