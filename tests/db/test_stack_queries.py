@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from mediabot.bot import texts
 from mediabot.db.engine import create_session_factory
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories import (
@@ -19,6 +20,7 @@ from mediabot.db.repositories import (
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.domain.media import Progress
 
 LEASE = timedelta(minutes=2)
 
@@ -145,3 +147,24 @@ async def test_again_queues_a_copy_the_cache_serves(engine: AsyncEngine) -> None
         hit = await files.find_delivered("youtube:again", MediaKind.VIDEO, 720)
     assert copy.id != original and copy.state is RequestState.QUEUED
     assert hit is not None and hit.id == original
+
+
+async def test_a_lease_renewal_records_the_progress_for_queue(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    request_id = await _queued(sessions, 501)
+    assert await _claim(sessions, request_id) == request_id
+    async with sessions.begin() as session:
+        files = FileRepository(session)
+        assert await files.renew_lease(request_id, "worker", LEASE, Progress(percent=40))
+        assert not await files.renew_lease(request_id, "someone else", LEASE, Progress(99, 9))
+    async with sessions() as session:
+        file = await FileRepository(session).get(request_id)
+    assert file is not None and (file.progress_percent, file.parts_total) == (40, None)
+
+
+def test_queue_states_say_how_far() -> None:
+    assert texts.state_downloading(40) == "downloading 40 %"
+    assert texts.state_downloading() == "downloading"
+    assert texts.state_uploading(2, 4) == "uploading part 2/4"
+    assert texts.state_uploading(1, 1) == "uploading"
+    assert texts.state_uploading(3) == "uploading part 3"

@@ -168,13 +168,18 @@ def state_starting() -> str:
     return _("starting")
 
 
-def state_downloading() -> str:
-    return _("downloading")
+def state_downloading(percent: int | None = None) -> str:
+    """Downloading, with how far when the worker has said (`percent`, 0 to 100)."""
+    if percent is None:
+        return _("downloading")
+    return _("downloading {percent} %").format(percent=percent)
 
 
-def state_uploading(part: int) -> str:
-    """Uploading part `part` (from 1); the first part is just "uploading"."""
-    if part <= 1:
+def state_uploading(part: int, total: int | None = None) -> str:
+    """Uploading part `part` (from 1) of `total` when known; one part is just "uploading"."""
+    if total is not None and total > 1:
+        return _("uploading part {number}/{total}").format(number=min(part, total), total=total)
+    if part <= 1 or total == 1:
         return _("uploading")
     return _("uploading part {number}").format(number=part)
 

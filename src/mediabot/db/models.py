@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -169,6 +170,10 @@ class File(_Timestamps, Base):
     queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     fetch_started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    progress_percent: Mapped[int | None] = mapped_column(SmallInteger)
+    """While downloading: how far, as the worker last renewed its lease (for /queue)."""
+    parts_total: Mapped[int | None] = mapped_column(Integer)
+    """While uploading: the parts in all, once known (for /queue)."""
 
     chat: Mapped[Chat] = relationship(back_populates="files")
     provider: Mapped[ProviderRow] = relationship(back_populates="files")

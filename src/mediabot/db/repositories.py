@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased, selectinload
 from mediabot.db.base import utcnow
 from mediabot.db.models import Chat, File, FilePart, ProviderRow, User
 from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.domain.media import Progress
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -377,13 +378,25 @@ class FileRepository:
         result = await self._session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def renew_lease(self, file_id: uuid.UUID, owner: str, lease: timedelta) -> bool:
-        """Extend a lease this owner holds; `False` means it was lost to someone else."""
+    async def renew_lease(
+        self,
+        file_id: uuid.UUID,
+        owner: str,
+        lease: timedelta,
+        progress: Progress | None = None,
+    ) -> bool:
+        """Extend a lease this owner holds; `False` means it was lost to someone else.
+
+        `progress` is recorded in the same statement (what /queue shows).
+        """
         now = utcnow()
+        values: dict[str, object] = {"lease_expires_at": now + lease}
+        if progress is not None:
+            values.update(progress_percent=progress.percent, parts_total=progress.parts_total)
         statement = (
             update(File)
             .where(File.id == file_id, File.lease_owner == owner)
-            .values(lease_expires_at=now + lease)
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         result = await self._session.execute(statement)

@@ -97,5 +97,14 @@ class DownloadProgress:
         return min(1.0, self.downloaded_bytes / self.total_bytes)
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where a running request stands, as a person reads it: a download's whole percent,
+    the number of parts an upload has in all (each None until known)."""
+
+    percent: int | None = None
+    parts_total: int | None = None
+
+
 ProgressCallback = Callable[[DownloadProgress], None]
 """Called from the download's worker thread; it must be quick and thread-safe."""

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mediabot.db.models import File, FilePart, User
 from mediabot.db.repositories import ChatRepository, FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
-from mediabot.domain.media import DownloadResult
+from mediabot.domain.media import DownloadResult, Progress
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import make_downloader
 from mediabot.downloaders.streams import StreamPlan
@@ -110,10 +110,10 @@ class DatabaseRequests:
             )
             await session.commit()
 
-    async def renew(self, request_id: uuid.UUID) -> bool:
+    async def renew(self, request_id: uuid.UUID, progress: Progress | None = None) -> bool:
         async with self.sessions() as session:
             files = FileRepository(session)
-            held = await files.renew_lease(request_id, self.owner, self.lease)
+            held = await files.renew_lease(request_id, self.owner, self.lease, progress)
             file = await files.get(request_id)
             await session.commit()
         return held and file is not None and not file.state.is_final

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from mediabot.domain.enums import MediaKind, RequestState
-from mediabot.domain.media import DownloadProgress, DownloadResult, ProgressCallback
+from mediabot.domain.media import DownloadProgress, DownloadResult, Progress, ProgressCallback
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart
@@ -32,8 +32,8 @@ class RequestsStore(Protocol):
         """Give the lease back (`refund`: the attempt too, the request never started)."""
         ...
 
-    async def renew(self, request_id: uuid.UUID) -> bool:
-        """Renew the lease; False when it is lost or the request has ended."""
+    async def renew(self, request_id: uuid.UUID, progress: Progress | None = None) -> bool:
+        """Renew the lease (recording `progress`); False when it is lost or the request ended."""
         ...
 
     async def state_of(self, request_id: uuid.UUID) -> RequestState | None: ...
@@ -71,6 +71,11 @@ class Status(Protocol):
     def show(self, text: str) -> None: ...
 
     def on_download(self, progress: DownloadProgress) -> None: ...
+
+    def show_upload(self, index: int, total: int | None) -> None: ...
+
+    @property
+    def progress(self) -> Progress: ...
 
     def on_flood_wait(self, wait: FloodWait) -> None: ...
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
@@ -13,7 +14,7 @@ from aiogram.methods import EditMessageText
 from aiogram.types import InlineKeyboardMarkup
 
 from mediabot.domain.enums import DownloadPhase
-from mediabot.domain.media import DownloadProgress
+from mediabot.domain.media import DownloadProgress, Progress
 from mediabot.i18n import current_locale, use_locale
 from mediabot.telegram.flood import FloodWait
 from mediabot.telegram.pacing import Pacer
@@ -114,6 +115,7 @@ class StatusMessage:
         self._in_flight: asyncio.Task[None] | None = None
         self._notice: asyncio.Task[None] | None = None
         self._closed = False
+        self._progress = Progress()
         self._locale = locale or current_locale()
         """The language of the lines built here from progress reports (made off the job's task)."""
 
@@ -128,8 +130,21 @@ class StatusMessage:
             self._loop.call_soon_threadsafe(self._show_download, progress)
 
     def _show_download(self, progress: DownloadProgress) -> None:
+        if progress.fraction is not None:
+            self._progress = replace(self._progress, percent=int(progress.fraction * 100))
         with use_locale(self._locale):
             self.show(describe_download(progress))
+
+    def show_upload(self, index: int, total: int | None) -> None:
+        """Show part `index` (from 0) of `total` uploading (None: a count not known yet)."""
+        if total is not None:
+            self._progress = replace(self._progress, parts_total=total)
+        self.show(describe_upload(index, total))
+
+    @property
+    def progress(self) -> Progress:
+        """Where the request stands, from what was shown (recorded for /queue)."""
+        return self._progress
 
     def show(self, text: str) -> None:
         """Ask for `text` to be shown; it is, within the edit interval, unless replaced."""

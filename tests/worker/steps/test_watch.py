@@ -7,6 +7,7 @@ import asyncio
 from worker_fakes import World
 
 from mediabot.domain.enums import RequestState
+from mediabot.domain.media import Progress
 from mediabot.worker.steps.watch import watch
 
 
@@ -39,3 +40,12 @@ async def test_work_that_ends_ends_the_watch() -> None:
     work = asyncio.create_task(asyncio.sleep(0.01))
     assert await watch(world.job, work, every_s=0.005) is False
     assert work.done() and not work.cancelled()
+
+
+async def test_each_renewal_records_the_progress_shown() -> None:
+    world = World()
+    world.requests.states[world.request.id] = RequestState.UPLOADING
+    world.status.show_upload(1, 4)
+    work = asyncio.create_task(asyncio.sleep(0.02))
+    await watch(world.job, work, every_s=0.005)
+    assert world.requests.progress[world.request.id] == Progress(parts_total=4)

@@ -9,7 +9,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from mediabot.domain.enums import DownloadPhase, MediaKind, Provider, RequestState
-from mediabot.domain.media import DownloadProgress, DownloadResult, MediaItem, ProgressCallback
+from mediabot.domain.media import (
+    DownloadProgress,
+    DownloadResult,
+    MediaItem,
+    Progress,
+    ProgressCallback,
+)
 from mediabot.domain.offer import Offer
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.media.splitter import SplitSource
@@ -17,6 +23,7 @@ from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPar
 from mediabot.senders.cached import CachedPart
 from mediabot.telegram.flood import FloodWait
 from mediabot.worker.ports import Downloader, Ports, Sender, Status
+from mediabot.worker.progress import describe_upload
 from mediabot.worker.request import CachedDelivery, Claim, Request
 from mediabot.worker.steps.context import JobContext
 
@@ -91,6 +98,8 @@ class FakeRequests:
     dropped: list[uuid.UUID] = field(default_factory=list)
     ended_chats: list[tuple[uuid.UUID, str]] = field(default_factory=list)
     given_up: dict[uuid.UUID, Request] = field(default_factory=dict)
+    progress: dict[uuid.UUID, Progress] = field(default_factory=dict)
+    """The last progress recorded with each lease renewal."""
 
     async def claim(self, request_id: uuid.UUID) -> Claim:
         return self.claim_outcome
@@ -100,7 +109,9 @@ class FakeRequests:
     ) -> None:
         self.released.append((request_id, expire))
 
-    async def renew(self, request_id: uuid.UUID) -> bool:
+    async def renew(self, request_id: uuid.UUID, progress: Progress | None = None) -> bool:
+        if progress is not None:
+            self.progress[request_id] = progress
         state = self.states.get(request_id)
         return self.held and state is not None and not state.is_final
 
@@ -155,6 +166,7 @@ class FakeStatus:
     """`Status` that remembers every text."""
 
     shown: list[str] = field(default_factory=list)
+    progress: Progress = field(default_factory=Progress)
     final: str | None = None
     removed: bool = False
     closed: bool = False
@@ -164,6 +176,11 @@ class FakeStatus:
 
     def on_download(self, progress: DownloadProgress) -> None:
         self.shown.append(f"download {progress.phase}")
+
+    def show_upload(self, index: int, total: int | None) -> None:
+        if total is not None:
+            self.progress = Progress(parts_total=total)
+        self.shown.append(describe_upload(index, total))
 
     def on_flood_wait(self, wait: FloodWait) -> None:
         self.shown.append("flood wait")

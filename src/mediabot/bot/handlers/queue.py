@@ -69,9 +69,9 @@ async def _state_of(files: FileRepository, file: File) -> str:
     if file.state is RequestState.QUEUED:
         return texts.state_queued(await files.queue_position(file))
     if file.state is RequestState.DOWNLOADING:
-        return texts.state_downloading()
+        return texts.state_downloading(file.progress_percent)
     if file.state is RequestState.UPLOADING:
-        return texts.state_uploading(len(file.parts) + 1)
+        return texts.state_uploading(len(file.parts) + 1, file.parts_total)
     return texts.state_starting()
 
 

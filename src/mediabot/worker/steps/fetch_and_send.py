@@ -11,7 +11,6 @@ from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.senders.base import SendTarget
 from mediabot.telegram import texts
 from mediabot.worker.ports import Downloaders, Senders
-from mediabot.worker.progress import describe_upload
 from mediabot.worker.steps.context import JobContext
 from mediabot.worker.steps.record import finish_delivery, part_recorder, resume_point
 from mediabot.worker.steps.stream_and_send import stream_and_send, worth_streaming
@@ -56,7 +55,7 @@ async def fetch_and_send(job: JobContext, fetching: Fetching) -> None:
         request.chat_telegram_id, result.title or "", request.url, request.reply_to_message_id
     )
     resume = await resume_point(job)
-    job.status.show(describe_upload(resume.next_index if resume else 0, 1))
+    job.status.show_upload(resume.next_index if resume else 0, 1)
     sender = fetching.senders.fresh(result, target, part_recorder(job), resume)
     sent = await sender.send()
     await finish_delivery(job, len(sent))

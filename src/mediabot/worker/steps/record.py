@@ -6,7 +6,6 @@ import logging
 
 from mediabot.domain.enums import RequestState
 from mediabot.senders.base import PartCallback, ResumePoint, SentPart
-from mediabot.worker.progress import describe_upload
 from mediabot.worker.steps.context import JobContext
 
 logger = logging.getLogger(__name__)
@@ -27,7 +26,7 @@ def part_recorder(job: JobContext) -> PartCallback:
     async def on_part(part: SentPart) -> None:
         await job.requests.add_part(job.request.id, part)
         if part.index + 1 < part.total:
-            job.status.show(describe_upload(part.index + 1, part.total))
+            job.status.show_upload(part.index + 1, part.total)
 
     return on_part
 

@@ -11,7 +11,6 @@ from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.senders.base import DeliveryError, SendTarget
 from mediabot.telegram import texts
 from mediabot.worker.ports import Downloader, Senders
-from mediabot.worker.progress import describe_upload
 from mediabot.worker.request import Request
 from mediabot.worker.steps.context import JobContext
 from mediabot.worker.steps.record import finish_delivery, part_recorder, resume_point
@@ -53,7 +52,7 @@ async def stream_and_send(
     estimated_parts = (
         math.ceil(plan.estimated_bytes / limit_bytes) if plan.estimated_bytes else None
     )
-    job.status.show(describe_upload(request.delivered_parts, estimated_parts))
+    job.status.show_upload(request.delivered_parts, estimated_parts)
     sender = senders.stream(
         plan,
         SendTarget.for_media(

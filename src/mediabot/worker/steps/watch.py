@@ -14,7 +14,7 @@ async def watch(job: JobContext, work: asyncio.Task[None], every_s: float) -> bo
     """Renew every `every_s`; `True` when it cancelled `work` (lease lost, user cancelled)."""
     while not work.done():
         await asyncio.sleep(every_s)
-        ours = await job.requests.renew(job.request.id)
+        ours = await job.requests.renew(job.request.id, job.status.progress)
         if job.ending:
             return False  # ended by the work itself, which is saying its last word
         if not ours:
