@@ -124,6 +124,7 @@ async def test_a_group_gets_answers_only_for_what_is_meant_for_the_bot(
     )
     assert json.loads(sent.params["reply_parameters"])["message_id"] == link["message_id"]
     assert sent.result["reply_to_message"]["message_thread_id"] == TOPIC
+    assert sent.params["message_thread_id"] == str(TOPIC)  # there even if the link goes
 
 
 async def test_a_stranger_is_told_once(bot: MediabotProcess, fake_telegram: FakeTelegram) -> None:

@@ -92,6 +92,7 @@ class AlbumSender(FileSender):
             chat_id=self._target.chat_id,
             media=list(media),
             reply_parameters=self._target.reply_parameters,
+            message_thread_id=self._target.message_thread_id,
         )
 
     async def _post_one(self, item: MediaItem, caption: str | None) -> Message:

@@ -64,10 +64,17 @@ class SendTarget:
     caption: str
     reply_to_message_id: int | None = None
     title: str = ""
+    message_thread_id: int | None = None
+    """A forum topic of the chat: the files go there even if the replied-to message is gone."""
 
     @classmethod
     def for_media(
-        cls, chat_id: int, title: str, source_url: str, reply_to_message_id: int | None = None
+        cls,
+        chat_id: int,
+        title: str,
+        source_url: str,
+        reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> SendTarget:
         """A target whose caption is the title in bold and the source link.
 
@@ -80,7 +87,7 @@ class SendTarget:
             caption = fill_html("<b>{title}</b>\n{url}", room, title=clean_title, url=source_url)
         else:
             caption = fill_html("{url}", room, url=source_url)
-        return cls(chat_id, caption, reply_to_message_id, clean_title)
+        return cls(chat_id, caption, reply_to_message_id, clean_title, message_thread_id)
 
     def caption_with(self, line: str) -> str:
         """The caption with one more line of plain text under it (cleaned and escaped)."""
@@ -222,6 +229,7 @@ class Sender(ABC):
                 supports_streaming=True,
                 thumbnail=thumbnail,
                 reply_parameters=reply,
+                message_thread_id=self._target.message_thread_id,
             )
         if kind is MediaKind.AUDIO:
             return await self._bot.send_audio(
@@ -234,6 +242,7 @@ class Sender(ABC):
                 duration=duration,
                 thumbnail=thumbnail,
                 reply_parameters=reply,
+                message_thread_id=self._target.message_thread_id,
             )
         return await self._bot.send_photo(
             chat_id=chat_id,
@@ -241,6 +250,7 @@ class Sender(ABC):
             caption=caption,
             parse_mode=ParseMode.HTML,
             reply_parameters=reply,
+            message_thread_id=self._target.message_thread_id,
         )
 
     async def _accepted(

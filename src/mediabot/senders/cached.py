@@ -118,6 +118,7 @@ class CachedSender(Sender):
                         for position, part in enumerate(chunk)
                     ],
                     reply_parameters=self._target.reply_parameters if offset == 0 else None,
+                    message_thread_id=self._target.message_thread_id,
                 )
             for position, (part, message) in enumerate(zip(chunk, messages, strict=True)):
                 sent.append(await self._record(message, part, offset + position, total))

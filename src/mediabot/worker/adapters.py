@@ -51,6 +51,7 @@ def _request_of(file: File) -> Request | None:
         status_message_id=file.status_message_id,
         delivered_parts=len(file.parts),
         reply_to_message_id=file.link_message_id,
+        message_thread_id=file.message_thread_id,
         locale=_locale_of(file.requested_by),
         attempts=max(file.attempts, 1),
     )

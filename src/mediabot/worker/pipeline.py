@@ -240,7 +240,11 @@ class Pipeline:
         """The cache first, then (after any twin's fetch) the cache again, then a fetch."""
         request = job.request
         target = SendTarget.for_media(
-            request.chat_telegram_id, request.title or "", request.url, request.reply_to_message_id
+            request.chat_telegram_id,
+            request.title or "",
+            request.url,
+            request.reply_to_message_id,
+            request.message_thread_id,
         )
         if not request.delivered_parts and await resend_from_cache(
             job, self._ports.senders, target

@@ -34,6 +34,8 @@ class Request:
     """Parts an earlier attempt already delivered."""
     reply_to_message_id: int | None = None
     """In a group: the message with the link, which the files reply to (in its topic)."""
+    message_thread_id: int | None = None
+    """In a forum group: the link's topic, where the files go."""
     locale: str = "en"
     """The requester's language (`mediabot.i18n`): the worker speaks it for this request."""
     attempts: int = 1

@@ -52,7 +52,11 @@ async def fetch_and_send(job: JobContext, fetching: Fetching) -> None:
         size_bytes=result.size_bytes,
     )
     target = SendTarget.for_media(
-        request.chat_telegram_id, result.title or "", request.url, request.reply_to_message_id
+        request.chat_telegram_id,
+        result.title or "",
+        request.url,
+        request.reply_to_message_id,
+        request.message_thread_id,
     )
     resume = await resume_point(job)
     job.status.show_upload(resume.next_index if resume else 0, 1)

@@ -56,7 +56,11 @@ async def stream_and_send(
     sender = senders.stream(
         plan,
         SendTarget.for_media(
-            request.chat_telegram_id, plan.title, request.url, request.reply_to_message_id
+            request.chat_telegram_id,
+            plan.title,
+            request.url,
+            request.reply_to_message_id,
+            request.message_thread_id,
         ),
         folder,
         part_recorder(job),
