@@ -6,9 +6,11 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.bot import texts
+from mediabot.bot.handlers import choices
 from mediabot.db.engine import create_session_factory
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories import (
@@ -168,3 +170,33 @@ def test_queue_states_say_how_far() -> None:
     assert texts.state_uploading(2, 4) == "uploading part 2/4"
     assert texts.state_uploading(1, 1) == "uploading"
     assert texts.state_uploading(3) == "uploading part 3"
+
+
+async def _offered(sessions: async_sessionmaker[AsyncSession], key: str) -> File:
+    async with sessions.begin() as session:
+        user_id = await UserRepository(session).upsert(TelegramUser(601, "Ann"))
+        chat_id = await ChatRepository(session).upsert(TelegramChat(601, "private"), user_id)
+        return await FileRepository(session).add(
+            File(
+                chat_id=chat_id,
+                provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
+                requested_by_id=user_id,
+                request_url=f"https://youtu.be/{key}",
+                media_key=key,
+                state=RequestState.OFFERED,
+            )
+        )
+
+
+@pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
+async def test_two_presses_at_once_cannot_both_fill_the_last_place(engine: AsyncEngine) -> None:
+    """The stack is counted again under the user's row lock when the choice is recorded."""
+    sessions = create_session_factory(engine)
+    offers = [await _offered(sessions, f"youtube:race{index}") for index in range(2)]
+
+    async def press(offer: File) -> object:
+        async with sessions() as session:
+            return await choices._queue(session, offer, MediaKind.AUDIO, None, max_active=1)
+
+    outcomes = await asyncio.gather(*(press(offer) for offer in offers))
+    assert sorted(outcome is choices._FULL for outcome in outcomes) == [False, True]

@@ -64,6 +64,12 @@ class UserRepository:
         )
         return (await self._session.execute(statement)).scalar_one()  # type: ignore[no-any-return]
 
+    async def lock(self, user_id: uuid.UUID) -> None:
+        """Hold the user's row until the transaction ends (PostgreSQL; SQLite writers are
+        serialised anyway): a count of their requests then stays true until the commit."""
+        # SQLite's dialect leaves FOR UPDATE out.
+        await self._session.execute(select(User.id).where(User.id == user_id).with_for_update())
+
     async def by_telegram_id(self, telegram_id: int) -> User | None:
         return await self._session.scalar(select(User).where(User.telegram_id == telegram_id))
 

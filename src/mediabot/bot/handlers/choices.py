@@ -25,7 +25,7 @@ from mediabot.bot.middlewares import ANSWER_WINDOW_S
 from mediabot.config import Settings
 from mediabot.db.base import utcnow
 from mediabot.db.models import File
-from mediabot.db.repositories import FileRepository
+from mediabot.db.repositories import FileRepository, UserRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import JobQueue, PublishFailedError
@@ -47,6 +47,10 @@ _KINDS = {
 class _Queued:
     position: int
     cached: bool
+
+
+_FULL = _Queued(-1, cached=False)
+"""`_queue`'s answer when the user's stack is full."""
 
 
 def _offered(file: File, data: ChoiceData) -> bool:
@@ -103,9 +107,12 @@ async def choose(
 
     kind = _KINDS[callback_data.choice]
     resolution = callback_data.height if kind is MediaKind.VIDEO else None
-    queued = await _queue(session, file, kind, resolution)
+    queued = await _queue(session, file, kind, resolution, settings.max_active_requests)
     if queued is None:
         await acknowledge(callback, texts.already_chosen())
+        return
+    if queued is _FULL:  # another press of this user's got in first
+        await refused_when_full(callback, session, user_row_id, settings.max_active_requests)
         return
     await acknowledge(callback, texts.queued(queued.position))
     if not queued.cached:
@@ -139,10 +146,16 @@ async def _over_hourly_limit(
 
 
 async def _queue(
-    session: AsyncSession, file: File, kind: MediaKind, resolution: int | None
+    session: AsyncSession, file: File, kind: MediaKind, resolution: int | None, max_active: int
 ) -> _Queued | None:
-    """Record the choice and the queued state; None when the offer was already taken."""
+    """Record the choice and the queued state; None when the offer was already taken,
+    `_FULL` when the user's stack filled up meanwhile (checked again under their lock)."""
     files = FileRepository(session)
+    if file.requested_by_id is not None:
+        await UserRepository(session).lock(file.requested_by_id)
+        if await files.count_in_flight_of_user(file.requested_by_id) >= max_active:
+            await session.commit()
+            return _FULL
     chosen = await files.choose(file.id, kind, resolution)
     if chosen is None:
         await session.commit()  # nothing changed; ends the transaction
