@@ -200,3 +200,20 @@ async def test_two_presses_at_once_cannot_both_fill_the_last_place(engine: Async
 
     outcomes = await asyncio.gather(*(press(offer) for offer in offers))
     assert sorted(outcome is choices._FULL for outcome in outcomes) == [False, True]
+
+
+async def test_a_ban_cancels_the_users_pending_requests_only(engine: AsyncEngine) -> None:
+    sessions = create_session_factory(engine)
+    mine = [await _queued(sessions, 701, f"youtube:m{index}") for index in range(2)]
+    theirs = await _queued(sessions, 702, "youtube:t0")
+    async with sessions.begin() as session:
+        cancelled = await FileRepository(session).cancel_pending_of_user(701, "banned")
+    assert sorted(cancelled) == sorted(mine)
+    async with sessions() as session:
+        files = FileRepository(session)
+        states = {file_id: (await files.get(file_id)).state for file_id in [*mine, theirs]}  # type: ignore[union-attr]
+    assert states == {
+        mine[0]: RequestState.CANCELLED,
+        mine[1]: RequestState.CANCELLED,
+        theirs: RequestState.QUEUED,
+    }

@@ -565,6 +565,21 @@ class FileRepository:
             await self.set_state(file_id, state, error_reason=reason)
         return ids
 
+    async def cancel_pending_of_user(self, telegram_id: int, reason: str) -> list[uuid.UUID]:
+        """Cancel every pending request of the user with this Telegram id (a ban).
+
+        Queued ones are never started; a worker holding one notices and stops.
+        """
+        statement = (
+            select(File.id)
+            .join(User, File.requested_by_id == User.id)
+            .where(User.telegram_id == telegram_id, File.state.in_(RequestState.pending_states()))
+        )
+        ids = list((await self._session.scalars(statement)).all())
+        for file_id in ids:
+            await self.set_state(file_id, RequestState.CANCELLED, error_reason=reason)
+        return ids
+
     async def in_flight_of_user(self, user_id: uuid.UUID) -> Sequence[File]:
         """A user's requests chosen and not yet finished, newest first, with their parts."""
         statement = (

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediabot.bot import texts
 from mediabot.bot.filters import IsAdmin
 from mediabot.db.base import utcnow
-from mediabot.db.repositories import UserRepository
+from mediabot.db.repositories import FileRepository, UserRepository
 from mediabot.db.stats import Stats, TopMedia, TopUser, collect
 from mediabot.telegram.texts import plain
 
@@ -43,6 +43,9 @@ async def ban(message: Message, command: CommandObject, session: AsyncSession) -
         return
     user_id = int(argument)
     found = await UserRepository(session).set_banned(user_id, banned)
+    if found and banned:
+        cancelled = await FileRepository(session).cancel_pending_of_user(user_id, "banned")
+        logger.info("user %s banned: %d pending request(s) cancelled", user_id, len(cancelled))
     await session.commit()
     if not found:
         await message.answer(texts.unknown_user(user_id))
