@@ -74,6 +74,8 @@ class _Route:
     headers: Mapping[str, str]
     drip_interval_s: float = 0.0
     """When set, the body goes out one byte per interval (a server that stalls everyone)."""
+    file: Path | None = None
+    """When set, this file is served instead of `body`, with byte ranges (see `add_file`)."""
 
 
 class MediaServer:
@@ -192,6 +194,15 @@ class MediaServer:
             self._routes[path] = _Route(200, b"\0" * size, headers, drip_interval_s=interval_s)
         return self.url(path)
 
+    def add_file(self, path: str, file: Path, content_type: str) -> str:
+        """Serve `file` at `path` (byte ranges, HEAD) under another name and Content-Type,
+        e.g. an MP4 as `application/octet-stream` at a path without extension, as S3 does."""
+        path = "/" + path.lstrip("/")
+        route = _Route(200, b"", {"Content-Type": content_type}, file=file)
+        with self._lock:
+            self._routes[path] = route
+        return self.url(path)
+
     def add_redirect(self, path: str, location: str, status: int = 302) -> str:
         """Redirect `path` to `location` (any URL: another route, or a forbidden address)."""
         return self.add_route(path, status, b"", {"Location": location})
@@ -268,10 +279,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._drain_body()
         try:
             route = self.owner._route(path)
-            if route is not None:
+            if route is not None and route.file is not None:
+                self._send_file(route.file, route.headers["Content-Type"], head=head)
+            elif route is not None:
                 self._send_route(route, head=head)
             else:
-                self._send_file(path, head=head)
+                self._send_file(self._resolve(path), None, head=head)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
 
@@ -316,8 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
         candidate = self.owner.root / relpath
         return candidate if candidate.is_file() else None
 
-    def _send_file(self, path: str, *, head: bool) -> None:
-        file = self._resolve(path)
+    def _send_file(self, file: Path | None, content_type: str | None, *, head: bool) -> None:
         if file is None:
             self._send_error(404, "Not Found")
             return
@@ -336,7 +348,8 @@ class _Handler(BaseHTTPRequestHandler):
                 status = 206
         length = end - start + 1 if size else 0
         self.send_response(status)
-        content_type = _CONTENT_TYPES.get(file.suffix.lower(), "application/octet-stream")
+        if content_type is None:
+            content_type = _CONTENT_TYPES.get(file.suffix.lower(), "application/octet-stream")
         self.send_header("Content-Type", content_type)
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Length", str(length))

@@ -26,7 +26,7 @@ from mediabot.domain.media import (
     ProgressCallback,
 )
 from mediabot.downloaders import formats, streams
-from mediabot.downloaders.direct import describe_direct_formats
+from mediabot.downloaders.direct import describe_formats
 from mediabot.downloaders.errors import (
     N_,
     LiveStreamError,
@@ -278,9 +278,9 @@ class Downloader(ABC):
     @classmethod
     def _probe_blocking(cls, url: str, session: YtdlSession) -> InfoDict:
         info = cls._single_or_collection(cls._extract_info(url, session), session)
-        # Direct files learn their duration from ffprobe: before the limits are applied.
+        # Generic media learns its streams and duration from ffprobe: before the limits apply.
         for entry in formats.entries_of(info):
-            describe_direct_formats(session, entry)
+            describe_formats(session, entry)
         cls._enforce_limits(info, session.options)
         return info
 
