@@ -108,3 +108,22 @@ def test_a_missing_height_is_a_clear_refusal(media: MediaSources, tmp_path: Path
     )  # fmt: skip
     assert run.returncode == 2
     assert "1080p is not available" in run.stderr
+
+
+@pytest.mark.parametrize("source", ["octet-stream", "hls-media-playlist"])
+def test_formats_lists_what_ffprobe_finds_in_generic_sources(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path, source: str
+) -> None:
+    """yt-dlp knows neither height nor codecs of these; the list still shows them."""
+    if source == "octet-stream":
+        file = media.path(media.progressive_mp4)
+        url = media_requests.add_file("/bucket/cli-7f3a", file, "application/octet-stream")
+        expected = "360p"
+    else:
+        url = f"{media.base_url}/hls/v1/index.m3u8"
+        expected = "720p"
+    run = _mediabot("formats", url, tmp_path=tmp_path, allow_private=True)
+    assert run.returncode == 0, run.stderr
+    lines = [line.split() for line in run.stdout.splitlines() if line.strip()]
+    assert [words[0] for words in lines[1:]] == [expected, "audio"]
+    assert all("MB" in words for words in lines[1:])

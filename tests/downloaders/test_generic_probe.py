@@ -68,6 +68,8 @@ async def test_an_octet_stream_mp4_offers_its_height_sound_and_size(
     size = media.path(media.progressive_mp4).stat().st_size
     assert [(r.height, r.estimated_bytes) for r in offer.resolutions] == [(360, size)]
     assert offer.has_audio
+    assert offer.audio_estimated_bytes is not None
+    assert 0 < offer.audio_estimated_bytes < size / 3
     assert offer.duration_s == pytest.approx(6, abs=0.5)
 
 

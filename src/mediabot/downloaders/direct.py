@@ -83,7 +83,7 @@ def _describe_direct(session: YtdlSession, info: InfoDict) -> None:
             continue
         if fmt.get("protocol") not in ("http", "https"):
             continue
-        facts, length = _ffprobe_stream(session, fmt["url"])
+        facts, length, rates = _ffprobe_stream(session, fmt["url"])
         if length and not fmt.get("filesize"):
             fmt["filesize"] = length
         if facts is None:
@@ -91,6 +91,7 @@ def _describe_direct(session: YtdlSession, info: InfoDict) -> None:
         if facts.video is None and facts.audio is None:
             raise NotMediaError(detail=f"ffprobe found no audio or video in {fmt['url']}")
         _apply(facts, fmt, info)
+        fmt.update({key: kbps for key, kbps in rates.items() if kbps and not fmt.get(key)})
         if str(fmt.get("ext") or "") in _UNKNOWN_EXTS:
             fmt["ext"] = _ext_of(facts)
 
@@ -147,8 +148,11 @@ def _ext_of(facts: MediaInfo) -> str:
     return "mkv" if "matroska" in facts.format_name else "mp4"
 
 
-def _ffprobe_stream(session: YtdlSession, url: str) -> tuple[MediaInfo | None, int | None]:
-    """ffprobe's facts about the stream at `url`, and the Content-Length the server sent.
+def _ffprobe_stream(
+    session: YtdlSession, url: str
+) -> tuple[MediaInfo | None, int | None, dict[str, float | None]]:
+    """ffprobe's facts about the stream at `url`, the Content-Length the server sent, and
+    the bit rates the container declares (`vbr`, `abr`, kbit/s: the audio size estimate).
 
     The facts are None when ffprobe is not installed, without streams when it read the
     file and found nothing it knows. The command and its parsing are `media.probe`'s; only
@@ -157,7 +161,7 @@ def _ffprobe_stream(session: YtdlSession, url: str) -> tuple[MediaInfo | None, i
     executable = shutil.which("ffprobe")
     if executable is None:
         logger.warning("ffprobe is not installed; direct links get no resolution list")
-        return None, None
+        return None, None, {}
     process = subprocess.Popen(
         [executable, *probe_command("pipe:0")[1:]],
         stdin=subprocess.PIPE,
@@ -190,11 +194,12 @@ def _ffprobe_stream(session: YtdlSession, url: str) -> tuple[MediaInfo | None, i
     length = int(length_text) if length_text.isdigit() else None
     if process.returncode != 0 or not stdout:
         logger.info("ffprobe could not describe %s", without_query(url))
-        return _NOT_MEDIA, length  # read, and not media: no streams
+        return _NOT_MEDIA, length, {}  # read, and not media: no streams
     try:
-        return parse_probe_output(stdout, url), length
+        facts = parse_probe_output(stdout, url)
     except ProbeError:
-        return _NOT_MEDIA, length
+        return _NOT_MEDIA, length, {}
+    return facts, length, _declared_rates(stdout, facts)
 
 
 def _ffprobe_playlist(
@@ -257,6 +262,20 @@ def _run_until_cancelled(
     if session.cancelled.is_set():  # the abort may have been what ended ffprobe
         raise DownloadCancelled()
     return stdout if process.returncode == 0 and stdout else None
+
+
+def _declared_rates(raw: bytes, facts: MediaInfo) -> dict[str, float | None]:
+    """`vbr` and `abr` (kbit/s) from the streams' `bit_rate` in ffprobe's output."""
+    try:
+        streams: list[dict[str, Any]] = json.loads(raw).get("streams") or []
+    except ValueError:
+        return {}
+    by_index = {stream.get("index"): stream.get("bit_rate") for stream in streams}
+    rates: dict[str, float | None] = {}
+    for key, stream in (("vbr", facts.video), ("abr", facts.audio)):
+        bit_rate = str(by_index.get(stream.index) or "") if stream is not None else ""
+        rates[key] = int(bit_rate) / 1000 if bit_rate.isdigit() else None
+    return rates
 
 
 def _bit_rates(raw: bytes, facts: MediaInfo) -> dict[str, float | None]:
