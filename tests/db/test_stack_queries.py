@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.bot import texts
 from mediabot.bot.handlers import choices
+from mediabot.db.base import utcnow
 from mediabot.db.engine import create_session_factory
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories import (
@@ -217,3 +218,18 @@ async def test_a_ban_cancels_the_users_pending_requests_only(engine: AsyncEngine
         mine[1]: RequestState.CANCELLED,
         theirs: RequestState.QUEUED,
     }
+
+
+async def test_a_history_resend_counts_as_a_press(engine: AsyncEngine) -> None:
+    """`RATE_LIMIT_PER_HOUR` counts presses by `chosen_at`: a resend is one."""
+    sessions = create_session_factory(engine)
+    first = await _queued(sessions, 801, "youtube:h0")
+    await _finish(sessions, first)
+    async with sessions.begin() as session:
+        files = FileRepository(session)
+        delivered = await files.get(first)
+        assert delivered is not None and delivered.requested_by_id is not None
+        before, _ = await files.presses_since(delivered.requested_by_id, utcnow() - LEASE)
+        await files.again(delivered, delivered.chat_id, delivered.requested_by_id)
+        after, _ = await files.presses_since(delivered.requested_by_id, utcnow() - LEASE)
+    assert after == before + 1

@@ -636,6 +636,7 @@ class FileRepository:
                 title=delivered.title,
                 duration_s=delivered.duration_s,
                 state=RequestState.QUEUED,
+                chosen_at=now,
                 queued_at=now,
             )
         )

@@ -8,10 +8,8 @@ courtesies (`bot.courtesy`): their failure never stops the job from being publis
 from __future__ import annotations
 
 import logging
-import math
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
@@ -19,20 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
-from mediabot.bot.handlers.queue import refused_when_full
 from mediabot.bot.keyboards import Choice, ChoiceData, cancel_keyboard
+from mediabot.bot.limits import place_still_free, refused_over_hourly_limit, refused_when_full
 from mediabot.bot.middlewares import ANSWER_WINDOW_S
 from mediabot.config import Settings
-from mediabot.db.base import utcnow
 from mediabot.db.models import File
-from mediabot.db.repositories import FileRepository, UserRepository
+from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import JobQueue, PublishFailedError
 
 logger = logging.getLogger(__name__)
-
-_HOUR = timedelta(hours=1)
 
 router = Router(name="choices")
 
@@ -102,7 +97,9 @@ async def choose(
 
     if await refused_when_full(callback, session, user_row_id, settings.max_active_requests):
         return
-    if await _over_hourly_limit(callback, session, user_row_id, settings.rate_limit_per_hour):
+    if await refused_over_hourly_limit(
+        callback, session, user_row_id, settings.rate_limit_per_hour
+    ):
         return
 
     kind = _KINDS[callback_data.choice]
@@ -129,33 +126,17 @@ async def choose(
     logger.info("request %s: queued %s %s", file.id, kind, resolution or "")
 
 
-async def _over_hourly_limit(
-    callback: CallbackQuery, session: AsyncSession, user_row_id: uuid.UUID, limit: int
-) -> bool:
-    """Refuse a press past `RATE_LIMIT_PER_HOUR`, saying when the oldest press expires."""
-    now = utcnow()
-    count, oldest = await FileRepository(session).presses_since(user_row_id, now - _HOUR)
-    await session.commit()
-    if count < limit or oldest is None:
-        return False
-    retry = oldest + _HOUR
-    minutes = max(1, math.ceil((retry - now).total_seconds() / 60))
-    logger.info("user row %s: hourly limit of %d reached", user_row_id, limit)
-    await acknowledge(callback, texts.hourly_limit(limit, minutes, f"{retry:%H:%M}"), alert=True)
-    return True
-
-
 async def _queue(
     session: AsyncSession, file: File, kind: MediaKind, resolution: int | None, max_active: int
 ) -> _Queued | None:
     """Record the choice and the queued state; None when the offer was already taken,
     `_FULL` when the user's stack filled up meanwhile (checked again under their lock)."""
     files = FileRepository(session)
-    if file.requested_by_id is not None:
-        await UserRepository(session).lock(file.requested_by_id)
-        if await files.count_in_flight_of_user(file.requested_by_id) >= max_active:
-            await session.commit()
-            return _FULL
+    if file.requested_by_id is not None and not await place_still_free(
+        session, file.requested_by_id, max_active
+    ):
+        await session.commit()
+        return _FULL
     chosen = await files.choose(file.id, kind, resolution)
     if chosen is None:
         await session.commit()  # nothing changed; ends the transaction

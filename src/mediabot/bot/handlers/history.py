@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
-from mediabot.bot.handlers.queue import refused_when_full
 from mediabot.bot.keyboards import HistoryAction, HistoryData, history_keyboard
+from mediabot.bot.limits import place_still_free, refused_over_hourly_limit, refused_when_full
 from mediabot.config import Settings
 from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository
@@ -116,7 +116,14 @@ async def _send_again(
         logger.warning("refused resend %r from user %s", callback.data, callback.from_user.id)
         await acknowledge(callback, texts.not_available())
         return
-    if await refused_when_full(callback, session, user_id, settings.max_active_requests):
+    limit = settings.max_active_requests
+    if await refused_when_full(callback, session, user_id, limit):
+        return
+    if await refused_over_hourly_limit(callback, session, user_id, settings.rate_limit_per_hour):
+        return
+    if not await place_still_free(session, user_id, limit):
+        await session.commit()
+        await refused_when_full(callback, session, user_id, limit)
         return
     again = await files.again(delivered, chat_id, user_id)
     await session.commit()

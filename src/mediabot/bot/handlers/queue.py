@@ -47,24 +47,6 @@ def in_flight_lines(described: Sequence[tuple[File, str]]) -> list[str]:
     ]
 
 
-async def refused_when_full(
-    callback: CallbackQuery, session: AsyncSession, user_id: uuid.UUID, limit: int
-) -> bool:
-    """Whether the user already has `limit` requests in flight; if so, the press is
-    answered with the list of them (and nothing is queued)."""
-    if await FileRepository(session).count_in_flight_of_user(user_id) < limit:
-        return False
-    described = await describe_in_flight(session, user_id)
-    await session.commit()  # end the read before talking to Telegram
-    logger.info("user %s: %d requests in flight; press refused", callback.from_user.id, limit)
-    await acknowledge(callback, texts.stack_full_alert(limit))
-    if isinstance(callback.message, Message):
-        await callback.message.answer(
-            texts.stack_full(limit, in_flight_lines(described)), parse_mode=ParseMode.HTML
-        )
-    return True
-
-
 async def _state_of(files: FileRepository, file: File) -> str:
     if file.state is RequestState.QUEUED:
         return texts.state_queued(await files.queue_position(file))
