@@ -87,6 +87,8 @@ async def test_a_banned_user_gets_one_line_until_unbanned(bench: BotBench) -> No
     assert _texts(bench, ADMIN)[-1] == texts.unknown_user(123)
     await bench.say(ADMIN, "/ban")
     assert _texts(bench, ADMIN)[-1] == texts.ban_usage("ban")
+    await bench.say(ADMIN, "/ban 99999999999999999999999")  # past any 64-bit id
+    assert _texts(bench, ADMIN)[-1] == texts.ban_usage("ban")
 
 
 async def test_stats_for_an_admin(bench: BotBench) -> None:

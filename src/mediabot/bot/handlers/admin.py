@@ -38,8 +38,8 @@ async def ban(message: Message, command: CommandObject, session: AsyncSession) -
     """Ban or unban a user by Telegram id."""
     banned = command.command == "ban"
     argument = (command.args or "").strip()
-    if not argument.lstrip("-").isdigit():
-        await message.answer(texts.ban_usage(command.command))
+    if not argument.lstrip("-").isdigit() or not -(2**63) <= int(argument) < 2**63:
+        await message.answer(texts.ban_usage(command.command))  # Telegram ids are 64-bit
         return
     user_id = int(argument)
     found = await UserRepository(session).set_banned(user_id, banned)

@@ -53,6 +53,8 @@ async def _page(
     if not total:
         return texts.history_empty(), None
     pages = (total + PAGE_SIZE - 1) // PAGE_SIZE
+    if page >= pages:  # a page past the end (a forged press, or history that shrank)
+        return await _page(session, user_id, pages - 1)
     first = page * PAGE_SIZE + 1
     lines = [
         texts.history_line(

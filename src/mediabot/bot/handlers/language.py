@@ -13,7 +13,7 @@ from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import LanguageData, language_keyboard
 from mediabot.db.repositories import UserRepository
-from mediabot.i18n import use_locale
+from mediabot.i18n import SUPPORTED_LOCALES, use_locale
 
 router = Router(name="language")
 
@@ -32,7 +32,7 @@ async def choose_language(
     user_row_id: uuid.UUID | None = None,
 ) -> None:
     """Store the chosen language on the user and say so in it."""
-    if user_row_id is None:
+    if user_row_id is None or callback_data.locale not in SUPPORTED_LOCALES:
         await acknowledge(callback, texts.not_available())
         return
     await UserRepository(session).set_language(user_row_id, callback_data.locale)

@@ -1,0 +1,34 @@
+"""Forged button data for /language and /history: answered, nothing stored or shown."""
+
+from __future__ import annotations
+
+from bot.conftest import BotBench
+from mediabot.bot import texts
+
+CHAT = 4242
+
+
+def _answers(bench: BotBench) -> list[str]:
+    return [call.params.get("text", "") for call in bench.telegram.calls_of("answerCallbackQuery")]
+
+
+async def test_an_unknown_language_is_refused(bench: BotBench) -> None:
+    await bench.say(CHAT, "/language")
+    message_id = bench.telegram.sent_messages(CHAT)[-1]["message_id"]
+    await bench.press(CHAT, message_id, "lang:de")
+    assert _answers(bench)[-1] == texts.not_available()
+    await bench.press(CHAT, message_id, "lang:ru")  # a real choice still works
+    assert _answers(bench)[-1] != texts.not_available()
+
+
+async def test_a_history_page_past_the_end_shows_the_last_one(bench: BotBench) -> None:
+    await bench.say(CHAT, "/history")
+    message_id = bench.telegram.sent_messages(CHAT)[-1]["message_id"]
+    await bench.press(CHAT, message_id, "h:p::10000")
+    texts_sent = [
+        call.params.get("text", "")
+        for call in bench.telegram.calls_of("sendMessage", "editMessageText")
+        if call.params.get("chat_id") == str(CHAT)
+    ]
+    assert texts_sent[-1] == texts.history_empty()
+    assert not any("10001" in text for text in texts_sent)
