@@ -24,6 +24,7 @@ from mediabot.db.repositories import (
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.media import Progress
+from mediabot.worker.adapters import DatabaseRequests
 
 LEASE = timedelta(minutes=2)
 
@@ -233,3 +234,25 @@ async def test_a_history_resend_counts_as_a_press(engine: AsyncEngine) -> None:
         await files.again(delivered, delivered.chat_id, delivered.requested_by_id)
         after, _ = await files.presses_since(delivered.requested_by_id, utcnow() - LEASE)
     assert after == before + 1
+
+
+async def test_a_spare_job_stands_for_a_request_waiting_for_its_users_turn(
+    engine: AsyncEngine,
+) -> None:
+    """U's second request waits for U's share; V's job finds its own request taken by a fairer
+    turn and nothing it may claim: it must come back (deferred), not vanish, or U's second
+    request would be left with no message."""
+    sessions = create_session_factory(engine)
+    u1, u2 = [await _queued(sessions, 901, f"youtube:u{index}") for index in range(2)]
+    v1 = await _queued(sessions, 902, "youtube:v1")
+    worker = DatabaseRequests(sessions, "w1", LEASE, max_running_per_user=1)
+    other = DatabaseRequests(sessions, "w2", LEASE, max_running_per_user=1)
+    assert (await worker.claim(u1)).taken == u1
+    assert (await other.claim(u2)).taken == v1  # u2's job took the fairer turn, v1
+    spare = await DatabaseRequests(sessions, "w3", LEASE, max_running_per_user=1).claim(v1)
+    assert not spare.claimed and spare.waiting  # u2 still waits for U's turn
+    await _finish(sessions, u1)
+    await _finish(sessions, v1)
+    assert (await worker.claim(v1)).taken == u2  # the spare job serves u2 when its turn comes
+    await _finish(sessions, u2)
+    assert not (await worker.claim(v1)).waiting  # nothing left: the job ends

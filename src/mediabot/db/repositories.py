@@ -384,6 +384,12 @@ class FileRepository:
         result = await self._session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    async def any_claimable(self) -> bool:
+        """Whether some pending request has no live lease (waiting for its user's turn,
+        say): a job that found nothing it may claim then stands for that one and comes back."""
+        statement = select(File.id).where(self._claimable(utcnow())).limit(1)
+        return (await self._session.execute(statement)).first() is not None
+
     async def renew_lease(
         self,
         file_id: uuid.UUID,

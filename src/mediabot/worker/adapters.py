@@ -96,7 +96,12 @@ class DatabaseRequests:
             taken = await files.claim_fairest(
                 request_id, self.owner, self.lease, max_per_user=self.max_running_per_user
             )
-            waiting = taken is None and await files.defer_if_waiting(request_id)
+            # A job whose own request was taken by a fairer turn stands for another request
+            # still waiting (its user at their share): it comes back rather than vanish, as
+            # that request may have no message of its own any more.
+            waiting = taken is None and (
+                await files.defer_if_waiting(request_id) or await files.any_claimable()
+            )
             file = await files.get_with_chat(taken) if taken is not None else None
             await session.commit()
         request = _request_of(file) if file is not None else None
