@@ -30,4 +30,7 @@ class UserLocaleMiddleware(I18nMiddleware):
         stored = None
         if session is not None and user_row_id is not None:
             stored = await UserRepository(session).language(user_row_id)
+            # End the read: the handler may wait on the network (a lookup takes seconds),
+            # and a connection held meanwhile by each of many updates drains the pool.
+            await session.commit()
         return locale_for(user.language_code if user is not None else None, stored)
