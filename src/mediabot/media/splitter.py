@@ -30,18 +30,28 @@ if TYPE_CHECKING:  # aiohttp is imported only when a remote source is read
 
 logger = logging.getLogger(__name__)
 
-HEADROOM = 0.97
-"""Share of the limit a plan may fill; the rest absorbs container overhead."""
-_PART_OVERHEAD_BYTES = 8 * 1024
+HEADROOM = 0.995
+"""Share of the limit a plan may fill, container overhead included (`part_overhead`);
+the rest is a margin for a wrong estimate. A part that still comes out over the limit
+is cut again, so the margin only has to make that rare, not impossible."""
+MIN_FILL = 0.9
+"""Every part but the last aims at least at this share of the limit (see `part_target`)."""
+_REMOTE_HEADROOM = 0.97
+_REMOTE_EVEN_FILL = 0.92
+"""A remote source keeps the even plan: parts counted at this share of its headroom and
+shared evenly. Filling close to the limit needs a window that reaches past the budget by a
+keyframe gap, longer than the read-through cache holds, so the origin would be read twice."""
+_PART_OVERHEAD_BYTES = 4 * 1024
+_STREAM_OVERHEAD_BYTES = 1024
 _PACKET_OVERHEAD_BYTES = 16
+"""An MP4's sample tables grow with its samples: stsz 4 bytes, ctts up to 8, and a share
+of stts, stss, stsc and stco; measured about 9 bytes a packet without B-frames."""
 _AUDIO_UNIT_S = 0.5
 _SEEK_PAST_S = 0.001
 """Seek just past a cut point: ffmpeg seeks to the keyframe at or before the target."""
 _END_BEFORE_S = 0.0005
 _MIN_WINDOW_S = 8.0
 _RECUT_FACTOR = 0.95
-_EVEN_FILL = 0.92
-"""Parts are planned to this share of the budget, so even-sized parts keep their count."""
 _REMOTE_SPAN_FACTOR = 1.05
 _REMOTE_GROWTH = 1.25
 """Remote windows start just long enough and grow gently: a longer window re-reads its
@@ -115,9 +125,12 @@ class CutPart:
         return max(0.0, self.end_s - self.start_s)
 
 
-def part_overhead(packets: int) -> int:
-    """Estimated container bytes a part adds to its payload (headers and sample tables)."""
-    return _PART_OVERHEAD_BYTES + _PACKET_OVERHEAD_BYTES * packets
+def part_overhead(packets: int, streams: int = 2) -> int:
+    """Estimated container bytes a part adds to its payload: headers (ftyp, moov, one
+    trak per stream, mdat) and sample tables, which grow with the number of packets."""
+    return (
+        _PART_OVERHEAD_BYTES + _STREAM_OVERHEAD_BYTES * streams + (_PACKET_OVERHEAD_BYTES * packets)
+    )
 
 
 def plan_part(
@@ -126,6 +139,7 @@ def plan_part(
     *,
     at_eof: bool,
     target_bytes: int | None = None,
+    streams: int = 2,
 ) -> int | None:
     """How many leading `units` make one part: never over `budget_bytes` (with overhead),
     and stopping once `target_bytes` of payload is reached when a target is given.
@@ -142,7 +156,7 @@ def plan_part(
         unit = units[count - 1]
         total += unit.size_bytes
         packets += unit.packets
-        if total + part_overhead(packets) > budget_bytes:
+        if total + part_overhead(packets, streams) > budget_bytes:
             return max(1, count - 1)
         if target_bytes is not None and total >= target_bytes:
             return count
@@ -227,6 +241,10 @@ class Splitter:
         self._bit_rate = 0
         self._keyframe_stream: tuple[int, int] | None = None
         self._remote: RemoteInputs | None = None
+        self._seen_units = 0
+        self._seen_bytes = 0
+        self._seen_packets = 0
+        self._last_window: tuple[float, list[CutUnit], bool] | None = None
 
     async def __aenter__(self) -> Splitter:
         return self
@@ -331,19 +349,98 @@ class Splitter:
         """Roughly how many bytes of media remain from `start_s` (from the bit rate)."""
         return int(max(0.0, self._duration_s - start_s) * self._bit_rate / 8)
 
-    def estimate_parts(self, start_s: float, limit_bytes: int) -> int:
-        """How many parts remain from `start_s` when each is filled to `part_target`.
+    @property
+    def _streams(self) -> int:
+        return sum(len(source.stream_indexes) for source in self._inputs) or 2
 
-        Parts are planned to even sizes a little under the limit, so this count holds
-        unless the bit rate is very uneven.
+    def _capacity(self, limit_bytes: int) -> int:
+        """Payload bytes a part filled up to the limit holds on average: the budget less
+        its overhead, less half a cut unit (a part ends at a keyframe, so it falls short
+        of the budget by up to one unit, half on average).
         """
-        budget = limit_bytes * HEADROOM * _EVEN_FILL
-        return max(1, math.ceil(self.estimate_bytes(start_s) / budget))
+        budget = int(limit_bytes * HEADROOM)
+        per_byte = self._seen_packets / self._seen_bytes if self._seen_bytes else 0.0
+        overhead = part_overhead(int(budget * per_byte), self._streams)
+        return max(1, budget - overhead - self._unit_bytes // 2)
 
-    def part_target(self, start_s: float, parts_left: int, limit_bytes: int) -> int:
-        """Payload bytes to aim for in the next part so `parts_left` parts cover the rest."""
-        even = self.estimate_bytes(start_s) / max(1, parts_left)
-        return int(min(even, limit_bytes * HEADROOM))
+    @property
+    def _unit_bytes(self) -> int:
+        """The average payload between two cut points seen so far."""
+        return self._seen_bytes // self._seen_units if self._seen_units else 0
+
+    async def survey(self, start_s: float, limit_bytes: int) -> None:
+        """Read the packets of the part starting at `start_s`, to learn how long the
+        stretches between cut points are before parts are counted (`estimate_parts`).
+
+        The window is kept for the `cut` at the same start, so it is not read twice. A
+        remote source is not surveyed: it keeps the even plan (`_REMOTE_EVEN_FILL`).
+        """
+        if not self._inputs:
+            await self.open()
+        if self._remote is not None:
+            return
+        self._set_cache_budget(limit_bytes)
+        # a window as long as a part filled to MIN_FILL: what the first cut reads anyway
+        budget, least = int(limit_bytes * HEADROOM), int(limit_bytes * MIN_FILL)
+        units, at_eof = await self._window(start_s, budget, least)
+        self._last_window = (start_s, units, at_eof)
+
+    def _headroom(self) -> float:
+        return _REMOTE_HEADROOM if self._remote is not None else HEADROOM
+
+    def estimate_parts(self, start_s: float, limit_bytes: int) -> int:
+        """How many parts remain from `start_s`, each filled close to the limit.
+
+        Counted from the bit rate with the part's sure capacity (`_capacity`); after a
+        `survey` that capacity knows the source's keyframe spacing. It holds unless the
+        bit rate is very uneven; `part_target` keeps even an overestimate exact. A remote
+        source is counted at `_REMOTE_EVEN_FILL` of its headroom, as it is shared evenly.
+        """
+        if self._remote is not None:
+            share = limit_bytes * _REMOTE_HEADROOM * _REMOTE_EVEN_FILL
+            return max(1, math.ceil(self.estimate_bytes(start_s) / share))
+        return max(1, math.ceil(self.estimate_bytes(start_s) / self._capacity(limit_bytes)))
+
+    def part_target(self, start_s: float, parts_left: int, limit_bytes: int) -> int | None:
+        """Payload bytes to aim for in the next part so `parts_left` parts cover the rest.
+
+        The rest shared evenly (so the count announced with the first part holds), but
+        never under `MIN_FILL` of the limit, so every part but the last is close to the
+        limit; `None` (fill up to the limit) when the share is more than a part holds or
+        this is the last part counted. A part filled up to the limit ends at most one cut
+        unit short of it, so `MIN_FILL` holds for every part but the last as long as the
+        keyframes are less than about 8 % of the limit apart (2 s of a 1.6 Mbit/s video
+        is 0.8 % of 50 MB); on a source with rarer keyframes parts can be smaller.
+
+        A remote source gets the even share, never more than its headroom (see
+        `_REMOTE_EVEN_FILL`), so its window ends where its part does.
+        """
+        if self._remote is not None:
+            even = self.estimate_bytes(start_s) / max(1, parts_left)
+            return int(min(even, limit_bytes * _REMOTE_HEADROOM))
+        capacity = self._capacity(limit_bytes)
+        if parts_left <= 1:
+            return None
+        rest = self.estimate_bytes(start_s)
+        target = max(rest / parts_left, min(limit_bytes * MIN_FILL, capacity))
+        # leave the parts still counted a cut unit and a half each, so none comes out
+        # empty when the count was high (a part overshoots its target by up to a unit)
+        target = min(target, rest - (parts_left - 1) * 1.5 * self._unit_bytes)
+        return None if target >= capacity else max(1, int(target))
+
+    def _set_cache_budget(self, limit_bytes: int) -> None:
+        if self._remote is not None:
+            # a window of source (planned a little past one part) stays in the cache, so
+            # ffmpeg's cut reads what ffprobe just fetched
+            self._remote.budget_bytes = int(limit_bytes * _CACHE_SHARE)
+
+    def _learn(self, units: Sequence[CutUnit], at_eof: bool) -> None:
+        """Count the cut units, bytes and packets seen, for the size of a unit and the
+        overhead of a part."""
+        complete = units if at_eof else units[:-1]
+        self._seen_units += len(complete)
+        self._seen_bytes += sum(unit.size_bytes for unit in complete)
+        self._seen_packets += sum(unit.packets for unit in complete)
 
     async def cut(
         self, start_s: float, index: int, limit_bytes: int, *, target_bytes: int | None = None
@@ -356,15 +453,26 @@ class Splitter:
         """
         if not self._inputs:
             await self.open()
-        if self._remote is not None:
-            # a window of source (planned a little past one part) stays in the cache, so
-            # ffmpeg's cut reads what ffprobe just fetched
-            self._remote.budget_bytes = int(limit_bytes * _CACHE_SHARE)
-        budget = int(limit_bytes * HEADROOM)
-        units, at_eof = await self._window(start_s, budget, target_bytes)
+        self._set_cache_budget(limit_bytes)
+        budget = int(limit_bytes * self._headroom())
+        streams = self._streams
+        surveyed, self._last_window = self._last_window, None
+        if (
+            surveyed is not None
+            and surveyed[0] == start_s
+            and plan_part(
+                surveyed[1], budget, at_eof=surveyed[2], target_bytes=target_bytes, streams=streams
+            )
+            is not None
+        ):
+            units, at_eof = surveyed[1], surveyed[2]
+        else:
+            units, at_eof = await self._window(start_s, budget, target_bytes)
         path = self._work_dir / f"{self._stem}-{index:03d}{self.suffix}"
         while True:
-            count = plan_part(units, budget, at_eof=at_eof, target_bytes=target_bytes)
+            count = plan_part(
+                units, budget, at_eof=at_eof, target_bytes=target_bytes, streams=streams
+            )
             if count is None:
                 raise SplitError("no cut point found")  # _window guarantees a plan
             next_unit = units[count] if count < len(units) else None
@@ -434,7 +542,11 @@ class Splitter:
             units = build_units(packets, start_s=start_s, keyframe_stream=keyframe_stream)
             if not units:
                 raise SplitError(f"nothing to cut after {start_s:.3f} s")
-            if plan_part(units, budget, at_eof=at_eof, target_bytes=target_bytes) is not None:
+            planned = plan_part(
+                units, budget, at_eof=at_eof, target_bytes=target_bytes, streams=self._streams
+            )
+            if planned is not None:
+                self._learn(units, at_eof)
                 return units, at_eof
             span *= growth
 

@@ -135,6 +135,8 @@ class LargeSender(FileSender):
             start_s = self._resume.start_s if self._resume else 0.0
             index = self._resume.next_index if self._resume else 0
             limit = self._limit_bytes
+            if not self._source.is_stream:
+                await splitter.survey(start_s, limit)
             total = index + splitter.estimate_parts(start_s, limit)
             if self._resume is not None and self._resume.total_hint:
                 total = self._resume.total_hint
@@ -147,6 +149,8 @@ class LargeSender(FileSender):
                 if rejected is None:
                     return sent
                 start_s, index, limit = rejected.start_s, rejected.index, rejected.limit_bytes
+                if not self._source.is_stream:
+                    await splitter.survey(start_s, limit)
                 total = index + splitter.estimate_parts(start_s, limit)
         except SplitError as exc:
             raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc

@@ -1,0 +1,210 @@
+"""Parts close to the limit: every part but the last at least 90 % of it, never over it.
+
+A source made with ffmpeg (a keyframe every 0.5 s) and a limit of a 4.6th of its size: each
+part starts on a keyframe, decodes, has its index (moov) before its data (mdat), and the
+parts' durations add up to the source's. Through the large sender too, against the fake
+Bot API: no more parts than the size needs, plus one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+
+from mediabot.config import load_settings
+from mediabot.domain.enums import MediaKind
+from mediabot.media.splitter import MIN_FILL, CutPart, SplitSource, Splitter
+from mediabot.senders.base import SendTarget
+from mediabot.senders.large import LargeVideoSender
+from mediabot.telegram.client import create_bot
+from mediabot.telegram.pacing import Pacer, Rate
+from support.fake_telegram import FakeTelegram
+
+pytestmark = pytest.mark.integration
+
+FPS = 24
+DURATION_S = 40.0
+KEYFRAME_EVERY = FPS // 2  # frames: a keyframe every 0.5 s
+SHARE = 4.6
+
+
+def _ffprobe(*args: str) -> dict[str, object]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+def _keyframe_times(path: Path) -> list[float]:
+    data = _ffprobe("-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", str(path))
+    packets = data["packets"]
+    assert isinstance(packets, list)
+    return sorted(float(p["pts_time"]) for p in packets if "K" in p["flags"])
+
+
+def _first_video_packet_is_keyframe(path: Path) -> bool:
+    data = _ffprobe(
+        "-select_streams", "v:0", "-read_intervals", "%+#1", "-show_entries", "packet=flags",
+        str(path),
+    )  # fmt: skip
+    packets = data["packets"]
+    assert isinstance(packets, list) and packets
+    return "K" in packets[0]["flags"]
+
+
+def _decodes(path: Path) -> bool:
+    """ffprobe decodes every frame of every stream without an error."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+         "stream=codec_type,nb_read_frames", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if result.returncode != 0 or result.stderr.strip():
+        return False
+    streams = json.loads(result.stdout)["streams"]
+    kinds = {stream["codec_type"] for stream in streams if int(stream["nb_read_frames"]) > 0}
+    return kinds == {"video", "audio"}
+
+
+def _duration(path: Path) -> float:
+    data = _ffprobe("-select_streams", "v:0", "-show_entries", "stream=duration", str(path))
+    streams = data["streams"]
+    assert isinstance(streams, list)
+    return float(streams[0]["duration"])
+
+
+def _top_level_boxes(path: Path) -> list[str]:
+    boxes: list[str] = []
+    with path.open("rb") as file:
+        while header := file.read(8):
+            size, kind = int.from_bytes(header[:4], "big"), header[4:8].decode("latin-1")
+            boxes.append(kind)
+            if size == 1:
+                size = int.from_bytes(file.read(8), "big")
+                file.seek(size - 16, 1)
+            elif size == 0:
+                break
+            else:
+                file.seek(size - 8, 1)
+    return boxes
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 s of 640x360 H.264 at about 700 kbit/s with AAC: about 4 MB."""
+    path = tmp_path_factory.mktemp("close") / "source.mp4"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-nostdin", "-y",
+         "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate={FPS}:duration={DURATION_S:g}",
+         "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={DURATION_S:g}",
+         "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+         "-g", str(KEYFRAME_EVERY), "-keyint_min", str(KEYFRAME_EVERY), "-sc_threshold", "0",
+         "-b:v", "700k", "-maxrate", "800k", "-bufsize", "400k",
+         "-c:a", "aac", "-b:a", "64k", "-movflags", "+faststart", str(path)],
+        check=True,
+        timeout=300,
+    )  # fmt: skip
+    return path
+
+
+def _limit(source: Path) -> int:
+    return int(source.stat().st_size / SHARE)
+
+
+def _most_parts(source: Path, limit: int) -> int:
+    """As many parts as the size needs, plus one."""
+    return math.ceil(source.stat().st_size / limit) + 1
+
+
+def _listing(folder: Path) -> list[Path]:
+    return sorted(folder.iterdir())
+
+
+def _check_parts(source: Path, paths: list[Path], limit: int) -> None:
+    sizes = [path.stat().st_size for path in paths]
+    fills = [round(size / limit, 3) for size in sizes]
+    assert all(size <= limit for size in sizes), fills
+    assert all(size >= MIN_FILL * limit for size in sizes[:-1]), fills
+    for path in paths:
+        assert _first_video_packet_is_keyframe(path), path.name
+        assert _decodes(path), path.name
+        boxes = _top_level_boxes(path)
+        assert "moov" in boxes and "mdat" in boxes
+        assert boxes.index("moov") < boxes.index("mdat"), boxes
+    total = sum(_duration(path) for path in paths)
+    assert total == pytest.approx(_duration(source), abs=len(paths) / FPS)
+
+
+async def test_every_part_but_the_last_is_close_to_the_limit(source: Path, tmp_path: Path) -> None:
+    limit = _limit(source)
+    keyframes = _keyframe_times(source)
+    parts: list[CutPart] = []
+    async with Splitter(SplitSource((source,), MediaKind.VIDEO), tmp_path) as splitter:
+        await splitter.open()
+        await splitter.survey(0.0, limit)
+        total = splitter.estimate_parts(0.0, limit)
+        start, index = 0.0, 0
+        while True:
+            target = splitter.part_target(start, total - index, limit)
+            part = await splitter.cut(start, index, limit, target_bytes=target)
+            parts.append(part)
+            if part.is_last:
+                break
+            start, index = part.end_s, index + 1
+    assert len(parts) == total <= _most_parts(source, limit)
+    # each part starts where the source has a keyframe, and the next begins where it ends
+    for part in parts:
+        assert min(abs(part.start_s - time) for time in keyframes) < 0.001, part.start_s
+    assert [part.start_s for part in parts[1:]] == [part.end_s for part in parts[:-1]]
+    _check_parts(source, [part.path for part in parts], limit)
+
+
+@pytest.fixture
+async def bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
+    """mediabot's own bot on the fake cloud Bot API, paced for tests."""
+    telegram.local_mode = False
+    settings = load_settings(bot_token=telegram.token, telegram_api_url=telegram.base_url)
+    pacer = Pacer(per_chat=Rate(1000.0, burst=100), per_group=Rate(1000.0, burst=100))
+    bot = create_bot(settings, pacer=pacer)
+    yield bot
+    assert isinstance(bot.session, AiohttpSession)
+    client = await bot.session.create_session()
+    await client.close()
+
+
+async def test_the_large_sender_sends_no_more_parts_than_the_size_needs(
+    bot: Bot, telegram: FakeTelegram, source: Path, tmp_path: Path
+) -> None:
+    limit = _limit(source)
+    sender = LargeVideoSender(
+        bot,
+        SendTarget.for_media(77, "close", "https://example.com/close"),
+        SplitSource((source,), MediaKind.VIDEO),
+        work_dir=tmp_path,
+        limit_bytes=limit,
+        title="close",
+    )
+    sent = await sender.send()
+
+    calls = [call for call in telegram.calls_of("sendVideo") if call.ok]
+    assert len(calls) == len(sent) <= _most_parts(source, limit)
+    uploads = []
+    for number, (call, part) in enumerate(zip(calls, sent, strict=True), start=1):
+        upload = call.file("video")
+        assert upload is not None and upload.size == part.size_bytes
+        assert call.params["caption"].endswith(f"Part {number}/{len(sent)}")
+        uploads.append(upload.path)
+    _check_parts(source, uploads, limit)
+    assert _listing(tmp_path) == []
