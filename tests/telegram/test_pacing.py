@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 
 import pytest
 
@@ -149,3 +151,21 @@ async def test_a_message_queued_behind_a_flood_wait_does_not_hold_other_chats() 
     assert waits == [pytest.approx(160.0, abs=5)]
     await pacer.acquire(8)
     assert len(waits) == 1
+
+
+async def test_a_chat_stays_paced_when_the_bot_wide_bucket_delays_it() -> None:
+    """A backlog in the bot-wide bucket must not squeeze a chat's messages together: its
+    slot is reserved for when the message really goes. On the real clock: concurrent waits
+    need one timeline."""
+    pacer = Pacer(overall=Rate(50.0, burst=1), per_chat=Rate(5.0, burst=1))
+    sent: list[float] = []
+
+    async def send(chat_id: int) -> None:
+        await pacer.acquire(chat_id)
+        if chat_id == 7:
+            sent.append(time.monotonic())
+
+    backlog = [send(chat) for chat in range(100, 120)]  # 0.4 s of the bot's rate
+    await asyncio.gather(*backlog, send(7), send(7), send(7))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent)]
+    assert min(gaps) >= 0.2 - 0.03, gaps  # the chat's interval, less scheduling jitter

@@ -22,6 +22,8 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 _PRUNE_EVERY = 1000
+_HOLD_S = 5.0
+"""A chat whose next slot is further off than this is held (a flood wait, a backlog)."""
 
 FLOOD_SPREAD_CHATS = 3
 """429s in this many distinct chats within `FLOOD_SPREAD_WINDOW_S` hold back the whole bot."""
@@ -89,16 +91,19 @@ class Pacer:
     async def acquire(self, chat_id: int, weight: int = 1) -> None:
         """Wait until a message (or `weight` messages, e.g. an album) may go to `chat_id`.
 
-        The chat's turn is taken first and the bot-wide one only when the chat's comes: a
-        message queued behind its own chat (a flood wait, a busy group) holds no global slot
-        meanwhile, so it neither delays other chats nor goes out uncounted later.
+        A slot is reserved in both buckets at once, in the order asked, so the message goes
+        out when both the bot and its chat have room. A chat sitting out a hold (a flood
+        wait, a long backlog) is first waited for without a reservation: a slot reserved far
+        ahead in the bot-wide bucket would hold every other chat back with it.
         """
         now = self._clock()
-        at = self._reserve_chat(chat_id, now, weight)
-        if at > now:
-            await self._sleep(at - now)
+        rate = self._rate(chat_id)
+        ready = self._chat_tat.get(chat_id, now) - rate.tolerance
+        held = ready > now + _HOLD_S
+        if held:
+            await self._sleep(ready - now)
             now = self._clock()
-        at = self._reserve_global(now, weight)
+        at = self._reserve(chat_id, now, weight, chat_waited=held)
         if at > now:
             await self._sleep(at - now)
 
@@ -153,18 +158,20 @@ class Pacer:
             chat_tat - rate.tolerance,
         )
 
-    def _reserve_chat(self, chat_id: int, now: float, weight: int) -> float:
+    def _reserve(
+        self, chat_id: int, now: float, weight: int, *, chat_waited: bool = False
+    ) -> float:
+        """Reserve a slot in both buckets; `chat_waited`: the chat's turn was waited for."""
+        if chat_waited:
+            at = max(now, self._global_tat - self._overall.tolerance)
+        else:
+            at = self._earliest(chat_id, now)
         rate = self._rate(chat_id)
-        at = max(now, self._chat_tat.get(chat_id, now) - rate.tolerance)
+        self._global_tat = max(self._global_tat, at) + self._overall.interval * weight
         self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, at), at) + rate.interval * weight
         self._reservations += 1
         if self._reservations % _PRUNE_EVERY == 0:
             self._prune(now)
-        return at
-
-    def _reserve_global(self, now: float, weight: int) -> float:
-        at = max(now, self._global_tat - self._overall.tolerance)
-        self._global_tat = max(self._global_tat, at) + self._overall.interval * weight
         return at
 
     def _prune(self, now: float) -> None:
