@@ -90,9 +90,11 @@ def create_session(
     )
     session = DeliverySession(api=api)
     pacer = pacer or Pacer()
+    # The first is the outermost: every retry after a 429 goes through the pacer again, so
+    # it waits for a slot like any message instead of firing the moment its wait ends.
     middlewares: list[RequestMiddlewareType] = [
-        PacingMiddleware(pacer),
         RetryMiddleware(pacer=pacer, max_flood_wait_s=max_flood_wait_s),
+        PacingMiddleware(pacer),
     ]
     for middleware in middlewares:
         session.middleware(middleware)

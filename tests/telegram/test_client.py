@@ -1,0 +1,34 @@
+"""The bot `create_bot` builds: a retry after a 429 waits for the pacer like any message."""
+
+from __future__ import annotations
+
+from mediabot.config import load_settings
+from mediabot.telegram.client import create_bot
+from mediabot.telegram.pacing import Pacer
+from support.fake_telegram import DEFAULT_TOKEN, FakeTelegram
+
+
+class _CountingPacer(Pacer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.acquired: list[int] = []
+
+    async def acquire(self, chat_id: int, weight: int = 1) -> None:
+        self.acquired.append(chat_id)
+        await super().acquire(chat_id, weight)
+
+
+async def test_a_retry_after_flood_control_goes_through_the_pacer_again(
+    telegram: FakeTelegram,
+) -> None:
+    pacer = _CountingPacer()
+    settings = load_settings(bot_token=DEFAULT_TOKEN, telegram_api_url=telegram.base_url)
+    bot = create_bot(settings, pacer=pacer)
+    try:
+        telegram.fail_next("sendMessage", retry_after=1)
+        await bot.send_message(chat_id=5, text="hello")
+    finally:
+        await bot.session.close()
+    assert [call.status for call in telegram.calls_of("sendMessage")] == [429, 200]
+    # Unpaced, the retries of many chats fire together the moment their waits end.
+    assert pacer.acquired == [5, 5]
