@@ -169,3 +169,20 @@ async def test_a_chat_stays_paced_when_the_bot_wide_bucket_delays_it() -> None:
     await asyncio.gather(*backlog, send(7), send(7), send(7))
     gaps = [later - earlier for earlier, later in itertools.pairwise(sent)]
     assert min(gaps) >= 0.2 - 0.03, gaps  # the chat's interval, less scheduling jitter
+
+
+async def test_slots_woken_late_together_are_held_to_the_rate_of_a_second() -> None:
+    """A blocked event loop wakes every due slot at once; what really goes out in any one
+    second stays within the rate and its burst (here 10 + 1)."""
+    waits: list[float] = []
+
+    async def late(seconds: float) -> None:  # the loop was busy: no time passes meanwhile
+        waits.append(seconds)
+
+    pacer = Pacer(clock=lambda: 0.0, sleep=late, overall=Rate(10.0, burst=1))
+    for chat in range(14):
+        await pacer.acquire(1000 + chat)
+    # 13 waits for the slots the rate spaces (all but the first), and one more for each
+    # message past the 11 a second may carry.
+    assert len(waits) == 13 + (14 - 11)
+    assert waits.count(1.0) == 14 - 11  # the window's waits: until the oldest is a second old
