@@ -140,6 +140,7 @@ async def test_in_flight_count_and_history_pages(engine: AsyncEngine) -> None:
 
 
 async def test_again_queues_a_copy_the_cache_serves(engine: AsyncEngine) -> None:
+    """...and counts as a press (`RATE_LIMIT_PER_HOUR` counts by `chosen_at`)."""
     sessions = create_session_factory(engine)
     original = await _queued(sessions, 6, "youtube:again")
     await _finish(sessions, original)
@@ -147,10 +148,14 @@ async def test_again_queues_a_copy_the_cache_serves(engine: AsyncEngine) -> None
         files = FileRepository(session)
         delivered = await files.get_with_chat(original)
         assert delivered is not None and delivered.requested_by_id is not None
-        copy = await files.again(delivered, delivered.chat_id, delivered.requested_by_id)
+        user_id = delivered.requested_by_id
+        before, _ = await files.presses_since(user_id, utcnow() - LEASE)
+        copy = await files.again(delivered, delivered.chat_id, user_id)
+        after, _ = await files.presses_since(user_id, utcnow() - LEASE)
         hit = await files.find_delivered("youtube:again", MediaKind.VIDEO, 720)
     assert copy.id != original and copy.state is RequestState.QUEUED
     assert hit is not None and hit.id == original
+    assert after == before + 1
 
 
 async def test_a_lease_renewal_records_the_progress_for_queue(engine: AsyncEngine) -> None:
@@ -219,21 +224,6 @@ async def test_a_ban_cancels_the_users_pending_requests_only(engine: AsyncEngine
         mine[1]: RequestState.CANCELLED,
         theirs: RequestState.QUEUED,
     }
-
-
-async def test_a_history_resend_counts_as_a_press(engine: AsyncEngine) -> None:
-    """`RATE_LIMIT_PER_HOUR` counts presses by `chosen_at`: a resend is one."""
-    sessions = create_session_factory(engine)
-    first = await _queued(sessions, 801, "youtube:h0")
-    await _finish(sessions, first)
-    async with sessions.begin() as session:
-        files = FileRepository(session)
-        delivered = await files.get(first)
-        assert delivered is not None and delivered.requested_by_id is not None
-        before, _ = await files.presses_since(delivered.requested_by_id, utcnow() - LEASE)
-        await files.again(delivered, delivered.chat_id, delivered.requested_by_id)
-        after, _ = await files.presses_since(delivered.requested_by_id, utcnow() - LEASE)
-    assert after == before + 1
 
 
 async def test_a_spare_job_stands_for_a_request_waiting_for_its_users_turn(
