@@ -17,6 +17,7 @@ import json
 import logging
 import shutil
 import subprocess
+import threading
 from typing import Any
 
 from yt_dlp.utils import DownloadCancelled
@@ -168,8 +169,14 @@ def _ffprobe_stream(
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    assert process.stdin is not None
+    assert process.stdin is not None and process.stdout is not None
     headers: dict[str, str] = {}
+    # ffprobe's report is read while the bytes go in: a report larger than the pipe's buffer
+    # would otherwise block ffprobe, which then stops reading, and the write below with it.
+    output = bytearray()
+    stdout_pipe = process.stdout
+    reader = threading.Thread(target=lambda: output.extend(stdout_pipe.read()), daemon=True)
+    reader.start()
     try:
         sent = 0
         with session.open() as ydl:
@@ -183,13 +190,13 @@ def _ffprobe_stream(
                     break
         with contextlib.suppress(BrokenPipeError):
             process.stdin.close()
-        assert process.stdout is not None
-        stdout = process.stdout.read()
         process.wait(timeout=30)
+        reader.join(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
+    stdout = bytes(output)
     length_text = headers.get("Content-Length") or headers.get("content-length") or ""
     length = int(length_text) if length_text.isdigit() else None
     if process.returncode != 0 or not stdout:
