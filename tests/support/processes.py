@@ -90,7 +90,9 @@ class MediabotProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def wait_for_log(self, text: str, timeout: float = 30) -> None:
+    def wait_for_log(self, text: str, timeout: float = 90) -> None:
+        """Wait until the log shows `text`. The default bound is wide: on a loaded 2-core
+        machine, three processes importing aiogram and yt-dlp at once took over 30 s to start."""
         deadline = time.monotonic() + timeout
         while text not in self.log:
             if not self.running():
