@@ -29,6 +29,7 @@ from mediabot.bot.keyboards import cancel_keyboard
 from mediabot.config import ConfigError, Settings
 from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
 from mediabot.db.migrate import upgrade
+from mediabot.downloaders.cookies import check_cookies_files
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import get_resolutions
 from mediabot.queue.base import JobQueue
@@ -225,6 +226,7 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
 
 async def run_process(command: str, settings: Settings) -> int:
     """Run `run`, `bot` or `worker` until SIGTERM; returns the exit code."""
+    check_cookies_files(DownloadOptions.from_settings(settings))
     if command == "run":
         async with _runtime(settings, migrate=True) as runtime:
             return await _serve(

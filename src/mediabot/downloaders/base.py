@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mediabot.domain.enums import DownloadPhase, MediaKind, Provider
+from mediabot.domain.links import LinkKind, RecognisedLink
 from mediabot.domain.media import (
     DownloadProgress,
     DownloadResult,
@@ -44,6 +45,7 @@ from mediabot.downloaders.executions import (
 )
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.share import follow_share_link
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
 from mediabot.downloaders.ytdl import YtdlSession
 
@@ -93,6 +95,13 @@ class Downloader(ABC):
     def suitable(cls, url: str) -> bool:
         """Whether this class handles `url` (no network)."""
         raise NotImplementedError  # abstract
+
+    @classmethod
+    def recognise(cls, url: str) -> RecognisedLink | None:
+        """What `url` is (kind, canonical key) when this class takes it, else None (no network)."""
+        if not cls.suitable(url):
+            return None
+        return RecognisedLink(url.strip(), cls.provider, LinkKind.PAGE, cls.media_key(url))
 
     @classmethod
     def media_key(cls, url: str) -> str | None:
@@ -239,7 +248,7 @@ class Downloader(ABC):
                 kind,
                 duration_s=duration,
                 headers=located.headers,
-                url_check=StreamGuard.for_options(self._options),
+                url_check=StreamGuard.for_options(self._options, self.provider),
             ),
             provider=self.provider,
             media_key=self._canonical_key(self._url, info),
@@ -262,6 +271,7 @@ class Downloader(ABC):
     ) -> YtdlSession:
         return YtdlSession(
             options,
+            provider=cls.provider,
             cookies_file=cls._cookies_file(options),
             extra_params=cls._extra_params,
             progress=progress,
@@ -270,6 +280,10 @@ class Downloader(ABC):
     @classmethod
     async def _probe(cls, url: str, session: YtdlSession) -> InfoDict:
         cls._check_link(url)
+        link = cls.recognise(url)
+        if link is not None and link.kind is LinkKind.SHARE:
+            # A share token is not the media's id: the link's redirect says which media it is.
+            url = await follow_share_link(url, session, lambda target: cls.recognise(target))
         source = cls._source_url(url)
         # Names are judged by the guard proxy at connection time; what needs no DNS, now.
         session.precheck(source)

@@ -28,20 +28,27 @@ from yt_dlp.networking.common import Request
 from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import DownloadCancelled, GeoRestrictedError, UnsupportedError
 
-from mediabot.domain.enums import DownloadPhase
+from mediabot.domain.enums import DownloadPhase, Provider
 from mediabot.domain.media import DownloadProgress, ProgressCallback
 from mediabot.downloaders.errors import (
+    N_,
     DownloadError,
     GeoBlockedError,
+    InstagramLoginError,
+    InstagramRateLimitError,
     LiveStreamError,
     LoginRequiredError,
     NetworkError,
     NotFoundError,
     PrivateAddressError,
     PrivateOrRemovedError,
+    SitePushBackError,
     StalledError,
     UnavailableResolutionError,
     UnsupportedLinkError,
+    YouTubeAgeRestrictedError,
+    YouTubeBotCheckError,
+    YouTubeMembersOnlyError,
 )
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
@@ -371,7 +378,9 @@ class YtdlSession:
         cookies_file: Path | None = None,
         extra_params: InfoDict | None = None,
         progress: ProgressCallback | None = None,
+        provider: Provider | None = None,
     ) -> None:
+        """`provider` chooses the site's proxy (`DownloadOptions.proxy_for`)."""
         self.options = options
         self._cookies_file = cookies_file
         self._extra_params = dict(extra_params or {})
@@ -385,7 +394,7 @@ class YtdlSession:
         self._guard: ProxySession | None = None
         self._guard_lock = threading.Lock()
         self._stalled: str | None = None
-        self.policy: GuardPolicy = options.guard_policy()
+        self.policy: GuardPolicy = options.guard_policy(provider)
 
     @property
     def guard(self) -> ProxySession:
@@ -546,6 +555,36 @@ async def _wait_ignoring_cancellation(waiter: asyncio.Future[Any]) -> None:
         waiter.exception()
 
 
+_PUSH_BACKS: tuple[tuple[re.Pattern[str], type[SitePushBackError]], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE | re.DOTALL), error)
+    for pattern, error in (
+        # yt-dlp passes on YouTube's own reason (youtube/_video.py, the playability status)
+        (r"confirm you.re not a bot", YouTubeBotCheckError),
+        (
+            r"\[youtube[^\]]*\].*(?:confirm your age|age-restricted|inappropriate for some users"
+            r"|age.verification)",
+            YouTubeAgeRestrictedError,
+        ),
+        (r"\[youtube[^\]]*\].*(?:members[- ]only|join this channel)", YouTubeMembersOnlyError),
+        # instagram.py: a login redirect "You have exceeded the rate-limit for accessing
+        # posts anonymously", or Instagram's HTTP 429
+        (
+            r"rate-limit for accessing posts"
+            r"|\[instagram[^\]]*\].*(?:http error 429|too many requests)",
+            InstagramRateLimitError,
+        ),
+        # instagram.py: raise_login_required(...) and the login page in place of the post
+        (
+            r"\[instagram[^\]]*\].*(?:locked behind the login page|registered users"
+            r"|restricted video|need to log in|login required|redirected to the login page"
+            r"|empty media response"
+            r"|use --cookies)",
+            InstagramLoginError,
+        ),
+    )
+)
+"""Refusals of the bot itself, from yt-dlp's YouTube and Instagram extractors' real texts."""
+
 _PATTERNS: tuple[tuple[re.Pattern[str], type[DownloadError], str | None], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), error, message)
     for pattern, error, message in (
@@ -558,7 +597,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], type[DownloadError], str | None], ...] =
         (
             r"confirm your age|age.restricted|inappropriate for some users",
             LoginRequiredError,
-            "This media is age-restricted and needs a signed-in account.",
+            N_("This media is age-restricted and needs a signed-in account."),
         ),
         (
             r"available in your country|geo.?restrict|from your location|"
@@ -606,6 +645,9 @@ def translate_error(exc: BaseException) -> DownloadError:
         if isinstance(link, GuardRefusalError):
             return link.refusal
     detail = " <- ".join(str(link) for link in chain if str(link))[:2000]
+    for push_back, push_back_error in _PUSH_BACKS:
+        if push_back.search(detail):
+            return push_back_error(detail=detail)
     for link in chain:
         if isinstance(link, GeoRestrictedError):
             return GeoBlockedError(detail=detail)
