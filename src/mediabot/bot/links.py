@@ -37,20 +37,32 @@ def extract_links(message: Message, limit: int) -> tuple[list[str], bool]:
     (`mediabot.downloaders.recognise`) count once, in the form first pasted.
     """
     text = message.text or message.caption or ""
-    found: list[str] = []
+    found: list[tuple[int, str]] = []  # (where in the text, link)
     for entity in message.entities or message.caption_entities or []:
+        where = _index_of_utf16_offset(text, entity.offset)
         if entity.type == "text_link" and entity.url:
-            found.append(entity.url)
+            found.append((where, entity.url))
         elif entity.type == "url":
-            found.extend(_with_scheme(part) for part in _cleaned(entity.extract_from(text)))
+            parts = _cleaned(entity.extract_from(text))
+            found.extend((where, _with_scheme(part)) for part in parts)
     for match in _URL.finditer(text):
-        found.extend(_cleaned(match.group(0)))
+        found.extend((match.start(), part) for part in _cleaned(match.group(0)))
     distinct: dict[str, str] = {}
-    for url in found:
+    for _where, url in sorted(found, key=lambda item: item[0]):
         if url:
             distinct.setdefault(_identity(url), url)
     links = list(distinct.values())
     return links[:limit], len(links) > limit
+
+
+def _index_of_utf16_offset(text: str, offset: int) -> int:
+    """The index in `text` of Telegram's `offset` (counted in UTF-16 code units)."""
+    units = 0
+    for index, char in enumerate(text):
+        if units >= offset:
+            return index
+        units += 2 if ord(char) > 0xFFFF else 1
+    return len(text)
 
 
 def _cleaned(candidate: str) -> list[str]:
