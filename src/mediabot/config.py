@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     proxy_url: SecretStr | None = None
     youtube_proxy_url: SecretStr | None = None
     instagram_proxy_url: SecretStr | None = None
+    youtube_pot_provider_url: str | None = None
 
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0:8080"
@@ -121,6 +122,17 @@ class Settings(BaseSettings):
             if parts.scheme != "http" or not parts.hostname or not parts.port:
                 raise ValueError("must be an HTTP proxy URL: http://[user:password@]host:port")
             return value.strip()
+        return value
+
+    @field_validator("youtube_pot_provider_url", mode="before")
+    @classmethod
+    def _service_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if not value.strip().startswith(("http://", "https://")):
+                raise ValueError("must start with http:// or https://")
+            return value.strip().rstrip("/")
         return value
 
     @field_validator("database_url")

@@ -14,11 +14,12 @@ from typing import Any
 
 import aiohttp
 import pytest
+from yt_dlp.networking.common import Request
 
 from downloaders.recorded import load, recorded
 from mediabot.config import ConfigError, load_settings
 from mediabot.domain.enums import Provider
-from mediabot.downloaders import DownloadOptions, make_downloader
+from mediabot.downloaders import DownloadOptions, PrivateAddressError, make_downloader
 from mediabot.downloaders.instagram import InstagramDownloader
 from mediabot.downloaders.youtube import YouTubeDownloader
 from mediabot.net.addresses import GuardPolicy
@@ -195,3 +196,36 @@ def test_proxy_settings_are_validated_without_showing_them() -> None:
         with pytest.raises(ConfigError, match="YOUTUBE_PROXY_URL") as caught:
             load_settings(youtube_proxy_url=bad)
         assert "proxy.example" not in str(caught.value)
+
+
+async def test_the_po_token_provider_is_reached_directly_and_nothing_else_on_its_host(
+    media_requests: MediaServer,
+) -> None:
+    ping = media_requests.add_route("/ping", body='{"version": "test"}')
+    provider = media_requests.base_url
+    options = DownloadOptions(youtube_pot_provider_url=provider)
+    session = YouTubeDownloader._session(options)
+    assert session.params()["extractor_args"] == {"youtubepot-bgutilhttp": {"base_url": [provider]}}
+    assert "extractor_args" not in InstagramDownloader._session(options).params()
+
+    def ask(url: str) -> bytes:
+        # as the plugin asks its provider: with proxies off
+        with session.open() as ydl:
+            return bytes(ydl.urlopen(Request(url, proxies={"all": None})).read())
+
+    try:
+        assert await session.run(lambda: ask(ping)) == b'{"version": "test"}'
+        elsewhere = ping.replace("127.0.0.1", "127.0.0.2")
+        with pytest.raises(PrivateAddressError):
+            await session.run(lambda: ask(elsewhere))
+    finally:
+        session.close()
+    assert media_requests.request_count("/ping") == 1
+
+
+def test_the_po_token_provider_setting_is_a_url() -> None:
+    assert load_settings(youtube_pot_provider_url="http://pot:4416/").youtube_pot_provider_url == (
+        "http://pot:4416"
+    )
+    with pytest.raises(ConfigError, match="YOUTUBE_POT_PROVIDER_URL"):
+        load_settings(youtube_pot_provider_url="pot:4416")

@@ -126,6 +126,18 @@ class Downloader(ABC):
         return None
 
     @classmethod
+    def _site_params(cls, options: DownloadOptions) -> dict[str, Any]:
+        """yt-dlp parameters this site needs (`options` may add the operator's own)."""
+        del options
+        return cls._extra_params
+
+    @classmethod
+    def _direct_origins(cls, options: DownloadOptions) -> tuple[str, ...]:
+        """The operator's services this site's yt-dlp plugins reach directly (none)."""
+        del options
+        return ()
+
+    @classmethod
     def _canonical_key(cls, url: str, info: InfoDict) -> str:
         """The media key a result is recorded under: the link's own, else yt-dlp's id."""
         return cls.media_key(url) or cls._key_from_info(info)
@@ -273,7 +285,8 @@ class Downloader(ABC):
             options,
             provider=cls.provider,
             cookies_file=cls._cookies_file(options),
-            extra_params=cls._extra_params,
+            extra_params=cls._site_params(options),
+            direct_origins=cls._direct_origins(options),
             progress=progress,
         )
 

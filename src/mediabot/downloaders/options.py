@@ -25,6 +25,7 @@ class DownloadOptions:
     `min_transfer_window_s`, is abandoned (`StalledError`).
     `proxy_url` is the upstream proxy every request of a download goes through after the
     guard's checks; `youtube_proxy_url` and `instagram_proxy_url` replace it for their site.
+    `youtube_pot_provider_url` is the operator's PO-token provider (bgutil's HTTP server).
     """
 
     allow_private_urls: bool = False
@@ -39,6 +40,7 @@ class DownloadOptions:
     proxy_url: str | None = None
     youtube_proxy_url: str | None = None
     instagram_proxy_url: str | None = None
+    youtube_pot_provider_url: str | None = None
     resolver: Resolver | None = field(default=None, compare=False, repr=False)
 
     def proxy_for(self, provider: Provider | None) -> str | None:
@@ -77,6 +79,7 @@ class DownloadOptions:
             proxy_url=_secret(settings.proxy_url),
             youtube_proxy_url=_secret(settings.youtube_proxy_url),
             instagram_proxy_url=_secret(settings.instagram_proxy_url),
+            youtube_pot_provider_url=settings.youtube_pot_provider_url,
         )
 
 

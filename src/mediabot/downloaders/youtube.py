@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from mediabot.domain.enums import Provider
@@ -13,10 +13,12 @@ from mediabot.downloaders.errors import UnsupportedLinkError
 from mediabot.downloaders.extractors import SiteExtractors
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.ytdl import origin_of
 
 _EXTRACTORS = SiteExtractors("yt_dlp.extractor.youtube")
 _WATCH_URL = "https://www.youtube.com/watch?v={}"
 _PLAYLIST_RETURN_TYPES = frozenset({"playlist", "any"})
+_POT_PROVIDER_ARGS = "youtubepot-bgutilhttp"
 
 
 class YouTubeDownloader(Downloader):
@@ -92,6 +94,19 @@ class YouTubeDownloader(Downloader):
     @classmethod
     def _cookies_file(cls, options: DownloadOptions) -> Path | None:
         return options.youtube_cookies_file
+
+    @classmethod
+    def _site_params(cls, options: DownloadOptions) -> dict[str, Any]:
+        if options.youtube_pot_provider_url is None:
+            return cls._extra_params
+        # bgutil-ytdlp-pot-provider's HTTP provider (installed as the `pot` extra)
+        provider = {"base_url": [options.youtube_pot_provider_url]}
+        return {**cls._extra_params, "extractor_args": {_POT_PROVIDER_ARGS: provider}}
+
+    @classmethod
+    def _direct_origins(cls, options: DownloadOptions) -> tuple[str, ...]:
+        url = options.youtube_pot_provider_url
+        return (origin_of(url),) if url else ()
 
     @classmethod
     def _key_from_info(cls, info: InfoDict) -> str:

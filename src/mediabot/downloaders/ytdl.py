@@ -76,6 +76,18 @@ class GuardRefusalError(RequestError):  # type: ignore[misc]
         self.refusal = refusal
 
 
+def origin_of(url: str) -> str:
+    """`scheme://host:port` of `url` (the port spelled out), or "" when it has none."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return ""
+    if not parts.hostname or port is None:
+        return ""
+    return f"{parts.scheme.lower()}://{parts.hostname.lower()}:{port}"
+
+
 def precheck_url(url: str, policy: GuardPolicy) -> None:
     """Refuse what can be refused without DNS: other schemes, and private address literals.
 
@@ -156,10 +168,14 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         url_check: Callable[[str], None] | None = None,
         guard: ProxySession | None = None,
         tolerated_urls: Iterable[str] = (),
+        direct_origins: Iterable[str] = (),
     ) -> None:
         """`url_check(url)` raises `DownloadError` to refuse a URL before any request;
         default: scheme and address-literal checks (`precheck_url`). A refusal met by a
-        request for one of `tolerated_urls` (thumbnails) fails that request only."""
+        request for one of `tolerated_urls` (thumbnails) fails that request only.
+        `direct_origins` (`scheme://host:port`) are the operator's own services (a PO-token
+        provider) that plugins ask with proxies off: not checked here, and never reachable
+        through the guard proxy either."""
         self._owned_guard = guard is None
         self.guard = guard or GuardProxy.running().open_session(
             GuardPolicy(allow_private=allow_private)
@@ -167,6 +183,7 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         self._cancel = cancel or threading.Event()
         self._url_check = url_check or functools.partial(precheck_url, policy=self.guard.policy)
         self._tolerated = frozenset(tolerated_urls)
+        self._direct_origins = frozenset(direct_origins)
         params = {**params, "proxy": self.guard.url}
         tools = guarded_tools_dir()
         if tools is not None and not params.get("ffmpeg_location"):
@@ -206,7 +223,7 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         if self._cancel.is_set():
             raise DownloadCancelled()
         url = req if isinstance(req, str) else req.url
-        if url.startswith(_NETWORK_FREE_SCHEMES):
+        if url.startswith(_NETWORK_FREE_SCHEMES) or origin_of(url) in self._direct_origins:
             return super().urlopen(req)
         try:
             self._url_check(url)
@@ -379,6 +396,7 @@ class YtdlSession:
         extra_params: InfoDict | None = None,
         progress: ProgressCallback | None = None,
         provider: Provider | None = None,
+        direct_origins: Iterable[str] = (),
     ) -> None:
         """`provider` chooses the site's proxy (`DownloadOptions.proxy_for`)."""
         self.options = options
@@ -391,6 +409,8 @@ class YtdlSession:
         self.progress = _ProgressRelay(progress, self.cancelled, self.watch)
         self.tolerated_urls: set[str] = set()
         """URLs whose refusal by the guard costs nothing needed (thumbnails)."""
+        self.direct_origins: frozenset[str] = frozenset(direct_origins)
+        """The operator's services yt-dlp plugins reach directly (`GuardedYoutubeDL`)."""
         self._guard: ProxySession | None = None
         self._guard_lock = threading.Lock()
         self._stalled: str | None = None
@@ -446,6 +466,7 @@ class YtdlSession:
             cancel=self.cancelled,
             guard=self.guard,
             tolerated_urls=self.tolerated_urls,
+            direct_origins=self.direct_origins,
         )
 
     def fetch(
