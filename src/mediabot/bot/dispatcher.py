@@ -21,6 +21,7 @@ def build_dispatcher(
     sessions: async_sessionmaker[AsyncSession],
     job_queue: JobQueue,
     lookup: Lookup,
+    admin_alerts: AdminAlerts | None = None,
 ) -> Dispatcher:
     """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `lookup` and
     `admin_alerts` (warnings to `ADMIN_IDS`, one an hour per kind).
@@ -32,7 +33,7 @@ def build_dispatcher(
         settings=settings,
         job_queue=job_queue,
         lookup=lookup,
-        admin_alerts=AdminAlerts(settings.admin_ids),
+        admin_alerts=admin_alerts or AdminAlerts(settings.admin_ids),
     )
     dispatcher.update.outer_middleware(AnswerDeadlineMiddleware())
     middleware = DatabaseMiddleware(sessions)

@@ -8,8 +8,8 @@ is put in only through `mediabot.telegram.texts`, which cleans, escapes and cuts
 
 from __future__ import annotations
 
-from mediabot.downloaders.errors import DownloadError, SitePushBackError
-from mediabot.i18n import _, use_locale
+from mediabot.downloaders.errors import DownloadError
+from mediabot.i18n import _
 from mediabot.telegram import texts as telegram_texts
 
 
@@ -144,14 +144,6 @@ def language_chosen() -> str:
 def download_refused(error: DownloadError) -> str:
     """A downloader's refusal in the user's language, safe as HTML."""
     return refusal(error.user_message_in(_))
-
-
-def admin_push_back(error: SitePushBackError) -> str:
-    """The warning to the bot's admins when a site refuses the bot: what to configure."""
-    with use_locale(None):  # the admins' language is not known here: the default one
-        return _("⚠️ {hint}").format(
-            hint=telegram_texts.safe_html(_(error.admin_hint), telegram_texts.MESSAGE_LIMIT - 4)
-        )
 
 
 def refusal(reason: str) -> str:

@@ -10,6 +10,10 @@ from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 
+from mediabot.downloaders.errors import SitePushBackError
+from mediabot.i18n import _, use_locale
+from mediabot.telegram.texts import MESSAGE_LIMIT, safe_html
+
 logger = logging.getLogger(__name__)
 
 ALERT_INTERVAL_S = 3600.0
@@ -44,6 +48,10 @@ class AdminAlerts:
         self._last_sent[kind] = now
         return True
 
+    async def warn_push_back(self, bot: Bot, error: SitePushBackError) -> int:
+        """Tell the admins what to configure about `error`, once an hour per kind."""
+        return await self.warn(bot, error.push_back, push_back_warning(error))
+
     async def warn(self, bot: Bot, kind: str, text: str) -> int:
         """Send `text` (HTML) to every admin when `kind` is due; returns how many got it."""
         if not self.due(kind):
@@ -60,3 +68,9 @@ class AdminAlerts:
             else:
                 sent += 1
         return sent
+
+
+def push_back_warning(error: SitePushBackError) -> str:
+    """The admins' warning when a site refuses the bot: what to configure (HTML)."""
+    with use_locale(None):  # the admins' language is not known here: the default one
+        return _("⚠️ {hint}").format(hint=safe_html(_(error.admin_hint), MESSAGE_LIMIT - 4))

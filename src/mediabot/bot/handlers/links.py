@@ -93,7 +93,7 @@ async def offer_choices(
 
     async def warn_admins(error: SitePushBackError) -> None:
         if message.bot is not None:
-            await admin_alerts.warn(message.bot, error.push_back, texts.admin_push_back(error))
+            await admin_alerts.warn_push_back(message.bot, error)
 
     try:
         statuses = [await _say(message, None, texts.looking_up(url)) for url in urls]
