@@ -13,8 +13,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urljoin, urlsplit
 
-import aiohttp
-
 from mediabot.domain.links import LinkKind, RecognisedLink
 from mediabot.downloaders.errors import N_, NetworkError, NotFoundError, PrivateAddressError
 
@@ -38,6 +36,8 @@ async def follow_share_link(url: str, session: YtdlSession, recognise: Recognise
     walk ends anywhere else (a page, a loop, too many hops), `NetworkError` when the site
     cannot be reached.
     """
+    import aiohttp  # only share links need it: `mediabot formats` stays light
+
     timeout = aiohttp.ClientTimeout(
         total=None, sock_connect=30, sock_read=session.options.stall_timeout_s
     )
