@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from yt_dlp.networking.common import Request
 
-from downloaders.recorded import load, recorded
+from downloaders.recorded import load, progressive_format, recorded
 from mediabot.config import ConfigError, load_settings
 from mediabot.domain.enums import Provider
 from mediabot.downloaders import DownloadOptions, PrivateAddressError, make_downloader
@@ -129,20 +129,7 @@ def _served_video(media: MediaSources) -> dict[str, Any]:
     info = load("instagram_reel")
     info["thumbnails"] = []
     info.pop("thumbnail", None)
-    info["formats"] = [
-        {
-            "format_id": "progressive",
-            "url": media.progressive_mp4,
-            "ext": "mp4",
-            "protocol": "http",
-            "vcodec": "avc1.64001e",
-            "acodec": "mp4a.40.2",
-            "width": 640,
-            "height": 360,
-            "video_ext": "mp4",
-            "audio_ext": "none",
-        }
-    ]
+    info["formats"] = [progressive_format(media.progressive_mp4)]
     return info
 
 

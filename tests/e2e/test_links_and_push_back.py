@@ -108,6 +108,14 @@ def _offers(chat: Conversation, since: int) -> list[ApiCall]:
     ]
 
 
+def _share_link(server: MediaServer, token: str, post: str) -> str:
+    """An Instagram share link, served by `server`, that redirects to Instagram's `post`."""
+    server.add_route(
+        f"/share/reel/{token}", status=302, headers={"Location": f"https://www.instagram.com{post}"}
+    )
+    return f"http://www.instagram.com:{server.base_url.rsplit(':', 1)[1]}/share/reel/{token}"
+
+
 async def test_a_link_without_a_scheme_gets_its_offer(
     chat: Conversation, recordings: Recordings
 ) -> None:
@@ -138,13 +146,7 @@ async def test_two_forms_of_one_video_in_a_message_get_one_lookup_and_one_offer(
 async def test_a_share_link_is_followed_through_its_redirect_to_the_post(
     chat: Conversation, recordings: Recordings, media_requests: MediaServer
 ) -> None:
-    port = media_requests.base_url.rsplit(":", 1)[1]
-    media_requests.add_route(
-        "/share/reel/BAGz3Token",
-        status=302,
-        headers={"Location": f"https://www.instagram.com/reel/{REEL}/?igsh=MWQ1ZGUx"},
-    )
-    share = f"http://www.instagram.com:{port}/share/reel/BAGz3Token"
+    share = _share_link(media_requests, "BAGz3Token", f"/reel/{REEL}/?igsh=MWQ1ZGUx")
     keyboard = await chat.keyboard(chat.say(share))
     assert any(text.startswith(("640p", "1280p")) for text in keyboard.buttons), keyboard.buttons
     assert media_requests.request_count("/share/reel/BAGz3Token") == 1
@@ -154,15 +156,8 @@ async def test_a_share_link_is_followed_through_its_redirect_to_the_post(
 async def test_a_share_link_and_its_post_in_one_message_get_one_offer(
     chat: Conversation, media_requests: MediaServer
 ) -> None:
-    port = media_requests.base_url.rsplit(":", 1)[1]
-    media_requests.add_route(
-        "/share/reel/BAGtwin",
-        status=302,
-        headers={"Location": f"https://www.instagram.com/reel/{REEL}/"},
-    )
-    since = chat.say(
-        f"https://www.instagram.com/p/{REEL}/ http://www.instagram.com:{port}/share/reel/BAGtwin"
-    )
+    share = _share_link(media_requests, "BAGtwin", f"/reel/{REEL}/")
+    since = chat.say(f"https://www.instagram.com/p/{REEL}/ {share}")
     await chat.keyboard(since)
     await chat.telegram.wait_for(
         lambda call: chat.in_chat(call) and call.method == "deleteMessage" and call.ok,

@@ -98,20 +98,31 @@ class Downloader(ABC):
 
     @classmethod
     def recognise(cls, url: str) -> RecognisedLink | None:
-        """What `url` is (kind, canonical key) when this class takes it, else None (no network)."""
+        """What `url` is (kind, canonical key) when this class takes it, else None (no network).
+
+        By default a page whose media only extraction tells; sites whose URLs name their
+        media say more.
+        """
         if not cls.suitable(url):
             return None
-        return RecognisedLink(url.strip(), cls.provider, LinkKind.PAGE, cls.media_key(url))
+        return RecognisedLink(url.strip(), cls.provider, LinkKind.PAGE)
 
     @classmethod
     def media_key(cls, url: str) -> str | None:
         """The canonical key of the media behind `url` when the URL alone tells it."""
-        return None
+        link = cls.recognise(url)
+        return link.media_key if link is not None else None
 
     @classmethod
     def _source_url(cls, url: str) -> str:
-        """The URL handed to yt-dlp; subclasses drop tracking and playlist parameters."""
-        return url.strip()
+        """The URL handed to yt-dlp: the recognised link, in its canonical form."""
+        link = cls.recognise(url)
+        return cls._canonical_url(link) if link is not None else url.strip()
+
+    @classmethod
+    def _canonical_url(cls, link: RecognisedLink) -> str:
+        """The one URL of `link`'s media; subclasses drop tracking and playlist parameters."""
+        return link.url
 
     @classmethod
     def _check_link(cls, url: str) -> None:

@@ -70,18 +70,10 @@ class InstagramDownloader(Downloader):
         return _link(url, LinkKind.PAGE)
 
     @classmethod
-    def media_key(cls, url: str) -> str | None:
-        link = cls.recognise(url)
-        return link.media_key if link is not None else None
-
-    @classmethod
-    def _source_url(cls, url: str) -> str:
-        link = cls.recognise(url)
-        if link is None:
-            return url.strip()
-        if link.media_key is not None:
-            return _POST_URL.format(link.media_key.removeprefix("instagram:"))
-        return link.url
+    def _canonical_url(cls, link: RecognisedLink) -> str:
+        if link.media_key is None:
+            return link.url
+        return _POST_URL.format(link.media_key.removeprefix("instagram:"))
 
     @classmethod
     def _cookies_file(cls, options: DownloadOptions) -> Path | None:

@@ -70,19 +70,11 @@ class YouTubeDownloader(Downloader):
         return _link(url, LinkKind.PAGE)
 
     @classmethod
-    def media_key(cls, url: str) -> str | None:
-        link = cls.recognise(url)
-        return link.media_key if link is not None else None
-
-    @classmethod
-    def _source_url(cls, url: str) -> str:
+    def _canonical_url(cls, link: RecognisedLink) -> str:
         # One video: the canonical watch URL, without timestamps, tracking or `list=`.
-        link = cls.recognise(url)
-        if link is None:
-            return url.strip()
-        if link.media_key is not None:
-            return _WATCH_URL.format(link.media_key.removeprefix("youtube:"))
-        return link.url
+        if link.media_key is None:
+            return link.url
+        return _WATCH_URL.format(link.media_key.removeprefix("youtube:"))
 
     @classmethod
     def _check_link(cls, url: str) -> None:
