@@ -37,9 +37,9 @@ class DownloadOptions:
     stall_timeout_s: float = 30.0
     min_transfer_kbps: float = 4.0
     min_transfer_window_s: float = 60.0
-    proxy_url: str | None = None
-    youtube_proxy_url: str | None = None
-    instagram_proxy_url: str | None = None
+    proxy_url: str | None = field(default=None, repr=False)
+    youtube_proxy_url: str | None = field(default=None, repr=False)
+    instagram_proxy_url: str | None = field(default=None, repr=False)
     youtube_pot_provider_url: str | None = None
     resolver: Resolver | None = field(default=None, compare=False, repr=False)
 
