@@ -10,6 +10,7 @@ import ipaddress
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
     max_duration_min: int = Field(default=180, gt=0)
     youtube_cookies_file: Path | None = None
     instagram_cookies_file: Path | None = None
+    proxy_url: SecretStr | None = None
+    youtube_proxy_url: SecretStr | None = None
+    instagram_proxy_url: SecretStr | None = None
+    youtube_pot_provider_url: str | None = None
 
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0:8080"
@@ -105,6 +110,29 @@ class Settings(BaseSettings):
             for part in value:
                 ipaddress.ip_network(str(part), strict=False)  # ValueError names the bad one
             return tuple(str(part) for part in value)
+        return value
+
+    @field_validator("proxy_url", "youtube_proxy_url", "instagram_proxy_url", mode="before")
+    @classmethod
+    def _http_proxy(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            parts = urlsplit(value.strip())
+            if parts.scheme != "http" or not parts.hostname or not parts.port:
+                raise ValueError("must be an HTTP proxy URL: http://[user:password@]host:port")
+            return value.strip()
+        return value
+
+    @field_validator("youtube_pot_provider_url", mode="before")
+    @classmethod
+    def _service_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if not value.strip().startswith(("http://", "https://")):
+                raise ValueError("must start with http:// or https://")
+            return value.strip().rstrip("/")
         return value
 
     @field_validator("database_url")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from aiogram.types import Chat, Message, MessageEntity
 
 from mediabot.bot.links import extract_links
@@ -41,3 +42,109 @@ def test_plain_text_has_no_links_and_the_limit_cuts() -> None:
     many = " ".join(f"https://example.com/{n}" for n in range(7))
     links, cut = extract_links(_message(many), 5)
     assert len(links) == 5 and cut
+
+
+def _url_entities(text: str, *links: str) -> list[MessageEntity]:
+    """`url` entities for `links` as Telegram marks them (offsets in UTF-16 units)."""
+    entities = []
+    for link in links:
+        start = text.index(link)
+        entities.append(
+            MessageEntity(
+                type="url",
+                offset=len(text[:start].encode("utf-16-le")) // 2,
+                length=len(link.encode("utf-16-le")) // 2,
+            )
+        )
+    return entities
+
+
+def test_links_without_a_scheme_are_read_from_url_entities() -> None:
+    text = (
+        "смотри 🎬 youtu.be/dQw4w9WgXcQ и instagram.com/reel/C8xYz12AbCd/ "
+        "и ещё www.youtube.com/watch?v=jNQXAC9IVRw"
+    )
+    message = _message(
+        text,
+        _url_entities(
+            text,
+            "youtu.be/dQw4w9WgXcQ",
+            "instagram.com/reel/C8xYz12AbCd/",
+            "www.youtube.com/watch?v=jNQXAC9IVRw",
+        ),
+    )
+    assert extract_links(message, 5) == (
+        [
+            "https://youtu.be/dQw4w9WgXcQ",
+            "https://instagram.com/reel/C8xYz12AbCd/",
+            "https://www.youtube.com/watch?v=jNQXAC9IVRw",
+        ],
+        False,
+    )
+
+
+def test_a_bare_site_name_in_a_sentence_is_not_a_request() -> None:
+    text = "I watch it on youtube.com every day"
+    assert extract_links(_message(text, _url_entities(text, "youtube.com")), 5) == ([], False)
+
+
+def test_two_links_joined_by_a_comma_are_two_links() -> None:
+    text = "https://youtu.be/dQw4w9WgXcQ,https://www.instagram.com/p/C8xYz12AbCd/"
+    assert extract_links(_message(text), 5)[0] == [
+        "https://youtu.be/dQw4w9WgXcQ",
+        "https://www.instagram.com/p/C8xYz12AbCd/",
+    ]
+    scheme_less = "youtu.be/dQw4w9WgXcQ,youtu.be/jNQXAC9IVRw"
+    entity = _url_entities(scheme_less, scheme_less)
+    assert extract_links(_message(scheme_less, entity), 5)[0] == [
+        "https://youtu.be/dQw4w9WgXcQ",
+        "https://youtu.be/jNQXAC9IVRw",
+    ]
+
+
+def test_a_comma_inside_a_query_stays() -> None:
+    text = "https://example.com/v.mp4?tags=a,b,c"
+    assert extract_links(_message(text), 5)[0] == [text]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "«https://youtu.be/dQw4w9WgXcQ»",
+        "“https://youtu.be/dQw4w9WgXcQ”",
+        "see https://youtu.be/dQw4w9WgXcQ…",
+        "https://youtu.be/dQw4w9WgXcQ🔥🔥",
+        "https://youtu.be/dQw4w9WgXcQ👍 nice",
+        "(https://youtu.be/dQw4w9WgXcQ).",
+    ],
+)
+def test_closing_quotes_ellipses_and_emoji_are_not_part_of_a_link(text: str) -> None:
+    assert extract_links(_message(text), 5)[0] == ["https://youtu.be/dQw4w9WgXcQ"]
+
+
+def test_two_forms_of_one_video_are_one_link_in_the_form_first_pasted() -> None:
+    text = (
+        "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=5 youtu.be/dQw4w9WgXcQ "
+        "https://m.youtube.com/shorts/dQw4w9WgXcQ https://www.instagram.com/reel/C8xYz12AbCd/ "
+        "https://instagram.com/p/C8xYz12AbCd"
+    )
+    message = _message(text, _url_entities(text, "youtu.be/dQw4w9WgXcQ"))
+    assert extract_links(message, 5) == (
+        [
+            "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=5",
+            "https://www.instagram.com/reel/C8xYz12AbCd/",
+        ],
+        False,
+    )
+
+
+def test_six_forms_of_one_video_do_not_hit_the_limit() -> None:
+    forms = [
+        "https://youtu.be/dQw4w9WgXcQ",
+        "https://youtube.com/watch?v=dQw4w9WgXcQ",
+        "https://www.youtubekids.com/watch?v=dQw4w9WgXcQ",
+        "https://youtube.googleapis.com/v/dQw4w9WgXcQ",
+        "https://www.youtube.com/watch_popup?v=dQw4w9WgXcQ",
+        "https://www.youtube.com/embed/dQw4w9WgXcQ",
+    ]
+    assert extract_links(_message(" ".join(forms)), 5) == ([forms[0]], False)

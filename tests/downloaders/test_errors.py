@@ -21,7 +21,17 @@ from mediabot.downloaders import (
     UnavailableResolutionError,
     UnsupportedLinkError,
 )
+from mediabot.downloaders.errors import (
+    InstagramLoginError,
+    InstagramRateLimitError,
+    PushBack,
+    SitePushBackError,
+    YouTubeAgeRestrictedError,
+    YouTubeBotCheckError,
+    YouTubeMembersOnlyError,
+)
 from mediabot.downloaders.ytdl import GuardRefusalError, translate_error
+from mediabot.i18n import _, use_locale
 
 
 def _as_ytdlp_raises(error: BaseException) -> YtdlpDownloadError:
@@ -44,12 +54,8 @@ def _as_ytdlp_raises(error: BaseException) -> YtdlpDownloadError:
             PrivateOrRemovedError,
         ),
         (
-            ExtractorError("Sign in to confirm you’re not a bot. Use --cookies-from-browser"),
-            LoginRequiredError,
-        ),
-        (
             ExtractorError("Sign in to confirm your age. This video may be inappropriate"),
-            LoginRequiredError,
+            LoginRequiredError,  # not from YouTube's extractor
         ),
         (
             ExtractorError(
@@ -106,3 +112,85 @@ def test_user_messages_are_short_and_free_of_raw_text() -> None:
         assert "yt-dlp" not in error.user_message
         assert 10 < len(error.user_message) < 120
         assert error.detail.startswith("ERROR")
+
+
+COOKIES_HINT = (
+    "Use --cookies-from-browser or --cookies for the authentication. See  "
+    "https://github.com/yt-dlp/yt-dlp/wiki/FAQ#how-do-i-pass-cookies-to-yt-dlp  for how to "
+    "manually pass cookies"
+)
+
+
+@pytest.mark.parametrize(
+    ("ie", "message", "expected"),
+    [
+        # yt-dlp's youtube/_video.py: YouTube's playability reason + _youtube_login_hint
+        (
+            "youtube",
+            f"Sign in to confirm you’re not a bot. {COOKIES_HINT}",
+            YouTubeBotCheckError,
+        ),
+        (
+            "youtube",
+            "Sign in to confirm your age. This video may be inappropriate for some users. "
+            + COOKIES_HINT,
+            YouTubeAgeRestrictedError,
+        ),
+        (
+            "youtube",
+            "This video is age-restricted and YouTube is requiring account age-verification",
+            YouTubeAgeRestrictedError,
+        ),
+        (
+            "youtube",
+            "Join this channel to get access to members-only content like this video, and "
+            "other exclusive perks.",
+            YouTubeMembersOnlyError,
+        ),
+        # yt-dlp's instagram.py
+        (
+            "Instagram",
+            "Main webpage is locked behind the login page. Unable to extract shared data. "
+            + COOKIES_HINT,
+            InstagramLoginError,
+        ),
+        (
+            "Instagram",
+            "This content is only available for registered users who follow this account. "
+            + COOKIES_HINT,
+            InstagramLoginError,
+        ),
+        (
+            "Instagram",
+            "The webpage request was redirected to the login page. You have exceeded the "
+            "rate-limit for accessing posts anonymously. " + COOKIES_HINT,
+            InstagramRateLimitError,
+        ),
+        (
+            "Instagram",
+            "Unable to download JSON metadata: HTTP Error 429: Too Many Requests",
+            InstagramRateLimitError,
+        ),
+        ("youtube", "Video unavailable. This video is private", PrivateOrRemovedError),
+        ("Instagram", "There is no video in this post", NotFoundError),
+    ],
+)
+def test_the_sites_refusing_the_bot_get_their_own_error(
+    ie: str, message: str, expected: type[DownloadError]
+) -> None:
+    error = ExtractorError(message, expected=True, ie=ie, video_id="dQw4w9WgXcQ")
+    translated = translate_error(_as_ytdlp_raises(error))
+    assert type(translated) is expected
+    assert message[:30] in translated.detail
+
+
+def test_each_push_back_has_its_own_words_for_users_and_admins() -> None:
+    kinds = SitePushBackError.__subclasses__()
+    assert {kind.push_back for kind in kinds} == set(PushBack)
+    assert len({kind.default_message for kind in kinds}) == len(kinds)
+    for kind in kinds:
+        assert "yt-dlp" not in kind.default_message
+        assert "_" in kind.admin_hint  # names a setting, e.g. YOUTUBE_COOKIES_FILE
+        with use_locale("ru"):
+            assert _(kind.default_message) != kind.default_message
+            assert _(kind.admin_hint) != kind.admin_hint

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yt_dlp
 
-from downloaders.recorded import load, recorded
+from downloaders.recorded import load, progressive_format, recorded
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.downloaders import (
     DownloadOptions,
@@ -191,20 +191,7 @@ def _served_carousel(server: MediaServer, media: MediaSources, jpeg: bytes) -> d
                 small["url"] = server.url("/ig/never/" + small["url"].rsplit("/", 1)[1])
         else:
             entry["thumbnails"] = []
-            entry["formats"] = [
-                {
-                    "format_id": "progressive",
-                    "url": media.progressive_mp4,
-                    "ext": "mp4",
-                    "protocol": "http",
-                    "vcodec": "avc1.64001e",
-                    "acodec": "mp4a.40.2",
-                    "width": 640,
-                    "height": 360,
-                    "video_ext": "mp4",
-                    "audio_ext": "none",
-                }
-            ]
+            entry["formats"] = [progressive_format(media.progressive_mp4)]
     return info
 
 

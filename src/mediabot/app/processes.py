@@ -29,11 +29,13 @@ from mediabot.bot.keyboards import cancel_keyboard
 from mediabot.config import ConfigError, Settings
 from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
 from mediabot.db.migrate import upgrade
+from mediabot.downloaders.cookies import check_cookies_files
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import get_resolutions
 from mediabot.queue.base import JobQueue
 from mediabot.queue.local import LocalJobQueue
 from mediabot.queue.rabbit import RabbitJobQueue
+from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.client import create_bot
 from mediabot.telegram.pacing import GLOBAL_RATE, Pacer, shared_rate
 from mediabot.worker.pipeline import Pipeline, PipelineParts
@@ -88,7 +90,7 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def _pipeline(runtime: _Runtime) -> Pipeline:
+def _pipeline(runtime: _Runtime, admin_alerts: AdminAlerts) -> Pipeline:
     settings = runtime.settings
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     return Pipeline(
@@ -104,17 +106,19 @@ def _pipeline(runtime: _Runtime) -> Pipeline:
             lease=timedelta(seconds=settings.job_lease_s),
             max_running_per_user=settings.max_running_per_user,
             min_free_disk_bytes=settings.min_free_disk_mb * 1024 * 1024,
+            admin_alerts=admin_alerts,
         )
     )
 
 
-def _dispatcher(runtime: _Runtime) -> Dispatcher:
+def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
     options = DownloadOptions.from_settings(runtime.settings)
     return build_dispatcher(
         settings=runtime.settings,
         sessions=runtime.sessions,
         job_queue=runtime.job_queue,
         lookup=partial(get_resolutions, options=options),
+        admin_alerts=admin_alerts,
     )
 
 
@@ -168,8 +172,9 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
     settings = runtime.settings
     background: list[asyncio.Task[None]] = []
     running: list[asyncio.Task[None]] = []
+    admin_alerts = AdminAlerts(settings.admin_ids)  # one hour per kind for the whole process
     if workers:
-        pipeline = _pipeline(runtime)
+        pipeline = _pipeline(runtime, admin_alerts)
         recovery = Recovery(
             runtime.sessions,
             runtime.job_queue,
@@ -185,7 +190,7 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
             pipeline.handle, pipeline.on_dead_letter, settings.worker_concurrency
         )
         running.append(asyncio.create_task(consume))
-    dispatcher = _dispatcher(runtime) if bot else None
+    dispatcher = _dispatcher(runtime, admin_alerts) if bot else None
     updates: asyncio.Task[None] | None = None
     if dispatcher is not None:
         await register_commands(runtime.bot)
@@ -225,6 +230,7 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
 
 async def run_process(command: str, settings: Settings) -> int:
     """Run `run`, `bot` or `worker` until SIGTERM; returns the exit code."""
+    check_cookies_files(DownloadOptions.from_settings(settings))
     if command == "run":
         async with _runtime(settings, migrate=True) as runtime:
             return await _serve(

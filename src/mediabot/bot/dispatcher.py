@@ -12,6 +12,7 @@ from mediabot.bot.i18n import UserLocaleMiddleware
 from mediabot.bot.middlewares import AnswerDeadlineMiddleware, DatabaseMiddleware
 from mediabot.config import Settings
 from mediabot.queue.base import JobQueue
+from mediabot.telegram.alerts import AdminAlerts
 
 
 def build_dispatcher(
@@ -20,13 +21,20 @@ def build_dispatcher(
     sessions: async_sessionmaker[AsyncSession],
     job_queue: JobQueue,
     lookup: Lookup,
+    admin_alerts: AdminAlerts | None = None,
 ) -> Dispatcher:
-    """A dispatcher whose handlers get `session`, `settings`, `job_queue` and `lookup`.
+    """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `lookup` and
+    `admin_alerts` (warnings to `ADMIN_IDS`, one an hour per kind).
 
     What a handler sends is retried through flood waits until its update is too old
     to matter (`AnswerDeadlineMiddleware`).
     """
-    dispatcher = Dispatcher(settings=settings, job_queue=job_queue, lookup=lookup)
+    dispatcher = Dispatcher(
+        settings=settings,
+        job_queue=job_queue,
+        lookup=lookup,
+        admin_alerts=admin_alerts or AdminAlerts(settings.admin_ids),
+    )
     dispatcher.update.outer_middleware(AnswerDeadlineMiddleware())
     middleware = DatabaseMiddleware(sessions)
     dispatcher.message.outer_middleware(middleware)

@@ -1,23 +1,99 @@
-"""Finding the links in a message."""
+"""Finding the links in a message, as people paste them.
+
+Telegram marks every link it sees as an entity: `text_link` (a link behind words) and `url`
+(a link in the text, with or without `https://`). Links are read from those entities, then
+from the text itself (a caption or a message whose entities went missing). Each is cleaned
+the way a person means it: `url1,url2` is two links, a closing quote, an ellipsis or an emoji
+stuck to the end is not part of it, and a link without a scheme gets `https://`. Two forms of
+one video (`youtu.be/ID` and `youtube.com/watch?v=ID&t=5`) count as one link.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from aiogram.types import Message
 
+from mediabot.downloaders.errors import UnsupportedLinkError
+from mediabot.downloaders.registry import recognise
+
 # Any scheme, so that file:// and friends are refused with a reason instead of ignored.
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]{1,15}://[^\s<>\"']+", re.IGNORECASE)
-_TRAILING = ".,;:!?)]}»\"'"
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]{1,15}://", re.IGNORECASE)
+_NEXT_LINK = re.compile(
+    r",(?=[a-z][a-z0-9+.-]{1,15}://|(?:[a-z0-9-]+\.)+[a-z]{2,}/)", re.IGNORECASE
+)
+"""A comma that starts another link (`url1,url2`); commas inside a query stay."""
+_TRAILING = ".,;:!?)]}»\"'”’“‘…"
+_NOT_IN_A_LINK = frozenset({"So", "Sk", "Cs", "Co", "Cf", "Zs", "Pi", "Pf"})
+"""Unicode categories a pasted link never holds raw (emoji, symbols, typographic quotes)."""
 
 
 def extract_links(message: Message, limit: int) -> tuple[list[str], bool]:
-    """The distinct links of a message in order (text links included), and whether more were cut."""
+    """The distinct links of a message in order, and whether more were cut.
+
+    Distinct means naming different media: links with the same canonical key
+    (`mediabot.downloaders.recognise`) count once, in the form first pasted.
+    """
     text = message.text or message.caption or ""
-    found: list[str] = []
+    found: list[tuple[int, str]] = []  # (where in the text, link)
     for entity in message.entities or message.caption_entities or []:
+        where = _index_of_utf16_offset(text, entity.offset)
         if entity.type == "text_link" and entity.url:
-            found.append(entity.url)
-    found.extend(match.group(0).rstrip(_TRAILING) for match in _URL.finditer(text))
-    distinct = list(dict.fromkeys(found))
-    return distinct[:limit], len(distinct) > limit
+            found.append((where, entity.url))
+        elif entity.type == "url":
+            parts = _cleaned(entity.extract_from(text))
+            found.extend((where, _with_scheme(part)) for part in parts)
+    for match in _URL.finditer(text):
+        found.extend((match.start(), part) for part in _cleaned(match.group(0)))
+    distinct: dict[str, str] = {}
+    for _where, url in sorted(found, key=lambda item: item[0]):
+        if url:
+            distinct.setdefault(_identity(url), url)
+    links = list(distinct.values())
+    return links[:limit], len(links) > limit
+
+
+def _index_of_utf16_offset(text: str, offset: int) -> int:
+    """The index in `text` of Telegram's `offset` (counted in UTF-16 code units)."""
+    units = 0
+    for index, char in enumerate(text):
+        if units >= offset:
+            return index
+        units += 2 if ord(char) > 0xFFFF else 1
+    return len(text)
+
+
+def _cleaned(candidate: str) -> list[str]:
+    """The links in one run of text without spaces: split at `,link`, cut at an emoji."""
+    links = []
+    for part in _NEXT_LINK.split(candidate):
+        end = next(
+            (i for i, char in enumerate(part) if unicodedata.category(char) in _NOT_IN_A_LINK),
+            len(part),
+        )
+        link = part[:end].rstrip(_TRAILING)
+        if link:
+            links.append(link)
+    return links
+
+
+def _with_scheme(link: str) -> str:
+    """`https://` added to a link pasted without a scheme that names more than a site.
+
+    A bare site name in a sentence ("on youtube.com") is a mention, not a request.
+    """
+    if _SCHEME.match(link):
+        return link
+    _host, slash, rest = link.partition("/")
+    if not slash or not rest.strip("/"):
+        return ""
+    return f"https://{link}"
+
+
+def _identity(url: str) -> str:
+    try:
+        return recognise(url).identity
+    except UnsupportedLinkError:
+        return url

@@ -15,7 +15,12 @@ from mediabot.downloaders.errors import (
     UnsupportedLinkError,
 )
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.registry import downloader_for, get_resolutions, make_downloader
+from mediabot.downloaders.registry import (
+    downloader_for,
+    get_resolutions,
+    make_downloader,
+    recognise,
+)
 from mediabot.downloaders.streams import StreamPlan
 
 __all__ = [
@@ -36,4 +41,5 @@ __all__ = [
     "downloader_for",
     "get_resolutions",
     "make_downloader",
+    "recognise",
 ]

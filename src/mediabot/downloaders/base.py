@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mediabot.domain.enums import DownloadPhase, MediaKind, Provider
+from mediabot.domain.links import LinkKind, RecognisedLink
 from mediabot.domain.media import (
     DownloadProgress,
     DownloadResult,
@@ -44,6 +45,7 @@ from mediabot.downloaders.executions import (
 )
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.share import follow_share_link
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
 from mediabot.downloaders.ytdl import YtdlSession
 
@@ -95,14 +97,32 @@ class Downloader(ABC):
         raise NotImplementedError  # abstract
 
     @classmethod
+    def recognise(cls, url: str) -> RecognisedLink | None:
+        """What `url` is (kind, canonical key) when this class takes it, else None (no network).
+
+        By default a page whose media only extraction tells; sites whose URLs name their
+        media say more.
+        """
+        if not cls.suitable(url):
+            return None
+        return RecognisedLink(url.strip(), cls.provider, LinkKind.PAGE)
+
+    @classmethod
     def media_key(cls, url: str) -> str | None:
         """The canonical key of the media behind `url` when the URL alone tells it."""
-        return None
+        link = cls.recognise(url)
+        return link.media_key if link is not None else None
 
     @classmethod
     def _source_url(cls, url: str) -> str:
-        """The URL handed to yt-dlp; subclasses drop tracking and playlist parameters."""
-        return url.strip()
+        """The URL handed to yt-dlp: the recognised link, in its canonical form."""
+        link = cls.recognise(url)
+        return cls._canonical_url(link) if link is not None else url.strip()
+
+    @classmethod
+    def _canonical_url(cls, link: RecognisedLink) -> str:
+        """The one URL of `link`'s media; subclasses drop tracking and playlist parameters."""
+        return link.url
 
     @classmethod
     def _check_link(cls, url: str) -> None:
@@ -115,6 +135,18 @@ class Downloader(ABC):
         """The provider's cookies file; the generic downloader sends none."""
         del options
         return None
+
+    @classmethod
+    def _site_params(cls, options: DownloadOptions) -> dict[str, Any]:
+        """yt-dlp parameters this site needs (`options` may add the operator's own)."""
+        del options
+        return cls._extra_params
+
+    @classmethod
+    def _direct_origins(cls, options: DownloadOptions) -> tuple[str, ...]:
+        """The operator's services this site's yt-dlp plugins reach directly (none)."""
+        del options
+        return ()
 
     @classmethod
     def _canonical_key(cls, url: str, info: InfoDict) -> str:
@@ -239,7 +271,7 @@ class Downloader(ABC):
                 kind,
                 duration_s=duration,
                 headers=located.headers,
-                url_check=StreamGuard.for_options(self._options),
+                url_check=StreamGuard.for_options(self._options, self.provider),
             ),
             provider=self.provider,
             media_key=self._canonical_key(self._url, info),
@@ -262,14 +294,20 @@ class Downloader(ABC):
     ) -> YtdlSession:
         return YtdlSession(
             options,
+            provider=cls.provider,
             cookies_file=cls._cookies_file(options),
-            extra_params=cls._extra_params,
+            extra_params=cls._site_params(options),
+            direct_origins=cls._direct_origins(options),
             progress=progress,
         )
 
     @classmethod
     async def _probe(cls, url: str, session: YtdlSession) -> InfoDict:
         cls._check_link(url)
+        link = cls.recognise(url)
+        if link is not None and link.kind is LinkKind.SHARE:
+            # A share token is not the media's id: the link's redirect says which media it is.
+            url = await follow_share_link(url, session, lambda target: cls.recognise(target))
         source = cls._source_url(url)
         # Names are judged by the guard proxy at connection time; what needs no DNS, now.
         session.precheck(source)

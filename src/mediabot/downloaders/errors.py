@@ -11,6 +11,7 @@ bot's languages); `user_message_in(_)` translates one where it is shown, then fi
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from typing import ClassVar
 
 
@@ -103,3 +104,83 @@ class UnavailableResolutionError(DownloadError):
 class NetworkError(DownloadError):
     transient = True
     default_message = N_("The site could not be reached right now; please try again later.")
+
+
+class PushBack(StrEnum):
+    """The ways YouTube and Instagram refuse the bot itself, each fixed by its operator."""
+
+    YOUTUBE_BOT_CHECK = "youtube_bot_check"
+    YOUTUBE_AGE = "youtube_age"
+    YOUTUBE_MEMBERS = "youtube_members"
+    INSTAGRAM_LOGIN = "instagram_login"
+    INSTAGRAM_RATE_LIMIT = "instagram_rate_limit"
+
+
+class SitePushBackError(DownloadError):
+    """The site refused the bot (a bot check, a login wall, a rate limit), not the link.
+
+    The user gets `user_message`; the bot's admins get `admin_hint` (what to configure),
+    once an hour per `push_back`.
+    """
+
+    push_back: ClassVar[PushBack]
+    admin_hint: ClassVar[str]
+
+
+class YouTubeBotCheckError(SitePushBackError):
+    push_back = PushBack.YOUTUBE_BOT_CHECK
+    default_message = N_(
+        "YouTube is asking the bot to prove it is not a robot, so it cannot fetch videos "
+        "right now. The bot's admins have been told; please try again later."
+    )
+    admin_hint = N_(
+        "YouTube answers “Sign in to confirm you’re not a bot”. Give the bot YouTube "
+        "cookies of a signed-in account (YOUTUBE_COOKIES_FILE), send YouTube through "
+        "another address (YOUTUBE_PROXY_URL or PROXY_URL), or install a PO-token provider "
+        "(pip install 'mediabot[pot]', see the README)."
+    )
+
+
+class YouTubeAgeRestrictedError(SitePushBackError):
+    push_back = PushBack.YOUTUBE_AGE
+    default_message = N_(
+        "This video is age-restricted: YouTube shows it only to signed-in adults, "
+        "and the bot is not signed in."
+    )
+    admin_hint = N_(
+        "An age-restricted YouTube video was asked for. To serve these, set "
+        "YOUTUBE_COOKIES_FILE to cookies of a signed-in account whose age is verified."
+    )
+
+
+class YouTubeMembersOnlyError(SitePushBackError):
+    push_back = PushBack.YOUTUBE_MEMBERS
+    default_message = N_("This video is for the channel's members only.")
+    admin_hint = N_(
+        "A members-only YouTube video was asked for. The bot can fetch these only with "
+        "YOUTUBE_COOKIES_FILE holding cookies of an account that is a member of the channel."
+    )
+
+
+class InstagramLoginError(SitePushBackError):
+    push_back = PushBack.INSTAGRAM_LOGIN
+    default_message = N_(
+        "Instagram shows this post only to signed-in users, and the bot is not signed in."
+    )
+    admin_hint = N_(
+        "Instagram asks the bot to log in. Set INSTAGRAM_COOKIES_FILE to cookies of a "
+        "signed-in Instagram account (a spare one: it may be blocked)."
+    )
+
+
+class InstagramRateLimitError(SitePushBackError):
+    transient = True
+    push_back = PushBack.INSTAGRAM_RATE_LIMIT
+    default_message = N_(
+        "Instagram is limiting the bot's requests right now; please try again in a while."
+    )
+    admin_hint = N_(
+        "Instagram rate-limits the bot's anonymous requests. Set INSTAGRAM_COOKIES_FILE "
+        "(a signed-in account) or send Instagram through another address "
+        "(INSTAGRAM_PROXY_URL or PROXY_URL)."
+    )

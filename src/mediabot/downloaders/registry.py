@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mediabot.domain.enums import MediaKind
+from mediabot.domain.links import RecognisedLink
 from mediabot.domain.media import MediaOptions
 from mediabot.downloaders.base import Downloader
 from mediabot.downloaders.errors import UnsupportedLinkError
@@ -17,6 +18,18 @@ DOWNLOADERS: tuple[type[Downloader], ...] = (
     GenericDownloader,
 )
 """Most specific first; `GenericDownloader` takes whatever is left."""
+
+
+def recognise(url: str) -> RecognisedLink:
+    """What `url` is: its provider, kind and canonical key (no network).
+
+    `UnsupportedLinkError` when no class takes it.
+    """
+    for downloader in DOWNLOADERS:
+        link = downloader.recognise(url)
+        if link is not None:
+            return link
+    raise UnsupportedLinkError(detail=f"no downloader for {url!r}")
 
 
 def downloader_for(url: str) -> type[Downloader]:

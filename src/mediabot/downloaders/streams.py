@@ -60,8 +60,8 @@ class StreamGuard:
     stall_timeout_s: float
 
     @classmethod
-    def for_options(cls, options: DownloadOptions) -> StreamGuard:
-        policy = options.guard_policy()
+    def for_options(cls, options: DownloadOptions, provider: Provider | None = None) -> StreamGuard:
+        policy = options.guard_policy(provider)
         session = GuardProxy.running().shared_session(policy)
         return cls(policy, session.url, options.stall_timeout_s)
 

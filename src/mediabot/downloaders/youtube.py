@@ -1,38 +1,35 @@
-"""YouTube: every URL form maps to `youtube:<11-character id>`."""
+"""YouTube: every URL form yt-dlp's YouTube extractors take; a video is `youtube:<id>`."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import ClassVar
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 from mediabot.domain.enums import Provider
+from mediabot.domain.links import LinkKind, RecognisedLink
 from mediabot.downloaders.base import PLAYLISTS_UNSUPPORTED, Downloader
 from mediabot.downloaders.errors import UnsupportedLinkError
+from mediabot.downloaders.extractors import SiteExtractors
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.ytdl import origin_of
 
-_VIDEO_ID = re.compile(r"^[0-9A-Za-z_-]{11}$")
-_HOSTS = frozenset(
-    {
-        "youtube.com",
-        "www.youtube.com",
-        "m.youtube.com",
-        "music.youtube.com",
-        "gaming.youtube.com",
-        "youtube-nocookie.com",
-        "www.youtube-nocookie.com",
-        "youtu.be",
-        "www.youtu.be",
-    }
-)
-# Path forms that carry the id as the segment after the prefix.
-_PATH_PREFIXES = ("shorts", "embed", "live", "v", "e", "watch")
+_EXTRACTORS = SiteExtractors("yt_dlp.extractor.youtube")
+_WATCH_URL = "https://www.youtube.com/watch?v={}"
+_PLAYLIST_RETURN_TYPES = frozenset({"playlist", "any"})
+_POT_PROVIDER_ARGS = "youtubepot-bgutilhttp"
 
 
 class YouTubeDownloader(Downloader):
-    """Videos, shorts, music tracks and finished live streams on YouTube."""
+    """Videos, shorts, music tracks and finished live streams on YouTube.
+
+    Which links are YouTube's, and the video or playlist id in each, is what yt-dlp's own
+    YouTube extractors say (`downloaders/extractors.py`): youtu.be, youtubekids.com,
+    youtube-nocookie.com, youtube.googleapis.com/v/, watch_popup, embed/, shorts/, live/,
+    music.youtube.com, the Invidious mirrors, and the rest. An attribution link is the
+    link in its `u` parameter.
+    """
 
     provider = Provider.YOUTUBE
     TEST_URLS: ClassVar[tuple[str, ...]] = (
@@ -43,26 +40,47 @@ class YouTubeDownloader(Downloader):
         "https://m.youtube.com/watch?v=dQw4w9WgXcQ",
         "https://www.youtube.com/embed/dQw4w9WgXcQ",
         "https://www.youtube.com/live/dQw4w9WgXcQ?si=abc",
+        "https://www.youtubekids.com/watch?v=dQw4w9WgXcQ",
+        "https://youtube.googleapis.com/v/dQw4w9WgXcQ",
+        "https://www.youtube.com/watch_popup?v=dQw4w9WgXcQ",
+        "https://www.youtube.com/attribution_link?a=x&u=/watch%3Fv%3DdQw4w9WgXcQ%26feature%3Dshare",
     )
 
     @classmethod
     def suitable(cls, url: str) -> bool:
-        return _host(url) in _HOSTS
+        return cls.recognise(url) is not None
 
     @classmethod
-    def media_key(cls, url: str) -> str | None:
-        video_id = _video_id(url)
-        return f"youtube:{video_id}" if video_id else None
+    def recognise(cls, url: str) -> RecognisedLink | None:
+        url = _unwrapped(url.strip())
+        if not url.lower().startswith(("http://", "https://")):
+            return None
+        ie = _EXTRACTORS.first_suitable(url)
+        if ie is None:
+            return None
+        video = _EXTRACTORS.groups(_EXTRACTORS.named("YoutubeIE"), url).get("id")
+        groups = _EXTRACTORS.groups(ie, url)
+        playlist = groups.get("playlist_id") or _query_value(url, "list")
+        if video and playlist:
+            return _link(url, LinkKind.VIDEO_IN_PLAYLIST, video, playlist)
+        if video and ie.__name__ == "YoutubeIE":
+            return _link(url, LinkKind.VIDEO, video)
+        if ie._RETURN_TYPE in _PLAYLIST_RETURN_TYPES and groups.get("id"):
+            return _link(url, LinkKind.PLAYLIST, None, groups["id"])
+        return _link(url, LinkKind.PAGE)
 
     @classmethod
-    def _source_url(cls, url: str) -> str:
-        # The canonical watch URL drops timestamps, tracking and `list=` (one video only).
-        video_id = _video_id(url)
-        return f"https://www.youtube.com/watch?v={video_id}" if video_id else url.strip()
+    def _canonical_url(cls, link: RecognisedLink) -> str:
+        # One video: the canonical watch URL, without timestamps, tracking or `list=`.
+        if link.media_key is None:
+            return link.url
+        return _WATCH_URL.format(link.media_key.removeprefix("youtube:"))
 
     @classmethod
     def _check_link(cls, url: str) -> None:
-        if _video_id(url) is None and "list" in parse_qs(urlsplit(url.strip()).query):
+        super()._check_link(url)
+        link = cls.recognise(url)
+        if link is not None and link.kind is LinkKind.PLAYLIST:
             raise UnsupportedLinkError(PLAYLISTS_UNSUPPORTED, detail=f"playlist link {url}")
 
     @classmethod
@@ -70,42 +88,55 @@ class YouTubeDownloader(Downloader):
         return options.youtube_cookies_file
 
     @classmethod
+    def _site_params(cls, options: DownloadOptions) -> dict[str, Any]:
+        if options.youtube_pot_provider_url is None:
+            return cls._extra_params
+        # bgutil-ytdlp-pot-provider's HTTP provider (installed as the `pot` extra)
+        provider = {"base_url": [options.youtube_pot_provider_url]}
+        return {**cls._extra_params, "extractor_args": {_POT_PROVIDER_ARGS: provider}}
+
+    @classmethod
+    def _direct_origins(cls, options: DownloadOptions) -> tuple[str, ...]:
+        url = options.youtube_pot_provider_url
+        return (origin_of(url),) if url else ()
+
+    @classmethod
     def _key_from_info(cls, info: InfoDict) -> str:
         return f"youtube:{info.get('id')}"
 
 
-def _host(url: str) -> str:
+def _link(
+    url: str, kind: LinkKind, video: str | None = None, playlist: str | None = None
+) -> RecognisedLink:
+    return RecognisedLink(
+        url=url,
+        provider=Provider.YOUTUBE,
+        kind=kind,
+        media_key=f"youtube:{video}" if video else None,
+        playlist_id=playlist,
+    )
+
+
+def _query_value(url: str, name: str) -> str | None:
     try:
-        return (urlsplit(url.strip()).hostname or "").lower()
+        values = parse_qs(urlsplit(url).query).get(name)
     except ValueError:
-        return ""
-
-
-def _query_value(query: str, name: str) -> str | None:
-    values = parse_qs(query).get(name)
+        return None
     return values[0] if values else None
 
 
-def _video_id(url: str) -> str | None:
-    """The 11-character id in any YouTube URL form, or None (channels, playlists)."""
+def _unwrapped(url: str) -> str:
+    """An attribution link's target (`/attribution_link?a=…&u=/watch?v=ID…`), else `url`.
+
+    yt-dlp reaches the target by following YouTube's redirect; the target is in the link.
+    """
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
     except ValueError:
-        return None
-    host = (parts.hostname or "").lower()
-    if host not in _HOSTS:
-        return None
-    segments = [segment for segment in parts.path.split("/") if segment]
-    candidate: str | None = None
-    if host.endswith("youtu.be"):
-        candidate = segments[0] if segments else None
-    elif segments and segments[0] == "watch" and len(segments) == 1:
-        candidate = _query_value(parts.query, "v")
-    elif len(segments) >= 2 and segments[0] in _PATH_PREFIXES:
-        candidate = segments[1]
-    elif not segments or segments == ["attribution_link"]:
-        # `/?v=ID` and attribution links carry the id in the query.
-        candidate = _query_value(parts.query, "v")
-    if candidate and _VIDEO_ID.match(candidate):
-        return candidate
-    return None
+        return url
+    target = _query_value(url, "u")
+    if parts.path.rstrip("/") != "/attribution_link" or not target or not target.startswith("/"):
+        return url
+    if _EXTRACTORS.first_suitable(url) is None:
+        return url  # not a YouTube host
+    return urljoin(f"{parts.scheme}://{parts.netloc}", target)

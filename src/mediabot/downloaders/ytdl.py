@@ -28,20 +28,27 @@ from yt_dlp.networking.common import Request
 from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
 from yt_dlp.utils import DownloadCancelled, GeoRestrictedError, UnsupportedError
 
-from mediabot.domain.enums import DownloadPhase
+from mediabot.domain.enums import DownloadPhase, Provider
 from mediabot.domain.media import DownloadProgress, ProgressCallback
 from mediabot.downloaders.errors import (
+    N_,
     DownloadError,
     GeoBlockedError,
+    InstagramLoginError,
+    InstagramRateLimitError,
     LiveStreamError,
     LoginRequiredError,
     NetworkError,
     NotFoundError,
     PrivateAddressError,
     PrivateOrRemovedError,
+    SitePushBackError,
     StalledError,
     UnavailableResolutionError,
     UnsupportedLinkError,
+    YouTubeAgeRestrictedError,
+    YouTubeBotCheckError,
+    YouTubeMembersOnlyError,
 )
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
@@ -67,6 +74,18 @@ class GuardRefusalError(RequestError):  # type: ignore[misc]
     def __init__(self, refusal: DownloadError) -> None:
         super().__init__(refusal.detail, cause=refusal)
         self.refusal = refusal
+
+
+def origin_of(url: str) -> str:
+    """`scheme://host:port` of `url` (the port spelled out), or "" when it has none."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return ""
+    if not parts.hostname or port is None:
+        return ""
+    return f"{parts.scheme.lower()}://{parts.hostname.lower()}:{port}"
 
 
 def precheck_url(url: str, policy: GuardPolicy) -> None:
@@ -149,10 +168,14 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         url_check: Callable[[str], None] | None = None,
         guard: ProxySession | None = None,
         tolerated_urls: Iterable[str] = (),
+        direct_origins: Iterable[str] = (),
     ) -> None:
         """`url_check(url)` raises `DownloadError` to refuse a URL before any request;
         default: scheme and address-literal checks (`precheck_url`). A refusal met by a
-        request for one of `tolerated_urls` (thumbnails) fails that request only."""
+        request for one of `tolerated_urls` (thumbnails) fails that request only.
+        `direct_origins` (`scheme://host:port`) are the operator's own services (a PO-token
+        provider) that plugins ask with proxies off: not checked here, and never reachable
+        through the guard proxy either."""
         self._owned_guard = guard is None
         self.guard = guard or GuardProxy.running().open_session(
             GuardPolicy(allow_private=allow_private)
@@ -160,6 +183,7 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         self._cancel = cancel or threading.Event()
         self._url_check = url_check or functools.partial(precheck_url, policy=self.guard.policy)
         self._tolerated = frozenset(tolerated_urls)
+        self._direct_origins = frozenset(direct_origins)
         params = {**params, "proxy": self.guard.url}
         tools = guarded_tools_dir()
         if tools is not None and not params.get("ffmpeg_location"):
@@ -199,7 +223,7 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
         if self._cancel.is_set():
             raise DownloadCancelled()
         url = req if isinstance(req, str) else req.url
-        if url.startswith(_NETWORK_FREE_SCHEMES):
+        if url.startswith(_NETWORK_FREE_SCHEMES) or origin_of(url) in self._direct_origins:
             return super().urlopen(req)
         try:
             self._url_check(url)
@@ -371,7 +395,10 @@ class YtdlSession:
         cookies_file: Path | None = None,
         extra_params: InfoDict | None = None,
         progress: ProgressCallback | None = None,
+        provider: Provider | None = None,
+        direct_origins: Iterable[str] = (),
     ) -> None:
+        """`provider` chooses the site's proxy (`DownloadOptions.proxy_for`)."""
         self.options = options
         self._cookies_file = cookies_file
         self._extra_params = dict(extra_params or {})
@@ -382,10 +409,12 @@ class YtdlSession:
         self.progress = _ProgressRelay(progress, self.cancelled, self.watch)
         self.tolerated_urls: set[str] = set()
         """URLs whose refusal by the guard costs nothing needed (thumbnails)."""
+        self.direct_origins: frozenset[str] = frozenset(direct_origins)
+        """The operator's services yt-dlp plugins reach directly (`GuardedYoutubeDL`)."""
         self._guard: ProxySession | None = None
         self._guard_lock = threading.Lock()
         self._stalled: str | None = None
-        self.policy: GuardPolicy = options.guard_policy()
+        self.policy: GuardPolicy = options.guard_policy(provider)
 
     @property
     def guard(self) -> ProxySession:
@@ -437,6 +466,7 @@ class YtdlSession:
             cancel=self.cancelled,
             guard=self.guard,
             tolerated_urls=self.tolerated_urls,
+            direct_origins=self.direct_origins,
         )
 
     def fetch(
@@ -546,6 +576,36 @@ async def _wait_ignoring_cancellation(waiter: asyncio.Future[Any]) -> None:
         waiter.exception()
 
 
+_PUSH_BACKS: tuple[tuple[re.Pattern[str], type[SitePushBackError]], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE | re.DOTALL), error)
+    for pattern, error in (
+        # yt-dlp passes on YouTube's own reason (youtube/_video.py, the playability status)
+        (r"confirm you.re not a bot", YouTubeBotCheckError),
+        (
+            r"\[youtube[^\]]*\].*(?:confirm your age|age-restricted|inappropriate for some users"
+            r"|age.verification)",
+            YouTubeAgeRestrictedError,
+        ),
+        (r"\[youtube[^\]]*\].*(?:members[- ]only|join this channel)", YouTubeMembersOnlyError),
+        # instagram.py: a login redirect "You have exceeded the rate-limit for accessing
+        # posts anonymously", or Instagram's HTTP 429
+        (
+            r"rate-limit for accessing posts"
+            r"|\[instagram[^\]]*\].*(?:http error 429|too many requests)",
+            InstagramRateLimitError,
+        ),
+        # instagram.py: raise_login_required(...) and the login page in place of the post
+        (
+            r"\[instagram[^\]]*\].*(?:locked behind the login page|registered users"
+            r"|restricted video|need to log in|login required|redirected to the login page"
+            r"|empty media response"
+            r"|use --cookies)",
+            InstagramLoginError,
+        ),
+    )
+)
+"""Refusals of the bot itself, from yt-dlp's YouTube and Instagram extractors' real texts."""
+
 _PATTERNS: tuple[tuple[re.Pattern[str], type[DownloadError], str | None], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), error, message)
     for pattern, error, message in (
@@ -558,7 +618,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], type[DownloadError], str | None], ...] =
         (
             r"confirm your age|age.restricted|inappropriate for some users",
             LoginRequiredError,
-            "This media is age-restricted and needs a signed-in account.",
+            N_("This media is age-restricted and needs a signed-in account."),
         ),
         (
             r"available in your country|geo.?restrict|from your location|"
@@ -606,6 +666,9 @@ def translate_error(exc: BaseException) -> DownloadError:
         if isinstance(link, GuardRefusalError):
             return link.refusal
     detail = " <- ".join(str(link) for link in chain if str(link))[:2000]
+    for push_back, push_back_error in _PUSH_BACKS:
+        if push_back.search(detail):
+            return push_back_error(detail=detail)
     for link in chain:
         if isinstance(link, GeoRestrictedError):
             return GeoBlockedError(detail=detail)

@@ -56,11 +56,14 @@ class GuardPolicy:
 
     `allow_private` turns the address check off (tests against loopback servers); the
     proxy still carries every request, so metering and cancellation work the same.
+    `upstream_proxy` (`http://[user:password@]host:port`): a connection the guard allows
+    goes on through that proxy, to the address the guard checked.
     """
 
     allow_private: bool = False
     allowed_networks: tuple[IPNetwork, ...] = ()
     resolver: Resolver = field(default=system_resolver, compare=False)
+    upstream_proxy: str | None = field(default=None, repr=False)
 
     @classmethod
     def build(
@@ -69,12 +72,13 @@ class GuardPolicy:
         allow_private: bool = False,
         allowed_networks: Iterable[str] = (),
         resolver: Resolver | None = None,
+        upstream_proxy: str | None = None,
     ) -> GuardPolicy:
         """A policy from settings-style values (`"10.1.2.3"`, `"192.168.5.0/24"`)."""
         networks = tuple(
             ipaddress.ip_network(text.strip(), strict=False) for text in allowed_networks
         )
-        return cls(allow_private, networks, resolver or system_resolver)
+        return cls(allow_private, networks, resolver or system_resolver, upstream_proxy or None)
 
     def permits(self, address: IPAddress) -> bool:
         """Whether a connection to `address` is allowed."""

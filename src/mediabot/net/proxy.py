@@ -14,6 +14,9 @@ that session receives (the stall watchdog reads them), records what it refused (
 user gets the private-network message, not a network error), and `close()` drops every
 connection of the session at once, which unblocks a thread stuck in a socket read.
 
+With `GuardPolicy.upstream_proxy` set, a connection the guard allowed goes on through that
+HTTP proxy, to the address the guard checked (`net/upstream.py`).
+
 All sessions are served by one event loop in a daemon thread of its own, so the proxy
 does not depend on (or slow down) the caller's event loop, and blocking code can open and
 close sessions from any thread.
@@ -32,6 +35,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from mediabot.net.addresses import GuardPolicy, IPAddress, parse_address
+from mediabot.net.upstream import UpstreamProxy, UpstreamProxyError, authority
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +75,9 @@ class ProxySession:
         self._proxy = proxy
         self.policy = policy
         self._connector = connector
+        self._upstream = (
+            UpstreamProxy.parse(policy.upstream_proxy) if policy.upstream_proxy else None
+        )
         self._lock = threading.Lock()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -171,7 +178,7 @@ class ProxySession:
             connection = await self._connect(host.strip("[]"), int(port_text), writer)
             if connection is None:
                 return None
-            upstream_reader, upstream = connection
+            upstream_reader, upstream, _ = connection
             writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
             await writer.drain()
             await self._tunnel(reader, writer, upstream_reader, upstream)
@@ -180,12 +187,15 @@ class ProxySession:
         if parts.scheme.lower() != "http" or not parts.hostname:
             await _answer(writer, 400, "Bad Request")
             return None
-        connection = await self._connect(parts.hostname, parts.port or 80, writer)
+        connection = await self._connect(parts.hostname, parts.port or 80, writer, tunnel=False)
         if connection is None:
             return None
-        upstream_reader, upstream = connection
-        path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+        upstream_reader, upstream, origin = connection
+        # `origin` is "" for a direct connection, the checked address for an upstream proxy.
+        path = origin + urlunsplit(("", "", parts.path or "/", parts.query, ""))
         headers = [line for line in header_lines if not line.lower().startswith(_HOP_HEADERS)]
+        if origin and self._upstream is not None:
+            headers.extend(self._upstream.request_lines())
         request = "\r\n".join([f"{method} {path} {version}", *headers, "Connection: close"])
         upstream.write(request.encode("latin-1") + b"\r\n\r\n")
         await upstream.drain()
@@ -217,9 +227,14 @@ class ProxySession:
             outgoing.cancel()
 
     async def _connect(
-        self, host: str, port: int, writer: asyncio.StreamWriter
-    ) -> Connection | None:
-        """Resolve `host` once, check every address, connect to a checked one; None if refused."""
+        self, host: str, port: int, writer: asyncio.StreamWriter, *, tunnel: bool = True
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str] | None:
+        """Resolve `host` once, check every address, connect to a checked one; None if refused.
+
+        With an upstream proxy, the connection is a tunnel through it to the checked address
+        (`tunnel`) or a connection to the proxy itself, and the third item is the origin a
+        plain-HTTP request names (`http://<checked address>:<port>`); otherwise "".
+        """
         literal = parse_address(host)
         addresses: list[IPAddress] = []
         if literal is not None:
@@ -245,16 +260,29 @@ class ProxySession:
         for address in addresses:
             try:
                 reader, upstream = await asyncio.wait_for(
-                    self._connector(str(address), port), _CONNECT_TIMEOUT_S
+                    self._open(str(address), port, tunnel=tunnel), _CONNECT_TIMEOUT_S
                 )
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, UpstreamProxyError) as exc:
                 failure = exc
                 continue
             self._writers.add(upstream)
-            return reader, upstream
+            via_upstream = self._upstream is not None and not tunnel
+            return (
+                reader,
+                upstream,
+                f"http://{authority(str(address), port)}" if via_upstream else "",
+            )
         logger.info("Guard proxy: cannot connect to %s:%s: %s", host, port, failure)
         await _answer(writer, 502, "Cannot connect")
         return None
+
+    async def _open(self, address: str, port: int, *, tunnel: bool) -> Connection:
+        """A connection to a checked address: direct, or through the upstream proxy."""
+        if self._upstream is None:
+            return await self._connector(address, port)
+        if tunnel:
+            return await self._upstream.open_tunnel(address, port)
+        return await self._upstream.open()
 
     async def _refuse(self, writer: asyncio.StreamWriter, host: str, port: int, why: str) -> None:
         logger.warning("Guard proxy refused %s:%s (%s)", host, port, why)

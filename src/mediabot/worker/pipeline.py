@@ -36,11 +36,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
-from mediabot.downloaders.errors import DownloadError
+from mediabot.downloaders.errors import DownloadError, SitePushBackError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.i18n import speaking, use_locale
 from mediabot.queue.base import DeferJobError, RetryJobError
 from mediabot.senders.base import SendTarget
+from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable, describe
 from mediabot.telegram.flood import flood_observer
 from mediabot.telegram.pacing import Pacer
@@ -89,6 +90,8 @@ class PipelineParts:
     """Jobs wait (deferred, no attempt used) while the work folder has less free space."""
     free_disk_bytes: Callable[[Path], int] = lambda path: shutil.disk_usage(path).free
     """The free-space probe of the work folder's disk (a fake in tests)."""
+    admin_alerts: AdminAlerts | None = None
+    """Where a site's refusal of the bot is reported to the admins (None: not reported)."""
 
     def ports(self) -> Ports:
         """The database and aiogram adapters of the steps' ports."""
@@ -205,6 +208,8 @@ class Pipeline:
         except LeftOurHandsError:
             raise
         except DownloadError as exc:
+            if isinstance(exc, SitePushBackError) and self._parts.admin_alerts is not None:
+                await self._parts.admin_alerts.warn_push_back(self._parts.bot, exc)
             if exc.transient:
                 logger.warning("job %s: transient failure: %s", request.id, exc.detail)
                 await job.requests.release(request.id)

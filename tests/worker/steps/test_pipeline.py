@@ -11,25 +11,28 @@ from worker_fakes import World, sent_part
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
+from mediabot.downloaders.errors import YouTubeBotCheckError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.senders.base import StaleFileIdError
 from mediabot.senders.cached import CachedPart
+from mediabot.telegram.alerts import AdminAlerts
 from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.request import CachedDelivery, Claim
 from mediabot.worker.texts import sorry
 
 
-def _pipeline(world: World, work_dir: Path) -> Pipeline:
+def _pipeline(world: World, work_dir: Path, bot: Any = None, **extra: Any) -> Pipeline:
     unused = cast(Any, None)  # the adapters' materials: the fakes stand in for them
     parts = PipelineParts(
         sessions=unused,
-        bot=unused,
+        bot=bot,
         pacer=unused,
         download_options=DownloadOptions(),
         work_dir=work_dir,
         upload_limit_bytes=1000,
         owner="worker-1",
         status_markup=lambda _request_id: None,
+        **extra,
     )
     world.requests.claim_outcome = Claim(True, request=world.request)
     return Pipeline(parts, world.ports())
@@ -97,3 +100,29 @@ async def test_the_dead_letter_fails_the_request_and_tells_the_user(tmp_path: Pa
     [(_request, _buttons, status)] = world.statuses.opened
     assert status.final == f"❌ {sorry()}"
     assert _leftovers(tmp_path) == []
+
+
+class _RecordingBot:
+    """Stands in for aiogram's Bot where only `send_message` is used (the admins' warnings)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+
+    async def send_message(self, chat_id: int, text: str, **_: object) -> None:
+        self.sent.append((chat_id, text))
+
+
+async def test_a_site_refusing_the_bot_is_told_to_the_user_and_once_to_the_admins(
+    tmp_path: Path,
+) -> None:
+    bot = _RecordingBot()
+    alerts = AdminAlerts((77,))
+    for _ in range(2):
+        world = World()
+        world.downloaders.downloader.result = YouTubeBotCheckError(detail="[youtube] x: Sign in")
+        pipeline = _pipeline(world, tmp_path, bot, admin_alerts=alerts)
+        await pipeline.handle(Job(world.request.id))
+        assert world.state is RequestState.FAILED
+        assert "not a robot" in (_status(world).final or "")
+    [(admin, warning)] = bot.sent
+    assert admin == 77 and "YOUTUBE_COOKIES_FILE" in warning

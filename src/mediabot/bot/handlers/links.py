@@ -28,7 +28,8 @@ from mediabot.db.repositories import FileRepository, ProviderRepository
 from mediabot.domain.enums import RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS, MediaOptions
 from mediabot.domain.offer import Offer
-from mediabot.downloaders.errors import DownloadError
+from mediabot.downloaders.errors import DownloadError, SitePushBackError
+from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ _LOOKUP_GRACE_S = 2.0
 """The lookup ends itself at `LOOKUP_TIMEOUT_S` with a reason; this outer bound only backs it up."""
 
 Lookup = Callable[[str], Awaitable[MediaOptions]]
+PushBackAlert = Callable[[SitePushBackError], Awaitable[None]]
 
 
 class _ChatClosedError(Exception):
@@ -50,10 +52,16 @@ def _has_link(message: Message) -> bool:
     return bool(extract_links(message, MAX_LINKS)[0])
 
 
-async def _look_up(lookup: Lookup, url: str, timeout_s: float) -> MediaOptions | str:
+async def _look_up(
+    lookup: Lookup, url: str, timeout_s: float, warn_admins: PushBackAlert
+) -> MediaOptions | str:
     """The options a link offers, or the sentence that tells the user why not."""
     try:
         return await asyncio.wait_for(lookup(url), timeout_s)
+    except SitePushBackError as exc:
+        logger.warning("link refused by the site: %s (%s): %s", url, exc.push_back, exc.detail)
+        await warn_admins(exc)
+        return texts.download_refused(exc)
     except DownloadError as exc:
         logger.info("link refused: %s (%s): %s", url, type(exc).__name__, exc.detail)
         return texts.download_refused(exc)
@@ -73,19 +81,38 @@ async def offer_choices(
     settings: Settings,
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
+    admin_alerts: AdminAlerts,
 ) -> None:
-    """Look up every link of the message and answer each with its resolution buttons."""
+    """Look up every link of the message and answer each with its resolution buttons.
+
+    Links naming the same media get one offer: the URL tells most of them apart before any
+    lookup (`extract_links`); those only the lookup tells (a share link and the post's own
+    link) are folded after it.
+    """
     urls, truncated = extract_links(message, MAX_LINKS)
+
+    async def warn_admins(error: SitePushBackError) -> None:
+        if message.bot is not None:
+            await admin_alerts.warn_push_back(message.bot, error)
+
     try:
         statuses = [await _say(message, None, texts.looking_up(url)) for url in urls]
         if truncated:
             await _say(message, None, texts.too_many_links(MAX_LINKS))
     except _ChatClosedError:
         return
+    timeout_s = settings.lookup_timeout_s + _LOOKUP_GRACE_S
     outcomes = await asyncio.gather(
-        *(_look_up(lookup, url, settings.lookup_timeout_s + _LOOKUP_GRACE_S) for url in urls)
+        *(_look_up(lookup, url, timeout_s, warn_admins) for url in urls)
     )
+    offered: set[str] = set()
     for url, status, outcome in zip(urls, statuses, outcomes, strict=True):
+        if isinstance(outcome, MediaOptions):
+            if outcome.media_key in offered:
+                logger.info("%s is %s again: one offer", url, outcome.media_key)
+                await _withdraw(status)
+                continue
+            offered.add(outcome.media_key)
         try:
             await _answer(message, session, url, status, outcome, chat_row_id, user_row_id)
         except _ChatClosedError:
@@ -177,6 +204,16 @@ async def _say(
         _check_chat(message, exc)
         logger.warning("chat %s: replying failed (%s)", message.chat.id, exc.message)
         return None
+
+
+async def _withdraw(status: Message | None) -> None:
+    """Remove a status message that turned out to duplicate another link's offer."""
+    if status is None:
+        return
+    try:
+        await status.delete()
+    except TelegramAPIError as exc:
+        logger.info("status message %s stays: %s", status.message_id, exc.message)
 
 
 def _check_chat(message: Message, exc: TelegramAPIError) -> None:
