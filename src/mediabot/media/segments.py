@@ -350,7 +350,8 @@ class SegmentSplitter:
                 track.init_path = self._path(position, "init")
                 await self._download(track.init, track.init_path)
             self._tracks.append(track)
-            track.on_disk.append(await self._fetch(track, 0, probe_streams=True))
+            first = await self._fetch(track, 0, probe_streams=True)
+            track.on_disk.append(first)
             track.fetched_all = len(track.fragments) == 1
         self._origin_s = min(
             (p.pts_s for track in self._tracks for p in track.on_disk[0].packets), default=0.0
@@ -513,23 +514,18 @@ class SegmentSplitter:
 
     def _skip_before(self, start: float) -> None:
         """Resuming at `start`: fetch from the fragment that holds it, by the nominal
-        durations, with one fragment and a second to spare."""
+        durations, a second to spare (the first fragment, the time origin, is on disk)."""
         for track in self._tracks:
             behind = [piece for piece in track.on_disk if piece.last_pts < start - 1.0]
             for piece in behind:
                 discard(piece.path)
-            track.on_disk = [piece for piece in track.on_disk if piece not in behind]
+            track.on_disk[:] = [piece for piece in track.on_disk if piece not in behind]
         wanted = start - self._origin_s
-        if wanted <= 0:
-            return
-        longest = max(
-            (f.duration_s or 0.0 for track in self._tracks for f in track.fragments), default=0.0
-        )
         for track in self._tracks:
-            if any(f.duration_s is None for f in track.fragments):
+            if wanted <= 0 or any(f.duration_s is None for f in track.fragments):
                 continue
             ends = itertools.accumulate(f.duration_s or 0.0 for f in track.fragments)
-            track.skip = sum(1 for end in ends if end <= wanted - longest - 1.0)
+            track.skip = sum(1 for end in ends if end <= wanted - 1.0)
 
     def _order(self) -> list[tuple[float, int, int]]:
         """(nominal start, track, number) of every fragment still to fetch, in time order."""
@@ -551,7 +547,8 @@ class SegmentSplitter:
             for _, position, number in self._order():
                 track = self._tracks[position]
                 await self._room_for(track)
-                track.on_disk.append(await self._fetch(track, number))
+                piece = await self._fetch(track, number)
+                track.on_disk.append(piece)
                 track.fetched_all = number == len(track.fragments) - 1
                 self._arrived.set()
             for track in self._tracks:
@@ -743,7 +740,7 @@ class SegmentSplitter:
             feeds.append(init + [piece.path for piece in pieces])
             done = [p for p in pieces if end_dts is None or p.last_dts < end_dts]
             consumed.update(piece.path for piece in done)
-            track.on_disk = [piece for piece in track.on_disk if piece not in done]
+            track.on_disk[:] = [piece for piece in track.on_disk if piece not in done]
 
         def command(inputs: Sequence[str]) -> list[str]:
             args = [FFMPEG, "-v", "error", "-nostdin", "-y", "-copyts"]
@@ -805,13 +802,15 @@ class SegmentSplitter:
             asyncio.to_thread(_feed, writer, files, consumed or set())
             for (_, writer), files in zip(pipes, feeds, strict=True)
         ]
+        communicating = asyncio.ensure_future(process.communicate())
         try:
-            (stdout, stderr), *_ = await asyncio.gather(process.communicate(), *writers)
+            await asyncio.gather(communicating, *writers)
         except BaseException:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
             raise
+        stdout, stderr = communicating.result()
         if process.returncode != 0:
             raise MediaToolError(args[0], process.returncode, stderr.decode(errors="replace"))
         return stdout

@@ -1,0 +1,263 @@
+"""Fragmented sources (HLS TS and fMP4, master or media playlist, segmented DASH) delivered
+as parts cut while the fragments arrive: `locate_streams` -> `make_stream_sender` -> `send()`.
+
+Every kind is the same 40 s of media (a keyframe every 0.5 s) served by the loopback media
+server, throttled; the upload limit is 1.5 MiB, so each delivery is five parts. The work
+folder is sampled every 5 ms while it runs: it never holds more than three parts' worth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+
+from mediabot.domain.enums import MediaKind
+from mediabot.downloaders import DownloadOptions, make_downloader
+from mediabot.downloaders.streams import StreamGuard, StreamPlan
+from mediabot.media.segments import FragmentTrack, SegmentedSource, SegmentSplitter
+from mediabot.media.splitter import MIN_FILL, SplitError
+from mediabot.senders.base import DeliveryError, ResumePoint, SendTarget, SentPart
+from mediabot.senders.registry import make_stream_sender
+from support.fake_telegram import FakeTelegram
+from support.media import SEGMENTED_DURATION, MediaSources
+from support.media_server import MediaServer
+from support.parts import decodes, duration, first_video_packet_is_keyframe, top_level_boxes
+
+from .conftest import accepted
+
+pytestmark = pytest.mark.integration
+
+MIB = 1024 * 1024
+LIMIT = 3 * MIB // 2
+KINDS = ["hls-ts", "hls-ts-master", "hls-fmp4", "dash"]
+OPEN = DownloadOptions(allow_private_urls=True)
+THROTTLE = 16 * MIB
+
+
+class _DiskSampler:
+    """The peak of the bytes of the files in a folder, sampled in a thread."""
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._stop = threading.Event()
+        self.peak = 0
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.005):
+            total = 0
+            for path in list(self._folder.iterdir()):
+                try:
+                    total += path.stat().st_size
+                except FileNotFoundError:
+                    continue
+            self.peak = max(self.peak, total)
+
+    @contextmanager
+    def running(self) -> Iterator[_DiskSampler]:
+        thread = threading.Thread(target=self._run, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            thread.join()
+
+
+async def _plan(media: MediaSources, kind: str, tmp_path: Path) -> StreamPlan:
+    plan = await make_downloader(media.segmented[kind], 360, options=OPEN).locate_streams(
+        tmp_path / "cover"
+    )
+    assert plan is not None and isinstance(plan.source, SegmentedSource)
+    return plan
+
+
+def _sender(bot: Bot, plan: StreamPlan, work: Path, **options: object):  # type: ignore[no-untyped-def]
+    return make_stream_sender(
+        bot,
+        plan.source,
+        SendTarget.for_media(77, plan.title, plan.source_url),
+        work_dir=work,
+        limit_bytes=LIMIT,
+        title=plan.title,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def _check_parts(telegram: FakeTelegram, parts: list[SentPart]) -> None:
+    """Under the limit, all but the last close to it, each a keyframe first, decoding,
+    index before data, and the durations adding up to the source's."""
+    assert [part.index for part in parts] == list(range(len(parts)))
+    paths = [telegram.uploaded_path(part.file_id) for part in parts]
+    sizes = [path.stat().st_size for path in paths]
+    fills = [round(size / LIMIT, 3) for size in sizes]
+    assert all(size <= LIMIT for size in sizes), fills
+    assert all(size >= MIN_FILL * LIMIT for size in sizes[:-1]), fills
+    for path in paths:
+        assert first_video_packet_is_keyframe(path), path.name
+        assert decodes(path), path.name
+        boxes = top_level_boxes(path)
+        assert boxes.index("moov") < boxes.index("mdat"), boxes
+    total = sum(duration(path) for path in paths)
+    assert total == pytest.approx(SEGMENTED_DURATION, abs=0.2)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_fragmented_source_arrives_in_parts_with_three_parts_of_disk_at_most(
+    bot: Bot,
+    telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+    tmp_path: Path,
+    kind: str,
+) -> None:
+    plan = await _plan(media, kind, tmp_path)
+    assert plan.kind is MediaKind.VIDEO
+    # a media playlist's lookup probes its first fragments; measure the delivery alone
+    media_requests.reset()
+    media_requests.throttle_bytes_per_second = THROTTLE
+    work = tmp_path / "work"
+    work.mkdir()
+    with _DiskSampler(work).running() as disk:
+        sent = await _sender(bot, plan, work).send()
+
+    assert len(accepted(telegram, "sendVideo")) == len(sent) == 5
+    _check_parts(telegram, sent)
+    assert {part.total for part in sent} == {len(sent)}
+    assert 0 < disk.peak <= 3 * LIMIT, disk.peak / LIMIT
+    assert list(work.iterdir()) == []
+    # each fragment was read once
+    served = sum(request.bytes_sent for request in media_requests.requests)
+    folder = media.path(media.segmented[kind]).parent
+    assert served <= 1.05 * sum(path.stat().st_size for path in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("kind", ["hls-ts", "dash"])
+async def test_a_delivery_interrupted_at_part_two_resumes_without_resending_part_one(
+    bot: Bot,
+    telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+    tmp_path: Path,
+    kind: str,
+) -> None:
+    plan = await _plan(media, kind, tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    first_run: list[SentPart] = []
+
+    async def stop_after_first(part: SentPart) -> None:
+        first_run.append(part)
+        telegram.fail_next("sendVideo", error_code=400, description="Bad Request: chat not found")
+
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await _sender(bot, plan, work, on_part=stop_after_first).send()
+    assert len(first_run) == 1
+    assert list(work.iterdir()) == []
+
+    done = first_run[-1]
+    resume = ResumePoint(next_index=1, start_s=done.end_s or 0.0, total_hint=done.total)
+    rest = await _sender(bot, plan, work, resume=resume).send()
+
+    assert [part.index for part in rest] == [1, 2, 3, 4]
+    assert rest[0].start_s == pytest.approx(done.end_s)
+    assert len(accepted(telegram, "sendVideo")) == 5
+    _check_parts(telegram, first_run + rest)
+    assert list(work.iterdir()) == []
+
+
+@pytest.mark.parametrize("case", ["fragment", "redirect", "key"])
+async def test_a_playlist_fragment_on_a_private_address_is_refused_unrequested(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path, case: str
+) -> None:
+    port = int(media_requests.base_url.rsplit(":", 1)[1])
+    folder = media.path(media.segmented["hls-ts"]).parent
+    base = media.segmented["hls-ts"].rsplit("/", 1)[0]
+    lines = [
+        f"{base}/{line}" if line.endswith(".ts") else line
+        for line in (folder / "index.m3u8").read_text().splitlines()
+    ]
+    trapped = f"{base}/seg002.ts".replace("127.0.0.1", "127.0.0.2")
+    if case == "fragment":
+        lines = [trapped if line.endswith("seg002.ts") else line for line in lines]
+    elif case == "redirect":
+        moved = media_requests.add_redirect("/moved/seg002.ts", trapped)
+        lines = [moved if line.endswith("seg002.ts") else line for line in lines]
+    else:  # the key of the third fragment on; the first two are clear
+        third = next(i for i, line in enumerate(lines) if line.endswith("seg002.ts"))
+        key = trapped.replace("seg002.ts", "key.bin")
+        lines.insert(third - 1, f'#EXT-X-KEY:METHOD=AES-128,URI="{key}"')
+    url = media_requests.add_route(
+        f"/cases/trapped-{case}.m3u8",
+        body="\n".join(lines),
+        headers={"Content-Type": "application/vnd.apple.mpegurl"},
+    )
+    guarded = DownloadOptions(allow_private_urls=False, allowed_private_networks=("127.0.0.1/32",))
+    source = SegmentedSource(
+        (FragmentTrack(playlist_url=url),),
+        MediaKind.VIDEO,
+        duration_s=SEGMENTED_DURATION,
+        url_check=StreamGuard.for_options(guarded),
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    with MediaServer(media_requests.root, host="127.0.0.2", port=port) as trap:
+        with pytest.raises(SplitError, match="refused"):
+            async with SegmentSplitter(source, work) as splitter:
+                start, index = 0.0, 0
+                while True:
+                    part = await splitter.cut(start, index, LIMIT)
+                    part.path.unlink()
+                    start, index = part.end_s, index + 1
+        assert trap.requests == []
+    assert list(work.iterdir()) == []
+    assert media_requests.request_count("/segmented/hls-ts/seg001.ts") == 1
+
+
+async def test_a_stream_that_breaks_midway_is_a_delivery_error(
+    bot: Bot,
+    telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+    tmp_path: Path,
+) -> None:
+    plan = await _plan(media, "hls-ts", tmp_path)
+    (media.dir / "segmented-gone").mkdir(exist_ok=True)
+    folder = media.path(media.segmented["hls-ts"]).parent
+    lines = (folder / "index.m3u8").read_text().splitlines()
+    base = media.segmented["hls-ts"].rsplit("/", 1)[0]
+    body = "\n".join(
+        f"{base}/missing.ts"
+        if line == "seg006.ts"
+        else (f"{base}/{line}" if line.endswith(".ts") else line)
+        for line in lines
+    )
+    url = media_requests.add_route(
+        "/cases/broken.m3u8", body=body, headers={"Content-Type": "application/vnd.apple.mpegurl"}
+    )
+    source = plan.source
+    assert isinstance(source, SegmentedSource)
+    broken = SegmentedSource(
+        (FragmentTrack(playlist_url=url),), source.kind, duration_s=source.duration_s
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    sender = make_stream_sender(
+        bot,
+        broken,
+        SendTarget.for_media(77, "Broken", url),
+        work_dir=work,
+        limit_bytes=LIMIT,
+        title="Broken",
+    )
+    with pytest.raises(DeliveryError, match="HTTP 404"):
+        await sender.send()
+    assert len(accepted(telegram, "sendVideo")) >= 1
+    await asyncio.sleep(0)
+    assert list(work.iterdir()) == []
