@@ -77,6 +77,8 @@ class Packet:
     dts_s: float
     size_bytes: int
     keyframe: bool
+    position: int | None = None
+    """Byte offset in the input, when asked for (`PACKET_ENTRIES` with `pos`)."""
 
 
 def _float(value: Any) -> float | None:
@@ -154,7 +156,7 @@ def parse_probe_output(raw: bytes, source: str | Path) -> MediaInfo:
     )
 
 
-PACKET_ENTRIES = ("-show_entries", "packet=stream_index,pts_time,dts_time,size,flags")
+PACKET_ENTRIES = ("-show_entries", "packet=stream_index,pts_time,dts_time,size,flags,pos")
 """ffprobe's options for the packet lines `parse_packets` reads (with `-of compact=p=0`)."""
 
 
@@ -215,6 +217,7 @@ def parse_packets(raw: bytes, stream_indexes: tuple[int, ...]) -> list[Packet]:
                 dts_s=dts,
                 size_bytes=size,
                 keyframe=fields.get("flags", "").startswith("K"),
+                position=_int(fields.get("pos")),
             )
         )
     return packets

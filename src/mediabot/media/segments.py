@@ -24,12 +24,15 @@ interrupted after part i resumes at part i+1 from the fragment that holds its st
 from __future__ import annotations
 
 import asyncio
+import bisect
+import collections
 import contextlib
 import itertools
 import logging
 import math
 import os
 import re
+import threading
 from asyncio.subprocess import DEVNULL, PIPE
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -75,6 +78,8 @@ _ROOM_POLL_S = 0.05
 """How often the fetcher looks again for room (parts are deleted by the sender)."""
 _FETCH_RETRY = Backoff(base_delay_s=0.5, max_delay_s=2.0, max_attempts=3)
 _PIPE_BYTES = 256 * 1024
+_QUEUED_PACKETS = "4096"
+_IN_FLIGHT = 2
 _PLAYLIST_MAX_BYTES = 8 * 1024 * 1024
 _VIDEO_CODECS = frozenset({"h264"})
 _AUDIO_CODECS = frozenset({"aac"})
@@ -248,9 +253,34 @@ class _Track:
     init_path: Path | None = None
     streams: tuple[int, ...] = ()
     on_disk: list[_Piece] = field(default_factory=list)
+    """Fragments whose packets are known, in order."""
+    arrived: list[_Piece] = field(default_factory=list)
+    """Fragments downloaded, their packets not read yet."""
     fetched_all: bool = False
     skip: int = 0
     """Leading fragments not fetched (a resumed delivery starts after them)."""
+
+
+@dataclass(slots=True)
+class _Backlog:
+    """What a running cut holds in memory: fragments fed to ffmpeg and deleted, less the
+    part it has written so far. Counted as disk in use, since it will be written."""
+
+    output: Path
+    fed_bytes: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def fed(self, size: int) -> None:
+        """Count a fragment fed and deleted (from a feeding thread)."""
+        with self._lock:
+            self.fed_bytes += size
+
+    def bytes(self) -> int:
+        try:
+            written = self.output.stat().st_size
+        except FileNotFoundError:
+            written = 0
+        return max(0, self.fed_bytes - written)
 
 
 def _stream_id(track: int, index: int) -> int:
@@ -291,6 +321,9 @@ class SegmentSplitter:
         self._fetcher: asyncio.Task[None] | None = None
         self._failure: BaseException | None = None
         self._arrived = asyncio.Event()
+        self._fetched = asyncio.Event()
+        self._downloaded_all = False
+        self._backlog: _Backlog | None = None
         self._starving = False
         self._first_cut = True
         self._seen_bytes = 0
@@ -350,8 +383,9 @@ class SegmentSplitter:
                 track.init_path = self._path(position, "init")
                 await self._download(track.init, track.init_path)
             self._tracks.append(track)
-            first = await self._fetch(track, 0, probe_streams=True)
-            track.on_disk.append(first)
+            first = await self._fetch(track, 0)
+            track.on_disk.append(first)  # deleted by `close()` if it is not readable
+            await self._read_streams(track, first)
             track.fetched_all = len(track.fragments) == 1
         self._origin_s = min(
             (p.pts_s for track in self._tracks for p in track.on_disk[0].packets), default=0.0
@@ -393,9 +427,10 @@ class SegmentSplitter:
             await self._session.close()
             self._session = None
         for track in self._tracks:
-            for piece in track.on_disk:
+            for piece in track.on_disk + track.arrived:
                 discard(piece.path)
             track.on_disk.clear()
+            track.arrived.clear()
             discard(track.init_path)
 
     # ---- planning ---------------------------------------------------------------------------
@@ -435,7 +470,7 @@ class SegmentSplitter:
         if self._first_cut:
             self._first_cut = False
             self._skip_before(start)
-            self._fetcher = asyncio.create_task(self._fetch_all())
+            self._fetcher = asyncio.create_task(self._read_all())
         if start < self._cut_until - 0.001:
             gone = self._cut_until - self._origin_s
             raise SplitError(f"the fragments before {gone:.1f} s were already deleted")
@@ -541,87 +576,151 @@ class SegmentSplitter:
                     order.append((nominal, track.index, number))
         return sorted(order)
 
-    async def _fetch_all(self) -> None:
-        """Fetch the fragments in time order, each once there is room for it on disk."""
+    async def _read_all(self) -> None:
+        """Fetch the fragments and read their packets, side by side: ffprobe reads in one
+        run whatever arrived while it read the previous batch, so it keeps pace with the
+        line however short the fragments are."""
         try:
-            for _, position, number in self._order():
-                track = self._tracks[position]
-                await self._room_for(track)
-                piece = await self._fetch(track, number)
-                track.on_disk.append(piece)
-                track.fetched_all = number == len(track.fragments) - 1
-                self._arrived.set()
-            for track in self._tracks:
-                track.fetched_all = True
-        except (RemoteReadError, SplitError, OSError) as exc:
-            logger.warning("Fetching fragments failed: %s", exc)
-            self._failure = exc
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._fetch_all())
+                group.create_task(self._probe_all())
+        except* (RemoteReadError, SplitError, OSError) as failures:
+            logger.warning("Reading fragments failed: %s", failures.exceptions[0])
+            self._failure = failures.exceptions[0]
         finally:
             self._arrived.set()
 
-    async def _room_for(self, track: _Track) -> None:
-        """Wait until the next fragment fits in the work folder's budget.
+    async def _fetch_all(self) -> None:
+        """Fetch the fragments in time order, `_IN_FLIGHT` at once (a request's round trip
+        is not a pause in the line), each once there is room for it on disk."""
+        flying: collections.deque[tuple[_Track, asyncio.Task[_Piece]]] = collections.deque()
+        try:
+            for _, position, number in self._order():
+                track = self._tracks[position]
+                await self._room_for(track, len(flying) + 1)
+                flying.append((track, asyncio.create_task(self._fetch(track, number))))
+                if len(flying) >= _IN_FLIGHT:
+                    await self._land(*flying[0])
+                    flying.popleft()
+            while flying:
+                await self._land(*flying[0])
+                flying.popleft()
+        finally:
+            for _, task in flying:
+                task.cancel()
+            await asyncio.gather(*(task for _, task in flying), return_exceptions=True)
+            for _, task in flying:  # fetched, but never handed over
+                if not task.cancelled() and task.exception() is None:
+                    discard(task.result().path)
+        self._downloaded_all = True
+        self._fetched.set()
 
-        A cut waiting for fragments while no part is on disk gets them whatever the
-        budget (fragments larger than a third of the limit cannot be kept under it).
+    async def _land(self, track: _Track, task: asyncio.Task[_Piece]) -> None:
+        track.arrived.append(await task)
+        self._fetched.set()
+
+    async def _probe_all(self) -> None:
+        """Read the packets of the fragments as they arrive, a batch per track and run."""
+        while True:
+            self._fetched.clear()
+            batches = [(track, list(track.arrived)) for track in self._tracks if track.arrived]
+            if not batches and self._downloaded_all:
+                for track in self._tracks:
+                    track.fetched_all = True
+                self._arrived.set()
+                return
+            if not batches:
+                await self._fetched.wait()
+                continue
+            for track, pieces in batches:
+                await self._read_packets(track, pieces)
+                del track.arrived[: len(pieces)]
+                track.on_disk.extend(pieces)
+                self._arrived.set()
+
+    async def _room_for(self, track: _Track, fragments: int) -> None:
+        """Wait until `fragments` more fragments (the one to fetch, and those in flight)
+        fit in the work folder's budget.
+
+        A cut still short of a part when every fragment on disk has been read, and no
+        part is on disk, gets the next fragment whatever the budget: fragments larger
+        than about a third of the limit cannot be kept under it.
         """
         limit = self._limit_bytes or 0
         expected = max((piece.size_bytes for piece in track.on_disk), default=self._largest)
         while True:
             used = await asyncio.to_thread(_folder_bytes, self._work_dir)
-            if used + expected <= DISK_PARTS * limit:
+            if self._backlog is not None:
+                used += self._backlog.bytes()
+            if used + expected * fragments <= DISK_PARTS * limit:
                 return
             buffered = sum(p.size_bytes for t in self._tracks for p in t.on_disk)
-            if self._starving and used - buffered < limit // 10:
+            settled = fragments == 1 and not any(t.arrived for t in self._tracks)
+            if self._starving and settled and used - buffered < limit // 10:
                 logger.info("Fragments of %d bytes do not fit the disk budget", expected)
                 return
             await asyncio.sleep(_ROOM_POLL_S)
 
-    async def _fetch(self, track: _Track, number: int, *, probe_streams: bool = False) -> _Piece:
-        """Download fragment `number` of `track`, decrypt it, and read its packets."""
+    async def _fetch(self, track: _Track, number: int) -> _Piece:
+        """Download fragment `number` of `track` and decrypt it; its packets are unread."""
         fragment = track.fragments[number]
         path = self._path(track.index, f"{number:06d}")
         await self._download(fragment, path)
         try:
             if fragment.key is not None:
                 await self._decrypt(fragment.key, path)
-            feed = [track.init_path, path] if track.init_path is not None else [path]
-            if probe_streams:
-                raw = await self._run_fed(lambda inputs: probe_command(inputs[0]), [feed])
-                self._choose_streams(track, parse_probe_output(raw, fragment.url))
-            raw = await self._run_fed(
-                lambda inputs: [
-                    FFPROBE,
-                    "-v",
-                    "error",
-                    *PACKET_ENTRIES,
-                    "-of",
-                    "compact=p=0",
-                    "-i",
-                    inputs[0],
-                ],
-                [feed],
-            )
-        except MediaToolError as exc:
-            discard(path)
-            raise SplitError(f"fragment {number + 1} is not readable media: {exc}") from exc
+            size = path.stat().st_size
         except BaseException:
             discard(path)
             raise
-        packets = [
-            replace(packet, stream_index=_stream_id(track.index, packet.stream_index))
-            for packet in parse_packets(raw, track.streams)
-        ]
-        size = path.stat().st_size
-        piece = _Piece(track.index, number, path, size, packets)
         self._largest = max(self._largest, size)
-        seconds = fragment.duration_s
-        if seconds is None and packets:
-            seconds = max(p.pts_s for p in packets) - min(p.pts_s for p in packets)
-        if track.index == 0:
-            self._seen_s += seconds or 0.0
         self._seen_bytes += size
-        return piece
+        return _Piece(track.index, number, path, size, [])
+
+    async def _read_streams(self, track: _Track, piece: _Piece) -> None:
+        """The streams of `track`, from its first fragment: which to take, their codecs."""
+        feed = [track.init_path, piece.path] if track.init_path is not None else [piece.path]
+        try:
+            raw = await self._run_fed(lambda inputs: probe_command(inputs[0]), [feed])
+        except MediaToolError as exc:
+            raise SplitError(f"the first fragment is not readable media: {exc}") from exc
+        self._choose_streams(track, parse_probe_output(raw, track.fragments[0].url))
+        await self._read_packets(track, [piece])
+
+    async def _read_packets(self, track: _Track, pieces: Sequence[_Piece]) -> None:
+        """Read the packets of consecutive `pieces` of `track` in one ffprobe run; each
+        packet goes to the piece its byte position falls in."""
+        init = [track.init_path] if track.init_path is not None else []
+        feed = [*init, *(piece.path for piece in pieces)]
+        try:
+            raw = await self._run_fed(
+                lambda inputs: [FFPROBE, "-v", "error", *PACKET_ENTRIES, "-of", "compact=p=0",
+                                "-i", inputs[0]],
+                [feed],
+            )  # fmt: skip
+        except MediaToolError as exc:
+            numbers = f"{pieces[0].number + 1}-{pieces[-1].number + 1}"
+            raise SplitError(f"fragments {numbers} are not readable media: {exc}") from exc
+        starts = list(
+            itertools.accumulate(
+                (piece.size_bytes for piece in pieces[:-1]),
+                initial=track.init_path.stat().st_size if track.init_path is not None else 0,
+            )
+        )
+        for packet in parse_packets(raw, track.streams):
+            if packet.position is None:
+                piece = pieces[-1]
+            else:
+                piece = pieces[max(0, bisect.bisect_right(starts, packet.position) - 1)]
+            piece.packets.append(
+                replace(packet, stream_index=_stream_id(track.index, packet.stream_index))
+            )
+        if track.index == 0:
+            for piece in pieces:
+                seconds = track.fragments[piece.number].duration_s
+                if seconds is None and piece.packets:
+                    seconds = piece.last_pts - min(p.pts_s for p in piece.packets)
+                self._seen_s += seconds or 0.0
 
     async def _playlist(self, url: str) -> str:
         return (await self._read_small(url, _PLAYLIST_MAX_BYTES)).decode("utf-8", errors="replace")
@@ -745,7 +844,9 @@ class SegmentSplitter:
         def command(inputs: Sequence[str]) -> list[str]:
             args = [FFMPEG, "-v", "error", "-nostdin", "-y", "-copyts"]
             for url in inputs:
-                args += ["-i", url]
+                # room to read ahead: with two inputs, ffmpeg 5 naps 10 ms whenever the
+                # queue of the input it needs next is empty (3 s a part at 8 packets)
+                args += ["-thread_queue_size", _QUEUED_PACKETS, "-i", url]
             for position, track in enumerate(self._tracks):
                 for stream in track.streams:
                     args += ["-map", f"{position}:{stream}"]
@@ -758,7 +859,8 @@ class SegmentSplitter:
             return [*args, str(path)]
 
         try:
-            await self._run_fed(command, feeds, consumed)
+            self._backlog = _Backlog(path)
+            await self._run_fed(command, feeds, consumed, self._backlog)
         except MediaToolError as exc:
             discard(path)
             raise SplitError(f"ffmpeg could not cut the part: {exc}") from exc
@@ -766,6 +868,7 @@ class SegmentSplitter:
             discard(path)
             raise
         finally:
+            self._backlog = None
             for consumed_path in consumed:
                 discard(consumed_path)
             self._arrived.set()
@@ -775,6 +878,7 @@ class SegmentSplitter:
         command: Callable[[Sequence[str]], list[str]],
         feeds: Sequence[Sequence[Path]],
         consumed: set[Path] | None = None,
+        backlog: _Backlog | None = None,
     ) -> bytes:
         """Run ffmpeg or ffprobe with each feed's files written, in order, into a pipe it
         reads as an input (`command` gets the inputs' names); a file in `consumed` is
@@ -799,7 +903,7 @@ class SegmentSplitter:
             for reader in readers:
                 os.close(reader)
         writers = [
-            asyncio.to_thread(_feed, writer, files, consumed or set())
+            asyncio.to_thread(_feed, writer, files, consumed or set(), backlog)
             for (_, writer), files in zip(pipes, feeds, strict=True)
         ]
         communicating = asyncio.ensure_future(process.communicate())
@@ -819,7 +923,9 @@ class SegmentSplitter:
         return self._work_dir / f".{self._stem}.t{track}.{name}.frag"
 
 
-def _feed(writer: int, files: Sequence[Path], consumed: set[Path]) -> None:
+def _feed(
+    writer: int, files: Sequence[Path], consumed: set[Path], backlog: _Backlog | None
+) -> None:
     """Write `files` into the pipe `writer` (blocking; run in a thread), then close it.
 
     The reader may stop early (ffmpeg has what it needs, or failed): the rest is dropped.
@@ -832,7 +938,10 @@ def _feed(writer: int, files: Sequence[Path], consumed: set[Path]) -> None:
                     while view:
                         view = view[os.write(writer, view) :]
             if path in consumed:
+                size = path.stat().st_size
                 path.unlink(missing_ok=True)
+                if backlog is not None:
+                    backlog.fed(size)
     except BrokenPipeError:
         pass
     finally:
