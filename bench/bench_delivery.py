@@ -79,8 +79,9 @@ def _ffmpeg(*args: str, cwd: Path) -> None:
     subprocess.run([FFMPEG, "-v", "error", "-nostdin", "-y", *args], cwd=cwd, check=True)
 
 
-def build_sources(folder: Path, long_mp4: Path, loops: int) -> None:
-    """The long video looped `loops` times, as every kind (all `-c copy`)."""
+def build_sources(folder: Path, long_mp4: Path, loops: int, *, only_hls: bool = False) -> None:
+    """The long video looped `loops` times, as every kind (all `-c copy`), or only the
+    source and its HLS TS playlist."""
     folder.mkdir(parents=True, exist_ok=True)
     for sub in ("hls-ts", "hls-fmp4", "dash"):
         (folder / sub).mkdir(exist_ok=True)
@@ -89,14 +90,16 @@ def build_sources(folder: Path, long_mp4: Path, loops: int) -> None:
         *("-movflags", "+faststart", "source.mp4"),
         cwd=folder,
     )
-    _ffmpeg("-i", "source.mp4", "-map", "0:v", "-c", "copy", "video.mp4", cwd=folder)
-    _ffmpeg("-i", "source.mp4", "-map", "0:a", "-c", "copy", "audio.m4a", cwd=folder)
     hls = ("-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod")
     _ffmpeg(
         *("-i", "source.mp4", "-c", "copy", *hls),
         *("-hls_segment_filename", "hls-ts/seg%05d.ts", "hls-ts/index.m3u8"),
         cwd=folder,
     )
+    if only_hls:
+        return
+    _ffmpeg("-i", "source.mp4", "-map", "0:v", "-c", "copy", "video.mp4", cwd=folder)
+    _ffmpeg("-i", "source.mp4", "-map", "0:a", "-c", "copy", "audio.m4a", cwd=folder)
     _ffmpeg(
         *("-i", "source.mp4", "-c", "copy", *hls, "-hls_segment_type", "fmp4"),
         *("-hls_fmp4_init_filename", "init.mp4"),
@@ -327,7 +330,7 @@ def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
         )
         print(
             "| source | press -> last part | line's floor | against the floor | sequential "
-            "| peak disk (parts) | peak memory | parts (fill of all but the last) |"
+            "| peak disk (parts) | peak memory | parts |"
         )
         print("|---|---|---|---|---|---|---|---|")
         for kind in kinds:
@@ -362,9 +365,9 @@ def run_memory(args: argparse.Namespace, scratch: Path) -> None:
     limit = int(args.limit_mib * MIB)
     rows = []
     for loops in (max(1, round(20 / 8.6)), max(1, round(args.big_mib / 8.6))):
-        folder = cache_root() / f"bench-delivery-{loops}x"
-        if not (folder / "dash" / "manifest.mpd").exists():
-            build_sources(folder, _long_mp4(), loops)
+        folder = cache_root() / f"bench-delivery-hls-{loops}x"
+        if not (folder / "hls-ts" / "index.m3u8").exists():
+            build_sources(folder, _long_mp4(), loops, only_hls=True)
         with MediaServer(folder) as server, FakeTelegram(scratch / f"telegram-{loops}") as fake:
             spec = {
                 "kind": "hls-ts",

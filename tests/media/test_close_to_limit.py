@@ -25,13 +25,7 @@ from mediabot.senders.large import LargeVideoSender
 from mediabot.telegram.client import create_bot
 from mediabot.telegram.pacing import Pacer, Rate
 from support.fake_telegram import FakeTelegram
-from support.parts import (
-    decodes,
-    duration,
-    first_video_packet_is_keyframe,
-    keyframe_times,
-    top_level_boxes,
-)
+from support.parts import check_parts, duration, keyframe_times
 
 pytestmark = pytest.mark.integration
 
@@ -73,18 +67,9 @@ def _listing(folder: Path) -> list[Path]:
 
 
 def _check_parts(source: Path, paths: list[Path], limit: int) -> None:
-    sizes = [path.stat().st_size for path in paths]
-    fills = [round(size / limit, 3) for size in sizes]
-    assert all(size <= limit for size in sizes), fills
-    assert all(size >= MIN_FILL * limit for size in sizes[:-1]), fills
-    for path in paths:
-        assert first_video_packet_is_keyframe(path), path.name
-        assert decodes(path), path.name
-        boxes = top_level_boxes(path)
-        assert "moov" in boxes and "mdat" in boxes
-        assert boxes.index("moov") < boxes.index("mdat"), boxes
-    total = sum(duration(path) for path in paths)
-    assert total == pytest.approx(duration(source), abs=len(paths) / FPS)
+    check_parts(
+        paths, limit, min_fill=MIN_FILL, total_s=duration(source), tolerance_s=len(paths) / FPS
+    )
 
 
 async def test_every_part_but_the_last_is_close_to_the_limit(source: Path, tmp_path: Path) -> None:

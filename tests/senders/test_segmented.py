@@ -28,7 +28,7 @@ from mediabot.senders.registry import make_stream_sender
 from support.fake_telegram import FakeTelegram
 from support.media import SEGMENTED_DURATION, MediaSources
 from support.media_server import MediaServer
-from support.parts import decodes, duration, first_video_packet_is_keyframe, top_level_boxes
+from support.parts import check_parts
 
 from .conftest import accepted
 
@@ -106,17 +106,7 @@ def _check_parts(telegram: FakeTelegram, parts: list[SentPart]) -> None:
     index before data, and the durations adding up to the source's."""
     assert [part.index for part in parts] == list(range(len(parts)))
     paths = [telegram.uploaded_path(part.file_id) for part in parts]
-    sizes = [path.stat().st_size for path in paths]
-    fills = [round(size / LIMIT, 3) for size in sizes]
-    assert all(size <= LIMIT for size in sizes), fills
-    assert all(size >= MIN_FILL * LIMIT for size in sizes[:-1]), fills
-    for path in paths:
-        assert first_video_packet_is_keyframe(path), path.name
-        assert decodes(path), path.name
-        boxes = top_level_boxes(path)
-        assert boxes.index("moov") < boxes.index("mdat"), boxes
-    total = sum(duration(path) for path in paths)
-    assert total == pytest.approx(SEGMENTED_DURATION, abs=0.2)
+    check_parts(paths, LIMIT, min_fill=MIN_FILL, total_s=SEGMENTED_DURATION, tolerance_s=0.2)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -149,7 +139,7 @@ async def test_a_fragmented_source_arrives_in_parts_with_three_parts_of_disk_at_
     assert served <= 1.05 * sum(path.stat().st_size for path in folder.rglob("*"))
 
 
-@pytest.mark.parametrize("kind", ["hls-ts", "dash"])
+@pytest.mark.parametrize("kind", KINDS)
 async def test_a_delivery_interrupted_at_part_two_resumes_without_resending_part_one(
     bot: Bot,
     telegram: FakeTelegram,

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 
 def _ffprobe(*args: str) -> dict[str, object]:
@@ -71,3 +74,23 @@ def top_level_boxes(path: Path) -> list[str]:
             else:
                 file.seek(size - 8, 1)
     return boxes
+
+
+def check_parts(
+    paths: Sequence[Path], limit: int, *, min_fill: float, total_s: float, tolerance_s: float
+) -> None:
+    """Each part under `limit`, all but the last at least `min_fill` of it, each starting
+    on a keyframe, decoding, with its index (moov) before its data (mdat); their durations
+    add up to `total_s`."""
+    sizes = [path.stat().st_size for path in paths]
+    fills = [round(size / limit, 3) for size in sizes]
+    assert all(size <= limit for size in sizes), fills
+    assert all(size >= min_fill * limit for size in sizes[:-1]), fills
+    for path in paths:
+        assert first_video_packet_is_keyframe(path), path.name
+        assert decodes(path), path.name
+        boxes = top_level_boxes(path)
+        assert "moov" in boxes and "mdat" in boxes
+        assert boxes.index("moov") < boxes.index("mdat"), boxes
+    total = sum(duration(path) for path in paths)
+    assert total == pytest.approx(total_s, abs=tolerance_s)
