@@ -23,6 +23,7 @@ from mediabot.downloaders import DownloadOptions, make_downloader
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
 from mediabot.media.segments import FragmentTrack, SegmentedSource, SegmentSplitter
 from mediabot.media.splitter import MIN_FILL, SplitError
+from mediabot.media.tools import run_tool
 from mediabot.senders.base import DeliveryError, ResumePoint, SendTarget, SentPart
 from mediabot.senders.registry import make_stream_sender
 from support.fake_telegram import FakeTelegram
@@ -261,4 +262,43 @@ async def test_a_stream_that_breaks_midway_is_a_delivery_error(
         await sender.send()
     assert len(accepted(telegram, "sendVideo")) >= 1
     await asyncio.sleep(0)
+    assert list(work.iterdir()) == []
+
+
+async def test_an_aes128_playlist_is_decrypted_fragment_by_fragment(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    source = media.path(media.segmented["hls-ts"]).parent.parent / "source.mp4"
+    folder = media.dir / "segmented-aes"
+    folder.mkdir(exist_ok=True)
+    (folder / "key.bin").write_bytes(bytes(range(16)))
+    key_url = f"{media.base_url}/segmented-aes/key.bin"
+    (folder / "key.info").write_text(f"{key_url}\n{folder / 'key.bin'}\n")
+    await run_tool(
+        ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(source), "-c", "copy",
+         "-f", "hls", "-hls_time", "4", "-hls_playlist_type", "vod",
+         "-hls_key_info_file", str(folder / "key.info"),
+         "-hls_segment_filename", str(folder / "seg%03d.ts"), str(folder / "index.m3u8")],
+    )  # fmt: skip
+    assert "METHOD=AES-128" in (folder / "index.m3u8").read_text()
+    source_info = SegmentedSource(
+        (FragmentTrack(playlist_url=f"{media.base_url}/segmented-aes/index.m3u8"),),
+        MediaKind.VIDEO,
+        duration_s=SEGMENTED_DURATION,
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    kept = tmp_path / "parts"
+    kept.mkdir()
+    paths: list[Path] = []
+    async with SegmentSplitter(source_info, work) as splitter:
+        start, index = 0.0, 0
+        while True:
+            part = await splitter.cut(start, index, LIMIT)
+            paths.append(part.path.rename(kept / part.path.name))
+            if part.is_last:
+                break
+            start, index = part.end_s, index + 1
+    check_parts(paths, LIMIT, min_fill=MIN_FILL, total_s=SEGMENTED_DURATION, tolerance_s=0.2)
+    assert media_requests.request_count("/segmented-aes/key.bin") == 1  # fetched once
     assert list(work.iterdir()) == []
