@@ -71,6 +71,8 @@ HEADROOM = 0.98
 """Share of the limit a part is planned to fill. A fragment is gone once cut, so a part
 that comes out over the limit cannot be cut again: the margin is wider than the file
 splitter's (measured: TS payloads lose ~1 % going into MP4, fMP4 keep their size)."""
+_TYPICAL_FILL = 0.97
+"""A part filled up to the limit ends at a keyframe, about half a keyframe gap short."""
 _SEEK_BEFORE_S = 0.0005
 """ffmpeg starts and ends a copied stream by decode time: cut just before a keyframe's."""
 _CHUNK_BYTES = 1024 * 1024
@@ -81,6 +83,8 @@ _PIPE_BYTES = 256 * 1024
 _QUEUED_PACKETS = "4096"
 _IN_FLIGHT = 2
 _PLAYLIST_MAX_BYTES = 8 * 1024 * 1024
+_CONTAINERS = frozenset({"mpegts", "mov,mp4,m4a,3gp,3g2,mj2"})
+"""ffprobe's names of the containers whose fragments carry their own timestamps."""
 _VIDEO_CODECS = frozenset({"h264"})
 _AUDIO_CODECS = frozenset({"aac"})
 _ATTRIBUTE = re.compile(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)')
@@ -399,6 +403,10 @@ class SegmentSplitter:
             raise SplitError("the source has no known duration")
 
     def _choose_streams(self, track: _Track, info: MediaInfo) -> None:
+        if info.format_name not in _CONTAINERS:
+            # e.g. HLS packed audio (raw AAC segments): its timestamps restart with each
+            # fragment, so fragments read in batches would not line up with the picture
+            raise SplitError(f"fragments in {info.format_name} cannot be cut as one stream")
         want_video = self._source.kind is MediaKind.VIDEO
         video = info.video if want_video else None
         audio = info.audio
@@ -441,7 +449,7 @@ class SegmentSplitter:
         if self._source.estimated_bytes and self._duration_s:
             rate = rate or self._source.estimated_bytes / self._duration_s
         rest = rate * max(0.0, self._duration_s - start_s)
-        return max(1, math.ceil(rest / (limit_bytes * HEADROOM * 0.97)))
+        return max(1, math.ceil(rest / (limit_bytes * HEADROOM * _TYPICAL_FILL)))
 
     def part_target(self, start_s: float, parts_left: int, limit_bytes: int) -> int | None:
         """Always `None`: each part is filled up to the limit (the rest is not on disk
@@ -597,6 +605,9 @@ class SegmentSplitter:
         try:
             for _, position, number in self._order():
                 track = self._tracks[position]
+                while flying and not await self._fits(track, len(flying) + 1):
+                    await self._land(*flying[0])  # hand over what arrived, then wait
+                    flying.popleft()
                 await self._room_for(track, len(flying) + 1)
                 flying.append((track, asyncio.create_task(self._fetch(track, number))))
                 if len(flying) >= _IN_FLIGHT:
@@ -646,20 +657,23 @@ class SegmentSplitter:
         part is on disk, gets the next fragment whatever the budget: fragments larger
         than about a third of the limit cannot be kept under it.
         """
-        limit = self._limit_bytes or 0
-        expected = max((piece.size_bytes for piece in track.on_disk), default=self._largest)
-        while True:
+        while not await self._fits(track, fragments):
             used = await asyncio.to_thread(_folder_bytes, self._work_dir)
-            if self._backlog is not None:
-                used += self._backlog.bytes()
-            if used + expected * fragments <= DISK_PARTS * limit:
-                return
             buffered = sum(p.size_bytes for t in self._tracks for p in t.on_disk)
             settled = fragments == 1 and not any(t.arrived for t in self._tracks)
-            if self._starving and settled and used - buffered < limit // 10:
-                logger.info("Fragments of %d bytes do not fit the disk budget", expected)
+            if self._starving and settled and used - buffered < (self._limit_bytes or 0) // 10:
+                logger.info("Fragments of %d bytes do not fit the disk budget", self._largest)
                 return
             await asyncio.sleep(_ROOM_POLL_S)
+
+    async def _fits(self, track: _Track, fragments: int) -> bool:
+        """Whether `fragments` more fragments of `track` fit in the work folder's budget:
+        the files there, and what a running cut will still write."""
+        expected = max((piece.size_bytes for piece in track.on_disk), default=self._largest)
+        used = await asyncio.to_thread(_folder_bytes, self._work_dir)
+        if self._backlog is not None:
+            used += self._backlog.bytes()
+        return used + expected * fragments <= DISK_PARTS * (self._limit_bytes or 0)
 
     async def _fetch(self, track: _Track, number: int) -> _Piece:
         """Download fragment `number` of `track` and decrypt it; its packets are unread."""
