@@ -21,6 +21,7 @@ from aiogram.exceptions import TelegramBadRequest
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions, make_downloader
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
+from mediabot.media.probe import probe
 from mediabot.media.segments import FragmentTrack, SegmentedSource, SegmentSplitter
 from mediabot.media.splitter import MIN_FILL, SplitError
 from mediabot.media.tools import run_tool
@@ -301,4 +302,35 @@ async def test_an_aes128_playlist_is_decrypted_fragment_by_fragment(
             start, index = part.end_s, index + 1
     check_parts(paths, LIMIT, min_fill=MIN_FILL, total_s=SEGMENTED_DURATION, tolerance_s=0.2)
     assert media_requests.request_count("/segmented-aes/key.bin") == 1  # fetched once
+    assert list(work.iterdir()) == []
+
+
+async def test_sound_only_from_segmented_dash_arrives_as_m4a_parts(
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, tmp_path: Path
+) -> None:
+    downloader = make_downloader(media.segmented["dash"], 0, options=OPEN, kind=MediaKind.AUDIO)
+    plan = await downloader.locate_streams()
+    assert plan is not None and isinstance(plan.source, SegmentedSource)
+    assert plan.kind is MediaKind.AUDIO and len(plan.source.tracks) == 1
+    work = tmp_path / "work"
+    work.mkdir()
+    limit = 200 * 1024
+    sent = await make_stream_sender(
+        bot,
+        plan.source,
+        SendTarget.for_media(77, plan.title, plan.source_url),
+        work_dir=work,
+        limit_bytes=limit,
+        title=plan.title,
+    ).send()
+    calls = accepted(telegram, "sendAudio")
+    assert len(calls) == len(sent) >= 3
+    total = 0.0
+    for part in sent:
+        info = await probe(telegram.uploaded_path(part.file_id))
+        assert info.video is None and info.audio is not None
+        assert part.size_bytes <= limit
+        total += info.duration_s or 0.0
+    assert all(part.size_bytes >= MIN_FILL * limit for part in sent[:-1])
+    assert total == pytest.approx(SEGMENTED_DURATION, abs=0.2)
     assert list(work.iterdir()) == []
