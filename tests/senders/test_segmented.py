@@ -334,3 +334,38 @@ async def test_sound_only_from_segmented_dash_arrives_as_m4a_parts(
     assert all(part.size_bytes >= MIN_FILL * limit for part in sent[:-1])
     assert total == pytest.approx(SEGMENTED_DURATION, abs=0.2)
     assert list(work.iterdir()) == []
+
+
+async def test_a_resume_late_in_the_source_skips_the_fragments_before_it(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    source = SegmentedSource(
+        (FragmentTrack(playlist_url=media.segmented["hls-ts"]),),
+        MediaKind.VIDEO,
+        duration_s=SEGMENTED_DURATION,
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    parts = []
+    async with SegmentSplitter(source, work) as splitter:
+        start, index = 0.0, 0
+        while True:
+            part = await splitter.cut(start, index, LIMIT)
+            part.path.unlink()
+            parts.append(part)
+            if part.is_last:
+                break
+            start, index = part.end_s, index + 1
+    media_requests.reset()
+    async with SegmentSplitter(source, work) as splitter:
+        again = await splitter.cut(parts[3].start_s, 3, LIMIT)
+        again.path.unlink()
+    assert (again.start_s, again.end_s, again.size_bytes) == (
+        parts[3].start_s,
+        parts[3].end_s,
+        parts[3].size_bytes,
+    )
+    fetched = {request.path.rsplit("/", 1)[-1] for request in media_requests.requests}
+    assert "seg000.ts" in fetched  # the time origin
+    assert not fetched & {"seg001.ts", "seg002.ts", "seg003.ts", "seg004.ts"}, sorted(fetched)
+    assert list(work.iterdir()) == []

@@ -483,6 +483,7 @@ class SegmentSplitter:
             gone = self._cut_until - self._origin_s
             raise SplitError(f"the fragments before {gone:.1f} s were already deleted")
         units, at_eof = await self._plan_window(start, limit_bytes)
+        self._check_skip(start)
         budget = int(limit_bytes * HEADROOM)
         count = plan_part(units, budget, at_eof=at_eof, streams=self._streams)
         assert count is not None  # _plan_window waited until there is a plan
@@ -569,6 +570,19 @@ class SegmentSplitter:
                 continue
             ends = itertools.accumulate(f.duration_s or 0.0 for f in track.fragments)
             track.skip = sum(1 for end in ends if end <= wanted - 1.0)
+
+    def _check_skip(self, start: float) -> None:
+        """After a resume skipped fragments by their stated durations: the first one read
+        must begin at or before `start`, or media would be lost (durations that lie)."""
+        for track in self._tracks:
+            kept = track.on_disk[0] if track.on_disk else None
+            if kept is None or not track.skip or kept.number != track.skip or not kept.packets:
+                continue
+            if min(packet.pts_s for packet in kept.packets) > start + 0.001:
+                raise SplitError(
+                    f"resuming at {start - self._origin_s:.1f} s: fragment "
+                    f"{kept.number + 1} starts later than its stated durations say"
+                )
 
     def _order(self) -> list[tuple[float, int, int]]:
         """(nominal start, track, number) of every fragment still to fetch, in time order."""
