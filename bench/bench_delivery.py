@@ -1,41 +1,46 @@
-"""Delivery of a large video: cut-while-uploading from a stream vs the sequential way.
+"""Delivery of a large video from every kind of source: cut while it arrives vs sequential.
 
-Both ways deliver the bench's long DASH pair (720p H.264 video-only MP4 + AAC M4A, 48 s,
-~8.6 MB) to the fake Bot API, with a small upload limit so it goes as several parts:
+The bench makes one source (the tests' long 720p video, looped to `--minutes`) and serves
+it as every kind a site hands over: a progressive MP4, a video-only MP4 plus an M4A (as
+YouTube does), an HLS playlist of TS segments, one of fMP4 segments, and segmented DASH
+(video and audio fragments). Each kind is delivered to the fake Bot API in parts under
+`--limit-mib`, two ways:
 
-- sequential: download both files, merge them (`ffmpeg -c copy`), split the whole file
-  into parts, then upload each part (deleting it once accepted);
-- overlapped: mediabot's `LargeVideoSender` reading the two URLs directly, cutting part
-  i+1 while part i uploads, deleting each part once accepted.
+- streamed: mediabot's large sender, cutting parts while the source arrives (the plain
+  files through the range cache, fragments through the segment splitter), every request
+  through the guard proxy, each part deleted once accepted;
+- sequential: download everything (fragments concatenated), merge with `ffmpeg -c copy`,
+  split the file, then upload each part.
 
-Prints, per way, the median wall time, the peak extra disk of the work folder (sampled
-every 10 ms) and the peak RSS of this process, then the ratios against the targets
-(wall <= 0.8x sequential; disk <= 3 parts for a stream).
+The media server's output is one line of `--download-mibps` (shared by all connections)
+and the fake Bot API takes uploads one at a time at `--upload-mibps`, so the line's floor
+is max(source bytes / download rate, uploaded bytes / upload rate). Each delivery runs in
+a child process: its peak RSS (VmHWM) is the worker's memory; the work folder is sampled
+every 10 ms for the peak disk. Prints, per kind: press -> last part, its ratio to the
+floor (target <= 1.2), the sequential way's time, peak disk in parts (target <= 3) and
+peak memory. `--memory` instead delivers the HLS kind of a 20 MB and of a 1 GB source
+(`--big-mib`) and compares the peak memory (target: within 10 %).
 
-    .venv/bin/python bench/bench_delivery.py [--rounds 3] [--limit-mib 2]
-        [--download-mbps 0] [--upload-mbps 40]
-
-The fake Bot API answers at once; `--upload-mbps` gives every upload call a latency of
-part size / rate, so uploads take the time they would on a link of that speed.
-`--download-mbps` throttles the media server the same way (0: loopback speed).
+    .venv/bin/python bench/bench_delivery.py [--minutes 8] [--limit-mib 16]
+        [--download-mibps 24] [--upload-mibps 12] [--kinds hls-ts,dash] [--memory]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
-import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
-from aiogram import Bot
 from aiogram.types import FSInputFile
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +48,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from mediabot.config import load_settings  # noqa: E402
 from mediabot.domain.enums import MediaKind  # noqa: E402
+from mediabot.downloaders.options import DownloadOptions  # noqa: E402
+from mediabot.downloaders.streams import StreamGuard  # noqa: E402
+from mediabot.media.segments import (  # noqa: E402
+    Fragment,
+    FragmentTrack,
+    SegmentedSource,
+    parse_media_playlist,
+)
 from mediabot.media.splitter import CutPart, SplitSource, Splitter  # noqa: E402
 from mediabot.media.tools import FFMPEG, run_tool  # noqa: E402
 from mediabot.senders.base import SendTarget  # noqa: E402
@@ -50,47 +63,205 @@ from mediabot.senders.registry import make_stream_sender  # noqa: E402
 from mediabot.telegram.client import create_bot  # noqa: E402
 from mediabot.telegram.pacing import Pacer, Rate  # noqa: E402
 from support.fake_telegram import FakeTelegram  # noqa: E402
-from support.media import MediaSources, link_media_tree  # noqa: E402
+from support.media import cache_root, link_media_tree  # noqa: E402
 from support.media_server import MediaServer  # noqa: E402
 
 MIB = 1024 * 1024
 CHAT_ID = 4242
+KINDS = ("progressive", "video+audio", "hls-ts", "hls-fmp4", "dash")
+SEGMENT_S = 6
+
+
+# ---- the sources --------------------------------------------------------------------------
+
+
+def _ffmpeg(*args: str, cwd: Path) -> None:
+    subprocess.run([FFMPEG, "-v", "error", "-nostdin", "-y", *args], cwd=cwd, check=True)
+
+
+def build_sources(folder: Path, long_mp4: Path, loops: int, *, only_hls: bool = False) -> None:
+    """The long video looped `loops` times, as every kind (all `-c copy`), or only the
+    source and its HLS TS playlist."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for sub in ("hls-ts", "hls-fmp4", "dash"):
+        (folder / sub).mkdir(exist_ok=True)
+    _ffmpeg(
+        *("-stream_loop", str(loops - 1), "-i", str(long_mp4), "-c", "copy"),
+        *("-movflags", "+faststart", "source.mp4"),
+        cwd=folder,
+    )
+    hls = ("-f", "hls", "-hls_time", str(SEGMENT_S), "-hls_playlist_type", "vod")
+    _ffmpeg(
+        *("-i", "source.mp4", "-c", "copy", *hls),
+        *("-hls_segment_filename", "hls-ts/seg%05d.ts", "hls-ts/index.m3u8"),
+        cwd=folder,
+    )
+    if only_hls:
+        return
+    _ffmpeg("-i", "source.mp4", "-map", "0:v", "-c", "copy", "video.mp4", cwd=folder)
+    _ffmpeg("-i", "source.mp4", "-map", "0:a", "-c", "copy", "audio.m4a", cwd=folder)
+    _ffmpeg(
+        *("-i", "source.mp4", "-c", "copy", *hls, "-hls_segment_type", "fmp4"),
+        *("-hls_fmp4_init_filename", "init.mp4"),
+        *("-hls_segment_filename", "hls-fmp4/seg%05d.m4s", "hls-fmp4/index.m3u8"),
+        cwd=folder,
+    )
+    _ffmpeg(
+        *("-i", "source.mp4", "-map", "0:v", "-map", "0:a", "-c", "copy", "-f", "dash"),
+        *("-seg_duration", str(SEGMENT_S), "-use_template", "1", "-use_timeline", "0"),
+        *("-adaptation_sets", "id=0,streams=v id=1,streams=a", "dash/manifest.mpd"),
+        cwd=folder,
+    )
+
+
+def _dash_track(folder: Path, base: str, stream: int) -> FragmentTrack:
+    """The DASH representation's fragments, as yt-dlp lists them (init, then media)."""
+    names = sorted(p.name for p in (folder / "dash").glob(f"chunk-stream{stream}-*.m4s"))
+    return FragmentTrack(
+        init=Fragment(f"{base}/dash/init-stream{stream}.m4s"),
+        fragments=tuple(Fragment(f"{base}/dash/{name}", float(SEGMENT_S)) for name in names),
+    )
+
+
+def source_for(kind: str, folder: Path, base: str, guard: StreamGuard) -> Any:
+    if kind == "progressive":
+        return SplitSource((f"{base}/source.mp4",), MediaKind.VIDEO, url_check=guard)
+    if kind == "video+audio":
+        urls = (f"{base}/video.mp4", f"{base}/audio.m4a")
+        return SplitSource(urls, MediaKind.VIDEO, url_check=guard)
+    if kind == "dash":
+        tracks = (_dash_track(folder, base, 0), _dash_track(folder, base, 1))
+    else:
+        tracks = (FragmentTrack(playlist_url=f"{base}/{kind}/index.m3u8"),)
+    return SegmentedSource(tracks, MediaKind.VIDEO, url_check=guard)
+
+
+def source_bytes(kind: str, folder: Path) -> int:
+    if kind == "progressive":
+        return (folder / "source.mp4").stat().st_size
+    if kind == "video+audio":
+        return sum((folder / name).stat().st_size for name in ("video.mp4", "audio.m4a"))
+    return sum(path.stat().st_size for path in (folder / kind).iterdir())
+
+
+# ---- the two ways (in the child process) ---------------------------------------------------
+
+
+async def _fetch(session: aiohttp.ClientSession, url: str, out: Path, proxy: str) -> None:
+    async with session.get(url, proxy=proxy) as response:
+        response.raise_for_status()
+        with out.open("ab") as handle:
+            async for chunk in response.content.iter_chunked(256 * 1024):
+                handle.write(chunk)
+
+
+async def _download_all(source: Any, work: Path, proxy: str) -> list[Path]:
+    """Every input downloaded whole (fragments concatenated, as yt-dlp does)."""
+    files: list[Path] = []
+    async with aiohttp.ClientSession() as session:
+        if isinstance(source, SplitSource):
+            files = [work / f"input{i}" for i in range(len(source.inputs))]
+            await asyncio.gather(
+                *(
+                    _fetch(session, str(url), out, proxy)
+                    for url, out in zip(source.inputs, files, strict=True)
+                )
+            )
+            return files
+        for position, track in enumerate(source.tracks):
+            if track.playlist_url is not None:
+                async with session.get(track.playlist_url, proxy=proxy) as response:
+                    track = parse_media_playlist(await response.text(), track.playlist_url)
+            out = work / f"input{position}"
+            for fragment in ([track.init] if track.init else []) + list(track.fragments):
+                await _fetch(session, fragment.url, out, proxy)
+            files.append(out)
+    return files
+
+
+async def sequential(bot: Any, source: Any, work: Path, limit: int, proxy: str) -> list[int]:
+    """Download, merge, split everything, then upload each part."""
+    inputs = await _download_all(source, work, proxy)
+    merged = work / "merged.mp4"
+    args = [FFMPEG, "-v", "error", "-y"]
+    for path in inputs:
+        args += ["-i", str(path)]
+    if len(inputs) == 2:
+        args += ["-map", "0:v:0", "-map", "1:a:0"]
+    await run_tool([*args, "-c", "copy", "-movflags", "+faststart", str(merged)])
+    for path in inputs:
+        path.unlink()
+    splitter = Splitter(SplitSource((merged,), MediaKind.VIDEO), work, stem="seq")
+    await splitter.open()
+    await splitter.survey(0.0, limit)
+    total = splitter.estimate_parts(0.0, limit)
+    parts: list[CutPart] = []
+    start, index = 0.0, 0
+    while True:
+        target = splitter.part_target(start, total - index, limit)
+        part = await splitter.cut(start, index, limit, target_bytes=target)
+        parts.append(part)
+        if part.is_last:
+            break
+        start, index = part.end_s, index + 1
+    merged.unlink()
+    for part in parts:
+        await bot.send_video(
+            chat_id=CHAT_ID,
+            video=FSInputFile(part.path),
+            caption=f"Part {part.index + 1}/{len(parts)}",
+            supports_streaming=True,
+        )
+        part.path.unlink()
+    return [part.size_bytes for part in parts]
+
+
+async def streamed(bot: Any, source: Any, work: Path, limit: int, proxy: str) -> list[int]:
+    """mediabot's large sender, cutting while the source arrives."""
+    del proxy  # the source's guard names it
+    sender = make_stream_sender(
+        bot, source, SendTarget(CHAT_ID, "bench"), work_dir=work, limit_bytes=limit, title="bench"
+    )
+    return [part.size_bytes for part in await sender.send()]
+
+
+async def child(spec: dict[str, Any]) -> None:
+    settings = load_settings(bot_token=spec["token"], telegram_api_url=spec["api"])
+    bot = create_bot(settings, pacer=Pacer(per_chat=Rate(1000.0, burst=100)))
+    guard = StreamGuard.for_options(DownloadOptions(allow_private_urls=True))
+    folder, work = Path(spec["folder"]), Path(spec["work"])
+    source = source_for(spec["kind"], folder, spec["base"], guard)
+    way = streamed if spec["way"] == "streamed" else sequential
+    try:
+        started = time.perf_counter()
+        sizes = await way(bot, source, work, spec["limit"], guard.proxy_url)
+        wall = time.perf_counter() - started
+    finally:
+        await bot.session.close()
+    print(json.dumps({"wall_s": wall, "sizes": sizes, "peak_rss": _peak_rss()}))
+
+
+def _peak_rss() -> int:
+    """This process's peak resident memory (VmHWM)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+# ---- measuring (in the parent) ---------------------------------------------------------------
 
 
 @dataclass
 class Figures:
     wall_s: float
+    uploaded: int
+    parts: int
     peak_disk: int
     peak_rss: int
-    parts: int
 
 
-class Sampler:
-    """Samples the work folder's total size and this process's RSS in a thread."""
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        self._stop = threading.Event()
-        self.peak_disk = 0
-        self.peak_rss = 0
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Sampler:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            self.peak_disk = max(self.peak_disk, _folder_size(self._folder))
-            self.peak_rss = max(self.peak_rss, _rss())
-            self._stop.wait(0.01)
-
-
-def _folder_size(folder: Path) -> int:
+def _folder_bytes(folder: Path) -> int:
     total = 0
     for path in folder.rglob("*"):
         try:
@@ -100,160 +271,147 @@ def _folder_size(folder: Path) -> int:
     return total
 
 
-def _prepare(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
+def measure(spec: dict[str, Any]) -> Figures:
+    work = Path(spec["work"])
+    work.mkdir(parents=True)
+    peak = [0]
+    stop = threading.Event()
 
+    def sample() -> None:
+        while not stop.wait(0.01):
+            peak[0] = max(peak[0], _folder_bytes(work))
 
-def _listing(folder: Path) -> list[Path]:
-    return sorted(folder.iterdir())
-
-
-def _rss() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-async def _download(url: str, out: Path) -> None:
-    async with aiohttp.ClientSession() as session, session.get(url) as response:
-        response.raise_for_status()
-        with out.open("wb") as handle:
-            async for chunk in response.content.iter_chunked(256 * 1024):
-                handle.write(chunk)
-
-
-async def sequential(bot: Bot, urls: tuple[str, str], work: Path, limit: int) -> int:
-    """Download and merge, then split everything, then upload each part."""
-    video, audio, merged = work / "video.mp4", work / "audio.m4a", work / "merged.mp4"
-    await asyncio.gather(_download(urls[0], video), _download(urls[1], audio))
-    await run_tool(
-        [
-            *(FFMPEG, "-v", "error", "-y", "-i", str(video), "-i", str(audio)),
-            *("-map", "0:v:0", "-map", "1:a:0", "-c", "copy", str(merged)),
-        ]
-    )
-    video.unlink()
-    audio.unlink()
-    splitter = Splitter(SplitSource((merged,), MediaKind.VIDEO), work, stem="seq")
-    parts: list[CutPart] = []
-    start, index = 0.0, 0
-    while True:
-        part = await splitter.cut(start, index, limit)
-        parts.append(part)
-        if part.is_last:
-            break
-        start, index = part.end_s, index + 1
-    for part in parts:
-        await bot.send_video(
-            chat_id=CHAT_ID,
-            video=FSInputFile(part.path),
-            caption=f"Part {part.index + 1}/{len(parts)}",
-            supports_streaming=True,
-        )
-        part.path.unlink()
-    merged.unlink()
-    return len(parts)
-
-
-async def overlapped(bot: Bot, urls: tuple[str, str], work: Path, limit: int) -> int:
-    """mediabot's large sender, reading the two URLs as a stream."""
-    sender = make_stream_sender(
-        bot,
-        SplitSource(urls, MediaKind.VIDEO),
-        SendTarget(CHAT_ID, "bench"),
-        work_dir=work,
-        limit_bytes=limit,
-        title="bench",
-    )
-    return len(await sender.send())
-
-
-Way = Callable[[Bot, tuple[str, str], Path, int], Awaitable[int]]
-
-
-async def _measure(way: Way, bot: Bot, urls: tuple[str, str], work: Path, limit: int) -> Figures:
-    _prepare(work)
-    with Sampler(work) as sampler:
-        started = time.perf_counter()
-        parts = await way(bot, urls, work, limit)
-        wall = time.perf_counter() - started
-    leftovers = _listing(work)
-    if leftovers:
-        raise RuntimeError(f"{way.__name__} left files behind: {leftovers}")
-    return Figures(wall, sampler.peak_disk, sampler.peak_rss, parts)
-
-
-async def _run(args: argparse.Namespace, fake: FakeTelegram, media: MediaSources) -> None:
-    base = media.long_mp4.rsplit("/", 1)[0]
-    urls = (f"{base}/dash/video-720p.mp4", f"{base}/dash/audio.m4a")
-    source_bytes = sum(media.path(url).stat().st_size for url in urls)
-    limit = int(args.limit_mib * MIB)
-    if args.upload_mbps:
-        fake.latency = limit * 0.9 / (args.upload_mbps * 1_000_000 / 8)
-    settings = load_settings(bot_token=fake.token, telegram_api_url=fake.base_url)
-    # pacing is the same for both ways; one chat at 1 msg/s would only add equal waits
-    pacer = Pacer(per_chat=Rate(1000.0, burst=100))
-    bot = create_bot(settings, pacer=pacer)
-    results: dict[str, list[Figures]] = {"sequential": [], "overlapped": []}
-    ways: list[tuple[str, Way]] = [("sequential", sequential), ("overlapped", overlapped)]
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     try:
-        with tempfile.TemporaryDirectory(prefix="bench-delivery-") as scratch:
-            for round_number in range(args.rounds):
-                order = ways if round_number % 2 == 0 else list(reversed(ways))
-                for name, way in order:
-                    work = Path(scratch) / f"{name}-{round_number}"
-                    results[name].append(await _measure(way, bot, urls, work, limit))
-                    shutil.rmtree(work, ignore_errors=True)
-    finally:
-        await bot.session.close()
-
-    def median(name: str, attribute: str) -> float:
-        return statistics.median(getattr(figure, attribute) for figure in results[name])
-
-    print(
-        f"source: long DASH pair 720p, 48 s, {source_bytes / MIB:.1f} MiB; limit "
-        f"{args.limit_mib:g} MiB; download "
-        f"{f'{args.download_mbps:g} Mbit/s' if args.download_mbps else 'loopback'}; upload "
-        f"{f'{args.upload_mbps:g} Mbit/s' if args.upload_mbps else 'instant'}; "
-        f"{args.rounds} rounds"
-    )
-    for name in results:
-        print(
-            f"{name:>10}: wall {median(name, 'wall_s'):.2f} s, peak extra disk "
-            f"{median(name, 'peak_disk') / MIB:.1f} MiB "
-            f"({median(name, 'peak_disk') / limit:.2f} parts), peak RSS "
-            f"{median(name, 'peak_rss') / MIB:.0f} MiB, {median(name, 'parts'):.0f} parts"
+        result = subprocess.run(
+            [sys.executable, __file__, "--child", json.dumps(spec)],
+            capture_output=True,
+            text=True,
+            check=False,
         )
-    wall_ratio = median("overlapped", "wall_s") / median("sequential", "wall_s")
-    disk_parts = median("overlapped", "peak_disk") / limit
-    print(f"wall ratio overlapped/sequential: {wall_ratio:.2f} (target <= 0.80)")
-    print(f"overlapped peak disk: {disk_parts:.2f} parts (target <= 3)")
-    print(
-        "disk ratio overlapped/sequential: "
-        f"{median('overlapped', 'peak_disk') / median('sequential', 'peak_disk'):.2f}"
-    )
+    finally:
+        stop.set()
+        sampler.join()
+    if result.returncode != 0:
+        raise RuntimeError(f"{spec['way']} {spec['kind']} failed:\n{result.stderr[-3000:]}")
+    leftovers = sorted(work.iterdir())
+    if leftovers:
+        raise RuntimeError(f"{spec['way']} {spec['kind']} left files behind: {leftovers}")
+    shutil.rmtree(work)
+    data = json.loads(result.stdout.strip().splitlines()[-1])
+    sizes = data["sizes"]
+    return Figures(data["wall_s"], sum(sizes), len(sizes), peak[0], data["peak_rss"])
+
+
+def _long_mp4() -> Path:
+    with tempfile.TemporaryDirectory(prefix="bench-delivery-tree-") as scratch:
+        tree = link_media_tree(Path(scratch) / "media")
+        return (tree / "long" / "long.mp4").resolve()
+
+
+def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
+    loops = max(1, round(args.minutes * 60 / 48))
+    folder = cache_root() / f"bench-delivery-{loops}x"
+    if not (folder / "dash" / "manifest.mpd").exists():
+        build_sources(folder, _long_mp4(), loops)
+    limit = int(args.limit_mib * MIB)
+    down, up = args.download_mibps * MIB, args.upload_mibps * MIB
+    kinds = args.kinds.split(",") if args.kinds else list(KINDS)
+    with MediaServer(folder) as server, FakeTelegram(scratch / "telegram") as fake:
+        server.throttle_bytes_per_second = int(down)
+        server.throttle_is_line = True
+        fake.upload_bytes_per_second = int(up)
+        print(
+            f"source: 720p H.264/AAC, {loops * 48 / 60:.1f} min, "
+            f"{(folder / 'source.mp4').stat().st_size / MIB:.0f} MiB; parts under "
+            f"{args.limit_mib:g} MiB; download line {args.download_mibps:g} MiB/s, upload "
+            f"{args.upload_mibps:g} MiB/s"
+        )
+        print(
+            "| source | press -> last part | line's floor | against the floor | sequential "
+            "| peak disk (parts) | peak memory | parts |"
+        )
+        print("|---|---|---|---|---|---|---|---|")
+        for kind in kinds:
+            figures = {}
+            for way in ("streamed", "sequential"):
+                spec = {
+                    "kind": kind,
+                    "way": way,
+                    "folder": str(folder),
+                    "base": server.base_url.rstrip("/"),
+                    "work": str(scratch / f"{kind}-{way}"),
+                    "limit": limit,
+                    "token": fake.token,
+                    "api": fake.base_url,
+                }
+                figures[way] = measure(spec)
+                fake.reset()
+            ours, theirs = figures["streamed"], figures["sequential"]
+            floor = max(source_bytes(kind, folder) / down, ours.uploaded / up)
+            print(
+                f"| {kind} | {ours.wall_s:.1f} s | {floor:.1f} s | **{ours.wall_s / floor:.2f}x** "
+                f"| {theirs.wall_s:.1f} s ({theirs.wall_s / floor:.2f}x) "
+                f"| {ours.peak_disk / limit:.2f} (sequential {theirs.peak_disk / limit:.2f}) "
+                f"| {ours.peak_rss / MIB:.0f} MiB (sequential {theirs.peak_rss / MIB:.0f}) "
+                f"| {ours.parts} (sequential {theirs.parts}) |",
+                flush=True,
+            )
+
+
+def run_memory(args: argparse.Namespace, scratch: Path) -> None:
+    """The streamed HLS delivery of a small and of a large source: peak memory."""
+    limit = int(args.limit_mib * MIB)
+    rows = []
+    for loops in (max(1, round(20 / 8.6)), max(1, round(args.big_mib / 8.6))):
+        folder = cache_root() / f"bench-delivery-hls-{loops}x"
+        if not (folder / "hls-ts" / "index.m3u8").exists():
+            build_sources(folder, _long_mp4(), loops, only_hls=True)
+        with MediaServer(folder) as server, FakeTelegram(scratch / f"telegram-{loops}") as fake:
+            spec = {
+                "kind": "hls-ts",
+                "way": "streamed",
+                "folder": str(folder),
+                "base": server.base_url.rstrip("/"),
+                "work": str(scratch / f"memory-{loops}"),
+                "limit": limit,
+                "token": fake.token,
+                "api": fake.base_url,
+            }
+            figures = measure(spec)
+        size = source_bytes("hls-ts", folder)
+        rows.append((size, figures))
+        print(
+            f"HLS source {size / MIB:.0f} MiB: {figures.parts} parts in {figures.wall_s:.1f} s, "
+            f"peak memory {figures.peak_rss / MIB:.1f} MiB, peak disk "
+            f"{figures.peak_disk / limit:.2f} parts",
+            flush=True,
+        )
+        shutil.rmtree(scratch / f"telegram-{loops}", ignore_errors=True)
+    ratio = rows[1][1].peak_rss / rows[0][1].peak_rss
+    print(f"peak memory, large / small: {ratio:.3f} (target <= 1.10)")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--limit-mib", type=float, default=2.0)
-    parser.add_argument("--download-mbps", type=float, default=0.0)
-    parser.add_argument("--upload-mbps", type=float, default=40.0)
+    parser.add_argument("--minutes", type=float, default=8.0)
+    parser.add_argument("--limit-mib", type=float, default=16.0)
+    parser.add_argument("--download-mibps", type=float, default=24.0)
+    parser.add_argument("--upload-mibps", type=float, default=12.0)
+    parser.add_argument("--kinds", default="", help=f"comma-separated, of {', '.join(KINDS)}")
+    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--big-mib", type=float, default=1024.0)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-delivery-media-") as scratch:
-        tree = Path(scratch) / "media"
-        tree.mkdir()
-        link_media_tree(tree)
-        with (
-            MediaServer(tree) as server,
-            FakeTelegram(Path(scratch) / "telegram") as fake,
-        ):
-            if args.download_mbps:
-                server.throttle_bytes_per_second = int(args.download_mbps * 1_000_000 / 8)
-            media = MediaSources.served_at(server.base_url, server.root)
-            asyncio.run(_run(args, fake, media))
+    if args.child:
+        asyncio.run(child(json.loads(args.child)))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="bench-delivery-") as scratch:
+        if args.memory:
+            run_memory(args, Path(scratch))
+        else:
+            run_kinds(args, Path(scratch))
     return 0
 
 

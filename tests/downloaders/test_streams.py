@@ -23,6 +23,7 @@ from mediabot.downloaders import (
 from mediabot.downloaders.instagram import InstagramDownloader
 from mediabot.downloaders.youtube import YouTubeDownloader
 from mediabot.media.probe import probe
+from mediabot.media.segments import SegmentedSource
 from mediabot.media.splitter import SplitError, SplitSource, Splitter
 from support.media import MediaSources
 from support.media_server import MediaServer
@@ -92,21 +93,26 @@ async def test_audio_only_takes_the_aac_file(media: MediaSources) -> None:
     assert track.source.inputs == (media.long_audio_m4a,)
 
 
-@pytest.mark.parametrize(
-    ("source", "res", "kind"),
-    [
-        ("dash_mpd", 720, None),  # segmented DASH: http_dash_segments
-        ("hls_master", 720, None),  # m3u8
-        ("long_mp4", 0, MediaKind.AUDIO),  # sound only from a muxed file: extract instead
-    ],
-)
-async def test_sources_that_are_not_plain_files_are_not_streamed(
-    media: MediaSources, media_requests: MediaServer, source: str, res: int, kind: MediaKind | None
+async def test_sound_only_from_a_muxed_file_is_not_streamed(
+    media: MediaSources, media_requests: MediaServer
 ) -> None:
-    url = getattr(media, source)
-    downloader = make_downloader(url, res, options=BENCH, kind=kind)
-    assert await downloader.locate_streams() is None
-    # nothing beyond the probe: no media file was read
+    downloader = make_downloader(media.long_mp4, 0, options=BENCH, kind=MediaKind.AUDIO)
+    assert await downloader.locate_streams() is None  # extracted from a download instead
+
+
+@pytest.mark.parametrize(
+    ("source", "tracks"),
+    [("dash_mpd", 2), ("hls_master", 1)],  # segmented DASH: video + audio; HLS: muxed
+)
+async def test_fragmented_sources_are_located_as_segments_without_reading_one(
+    media: MediaSources, media_requests: MediaServer, source: str, tracks: int
+) -> None:
+    plan = await make_downloader(getattr(media, source), 720, options=BENCH).locate_streams()
+    assert plan is not None and isinstance(plan.source, SegmentedSource)
+    assert len(plan.source.tracks) == tracks
+    assert plan.source.url_check is not None  # every fragment goes through the guard
+    assert plan.height == 720
+    # nothing beyond the manifests: no fragment was read yet
     assert not [r for r in media_requests.requests if r.path.endswith((".m4s", ".ts"))]
 
 

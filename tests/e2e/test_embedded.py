@@ -16,7 +16,7 @@ import pytest
 from mediabot.media.probe import probe
 from support.conversation import Conversation
 from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
+from support.media import LONG_DURATION, SEGMENTED_DURATION, MediaSources
 from support.media_server import MediaServer
 from support.processes import MediabotProcess, mediabot_env
 
@@ -97,12 +97,23 @@ async def test_the_same_link_from_another_user_comes_from_the_cache(
     assert media_requests.request_count() == 0
 
 
+@pytest.mark.parametrize(
+    ("source", "button", "duration_s"),
+    [("mp4", "720p", LONG_DURATION), ("hls", "360p", SEGMENTED_DURATION)],
+)
 async def test_a_long_source_arrives_in_parts_under_the_limit(
-    embedded: MediabotProcess, chat: Conversation, media: MediaSources
+    embedded: MediabotProcess,
+    chat: Conversation,
+    media: MediaSources,
+    source: str,
+    button: str,
+    duration_s: float,
 ) -> None:
-    """A plain MP4 over the limit is cut straight from the source while parts upload."""
-    keyboard = await chat.keyboard(chat.say(media.long_mp4))
-    since = chat.press(keyboard, keyboard.data("720p"))
+    """A plain MP4 or an HLS playlist over the limit is cut straight from the source while
+    parts upload."""
+    url = media.long_mp4 if source == "mp4" else media.segmented["hls-ts"]
+    keyboard = await chat.keyboard(chat.say(url))
+    since = chat.press(keyboard, keyboard.data(button))
     await chat.telegram.wait_for(
         lambda call: chat.in_chat(call) and call.method == "deleteMessage",
         timeout=120,
@@ -118,8 +129,10 @@ async def test_a_long_source_arrives_in_parts_under_the_limit(
         info = await probe(path)
         assert info.is_playable and info.video is not None and info.audio is not None
         total += info.duration_s or 0
-    assert total == pytest.approx(48.0, abs=1.5)
-    assert "bytes in parts" in embedded.log  # streamed, not downloaded whole first
+    assert total == pytest.approx(duration_s, abs=1.5)
+    # streamed, not downloaded whole first
+    assert f"Streaming {url} from formats" in embedded.log
+    assert "bytes in parts" in embedded.log
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ Bot API: no more parts than the size needs, plus one.
 
 from __future__ import annotations
 
-import json
 import math
 import subprocess
 from collections.abc import AsyncIterator
@@ -26,6 +25,7 @@ from mediabot.senders.large import LargeVideoSender
 from mediabot.telegram.client import create_bot
 from mediabot.telegram.pacing import Pacer, Rate
 from support.fake_telegram import FakeTelegram
+from support.parts import check_parts, duration, keyframe_times
 
 pytestmark = pytest.mark.integration
 
@@ -33,72 +33,6 @@ FPS = 24
 DURATION_S = 40.0
 KEYFRAME_EVERY = FPS // 2  # frames: a keyframe every 0.5 s
 SHARE = 4.6
-
-
-def _ffprobe(*args: str) -> dict[str, object]:
-    out = subprocess.run(
-        ["ffprobe", "-v", "error", "-of", "json", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    result: dict[str, object] = json.loads(out)
-    return result
-
-
-def _keyframe_times(path: Path) -> list[float]:
-    data = _ffprobe("-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", str(path))
-    packets = data["packets"]
-    assert isinstance(packets, list)
-    return sorted(float(p["pts_time"]) for p in packets if "K" in p["flags"])
-
-
-def _first_video_packet_is_keyframe(path: Path) -> bool:
-    data = _ffprobe(
-        "-select_streams", "v:0", "-read_intervals", "%+#1", "-show_entries", "packet=flags",
-        str(path),
-    )  # fmt: skip
-    packets = data["packets"]
-    assert isinstance(packets, list) and packets
-    return "K" in packets[0]["flags"]
-
-
-def _decodes(path: Path) -> bool:
-    """ffprobe decodes every frame of every stream without an error."""
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-count_frames", "-show_entries",
-         "stream=codec_type,nb_read_frames", "-of", "json", str(path)],
-        capture_output=True,
-        text=True,
-    )  # fmt: skip
-    if result.returncode != 0 or result.stderr.strip():
-        return False
-    streams = json.loads(result.stdout)["streams"]
-    kinds = {stream["codec_type"] for stream in streams if int(stream["nb_read_frames"]) > 0}
-    return kinds == {"video", "audio"}
-
-
-def _duration(path: Path) -> float:
-    data = _ffprobe("-select_streams", "v:0", "-show_entries", "stream=duration", str(path))
-    streams = data["streams"]
-    assert isinstance(streams, list)
-    return float(streams[0]["duration"])
-
-
-def _top_level_boxes(path: Path) -> list[str]:
-    boxes: list[str] = []
-    with path.open("rb") as file:
-        while header := file.read(8):
-            size, kind = int.from_bytes(header[:4], "big"), header[4:8].decode("latin-1")
-            boxes.append(kind)
-            if size == 1:
-                size = int.from_bytes(file.read(8), "big")
-                file.seek(size - 16, 1)
-            elif size == 0:
-                break
-            else:
-                file.seek(size - 8, 1)
-    return boxes
 
 
 @pytest.fixture(scope="module")
@@ -133,23 +67,14 @@ def _listing(folder: Path) -> list[Path]:
 
 
 def _check_parts(source: Path, paths: list[Path], limit: int) -> None:
-    sizes = [path.stat().st_size for path in paths]
-    fills = [round(size / limit, 3) for size in sizes]
-    assert all(size <= limit for size in sizes), fills
-    assert all(size >= MIN_FILL * limit for size in sizes[:-1]), fills
-    for path in paths:
-        assert _first_video_packet_is_keyframe(path), path.name
-        assert _decodes(path), path.name
-        boxes = _top_level_boxes(path)
-        assert "moov" in boxes and "mdat" in boxes
-        assert boxes.index("moov") < boxes.index("mdat"), boxes
-    total = sum(_duration(path) for path in paths)
-    assert total == pytest.approx(_duration(source), abs=len(paths) / FPS)
+    check_parts(
+        paths, limit, min_fill=MIN_FILL, total_s=duration(source), tolerance_s=len(paths) / FPS
+    )
 
 
 async def test_every_part_but_the_last_is_close_to_the_limit(source: Path, tmp_path: Path) -> None:
     limit = _limit(source)
-    keyframes = _keyframe_times(source)
+    keyframes = keyframe_times(source)
     parts: list[CutPart] = []
     async with Splitter(SplitSource((source,), MediaKind.VIDEO), tmp_path) as splitter:
         await splitter.open()

@@ -400,6 +400,10 @@ class FakeTelegram:
         self.rate_limit_burst = rate_limit_burst
         self.latency = latency
         """Seconds every API call waits before it is answered."""
+        self.upload_bytes_per_second: int | None = None
+        """When set, uploaded files take their size over this rate to arrive, one upload
+        after another, as over one line (for the benches)."""
+        self._upload_line = asyncio.Lock()
 
         self._lock = threading.RLock()
         self._uploads = root / "uploads"
@@ -799,6 +803,10 @@ class FakeTelegram:
             over_limit = await self._read_params(request, params, files)
             if self.latency:
                 await asyncio.sleep(self.latency)
+            if self.upload_bytes_per_second and files:
+                async with self._upload_line:
+                    size = sum(upload.size for upload in files.values())
+                    await asyncio.sleep(size / self.upload_bytes_per_second)
             handler = self._methods.get(method.lower())
             if handler is None:
                 raise TelegramError(404, "Not Found")

@@ -41,6 +41,11 @@ DASH_HEIGHTS = (360, 720, 1080)
 HLS_HEIGHTS = (360, 720)
 PROGRESSIVE_SIZE = (640, 360)
 LONG_SIZE = (1280, 720)
+SEGMENTED_DURATION = 40.0
+"""Seconds of the segmented sources (HLS TS and fMP4, segmented DASH)."""
+SEGMENTED_SIZE = (640, 360)
+SEGMENTED_KEYFRAME_INTERVAL = 0.5
+"""Dense keyframes: parts of a small limit can be cut close to it (the finest cut is ~80 KB)."""
 
 _FFMPEG = ("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y")
 _MPD_LONG = """\
@@ -217,7 +222,43 @@ def _recipes() -> tuple[_Recipe, ...]:
             ),
         ),
     )
-    return dash, hls, progressive, audio, long_video, long_audio
+    keyint = round(24 * SEGMENTED_KEYFRAME_INTERVAL)
+    # one encode, then copied into every fragmented layout a site may serve
+    segmented = _Recipe(
+        name="segmented",
+        commands=(
+            (
+                *_testsrc(*SEGMENTED_SIZE, 24, SEGMENTED_DURATION, extra=",noise=alls=12:allf=t"),
+                *_sine(370, SEGMENTED_DURATION),
+                *x264,
+                *_args(f"-g {keyint} -keyint_min {keyint} -b:v 1200k -maxrate 1400k"),
+                *_args("-bufsize 1200k -c:a aac -b:a 96k -movflags +faststart source.mp4"),
+            ),
+            _args(
+                "-i source.mp4 -c copy -f hls -hls_time 4 -hls_playlist_type vod "
+                "-hls_segment_filename hls-ts/seg%03d.ts hls-ts/index.m3u8"
+            ),
+            _args(
+                "-i source.mp4 -c copy -f hls -hls_time 4 -hls_playlist_type vod "
+                "-hls_segment_type fmp4 -hls_fmp4_init_filename init.mp4 "
+                "-hls_segment_filename hls-fmp4/seg%03d.m4s hls-fmp4/index.m3u8"
+            ),
+            (
+                *_args("-i source.mp4 -map 0:v -map 0:a -c copy -f dash -seg_duration 4"),
+                *_args("-use_template 1 -use_timeline 1"),
+                *("-adaptation_sets", "id=0,streams=v id=1,streams=a", "dash/manifest.mpd"),
+            ),
+        ),
+        texts=(
+            (
+                "hls-ts/master.m3u8",
+                "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1400000,RESOLUTION=640x360,"
+                'CODECS="avc1.42c01e,mp4a.40.2"\nindex.m3u8\n',
+            ),
+        ),
+        subfolders=("hls-ts", "hls-fmp4", "dash"),
+    )
+    return dash, hls, progressive, audio, long_video, long_audio, segmented
 
 
 @dataclass(frozen=True)
@@ -240,6 +281,9 @@ class MediaSources:
     """The long media as a DASH pair: a video-only MP4 and an audio-only M4A, one file each."""
     long_audio_m4a: str
     """Stereo 256 kbit/s AAC, 48 s, ~1.5 MB."""
+    segmented: dict[str, str]
+    """The same 40 s 360p H.264/AAC media (~6.6 MB, a keyframe every 0.5 s) as fragmented
+    sources, by kind: `hls-ts` (media playlist), `hls-ts-master`, `hls-fmp4`, `dash`."""
     base_url: str
     """The server's root URL, without a trailing slash."""
 
@@ -256,6 +300,12 @@ class MediaSources:
             long_mp4=f"{base}/long/long.mp4",
             long_dash_mpd=f"{base}/long/dash/manifest.mpd",
             long_audio_m4a=f"{base}/long-audio/audio.m4a",
+            segmented={
+                "hls-ts": f"{base}/segmented/hls-ts/index.m3u8",
+                "hls-ts-master": f"{base}/segmented/hls-ts/master.m3u8",
+                "hls-fmp4": f"{base}/segmented/hls-fmp4/index.m3u8",
+                "dash": f"{base}/segmented/dash/manifest.mpd",
+            },
             base_url=base,
         )
 

@@ -87,11 +87,25 @@ class MediaServer:
         self.port = port
         self.throttle_bytes_per_second: int | None = None
         """When set, file bodies are paced to this rate (to keep a download in flight)."""
+        self.throttle_is_line = False
+        """When True, the rate is shared by every response at once, like one line (by
+        default each response gets the whole rate)."""
+        self._line_free_at = 0.0
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._routes: dict[str, _Route] = {}
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+
+    def _line_wait(self, size: int, rate: int) -> float:
+        """Seconds to pause after sending `size` bytes at `rate`: alone, or in the line's
+        queue when the rate is shared."""
+        if not self.throttle_is_line:
+            return size / rate
+        with self._lock:
+            now = time.monotonic()
+            self._line_free_at = max(self._line_free_at, now) + size / rate
+            return self._line_free_at - now
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -209,6 +223,7 @@ class MediaServer:
 
     def clear_routes(self) -> None:
         """Remove the synthetic routes and the throttle."""
+        self.throttle_is_line = False
         with self._lock:
             self._routes.clear()
         self.throttle_bytes_per_second = None
@@ -374,7 +389,7 @@ class _Handler(BaseHTTPRequestHandler):
                 # Read again: a test may lift (or change) the throttle mid-response.
                 rate = self.owner.throttle_bytes_per_second
                 if rate:
-                    time.sleep(len(chunk) / rate)
+                    time.sleep(self.owner._line_wait(len(chunk), rate))
 
 
 class _UnsatisfiableRangeError(Exception):

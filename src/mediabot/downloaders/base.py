@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from mediabot.domain.enums import DownloadPhase, MediaKind, Provider
 from mediabot.domain.links import LinkKind, RecognisedLink
@@ -48,6 +48,13 @@ from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.share import follow_share_link
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
 from mediabot.downloaders.ytdl import YtdlSession
+
+if TYPE_CHECKING:  # the splitters are loaded only when a plan is made
+    from mediabot.media.segments import SegmentedSource
+    from mediabot.media.splitter import SplitSource
+
+_Located: TypeAlias = "tuple[SplitSource | SegmentedSource, int | None, int | None, int | None]"
+"""A stream plan's source, its announced size, and the picture's width and height."""
 
 logger = logging.getLogger(__name__)
 
@@ -228,12 +235,12 @@ class Downloader(ABC):
         Probes the link exactly as `download()` does (same guard, limits, resolution rule
         and format choice, same errors), then returns a `StreamPlan` when every chosen
         format is one plain HTTP(S) file with byte ranges and already H.264/AAC in MP4 or
-        M4A. None means "download it instead": fragmented (HLS, DASH segments), needs
-        re-encoding, photos and carousels, a server that does not seek, or anything
-        uncertain. A chosen URL (or a redirect from it) to a private address raises
-        `PrivateAddressError`. Nothing is downloaded but one byte per format and, when
-        `cover_dir` is given, the cover image (saved there as `cover.*`; the caller
-        deletes it with the folder).
+        M4A, or HLS / segmented DASH (whose fragments are read while parts are cut). None
+        means "download it instead": needs re-encoding, photos and carousels, a server
+        that does not seek, or anything uncertain. A chosen URL (or a redirect from it)
+        to a private address raises `PrivateAddressError`. Nothing is downloaded but one
+        byte per plain file, and, when `cover_dir` is given, the cover image (saved there
+        as `cover.*`; the caller deletes it with the folder).
         """
         session = self._session(self._options)
         try:
@@ -248,43 +255,70 @@ class Downloader(ABC):
         if kind is MediaKind.PHOTO:
             return None
         chosen = await session.run(lambda: execution.select_formats(session, info))
-        if not streams.streamable(chosen, kind, source_has_audio=formats.has_audio(info)):
+        duration = formats.duration_of(info)
+        if streams.streamable(chosen, kind, source_has_audio=formats.has_audio(info)):
+            remote = await self._remote_files(session, chosen, kind, duration)
+        elif streams.fragmented(chosen, kind):
+            remote = await self._fragments(session, chosen, kind, duration)
+        else:
             logger.info("Not streaming %s: formats %s", self._url, _format_ids(chosen))
             return None
-        located = await session.run(lambda: streams.locate_inputs(session, chosen))
-        if located is None:
+        if remote is None:
             return None
+        source, size, width, height = remote
         thumbnail_url = _thumbnail_url(info)
         thumbnail = None
         if cover_dir is not None and thumbnail_url is not None:
             url = thumbnail_url
             await asyncio.to_thread(cover_dir.mkdir, parents=True, exist_ok=True)
             thumbnail = await session.run(lambda: streams.save_thumbnail(session, url, cover_dir))
-        duration = formats.duration_of(info)
         logger.info("Streaming %s from formats %s", self._url, _format_ids(chosen))
-        # Imported here: `download()` (the CLI, every non-streamed job) never needs the splitter.
-        from mediabot.media.splitter import SplitSource
-
         return StreamPlan(
-            source=SplitSource(
-                located.urls,
-                kind,
-                duration_s=duration,
-                headers=located.headers,
-                url_check=StreamGuard.for_options(self._options, self.provider),
-            ),
+            source=source,
             provider=self.provider,
             media_key=self._canonical_key(self._url, info),
             source_url=self._url,
             title=_title(info),
             uploader=_uploader(info),
             duration_s=duration,
-            width=located.width,
-            height=located.height,
-            estimated_bytes=located.total_bytes,
+            width=width,
+            height=height,
+            estimated_bytes=size,
             thumbnail_url=thumbnail_url,
             thumbnail=thumbnail,
         )
+
+    async def _remote_files(
+        self, session: YtdlSession, chosen: list[InfoDict], kind: MediaKind, duration: float | None
+    ) -> _Located | None:
+        """Plain files read with byte ranges: each URL pinned (final URL, exact size)."""
+        located = await session.run(lambda: streams.locate_inputs(session, chosen))
+        if located is None:
+            return None
+        # Imported here: `download()` (the CLI, every non-streamed job) never needs it.
+        from mediabot.media.splitter import SplitSource
+
+        source = SplitSource(
+            located.urls,
+            kind,
+            duration_s=duration,
+            headers=located.headers,
+            url_check=StreamGuard.for_options(self._options, self.provider),
+        )
+        return source, located.total_bytes, located.width, located.height
+
+    async def _fragments(
+        self, session: YtdlSession, chosen: list[InfoDict], kind: MediaKind, duration: float | None
+    ) -> _Located:
+        """HLS playlists or DASH fragments, read in order while parts are cut."""
+        guard = StreamGuard.for_options(self._options, self.provider)
+        source = await session.run(
+            lambda: streams.segmented_source(session, chosen, kind, duration, guard)
+        )
+        video = next((f for f in chosen if f.get("vcodec") not in (None, "none")), None)
+        width = int(video["width"]) if video and video.get("width") else None
+        height = int(video["height"]) if video and video.get("height") else None
+        return source, source.estimated_bytes, width, height
 
     # ---- the template's private steps ------------------------------------------------------
 

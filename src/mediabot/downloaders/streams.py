@@ -1,10 +1,11 @@
 """Reading the chosen formats as plain HTTP(S) streams instead of downloading them first.
 
 A source can be streamed into the splitter when the formats our selector picks are single
-files served over HTTP(S) with byte ranges (yt-dlp `protocol` http/https: not HLS, not
-fragmented DASH, not ISM), already H.264/AAC in an MP4-family container (nothing to
-re-encode), and not DRM-protected. Anything else, or anything uncertain, is not streamable
-and goes the download way.
+files served over HTTP(S) with byte ranges (yt-dlp `protocol` http/https), already
+H.264/AAC in an MP4-family container (nothing to re-encode), and not DRM-protected; or
+when they are fragmented (HLS playlists, segmented DASH: `fragmented`), whose fragments
+the segment splitter reads in order and checks for H.264/AAC itself. Anything else (ISM,
+DRM, codecs known to need re-encoding, a mix of kinds) goes the download way.
 
 Every URL is opened once here through the guarded YoutubeDL with a one-byte range request:
 the guard checks it and each redirect hop, the final URL (after redirects) is what the
@@ -18,6 +19,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin
 
 from yt_dlp.networking.common import Request
 from yt_dlp.networking.exceptions import HTTPError, TransportError
@@ -35,12 +37,15 @@ from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy
 
 if TYPE_CHECKING:  # the splitter is loaded by whoever builds a plan, not by every download
+    from mediabot.media.segments import FragmentTrack, SegmentedSource
     from mediabot.media.splitter import SplitSource
 
 logger = logging.getLogger(__name__)
 
 STREAM_PROTOCOLS = frozenset({"http", "https"})
 """yt-dlp protocols that are one plain file per format."""
+FRAGMENT_PROTOCOLS = frozenset({"m3u8", "m3u8_native", "http_dash_segments"})
+"""yt-dlp protocols whose fragments the segment splitter reads: HLS, segmented DASH."""
 _CONTAINERS = frozenset({"mp4", "m4a", "m4v", "mov"})
 _CONTENT_RANGE = re.compile(r"^bytes 0-0/(\d+)$")
 
@@ -80,7 +85,7 @@ class StreamPlan:
     (None when there is none, or no folder was given); `thumbnail_url` is where it came from.
     """
 
-    source: SplitSource
+    source: SplitSource | SegmentedSource
     provider: Provider
     media_key: str
     source_url: str
@@ -134,6 +139,84 @@ def streamable(chosen: list[InfoDict], kind: MediaKind, *, source_has_audio: boo
     if not audios:
         return not source_has_audio
     return all(_is_aac(f) for f in audios)
+
+
+def fragmented(chosen: list[InfoDict], kind: MediaKind) -> bool:
+    """Whether the chosen formats are HLS playlists or segmented DASH the segment splitter
+    can cut while they arrive: one muxed format, or video + audio; no DRM, no codec known
+    to need re-encoding (unknown codecs are checked on the first fragment)."""
+    if not chosen or len(chosen) > 2 or kind not in (MediaKind.VIDEO, MediaKind.AUDIO):
+        return False
+    for fmt in chosen:
+        protocol = str(fmt.get("protocol") or "")
+        if protocol not in FRAGMENT_PROTOCOLS or fmt.get("has_drm") or not fmt.get("url"):
+            return False
+        if protocol == "http_dash_segments" and not fmt.get("fragments"):
+            return False
+        video, audio = _codec(fmt, "vcodec"), _codec(fmt, "acodec")
+        if video is not None and not video.startswith(("avc1", "h264")):
+            return False
+        if audio is not None and not _is_aac(fmt):
+            return False
+    if len(chosen) == 2:
+        return sum(1 for fmt in chosen if _codec(fmt, "vcodec")) <= 1
+    return True
+
+
+def segmented_source(
+    session: YtdlSession,
+    chosen: list[InfoDict],
+    kind: MediaKind,
+    duration_s: float | None,
+    guard: StreamGuard,
+) -> SegmentedSource:
+    """The chosen fragmented formats as tracks (video first), with the request headers
+    yt-dlp would send (cookies included) and the size the formats announce."""
+    from mediabot.media.segments import SegmentedSource
+
+    ordered = sorted(chosen, key=lambda fmt: _codec(fmt, "vcodec") is None)
+    headers = {str(k): str(v) for k, v in (ordered[0].get("http_headers") or {}).items()}
+    with session.open() as ydl:
+        cookie = ydl.cookiejar.get_cookie_header(str(ordered[0]["url"]))
+    if cookie:
+        headers["Cookie"] = cookie
+    sizes = [_announced_bytes(fmt, duration_s) for fmt in ordered]
+    return SegmentedSource(
+        tuple(_track(fmt) for fmt in ordered),
+        kind,
+        duration_s=duration_s,
+        estimated_bytes=sum(size for size in sizes if size) if all(sizes) else None,
+        headers=headers,
+        url_check=guard,
+    )
+
+
+def _track(fmt: InfoDict) -> FragmentTrack:
+    from mediabot.media.segments import Fragment, FragmentTrack
+
+    if str(fmt.get("protocol")).startswith("m3u8"):
+        return FragmentTrack(playlist_url=str(fmt["url"]))
+    base = str(fmt.get("fragment_base_url") or fmt["url"])
+    fragments = [
+        Fragment(
+            str(item.get("url") or urljoin(base, str(item["path"]))),
+            float(item["duration"]) if item.get("duration") else None,
+        )
+        for item in fmt["fragments"]
+    ]
+    # yt-dlp lists DASH's initialization first, the one fragment without a duration
+    if len(fragments) > 1 and fragments[0].duration_s is None:
+        return FragmentTrack(init=fragments[0], fragments=tuple(fragments[1:]))
+    return FragmentTrack(fragments=tuple(fragments))
+
+
+def _announced_bytes(fmt: InfoDict, duration_s: float | None) -> int | None:
+    size = fmt.get("filesize") or fmt.get("filesize_approx")
+    if size:
+        return int(size)
+    if fmt.get("tbr") and duration_s:
+        return int(float(fmt["tbr"]) * 1000 / 8 * duration_s)
+    return None
 
 
 def locate_inputs(session: YtdlSession, chosen: list[InfoDict]) -> LocatedInputs | None:

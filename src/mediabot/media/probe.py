@@ -77,6 +77,8 @@ class Packet:
     dts_s: float
     size_bytes: int
     keyframe: bool
+    position: int | None = None
+    """Byte offset in the input, when asked for (`PACKET_ENTRIES` with `pos`)."""
 
 
 def _float(value: Any) -> float | None:
@@ -154,6 +156,10 @@ def parse_probe_output(raw: bytes, source: str | Path) -> MediaInfo:
     )
 
 
+PACKET_ENTRIES = ("-show_entries", "packet=stream_index,pts_time,dts_time,size,flags,pos")
+"""ffprobe's options for the packet lines `parse_packets` reads (with `-of compact=p=0`)."""
+
+
 async def read_packets(
     source: str | Path,
     *,
@@ -174,8 +180,7 @@ async def read_packets(
         "error",
         "-read_intervals",
         f"{max(start_s, 0.0):.6f}%+{span_s:.6f}",
-        "-show_entries",
-        "packet=stream_index,pts_time,dts_time,size,flags",
+        *PACKET_ENTRIES,
         "-of",
         "compact=p=0",
         *input_args,
@@ -185,6 +190,12 @@ async def read_packets(
         raw = await run_tool(args, proxy=proxy)
     except MediaToolError as exc:
         raise ProbeError(f"cannot read packets from {without_query(source)}: {exc}") from exc
+    return parse_packets(raw, stream_indexes)
+
+
+def parse_packets(raw: bytes, stream_indexes: tuple[int, ...]) -> list[Packet]:
+    """The packets of the given streams in ffprobe's compact packet output; packets
+    without a timestamp or a size are skipped."""
     wanted = set(stream_indexes)
     packets: list[Packet] = []
     for line in raw.decode(errors="replace").splitlines():
@@ -206,6 +217,7 @@ async def read_packets(
                 dts_s=dts,
                 size_bytes=size,
                 keyframe=fields.get("flags", "").startswith("K"),
+                position=_int(fields.get("pos")),
             )
         )
     return packets

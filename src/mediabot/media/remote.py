@@ -259,39 +259,10 @@ class _Origin:
             end = min(end, self.size)
         headers = {**self._headers, "Range": f"bytes={offset}-{end - 1}"}
         headers["Accept-Encoding"] = "identity"
-        url = self._url
-        for _ in range(_MAX_REDIRECTS + 1):
-            if self._url_check is not None:
-                try:
-                    await asyncio.to_thread(self._url_check, url)
-                except Exception as exc:
-                    logger.warning("Refused remote input %s: %s", without_query(url), exc)
-                    raise RemoteReadError(f"refused {without_query(url)}: {exc}") from exc
-            try:
-                response = await self._session.get(
-                    url, headers=headers, allow_redirects=False, proxy=self._proxy
-                )
-            except aiohttp.ClientHttpProxyError as exc:
-                if exc.status == 403:  # the guard proxy refused the CONNECT
-                    raise RemoteReadError(f"refused {without_query(url)}: {exc}") from exc
-                raise RemoteReadError(f"cannot reach {without_query(url)}: {exc}") from exc
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                raise RemoteReadError(f"cannot reach {without_query(url)}: {exc}") from exc
-            if response.headers.get(REFUSAL_HEADER):
-                response.release()
-                logger.warning("The guard proxy refused remote input %s", without_query(url))
-                raise RemoteReadError(f"refused {without_query(url)} (private-network guard)")
-            if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
-                target = urljoin(url, response.headers["Location"])
-                response.release()
-                logger.debug(
-                    "Following redirect of %s to %s", without_query(url), without_query(target)
-                )
-                url = target
-                continue
-            break
-        else:
-            raise RemoteReadError(f"too many redirects from {without_query(self._url)}")
+        response = await open_checked(
+            self._session, self._url, headers, url_check=self._url_check, proxy=self._proxy
+        )
+        url = str(response.url)
         total, first = _extent(response, offset)
         if first != offset:
             response.release()
@@ -304,6 +275,53 @@ class _Origin:
         self._response = response
         self._position = offset
         self._end = end if response.status == 206 else total
+
+
+async def open_checked(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: Mapping[str, str],
+    *,
+    url_check: UrlCheck | None,
+    proxy: str | None,
+) -> aiohttp.ClientResponse:
+    """A GET of `url` through `proxy`, following redirects by hand, each target passing
+    `url_check` before it is requested. Raises `RemoteReadError` for a refusal (by the
+    check or the guard proxy), an unreachable origin or too many redirects; the caller
+    judges the status and releases the response.
+    """
+    target = url
+    for _ in range(_MAX_REDIRECTS + 1):
+        if url_check is not None:
+            try:
+                await asyncio.to_thread(url_check, target)
+            except Exception as exc:
+                logger.warning("Refused remote input %s: %s", without_query(target), exc)
+                raise RemoteReadError(f"refused {without_query(target)}: {exc}") from exc
+        try:
+            response = await session.get(
+                target, headers=headers, allow_redirects=False, proxy=proxy
+            )
+        except aiohttp.ClientHttpProxyError as exc:
+            if exc.status == 403:  # the guard proxy refused the CONNECT
+                raise RemoteReadError(f"refused {without_query(target)}: {exc}") from exc
+            raise RemoteReadError(f"cannot reach {without_query(target)}: {exc}") from exc
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RemoteReadError(f"cannot reach {without_query(target)}: {exc}") from exc
+        if response.headers.get(REFUSAL_HEADER):
+            response.release()
+            logger.warning("The guard proxy refused remote input %s", without_query(target))
+            raise RemoteReadError(f"refused {without_query(target)} (private-network guard)")
+        if response.status in (301, 302, 303, 307, 308) and "Location" in response.headers:
+            following = urljoin(target, response.headers["Location"])
+            response.release()
+            logger.debug(
+                "Following redirect of %s to %s", without_query(target), without_query(following)
+            )
+            target = following
+            continue
+        return response
+    raise RemoteReadError(f"too many redirects from {without_query(url)}")
 
 
 def _extent(response: aiohttp.ClientResponse, offset: int) -> tuple[int, int]:

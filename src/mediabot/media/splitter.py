@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from mediabot.domain.enums import MediaKind
 from mediabot.media.probe import MediaInfo, Packet, ProbeError, StreamInfo, probe, read_packets
@@ -123,6 +123,28 @@ class CutPart:
     @property
     def duration_s(self) -> float:
         return max(0.0, self.end_s - self.start_s)
+
+
+class PartCutter(Protocol):
+    """What a large-file sender cuts parts with: `Splitter` (files, remote files) or
+    `SegmentSplitter` (HLS and DASH fragments)."""
+
+    @property
+    def video(self) -> StreamInfo | None: ...
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def survey(self, start_s: float, limit_bytes: int) -> None: ...
+
+    def estimate_parts(self, start_s: float, limit_bytes: int) -> int: ...
+
+    def part_target(self, start_s: float, parts_left: int, limit_bytes: int) -> int | None: ...
+
+    async def cut(
+        self, start_s: float, index: int, limit_bytes: int, *, target_bytes: int | None = None
+    ) -> CutPart: ...
 
 
 def part_overhead(packets: int, streams: int = 2) -> int:

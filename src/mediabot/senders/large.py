@@ -24,7 +24,8 @@ from aiogram.types import Message
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
 from mediabot.i18n import _
-from mediabot.media.splitter import CutPart, SplitError, SplitSource, Splitter
+from mediabot.media.segments import SegmentedSource, SegmentSplitter
+from mediabot.media.splitter import CutPart, PartCutter, SplitError, SplitSource, Splitter
 from mediabot.media.thumbnail import best_thumbnail
 from mediabot.media.tools import discard
 from mediabot.senders.audio import AUDIO_TAG_LIMIT
@@ -80,7 +81,7 @@ class LargeSender(FileSender):
         self,
         bot: Bot,
         target: SendTarget,
-        source: SplitSource,
+        source: SplitSource | SegmentedSource,
         *,
         work_dir: Path,
         limit_bytes: int,
@@ -126,7 +127,11 @@ class LargeSender(FileSender):
         )
 
     async def _send(self) -> list[SentPart]:
-        splitter = Splitter(self._source, self._work_dir, stem=self._stem)
+        splitter: PartCutter
+        if isinstance(self._source, SegmentedSource):
+            splitter = SegmentSplitter(self._source, self._work_dir, stem=self._stem)
+        else:
+            splitter = Splitter(self._source, self._work_dir, stem=self._stem)
         sent: list[SentPart] = []
         try:
             await splitter.open()
@@ -160,7 +165,7 @@ class LargeSender(FileSender):
 
     async def _deliver(
         self,
-        splitter: Splitter,
+        splitter: PartCutter,
         start_s: float,
         index: int,
         limit: int,
@@ -218,7 +223,7 @@ class LargeSender(FileSender):
 
     async def _produce(
         self,
-        splitter: Splitter,
+        splitter: PartCutter,
         start_s: float,
         index: int,
         limit: int,

@@ -11,6 +11,7 @@ from aiogram import Bot
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
+from mediabot.media.segments import SegmentedSource
 from mediabot.media.splitter import SplitSource
 from mediabot.senders.album import AlbumSender
 from mediabot.senders.audio import AudioSender
@@ -112,7 +113,7 @@ def make_sender(
 
 def make_stream_sender(
     bot: Bot,
-    source: SplitSource,
+    source: SplitSource | SegmentedSource,
     target: SendTarget,
     *,
     work_dir: Path,

@@ -1,0 +1,96 @@
+"""Checks on delivered parts: a keyframe first, every frame decodes, index before data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+
+def _ffprobe(*args: str) -> dict[str, object]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-of", "json", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+def keyframe_times(path: Path) -> list[float]:
+    data = _ffprobe("-select_streams", "v:0", "-show_entries", "packet=pts_time,flags", str(path))
+    packets = data["packets"]
+    assert isinstance(packets, list)
+    return sorted(float(p["pts_time"]) for p in packets if "K" in p["flags"])
+
+
+def first_video_packet_is_keyframe(path: Path) -> bool:
+    data = _ffprobe(
+        "-select_streams", "v:0", "-read_intervals", "%+#1", "-show_entries", "packet=flags",
+        str(path),
+    )  # fmt: skip
+    packets = data["packets"]
+    assert isinstance(packets, list) and packets
+    return "K" in packets[0]["flags"]
+
+
+def decodes(path: Path) -> bool:
+    """ffprobe decodes every frame of every stream without an error."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-show_entries",
+         "stream=codec_type,nb_read_frames", "-of", "json", str(path)],
+        capture_output=True,
+        text=True,
+    )  # fmt: skip
+    if result.returncode != 0 or result.stderr.strip():
+        return False
+    streams = json.loads(result.stdout)["streams"]
+    kinds = {stream["codec_type"] for stream in streams if int(stream["nb_read_frames"]) > 0}
+    return kinds == {"video", "audio"}
+
+
+def duration(path: Path) -> float:
+    data = _ffprobe("-select_streams", "v:0", "-show_entries", "stream=duration", str(path))
+    streams = data["streams"]
+    assert isinstance(streams, list)
+    return float(streams[0]["duration"])
+
+
+def top_level_boxes(path: Path) -> list[str]:
+    boxes: list[str] = []
+    with path.open("rb") as file:
+        while header := file.read(8):
+            size, kind = int.from_bytes(header[:4], "big"), header[4:8].decode("latin-1")
+            boxes.append(kind)
+            if size == 1:
+                size = int.from_bytes(file.read(8), "big")
+                file.seek(size - 16, 1)
+            elif size == 0:
+                break
+            else:
+                file.seek(size - 8, 1)
+    return boxes
+
+
+def check_parts(
+    paths: Sequence[Path], limit: int, *, min_fill: float, total_s: float, tolerance_s: float
+) -> None:
+    """Each part under `limit`, all but the last at least `min_fill` of it, each starting
+    on a keyframe, decoding, with its index (moov) before its data (mdat); their durations
+    add up to `total_s`."""
+    sizes = [path.stat().st_size for path in paths]
+    fills = [round(size / limit, 3) for size in sizes]
+    assert all(size <= limit for size in sizes), fills
+    assert all(size >= min_fill * limit for size in sizes[:-1]), fills
+    for path in paths:
+        assert first_video_packet_is_keyframe(path), path.name
+        assert decodes(path), path.name
+        boxes = top_level_boxes(path)
+        assert "moov" in boxes and "mdat" in boxes
+        assert boxes.index("moov") < boxes.index("mdat"), boxes
+    total = sum(duration(path) for path in paths)
+    assert total == pytest.approx(total_s, abs=tolerance_s)
