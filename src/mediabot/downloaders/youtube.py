@@ -8,8 +8,8 @@ from typing import ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 from mediabot.domain.enums import Provider
-from mediabot.downloaders.base import PLAYLISTS_UNSUPPORTED, Downloader
-from mediabot.downloaders.errors import UnsupportedLinkError
+from mediabot.downloaders.base import Downloader
+from mediabot.downloaders.errors import PlaylistLinkError
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
 
@@ -63,7 +63,7 @@ class YouTubeDownloader(Downloader):
     @classmethod
     def _check_link(cls, url: str) -> None:
         if _video_id(url) is None and "list" in parse_qs(urlsplit(url.strip()).query):
-            raise UnsupportedLinkError(PLAYLISTS_UNSUPPORTED, detail=f"playlist link {url}")
+            raise PlaylistLinkError(detail=f"playlist link {url}")
 
     @classmethod
     def _cookies_file(cls, options: DownloadOptions) -> Path | None:
