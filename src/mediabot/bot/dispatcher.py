@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.access import AccessMiddleware
 from mediabot.bot.handlers import routers
-from mediabot.bot.handlers.links import Lookup
+from mediabot.bot.handlers.links import Lookup, PlaylistLookup
 from mediabot.bot.i18n import UserLocaleMiddleware
 from mediabot.bot.middlewares import AnswerDeadlineMiddleware, DatabaseMiddleware
 from mediabot.config import Settings
@@ -20,13 +20,17 @@ def build_dispatcher(
     sessions: async_sessionmaker[AsyncSession],
     job_queue: JobQueue,
     lookup: Lookup,
+    playlist_lookup: PlaylistLookup | None = None,
 ) -> Dispatcher:
-    """A dispatcher whose handlers get `session`, `settings`, `job_queue` and `lookup`.
+    """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `lookup` and
+    `playlist_lookup` (None: playlist links are refused as unsupported).
 
     What a handler sends is retried through flood waits until its update is too old
     to matter (`AnswerDeadlineMiddleware`).
     """
-    dispatcher = Dispatcher(settings=settings, job_queue=job_queue, lookup=lookup)
+    dispatcher = Dispatcher(
+        settings=settings, job_queue=job_queue, lookup=lookup, playlist_lookup=playlist_lookup
+    )
     dispatcher.update.outer_middleware(AnswerDeadlineMiddleware())
     middleware = DatabaseMiddleware(sessions)
     dispatcher.message.outer_middleware(middleware)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 from pydantic import BaseModel, ConfigDict
 
 from mediabot.domain.enums import MediaKind, Provider
@@ -53,6 +55,14 @@ class PlaylistOptions(BaseModel):
         return self.total_count is not None and self.total_count > len(self.entries)
 
 
+def may_carry_playlist(url: str) -> bool:
+    """Whether a video link also names a playlist (`&list=`): worth a listing of its own."""
+    try:
+        return "list" in parse_qs(urlsplit(url.strip()).query)
+    except ValueError:
+        return False
+
+
 def playlist_offers(kind: MediaKind, height: int | None) -> bool:
     """Whether this choice is one a playlist offers (a video height of the ladder, audio)."""
     if kind is MediaKind.VIDEO:
@@ -66,3 +76,23 @@ def height_up_to(available: tuple[int, ...], cap: int) -> int | None:
         return None
     fitting = [height for height in available if height <= cap]
     return max(fitting) if fitting else min(available)
+
+
+class PlaylistTally(BaseModel):
+    """Where a chosen playlist stands: its items by how they ended, and those still to come."""
+
+    model_config = ConfigDict(frozen=True)
+
+    total: int
+    delivered: int = 0
+    skipped: int = 0
+    """Items that failed (private, removed, nested playlists, too long...)."""
+    cancelled: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.delivered + self.skipped + self.cancelled
+
+    @property
+    def finished(self) -> bool:
+        return self.done >= self.total

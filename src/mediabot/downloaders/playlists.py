@@ -8,7 +8,6 @@ none per item), so even a long playlist answers within the lookup's time.
 from __future__ import annotations
 
 import logging
-from urllib.parse import parse_qs, urlsplit
 
 from yt_dlp.utils import unsmuggle_url
 
@@ -21,13 +20,6 @@ from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import downloader_for
 
 logger = logging.getLogger(__name__)
-
-def may_carry_playlist(url: str) -> bool:
-    """Whether a video link also names a playlist (`&list=`): worth a listing of its own."""
-    try:
-        return "list" in parse_qs(urlsplit(url.strip()).query)
-    except ValueError:
-        return False
 
 
 async def get_playlist(url: str, options: DownloadOptions, max_items: int) -> PlaylistOptions:
