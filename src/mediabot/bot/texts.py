@@ -257,7 +257,7 @@ def choose_playlist(
     skipped: int,
 ) -> str:
     """A playlist's offer: its title, how many items and how long, then the choice for all."""
-    lines = [_("<b>{title}</b>")]
+    lines = ["<b>{title}</b>"]
     if duration_s:
         lines.append(
             _("📃 Playlist · items: {count} · {length}").format(
