@@ -17,44 +17,27 @@ from mediabot.downloaders.generic import GenericDownloader
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.playlists import get_playlist
 from mediabot.downloaders.registry import get_resolutions
+from support.feeds import distinct_items, podcast_feed
 from support.media import MediaSources
 from support.media_server import MediaServer
 
 LOOPBACK = DownloadOptions(allow_private_urls=True)
 
 
-def _feed(server: MediaServer, path: str, links: list[str]) -> str:
-    body = "".join(
-        f'<item><title>Episode {number}</title><enclosure url="{link}" type="video/mp4"/>'
-        f"<itunes:duration>1:0{number % 10}</itunes:duration></item>"
-        for number, link in enumerate(links, start=1)
-    )
-    feed = (
-        '<?xml version="1.0"?><rss version="2.0" '
-        'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
-        f"<channel><title>Feed</title>{body}</channel></rss>"
-    )
-    return server.add_route(path, body=feed, headers={"Content-Type": "application/rss+xml"})
-
-
 async def test_a_feed_is_listed_capped_with_each_item_keyed_as_its_own_lookup(
     media: MediaSources, media_requests: MediaServer
 ) -> None:
-    links = [
-        media_requests.add_file(
-            f"/feed/ep{number}.mp4", media.path(media.progressive_mp4), "video/mp4"
-        )
-        for number in range(1, 9)
-    ]
-    url = _feed(media_requests, "/feed.xml", links)
+    links = distinct_items(media_requests, media, "feed", 8)
+    lengths = [f"1:0{number}" for number in range(1, 9)]
+    url = podcast_feed(media_requests, "/feed.xml", links, lengths=lengths)
     playlist = await get_playlist(url, LOOPBACK, max_items=5)
     assert playlist.title == "Feed"
     assert [entry.url for entry in playlist.entries] == links[:5]
-    assert [entry.title for entry in playlist.entries] == [f"Episode {n}" for n in range(1, 6)]
+    assert [entry.title for entry in playlist.entries] == [f"Feed item {n}" for n in range(1, 6)]
     assert playlist.total_count == 8 and playlist.capped
     assert playlist.duration_s == sum(60 + n for n in range(1, 6))
     # Only the listing was read: no item was fetched.
-    assert all(media_requests.request_count(f"/feed/ep{n}.mp4") == 0 for n in range(1, 9))
+    assert all(media_requests.request_count(f"/feed/item{n}.mp4") == 0 for n in range(1, 9))
     # The key a lookup of the item's own link records: the cache serves one for the other.
     single = await get_resolutions(links[0], LOOPBACK)
     assert playlist.entries[0].media_key == single.media_key
@@ -68,7 +51,7 @@ async def test_a_link_that_is_no_playlist_is_refused(media: MediaSources) -> Non
 async def test_a_feed_on_a_private_address_is_refused_by_the_guard(
     media_requests: MediaServer,
 ) -> None:
-    url = _feed(media_requests, "/private.xml", [f"{media_requests.base_url}/x.mp4"])
+    url = podcast_feed(media_requests, "/private.xml", [f"{media_requests.base_url}/x.mp4"])
     with pytest.raises(PrivateAddressError):
         await get_playlist(url, DownloadOptions(), max_items=5)
 

@@ -14,6 +14,7 @@ import pytest
 
 from support.conversation import Conversation, Keyboard
 from support.fake_telegram import ApiCall, FakeTelegram
+from support.feeds import distinct_items, podcast_feed
 from support.media import MediaSources
 from support.media_server import MediaServer
 from support.processes import MediabotProcess, mediabot_env
@@ -43,32 +44,9 @@ def embedded(fake_telegram: FakeTelegram, data_dir: Path) -> Iterator[MediabotPr
 
 
 def _feed(server: MediaServer, name: str, items: list[str], extra: int = 0) -> str:
-    """A podcast feed at /<name>.xml whose items are these URLs (each 0:03 long), plus
-    `extra` items past them (for the cap)."""
+    """A feed at /<name>.xml of these items, plus `extra` items past them (for the cap)."""
     links = [*items, *(f"{server.base_url}/{name}/extra{index}.mp4" for index in range(extra))]
-    body = "".join(
-        f"<item><title>{name} item {number}</title>"
-        f'<enclosure url="{url}" type="video/mp4"/>'
-        "<itunes:duration>0:03</itunes:duration></item>"
-        for number, url in enumerate(links, start=1)
-    )
-    feed = (
-        '<?xml version="1.0"?><rss version="2.0" '
-        'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
-        f"<channel><title>List {name}</title>{body}</channel></rss>"
-    )
-    return server.add_route(
-        f"/{name}.xml", body=feed, headers={"Content-Type": "application/rss+xml"}
-    )
-
-
-def _items(server: MediaServer, media: MediaSources, name: str, count: int) -> list[str]:
-    """`count` distinct links to the same small MP4 (distinct media to the bot)."""
-    source = media.path(media.progressive_mp4)
-    return [
-        server.add_file(f"/{name}/item{number}.mp4", source, "video/mp4")
-        for number in range(1, count + 1)
-    ]
+    return podcast_feed(server, f"/{name}.xml", links, title=f"List {name}")
 
 
 def _path(url: str, server: MediaServer) -> str:
@@ -113,7 +91,7 @@ async def test_a_playlist_arrives_in_turn_under_one_status_the_cached_item_first
     media_requests: MediaServer,
 ) -> None:
     chat = Conversation(fake_telegram)
-    items = _items(media_requests, media, "pl5", 5)
+    items = distinct_items(media_requests, media, "pl5", 5)
     paths = [_path(url, media_requests) for url in items]
 
     # The third item, asked for on its own first: it is in the cache from then on.
@@ -156,7 +134,7 @@ async def test_the_playlist_cancel_stops_what_is_left(
     data_dir: Path,
 ) -> None:
     chat = Conversation(fake_telegram)
-    items = _items(media_requests, media, "plx", 5)
+    items = distinct_items(media_requests, media, "plx", 5)
     paths = [_path(url, media_requests) for url in items]
     keyboard, _ = await _offer(chat, _feed(media_requests, "plx", items))
     media_requests.throttle_bytes_per_second = SLOW
@@ -186,7 +164,7 @@ async def test_dead_items_are_skipped_and_counted(
     media_requests: MediaServer,
 ) -> None:
     chat = Conversation(fake_telegram)
-    items = _items(media_requests, media, "pld", 2)
+    items = distinct_items(media_requests, media, "pld", 2)
     dead = media_requests.add_route("/pld/gone.mp4", status=404, body="gone")
     keyboard, _ = await _offer(chat, _feed(media_requests, "pld", [items[0], dead, items[1]]))
     since = chat.press(keyboard, keyboard.data("🎵"))
