@@ -32,6 +32,29 @@ def _request_or_playlist() -> Any:
     return func.coalesce(File.playlist_id, File.id)
 
 
+def _choice(
+    model: type[File] | type[Playlist],
+    row_id: uuid.UUID,
+    kind: MediaKind,
+    resolution: int | None,
+) -> Any:
+    """The UPDATE that records a choice on an offer (a request's or a playlist's), only
+    while it is still offered: of two presses, one changes the row."""
+    now = utcnow()
+    return (
+        update(model)
+        .where(model.id == row_id, model.state == RequestState.OFFERED)
+        .values(
+            kind=kind,
+            resolution=resolution,
+            state=RequestState.ACCEPTED,
+            chosen_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class TelegramUser:
     telegram_id: int
@@ -523,20 +546,7 @@ class FileRepository:
         self, file_id: uuid.UUID, kind: MediaKind, resolution: int | None
     ) -> File | None:
         """Turn an offer into an accepted request, once: a second press changes nothing."""
-        now = utcnow()
-        statement = (
-            update(File)
-            .where(File.id == file_id, File.state == RequestState.OFFERED)
-            .values(
-                kind=kind,
-                resolution=resolution,
-                state=RequestState.ACCEPTED,
-                chosen_at=now,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        result = await self._session.execute(statement)
+        result = await self._session.execute(_choice(File, file_id, kind, resolution))
         if not result.rowcount:  # type: ignore[attr-defined]
             return None
         return await self.get(file_id)
@@ -715,20 +725,7 @@ class PlaylistRepository:
 
     async def choose(self, playlist_id: uuid.UUID, kind: MediaKind, resolution: int | None) -> bool:
         """Record the choice for all the items, once: a second press changes nothing."""
-        now = utcnow()
-        statement = (
-            update(Playlist)
-            .where(Playlist.id == playlist_id, Playlist.state == RequestState.OFFERED)
-            .values(
-                kind=kind,
-                resolution=resolution,
-                state=RequestState.ACCEPTED,
-                chosen_at=now,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        result = await self._session.execute(statement)
+        result = await self._session.execute(_choice(Playlist, playlist_id, kind, resolution))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def queue_items(self, playlist: Playlist, cached: set[int]) -> list[File]:

@@ -21,7 +21,7 @@ from mediabot.bot.keyboards import Choice, ChoiceData, cancel_keyboard
 from mediabot.bot.limits import place_still_free, refused_over_hourly_limit, refused_when_full
 from mediabot.bot.middlewares import ANSWER_WINDOW_S
 from mediabot.config import Settings
-from mediabot.db.models import File
+from mediabot.db.models import File, Playlist
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
@@ -52,11 +52,12 @@ def _offered(file: File, data: ChoiceData) -> bool:
     return file.offer is not None and file.offer.offers(_KINDS[data.choice], data.height)
 
 
-def _belongs(file: File | None, message: Message) -> bool:
+def shows_offer(offer: File | Playlist | None, message: Message) -> bool:
+    """Whether `message` is the one that shows this offer's buttons (in its chat)."""
     return (
-        file is not None
-        and file.chat.telegram_id == message.chat.id
-        and file.status_message_id == message.message_id
+        offer is not None
+        and offer.chat.telegram_id == message.chat.id
+        and offer.status_message_id == message.message_id
     )
 
 
@@ -74,7 +75,7 @@ async def choose(
     files = FileRepository(session)
     file = await files.get_with_chat(callback_data.request_id)
     await session.commit()  # end the read (objects stay loaded) before talking to Telegram
-    if not isinstance(message, Message) or file is None or not _belongs(file, message):
+    if not isinstance(message, Message) or file is None or not shows_offer(file, message):
         logger.warning("refused button press %r from user %s", callback.data, callback.from_user.id)
         await acknowledge(callback, texts.not_available())
         return

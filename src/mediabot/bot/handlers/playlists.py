@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
+from mediabot.bot.handlers.choices import shows_offer
 from mediabot.bot.handlers.links import playlist_offer_text
 from mediabot.bot.keyboards import (
     PlaylistChoice,
@@ -44,14 +45,6 @@ _FULL: list[File] = []
 """`_queue`'s answer when the user's stack is full (identity, not contents, tells it)."""
 
 
-def _belongs(playlist: Playlist | None, message: Message) -> bool:
-    return (
-        playlist is not None
-        and playlist.chat.telegram_id == message.chat.id
-        and playlist.status_message_id == message.message_id
-    )
-
-
 @router.callback_query(PlaylistData.filter())
 async def choose_for_playlist(
     callback: CallbackQuery,
@@ -65,7 +58,7 @@ async def choose_for_playlist(
     message = callback.message
     playlist = await PlaylistRepository(session).get_with_chat(callback_data.playlist_id)
     await session.commit()  # end the read (objects stay loaded) before talking to Telegram
-    if not isinstance(message, Message) or playlist is None or not _belongs(playlist, message):
+    if not isinstance(message, Message) or playlist is None or not shows_offer(playlist, message):
         logger.warning("refused button press %r from user %s", callback.data, callback.from_user.id)
         await acknowledge(callback, texts.not_available())
         return
