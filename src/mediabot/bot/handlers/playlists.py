@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
-from mediabot.bot.handlers.choices import shows_offer
+from mediabot.bot.handlers.choices import pressed_on
 from mediabot.bot.handlers.links import playlist_offer_text
 from mediabot.bot.keyboards import (
     PlaylistChoice,
@@ -27,7 +27,7 @@ from mediabot.bot.keyboards import (
     playlist_cancel_keyboard,
     playlist_keyboard,
 )
-from mediabot.bot.limits import place_still_free, refused_over_hourly_limit, refused_when_full
+from mediabot.bot.limits import place_still_free, refused_by_limits, refused_when_full
 from mediabot.bot.middlewares import ANSWER_WINDOW_S
 from mediabot.config import Settings
 from mediabot.db.models import File, Playlist
@@ -55,15 +55,10 @@ async def choose_for_playlist(
     user_row_id: uuid.UUID,
 ) -> None:
     """Queue a playlist's items in the choice pressed, open its offer, or cancel the rest."""
-    message = callback.message
     playlist = await PlaylistRepository(session).get_with_chat(callback_data.playlist_id)
     await session.commit()  # end the read (objects stay loaded) before talking to Telegram
-    if not isinstance(message, Message) or playlist is None or not shows_offer(playlist, message):
-        logger.warning("refused button press %r from user %s", callback.data, callback.from_user.id)
-        await acknowledge(callback, texts.not_available())
-        return
-    if playlist.requested_by_id is not None and playlist.requested_by_id != user_row_id:
-        await acknowledge(callback, texts.only_the_sender(), alert=True)
+    message = await pressed_on(callback, playlist, user_row_id)
+    if message is None or playlist is None:
         return
     if callback_data.choice is PlaylistChoice.CANCEL:
         await _cancel(callback, message, session, playlist)
@@ -82,11 +77,7 @@ async def choose_for_playlist(
         logger.warning("refused choice %r not offered by playlist %s", callback.data, playlist.id)
         await acknowledge(callback, texts.not_available())
         return
-    if await refused_when_full(callback, session, user_row_id, settings.max_active_requests):
-        return
-    if await refused_over_hourly_limit(
-        callback, session, user_row_id, settings.rate_limit_per_hour
-    ):
+    if await refused_by_limits(callback, session, user_row_id, settings):
         return
     items = await _queue(session, playlist, kind, resolution, settings.max_active_requests)
     if items is None:
