@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
 import pytest
 from worker_fakes import FakeRequests, World, make_request, sent_part
@@ -13,10 +13,8 @@ from worker_fakes import FakeRequests, World, make_request, sent_part
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.downloaders.errors import NotFoundError, PrivateOrRemovedError
-from mediabot.downloaders.options import DownloadOptions
 from mediabot.senders.cached import CachedPart
-from mediabot.worker.pipeline import Pipeline, PipelineParts
-from mediabot.worker.request import CachedDelivery, Claim, PlaylistPlace, Request
+from mediabot.worker.request import CachedDelivery, PlaylistPlace, Request
 from mediabot.worker.steps.context import LeftOurHandsError
 from mediabot.worker.steps.playlist_item import settle_height
 
@@ -94,19 +92,7 @@ async def test_an_item_settled_on_a_cached_height_arrives_from_the_cache(tmp_pat
     world = World(request=_item(720), requests=_CacheByHeight())
     world.downloaders.available = (360, 480)
     world.senders.cached_script = ([sent_part(0)], None)
-    unused = cast(Any, None)
-    parts = PipelineParts(
-        sessions=unused,
-        bot=unused,
-        pacer=unused,
-        download_options=DownloadOptions(),
-        work_dir=tmp_path,
-        upload_limit_bytes=1000,
-        owner="worker-1",
-        status_markup=lambda _request_id: None,
-    )
-    world.requests.claim_outcome = Claim(True, request=world.request)
-    await Pipeline(parts, world.ports()).handle(Job(world.request.id))
+    await world.pipeline(tmp_path).handle(Job(world.request.id))
     requests = cast(_CacheByHeight, world.requests)
     assert requests.hits == [720, 480]  # the cap first (at once), then the settled height
     assert world.state is RequestState.DELIVERED

@@ -18,11 +18,13 @@ from mediabot.domain.media import (
 )
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistTally
+from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.media.splitter import SplitSource
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart
 from mediabot.telegram.flood import FloodWait
+from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.ports import Downloader, Ports, Sender, Status
 from mediabot.worker.progress import describe_upload
 from mediabot.worker.request import CachedDelivery, Claim, Request
@@ -333,6 +335,22 @@ class World:
 
     def ports(self) -> Ports:
         return Ports(self.requests, self.senders, self.downloaders, self.statuses)
+
+    def pipeline(self, work_dir: Path) -> Pipeline:
+        """A pipeline over these fakes that claims this world's request."""
+        unused = cast(Any, None)  # the adapters' materials: the fakes stand in for them
+        parts = PipelineParts(
+            sessions=unused,
+            bot=unused,
+            pacer=unused,
+            download_options=DownloadOptions(),
+            work_dir=work_dir,
+            upload_limit_bytes=1000,
+            owner="worker-1",
+            status_markup=lambda _request_id: None,
+        )
+        self.requests.claim_outcome = Claim(True, request=self.request)
+        return Pipeline(parts, self.ports())
 
     @property
     def state(self) -> RequestState:
