@@ -157,21 +157,25 @@ async def test_the_playlist_cancel_stops_what_is_left(
     assert not [path for path in leftovers if _is_request_folder(path)]
 
 
-async def test_dead_items_are_skipped_and_counted(
+async def test_dead_and_nested_items_are_skipped_and_counted(
     embedded: MediabotProcess,
     fake_telegram: FakeTelegram,
     media: MediaSources,
     media_requests: MediaServer,
 ) -> None:
     chat = Conversation(fake_telegram)
-    items = distinct_items(media_requests, media, "pld", 2)
+    items = distinct_items(media_requests, media, "pld", 4)
     dead = media_requests.add_route("/pld/gone.mp4", status=404, body="gone")
-    keyboard, _ = await _offer(chat, _feed(media_requests, "pld", [items[0], dead, items[1]]))
+    nested = podcast_feed(media_requests, "/pld-inner.xml", items[2:])
+    feed = _feed(media_requests, "pld", [items[0], dead, nested, items[1]])
+    keyboard, _ = await _offer(chat, feed)
     since = chat.press(keyboard, keyboard.data("🎵"))
     done = await chat.final_text(since, "Playlist done", within=240)
-    assert "2 of 3 delivered" in done.params["text"]
-    assert "Skipped: 1" in done.params["text"]
+    assert "2 of 4 delivered" in done.params["text"]
+    assert "Skipped: 2" in done.params["text"]
     assert len([call for call in chat.calls("sendAudio") if call.ok]) == 2
+    # A nested playlist is not expanded: its items were never fetched.
+    assert not any(media_requests.request_count(_path(url, media_requests)) for url in items[2:])
 
 
 def _is_request_folder(path: Path) -> bool:

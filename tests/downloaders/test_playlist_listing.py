@@ -43,6 +43,16 @@ async def test_a_feed_is_listed_capped_with_each_item_keyed_as_its_own_lookup(
     assert playlist.entries[0].media_key == single.media_key
 
 
+async def test_a_hostile_playlist_of_thousands_is_cut_to_the_cap(
+    media_requests: MediaServer,
+) -> None:
+    links = [f"{media_requests.base_url}/huge/{index}.mp4" for index in range(3000)]
+    url = podcast_feed(media_requests, "/huge.xml", links)
+    playlist = await get_playlist(url, LOOPBACK, max_items=50)
+    assert [entry.url for entry in playlist.entries] == links[:50]
+    assert playlist.total_count == 3000
+
+
 async def test_a_link_that_is_no_playlist_is_refused(media: MediaSources) -> None:
     with pytest.raises(UnsupportedLinkError):
         await get_playlist(media.progressive_mp4, LOOPBACK, max_items=5)
