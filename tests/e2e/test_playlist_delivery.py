@@ -15,7 +15,7 @@ import pytest
 from support.conversation import Conversation, Keyboard
 from support.fake_telegram import ApiCall, FakeTelegram
 from support.feeds import distinct_items, podcast_feed
-from support.media import MediaSources
+from support.media import PROGRESSIVE_SIZE, MediaSources
 from support.media_server import MediaServer
 from support.processes import MediabotProcess, mediabot_env
 
@@ -124,6 +124,23 @@ async def test_a_playlist_arrives_in_turn_under_one_status_the_cached_item_first
     assert not [call for call in deliveries if call.method == "sendMessage"]
     texts = [call.params["text"] for call in _status_edits(chat, keyboard.message_id, since)]
     assert any("of 5" in text for text in texts[:-1])
+
+
+async def test_a_height_for_all_brings_each_item_at_its_best_up_to_it(
+    embedded: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    chat = Conversation(fake_telegram)
+    items = distinct_items(media_requests, media, "plv", 2)  # 360p each
+    keyboard, _ = await _offer(chat, _feed(media_requests, "plv", items))
+    since = chat.press(keyboard, keyboard.data("720p"))
+    done = await chat.final_text(since, "Playlist done", within=240)
+    assert "2 of 2 delivered" in done.params["text"]
+    videos = [call for call in chat.calls("sendVideo") if call.ok]
+    assert [call.result["video"]["height"] for call in videos] == [PROGRESSIVE_SIZE[1]] * 2
+    assert "playlist item at 360p (up to 720p)" in embedded.log
 
 
 async def test_the_playlist_cancel_stops_what_is_left(
