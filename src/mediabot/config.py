@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     min_free_disk_mb: int = Field(default=500, ge=0)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     max_duration_min: int = Field(default=180, gt=0)
+    playlist_max_items: int = Field(default=50, ge=1, le=1000)
     youtube_cookies_file: Path | None = None
     instagram_cookies_file: Path | None = None
     proxy_url: SecretStr | None = None

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.dispatcher import build_dispatcher
 from mediabot.config import Settings
@@ -22,6 +23,8 @@ from mediabot.db.engine import create_engine, create_session_factory
 from mediabot.db.migrate import upgrade
 from mediabot.domain.enums import Provider
 from mediabot.domain.media import MediaOptions, Resolution
+from mediabot.domain.playlist import PlaylistOptions
+from mediabot.downloaders.errors import UnsupportedLinkError
 from mediabot.queue.local import LocalJobQueue
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer
@@ -50,9 +53,12 @@ class BotBench:
     dispatcher: Dispatcher
     queue: LocalJobQueue
     clock: FakeClock
+    sessions: async_sessionmaker[AsyncSession]
     lookups: dict[str, MediaOptions | BaseException | Callable[[], Awaitable[MediaOptions]]] = (
         field(default_factory=dict)
     )
+    playlists: dict[str, PlaylistOptions | BaseException] = field(default_factory=dict)
+    """What a playlist lookup of a URL finds (none: no playlist there)."""
 
     async def lookup(self, url: str) -> MediaOptions:
         found = self.lookups.get(url) or options(url)
@@ -60,6 +66,12 @@ class BotBench:
             raise found
         if callable(found):
             return await found()
+        return found
+
+    async def playlist_lookup(self, url: str) -> PlaylistOptions:
+        found = self.playlists.get(url) or UnsupportedLinkError(detail=f"no playlist at {url}")
+        if isinstance(found, BaseException):
+            raise found
         return found
 
     async def say(self, chat_id: int, text: str) -> None:
@@ -103,13 +115,18 @@ async def bench(
     async def lookup(url: str) -> MediaOptions:
         return await holder[0].lookup(url)
 
+    async def playlist_lookup(url: str) -> PlaylistOptions:
+        return await holder[0].playlist_lookup(url)
+
+    sessions = create_session_factory(engine)
     dispatcher = build_dispatcher(
         settings=settings,
-        sessions=create_session_factory(engine),
+        sessions=sessions,
         job_queue=queue,
         lookup=lookup,
+        playlist_lookup=playlist_lookup,
     )
-    holder.append(BotBench(telegram, bot, dispatcher, queue, clock))
+    holder.append(BotBench(telegram, bot, dispatcher, queue, clock, sessions))
     yield holder[0]
     # The handlers' routers are module-level, as in aiogram's examples: free them for the
     # next test's dispatcher (aiogram has no public way to detach a router).

@@ -17,12 +17,15 @@ from mediabot.db.engine import create_engine
 from mediabot.db.migrate import alembic_config, downgrade, upgrade
 from mediabot.db.models import File  # noqa: F401 - registers the tables
 
-TABLES = {"users", "chats", "providers", "files", "file_parts"}
+TABLES = {"users", "chats", "providers", "playlists", "files", "file_parts"}
 FOREIGN_KEYS = {
     ("chats", "fk_chats_user_id_users", "users"),
     ("files", "fk_files_chat_id_chats", "chats"),
     ("files", "fk_files_provider_id_providers", "providers"),
     ("files", "fk_files_requested_by_id_users", "users"),
+    ("files", "fk_files_playlist_id_playlists", "playlists"),
+    ("playlists", "fk_playlists_chat_id_chats", "chats"),
+    ("playlists", "fk_playlists_requested_by_id_users", "users"),
     ("file_parts", "fk_file_parts_file_id_files", "files"),
 }
 

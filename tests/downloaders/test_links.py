@@ -28,6 +28,7 @@ from mediabot.downloaders import (
     make_downloader,
     recognise,
 )
+from mediabot.downloaders.errors import PlaylistLinkError
 from mediabot.downloaders.generic import GenericDownloader
 from mediabot.downloaders.instagram import InstagramDownloader
 from mediabot.downloaders.youtube import YouTubeDownloader
@@ -84,9 +85,10 @@ def test_youtube_links_without_a_video_have_no_key(url: str) -> None:
     ],
 )
 async def test_bare_playlist_links_are_refused_before_any_request(url: str) -> None:
-    with pytest.raises(UnsupportedLinkError) as caught:
+    """A single lookup refuses them as playlists (the bot then lists the playlist)."""
+    with pytest.raises(PlaylistLinkError) as caught:
         await get_resolutions(url, DownloadOptions())
-    assert "Playlists are not supported yet" in caught.value.user_message
+    assert "is a playlist" in caught.value.user_message
 
 
 @pytest.mark.parametrize(

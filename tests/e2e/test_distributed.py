@@ -16,6 +16,7 @@ import pytest
 from mediabot.media.probe import probe
 from support.conversation import Conversation
 from support.fake_telegram import FakeTelegram
+from support.feeds import distinct_items, podcast_feed
 from support.media import MediaSources
 from support.media_server import MediaServer
 from support.processes import MediabotProcess, mediabot_env
@@ -195,6 +196,45 @@ async def test_sigterm_hands_the_job_back_and_exits_cleanly(
     assert sent.method == "sendAudio"
     await asyncio.sleep(1)
     assert len([call for call in chat.calls("sendAudio") if call.ok]) == 1
+    replacement = cluster.start("worker", f"worker-{uuid.uuid4().hex[:6]}")
+    replacement.wait_for_log("mediabot started")
+    cluster.workers.append(replacement)
+
+
+async def _first_to_start(cluster: Cluster, marks: dict[int, int]) -> MediabotProcess:
+    """The worker that starts a job first after `marks` (each worker's log length then)."""
+    for _ in range(600):
+        for worker in cluster.workers:
+            if ": started" in worker.log[marks[id(worker)] :]:
+                return worker
+        await asyncio.sleep(0.05)
+    raise AssertionError("no worker started a job")
+
+
+async def test_a_worker_killed_mid_playlist_leaves_the_rest_to_another_each_once(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    chat = Conversation(fake_telegram)
+    items = distinct_items(media_requests, media, "plk", 3)
+    feed = podcast_feed(media_requests, "/plk.xml", items)
+    keyboard = await chat.keyboard(chat.say(feed), within=60)
+    marks = {id(worker): len(worker.log) for worker in cluster.workers}
+    media_requests.throttle_bytes_per_second = 100_000  # a few seconds per download
+    since = chat.press(keyboard, keyboard.data("🎵"))
+    victim = await _first_to_start(cluster, marks)
+    await asyncio.sleep(0.5)  # well into the first item
+    victim.kill()
+    cluster.workers.remove(victim)
+    media_requests.throttle_bytes_per_second = None
+    done = await chat.final_text(since, "Playlist done", within=180)
+    assert "3 of 3 delivered" in done.params["text"]
+    await asyncio.sleep(1)  # a second delivery of an item would show up by now
+    sends = [call for call in chat.calls("sendAudio") if call.ok]
+    assert len(sends) == 3
+    assert len({call.params.get("title") for call in sends}) == 3, [c.params for c in sends]
     replacement = cluster.start("worker", f"worker-{uuid.uuid4().hex[:6]}")
     replacement.wait_for_log("mediabot started")
     cluster.workers.append(replacement)

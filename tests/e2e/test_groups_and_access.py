@@ -142,7 +142,9 @@ async def test_a_ban_and_the_hourly_limit(
     bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
 ) -> None:
     telegram = fake_telegram
+    since = len(telegram.calls)
     telegram.inject_message(BOB, "/start")
+    await _text(telegram, BOB, since)  # answered before the ban, not racing it
     since = len(telegram.calls)
     telegram.inject_message(ADMIN, f"/ban {BOB}")
     assert await _text(telegram, ADMIN, since) == texts.ban_done(BOB, True)

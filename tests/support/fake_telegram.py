@@ -71,6 +71,20 @@ RATE_PRIVATE_PER_SECOND = 1.0
 RATE_GROUP_PER_MINUTE = 20
 
 WRONG_FILE_ID = "Bad Request: wrong file identifier/HTTP URL specified"
+QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
+INLINE_ANSWER_WINDOW_S = 10.0
+"""How long Telegram waits for the answer to an inline query."""
+MAX_INLINE_RESULTS = 50
+MAX_RESULT_ID_BYTES = 64
+_CACHED_RESULTS = {
+    "video": ("video_file_id", "video"),
+    "audio": ("audio_file_id", "audio"),
+    "document": ("document_file_id", "document"),
+    "photo": ("photo_file_id", "photo"),
+}
+"""Cached inline results: type -> (its file id field, the media kind of the file)."""
+_FILE_ID_PREFIXES = {"video": "BAAC", "audio": "CQAC", "photo": "AgAC"}
+"""How the file ids of each kind begin (a document takes a file of any kind)."""
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
@@ -180,6 +194,17 @@ class _FileRecord:
 
 
 @dataclass
+class _InlineQuery:
+    """An inline query a user typed, and the results the bot answered it with."""
+
+    id: str
+    user: dict[str, Any]
+    query: str
+    asked_at: float
+    results: list[dict[str, Any]] | None = None
+
+
+@dataclass
 class _Stored:
     """A message as Telegram holds it: the object returned, plus what edits compare."""
 
@@ -187,6 +212,8 @@ class _Stored:
     from_bot: bool
     source: tuple[str, str] = ("", "")
     """(raw text or caption, parse mode) as last sent: same source, same content."""
+    inline: bool = False
+    """Posted through an inline result: edits of it answer True, not the message."""
 
 
 @dataclass
@@ -379,6 +406,7 @@ class FakeTelegram:
         enforce_rate_limits: bool = False,
         rate_limit_burst: int = 3,
         latency: float = 0.0,
+        inline_feedback: bool = True,
     ) -> None:
         self.root = root
         self.token = token or new_token()
@@ -391,6 +419,7 @@ class FakeTelegram:
             "enforce_rate_limits": enforce_rate_limits,
             "rate_limit_burst": rate_limit_burst,
             "latency": latency,
+            "inline_feedback": inline_feedback,
         }
         self.upload_limit_bytes = upload_limit_bytes
         self.local_mode = local_mode
@@ -404,6 +433,9 @@ class FakeTelegram:
         """When set, uploaded files take their size over this rate to arrive, one upload
         after another, as over one line (for the benches)."""
         self._upload_line = asyncio.Lock()
+        self.inline_feedback = inline_feedback
+        """Whether a chosen inline result comes back as a `chosen_inline_result` update
+        (@BotFather's /setinlinefeedback)."""
 
         self._lock = threading.RLock()
         self._uploads = root / "uploads"
@@ -439,6 +471,10 @@ class FakeTelegram:
             self._sent_times: deque[float] = deque()
             self._buckets: dict[int, tuple[float, float]] = {}
             self._media_groups = itertools.count(13_000_000_000_000_000)
+            self._inline_queries: dict[str, _InlineQuery] = {}
+            self._inline_messages: dict[str, _Stored] = {}
+            """Messages posted through the bot's inline results, by inline message id: in
+            chats the bot may not be in, so not among `_messages`."""
             self.flood_violations = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -630,6 +666,65 @@ class FakeTelegram:
             "data": data,
         }
         return self.inject_update({"callback_query": query})
+
+    def inject_inline_query(self, user_id: int, query: str, *, chat_type: str = "sender") -> str:
+        """A user types `@bot query` in some chat; returns the inline query's id."""
+        with self._lock:
+            user = self._user(user_id, "Ann", None)
+            query_id = str(secrets.randbelow(10**18))
+            self._inline_queries[query_id] = _InlineQuery(query_id, user, query, time.monotonic())
+        update = {
+            "inline_query": {
+                "id": query_id,
+                "from": user,
+                "query": query,
+                "offset": "",
+                "chat_type": chat_type,
+            }
+        }
+        self.inject_update(update)
+        return query_id
+
+    def inline_results(self, query_id: str) -> list[dict[str, Any]] | None:
+        """The results the bot answered an inline query with (None: not answered)."""
+        with self._lock:
+            query = self._inline_queries.get(query_id)
+            return copy.deepcopy(query.results) if query is not None else None
+
+    def choose_inline_result(self, query_id: str, result_id: str) -> str | None:
+        """The user taps one of the answered results: Telegram posts it in their chat.
+
+        Returns the posted message's inline message id, which exists (as for Telegram) only
+        when the result carries an inline keyboard; with `inline_feedback`, the bot then
+        gets a `chosen_inline_result` update.
+        """
+        with self._lock:
+            query = self._inline_queries[query_id]
+            assert query.results is not None, "the query was not answered"
+            result = next(r for r in query.results if r["id"] == result_id)
+            message, source = self._inline_content(result)
+            inline_message_id = None
+            if result.get("reply_markup"):
+                inline_message_id = secrets.token_urlsafe(18)
+                message["reply_markup"] = result["reply_markup"]
+                self._inline_messages[inline_message_id] = _Stored(
+                    message, from_bot=True, source=source, inline=True
+                )
+            chosen: dict[str, Any] = {
+                "result_id": result_id,
+                "from": query.user,
+                "query": query.query,
+            }
+            if inline_message_id is not None:
+                chosen["inline_message_id"] = inline_message_id
+        if self.inline_feedback:
+            self.inject_update({"chosen_inline_result": chosen})
+        return inline_message_id
+
+    def inline_message(self, inline_message_id: str) -> dict[str, Any]:
+        """A message posted through an inline result, as it is now (edited)."""
+        with self._lock:
+            return copy.deepcopy(self._inline_messages[inline_message_id].message)
 
     async def wait_for(
         self,
@@ -957,6 +1052,8 @@ class FakeTelegram:
             "editmessagecaption": self._edit_message_caption,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
+            "answerinlinequery": self._answer_inline_query,
+            "editmessagemedia": self._edit_message_media,
             "deletemessage": self._delete_message,
             "sendchataction": self._send_chat_action,
             "sendvideo": lambda p, f: self._send_media("video", "sendVideo", p, f),
@@ -1158,8 +1255,15 @@ class FakeTelegram:
         return chat_id
 
     def _editable(self, params: dict[str, str]) -> tuple[int, int, _Stored]:
-        if params.get("inline_message_id"):
-            raise _bad("inline messages are not supported by the fake Bot API")
+        """The message an edit is about: by chat and message id, or by inline message id
+        (then the chat and message ids are 0: the bot does not see that chat)."""
+        inline_message_id = params.get("inline_message_id")
+        if inline_message_id:
+            with self._lock:
+                inline = self._inline_messages.get(inline_message_id)
+            if inline is None:
+                raise _bad("MESSAGE_ID_INVALID")
+            return 0, 0, inline
         chat_id = self._target_chat(params)
         message_id = _int_or_none(params.get("message_id"))
         if message_id is None:
@@ -1178,7 +1282,8 @@ class FakeTelegram:
         content: dict[str, Any],
         source: tuple[str, str],
         markup_param: str | None,
-    ) -> dict[str, Any]:
+    ) -> Any:
+        """The edited message, or True for an inline message (as Telegram answers)."""
         markup = _inline_markup(markup_param)
         with self._lock:
             same_content = source == stored.source and all(
@@ -1197,7 +1302,7 @@ class FakeTelegram:
             else:
                 stored.message["reply_markup"] = markup
             stored.message["edit_date"] = int(time.time())
-            return copy.deepcopy(stored.message)
+            return True if stored.inline else copy.deepcopy(stored.message)
 
     async def _edit_message_text(
         self, params: dict[str, str], files: dict[str, UploadedFile]
@@ -1232,6 +1337,95 @@ class FakeTelegram:
     ) -> Any:
         _, _, stored = self._editable(params)
         return self._apply_edit(stored, {}, stored.source, params.get("reply_markup"))
+
+    async def _edit_message_media(
+        self, params: dict[str, str], files: dict[str, UploadedFile]
+    ) -> Any:
+        """A message's media replaced; an inline message takes a file id or URL only."""
+        _, _, stored = self._editable(params)
+        spec = _json_param(params, "media", "can't parse InputMedia JSON object")
+        if not isinstance(spec, dict) or not spec.get("media"):
+            raise _bad("can't parse InputMedia: media not found")
+        kind = str(spec.get("type"))
+        if kind not in ("photo", "video", "audio", "document"):
+            raise _bad("can't parse InputMedia: unsupported media type")
+        value = str(spec["media"])
+        if stored.inline and value.startswith("attach://"):
+            raise _bad("a new file can't be uploaded when an inline message is edited")
+        if "text" in stored.message and not stored.inline:
+            raise _bad("there is no media in the message to edit")
+        settings = {key: str(item) for key, item in spec.items() if key not in ("type", "media")}
+        content, _ = await self._media_content(kind, value, settings, files)
+        source = str(spec.get("caption") or ""), str(spec.get("parse_mode") or "")
+        content["caption"] = _caption(*source) or None
+        for other in ("text", "photo", "video", "audio", "document"):
+            if other not in content:
+                content[other] = None
+        return self._apply_edit(stored, content, source, params.get("reply_markup"))
+
+    async def _answer_inline_query(
+        self, params: dict[str, str], files: dict[str, UploadedFile]
+    ) -> Any:
+        """The answer to an inline query, checked as Telegram checks it."""
+        with self._lock:
+            query = self._inline_queries.get(params.get("inline_query_id", ""))
+        too_old = query is None or time.monotonic() - query.asked_at > INLINE_ANSWER_WINDOW_S
+        if query is None or too_old or query.results is not None:
+            raise _bad(QUERY_TOO_OLD.removeprefix("Bad Request: "))
+        results = _json_param(params, "results", "can't parse inline query results JSON object")
+        if not isinstance(results, list):
+            raise _bad("can't parse inline query results JSON object")
+        if len(results) > MAX_INLINE_RESULTS:
+            raise _bad("RESULTS_TOO_MUCH")
+        seen: set[str] = set()
+        for result in results:
+            result_id = str(result.get("id", "")) if isinstance(result, dict) else ""
+            if not 1 <= len(result_id.encode()) <= MAX_RESULT_ID_BYTES:
+                raise _bad("RESULT_ID_INVALID")
+            if result_id in seen:
+                raise _bad("RESULT_ID_DUPLICATE")
+            seen.add(result_id)
+            self._check_inline_result(result)
+        with self._lock:
+            query.results = copy.deepcopy(results)
+        return True
+
+    def _check_inline_result(self, result: dict[str, Any]) -> None:
+        kind = result.get("type")
+        if result.get("reply_markup") is not None:
+            _inline_markup(json.dumps(result["reply_markup"]))
+        if kind == "article":
+            if not result.get("title"):
+                raise _bad("ARTICLE_TITLE_EMPTY")
+            content = result.get("input_message_content") or {}
+            if not str(content.get("message_text", "")).strip():
+                raise _bad("MESSAGE_EMPTY")
+            return
+        if kind not in _CACHED_RESULTS:
+            raise _bad("RESULT_TYPE_INVALID")
+        field, media = _CACHED_RESULTS[kind]
+        with self._lock:
+            record = self._files.get(str(result.get(field, "")))
+        prefix = _FILE_ID_PREFIXES.get(media, "")
+        if record is None or not record.file_id.startswith(prefix):
+            raise TelegramError(400, WRONG_FILE_ID)
+
+    def _inline_content(self, result: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, str]]:
+        """What an inline result posts: its text, or its cached file (and caption)."""
+        if result["type"] == "article":
+            content = result["input_message_content"]
+            source = str(content["message_text"]), str(content.get("parse_mode") or "")
+            return {"text": _plain_text(*source)}, source
+        field, media = _CACHED_RESULTS[result["type"]]
+        record = self._files[result[field]]
+        source = str(result.get("caption") or ""), str(result.get("parse_mode") or "")
+        message: dict[str, Any] = {
+            media: {"file_id": record.file_id, "file_unique_id": record.file_unique_id},
+            "date": int(time.time()),
+        }
+        if source[0]:
+            message["caption"] = _caption(*source)
+        return message, source
 
     async def _delete_message(self, params: dict[str, str], files: dict[str, UploadedFile]) -> Any:
         chat_id = self._target_chat(params)

@@ -26,12 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from mediabot.app.diagnostics import install_dump_on_signal
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
-from mediabot.bot.keyboards import cancel_keyboard
+from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
 from mediabot.config import ConfigError, Settings
 from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
 from mediabot.db.migrate import upgrade
 from mediabot.downloaders.cookies import check_cookies_files
 from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.playlists import get_playlist
 from mediabot.downloaders.registry import get_resolutions
 from mediabot.queue.base import JobQueue
 from mediabot.queue.local import LocalJobQueue
@@ -104,6 +105,7 @@ def _pipeline(runtime: _Runtime, admin_alerts: AdminAlerts) -> Pipeline:
             upload_limit_bytes=settings.upload_limit_bytes,
             owner=_worker_id(),
             status_markup=cancel_keyboard,
+            playlist_markup=playlist_cancel_keyboard,
             lease=timedelta(seconds=settings.job_lease_s),
             max_running_per_user=settings.max_running_per_user,
             min_free_disk_bytes=settings.min_free_disk_mb * 1024 * 1024,
@@ -120,6 +122,9 @@ def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
         job_queue=runtime.job_queue,
         lookup=partial(get_resolutions, options=options),
         admin_alerts=admin_alerts,
+        playlist_lookup=partial(
+            get_playlist, options=options, max_items=runtime.settings.playlist_max_items
+        ),
     )
 
 

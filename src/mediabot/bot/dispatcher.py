@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.access import AccessMiddleware
 from mediabot.bot.handlers import routers
-from mediabot.bot.handlers.links import Lookup
+from mediabot.bot.handlers.links import Lookup, PlaylistLookup
 from mediabot.bot.i18n import UserLocaleMiddleware
 from mediabot.bot.middlewares import AnswerDeadlineMiddleware, DatabaseMiddleware
 from mediabot.config import Settings
@@ -22,9 +22,11 @@ def build_dispatcher(
     job_queue: JobQueue,
     lookup: Lookup,
     admin_alerts: AdminAlerts | None = None,
+    playlist_lookup: PlaylistLookup | None = None,
 ) -> Dispatcher:
-    """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `lookup` and
-    `admin_alerts` (warnings to `ADMIN_IDS`, one an hour per kind).
+    """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `lookup`,
+    `admin_alerts` (warnings to `ADMIN_IDS`, one an hour per kind) and `playlist_lookup`
+    (None: playlist links are refused as unsupported).
 
     What a handler sends is retried through flood waits until its update is too old
     to matter (`AnswerDeadlineMiddleware`).
@@ -34,6 +36,7 @@ def build_dispatcher(
         job_queue=job_queue,
         lookup=lookup,
         admin_alerts=admin_alerts or AdminAlerts(settings.admin_ids),
+        playlist_lookup=playlist_lookup,
     )
     dispatcher.update.outer_middleware(AnswerDeadlineMiddleware())
     middleware = DatabaseMiddleware(sessions)

@@ -15,6 +15,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import Field
 
 from mediabot.domain.media import MediaOptions
+from mediabot.domain.playlist import PLAYLIST_HEIGHTS
 from mediabot.i18n import SUPPORTED_LOCALES, _
 
 
@@ -47,8 +48,13 @@ def format_size(size_bytes: int | None) -> str:
     return f"{size:.1f} GB"
 
 
-def choices_keyboard(request_id: uuid.UUID, options: MediaOptions) -> InlineKeyboardMarkup:
-    """One button per resolution with its estimated size, audio only, and cancel."""
+def choices_keyboard(
+    request_id: uuid.UUID,
+    options: MediaOptions,
+    extra_rows: list[list[InlineKeyboardButton]] | None = None,
+) -> InlineKeyboardMarkup:
+    """One button per resolution with its estimated size, audio only, `extra_rows` (the
+    playlist a video link also names), and cancel."""
     request = request_id.hex
     rows: list[list[InlineKeyboardButton]] = []
     video_buttons = [
@@ -86,6 +92,7 @@ def choices_keyboard(request_id: uuid.UUID, options: MediaOptions) -> InlineKeyb
                 )
             ]
         )
+    rows.extend(extra_rows or [])
     rows.append(
         [
             InlineKeyboardButton(
@@ -95,6 +102,63 @@ def choices_keyboard(request_id: uuid.UUID, options: MediaOptions) -> InlineKeyb
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+class PlaylistChoice(StrEnum):
+    VIDEO = "v"
+    AUDIO = "a"
+    OPEN = "o"
+    """Offer the playlist a video link also names, in a message of its own."""
+    CANCEL = "x"
+
+
+class PlaylistData(CallbackData, prefix="l"):
+    """A playlist's button: a choice for all its items, its offer opened, or its ✖."""
+
+    playlist: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]  # the playlist's UUID, hex
+    choice: PlaylistChoice
+    height: Annotated[int, Field(ge=0, le=10_000)] = 0
+
+    @property
+    def playlist_id(self) -> uuid.UUID:
+        return uuid.UUID(hex=self.playlist)
+
+
+def playlist_keyboard(playlist_id: uuid.UUID) -> InlineKeyboardMarkup:
+    """A playlist's offer: one row of heights and audio only, for all its items; cancel."""
+    playlist = playlist_id.hex
+    heights = [
+        InlineKeyboardButton(
+            text=f"{height}p",
+            callback_data=PlaylistData(
+                playlist=playlist, choice=PlaylistChoice.VIDEO, height=height
+            ).pack(),
+        )
+        for height in PLAYLIST_HEIGHTS
+    ]
+    audio = InlineKeyboardButton(
+        text=_("🎵 Audio only"),
+        callback_data=PlaylistData(playlist=playlist, choice=PlaylistChoice.AUDIO).pack(),
+    )
+    return InlineKeyboardMarkup(
+        inline_keyboard=[heights, [audio], [_playlist_cancel_button(playlist_id)]]
+    )
+
+
+def whole_playlist_row(playlist_id: uuid.UUID, label: str) -> list[InlineKeyboardButton]:
+    """The row under a video's offer that opens the offer of the playlist the link names."""
+    data = PlaylistData(playlist=playlist_id.hex, choice=PlaylistChoice.OPEN).pack()
+    return [InlineKeyboardButton(text=label, callback_data=data)]
+
+
+def playlist_cancel_keyboard(playlist_id: uuid.UUID) -> InlineKeyboardMarkup:
+    """The one ✖ of a playlist on its way: it cancels every item not delivered yet."""
+    return InlineKeyboardMarkup(inline_keyboard=[[_playlist_cancel_button(playlist_id)]])
+
+
+def _playlist_cancel_button(playlist_id: uuid.UUID) -> InlineKeyboardButton:
+    data = PlaylistData(playlist=playlist_id.hex, choice=PlaylistChoice.CANCEL).pack()
+    return InlineKeyboardButton(text=_("✖ Cancel"), callback_data=data)
 
 
 def cancel_keyboard(request_id: uuid.UUID) -> InlineKeyboardMarkup:

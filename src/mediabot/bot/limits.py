@@ -19,12 +19,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge
 from mediabot.bot.handlers.queue import describe_in_flight, in_flight_lines
+from mediabot.config import Settings
 from mediabot.db.base import utcnow
 from mediabot.db.repositories import FileRepository, UserRepository
 
 logger = logging.getLogger(__name__)
 
 _HOUR = timedelta(hours=1)
+
+
+async def refused_by_limits(
+    callback: CallbackQuery, session: AsyncSession, user_id: uuid.UUID, settings: Settings
+) -> bool:
+    """Whether a press meets the user's full stack or their hourly limit (answered so)."""
+    return await refused_when_full(
+        callback, session, user_id, settings.max_active_requests
+    ) or await refused_over_hourly_limit(callback, session, user_id, settings.rate_limit_per_hour)
 
 
 async def refused_when_full(

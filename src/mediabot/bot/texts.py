@@ -13,16 +13,18 @@ from mediabot.i18n import _
 from mediabot.telegram import texts as telegram_texts
 
 
-def help_text(max_minutes: int) -> str:
+def help_text(max_minutes: int, max_items: int) -> str:
     """The answer to /start and /help."""
     return _(
         "Send me a link to a video — YouTube, Instagram, or any of the "
         '<a href="https://github.com/yt-dlp/yt-dlp/blob/master/supportedsites.md">sites yt-dlp '
         "supports</a> — and pick a resolution or audio only. I send the file back here, "
         "however large: big files arrive in parts that each play on their own.\n\n"
-        "Limits: media up to {max_minutes} minutes; live streams and playlists are not supported.\n"
+        "A playlist link gets one choice for all its items (up to {max_items}), "
+        "delivered one after the other.\n\n"
+        "Limits: media up to {max_minutes} minutes; live streams are not supported.\n"
         "Several links in one message each get their own buttons."
-    ).format(max_minutes=max_minutes)
+    ).format(max_minutes=max_minutes, max_items=max_items)
 
 
 def no_link() -> str:
@@ -238,3 +240,61 @@ def sending_again() -> str:
 
 def not_yours() -> str:
     return _("This is not your request.")
+
+
+def clock_time(seconds: float) -> str:
+    """A length as a clock shows it: "4:05", "1:02:03"."""
+    minutes, second = divmod(int(seconds), 60)
+    hours, minute = divmod(minutes, 60)
+    return f"{hours}:{minute:02}:{second:02}" if hours else f"{minute}:{second:02}"
+
+
+def choose_playlist(
+    title: str | None,
+    count: int,
+    duration_s: float | None,
+    total_count: int | None,
+    skipped: int,
+) -> str:
+    """A playlist's offer: its title, how many items and how long, then the choice for all."""
+    lines = ["<b>{title}</b>"]
+    if duration_s:
+        lines.append(
+            _("📃 Playlist · items: {count} · {length}").format(
+                count=count, length=clock_time(duration_s)
+            )
+        )
+    else:
+        lines.append(_("📃 Playlist · items: {count}").format(count=count))
+    if total_count is not None and total_count > count:
+        lines.append(
+            _("Only the first {count} of its {total} items are offered.").format(
+                count=count, total=total_count
+            )
+        )
+    if skipped:
+        lines.append(
+            _("Left out: {skipped} (nested playlists, items without a link).").format(
+                skipped=skipped
+            )
+        )
+    lines.append(_("Choose a resolution (each item at its best up to it) or audio only:"))
+    template = "\n".join(lines)
+    return telegram_texts.fill_html(template, title=telegram_texts.plain(title) or untitled())
+
+
+def whole_playlist(count: int) -> str:
+    """The button under a video's offer that offers the playlist the link also names."""
+    return _("📃 The whole playlist · items: {count}").format(count=count)
+
+
+def playlist_queued(count: int) -> str:
+    """The playlist's status right after the choice."""
+    return _("⏳ Playlist queued · items: {count}…").format(count=count)
+
+
+def playlist_cancelled(delivered: int, total: int) -> str:
+    """The playlist's status after its ✖: what had arrived by then."""
+    return _("Cancelled. Delivered: {delivered} of {total}.").format(
+        delivered=delivered, total=total
+    )

@@ -1,7 +1,8 @@
-"""The tables: users, chats, providers, files (one row per request) and file_parts.
+"""The tables: users, chats, providers, playlists, files (one row per request), file_parts.
 
 Relations: a user has many chats (the user who brought the bot into the chat), a chat has
-many files, a provider has many files, a file has many parts. UUID keys everywhere;
+many files, a provider has many files, a file has many parts; a playlist's chosen items
+are files too, one request each. UUID keys everywhere;
 Telegram's own ids are BIGINT columns with unique constraints.
 """
 
@@ -34,6 +35,7 @@ from mediabot.db.base import Base, UtcDateTime, utcnow
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.domain.offer import Offer
+from mediabot.domain.playlist import PlaylistEntry
 
 
 def _enum(enum_class: type[StrEnum], name: str) -> Enum:
@@ -118,6 +120,67 @@ class _OfferJson(TypeDecorator[Offer]):
         return None if value is None else Offer.model_validate(value)
 
 
+class _EntriesJson(TypeDecorator[tuple[PlaylistEntry, ...]]):
+    """A playlist's entries kept as a JSON list."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(
+        self, value: tuple[PlaylistEntry, ...] | None, dialect: Dialect
+    ) -> list[dict[str, Any]] | None:
+        if value is None:
+            return None
+        return [PlaylistEntry.model_validate(entry).model_dump(mode="json") for entry in value]
+
+    def process_result_value(
+        self, value: Any, dialect: Dialect
+    ) -> tuple[PlaylistEntry, ...] | None:
+        if value is None:
+            return None
+        return tuple(PlaylistEntry.model_validate(entry) for entry in value)
+
+
+class Playlist(_Timestamps, Base):
+    """A playlist link offered, and once chosen, the one choice all its items were queued in.
+
+    `state` is `OFFERED`, then `ACCEPTED` when a choice queued its items (one `File` per
+    item, in order), `CANCELLED` when its ✖ stopped what was left, `DELIVERED` once every
+    item ended. The items' own states tell what was delivered and what was skipped.
+    """
+
+    __tablename__ = "playlists"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    chat_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("chats.id", ondelete="CASCADE"), index=True
+    )
+    requested_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    request_url: Mapped[str] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(String(TITLE_MAX_CHARS))
+    state: Mapped[RequestState] = mapped_column(_enum(RequestState, "request_state"))
+    entries: Mapped[tuple[PlaylistEntry, ...]] = mapped_column(_EntriesJson)
+    """The items offered (at most `PLAYLIST_MAX_ITEMS`), in the playlist's order."""
+    total_count: Mapped[int | None] = mapped_column(Integer)
+    """How many items the source says it has (more than offered when capped)."""
+    kind: Mapped[MediaKind | None] = mapped_column(_enum(MediaKind, "media_kind"))
+    resolution: Mapped[int | None] = mapped_column(Integer)
+    """The height chosen: each item comes at its best height up to it."""
+    status_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The one status message of the whole playlist, with its offer and then its ✖."""
+    link_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    chosen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    chat: Mapped[Chat] = relationship()
+    items: Mapped[list[File]] = relationship(
+        back_populates="playlist", order_by="File.playlist_position"
+    )
+
+
 class File(_Timestamps, Base):
     """One request for a piece of media, from the offer of choices to its ending.
 
@@ -137,6 +200,8 @@ class File(_Timestamps, Base):
         Index("ix_files_requester_chosen", "requested_by_id", "chosen_at"),
         # Active users: "did this user send a link since".
         Index("ix_files_requester_created", "requested_by_id", "created_at"),
+        # A playlist's items in their order of delivery.
+        Index("ix_files_playlist_position", "playlist_id", "playlist_position"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
@@ -174,11 +239,19 @@ class File(_Timestamps, Base):
     """While downloading: how far, as the worker last renewed its lease (for /queue)."""
     parts_total: Mapped[int | None] = mapped_column(Integer)
     """While uploading: the parts in all, once known (for /queue)."""
+    playlist_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("playlists.id", ondelete="SET NULL")
+    )
+    """The playlist this request is an item of (None: a link of its own)."""
+    playlist_position: Mapped[int | None] = mapped_column(Integer)
+    """The item's turn in its playlist (cached items first, then the playlist's order): no
+    item is worked on while an earlier one is pending."""
 
     chat: Mapped[Chat] = relationship(back_populates="files")
     provider: Mapped[ProviderRow] = relationship(back_populates="files")
     requested_by: Mapped[User | None] = relationship()
     """Who pressed the choice (their language is the one the worker speaks)."""
+    playlist: Mapped[Playlist | None] = relationship(back_populates="items")
     parts: Mapped[list[FilePart]] = relationship(
         back_populates="file", order_by="FilePart.index", cascade="all, delete-orphan"
     )

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
 from mediabot.db.base import utcnow
-from mediabot.db.models import Chat, File, FilePart, ProviderRow, User
+from mediabot.db.models import Chat, File, FilePart, Playlist, ProviderRow, User
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.media import Progress
+from mediabot.domain.playlist import PlaylistTally
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -24,6 +25,34 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def _request_or_playlist() -> Any:
+    """What counts as one choice of a user: a request, or all the items of a playlist."""
+    return func.coalesce(File.playlist_id, File.id)
+
+
+def _choice(
+    model: type[File] | type[Playlist],
+    row_id: uuid.UUID,
+    kind: MediaKind,
+    resolution: int | None,
+) -> Any:
+    """The UPDATE that records a choice on an offer (a request's or a playlist's), only
+    while it is still offered: of two presses, one changes the row."""
+    now = utcnow()
+    return (
+        update(model)
+        .where(model.id == row_id, model.state == RequestState.OFFERED)
+        .values(
+            kind=kind,
+            resolution=resolution,
+            state=RequestState.ACCEPTED,
+            chosen_at=now,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +201,10 @@ class FileRepository:
             select(File)
             .where(File.id == file_id)
             .options(
-                selectinload(File.chat), selectinload(File.parts), selectinload(File.requested_by)
+                selectinload(File.chat),
+                selectinload(File.parts),
+                selectinload(File.requested_by),
+                selectinload(File.playlist),
             )
             .execution_options(populate_existing=True)
         )
@@ -257,7 +289,7 @@ class FileRepository:
         of one user at once cannot both count the other's lease as absent.
         """
         now = utcnow()
-        conditions = [File.id == file_id, self._claimable(now)]
+        conditions = [File.id == file_id, self._claimable(now), ~self._earlier_item_pending()]
         if max_per_user is not None:
             user_id = await self._session.scalar(
                 select(File.requested_by_id).where(File.id == file_id)
@@ -301,7 +333,7 @@ class FileRepository:
         then written by `claim`, which locks the user's row and checks the share again.
         """
         now = utcnow()
-        conditions = [self._claimable(now)]
+        conditions = [self._claimable(now), ~self._earlier_item_pending()]
         if max_per_user is not None:
             conditions.append(self._running_of_user(now) < max_per_user)
         postgres = self._session.get_bind().dialect.name == "postgresql"
@@ -349,6 +381,21 @@ class FileRepository:
                 ),
             )
             .scalar_subquery()
+        )
+
+    @staticmethod
+    def _earlier_item_pending() -> Any:
+        """Whether an earlier item of the same playlist is still pending: a playlist's items
+        are worked on one after the other, in their order (none for a link of its own)."""
+        other = aliased(File)
+        return (
+            select(other.id)
+            .where(
+                other.playlist_id == File.playlist_id,
+                other.playlist_position < File.playlist_position,
+                other.state.in_(RequestState.pending_states()),
+            )
+            .exists()
         )
 
     @staticmethod
@@ -499,20 +546,7 @@ class FileRepository:
         self, file_id: uuid.UUID, kind: MediaKind, resolution: int | None
     ) -> File | None:
         """Turn an offer into an accepted request, once: a second press changes nothing."""
-        now = utcnow()
-        statement = (
-            update(File)
-            .where(File.id == file_id, File.state == RequestState.OFFERED)
-            .values(
-                kind=kind,
-                resolution=resolution,
-                state=RequestState.ACCEPTED,
-                chosen_at=now,
-                updated_at=now,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        result = await self._session.execute(statement)
+        result = await self._session.execute(_choice(File, file_id, kind, resolution))
         if not result.rowcount:  # type: ignore[attr-defined]
             return None
         return await self.get(file_id)
@@ -520,10 +554,11 @@ class FileRepository:
     async def presses_since(
         self, user_id: uuid.UUID, since: datetime
     ) -> tuple[int, datetime | None]:
-        """How many requests this user chose since `since`, and when the oldest of them was."""
-        statement = select(func.count(), func.min(File.chosen_at)).where(
-            File.requested_by_id == user_id, File.chosen_at >= since
-        )
+        """How many requests this user chose since `since` (a playlist's items are one
+        choice), and when the oldest of them was."""
+        statement = select(
+            func.count(func.distinct(_request_or_playlist())), func.min(File.chosen_at)
+        ).where(File.requested_by_id == user_id, File.chosen_at >= since)
         count, oldest = (await self._session.execute(statement)).one()
         return int(count), oldest
 
@@ -601,7 +636,8 @@ class FileRepository:
         return (await self._session.scalars(statement)).all()
 
     async def count_in_flight_of_user(self, user_id: uuid.UUID) -> int:
-        statement = select(func.count()).where(
+        """A user's requests chosen and not finished; a playlist's items count as one."""
+        statement = select(func.count(func.distinct(_request_or_playlist()))).where(
             File.requested_by_id == user_id, File.state.in_(RequestState.pending_states())
         )
         return int((await self._session.execute(statement)).scalar_one())
@@ -662,3 +698,118 @@ class FileRepository:
         for part in parts:
             await self._session.delete(part)
         await self._session.flush()
+
+
+class PlaylistRepository:
+    """Playlist offers, and the items of a chosen one (`files` rows, one request each)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, playlist: Playlist) -> Playlist:
+        self._session.add(playlist)
+        await self._session.flush()
+        return playlist
+
+    async def get(self, playlist_id: uuid.UUID) -> Playlist | None:
+        return await self._session.get(Playlist, playlist_id, populate_existing=True)
+
+    async def get_with_chat(self, playlist_id: uuid.UUID) -> Playlist | None:
+        statement = (
+            select(Playlist)
+            .where(Playlist.id == playlist_id)
+            .options(selectinload(Playlist.chat))
+            .execution_options(populate_existing=True)
+        )
+        return await self._session.scalar(statement)
+
+    async def choose(self, playlist_id: uuid.UUID, kind: MediaKind, resolution: int | None) -> bool:
+        """Record the choice for all the items, once: a second press changes nothing."""
+        result = await self._session.execute(_choice(Playlist, playlist_id, kind, resolution))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def queue_items(self, playlist: Playlist, cached: set[int]) -> list[File]:
+        """One queued request per entry, in turn: the `cached` entries (by index) first,
+        then the others in the playlist's order."""
+        assert playlist.kind is not None
+        order = sorted(range(len(playlist.entries)), key=lambda index: (index not in cached, index))
+        entries = [playlist.entries[index] for index in order]
+        providers = ProviderRepository(self._session)
+        provider_ids = {
+            provider: await providers.id_of(provider)
+            for provider in {entry.provider for entry in entries}
+        }
+        now = utcnow()
+        items = [
+            File(
+                chat_id=playlist.chat_id,
+                requested_by_id=playlist.requested_by_id,
+                provider_id=provider_ids[entry.provider],
+                request_url=entry.url,
+                media_key=entry.media_key,
+                kind=playlist.kind,
+                resolution=playlist.resolution,
+                state=RequestState.QUEUED,
+                title=entry.title,
+                duration_s=entry.duration_s,
+                status_message_id=playlist.status_message_id,
+                link_message_id=playlist.link_message_id,
+                message_thread_id=playlist.message_thread_id,
+                chosen_at=now,
+                queued_at=now,
+                playlist_id=playlist.id,
+                playlist_position=position,
+            )
+            for position, entry in enumerate(entries)
+        ]
+        self._session.add_all(items)
+        await self._session.flush()
+        return items
+
+    async def pending_item_ids(self, playlist_id: uuid.UUID) -> list[uuid.UUID]:
+        """The items still to come, in turn (what a restart or a cancel is about)."""
+        statement = (
+            select(File.id)
+            .where(File.playlist_id == playlist_id, File.state.in_(RequestState.pending_states()))
+            .order_by(File.playlist_position)
+        )
+        return list((await self._session.scalars(statement)).all())
+
+    async def end_items(self, playlist_id: uuid.UUID, state: RequestState, reason: str) -> int:
+        """End what is left of a playlist in `state` (its ✖: cancelled; queued items never
+        start, a running one is stopped by its worker); how many items that ended."""
+        assert state.is_final
+        files = FileRepository(self._session)
+        ids = await self.pending_item_ids(playlist_id)
+        for file_id in ids:
+            await files.set_state(file_id, state, error_reason=reason)
+        await self._end(playlist_id, state)
+        return len(ids)
+
+    async def tally(self, playlist_id: uuid.UUID) -> PlaylistTally:
+        """The items by how they ended; a playlist whose items all ended is marked so."""
+        statement = (
+            select(File.state, func.count())
+            .where(File.playlist_id == playlist_id)
+            .group_by(File.state)
+        )
+        counts = {state: int(count) for state, count in (await self._session.execute(statement))}
+        tally = PlaylistTally(
+            total=sum(counts.values()),
+            delivered=counts.get(RequestState.DELIVERED, 0),
+            skipped=counts.get(RequestState.FAILED, 0),
+            cancelled=counts.get(RequestState.CANCELLED, 0),
+        )
+        if tally.finished:
+            await self._end(playlist_id, RequestState.DELIVERED)
+        return tally
+
+    async def _end(self, playlist_id: uuid.UUID, state: RequestState) -> None:
+        now = utcnow()
+        statement = (
+            update(Playlist)
+            .where(Playlist.id == playlist_id, Playlist.state.not_in(RequestState.final_states()))
+            .values(state=state, finished_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await self._session.execute(statement)

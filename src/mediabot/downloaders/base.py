@@ -32,6 +32,7 @@ from mediabot.downloaders.errors import (
     N_,
     LiveStreamError,
     NotFoundError,
+    PlaylistLinkError,
     StalledError,
     TooLongError,
     UnavailableResolutionError,
@@ -57,8 +58,6 @@ _Located: TypeAlias = "tuple[SplitSource | SegmentedSource, int | None, int | No
 """A stream plan's source, its announced size, and the picture's width and height."""
 
 logger = logging.getLogger(__name__)
-
-PLAYLISTS_UNSUPPORTED = "Playlists are not supported yet: send a link to a single video."
 
 
 class Downloader(ABC):
@@ -190,6 +189,41 @@ class Downloader(ABC):
         finally:
             session.close()
         return cls._media_options(url, info)
+
+    @classmethod
+    async def list_playlist(cls, url: str, options: DownloadOptions, max_items: int) -> InfoDict:
+        """yt-dlp's flat listing of the playlist at `url`: its first `max_items` entries,
+        each as the listing tells it (no probe of the items themselves).
+
+        Guarded and bounded in time as `get_resolutions` is; a link that is no playlist
+        comes back as yt-dlp read it (`formats.is_collection` tells).
+        """
+        source = url.strip()
+        session = cls._session(options)
+        try:
+            session.precheck(source)
+            async with asyncio.timeout(options.lookup_timeout_s):
+                return await session.run(lambda: cls._list_blocking(source, session, max_items))
+        except TimeoutError:
+            raise StalledError(
+                N_("The site took too long to answer; try again later."),
+                detail=f"playlist lookup of {url} over {options.lookup_timeout_s:g} s",
+            ) from None
+        finally:
+            session.close()
+
+    @classmethod
+    def _list_blocking(cls, url: str, session: YtdlSession, max_items: int) -> InfoDict:
+        # `playlistend` stops a lazily paged listing (YouTube) after the items wanted.
+        with session.open(noplaylist=False, playlistend=max_items) as ydl:
+            return dict(ydl.sanitize_info(ydl.extract_info(url, download=False)))
+
+    @classmethod
+    def entry_key(cls, url: str, entry: InfoDict) -> str:
+        """The media key of a playlist entry at `url`, from its flat listing alone: the key
+        a lookup of the entry's own link would record, as far as the listing tells it."""
+        info = {"extractor_key": entry.get("ie_key") or "generic", "id": entry.get("id")}
+        return cls._canonical_key(url, {**info, "webpage_url": url})
 
     async def download(
         self, dest: Path, progress: ProgressCallback | None = None
@@ -376,7 +410,7 @@ class Downloader(ABC):
             if entry.get("_type") in ("url", "url_transparent") and entry.get("url"):
                 return cls._single_or_collection(cls._extract_info(entry["url"], session), session)
             return entry
-        raise UnsupportedLinkError(PLAYLISTS_UNSUPPORTED, detail=f"{len(entries)} entries")
+        raise PlaylistLinkError(detail=f"{len(entries)} entries")
 
     @classmethod
     def _enforce_limits(cls, info: InfoDict, options: DownloadOptions) -> None:

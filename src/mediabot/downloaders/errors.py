@@ -55,6 +55,12 @@ class UnsupportedLinkError(DownloadError):
     )
 
 
+class PlaylistLinkError(UnsupportedLinkError):
+    """The link is a playlist: a single download does not take it, a playlist offer does."""
+
+    default_message = N_("This link is a playlist: send a link to one of its videos.")
+
+
 class PrivateAddressError(DownloadError):
     default_message = N_("This link points to a private or local network address and was refused.")
 

@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from mediabot.domain.enums import Provider
 from mediabot.domain.links import LinkKind, RecognisedLink
-from mediabot.downloaders.base import PLAYLISTS_UNSUPPORTED, Downloader
-from mediabot.downloaders.errors import UnsupportedLinkError
+from mediabot.downloaders.base import Downloader
+from mediabot.downloaders.errors import PlaylistLinkError
 from mediabot.downloaders.extractors import SiteExtractors
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
@@ -81,7 +81,7 @@ class YouTubeDownloader(Downloader):
         super()._check_link(url)
         link = cls.recognise(url)
         if link is not None and link.kind is LinkKind.PLAYLIST:
-            raise UnsupportedLinkError(PLAYLISTS_UNSUPPORTED, detail=f"playlist link {url}")
+            raise PlaylistLinkError(detail=f"playlist link {url}")
 
     @classmethod
     def _cookies_file(cls, options: DownloadOptions) -> Path | None:

@@ -17,20 +17,23 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.models import File, FilePart, User
-from mediabot.db.repositories import ChatRepository, FileRepository
+from mediabot.db.repositories import ChatRepository, FileRepository, PlaylistRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import DownloadResult, Progress
+from mediabot.domain.playlist import PlaylistTally
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.registry import make_downloader
+from mediabot.downloaders.registry import get_resolutions, make_downloader
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.i18n import DEFAULT_LOCALE, locale_for, use_locale
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart, CachedSender
 from mediabot.senders.registry import make_sender, make_stream_sender
 from mediabot.telegram.pacing import Pacer
-from mediabot.worker.ports import Downloader, Sender, Status
+from mediabot.worker import texts
+from mediabot.worker.playlist import PlaylistItemStatus
+from mediabot.worker.ports import Downloader, RequestsStore, Sender, Status
 from mediabot.worker.progress import StatusMessage
-from mediabot.worker.request import CachedDelivery, Claim, Request
+from mediabot.worker.request import CachedDelivery, Claim, PlaylistPlace, Request
 
 
 def _request_of(file: File) -> Request | None:
@@ -54,7 +57,14 @@ def _request_of(file: File) -> Request | None:
         message_thread_id=file.message_thread_id,
         locale=_locale_of(file.requested_by),
         attempts=max(file.attempts, 1),
+        playlist=_place_of(file),
     )
+
+
+def _place_of(file: File) -> PlaylistPlace | None:
+    if file.playlist is None or file.playlist_position is None:
+        return None
+    return PlaylistPlace(file.playlist.id, file.playlist_position, len(file.playlist.entries))
 
 
 def _locale_of(user: User | None) -> str:
@@ -195,6 +205,22 @@ class DatabaseRequests:
             )
             await session.commit()
 
+    async def set_resolution(self, request_id: uuid.UUID, height: int) -> bool:
+        async with self.sessions() as session:
+            files = FileRepository(session)
+            file = await files.get(request_id)
+            if file is None or file.lease_owner != self.owner or file.state.is_final:
+                return False
+            file.resolution = height
+            await session.commit()
+        return True
+
+    async def playlist_tally(self, playlist_id: uuid.UUID) -> PlaylistTally:
+        async with self.sessions() as session:
+            tally = await PlaylistRepository(session).tally(playlist_id)
+            await session.commit()
+        return tally
+
 
 @dataclass(frozen=True, slots=True)
 class AiogramSenders:
@@ -255,22 +281,43 @@ class RegistryDownloaders:
     def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
         return make_downloader(url, resolution, options=self.options, kind=kind)
 
+    async def heights(self, url: str) -> tuple[int, ...]:
+        return (await get_resolutions(url, self.options)).heights
+
 
 @dataclass(frozen=True, slots=True)
 class AiogramStatuses:
-    """`Statuses` as paced edits of the status message (`worker.progress.StatusMessage`)."""
+    """`Statuses` as paced edits of the status message (`worker.progress.StatusMessage`).
+
+    A playlist item's status is its playlist's one message (`PlaylistItemStatus`), always
+    with the playlist's ✖ (`playlist_markup`).
+    """
 
     bot: Bot
     pacer: Pacer
     markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None]
+    playlist_markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None]
+    requests: RequestsStore
 
     def open(self, request: Request, *, buttons: bool = False) -> Status:
         with use_locale(request.locale):  # the buttons' labels, and the status's words later
-            return StatusMessage(
+            place = request.playlist
+            if place is None:
+                return StatusMessage(
+                    self.bot,
+                    self.pacer,
+                    request.chat_telegram_id,
+                    request.status_message_id,
+                    self.markup(request.id) if buttons else None,
+                    locale=request.locale,
+                )
+            message = StatusMessage(
                 self.bot,
                 self.pacer,
                 request.chat_telegram_id,
                 request.status_message_id,
-                self.markup(request.id) if buttons else None,
+                self.playlist_markup(place.playlist_id),
                 locale=request.locale,
+                heading=texts.playlist_item(place.position + 1, place.total),
             )
+            return PlaylistItemStatus(message, place, self.requests, request.locale)

@@ -59,6 +59,7 @@ from mediabot.worker.steps.clean_up import clean_up
 from mediabot.worker.steps.context import JobContext, LeftOurHandsError
 from mediabot.worker.steps.fetch_and_send import Fetching, fetch_and_send
 from mediabot.worker.steps.give_up import end_chat, fail, give_up
+from mediabot.worker.steps.playlist_item import settle_height
 from mediabot.worker.steps.resend_from_cache import resend_from_cache
 from mediabot.worker.steps.wait_for_twin import wait_for_twin
 from mediabot.worker.steps.watch import watch
@@ -82,6 +83,8 @@ class PipelineParts:
     upload_limit_bytes: int
     owner: str
     status_markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None]
+    playlist_markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None] = lambda _: None
+    """The ✖ of a playlist (by its id), shown on its status while its items are worked on."""
     lease: timedelta = timedelta(minutes=2)
     """How long a claim lasts without renewal; a dead worker's request waits this long."""
     max_running_per_user: int | None = 1
@@ -95,13 +98,16 @@ class PipelineParts:
 
     def ports(self) -> Ports:
         """The database and aiogram adapters of the steps' ports."""
+        requests = DatabaseRequests(
+            self.sessions, self.owner, self.lease, self.max_running_per_user
+        )
         return Ports(
-            requests=DatabaseRequests(
-                self.sessions, self.owner, self.lease, self.max_running_per_user
-            ),
+            requests=requests,
             senders=AiogramSenders(self.bot, self.upload_limit_bytes),
             downloaders=RegistryDownloaders(self.download_options),
-            statuses=AiogramStatuses(self.bot, self.pacer, self.status_markup),
+            statuses=AiogramStatuses(
+                self.bot, self.pacer, self.status_markup, self.playlist_markup, requests
+            ),
         )
 
 
@@ -253,6 +259,12 @@ class Pipeline:
         )
         if not request.delivered_parts and await resend_from_cache(
             job, self._ports.senders, target
+        ):
+            return
+        if (
+            await settle_height(job, self._ports.downloaders)
+            and not request.delivered_parts
+            and await resend_from_cache(job, self._ports.senders, target)
         ):
             return
         await job.move(RequestState.DOWNLOADING)

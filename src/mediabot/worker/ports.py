@@ -14,6 +14,7 @@ from typing import Protocol
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import DownloadProgress, DownloadResult, Progress, ProgressCallback
+from mediabot.domain.playlist import PlaylistTally
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart
@@ -63,6 +64,14 @@ class RequestsStore(Protocol):
         ...
 
     async def add_part(self, request_id: uuid.UUID, part: SentPart) -> None: ...
+
+    async def set_resolution(self, request_id: uuid.UUID, height: int) -> bool:
+        """Record the height a playlist item comes at; False when it left this worker."""
+        ...
+
+    async def playlist_tally(self, playlist_id: uuid.UUID) -> PlaylistTally:
+        """Where a playlist's items stand (the playlist is marked done once all ended)."""
+        ...
 
 
 class Status(Protocol):
@@ -127,6 +136,10 @@ class Downloaders(Protocol):
     """Builds the downloader of a request (`resolution` None: no resolution)."""
 
     def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader: ...
+
+    async def heights(self, url: str) -> tuple[int, ...]:
+        """The video heights the link offers (a lookup; its `DownloadError`s)."""
+        ...
 
 
 class Statuses(Protocol):

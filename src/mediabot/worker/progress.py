@@ -99,7 +99,9 @@ class StatusMessage:
         interval_s: float = EDIT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
         locale: str | None = None,
+        heading: str = "",
     ) -> None:
+        """`heading` goes before every progress text (a playlist item's place in it)."""
         self._bot = bot
         self._pacer = pacer
         self._chat_id = chat_id
@@ -118,6 +120,7 @@ class StatusMessage:
         self._progress = Progress()
         self._locale = locale or current_locale()
         """The language of the lines built here from progress reports (made off the job's task)."""
+        self._heading = heading
 
     @property
     def closed(self) -> bool:
@@ -150,7 +153,7 @@ class StatusMessage:
         """Ask for `text` to be shown; it is, within the edit interval, unless replaced."""
         if self._closed:
             return
-        self._wanted = text
+        self._wanted = self._heading + text
         self._start_flusher()
 
     def on_flood_wait(self, wait: FloodWait) -> None:
@@ -166,7 +169,7 @@ class StatusMessage:
         if self._notice is not None and not self._notice.done():
             return
         with use_locale(self._locale):
-            text = describe_flood_wait(wait.retry_after)
+            text = self._heading + describe_flood_wait(wait.retry_after)
         self._shown = text
         self._last_edit = self._clock()
         self._notice = self._loop.create_task(self._send_notice(text))
@@ -239,13 +242,14 @@ class StatusMessage:
             except Exception as exc:  # logged by the edit itself; a final text still goes
                 logger.debug("status edit in chat %s ended badly: %r", self._chat_id, exc)
 
-    async def finish(self, text: str) -> None:
-        """Show a final text, without buttons (an error, a cancellation); the last edit."""
+    async def finish(self, text: str, *, keep_buttons: bool = False) -> None:
+        """Show a last text, without buttons (an error, a cancellation) unless
+        `keep_buttons` (a playlist between two items: its ✖ still stops the rest)."""
         if self._closed:
             return
         await self.close()
         self._wanted = text
-        await self._edit(text, None)
+        await self._edit(text, self._markup if keep_buttons else None)
 
     async def remove(self) -> None:
         """Delete the status message: the file has arrived and speaks for itself."""

@@ -11,6 +11,15 @@ from mediabot.senders.cached import CachedPart
 
 
 @dataclass(frozen=True, slots=True)
+class PlaylistPlace:
+    """Where a request stands in its playlist: its turn (from 0) among `total` items."""
+
+    playlist_id: uuid.UUID
+    position: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class Request:
     """A claimed request, as the requests store read it when the job started.
 
@@ -40,6 +49,9 @@ class Request:
     """The requester's language (`mediabot.i18n`): the worker speaks it for this request."""
     attempts: int = 1
     """Tries of this request so far, the current one included (the database's count)."""
+    playlist: PlaylistPlace | None = None
+    """The playlist this request is an item of; its `resolution` is then the highest
+    height wanted until the item's own best height up to it is settled."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,3 +82,29 @@ def eta(time: str) -> str:
 
 def waiting_for_disk() -> str:
     return _("💾 Waiting for free disk space; the download starts as soon as there is room.")
+
+
+def playlist_item(number: int, total: int) -> str:
+    """The heading of a playlist item's progress: its place among the playlist's items."""
+    return _("📃 {number} of {total}").format(number=number, total=total) + "\n"
+
+
+def playlist_progress(done: int, total: int) -> str:
+    """A playlist's status between two items."""
+    return _("📃 {done} of {total} done…").format(done=done, total=total)
+
+
+def playlist_done(delivered: int, total: int, skipped: int, cancelled: int) -> str:
+    """A playlist's last status: what arrived, what was skipped, what was cancelled."""
+    lines = [
+        _("📃 Playlist done: {delivered} of {total} delivered.").format(
+            delivered=delivered, total=total
+        )
+    ]
+    if skipped:
+        lines.append(
+            _("Skipped: {skipped} (private, removed or unavailable).").format(skipped=skipped)
+        )
+    if cancelled:
+        lines.append(_("Cancelled: {cancelled}.").format(cancelled=cancelled))
+    return "\n".join(lines)

@@ -5,37 +5,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from worker_fakes import World, sent_part
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.downloaders.errors import YouTubeBotCheckError
-from mediabot.downloaders.options import DownloadOptions
 from mediabot.senders.base import StaleFileIdError
 from mediabot.senders.cached import CachedPart
 from mediabot.telegram.alerts import AdminAlerts
-from mediabot.worker.pipeline import Pipeline, PipelineParts
-from mediabot.worker.request import CachedDelivery, Claim
+from mediabot.worker.request import CachedDelivery
 from mediabot.worker.texts import sorry
-
-
-def _pipeline(world: World, work_dir: Path, bot: Any = None, **extra: Any) -> Pipeline:
-    unused = cast(Any, None)  # the adapters' materials: the fakes stand in for them
-    parts = PipelineParts(
-        sessions=unused,
-        bot=bot,
-        pacer=unused,
-        download_options=DownloadOptions(),
-        work_dir=work_dir,
-        upload_limit_bytes=1000,
-        owner="worker-1",
-        status_markup=lambda _request_id: None,
-        **extra,
-    )
-    world.requests.claim_outcome = Claim(True, request=world.request)
-    return Pipeline(parts, world.ports())
 
 
 def _leftovers(work_dir: Path) -> list[Path]:
@@ -56,7 +37,7 @@ async def test_stale_cached_file_ids_fall_back_to_a_fresh_download(tmp_path: Pat
     world.requests.delivered = hit
     world.senders.cached_script = ((), StaleFileIdError("wrong file identifier"))
     world.senders.fresh_script = ([sent_part(0)], None)
-    await _pipeline(world, tmp_path).handle(Job(world.request.id))
+    await world.pipeline(tmp_path).handle(Job(world.request.id))
     assert world.requests.dropped == [hit.id, world.request.id]
     # Asked once before the download; the twin check found none, so no second look.
     assert [call for call, _ in world.senders.calls] == ["cached", "fresh"]
@@ -70,7 +51,7 @@ async def test_stale_cached_file_ids_fall_back_to_a_fresh_download(tmp_path: Pat
 
 async def test_a_blocked_chat_ends_its_requests_silently(tmp_path: Path) -> None:
     world = World(request=replace(World().request, chat_blocked=True))
-    await _pipeline(world, tmp_path).handle(Job(world.request.id))
+    await world.pipeline(tmp_path).handle(Job(world.request.id))
     assert world.requests.ended_chats == [
         (world.request.chat_id, "chat unreachable: the chat was unreachable before")
     ]
@@ -85,7 +66,7 @@ async def test_a_cancel_shows_cancelled(tmp_path: Path) -> None:
         return False
 
     world.requests.set_state = cancelled_meanwhile  # type: ignore[method-assign]
-    await _pipeline(world, tmp_path).handle(Job(world.request.id))
+    await world.pipeline(tmp_path).handle(Job(world.request.id))
     assert _status(world).final == "Cancelled."
 
 
@@ -94,7 +75,7 @@ async def test_the_dead_letter_fails_the_request_and_tells_the_user(tmp_path: Pa
     world.requests.states[world.request.id] = RequestState.DOWNLOADING
     world.requests.given_up[world.request.id] = world.request
     (tmp_path / str(world.request.id)).mkdir()
-    await _pipeline(world, tmp_path).on_dead_letter(Job(world.request.id, 4), "server busy")
+    await world.pipeline(tmp_path).on_dead_letter(Job(world.request.id, 4), "server busy")
     assert world.state is RequestState.FAILED
     assert world.requests.values[world.request.id]["error_reason"] == "server busy"
     [(_request, _buttons, status)] = world.statuses.opened
@@ -120,7 +101,7 @@ async def test_a_site_refusing_the_bot_is_told_to_the_user_and_once_to_the_admin
     for _ in range(2):
         world = World()
         world.downloaders.downloader.result = YouTubeBotCheckError(detail="[youtube] x: Sign in")
-        pipeline = _pipeline(world, tmp_path, bot, admin_alerts=alerts)
+        pipeline = world.pipeline(tmp_path, bot, admin_alerts=alerts)
         await pipeline.handle(Job(world.request.id))
         assert world.state is RequestState.FAILED
         assert "not a robot" in (_status(world).final or "")

@@ -17,11 +17,14 @@ from mediabot.domain.media import (
     ProgressCallback,
 )
 from mediabot.domain.offer import Offer
+from mediabot.domain.playlist import PlaylistTally
+from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.media.splitter import SplitSource
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart
 from mediabot.telegram.flood import FloodWait
+from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.ports import Downloader, Ports, Sender, Status
 from mediabot.worker.progress import describe_upload
 from mediabot.worker.request import CachedDelivery, Claim, Request
@@ -100,6 +103,8 @@ class FakeRequests:
     given_up: dict[uuid.UUID, Request] = field(default_factory=dict)
     progress: dict[uuid.UUID, Progress] = field(default_factory=dict)
     """The last progress recorded with each lease renewal."""
+    tallies: list[PlaylistTally] = field(default_factory=list)
+    """What `playlist_tally` answers, one per call."""
 
     async def claim(self, request_id: uuid.UUID) -> Claim:
         return self.claim_outcome
@@ -159,6 +164,16 @@ class FakeRequests:
 
     async def add_part(self, request_id: uuid.UUID, part: SentPart) -> None:
         self.parts.setdefault(request_id, []).append(part)
+
+    async def set_resolution(self, request_id: uuid.UUID, height: int) -> bool:
+        current = self.states.get(request_id)
+        if not self.held or current is None or current.is_final:
+            return False
+        self.values.setdefault(request_id, {})["resolution"] = height
+        return True
+
+    async def playlist_tally(self, playlist_id: uuid.UUID) -> PlaylistTally:
+        return self.tallies.pop(0)
 
 
 @dataclass
@@ -288,10 +303,19 @@ class FakeDownloader:
 class FakeDownloaders:
     downloader: FakeDownloader = field(default_factory=FakeDownloader)
     made: list[tuple[str, int | None, MediaKind]] = field(default_factory=list)
+    available: tuple[int, ...] | Exception = (360, 720)
+    """What `heights` finds (or raises)."""
+    looked_up: list[str] = field(default_factory=list)
 
     def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
         self.made.append((url, resolution, kind))
         return self.downloader
+
+    async def heights(self, url: str) -> tuple[int, ...]:
+        self.looked_up.append(url)
+        if isinstance(self.available, Exception):
+            raise self.available
+        return self.available
 
 
 @dataclass
@@ -311,6 +335,24 @@ class World:
 
     def ports(self) -> Ports:
         return Ports(self.requests, self.senders, self.downloaders, self.statuses)
+
+    def pipeline(self, work_dir: Path, bot: Any = None, **extra: Any) -> Pipeline:
+        """A pipeline over these fakes that claims this world's request (`extra`: more
+        `PipelineParts`)."""
+        unused = cast(Any, None)  # the adapters' materials: the fakes stand in for them
+        parts = PipelineParts(
+            sessions=unused,
+            bot=bot,
+            pacer=unused,
+            download_options=DownloadOptions(),
+            work_dir=work_dir,
+            upload_limit_bytes=1000,
+            owner="worker-1",
+            status_markup=lambda _request_id: None,
+            **extra,
+        )
+        self.requests.claim_outcome = Claim(True, request=self.request)
+        return Pipeline(parts, self.ports())
 
     @property
     def state(self) -> RequestState:

@@ -1,5 +1,5 @@
 """The bot's routers, in the order they must be tried: admin and other commands, links,
-choices, catch-all."""
+choices and playlists, catch-all."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from mediabot.bot.handlers import (
     history,
     language,
     links,
+    playlists,
     queue,
     start,
 )
@@ -26,5 +27,6 @@ def routers() -> list[Router]:
         language.router,
         links.router,
         choices.router,
+        playlists.router,
         fallback.router,
     ]

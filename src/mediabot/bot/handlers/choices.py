@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import Choice, ChoiceData, cancel_keyboard
-from mediabot.bot.limits import place_still_free, refused_over_hourly_limit, refused_when_full
+from mediabot.bot.limits import place_still_free, refused_by_limits, refused_when_full
 from mediabot.bot.middlewares import ANSWER_WINDOW_S
 from mediabot.config import Settings
-from mediabot.db.models import File
+from mediabot.db.models import File, Playlist
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
@@ -52,12 +52,26 @@ def _offered(file: File, data: ChoiceData) -> bool:
     return file.offer is not None and file.offer.offers(_KINDS[data.choice], data.height)
 
 
-def _belongs(file: File | None, message: Message) -> bool:
-    return (
-        file is not None
-        and file.chat.telegram_id == message.chat.id
-        and file.status_message_id == message.message_id
-    )
+async def pressed_on(
+    callback: CallbackQuery, offer: File | Playlist | None, user_row_id: uuid.UUID
+) -> Message | None:
+    """The message of a press that may act on `offer`: the one showing its buttons, pressed
+    by the user who sent the link. None when not (the press is answered why)."""
+    message = callback.message
+    if (
+        not isinstance(message, Message)
+        or offer is None
+        or offer.chat.telegram_id != message.chat.id
+        or offer.status_message_id != message.message_id
+    ):
+        logger.warning("refused button press %r from user %s", callback.data, callback.from_user.id)
+        await acknowledge(callback, texts.not_available())
+        return None
+    if offer.requested_by_id is not None and offer.requested_by_id != user_row_id:
+        # In a group only the person who sent the link may choose or cancel.
+        await acknowledge(callback, texts.only_the_sender(), alert=True)
+        return None
+    return message
 
 
 @router.callback_query(ChoiceData.filter())
@@ -70,17 +84,11 @@ async def choose(
     user_row_id: uuid.UUID,
 ) -> None:
     """Turn a press on an offer's button into a queued request (or cancel it)."""
-    message = callback.message
     files = FileRepository(session)
     file = await files.get_with_chat(callback_data.request_id)
     await session.commit()  # end the read (objects stay loaded) before talking to Telegram
-    if not isinstance(message, Message) or file is None or not _belongs(file, message):
-        logger.warning("refused button press %r from user %s", callback.data, callback.from_user.id)
-        await acknowledge(callback, texts.not_available())
-        return
-    if file.requested_by_id is not None and file.requested_by_id != user_row_id:
-        # In a group only the person who sent the link may choose or cancel.
-        await acknowledge(callback, texts.only_the_sender(), alert=True)
+    message = await pressed_on(callback, file, user_row_id)
+    if message is None or file is None:
         return
     if callback_data.choice is Choice.CANCEL:
         await _cancel(callback, message, session, file)
@@ -95,11 +103,7 @@ async def choose(
         await acknowledge(callback, texts.not_available())
         return
 
-    if await refused_when_full(callback, session, user_row_id, settings.max_active_requests):
-        return
-    if await refused_over_hourly_limit(
-        callback, session, user_row_id, settings.rate_limit_per_hour
-    ):
+    if await refused_by_limits(callback, session, user_row_id, settings):
         return
 
     kind = _KINDS[callback_data.choice]

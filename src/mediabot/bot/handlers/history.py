@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import HistoryAction, HistoryData, history_keyboard
-from mediabot.bot.limits import place_still_free, refused_over_hourly_limit, refused_when_full
+from mediabot.bot.limits import place_still_free, refused_by_limits, refused_when_full
 from mediabot.config import Settings
 from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository
@@ -119,9 +119,7 @@ async def _send_again(
         await acknowledge(callback, texts.not_available())
         return
     limit = settings.max_active_requests
-    if await refused_when_full(callback, session, user_id, limit):
-        return
-    if await refused_over_hourly_limit(callback, session, user_id, settings.rate_limit_per_hour):
+    if await refused_by_limits(callback, session, user_id, settings):
         return
     if not await place_still_free(session, user_id, limit):
         await session.commit()

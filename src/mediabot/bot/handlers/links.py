@@ -1,8 +1,10 @@
 """A message with links: each link gets a status message and then its buttons.
 
-Each link is answered on its own: a link whose lookup, database step or message to
-Telegram fails is logged and answered as well as can be, and never costs the other
-links of the message their answer.
+A playlist link (whatever yt-dlp lists as a playlist) gets one offer for all its items; a
+video link that also names a playlist (`&list=`) gets the video's offer with a row that
+opens the playlist's. Each link is answered on its own: a link whose lookup, database
+step or message to Telegram fails is logged and answered as well as can be, and never
+costs the other links of the message their answer.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiogram import Router
 from aiogram.enums import ParseMode
@@ -20,15 +23,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.filters import ForOtherBot, is_private
-from mediabot.bot.keyboards import choices_keyboard
+from mediabot.bot.keyboards import choices_keyboard, playlist_keyboard, whole_playlist_row
 from mediabot.bot.links import extract_links
 from mediabot.config import Settings
-from mediabot.db.models import File
-from mediabot.db.repositories import FileRepository, ProviderRepository
+from mediabot.db.models import File, Playlist
+from mediabot.db.repositories import FileRepository, PlaylistRepository, ProviderRepository
 from mediabot.domain.enums import RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS, MediaOptions
 from mediabot.domain.offer import Offer
-from mediabot.downloaders.errors import DownloadError, SitePushBackError
+from mediabot.domain.playlist import PlaylistOptions, may_carry_playlist
+from mediabot.downloaders.errors import DownloadError, PlaylistLinkError, SitePushBackError
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable
 
@@ -42,6 +46,15 @@ _LOOKUP_GRACE_S = 2.0
 
 Lookup = Callable[[str], Awaitable[MediaOptions]]
 PushBackAlert = Callable[[SitePushBackError], Awaitable[None]]
+PlaylistLookup = Callable[[str], Awaitable[PlaylistOptions]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """What a link offers: a video (or post), a playlist, or a video and its playlist."""
+
+    media: MediaOptions | None = None
+    playlist: PlaylistOptions | None = None
 
 
 class _ChatClosedError(Exception):
@@ -53,11 +66,15 @@ def _has_link(message: Message) -> bool:
 
 
 async def _look_up(
-    lookup: Lookup, url: str, timeout_s: float, warn_admins: PushBackAlert
-) -> MediaOptions | str:
+    lookup: Lookup,
+    playlist_lookup: PlaylistLookup | None,
+    url: str,
+    timeout_s: float,
+    warn_admins: PushBackAlert,
+) -> _Found | str:
     """The options a link offers, or the sentence that tells the user why not."""
     try:
-        return await asyncio.wait_for(lookup(url), timeout_s)
+        return await asyncio.wait_for(_find(lookup, playlist_lookup, url), timeout_s)
     except SitePushBackError as exc:
         logger.warning("link refused by the site: %s (%s): %s", url, exc.push_back, exc.detail)
         await warn_admins(exc)
@@ -73,6 +90,39 @@ async def _look_up(
         return texts.lookup_failed()
 
 
+async def _find(lookup: Lookup, playlist_lookup: PlaylistLookup | None, url: str) -> _Found:
+    """The link's offer: a playlist when the lookup finds one there, and the playlist a
+    video link also names, listed at the same time."""
+    if playlist_lookup is None:
+        return _Found(media=await lookup(url))
+    beside = (
+        asyncio.ensure_future(_playlist_beside(playlist_lookup, url))
+        if may_carry_playlist(url)
+        else None
+    )
+    try:
+        media = await lookup(url)
+    except PlaylistLinkError:
+        if beside is not None:
+            beside.cancel()
+        return _Found(playlist=await playlist_lookup(url))
+    except BaseException:
+        if beside is not None:
+            beside.cancel()
+        raise
+    return _Found(media=media, playlist=await beside if beside is not None else None)
+
+
+async def _playlist_beside(playlist_lookup: PlaylistLookup, url: str) -> PlaylistOptions | None:
+    """The playlist a video link also names; None when it cannot be listed (the video is
+    offered all the same)."""
+    try:
+        return await playlist_lookup(url)
+    except DownloadError as exc:
+        logger.info("no playlist beside %s (%s): %s", url, type(exc).__name__, exc.detail)
+        return None
+
+
 @router.message(_has_link, ~ForOtherBot())
 async def offer_choices(
     message: Message,
@@ -82,6 +132,7 @@ async def offer_choices(
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
     admin_alerts: AdminAlerts,
+    playlist_lookup: PlaylistLookup | None = None,
 ) -> None:
     """Look up every link of the message and answer each with its resolution buttons.
 
@@ -103,16 +154,16 @@ async def offer_choices(
         return
     timeout_s = settings.lookup_timeout_s + _LOOKUP_GRACE_S
     outcomes = await asyncio.gather(
-        *(_look_up(lookup, url, timeout_s, warn_admins) for url in urls)
+        *(_look_up(lookup, playlist_lookup, url, timeout_s, warn_admins) for url in urls)
     )
     offered: set[str] = set()
     for url, status, outcome in zip(urls, statuses, outcomes, strict=True):
-        if isinstance(outcome, MediaOptions):
-            if outcome.media_key in offered:
-                logger.info("%s is %s again: one offer", url, outcome.media_key)
+        if isinstance(outcome, _Found) and outcome.media is not None:
+            if outcome.media.media_key in offered:
+                logger.info("%s is %s again: one offer", url, outcome.media.media_key)
                 await _withdraw(status)
                 continue
-            offered.add(outcome.media_key)
+            offered.add(outcome.media.media_key)
         try:
             await _answer(message, session, url, status, outcome, chat_row_id, user_row_id)
         except _ChatClosedError:
@@ -128,7 +179,7 @@ async def _answer(
     session: AsyncSession,
     url: str,
     status: Message | None,
-    outcome: MediaOptions | str,
+    outcome: _Found | str,
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
 ) -> None:
@@ -136,35 +187,116 @@ async def _answer(
     if isinstance(outcome, str):
         await _say(message, status, outcome)
         return
-    if not outcome.resolutions and not outcome.has_audio and not outcome.photo_count:
+    where = _Where(message, chat_row_id, user_row_id)
+    if outcome.media is None:
+        assert outcome.playlist is not None
+        await _offer_playlist(session, where, status, outcome.playlist)
+        return
+    options = outcome.media
+    if not options.resolutions and not options.has_audio and not options.photo_count:
         await _say(message, status, texts.nothing_to_offer())
         return
     offer = await FileRepository(session).add(
         File(
             chat_id=chat_row_id,
             requested_by_id=user_row_id,
-            provider_id=await ProviderRepository(session).id_of(outcome.provider),
+            provider_id=await ProviderRepository(session).id_of(options.provider),
             request_url=url,
-            media_key=outcome.media_key,
+            media_key=options.media_key,
             state=RequestState.OFFERED,
-            title=outcome.title[:TITLE_MAX_CHARS] if outcome.title else None,
-            duration_s=outcome.duration_s,
+            title=options.title[:TITLE_MAX_CHARS] if options.title else None,
+            duration_s=options.duration_s,
             status_message_id=status.message_id if status is not None else None,
-            # In a group the file replies to the link, in its forum topic.
-            link_message_id=None if is_private(message) else message.message_id,
-            message_thread_id=message.message_thread_id if message.is_topic_message else None,
-            offer=Offer.of(outcome),
+            link_message_id=where.link_message_id,
+            message_thread_id=where.thread_id,
+            offer=Offer.of(options),
         )
     )
+    extra_rows = []
+    beside = None
+    if outcome.playlist is not None:
+        beside = await _record_playlist(session, where, offer.status_message_id, outcome.playlist)
+        extra_rows.append(
+            whole_playlist_row(beside.id, texts.whole_playlist(len(outcome.playlist.entries)))
+        )
     await session.commit()
-    logger.info("offer %s: %s -> %s %s", offer.id, url, outcome.media_key, outcome.heights)
-    shown = await _say(
-        message, status, texts.choose(outcome.title), choices_keyboard(offer.id, outcome)
-    )
+    logger.info("offer %s: %s -> %s %s", offer.id, url, options.media_key, options.heights)
+    keyboard = choices_keyboard(offer.id, options, extra_rows)
+    shown = await _say(message, status, texts.choose(options.title), keyboard)
     if shown is not None and shown.message_id != offer.status_message_id:
         # The buttons went out as a new message: presses must be recognised on that one.
         offer.status_message_id = shown.message_id
+        if beside is not None:
+            beside.status_message_id = shown.message_id
         await session.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Who sent a link, and where its answers go."""
+
+    message: Message
+    chat_row_id: uuid.UUID
+    user_row_id: uuid.UUID
+
+    @property
+    def link_message_id(self) -> int | None:
+        # In a group the files reply to the link, in its forum topic.
+        return None if is_private(self.message) else self.message.message_id
+
+    @property
+    def thread_id(self) -> int | None:
+        return self.message.message_thread_id if self.message.is_topic_message else None
+
+
+async def _record_playlist(
+    session: AsyncSession, where: _Where, status_message_id: int | None, options: PlaylistOptions
+) -> Playlist:
+    return await PlaylistRepository(session).add(
+        Playlist(
+            chat_id=where.chat_row_id,
+            requested_by_id=where.user_row_id,
+            request_url=options.url,
+            title=options.title,
+            state=RequestState.OFFERED,
+            entries=options.entries,
+            total_count=options.total_count,
+            status_message_id=status_message_id,
+            link_message_id=where.link_message_id,
+            message_thread_id=where.thread_id,
+        )
+    )
+
+
+async def _offer_playlist(
+    session: AsyncSession, where: _Where, status: Message | None, options: PlaylistOptions
+) -> None:
+    """Record a playlist's offer and show it: its size, and one choice for all its items."""
+    playlist = await _record_playlist(
+        session, where, status.message_id if status is not None else None, options
+    )
+    await session.commit()
+    logger.info(
+        "playlist offer %s: %s -> %d items of %s",
+        playlist.id,
+        options.url,
+        len(options.entries),
+        options.total_count,
+    )
+    shown = await _say(
+        where.message, status, playlist_offer_text(options), playlist_keyboard(playlist.id)
+    )
+    if shown is not None and shown.message_id != playlist.status_message_id:
+        playlist.status_message_id = shown.message_id
+        await session.commit()
+
+
+def playlist_offer_text(options: PlaylistOptions) -> str:
+    """The text of a playlist's offer."""
+    count = len(options.entries)
+    return texts.choose_playlist(
+        options.title, count, options.duration_s, options.total_count, options.skipped
+    )
 
 
 async def _say(

@@ -1,9 +1,10 @@
 """/queue: a user's requests in flight, newest first, each with its state and a ✖.
 
-The ✖ cancels for the request's owner only. A queued request cancelled here is never
-started (the worker's claim takes only pending requests); a running one is stopped by its
-worker within seconds (`worker.steps.watch`), which deletes its files and says so on its
-status message.
+A playlist is one line (its item now on turn, marked 📃), and its ✖ cancels what is left
+of the playlist. The ✖ cancels for the request's owner only. A queued request cancelled
+here is never started (the worker's claim takes only pending requests); a running one is
+stopped by its worker within seconds (`worker.steps.watch`), which deletes its files and
+says so on its status message.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import QueueCancelData, queue_keyboard
 from mediabot.db.models import File
-from mediabot.db.repositories import FileRepository
+from mediabot.db.repositories import FileRepository, PlaylistRepository
 from mediabot.domain.enums import RequestState
 
 logger = logging.getLogger(__name__)
@@ -35,16 +36,37 @@ async def describe_in_flight(session: AsyncSession, user_id: uuid.UUID) -> list[
     """The user's requests in flight, newest first, each with its state in words."""
     files = FileRepository(session)
     described = []
-    for file in await files.in_flight_of_user(user_id):
+    for file in _one_per_playlist(await files.in_flight_of_user(user_id)):
         described.append((file, await _state_of(files, file)))
     return described
 
 
+def _one_per_playlist(in_flight: Sequence[File]) -> list[File]:
+    """The requests, with each playlist stood for by its item on turn (the first pending)."""
+    on_turn: dict[uuid.UUID, File] = {}
+    for file in in_flight:
+        if file.playlist_id is None or file.playlist_position is None:
+            continue
+        first = on_turn.get(file.playlist_id)
+        if first is None or (first.playlist_position or 0) > file.playlist_position:
+            on_turn[file.playlist_id] = file
+    return [
+        file
+        for file in in_flight
+        if file.playlist_id is None or on_turn.get(file.playlist_id) is file
+    ]
+
+
 def in_flight_lines(described: Sequence[tuple[File, str]]) -> list[str]:
     return [
-        texts.in_flight_line(number, texts.listed_title(file.title), state)
+        texts.in_flight_line(number, _listed(file), state)
         for number, (file, state) in enumerate(described, start=1)
     ]
+
+
+def _listed(file: File) -> str:
+    title = texts.listed_title(file.title)
+    return title if file.playlist_id is None else f"📃 {title}"
 
 
 async def _state_of(files: FileRepository, file: File) -> str:
@@ -92,7 +114,17 @@ async def cancel_from_queue(
         await acknowledge(callback, texts.not_yours())
         return
     was_waiting = file.state in (RequestState.ACCEPTED, RequestState.QUEUED)
-    cancelled = await files.set_state(file.id, RequestState.CANCELLED)
+    if file.playlist_id is not None:
+        # A playlist's line stands for all of it: its ✖ stops what is left.
+        playlists = PlaylistRepository(session)
+        cancelled = bool(
+            await playlists.end_items(file.playlist_id, RequestState.CANCELLED, "cancelled")
+        )
+        tally = await playlists.tally(file.playlist_id)
+        said = texts.playlist_cancelled(tally.delivered, tally.total)
+    else:
+        cancelled = await files.set_state(file.id, RequestState.CANCELLED)
+        said = texts.cancelled()
     await session.commit()
     if not cancelled:
         await acknowledge(callback, texts.not_available())
@@ -101,14 +133,14 @@ async def cancel_from_queue(
         await acknowledge(callback, texts.cancelled())
         if was_waiting and file.status_message_id is not None:
             # No worker holds it, so none will say so on its status message.
-            await _say_cancelled(bot, file.chat.telegram_id, file.status_message_id)
+            await _say_cancelled(bot, file.chat.telegram_id, file.status_message_id, said)
     if isinstance(callback.message, Message):
         text, ids = await _listing(session, user_row_id)
         await note(callback.message, text, queue_keyboard(ids) if ids else None)
 
 
-async def _say_cancelled(bot: Bot, chat_id: int, message_id: int) -> None:
+async def _say_cancelled(bot: Bot, chat_id: int, message_id: int, text: str) -> None:
     try:
-        await bot.edit_message_text(texts.cancelled(), chat_id=chat_id, message_id=message_id)
+        await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
     except TelegramAPIError as exc:
         logger.info("chat %s: status %s not edited: %s", chat_id, message_id, exc.message)

@@ -24,7 +24,7 @@ async def show_group_hint(message: Message) -> None:
 async def show_help(message: Message, settings: Settings) -> None:
     """Say what the bot does, which sites it takes and its limits."""
     await message.answer(
-        texts.help_text(settings.max_duration_min),
+        texts.help_text(settings.max_duration_min, settings.playlist_max_items),
         parse_mode=ParseMode.HTML,
         disable_web_page_preview=True,
     )

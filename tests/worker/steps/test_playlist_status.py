@@ -1,0 +1,68 @@
+"""A playlist item's status on its playlist's one message: the count between items, the
+item's reason under its place, the last word from the item that ends the playlist."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from worker_fakes import FakeRequests
+
+from mediabot.domain.playlist import PlaylistTally
+from mediabot.worker import texts
+from mediabot.worker.playlist import PlaylistItemStatus
+from mediabot.worker.request import PlaylistPlace
+
+
+@dataclass
+class _Message:
+    """The edits a `StatusMessage` would make, remembered."""
+
+    closed: bool = False
+    edits: list[tuple[str, bool]] = field(default_factory=list)
+
+    async def finish(self, text: str, *, keep_buttons: bool = False) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.edits.append((text, keep_buttons))
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+def _status(*tallies: PlaylistTally) -> tuple[PlaylistItemStatus, _Message]:
+    message = _Message()
+    requests = FakeRequests(tallies=list(tallies))
+    place = PlaylistPlace(uuid.uuid4(), position=1, total=4)
+    return PlaylistItemStatus(cast(Any, message), place, requests, "en"), message
+
+
+async def test_a_delivered_item_leaves_the_count_and_the_cancel() -> None:
+    status, message = _status(PlaylistTally(total=4, delivered=2))
+    await status.remove()
+    assert message.edits == [(texts.playlist_progress(2, 4), True)]
+
+
+async def test_a_skipped_item_leaves_its_reason_under_its_place() -> None:
+    status, message = _status(PlaylistTally(total=4, delivered=1, skipped=1))
+    await status.finish("❌ This media is private or has been removed.")
+    [(text, kept)] = message.edits
+    assert text.startswith(texts.playlist_item(2, 4)) and "private" in text and kept
+
+
+async def test_the_item_that_ends_the_playlist_says_how_it_went_without_buttons() -> None:
+    status, message = _status(PlaylistTally(total=4, delivered=2, skipped=1, cancelled=1))
+    await status.remove()
+    [(text, kept)] = message.edits
+    assert text == texts.playlist_done(2, 4, 1, 1) and not kept
+    assert "Skipped: 1" in text and "Cancelled: 1" in text
+
+
+async def test_a_closed_status_says_nothing_more() -> None:
+    status, message = _status()  # no tally is asked for
+    await status.close()
+    await status.remove()
+    await status.finish("late")
+    assert message.edits == []
