@@ -38,7 +38,6 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     telegram_api_local: bool = False
     telegram_upload_limit_mb: int | None = Field(default=None, gt=0)
-    telegram_rate_share: float = Field(default=1.0, gt=0, le=1)
 
     database_url: str | None = None
     amqp_url: SecretStr | None = None

@@ -140,8 +140,8 @@ async def test_flood_control_holds_the_pacer_back(bot: Bot, sleeps: Sleeps) -> N
         method = SendMessage(chat_id=chat, text="hi")
         script = Script(TelegramRetryAfter(method, "Too Many Requests", retry_after=5))
         await middleware(script, bot, method)
-    assert not pacer.has_room(1)  # the refused chat
-    assert not pacer.has_room(2)  # and everyone else
+    assert not await pacer.has_room(1)  # the refused chat
+    assert not await pacer.has_room(2)  # and everyone else
 
 
 async def test_flood_waits_are_bounded_by_their_total(bot: Bot, sleeps: Sleeps) -> None:
@@ -157,8 +157,8 @@ async def test_one_chats_flood_control_holds_only_that_chat(bot: Bot, sleeps: Sl
     pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
     script = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=160))
     await RetryMiddleware(pacer=pacer, sleep=sleeps)(script, bot, METHOD)
-    assert not pacer.has_room(1)
-    assert pacer.has_room(2)
+    assert not await pacer.has_room(1)
+    assert await pacer.has_room(2)
 
 
 async def test_flood_waits_are_sat_out_however_long_by_default(bot: Bot, sleeps: Sleeps) -> None:
@@ -244,7 +244,7 @@ async def test_an_answer_is_not_queued_behind_a_flood_wait_past_its_deadline(
     bot: Bot, sleeps: Sleeps
 ) -> None:
     pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
-    pacer.penalize(1, 160)
+    await pacer.penalize(1, 160)
     middleware = PacingMiddleware(pacer, wall_clock=lambda: 1000.0)
     script = Script()
     with answer_deadline(1000.0 + 60), pytest.raises(TelegramRetryAfter):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mediabot.telegram.pacing import FLOOD_SPREAD_WINDOW_S, Pacer, Rate, shared_rate
+from mediabot.telegram.pacing import FLOOD_SPREAD_WINDOW_S, Pacer, Rate
 from support.clock import FakeClock
 
 
@@ -49,7 +49,7 @@ async def test_a_dropped_edit_takes_no_slot_from_sends(clock: FakeClock) -> None
     pacer = _pacer(clock, per_chat=Rate(1.0, burst=1))
     await pacer.acquire(7)
     for _ in range(5):
-        assert not pacer.has_room(7)
+        assert not await pacer.has_room(7)
     await pacer.acquire(7)
     assert clock.now == pytest.approx(1.0)
 
@@ -82,19 +82,19 @@ async def test_concurrent_senders_get_distinct_slots() -> None:
 
 async def test_has_room_reserves_nothing(clock: FakeClock) -> None:
     pacer = _pacer(clock, per_chat=Rate(1.0, burst=1))
-    assert pacer.has_room(7) and pacer.has_room(7)
+    assert await pacer.has_room(7) and await pacer.has_room(7)
     await pacer.acquire(7)
-    assert not pacer.has_room(7)
+    assert not await pacer.has_room(7)
     clock.now += 1.0
-    assert pacer.has_room(7)
+    assert await pacer.has_room(7)
 
 
 async def test_penalize_holds_the_chat_and_the_rest_back(clock: FakeClock) -> None:
     """429s in several chats at once: the bot's own limit, so everyone waits."""
     pacer = _pacer(clock, overall=Rate(30.0, burst=30), per_chat=Rate(1.0, burst=3))
-    assert not pacer.penalize(9, 4.0)
-    assert not pacer.penalize(10, 4.0)
-    assert pacer.penalize(7, 4.0)
+    assert not await pacer.penalize(9, 4.0)
+    assert not await pacer.penalize(10, 4.0)
+    assert await pacer.penalize(7, 4.0)
     await pacer.acquire(8)
     assert clock.now == pytest.approx(4.0, abs=0.05)
     await pacer.acquire(7)
@@ -103,39 +103,34 @@ async def test_penalize_holds_the_chat_and_the_rest_back(clock: FakeClock) -> No
 
 async def test_one_chats_flood_wait_holds_only_that_chat(clock: FakeClock) -> None:
     pacer = _pacer(clock, overall=Rate(30.0, burst=30), per_chat=Rate(1.0, burst=3))
-    assert not pacer.penalize(7, 160.0)
+    assert not await pacer.penalize(7, 160.0)
     await pacer.acquire(8)
     assert clock.now == 0.0
-    assert not pacer.has_room(7)
+    assert not await pacer.has_room(7)
     await pacer.acquire(7)
     assert clock.now == pytest.approx(160.0, abs=0.05)
 
 
 async def test_a_groups_flood_wait_holds_only_that_group(clock: FakeClock) -> None:
     pacer = _pacer(clock, overall=Rate(30.0, burst=30))
-    pacer.penalize(-100123, 30.0)
-    assert pacer.has_room(-100999) and pacer.has_room(5)
-    assert not pacer.has_room(-100123)
+    await pacer.penalize(-100123, 30.0)
+    assert await pacer.has_room(-100999) and await pacer.has_room(5)
+    assert not await pacer.has_room(-100123)
 
 
 async def test_flood_waits_spread_over_time_hold_only_their_chats(clock: FakeClock) -> None:
     pacer = _pacer(clock, overall=Rate(30.0, burst=30))
-    assert not pacer.penalize(1, 2.0)
+    assert not await pacer.penalize(1, 2.0)
     clock.now += FLOOD_SPREAD_WINDOW_S + 1
-    assert not pacer.penalize(2, 2.0)
-    assert not pacer.penalize(2, 2.0)  # the same chat again is still one chat
-    assert pacer.has_room(3)
+    assert not await pacer.penalize(2, 2.0)
+    assert not await pacer.penalize(2, 2.0)  # the same chat again is still one chat
+    assert await pacer.has_room(3)
 
 
 async def test_a_flood_wait_without_a_chat_holds_everyone(clock: FakeClock) -> None:
     pacer = _pacer(clock)
-    assert pacer.penalize(None, 5.0)
-    assert not pacer.has_room(3)
-
-
-def test_a_shared_rate_splits_the_budget() -> None:
-    assert shared_rate(Rate(25.0, burst=4), 0.5) == Rate(12.5, burst=2)
-    assert shared_rate(Rate(25.0, burst=4), 0.1).burst == 1
+    assert await pacer.penalize(None, 5.0)
+    assert not await pacer.has_room(3)
 
 
 async def test_a_message_queued_behind_a_flood_wait_does_not_hold_other_chats() -> None:
@@ -146,7 +141,7 @@ async def test_a_message_queued_behind_a_flood_wait_does_not_hold_other_chats() 
 
     # the clock stands still, so the first message's slot stays reserved at +160 s
     pacer = Pacer(clock=lambda: 0.0, sleep=record, overall=Rate(30.0, burst=30))
-    pacer.penalize(7, 160.0)
+    await pacer.penalize(7, 160.0)
     await pacer.acquire(7)
     assert waits == [pytest.approx(160.0, abs=5)]
     await pacer.acquire(8)

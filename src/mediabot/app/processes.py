@@ -27,6 +27,7 @@ from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
 from mediabot.bot.keyboards import cancel_keyboard
 from mediabot.config import ConfigError, Settings
+from mediabot.db.budget import PostgresBudget
 from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
 from mediabot.db.migrate import upgrade
 from mediabot.downloaders.options import DownloadOptions
@@ -35,7 +36,7 @@ from mediabot.queue.base import JobQueue
 from mediabot.queue.local import LocalJobQueue
 from mediabot.queue.rabbit import RabbitJobQueue
 from mediabot.telegram.client import create_bot
-from mediabot.telegram.pacing import GLOBAL_RATE, Pacer, shared_rate
+from mediabot.telegram.pacing import Pacer
 from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.recovery import Recovery
 
@@ -68,9 +69,7 @@ def _make_queue(settings: Settings) -> JobQueue:
 async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runtime]:
     settings.require_token()
     engine = create_engine(settings.effective_database_url)
-    # The global limit is the bot's, whichever process sends; a chat's messages come from
-    # one process at a time (the bot offers, a worker delivers), so its rate is not split.
-    pacer = Pacer(overall=shared_rate(GLOBAL_RATE, settings.telegram_rate_share))
+    pacer = _pacer(settings, engine)
     bot = create_bot(settings, pacer=pacer)
     job_queue = _make_queue(settings)
     try:
@@ -82,6 +81,15 @@ async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runti
         await job_queue.close()
         await bot.session.close()
         await engine.dispose()
+
+
+def _pacer(settings: Settings, engine: AsyncEngine) -> Pacer:
+    """Telegram's limits are the bot's, whichever process sends: on PostgreSQL, every
+    process draws from one budget in the database; on SQLite (one machine, normally one
+    process), from its own."""
+    if is_sqlite(settings.effective_database_url):
+        return Pacer()
+    return Pacer(PostgresBudget(engine))
 
 
 def _worker_id() -> str:
