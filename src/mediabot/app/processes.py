@@ -23,6 +23,7 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
 from mediabot.bot.keyboards import cancel_keyboard
@@ -68,11 +69,17 @@ def _make_queue(settings: Settings) -> JobQueue:
 @contextlib.asynccontextmanager
 async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runtime]:
     settings.require_token()
+    check_tools()
     engine = create_engine(settings.effective_database_url)
     pacer = _pacer(settings, engine)
     bot = create_bot(settings, pacer=pacer)
     job_queue = _make_queue(settings)
     try:
+        # Each check fails with one line saying what to do (see `app/checks.py`).
+        await check_database(engine, schema=not migrate)
+        if settings.amqp_url is not None:
+            await check_broker(settings.amqp_url.get_secret_value())
+        await check_telegram(bot, settings.telegram_api_url)
         if migrate:
             await upgrade(engine)
         await job_queue.connect()
