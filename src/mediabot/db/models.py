@@ -223,4 +223,3 @@ class TelegramBucket(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     tat: Mapped[float] = mapped_column(Float)
     flood_at: Mapped[float | None] = mapped_column(Float)
-
