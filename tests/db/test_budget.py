@@ -95,7 +95,8 @@ async def test_429s_from_three_chats_hold_every_chat_of_every_process(
     engines: list[AsyncEngine],
 ) -> None:
     pacers = _pacers(engines)
-    verdicts = [await pacer.penalize(chat, 10.0) for pacer, chat in zip(pacers, (1, 2, 3), strict=True)]
+    chats = (1, 2, 3)
+    verdicts = [await pacer.penalize(chat, 10.0) for pacer, chat in zip(pacers, chats, strict=True)]
     assert verdicts == [False, False, True]
     for pacer in pacers:
         assert not await pacer.has_room(4)
