@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     job_lease_s: float = Field(default=120.0, ge=2.0)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
 
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.TEXT
 

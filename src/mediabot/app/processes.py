@@ -24,6 +24,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
+from mediabot.app.telemetry import counting_active, serve_metrics, watch_queue_depth
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
 from mediabot.bot.keyboards import cancel_keyboard
@@ -183,6 +184,9 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
     settings = runtime.settings
     background: list[asyncio.Task[None]] = []
     running: list[asyncio.Task[None]] = []
+    if settings.metrics_port is not None:
+        serve_metrics(settings.metrics_port)
+        background.append(asyncio.create_task(watch_queue_depth(runtime.sessions)))
     if workers:
         pipeline = _pipeline(runtime)
         recovery = Recovery(
@@ -197,7 +201,7 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
         interval = min(60.0, settings.job_lease_s / 2)
         background.append(asyncio.create_task(recovery.run_forever(interval)))
         consume = runtime.job_queue.consume(
-            pipeline.handle, pipeline.on_dead_letter, settings.worker_concurrency
+            counting_active(pipeline.handle), pipeline.on_dead_letter, settings.worker_concurrency
         )
         running.append(asyncio.create_task(consume))
     dispatcher = _dispatcher(runtime) if bot else None

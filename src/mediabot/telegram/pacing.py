@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
+from mediabot import metrics
 from mediabot.telegram.budget import (
     CHAT_RATE,
     FLOOD_SPREAD_WINDOW_S,
@@ -70,6 +71,7 @@ class Pacer:
         out when both the bot and its chat have room. A chat sitting out a hold (a flood
         wait, a long backlog) is first waited for without a reservation.
         """
+        asked = self._clock()
         slot = await self._budget.take(chat_id, weight)
         if not slot.reserved:
             await self._sleep(slot.wait_s)
@@ -77,6 +79,7 @@ class Pacer:
         if slot.wait_s > 0:
             await self._sleep(slot.wait_s)
         await self._window_room(weight)
+        metrics.RATE_WAIT_SECONDS.observe(max(0.0, self._clock() - asked))
 
     async def _window_room(self, weight: int) -> None:
         """Telegram counts the messages of each second as they arrive: a busy event loop
