@@ -402,7 +402,9 @@ class Bench:
         paced = [
             call.time
             for call in self.telegram.calls[calls_before:]
-            if call.ok and _is_paced(call.method) and call.time >= pressed_from
+            if call.ok
+            and _is_paced(call.method)
+            and (not press_together or call.time >= pressed_from)
         ]
         figures.messages = len(paced)
         if len(paced) > 1:
