@@ -18,20 +18,18 @@ from typing import Any
 
 import jsonschema
 import pytest
-import yaml
+from stack import ROOT, load_compose, service_environment
 
 from mediabot.cli import _build_parser
 from mediabot.config import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
 MEDIABOT_SERVICES = ("migrate", "bot", "worker")
 SCHEMA = Path(__file__).with_name("compose-spec.json")
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    return loaded
+    return load_compose()
 
 
 def test_the_stack_has_its_services(compose: dict[str, Any]) -> None:
@@ -134,15 +132,7 @@ def test_the_environment_uses_only_known_settings(compose: dict[str, Any], name:
     assert set(environment) <= known, set(environment) - known
 
     # With the ${...} placeholders filled in, the settings validate and pick the servers.
-    def fill(value: object) -> str:
-        # ${NAME:-default} takes its default; ${NAME} and ${NAME:?message} take a stand-in.
-        return re.sub(
-            r"\$\{[A-Z_]+(?::-([^}]*)|:\?[^}]*)?\}",
-            lambda match: match.group(1) if match.group(1) is not None else "x",
-            str(value),
-        )
-
-    filled = {key.lower(): fill(value) for key, value in environment.items()}
+    filled = {key.lower(): value for key, value in service_environment(compose, name).items()}
     settings = Settings(**filled)
     assert settings.effective_database_url.startswith("postgresql+asyncpg://")
     assert settings.amqp_url is not None
