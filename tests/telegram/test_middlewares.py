@@ -21,6 +21,7 @@ from aiogram.types import InputMediaPhoto
 from mediabot.telegram.flood import FloodWait, answer_deadline, flood_observer
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer, Rate
+from support.clock import FakeClock
 
 TOKEN = "123456:TEST-token-never-logged"
 
@@ -240,19 +241,18 @@ async def test_a_failing_observer_does_not_stop_the_retry(bot: Bot, sleeps: Slee
         assert await RetryMiddleware(sleep=sleeps)(script, bot, METHOD) == "ok"
 
 
-async def test_an_answer_is_not_queued_behind_a_flood_wait_past_its_deadline(
-    bot: Bot, sleeps: Sleeps
-) -> None:
-    pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
+async def test_an_answer_is_not_queued_behind_a_flood_wait_past_its_deadline(bot: Bot) -> None:
+    clock = FakeClock()  # the pacer's clock moves as it sleeps; the wall clock stands still
+    pacer = Pacer(clock=clock, sleep=clock.sleep)
     await pacer.penalize(1, 160)
     middleware = PacingMiddleware(pacer, wall_clock=lambda: 1000.0)
     script = Script()
     with answer_deadline(1000.0 + 60), pytest.raises(TelegramRetryAfter):
         await middleware(script, bot, METHOD)
     assert script.calls == []
-    assert sleeps.seconds == []
+    assert clock.sleeps == []
     with answer_deadline(1000.0 + 300):
         await middleware(script, bot, METHOD)  # within the deadline: waits its turn
-    assert sleeps.seconds == [pytest.approx(160, abs=5)]
+    assert clock.sleeps == [pytest.approx(160, abs=5)]
     await middleware(script, bot, SendMessage(chat_id=2, text="other chat"))
-    assert len(sleeps.seconds) == 1
+    assert len(clock.sleeps) == 1

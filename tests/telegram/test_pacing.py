@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from mediabot.telegram import budget
 from mediabot.telegram.pacing import FLOOD_SPREAD_WINDOW_S, Pacer, Rate
 from support.clock import FakeClock
 
@@ -135,17 +136,42 @@ async def test_a_flood_wait_without_a_chat_holds_everyone(clock: FakeClock) -> N
 
 async def test_a_message_queued_behind_a_flood_wait_does_not_hold_other_chats() -> None:
     waits: list[float] = []
+    never = asyncio.Event()
 
-    async def record(seconds: float) -> None:
+    async def wait(seconds: float) -> None:  # the held message waits for as long as we like
         waits.append(seconds)
+        await never.wait()
 
-    # the clock stands still, so the first message's slot stays reserved at +160 s
-    pacer = Pacer(clock=lambda: 0.0, sleep=record, overall=Rate(30.0, burst=30))
+    pacer = Pacer(clock=lambda: 0.0, sleep=wait, overall=Rate(30.0, burst=30))
     await pacer.penalize(7, 160.0)
-    await pacer.acquire(7)
+    held = asyncio.create_task(pacer.acquire(7))
+    for _ in range(5):
+        await asyncio.sleep(0)
     assert waits == [pytest.approx(160.0, abs=5)]
-    await pacer.acquire(8)
+    await pacer.acquire(8)  # no slot was reserved at +160 s in the bot-wide bucket
     assert len(waits) == 1
+    held.cancel()
+    await asyncio.gather(held, return_exceptions=True)
+
+
+async def test_waiters_of_a_held_chat_still_take_the_chats_turns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every message held behind a chat's flood wait wakes when it ends; each must still
+    find room in the chat's bucket, or they would all go out at once (a 429 again).
+    On the real clock, with the hold threshold shortened."""
+    monkeypatch.setattr(budget, "HOLD_S", 0.2)
+    pacer = Pacer(overall=Rate(100.0, burst=10), per_chat=Rate(4.0, burst=1))
+    await pacer.penalize(7, 0.5)
+    sent: list[float] = []
+
+    async def send() -> None:
+        await pacer.acquire(7)
+        sent.append(time.monotonic())
+
+    await asyncio.gather(*(send() for _ in range(4)))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent)]
+    assert min(gaps) >= 0.25 - 0.03, gaps  # the chat's interval, less scheduling jitter
 
 
 async def test_a_chat_stays_paced_when_the_bot_wide_bucket_delays_it() -> None:

@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 _TAKE = text(
     "SELECT wait_s, reserved FROM telegram_budget_take("
     ":chat, :weight, :global_interval, :global_tolerance, :chat_interval, :chat_tolerance, "
-    ":hold, :held_out)"
+    ":hold)"
 )
 _HOLD = text(
     "SELECT telegram_budget_hold("
@@ -53,7 +53,7 @@ class PostgresBudget:
     def limits(self) -> Limits:
         return self._limits
 
-    async def take(self, chat_id: int, weight: int, *, held_out: bool = False) -> Slot:
+    async def take(self, chat_id: int, weight: int) -> Slot:
         rate = self._limits.of_chat(chat_id)
         overall = self._limits.overall
         async with self._turn, self._engine.connect() as connection:
@@ -68,7 +68,6 @@ class PostgresBudget:
                         "chat_interval": rate.interval,
                         "chat_tolerance": rate.tolerance,
                         "hold": HOLD_S,
-                        "held_out": held_out,
                     },
                 )
             ).one()

@@ -22,10 +22,10 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
-HOLD_S = 5.0
+HOLD_S = 1.0
 """A chat whose next slot is further off than this is held (a flood wait, a backlog): its
-sender waits without a reservation, since a slot reserved far ahead in the bot-wide bucket
-would hold every other chat back with it."""
+sender waits without a reservation and asks again, since a slot reserved ahead in the
+bot-wide bucket leaves the bot's slots before it unused by every other chat."""
 
 FLOOD_SPREAD_CHATS = 3
 """429s in this many distinct chats within `FLOOD_SPREAD_WINDOW_S` hold back the whole bot."""
@@ -51,8 +51,9 @@ class Rate:
 
 
 # Under the published limits with a margin: requests arrive with jitter, and a burst of
-# b at rate r fits b + r messages in any one second (4 + 25 < 30 overall).
-GLOBAL_RATE = Rate(per_second=25.0, burst=4)
+# b at rate r fits b + r messages in any one second (1 + 26 < 30 overall; the margin of 3
+# absorbs what several processes waking a little late put into one second).
+GLOBAL_RATE = Rate(per_second=26.0, burst=1)
 CHAT_RATE = Rate(per_second=0.9, burst=3)
 GROUP_RATE = Rate(per_second=18 / 60, burst=3)
 
@@ -74,7 +75,8 @@ class Slot:
     """The answer to a request for a slot: send in `wait_s` seconds (0: now).
 
     `reserved` False means the chat is held (see `HOLD_S`): nothing was taken; wait
-    `wait_s` and ask again.
+    `wait_s` and ask again (like any other sender: every waiter of a held chat wakes at
+    the same time, and each must still find room in the chat's bucket).
     """
 
     wait_s: float
@@ -87,12 +89,8 @@ class Budget(Protocol):
     @property
     def limits(self) -> Limits: ...
 
-    async def take(self, chat_id: int, weight: int, *, held_out: bool = False) -> Slot:
-        """Reserve `weight` messages to `chat_id` in the bot's and the chat's bucket at once.
-
-        `held_out`: the chat's hold was just waited out (a `Slot` not reserved): the slot is
-        taken in the bot's bucket alone, so the sender is not held a second time.
-        """
+    async def take(self, chat_id: int, weight: int) -> Slot:
+        """Reserve `weight` messages to `chat_id` in the bot's and the chat's bucket at once."""
         ...
 
     async def delay(self, chat_id: int) -> float:
@@ -129,16 +127,13 @@ class MemoryBudget:
     def limits(self) -> Limits:
         return self._limits
 
-    async def take(self, chat_id: int, weight: int, *, held_out: bool = False) -> Slot:
+    async def take(self, chat_id: int, weight: int) -> Slot:
         now = self._clock()
         rate = self._limits.of_chat(chat_id)
         ready = self._chat_tat.get(chat_id, now) - rate.tolerance
-        if held_out:
-            at = max(now, self._global_tat - self._limits.overall.tolerance)
-        elif ready > now + HOLD_S:
+        if ready > now + HOLD_S:
             return Slot(ready - now, reserved=False)
-        else:
-            at = self._earliest(chat_id, now)
+        at = self._earliest(chat_id, now)
         self._global_tat = max(self._global_tat, at) + self._limits.overall.interval * weight
         self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, at), at) + rate.interval * weight
         self._reservations += 1

@@ -73,9 +73,9 @@ class Pacer:
         """
         asked = self._clock()
         slot = await self._budget.take(chat_id, weight)
-        if not slot.reserved:
+        while not slot.reserved:
             await self._sleep(slot.wait_s)
-            slot = await self._budget.take(chat_id, weight, held_out=True)
+            slot = await self._budget.take(chat_id, weight)
         if slot.wait_s > 0:
             await self._sleep(slot.wait_s)
         await self._window_room(weight)

@@ -25,7 +25,7 @@ _TAKE = """
 CREATE FUNCTION telegram_budget_take(
     p_chat bigint, p_weight integer,
     p_global_interval float8, p_global_tolerance float8,
-    p_chat_interval float8, p_chat_tolerance float8, p_hold float8, p_held_out boolean
+    p_chat_interval float8, p_chat_tolerance float8, p_hold float8
 ) RETURNS TABLE (wait_s float8, reserved boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -42,15 +42,12 @@ BEGIN
     v_now := extract(epoch FROM clock_timestamp());
     SELECT tat INTO v_chat FROM telegram_budget WHERE chat_id = p_chat FOR UPDATE;
     v_chat := coalesce(v_chat, v_now);
-    IF p_held_out THEN
-        -- the chat's hold was just waited out: only the bot's bucket is asked
-        v_at := greatest(v_now, v_global - p_global_tolerance);
-    ELSIF v_chat - p_chat_tolerance > v_now + p_hold THEN
+    IF v_chat - p_chat_tolerance > v_now + p_hold THEN
+        -- held (a flood wait, a long backlog): nothing reserved, the sender asks again then
         RETURN QUERY SELECT v_chat - p_chat_tolerance - v_now, false;
         RETURN;
-    ELSE
-        v_at := greatest(v_now, v_global - p_global_tolerance, v_chat - p_chat_tolerance);
     END IF;
+    v_at := greatest(v_now, v_global - p_global_tolerance, v_chat - p_chat_tolerance);
     UPDATE telegram_budget SET tat = greatest(tat, v_at) + p_global_interval * p_weight
         WHERE chat_id = 0;
     INSERT INTO telegram_budget (chat_id, tat)
@@ -118,6 +115,6 @@ def downgrade() -> None:
         )
         op.execute(
             "DROP FUNCTION telegram_budget_take"
-            "(bigint, integer, float8, float8, float8, float8, float8, boolean)"
+            "(bigint, integer, float8, float8, float8, float8, float8)"
         )
     op.drop_table("telegram_budget")
