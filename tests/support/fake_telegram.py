@@ -47,7 +47,15 @@ from urllib.parse import unquote, urlsplit
 
 from aiohttp import BodyPartReader, ClientSession, ClientTimeout, web
 
-DEFAULT_TOKEN = "7000000001:AAFakeTokenOfTheMediabotTestBench000"
+BOT_ID = 7000000001
+
+
+def new_token() -> str:
+    """A token of the test bot that no other fake server accepts: a process left over from
+    another test session (or module) that polls this server's port gets 401, never its updates."""
+    return f"{BOT_ID}:AAFake{secrets.token_urlsafe(24)}"
+
+
 CLOUD_UPLOAD_LIMIT = 50 * 1024 * 1024
 """Bytes a bot may upload per file to the cloud Bot API."""
 LOCAL_UPLOAD_LIMIT = 2000 * 1024 * 1024
@@ -363,7 +371,7 @@ class FakeTelegram:
         self,
         root: Path,
         *,
-        token: str = DEFAULT_TOKEN,
+        token: str | None = None,
         username: str = "mediabot_test_bot",
         first_name: str = "Mediabot Test",
         upload_limit_bytes: int | None = None,
@@ -373,8 +381,8 @@ class FakeTelegram:
         latency: float = 0.0,
     ) -> None:
         self.root = root
-        self.token = token
-        self.bot_id = int(token.split(":", 1)[0])
+        self.token = token or new_token()
+        self.bot_id = int(self.token.split(":", 1)[0])
         self.username = username
         self.first_name = first_name
         self._defaults = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from mediabot.config import load_settings
 from mediabot.telegram.client import create_bot
 from mediabot.telegram.pacing import Pacer
-from support.fake_telegram import DEFAULT_TOKEN, FakeTelegram
+from support.fake_telegram import FakeTelegram
 
 
 class _CountingPacer(Pacer):
@@ -22,7 +22,7 @@ async def test_a_retry_after_flood_control_goes_through_the_pacer_again(
     telegram: FakeTelegram,
 ) -> None:
     pacer = _CountingPacer()
-    settings = load_settings(bot_token=DEFAULT_TOKEN, telegram_api_url=telegram.base_url)
+    settings = load_settings(bot_token=telegram.token, telegram_api_url=telegram.base_url)
     bot = create_bot(settings, pacer=pacer)
     try:
         telegram.fail_next("sendMessage", retry_after=1)

@@ -1,0 +1,22 @@
+"""Each end-to-end module starts from a clean fake Bot API and leaves no process behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from support.fake_telegram import FakeTelegram
+from support.processes import kill_leftovers
+
+
+@pytest.fixture(scope="module", autouse=True)
+def isolated_module(fake_telegram: FakeTelegram) -> Iterator[None]:
+    """A fresh fake Bot API for the module (no updates, failures or knobs left by the one
+    before), and every process the module started gone at its end, even after a failed set-up.
+    """
+    fake_telegram.reset()
+    yield
+    leftovers = kill_leftovers()
+    if leftovers:
+        print(f"killed processes the module left running: {leftovers}")
