@@ -23,7 +23,7 @@ def _pacer(clock: FakeClock, **rates: Rate) -> Pacer:
 
 
 async def test_one_chat_gets_its_burst_then_one_message_a_second(clock: FakeClock) -> None:
-    pacer = _pacer(clock, per_chat=Rate(1.0, burst=3))
+    pacer = _pacer(clock, overall=Rate(30.0, burst=30), per_chat=Rate(1.0, burst=3))
     times = []
     for _ in range(6):
         await pacer.acquire(42)
@@ -69,7 +69,8 @@ async def test_concurrent_senders_get_distinct_slots() -> None:
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    pacer = Pacer(clock=lambda: 0.0, sleep=record, per_chat=Rate(1.0, burst=1))
+    # (slots within the hold threshold, `budget.HOLD_S`: further ones would be held)
+    pacer = Pacer(clock=lambda: 0.0, sleep=record, per_chat=Rate(4.0, burst=1))
     order: list[int] = []
 
     async def send(number: int) -> None:
@@ -77,7 +78,7 @@ async def test_concurrent_senders_get_distinct_slots() -> None:
         order.append(number)
 
     await asyncio.gather(*(send(number) for number in range(4)))
-    assert sorted(waits) == pytest.approx([1.0, 2.0, 3.0])
+    assert sorted(waits) == pytest.approx([0.25, 0.5, 0.75])
     assert sorted(order) == [0, 1, 2, 3]
 
 
