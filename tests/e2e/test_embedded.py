@@ -6,6 +6,8 @@ media server; the uploaded files are checked with ffprobe.
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
 from collections.abc import Iterator
 
@@ -183,6 +185,17 @@ async def test_flood_control_is_waited_out_and_delivers_once(
 async def test_start_explains_the_bot(chat: Conversation) -> None:
     reply = await chat.reply(chat.say("/start"))
     assert "link" in reply.params["text"] and "minutes" in reply.params["text"]
+
+
+async def test_sigusr1_logs_every_task_and_thread_and_the_bot_serves_on(
+    embedded: MediabotProcess, chat: Conversation
+) -> None:
+    os.kill(embedded.pid, signal.SIGUSR1)
+    embedded.wait_for_log("what this process is doing (SIGUSR1)")
+    dump = embedded.log.split("what this process is doing (SIGUSR1)", 1)[1]
+    assert "--- task " in dump and "--- thread MainThread" in dump
+    reply = await chat.reply(chat.say("/start"))
+    assert "link" in reply.params["text"]
 
 
 async def test_cancel_during_the_download_stops_it(

@@ -24,6 +24,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
+from mediabot.app.diagnostics import install_dump_on_signal
 from mediabot.app.telemetry import counting_active, serve_metrics, watch_queue_depth
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
@@ -140,6 +141,7 @@ def _stop_event() -> asyncio.Event:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    install_dump_on_signal()
     return stop
 
 
