@@ -9,7 +9,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mediabot import __version__
+from mediabot.app.errors import StartupError
 from mediabot.config import ConfigError, Settings, load_settings
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: mediabot's and the tools' it runs (found only when asked: it takes time)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from mediabot.app.versions import describe_versions
+
+        print(describe_versions(__version__))
+        parser.exit()
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -18,7 +32,9 @@ def _build_parser() -> argparse.ArgumentParser:
         description="A Telegram bot that sends back the video or audio behind a link.",
         epilog="Settings come from the environment; see the README for the variables.",
     )
-    parser.add_argument("--version", action="version", version=f"mediabot {__version__}")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show the versions of mediabot and its tools"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser(
@@ -27,6 +43,9 @@ def _build_parser() -> argparse.ArgumentParser:
     commands.add_parser("bot", help="the bot half: receives updates and publishes jobs")
     commands.add_parser("worker", help="the worker half: takes jobs, downloads and sends")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    commands.add_parser(
+        "health", help="exit 0 if the database (schema current) and the broker answer"
+    )
 
     formats = commands.add_parser("formats", help="list the resolutions a link offers")
     formats.add_argument("url")
@@ -46,6 +65,10 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from mediabot.app.migrate import migrate_command
 
         return await migrate_command(settings)
+    if args.command == "health":
+        from mediabot.app.checks import health_command
+
+        return await health_command(settings)
     if args.command == "formats":
         from mediabot.app.tools import formats_command
 
@@ -76,5 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"mediabot: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"mediabot: {exc}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -39,7 +39,6 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     telegram_api_local: bool = False
     telegram_upload_limit_mb: int | None = Field(default=None, gt=0)
-    telegram_rate_share: float = Field(default=1.0, gt=0, le=1)
 
     database_url: str | None = None
     amqp_url: SecretStr | None = None
@@ -71,6 +70,8 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=4, ge=1, le=20)
     job_lease_s: float = Field(default=120.0, ge=2.0)
     shutdown_grace_s: float = Field(default=30.0, ge=0)
+
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     log_level: str = "INFO"
     log_format: LogFormat = LogFormat.TEXT

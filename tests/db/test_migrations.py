@@ -17,7 +17,9 @@ from mediabot.db.engine import create_engine
 from mediabot.db.migrate import alembic_config, downgrade, upgrade
 from mediabot.db.models import File  # noqa: F401 - registers the tables
 
-TABLES = {"users", "chats", "providers", "playlists", "files", "file_parts"}
+TABLES = {"users", "chats", "providers", "playlists", "files", "file_parts", "telegram_budget"}
+KEYED_BY_TELEGRAM_ID = {"telegram_budget": "chat_id"}
+"""Tables of Telegram's state rather than of our records: keyed by Telegram's own id."""
 FOREIGN_KEYS = {
     ("chats", "fk_chats_user_id_users", "users"),
     ("files", "fk_files_chat_id_chats", "chats"),
@@ -46,7 +48,7 @@ def _schema(connection: Connection) -> dict[str, object]:
     primary_keys = {table: inspector.get_pk_constraint(table) for table in tables}
     id_types = {
         table: next(c["type"] for c in inspector.get_columns(table) if c["name"] == "id")
-        for table in tables
+        for table in tables - set(KEYED_BY_TELEGRAM_ID)
     }
     return {
         "tables": tables,
@@ -88,7 +90,8 @@ async def test_schema_has_uuid_keys_and_named_foreign_keys(empty_db_url: str) ->
     assert schema["tables"] == TABLES
     assert schema["foreign_keys"] == FOREIGN_KEYS
     for table, primary_key in schema["primary_keys"].items():  # type: ignore[attr-defined]
-        assert primary_key["constrained_columns"] == ["id"], table
+        key = KEYED_BY_TELEGRAM_ID.get(table, "id")
+        assert primary_key["constrained_columns"] == [key], table
         assert primary_key["name"] in (f"pk_{table}", None), table  # SQLite does not name it
     for table, id_type in schema["id_types"].items():  # type: ignore[attr-defined]
         rendered = str(id_type).upper()

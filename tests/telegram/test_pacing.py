@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from mediabot.telegram.pacing import FLOOD_SPREAD_WINDOW_S, Pacer, Rate, shared_rate
+from mediabot.telegram import budget
+from mediabot.telegram.pacing import FLOOD_SPREAD_WINDOW_S, Pacer, Rate
 from support.clock import FakeClock
 
 
@@ -22,7 +23,7 @@ def _pacer(clock: FakeClock, **rates: Rate) -> Pacer:
 
 
 async def test_one_chat_gets_its_burst_then_one_message_a_second(clock: FakeClock) -> None:
-    pacer = _pacer(clock, per_chat=Rate(1.0, burst=3))
+    pacer = _pacer(clock, overall=Rate(30.0, burst=30), per_chat=Rate(1.0, burst=3))
     times = []
     for _ in range(6):
         await pacer.acquire(42)
@@ -49,7 +50,7 @@ async def test_a_dropped_edit_takes_no_slot_from_sends(clock: FakeClock) -> None
     pacer = _pacer(clock, per_chat=Rate(1.0, burst=1))
     await pacer.acquire(7)
     for _ in range(5):
-        assert not pacer.has_room(7)
+        assert not await pacer.has_room(7)
     await pacer.acquire(7)
     assert clock.now == pytest.approx(1.0)
 
@@ -68,7 +69,8 @@ async def test_concurrent_senders_get_distinct_slots() -> None:
     async def record(seconds: float) -> None:
         waits.append(seconds)
 
-    pacer = Pacer(clock=lambda: 0.0, sleep=record, per_chat=Rate(1.0, burst=1))
+    # (slots within the hold threshold, `budget.HOLD_S`: further ones would be held)
+    pacer = Pacer(clock=lambda: 0.0, sleep=record, per_chat=Rate(4.0, burst=1))
     order: list[int] = []
 
     async def send(number: int) -> None:
@@ -76,25 +78,25 @@ async def test_concurrent_senders_get_distinct_slots() -> None:
         order.append(number)
 
     await asyncio.gather(*(send(number) for number in range(4)))
-    assert sorted(waits) == pytest.approx([1.0, 2.0, 3.0])
+    assert sorted(waits) == pytest.approx([0.25, 0.5, 0.75])
     assert sorted(order) == [0, 1, 2, 3]
 
 
 async def test_has_room_reserves_nothing(clock: FakeClock) -> None:
     pacer = _pacer(clock, per_chat=Rate(1.0, burst=1))
-    assert pacer.has_room(7) and pacer.has_room(7)
+    assert await pacer.has_room(7) and await pacer.has_room(7)
     await pacer.acquire(7)
-    assert not pacer.has_room(7)
+    assert not await pacer.has_room(7)
     clock.now += 1.0
-    assert pacer.has_room(7)
+    assert await pacer.has_room(7)
 
 
 async def test_penalize_holds_the_chat_and_the_rest_back(clock: FakeClock) -> None:
     """429s in several chats at once: the bot's own limit, so everyone waits."""
     pacer = _pacer(clock, overall=Rate(30.0, burst=30), per_chat=Rate(1.0, burst=3))
-    assert not pacer.penalize(9, 4.0)
-    assert not pacer.penalize(10, 4.0)
-    assert pacer.penalize(7, 4.0)
+    assert not await pacer.penalize(9, 4.0)
+    assert not await pacer.penalize(10, 4.0)
+    assert await pacer.penalize(7, 4.0)
     await pacer.acquire(8)
     assert clock.now == pytest.approx(4.0, abs=0.05)
     await pacer.acquire(7)
@@ -103,54 +105,74 @@ async def test_penalize_holds_the_chat_and_the_rest_back(clock: FakeClock) -> No
 
 async def test_one_chats_flood_wait_holds_only_that_chat(clock: FakeClock) -> None:
     pacer = _pacer(clock, overall=Rate(30.0, burst=30), per_chat=Rate(1.0, burst=3))
-    assert not pacer.penalize(7, 160.0)
+    assert not await pacer.penalize(7, 160.0)
     await pacer.acquire(8)
     assert clock.now == 0.0
-    assert not pacer.has_room(7)
+    assert not await pacer.has_room(7)
     await pacer.acquire(7)
     assert clock.now == pytest.approx(160.0, abs=0.05)
 
 
 async def test_a_groups_flood_wait_holds_only_that_group(clock: FakeClock) -> None:
     pacer = _pacer(clock, overall=Rate(30.0, burst=30))
-    pacer.penalize(-100123, 30.0)
-    assert pacer.has_room(-100999) and pacer.has_room(5)
-    assert not pacer.has_room(-100123)
+    await pacer.penalize(-100123, 30.0)
+    assert await pacer.has_room(-100999) and await pacer.has_room(5)
+    assert not await pacer.has_room(-100123)
 
 
 async def test_flood_waits_spread_over_time_hold_only_their_chats(clock: FakeClock) -> None:
     pacer = _pacer(clock, overall=Rate(30.0, burst=30))
-    assert not pacer.penalize(1, 2.0)
+    assert not await pacer.penalize(1, 2.0)
     clock.now += FLOOD_SPREAD_WINDOW_S + 1
-    assert not pacer.penalize(2, 2.0)
-    assert not pacer.penalize(2, 2.0)  # the same chat again is still one chat
-    assert pacer.has_room(3)
+    assert not await pacer.penalize(2, 2.0)
+    assert not await pacer.penalize(2, 2.0)  # the same chat again is still one chat
+    assert await pacer.has_room(3)
 
 
 async def test_a_flood_wait_without_a_chat_holds_everyone(clock: FakeClock) -> None:
     pacer = _pacer(clock)
-    assert pacer.penalize(None, 5.0)
-    assert not pacer.has_room(3)
-
-
-def test_a_shared_rate_splits_the_budget() -> None:
-    assert shared_rate(Rate(25.0, burst=4), 0.5) == Rate(12.5, burst=2)
-    assert shared_rate(Rate(25.0, burst=4), 0.1).burst == 1
+    assert await pacer.penalize(None, 5.0)
+    assert not await pacer.has_room(3)
 
 
 async def test_a_message_queued_behind_a_flood_wait_does_not_hold_other_chats() -> None:
     waits: list[float] = []
+    never = asyncio.Event()
 
-    async def record(seconds: float) -> None:
+    async def wait(seconds: float) -> None:  # the held message waits for as long as we like
         waits.append(seconds)
+        await never.wait()
 
-    # the clock stands still, so the first message's slot stays reserved at +160 s
-    pacer = Pacer(clock=lambda: 0.0, sleep=record, overall=Rate(30.0, burst=30))
-    pacer.penalize(7, 160.0)
-    await pacer.acquire(7)
+    pacer = Pacer(clock=lambda: 0.0, sleep=wait, overall=Rate(30.0, burst=30))
+    await pacer.penalize(7, 160.0)
+    held = asyncio.create_task(pacer.acquire(7))
+    for _ in range(5):
+        await asyncio.sleep(0)
     assert waits == [pytest.approx(160.0, abs=5)]
-    await pacer.acquire(8)
+    await pacer.acquire(8)  # no slot was reserved at +160 s in the bot-wide bucket
     assert len(waits) == 1
+    held.cancel()
+    await asyncio.gather(held, return_exceptions=True)
+
+
+async def test_waiters_of_a_held_chat_still_take_the_chats_turns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every message held behind a chat's flood wait wakes when it ends; each must still
+    find room in the chat's bucket, or they would all go out at once (a 429 again).
+    On the real clock, with the hold threshold shortened."""
+    monkeypatch.setattr(budget, "HOLD_S", 0.2)
+    pacer = Pacer(overall=Rate(100.0, burst=10), per_chat=Rate(4.0, burst=1))
+    await pacer.penalize(7, 0.5)
+    sent: list[float] = []
+
+    async def send() -> None:
+        await pacer.acquire(7)
+        sent.append(time.monotonic())
+
+    await asyncio.gather(*(send() for _ in range(4)))
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent)]
+    assert min(gaps) >= 0.25 - 0.03, gaps  # the chat's interval, less scheduling jitter
 
 
 async def test_a_chat_stays_paced_when_the_bot_wide_bucket_delays_it() -> None:

@@ -23,11 +23,14 @@ from aiogram import Bot, Dispatcher
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
 from mediabot.app.diagnostics import install_dump_on_signal
+from mediabot.app.telemetry import counting_active, serve_metrics, watch_queue_depth
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
 from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
 from mediabot.config import ConfigError, Settings
+from mediabot.db.budget import PostgresBudget
 from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
 from mediabot.db.migrate import upgrade
 from mediabot.downloaders.cookies import check_cookies_files
@@ -39,7 +42,7 @@ from mediabot.queue.local import LocalJobQueue
 from mediabot.queue.rabbit import RabbitJobQueue
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.client import create_bot
-from mediabot.telegram.pacing import GLOBAL_RATE, Pacer, shared_rate
+from mediabot.telegram.pacing import Pacer
 from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.recovery import Recovery
 
@@ -71,13 +74,17 @@ def _make_queue(settings: Settings) -> JobQueue:
 @contextlib.asynccontextmanager
 async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runtime]:
     settings.require_token()
+    check_tools()
     engine = create_engine(settings.effective_database_url)
-    # The global limit is the bot's, whichever process sends; a chat's messages come from
-    # one process at a time (the bot offers, a worker delivers), so its rate is not split.
-    pacer = Pacer(overall=shared_rate(GLOBAL_RATE, settings.telegram_rate_share))
+    pacer = _pacer(settings, engine)
     bot = create_bot(settings, pacer=pacer)
     job_queue = _make_queue(settings)
     try:
+        # Each check fails with one line saying what to do (see `app/checks.py`).
+        await check_database(engine, schema=not migrate)
+        if settings.amqp_url is not None:
+            await check_broker(settings.amqp_url.get_secret_value())
+        await check_telegram(bot, settings.telegram_api_url)
         if migrate:
             await upgrade(engine)
         await job_queue.connect()
@@ -86,6 +93,15 @@ async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runti
         await job_queue.close()
         await bot.session.close()
         await engine.dispose()
+
+
+def _pacer(settings: Settings, engine: AsyncEngine) -> Pacer:
+    """Telegram's limits are the bot's, whichever process sends: on PostgreSQL, every
+    process draws from one budget in the database; on SQLite (one machine, normally one
+    process), from its own."""
+    if is_sqlite(settings.effective_database_url):
+        return Pacer()
+    return Pacer(PostgresBudget(engine))
 
 
 def _worker_id() -> str:
@@ -180,6 +196,9 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
     background: list[asyncio.Task[None]] = []
     running: list[asyncio.Task[None]] = []
     admin_alerts = AdminAlerts(settings.admin_ids)  # one hour per kind for the whole process
+    if settings.metrics_port is not None:
+        serve_metrics(settings.metrics_port)
+        background.append(asyncio.create_task(watch_queue_depth(runtime.sessions)))
     if workers:
         pipeline = _pipeline(runtime, admin_alerts)
         recovery = Recovery(
@@ -194,7 +213,7 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
         interval = min(60.0, settings.job_lease_s / 2)
         background.append(asyncio.create_task(recovery.run_forever(interval)))
         consume = runtime.job_queue.consume(
-            pipeline.handle, pipeline.on_dead_letter, settings.worker_concurrency
+            counting_active(pipeline.handle), pipeline.on_dead_letter, settings.worker_concurrency
         )
         running.append(asyncio.create_task(consume))
     dispatcher = _dispatcher(runtime, admin_alerts) if bot else None

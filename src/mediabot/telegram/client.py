@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import FSInputFile
 
+from mediabot import metrics
 from mediabot.config import Settings
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer
@@ -32,10 +46,15 @@ def upload_timeout(method: TelegramMethod[TelegramType]) -> float | None:
 
     `None` for a request that uploads no local file (the session default applies).
     """
-    total = sum(_file_size(item) for item in _input_files(method))
+    total = upload_bytes(method)
     if total == 0:
         return None
     return BASE_UPLOAD_TIMEOUT_S + total / UPLOAD_BYTES_PER_S
+
+
+def upload_bytes(method: TelegramMethod[TelegramType]) -> int:
+    """Bytes of the local files `method` uploads (0: none)."""
+    return sum(_file_size(item) for item in _input_files(method))
 
 
 def _input_files(method: TelegramMethod[TelegramType]) -> list[FSInputFile]:
@@ -61,7 +80,11 @@ def _file_size(item: FSInputFile) -> int:
 
 
 class DeliverySession(AiohttpSession):
-    """An aiohttp session whose upload requests get a timeout sized for their files."""
+    """An aiohttp session whose upload requests get a timeout sized for their files.
+
+    Every request that really reaches the server passes here, so this is where uploads
+    are measured and Telegram's refusals counted (see `mediabot.metrics`).
+    """
 
     async def make_request(
         self,
@@ -69,11 +92,41 @@ class DeliverySession(AiohttpSession):
         method: TelegramMethod[TelegramType],
         timeout: int | None = None,  # noqa: ASYNC109 - aiogram's signature
     ) -> TelegramType:
-        if timeout is None:
-            sized = upload_timeout(method)
+        size = upload_bytes(method)
+        if timeout is None and size:
             # aiohttp takes any number of seconds; aiogram's annotation says int
-            timeout = cast(int, sized) if sized is not None else None
-        return await super().make_request(bot, method, timeout)
+            timeout = cast(int, BASE_UPLOAD_TIMEOUT_S + size / UPLOAD_BYTES_PER_S)
+        name = method.__api_method__
+        started = time.monotonic()
+        try:
+            result = await super().make_request(bot, method, timeout)
+        except TelegramAPIError as exc:
+            metrics.TELEGRAM_ERRORS.labels(name, _error_code(exc)).inc()
+            raise
+        if size:
+            metrics.UPLOAD_SECONDS.labels(name).observe(time.monotonic() - started)
+            metrics.UPLOAD_BYTES.labels(name).observe(size)
+        return result
+
+
+_ERROR_CODES: tuple[tuple[type[TelegramAPIError], str], ...] = (
+    (TelegramRetryAfter, "429"),
+    (TelegramEntityTooLarge, "413"),
+    (TelegramBadRequest, "400"),
+    (TelegramUnauthorizedError, "401"),
+    (TelegramForbiddenError, "403"),
+    (TelegramNotFound, "404"),
+    (TelegramConflictError, "409"),
+    (TelegramServerError, "5xx"),
+    (TelegramNetworkError, "network"),
+)
+
+
+def _error_code(exc: TelegramAPIError) -> str:
+    for error_type, code in _ERROR_CODES:
+        if isinstance(exc, error_type):
+            return code
+    return "other"
 
 
 def create_session(

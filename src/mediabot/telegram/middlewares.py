@@ -60,16 +60,16 @@ class PacingMiddleware(BaseRequestMiddleware):
         if posts and isinstance(chat_id, int):
             media = getattr(method, "media", None)
             weight = len(media) if isinstance(media, list) else 1
-            self._check_deadline(method, chat_id)
+            await self._check_deadline(method, chat_id)
             await self._pacer.acquire(chat_id, weight)
         return await make_request(bot, method)
 
-    def _check_deadline(self, method: TelegramMethod[TelegramType], chat_id: int) -> None:
+    async def _check_deadline(self, method: TelegramMethod[TelegramType], chat_id: int) -> None:
         """Refuse to queue an answer whose slot (held back by a flood wait) comes too late."""
         deadline = current_deadline()
         if deadline is None:
             return
-        delay = self._pacer.delay(chat_id)
+        delay = await self._pacer.delay(chat_id)
         if delay > 0 and self._wall_clock() + delay > deadline:
             logger.warning(
                 "%s to chat %s: held back %.0f s by flood control, after the answer is due",
@@ -161,7 +161,7 @@ class RetryMiddleware(BaseRequestMiddleware):
         chat = getattr(method, "chat_id", None)
         chat_id = chat if isinstance(chat, int) else None
         if self._pacer is not None:
-            self._pacer.penalize(chat_id, exc.retry_after)
+            await self._pacer.penalize(chat_id, exc.retry_after)
         if self._max_flood_wait_s is not None and waited + exc.retry_after > self._max_flood_wait_s:
             logger.warning(
                 "%s to chat %s: flood control asks %d s more, over the %.0f s cap; giving up",

@@ -9,13 +9,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mediabot import metrics
 from mediabot.db.engine import uninterrupted
 from mediabot.db.models import File, FilePart, User
 from mediabot.db.repositories import ChatRepository, FileRepository, PlaylistRepository
@@ -35,6 +36,16 @@ from mediabot.worker.playlist import PlaylistItemStatus
 from mediabot.worker.ports import Downloader, RequestsStore, Sender, Status
 from mediabot.worker.progress import StatusMessage
 from mediabot.worker.request import CachedDelivery, Claim, PlaylistPlace, Request
+
+
+def _count_ending(file: File) -> None:
+    """A request reached its final state: the metrics of requests and press-to-file."""
+    provider = metrics.provider_of(file.media_key)
+    kind = file.kind.value if file.kind is not None else "none"
+    metrics.REQUESTS.labels(provider, kind, file.state.value).inc()
+    if file.state is RequestState.DELIVERED and file.chosen_at is not None:
+        elapsed = (datetime.now(UTC) - file.chosen_at).total_seconds()
+        metrics.PRESS_TO_FILE_SECONDS.labels(provider).observe(max(0.0, elapsed))
 
 
 def _request_of(file: File) -> Request | None:
@@ -147,10 +158,12 @@ class DatabaseRequests:
 
     async def set_state(self, request_id: uuid.UUID, state: RequestState, **values: object) -> bool:
         async with self.sessions() as session:
-            changed = await FileRepository(session).set_state(
-                request_id, state, owner=self.owner, **values
-            )
+            files = FileRepository(session)
+            changed = await files.set_state(request_id, state, owner=self.owner, **values)
+            ended = await files.get(request_id) if changed and state.is_final else None
             await session.commit()
+        if ended is not None:
+            _count_ending(ended)
         return changed
 
     async def give_up(self, request_id: uuid.UUID, reason: str) -> Request | None:
@@ -159,6 +172,8 @@ class DatabaseRequests:
             changed = await files.set_state(request_id, RequestState.FAILED, error_reason=reason)
             file = await files.get_with_chat(request_id)
             await session.commit()
+        if changed and file is not None:
+            _count_ending(file)
         return _request_of(file) if changed and file is not None else None
 
     async def end_chat(self, chat_id: uuid.UUID, reason: str) -> int:
@@ -175,6 +190,7 @@ class DatabaseRequests:
             hit = await FileRepository(session).find_delivered(
                 request.media_key, request.kind, request.resolution
             )
+        metrics.CACHE_LOOKUPS.labels("miss" if hit is None else "hit").inc()
         return _cached_of(hit) if hit is not None else None
 
     async def drop_parts(self, *request_ids: uuid.UUID) -> None:

@@ -199,7 +199,7 @@ class StatusMessage:
                 wait = self._last_edit + self._interval_s - self._clock()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                if not self._pacer.has_room(self._chat_id):
+                if not await self._pacer.has_room(self._chat_id):
                     await asyncio.sleep(self._interval_s / 3)
                     continue
                 if self._closed:

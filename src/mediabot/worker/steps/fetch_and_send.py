@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from mediabot import metrics
 from mediabot.domain.enums import RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.senders.base import SendTarget
@@ -41,7 +42,10 @@ async def fetch_and_send(job: JobContext, fetching: Fetching) -> None:
         job, downloader, fetching.senders, folder, fetching.limit_bytes
     ):
         return
-    result = await downloader.download(folder, progress=job.status.on_download)
+    provider = metrics.provider_of(request.media_key)
+    with metrics.DOWNLOAD_SECONDS.labels(provider).time():
+        result = await downloader.download(folder, progress=job.status.on_download)
+    metrics.DOWNLOAD_BYTES.labels(provider).observe(result.size_bytes)
     logger.info(
         "job %s: downloaded %s file(s), %s bytes", request.id, len(result.items), result.size_bytes
     )

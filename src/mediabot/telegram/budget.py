@@ -1,0 +1,177 @@
+"""Telegram's limits as one budget that every sender of the bot draws from.
+
+Telegram allows a bot about 30 messages a second overall, about one a second in one
+chat (a short burst is tolerated) and 20 a minute in a group, whichever process sends.
+Each limit is a GCRA bucket (a token bucket kept as one "theoretical arrival time", TAT).
+A `Budget` keeps the buckets: `MemoryBudget` in this process (the embedded mode, one
+process), `mediabot.db.budget.PostgresBudget` in the database every process shares, so a
+bot and any number of workers together stay under the bot's limits without a share per
+process to compute by hand.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+HOLD_S = 1.0
+"""A chat whose next slot is further off than this is held (a flood wait, a backlog): its
+sender waits without a reservation and asks again, since a slot reserved ahead in the
+bot-wide bucket leaves the bot's slots before it unused by every other chat."""
+
+FLOOD_SPREAD_CHATS = 3
+"""429s in this many distinct chats within `FLOOD_SPREAD_WINDOW_S` hold back the whole bot."""
+FLOOD_SPREAD_WINDOW_S = 60.0
+
+_PRUNE_EVERY = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """`per_second` sustained, with up to `burst` messages back to back."""
+
+    per_second: float
+    burst: int = 1
+
+    @property
+    def interval(self) -> float:
+        return 1.0 / self.per_second
+
+    @property
+    def tolerance(self) -> float:
+        return self.interval * (self.burst - 1)
+
+
+# Under the published limits with a margin: requests arrive with jitter, and a burst of
+# b at rate r fits b + r messages in any one second (1 + 26 < 30 overall; the margin of 3
+# absorbs what several processes waking a little late put into one second).
+GLOBAL_RATE = Rate(per_second=26.0, burst=1)
+CHAT_RATE = Rate(per_second=0.9, burst=3)
+GROUP_RATE = Rate(per_second=18 / 60, burst=3)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The bot-wide rate and the rate of one chat; chats with a negative id are groups."""
+
+    overall: Rate = GLOBAL_RATE
+    per_chat: Rate = CHAT_RATE
+    per_group: Rate = GROUP_RATE
+
+    def of_chat(self, chat_id: int) -> Rate:
+        return self.per_group if chat_id < 0 else self.per_chat
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """The answer to a request for a slot: send in `wait_s` seconds (0: now).
+
+    `reserved` False means the chat is held (see `HOLD_S`): nothing was taken; wait
+    `wait_s` and ask again (like any other sender: every waiter of a held chat wakes at
+    the same time, and each must still find room in the chat's bucket).
+    """
+
+    wait_s: float
+    reserved: bool = True
+
+
+class Budget(Protocol):
+    """The buckets of one bot. Every method is one atomic step on the shared state."""
+
+    @property
+    def limits(self) -> Limits: ...
+
+    async def take(self, chat_id: int, weight: int) -> Slot:
+        """Reserve `weight` messages to `chat_id` in the bot's and the chat's bucket at once."""
+        ...
+
+    async def delay(self, chat_id: int) -> float:
+        """Seconds until a message to `chat_id` could go out (0 if now); reserves nothing."""
+        ...
+
+    async def hold(self, chat_id: int | None, seconds: float) -> bool:
+        """Hold back messages after Telegram said "retry after `seconds`"; True if to everyone.
+
+        Most 429s are about one chat (its one message a second, a group's 20 a minute), so
+        only that chat waits. The bot's own limit is hit when 429s come from many chats:
+        once `FLOOD_SPREAD_CHATS` distinct chats got one within `FLOOD_SPREAD_WINDOW_S`, or
+        for a 429 on a method with no chat, every chat waits `seconds` too.
+        """
+        ...
+
+
+class MemoryBudget:
+    """The buckets in this process's memory: for one process (the embedded mode, tests).
+
+    Each step runs without an `await`, so it is atomic on the event loop. `clock` is
+    injectable so tests run on a fake clock.
+    """
+
+    def __init__(self, limits: Limits | None = None, *, clock: Clock = time.monotonic) -> None:
+        self._limits = limits or Limits()
+        self._clock = clock
+        self._global_tat = 0.0
+        self._chat_tat: dict[int, float] = {}
+        self._reservations = 0
+        self._floods: deque[tuple[float, int]] = deque()
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    async def take(self, chat_id: int, weight: int) -> Slot:
+        now = self._clock()
+        rate = self._limits.of_chat(chat_id)
+        ready = self._chat_tat.get(chat_id, now) - rate.tolerance
+        if ready > now + HOLD_S:
+            return Slot(ready - now, reserved=False)
+        at = self._earliest(chat_id, now)
+        self._global_tat = max(self._global_tat, at) + self._limits.overall.interval * weight
+        self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, at), at) + rate.interval * weight
+        self._reservations += 1
+        if self._reservations % _PRUNE_EVERY == 0:
+            self._prune(now)
+        return Slot(at - now)
+
+    async def delay(self, chat_id: int) -> float:
+        now = self._clock()
+        return self._earliest(chat_id, now) - now
+
+    async def hold(self, chat_id: int | None, seconds: float) -> bool:
+        now = self._clock()
+        until = now + seconds
+        if chat_id is not None:
+            rate = self._limits.of_chat(chat_id)
+            self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, 0.0), until + rate.tolerance)
+            self._floods.append((now, chat_id))
+        while self._floods and self._floods[0][0] < now - FLOOD_SPREAD_WINDOW_S:
+            self._floods.popleft()
+        chats = len({chat for _, chat in self._floods})
+        if chat_id is not None and chats < FLOOD_SPREAD_CHATS:
+            return False
+        overall = self._limits.overall
+        self._global_tat = max(self._global_tat, until + overall.tolerance)
+        return True
+
+    def _earliest(self, chat_id: int, now: float) -> float:
+        rate = self._limits.of_chat(chat_id)
+        chat_tat = self._chat_tat.get(chat_id, now)
+        return max(
+            now,
+            self._global_tat - self._limits.overall.tolerance,
+            chat_tat - rate.tolerance,
+        )
+
+    def _prune(self, now: float) -> None:
+        """Forget chats whose bucket is full again: they behave like new chats."""
+        idle = [chat for chat, tat in self._chat_tat.items() if tat <= now]
+        for chat in idle:
+            del self._chat_tat[chat]

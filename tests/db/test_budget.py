@@ -1,0 +1,126 @@
+"""Telegram's budget in PostgreSQL: pacers of separate engines (as of separate processes)
+drawing from one database stay under the bot's rate together, and a 429 one of them saw
+holds all of them back."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mediabot.db.budget import PostgresBudget
+from mediabot.db.engine import create_engine
+from mediabot.db.migrate import upgrade
+from mediabot.telegram.budget import HOLD_S, Limits, Rate
+from mediabot.telegram.pacing import Pacer
+
+PROCESSES = 3
+LIMITS = Limits(overall=Rate(20.0, burst=2), per_chat=Rate(2.0, burst=2))
+
+
+@pytest.fixture
+def budget_db_url(make_pg_database: Callable[[], str]) -> str:
+    return make_pg_database()
+
+
+@pytest.fixture
+async def engines(budget_db_url: str) -> AsyncIterator[list[AsyncEngine]]:
+    """A fresh migrated PostgreSQL database and one engine on it per "process"."""
+    url = budget_db_url
+    first = create_engine(url)
+    await upgrade(first)
+    engines = [first, *(create_engine(url) for _ in range(PROCESSES - 1))]
+    yield engines
+    for engine in engines:
+        await engine.dispose()
+
+
+def _pacers(engines: list[AsyncEngine]) -> list[Pacer]:
+    return [Pacer(PostgresBudget(engine, LIMITS)) for engine in engines]
+
+
+async def test_pacers_sharing_the_database_stay_under_the_bots_rate_together(
+    engines: list[AsyncEngine],
+) -> None:
+    pacers = _pacers(engines)
+    per_pacer = 20
+    sent: list[float] = []
+
+    async def send(pacer: Pacer, chat_id: int) -> None:
+        await pacer.acquire(chat_id)
+        sent.append(time.monotonic())
+
+    start = time.monotonic()
+    async with asyncio.timeout(60):
+        await asyncio.gather(
+            *(
+                send(pacer, 1000 * number + chat)
+                for number, pacer in enumerate(pacers)
+                for chat in range(per_pacer)
+            )
+        )
+    # Each pacer alone would be done within a second; together they take the bot's rate:
+    # 60 messages at 20 a second after a burst of 2 cannot end before 2.9 s.
+    total = PROCESSES * per_pacer
+    assert sent[-1] - start >= (total - LIMITS.overall.burst) / LIMITS.overall.per_second - 0.05
+    assert len(sent) == total
+
+
+async def test_one_chat_is_paced_across_processes(engines: list[AsyncEngine]) -> None:
+    pacers = _pacers(engines)
+    start = time.monotonic()
+    async with asyncio.timeout(60):
+        await asyncio.gather(*(pacer.acquire(77) for pacer in pacers for _ in range(2)))
+    # 6 messages to one chat at 2 a second after a burst of 2: at least 2 s
+    assert time.monotonic() - start >= (6 - 2) / 2.0 - 0.05
+
+
+async def test_a_429_one_process_saw_holds_the_chat_in_every_process(
+    engines: list[AsyncEngine],
+) -> None:
+    first, second, _ = _pacers(engines)
+    assert not await first.penalize(7, 30.0)
+    assert await second.delay(7) == pytest.approx(30.0, abs=1.0)
+    assert await second.has_room(8)
+    slot = await PostgresBudget(engines[2], LIMITS).take(7, 1)
+    assert not slot.reserved  # held: waited for without a slot in the bot-wide bucket
+    assert slot.wait_s > HOLD_S
+    assert await second.has_room(8)
+
+
+async def test_429s_from_three_chats_hold_every_chat_of_every_process(
+    engines: list[AsyncEngine],
+) -> None:
+    pacers = _pacers(engines)
+    chats = (1, 2, 3)
+    verdicts = [await pacer.penalize(chat, 10.0) for pacer, chat in zip(pacers, chats, strict=True)]
+    assert verdicts == [False, False, True]
+    for pacer in pacers:
+        assert not await pacer.has_room(4)
+        assert await pacer.delay(4) == pytest.approx(10.0, abs=1.0)
+
+
+async def test_a_429_without_a_chat_holds_everyone(engines: list[AsyncEngine]) -> None:
+    first, second, _ = _pacers(engines)
+    assert await first.penalize(None, 5.0)
+    assert not await second.has_room(9)
+
+
+async def test_takes_and_holds_at_once_never_deadlock(engines: list[AsyncEngine]) -> None:
+    """Takers lock the bot's row before a chat's; so do holds: no order of the two waits."""
+    fast = Limits(overall=Rate(1000.0, burst=50), per_chat=Rate(1000.0, burst=50))
+    budgets = [PostgresBudget(engine, fast) for engine in engines]
+
+    async def churn(budget: PostgresBudget, offset: int) -> None:
+        for step in range(30):
+            chat = (offset + step) % 5 + 1
+            if step % 7 == 0:
+                await budget.hold(chat, 0.01)
+            else:
+                await budget.take(chat, 1)
+
+    async with asyncio.timeout(60):
+        await asyncio.gather(*(churn(budget, n) for n, budget in enumerate(budgets)))

@@ -1,0 +1,142 @@
+"""The Compose services for real: each one's exact command and environment from
+`compose.yaml`, run against the local PostgreSQL and RabbitMQ instead of the stack's.
+
+Only what names the stack's own machines is replaced: `DATABASE_URL` and `AMQP_URL` (the
+local servers), the Telegram address (the fake Bot API), `DATA_DIR` (a folder per process,
+as each container has its own) and `METRICS_PORT` (a free port each: the containers have
+a network each, these processes share one). Everything else is Compose's, `LOG_FORMAT=json`
+included; each service's healthcheck is run as Docker would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stack import load_compose, service_environment
+
+from support.conversation import Conversation
+from support.fake_telegram import FakeTelegram
+from support.media import MediaSources
+from support.processes import MediabotProcess, mediabot_env
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    """Starts Compose services as local processes; stops them all at the end."""
+
+    compose: dict[str, Any]
+    telegram: FakeTelegram
+    root: Path
+    servers: dict[str, str]
+    started: list[MediabotProcess] = field(default_factory=list)
+
+    def environment(self, service: str, label: str) -> dict[str, str]:
+        env = service_environment(self.compose, service)
+        env.update(self.servers)
+        env.update(DATA_DIR=str(self.root / label), METRICS_PORT=str(_free_port()))
+        # mediabot_env wires the fake Bot API and loopback media; Compose's values win.
+        base = mediabot_env(self.telegram, self.root / label)
+        return {**base, **env, "BOT_TOKEN": self.telegram.token}
+
+    def command(self, service: str) -> str:
+        command: list[str] = self.compose["services"][service]["command"]
+        assert len(command) == 1, command
+        return command[0]
+
+    def start(self, service: str, label: str) -> MediabotProcess:
+        env = self.environment(service, label)
+        process = MediabotProcess(self.command(service), env, self.root / f"{label}.log")
+        self.started.append(process.start())
+        return process
+
+    def healthcheck(self, service: str, label: str) -> subprocess.CompletedProcess[str]:
+        """The service's healthcheck command, as Docker runs it in the container."""
+        test: list[str] = self.compose["services"][service]["healthcheck"]["test"]
+        assert test[:2] == ["CMD", "mediabot"], test
+        return subprocess.run(
+            [sys.executable, "-m", "mediabot", *test[2:]],
+            env=self.environment(service, label),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+@pytest.fixture
+def stack(
+    fake_telegram: FakeTelegram,
+    tmp_path: Path,
+    make_pg_database: Callable[[], str],
+    make_amqp_vhost: Callable[[], str],
+) -> Iterator[Stack]:
+    servers = {
+        "DATABASE_URL": make_pg_database().replace("+asyncpg", ""),
+        "AMQP_URL": make_amqp_vhost(),
+    }
+    stack = Stack(load_compose(), fake_telegram, tmp_path, servers)
+    yield stack
+    for process in stack.started:
+        if process.running():
+            assert process.stop() == 0, process.log[-3000:]
+
+
+def _migrate(stack: Stack) -> None:
+    migrate = stack.start("migrate", "migrate")
+    assert migrate.wait(180) == 0, migrate.log[-3000:]
+
+
+async def test_each_service_runs_as_compose_says(stack: Stack, media: MediaSources) -> None:
+    _migrate(stack)
+    bot = stack.start("bot", "bot")
+    worker = stack.start("worker", "worker")
+    for process in (bot, worker):
+        await asyncio.to_thread(process.wait_for_log, "mediabot started", 180)
+        assert '"level"' in process.log  # LOG_FORMAT=json, as Compose sets it
+    for service in ("bot", "worker"):
+        health = await asyncio.to_thread(stack.healthcheck, service, f"{service}-health")
+        assert health.returncode == 0, health.stderr
+        assert "healthy" in health.stdout
+
+    chat = Conversation(stack.telegram)
+    keyboard = await chat.keyboard(chat.say(media.progressive_mp4))
+    sent = await chat.media(chat.press(keyboard, keyboard.data("360p")), within=120)
+    assert sent.method == "sendVideo"
+
+
+async def test_three_workers_share_the_jobs(stack: Stack, media: MediaSources) -> None:
+    _migrate(stack)
+    workers = [stack.start("worker", f"worker-{n}") for n in range(3)]
+    bot = stack.start("bot", "bot")
+    for process in (bot, *workers):
+        await asyncio.to_thread(process.wait_for_log, "mediabot started", 180)
+
+    chats = [Conversation(stack.telegram) for _ in range(12)]
+    keyboards = await asyncio.gather(
+        *(chat.keyboard(chat.say(media.progressive_mp4)) for chat in chats)
+    )
+    presses = [
+        chat.press(keyboard, keyboard.data("360p"))
+        for chat, keyboard in zip(chats, keyboards, strict=True)
+    ]
+    await asyncio.gather(
+        *(chat.media(since, within=180) for chat, since in zip(chats, presses, strict=True))
+    )
+    started = [len(re.findall(r"job [0-9a-f-]+: started", worker.log)) for worker in workers]
+    assert sum(started) >= len(chats)
+    assert all(count > 0 for count in started), started  # every worker took some

@@ -1,0 +1,89 @@
+"""`METRICS_PORT`: a delivery through the fake Bot API moves the counters on `/metrics`."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from support.conversation import Conversation
+from support.fake_telegram import FakeTelegram
+from support.media import MediaSources
+from support.processes import MediabotProcess, mediabot_env
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _scrape(port: int) -> Samples:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _value(samples: Samples, name: str, **labels: str) -> float:
+    return samples.get((name, frozenset(labels.items())), 0.0)
+
+
+@pytest.fixture
+def metered(fake_telegram: FakeTelegram, tmp_path: Path) -> Iterator[tuple[MediabotProcess, int]]:
+    port = _free_port()
+    env = mediabot_env(fake_telegram, tmp_path / "data", METRICS_PORT=str(port))
+    process = MediabotProcess("run", env, tmp_path / "mediabot.log").start()
+    process.wait_for_log("mediabot started", timeout=120)
+    yield process, port
+    assert process.stop() == 0, process.log[-3000:]
+
+
+async def test_a_delivery_moves_the_counters(
+    metered: tuple[MediabotProcess, int], fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    _, port = metered
+    before = await asyncio.to_thread(_scrape, port)
+    assert ("mediabot_queue_depth", frozenset()) in before
+    assert _value(before, "mediabot_active_jobs") == 0
+
+    chat = Conversation(fake_telegram)
+    keyboard = await chat.keyboard(chat.say(media.progressive_mp4))
+    fake_telegram.fail_next("sendVideo", error_code=429, retry_after=1)
+    sent = await chat.media(chat.press(keyboard, keyboard.data("360p")))
+    assert sent.method == "sendVideo"
+    await chat.telegram.wait_for(lambda call: chat.in_chat(call) and call.method == "deleteMessage")
+
+    after: Samples = {}
+    for _ in range(100):  # recorded as delivered, and the job ended, right after the send
+        after = await asyncio.to_thread(_scrape, port)
+        delivered = _value(after, "mediabot_requests_total", **_DELIVERED)
+        if delivered and not _value(after, "mediabot_active_jobs"):
+            break
+        await asyncio.sleep(0.1)
+    assert _value(after, "mediabot_requests_total", **_DELIVERED) == 1
+    assert _value(after, "mediabot_press_to_file_seconds_count", provider="generic") == 1
+    assert _value(after, "mediabot_download_seconds_count", provider="generic") == 1
+    assert _value(after, "mediabot_download_bytes_sum", provider="generic") > 10_000
+    assert _value(after, "mediabot_upload_bytes_count", method="sendVideo") == 1
+    assert _value(after, "mediabot_upload_bytes_sum", method="sendVideo") > 10_000
+    assert _value(after, "mediabot_upload_seconds_count", method="sendVideo") == 1
+    assert _value(after, "mediabot_cache_lookups_total", result="miss") >= 1
+    assert _value(after, "mediabot_telegram_errors_total", method="sendVideo", code="429") == 1
+    assert _value(after, "mediabot_rate_wait_seconds_count") > _value(
+        before, "mediabot_rate_wait_seconds_count"
+    )
+    assert _value(after, "mediabot_active_jobs") == 0
+
+
+_DELIVERED = {"provider": "generic", "kind": "video", "outcome": "delivered"}
