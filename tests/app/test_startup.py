@@ -10,7 +10,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 
+from mediabot.db.migrate import alembic_config
 from support.fake_telegram import FakeTelegram
 from support.processes import MediabotProcess, mediabot_env
 
@@ -60,7 +62,8 @@ def test_health_says_ok_when_the_database_and_the_broker_answer(
 ) -> None:
     done = _mediabot({**env, "DATABASE_URL": migrated_pg, "AMQP_URL": amqp_url}, "health")
     assert done.returncode == 0, done.stderr
-    assert "database ok (schema 0007); RabbitMQ ok" in done.stdout
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"database ok (schema {head}); RabbitMQ ok" in done.stdout
 
 
 def test_health_fails_in_one_line_when_the_database_does_not_answer(env: dict[str, str]) -> None:
@@ -91,7 +94,8 @@ def test_a_schema_behind_says_to_run_migrate(
     assert "run `mediabot migrate`" in _one_line(health)
     worker = _mediabot({**env, "DATABASE_URL": url, "AMQP_URL": amqp_url}, "worker")
     assert worker.returncode == 1
-    assert "schema is at nothing, this mediabot needs 0007: run `mediabot migrate`" in (
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"schema is at nothing, this mediabot needs {head}: run `mediabot migrate`" in (
         _one_line(worker)
     )
 
