@@ -40,7 +40,8 @@ from mediabot.downloaders.errors import DownloadError, SitePushBackError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.i18n import speaking, use_locale
 from mediabot.queue.base import DeferJobError, RetryJobError
-from mediabot.senders.base import SendTarget
+from mediabot.domain.inline import start_payload
+from mediabot.senders.base import InlinePlace, SendTarget
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable, describe
 from mediabot.telegram.flood import flood_observer
@@ -256,6 +257,7 @@ class Pipeline:
             request.url,
             request.reply_to_message_id,
             request.message_thread_id,
+            await self._inline_place(request),
         )
         if not request.delivered_parts and await resend_from_cache(
             job, self._ports.senders, target
@@ -276,3 +278,16 @@ class Pipeline:
         ):
             return
         await fetch_and_send(job, self._fetching)
+
+    async def _inline_place(self, request: Request) -> InlinePlace | None:
+        """Where an inline request's file goes, and the way to the private chat when it
+        comes in parts (`/start inline_<request>` there sends them)."""
+        if request.inline_message_id is None:
+            return None
+        me = await self._parts.bot.me()
+        return InlinePlace(
+            message_id=request.inline_message_id,
+            too_large_text=texts.inline_too_large(),
+            private_button=texts.inline_in_private_chat(),
+            private_link=f"https://t.me/{me.username}?start={start_payload(request.id)}",
+        )
