@@ -230,6 +230,31 @@ class FileRepository:
         )
         return await self._session.scalar(statement)
 
+    async def delivered_whole(self, media_key: str, limit: int = 200) -> list[File]:
+        """The latest delivery of this media in each kind and resolution that came as one
+        file (with its part): what an inline query can be answered with at once."""
+        statement = (
+            select(File)
+            .where(
+                File.media_key == media_key,
+                File.state == RequestState.DELIVERED,
+                select(FilePart.id).where(FilePart.file_id == File.id).exists(),
+            )
+            .options(selectinload(File.parts))
+            .order_by(File.finished_at.desc())
+            .limit(limit)
+        )
+        latest: dict[tuple[MediaKind | None, int | None], File] = {}
+        for file in await self._session.scalars(statement):
+            latest.setdefault((file.kind, file.resolution), file)
+        return [file for file in latest.values() if len(file.parts) == 1]
+
+    async def by_inline_message(self, inline_message_id: str) -> File | None:
+        """The request delivered into this inline message."""
+        return await self._session.scalar(
+            select(File).where(File.inline_message_id == inline_message_id)
+        )
+
     async def being_fetched(self, file: File) -> bool:
         """Whether a live worker fetched this same media first and is still at it.
 

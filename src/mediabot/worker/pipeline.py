@@ -35,12 +35,12 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.domain.enums import RequestState
+from mediabot.domain.inline import start_payload
 from mediabot.domain.jobs import Job
 from mediabot.downloaders.errors import DownloadError, SitePushBackError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.i18n import speaking, use_locale
 from mediabot.queue.base import DeferJobError, RetryJobError
-from mediabot.domain.inline import start_payload
 from mediabot.senders.base import InlinePlace, SendTarget
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable, describe

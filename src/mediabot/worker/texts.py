@@ -111,9 +111,7 @@ def playlist_done(delivered: int, total: int, skipped: int, cancelled: int) -> s
 
 
 def inline_too_large() -> str:
-    return _(
-        "📦 Too large to send here: it comes in parts. The bot sends them in a private chat."
-    )
+    return _("📦 Too large to send here: it comes in parts. The bot sends them in a private chat.")
 
 
 def inline_in_private_chat() -> str:
