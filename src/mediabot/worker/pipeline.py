@@ -41,7 +41,7 @@ from mediabot.downloaders.errors import DownloadError, SitePushBackError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.i18n import speaking, use_locale
 from mediabot.queue.base import DeferJobError, RetryJobError
-from mediabot.senders.base import InlinePlace, SendTarget
+from mediabot.senders.base import InlinePlace
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable, describe
 from mediabot.telegram.flood import flood_observer
@@ -251,14 +251,8 @@ class Pipeline:
     async def _deliver(self, job: JobContext) -> None:
         """The cache first, then (after any twin's fetch) the cache again, then a fetch."""
         request = job.request
-        target = SendTarget.for_media(
-            request.chat_telegram_id,
-            request.title or "",
-            request.url,
-            request.reply_to_message_id,
-            request.message_thread_id,
-            await self._inline_place(request),
-        )
+        job.inline = await self._inline_place(request)
+        target = job.target(request.title or "")
         if not request.delivered_parts and await resend_from_cache(
             job, self._ports.senders, target
         ):
