@@ -249,11 +249,16 @@ class FileRepository:
             latest.setdefault((file.kind, file.resolution), file)
         return [file for file in latest.values() if len(file.parts) == 1]
 
-    async def by_inline_message(self, inline_message_id: str) -> File | None:
-        """The request delivered into this inline message."""
-        return await self._session.scalar(
-            select(File).where(File.inline_message_id == inline_message_id)
+    async def delivered_key_of_url(self, url: str) -> str | None:
+        """The media key a delivery of exactly this link was recorded under: the key of a
+        link whose URL does not tell it (a page), known without looking it up again."""
+        statement = (
+            select(File.media_key)
+            .where(File.request_url == url, File.state == RequestState.DELIVERED)
+            .order_by(File.finished_at.desc())
+            .limit(1)
         )
+        return await self._session.scalar(statement)
 
     async def being_fetched(self, file: File) -> bool:
         """Whether a live worker fetched this same media first and is still at it.

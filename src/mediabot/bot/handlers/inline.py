@@ -95,7 +95,7 @@ async def answer_inline_query(
     if url is None:
         await _answer(query, [], texts.inline_send_a_link())
         return
-    key = _key_of(url)
+    key = _key_of(url) or await FileRepository(session).delivered_key_of_url(url)
     cached = await _cached_results(session, key) if key is not None else []
     if cached:
         logger.info("inline query %s: %s answered from the cache", query.id, key)

@@ -96,7 +96,7 @@ async def test_a_new_link_goes_through_the_storage_chat_into_the_inline_message(
     # Asked again, the link is answered with that file from the cache.
     media_requests.reset()
     since = len(fake_telegram.calls)
-    again = fake_telegram.inject_inline_query(next(_users), f"{media.progressive_mp4} ")
+    again = fake_telegram.inject_inline_query(next(_users), media.progressive_mp4)
     cached = await _results(fake_telegram, again)
     assert [result["type"] for result in cached] == ["video"]
     assert cached[0]["video_file_id"] == uploaded.result["video"]["file_id"]
