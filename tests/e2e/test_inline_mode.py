@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.conversation import Conversation
 from support.fake_telegram import ApiCall, FakeTelegram
 from support.media import MediaSources
 from support.media_server import MediaServer
@@ -31,7 +33,9 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def embedded(fake_telegram: FakeTelegram, data_dir: Path) -> Iterator[MediabotProcess]:
-    env = mediabot_env(fake_telegram, data_dir, STORAGE_CHAT_ID=str(STORAGE))
+    env = mediabot_env(
+        fake_telegram, data_dir, STORAGE_CHAT_ID=str(STORAGE), TELEGRAM_UPLOAD_LIMIT_MB="2"
+    )
     process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
     process.wait_for_log("mediabot started")
     yield process
@@ -129,3 +133,40 @@ async def test_audio_is_offered_and_delivered_too(
         fake_telegram.inline_message(place)["audio"]["file_id"]
         == (uploaded.result["audio"]["file_id"])
     )
+
+
+async def test_a_file_in_parts_is_sent_in_the_private_chat_through_the_deep_link(
+    embedded: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    user = next(_users)
+    query = fake_telegram.inject_inline_query(user, media.long_mp4)
+    results = await _results(fake_telegram, query)
+    since = len(fake_telegram.calls)
+    place = fake_telegram.choose_inline_result(query, results[0]["id"])
+    assert place is not None
+    told = await fake_telegram.wait_for(
+        lambda call: (
+            call.method == "editMessageText"
+            and call.params.get("inline_message_id") == place
+            and "Too large" in call.params.get("text", "")
+        ),
+        180,
+        since=since,
+    )
+    stored = [
+        call
+        for call in fake_telegram.calls[since:]
+        if _in_storage(call) and call.method == "sendVideo"
+    ]
+    assert len(stored) > 1, "the parts went to the storage chat"
+    assert not [call for call in fake_telegram.calls[since:] if call.method == "editMessageMedia"]
+    [[button]] = json.loads(told.params["reply_markup"])["inline_keyboard"]
+    link = button["url"]
+    assert link.startswith("https://t.me/mediabot_test_bot?start=inline_")
+
+    chat = Conversation(fake_telegram, chat_id=user)
+    since = chat.say("/start " + link.split("?start=")[1])
+    for _ in stored:
+        sent = await chat.media(since, within=60)
+        assert not sent.files, "the parts are sent again by file id, not uploaded"
+        since = fake_telegram.calls.index(sent) + 1
