@@ -38,7 +38,7 @@ from aiogram.types.inline_query_result_union import InlineQueryResultUnion
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
-from mediabot.bot.handlers.links import Lookup
+from mediabot.bot.handlers.links import Lookup, record_offer
 from mediabot.bot.keyboards import format_size
 from mediabot.bot.limits import limit_refusal, place_still_free
 from mediabot.bot.links import first_link
@@ -47,14 +47,12 @@ from mediabot.db.models import File
 from mediabot.db.repositories import (
     ChatRepository,
     FileRepository,
-    ProviderRepository,
     TelegramChat,
 )
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.inline import INLINE_START_PREFIX, InlineChoice, request_of_payload
 from mediabot.domain.jobs import Job
-from mediabot.domain.media import TITLE_MAX_CHARS, MediaOptions
-from mediabot.domain.offer import Offer
+from mediabot.domain.media import MediaOptions
 from mediabot.downloaders.errors import DownloadError, PlaylistLinkError, UnsupportedLinkError
 from mediabot.downloaders.registry import recognise
 from mediabot.i18n import _
@@ -162,7 +160,8 @@ async def queue_chosen_result(
         return
     await files.set_state(choice.offer_id, RequestState.QUEUED, inline_message_id=place)
     await session.commit()
-    await _publish(job_queue, session, choice.offer_id, bot, place)
+    if not await _published(job_queue, session, choice.offer_id):
+        await _tell(bot, place, texts.queue_unavailable())
 
 
 @router.message(
@@ -197,12 +196,7 @@ async def send_inline_parts(
         "request %s: parts of inline request %s sent to the private chat", again.id, delivered.id
     )
     await message.answer(texts.inline_sending_parts())
-    try:
-        await job_queue.publish(Job(again.id))
-    except PublishFailedError:
-        logger.exception("request %s: publishing the job failed", again.id)
-        await files.set_state(again.id, RequestState.FAILED, error_reason="queue unavailable")
-        await session.commit()
+    if not await _published(job_queue, session, again.id):
         await message.answer(texts.queue_unavailable())
 
 
@@ -281,19 +275,7 @@ async def _record_offer(
     storage = await ChatRepository(session).upsert(
         TelegramChat(telegram_id=storage_chat_id, type=_STORAGE_CHAT_TYPE, title=None), user_row_id
     )
-    offer = await FileRepository(session).add(
-        File(
-            chat_id=storage,
-            requested_by_id=user_row_id,
-            provider_id=await ProviderRepository(session).id_of(options.provider),
-            request_url=url,
-            media_key=options.media_key,
-            state=RequestState.OFFERED,
-            title=options.title[:TITLE_MAX_CHARS] if options.title else None,
-            duration_s=options.duration_s,
-            offer=Offer.of(options),
-        )
-    )
+    offer = await record_offer(session, storage, user_row_id, url, options)
     await session.commit()
     return offer
 
@@ -353,9 +335,8 @@ def _may_choose(offer: File | None, choice: InlineChoice, user_row_id: uuid.UUID
     )
 
 
-async def _publish(
-    job_queue: JobQueue, session: AsyncSession, request_id: uuid.UUID, bot: Bot, place: str
-) -> None:
+async def _published(job_queue: JobQueue, session: AsyncSession, request_id: uuid.UUID) -> bool:
+    """Publish the request's job; False (the request failed) when the queue refused it."""
     try:
         await job_queue.publish(Job(request_id))
     except PublishFailedError:
@@ -364,9 +345,9 @@ async def _publish(
             request_id, RequestState.FAILED, error_reason="queue unavailable"
         )
         await session.commit()
-        await _tell(bot, place, texts.queue_unavailable())
-        return
-    logger.info("request %s: queued from an inline message", request_id)
+        return False
+    logger.info("request %s: queued", request_id)
+    return True
 
 
 async def _answer(
