@@ -149,8 +149,10 @@ async def test_a_chosen_result_is_queued_into_its_inline_message(bench: BotBench
     assert request.inline_message_id == "AAAA-inline-1"
     assert bench.queue.pending == 1
     # The same chosen result again (Telegram repeats an update) changes nothing.
+    edits = len(bench.telegram.calls_of("editMessageText"))
     await _choose(bench, user, results[0]["id"], "AAAA-inline-1")
     assert bench.queue.pending == 1
+    assert len(bench.telegram.calls_of("editMessageText")) == edits, "its progress stays"
 
 
 async def test_forged_and_oversized_results_queue_nothing(bench: BotBench) -> None:

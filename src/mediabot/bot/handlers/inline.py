@@ -141,6 +141,8 @@ async def queue_chosen_result(
     files = FileRepository(session)
     offer = await files.get(choice.offer_id)
     await session.commit()
+    if offer is not None and offer.inline_message_id == place:
+        return  # the same update again (a webhook's retry): already queued
     if not _may_choose(offer, choice, user_row_id):
         logger.warning(
             "refused chosen inline result %r of user %s", chosen.result_id, chosen.from_user.id
