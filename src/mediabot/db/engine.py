@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -14,6 +16,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+
+T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
@@ -49,3 +53,25 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def uninterrupted(unit: Coroutine[Any, Any, T]) -> T:
+    """Run a database unit (open a session, a few statements, commit) to its end even when
+    the caller is cancelled meanwhile; the cancel is raised once the unit is over.
+
+    A cancel that lands inside an aiosqlite statement can leave the task hanging with the
+    connection checked out (found by cancelling a session mid-statement: the task ended only
+    when cancelled a second time). With SQLite's single pooled connection that stalls every
+    other database user of the process. Use it where a task is cancelled on purpose while it
+    may be talking to the database (the lease watcher at the end of every job).
+    """
+    task = asyncio.ensure_future(unit)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        while not task.done():
+            try:
+                await asyncio.wait({task})
+            except asyncio.CancelledError:
+                continue
+        raise

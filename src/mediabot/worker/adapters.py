@@ -16,6 +16,7 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mediabot.db.engine import uninterrupted
 from mediabot.db.models import File, FilePart, User
 from mediabot.db.repositories import ChatRepository, FileRepository, PlaylistRepository
 from mediabot.domain.enums import MediaKind, RequestState
@@ -129,6 +130,11 @@ class DatabaseRequests:
             await session.commit()
 
     async def renew(self, request_id: uuid.UUID, progress: Progress | None = None) -> bool:
+        # The lease watcher that calls this is cancelled at the end of every job, often
+        # mid-renewal: the renewal finishes first (see `uninterrupted`).
+        return await uninterrupted(self._renew(request_id, progress))
+
+    async def _renew(self, request_id: uuid.UUID, progress: Progress | None) -> bool:
         async with self.sessions() as session:
             files = FileRepository(session)
             held = await files.renew_lease(request_id, self.owner, self.lease, progress)
