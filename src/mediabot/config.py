@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     allowed_user_ids: Annotated[tuple[int, ...], NoDecode] = ()
     allowed_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
     rate_limit_per_hour: int = Field(default=30, ge=1)
+    storage_chat_id: int | None = None
+    """Inline mode: the chat (a private channel or group) files are uploaded to before the
+    inline message is edited into them; None: inline mode is not configured."""
 
     @field_validator("log_level")
     @classmethod

@@ -15,13 +15,23 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
+from aiogram.types import (
+    CallbackQuery,
+    Chat,
+    ChosenInlineResult,
+    InlineQuery,
+    InlineQueryResultsButton,
+    Message,
+    TelegramObject,
+    User,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge
 from mediabot.config import Settings
 from mediabot.db.repositories import UserRepository
+from mediabot.telegram.texts import plain
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +60,11 @@ class AccessMiddleware(BaseMiddleware):
         refusal = await self._refusal(settings, user, data)
         if refusal is None:
             return await handler(event, data)
+        if isinstance(event, InlineQuery | ChosenInlineResult):
+            # Inline mode: an empty answer saying so (every time: it is only a hint).
+            logger.info("user %s refused in inline mode (%s)", user.id, refusal)
+            await refuse_inline(event, texts.inline_not_available())
+            return None
         key = (refusal, user.id)
         told = key in self._told
         if not told:
@@ -91,3 +106,21 @@ class AccessMiddleware(BaseMiddleware):
 
 def _text(refusal: _Refusal) -> str:
     return texts.not_allowed() if refusal is _Refusal.STRANGER else texts.banned()
+
+
+_BUTTON_TEXT_LIMIT = 64
+
+
+async def refuse_inline(event: InlineQuery | ChosenInlineResult, text: str) -> None:
+    """An inline query answered with no results and `text` on the button above them; a
+    chosen result's message edited to `text`. A refusal of Telegram's is only logged."""
+    try:
+        if isinstance(event, InlineQuery):
+            button = InlineQueryResultsButton(
+                text=plain(text, _BUTTON_TEXT_LIMIT), start_parameter="inline"
+            )
+            await event.answer([], cache_time=5, is_personal=True, button=button)
+        elif event.inline_message_id is not None and event.bot is not None:
+            await event.bot.edit_message_text(text=text, inline_message_id=event.inline_message_id)
+    except TelegramAPIError as exc:
+        logger.info("refusing user %s in inline mode failed: %s", event.from_user.id, exc.message)

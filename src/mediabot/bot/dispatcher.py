@@ -39,14 +39,18 @@ def build_dispatcher(
         playlist_lookup=playlist_lookup,
     )
     dispatcher.update.outer_middleware(AnswerDeadlineMiddleware())
+    observers = (
+        dispatcher.message,
+        dispatcher.callback_query,
+        dispatcher.inline_query,
+        dispatcher.chosen_inline_result,
+    )
     middleware = DatabaseMiddleware(sessions)
-    dispatcher.message.outer_middleware(middleware)
-    dispatcher.callback_query.outer_middleware(middleware)
     locales = UserLocaleMiddleware()  # after the session: it reads the user's choice
-    dispatcher.message.outer_middleware(locales)
-    dispatcher.callback_query.outer_middleware(locales)
     access = AccessMiddleware()  # inner: only updates a handler took meet the allowlists
-    dispatcher.message.middleware(access)
-    dispatcher.callback_query.middleware(access)
+    for observer in observers:
+        observer.outer_middleware(middleware)
+        observer.outer_middleware(locales)
+        observer.middleware(access)
     dispatcher.include_routers(*routers())
     return dispatcher

@@ -78,3 +78,27 @@ async def place_still_free(session: AsyncSession, user_id: uuid.UUID, limit: int
     """
     await UserRepository(session).lock(user_id)
     return await FileRepository(session).count_in_flight_of_user(user_id) < limit
+
+
+async def limit_refusal(
+    session: AsyncSession, user_row_id: uuid.UUID, settings: Settings
+) -> str | None:
+    """Why one more request of this user is refused (a full stack, the hourly limit), in
+    one short line; None when it may go. For choices without a button press to answer
+    (a chosen inline result, a deep link)."""
+    files = FileRepository(session)
+    limit = settings.max_active_requests
+    refusal = None
+    if await files.count_in_flight_of_user(user_row_id) >= limit:
+        refusal = texts.stack_full_alert(limit)
+    else:
+        now = utcnow()
+        count, oldest = await files.presses_since(user_row_id, now - _HOUR)
+        if count >= settings.rate_limit_per_hour and oldest is not None:
+            retry = oldest + _HOUR
+            minutes = max(1, math.ceil((retry - now).total_seconds() / 60))
+            refusal = texts.hourly_limit(settings.rate_limit_per_hour, minutes, f"{retry:%H:%M}")
+    await session.commit()  # end the read before talking to Telegram
+    if refusal is not None:
+        logger.info("user row %s: refused by the limits", user_row_id)
+    return refusal

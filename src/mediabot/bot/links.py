@@ -55,6 +55,16 @@ def extract_links(message: Message, limit: int) -> tuple[list[str], bool]:
     return links[:limit], len(links) > limit
 
 
+def first_link(text: str) -> str | None:
+    """The first link of a plain text (an inline query), cleaned like a message's."""
+    for word in text.split():
+        for part in _cleaned(word):
+            link = _with_scheme(part)
+            if link:
+                return link
+    return None
+
+
 def _index_of_utf16_offset(text: str, offset: int) -> int:
     """The index in `text` of Telegram's `offset` (counted in UTF-16 code units)."""
     units = 0

@@ -298,3 +298,45 @@ def playlist_cancelled(delivered: int, total: int) -> str:
     return _("Cancelled. Delivered: {delivered} of {total}.").format(
         delivered=delivered, total=total
     )
+
+
+def inline_not_configured() -> str:
+    return _("Inline mode is not configured")
+
+
+def inline_not_available() -> str:
+    return _("Not available to you")
+
+
+def inline_send_a_link() -> str:
+    return _("Type or paste a video link")
+
+
+def inline_lookup_failed() -> str:
+    return _("Could not look up this link; try the bot's chat")
+
+
+def inline_playlist() -> str:
+    return _("Playlists: send the link in the bot's chat")
+
+
+def inline_video(height: int) -> str:
+    return _("🎬 Video {height}p").format(height=height)
+
+
+def inline_audio() -> str:
+    return _("🎵 Audio only")
+
+
+def inline_placeholder(title: str | None) -> str:
+    """The text an inline result posts while the file is on its way (HTML)."""
+    template = _("⏳ Fetching <b>{title}</b>…")
+    return telegram_texts.fill_html(template, title=telegram_texts.plain(title) or untitled())
+
+
+def inline_open_bot() -> str:
+    return _("Open the bot")
+
+
+def inline_sending_parts() -> str:
+    return _("Sending the parts here.")

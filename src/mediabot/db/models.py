@@ -246,6 +246,9 @@ class File(_Timestamps, Base):
     playlist_position: Mapped[int | None] = mapped_column(Integer)
     """The item's turn in its playlist (cached items first, then the playlist's order): no
     item is worked on while an earlier one is pending."""
+    inline_message_id: Mapped[str | None] = mapped_column(String(128))
+    """Chosen through inline mode: the message posted in the user's chat, edited into the
+    file (the request's own chat is then the storage chat the file is uploaded to)."""
 
     chat: Mapped[Chat] = relationship(back_populates="files")
     provider: Mapped[ProviderRow] = relationship(back_populates="files")

@@ -230,6 +230,36 @@ class FileRepository:
         )
         return await self._session.scalar(statement)
 
+    async def delivered_whole(self, media_key: str, limit: int = 200) -> list[File]:
+        """The latest delivery of this media in each kind and resolution that came as one
+        file (with its part): what an inline query can be answered with at once."""
+        statement = (
+            select(File)
+            .where(
+                File.media_key == media_key,
+                File.state == RequestState.DELIVERED,
+                select(FilePart.id).where(FilePart.file_id == File.id).exists(),
+            )
+            .options(selectinload(File.parts))
+            .order_by(File.finished_at.desc())
+            .limit(limit)
+        )
+        latest: dict[tuple[MediaKind | None, int | None], File] = {}
+        for file in await self._session.scalars(statement):
+            latest.setdefault((file.kind, file.resolution), file)
+        return [file for file in latest.values() if len(file.parts) == 1]
+
+    async def delivered_key_of_url(self, url: str) -> str | None:
+        """The media key a delivery of exactly this link was recorded under: the key of a
+        link whose URL does not tell it (a page), known without looking it up again."""
+        statement = (
+            select(File.media_key)
+            .where(File.request_url == url, File.state == RequestState.DELIVERED)
+            .order_by(File.finished_at.desc())
+            .limit(1)
+        )
+        return await self._session.scalar(statement)
+
     async def being_fetched(self, file: File) -> bool:
         """Whether a live worker fetched this same media first and is still at it.
 

@@ -66,6 +66,8 @@ class SendTarget:
     title: str = ""
     message_thread_id: int | None = None
     """A forum topic of the chat: the files go there even if the replied-to message is gone."""
+    inline: InlinePlace | None = None
+    """Inline mode: `chat_id` is the storage chat, and the file ends up in this message."""
 
     @classmethod
     def for_media(
@@ -75,6 +77,7 @@ class SendTarget:
         source_url: str,
         reply_to_message_id: int | None = None,
         message_thread_id: int | None = None,
+        inline: InlinePlace | None = None,
     ) -> SendTarget:
         """A target whose caption is the title in bold and the source link.
 
@@ -87,7 +90,7 @@ class SendTarget:
             caption = fill_html("<b>{title}</b>\n{url}", room, title=clean_title, url=source_url)
         else:
             caption = fill_html("{url}", room, url=source_url)
-        return cls(chat_id, caption, reply_to_message_id, clean_title, message_thread_id)
+        return cls(chat_id, caption, reply_to_message_id, clean_title, message_thread_id, inline)
 
     def caption_with(self, line: str) -> str:
         """The caption with one more line of plain text under it (cleaned and escaped)."""
@@ -106,6 +109,21 @@ class SendTarget:
         return ReplyParameters(
             message_id=self.reply_to_message_id, allow_sending_without_reply=True
         )
+
+
+@dataclass(frozen=True, slots=True)
+class InlinePlace:
+    """A message posted through an inline result, which a delivery is put into.
+
+    Telegram takes no upload there: the file goes to the storage chat first and the message
+    is edited into it by file id. A delivery of more than one file cannot fit one message:
+    it then says `too_large_text`, with a `private_button` opening `private_link`.
+    """
+
+    message_id: str
+    too_large_text: str
+    private_button: str
+    private_link: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,7 @@ from mediabot.downloaders.streams import StreamPlan
 from mediabot.i18n import DEFAULT_LOCALE, locale_for, use_locale
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart, CachedSender
+from mediabot.senders.inline import InlineCachedSender, InlineSender
 from mediabot.senders.registry import make_sender, make_stream_sender
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker import texts
@@ -70,6 +71,7 @@ def _request_of(file: File) -> Request | None:
         locale=_locale_of(file.requested_by),
         attempts=max(file.attempts, 1),
         playlist=_place_of(file),
+        inline_message_id=file.inline_message_id,
     )
 
 
@@ -219,7 +221,7 @@ class DatabaseRequests:
                     kind=part.kind,
                     telegram_file_id=part.file_id,
                     telegram_file_unique_id=part.file_unique_id,
-                    message_id=part.message_id,
+                    message_id=part.message_id or None,  # 0: put in an inline message
                     size_bytes=part.size_bytes,
                     start_s=part.start_s,
                     end_s=part.end_s,
@@ -254,6 +256,8 @@ class AiogramSenders:
     def cached(
         self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback
     ) -> Sender:
+        if target.inline is not None:
+            return InlineCachedSender(self.bot, target, parts, on_part=on_part)
         return CachedSender(self.bot, target, parts, on_part=on_part)
 
     def fresh(
@@ -263,13 +267,16 @@ class AiogramSenders:
         on_part: PartCallback,
         resume: ResumePoint | None,
     ) -> Sender:
-        return make_sender(
-            self.bot,
-            result,
+        return self._into_inline(
             target,
-            limit_bytes=self.limit_bytes,
-            on_part=on_part,
-            resume=resume,
+            make_sender(
+                self.bot,
+                result,
+                target,
+                limit_bytes=self.limit_bytes,
+                on_part=on_part,
+                resume=resume,
+            ),
         )
 
     def stream(
@@ -280,18 +287,25 @@ class AiogramSenders:
         on_part: PartCallback,
         resume: ResumePoint | None,
     ) -> Sender:
-        return make_stream_sender(
-            self.bot,
-            plan.source,
+        return self._into_inline(
             target,
-            work_dir=folder,
-            limit_bytes=self.limit_bytes,
-            title=plan.title,
-            performer=plan.uploader,
-            cover=plan.thumbnail,
-            on_part=on_part,
-            resume=resume,
+            make_stream_sender(
+                self.bot,
+                plan.source,
+                target,
+                work_dir=folder,
+                limit_bytes=self.limit_bytes,
+                title=plan.title,
+                performer=plan.uploader,
+                cover=plan.thumbnail,
+                on_part=on_part,
+                resume=resume,
+            ),
         )
+
+    def _into_inline(self, target: SendTarget, upload: Sender) -> Sender:
+        """An inline request's upload goes to the storage chat, then into its message."""
+        return upload if target.inline is None else InlineSender(self.bot, target, upload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +338,16 @@ class AiogramStatuses:
     def open(self, request: Request, *, buttons: bool = False) -> Status:
         with use_locale(request.locale):  # the buttons' labels, and the status's words later
             place = request.playlist
+            if request.inline_message_id is not None:
+                # The inline message is the status; a ✖ there would come without a chat.
+                return StatusMessage(
+                    self.bot,
+                    self.pacer,
+                    request.chat_telegram_id,
+                    None,
+                    locale=request.locale,
+                    inline_message_id=request.inline_message_id,
+                )
             if place is None:
                 return StatusMessage(
                     self.bot,

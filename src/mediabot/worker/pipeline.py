@@ -35,12 +35,13 @@ from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.domain.enums import RequestState
+from mediabot.domain.inline import start_payload
 from mediabot.domain.jobs import Job
 from mediabot.downloaders.errors import DownloadError, SitePushBackError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.i18n import speaking, use_locale
 from mediabot.queue.base import DeferJobError, RetryJobError
-from mediabot.senders.base import SendTarget
+from mediabot.senders.base import InlinePlace
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable, describe
 from mediabot.telegram.flood import flood_observer
@@ -250,13 +251,8 @@ class Pipeline:
     async def _deliver(self, job: JobContext) -> None:
         """The cache first, then (after any twin's fetch) the cache again, then a fetch."""
         request = job.request
-        target = SendTarget.for_media(
-            request.chat_telegram_id,
-            request.title or "",
-            request.url,
-            request.reply_to_message_id,
-            request.message_thread_id,
-        )
+        job.inline = await self._inline_place(request)
+        target = job.target(request.title or "")
         if not request.delivered_parts and await resend_from_cache(
             job, self._ports.senders, target
         ):
@@ -276,3 +272,16 @@ class Pipeline:
         ):
             return
         await fetch_and_send(job, self._fetching)
+
+    async def _inline_place(self, request: Request) -> InlinePlace | None:
+        """Where an inline request's file goes, and the way to the private chat when it
+        comes in parts (`/start inline_<request>` there sends them)."""
+        if request.inline_message_id is None:
+            return None
+        me = await self._parts.bot.me()
+        return InlinePlace(
+            message_id=request.inline_message_id,
+            too_large_text=texts.inline_too_large(),
+            private_button=texts.inline_in_private_chat(),
+            private_link=f"https://t.me/{me.username}?start={start_payload(request.id)}",
+        )

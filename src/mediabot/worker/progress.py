@@ -100,8 +100,13 @@ class StatusMessage:
         clock: Callable[[], float] = time.monotonic,
         locale: str | None = None,
         heading: str = "",
+        inline_message_id: str | None = None,
     ) -> None:
-        """`heading` goes before every progress text (a playlist item's place in it)."""
+        """`heading` goes before every progress text (a playlist item's place in it).
+
+        With `inline_message_id` the status is that message (posted through an inline
+        result; `chat_id` is then only the pacing's key): it is edited, never deleted.
+        """
         self._bot = bot
         self._pacer = pacer
         self._chat_id = chat_id
@@ -121,6 +126,21 @@ class StatusMessage:
         self._locale = locale or current_locale()
         """The language of the lines built here from progress reports (made off the job's task)."""
         self._heading = heading
+        self._inline_message_id = inline_message_id
+
+    def _edit_method(self, text: str, markup: InlineKeyboardMarkup | None) -> EditMessageText:
+        """The edit of the status message (or of the inline message) to `text`."""
+        if self._inline_message_id is not None:
+            return EditMessageText(
+                text=text, inline_message_id=self._inline_message_id, reply_markup=markup
+            )
+        return EditMessageText(
+            text=text, chat_id=self._chat_id, message_id=self._message_id, reply_markup=markup
+        )
+
+    @property
+    def _has_message(self) -> bool:
+        return self._message_id is not None or self._inline_message_id is not None
 
     @property
     def closed(self) -> bool:
@@ -164,7 +184,7 @@ class StatusMessage:
         if Telegram refuses it or it takes long; waits shorter than the edit interval go
         unmentioned. After the wait, the flusher puts the progress text back.
         """
-        if self._closed or self._message_id is None or wait.retry_after < self._interval_s:
+        if self._closed or not self._has_message or wait.retry_after < self._interval_s:
             return
         if self._notice is not None and not self._notice.done():
             return
@@ -176,10 +196,7 @@ class StatusMessage:
         self._start_flusher()
 
     async def _send_notice(self, text: str) -> None:
-        assert self._message_id is not None
-        method = EditMessageText(
-            text=text, chat_id=self._chat_id, message_id=self._message_id, reply_markup=self._markup
-        )
+        method = self._edit_method(text, self._markup)
         try:
             async with asyncio.timeout(NOTICE_TIMEOUT_S):
                 # The session's own request, without its middlewares: the pacer holds this
@@ -189,7 +206,7 @@ class StatusMessage:
             logger.debug("flood-wait notice in chat %s dropped: %s", self._chat_id, exc)
 
     def _start_flusher(self) -> None:
-        if self._message_id is None or self._flusher is not None or self._closed:
+        if not self._has_message or self._flusher is not None or self._closed:
             return
         self._flusher = self._loop.create_task(self._flush_soon())
 
@@ -214,12 +231,10 @@ class StatusMessage:
     async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
         self._shown = text
         self._last_edit = self._clock()
-        if self._message_id is None:
+        if not self._has_message:
             return
         try:
-            await self._bot.edit_message_text(
-                text=text, chat_id=self._chat_id, message_id=self._message_id, reply_markup=markup
-            )
+            await self._bot(self._edit_method(text, markup))
         except TelegramAPIError as exc:
             # "message is not modified" or deleted by the user: nothing to do about it.
             logger.debug("status edit in chat %s skipped: %s", self._chat_id, exc)
@@ -252,7 +267,8 @@ class StatusMessage:
         await self._edit(text, self._markup if keep_buttons else None)
 
     async def remove(self) -> None:
-        """Delete the status message: the file has arrived and speaks for itself."""
+        """Delete the status message: the file has arrived and speaks for itself (an inline
+        message became the file itself: nothing to delete)."""
         if self._closed:
             return
         await self.close()

@@ -52,6 +52,9 @@ class Request:
     playlist: PlaylistPlace | None = None
     """The playlist this request is an item of; its `resolution` is then the highest
     height wanted until the item's own best height up to it is settled."""
+    inline_message_id: str | None = None
+    """Chosen through inline mode: the message the file is put in (its status meanwhile);
+    the request's chat is then the storage chat the file is uploaded to."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -108,3 +108,11 @@ def playlist_done(delivered: int, total: int, skipped: int, cancelled: int) -> s
     if cancelled:
         lines.append(_("Cancelled: {cancelled}.").format(cancelled=cancelled))
     return "\n".join(lines)
+
+
+def inline_too_large() -> str:
+    return _("📦 Too large to send here: it comes in parts. The bot sends them in a private chat.")
+
+
+def inline_in_private_chat() -> str:
+    return _("📥 Get it in a private chat")

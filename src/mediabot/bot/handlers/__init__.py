@@ -1,4 +1,5 @@
-"""The bot's routers, in the order they must be tried: admin and other commands, links,
+"""The bot's routers, in the order they must be tried: admin, inline mode (and its deep
+link, before /start), other commands, links,
 choices and playlists, catch-all."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from mediabot.bot.handlers import (
     choices,
     fallback,
     history,
+    inline,
     language,
     links,
     playlists,
@@ -21,6 +23,7 @@ from mediabot.bot.handlers import (
 def routers() -> list[Router]:
     return [
         admin.router,
+        inline.router,
         start.router,
         queue.router,
         history.router,

@@ -196,21 +196,15 @@ async def _answer(
     if not options.resolutions and not options.has_audio and not options.photo_count:
         await _say(message, status, texts.nothing_to_offer())
         return
-    offer = await FileRepository(session).add(
-        File(
-            chat_id=chat_row_id,
-            requested_by_id=user_row_id,
-            provider_id=await ProviderRepository(session).id_of(options.provider),
-            request_url=url,
-            media_key=options.media_key,
-            state=RequestState.OFFERED,
-            title=options.title[:TITLE_MAX_CHARS] if options.title else None,
-            duration_s=options.duration_s,
-            status_message_id=status.message_id if status is not None else None,
-            link_message_id=where.link_message_id,
-            message_thread_id=where.thread_id,
-            offer=Offer.of(options),
-        )
+    offer = await record_offer(
+        session,
+        chat_row_id,
+        user_row_id,
+        url,
+        options,
+        status_message_id=status.message_id if status is not None else None,
+        link_message_id=where.link_message_id,
+        message_thread_id=where.thread_id,
     )
     extra_rows = []
     beside = None
@@ -229,6 +223,32 @@ async def _answer(
         if beside is not None:
             beside.status_message_id = shown.message_id
         await session.commit()
+
+
+async def record_offer(
+    session: AsyncSession,
+    chat_row_id: uuid.UUID,
+    user_row_id: uuid.UUID,
+    url: str,
+    options: MediaOptions,
+    **where: int | None,
+) -> File:
+    """Record what a link offers, as a request of this chat's waiting for its choice
+    (`where`: its status message, the link's message and topic). Not committed."""
+    return await FileRepository(session).add(
+        File(
+            chat_id=chat_row_id,
+            requested_by_id=user_row_id,
+            provider_id=await ProviderRepository(session).id_of(options.provider),
+            request_url=url,
+            media_key=options.media_key,
+            state=RequestState.OFFERED,
+            title=options.title[:TITLE_MAX_CHARS] if options.title else None,
+            duration_s=options.duration_s,
+            offer=Offer.of(options),
+            **where,
+        )
+    )
 
 
 @dataclass(frozen=True, slots=True)

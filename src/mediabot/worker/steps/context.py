@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from mediabot.domain.enums import RequestState
+from mediabot.senders.base import InlinePlace, SendTarget
 from mediabot.worker.ports import RequestsStore, Status
 from mediabot.worker.request import Request
 
@@ -29,6 +30,20 @@ class JobContext:
     status: Status
     ending: bool = False
     """Set when the work itself ends the request: its final state then stops no one."""
+    inline: InlinePlace | None = None
+    """An inline request's message, which the delivery is put into."""
+
+    def target(self, title: str) -> SendTarget:
+        """Where the request's files go, captioned with `title` and the link."""
+        request = self.request
+        return SendTarget.for_media(
+            request.chat_telegram_id,
+            title,
+            request.url,
+            request.reply_to_message_id,
+            request.message_thread_id,
+            self.inline,
+        )
 
     async def move(self, state: RequestState, **values: object) -> None:
         """Move the request to `state`; `LeftOurHandsError` when it is no longer ours."""

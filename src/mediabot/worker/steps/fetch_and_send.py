@@ -9,7 +9,6 @@ from pathlib import Path
 from mediabot import metrics
 from mediabot.domain.enums import RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS
-from mediabot.senders.base import SendTarget
 from mediabot.telegram import texts
 from mediabot.worker.ports import Downloaders, Senders
 from mediabot.worker.steps.context import JobContext
@@ -55,13 +54,7 @@ async def fetch_and_send(job: JobContext, fetching: Fetching) -> None:
         duration_s=result.duration_s,
         size_bytes=result.size_bytes,
     )
-    target = SendTarget.for_media(
-        request.chat_telegram_id,
-        result.title or "",
-        request.url,
-        request.reply_to_message_id,
-        request.message_thread_id,
-    )
+    target = job.target(result.title or "")
     resume = await resume_point(job)
     job.status.show_upload(resume.next_index if resume else 0, 1)
     sender = fetching.senders.fresh(result, target, part_recorder(job), resume)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mediabot.domain.enums import RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS
-from mediabot.senders.base import DeliveryError, SendTarget
+from mediabot.senders.base import DeliveryError
 from mediabot.telegram import texts
 from mediabot.worker.ports import Downloader, Senders
 from mediabot.worker.request import Request
@@ -55,13 +55,7 @@ async def stream_and_send(
     job.status.show_upload(request.delivered_parts, estimated_parts)
     sender = senders.stream(
         plan,
-        SendTarget.for_media(
-            request.chat_telegram_id,
-            plan.title,
-            request.url,
-            request.reply_to_message_id,
-            request.message_thread_id,
-        ),
+        job.target(plan.title),
         folder,
         part_recorder(job),
         await resume_point(job),
