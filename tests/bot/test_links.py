@@ -37,6 +37,13 @@ def test_text_links_and_odd_schemes_are_found() -> None:
     assert extract_links(message, 5) == (["https://vimeo.com/1", "file:///etc/passwd"], False)
 
 
+def test_malformed_links_are_kept_for_their_refusal_not_raised() -> None:
+    """`https://[::1/x` made yt-dlp's URL patterns (and urllib) raise ValueError, and the
+    message got no answer at all; now it is a link the lookup refuses in words."""
+    message = _message("see https://[::1/x and http://[x]y.com/a")
+    assert extract_links(message, 5) == (["https://[::1/x", "http://[x]y.com/a"], False)
+
+
 def test_plain_text_has_no_links_and_the_limit_cuts() -> None:
     assert extract_links(_message("just words, youtube.com is not a link"), 5) == ([], False)
     many = " ".join(f"https://example.com/{n}" for n in range(7))

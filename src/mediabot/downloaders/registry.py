@@ -25,18 +25,24 @@ def recognise(url: str) -> RecognisedLink:
 
     `UnsupportedLinkError` when no class takes it.
     """
-    for downloader in DOWNLOADERS:
-        link = downloader.recognise(url)
-        if link is not None:
-            return link
+    try:
+        for downloader in DOWNLOADERS:
+            link = downloader.recognise(url)
+            if link is not None:
+                return link
+    except ValueError as exc:  # urllib and yt-dlp's patterns on `https://[::1/x` and the like
+        raise UnsupportedLinkError(detail=f"malformed link {url!r}: {exc}") from exc
     raise UnsupportedLinkError(detail=f"no downloader for {url!r}")
 
 
 def downloader_for(url: str) -> type[Downloader]:
     """The class that handles `url`; `UnsupportedLinkError` when none does."""
-    for downloader in DOWNLOADERS:
-        if downloader.suitable(url):
-            return downloader
+    try:
+        for downloader in DOWNLOADERS:
+            if downloader.suitable(url):
+                return downloader
+    except ValueError as exc:
+        raise UnsupportedLinkError(detail=f"malformed link {url!r}: {exc}") from exc
     raise UnsupportedLinkError(detail=f"no downloader for {url!r}")
 
 
