@@ -3,6 +3,7 @@ id (nothing sent to any chat), parts leaving a link to the private chat, stale f
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from aiogram.types import (
 from mediabot.domain.enums import MediaKind
 from mediabot.senders.base import InlinePlace, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart, StaleFileIdError
-from mediabot.senders.inline import InlineCachedSender
+from mediabot.senders.inline import InlineCachedSender, InlineSender
 from support.fake_telegram import FakeTelegram
 
 STORAGE = -100_9191
@@ -94,3 +95,27 @@ async def test_a_stale_file_id_is_told_apart(telegram: FakeTelegram, telegram_bo
     with pytest.raises(StaleFileIdError):
         await InlineCachedSender(telegram_bot, _target(place), [stale]).send()
     assert telegram.inline_message(place)["text"] == "⏳ Fetching…"
+
+
+class _Resumed:
+    """An upload resumed after part 1 of 2: it returns only this run's part 2."""
+
+    def __init__(self, part: CachedPart) -> None:
+        self._part = part
+
+    async def send(self) -> list[SentPart]:
+        part = self._part
+        return [
+            SentPart(1, 2, part.kind, part.file_id, part.file_unique_id, 0, part.size_bytes or 0)
+        ]
+
+
+async def test_a_resumed_delivery_never_turns_the_message_into_its_last_part(
+    telegram: FakeTelegram, telegram_bot: Bot, tmp_path: Path
+) -> None:
+    part = await _stored(telegram_bot, tmp_path)
+    place = await _placeholder(telegram, telegram_bot)
+    await InlineSender(telegram_bot, _target(place), _Resumed(part)).send()
+    message = telegram.inline_message(place)
+    assert "video" not in message and message["text"] == "📦 Too large"
+    assert json.dumps(message["reply_markup"]).count(LINK) == 1

@@ -63,13 +63,18 @@ async def put_in_inline_message(
     logger.info(
         "inline message %s: %d files, sent to the private chat", place.message_id, len(parts)
     )
+    await point_to_private_chat(bot, place)
+    return False
+
+
+async def point_to_private_chat(bot: Bot, place: InlinePlace) -> None:
+    """The inline message says the delivery does not fit it, with the private chat's link."""
     await bot.edit_message_text(
         text=place.too_large_text,
         inline_message_id=place.message_id,
         reply_markup=_private_chat_keyboard(place),
         parse_mode=ParseMode.HTML,
     )
-    return False
 
 
 def _private_chat_keyboard(place: InlinePlace) -> InlineKeyboardMarkup:
@@ -89,7 +94,18 @@ class InlineSender:
 
     async def send(self) -> Sequence[SentPart]:
         parts = await self._upload.send()
-        await put_in_inline_message(self._bot, self._target, parts)
+        # A resumed delivery returns only this run's parts: the message becomes a file only
+        # when the whole delivery is that one file, never the last part of several.
+        if len(parts) == 1 and parts[0].index == 0 and parts[0].total == 1:
+            await put_in_inline_message(self._bot, self._target, parts)
+        else:
+            assert self._target.inline is not None
+            logger.info(
+                "inline message %s: a delivery of %s file(s), sent to the private chat",
+                self._target.inline.message_id,
+                parts[-1].total if parts else "its recorded",
+            )
+            await point_to_private_chat(self._bot, self._target.inline)
         return parts
 
 
