@@ -165,6 +165,18 @@ async def test_one_chats_flood_control_holds_only_that_chat(bot: Bot, sleeps: Sl
     assert await pacer.has_room(2)
 
 
+async def test_an_inline_messages_flood_control_holds_back_only_that_edit(
+    bot: Bot, sleeps: Sleeps
+) -> None:
+    """An edit by `inline_message_id` names no chat; its 429 must not read as the bot's."""
+    pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
+    method = EditMessageText(text="40 %", inline_message_id="AgAAAFx")
+    script = Script(TelegramRetryAfter(method, "Too Many Requests", retry_after=30))
+    assert await RetryMiddleware(pacer=pacer, sleep=sleeps)(script, bot, method) == "ok"
+    assert sleeps.seconds == [30.0]  # the edit itself waited
+    assert await pacer.has_room(42) and await pacer.has_room(-1001)  # nobody else
+
+
 async def test_flood_waits_are_sat_out_however_long_by_default(bot: Bot, sleeps: Sleeps) -> None:
     """A worker holding a request waits as long as Telegram says, never burns an attempt."""
     script = Script(

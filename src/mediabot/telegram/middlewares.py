@@ -160,7 +160,10 @@ class RetryMiddleware(BaseRequestMiddleware):
         """Sleep out a 429, or raise it when the cap or the answer deadline forbids."""
         chat = getattr(method, "chat_id", None)
         chat_id = chat if isinstance(chat, int) else None
-        if self._pacer is not None:
+        # An inline message's edit names no chat: its 429 is about that message, not about
+        # the bot, so it holds back only this request (a chat-less 429 holds back everyone).
+        inline = chat_id is None and getattr(method, "inline_message_id", None) is not None
+        if self._pacer is not None and not inline:
             await self._pacer.penalize(chat_id, exc.retry_after)
         if self._max_flood_wait_s is not None and waited + exc.retry_after > self._max_flood_wait_s:
             logger.warning(
