@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.offer import Offer
 from mediabot.downloaders.errors import DownloadError
 from mediabot.senders.base import DeliveryError, ResumePoint
+from mediabot.worker.request import PlaylistPlace
 from mediabot.worker.steps.fetch_and_send import Fetching, fetch_and_send
 from mediabot.worker.steps.stream_and_send import worth_streaming
 
@@ -31,6 +33,8 @@ def _large(world: World, estimated: int | None = 2500) -> World:
 def test_only_a_file_estimated_over_the_limit_is_worth_streaming() -> None:
     world = World()
     assert not worth_streaming(world.request, LIMIT)  # no offer
+    item = replace(world.request, playlist=PlaylistPlace(uuid.uuid4(), position=2, total=5))
+    assert worth_streaming(item, LIMIT)  # a playlist's item: the source tells
     small = replace(world.request, offer=Offer(audio=True, audio_size=LIMIT))
     assert not worth_streaming(small, LIMIT)
     large = replace(world.request, offer=Offer(audio=True, audio_size=LIMIT + 1))

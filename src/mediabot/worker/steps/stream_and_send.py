@@ -22,10 +22,12 @@ def worth_streaming(request: Request, limit_bytes: int) -> bool:
     """Whether the offer's size estimate says the file needs parts anyway.
 
     Then cutting straight from the source while earlier parts upload saves the time and
-    the disk of a full download; small files are simply downloaded.
+    the disk of a full download; small files are simply downloaded. A playlist's item has
+    no offer of its own (the playlist was offered, not each item): the source is asked,
+    `stream_and_send` then streams only what turns out to need parts.
     """
     if request.offer is None:
-        return False
+        return request.playlist is not None
     estimate = request.offer.estimated_bytes(request.kind, request.resolution)
     return estimate is not None and estimate > limit_bytes
 
