@@ -24,7 +24,7 @@ from mediabot.db.repositories import (
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.inline import InlineChoice
-from mediabot.downloaders.errors import UnsupportedLinkError
+from mediabot.downloaders.errors import UnsupportedLinkError, YouTubeBotCheckError
 
 STORAGE = -100_555
 LINK = "https://youtu.be/dQw4w9WgXcQ"
@@ -214,3 +214,23 @@ class TestWithoutStorageChat:
         bench.lookups[LINK] = AssertionError("no lookup without a storage chat")
         assert await _ask(bench, next(_users), LINK) == []
         assert "not configured" in _hint(bench)
+
+
+class TestSitePushBack:
+    ADMIN = 920_999_999
+
+    @pytest.fixture
+    def settings_overrides(self) -> dict[str, Any]:
+        return {"storage_chat_id": STORAGE, "admin_ids": {self.ADMIN}}
+
+    async def test_the_user_is_told_and_the_admins_warned_once(self, bench: BotBench) -> None:
+        bench.lookups[LINK] = YouTubeBotCheckError(detail="Sign in to confirm you're not a bot")
+        for _ in range(2):
+            assert await _ask(bench, next(_users), LINK) == []
+            assert "not a robot" in _hint(bench)
+        warnings = [
+            call
+            for call in bench.telegram.calls_of("sendMessage")
+            if call.params.get("chat_id") == str(self.ADMIN)
+        ]
+        assert len(warnings) == 1 and "PO" in warnings[0].params["text"]

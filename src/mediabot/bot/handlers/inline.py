@@ -53,10 +53,16 @@ from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.inline import INLINE_START_PREFIX, InlineChoice, request_of_payload
 from mediabot.domain.jobs import Job
 from mediabot.domain.media import MediaOptions
-from mediabot.downloaders.errors import DownloadError, PlaylistLinkError, UnsupportedLinkError
+from mediabot.downloaders.errors import (
+    DownloadError,
+    PlaylistLinkError,
+    SitePushBackError,
+    UnsupportedLinkError,
+)
 from mediabot.downloaders.registry import recognise
 from mediabot.i18n import _
 from mediabot.queue.base import JobQueue, PublishFailedError
+from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.flood import answer_deadline
 from mediabot.telegram.texts import fill_html, plain
 
@@ -84,6 +90,7 @@ async def answer_inline_query(
     settings: Settings,
     lookup: Lookup,
     user_row_id: uuid.UUID,
+    admin_alerts: AdminAlerts,
 ) -> None:
     """Offer a link's cached files, else its resolutions and audio; a hint when neither."""
     if settings.storage_chat_id is None:
@@ -99,7 +106,12 @@ async def answer_inline_query(
         logger.info("inline query %s: %s answered from the cache", query.id, key)
         await _answer(query, cached)
         return
+    await session.commit()  # end the read: the lookup takes seconds (SQLite has one connection)
     found = await _look_up(lookup, url, min(settings.lookup_timeout_s, INLINE_LOOKUP_S))
+    if isinstance(found, SitePushBackError):
+        if query.bot is not None:
+            await admin_alerts.warn_push_back(query.bot, found)
+        found = found.user_message_in(_)
     if isinstance(found, str):
         await _answer(query, [], found)
         return
@@ -249,12 +261,18 @@ def _caption(title: str | None, url: str) -> str:
     return fill_html("{url}", 1000, url=url)
 
 
-async def _look_up(lookup: Lookup, url: str, timeout_s: float) -> MediaOptions | str:
-    """The link's options, or the short line that says why there are none."""
+async def _look_up(
+    lookup: Lookup, url: str, timeout_s: float
+) -> MediaOptions | SitePushBackError | str:
+    """The link's options, the site's refusal (the admins hear of it), or the short line
+    that says why there are none."""
     try:
         return await asyncio.wait_for(lookup(url), timeout_s)
     except PlaylistLinkError:
         return texts.inline_playlist()
+    except SitePushBackError as exc:
+        logger.warning("inline link refused by the site: %s (%s)", url, exc.push_back)
+        return exc
     except DownloadError as exc:
         logger.info("inline link refused: %s (%s): %s", url, type(exc).__name__, exc.detail)
         return exc.user_message_in(_)

@@ -5,7 +5,7 @@ the choice made for all of them and its one status message; `files.playlist_id` 
 `files.playlist_position` make each item a request of its own, worked on in turn.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-30
 """
 
