@@ -263,28 +263,24 @@ class _Track:
     fetched_all: bool = False
     skip: int = 0
     """Leading fragments not fetched (a resumed delivery starts after them)."""
+    largest: int = 0
+    """The largest fragment fetched so far."""
 
 
 @dataclass(slots=True)
 class _Backlog:
-    """What a running cut holds in memory: fragments fed to ffmpeg and deleted, less the
-    part it has written so far. Counted as disk in use, since it will be written."""
+    """What a running cut will write: the fragments fed to ffmpeg (and deleted), which
+    its output (`output`) becomes. Counted as disk in use from the moment they are fed."""
 
     output: Path
     fed_bytes: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fed(self, size: int) -> None:
-        """Count a fragment fed and deleted (from a feeding thread)."""
+        """Count a fragment fed, before it is deleted (from a feeding thread): for a moment
+        it counts twice, never zero times."""
         with self._lock:
             self.fed_bytes += size
-
-    def bytes(self) -> int:
-        try:
-            written = self.output.stat().st_size
-        except FileNotFoundError:
-            written = 0
-        return max(0, self.fed_bytes - written)
 
 
 def _stream_id(track: int, index: int) -> int:
@@ -672,7 +668,7 @@ class SegmentSplitter:
         than about a third of the limit cannot be kept under it.
         """
         while not await self._fits(track, fragments):
-            used = await asyncio.to_thread(_folder_bytes, self._work_dir)
+            used = await asyncio.to_thread(_disk_in_use, self._work_dir, self._backlog)
             buffered = sum(p.size_bytes for t in self._tracks for p in t.on_disk)
             settled = fragments == 1 and not any(t.arrived for t in self._tracks)
             if self._starving and settled and used - buffered < (self._limit_bytes or 0) // 10:
@@ -681,12 +677,11 @@ class SegmentSplitter:
             await asyncio.sleep(_ROOM_POLL_S)
 
     async def _fits(self, track: _Track, fragments: int) -> bool:
-        """Whether `fragments` more fragments of `track` fit in the work folder's budget:
-        the files there, and what a running cut will still write."""
-        expected = max((piece.size_bytes for piece in track.on_disk), default=self._largest)
-        used = await asyncio.to_thread(_folder_bytes, self._work_dir)
-        if self._backlog is not None:
-            used += self._backlog.bytes()
+        """Whether `fragments` more fragments of `track`, each as large as its largest so
+        far, fit in the work folder's budget with what is there and what a running cut
+        will still write."""
+        expected = track.largest or self._largest
+        used = await asyncio.to_thread(_disk_in_use, self._work_dir, self._backlog)
         return used + expected * fragments <= DISK_PARTS * (self._limit_bytes or 0)
 
     async def _fetch(self, track: _Track, number: int) -> _Piece:
@@ -702,6 +697,7 @@ class SegmentSplitter:
             discard(path)
             raise
         self._largest = max(self._largest, size)
+        track.largest = max(track.largest, size)
         self._seen_bytes += size
         return _Piece(track.index, number, path, size, [])
 
@@ -966,22 +962,30 @@ def _feed(
                     while view:
                         view = view[os.write(writer, view) :]
             if path in consumed:
-                size = path.stat().st_size
-                path.unlink(missing_ok=True)
                 if backlog is not None:
-                    backlog.fed(size)
+                    backlog.fed(path.stat().st_size)
+                path.unlink(missing_ok=True)
     except BrokenPipeError:
         pass
     finally:
         os.close(writer)
 
 
-def _folder_bytes(folder: Path) -> int:
-    """The bytes of the files directly in `folder`."""
+def _disk_in_use(folder: Path, backlog: _Backlog | None) -> int:
+    """The bytes of the files directly in `folder`, with a running cut's output counted
+    as what it will become: the larger of what it has written and what it was fed (the
+    fed count is read after the listing, so a fragment deleted meanwhile still counts)."""
     total = 0
+    written = 0
     with contextlib.suppress(FileNotFoundError), os.scandir(folder) as entries:
         for entry in entries:
             with contextlib.suppress(FileNotFoundError):
                 if entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
-    return total
+                    size = entry.stat(follow_symlinks=False).st_size
+                    if backlog is not None and entry.path == str(backlog.output):
+                        written = size
+                    else:
+                        total += size
+    if backlog is None:
+        return total
+    return total + max(written, backlog.fed_bytes)
