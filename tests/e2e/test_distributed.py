@@ -17,7 +17,7 @@ from mediabot.media.probe import probe
 from support.conversation import Conversation
 from support.fake_telegram import FakeTelegram
 from support.feeds import distinct_items, podcast_feed
-from support.media import MediaSources
+from support.media import LONG_DURATION, SEGMENTED_DURATION, MediaSources
 from support.media_server import MediaServer
 from support.processes import MediabotProcess, mediabot_env
 
@@ -107,6 +107,13 @@ async def test_another_user_gets_the_cached_file_without_a_download(
     assert media_requests.request_count() == 0
 
 
+def _replenish(cluster: Cluster) -> None:
+    """Start a worker in place of one the test stopped, for the tests after it."""
+    replacement = cluster.start("worker", f"worker-{uuid.uuid4().hex[:6]}")
+    replacement.wait_for_log("mediabot started")
+    cluster.workers.append(replacement)
+
+
 async def _worker_of(cluster: Cluster, request_id: uuid.UUID) -> MediabotProcess:
     for _ in range(600):
         worker = cluster.worker_of(request_id)
@@ -136,9 +143,7 @@ async def test_a_worker_killed_mid_download_is_replaced_and_delivers_once(
     assert survivor is not None and survivor is not victim
     await asyncio.sleep(1)  # a second delivery would show up by now
     assert len([call for call in chat.calls("sendVideo") if call.ok]) == 1
-    replacement = cluster.start("worker", f"worker-{uuid.uuid4().hex[:6]}")
-    replacement.wait_for_log("mediabot started")
-    cluster.workers.append(replacement)
+    _replenish(cluster)
 
 
 async def test_a_dropped_broker_connection_loses_nothing(
@@ -196,9 +201,7 @@ async def test_sigterm_hands_the_job_back_and_exits_cleanly(
     assert sent.method == "sendAudio"
     await asyncio.sleep(1)
     assert len([call for call in chat.calls("sendAudio") if call.ok]) == 1
-    replacement = cluster.start("worker", f"worker-{uuid.uuid4().hex[:6]}")
-    replacement.wait_for_log("mediabot started")
-    cluster.workers.append(replacement)
+    _replenish(cluster)
 
 
 async def _first_to_start(cluster: Cluster, marks: dict[int, int]) -> MediabotProcess:
@@ -235,6 +238,57 @@ async def test_a_worker_killed_mid_playlist_leaves_the_rest_to_another_each_once
     sends = [call for call in chat.calls("sendAudio") if call.ok]
     assert len(sends) == 3
     assert len({call.params.get("title") for call in sends}) == 3, [c.params for c in sends]
-    replacement = cluster.start("worker", f"worker-{uuid.uuid4().hex[:6]}")
-    replacement.wait_for_log("mediabot started")
-    cluster.workers.append(replacement)
+    _replenish(cluster)
+
+
+@pytest.mark.parametrize(
+    ("source", "button"), [("mp4", "720p"), ("hls-ts", "360p"), ("dash", "360p")]
+)
+async def test_a_worker_killed_mid_stream_is_resumed_by_another_at_the_next_part(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+    source: str,
+    button: str,
+) -> None:
+    """A source over the limit is streamed into parts; the worker is killed once part 1
+    is in the chat, and another one sends the rest, starting after it: each part once."""
+    url = media.long_mp4 if source == "mp4" else media.segmented[source]
+    chat = Conversation(fake_telegram)
+    media_requests.throttle_bytes_per_second = 1_000_000  # about 2 s a part
+    since, request_id = await _request(chat, url, button)
+    victim = await _worker_of(cluster, request_id)
+    await fake_telegram.wait_for(
+        lambda call: chat.in_chat(call) and call.method == "sendVideo" and call.ok,
+        timeout=60,
+        since=since,
+    )
+    await asyncio.sleep(0.2)  # recorded: one statement after Telegram's answer
+    victim.kill()
+    cluster.workers.remove(victim)
+    assert "streaming" in victim.log
+    media_requests.throttle_bytes_per_second = None
+    await fake_telegram.wait_for(
+        lambda call: chat.in_chat(call) and call.method == "deleteMessage",
+        timeout=120,
+        since=since,
+    )
+    survivor = cluster.worker_of(request_id)
+    assert survivor is not None and survivor is not victim
+    assert f"job {request_id}: resuming at part" in survivor.log
+    await asyncio.sleep(1)  # a part sent twice would show up by now
+    parts = [call for call in chat.calls("sendVideo") if call.ok]
+    captions = [call.params["caption"] for call in parts]
+    assert len(parts) >= 3
+    assert [f"Part {n}/{len(parts)}" in caption for n, caption in enumerate(captions, 1)] == [
+        True
+    ] * len(parts), captions
+    total = 0.0
+    for call in parts:
+        info = await probe(fake_telegram.uploaded_path(call.result["video"]["file_id"]))
+        assert info.is_playable and info.video is not None
+        total += info.duration_s or 0
+    duration = LONG_DURATION if source == "mp4" else SEGMENTED_DURATION
+    assert total == pytest.approx(duration, abs=1.5)
+    _replenish(cluster)
