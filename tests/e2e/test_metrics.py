@@ -42,7 +42,9 @@ def _value(samples: Samples, name: str, **labels: str) -> float:
 @pytest.fixture
 def metered(fake_telegram: FakeTelegram, tmp_path: Path) -> Iterator[tuple[MediabotProcess, int]]:
     port = _free_port()
-    env = mediabot_env(fake_telegram, tmp_path / "data", METRICS_PORT=str(port))
+    env = mediabot_env(
+        fake_telegram, tmp_path / "data", METRICS_PORT=str(port), TELEGRAM_UPLOAD_LIMIT_MB="2"
+    )
     process = MediabotProcess("run", env, tmp_path / "mediabot.log").start()
     process.wait_for_log("mediabot started", timeout=120)
     yield process, port
@@ -84,6 +86,34 @@ async def test_a_delivery_moves_the_counters(
         before, "mediabot_rate_wait_seconds_count"
     )
     assert _value(after, "mediabot_active_jobs") == 0
+
+
+async def test_a_delivery_streamed_in_parts_counts_as_a_download(
+    metered: tuple[MediabotProcess, int], fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    """A file over the limit is cut straight from the source: no download step, but the
+    stream is the download, timed and counted in bytes like one."""
+    _, port = metered
+    chat = Conversation(fake_telegram)
+    keyboard = await chat.keyboard(chat.say(media.long_mp4))
+    since = chat.press(keyboard, keyboard.data("720p"))
+    await chat.telegram.wait_for(
+        lambda call: chat.in_chat(call) and call.method == "deleteMessage", since=since
+    )
+    parts = [call for call in chat.calls("sendVideo") if call.ok]
+    assert len(parts) >= 4
+    after: Samples = {}
+    for _ in range(100):
+        after = await asyncio.to_thread(_scrape, port)
+        if _value(after, "mediabot_requests_total", **_DELIVERED):
+            break
+        await asyncio.sleep(0.1)
+    assert _value(after, "mediabot_download_seconds_count", provider="generic") == 1
+    uploaded = _value(after, "mediabot_upload_bytes_sum", method="sendVideo")
+    assert _value(after, "mediabot_upload_bytes_count", method="sendVideo") == len(parts)
+    assert _value(after, "mediabot_download_bytes_sum", provider="generic") == pytest.approx(
+        uploaded, rel=0.01
+    )
 
 
 _DELIVERED = {"provider": "generic", "kind": "video", "outcome": "delivered"}

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from pathlib import Path
 
+from mediabot import metrics
 from mediabot.domain.enums import RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.senders.base import DeliveryError
@@ -62,11 +64,16 @@ async def stream_and_send(
         part_recorder(job),
         await resume_point(job),
     )
+    started = time.monotonic()
     try:
         sent = await sender.send()
     except DeliveryError as exc:
         logger.warning("job %s: streaming failed (%s); downloading instead", request.id, exc)
         await job.move(RequestState.DOWNLOADING)
         return False
+    # the download is the whole stream (it overlaps the uploads); its bytes are the parts'
+    provider = metrics.provider_of(request.media_key)
+    metrics.DOWNLOAD_SECONDS.labels(provider).observe(time.monotonic() - started)
+    metrics.DOWNLOAD_BYTES.labels(provider).observe(sum(part.size_bytes for part in sent))
     await finish_delivery(job, len(sent))
     return True
