@@ -18,6 +18,7 @@ import pytest
 
 from support.conversation import Conversation
 from support.fake_telegram import ApiCall, FakeTelegram
+from support.feeds import distinct_items
 from support.media import MediaSources
 from support.media_server import MediaServer
 from support.processes import MediabotProcess, mediabot_env
@@ -170,3 +171,40 @@ async def test_a_file_in_parts_is_sent_in_the_private_chat_through_the_deep_link
         sent = await chat.media(since, within=60)
         assert not sent.files, "the parts are sent again by file id, not uploaded"
         since = fake_telegram.calls.index(sent) + 1
+
+
+async def test_a_storage_chat_that_refuses_the_bot_fails_each_request_in_its_own_message(
+    embedded: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    """The storage chat answers 403 (the bot was removed from it): every inline request
+    chosen meanwhile says so in its own message, none is left "Fetching", and once the
+    bot is back in the storage chat the next one is delivered."""
+    links = distinct_items(media_requests, media, "storage403", 4)
+    fake_telegram.block_chat(STORAGE)
+    places = []
+    for link in links[:3]:  # more than the worker's concurrency: some wait their turn
+        query = fake_telegram.inject_inline_query(next(_users), link)
+        audio = next(r for r in await _results(fake_telegram, query) if r["title"][0] == "🎵")
+        place = fake_telegram.choose_inline_result(query, audio["id"])
+        assert place is not None
+        places.append(place)
+    for _ in range(600):
+        texts = [fake_telegram.inline_message(place).get("text", "") for place in places]
+        if all("failed" in text for text in texts):
+            break
+        await asyncio.sleep(0.1)
+    assert all("failed" in text for text in texts), texts
+    assert "storage chat refused the bot" in embedded.log
+
+    fake_telegram.unblock_chat(STORAGE)
+    query = fake_telegram.inject_inline_query(next(_users), links[3])
+    audio = next(r for r in await _results(fake_telegram, query) if r["title"][0] == "🎵")
+    since = len(fake_telegram.calls)
+    place = fake_telegram.choose_inline_result(query, audio["id"])
+    await fake_telegram.wait_for(
+        lambda call: call.method == "editMessageMedia" and call.ok, 60, since=since
+    )
+    assert "audio" in fake_telegram.inline_message(place)

@@ -809,6 +809,11 @@ class FakeTelegram:
         with self._lock:
             self._blocked.add(chat_id)
 
+    def unblock_chat(self, chat_id: int) -> None:
+        """The user unblocked the bot (or the bot was added back): sends go through again."""
+        with self._lock:
+            self._blocked.discard(chat_id)
+
     async def post_update_to(
         self, url: str, update: dict[str, Any], *, secret_token: str | None = None
     ) -> int:

@@ -26,20 +26,23 @@ async def fail(job: JobContext, reason: str, *, detail: str | None = None) -> No
 async def end_chat(job: JobContext, detail: str) -> None:
     """Telegram no longer lets the bot write to this chat: mark it, end its requests.
 
-    Nothing is said (nobody would read it), but in an inline request's own message (its
-    chat is the storage chat). The block is lifted when the chat writes to the bot again
-    (`ChatRepository.upsert`; for the storage chat, with the next inline offer).
+    Nothing is said (nobody would read it). The block is lifted when the chat writes to
+    the bot again (`ChatRepository.upsert`).
+
+    An inline request's chat is the storage chat, shared by every user of inline mode: its
+    refusal is the operator's to fix, not a user gone. Only this request fails, in its own
+    inline message; the others each try in turn and say so in theirs, or go through once
+    the storage chat takes the bot again.
     """
+    if job.request.inline_message_id is not None:
+        logger.warning("job %s: the storage chat refused the bot: %s", job.request.id, detail)
+        await fail(job, texts.sorry(), detail=f"storage chat unreachable: {detail}")
+        return
     job.ending = True
     ended = await job.requests.end_chat(job.request.chat_id, f"chat unreachable: {detail}")
     logger.info(
         "job %s: ended %d pending request(s) of chat %s", job.request.id, ended, job.request.chat_id
     )
-    if job.request.inline_message_id is not None:
-        # The storage chat refused the upload; the inline message is elsewhere and still
-        # waits: it says the request failed (the chat's other requests end in silence).
-        logger.warning("job %s: the storage chat refused the bot: %s", job.request.id, detail)
-        await job.status.finish(texts.failed(texts.sorry()))
 
 
 async def give_up(
