@@ -113,6 +113,20 @@ async def test_nested_linkless_and_foreign_entries_are_left_out(
     assert playlist.skipped == 5
 
 
+async def test_an_item_listed_twice_is_offered_once(
+    media: MediaSources, media_requests: MediaServer
+) -> None:
+    """A repeat is the same media however it is linked (here YouTube's two link forms):
+    it would be delivered twice, once from the cache."""
+    first, second = distinct_items(media_requests, media, "repeats", 2)
+    watch = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+    short = "https://youtu.be/dQw4w9WgXcQ?si=shared"
+    url = podcast_feed(media_requests, "/repeats.xml", [first, watch, first, second, short])
+    playlist = await get_playlist(url, LOOPBACK, max_items=50)
+    assert [entry.url for entry in playlist.entries] == [first, watch, second]
+    assert playlist.skipped == 2
+
+
 async def test_a_playlist_with_no_usable_entry_is_not_found(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -274,7 +274,7 @@ def choose_playlist(
         )
     if skipped:
         lines.append(
-            _("Left out: {skipped} (nested playlists, items without a link).").format(
+            _("Left out: {skipped} (repeats, nested playlists, items without a link).").format(
                 skipped=skipped
             )
         )

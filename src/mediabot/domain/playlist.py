@@ -31,8 +31,8 @@ class PlaylistOptions(BaseModel):
     """A playlist link's listing, cut to the first `max_items` usable entries.
 
     `total_count` is how many items the source says it has (None: it does not say);
-    `skipped` counts the entries left out of the listing: nested playlists and entries
-    without a link.
+    `skipped` counts the entries left out of the listing: nested playlists, entries
+    without a link, and repeats of an item listed before (the same media, however linked).
     """
 
     model_config = ConfigDict(frozen=True)

@@ -32,13 +32,15 @@ async def get_playlist(url: str, options: DownloadOptions, max_items: int) -> Pl
     if not formats.is_collection(info):
         raise UnsupportedLinkError(detail=f"no playlist at {url}")
     entries: list[PlaylistEntry] = []
+    keys: set[str] = set()
     skipped = 0
     for raw in info.get("entries") or []:
         entry = _entry(raw) if raw else None
-        if entry is None:
+        if entry is None or entry.media_key in keys:  # a repeat would be sent again
             skipped += 1
         elif len(entries) < max_items:
             entries.append(entry)
+            keys.add(entry.media_key)
     if not entries:
         raise NotFoundError(detail=f"no usable entry in the playlist at {url}")
     count = info.get("playlist_count")
