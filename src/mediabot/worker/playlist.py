@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 
 from mediabot.domain.media import DownloadProgress, Progress
+from mediabot.domain.playlist import PlaylistTally
 from mediabot.i18n import use_locale
 from mediabot.telegram.flood import FloodWait
 from mediabot.worker import texts
@@ -69,9 +70,29 @@ class PlaylistItemStatus:
         await self._message.close()
 
     async def _hand_on(self, reason: str | None) -> None:
+        """Leave the message with the playlist's count (and this item's `reason`), or its
+        last word; then look again.
+
+        The edit is paced, so it can land after what happened meanwhile: the user's ✖
+        (the bot's "Cancelled." note) or another item's count. Once it has landed, a tally
+        that moved on is shown instead: the last word when the playlist ended, the later
+        count otherwise. One look is enough: whatever changes after it edits the message
+        itself, later.
+        """
         if self._message.closed:
             return
         tally = await self._requests.playlist_tally(self._place.playlist_id)
+        text, final = self._text(tally, reason)
+        await self._message.finish(text, keep_buttons=not final)
+        if final:
+            return
+        now = await self._requests.playlist_tally(self._place.playlist_id)
+        if now != tally:
+            text, final = self._text(now, None)
+            await self._message.correct(text, keep_buttons=not final)
+
+    def _text(self, tally: PlaylistTally, reason: str | None) -> tuple[str, bool]:
+        """The message's text for `tally`, and whether it is the playlist's last word."""
         with use_locale(self._locale):
             if tally.finished:
                 logger.info(
@@ -82,12 +103,11 @@ class PlaylistItemStatus:
                     tally.cancelled,
                     tally.total,
                 )
-                text = texts.playlist_done(
+                done = texts.playlist_done(
                     tally.delivered, tally.total, tally.skipped, tally.cancelled
                 )
-                await self._message.finish(text)
-                return
+                return done, True
             text = texts.playlist_progress(tally.done, tally.total)
             if reason is not None:
                 text = texts.playlist_item(self._place.position + 1, tally.total) + reason
-        await self._message.finish(text, keep_buttons=True)
+            return text, False

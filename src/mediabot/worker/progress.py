@@ -266,6 +266,14 @@ class StatusMessage:
         self._wanted = text
         await self._edit(text, self._markup if keep_buttons else None)
 
+    async def correct(self, text: str, *, keep_buttons: bool = False) -> None:
+        """Replace the last text `finish` showed, when what it said changed while its edit
+        was on its way (a playlist cancelled meanwhile). Nothing else edits after `finish`."""
+        if not self._closed:
+            raise RuntimeError("correct() follows finish()")
+        self._wanted = text
+        await self._edit(text, self._markup if keep_buttons else None)
+
     async def remove(self) -> None:
         """Delete the status message: the file has arrived and speaks for itself (an inline
         message became the file itself: nothing to delete)."""

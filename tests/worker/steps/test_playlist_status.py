@@ -31,6 +31,10 @@ class _Message:
     async def close(self) -> None:
         self.closed = True
 
+    async def correct(self, text: str, *, keep_buttons: bool = False) -> None:
+        assert self.closed, "a correction follows the last text"
+        self.edits.append((text, keep_buttons))
+
 
 def _status(*tallies: PlaylistTally) -> tuple[PlaylistItemStatus, _Message]:
     message = _Message()
@@ -66,3 +70,32 @@ async def test_a_closed_status_says_nothing_more() -> None:
     await status.remove()
     await status.finish("late")
     assert message.edits == []
+
+
+async def test_a_playlist_cancelled_while_the_count_was_on_its_way_gets_its_last_word() -> None:
+    """The item's edit is paced: the user's ✖ (the bot's own note) can land first. Looked
+    at again once the edit landed, the playlist has ended: its last word replaces it."""
+    status, message = _status(
+        PlaylistTally(total=30, skipped=3), PlaylistTally(total=30, skipped=3, cancelled=27)
+    )
+    await status.finish("❌ Nothing to download.")
+    (stale, kept), (last, last_kept) = message.edits
+    assert stale.startswith(texts.playlist_item(2, 30)) and kept
+    assert last == texts.playlist_done(0, 30, 3, 27) and not last_kept
+
+
+async def test_a_count_overtaken_by_a_later_item_shows_the_later_count() -> None:
+    status, message = _status(
+        PlaylistTally(total=5, delivered=2), PlaylistTally(total=5, delivered=3)
+    )
+    await status.remove()
+    assert message.edits == [
+        (texts.playlist_progress(2, 5), True),
+        (texts.playlist_progress(3, 5), True),
+    ]
+
+
+async def test_a_count_still_current_is_not_edited_again() -> None:
+    status, message = _status(PlaylistTally(total=5, delivered=2))
+    await status.remove()
+    assert message.edits == [(texts.playlist_progress(2, 5), True)]

@@ -173,7 +173,7 @@ class FakeRequests:
         return True
 
     async def playlist_tally(self, playlist_id: uuid.UUID) -> PlaylistTally:
-        return self.tallies.pop(0)
+        return self.tallies.pop(0) if len(self.tallies) > 1 else self.tallies[0]
 
 
 @dataclass
