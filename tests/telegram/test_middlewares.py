@@ -18,7 +18,7 @@ from aiogram.exceptions import (
 from aiogram.methods import EditMessageText, SendMediaGroup, SendMessage, TelegramMethod
 from aiogram.types import InputMediaPhoto
 
-from mediabot.telegram.flood import FloodWait, answer_deadline, flood_observer
+from mediabot.telegram.flood import FloodWait, answer_deadline, flood_hand_back, flood_observer
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer, Rate
 from support.clock import FakeClock
@@ -155,6 +155,26 @@ async def test_flood_waits_are_bounded_by_their_total(bot: Bot, sleeps: Sleeps) 
     with pytest.raises(TelegramRetryAfter):
         await RetryMiddleware(max_flood_wait_s=50, sleep=sleeps)(script, bot, METHOD)
     assert sleeps.seconds == [20.0, 20.0]
+
+
+async def test_a_flood_wait_longer_than_the_hand_back_is_raised_after_holding_the_chat(
+    bot: Bot, sleeps: Sleeps
+) -> None:
+    """Inside `flood_hand_back`, a wait up to the bound is sat out, a longer one raised;
+    either way the chat is held back for every sender."""
+    pacer = Pacer(clock=lambda: 0.0, sleep=sleeps)
+    middleware = RetryMiddleware(pacer=pacer, sleep=sleeps)
+    short = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=10))
+    long = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=40))
+    with flood_hand_back(30):
+        assert await middleware(short, bot, METHOD) == "ok"
+        with pytest.raises(TelegramRetryAfter):
+            await middleware(long, bot, METHOD)
+    assert sleeps.seconds == [10.0]
+    assert await pacer.delay(1) >= 40
+    # outside the block, the long wait is sat out as before
+    again = Script(TelegramRetryAfter(METHOD, "Too Many Requests", retry_after=40))
+    assert await middleware(again, bot, METHOD) == "ok"
 
 
 async def test_one_chats_flood_control_holds_only_that_chat(bot: Bot, sleeps: Sleeps) -> None:

@@ -1,5 +1,6 @@
 """A flood wait longer than the lease (and than the old 180 s cap, scaled down) is sat out:
-the lease stays live throughout, the status says why, no attempt is used, nothing is left."""
+the lease stays live throughout, the status says why, no attempt is used, nothing is left.
+One longer than a slot should wait hands the job back instead, for other chats' jobs."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from worker_bench import WorkerBench
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
+from mediabot.queue.base import DeferJobError
 from mediabot.queue.local import LocalJobQueue
 from mediabot.worker.recovery import Recovery
 from support.media import MediaSources
+from support.media_server import MediaServer
 
 pytestmark = pytest.mark.integration
 
 RETRY_AFTER_S = 4
 """Four times the bench's 1 s lease: the wait outlives any lease not renewed."""
+HAND_BACK_RETRY_AFTER_S = 3
 
 
 async def test_a_long_flood_wait_is_sat_out_with_the_lease_held(
@@ -50,3 +54,37 @@ async def test_a_long_flood_wait_is_sat_out_with_the_lease_held(
     assert any("Telegram asks me to wait 0:04" in text for text in texts), texts
     assert queue.pending == 0
     assert bench.leftovers() == []
+
+
+async def test_a_flood_wait_longer_than_a_slot_waits_hands_the_job_back(
+    bench: WorkerBench, media: MediaSources, media_requests: MediaServer
+) -> None:
+    """Past `flood_hand_back_s`, the job goes back (no attempt used, nothing left) and
+    the slot serves another chat; it comes back, and is handed back again before any
+    work, until its chat may be written to; then it is delivered."""
+    request = await bench.request(media.progressive_mp4, kind=MediaKind.VIDEO, resolution=360)
+    other = await bench.request(media.audio_m4a)
+    bench.telegram.fail_next("sendVideo", error_code=429, retry_after=HAND_BACK_RETRY_AFTER_S)
+    pipeline = bench.pipeline(flood_hand_back_s=1.0)
+    with pytest.raises(DeferJobError):
+        await pipeline.handle(Job(request))
+    held_until = time.monotonic() + HAND_BACK_RETRY_AFTER_S
+    file = await bench.file(request)
+    assert file.lease_owner is None and file.attempts == 0
+    assert bench.leftovers() == []
+    chat = file.chat.telegram_id
+    assert any("Telegram asks me to wait 0:03" in text for text in bench.status_texts(chat))
+
+    media_requests.reset()
+    with pytest.raises(DeferJobError):  # back at once: handed back again, before any work
+        await pipeline.handle(Job(request))
+    assert media_requests.request_count() == 0
+    assert (await bench.file(request)).attempts == 0
+
+    await pipeline.handle(Job(other))  # the slot serves another chat's job meanwhile
+    assert (await bench.file(other)).state is RequestState.DELIVERED
+    await asyncio.sleep(max(0.0, held_until - time.monotonic()))
+    await pipeline.handle(Job(request))
+    file = await bench.file(request)
+    assert file.state is RequestState.DELIVERED and file.attempts == 1
+    assert [call.status for call in bench.telegram.calls_of("sendVideo")] == [429, 200]

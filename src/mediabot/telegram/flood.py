@@ -8,8 +8,13 @@ and never leak between concurrent updates or jobs that share one `Bot`:
   (e.g. a worker renews its lease and shows "waiting" on the status message).
 - `answer_deadline(at)`: while inside, a 429 whose wait would end after `at` (wall-clock
   seconds, `time.time()`) is raised instead of waited out: an interactive answer is
-  pointless once its update is too old. Outside, waits are bounded only by the
-  session's `max_flood_wait_s` (none by default: wait as long as Telegram says).
+  pointless once its update is too old.
+- `flood_hand_back(seconds)`: while inside, a 429 asking to wait longer than `seconds` is
+  raised instead of waited out: a worker's job hands its slot to other chats' jobs rather
+  than sit out a long wait in it.
+
+Outside both, waits are bounded only by the session's `max_flood_wait_s` (none by
+default: wait as long as Telegram says).
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ FloodObserver = Callable[[FloodWait], None]
 
 _observers: ContextVar[tuple[FloodObserver, ...]] = ContextVar("flood_observers", default=())
 _deadline: ContextVar[float | None] = ContextVar("flood_answer_deadline", default=None)
+_hand_back: ContextVar[float | None] = ContextVar("flood_hand_back", default=None)
 
 
 @contextlib.contextmanager
@@ -62,6 +68,21 @@ def answer_deadline(at: float) -> Iterator[None]:
         yield
     finally:
         _deadline.reset(token)
+
+
+@contextlib.contextmanager
+def flood_hand_back(seconds: float) -> Iterator[None]:
+    """Give up flood waits longer than `seconds` of requests made inside this block."""
+    token = _hand_back.set(seconds)
+    try:
+        yield
+    finally:
+        _hand_back.reset(token)
+
+
+def current_hand_back() -> float | None:
+    """The longest flood wait sat out here, if bounded (see `flood_hand_back`)."""
+    return _hand_back.get()
 
 
 def current_deadline() -> float | None:

@@ -22,7 +22,7 @@ from aiogram.methods import Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
 from mediabot.domain.retry import Backoff
-from mediabot.telegram.flood import FloodWait, current_deadline, notify
+from mediabot.telegram.flood import FloodWait, current_deadline, current_hand_back, notify
 from mediabot.telegram.pacing import Clock, Pacer, Sleep
 
 if TYPE_CHECKING:
@@ -172,6 +172,15 @@ class RetryMiddleware(BaseRequestMiddleware):
                 chat_id,
                 exc.retry_after,
                 self._max_flood_wait_s,
+            )
+            raise exc
+        hand_back = current_hand_back()
+        if hand_back is not None and exc.retry_after > hand_back:
+            logger.warning(
+                "%s to chat %s: flood control asks %d s, longer than a job waits in its slot",
+                name,
+                chat_id,
+                exc.retry_after,
             )
             raise exc
         deadline = current_deadline()

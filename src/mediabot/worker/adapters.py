@@ -252,6 +252,10 @@ class AiogramSenders:
 
     bot: Bot
     limit_bytes: int
+    pacer: Pacer
+
+    async def held_s(self, chat_id: int) -> float:
+        return await self.pacer.delay(chat_id)
 
     def cached(
         self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback

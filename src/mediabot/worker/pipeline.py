@@ -9,7 +9,8 @@ a short while (no attempt used), so one user's slow sources never hold every slo
 
 Every ending leaves nothing in the request's work folder (`steps.clean_up`), and nothing
 edits its status message after its final text. Telegram's flood waits are sat out (the
-lease renewed, the status saying so); a chat Telegram no longer lets the bot write to is
+lease renewed, the status saying so), but a long one hands the job back so that other
+chats' jobs get its slot (`FLOOD_HAND_BACK_S`); a chat Telegram no longer lets the bot write to is
 marked blocked and its pending requests end without a word (`steps.give_up`).
 """
 
@@ -44,7 +45,7 @@ from mediabot.queue.base import DeferJobError, RetryJobError
 from mediabot.senders.base import InlinePlace
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable, describe
-from mediabot.telegram.flood import flood_observer
+from mediabot.telegram.flood import FloodWait, flood_hand_back, flood_observer
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker import texts
 from mediabot.worker.adapters import (
@@ -70,6 +71,11 @@ __all__ = ["Pipeline", "PipelineParts"]
 logger = logging.getLogger(__name__)
 
 WATCH_EVERY_S = 3.0
+FLOOD_HAND_BACK_S = 30.0
+"""Telegram's shorter flood waits are sat out inside the send (the download is not worth
+repeating for them); a longer one hands the job back, no attempt used, so one chat's wait
+does not hold a slot every other chat's jobs could use. The job returns once the chat may
+be written to again: until then it is handed back again, before any work."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +102,8 @@ class PipelineParts:
     """The free-space probe of the work folder's disk (a fake in tests)."""
     admin_alerts: AdminAlerts | None = None
     """Where a site's refusal of the bot is reported to the admins (None: not reported)."""
+    flood_hand_back_s: float = FLOOD_HAND_BACK_S
+    """A flood wait longer than this is not sat out in the job's slot (see `FLOOD_HAND_BACK_S`)."""
 
     def ports(self) -> Ports:
         """The database and aiogram adapters of the steps' ports."""
@@ -104,7 +112,7 @@ class PipelineParts:
         )
         return Ports(
             requests=requests,
-            senders=AiogramSenders(self.bot, self.upload_limit_bytes),
+            senders=AiogramSenders(self.bot, self.upload_limit_bytes, self.pacer),
             downloaders=RegistryDownloaders(self.download_options),
             statuses=AiogramStatuses(
                 self.bot, self.pacer, self.status_markup, self.playlist_markup, requests
@@ -137,6 +145,7 @@ class Pipeline:
             logger.info("job %s: took request %s, the fairer turn", job.request_id, request.id)
             job = Job(request.id, attempt=request.attempts)
         await self._wait_for_disk(request)
+        await self._wait_for_chat(request)
         try:
             await self._run(job, request)
         except RetryJobError as exc:
@@ -160,6 +169,21 @@ class Pipeline:
             text = texts.waiting_for_disk()
         await self._ports.statuses.open(request).finish(text)
         raise DeferJobError("waiting for free disk space")
+
+    async def _wait_for_chat(self, request: Request) -> None:
+        """Hand the request back while Telegram holds its chat back longer than a slot
+        should wait (see `FLOOD_HAND_BACK_S`)."""
+        held = await self._ports.senders.held_s(request.chat_telegram_id)
+        if held <= self._parts.flood_hand_back_s:
+            return
+        logger.info(
+            "job %s: chat %s is held back %.0f s by flood control; handing back",
+            request.id,
+            request.chat_telegram_id,
+            held,
+        )
+        await self._ports.requests.release(request.id, refund=True)
+        raise DeferJobError("the chat is held back by flood control")
 
     async def _run(self, job: Job, request: Request) -> None:
         requests = self._ports.requests
@@ -208,12 +232,30 @@ class Pipeline:
             await end_chat(job, "the chat was unreachable before")
             return
         try:
-            # A flood wait of any length is sat out inside the send (the lease renewed by
-            # `watch` meanwhile); the observer tells the user why nothing moves.
-            with flood_observer(job.status.on_flood_wait):
+            # A flood wait up to `flood_hand_back_s` is sat out inside the send (the lease
+            # renewed by `watch` meanwhile); the observer tells the user why nothing moves.
+            with (
+                flood_observer(job.status.on_flood_wait),
+                flood_hand_back(self._parts.flood_hand_back_s),
+            ):
                 await self._deliver(job)
         except LeftOurHandsError:
             raise
+        except TelegramRetryAfter as exc:
+            # A long flood wait: the slot goes to other chats' jobs, this one comes back
+            # when its chat may be written to (`_wait_for_chat`); parts sent are kept.
+            logger.warning(
+                "job %s: flood control holds chat %s back %d s; handing the job back",
+                request.id,
+                request.chat_telegram_id,
+                exc.retry_after,
+            )
+            wait = FloodWait(
+                request.chat_telegram_id, exc.method.__api_method__, exc.retry_after, 0
+            )
+            job.status.on_flood_wait(wait)
+            await job.requests.release(request.id, refund=True)
+            raise DeferJobError("the chat is held back by flood control") from exc
         except DownloadError as exc:
             if isinstance(exc, SitePushBackError) and self._parts.admin_alerts is not None:
                 await self._parts.admin_alerts.warn_push_back(self._parts.bot, exc)
@@ -223,8 +265,8 @@ class Pipeline:
                 raise RetryJobError(exc.user_message) from exc
             logger.info("job %s: failed: %s (%s)", request.id, exc.user_message, exc.detail)
             await fail(job, texts.download_failed(exc))
-        except (TelegramRetryAfter, TelegramNetworkError, TelegramServerError) as exc:
-            # Passing: a flood wait over a configured cap, Telegram down for a while.
+        except (TelegramNetworkError, TelegramServerError) as exc:
+            # Passing: Telegram down for a while.
             logger.warning("job %s: Telegram is not taking it now: %s", request.id, exc)
             await job.requests.release(request.id)
             raise RetryJobError(describe(exc)) from exc

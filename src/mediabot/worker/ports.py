@@ -102,6 +102,11 @@ class Sender(Protocol):
 class Senders(Protocol):
     """Builds the sender of each kind of delivery."""
 
+    async def held_s(self, chat_id: int) -> float:
+        """How long Telegram's limits hold messages to `chat_id` back from now (a flood
+        wait, a backlog); 0 when one could go now."""
+        ...
+
     def cached(
         self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback
     ) -> Sender: ...

@@ -246,6 +246,11 @@ class FakeSenders:
     calls: list[tuple[str, ResumePoint | None]] = field(default_factory=list)
     cached_parts: list[Sequence[CachedPart]] = field(default_factory=list)
     targets: list[SendTarget] = field(default_factory=list)
+    held: float = 0.0
+    """How long Telegram holds the chat back (`held_s`)."""
+
+    async def held_s(self, chat_id: int) -> float:
+        return self.held
 
     def cached(
         self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback
