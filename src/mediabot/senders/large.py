@@ -70,7 +70,7 @@ class LargeSender(FileSender):
 
     `source` may be a file on disk or remote URLs (one muxed, or video + audio) read with
     range requests through the splitter's bounded cache, so the whole source never has to
-    be on disk: the peak is two parts plus a cache of at most one part.
+    be on disk: the peak is two parts plus the splitter's cache (under a part).
     Parts are written to `work_dir`. A file on disk is cut and uploaded strictly in turn;
     a remote source has its next part cut while one uploads.
     """
@@ -131,7 +131,10 @@ class LargeSender(FileSender):
         if isinstance(self._source, SegmentedSource):
             splitter = SegmentSplitter(self._source, self._work_dir, stem=self._stem)
         else:
-            splitter = Splitter(self._source, self._work_dir, stem=self._stem)
+            first = self._limit_bytes if self._resume is None else 0
+            splitter = Splitter(
+                self._source, self._work_dir, stem=self._stem, first_part_bytes=first
+            )
         sent: list[SentPart] = []
         try:
             await splitter.open()
@@ -140,8 +143,7 @@ class LargeSender(FileSender):
             start_s = self._resume.start_s if self._resume else 0.0
             index = self._resume.next_index if self._resume else 0
             limit = self._limit_bytes
-            if not self._source.is_stream:
-                await splitter.survey(start_s, limit)
+            await splitter.survey(start_s, limit)
             total = index + splitter.estimate_parts(start_s, limit)
             if self._resume is not None and self._resume.total_hint:
                 total = self._resume.total_hint
@@ -154,8 +156,7 @@ class LargeSender(FileSender):
                 if rejected is None:
                     return sent
                 start_s, index, limit = rejected.start_s, rejected.index, rejected.limit_bytes
-                if not self._source.is_stream:
-                    await splitter.survey(start_s, limit)
+                await splitter.survey(start_s, limit)
                 total = index + splitter.estimate_parts(start_s, limit)
         except SplitError as exc:
             raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc
