@@ -173,6 +173,17 @@ class _BlockCache:
                 self._total -= self._blocks.pop(key)
                 self._path(key).unlink(missing_ok=True)
 
+    def drop_below(self, input_index: int, block: int) -> None:
+        """Forget the blocks of one input before `block` (the pinned ones stay)."""
+        behind = [k for k in self._blocks if k.input_index == input_index and k.block < block]
+        for key in behind:
+            if not self._is_pinned(key):
+                self._total -= self._blocks.pop(key)
+                self._path(key).unlink(missing_ok=True)
+
+    def is_pinned(self, input_index: int, block: int) -> bool:
+        return self._is_pinned(_Key(input_index, block))
+
     def _place(self, key: _Key) -> float:
         return key.block * BLOCK_BYTES / self._sizes.get(key.input_index, 1)
 
@@ -621,16 +632,22 @@ class RemoteInputs:
             return response
         position = first
         first_block = first // BLOCK_BYTES
+        input_index = int(path.lstrip("/").split("/", 1)[0])
+        if (
+            self.consuming
+            and not index_view
+            and not self._cache.is_pinned(input_index, first_block)
+        ):
+            # a last pass starting in the data: what lies before it was cut into parts
+            # already (the run-out of the part before it is kept, as it is the start here)
+            self._cache.drop_below(input_index, first_block - _KEPT_BEHIND)
         try:
             while position <= last:
                 number = position // BLOCK_BYTES
                 if self.consuming and not index_view and number - _KEPT_BEHIND > first_block:
                     # only blocks this connection itself went through, the last few kept:
                     # the reader reads ahead past its part's end, where the next part starts
-                    self._cache.drop(
-                        int(path.lstrip("/").split("/", 1)[0]),
-                        range(first_block, number - _KEPT_BEHIND),
-                    )
+                    self._cache.drop(input_index, range(first_block, number - _KEPT_BEHIND))
                 data = await (origin.view_block if index_view else origin.block)(number)
                 skip = position - number * BLOCK_BYTES
                 chunk = data[skip : skip + last - position + 1]
