@@ -185,6 +185,7 @@ async def test_a_remote_source_is_sent_close_to_the_limit_with_three_parts_of_di
     _check_parts(source, [upload.path for upload in uploads if upload is not None], limit)
     assert 0 < disk.peak <= 3 * limit, (disk.peak / limit, disk.at_peak)
     assert _listing(tmp_path) == []
-    # planned from the index, cut once: the origin sent each byte about once
+    # planned from the index, cut once: the origin sent each byte about once (a range
+    # request given up sends some bytes for nothing: what was in flight, up to ~0.5 MB)
     size = sum((source.parent / name).stat().st_size for name in names)
-    assert sum(request.bytes_sent for request in served.requests) <= 1.1 * size
+    assert sum(request.bytes_sent for request in served.requests) <= 1.25 * size

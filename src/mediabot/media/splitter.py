@@ -57,8 +57,9 @@ _MIN_WINDOW_S = 8.0
 _RECUT_FACTOR = 0.95
 _REMOTE_SPAN_FACTOR = 1.05
 _REMOTE_GROWTH = 1.25
-"""Remote windows start just long enough and grow gently: a longer window re-reads its
-cached prefix for free, while a window over the cache budget would evict its own start."""
+"""Windows read from a remote source's data start just long enough and grow gently: a longer
+window re-reads its cached prefix for free, while one over the cache budget would evict its
+own start."""
 _CACHE_SHARE = 1.5
 """The remote cache holds this much of the part limit while parts are planned from the data:
 a part's window filled up to the limit, its run-out (a keyframe gap and a second), and a
@@ -280,8 +281,9 @@ class Splitter:
     `open()` probes the inputs once; `cut(start_s, index, limit_bytes)` writes the part
     that starts at the cut point `start_s` into `work_dir` and returns it. The caller owns
     the files it gets back and deletes them. `close()` (or `async with`) ends the remote
-    reading and deletes its cache; besides the parts, a splitter keeps at most about one
-    part's worth of source bytes in `work_dir` at a time.
+    reading and deletes its cache; besides the parts, a splitter keeps at most
+    `_INDEXED_CACHE_SHARE` of a part's worth of source bytes in `work_dir` for MP4s
+    planned from their index, `_CACHE_SHARE` for other remote inputs.
     """
 
     def __init__(
@@ -456,7 +458,7 @@ class Splitter:
             await self.open()
         self._set_cache_budget(limit_bytes)
         # a window as long as a part filled to MIN_FILL: what the first cut reads anyway
-        budget, least = int(limit_bytes * HEADROOM), int(limit_bytes * MIN_FILL)
+        budget, least = int(limit_bytes * self._headroom()), int(limit_bytes * MIN_FILL)
         units, at_eof = await self._window(start_s, budget, least)
         self._last_window = (start_s, units, at_eof)
 
@@ -593,14 +595,11 @@ class Splitter:
 
     async def _window_ahead(self, start_s: float) -> tuple[float, list[CutUnit], bool] | None:
         """The window read ahead for a part starting at `start_s`, if that is the one."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is None:
-            return None
-        if ahead[0] != start_s:
-            ahead[1].cancel()
-            await asyncio.gather(ahead[1], return_exceptions=True)
-            return None
-        return (start_s, *await ahead[1])
+        if self._ahead is not None and self._ahead[0] == start_s:
+            ahead, self._ahead = self._ahead[1], None
+            return (start_s, *await ahead)
+        await self._drop_ahead()
+        return None
 
     async def _drop_ahead(self) -> None:
         ahead, self._ahead = self._ahead, None

@@ -1,7 +1,8 @@
 """Media over the upload limit, delivered as playable parts cut while earlier parts upload.
 
 For a remote source the splitter cuts part i+1 while part i uploads (two parts on disk at
-most); a file on disk is cut and uploaded in turn. Each part is deleted the moment
+most; the splitter plans the part after it meanwhile); a file on disk is cut and uploaded
+in turn. Each part is deleted the moment
 Telegram accepts it (or rejects it). A part Telegram refuses as too large (413) is cut
 again over a shorter range with a lower limit, and the delivery goes on from there. A
 `ResumePoint` starts the delivery at a later part, so parts already delivered are not
@@ -70,7 +71,7 @@ class LargeSender(FileSender):
 
     `source` may be a file on disk or remote URLs (one muxed, or video + audio) read with
     range requests through the splitter's bounded cache, so the whole source never has to
-    be on disk: the peak is two parts plus the splitter's cache (under a part).
+    be on disk: the peak is two parts plus the splitter's cache (see `Splitter`).
     Parts are written to `work_dir`. A file on disk is cut and uploaded strictly in turn;
     a remote source has its next part cut while one uploads.
     """
