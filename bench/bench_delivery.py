@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import shutil
 import subprocess
@@ -54,11 +55,13 @@ from mediabot.media.segments import (  # noqa: E402
     Fragment,
     FragmentTrack,
     SegmentedSource,
+    SegmentSplitter,
     parse_media_playlist,
 )
 from mediabot.media.splitter import CutPart, SplitSource, Splitter  # noqa: E402
 from mediabot.media.tools import FFMPEG, run_tool  # noqa: E402
 from mediabot.senders.base import SendTarget  # noqa: E402
+from mediabot.senders.large import LargeVideoSender  # noqa: E402
 from mediabot.senders.registry import make_stream_sender  # noqa: E402
 from mediabot.telegram.client import create_bot  # noqa: E402
 from mediabot.telegram.pacing import Pacer, Rate  # noqa: E402
@@ -216,6 +219,31 @@ async def sequential(bot: Any, source: Any, work: Path, limit: int, proxy: str) 
     return [part.size_bytes for part in parts]
 
 
+_TIMELINE: list[tuple[str, int, float, float]] = []
+"""(step, part index, start, end) of every cut and upload, in seconds from the press."""
+
+
+def _timed(step: str, function: Any, started: float) -> Any:
+    """`function` (a cut or an upload: part index second argument or on the result) with
+    its start and end recorded in `_TIMELINE`."""
+
+    async def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        begin = time.perf_counter() - started
+        result = await function(self, *args, **kwargs)
+        index = result.index if step == "cut" else args[0].index
+        _TIMELINE.append((step, index, begin, time.perf_counter() - started))
+        return result
+
+    return wrapper
+
+
+def _record_timeline(started: float) -> None:
+    """Every cut (both splitters) and every upload of the large video sender, timed."""
+    Splitter.cut = _timed("cut", Splitter.cut, started)  # type: ignore[method-assign]
+    SegmentSplitter.cut = _timed("cut", SegmentSplitter.cut, started)  # type: ignore[method-assign]
+    LargeVideoSender._upload = _timed("upload", LargeVideoSender._upload, started)  # type: ignore[method-assign]
+
+
 async def streamed(bot: Any, source: Any, work: Path, limit: int, proxy: str) -> list[int]:
     """mediabot's large sender, cutting while the source arrives."""
     del proxy  # the source's guard names it
@@ -234,11 +262,14 @@ async def child(spec: dict[str, Any]) -> None:
     way = streamed if spec["way"] == "streamed" else sequential
     try:
         started = time.perf_counter()
+        _record_timeline(started)
         sizes = await way(bot, source, work, spec["limit"], guard.proxy_url)
         wall = time.perf_counter() - started
     finally:
         await bot.session.close()
-    print(json.dumps({"wall_s": wall, "sizes": sizes, "peak_rss": _peak_rss()}))
+    print(
+        json.dumps({"wall_s": wall, "sizes": sizes, "peak_rss": _peak_rss(), "timeline": _TIMELINE})
+    )
 
 
 def _peak_rss() -> int:
@@ -259,6 +290,18 @@ class Figures:
     parts: int
     peak_disk: int
     peak_rss: int
+    timeline: list[tuple[str, int, float, float]]
+
+    @property
+    def first_upload_s(self) -> float:
+        """Seconds from the press to the start of the first part's upload."""
+        return min(begin for step, _, begin, _ in self.timeline if step == "upload")
+
+    def upload_waits(self) -> list[float]:
+        """Seconds the upload of each part after the first waited for its cut: from the
+        end of the previous upload to the start of this one."""
+        uploads = sorted((i, b, e) for step, i, b, e in self.timeline if step == "upload")
+        return [max(0.0, b - e0) for (_, _, e0), (_, b, _) in itertools.pairwise(uploads)]
 
 
 def _folder_bytes(folder: Path) -> int:
@@ -301,7 +344,8 @@ def measure(spec: dict[str, Any]) -> Figures:
     shutil.rmtree(work)
     data = json.loads(result.stdout.strip().splitlines()[-1])
     sizes = data["sizes"]
-    return Figures(data["wall_s"], sum(sizes), len(sizes), peak[0], data["peak_rss"])
+    timeline = [tuple(row) for row in data["timeline"]]
+    return Figures(data["wall_s"], sum(sizes), len(sizes), peak[0], data["peak_rss"], timeline)
 
 
 def _long_mp4() -> Path:
@@ -330,9 +374,9 @@ def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
         )
         print(
             "| source | press -> last part | line's floor | against the floor | sequential "
-            "| peak disk (parts) | peak memory | parts |"
+            "| first upload (one part's download) | peak disk (parts) | peak memory | parts |"
         )
-        print("|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|")
         for kind in kinds:
             figures = {}
             for way in ("streamed", "sequential"):
@@ -350,14 +394,35 @@ def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
                 fake.reset()
             ours, theirs = figures["streamed"], figures["sequential"]
             floor = max(source_bytes(kind, folder) / down, ours.uploaded / up)
+            one_part = ours.uploaded / ours.parts / down
+            if args.timeline:
+                _print_timeline(kind, ours)
             print(
                 f"| {kind} | {ours.wall_s:.1f} s | {floor:.1f} s | **{ours.wall_s / floor:.2f}x** "
                 f"| {theirs.wall_s:.1f} s ({theirs.wall_s / floor:.2f}x) "
+                f"| {ours.first_upload_s:.2f} s ({one_part:.2f} s, "
+                f"{ours.first_upload_s / one_part:.1f}x) "
                 f"| {ours.peak_disk / limit:.2f} (sequential {theirs.peak_disk / limit:.2f}) "
                 f"| {ours.peak_rss / MIB:.0f} MiB (sequential {theirs.peak_rss / MIB:.0f}) "
                 f"| {ours.parts} (sequential {theirs.parts}) |",
                 flush=True,
             )
+
+
+def _print_timeline(kind: str, figures: Figures) -> None:
+    """Each part's cut and upload, in seconds from the press, and what each upload waited."""
+    rows: dict[int, dict[str, tuple[float, float]]] = {}
+    for step, index, begin, end in figures.timeline:
+        rows.setdefault(index, {})[step] = (begin, end)
+    waits = [0.0, *figures.upload_waits()]
+    print(f"{kind}: part, cut start-end, upload start-end, upload waited for its cut")
+    for index, wait in zip(sorted(rows), waits, strict=False):
+        cut, upload = rows[index].get("cut", (0, 0)), rows[index].get("upload", (0, 0))
+        print(
+            f"  {index:3d}  cut {cut[0]:6.2f}-{cut[1]:6.2f}  upload {upload[0]:6.2f}-"
+            f"{upload[1]:6.2f}  waited {wait:.2f}",
+            flush=True,
+        )
 
 
 def run_memory(args: argparse.Namespace, scratch: Path) -> None:
@@ -401,6 +466,7 @@ def main() -> int:
     parser.add_argument("--upload-mibps", type=float, default=12.0)
     parser.add_argument("--kinds", default="", help=f"comma-separated, of {', '.join(KINDS)}")
     parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--timeline", action="store_true", help="print each part's steps")
     parser.add_argument("--big-mib", type=float, default=1024.0)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -3,14 +3,16 @@
 A source made with ffmpeg (a keyframe every 0.5 s) and a limit of a 4.6th of its size: each
 part starts on a keyframe, decodes, has its index (moov) before its data (mdat), and the
 parts' durations add up to the source's. Through the large sender too, against the fake
-Bot API: no more parts than the size needs, plus one.
+Bot API: no more parts than the size needs, plus one; and read over HTTP, as one progressive
+MP4 or as a video-only MP4 and an M4A, the origin sending each byte about once and the work
+folder never holding more than three parts.
 """
 
 from __future__ import annotations
 
 import math
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,9 @@ from mediabot.senders.base import SendTarget
 from mediabot.senders.large import LargeVideoSender
 from mediabot.telegram.client import create_bot
 from mediabot.telegram.pacing import Pacer, Rate
+from support.disk import DiskSampler
 from support.fake_telegram import FakeTelegram
+from support.media_server import MediaServer
 from support.parts import check_parts, duration, keyframe_times
 
 pytestmark = pytest.mark.integration
@@ -51,6 +55,23 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=300,
     )  # fmt: skip
     return path
+
+
+@pytest.fixture(scope="module")
+def served(source: Path) -> Iterator[MediaServer]:
+    """The source on a loopback origin, throttled: as it is, and as a video-only MP4 plus an
+    M4A (YouTube's way), neither with its index first."""
+    folder = source.parent
+    for name, stream in (("video.mp4", "v"), ("audio.m4a", "a")):
+        subprocess.run(
+            ["ffmpeg", "-v", "error", "-nostdin", "-y", "-i", str(source),
+             "-map", f"0:{stream}", "-c", "copy", str(folder / name)],
+            check=True,
+            timeout=60,
+        )  # fmt: skip
+    with MediaServer(folder) as server:
+        server.throttle_bytes_per_second = 8 * 1024 * 1024
+        yield server
 
 
 def _limit(source: Path) -> int:
@@ -133,3 +154,38 @@ async def test_the_large_sender_sends_no_more_parts_than_the_size_needs(
         uploads.append(upload.path)
     _check_parts(source, uploads, limit)
     assert _listing(tmp_path) == []
+
+
+@pytest.mark.parametrize("names", [("source.mp4",), ("video.mp4", "audio.m4a")])
+async def test_a_remote_source_is_sent_close_to_the_limit_with_three_parts_of_disk_at_most(
+    bot: Bot,
+    telegram: FakeTelegram,
+    source: Path,
+    served: MediaServer,
+    tmp_path: Path,
+    names: tuple[str, ...],
+) -> None:
+    limit = _limit(source)
+    served.reset()
+    sender = LargeVideoSender(
+        bot,
+        SendTarget.for_media(77, "close", "https://example.com/close"),
+        SplitSource(tuple(served.url(name) for name in names), MediaKind.VIDEO),
+        work_dir=tmp_path,
+        limit_bytes=limit,
+        title="close",
+    )
+    with DiskSampler(tmp_path).running() as disk:
+        sent = await sender.send()
+
+    calls = [call for call in telegram.calls_of("sendVideo") if call.ok]
+    assert len(calls) == len(sent) <= _most_parts(source, limit)
+    uploads = [call.file("video") for call in calls]
+    assert all(upload is not None for upload in uploads)
+    _check_parts(source, [upload.path for upload in uploads if upload is not None], limit)
+    assert 0 < disk.peak <= 3 * limit, (disk.peak / limit, disk.at_peak)
+    assert _listing(tmp_path) == []
+    # planned from the index, cut once: the origin sent each byte about once (a range
+    # request given up sends some bytes for nothing: what was in flight, up to ~0.5 MB)
+    size = sum((source.parent / name).stat().st_size for name in names)
+    assert sum(request.bytes_sent for request in served.requests) <= 1.25 * size

@@ -8,9 +8,6 @@ folder is sampled every 5 ms while it runs: it never holds more than three parts
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -26,6 +23,7 @@ from mediabot.media.splitter import MIN_FILL, SplitError
 from mediabot.media.tools import run_tool
 from mediabot.senders.base import DeliveryError, ResumePoint, SendTarget, SentPart
 from mediabot.senders.registry import make_stream_sender
+from support.disk import DiskSampler
 from support.fake_telegram import FakeTelegram
 from support.media import SEGMENTED_DURATION, MediaSources
 from support.media_server import MediaServer
@@ -40,46 +38,6 @@ LIMIT = 3 * MIB // 2
 KINDS = ["hls-ts", "hls-ts-master", "hls-fmp4", "dash"]
 OPEN = DownloadOptions(allow_private_urls=True)
 THROTTLE = 16 * MIB
-
-
-class _DiskSampler:
-    """The peak of the bytes of the files in a folder, sampled in a thread."""
-
-    def __init__(self, folder: Path) -> None:
-        self._folder = folder
-        self._stop = threading.Event()
-        self.peak = 0
-        self.at_peak: list[tuple[str, int]] = []
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.005):
-            total = 0
-            for path in list(self._folder.iterdir()):
-                try:
-                    total += path.stat().st_size
-                except FileNotFoundError:
-                    continue
-            if total > self.peak:
-                self.peak, self.at_peak = total, self._listing()
-
-    def _listing(self) -> list[tuple[str, int]]:
-        sizes = []
-        for path in self._folder.iterdir():
-            try:
-                sizes.append((path.name, path.stat().st_size))
-            except FileNotFoundError:
-                continue
-        return sorted(sizes)
-
-    @contextmanager
-    def running(self) -> Iterator[_DiskSampler]:
-        thread = threading.Thread(target=self._run, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            thread.join()
 
 
 async def _plan(media: MediaSources, kind: str, tmp_path: Path) -> StreamPlan:
@@ -126,7 +84,7 @@ async def test_a_fragmented_source_arrives_in_parts_with_three_parts_of_disk_at_
     media_requests.throttle_bytes_per_second = THROTTLE
     work = tmp_path / "work"
     work.mkdir()
-    with _DiskSampler(work).running() as disk:
+    with DiskSampler(work).running() as disk:
         sent = await _sender(bot, plan, work).send()
 
     assert len(accepted(telegram, "sendVideo")) == len(sent) == 5

@@ -11,6 +11,12 @@ block already cut into a part. Each file's first `PINNED_BLOCKS` blocks (the con
 header and the first packets, re-read by every run of ffprobe and ffmpeg to identify the
 streams) are kept until the end, outside the budget.
 
+A plain MP4 (one `moov` holding every sample's size and place, the samples in `mdat`) also
+gets an index view (`index_urls`): the same file with its header bytes real (fetched once
+and kept, like the first blocks) and its sample data all zeros, never fetched. ffprobe reads
+packet sizes and keyframes from it for free, so a part is planned from the index alone and
+the origin sends each byte once, to ffmpeg's cut.
+
 It is also the only client of the origin: ffmpeg and ffprobe only ever connect to 127.0.0.1.
 So the request headers (cookies included) never appear on a command line, and every redirect
 the origin answers with passes `url_check` before it is followed; the tools cannot be sent
@@ -73,7 +79,16 @@ _CLIENT_RECEIVE_BUFFER = 256 * 1024
 PINNED_BLOCKS = 4
 """Leading blocks of each file kept outside the budget (512 KiB per file): the header and
 the first packets, which every run of ffprobe and ffmpeg reads to identify the streams."""
+_MAX_INDEX_BYTES = 32 * 1024 * 1024
+"""An MP4's bytes outside its `mdat` (the index, kept on disk for the index view) may be at
+most this much; a larger header is read as any other file. A 3-hour 720p MP4's is ~10 MB."""
+_BOX_HEADER = 16
+_INDEX_PREFIX = "/index"
+_ZEROS = bytes(BLOCK_BYTES)
 _SOCKET_BUFFER_BYTES = 64 * 1024
+_KEPT_BEHIND = 3
+"""Blocks a consuming reader keeps behind it: about what it reads ahead (socket buffers and
+the block in flight), so the next part's first blocks are not fetched again."""
 _MAX_REDIRECTS = 5
 _FETCH_RETRY = Backoff(base_delay_s=0.0, max_delay_s=0.0, max_attempts=3)
 """A block read that fails is re-opened at once, three tries in all."""
@@ -101,6 +116,7 @@ class _BlockCache:
     def __init__(self, folder: Path, budget_bytes: int) -> None:
         self._folder = folder
         self.budget_bytes = budget_bytes
+        self._pinned: set[_Key] = set()
         self._blocks: dict[_Key, int] = {}
         self._sizes: dict[int, int] = {}
         self._total = 0
@@ -116,6 +132,17 @@ class _BlockCache:
     def total_bytes(self) -> int:
         return self._total
 
+    def pin(self, input_index: int, blocks: range) -> None:
+        """Keep `blocks` of one input until the end, outside the budget (an MP4's index)."""
+        for number in blocks:
+            key = _Key(input_index, number)
+            if not self._is_pinned(key):
+                self._pinned.add(key)
+                self._total -= self._blocks.get(key, 0)
+
+    def _is_pinned(self, key: _Key) -> bool:
+        return key.block < PINNED_BLOCKS or key in self._pinned
+
     def _path(self, key: _Key) -> Path:
         return self._folder / f"{key.input_index}-{key.block:08d}.blk"
 
@@ -126,11 +153,11 @@ class _BlockCache:
 
     async def put(self, key: _Key, data: bytes) -> None:
         await asyncio.to_thread(self._path(key).write_bytes, data)
-        if key.block >= PINNED_BLOCKS:
+        if not self._is_pinned(key):
             self._total += len(data) - self._blocks.get(key, 0)
         self._blocks[key] = len(data)
         while self._total > self.budget_bytes:
-            candidates = [k for k in self._blocks if k.block >= PINNED_BLOCKS and k != key]
+            candidates = [k for k in self._blocks if not self._is_pinned(k) and k != key]
             if not candidates:
                 break
             pick = max if self.consuming else min
@@ -142,9 +169,20 @@ class _BlockCache:
         """Forget `blocks` of one input (the pinned ones stay)."""
         for number in blocks:
             key = _Key(input_index, number)
-            if number >= PINNED_BLOCKS and key in self._blocks:
+            if not self._is_pinned(key) and key in self._blocks:
                 self._total -= self._blocks.pop(key)
                 self._path(key).unlink(missing_ok=True)
+
+    def drop_below(self, input_index: int, block: int) -> None:
+        """Forget the blocks of one input before `block` (the pinned ones stay)."""
+        behind = [k for k in self._blocks if k.input_index == input_index and k.block < block]
+        for key in behind:
+            if not self._is_pinned(key):
+                self._total -= self._blocks.pop(key)
+                self._path(key).unlink(missing_ok=True)
+
+    def is_pinned(self, input_index: int, block: int) -> bool:
+        return self._is_pinned(_Key(input_index, block))
 
     def _place(self, key: _Key) -> float:
         return key.block * BLOCK_BYTES / self._sizes.get(key.input_index, 1)
@@ -177,6 +215,9 @@ class _Origin:
         self._span = _FIRST_SPAN_BYTES
         self.size: int | None = None
         self.fetched_bytes = 0
+        self.sample_data: tuple[tuple[int, int], ...] | None = None
+        """A plain MP4's sample data, (first byte, end) of each `mdat` payload: zeros in the
+        index view (see `find_sample_data`)."""
 
     async def length(self) -> int:
         """The file's length in bytes (one request to the origin the first time)."""
@@ -200,6 +241,72 @@ class _Origin:
             data = await self._fetch(number)
             await self._cache.put(key, data)
             return data
+
+    async def view_block(self, number: int) -> bytes:
+        """Block `number` of the index view: zeros inside the sample data, else the file's."""
+        start = number * BLOCK_BYTES
+        end = min(start + BLOCK_BYTES, await self.length())
+        for first, stop in self.sample_data or ():
+            if first <= start and end <= stop:
+                return _ZEROS[: max(0, end - start)]
+        return await self.block(number)
+
+    async def find_sample_data(self) -> bool:
+        """Walk the top-level boxes: True (and `sample_data` set, the header's blocks pinned)
+        for a plain MP4. False for anything else: no `ftyp` first, a `moof` (fragmented, the
+        index is spread through the file), no `moov` or several, boxes that do not tile the
+        file, or more than `_MAX_INDEX_BYTES` outside the sample data."""
+        size = await self.length()
+        offset = 0
+        kinds: list[bytes] = []
+        data: list[tuple[int, int]] = []
+        while offset < size:
+            header = await self._read(offset, min(_BOX_HEADER, size - offset))
+            if len(header) < 8 or len(kinds) > 64:
+                return False
+            box_size, kind, head = int.from_bytes(header[:4], "big"), header[4:8], 8
+            if box_size == 1 and len(header) == _BOX_HEADER:
+                box_size, head = int.from_bytes(header[8:16], "big"), _BOX_HEADER
+            elif box_size == 0:
+                box_size = size - offset
+            if box_size < head or offset + box_size > size or kind == b"moof":
+                return False
+            kinds.append(kind)
+            if kind == b"mdat":
+                data.append((offset + head, offset + box_size))
+            offset += box_size
+        header_bytes = size - sum(stop - first for first, stop in data)
+        if kinds[:1] != [b"ftyp"] or kinds.count(b"moov") != 1 or header_bytes > _MAX_INDEX_BYTES:
+            return False
+        self.sample_data = tuple(data)
+        edges = [0, *(edge for pair in data for edge in pair), size]
+        for first, stop in zip(edges[::2], edges[1::2], strict=True):
+            if stop > first:
+                self._cache.pin(
+                    self._index, range(first // BLOCK_BYTES, (stop - 1) // BLOCK_BYTES + 1)
+                )
+        return True
+
+    async def fetch_ahead(self, count: int, room: Callable[[], bool]) -> None:
+        """Fetch the first `count` bytes of the sample data (of the file, when it is not a
+        plain MP4) into the cache, block by block while `room()` says the cache has room."""
+        start = self.sample_data[0][0] if self.sample_data else 0
+        end = min(start + count, await self.length())
+        for number in range(start // BLOCK_BYTES, -(-end // BLOCK_BYTES)):
+            if not room():
+                return
+            await self.block(number)
+
+    async def _read(self, offset: int, count: int) -> bytes:
+        """`count` bytes from `offset` (fewer at the end of the file), through the cache."""
+        data = b""
+        while len(data) < count:
+            number, skip = divmod(offset + len(data), BLOCK_BYTES)
+            block = await self.block(number)
+            if len(block) <= skip:
+                break
+            data += block[skip : skip + count - len(data)]
+        return data
 
     async def close(self) -> None:
         if self._response is not None:
@@ -381,6 +488,10 @@ class RemoteInputs:
         self._server: asyncio.Server | None = None
         self._handler: web.Server | None = None
         self.local_urls: tuple[str, ...] = ()
+        self._fetching_ahead: list[asyncio.Task[None]] = []
+        self.index_urls: tuple[str | None, ...] = ()
+        """Each input's index view (see the module's docstring), or None when it has none;
+        set by `find_indexes`."""
         self.failure: str | None = None
         """Why reading an origin last failed, for the splitter's error message."""
 
@@ -444,7 +555,41 @@ class RemoteInputs:
             for index, url in enumerate(self._urls)
         )
 
+    async def find_indexes(self) -> tuple[str | None, ...]:
+        """Look for each input's index view (reads its box headers); raises
+        `RemoteReadError` when an origin cannot be read."""
+        found = [await origin.find_sample_data() for origin in self._origins]
+        self.index_urls = tuple(
+            _index_url(url) if has else None
+            for url, has in zip(self.local_urls, found, strict=True)
+        )
+        return self.index_urls
+
+    def fetch_ahead(self, count: int) -> None:
+        """Start fetching about `count` bytes of media from the beginning, shared among the
+        inputs by their sizes, in the background: the first part's bytes arrive while the
+        inputs are probed and the part is planned. It stops short of the cache's budget."""
+        sizes = [origin.size or 0 for origin in self._origins]
+        total = sum(sizes) or 1
+
+        def room() -> bool:
+            return self._cache.total_bytes + BLOCK_BYTES <= self._cache.budget_bytes
+
+        async def fetch(origin: _Origin, share: int) -> None:
+            try:
+                await origin.fetch_ahead(share, room)
+            except RemoteReadError as exc:  # the reader that needs these bytes sees it too
+                logger.debug("Fetching ahead stopped: %s", exc)
+
+        self._fetching_ahead = [
+            asyncio.create_task(fetch(origin, count * size // total))
+            for origin, size in zip(self._origins, sizes, strict=True)
+        ]
+
     async def close(self) -> None:
+        for task in self._fetching_ahead:
+            task.cancel()
+        await asyncio.gather(*self._fetching_ahead, return_exceptions=True)
         if self._server is not None:
             self._server.close()
             if self._handler is not None:
@@ -460,7 +605,9 @@ class RemoteInputs:
         await asyncio.to_thread(shutil.rmtree, self._cache_dir, True)
 
     async def _serve(self, request: web.BaseRequest) -> web.StreamResponse:
-        origin = self._origin_for(request.path)
+        path = request.path.removeprefix(_INDEX_PREFIX)
+        index_view = path != request.path
+        origin = self._origin_for(path)
         if origin is None or request.method not in ("GET", "HEAD"):
             return web.Response(status=404)
         try:
@@ -485,16 +632,23 @@ class RemoteInputs:
             return response
         position = first
         first_block = first // BLOCK_BYTES
+        input_index = int(path.lstrip("/").split("/", 1)[0])
+        if (
+            self.consuming
+            and not index_view
+            and not self._cache.is_pinned(input_index, first_block)
+        ):
+            # a last pass starting in the data: what lies before it was cut into parts
+            # already (the run-out of the part before it is kept, as it is the start here)
+            self._cache.drop_below(input_index, first_block - _KEPT_BEHIND)
         try:
             while position <= last:
                 number = position // BLOCK_BYTES
-                if self.consuming and number - 1 > first_block:
-                    # only blocks this connection itself went through, one kept behind
-                    self._cache.drop(
-                        int(request.path.lstrip("/").split("/", 1)[0]),
-                        range(first_block, number - 1),
-                    )
-                data = await origin.block(number)
+                if self.consuming and not index_view and number - _KEPT_BEHIND > first_block:
+                    # only blocks this connection itself went through, the last few kept:
+                    # the reader reads ahead past its part's end, where the next part starts
+                    self._cache.drop(input_index, range(first_block, number - _KEPT_BEHIND))
+                data = await (origin.view_block if index_view else origin.block)(number)
                 skip = position - number * BLOCK_BYTES
                 chunk = data[skip : skip + last - position + 1]
                 if not chunk:
@@ -514,6 +668,12 @@ class RemoteInputs:
         if not head.isdigit() or int(head) >= len(self._origins):
             return None
         return self._origins[int(head)]
+
+
+def _index_url(local_url: str) -> str:
+    """The index view's address of one input served at `local_url`."""
+    scheme, _, host, path = local_url.split("/", 3)
+    return f"{scheme}//{host}{_INDEX_PREFIX}/{path}"
 
 
 def _small_receive_buffer(address: AddrInfoType) -> socket.socket:

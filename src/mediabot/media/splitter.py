@@ -6,13 +6,18 @@ with range requests) is never downloaded as a whole before the first part exists
 cut is `ffmpeg -c copy`; a part that still comes out over the limit is cut again over a
 shorter range, so the limit is guaranteed by bytes on disk, not hoped for by bit rate.
 
-Remote inputs are read through `RemoteInputs`, a loopback read-through cache bounded to
-one part's size: ffprobe's planning read and ffmpeg's cut of the same window cost one
-transfer from the origin, not two, and the tools never talk to the origin themselves.
+Remote inputs are read through `RemoteInputs`, a loopback read-through cache, so the tools
+never talk to the origin themselves and each byte comes from it once. A plain MP4 is planned
+from its index view (sample sizes and keyframes from its `moov`, its data all zeros): the
+planning reads nothing from the origin, and ffmpeg's cut reads the part's bytes once, the
+cache dropping them as it goes. Other inputs are planned from the data of a window, which
+the cache keeps (`_CACHE_SHARE` of a part) until ffmpeg's cut has read it again. Either way a
+remote part is filled up to the limit like a local one.
 """
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import logging
 import math
@@ -36,11 +41,9 @@ the rest is a margin for a wrong estimate. A part that still comes out over the 
 is cut again, so the margin only has to make that rare, not impossible."""
 MIN_FILL = 0.9
 """Every part but the last aims at least at this share of the limit (see `part_target`)."""
-_REMOTE_HEADROOM = 0.97
-_REMOTE_EVEN_FILL = 0.92
-"""A remote source keeps the even plan: parts counted at this share of its headroom and
-shared evenly. Filling close to the limit needs a window that reaches past the budget by a
-keyframe gap, longer than the read-through cache holds, so the origin would be read twice."""
+_REMOTE_HEADROOM = 0.99
+"""A remote part over the limit is cut again from the origin (the cut dropped what it read
+from the cache): a wider margin makes that rarer."""
 _PART_OVERHEAD_BYTES = 4 * 1024
 _STREAM_OVERHEAD_BYTES = 1024
 _PACKET_OVERHEAD_BYTES = 16
@@ -54,10 +57,18 @@ _MIN_WINDOW_S = 8.0
 _RECUT_FACTOR = 0.95
 _REMOTE_SPAN_FACTOR = 1.05
 _REMOTE_GROWTH = 1.25
-"""Remote windows start just long enough and grow gently: a longer window re-reads its
-cached prefix for free, while a window over the cache budget would evict its own start."""
-_CACHE_SHARE = 1.25
-"""The remote cache holds this much of the part limit: a part's window and its run-out."""
+"""Windows read from a remote source's data start just long enough and grow gently: a longer
+window re-reads its cached prefix for free, while one over the cache budget would evict its
+own start."""
+_CACHE_SHARE = 1.5
+"""The remote cache holds this much of the part limit while parts are planned from the data:
+a part's window filled up to the limit, its run-out (a keyframe gap and a second), and a
+margin for a bit rate above the average. With the part before it on disk, 2.5 parts."""
+_INDEXED_CACHE_SHARE = 0.9
+"""The remote cache while parts are planned from the index: it holds the first part's bytes
+fetched ahead (`_FETCH_AHEAD_SHARE`), later only ffmpeg's read-ahead (the cut drops the
+blocks it went past). With a part uploading and one being cut, under 3 parts in all."""
+_FETCH_AHEAD_SHARE = 0.8
 _OPEN_CACHE_BYTES = 16 * 1024 * 1024
 """Cache budget while probing, before a part size is known."""
 
@@ -237,11 +248,31 @@ class _Input:
     stream_indexes: tuple[int, ...]
     map_spec: tuple[str, ...]
     input_args: tuple[str, ...] = ()
+    index: str | None = None
+    """A remote MP4's index view, which parts are planned from (free: its data is zeros)."""
+
+    @property
+    def planned_from(self) -> str:
+        return self.index or self.source
+
+    @property
+    def plan_args(self) -> tuple[str, ...]:
+        return (*self.input_args, *_INDEX_INPUT_ARGS) if self.index else self.input_args
+
+    @property
+    def plans_free(self) -> bool:
+        """Planning reads nothing from an origin: a file on disk, or an index view."""
+        return self.index is not None or not _is_url(self.source)
 
 
 _LOOPBACK_INPUT_ARGS = ("-recv_buffer_size", "65536")
 """A small socket buffer for reading the loopback cache: what ffmpeg has not asked for yet
 is not fetched from the origin just to sit in a buffer that it throws away on a seek."""
+
+
+_INDEX_INPUT_ARGS = ("-fflags", "+nofillin+noparse")
+"""Packets of an index view as the container states them: its data is zeros, which a codec
+parser would read as no keyframe at all."""
 
 
 class Splitter:
@@ -250,12 +281,18 @@ class Splitter:
     `open()` probes the inputs once; `cut(start_s, index, limit_bytes)` writes the part
     that starts at the cut point `start_s` into `work_dir` and returns it. The caller owns
     the files it gets back and deletes them. `close()` (or `async with`) ends the remote
-    reading and deletes its cache; besides the parts, a splitter keeps at most about one
-    part's worth of source bytes in `work_dir` at a time.
+    reading and deletes its cache; besides the parts, a splitter keeps at most
+    `_INDEXED_CACHE_SHARE` of a part's worth of source bytes in `work_dir` for MP4s
+    planned from their index, `_CACHE_SHARE` for other remote inputs.
     """
 
-    def __init__(self, source: SplitSource, work_dir: Path, *, stem: str = "part") -> None:
+    def __init__(
+        self, source: SplitSource, work_dir: Path, *, stem: str = "part", first_part_bytes: int = 0
+    ) -> None:
+        """`first_part_bytes`: the limit of the first part when it starts at the beginning
+        (0 otherwise); a remote source's first bytes are then fetched while it is probed."""
         self._source = source
+        self._first_part_bytes = first_part_bytes
         self._work_dir = work_dir
         self._stem = stem
         self._inputs: list[_Input] = []
@@ -267,6 +304,8 @@ class Splitter:
         self._seen_bytes = 0
         self._seen_packets = 0
         self._last_window: tuple[float, list[CutUnit], bool] | None = None
+        self._ahead: tuple[float, asyncio.Task[tuple[list[CutUnit], bool]]] | None = None
+        """The window of the next part, read while the part before it is cut and sent."""
 
     async def __aenter__(self) -> Splitter:
         return self
@@ -276,6 +315,7 @@ class Splitter:
 
     async def close(self) -> None:
         """Stop reading remote inputs and delete the cache (parts are the caller's)."""
+        await self._drop_ahead()
         if self._remote is not None:
             remote, self._remote = self._remote, None
             await remote.close()
@@ -307,20 +347,28 @@ class Splitter:
         self._inputs = []
         durations: list[float] = []
         bit_rate = 0
-        for position, source in enumerate(await self._readable_inputs()):
-            input_args = _LOOPBACK_INPUT_ARGS if _is_url(source) else ()
-            try:
-                info = await probe(source, input_args=input_args)
-            except ProbeError as exc:
-                raise SplitError(self._reason(exc)) from exc
+        readable = await self._readable_inputs()
+        args = [_LOOPBACK_INPUT_ARGS if _is_url(source) else () for source, _ in readable]
+        # both inputs of a pair at once: the first part's bytes are meanwhile fetched ahead
+        probes = await asyncio.gather(
+            *(probe(source, input_args=a) for (source, _), a in zip(readable, args, strict=True)),
+            return_exceptions=True,
+        )
+        for position, ((source, index_url), input_args, info) in enumerate(
+            zip(readable, args, probes, strict=True)
+        ):
+            if isinstance(info, ProbeError):
+                raise SplitError(self._reason(info)) from info
+            if isinstance(info, BaseException):
+                raise info
             video = info.video if want_video else None
             audio = info.audio
             if len(self._source.inputs) == 2:
                 # a DASH pair: the first input gives the picture, the second the sound
                 audio = None if position == 0 else audio
                 video = video if position == 0 else None
-            indexes = tuple(stream.index for stream in (video, audio) if stream is not None)
-            if not indexes:
+            streams = tuple(stream.index for stream in (video, audio) if stream is not None)
+            if not streams:
                 raise SplitError(f"input {position + 1} has no usable stream")
             maps: list[str] = []
             if video is not None:
@@ -328,7 +376,9 @@ class Splitter:
                 self._keyframe_stream = (position, video.index)
             if audio is not None:
                 maps += ["-map", f"{position}:{audio.index}"]
-            self._inputs.append(_Input(str(source), info, indexes, tuple(maps), input_args))
+            self._inputs.append(
+                _Input(str(source), info, streams, tuple(maps), input_args, index_url)
+            )
             if info.duration_s:
                 durations.append(info.duration_s)
             if info.bit_rate:
@@ -343,24 +393,31 @@ class Splitter:
             raise SplitError("the source has no known duration")
         self._bit_rate = max(bit_rate, 1)
 
-    async def _readable_inputs(self) -> list[str | Path]:
-        """The inputs as the tools open them: remote ones through the loopback cache."""
+    async def _readable_inputs(self) -> list[tuple[str | Path, str | None]]:
+        """The inputs as the tools open them, remote ones through the loopback cache, each
+        with its index view when it has one."""
         remote = [str(source) for source in self._source.inputs if _is_url(source)]
         if not remote:
-            return list(self._source.inputs)
+            return [(source, None) for source in self._source.inputs]
         if self._remote is None:
-            from mediabot.media.remote import RemoteInputs
+            from mediabot.media.remote import RemoteInputs, RemoteReadError
 
             self._remote = RemoteInputs(
                 remote,
                 self._work_dir / f".{self._stem}.cache",
                 headers=self._source.headers,
                 url_check=self._source.url_check,
-                budget_bytes=_OPEN_CACHE_BYTES,
+                budget_bytes=max(_OPEN_CACHE_BYTES, self._first_part_bytes),
             )
             await self._remote.start()
-        local = iter(self._remote.local_urls)
-        return [next(local) if _is_url(source) else source for source in self._source.inputs]
+            try:
+                await self._remote.find_indexes()
+            except RemoteReadError as exc:
+                raise SplitError(str(exc)) from exc
+            if self._first_part_bytes:
+                self._remote.fetch_ahead(int(self._first_part_bytes * _FETCH_AHEAD_SHARE))
+        local = iter(zip(self._remote.local_urls, self._remote.index_urls, strict=True))
+        return [next(local) if _is_url(item) else (item, None) for item in self._source.inputs]
 
     def _reason(self, exc: Exception) -> str:
         """Why a tool failed; for remote inputs, the origin's failure when it had one."""
@@ -380,7 +437,7 @@ class Splitter:
         its overhead, less half a cut unit (a part ends at a keyframe, so it falls short
         of the budget by up to one unit, half on average).
         """
-        budget = int(limit_bytes * HEADROOM)
+        budget = int(limit_bytes * self._headroom())
         per_byte = self._seen_packets / self._seen_bytes if self._seen_bytes else 0.0
         overhead = part_overhead(int(budget * per_byte), self._streams)
         return max(1, budget - overhead - self._unit_bytes // 2)
@@ -394,33 +451,31 @@ class Splitter:
         """Read the packets of the part starting at `start_s`, to learn how long the
         stretches between cut points are before parts are counted (`estimate_parts`).
 
-        The window is kept for the `cut` at the same start, so it is not read twice. A
-        remote source is not surveyed: it keeps the even plan (`_REMOTE_EVEN_FILL`).
+        The window is kept for the `cut` at the same start, so it is not read twice (nor
+        fetched twice: a remote window stays in the cache until it is cut).
         """
         if not self._inputs:
             await self.open()
-        if self._remote is not None:
-            return
         self._set_cache_budget(limit_bytes)
         # a window as long as a part filled to MIN_FILL: what the first cut reads anyway
-        budget, least = int(limit_bytes * HEADROOM), int(limit_bytes * MIN_FILL)
+        budget, least = int(limit_bytes * self._headroom()), int(limit_bytes * MIN_FILL)
         units, at_eof = await self._window(start_s, budget, least)
         self._last_window = (start_s, units, at_eof)
 
     def _headroom(self) -> float:
         return _REMOTE_HEADROOM if self._remote is not None else HEADROOM
 
+    @property
+    def _plans_free(self) -> bool:
+        return all(source.plans_free for source in self._inputs)
+
     def estimate_parts(self, start_s: float, limit_bytes: int) -> int:
         """How many parts remain from `start_s`, each filled close to the limit.
 
         Counted from the bit rate with the part's sure capacity (`_capacity`); after a
         `survey` that capacity knows the source's keyframe spacing. It holds unless the
-        bit rate is very uneven; `part_target` keeps even an overestimate exact. A remote
-        source is counted at `_REMOTE_EVEN_FILL` of its headroom, as it is shared evenly.
+        bit rate is very uneven; `part_target` keeps even an overestimate exact.
         """
-        if self._remote is not None:
-            share = limit_bytes * _REMOTE_HEADROOM * _REMOTE_EVEN_FILL
-            return max(1, math.ceil(self.estimate_bytes(start_s) / share))
         return max(1, math.ceil(self.estimate_bytes(start_s) / self._capacity(limit_bytes)))
 
     def part_target(self, start_s: float, parts_left: int, limit_bytes: int) -> int | None:
@@ -433,13 +488,7 @@ class Splitter:
         unit short of it, so `MIN_FILL` holds for every part but the last as long as the
         keyframes are less than about 8 % of the limit apart (2 s of a 1.6 Mbit/s video
         is 0.8 % of 50 MB); on a source with rarer keyframes parts can be smaller.
-
-        A remote source gets the even share, never more than its headroom (see
-        `_REMOTE_EVEN_FILL`), so its window ends where its part does.
         """
-        if self._remote is not None:
-            even = self.estimate_bytes(start_s) / max(1, parts_left)
-            return int(min(even, limit_bytes * _REMOTE_HEADROOM))
         capacity = self._capacity(limit_bytes)
         if parts_left <= 1:
             return None
@@ -451,10 +500,15 @@ class Splitter:
         return None if target >= capacity else max(1, int(target))
 
     def _set_cache_budget(self, limit_bytes: int) -> None:
-        if self._remote is not None:
+        if self._remote is None:
+            return
+        if self._plans_free:
+            share = int(limit_bytes * _INDEXED_CACHE_SHARE)
+        else:
             # a window of source (planned a little past one part) stays in the cache, so
             # ffmpeg's cut reads what ffprobe just fetched
-            self._remote.budget_bytes = int(limit_bytes * _CACHE_SHARE)
+            share = int(limit_bytes * _CACHE_SHARE)
+        self._remote.budget_bytes = share
 
     def _learn(self, units: Sequence[CutUnit], at_eof: bool) -> None:
         """Count the cut units, bytes and packets seen, for the size of a unit and the
@@ -479,6 +533,8 @@ class Splitter:
         budget = int(limit_bytes * self._headroom())
         streams = self._streams
         surveyed, self._last_window = self._last_window, None
+        if surveyed is None:
+            surveyed = await self._window_ahead(start_s)
         if (
             surveyed is not None
             and surveyed[0] == start_s
@@ -498,6 +554,8 @@ class Splitter:
             if count is None:
                 raise SplitError("no cut point found")  # _window guarantees a plan
             next_unit = units[count] if count < len(units) else None
+            if next_unit is not None and self._plans_free:
+                self._read_ahead(next_unit.start_s, budget)
             await self._run_cut(units[0], next_unit, path)
             size = path.stat().st_size
             if size <= limit_bytes:
@@ -514,6 +572,7 @@ class Splitter:
                     is_last=next_unit is None,
                 )
             discard(path)
+            await self._drop_ahead()
             if count == 1:
                 raise SplitError(
                     f"one keyframe interval at {units[0].start_s:.1f} s is {size} bytes, "
@@ -528,12 +587,32 @@ class Splitter:
             budget = min(int(budget * limit_bytes / size * _RECUT_FACTOR), budget - 1)
             target_bytes = None
 
+    def _read_ahead(self, start_s: float, budget: int) -> None:
+        """Read the window of the part after this one while this one is cut (and, by the
+        caller, sent): planning costs no time between parts. Only when planning reads
+        nothing from an origin, so the window takes no room in the cache."""
+        self._ahead = (start_s, asyncio.create_task(self._window(start_s, budget, None)))
+
+    async def _window_ahead(self, start_s: float) -> tuple[float, list[CutUnit], bool] | None:
+        """The window read ahead for a part starting at `start_s`, if that is the one."""
+        if self._ahead is not None and self._ahead[0] == start_s:
+            ahead, self._ahead = self._ahead[1], None
+            return (start_s, *await ahead)
+        await self._drop_ahead()
+        return None
+
+    async def _drop_ahead(self) -> None:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            ahead[1].cancel()
+            await asyncio.gather(ahead[1], return_exceptions=True)
+
     async def _window(
         self, start_s: float, budget: int, target_bytes: int | None
     ) -> tuple[list[CutUnit], bool]:
         """Cut units from `start_s`, over a window long enough to plan one part."""
         wanted = min(budget, target_bytes) if target_bytes else budget
-        if self._remote is not None:
+        if not self._plans_free:
             span = max(2.0, wanted * 8 / self._bit_rate * _REMOTE_SPAN_FACTOR + 1.0)
             growth = _REMOTE_GROWTH
         else:
@@ -545,11 +624,11 @@ class Splitter:
             for position, source in enumerate(self._inputs):
                 try:
                     window = await read_packets(
-                        source.source,
+                        source.planned_from,
                         start_s=start_s,
                         span_s=span + 1.0,
                         stream_indexes=source.stream_indexes,
-                        input_args=source.input_args,
+                        input_args=source.plan_args,
                     )
                 except ProbeError as exc:
                     raise SplitError(self._reason(exc)) from exc

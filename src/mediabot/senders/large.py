@@ -1,7 +1,8 @@
 """Media over the upload limit, delivered as playable parts cut while earlier parts upload.
 
 For a remote source the splitter cuts part i+1 while part i uploads (two parts on disk at
-most); a file on disk is cut and uploaded in turn. Each part is deleted the moment
+most; the splitter plans the part after it meanwhile); a file on disk is cut and uploaded
+in turn. Each part is deleted the moment
 Telegram accepts it (or rejects it). A part Telegram refuses as too large (413) is cut
 again over a shorter range with a lower limit, and the delivery goes on from there. A
 `ResumePoint` starts the delivery at a later part, so parts already delivered are not
@@ -70,7 +71,7 @@ class LargeSender(FileSender):
 
     `source` may be a file on disk or remote URLs (one muxed, or video + audio) read with
     range requests through the splitter's bounded cache, so the whole source never has to
-    be on disk: the peak is two parts plus a cache of at most one part.
+    be on disk: the peak is two parts plus the splitter's cache (see `Splitter`).
     Parts are written to `work_dir`. A file on disk is cut and uploaded strictly in turn;
     a remote source has its next part cut while one uploads.
     """
@@ -131,7 +132,10 @@ class LargeSender(FileSender):
         if isinstance(self._source, SegmentedSource):
             splitter = SegmentSplitter(self._source, self._work_dir, stem=self._stem)
         else:
-            splitter = Splitter(self._source, self._work_dir, stem=self._stem)
+            first = self._limit_bytes if self._resume is None else 0
+            splitter = Splitter(
+                self._source, self._work_dir, stem=self._stem, first_part_bytes=first
+            )
         sent: list[SentPart] = []
         try:
             await splitter.open()
@@ -140,8 +144,7 @@ class LargeSender(FileSender):
             start_s = self._resume.start_s if self._resume else 0.0
             index = self._resume.next_index if self._resume else 0
             limit = self._limit_bytes
-            if not self._source.is_stream:
-                await splitter.survey(start_s, limit)
+            await splitter.survey(start_s, limit)
             total = index + splitter.estimate_parts(start_s, limit)
             if self._resume is not None and self._resume.total_hint:
                 total = self._resume.total_hint
@@ -154,8 +157,7 @@ class LargeSender(FileSender):
                 if rejected is None:
                     return sent
                 start_s, index, limit = rejected.start_s, rejected.index, rejected.limit_bytes
-                if not self._source.is_stream:
-                    await splitter.survey(start_s, limit)
+                await splitter.survey(start_s, limit)
                 total = index + splitter.estimate_parts(start_s, limit)
         except SplitError as exc:
             raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc
