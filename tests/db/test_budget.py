@@ -5,10 +5,12 @@ holds all of them back."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.db.budget import PostgresBudget
@@ -124,3 +126,44 @@ async def test_takes_and_holds_at_once_never_deadlock(engines: list[AsyncEngine]
 
     async with asyncio.timeout(60):
         await asyncio.gather(*(churn(budget, n) for n, budget in enumerate(budgets)))
+
+
+async def test_takes_asked_together_go_in_one_statement_in_the_order_asked(
+    engines: list[AsyncEngine],
+) -> None:
+    """A process with many senders waiting reserves their slots in one round trip, not
+    one statement each behind the others."""
+    statements: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "telegram_budget_take" in statement:
+            statements.append(statement)
+
+    engine = engines[0]
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    budget = PostgresBudget(engine, Limits(overall=Rate(10.0, burst=1)))
+    try:
+        slots = await asyncio.gather(*(budget.take(100 + chat, 1) for chat in range(20)))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    waits = [slot.wait_s for slot in slots]
+    assert all(slot.reserved for slot in slots)
+    # one slot each, a tenth of a second apart, in the order asked
+    assert [later - earlier for earlier, later in itertools.pairwise(waits)] == pytest.approx(
+        [0.1] * 19, abs=0.01
+    )
+
+
+async def test_a_take_given_up_before_its_statement_reserves_nothing(
+    engines: list[AsyncEngine],
+) -> None:
+    budget = PostgresBudget(engines[0], Limits(overall=Rate(1.0, burst=1)))
+    given_up = asyncio.create_task(budget.take(5, 1))
+    await asyncio.sleep(0)  # asked, not yet taken
+    given_up.cancel()
+    slot = await budget.take(6, 1)
+    assert slot.reserved
+    assert slot.wait_s == pytest.approx(0.0, abs=0.05)  # the bot's first slot was free
+    assert await budget.delay(7) == pytest.approx(1.0, abs=0.05)
+    assert given_up.cancelled()

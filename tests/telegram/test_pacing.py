@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
+import math
+import random
 import time
+from collections.abc import Awaitable, Callable, Coroutine
 
 import pytest
 
-from mediabot.telegram import budget
+from mediabot.telegram import budget, pacing
 from mediabot.telegram.pacing import FLOOD_SPREAD_WINDOW_S, Pacer, Rate
 from support.clock import FakeClock
 
@@ -208,3 +212,111 @@ async def test_slots_woken_late_together_are_held_to_the_rate_of_a_second() -> N
     # message past the 11 a second may carry.
     assert len(waits) == 13 + (14 - 11)
     assert waits.count(1.0) == 14 - 11  # the window's waits: until the oldest is a second old
+
+
+async def test_a_slot_passed_while_the_loop_was_busy_is_let_go_for_another() -> None:
+    """A sender woken well after its slot does not send then, among the slots of the
+    moment: it takes a new slot, after the ones reserved meanwhile."""
+    clock = FakeClock()
+    late = [0.4]  # the second sender wakes up 0.4 s after its slot
+
+    async def sleep(seconds: float) -> None:
+        clock.now += seconds + (late.pop(0) if late else 0.0)
+        await asyncio.sleep(0)
+
+    shared = budget.MemoryBudget(budget.Limits(overall=Rate(10.0, burst=1)), clock=clock)
+    slow = Pacer(shared, clock=clock, sleep=sleep)
+    await slow.acquire(1)  # slot at 0
+    await slow.acquire(2)  # slot at 0.1, woken at 0.5: the slot at 0.5 is its
+    assert clock.now == pytest.approx(0.5)
+    await Pacer(shared, clock=clock, sleep=clock.sleep).acquire(3)
+    assert clock.now == pytest.approx(0.6)  # the passed slot at 0.1 went unused
+
+
+class _VirtualTime:
+    """One virtual clock for several pacers (processes) whose sleeps overshoot: each sleep
+    ends at its deadline plus the sleeper's lateness, the earliest first."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self._wakeups: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep_late(self, lateness: Callable[[], float]) -> Callable[[float], Awaitable[None]]:
+        async def sleep(seconds: float) -> None:
+            woken = asyncio.get_running_loop().create_future()
+            deadline = self.now + max(0.0, seconds) + lateness()
+            heapq.heappush(self._wakeups, (deadline, next(self._order), woken))
+            await woken
+
+        return sleep
+
+    async def run(self, senders: list[Coroutine[None, None, None]]) -> None:
+        tasks = [asyncio.ensure_future(sender) for sender in senders]
+        while not all(task.done() for task in tasks):
+            for _ in range(20):  # every sender that can go on reaches its next sleep
+                await asyncio.sleep(0)
+            if self._wakeups and not all(task.done() for task in tasks):
+                deadline, _, woken = heapq.heappop(self._wakeups)
+                self.now = max(self.now, deadline)
+                woken.set_result(None)
+        for task in tasks:
+            task.result()
+
+
+def _busiest_second(times: list[float]) -> int:
+    ordered = sorted(times)
+    first = 0
+    busiest = 0
+    for last, at in enumerate(ordered):
+        while ordered[first] <= at - 1.0:
+            first += 1
+        busiest = max(busiest, last - first + 1)
+    return busiest
+
+
+async def _late_processes(seed: int) -> list[float]:
+    """Seven processes sharing the bot's budget, 60 messages each to chats of their own,
+    all at once; three wake-ups in ten come 0.05-0.5 s late (a busy event loop)."""
+    clock = _VirtualTime()
+    draw = random.Random(seed)
+    shared = budget.MemoryBudget(clock=clock)
+
+    def lateness() -> float:
+        return draw.uniform(0.05, 0.5) if draw.random() < 0.3 else draw.uniform(0.0, 0.01)
+
+    sent: list[float] = []
+
+    async def send(pacer: Pacer, chat_id: int) -> None:
+        await pacer.acquire(chat_id)
+        sent.append(clock.now)
+
+    pacers = [Pacer(shared, clock=clock, sleep=clock.sleep_late(lateness)) for _ in range(7)]
+    await clock.run(
+        [
+            send(pacer, 1000 * number + chat)
+            for number, pacer in enumerate(pacers)
+            for chat in range(60)
+        ]
+    )
+    assert len(sent) == 7 * 60
+    return sent
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_processes_waking_late_stay_within_telegrams_second(seed: int) -> None:
+    """The bot's rate (its burst included) leaves room for slots woken up to `LATE_S`
+    late; later ones are let go. Telegram refuses a 31st message within a second."""
+    assert _busiest_second(await _late_processes(seed)) <= 30
+
+
+async def test_without_letting_late_slots_go_a_second_overflows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The case above, with late slots kept: what the rule prevents."""
+    monkeypatch.setattr(pacing, "LATE_S", math.inf)
+    busiest = max([_busiest_second(await _late_processes(seed)) for seed in range(3)])
+    assert busiest > 30

@@ -3,16 +3,21 @@
 Each step is one statement (a function installed by migration 0007): `take` locks the
 bot's row, then the chat's, reads the database's clock and moves both buckets on;
 `hold` records a 429 where every process sees it. A process sends its steps one at a
-time (one connection, in the order its senders asked), so a burst of a thousand waiting
-senders does not take a thousand connections.
+time (one connection), so a burst of a thousand waiting senders does not take a thousand
+connections; the takes asked for while one is on its way go together in the next
+statement, in the order asked, so a busy process reserves as many slots per round trip
+as it has senders waiting rather than one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.telegram.budget import (
@@ -25,10 +30,16 @@ from mediabot.telegram.budget import (
 
 logger = logging.getLogger(__name__)
 
+# One take per asker, in the order asked: the function runs once per row of the unnest,
+# each call seeing the buckets the calls before it moved.
 _TAKE = text(
-    "SELECT wait_s, reserved FROM telegram_budget_take("
-    ":chat, :weight, :global_interval, :global_tolerance, :chat_interval, :chat_tolerance, "
-    ":hold)"
+    "SELECT t.wait_s, t.reserved FROM unnest("
+    "CAST(:chats AS bigint[]), CAST(:weights AS integer[]), "
+    "CAST(:chat_intervals AS float8[]), CAST(:chat_tolerances AS float8[])"
+    ") WITH ORDINALITY AS a(chat, weight, chat_interval, chat_tolerance, n) "
+    "CROSS JOIN LATERAL telegram_budget_take("
+    "a.chat, a.weight, :global_interval, :global_tolerance, a.chat_interval, "
+    "a.chat_tolerance, :hold) AS t ORDER BY a.n"
 )
 _HOLD = text(
     "SELECT telegram_budget_hold("
@@ -40,6 +51,17 @@ _DELAY = text(
 )
 
 
+@dataclass(eq=False, slots=True)
+class _Ask:
+    """A take waiting for its statement; `answer` gets its slot and the local time it was read."""
+
+    chat_id: int
+    weight: int
+    answer: asyncio.Future[tuple[Slot, float]] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
 class PostgresBudget:
     """A `telegram.budget.Budget` in the `telegram_budget` table of a PostgreSQL database."""
 
@@ -48,30 +70,68 @@ class PostgresBudget:
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._limits = limits or Limits()
         self._turn = asyncio.Lock()
+        self._asks: list[_Ask] = []
+        self._taker: asyncio.Task[None] | None = None
 
     @property
     def limits(self) -> Limits:
         return self._limits
 
     async def take(self, chat_id: int, weight: int) -> Slot:
-        rate = self._limits.of_chat(chat_id)
+        """The slot, with `wait_s` counted from when this returns (negative: it has passed,
+        as when a busy event loop resumed this caller late)."""
+        ask = _Ask(chat_id, weight)
+        self._asks.append(ask)
+        if self._taker is None or self._taker.done():
+            self._taker = asyncio.create_task(self._take_asked())
+        # A caller that gives up leaves its ask cancelled: skipped, or its slot unused.
+        slot, received = await ask.answer
+        return Slot(slot.wait_s - (time.monotonic() - received), slot.reserved)
+
+    async def _take_asked(self) -> None:
+        """Take the slots asked for, every ask waiting at the time in one statement.
+
+        One task does it, and each asker waits for its own answer: they all resume as
+        soon as the statement returns, not one after another through a lock.
+        """
+        while self._asks:
+            asks = [ask for ask in self._asks if not ask.answer.done()]
+            self._asks = []
+            if not asks:
+                continue
+            try:
+                rows = await self._take_all(asks)
+            except asyncio.CancelledError:  # the loop is shutting down: so are the askers
+                for ask in [*asks, *self._asks]:
+                    ask.answer.cancel()
+                raise
+            except Exception as exc:
+                for ask in asks:
+                    if not ask.answer.done():
+                        ask.answer.set_exception(exc)
+                continue
+            received = time.monotonic()
+            for ask, row in zip(asks, rows, strict=True):
+                if not ask.answer.done():
+                    ask.answer.set_result((Slot(float(row.wait_s), bool(row.reserved)), received))
+
+    async def _take_all(self, asks: list[_Ask]) -> list[Row[Any]]:
         overall = self._limits.overall
+        rates = [self._limits.of_chat(ask.chat_id) for ask in asks]
         async with self._turn, self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    _TAKE,
-                    {
-                        "chat": chat_id,
-                        "weight": weight,
-                        "global_interval": overall.interval,
-                        "global_tolerance": overall.tolerance,
-                        "chat_interval": rate.interval,
-                        "chat_tolerance": rate.tolerance,
-                        "hold": HOLD_S,
-                    },
-                )
-            ).one()
-        return Slot(float(row.wait_s), reserved=bool(row.reserved))
+            result = await connection.execute(
+                _TAKE,
+                {
+                    "chats": [ask.chat_id for ask in asks],
+                    "weights": [ask.weight for ask in asks],
+                    "chat_intervals": [rate.interval for rate in rates],
+                    "chat_tolerances": [rate.tolerance for rate in rates],
+                    "global_interval": overall.interval,
+                    "global_tolerance": overall.tolerance,
+                    "hold": HOLD_S,
+                },
+            )
+            return list(result.all())
 
     async def delay(self, chat_id: int) -> float:
         async with self._turn, self._engine.connect() as connection:

@@ -50,9 +50,11 @@ class Rate:
         return self.interval * (self.burst - 1)
 
 
-# Under the published limits with a margin: requests arrive with jitter, and a burst of
-# b at rate r fits b + r messages in any one second (1 + 26 < 30 overall; the margin of 3
-# absorbs what several processes waking a little late put into one second).
+# Under the published limits with a margin: a burst of b at rate r fits b + r messages in
+# any one second, and b + r * (1 + LATE_S) once senders may go out up to
+# `pacing.LATE_S` after their slot (1 + 26 * 1.05 = 28.3 < 30 overall); what is left
+# absorbs the jitter of the requests on their way and a process late at every wake-up
+# (see `pacing.LATE_RETAKES`). 27 was tried: 429s on a loaded machine (bench/README).
 GLOBAL_RATE = Rate(per_second=26.0, burst=1)
 CHAT_RATE = Rate(per_second=0.9, burst=3)
 GROUP_RATE = Rate(per_second=18 / 60, burst=3)
