@@ -325,7 +325,6 @@ class SegmentSplitter:
         self._downloaded_all = False
         self._backlog: _Backlog | None = None
         self._starving = False
-        self._first_cut = True
         self._seen_bytes = 0
         self._seen_s = 0.0
         self._largest = 0
@@ -454,8 +453,19 @@ class SegmentSplitter:
         return None
 
     async def survey(self, start_s: float, limit_bytes: int) -> None:
-        """Nothing to survey ahead: fragments are read once, in order."""
-        del start_s, limit_bytes
+        """Start fetching from the fragment that holds `start_s`: the first part's
+        fragments arrive while the sender gets ready, not once it asks for the cut.
+        Nothing is read ahead to plan: fragments are read once, in order."""
+        if not self._tracks:
+            await self.open()
+        self._limit_bytes = limit_bytes
+        self._start_fetching(self._origin_s + start_s)
+
+    def _start_fetching(self, start: float) -> None:
+        """Fetch (once) from the fragment that holds `start` (a source time) on."""
+        if self._fetcher is None:
+            self._skip_before(start)
+            self._fetcher = asyncio.create_task(self._read_all())
 
     async def cut(
         self, start_s: float, index: int, limit_bytes: int, *, target_bytes: int | None = None
@@ -471,10 +481,7 @@ class SegmentSplitter:
             await self.open()
         self._limit_bytes = limit_bytes
         start = self._origin_s + start_s
-        if self._first_cut:
-            self._first_cut = False
-            self._skip_before(start)
-            self._fetcher = asyncio.create_task(self._read_all())
+        self._start_fetching(start)
         if start < self._cut_until - 0.001:
             gone = self._cut_until - self._origin_s
             raise SplitError(f"the fragments before {gone:.1f} s were already deleted")
