@@ -93,6 +93,7 @@ NOT_MODIFIED = (
 _RATE_LIMITED_PREFIXES = ("send", "copy", "forward", "editmessage")
 _UNLIMITED = frozenset({"sendchataction"})
 _CHUNK = 256 * 1024
+_SMALL_BODY = 64 * 1024
 _URL_IN_TEXT = re.compile(
     r"(?:https?://[^\s<>\"]+|(?<![\w@.])(?:[a-z0-9-]+\.)+(?:com|org|net|be|io|ru|tv|me|co|ly)"
     r"(?:/[^\s<>\"]*)?)",
@@ -430,8 +431,8 @@ class FakeTelegram:
         self.latency = latency
         """Seconds every API call waits before it is answered."""
         self.upload_bytes_per_second: int | None = None
-        """When set, uploaded files take their size over this rate to arrive, one upload
-        after another, as over one line (for the benches)."""
+        """When set, uploaded files take their size over this rate to arrive (reading the
+        body included), one upload after another, as over one line (for the benches)."""
         self._upload_line = asyncio.Lock()
         self.inline_feedback = inline_feedback
         """Whether a chosen inline result comes back as a `chosen_inline_result` update
@@ -900,13 +901,9 @@ class FakeTelegram:
         try:
             if request.match_info["token"] != self.token:
                 raise TelegramError(401, "Unauthorized")
-            over_limit = await self._read_params(request, params, files)
+            over_limit = await self._read_upload(request, params, files)
             if self.latency:
                 await asyncio.sleep(self.latency)
-            if self.upload_bytes_per_second and files:
-                async with self._upload_line:
-                    size = sum(upload.size for upload in files.values())
-                    await asyncio.sleep(size / self.upload_bytes_per_second)
             handler = self._methods.get(method.lower())
             if handler is None:
                 raise TelegramError(404, "Not Found")
@@ -935,6 +932,25 @@ class FakeTelegram:
         if record is None or not record.path.exists():
             return web.json_response(TelegramError(404, "Not Found").body(), status=404)
         return web.FileResponse(record.path)
+
+    async def _read_upload(
+        self, request: web.Request, params: dict[str, str], files: dict[str, UploadedFile]
+    ) -> bool:
+        """`_read_params`; with `upload_bytes_per_second`, an upload (a body streamed, or
+        over `_SMALL_BODY`) takes the line for as long as its bytes need at that rate,
+        reading included (the body itself crosses loopback at once), one upload after
+        another; small requests pass beside it."""
+        length = request.content_length
+        small = length is not None and length <= _SMALL_BODY
+        if not self.upload_bytes_per_second or not request.can_read_body or small:
+            return await self._read_params(request, params, files)
+        async with self._upload_line:
+            started = time.monotonic()
+            over_limit = await self._read_params(request, params, files)
+            size = sum(upload.size for upload in files.values())
+            line_s = size / self.upload_bytes_per_second
+            await asyncio.sleep(max(0.0, started + line_s - time.monotonic()))
+        return over_limit
 
     async def _read_params(
         self, request: web.Request, params: dict[str, str], files: dict[str, UploadedFile]
