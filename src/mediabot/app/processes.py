@@ -29,6 +29,7 @@ from mediabot.app.telemetry import counting_active, serve_metrics, watch_queue_d
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
 from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
+from mediabot.bot.lookups import SharedLookups
 from mediabot.config import ConfigError, Settings
 from mediabot.db.budget import PostgresBudget
 from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
@@ -136,7 +137,7 @@ def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
         settings=runtime.settings,
         sessions=runtime.sessions,
         job_queue=runtime.job_queue,
-        lookup=partial(get_resolutions, options=options),
+        lookup=SharedLookups(partial(get_resolutions, options=options)),
         admin_alerts=admin_alerts,
         playlist_lookup=partial(
             get_playlist, options=options, max_items=runtime.settings.playlist_max_items
