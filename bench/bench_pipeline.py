@@ -28,7 +28,7 @@ Every wait is bounded; processes, the database and the virtual host are removed 
 
     .venv/bin/python bench/bench_pipeline.py [--presses 30] [--samples 15] [--users 200]
         [--distinct 10] [--only embedded|rabbitmq] [--workers 2] [--log-level DEBUG] [--keep]
-        [--json figures.json] [--env NAME=VALUE ...]
+        [--timeline] [--json figures.json] [--env NAME=VALUE ...]
 
 Timestamps are the fake server's arrival times (`ApiCall.time`, monotonic, same process),
 so the bench's own polling adds nothing to the figures.
@@ -216,6 +216,15 @@ class Burst:
     messages_per_s: float = 0.0
     link_to_file_ms: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    per_second: list[Counter[str]] = field(default_factory=list)
+
+    def timeline(self) -> list[str]:
+        """Messages accepted in each second of the burst, by method (`--timeline`)."""
+        lines = [f"    {self.name}: accepted per second (total, then by method)"]
+        for second, methods in enumerate(self.per_second):
+            detail = " ".join(f"{name}={n}" for name, n in sorted(methods.items()))
+            lines.append(f"      {second:>3} s {sum(methods.values()):>4}   {detail}")
+        return lines
 
     def row(self) -> str:
         p50 = statistics.median(self.link_to_file_ms) / 1000 if self.link_to_file_ms else 0.0
@@ -244,7 +253,7 @@ class ModeFigures:
     press_to_file: Latency = field(default_factory=lambda: Latency("press -> file (cached)"))
     bursts: list[Burst] = field(default_factory=list)
 
-    def print(self) -> None:
+    def print(self, timeline: bool = False) -> None:
         print(f"\n== {self.mode} ==")
         for latency in self.link_to_keyboard:
             print(latency.line())
@@ -255,6 +264,8 @@ class ModeFigures:
                 print(burst.row())
                 for error in burst.errors[:5]:
                     print(f"      ! {error}")
+            for burst in self.bursts if timeline else []:
+                print("\n".join(burst.timeline()))
         sys.stdout.flush()
 
 
@@ -399,16 +410,22 @@ class Bench:
         figures.refusals = Counter(
             call.method for call in self.telegram.calls[calls_before:] if call.status == 429
         )
-        paced = [
-            call.time
+        counted = [
+            call
             for call in self.telegram.calls[calls_before:]
             if call.ok
             and _is_paced(call.method)
             and (not press_together or call.time >= pressed_from)
         ]
+        paced = [call.time for call in counted]
         figures.messages = len(paced)
         if len(paced) > 1:
             figures.messages_per_s = (len(paced) - 1) / (max(paced) - min(paced))
+            for call in counted:
+                second = int(call.time - min(paced))
+                while len(figures.per_second) <= second:
+                    figures.per_second.append(Counter())
+                figures.per_second[second][call.method] += 1
         figures.media_requests = len(self.server.requests)
         figures.keyboards_s = (max(keyboards_at) - started) if keyboards_at else 0.0
         figures.total_s = (last_media or finished) - started
@@ -662,7 +679,7 @@ async def main(args: argparse.Namespace) -> int:
                     failed = True
                     print(f"[{mode}] FAILED: {type(exc).__name__}: {exc}", flush=True)
                     continue
-                figures.print()
+                figures.print(args.timeline)
                 results.append(figures)
     finally:
         if args.keep or failed:
@@ -690,6 +707,9 @@ def _arguments() -> argparse.Namespace:
     )
     parser.add_argument("--log-level", default="DEBUG", help="LOG_LEVEL of the processes")
     parser.add_argument("--keep", action="store_true", help="keep the logs and data dirs")
+    parser.add_argument(
+        "--timeline", action="store_true", help="print each burst's messages per second"
+    )
     parser.add_argument("--json", help="also write the figures to this file")
     parser.add_argument(
         "--env",
