@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     max_active_requests: int = Field(default=3, ge=1, le=100)
     min_free_disk_mb: int = Field(default=500, ge=0)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
+    worker_cached_concurrency: int = Field(default=8, ge=1, le=256)
     max_duration_min: int = Field(default=180, gt=0)
     playlist_max_items: int = Field(default=50, ge=1, le=1000)
     youtube_cookies_file: Path | None = None

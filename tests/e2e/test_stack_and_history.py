@@ -1,5 +1,6 @@
 """End to end on `mediabot run` with one worker slot: a user's stack of requests, /queue
-and its ✖, fair turns between users, and /history sending a file again from the cache."""
+and its ✖, fair turns between users, /history sending a file again from the cache, and a
+file Telegram already has sent while the slot downloads (the cached lane)."""
 
 from __future__ import annotations
 
@@ -242,3 +243,32 @@ async def test_history_sends_a_file_again_without_the_source(
     assert again.params["audio"] == file_id
     assert not again.files, "a file sent again must not be uploaded"
     assert media_requests.request_count() == 0
+
+
+async def test_a_file_telegram_has_arrives_while_the_only_slot_downloads(
+    embedded: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    first = Conversation(fake_telegram)
+    keyboard = await first.keyboard(first.say(media.progressive_mp4))
+    uploaded = await first.media(first.press(keyboard, keyboard.data("360p")))
+    assert uploaded.files, "the first delivery must be a fresh one"
+
+    downloading, cached = Conversation(fake_telegram), Conversation(fake_telegram)
+    slow = await downloading.keyboard(downloading.say(media.long_mp4))
+    again = await cached.keyboard(cached.say(media.progressive_mp4))
+    media_requests.throttle_bytes_per_second = SLOW
+    try:
+        since = downloading.press(slow, _first(slow))
+        await downloading.final_text(since, "Downloading", within=30)
+        sent = await cached.media(cached.press(again, again.data("360p")), within=15)
+        assert not sent.files, "a file Telegram has must be sent by its id"
+        assert sent.params["video"] == uploaded.result["video"]["file_id"]
+        assert not downloading.calls("sendVideo"), "the download was to be still running"
+        slow_id = _request(_first(slow))
+        assert f"job {slow_id}: delivered" not in embedded.log
+    finally:
+        media_requests.throttle_bytes_per_second = None
+    await downloading.media(since, within=120)

@@ -60,12 +60,19 @@ class _Runtime:
     bot: Bot
     pacer: Pacer
     job_queue: JobQueue
+    cached_queue: JobQueue
+    """The lane of files Telegram already has (see `worker.pipeline`)."""
 
 
-def _make_queue(settings: Settings) -> JobQueue:
+JOBS_QUEUE = "mediabot.jobs"
+CACHED_JOBS_QUEUE = "mediabot.jobs.cached"
+
+
+def _make_queue(settings: Settings, name: str) -> JobQueue:
     if settings.amqp_url is not None:
         return RabbitJobQueue(
             settings.amqp_url.get_secret_value(),
+            queue_name=name,
             max_attempts=settings.job_max_attempts,
             base_delay_s=RETRY_BASE_DELAY_S,
         )
@@ -79,7 +86,8 @@ async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runti
     engine = create_engine(settings.effective_database_url)
     pacer = _pacer(settings, engine)
     bot = create_bot(settings, pacer=pacer)
-    job_queue = _make_queue(settings)
+    job_queue = _make_queue(settings, JOBS_QUEUE)
+    cached_queue = _make_queue(settings, CACHED_JOBS_QUEUE)
     try:
         # Each check fails with one line saying what to do (see `app/checks.py`).
         await check_database(engine, schema=not migrate)
@@ -89,8 +97,11 @@ async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runti
         if migrate:
             await upgrade(engine)
         await job_queue.connect()
-        yield _Runtime(settings, engine, create_session_factory(engine), bot, pacer, job_queue)
+        await cached_queue.connect()
+        sessions = create_session_factory(engine)
+        yield _Runtime(settings, engine, sessions, bot, pacer, job_queue, cached_queue)
     finally:
+        await cached_queue.close()
         await job_queue.close()
         await bot.session.close()
         await engine.dispose()
@@ -127,6 +138,7 @@ def _pipeline(runtime: _Runtime, admin_alerts: AdminAlerts) -> Pipeline:
             max_running_per_user=settings.max_running_per_user,
             min_free_disk_bytes=settings.min_free_disk_mb * 1024 * 1024,
             admin_alerts=admin_alerts,
+            hand_over=runtime.job_queue.publish,
         )
     )
 
@@ -137,6 +149,7 @@ def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
         settings=runtime.settings,
         sessions=runtime.sessions,
         job_queue=runtime.job_queue,
+        cached_queue=runtime.cached_queue,
         lookup=SharedLookups(partial(get_resolutions, options=options)),
         admin_alerts=admin_alerts,
         playlist_lookup=partial(
@@ -216,7 +229,13 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
         consume = runtime.job_queue.consume(
             counting_active(pipeline.handle), pipeline.on_dead_letter, settings.worker_concurrency
         )
+        consume_cached = runtime.cached_queue.consume(
+            counting_active(pipeline.handle_cached),
+            pipeline.on_dead_letter,
+            settings.worker_cached_concurrency,
+        )
         running.append(asyncio.create_task(consume))
+        running.append(asyncio.create_task(consume_cached))
     dispatcher = _dispatcher(runtime, admin_alerts) if bot else None
     updates: asyncio.Task[None] | None = None
     if dispatcher is not None:
@@ -240,7 +259,10 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
                 await dispatcher.stop_polling()
         else:
             updates.cancel()
-    await runtime.job_queue.stop(settings.shutdown_grace_s)
+    await asyncio.gather(
+        runtime.job_queue.stop(settings.shutdown_grace_s),
+        runtime.cached_queue.stop(settings.shutdown_grace_s),
+    )
     for task in background:
         task.cancel()
     _, pending = await asyncio.wait(running, timeout=5)

@@ -21,10 +21,12 @@ def build_dispatcher(
     sessions: async_sessionmaker[AsyncSession],
     job_queue: JobQueue,
     lookup: Lookup,
+    cached_queue: JobQueue | None = None,
     admin_alerts: AdminAlerts | None = None,
     playlist_lookup: PlaylistLookup | None = None,
 ) -> Dispatcher:
-    """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `lookup`,
+    """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `cached_queue`
+    (the lane of files Telegram already has; `job_queue` when there is none), `lookup`,
     `admin_alerts` (warnings to `ADMIN_IDS`, one an hour per kind) and `playlist_lookup`
     (None: playlist links are refused as unsupported).
 
@@ -34,6 +36,7 @@ def build_dispatcher(
     dispatcher = Dispatcher(
         settings=settings,
         job_queue=job_queue,
+        cached_queue=cached_queue or job_queue,
         lookup=lookup,
         admin_alerts=admin_alerts or AdminAlerts(settings.admin_ids),
         playlist_lookup=playlist_lookup,

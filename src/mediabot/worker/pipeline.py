@@ -7,6 +7,12 @@ an interrupted delivery resumes after the last part recorded (`steps.record`). A
 requests beyond `max_running_per_user` are not claimed: their jobs go back to the queue for
 a short while (no attempt used), so one user's slow sources never hold every slot.
 
+Jobs come in two lanes. The main lane's few slots are for downloads; the cached lane's many
+are for requests the bot expected to be sent from the cache (Telegram already has the file),
+so that they never wait behind downloads. A job of the cached lane that needs more than the
+cache (its file ids went stale, it must resume) is handed over to the main lane
+(`PipelineParts.hand_over`).
+
 Every ending leaves nothing in the request's work folder (`steps.clean_up`), and nothing
 edits its status message after its final text. Telegram's flood waits are sat out (the
 lease renewed, the status saying so), but a long one hands the job back so that other
@@ -20,7 +26,7 @@ import asyncio
 import logging
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -104,6 +110,9 @@ class PipelineParts:
     """Where a site's refusal of the bot is reported to the admins (None: not reported)."""
     flood_hand_back_s: float = FLOOD_HAND_BACK_S
     """A flood wait longer than this is not sat out in the job's slot (see `FLOOD_HAND_BACK_S`)."""
+    hand_over: Callable[[Job], Awaitable[None]] | None = None
+    """Publishes to the main lane: where a job of the cached lane goes when the cache cannot
+    serve it (None: it is worked on where it is)."""
 
     def ports(self) -> Ports:
         """The database and aiogram adapters of the steps' ports."""
@@ -120,8 +129,13 @@ class PipelineParts:
         )
 
 
+class _HandOverError(Exception):
+    """A job of the cached lane needs more than the cache: it goes to the main lane."""
+
+
 class Pipeline:
-    """Runs jobs; `handle` is the queue's job handler, `on_dead_letter` its give-up."""
+    """Runs jobs; `handle` and `handle_cached` are the lanes' job handlers, `on_dead_letter`
+    their give-up."""
 
     def __init__(self, parts: PipelineParts, ports: Ports | None = None) -> None:
         self._parts = parts
@@ -135,6 +149,14 @@ class Pipeline:
 
         Raises `DeferJobError` when the user already has their share of requests running.
         """
+        await self._handle(job, cached_lane=False)
+
+    async def handle_cached(self, job: Job) -> None:
+        """Work on a job of the cached lane: sent from the cache, or handed over to the main
+        lane (see `PipelineParts.hand_over`); otherwise as `handle`."""
+        await self._handle(job, cached_lane=self._parts.hand_over is not None)
+
+    async def _handle(self, job: Job, *, cached_lane: bool) -> None:
         requests = self._ports.requests
         request = await claim(requests, job.request_id)
         if request is None:
@@ -144,10 +166,11 @@ class Pipeline:
             # as the request it took (its retries and dead letter are that request's).
             logger.info("job %s: took request %s, the fairer turn", job.request_id, request.id)
             job = Job(request.id, attempt=request.attempts)
-        await self._wait_for_disk(request)
+        if not cached_lane:  # the cache needs no disk
+            await self._wait_for_disk(request)
         await self._wait_for_chat(request)
         try:
-            await self._run(job, request)
+            await self._run(job, request, cached_lane)
         except RetryJobError as exc:
             exc.job = exc.job or job
             raise
@@ -185,18 +208,20 @@ class Pipeline:
         await self._ports.requests.release(request.id, refund=True)
         raise DeferJobError("the chat is held back by flood control")
 
-    async def _run(self, job: Job, request: Request) -> None:
+    async def _run(self, job: Job, request: Request, cached_lane: bool) -> None:
         requests = self._ports.requests
         logger.info("job %s: started (attempt %s)", request.id, job.attempt)
         # Whatever an earlier attempt (or a killed worker) left here is of no use now.
         clean_up(self._parts.work_dir, request.id)
         context = JobContext(request, requests, self._ports.statuses.open(request, buttons=True))
-        work = asyncio.create_task(speaking(request.locale, self._work(context)))
+        work = asyncio.create_task(speaking(request.locale, self._work(context, cached_lane)))
         # Often enough to renew in time and to notice a cancel within seconds.
         every_s = min(self._parts.lease.total_seconds() / 4, WATCH_EVERY_S)
         watcher = asyncio.create_task(watch(context, work, every_s))
         try:
             await work
+        except _HandOverError:
+            await self._hand_over(job, request)
         except LeftOurHandsError:
             await self._show_cancelled(context)
         except asyncio.CancelledError:
@@ -211,6 +236,20 @@ class Pipeline:
             await asyncio.shield(context.status.close())
             clean_up(self._parts.work_dir, request.id)
 
+    async def _hand_over(self, job: Job, request: Request) -> None:
+        """Give the request of a cached-lane job to the main lane, its attempt refunded.
+
+        The lease goes first: a main-lane worker that took the job before would find the
+        request held and drop it. If the publish fails, the cached lane retries the job.
+        """
+        assert self._parts.hand_over is not None
+        logger.info("job %s: the cache cannot serve it; handing it to the main lane", request.id)
+        await self._ports.requests.release(request.id, refund=True)
+        try:
+            await self._parts.hand_over(Job(request.id, attempt=job.attempt))
+        except Exception as exc:
+            raise RetryJobError(f"handing over to the main lane failed: {exc}") from exc
+
     async def on_dead_letter(self, job: Job, reason: str) -> None:
         """A job that ran out of attempts: record the failure and tell the user."""
         logger.error("job %s: given up after %s attempts: %s", job.request_id, job.attempt, reason)
@@ -224,7 +263,7 @@ class Pipeline:
                 text = texts.cancelled()
             await job.status.finish(text)
 
-    async def _work(self, job: JobContext) -> None:
+    async def _work(self, job: JobContext, cached_lane: bool) -> None:
         """Deliver, and settle every failure: a retry, a failure told, or the chat ended."""
         request = job.request
         if request.chat_blocked:
@@ -238,8 +277,8 @@ class Pipeline:
                 flood_observer(job.status.on_flood_wait),
                 flood_hand_back(self._parts.flood_hand_back_s),
             ):
-                await self._deliver(job)
-        except LeftOurHandsError:
+                await self._deliver(job, cached_lane)
+        except (LeftOurHandsError, _HandOverError):
             raise
         except TelegramRetryAfter as exc:
             # A long flood wait: the slot goes to other chats' jobs, this one comes back
@@ -290,8 +329,9 @@ class Pipeline:
             await job.requests.release(request.id)
             raise RetryJobError(f"{type(exc).__name__}: {exc}") from exc
 
-    async def _deliver(self, job: JobContext) -> None:
-        """The cache first, then (after any twin's fetch) the cache again, then a fetch."""
+    async def _deliver(self, job: JobContext, cached_lane: bool) -> None:
+        """The cache first, then (after any twin's fetch) the cache again, then a fetch;
+        in the cached lane, the cache or the main lane."""
         request = job.request
         job.inline = await self._inline_place(request)
         target = job.target(request.title or "")
@@ -299,6 +339,8 @@ class Pipeline:
             job, self._ports.senders, target
         ):
             return
+        if cached_lane:
+            raise _HandOverError
         if (
             await settle_height(job, self._ports.downloaders)
             and not request.delivered_parts

@@ -80,10 +80,15 @@ async def choose(
     callback_data: ChoiceData,
     session: AsyncSession,
     job_queue: JobQueue,
+    cached_queue: JobQueue,
     settings: Settings,
     user_row_id: uuid.UUID,
 ) -> None:
-    """Turn a press on an offer's button into a queued request (or cancel it)."""
+    """Turn a press on an offer's button into a queued request (or cancel it).
+
+    A file Telegram already has goes to the workers' cached lane, where it never waits
+    behind downloads; the worker hands it to the main lane if it cannot be sent from there.
+    """
     files = FileRepository(session)
     file = await files.get_with_chat(callback_data.request_id)
     await session.commit()  # end the read (objects stay loaded) before talking to Telegram
@@ -120,7 +125,7 @@ async def choose(
         # A cached file arrives in a moment: the chat's message budget is kept for it.
         await note(message, texts.queued(queued.position), cancel_keyboard(file.id))
     try:
-        await job_queue.publish(Job(file.id))
+        await (cached_queue if queued.cached else job_queue).publish(Job(file.id))
     except PublishFailedError:
         logger.exception("request %s: publishing the job failed", file.id)
         await files.set_state(file.id, RequestState.FAILED, error_reason="queue unavailable")

@@ -84,9 +84,10 @@ async def on_history_button(
     user_row_id: uuid.UUID,
     chat_row_id: uuid.UUID,
     settings: Settings,
-    job_queue: JobQueue,
+    cached_queue: JobQueue,
 ) -> None:
-    """◀ ▶ turn the page; a file's button sends it again (the owner's files only)."""
+    """◀ ▶ turn the page; a file's button sends it again (the owner's files only), through
+    the workers' cached lane."""
     if callback_data.action is HistoryAction.PAGE:
         text, markup = await _page(session, user_row_id, callback_data.page)
         await acknowledge(callback)
@@ -94,7 +95,7 @@ async def on_history_button(
             await note(callback.message, text, markup)
         return
     await _send_again(
-        callback, callback_data, session, user_row_id, chat_row_id, settings, job_queue
+        callback, callback_data, session, user_row_id, chat_row_id, settings, cached_queue
     )
 
 

@@ -1,0 +1,76 @@
+"""The cached lane: a request the bot expected Telegram to have is sent from the cache, or
+handed to the main lane untouched (its attempt refunded, nothing downloaded or sent)."""
+
+from __future__ import annotations
+
+import pytest
+from worker_bench import WorkerBench
+
+from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.jobs import Job
+from mediabot.queue.base import RetryJobError
+from mediabot.queue.local import LocalJobQueue
+from support.media import MediaSources
+from support.media_server import MediaServer
+
+pytestmark = pytest.mark.integration
+
+
+async def test_the_cache_serves_it_or_the_main_lane_gets_it(
+    any_bench: WorkerBench, media: MediaSources, media_requests: MediaServer
+) -> None:
+    main = LocalJobQueue(max_attempts=4, base_delay_s=0.1)
+    pipeline = any_bench.pipeline(hand_over=main.publish)
+    first = await any_bench.request(media.audio_m4a)
+    media_requests.reset()
+
+    await pipeline.handle_cached(Job(first))
+
+    handed = await any_bench.file(first)
+    assert handed.state is RequestState.QUEUED
+    assert handed.lease_owner is None and handed.attempts == 0
+    assert main.pending == 1
+    assert media_requests.request_count() == 0
+    assert not any_bench.telegram.calls_of("sendAudio")
+
+    # The main lane delivers it, fetched and uploaded.
+    await pipeline.handle(Job(first))
+    assert (await any_bench.file(first)).state is RequestState.DELIVERED
+    [upload] = any_bench.telegram.calls_of("sendAudio")
+    assert upload.files
+
+    # Now Telegram has it: the cached lane sends it by its id, nothing handed over.
+    second = await any_bench.request(media.audio_m4a, kind=MediaKind.AUDIO)
+    media_requests.reset()
+    await pipeline.handle_cached(Job(second))
+    assert (await any_bench.file(second)).state is RequestState.DELIVERED
+    resend = any_bench.telegram.calls_of("sendAudio")[-1]
+    assert not resend.files
+    assert resend.params["audio"] == upload.result["audio"]["file_id"]
+    assert media_requests.request_count() == 0
+    assert main.pending == 1  # only the first job, not yet taken from this queue
+    await main.close()
+
+
+async def test_a_failed_hand_over_is_retried_in_the_cached_lane(
+    bench: WorkerBench, media: MediaSources
+) -> None:
+    main = LocalJobQueue(max_attempts=4, base_delay_s=0.1)
+    await main.close()  # publishing now fails, as with the broker down
+    request = await bench.request(media.audio_m4a)
+
+    with pytest.raises(RetryJobError, match="main lane"):
+        await bench.pipeline(hand_over=main.publish).handle_cached(Job(request))
+
+    file = await bench.file(request)
+    assert file.state is RequestState.QUEUED
+    assert file.lease_owner is None, "the next attempt must be able to claim it"
+
+
+async def test_without_a_main_lane_the_cached_lane_does_the_whole_job(
+    bench: WorkerBench, media: MediaSources
+) -> None:
+    request = await bench.request(media.audio_m4a)
+    await bench.pipeline().handle_cached(Job(request))
+    assert (await bench.file(request)).state is RequestState.DELIVERED
+    assert bench.telegram.calls_of("sendAudio")[-1].files
