@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 from worker_bench import WorkerBench
 
+from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
-from mediabot.queue.base import RetryJobError
+from mediabot.queue.base import DeferJobError
 from mediabot.queue.local import LocalJobQueue
 from support.media import MediaSources
 from support.media_server import MediaServer
@@ -52,19 +53,44 @@ async def test_the_cache_serves_it_or_the_main_lane_gets_it(
     await main.close()
 
 
-async def test_a_failed_hand_over_is_retried_in_the_cached_lane(
+async def test_a_failed_hand_over_comes_back_to_the_cached_lane_without_an_attempt(
     bench: WorkerBench, media: MediaSources
 ) -> None:
     main = LocalJobQueue(max_attempts=4, base_delay_s=0.1)
     await main.close()  # publishing now fails, as with the broker down
     request = await bench.request(media.audio_m4a)
 
-    with pytest.raises(RetryJobError, match="main lane"):
+    with pytest.raises(DeferJobError, match="main lane"):
         await bench.pipeline(hand_over=main.publish).handle_cached(Job(request))
 
     file = await bench.file(request)
     assert file.state is RequestState.QUEUED
-    assert file.lease_owner is None, "the next attempt must be able to claim it"
+    assert file.lease_owner is None and file.attempts == 0
+    assert bench.leftovers() == []
+
+
+async def test_the_cached_lane_takes_no_other_request_as_a_fair_turn(
+    bench: WorkerBench, media: MediaSources, media_requests: MediaServer
+) -> None:
+    """Its own request held elsewhere (a main-lane fair turn took it, say), a cached-lane job
+    goes on to the main lane as it is: the request left waiting there needs it, and the
+    cached lane's slots are not for downloads."""
+    download = await bench.request(media.progressive_mp4, kind=MediaKind.VIDEO, resolution=360)
+    cached = await bench.request(media.audio_m4a)
+    async with bench.sessions.begin() as session:
+        assert await FileRepository(session).claim(cached, "worker-2", bench.lease * 60)
+    handed: list[Job] = []
+
+    async def hand_over(job: Job) -> None:
+        handed.append(job)
+
+    media_requests.reset()
+    await bench.pipeline(hand_over=hand_over).handle_cached(Job(cached))
+
+    assert handed == [Job(cached)]
+    untouched = await bench.file(download)
+    assert untouched.lease_owner is None and untouched.attempts == 0
+    assert media_requests.request_count() == 0
 
 
 async def test_without_a_main_lane_the_cached_lane_does_the_whole_job(

@@ -113,18 +113,24 @@ class DatabaseRequests:
     lease: timedelta
     max_running_per_user: int | None
 
-    async def claim(self, request_id: uuid.UUID) -> Claim:
-        """Claim the fairest request (fair turns), `request_id` when it is as fair as any."""
+    async def claim(self, request_id: uuid.UUID, *, fair: bool = True) -> Claim:
+        """Claim the fairest request (fair turns), `request_id` when it is as fair as any;
+        not `fair`: `request_id` or nothing."""
         async with self.sessions() as session:
             files = FileRepository(session)
-            taken = await files.claim_fairest(
-                request_id, self.owner, self.lease, max_per_user=self.max_running_per_user
-            )
+            share = self.max_running_per_user
+            if fair:
+                taken = await files.claim_fairest(
+                    request_id, self.owner, self.lease, max_per_user=share
+                )
+            else:
+                claimed = await files.claim(request_id, self.owner, self.lease, max_per_user=share)
+                taken = request_id if claimed else None
             # A job whose own request was taken by a fairer turn stands for another request
             # still waiting (its user at their share): it comes back rather than vanish, as
             # that request may have no message of its own any more.
             waiting = taken is None and (
-                await files.defer_if_waiting(request_id) or await files.any_claimable()
+                await files.defer_if_waiting(request_id) or (fair and await files.any_claimable())
             )
             file = await files.get_with_chat(taken) if taken is not None else None
             await session.commit()

@@ -158,8 +158,13 @@ class Pipeline:
 
     async def _handle(self, job: Job, *, cached_lane: bool) -> None:
         requests = self._ports.requests
-        request = await claim(requests, job.request_id)
+        # The cached lane takes its own request only: a fair turn could be a download.
+        request = await claim(requests, job.request_id, fair=not cached_lane)
         if request is None:
+            if cached_lane:
+                # Held or done: if a main-lane job took it as the fairer turn, the request
+                # that job was published for now waits for a job, and this one is it.
+                await self._pass_on(job)
             return
         if request.id != job.request_id:
             # Fair turns: this job's request waits for a later job; this one carries on
@@ -218,10 +223,11 @@ class Pipeline:
         # Often enough to renew in time and to notice a cancel within seconds.
         every_s = min(self._parts.lease.total_seconds() / 4, WATCH_EVERY_S)
         watcher = asyncio.create_task(watch(context, work, every_s))
+        handed_over = False
         try:
             await work
         except _HandOverError:
-            await self._hand_over(job, request)
+            handed_over = True
         except LeftOurHandsError:
             await self._show_cancelled(context)
         except asyncio.CancelledError:
@@ -235,20 +241,23 @@ class Pipeline:
             await asyncio.gather(watcher, return_exceptions=True)
             await asyncio.shield(context.status.close())
             clean_up(self._parts.work_dir, request.id)
+        if handed_over:
+            # Only now: the main lane may take it the moment the lease is gone, and its
+            # status and work folder must be its own by then.
+            await requests.release(request.id, refund=True)
+            logger.info("job %s: the cache cannot serve it; on to the main lane", request.id)
+            await self._pass_on(job)
 
-    async def _hand_over(self, job: Job, request: Request) -> None:
-        """Give the request of a cached-lane job to the main lane, its attempt refunded.
-
-        The lease goes first: a main-lane worker that took the job before would find the
-        request held and drop it. If the publish fails, the cached lane retries the job.
-        """
+    async def _pass_on(self, job: Job) -> None:
+        """Publish a cached-lane job to the main lane (its request's lease already given
+        back). A failed publish brings the job back to the cached lane after the defer
+        delay, no attempt used: the request is not at fault."""
         assert self._parts.hand_over is not None
-        logger.info("job %s: the cache cannot serve it; handing it to the main lane", request.id)
-        await self._ports.requests.release(request.id, refund=True)
         try:
-            await self._parts.hand_over(Job(request.id, attempt=job.attempt))
+            await self._parts.hand_over(job)
         except Exception as exc:
-            raise RetryJobError(f"handing over to the main lane failed: {exc}") from exc
+            logger.warning("job %s: handing over to the main lane failed: %s", job.request_id, exc)
+            raise DeferJobError(f"handing over to the main lane failed: {exc}") from exc
 
     async def on_dead_letter(self, job: Job, reason: str) -> None:
         """A job that ran out of attempts: record the failure and tell the user."""

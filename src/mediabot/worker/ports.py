@@ -25,7 +25,9 @@ from mediabot.worker.request import CachedDelivery, Claim, Request
 class RequestsStore(Protocol):
     """The requests' truth (the database): claims, states, parts."""
 
-    async def claim(self, request_id: uuid.UUID) -> Claim: ...
+    async def claim(self, request_id: uuid.UUID, *, fair: bool = True) -> Claim:
+        """Take the lease: on the fairest request (fair turns), or on `request_id` alone."""
+        ...
 
     async def release(
         self, request_id: uuid.UUID, *, expire: bool = False, refund: bool = False

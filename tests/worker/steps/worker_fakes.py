@@ -106,7 +106,7 @@ class FakeRequests:
     tallies: list[PlaylistTally] = field(default_factory=list)
     """What `playlist_tally` answers, one per call."""
 
-    async def claim(self, request_id: uuid.UUID) -> Claim:
+    async def claim(self, request_id: uuid.UUID, *, fair: bool = True) -> Claim:
         return self.claim_outcome
 
     async def release(

@@ -187,7 +187,7 @@ async def send_inline_parts(
     command: CommandObject,
     session: AsyncSession,
     settings: Settings,
-    job_queue: JobQueue,
+    cached_queue: JobQueue,
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
 ) -> None:
@@ -210,7 +210,7 @@ async def send_inline_parts(
         "request %s: parts of inline request %s sent to the private chat", again.id, delivered.id
     )
     await message.answer(texts.inline_sending_parts())
-    if not await _published(job_queue, session, again.id):
+    if not await _published(cached_queue, session, again.id):
         await message.answer(texts.queue_unavailable())
 
 

@@ -12,12 +12,15 @@ from mediabot.worker.request import Request
 logger = logging.getLogger(__name__)
 
 
-async def claim(requests: RequestsStore, request_id: uuid.UUID) -> Request | None:
+async def claim(
+    requests: RequestsStore, request_id: uuid.UUID, *, fair: bool = True
+) -> Request | None:
     """The request, now held by this worker; None when there is nothing to do.
 
+    `fair`: the fairest request of all (fair turns), which may be another than `request_id`.
     Raises `DeferJobError` when the user already has their share of requests running.
     """
-    outcome = await requests.claim(request_id)
+    outcome = await requests.claim(request_id, fair=fair)
     if outcome.waiting:
         logger.info("job %s: the user's other requests are running; waiting", request_id)
         raise DeferJobError("the user's other requests are running")
