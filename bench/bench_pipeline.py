@@ -27,7 +27,7 @@ Figures, per layout:
 Every wait is bounded; processes, the database and the virtual host are removed on exit.
 
     .venv/bin/python bench/bench_pipeline.py [--presses 30] [--samples 15] [--users 200]
-        [--distinct 10] [--only embedded|rabbitmq] [--workers 2] [--log-level DEBUG] [--keep]
+        [--distinct 10] [--only embedded|rabbitmq] [--workers 2] [--log-level INFO] [--keep]
         [--timeline] [--json figures.json] [--env NAME=VALUE ...]
 
 Timestamps are the fake server's arrival times (`ApiCall.time`, monotonic, same process),
@@ -705,7 +705,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=2, help="worker processes of the rabbitmq layout"
     )
-    parser.add_argument("--log-level", default="DEBUG", help="LOG_LEVEL of the processes")
+    parser.add_argument(
+        "--log-level", default="INFO", help="LOG_LEVEL of the processes (INFO, as deployed)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the logs and data dirs")
     parser.add_argument(
         "--timeline", action="store_true", help="print each burst's messages per second"
