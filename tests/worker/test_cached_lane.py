@@ -1,10 +1,16 @@
 """The cached lane: a request the bot expected Telegram to have is sent from the cache, or
-handed to the main lane untouched (its attempt refunded, nothing downloaded or sent)."""
+handed to the main lane untouched (its attempt refunded, nothing downloaded or sent); a
+main-lane request whose media a twin is fetching waits for it there, not in a download slot."""
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
 import pytest
-from worker_bench import WorkerBench
+from worker_bench import WorkerBench, until_state
 
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
@@ -100,3 +106,88 @@ async def test_without_a_main_lane_the_cached_lane_does_the_whole_job(
     await bench.pipeline().handle_cached(Job(request))
     assert (await bench.file(request)).state is RequestState.DELIVERED
     assert bench.telegram.calls_of("sendAudio")[-1].files
+
+
+async def _fetching_twin(bench: WorkerBench, url: str) -> uuid.UUID:
+    """A request for the same media that another worker is fetching (and never finishes)."""
+    twin = await bench.request(url)
+    async with bench.sessions.begin() as session:
+        files = FileRepository(session)
+        assert await files.claim(twin, "worker-2", timedelta(minutes=5))
+        assert await files.set_state(twin, RequestState.DOWNLOADING, owner="worker-2")
+    return twin
+
+
+def _recorder() -> tuple[list[Job], Callable[[Job], Awaitable[None]]]:
+    published: list[Job] = []
+
+    async def publish(job: Job) -> None:
+        published.append(job)
+
+    return published, publish
+
+
+async def test_a_twin_waits_in_the_cached_lane_not_in_a_download_slot(
+    bench: WorkerBench, media: MediaSources, media_requests: MediaServer
+) -> None:
+    await _fetching_twin(bench, media.audio_m4a)
+    waiter = await bench.request(media.audio_m4a)
+    to_cached, publish = _recorder()
+    pipeline = bench.pipeline(
+        hand_over=LocalJobQueue(max_attempts=1, base_delay_s=0).publish, to_cached_lane=publish
+    )
+    media_requests.reset()
+
+    await pipeline.handle(Job(waiter))
+
+    assert to_cached == [Job(waiter)]
+    passed = await bench.file(waiter)
+    assert passed.lease_owner is None and passed.attempts == 0
+    assert media_requests.request_count() == 0
+
+
+async def test_a_twin_still_fetched_gives_the_cached_slot_up_and_comes_back(
+    bench: WorkerBench, media: MediaSources
+) -> None:
+    await _fetching_twin(bench, media.audio_m4a)
+    waiter = await bench.request(media.audio_m4a)
+    to_cached, publish = _recorder()
+    pipeline = bench.pipeline(
+        hand_over=LocalJobQueue(max_attempts=1, base_delay_s=0).publish,
+        to_cached_lane=publish,
+        cached_twin_wait_s=0.5,
+    )
+    await pipeline.handle(Job(waiter))
+    assert to_cached == [Job(waiter)]
+
+    with pytest.raises(DeferJobError, match="twin"):
+        await pipeline.handle_cached(Job(waiter))
+    file = await bench.file(waiter)
+    assert file.lease_owner is None and file.attempts == 0
+
+
+async def test_a_twin_fetched_meanwhile_is_sent_from_the_cache_by_the_cached_lane(
+    bench: WorkerBench, media: MediaSources, media_requests: MediaServer
+) -> None:
+    media_requests.throttle_bytes_per_second = 150_000  # the twin's fetch takes a while
+    try:
+        twin = await bench.request(media.audio_m4a)
+        fetching = asyncio.create_task(bench.pipeline(owner="worker-2").handle(Job(twin)))
+        await until_state(bench, twin, RequestState.DOWNLOADING)
+        waiter = await bench.request(media.audio_m4a)
+        to_cached, publish = _recorder()
+        main = LocalJobQueue(max_attempts=1, base_delay_s=0)
+        pipeline = bench.pipeline(hand_over=main.publish, to_cached_lane=publish)
+        await pipeline.handle(Job(waiter))
+        assert to_cached == [Job(waiter)]
+        assert not fetching.done(), "the twin's fetch was to be still running"
+
+        await pipeline.handle_cached(Job(waiter))
+        await fetching
+    finally:
+        media_requests.throttle_bytes_per_second = None
+    assert (await bench.file(waiter)).state is RequestState.DELIVERED
+    upload, resend = bench.telegram.calls_of("sendAudio")
+    assert upload.files and not resend.files
+    assert resend.params["audio"] == upload.result["audio"]["file_id"]
+    assert main.pending == 0

@@ -140,6 +140,7 @@ def _pipeline(runtime: _Runtime, admin_alerts: AdminAlerts) -> Pipeline:
             min_free_disk_bytes=settings.min_free_disk_mb * 1024 * 1024,
             admin_alerts=admin_alerts,
             hand_over=runtime.job_queue.publish,
+            to_cached_lane=runtime.cached_queue.publish,
         )
     )
 

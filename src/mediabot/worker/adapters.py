@@ -211,7 +211,10 @@ class DatabaseRequests:
         async with self.sessions() as session:
             files = FileRepository(session)
             me = await files.get(request_id)
-            return me is not None and await files.being_fetched(me)
+            # A request that never started a fetch (state queued) waits for no twin.
+            return (
+                me is not None and me.fetch_started_at is not None and await files.being_fetched(me)
+            )
 
     async def last_part(self, request_id: uuid.UUID) -> tuple[int, float | None] | None:
         async with self.sessions() as session:

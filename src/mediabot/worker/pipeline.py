@@ -11,7 +11,10 @@ Jobs come in two lanes. The main lane's few slots are for downloads; the cached 
 are for requests the bot expected to be sent from the cache (Telegram already has the file),
 so that they never wait behind downloads. A job of the cached lane that needs more than the
 cache (its file ids went stale, it must resume) is handed over to the main lane
-(`PipelineParts.hand_over`).
+(`PipelineParts.hand_over`). A main-lane job whose media another worker is fetching (a
+twin) waits for it in the cached lane (`PipelineParts.to_cached_lane`), not in a download
+slot: a link a hundred users press at once holds one download slot, not every one; a twin
+still fetched after `CACHED_TWIN_WAIT_S` gives the cached slot up too, and comes back.
 
 Every ending leaves nothing in the request's work folder (`steps.clean_up`), and nothing
 edits its status message after its final text. Telegram's flood waits are sat out (the
@@ -29,6 +32,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import Enum
 from pathlib import Path
 
 from aiogram import Bot
@@ -48,7 +52,7 @@ from mediabot.downloaders.errors import DownloadError, SitePushBackError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.i18n import speaking, use_locale
 from mediabot.queue.base import DeferJobError, RetryJobError
-from mediabot.senders.base import InlinePlace
+from mediabot.senders.base import InlinePlace, SendTarget
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable, describe
 from mediabot.telegram.flood import FloodWait, flood_hand_back, flood_observer
@@ -77,6 +81,9 @@ __all__ = ["Pipeline", "PipelineParts"]
 logger = logging.getLogger(__name__)
 
 WATCH_EVERY_S = 3.0
+CACHED_TWIN_WAIT_S = 15.0
+"""How long a cached-lane slot waits for a twin's fetch; then the job comes back after the
+queue's defer delay (no attempt used), so long downloads do not fill the cached lane."""
 FLOOD_HAND_BACK_S = 30.0
 """Telegram's shorter flood waits are sat out inside the send (the download is not worth
 repeating for them); a longer one hands the job back, no attempt used, so one chat's wait
@@ -113,6 +120,10 @@ class PipelineParts:
     hand_over: Callable[[Job], Awaitable[None]] | None = None
     """Publishes to the main lane: where a job of the cached lane goes when the cache cannot
     serve it (None: it is worked on where it is)."""
+    to_cached_lane: Callable[[Job], Awaitable[None]] | None = None
+    """Publishes to the cached lane: where a main-lane job waits for a twin's fetch (None:
+    it waits in its download slot)."""
+    cached_twin_wait_s: float = CACHED_TWIN_WAIT_S
 
     def ports(self) -> Ports:
         """The database and aiogram adapters of the steps' ports."""
@@ -129,8 +140,20 @@ class PipelineParts:
         )
 
 
-class _HandOverError(Exception):
-    """A job of the cached lane needs more than the cache: it goes to the main lane."""
+class _Lane(Enum):
+    MAIN = "main"
+    CACHED = "cached"
+    LATER = "later"
+    """Back to the same lane after the queue's defer delay."""
+
+
+class _PassError(Exception):
+    """The job goes on elsewhere: to the other lane, or back to this one later."""
+
+    def __init__(self, lane: _Lane, why: str) -> None:
+        super().__init__(why)
+        self.lane = lane
+        self.why = why
 
 
 class Pipeline:
@@ -164,7 +187,7 @@ class Pipeline:
             if cached_lane:
                 # Held or done: if a main-lane job took it as the fairer turn, the request
                 # that job was published for now waits for a job, and this one is it.
-                await self._pass_on(job)
+                await self._pass(job, _Lane.MAIN)
             return
         if request.id != job.request_id:
             # Fair turns: this job's request waits for a later job; this one carries on
@@ -223,11 +246,11 @@ class Pipeline:
         # Often enough to renew in time and to notice a cancel within seconds.
         every_s = min(self._parts.lease.total_seconds() / 4, WATCH_EVERY_S)
         watcher = asyncio.create_task(watch(context, work, every_s))
-        handed_over = False
+        passed: _PassError | None = None
         try:
             await work
-        except _HandOverError:
-            handed_over = True
+        except _PassError as exc:
+            passed = exc
         except LeftOurHandsError:
             await self._show_cancelled(context)
         except asyncio.CancelledError:
@@ -241,23 +264,28 @@ class Pipeline:
             await asyncio.gather(watcher, return_exceptions=True)
             await asyncio.shield(context.status.close())
             clean_up(self._parts.work_dir, request.id)
-        if handed_over:
-            # Only now: the main lane may take it the moment the lease is gone, and its
+        if passed is not None:
+            # Only now: the other lane may take it the moment the lease is gone, and its
             # status and work folder must be its own by then.
             await requests.release(request.id, refund=True)
-            logger.info("job %s: the cache cannot serve it; on to the main lane", request.id)
-            await self._pass_on(job)
+            logger.info("job %s: %s; on to the %s lane", request.id, passed.why, passed.lane.value)
+            await self._pass(job, passed.lane)
 
-    async def _pass_on(self, job: Job) -> None:
-        """Publish a cached-lane job to the main lane (its request's lease already given
-        back). A failed publish brings the job back to the cached lane after the defer
-        delay, no attempt used: the request is not at fault."""
-        assert self._parts.hand_over is not None
+    async def _pass(self, job: Job, lane: _Lane) -> None:
+        """Publish the job to `lane` (its request's lease already given back), or bring it
+        back later. A failed publish brings the job back to this lane after the defer delay,
+        no attempt used: the request is not at fault."""
+        if lane is _Lane.LATER:
+            raise DeferJobError("a twin is still being fetched")
+        publish = self._parts.hand_over if lane is _Lane.MAIN else self._parts.to_cached_lane
+        assert publish is not None, "a pipeline passes only to the lanes it was given"
         try:
-            await self._parts.hand_over(job)
+            await publish(job)
         except Exception as exc:
-            logger.warning("job %s: handing over to the main lane failed: %s", job.request_id, exc)
-            raise DeferJobError(f"handing over to the main lane failed: {exc}") from exc
+            logger.warning(
+                "job %s: publishing to the %s lane failed: %s", job.request_id, lane.value, exc
+            )
+            raise DeferJobError(f"publishing to the {lane.value} lane failed: {exc}") from exc
 
     async def on_dead_letter(self, job: Job, reason: str) -> None:
         """A job that ran out of attempts: record the failure and tell the user."""
@@ -287,7 +315,7 @@ class Pipeline:
                 flood_hand_back(self._parts.flood_hand_back_s),
             ):
                 await self._deliver(job, cached_lane)
-        except (LeftOurHandsError, _HandOverError):
+        except (LeftOurHandsError, _PassError):
             raise
         except TelegramRetryAfter as exc:
             # A long flood wait: the slot goes to other chats' jobs, this one comes back
@@ -349,7 +377,8 @@ class Pipeline:
         ):
             return
         if cached_lane:
-            raise _HandOverError
+            await self._wait_for_twin_in_cached_lane(job, target)
+            return
         if (
             await settle_height(job, self._ports.downloaders)
             and not request.delivered_parts
@@ -359,12 +388,31 @@ class Pipeline:
         await job.move(RequestState.DOWNLOADING)
         job.status.show(texts.downloading())
         if (
+            self._parts.to_cached_lane is not None
+            and not request.delivered_parts
+            and await job.requests.being_fetched(request.id)
+        ):
+            raise _PassError(_Lane.CACHED, "a twin is being fetched")
+        if (
             not request.delivered_parts
             and await wait_for_twin(job)
             and await resend_from_cache(job, self._ports.senders, target)
         ):
             return
         await fetch_and_send(job, self._fetching)
+
+    async def _wait_for_twin_in_cached_lane(self, job: JobContext, target: SendTarget) -> None:
+        """A cache miss in the cached lane: wait a while for a twin's fetch to fill the cache;
+        the main lane when there is none (or it failed), this lane later when it goes on."""
+        request = job.request
+        if request.delivered_parts:
+            raise _PassError(_Lane.MAIN, "a delivery to resume")
+        if await wait_for_twin(job, wait_s=self._parts.cached_twin_wait_s):
+            if await resend_from_cache(job, self._ports.senders, target):
+                return
+            if await job.requests.being_fetched(request.id):
+                raise _PassError(_Lane.LATER, "a twin is still being fetched")
+        raise _PassError(_Lane.MAIN, "not in the cache")
 
     async def _inline_place(self, request: Request) -> InlinePlace | None:
         """Where an inline request's file goes, and the way to the private chat when it
