@@ -23,6 +23,15 @@ from support.media_server import MediaServer
 pytestmark = pytest.mark.integration
 
 
+def _recorder() -> tuple[list[Job], Callable[[Job], Awaitable[None]]]:
+    published: list[Job] = []
+
+    async def publish(job: Job) -> None:
+        published.append(job)
+
+    return published, publish
+
+
 async def test_the_cache_serves_it_or_the_main_lane_gets_it(
     any_bench: WorkerBench, media: MediaSources, media_requests: MediaServer
 ) -> None:
@@ -85,11 +94,7 @@ async def test_the_cached_lane_takes_no_other_request_as_a_fair_turn(
     cached = await bench.request(media.audio_m4a)
     async with bench.sessions.begin() as session:
         assert await FileRepository(session).claim(cached, "worker-2", bench.lease * 60)
-    handed: list[Job] = []
-
-    async def hand_over(job: Job) -> None:
-        handed.append(job)
-
+    handed, hand_over = _recorder()
     media_requests.reset()
     await bench.pipeline(hand_over=hand_over).handle_cached(Job(cached))
 
@@ -116,15 +121,6 @@ async def _fetching_twin(bench: WorkerBench, url: str) -> uuid.UUID:
         assert await files.claim(twin, "worker-2", timedelta(minutes=5))
         assert await files.set_state(twin, RequestState.DOWNLOADING, owner="worker-2")
     return twin
-
-
-def _recorder() -> tuple[list[Job], Callable[[Job], Awaitable[None]]]:
-    published: list[Job] = []
-
-    async def publish(job: Job) -> None:
-        published.append(job)
-
-    return published, publish
 
 
 async def test_a_twin_waits_in_the_cached_lane_not_in_a_download_slot(
