@@ -137,3 +137,24 @@ async def test_a_killed_workers_folders_are_swept_and_its_request_delivered(
     await consumer
     assert (await bench.file(crashed)).attempts == 2
     assert bench.leftovers() == sorted([foreign, in_use.parent, in_use])
+
+
+async def test_a_request_telegram_has_the_file_of_goes_to_the_cached_lane(
+    bench: WorkerBench, media: MediaSources
+) -> None:
+    delivered = await bench.request(media.audio_m4a)
+    await bench.pipeline().handle(Job(delivered))
+    assert (await bench.file(delivered)).state is RequestState.DELIVERED
+    long_ago = utcnow() - timedelta(minutes=10)
+    resend = await bench.request(media.audio_m4a)
+    fetch = await bench.request(media.progressive_mp4)
+    for request_id in (resend, fetch):
+        await _force(bench, request_id, updated_at=long_ago)
+    main = LocalJobQueue(max_attempts=MAX_ATTEMPTS, base_delay_s=0.1)
+    cached = LocalJobQueue(max_attempts=MAX_ATTEMPTS, base_delay_s=0.1)
+    recovery = Recovery(bench.sessions, main, bench.work_dir, cached_queue=cached)
+
+    assert await recovery.republish() == 2
+
+    assert [job.request_id for job in await _queued_jobs(cached)] == [resend]
+    assert [job.request_id for job in await _queued_jobs(main)] == [fetch]

@@ -235,6 +235,7 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
             settings.work_dir,
             max_attempts=settings.job_max_attempts,
             give_up=pipeline.on_dead_letter,
+            cached_queue=runtime.cached_queue,
         )
         await recovery.sweep_work_dir()
         await recovery.republish(everything=recover_all)

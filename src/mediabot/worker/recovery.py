@@ -6,7 +6,9 @@ in-process queue was restarted, a row was left half-written by hand). The databa
 not: a pending request (accepted, queued, downloading, uploading) whose lease ran out, or
 that has no lease and has not moved for a while, goes back on the queue with its attempt
 count, or, once it has used all its attempts, is ended as failed with a reason and its
-user told. Publishing twice is harmless, because a worker must take the lease first.
+user told. Publishing twice is harmless, because a worker must take the lease first. A
+request whose file Telegram already has goes to the cached lane when there is one, so that
+after a restart it does not wait behind downloads.
 
 Work folders: a request's folder is `<work dir>/<request id>`, created and removed by the
 worker that holds its lease. The sweep (at start-up and every round) removes the folders
@@ -50,11 +52,14 @@ class Recovery:
         stale_after: timedelta = STALE_AFTER,
         max_attempts: int | None = None,
         give_up: DeadLetterHandler | None = None,
+        cached_queue: JobQueue | None = None,
     ) -> None:
         """`max_attempts`: a stale request that used this many is ended, not published;
-        `give_up` records that and tells the user (the pipeline's `on_dead_letter`)."""
+        `give_up` records that and tells the user (the pipeline's `on_dead_letter`);
+        `cached_queue`: the cached lane, for requests whose file Telegram already has."""
         self._sessions = sessions
         self._queue = job_queue
+        self._cached_queue = cached_queue
         self._work_dir = work_dir
         self._stale_after = stale_after
         self._max_attempts = max_attempts
@@ -71,12 +76,20 @@ class Recovery:
             stale = list(await files.stale_pending(older_than))
             spent = [file for file in stale if self._out_of_attempts(file)]
             again = [file for file in stale if not self._out_of_attempts(file)]
+            cached = {
+                file.id
+                for file in again
+                if self._cached_queue is not None
+                and file.kind is not None
+                and await files.find_delivered(file.media_key, file.kind, file.resolution)
+            }
             await files.requeued([file.id for file in again])
             await session.commit()
         for file in spent:
             await self._end(file)
         for file in again:
-            await self._queue.publish(Job(file.id, attempt=file.attempts + 1))
+            lane = self._cached_queue if file.id in cached and self._cached_queue else self._queue
+            await lane.publish(Job(file.id, attempt=file.attempts + 1))
         if again:
             logger.info("recovery: published %d pending request(s) again", len(again))
         return len(again)
