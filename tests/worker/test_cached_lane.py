@@ -187,3 +187,70 @@ async def test_a_twin_fetched_meanwhile_is_sent_from_the_cache_by_the_cached_lan
     assert upload.files and not resend.files
     assert resend.params["audio"] == upload.result["audio"]["file_id"]
     assert main.pending == 0
+
+
+async def _passed_to_cached_lane(
+    bench: WorkerBench, url: str, pipeline_parts: dict[str, object]
+) -> uuid.UUID:
+    """A request the main lane passed to the cached lane (a twin was being fetched)."""
+    waiter = await bench.request(url)
+    to_cached, publish = _recorder()
+    await bench.pipeline(to_cached_lane=publish, **pipeline_parts).handle(Job(waiter))
+    assert to_cached == [Job(waiter)]
+    assert (await bench.file(waiter)).state is RequestState.QUEUED, "a waiter is no twin"
+    return waiter
+
+
+async def test_twins_left_by_their_fetcher_make_one_download_not_a_loop(
+    bench: WorkerBench, media: MediaSources
+) -> None:
+    """The twin being fetched stops (its worker died, say) while two wait: the first to look
+    fetches, the other waits for that, and the file is uploaded once."""
+    main = LocalJobQueue(max_attempts=1, base_delay_s=0)
+    parts: dict[str, object] = {"hand_over": main.publish}
+    fetcher = await _fetching_twin(bench, media.audio_m4a)
+    first = await _passed_to_cached_lane(bench, media.audio_m4a, parts)
+    second = await _passed_to_cached_lane(bench, media.audio_m4a, parts)
+    _, publish = _recorder()
+    pipeline = bench.pipeline(to_cached_lane=publish, **parts)
+    waiting = asyncio.create_task(pipeline.handle_cached(Job(second)))
+    await asyncio.sleep(0.3)  # the second waits in its cached slot
+    async with bench.sessions.begin() as session:
+        await FileRepository(session).release(fetcher, "worker-2")  # its worker is gone
+
+    await pipeline.handle_cached(Job(first))  # nothing fetched any more: to the main lane
+    assert main.pending == 1
+    await pipeline.handle(Job(first))  # fetches: the waiting second is no twin
+    assert (await bench.file(first)).state is RequestState.DELIVERED
+    try:
+        await waiting
+    except DeferJobError:  # it looked while the first was still fetching
+        await pipeline.handle_cached(Job(second))
+    assert (await bench.file(second)).state is RequestState.DELIVERED
+    sends = bench.telegram.calls_of("sendAudio")
+    assert [bool(call.files) for call in sends] == [True, False]
+
+
+async def test_twin_waits_hold_no_more_cached_slots_than_allowed(
+    bench: WorkerBench, media: MediaSources
+) -> None:
+    parts: dict[str, object] = {
+        "hand_over": LocalJobQueue(max_attempts=1, base_delay_s=0).publish,
+        "cached_twin_waits": 1,
+        "cached_twin_wait_s": 1.0,
+    }
+    await _fetching_twin(bench, media.audio_m4a)
+    first = await _passed_to_cached_lane(bench, media.audio_m4a, parts)
+    second = await _passed_to_cached_lane(bench, media.audio_m4a, parts)
+    _, publish = _recorder()
+    pipeline = bench.pipeline(to_cached_lane=publish, **parts)
+    waiting = asyncio.create_task(pipeline.handle_cached(Job(first)))
+    await asyncio.sleep(0.3)
+
+    with pytest.raises(DeferJobError, match="twin"):
+        await asyncio.wait_for(pipeline.handle_cached(Job(second)), 0.5)
+    with pytest.raises(DeferJobError, match="twin"):
+        await waiting
+    for request in (first, second):
+        file = await bench.file(request)
+        assert file.lease_owner is None and file.attempts == 0

@@ -141,6 +141,7 @@ def _pipeline(runtime: _Runtime, admin_alerts: AdminAlerts) -> Pipeline:
             admin_alerts=admin_alerts,
             hand_over=runtime.job_queue.publish,
             to_cached_lane=runtime.cached_queue.publish,
+            cached_twin_waits=max(1, settings.worker_cached_concurrency // 4),
         )
     )
 

@@ -267,31 +267,33 @@ class FileRepository:
         )
         return await self._session.scalar(statement)
 
-    async def being_fetched(self, file: File) -> bool:
+    async def being_fetched(self, file: File, *, ordered: bool = True) -> bool:
         """Whether a live worker fetched this same media first and is still at it.
 
         Twins are ordered by when their fetch started, then by id: a later one always sees
-        an earlier one, and no two wait for each other.
+        an earlier one, and no two wait for each other. Not `ordered`: any twin a live
+        worker is fetching, for a request that will not fetch itself while it waits.
         """
-        assert file.fetch_started_at is not None
-        started = file.fetch_started_at
-        statement = select(
-            select(File.id)
-            .where(
-                File.media_key == file.media_key,
-                File.kind == file.kind,
-                File.resolution.is_(None)
-                if file.resolution is None
-                else File.resolution == file.resolution,
-                File.state.in_((RequestState.DOWNLOADING, RequestState.UPLOADING)),
-                File.lease_expires_at > utcnow(),
+        conditions = [
+            File.media_key == file.media_key,
+            File.kind == file.kind,
+            File.resolution.is_(None)
+            if file.resolution is None
+            else File.resolution == file.resolution,
+            File.id != file.id,
+            File.state.in_((RequestState.DOWNLOADING, RequestState.UPLOADING)),
+            File.lease_expires_at > utcnow(),
+        ]
+        if ordered:
+            assert file.fetch_started_at is not None
+            started = file.fetch_started_at
+            conditions.append(
                 or_(
                     File.fetch_started_at < started,
                     and_(File.fetch_started_at == started, File.id < file.id),
-                ),
+                )
             )
-            .exists()
-        )
+        statement = select(select(File.id).where(*conditions).exists())
         return bool((await self._session.execute(statement)).scalar_one())
 
     async def queue_position(self, file: File) -> int:
@@ -499,7 +501,13 @@ class FileRepository:
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def release(
-        self, file_id: uuid.UUID, owner: str, *, expire: bool = False, refund: bool = False
+        self,
+        file_id: uuid.UUID,
+        owner: str,
+        *,
+        expire: bool = False,
+        refund: bool = False,
+        requeue: bool = False,
     ) -> None:
         """Give a lease back.
 
@@ -508,7 +516,9 @@ class FileRepository:
         at once: for work handed back on shutdown, whose redelivered copy may already have
         been skipped by a worker that saw the lease still held. Work handed back was not the
         request's fault, so its attempt is given back too; `refund` gives it back without
-        expiring (a job that waits for its turn, e.g. for free disk space).
+        expiring (a job that waits for its turn, e.g. for free disk space). `requeue` puts a
+        request that moved on (downloading, uploading) back in the queued state: it no longer
+        counts as a twin being fetched.
         """
         now = utcnow()
         values: dict[str, Any] = {
@@ -518,6 +528,8 @@ class FileRepository:
         }
         if expire or refund:
             values["attempts"] = case((File.attempts > 0, File.attempts - 1), else_=0)
+        if requeue:
+            values["state"] = RequestState.QUEUED
         statement = (
             update(File)
             .where(File.id == file_id, File.lease_owner == owner)

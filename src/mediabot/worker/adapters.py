@@ -138,11 +138,16 @@ class DatabaseRequests:
         return Claim(taken is not None, waiting, request, taken)
 
     async def release(
-        self, request_id: uuid.UUID, *, expire: bool = False, refund: bool = False
+        self,
+        request_id: uuid.UUID,
+        *,
+        expire: bool = False,
+        refund: bool = False,
+        requeue: bool = False,
     ) -> None:
         async with self.sessions() as session:
             await FileRepository(session).release(
-                request_id, self.owner, expire=expire, refund=refund
+                request_id, self.owner, expire=expire, refund=refund, requeue=requeue
             )
             await session.commit()
 
@@ -207,14 +212,13 @@ class DatabaseRequests:
                 await FileRepository(session).drop_parts(request_id)
             await session.commit()
 
-    async def being_fetched(self, request_id: uuid.UUID) -> bool:
+    async def being_fetched(self, request_id: uuid.UUID, *, ordered: bool = True) -> bool:
         async with self.sessions() as session:
             files = FileRepository(session)
             me = await files.get(request_id)
-            # A request that never started a fetch (state queued) waits for no twin.
-            return (
-                me is not None and me.fetch_started_at is not None and await files.being_fetched(me)
-            )
+            if me is None or (ordered and me.fetch_started_at is None):
+                return False  # ordered: one that never started a fetch waits for no twin
+            return await files.being_fetched(me, ordered=ordered)
 
     async def last_part(self, request_id: uuid.UUID) -> tuple[int, float | None] | None:
         async with self.sessions() as session:

@@ -13,8 +13,11 @@ so that they never wait behind downloads. A job of the cached lane that needs mo
 cache (its file ids went stale, it must resume) is handed over to the main lane
 (`PipelineParts.hand_over`). A main-lane job whose media another worker is fetching (a
 twin) waits for it in the cached lane (`PipelineParts.to_cached_lane`), not in a download
-slot: a link a hundred users press at once holds one download slot, not every one; a twin
-still fetched after `CACHED_TWIN_WAIT_S` gives the cached slot up too, and comes back.
+slot: a link a hundred users press at once holds one download slot, not every one. Passed,
+a request is back in the queued state, so that only real fetches count as twins. At most
+`PipelineParts.cached_twin_waits` such waits hold cached slots at once (the others come
+back after the defer delay), each for `CACHED_TWIN_WAIT_S` at most, so a popular long
+download does not fill the lane that cached files count on.
 
 Every ending leaves nothing in the request's work folder (`steps.clean_up`), and nothing
 edits its status message after its final text. Telegram's flood waits are sat out (the
@@ -124,6 +127,8 @@ class PipelineParts:
     """Publishes to the cached lane: where a main-lane job waits for a twin's fetch (None:
     it waits in its download slot)."""
     cached_twin_wait_s: float = CACHED_TWIN_WAIT_S
+    cached_twin_waits: int = 2
+    """Cached-lane slots that may wait for a twin's fetch at once, in this worker."""
 
     def ports(self) -> Ports:
         """The database and aiogram adapters of the steps' ports."""
@@ -141,10 +146,9 @@ class PipelineParts:
 
 
 class _Lane(Enum):
-    MAIN = "main"
-    CACHED = "cached"
-    LATER = "later"
-    """Back to the same lane after the queue's defer delay."""
+    MAIN = "on to the main lane"
+    CACHED = "on to the cached lane"
+    LATER = "back to this lane after the defer delay"
 
 
 class _PassError(Exception):
@@ -166,6 +170,7 @@ class Pipeline:
         self._fetching = Fetching(
             self._ports.downloaders, self._ports.senders, parts.work_dir, parts.upload_limit_bytes
         )
+        self._twin_waits = asyncio.Semaphore(parts.cached_twin_waits)
 
     async def handle(self, job: Job) -> None:
         """Work on one job; returns when its outcome is recorded, raises to ask for a retry.
@@ -267,8 +272,8 @@ class Pipeline:
         if passed is not None:
             # Only now: the other lane may take it the moment the lease is gone, and its
             # status and work folder must be its own by then.
-            await requests.release(request.id, refund=True)
-            logger.info("job %s: %s; on to the %s lane", request.id, passed.why, passed.lane.value)
+            await requests.release(request.id, refund=True, requeue=True)
+            logger.info("job %s: %s; %s", request.id, passed.why, passed.lane.value)
             await self._pass(job, passed.lane)
 
     async def _pass(self, job: Job, lane: _Lane) -> None:
@@ -282,10 +287,8 @@ class Pipeline:
         try:
             await publish(job)
         except Exception as exc:
-            logger.warning(
-                "job %s: publishing to the %s lane failed: %s", job.request_id, lane.value, exc
-            )
-            raise DeferJobError(f"publishing to the {lane.value} lane failed: {exc}") from exc
+            logger.warning("job %s: %s failed: %s", job.request_id, lane.value, exc)
+            raise DeferJobError(f"{lane.value} failed: {exc}") from exc
 
     async def on_dead_letter(self, job: Job, reason: str) -> None:
         """A job that ran out of attempts: record the failure and tell the user."""
@@ -386,15 +389,17 @@ class Pipeline:
         ):
             return
         await job.move(RequestState.DOWNLOADING)
-        job.status.show(texts.downloading())
+        twin_waits_here = self._parts.to_cached_lane is None
         if (
-            self._parts.to_cached_lane is not None
+            not twin_waits_here
             and not request.delivered_parts
             and await job.requests.being_fetched(request.id)
         ):
             raise _PassError(_Lane.CACHED, "a twin is being fetched")
+        job.status.show(texts.downloading())
         if (
-            not request.delivered_parts
+            twin_waits_here
+            and not request.delivered_parts
             and await wait_for_twin(job)
             and await resend_from_cache(job, self._ports.senders, target)
         ):
@@ -407,12 +412,18 @@ class Pipeline:
         request = job.request
         if request.delivered_parts:
             raise _PassError(_Lane.MAIN, "a delivery to resume")
-        if await wait_for_twin(job, wait_s=self._parts.cached_twin_wait_s):
-            if await resend_from_cache(job, self._ports.senders, target):
-                return
-            if await job.requests.being_fetched(request.id):
-                raise _PassError(_Lane.LATER, "a twin is still being fetched")
-        raise _PassError(_Lane.MAIN, "not in the cache")
+        # Unordered: a request waiting here fetches nothing, so it waits for any fetch.
+        if not await job.requests.being_fetched(request.id, ordered=False):
+            raise _PassError(_Lane.MAIN, "not in the cache")
+        if self._twin_waits.locked():
+            raise _PassError(_Lane.LATER, "a twin is being fetched, every waiting slot taken")
+        async with self._twin_waits:
+            await wait_for_twin(job, wait_s=self._parts.cached_twin_wait_s, ordered=False)
+        if await resend_from_cache(job, self._ports.senders, target):
+            return
+        if await job.requests.being_fetched(request.id, ordered=False):
+            raise _PassError(_Lane.LATER, "a twin is still being fetched")
+        raise _PassError(_Lane.MAIN, "not in the cache after the twin's fetch")
 
     async def _inline_place(self, request: Request) -> InlinePlace | None:
         """Where an inline request's file goes, and the way to the private chat when it

@@ -30,9 +30,15 @@ class RequestsStore(Protocol):
         ...
 
     async def release(
-        self, request_id: uuid.UUID, *, expire: bool = False, refund: bool = False
+        self,
+        request_id: uuid.UUID,
+        *,
+        expire: bool = False,
+        refund: bool = False,
+        requeue: bool = False,
     ) -> None:
-        """Give the lease back (`refund`: the attempt too, the request never started)."""
+        """Give the lease back (`refund`: the attempt too, the request never started;
+        `requeue`: back to the queued state, no longer a twin being fetched)."""
         ...
 
     async def renew(self, request_id: uuid.UUID, progress: Progress | None = None) -> bool:
@@ -57,8 +63,9 @@ class RequestsStore(Protocol):
 
     async def drop_parts(self, *request_ids: uuid.UUID) -> None: ...
 
-    async def being_fetched(self, request_id: uuid.UUID) -> bool:
-        """Whether a twin (same media, kind, resolution) started fetching first."""
+    async def being_fetched(self, request_id: uuid.UUID, *, ordered: bool = True) -> bool:
+        """Whether a twin (same media, kind, resolution) started fetching first (not
+        `ordered`: is being fetched at all)."""
         ...
 
     async def last_part(self, request_id: uuid.UUID) -> tuple[int, float | None] | None:

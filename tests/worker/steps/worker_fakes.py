@@ -110,7 +110,12 @@ class FakeRequests:
         return self.claim_outcome
 
     async def release(
-        self, request_id: uuid.UUID, *, expire: bool = False, refund: bool = False
+        self,
+        request_id: uuid.UUID,
+        *,
+        expire: bool = False,
+        refund: bool = False,
+        requeue: bool = False,
     ) -> None:
         self.released.append((request_id, expire))
 
@@ -154,7 +159,7 @@ class FakeRequests:
         if self.delivered is not None and self.delivered.id in request_ids:
             self.delivered = None
 
-    async def being_fetched(self, request_id: uuid.UUID) -> bool:
+    async def being_fetched(self, request_id: uuid.UUID, *, ordered: bool = True) -> bool:
         self.twin_polls -= 1
         return self.twin_polls >= 0
 

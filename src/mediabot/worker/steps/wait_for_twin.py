@@ -15,16 +15,21 @@ TWIN_WAIT_S = 30 * 60.0
 
 
 async def wait_for_twin(
-    job: JobContext, *, poll_s: float = TWIN_POLL_S, wait_s: float = TWIN_WAIT_S
+    job: JobContext,
+    *,
+    poll_s: float = TWIN_POLL_S,
+    wait_s: float = TWIN_WAIT_S,
+    ordered: bool = True,
 ) -> bool:
     """Wait while a twin fetches; `True` if there was one (the cache is worth a new look).
 
     The twin whose fetch started first goes on, the others wait (no two wait for each
     other); if it fails, the next one goes on alone. After `wait_s` this one goes on too.
+    Not `ordered`: waits for any twin being fetched (this one will not fetch meanwhile).
     """
     waited = 0.0
     while waited < wait_s:
-        if not await job.requests.being_fetched(job.request.id):
+        if not await job.requests.being_fetched(job.request.id, ordered=ordered):
             return waited > 0
         if waited == 0:
             logger.info("job %s: the same media is being fetched; waiting for it", job.request.id)
