@@ -10,8 +10,10 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from worker_bench import WorkerBench, until_state
 
+from mediabot.db.models import FilePart
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
@@ -254,3 +256,28 @@ async def test_twin_waits_hold_no_more_cached_slots_than_allowed(
     for request in (first, second):
         file = await bench.file(request)
         assert file.lease_owner is None and file.attempts == 0
+
+
+async def test_stale_file_ids_go_to_the_main_lane_at_once_whatever_else_is_uploading(
+    bench: WorkerBench, media: MediaSources
+) -> None:
+    """Two users press an old link whose file ids Telegram no longer takes: the one still
+    finding that out (uploading) is no fetch to wait for."""
+    first = await bench.request(media.audio_m4a)
+    await bench.pipeline().handle(Job(first))
+    async with bench.sessions.begin() as session:
+        await session.execute(
+            update(FilePart).where(FilePart.file_id == first).values(telegram_file_id="gone")
+        )
+    other = await bench.request(media.audio_m4a)
+    async with bench.sessions.begin() as session:  # the other user's resend, under way
+        files = FileRepository(session)
+        assert await files.claim(other, "worker-2", timedelta(minutes=5))
+        assert await files.set_state(other, RequestState.UPLOADING, owner="worker-2")
+    stale = await bench.request(media.audio_m4a)
+    handed, hand_over = _recorder()
+
+    await asyncio.wait_for(bench.pipeline(hand_over=hand_over).handle_cached(Job(stale)), 5)
+
+    assert handed == [Job(stale)]
+    assert (await bench.file(stale)).state is RequestState.QUEUED

@@ -390,12 +390,14 @@ class Pipeline:
             return
         await job.move(RequestState.DOWNLOADING)
         twin_waits_here = self._parts.to_cached_lane is None
-        if (
-            not twin_waits_here
-            and not request.delivered_parts
-            and await job.requests.being_fetched(request.id)
-        ):
-            raise _PassError(_Lane.CACHED, "a twin is being fetched")
+        if not twin_waits_here and not request.delivered_parts:
+            if await job.requests.being_fetched(request.id):
+                raise _PassError(_Lane.CACHED, "a twin is being fetched")
+            # A twin that finished since the first look is in the cache now.
+            if not job.cache_went_stale and await resend_from_cache(
+                job, self._ports.senders, target
+            ):
+                return
         job.status.show(texts.downloading())
         if (
             twin_waits_here
@@ -412,6 +414,8 @@ class Pipeline:
         request = job.request
         if request.delivered_parts:
             raise _PassError(_Lane.MAIN, "a delivery to resume")
+        if job.cache_went_stale:  # and this request, moved on to uploading, is no twin's fetch
+            raise _PassError(_Lane.MAIN, "the cached file ids went stale")
         # Unordered: a request waiting here fetches nothing, so it waits for any fetch.
         if not await job.requests.being_fetched(request.id, ordered=False):
             raise _PassError(_Lane.MAIN, "not in the cache")

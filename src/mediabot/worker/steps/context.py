@@ -32,6 +32,8 @@ class JobContext:
     """Set when the work itself ends the request: its final state then stops no one."""
     inline: InlinePlace | None = None
     """An inline request's message, which the delivery is put into."""
+    cache_went_stale: bool = False
+    """Set when Telegram refused the cached file ids: only a fetch serves it now."""
 
     def target(self, title: str) -> SendTarget:
         """Where the request's files go, captioned with `title` and the link."""

@@ -29,6 +29,7 @@ async def resend_from_cache(job: JobContext, senders: Senders, target: SendTarge
     except StaleFileIdError:
         logger.warning("job %s: cached file ids of %s are stale; downloading", request.id, hit.id)
         await job.requests.drop_parts(hit.id, request.id)
+        job.cache_went_stale = True
         return False
     logger.info("job %s: delivered from the cache of %s", request.id, hit.id)
     await job.move(RequestState.DELIVERED, size_bytes=hit.size_bytes, title=hit.title)
