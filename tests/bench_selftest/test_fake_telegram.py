@@ -100,6 +100,22 @@ async def test_fail_next_429_is_retry_after(telegram: FakeTelegram, telegram_bot
     assert [call.status for call in telegram.calls_of("sendMessage")] == [429, 200]
 
 
+async def test_fail_next_for_one_chat_spares_the_others(
+    telegram: FakeTelegram, telegram_bot: Bot
+) -> None:
+    telegram.fail_next("sendMessage", retry_after=200, chat_id=CHAT + 1)
+    telegram.fail_next("sendMessage", retry_after=1)
+
+    with pytest.raises(TelegramRetryAfter) as other:
+        await telegram_bot.send_message(CHAT, "first")  # the failure for any chat
+    assert other.value.retry_after == 1
+    await telegram_bot.send_message(CHAT, "second")
+    with pytest.raises(TelegramRetryAfter) as own:
+        await telegram_bot.send_message(CHAT + 1, "third")
+    assert own.value.retry_after == 200
+    await telegram_bot.send_message(CHAT + 1, "fourth")
+
+
 async def test_upload_over_the_limit_is_entity_too_large(
     telegram: FakeTelegram, telegram_bot: Bot, video_file: Path
 ) -> None:

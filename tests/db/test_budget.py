@@ -10,12 +10,13 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from sqlalchemy import event
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.db.budget import PostgresBudget
 from mediabot.db.engine import create_engine
-from mediabot.db.migrate import upgrade
+from mediabot.db.migrate import alembic_config, downgrade, upgrade
 from mediabot.telegram.budget import HOLD_S, Limits, Rate
 from mediabot.telegram.pacing import Pacer
 
@@ -167,3 +168,34 @@ async def test_a_take_given_up_before_its_statement_reserves_nothing(
     assert slot.wait_s == pytest.approx(0.0, abs=0.05)  # the bot's first slot was free
     assert await budget.delay(7) == pytest.approx(1.0, abs=0.05)
     assert given_up.cancelled()
+
+
+async def test_the_flood_evidence_migration_goes_down_to_the_hold_it_replaced(
+    budget_db_url: str,
+) -> None:
+    """Down from it, `telegram_budget_hold` is 0007's again: three chats, and everyone
+    waits the third one's seconds (True); up again, the seconds everyone waits."""
+    script = ScriptDirectory.from_config(alembic_config())
+    revision = next(r for r in script.walk_revisions() if r.path.endswith("_flood_evidence.py"))
+    hold = text("SELECT telegram_budget_hold(:chat, :seconds, 0, 0, 3, 60)")
+    engine = create_engine(budget_db_url)
+    try:
+        await upgrade(engine)
+        assert isinstance(revision.down_revision, str)
+        await downgrade(engine, revision.down_revision)
+        async with engine.connect() as connection:
+            verdicts = [
+                await connection.scalar(hold, {"chat": chat, "seconds": seconds})
+                for chat, seconds in ((1, 1.0), (2, 1.0), (3, 200.0))
+            ]
+        assert verdicts == [False, False, True]
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            waits = [
+                await connection.scalar(hold, {"chat": chat, "seconds": seconds})
+                for chat, seconds in ((4, 1.0), (5, 1.0), (6, 200.0))
+            ]
+        assert waits[:2] == [0, 0]
+        assert waits[2] == pytest.approx(1.0, abs=0.5)
+    finally:
+        await engine.dispose()

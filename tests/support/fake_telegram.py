@@ -223,6 +223,8 @@ class _Failure:
     description: str
     retry_after: int | None
     count: int
+    chat_id: int | None = None
+    """Fail only calls to this chat (None: any call of the method)."""
 
 
 class TelegramError(Exception):
@@ -788,11 +790,13 @@ class FakeTelegram:
         retry_after: int = 1,
         description: str | None = None,
         count: int = 1,
+        chat_id: int | None = None,
     ) -> None:
         """Make the next `count` calls of `method` ("*" for any) fail with `error_code`.
 
         A 429 carries `parameters.retry_after`; other codes get Telegram's usual description
-        unless `description` is given. The failed call does nothing else.
+        unless `description` is given. With `chat_id`, only calls to that chat fail. The
+        failed call does nothing else.
         """
         if description is None:
             if error_code == 429:
@@ -800,7 +804,7 @@ class FakeTelegram:
             else:
                 description = _DEFAULT_DESCRIPTIONS.get(error_code, "Error")
         failure = _Failure(
-            error_code, description, retry_after if error_code == 429 else None, count
+            error_code, description, retry_after if error_code == 429 else None, count, chat_id
         )
         with self._lock:
             self._failures.setdefault(method.lower(), deque()).append(failure)
@@ -907,7 +911,7 @@ class FakeTelegram:
             handler = self._methods.get(method.lower())
             if handler is None:
                 raise TelegramError(404, "Not Found")
-            self._take_failure(method)
+            self._take_failure(method, params)
             self._check_rate(method, params)
             if over_limit:
                 raise TelegramError(413, "Request Entity Too Large")
@@ -1006,15 +1010,18 @@ class FakeTelegram:
         content_type = part.headers.get("Content-Type", "application/octet-stream")
         return UploadedFile(name, filename, content_type, path, size)
 
-    def _take_failure(self, method: str) -> None:
+    def _take_failure(self, method: str, params: dict[str, str]) -> None:
+        chat_id = _int_or_none(params.get("chat_id"))
         with self._lock:
             for key in (method.lower(), "*"):
-                queue = self._failures.get(key)
-                if queue:
-                    failure = queue[0]
+                queue = self._failures.get(key, deque())
+                failure = next(
+                    (f for f in queue if f.chat_id is None or f.chat_id == chat_id), None
+                )
+                if failure is not None:
                     failure.count -= 1
                     if failure.count <= 0:
-                        queue.popleft()
+                        queue.remove(failure)
                     raise TelegramError(
                         failure.error_code, failure.description, failure.retry_after
                     )

@@ -1,8 +1,8 @@
 """Telegram's limits kept in PostgreSQL, so every process of a bot draws from one budget.
 
-Each step is one statement (a function installed by migration 0007): `take` locks the
-bot's row, then the chat's, reads the database's clock and moves both buckets on;
-`hold` records a 429 where every process sees it. A process sends its steps one at a
+Each step is one statement (a function installed by migrations 0007 and 0010): `take`
+locks the bot's row, then the chat's, reads the database's clock and moves both buckets
+on; `hold` records a 429 where every process sees it. A process sends its steps one at a
 time (one connection), so a burst of a thousand waiting senders does not take a thousand
 connections; the takes asked for while one is on its way go together in the next
 statement, in the order asked, so a busy process reserves as many slots per round trip
@@ -145,7 +145,7 @@ class PostgresBudget:
             ready = max(ready, float(row.tat) - rate.tolerance)
         return ready - now
 
-    async def hold(self, chat_id: int | None, seconds: float) -> bool:
+    async def hold(self, chat_id: int | None, seconds: float) -> float:
         rate = self._limits.of_chat(chat_id or 1)
         async with self._turn, self._engine.connect() as connection:
             everyone = await connection.scalar(
@@ -159,4 +159,4 @@ class PostgresBudget:
                     "spread_window": FLOOD_SPREAD_WINDOW_S,
                 },
             )
-        return bool(everyone)
+        return float(everyone or 0.0)

@@ -289,9 +289,9 @@ class TelegramBucket(Base):
     """One bucket of Telegram's limits, shared by every process of the bot (`db/budget.py`).
 
     Keyed by the chat's Telegram id; 0 (no chat has it) is the bot as a
-    whole. `tat` (the bucket's theoretical arrival time) and `flood_at` (the last 429 in
-    this chat) are seconds since the epoch on the database's clock, the one clock all
-    processes share.
+    whole. `tat` (the bucket's theoretical arrival time), `flood_at` (the last 429 in
+    this chat) and `flood_until` (the latest end of the waits this chat was told) are
+    seconds since the epoch on the database's clock, the one clock all processes share.
     """
 
     __tablename__ = "telegram_budget"
@@ -299,3 +299,4 @@ class TelegramBucket(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     tat: Mapped[float] = mapped_column(Float)
     flood_at: Mapped[float | None] = mapped_column(Float)
+    flood_until: Mapped[float | None] = mapped_column(Float)

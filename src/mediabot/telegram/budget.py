@@ -11,9 +11,9 @@ process to compute by hand.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -28,7 +28,8 @@ sender waits without a reservation and asks again, since a slot reserved ahead i
 bot-wide bucket leaves the bot's slots before it unused by every other chat."""
 
 FLOOD_SPREAD_CHATS = 3
-"""429s in this many distinct chats within `FLOOD_SPREAD_WINDOW_S` hold back the whole bot."""
+"""429s in this many distinct chats within `FLOOD_SPREAD_WINDOW_S` hold back the whole bot,
+for as long as this many of them are still held (see `Budget.hold`)."""
 FLOOD_SPREAD_WINDOW_S = 60.0
 
 _PRUNE_EVERY = 1000
@@ -85,6 +86,14 @@ class Slot:
     reserved: bool = True
 
 
+@dataclass(frozen=True, slots=True)
+class _Flood:
+    """A chat's last 429 (`at`) and the latest end of the waits it was told (`until`)."""
+
+    at: float
+    until: float
+
+
 class Budget(Protocol):
     """The buckets of one bot. Every method is one atomic step on the shared state."""
 
@@ -99,13 +108,18 @@ class Budget(Protocol):
         """Seconds until a message to `chat_id` could go out (0 if now); reserves nothing."""
         ...
 
-    async def hold(self, chat_id: int | None, seconds: float) -> bool:
-        """Hold back messages after Telegram said "retry after `seconds`"; True if to everyone.
+    async def hold(self, chat_id: int | None, seconds: float) -> float:
+        """Hold back messages after Telegram said "retry after `seconds`"; returns how long
+        every chat is held back because of it (0: only `chat_id` is).
 
-        Most 429s are about one chat (its one message a second, a group's 20 a minute), so
-        only that chat waits. The bot's own limit is hit when 429s come from many chats:
-        once `FLOOD_SPREAD_CHATS` distinct chats got one within `FLOOD_SPREAD_WINDOW_S`, or
-        for a 429 on a method with no chat, every chat waits `seconds` too.
+        Most 429s are about one chat (its one message a second, a group's 20 a minute):
+        that chat waits `seconds`. The bot's own limit shows as 429s in several chats at
+        once, so every chat waits while `FLOOD_SPREAD_CHATS` distinct chats whose last 429
+        came within `FLOOD_SPREAD_WINDOW_S` are still held: until the
+        `FLOOD_SPREAD_CHATS`-th latest end of their waits (a chat counts once, until the
+        latest end of its own waits). Two chats told 1 s and one told 200 s hold everyone
+        1 s and that one chat 200 s. A 429 on a method with no chat is about the bot: every
+        chat waits `seconds`.
         """
         ...
 
@@ -123,7 +137,8 @@ class MemoryBudget:
         self._global_tat = 0.0
         self._chat_tat: dict[int, float] = {}
         self._reservations = 0
-        self._floods: deque[tuple[float, int]] = deque()
+        self._floods: dict[int, _Flood] = {}
+        """Chats by their last 429 within `FLOOD_SPREAD_WINDOW_S` (older ones are dropped)."""
 
     @property
     def limits(self) -> Limits:
@@ -147,21 +162,27 @@ class MemoryBudget:
         now = self._clock()
         return self._earliest(chat_id, now) - now
 
-    async def hold(self, chat_id: int | None, seconds: float) -> bool:
+    async def hold(self, chat_id: int | None, seconds: float) -> float:
         now = self._clock()
         until = now + seconds
-        if chat_id is not None:
-            rate = self._limits.of_chat(chat_id)
-            self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, 0.0), until + rate.tolerance)
-            self._floods.append((now, chat_id))
-        while self._floods and self._floods[0][0] < now - FLOOD_SPREAD_WINDOW_S:
-            self._floods.popleft()
-        chats = len({chat for _, chat in self._floods})
-        if chat_id is not None and chats < FLOOD_SPREAD_CHATS:
-            return False
+        if chat_id is None:
+            return self._hold_everyone(now, until)
+        rate = self._limits.of_chat(chat_id)
+        self._chat_tat[chat_id] = max(self._chat_tat.get(chat_id, 0.0), until + rate.tolerance)
+        recent = now - FLOOD_SPREAD_WINDOW_S
+        self._floods = {chat: flood for chat, flood in self._floods.items() if flood.at >= recent}
+        previous = self._floods.get(chat_id)
+        self._floods[chat_id] = _Flood(now, max(until, previous.until) if previous else until)
+        ends = (flood.until for flood in self._floods.values() if flood.until > now)
+        held = heapq.nlargest(FLOOD_SPREAD_CHATS, ends)
+        if len(held) < FLOOD_SPREAD_CHATS:
+            return 0.0
+        return self._hold_everyone(now, held[-1])
+
+    def _hold_everyone(self, now: float, until: float) -> float:
         overall = self._limits.overall
         self._global_tat = max(self._global_tat, until + overall.tolerance)
-        return True
+        return until - now
 
     def _earliest(self, chat_id: int, now: float) -> float:
         rate = self._limits.of_chat(chat_id)

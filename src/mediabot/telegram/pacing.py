@@ -129,15 +129,15 @@ class Pacer:
     async def penalize(self, chat_id: int | None, seconds: float) -> bool:
         """Hold back messages after Telegram said "retry after `seconds`"; True if to everyone.
 
-        See `Budget.hold`: one chat waits, or every chat once 429s come from several.
+        See `Budget.hold`: one chat waits, or every chat while several chats are held.
         With a shared budget, every process of the bot holds back alike.
         """
-        everyone = await self._budget.hold(chat_id, seconds)
-        if everyone:
+        everyone_s = await self._budget.hold(chat_id, seconds)
+        if everyone_s > 0:
             logger.warning(
-                "flood control (chat %s and others within %.0f s): every chat waits %.0f s",
+                "flood control (chat %s and others within %.0f s): every chat waits %.1f s",
                 chat_id,
                 FLOOD_SPREAD_WINDOW_S,
-                seconds,
+                everyone_s,
             )
-        return everyone
+        return everyone_s > 0
