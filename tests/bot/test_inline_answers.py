@@ -13,6 +13,7 @@ from aiogram.types import FSInputFile
 from sqlalchemy import select
 
 from bot.conftest import BotBench, options
+from mediabot.bot import texts
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories import (
     ChatRepository,
@@ -23,7 +24,7 @@ from mediabot.db.repositories import (
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
-from mediabot.domain.inline import InlineChoice
+from mediabot.domain.inline import InlineChoice, start_payload
 from mediabot.downloaders.errors import UnsupportedLinkError, YouTubeBotCheckError
 
 STORAGE = -100_555
@@ -234,3 +235,64 @@ class TestSitePushBack:
             if call.params.get("chat_id") == str(self.ADMIN)
         ]
         assert len(warnings) == 1 and "PO" in warnings[0].params["text"]
+
+
+async def _delivered_in_parts(bench: BotBench, owner: int, *, inline: bool) -> uuid.UUID:
+    """A request of `owner`'s delivered in two parts, chosen inline or through a button."""
+    async with bench.sessions() as session:
+        user = await UserRepository(session).upsert(TelegramUser(telegram_id=owner, first_name="O"))
+        chat_id = STORAGE if inline else owner
+        chat = await ChatRepository(session).upsert(
+            TelegramChat(telegram_id=chat_id, type="storage" if inline else "private", title=None),
+            user,
+        )
+        file = File(
+            chat_id=chat,
+            requested_by_id=user,
+            provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
+            request_url=LINK,
+            media_key="youtube:dQw4w9WgXcQ",
+            kind=MediaKind.VIDEO,
+            resolution=720,
+            state=RequestState.DELIVERED,
+            inline_message_id="AAAA-inline-big" if inline else None,
+        )
+        await FileRepository(session).add(file)
+        for index in range(2):
+            await FileRepository(session).add_part(
+                file.id,
+                FilePart(
+                    index=index,
+                    kind=MediaKind.VIDEO,
+                    telegram_file_id=f"part-{index}-{file.id.hex}",
+                    telegram_file_unique_id=f"u-{index}-{file.id.hex}",
+                ),
+            )
+        await session.commit()
+    return file.id
+
+
+async def _start(bench: BotBench, user: int, request_id: uuid.UUID) -> str:
+    """`user` opens the deep link of `request_id` in their private chat; the bot's answer."""
+    await bench.say(user, f"/start {start_payload(request_id)}")
+    return str(bench.telegram.sent_messages(user)[-1]["text"])
+
+
+async def test_only_the_requester_of_an_inline_delivery_may_pull_its_parts(
+    bench: BotBench,
+) -> None:
+    owner, stranger = next(_users), next(_users)
+    inline = await _delivered_in_parts(bench, owner, inline=True)
+    chosen_by_button = await _delivered_in_parts(bench, owner, inline=False)
+
+    # Request ids are seen in groups' button data: a stranger naming one gets nothing.
+    assert await _start(bench, stranger, inline) == texts.not_available()
+    # Nor does the owner get a request that was never an inline one through this link.
+    assert await _start(bench, owner, chosen_by_button) == texts.not_available()
+    assert bench.queue.pending == 0
+    async with bench.sessions() as session:
+        requests = (await session.scalars(select(File))).all()
+    assert len(requests) == 2, "nothing recorded for the refused links"
+
+    assert await _start(bench, owner, inline) == texts.inline_sending_parts()
+    assert bench.queue.pending == 1
