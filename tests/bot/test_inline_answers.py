@@ -296,3 +296,13 @@ async def test_only_the_requester_of_an_inline_delivery_may_pull_its_parts(
 
     assert await _start(bench, owner, inline) == texts.inline_sending_parts()
     assert bench.queue.pending == 1
+
+
+@pytest.mark.parametrize("typed", ["HTTPS://YOUTU.BE/dQw4w9WgXcQ", "Youtu.be/dQw4w9WgXcQ"])
+async def test_a_delivered_link_typed_with_capitals_is_answered_from_the_cache(
+    bench: BotBench, tmp_path: Path, typed: str
+) -> None:
+    file_id = await _deliver_earlier(bench, tmp_path)
+    bench.lookups[LINK] = AssertionError("no lookup for a cached link")
+    results = await _ask(bench, next(_users), typed)
+    assert [(result["type"], result["video_file_id"]) for result in results] == [("video", file_id)]
