@@ -52,13 +52,14 @@ async def test_a_huge_url_gets_its_status_and_its_keyboard(bench: BotBench) -> N
 
 async def test_a_huge_hostile_title_gets_a_clean_keyboard(bench: BotBench) -> None:
     url = "https://example.com/long-title"
-    title = "\u202eevil\x1b[31m <b>red</b> " + "x" * 5000
+    title = "\u202eevil\x1b[31m\u200b <b>r\ufeffed</b>\u200d " + "x" * 5000
     bench.lookups[url] = options(url, title)
     await bench.say(CHAT, url)
     [keyboard] = _keyboards(bench, CHAT)
     shown = keyboard.result["text"]
     assert shown.startswith("evil <b>red</b> xxx")  # the title's tags are text, not markup
     assert "\u202e" not in shown and "\x1b" not in shown
+    assert not {"\u200b", "\u200d", "\ufeff"} & set(shown)
     assert shown.endswith("Choose a resolution or audio only:")
     assert utf16_length(shown) <= 4096
 
