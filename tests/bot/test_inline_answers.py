@@ -77,10 +77,21 @@ async def _deliver_earlier(bench: BotBench, tmp_path: Path) -> str:
     clip.write_bytes(bytes(range(256)) * 64)
     sent = await bench.bot.send_video(STORAGE, FSInputFile(clip), width=1280, height=720)
     assert sent.video is not None
+    part = (sent.video.file_id, sent.video.file_unique_id)
+    await _delivered(bench, 1, STORAGE, [part], title="Earlier")
+    return sent.video.file_id
+
+
+async def _delivered(
+    bench: BotBench, owner: int, chat_id: int, parts: list[tuple[str, str]], **fields: Any
+) -> uuid.UUID:
+    """A 720p video of LINK requested by `owner` in `chat_id` (the storage chat: chosen
+    inline), delivered as `parts` (file id, unique id)."""
     async with bench.sessions() as session:
-        user = await UserRepository(session).upsert(TelegramUser(telegram_id=1, first_name="A"))
+        user = await UserRepository(session).upsert(TelegramUser(telegram_id=owner, first_name="A"))
+        kind = "storage" if chat_id == STORAGE else "private"
         chat = await ChatRepository(session).upsert(
-            TelegramChat(telegram_id=STORAGE, type="storage", title=None), user
+            TelegramChat(telegram_id=chat_id, type=kind, title=None), user
         )
         file = File(
             chat_id=chat,
@@ -91,20 +102,21 @@ async def _deliver_earlier(bench: BotBench, tmp_path: Path) -> str:
             kind=MediaKind.VIDEO,
             resolution=720,
             state=RequestState.DELIVERED,
-            title="Earlier",
+            **fields,
         )
         await FileRepository(session).add(file)
-        await FileRepository(session).add_part(
-            file.id,
-            FilePart(
-                index=0,
-                kind=MediaKind.VIDEO,
-                telegram_file_id=sent.video.file_id,
-                telegram_file_unique_id=sent.video.file_unique_id,
-            ),
-        )
+        for index, (file_id, unique_id) in enumerate(parts):
+            await FileRepository(session).add_part(
+                file.id,
+                FilePart(
+                    index=index,
+                    kind=MediaKind.VIDEO,
+                    telegram_file_id=file_id,
+                    telegram_file_unique_id=unique_id,
+                ),
+            )
         await session.commit()
-    return sent.video.file_id
+    return file.id
 
 
 async def _offer(bench: BotBench, user: int) -> list[dict[str, Any]]:
@@ -239,37 +251,10 @@ class TestSitePushBack:
 
 async def _delivered_in_parts(bench: BotBench, owner: int, *, inline: bool) -> uuid.UUID:
     """A request of `owner`'s delivered in two parts, chosen inline or through a button."""
-    async with bench.sessions() as session:
-        user = await UserRepository(session).upsert(TelegramUser(telegram_id=owner, first_name="O"))
-        chat_id = STORAGE if inline else owner
-        chat = await ChatRepository(session).upsert(
-            TelegramChat(telegram_id=chat_id, type="storage" if inline else "private", title=None),
-            user,
-        )
-        file = File(
-            chat_id=chat,
-            requested_by_id=user,
-            provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
-            request_url=LINK,
-            media_key="youtube:dQw4w9WgXcQ",
-            kind=MediaKind.VIDEO,
-            resolution=720,
-            state=RequestState.DELIVERED,
-            inline_message_id="AAAA-inline-big" if inline else None,
-        )
-        await FileRepository(session).add(file)
-        for index in range(2):
-            await FileRepository(session).add_part(
-                file.id,
-                FilePart(
-                    index=index,
-                    kind=MediaKind.VIDEO,
-                    telegram_file_id=f"part-{index}-{file.id.hex}",
-                    telegram_file_unique_id=f"u-{index}-{file.id.hex}",
-                ),
-            )
-        await session.commit()
-    return file.id
+    parts = [(f"part-{index}-{owner}-{inline}", f"u-{index}-{owner}-{inline}") for index in (0, 1)]
+    if inline:
+        return await _delivered(bench, owner, STORAGE, parts, inline_message_id="AAAA-big")
+    return await _delivered(bench, owner, owner, parts)
 
 
 async def _start(bench: BotBench, user: int, request_id: uuid.UUID) -> str:

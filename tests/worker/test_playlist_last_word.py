@@ -171,20 +171,27 @@ def _edits(telegram: FakeTelegram, playlist: _Playlist) -> list[str]:
     ]
 
 
+async def _count_held(
+    engine: AsyncEngine, first: _Worker, last: _Worker
+) -> tuple[_Playlist, asyncio.Task[None]]:
+    """The first item delivered and its count allowed, held on its way (by the "pacer");
+    the second item delivered. The playlist, and the first item's hand-on."""
+    sessions = create_session_factory(engine)
+    playlist = await _playlist(sessions, last.bot)
+    await _delivered(sessions, playlist.items[0])
+    count = asyncio.create_task(first.status(playlist, 0).remove())  # "1 of 2 done…"
+    await asyncio.wait_for(first.held.waiting.wait(), 10)
+    await _delivered(sessions, playlist.items[1])
+    return playlist, count
+
+
 async def test_an_earlier_items_count_held_back_lands_before_the_last_word(
     engine: AsyncEngine, telegram: FakeTelegram, workers: tuple[_Worker, _Worker]
 ) -> None:
     first, last = workers
-    sessions = create_session_factory(engine)
-    playlist = await _playlist(sessions, last.bot)
-
-    await _delivered(sessions, playlist.items[0])
-    count = asyncio.create_task(first.status(playlist, 0).remove())  # "1 of 2 done…"
-    await asyncio.wait_for(first.held.waiting.wait(), 10)  # allowed, held by the "pacer"
-
-    await _delivered(sessions, playlist.items[1])
+    playlist, count = await _count_held(engine, first, last)
     done = asyncio.create_task(last.status(playlist, 1).remove())  # the last word
-    await _until_ended(sessions, playlist.id)
+    await _until_ended(create_session_factory(engine), playlist.id)
     first.held.release.set()  # the count lands now, after the playlist ended
     await asyncio.wait_for(asyncio.gather(count, done), 10)
 
@@ -198,13 +205,7 @@ async def test_a_count_held_past_its_window_is_dropped_and_the_last_word_comes_a
     engine: AsyncEngine, telegram: FakeTelegram, workers: tuple[_Worker, _Worker]
 ) -> None:
     first, last = workers
-    sessions = create_session_factory(engine)
-    playlist = await _playlist(sessions, last.bot)
-
-    await _delivered(sessions, playlist.items[0])
-    count = asyncio.create_task(first.status(playlist, 0).remove())
-    await asyncio.wait_for(first.held.waiting.wait(), 10)
-    await _delivered(sessions, playlist.items[1])
+    playlist, count = await _count_held(engine, first, last)
     await asyncio.wait_for(last.status(playlist, 1).remove(), 10)
     await asyncio.wait_for(count, 10)  # dropped at the end of its window, never released
 
