@@ -11,6 +11,7 @@ from pathlib import Path
 from mediabot import __version__
 from mediabot.app.errors import StartupError
 from mediabot.config import ConfigError, Settings, load_settings
+from mediabot.domain.links import normalise_link
 
 
 class _VersionAction(argparse.Action):
@@ -72,12 +73,12 @@ async def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "formats":
         from mediabot.app.tools import formats_command
 
-        return await formats_command(settings, args.url)
+        return await formats_command(settings, normalise_link(args.url))
     if args.command == "download":
         from mediabot.app.tools import download_command
 
         return await download_command(
-            settings, args.url, res=args.res, audio=args.audio, out_dir=args.output
+            settings, normalise_link(args.url), res=args.res, audio=args.audio, out_dir=args.output
         )
     from mediabot.app.processes import run_process
 

@@ -36,18 +36,18 @@ def test_control_characters_from_outside_are_escaped(
 ) -> None:
     stream, logger = log_stream
     _configure(stream, log_format)
-    url = "https://example.com/a\x1b[2Jb\rc\nFAKE 00:00 INFO forged\u202eevil\x9bq\x00"
+    url = "https://example.com/a\x1b[2Jb\rc\nFAKE 00:00 INFO forged\u202eevil\x9bq\x00\u200bz"
     logger.info("job %s: refused %s", "x", url)
     logger.warning("second")
     written = stream.getvalue()
     assert written.count("\n") == 2, "one line per record"
-    for raw in ("\x1b", "\r", "\u202e", "\x9b", "\x00"):
+    for raw in ("\x1b", "\r", "\u202e", "\x9b", "\x00", "\u200b"):
         assert raw not in written
     first = written.splitlines()[0]
     if log_format is LogFormat.JSON:
         first = json.loads(first)["message"]
     assert "a\\x1b[2Jb\\rc\\nFAKE" in first
-    assert "forged\\u202eevil\\x9bq\\x00" in first
+    assert "forged\\u202eevil\\x9bq\\x00\\u200bz" in first
 
 
 @pytest.mark.parametrize("log_format", [LogFormat.TEXT, LogFormat.JSON])

@@ -7,8 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 
+from sqlalchemy import select
+
 from bot.conftest import BotBench, options
 from mediabot.bot import texts
+from mediabot.db.models import File
+from mediabot.domain.enums import Provider
+from mediabot.domain.media import MediaOptions
 from mediabot.downloaders.errors import DownloadError
 from mediabot.telegram.texts import utf16_length
 from support.fake_telegram import ApiCall
@@ -47,13 +52,14 @@ async def test_a_huge_url_gets_its_status_and_its_keyboard(bench: BotBench) -> N
 
 async def test_a_huge_hostile_title_gets_a_clean_keyboard(bench: BotBench) -> None:
     url = "https://example.com/long-title"
-    title = "\u202eevil\x1b[31m <b>red</b> " + "x" * 5000
+    title = "\u202eevil\x1b[31m\u200b <b>r\ufeffed</b>\u200d " + "x" * 5000
     bench.lookups[url] = options(url, title)
     await bench.say(CHAT, url)
     [keyboard] = _keyboards(bench, CHAT)
     shown = keyboard.result["text"]
     assert shown.startswith("evil <b>red</b> xxx")  # the title's tags are text, not markup
     assert "\u202e" not in shown and "\x1b" not in shown
+    assert not {"\u200b", "\u200d", "\ufeff"} & set(shown)
     assert shown.endswith("Choose a resolution or audio only:")
     assert utf16_length(shown) <= 4096
 
@@ -138,3 +144,29 @@ async def test_a_blocked_bot_stops_writing_to_that_chat(bench: BotBench) -> None
     assert len(bench.telegram.calls_of("sendMessage")) == 1
     await bench.say(OTHER, "https://example.com/c")
     assert len(_keyboards(bench, OTHER)) == 1
+
+
+async def test_a_link_typed_with_capitals_is_looked_up_and_recorded_in_lower_case(
+    bench: BotBench,
+) -> None:
+    """Scheme and host are case-insensitive: every spelling is one link, looked up once
+    under the spelling whose key the cache and twins share."""
+    normal = "https://youtu.be/dQw4w9WgXcQ"
+    asked: list[str] = []
+
+    async def found() -> MediaOptions:
+        asked.append(normal)
+        return options(normal, media_key="youtube:dQw4w9WgXcQ", provider=Provider.YOUTUBE)
+
+    bench.lookups[normal] = found
+    await bench.say(
+        CHAT,
+        "HTTPS://YOUTU.BE/dQw4w9WgXcQ Youtu.be/dQw4w9WgXcQ "
+        "https://WWW.YOUTUBE.COM/watch?v=dQw4w9WgXcQ",
+    )
+    assert asked == [normal], "any other spelling would have got the default lookup"
+    [keyboard] = _keyboards(bench, CHAT)
+    assert keyboard.result["text"].startswith("A video")
+    async with bench.sessions() as session:
+        [offer] = (await session.scalars(select(File))).all()
+    assert (offer.request_url, offer.media_key) == (normal, "youtube:dQw4w9WgXcQ")

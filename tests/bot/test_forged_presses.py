@@ -1,8 +1,9 @@
-"""Forged button data for /language and /history: answered, nothing stored or shown."""
+"""Forged button data: answered "not available", nothing stored, queued or shown."""
 
 from __future__ import annotations
 
 from bot.conftest import BotBench
+from bot.forgeries import VALID, forgeries, unpacks
 from mediabot.bot import texts
 
 CHAT = 4242
@@ -32,3 +33,28 @@ async def test_a_history_page_past_the_end_shows_the_last_one(bench: BotBench) -
     ]
     assert texts_sent[-1] == texts.history_empty()
     assert not any("10001" in text for text in texts_sent)
+
+
+async def test_a_resend_without_its_request_is_answered_not_available(bench: BotBench) -> None:
+    await bench.say(CHAT, "/history")
+    message_id = bench.telegram.sent_messages(CHAT)[-1]["message_id"]
+    await bench.press(CHAT, message_id, "h:s::0")
+    assert _answers(bench)[-1] == texts.not_available()
+    assert bench.queue.pending == 0
+
+
+async def test_every_forged_press_is_answered_not_available(bench: BotBench) -> None:
+    """Each kind of button's data, with a field emptied, mangled, missing or added: no
+    handler sees it, the press is answered, nothing is queued."""
+    await bench.say(CHAT, "/history")
+    message_id = bench.telegram.sent_messages(CHAT)[-1]["message_id"]
+    one_of_each = {type(valid): valid for valid in VALID}.values()
+    forged = [
+        data for valid in one_of_each for data in forgeries(valid) if not unpacks(type(valid), data)
+    ]
+    assert len(forged) > 100
+    for data in forged:
+        before = len(_answers(bench))
+        await bench.press(CHAT, message_id, data)
+        assert _answers(bench)[before:] == [texts.not_available()], data
+    assert bench.queue.pending == 0

@@ -13,6 +13,7 @@ from aiogram.types import FSInputFile
 from sqlalchemy import select
 
 from bot.conftest import BotBench, options
+from mediabot.bot import texts
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories import (
     ChatRepository,
@@ -23,7 +24,7 @@ from mediabot.db.repositories import (
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
-from mediabot.domain.inline import InlineChoice
+from mediabot.domain.inline import InlineChoice, start_payload
 from mediabot.downloaders.errors import UnsupportedLinkError, YouTubeBotCheckError
 
 STORAGE = -100_555
@@ -76,10 +77,21 @@ async def _deliver_earlier(bench: BotBench, tmp_path: Path) -> str:
     clip.write_bytes(bytes(range(256)) * 64)
     sent = await bench.bot.send_video(STORAGE, FSInputFile(clip), width=1280, height=720)
     assert sent.video is not None
+    part = (sent.video.file_id, sent.video.file_unique_id)
+    await _delivered(bench, 1, STORAGE, [part], title="Earlier")
+    return sent.video.file_id
+
+
+async def _delivered(
+    bench: BotBench, owner: int, chat_id: int, parts: list[tuple[str, str]], **fields: Any
+) -> uuid.UUID:
+    """A 720p video of LINK requested by `owner` in `chat_id` (the storage chat: chosen
+    inline), delivered as `parts` (file id, unique id)."""
     async with bench.sessions() as session:
-        user = await UserRepository(session).upsert(TelegramUser(telegram_id=1, first_name="A"))
+        user = await UserRepository(session).upsert(TelegramUser(telegram_id=owner, first_name="A"))
+        kind = "storage" if chat_id == STORAGE else "private"
         chat = await ChatRepository(session).upsert(
-            TelegramChat(telegram_id=STORAGE, type="storage", title=None), user
+            TelegramChat(telegram_id=chat_id, type=kind, title=None), user
         )
         file = File(
             chat_id=chat,
@@ -90,20 +102,21 @@ async def _deliver_earlier(bench: BotBench, tmp_path: Path) -> str:
             kind=MediaKind.VIDEO,
             resolution=720,
             state=RequestState.DELIVERED,
-            title="Earlier",
+            **fields,
         )
         await FileRepository(session).add(file)
-        await FileRepository(session).add_part(
-            file.id,
-            FilePart(
-                index=0,
-                kind=MediaKind.VIDEO,
-                telegram_file_id=sent.video.file_id,
-                telegram_file_unique_id=sent.video.file_unique_id,
-            ),
-        )
+        for index, (file_id, unique_id) in enumerate(parts):
+            await FileRepository(session).add_part(
+                file.id,
+                FilePart(
+                    index=index,
+                    kind=MediaKind.VIDEO,
+                    telegram_file_id=file_id,
+                    telegram_file_unique_id=unique_id,
+                ),
+            )
         await session.commit()
-    return sent.video.file_id
+    return file.id
 
 
 async def _offer(bench: BotBench, user: int) -> list[dict[str, Any]]:
@@ -234,3 +247,47 @@ class TestSitePushBack:
             if call.params.get("chat_id") == str(self.ADMIN)
         ]
         assert len(warnings) == 1 and "PO" in warnings[0].params["text"]
+
+
+async def _delivered_in_parts(bench: BotBench, owner: int, *, inline: bool) -> uuid.UUID:
+    """A request of `owner`'s delivered in two parts, chosen inline or through a button."""
+    parts = [(f"part-{index}-{owner}-{inline}", f"u-{index}-{owner}-{inline}") for index in (0, 1)]
+    if inline:
+        return await _delivered(bench, owner, STORAGE, parts, inline_message_id="AAAA-big")
+    return await _delivered(bench, owner, owner, parts)
+
+
+async def _start(bench: BotBench, user: int, request_id: uuid.UUID) -> str:
+    """`user` opens the deep link of `request_id` in their private chat; the bot's answer."""
+    await bench.say(user, f"/start {start_payload(request_id)}")
+    return str(bench.telegram.sent_messages(user)[-1]["text"])
+
+
+async def test_only_the_requester_of_an_inline_delivery_may_pull_its_parts(
+    bench: BotBench,
+) -> None:
+    owner, stranger = next(_users), next(_users)
+    inline = await _delivered_in_parts(bench, owner, inline=True)
+    chosen_by_button = await _delivered_in_parts(bench, owner, inline=False)
+
+    # Request ids are seen in groups' button data: a stranger naming one gets nothing.
+    assert await _start(bench, stranger, inline) == texts.not_available()
+    # Nor does the owner get a request that was never an inline one through this link.
+    assert await _start(bench, owner, chosen_by_button) == texts.not_available()
+    assert bench.queue.pending == 0
+    async with bench.sessions() as session:
+        requests = (await session.scalars(select(File))).all()
+    assert len(requests) == 2, "nothing recorded for the refused links"
+
+    assert await _start(bench, owner, inline) == texts.inline_sending_parts()
+    assert bench.queue.pending == 1
+
+
+@pytest.mark.parametrize("typed", ["HTTPS://YOUTU.BE/dQw4w9WgXcQ", "Youtu.be/dQw4w9WgXcQ"])
+async def test_a_delivered_link_typed_with_capitals_is_answered_from_the_cache(
+    bench: BotBench, tmp_path: Path, typed: str
+) -> None:
+    file_id = await _deliver_earlier(bench, tmp_path)
+    bench.lookups[LINK] = AssertionError("no lookup for a cached link")
+    results = await _ask(bench, next(_users), typed)
+    assert [(result["type"], result["video_file_id"]) for result in results] == [("video", file_id)]

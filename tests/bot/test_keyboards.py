@@ -1,12 +1,23 @@
-"""The choice keyboard and its callback data."""
+"""The keyboards and their callback data: every callback-data class parses only what the
+bot itself packs, so a forged press matches no handler."""
 
 from __future__ import annotations
 
 import uuid
 
 import pytest
+from aiogram.filters.callback_data import CallbackData
 
-from mediabot.bot.keyboards import Choice, ChoiceData, choices_keyboard, format_size
+from bot.forgeries import VALID, callback_data_classes, forgeries
+from mediabot.bot.keyboards import (
+    Choice,
+    ChoiceData,
+    HistoryData,
+    PlaylistData,
+    QueueCancelData,
+    choices_keyboard,
+    format_size,
+)
 from mediabot.domain.enums import Provider
 from mediabot.domain.media import MediaOptions, Resolution
 
@@ -62,3 +73,37 @@ def test_sizes_read_like_people_write_them(size: int | None, text: str) -> None:
 def test_a_forged_payload_does_not_unpack() -> None:
     with pytest.raises((ValueError, TypeError)):
         ChoiceData.unpack("c:not-a-uuid:q:0")
+
+
+def test_every_callback_data_class_has_a_valid_press_to_forge() -> None:
+    assert {type(data) for data in VALID} == callback_data_classes()
+
+
+@pytest.mark.parametrize("data", VALID, ids=lambda data: data.pack())
+def test_only_what_the_bot_packs_unpacks(data: CallbackData) -> None:
+    """Whatever unpacks is exactly what the bot could have packed: no empty, padded,
+    upper-case or dashed id, no signed or padded number, nothing a handler cannot use.
+    (An empty field that has a default stands for it, as aiogram packs None.)"""
+    cls = type(data)
+    separator = cls.__separator__
+    assert cls.unpack(data.pack()) == data
+    for forged in forgeries(data):
+        try:
+            unpacked = cls.unpack(forged)
+        except (TypeError, ValueError):
+            continue
+        said, meant = forged.split(separator), unpacked.pack().split(separator)
+        for index, field in enumerate(cls.model_fields.values(), start=1):
+            if said[index] == "" and not field.is_required():
+                said[index] = meant[index]
+        assert meant == said, f"{forged!r} unpacked as {unpacked!r}"
+
+
+@pytest.mark.parametrize(
+    "forged",
+    ["h:s::0", "h:s::3", "h:p:0123456789abcdef0123456789abcdef:0", "q:", "c::v:720", "l::x:0"],
+)
+def test_a_press_without_its_id_or_with_one_it_must_not_have_is_refused(forged: str) -> None:
+    cls = {"h": HistoryData, "q": QueueCancelData, "c": ChoiceData, "l": PlaylistData}[forged[0]]
+    with pytest.raises((TypeError, ValueError)):
+        cls.unpack(forged)

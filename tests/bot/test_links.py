@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from aiogram.types import Chat, Message, MessageEntity
 
-from mediabot.bot.links import extract_links
+from mediabot.bot.links import extract_links, first_link
 
 
 def _message(text: str, entities: list[MessageEntity] | None = None) -> Message:
@@ -155,3 +155,23 @@ def test_six_forms_of_one_video_do_not_hit_the_limit() -> None:
         "https://www.youtube.com/embed/dQw4w9WgXcQ",
     ]
     assert extract_links(_message(" ".join(forms)), 5) == ([forms[0]], False)
+
+
+def test_capitalised_scheme_and_host_are_read_in_lower_case_path_and_query_kept() -> None:
+    text = (
+        "HTTPS://YOUTU.BE/dQw4w9WgXcQ Youtu.be/dQw4w9WgXcQ "
+        "https://WWW.YOUTUBE.COM/watch?v=dQw4w9WgXcQ HTTPS://Example.COM/Some/Path?Q=Yes"
+    )
+    message = _message(text, _url_entities(text, "Youtu.be/dQw4w9WgXcQ"))
+    assert extract_links(message, 5) == (
+        ["https://youtu.be/dQw4w9WgXcQ", "https://example.com/Some/Path?Q=Yes"],
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["HTTPS://YOUTU.BE/dQw4w9WgXcQ", "Youtu.be/dQw4w9WgXcQ", "  Https://youtu.BE/dQw4w9WgXcQ…"],
+)
+def test_an_inline_querys_capitalised_link_is_read_in_lower_case(query: str) -> None:
+    assert first_link(query) == "https://youtu.be/dQw4w9WgXcQ"

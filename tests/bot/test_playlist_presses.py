@@ -133,6 +133,28 @@ async def test_the_stack_counts_a_playlist_as_one(bench: BotBench) -> None:
     assert _answers(bench)[-1] == texts.stack_full_alert(2)
 
 
+@pytest.mark.parametrize("opened", [False, True], ids=["its own link", "opened from a video"])
+async def test_a_repeat_left_out_is_not_told_as_items_the_limit_cut(
+    bench: BotBench, opened: bool
+) -> None:
+    """A feed of 4 listing one item twice: 3 offered, 1 left out; no limit was hit."""
+    url = "https://videos.example/watch?v=1&list=PL7" if opened else LIST
+    bench.lookups[LIST] = PlaylistLinkError(detail="a playlist")
+    bench.playlists[url] = _playlist(url, total_count=4, skipped=1)
+    await bench.say(CHAT, url)
+    if opened:
+        video_id, _, buttons = _offered(bench)
+        await bench.press(CHAT, video_id, buttons[texts.whole_playlist(3)])
+    _, text, _ = _offered(bench)
+    assert "items: 3" in text and "Left out: 1" in text
+    assert "Only the first" not in text
+    # Cut by the limit as well: both are told.
+    bench.playlists[LIST] = _playlist(total_count=5, skipped=1)
+    await bench.say(CHAT, LIST)
+    _, text, _ = _offered(bench)
+    assert "first 3 of its 5" in text and "Left out: 1" in text
+
+
 async def test_a_video_link_with_a_list_offers_the_playlist_on_a_row_of_its_own(
     bench: BotBench,
 ) -> None:

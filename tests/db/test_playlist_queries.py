@@ -4,7 +4,7 @@ playlist as one, the tally and the ✖, against both databases."""
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -162,15 +162,15 @@ async def test_the_tally_and_the_cancel_of_what_is_left(engine: AsyncEngine) -> 
         tally = await playlists.tally(playlist_id)
         assert (tally.total, tally.delivered, tally.skipped, tally.done) == (4, 1, 1, 2)
         assert not tally.finished
-        assert await playlists.end_items(playlist_id, RequestState.CANCELLED, "cancelled") == 2
+        assert await playlists.end_items(playlist_id, RequestState.CANCELLED, "cancelled")
         tally = await playlists.tally(playlist_id)
         assert tally.finished and tally.cancelled == 2
         playlist = await playlists.get(playlist_id)
         assert playlist is not None and playlist.state is RequestState.CANCELLED
-        assert await playlists.end_items(playlist_id, RequestState.CANCELLED, "again") == 0
+        assert not await playlists.end_items(playlist_id, RequestState.CANCELLED, "again")
 
 
-async def test_a_playlist_whose_items_all_ended_is_marked_delivered(engine: AsyncEngine) -> None:
+async def test_a_playlist_whose_items_all_ended_is_ended_once(engine: AsyncEngine) -> None:
     sessions = create_session_factory(engine)
     playlist_id, ids = await _chosen_playlist(sessions, 2, cached=set())
     for item_id in ids:
@@ -178,5 +178,34 @@ async def test_a_playlist_whose_items_all_ended_is_marked_delivered(engine: Asyn
     async with sessions.begin() as session:
         playlists = PlaylistRepository(session)
         assert (await playlists.tally(playlist_id)).finished
+        assert await playlists.end(playlist_id, RequestState.DELIVERED)
+        assert not await playlists.end(playlist_id, RequestState.DELIVERED), "its last word once"
         playlist = await playlists.get(playlist_id)
         assert playlist is not None and playlist.state is RequestState.DELIVERED
+
+
+async def test_status_edits_are_allowed_until_the_end_and_the_end_waits_for_them(
+    engine: AsyncEngine,
+) -> None:
+    sessions = create_session_factory(engine)
+    playlist_id, _ = await _chosen_playlist(sessions, 2, cached=set())
+    async with sessions.begin() as session:
+        playlists = PlaylistRepository(session)
+        assert await playlists.status_settles_in(playlist_id) == 0.0, "no edit on its way"
+        assert await playlists.allow_status_edit(playlist_id, 3.0)
+        assert await playlists.allow_status_edit(playlist_id, 0.5), "a shorter window"
+        assert await playlists.end(playlist_id, RequestState.DELIVERED)
+        # The longest window allowed (3 s) and the time an edit takes to land (1 s).
+        assert 3.0 < await playlists.status_settles_in(playlist_id) <= 4.0
+        assert not await playlists.allow_status_edit(playlist_id, 3.0), "none after the end"
+        await _set_edits_until(session, playlist_id, utcnow() - timedelta(seconds=30))
+        assert await playlists.status_settles_in(playlist_id) == 0.0, "long landed"
+        await _set_edits_until(session, playlist_id, utcnow() + timedelta(hours=1))
+        assert await playlists.status_settles_in(playlist_id) <= 6.0, "a skewed clock"
+
+
+async def _set_edits_until(session: AsyncSession, playlist_id: uuid.UUID, until: datetime) -> None:
+    playlist = await session.get(Playlist, playlist_id)
+    assert playlist is not None
+    playlist.status_edits_until = until
+    await session.flush()

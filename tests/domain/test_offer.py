@@ -10,6 +10,7 @@ from mediabot.db.models import File
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.domain.media import MediaOptions, Resolution
 from mediabot.domain.offer import Offer
+from mediabot.domain.playlist import PlaylistEntry, PlaylistOptions
 
 OLD_ROW = {
     "heights": [360, 720],
@@ -72,3 +73,33 @@ def test_the_column_stores_json_and_loads_an_offer() -> None:
     assert column.process_bind_param(OLD_ROW, dialect) == OLD_ROW  # a dict is accepted too
     assert column.process_result_value(OLD_ROW, dialect) == offer
     assert column.process_result_value(None, dialect) is None
+
+
+@pytest.mark.parametrize(
+    ("total", "entries", "skipped", "capped"),
+    [
+        (4, 3, 1, False),  # one repeat left out of a feed of four: no limit hit
+        (5, 3, 1, True),  # and one more item past the limit
+        (None, 3, 1, False),  # the source does not say how many it has
+        (3, 3, 0, False),
+        (120, 50, 2, True),
+    ],
+)
+def test_a_playlist_is_capped_only_when_the_limit_left_items_out(
+    total: int | None, entries: int, skipped: int, capped: bool
+) -> None:
+    options = PlaylistOptions(
+        url="https://example.com/feed.xml",
+        title="Feed",
+        entries=tuple(
+            PlaylistEntry(
+                url=f"https://example.com/{index}.mp4",
+                provider=Provider.GENERIC,
+                media_key=f"generic:{index}",
+            )
+            for index in range(entries)
+        ),
+        total_count=total,
+        skipped=skipped,
+    )
+    assert options.capped is capped

@@ -126,6 +126,22 @@ async def test_a_playlist_arrives_in_turn_under_one_status_the_cached_item_first
     assert any("of 5" in text for text in texts[:-1])
 
 
+async def test_a_repeat_in_a_feed_is_left_out_and_no_limit_is_claimed(
+    embedded: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    """Four entries, one of them listed twice, under the limit of five: three offered, one
+    left out, and nothing said of a limit."""
+    chat = Conversation(fake_telegram)
+    items = distinct_items(media_requests, media, "plr", 3)
+    _, offer = await _offer(chat, _feed(media_requests, "plr", [*items, items[0]]))
+    text = offer.params["text"]
+    assert "items: 3" in text and "Left out: 1" in text
+    assert "Only the first" not in text
+
+
 async def test_a_height_for_all_brings_each_item_at_its_best_up_to_it(
     embedded: MediabotProcess,
     fake_telegram: FakeTelegram,

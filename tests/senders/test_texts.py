@@ -15,7 +15,7 @@ from mediabot.telegram.texts import utf16_length, visible_length
 from support.fake_telegram import FakeTelegram
 from support.media import MediaSources
 
-HOSTILE_TITLE = "\u202eevil\x1b[31m red\x1b[0m <i>title</i>"
+HOSTILE_TITLE = "\u202eevil\x1b[31m re\u200bd\ufeff\x1b[0m <i>tit\u200dle</i>\u200c"
 LIMIT = 50 * 1024 * 1024
 
 
@@ -28,7 +28,7 @@ def _result(path: Path, kind: MediaKind, title: str, url: str) -> DownloadResult
         media_key="generic:texts",
         source_url=url,
         title=title,
-        uploader="\u202eUploader\x1b[1m",
+        uploader="\u202eUp\u200bloader\x1b[1m",
     )
 
 
@@ -53,6 +53,7 @@ async def test_a_hostile_title_gives_a_clean_caption_and_file_name(
     thumbnail = call.file("thumbnail")
     assert thumbnail is not None
     assert "\u202e" not in thumbnail.filename and "\x1b" not in thumbnail.filename
+    assert "\u200b" not in thumbnail.filename and "\ufeff" not in thumbnail.filename
 
 
 async def test_an_audio_tracks_title_and_performer_are_plain(

@@ -614,12 +614,15 @@ class FakeTelegram:
         chat_type: str = "private",
         message_thread_id: int | None = None,
         reply_to_message_id: int | None = None,
+        fields: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """A user writes `text` in `chat_id`; returns the update (queued for getUpdates).
 
         The user is `chat_id` in a private chat, else `user_id` or 1001. With
         `message_thread_id` the message is in that forum topic; with `reply_to_message_id`
-        it replies to that message of the chat.
+        it replies to that message of the chat. `fields` are set on the message as given,
+        a None removing one (`{"from": None, "sender_chat": {...}}`: sent as a chat by an
+        older client).
         """
         if user_id is None:
             user_id = chat_id if chat_type == "private" else 1001
@@ -645,6 +648,11 @@ class FakeTelegram:
             replied = self._messages.get((chat_id, reply_to_message_id or 0))
             if replied is not None:
                 message["reply_to_message"] = copy.deepcopy(replied.message)
+            for name, value in (fields or {}).items():
+                if value is None:
+                    message.pop(name, None)
+                else:
+                    message[name] = value
             self._messages[(chat_id, message["message_id"])] = _Stored(message, from_bot=False)
         return self.inject_update({"message": message})
 

@@ -62,6 +62,32 @@ def test_plain_drops_every_bidi_control(char: str) -> None:
     assert plain(f"a{char}b") == "ab"
 
 
+@pytest.mark.parametrize("char", ["\u200b", "\u2060", "\u2061", "\u2062", "\u2063", "\u2064"])
+@pytest.mark.parametrize("between", ["ab", "жы", "😀😀"])
+def test_plain_drops_every_zero_width_character(char: str, between: str) -> None:
+    assert plain(f"{char}{between[0]}{char}{between[1]}{char}") == between
+    assert plain(f"{between[0]}\ufeff{between[1]}\ufeff") == between
+
+
+@pytest.mark.parametrize("joiner", ["\u200c", "\u200d"])
+def test_a_joiner_that_joins_nothing_is_dropped(joiner: str) -> None:
+    assert plain(f"{joiner}ad{joiner}min{joiner} {joiner}x") == "admin x"
+    assert plain(f"\u200b{joiner}\ufeff") == ""
+    assert plain(f"Ж{joiner}{joiner}{joiner}Ж") == "ЖЖ"
+
+
+def test_a_joiner_that_joins_an_emoji_or_a_word_is_kept() -> None:
+    family = "👨\u200d👩\u200d👧"
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # "I want", with its ZWNJ
+    assert plain(f"{family} and {persian}") == f"{family} and {persian}"
+
+
+def test_a_title_of_zero_width_characters_is_no_title() -> None:
+    assert plain("\u200b\u200c\u200d\ufeff") == ""
+    assert file_name("\u200b\u200c\u200d\ufeff", "mp4") == "file.mp4"
+    assert file_name("Ca\u200bt\ufeff video\u200d", "mp4") == "Cat video.mp4"
+
+
 def test_utf16_length_counts_astral_characters_twice() -> None:
     assert utf16_length("a😀é") == 4
 

@@ -3,8 +3,9 @@
 Log lines quote outside text (links, titles, Telegram's and yt-dlp's errors), so every
 line is made safe for the operator's terminal and log store before it is written:
 
-- control characters (C0 including newlines, DEL, C1) and the bidirectional controls in
-  a message become visible escapes (``\\x1b``, ``\\n``, ``\\u202e``): an ``ESC[2J`` in a
+- control characters (C0 including newlines, DEL, C1), the bidirectional and zero-width
+  characters (`telegram.texts.INVISIBLE`) in a message become visible escapes (``\\x1b``,
+  ``\\n``, ``\\u202e``, ``\\u200b``): none is in a line unseen, an ``ESC[2J`` in a
   link cannot clear the terminal, a newline in a title cannot forge a second record;
 - credentials in URLs are masked (``https://user:pass@host`` -> ``https://***@host``);
 - tracebacks keep their line structure (newlines and tabs) but are escaped and masked
@@ -23,13 +24,13 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from mediabot.config import LogFormat, Settings
+from mediabot.telegram.texts import INVISIBLE
 
 _REDACTED = "<redacted>"
 _TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
-_BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
-_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
-_CONTROL_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
+_CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{INVISIBLE}]")
+_CONTROL_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{INVISIBLE}]")
 """Tracebacks keep their newlines and tabs; a carriage return is escaped even there."""
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@]+@")
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

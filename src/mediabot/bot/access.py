@@ -1,9 +1,19 @@
-"""Who is served: the allowlists (`ALLOWED_USER_IDS`, `ALLOWED_CHAT_IDS`) and bans.
+"""Who is served: people (not chats), the allowlists (`ALLOWED_USER_IDS`,
+`ALLOWED_CHAT_IDS`) and bans.
 
 An inner middleware: it runs only for updates a handler took, so in a group the chatter
 the bot ignores anyway never draws a refusal. Admins are always served. Anyone else who is
 refused is told in one line, once (remembered in this process; a restart may tell them
 again), and then ignored; a button press is always answered, so its spinner stops.
+
+A message sent on behalf of a chat is served by no handler (`sent_by_a_person`): an
+anonymous group admin, a channel writing in a group or its discussion group, or a linked
+channel's post forwarded there by Telegram. It has no person behind it (older clients
+send no `from` at all; newer ones a stand-in bot such as @GroupAnonymousBot, shared by
+every anonymous admin), so there is nobody to own a request, press its buttons or count
+against a limit: no user row is recorded for it (`DatabaseMiddleware`), and when a handler
+would have taken it, it gets one line saying to send it as oneself. A linked channel's
+forwarded posts get nothing: nobody typed them to the bot.
 """
 
 from __future__ import annotations
@@ -53,6 +63,9 @@ class AccessMiddleware(BaseMiddleware):
         self._told: set[tuple[_Refusal, int]] = set()
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        if isinstance(event, Message) and not sent_by_a_person(event):
+            await _refuse_chat(event)
+            return None
         settings: Settings = data["settings"]
         user: User | None = data.get("event_from_user")
         if user is None or user.id in settings.admin_ids:
@@ -102,6 +115,24 @@ class AccessMiddleware(BaseMiddleware):
                 return _Refusal.BANNED
         self._told.discard((_Refusal.BANNED, user.id))  # unbanned: a new ban is told again
         return None
+
+
+def sent_by_a_person(message: Message) -> bool:
+    """Whether a person sent `message` as themselves (not on behalf of a chat)."""
+    return message.from_user is not None and message.sender_chat is None
+
+
+async def _refuse_chat(message: Message) -> None:
+    """Tell whoever sent `message` on behalf of a chat to send it as themselves (a linked
+    channel's forwarded post gets nothing)."""
+    sender = message.sender_chat.id if message.sender_chat is not None else None
+    logger.info("chat %s: message sent on behalf of chat %s not served", message.chat.id, sender)
+    if message.is_automatic_forward:
+        return
+    try:
+        await message.reply(texts.sent_on_behalf_of_a_chat())
+    except TelegramAPIError as exc:
+        logger.info("telling chat %s failed: %s", message.chat.id, exc.message)
 
 
 def _text(refusal: _Refusal) -> str:

@@ -1,22 +1,55 @@
-"""Inline keyboards and the callback-data schema of the choice buttons.
+"""Inline keyboards and the callback-data schema of their buttons.
 
 The callback data carries the request id and the choice, never the URL: the request row
 says which link it is about and which chat may choose.
+
+Every callback-data class parses all of its fields when a press is matched: ids are
+`HexId` (exactly 32 lowercase hex digits, as the bot packs them), numbers are bounded,
+choices are enums, and a class whose fields depend on each other says so in a validator.
+Data that does not parse (empty or malformed ids, a forged press) matches no handler:
+the catch-all answers it with the usual short "not available", and no handler ever sees
+a value it cannot use.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Self
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from pydantic import Field
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from mediabot.domain.media import MediaOptions
 from mediabot.domain.playlist import PLAYLIST_HEIGHTS
 from mediabot.i18n import SUPPORTED_LOCALES, _
+
+_HEX_UUID = re.compile(r"[0-9a-f]{32}")
+
+
+def _hex_uuid(value: object) -> object:
+    """A packed id (32 lowercase hex digits) as a UUID; any other text is refused."""
+    if isinstance(value, str):
+        if not _HEX_UUID.fullmatch(value):
+            raise ValueError("an id is 32 lowercase hex digits")
+        return uuid.UUID(hex=value)
+    return value
+
+
+def _digits(value: object) -> object:
+    """A packed number (plain decimal digits, as the bot packs them); any other text
+    ("+1", " 1", "1.0", "01") is refused."""
+    if isinstance(value, str) and not re.fullmatch(r"0|[1-9][0-9]{0,4}", value):
+        raise ValueError("a number is plain decimal digits")
+    return value
+
+
+HexId = Annotated[uuid.UUID, BeforeValidator(_hex_uuid)]
+"""A row's id in callback data: packed as its hex, parsed back strictly."""
+Count = Annotated[int, BeforeValidator(_digits), Field(ge=0, le=10_000)]
+"""A height or a page number in callback data."""
 
 
 class Choice(StrEnum):
@@ -27,13 +60,11 @@ class Choice(StrEnum):
 
 
 class ChoiceData(CallbackData, prefix="c"):
-    request: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]  # the request's UUID, hex
-    choice: Choice
-    height: Annotated[int, Field(ge=0, le=10_000)] = 0
+    """An offer's button: a resolution, audio, the photos, or its ✖."""
 
-    @property
-    def request_id(self) -> uuid.UUID:
-        return uuid.UUID(hex=self.request)
+    request_id: HexId
+    choice: Choice
+    height: Count = 0
 
 
 def format_size(size_bytes: int | None) -> str:
@@ -55,13 +86,12 @@ def choices_keyboard(
 ) -> InlineKeyboardMarkup:
     """One button per resolution with its estimated size, audio only, `extra_rows` (the
     playlist a video link also names), and cancel."""
-    request = request_id.hex
     rows: list[list[InlineKeyboardButton]] = []
     video_buttons = [
         InlineKeyboardButton(
             text=f"{resolution.height}p · {format_size(resolution.estimated_bytes)}",
             callback_data=ChoiceData(
-                request=request, choice=Choice.VIDEO, height=resolution.height
+                request_id=request_id, choice=Choice.VIDEO, height=resolution.height
             ).pack(),
         )
         for resolution in options.resolutions
@@ -77,7 +107,7 @@ def choices_keyboard(
             [
                 InlineKeyboardButton(
                     text=f"📥 {label}",
-                    callback_data=ChoiceData(request=request, choice=Choice.PHOTO).pack(),
+                    callback_data=ChoiceData(request_id=request_id, choice=Choice.PHOTO).pack(),
                 )
             ]
         )
@@ -88,7 +118,7 @@ def choices_keyboard(
                     text=_("🎵 Audio only · {size}").format(
                         size=format_size(options.audio_estimated_bytes)
                     ),
-                    callback_data=ChoiceData(request=request, choice=Choice.AUDIO).pack(),
+                    callback_data=ChoiceData(request_id=request_id, choice=Choice.AUDIO).pack(),
                 )
             ]
         )
@@ -97,7 +127,7 @@ def choices_keyboard(
         [
             InlineKeyboardButton(
                 text=_("✖ Cancel"),
-                callback_data=ChoiceData(request=request, choice=Choice.CANCEL).pack(),
+                callback_data=ChoiceData(request_id=request_id, choice=Choice.CANCEL).pack(),
             )
         ]
     )
@@ -115,30 +145,25 @@ class PlaylistChoice(StrEnum):
 class PlaylistData(CallbackData, prefix="l"):
     """A playlist's button: a choice for all its items, its offer opened, or its ✖."""
 
-    playlist: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]  # the playlist's UUID, hex
+    playlist_id: HexId
     choice: PlaylistChoice
-    height: Annotated[int, Field(ge=0, le=10_000)] = 0
-
-    @property
-    def playlist_id(self) -> uuid.UUID:
-        return uuid.UUID(hex=self.playlist)
+    height: Count = 0
 
 
 def playlist_keyboard(playlist_id: uuid.UUID) -> InlineKeyboardMarkup:
     """A playlist's offer: one row of heights and audio only, for all its items; cancel."""
-    playlist = playlist_id.hex
     heights = [
         InlineKeyboardButton(
             text=f"{height}p",
             callback_data=PlaylistData(
-                playlist=playlist, choice=PlaylistChoice.VIDEO, height=height
+                playlist_id=playlist_id, choice=PlaylistChoice.VIDEO, height=height
             ).pack(),
         )
         for height in PLAYLIST_HEIGHTS
     ]
     audio = InlineKeyboardButton(
         text=_("🎵 Audio only"),
-        callback_data=PlaylistData(playlist=playlist, choice=PlaylistChoice.AUDIO).pack(),
+        callback_data=PlaylistData(playlist_id=playlist_id, choice=PlaylistChoice.AUDIO).pack(),
     )
     return InlineKeyboardMarkup(
         inline_keyboard=[heights, [audio], [_playlist_cancel_button(playlist_id)]]
@@ -147,7 +172,7 @@ def playlist_keyboard(playlist_id: uuid.UUID) -> InlineKeyboardMarkup:
 
 def whole_playlist_row(playlist_id: uuid.UUID, label: str) -> list[InlineKeyboardButton]:
     """The row under a video's offer that opens the offer of the playlist the link names."""
-    data = PlaylistData(playlist=playlist_id.hex, choice=PlaylistChoice.OPEN).pack()
+    data = PlaylistData(playlist_id=playlist_id, choice=PlaylistChoice.OPEN).pack()
     return [InlineKeyboardButton(text=label, callback_data=data)]
 
 
@@ -157,29 +182,22 @@ def playlist_cancel_keyboard(playlist_id: uuid.UUID) -> InlineKeyboardMarkup:
 
 
 def _playlist_cancel_button(playlist_id: uuid.UUID) -> InlineKeyboardButton:
-    data = PlaylistData(playlist=playlist_id.hex, choice=PlaylistChoice.CANCEL).pack()
+    data = PlaylistData(playlist_id=playlist_id, choice=PlaylistChoice.CANCEL).pack()
     return InlineKeyboardButton(text=_("✖ Cancel"), callback_data=data)
 
 
 def cancel_keyboard(request_id: uuid.UUID) -> InlineKeyboardMarkup:
     """The single button shown while a request waits or runs."""
-    data = ChoiceData(request=request_id.hex, choice=Choice.CANCEL).pack()
+    data = ChoiceData(request_id=request_id, choice=Choice.CANCEL).pack()
     return InlineKeyboardMarkup(
         inline_keyboard=[[InlineKeyboardButton(text=_("✖ Cancel"), callback_data=data)]]
     )
 
 
-_HEX_UUID = r"^[0-9a-f]{32}$"
-
-
 class QueueCancelData(CallbackData, prefix="q"):
     """✖ on a line of /queue: cancel that request (its owner only)."""
 
-    request: Annotated[str, Field(pattern=_HEX_UUID)]
-
-    @property
-    def request_id(self) -> uuid.UUID:
-        return uuid.UUID(hex=self.request)
+    request_id: HexId
 
 
 class HistoryAction(StrEnum):
@@ -188,22 +206,25 @@ class HistoryAction(StrEnum):
 
 
 class HistoryData(CallbackData, prefix="h"):
-    """A /history button: send a delivered file again, or show another page."""
+    """A /history button: send a delivered file again (`request_id`), or show another
+    page (`page`, no request)."""
 
     action: HistoryAction
-    request: Annotated[str, Field(pattern=r"^([0-9a-f]{32})?$")] = ""
-    page: Annotated[int, Field(ge=0, le=10_000)] = 0
+    request_id: HexId | None = None
+    page: Count = 0
 
-    @property
-    def request_id(self) -> uuid.UUID:
-        return uuid.UUID(hex=self.request)
+    @model_validator(mode="after")
+    def _request_for_send_only(self) -> Self:
+        if (self.action is HistoryAction.SEND) != (self.request_id is not None):
+            raise ValueError("a send names a request, a page turn none")
+        return self
 
 
 def queue_keyboard(request_ids: list[uuid.UUID]) -> InlineKeyboardMarkup:
     """A ✖ per request in flight, numbered as the list's lines."""
     buttons = [
         InlineKeyboardButton(
-            text=f"✖ {number}", callback_data=QueueCancelData(request=request_id.hex).pack()
+            text=f"✖ {number}", callback_data=QueueCancelData(request_id=request_id).pack()
         )
         for number, request_id in enumerate(request_ids, start=1)
     ]
@@ -219,7 +240,7 @@ def history_keyboard(
     buttons = [
         InlineKeyboardButton(
             text=f"↻ {number}",
-            callback_data=HistoryData(action=HistoryAction.SEND, request=request_id.hex).pack(),
+            callback_data=HistoryData(action=HistoryAction.SEND, request_id=request_id).pack(),
         )
         for number, request_id in enumerate(request_ids, start=first_number)
     ]
@@ -236,8 +257,16 @@ def history_keyboard(
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def _supported_locale(value: str) -> str:
+    if value not in SUPPORTED_LOCALES:
+        raise ValueError("not a language the bot speaks")
+    return value
+
+
 class LanguageData(CallbackData, prefix="lang"):
-    locale: Annotated[str, Field(pattern=r"^[a-z]{2}$")]
+    """A /language button: one of the languages the bot speaks."""
+
+    locale: Annotated[str, AfterValidator(_supported_locale)]
 
 
 LANGUAGE_NAMES = {"en": "English", "ru": "Русский"}

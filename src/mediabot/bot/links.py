@@ -4,8 +4,10 @@ Telegram marks every link it sees as an entity: `text_link` (a link behind words
 (a link in the text, with or without `https://`). Links are read from those entities, then
 from the text itself (a caption or a message whose entities went missing). Each is cleaned
 the way a person means it: `url1,url2` is two links, a closing quote, an ellipsis or an emoji
-stuck to the end is not part of it, and a link without a scheme gets `https://`. Two forms of
-one video (`youtu.be/ID` and `youtube.com/watch?v=ID&t=5`) count as one link.
+stuck to the end is not part of it, and a link without a scheme gets `https://`. Its scheme
+and host are put in lower case (`HTTPS://YOUTU.BE/…`, a phone's `Youtu.be/…`) before
+anything reads it, so that every later step sees one spelling. Two forms of one video
+(`youtu.be/ID` and `youtube.com/watch?v=ID&t=5`) count as one link.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import unicodedata
 
 from aiogram.types import Message
 
+from mediabot.domain.links import normalise_link
 from mediabot.downloaders.errors import UnsupportedLinkError
 from mediabot.downloaders.registry import recognise
 
@@ -50,7 +53,8 @@ def extract_links(message: Message, limit: int) -> tuple[list[str], bool]:
     distinct: dict[str, str] = {}
     for _where, url in sorted(found, key=lambda item: item[0]):
         if url:
-            distinct.setdefault(_identity(url), url)
+            link = normalise_link(url)
+            distinct.setdefault(_identity(link), link)
     links = list(distinct.values())
     return links[:limit], len(links) > limit
 
@@ -61,7 +65,7 @@ def first_link(text: str) -> str | None:
         for part in _cleaned(word):
             link = _with_scheme(part)
             if link:
-                return link
+                return normalise_link(link)
     return None
 
 

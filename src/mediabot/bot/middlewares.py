@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Chat, TelegramObject, Update, User
+from aiogram.types import Chat, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mediabot.bot.access import sent_by_a_person
 from mediabot.db.repositories import ChatRepository, TelegramChat, TelegramUser, UserRepository
 from mediabot.telegram.flood import answer_deadline
 
@@ -52,6 +53,8 @@ class AnswerDeadlineMiddleware(BaseMiddleware):
 class DatabaseMiddleware(BaseMiddleware):
     """Opens one session per update and records (upserts) the update's user and chat.
 
+    A message sent on behalf of a chat records nobody (see `bot.access`).
+
     The upsert is committed before the handler runs, so a handler that waits on the
     network never holds a write transaction open. The handler owns its own commits; what
     it leaves uncommitted is rolled back.
@@ -64,6 +67,8 @@ class DatabaseMiddleware(BaseMiddleware):
         async with self._sessions() as session:
             data["session"] = session
             user: User | None = data.get("event_from_user")
+            if isinstance(event, Message) and not sent_by_a_person(event):
+                user = None  # a chat's stand-in (@GroupAnonymousBot…) is nobody's row
             chat: Chat | None = data.get("event_chat")
             if user is not None:
                 user_id = await UserRepository(session).upsert(

@@ -77,6 +77,14 @@ def banned() -> str:
     return _("You can no longer use this bot.")
 
 
+def sent_on_behalf_of_a_chat() -> str:
+    """The answer to a link or command sent anonymously or as a channel."""
+    return _(
+        "This was sent on behalf of a chat, and the bot serves people: send it as yourself "
+        "(not anonymously), or in a private chat with the bot."
+    )
+
+
 def hourly_limit(limit: int, minutes: int, at: str) -> str:
     """The answer to one press too many in an hour; `at` is the time (UTC) to try again."""
     return _(

@@ -165,11 +165,16 @@ class Playlist(_Timestamps, Base):
     """The items offered (at most `PLAYLIST_MAX_ITEMS`), in the playlist's order."""
     total_count: Mapped[int | None] = mapped_column(Integer)
     """How many items the source says it has (more than offered when capped)."""
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Entries the listing left out: repeats, nested playlists, entries without a link."""
     kind: Mapped[MediaKind | None] = mapped_column(_enum(MediaKind, "media_kind"))
     resolution: Mapped[int | None] = mapped_column(Integer)
     """The height chosen: each item comes at its best height up to it."""
     status_message_id: Mapped[int | None] = mapped_column(BigInteger)
     """The one status message of the whole playlist, with its offer and then its ✖."""
+    status_edits_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """When the last edit of the status message allowed so far has landed or been dropped
+    (`PlaylistRepository.allow_status_edit`); the playlist's last word waits for it."""
     link_message_id: Mapped[int | None] = mapped_column(BigInteger)
     message_thread_id: Mapped[int | None] = mapped_column(BigInteger)
     chosen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -8,16 +8,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, selectinload
 
-from mediabot.db.base import utcnow
+from mediabot.db.base import UtcDateTime, utcnow
 from mediabot.db.models import Chat, File, FilePart, Playlist, ProviderRow, User
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.media import Progress
-from mediabot.domain.playlist import PlaylistTally
+from mediabot.domain.playlist import STATUS_EDIT_WINDOW_S, PlaylistTally
 
 # The other rows of `files` the claim's correlated subqueries look at. Made once: an alias
 # made per statement costs the ORM its column adaptation again each time (a claim spent
@@ -25,6 +25,8 @@ from mediabot.domain.playlist import PlaylistTally
 _SERVED_AHEAD = aliased(File, name="served_ahead")
 _EARLIER_ITEM = aliased(File, name="earlier_item")
 _RUNNING = aliased(File, name="running")
+_EDIT_LANDING_S = 1.0
+"""How long an edit sent at the very end of its window may still take to reach Telegram."""
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -824,36 +826,38 @@ class PlaylistRepository:
         )
         return list((await self._session.scalars(statement)).all())
 
-    async def end_items(self, playlist_id: uuid.UUID, state: RequestState, reason: str) -> int:
-        """End what is left of a playlist in `state` (its ✖: cancelled; queued items never
-        start, a running one is stopped by its worker); how many items that ended."""
+    async def end_items(self, playlist_id: uuid.UUID, state: RequestState, reason: str) -> bool:
+        """End what is left of a playlist, and the playlist, in `state` (its ✖: cancelled;
+        queued items never start, a running one is stopped by its worker). True when this
+        ended the playlist: its last word is then the caller's to say (see `end`)."""
         assert state.is_final
         files = FileRepository(self._session)
-        ids = await self.pending_item_ids(playlist_id)
-        for file_id in ids:
+        for file_id in await self.pending_item_ids(playlist_id):
             await files.set_state(file_id, state, error_reason=reason)
-        await self._end(playlist_id, state)
-        return len(ids)
+        return await self.end(playlist_id, state)
 
     async def tally(self, playlist_id: uuid.UUID) -> PlaylistTally:
-        """The items by how they ended; a playlist whose items all ended is marked so."""
+        """The items by how they ended (`end` marks the playlist once they all have)."""
         statement = (
             select(File.state, func.count())
             .where(File.playlist_id == playlist_id)
             .group_by(File.state)
         )
         counts = {state: int(count) for state, count in (await self._session.execute(statement))}
-        tally = PlaylistTally(
+        return PlaylistTally(
             total=sum(counts.values()),
             delivered=counts.get(RequestState.DELIVERED, 0),
             skipped=counts.get(RequestState.FAILED, 0),
             cancelled=counts.get(RequestState.CANCELLED, 0),
         )
-        if tally.finished:
-            await self._end(playlist_id, RequestState.DELIVERED)
-        return tally
 
-    async def _end(self, playlist_id: uuid.UUID, state: RequestState) -> None:
+    async def end(self, playlist_id: uuid.UUID, state: RequestState) -> bool:
+        """Mark the playlist ended in `state`; False when it had ended already.
+
+        Whoever ends it says its last word on the status message, and no other edit is
+        allowed from then on (`allow_status_edit`); the last word waits for the edits
+        allowed before (`status_settles_in`).
+        """
         now = utcnow()
         statement = (
             update(Playlist)
@@ -861,4 +865,37 @@ class PlaylistRepository:
             .values(state=state, finished_at=now, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-        await self._session.execute(statement)
+        return bool((await self._session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+    async def allow_status_edit(self, playlist_id: uuid.UUID, window_s: float) -> bool:
+        """Whether the playlist's status message may be edited now: not once the playlist
+        has ended (its last word is said or on its way). An edit allowed must land within
+        `window_s` or be dropped; the window is recorded for the last word to wait out.
+
+        One statement on the playlist's row, which `end` also writes: an edit is either
+        allowed before the end (and waited for) or refused after it.
+        """
+        until = literal(utcnow() + timedelta(seconds=window_s), UtcDateTime())
+        statement = (
+            update(Playlist)
+            .where(Playlist.id == playlist_id, Playlist.state.not_in(RequestState.final_states()))
+            .values(
+                status_edits_until=case(
+                    (Playlist.status_edits_until > until, Playlist.status_edits_until),
+                    else_=until,
+                )
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool((await self._session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+    async def status_settles_in(self, playlist_id: uuid.UUID) -> float:
+        """Seconds until every edit of the playlist's status allowed so far has landed or
+        been dropped (0: none is on its way). Read after `end`, it cannot grow any more."""
+        until = await self._session.scalar(
+            select(Playlist.status_edits_until).where(Playlist.id == playlist_id)
+        )
+        if until is None:
+            return 0.0
+        left = (until - utcnow()).total_seconds() + _EDIT_LANDING_S
+        return min(max(left, 0.0), STATUS_EDIT_WINDOW_S + _EDIT_LANDING_S)

@@ -2,10 +2,34 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from mediabot.domain.enums import Provider
+
+_SCHEME_AND_AUTHORITY = re.compile(
+    r"^(?P<scheme>[a-z][a-z0-9+.-]*:)(?P<slashes>//)?(?P<authority>[^/?#]*)", re.IGNORECASE
+)
+
+
+def normalise_link(url: str) -> str:
+    """`url` with its scheme and host in lower case: the way links are compared, looked up
+    and stored.
+
+    Both are case-insensitive (RFC 3986), and phones capitalise a typed `Youtu.be/…`;
+    the site patterns that tell one video from another expect lower case. Everything
+    else is kept as it came: a user name and password, the port, and the path, query and
+    fragment, whose case is the site's to read (`watch?v=dQw4w9WgXcQ`).
+    """
+    match = _SCHEME_AND_AUTHORITY.match(url)
+    if match is None:
+        return url
+    scheme, slashes, authority = match["scheme"], match["slashes"] or "", match["authority"]
+    if slashes:  # only a URL with an authority has a host (`mailto:Ann@…` has none)
+        credentials, at, host_and_port = authority.rpartition("@")
+        authority = f"{credentials}{at}{host_and_port.lower()}"  # a port is digits
+    return f"{scheme.lower()}{slashes}{authority}{url[match.end() :]}"
 
 
 class LinkKind(StrEnum):

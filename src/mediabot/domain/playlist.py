@@ -8,6 +8,11 @@ from pydantic import BaseModel, ConfigDict
 
 from mediabot.domain.enums import MediaKind, Provider
 
+STATUS_EDIT_WINDOW_S = 5.0
+"""How long an edit of a playlist's status message may take once allowed: it lands within
+this or is dropped. The playlist's last word waits until the edits allowed before it
+have landed, so that no count edited by another item's worker comes after it."""
+
 PLAYLIST_HEIGHTS: tuple[int, ...] = (360, 480, 720, 1080)
 """The heights a playlist offers: each item comes at the best height up to the one chosen
 (its lowest when it has none that low). A playlist's items are not probed one by one at
@@ -51,8 +56,9 @@ class PlaylistOptions(BaseModel):
 
     @property
     def capped(self) -> bool:
-        """Whether the source has more items than are offered."""
-        return self.total_count is not None and self.total_count > len(self.entries)
+        """Whether the source has items the limit left out: more than are offered and
+        skipped together (a repeat left out is no item the limit cut)."""
+        return self.total_count is not None and self.total_count > len(self.entries) + self.skipped
 
 
 def may_carry_playlist(url: str) -> bool:

@@ -3,9 +3,13 @@
 Every text mediabot builds from data it did not write goes through here:
 
 - `plain` strips what must never reach a chat or a file name: control characters (C0,
-  DEL, C1), whole terminal escape sequences (``ESC [ 31 m``, OSC titles, …) and the
+  DEL, C1), whole terminal escape sequences (``ESC [ 31 m``, OSC titles, …), the
   bidirectional override, embedding, isolate and mark characters that can make a
-  name read backwards (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C).
+  name read backwards (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C), and the
+  zero-width characters that hide inside a name or make an empty one look filled
+  (U+200B, U+2060–U+2064, U+FEFF). The zero-width joiner and non-joiner (U+200D,
+  U+200C) are kept only where they join: between two visible non-ASCII characters, as
+  in an emoji sequence (👨‍👩‍👧) or a Persian or Indic word; anywhere else they go.
 - `cut` shortens plain text to a limit counted the way Telegram counts: UTF-16 code
   units of the text after entity parsing. A cut text ends in "…" (counted too).
 - `safe_html` is `plain`, then `cut`, then HTML-escaped for ``parse_mode=HTML``. The
@@ -49,15 +53,27 @@ _ESCAPE_SEQUENCE = re.compile(
     re.VERBOSE,
 )
 _BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
-_UNWANTED = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
-"""Control characters except tab and newline, and the bidirectional controls."""
+_ZERO_WIDTH = "\u200b\u2060-\u2064\ufeff"
+_JOINERS = "\u200c\u200d"
+INVISIBLE = _BIDI + _ZERO_WIDTH + _JOINERS
+"""The invisible characters outside text must not carry (a regex character class body):
+bidirectional controls and zero-width characters. `plain` removes them (the joiners
+where they join nothing); the logs show them escaped."""
+_JOINABLE = f"[^\\x00-\\x9f\\s{INVISIBLE}]"
+_UNWANTED = re.compile(
+    f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_ZERO_WIDTH}]"
+    f"|(?<!{_JOINABLE})[{_JOINERS}]|[{_JOINERS}](?!{_JOINABLE})"
+)
+"""Control characters except tab and newline, bidirectional controls, zero-width
+characters, and a joiner without a visible non-ASCII character on each side."""
 _UNSAFE_IN_NAME = re.compile(r'[\\/:*?"<>|]')
 _SPACES = re.compile(r"\s+")
 _TAG = re.compile(r"<[^>]*>")
 
 
 def plain(text: str | None, limit: int | None = None) -> str:
-    """`text` without control characters, escape sequences and bidi controls; cut to `limit`.
+    """`text` without control characters, escape sequences, bidi controls and zero-width
+    characters (see the module's notes); cut to `limit`.
 
     Tabs and newlines stay. `None` becomes "". The result is not HTML-escaped: use it
     for texts sent without a parse mode, and for names.
@@ -132,7 +148,7 @@ def _fair_cap(lengths: list[int], room: int) -> int:
 def file_name(title: str | None, ext: str, *, fallback: str = "file") -> str:
     """A plain, filesystem-safe name for an upload: "<title>.<ext>", shown to users as is.
 
-    Control, escape and bidi characters are dropped, separators and other characters
+    Control, escape, bidi and zero-width characters are dropped, separators and other characters
     file systems refuse become "_", the stem is cut to `FILE_NAME_BYTES` UTF-8 bytes
     (whole characters), and a title with nothing left gives `fallback`.
     """

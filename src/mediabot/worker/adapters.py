@@ -6,6 +6,7 @@ transaction, and no session is held across the network.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -258,6 +259,24 @@ class DatabaseRequests:
             await session.commit()
         return tally
 
+    async def allow_status_edit(self, playlist_id: uuid.UUID, window_s: float) -> bool:
+        # Asked from a status edit's task, which `StatusMessage.close` may cancel.
+        return await uninterrupted(self._allow_status_edit(playlist_id, window_s))
+
+    async def _allow_status_edit(self, playlist_id: uuid.UUID, window_s: float) -> bool:
+        async with self.sessions() as session:
+            allowed = await PlaylistRepository(session).allow_status_edit(playlist_id, window_s)
+            await session.commit()
+        return allowed
+
+    async def end_playlist(self, playlist_id: uuid.UUID) -> float | None:
+        async with self.sessions() as session:
+            playlists = PlaylistRepository(session)
+            ended = await playlists.end(playlist_id, RequestState.DELIVERED)
+            settles_in = await playlists.status_settles_in(playlist_id) if ended else None
+            await session.commit()
+        return settles_in
+
 
 @dataclass(frozen=True, slots=True)
 class AiogramSenders:
@@ -382,5 +401,6 @@ class AiogramStatuses:
                 self.playlist_markup(place.playlist_id),
                 locale=request.locale,
                 heading=texts.playlist_item(place.position + 1, place.total),
+                edit_gate=functools.partial(self.requests.allow_status_edit, place.playlist_id),
             )
             return PlaylistItemStatus(message, place, self.requests, request.locale)

@@ -1,13 +1,15 @@
 """A playlist item's status: its playlist's one message, left to the next item in between.
 
-Each item is a request of its own, worked on in turn; they share the playlist's status
-message. An item's progress shows under its place ("📃 3 of 5"); when it ends (delivered,
-skipped, cancelled) the message says how far the playlist is, and the item that ends it
-says how it went: delivered, skipped and cancelled, counted in the database.
+Each item is a request of its own, worked on in turn, perhaps by different workers; they
+share the playlist's status message. An item's progress shows under its place ("📃 3 of
+5"); when it ends (delivered, skipped, cancelled) the message says how far the playlist
+is, and the item that ends it says how it went: delivered, skipped and cancelled, counted
+in the database. That last word is the message's last edit, whichever worker sent what.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from mediabot.domain.media import DownloadProgress, Progress
@@ -70,44 +72,55 @@ class PlaylistItemStatus:
         await self._message.close()
 
     async def _hand_on(self, reason: str | None) -> None:
-        """Leave the message with the playlist's count (and this item's `reason`), or its
-        last word; then look again.
+        """Leave the message with the playlist's count (and this item's `reason`), or say
+        its last word when this item was the last to end.
 
-        The edit is paced, so it can land after what happened meanwhile: the user's ✖
-        (the bot's "Cancelled." note) or another item's count. Once it has landed, a tally
-        that moved on is shown instead: the last word when the playlist ended, the later
-        count otherwise. One look is enough: whatever changes after it edits the message
-        itself, later.
+        The count's edit is paced, so another item can end meanwhile: once it has landed,
+        a tally that moved on is shown instead (the later count), and when the playlist
+        has ended by then, the last word is said. The last word is said once, by whoever
+        ends the playlist: the worker whose `end_playlist` marks it done, or the bot for
+        the user's ✖. Every other edit of the message (progress, counts, from any worker)
+        passes the message's gate, which refuses them from the end on, and the last word
+        waits for those allowed before it: nothing lands after it.
         """
         if self._message.closed:
             return
         tally = await self._requests.playlist_tally(self._place.playlist_id)
-        text, final = self._text(tally, reason)
-        await self._message.finish(text, keep_buttons=not final)
-        if final:
-            return
-        now = await self._requests.playlist_tally(self._place.playlist_id)
-        if now != tally:
-            text, final = self._text(now, None)
-            await self._message.correct(text, keep_buttons=not final)
+        if not tally.finished:
+            await self._message.finish(self._count(tally, reason), keep_buttons=True)
+            now = await self._requests.playlist_tally(self._place.playlist_id)
+            if now == tally:
+                return
+            if not now.finished:
+                await self._message.correct(self._count(now, None), keep_buttons=True)
+                return
+            tally = now
+        else:
+            await self._message.close()
+        await self._say_last_word(tally)
 
-    def _text(self, tally: PlaylistTally, reason: str | None) -> tuple[str, bool]:
-        """The message's text for `tally`, and whether it is the playlist's last word."""
+    async def _say_last_word(self, tally: PlaylistTally) -> None:
+        """End the playlist and say how it went, unless it had ended already (then its
+        last word is another's)."""
+        settles_in = await self._requests.end_playlist(self._place.playlist_id)
+        if settles_in is None:
+            return
+        logger.info(
+            "playlist %s: done, %d delivered, %d skipped, %d cancelled of %d",
+            self._place.playlist_id,
+            tally.delivered,
+            tally.skipped,
+            tally.cancelled,
+            tally.total,
+        )
         with use_locale(self._locale):
-            if tally.finished:
-                logger.info(
-                    "playlist %s: done, %d delivered, %d skipped, %d cancelled of %d",
-                    self._place.playlist_id,
-                    tally.delivered,
-                    tally.skipped,
-                    tally.cancelled,
-                    tally.total,
-                )
-                done = texts.playlist_done(
-                    tally.delivered, tally.total, tally.skipped, tally.cancelled
-                )
-                return done, True
-            text = texts.playlist_progress(tally.done, tally.total)
+            done = texts.playlist_done(tally.delivered, tally.total, tally.skipped, tally.cancelled)
+        await asyncio.sleep(settles_in)  # the edits allowed before land first
+        await self._message.correct(done, last_word=True)
+
+    def _count(self, tally: PlaylistTally, reason: str | None) -> str:
+        """The message between two items: the count, or this item's `reason` under its place."""
+        with use_locale(self._locale):
             if reason is not None:
-                text = texts.playlist_item(self._place.position + 1, tally.total) + reason
-            return text, False
+                return texts.playlist_item(self._place.position + 1, tally.total) + reason
+            return texts.playlist_progress(tally.done, tally.total)

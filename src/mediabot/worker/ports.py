@@ -79,7 +79,18 @@ class RequestsStore(Protocol):
         ...
 
     async def playlist_tally(self, playlist_id: uuid.UUID) -> PlaylistTally:
-        """Where a playlist's items stand (the playlist is marked done once all ended)."""
+        """Where a playlist's items stand."""
+        ...
+
+    async def allow_status_edit(self, playlist_id: uuid.UUID, window_s: float) -> bool:
+        """Whether the playlist's status message may be edited now, by an edit that lands
+        within `window_s` or is dropped; False once the playlist has ended."""
+        ...
+
+    async def end_playlist(self, playlist_id: uuid.UUID) -> float | None:
+        """Mark the playlist done (every item ended): its last word is this worker's to
+        say, after the seconds returned (every edit allowed before has landed or been
+        dropped by then). None when it had ended already: the last word is another's."""
         ...
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from aiogram import Bot
@@ -15,6 +15,7 @@ from aiogram.types import InlineKeyboardMarkup
 
 from mediabot.domain.enums import DownloadPhase
 from mediabot.domain.media import DownloadProgress, Progress
+from mediabot.domain.playlist import STATUS_EDIT_WINDOW_S
 from mediabot.i18n import current_locale, use_locale
 from mediabot.telegram.flood import FloodWait
 from mediabot.telegram.pacing import Pacer
@@ -27,6 +28,11 @@ IN_FLIGHT_GRACE_S = 5.0
 """How long a final text waits for a progress edit already on its way to Telegram."""
 NOTICE_TIMEOUT_S = 5.0
 """How long a flood-wait notice may take before it is dropped."""
+
+EditGate = Callable[[float], Awaitable[bool]]
+"""Asked before each edit of a message others edit too (a playlist's, by each item's
+worker): whether the edit may go, landing within the seconds given; False once the
+message has had its last word from someone else."""
 
 
 def _megabytes(size: float) -> str:
@@ -86,6 +92,11 @@ class StatusMessage:
     `finish`, `remove` and `close` end it: nothing edits the message after that (a late
     progress report is ignored, an edit already on its way is waited for first), so a
     final text such as "Cancelled." is always the last one the user sees.
+
+    A message shared across workers (a playlist's) has an `edit_gate`: every edit asks it
+    first and is sent only if allowed, within `edit_window_s` or not at all; once the gate
+    refuses (the message had its last word elsewhere) the status is closed. Only the one
+    who ended what the message is about says the last word, past the gate.
     """
 
     def __init__(
@@ -101,11 +112,14 @@ class StatusMessage:
         locale: str | None = None,
         heading: str = "",
         inline_message_id: str | None = None,
+        edit_gate: EditGate | None = None,
+        edit_window_s: float = STATUS_EDIT_WINDOW_S,
     ) -> None:
         """`heading` goes before every progress text (a playlist item's place in it).
 
         With `inline_message_id` the status is that message (posted through an inline
         result; `chat_id` is then only the pacing's key): it is edited, never deleted.
+        With `edit_gate`, each edit asks it first (see the class).
         """
         self._bot = bot
         self._pacer = pacer
@@ -127,6 +141,8 @@ class StatusMessage:
         """The language of the lines built here from progress reports (made off the job's task)."""
         self._heading = heading
         self._inline_message_id = inline_message_id
+        self._gate = edit_gate
+        self._edit_window_s = edit_window_s
 
     def _edit_method(self, text: str, markup: InlineKeyboardMarkup | None) -> EditMessageText:
         """The edit of the status message (or of the inline message) to `text`."""
@@ -198,12 +214,37 @@ class StatusMessage:
     async def _send_notice(self, text: str) -> None:
         method = self._edit_method(text, self._markup)
         try:
-            async with asyncio.timeout(NOTICE_TIMEOUT_S):
-                # The session's own request, without its middlewares: the pacer holds this
-                # chat back for the whole wait, and a 429 on a notice is not worth a wait.
-                await self._bot.session.make_request(self._bot, method)
+            # The session's own request, without its middlewares: the pacer holds this
+            # chat back for the whole wait, and a 429 on a notice is not worth a wait.
+            await self._send(method, within_s=NOTICE_TIMEOUT_S, bare=True)
         except (TelegramAPIError, TimeoutError) as exc:
-            logger.debug("flood-wait notice in chat %s dropped: %s", self._chat_id, exc)
+            logger.debug("flood-wait notice in chat %s dropped: %r", self._chat_id, exc)
+
+    async def _send(
+        self,
+        method: EditMessageText,
+        *,
+        within_s: float | None = None,
+        bare: bool = False,
+        last_word: bool = False,
+    ) -> None:
+        """Send an edit, within `within_s` (`TimeoutError` after), `bare` past the
+        session's middlewares. Behind a gate (unless it is the `last_word`) the edit goes
+        only if the gate allows it, and within the gate's window."""
+        gated = self._gate is not None and not last_word
+        if gated:
+            within_s = min(within_s or self._edit_window_s, self._edit_window_s)
+        # The deadline is set before the gate records its window, so it falls inside it.
+        deadline = self._loop.time() + within_s if within_s is not None else None
+        if gated and self._gate is not None and not await self._gate(self._edit_window_s):
+            logger.debug("status in chat %s had its last word elsewhere", self._chat_id)
+            self._closed = True
+            return
+        async with asyncio.timeout_at(deadline):
+            if bare:
+                await self._bot.session.make_request(self._bot, method)
+            else:
+                await self._bot(method)
 
     def _start_flusher(self) -> None:
         if not self._has_message or self._flusher is not None or self._closed:
@@ -228,16 +269,20 @@ class StatusMessage:
             if self._flusher is asyncio.current_task():
                 self._flusher = None
 
-    async def _edit(self, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    async def _edit(
+        self, text: str, markup: InlineKeyboardMarkup | None, *, last_word: bool = False
+    ) -> None:
         self._shown = text
         self._last_edit = self._clock()
         if not self._has_message:
             return
         try:
-            await self._bot(self._edit_method(text, markup))
+            await self._send(self._edit_method(text, markup), last_word=last_word)
         except TelegramAPIError as exc:
             # "message is not modified" or deleted by the user: nothing to do about it.
             logger.debug("status edit in chat %s skipped: %s", self._chat_id, exc)
+        except TimeoutError:
+            logger.debug("status edit in chat %s dropped: not sent in time", self._chat_id)
 
     async def close(self) -> None:
         """End the status without a last word: no edit reaches the message after this."""
@@ -266,13 +311,18 @@ class StatusMessage:
         self._wanted = text
         await self._edit(text, self._markup if keep_buttons else None)
 
-    async def correct(self, text: str, *, keep_buttons: bool = False) -> None:
+    async def correct(
+        self, text: str, *, keep_buttons: bool = False, last_word: bool = False
+    ) -> None:
         """Replace the last text `finish` showed, when what it said changed while its edit
-        was on its way (a playlist cancelled meanwhile). Nothing else edits after `finish`."""
+        was on its way (a later item's count). Nothing else edits after `finish`.
+
+        `last_word`: the message's last text, said by whoever ended what it is about, past
+        the gate (which refuses every other edit from then on)."""
         if not self._closed:
             raise RuntimeError("correct() follows finish()")
         self._wanted = text
-        await self._edit(text, self._markup if keep_buttons else None)
+        await self._edit(text, self._markup if keep_buttons else None, last_word=last_word)
 
     async def remove(self) -> None:
         """Delete the status message: the file has arrived and speaks for itself (an inline

@@ -21,6 +21,7 @@ class _Message:
 
     closed: bool = False
     edits: list[tuple[str, bool]] = field(default_factory=list)
+    last_words: list[str] = field(default_factory=list)
 
     async def finish(self, text: str, *, keep_buttons: bool = False) -> None:
         if self.closed:
@@ -31,14 +32,18 @@ class _Message:
     async def close(self) -> None:
         self.closed = True
 
-    async def correct(self, text: str, *, keep_buttons: bool = False) -> None:
+    async def correct(
+        self, text: str, *, keep_buttons: bool = False, last_word: bool = False
+    ) -> None:
         assert self.closed, "a correction follows the last text"
         self.edits.append((text, keep_buttons))
+        if last_word:
+            self.last_words.append(text)
 
 
-def _status(*tallies: PlaylistTally) -> tuple[PlaylistItemStatus, _Message]:
+def _status(*tallies: PlaylistTally, ended: bool = False) -> tuple[PlaylistItemStatus, _Message]:
     message = _Message()
-    requests = FakeRequests(tallies=list(tallies))
+    requests = FakeRequests(tallies=list(tallies), playlist_ended=ended)
     place = PlaylistPlace(uuid.uuid4(), position=1, total=4)
     return PlaylistItemStatus(cast(Any, message), place, requests, "en"), message
 
@@ -61,7 +66,15 @@ async def test_the_item_that_ends_the_playlist_says_how_it_went_without_buttons(
     await status.remove()
     [(text, kept)] = message.edits
     assert text == texts.playlist_done(2, 4, 1, 1) and not kept
+    assert message.last_words == [text], "past the gate: nothing may follow it"
     assert "Skipped: 1" in text and "Cancelled: 1" in text
+
+
+async def test_an_item_ending_a_playlist_already_ended_says_nothing() -> None:
+    """Another worker's item, or the user's ✖, ended it first: theirs is the last word."""
+    status, message = _status(PlaylistTally(total=4, delivered=3, skipped=1), ended=True)
+    await status.remove()
+    assert message.edits == [] and message.closed
 
 
 async def test_a_closed_status_says_nothing_more() -> None:
@@ -72,16 +85,28 @@ async def test_a_closed_status_says_nothing_more() -> None:
     assert message.edits == []
 
 
-async def test_a_playlist_cancelled_while_the_count_was_on_its_way_gets_its_last_word() -> None:
-    """The item's edit is paced: the user's ✖ (the bot's own note) can land first. Looked
-    at again once the edit landed, the playlist has ended: its last word replaces it."""
+async def test_a_playlist_cancelled_while_the_count_was_on_its_way_is_the_bots_to_end() -> None:
+    """The item's count was allowed before the user's ✖ ended the playlist (the bot's note
+    waits for it to land); looked at again, the playlist has ended: nothing more."""
     status, message = _status(
-        PlaylistTally(total=30, skipped=3), PlaylistTally(total=30, skipped=3, cancelled=27)
+        PlaylistTally(total=30, skipped=3),
+        PlaylistTally(total=30, skipped=3, cancelled=27),
+        ended=True,
     )
     await status.finish("❌ Nothing to download.")
-    (stale, kept), (last, last_kept) = message.edits
+    [(stale, kept)] = message.edits
     assert stale.startswith(texts.playlist_item(2, 30)) and kept
-    assert last == texts.playlist_done(0, 30, 3, 27) and not last_kept
+    assert message.last_words == []
+
+
+async def test_the_last_item_ending_while_the_count_was_on_its_way_says_the_last_word() -> None:
+    status, message = _status(
+        PlaylistTally(total=3, delivered=1), PlaylistTally(total=3, delivered=2, skipped=1)
+    )
+    await status.remove()
+    (count, _), (last, last_kept) = message.edits
+    assert count == texts.playlist_progress(1, 3)
+    assert message.last_words == [last] == [texts.playlist_done(2, 3, 1, 0)] and not last_kept
 
 
 async def test_a_count_overtaken_by_a_later_item_shows_the_later_count() -> None:

@@ -105,6 +105,10 @@ class FakeRequests:
     """The last progress recorded with each lease renewal."""
     tallies: list[PlaylistTally] = field(default_factory=list)
     """What `playlist_tally` answers, one per call."""
+    playlist_ended: bool = False
+    """Whether the playlist has ended: edits of its status refused, `end_playlist` None."""
+    settles_in: float = 0.0
+    """What `end_playlist` answers when it ends the playlist."""
 
     async def claim(self, request_id: uuid.UUID, *, fair: bool = True) -> Claim:
         return self.claim_outcome
@@ -179,6 +183,15 @@ class FakeRequests:
 
     async def playlist_tally(self, playlist_id: uuid.UUID) -> PlaylistTally:
         return self.tallies.pop(0) if len(self.tallies) > 1 else self.tallies[0]
+
+    async def allow_status_edit(self, playlist_id: uuid.UUID, window_s: float) -> bool:
+        return not self.playlist_ended
+
+    async def end_playlist(self, playlist_id: uuid.UUID) -> float | None:
+        if self.playlist_ended:
+            return None
+        self.playlist_ended = True
+        return self.settles_in
 
 
 @dataclass

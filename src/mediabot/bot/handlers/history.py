@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
-from mediabot.bot.keyboards import HistoryAction, HistoryData, history_keyboard
+from mediabot.bot.keyboards import HistoryData, history_keyboard
 from mediabot.bot.limits import place_still_free, refused_by_limits, refused_when_full
 from mediabot.config import Settings
 from mediabot.db.models import File
@@ -88,20 +88,26 @@ async def on_history_button(
 ) -> None:
     """◀ ▶ turn the page; a file's button sends it again (the owner's files only), through
     the workers' cached lane."""
-    if callback_data.action is HistoryAction.PAGE:
+    if callback_data.request_id is None:  # a page turn (`HistoryData` names no request)
         text, markup = await _page(session, user_row_id, callback_data.page)
         await acknowledge(callback)
         if isinstance(callback.message, Message):
             await note(callback.message, text, markup)
         return
     await _send_again(
-        callback, callback_data, session, user_row_id, chat_row_id, settings, cached_queue
+        callback,
+        callback_data.request_id,
+        session,
+        user_row_id,
+        chat_row_id,
+        settings,
+        cached_queue,
     )
 
 
 async def _send_again(
     callback: CallbackQuery,
-    callback_data: HistoryData,
+    request_id: uuid.UUID,
     session: AsyncSession,
     user_id: uuid.UUID,
     chat_id: uuid.UUID,
@@ -109,7 +115,7 @@ async def _send_again(
     job_queue: JobQueue,
 ) -> None:
     files = FileRepository(session)
-    delivered = await files.get(uuid.UUID(hex=callback_data.request))
+    delivered = await files.get(request_id)
     if (
         delivered is None
         or delivered.requested_by_id != user_id

@@ -17,6 +17,7 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
+from typing import TypeGuard
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType, ParseMode
@@ -192,12 +193,20 @@ async def send_inline_parts(
     user_row_id: uuid.UUID,
 ) -> None:
     """The deep link of an inline message too large for it: the parts, sent here (a new
-    request of this user's, resent from the storage chat's file ids)."""
+    request of this user's, resent from the storage chat's file ids).
+
+    Only the person who chose the inline result may pull its parts: request ids are seen
+    by others (in button data in groups), so any other request named here, or someone
+    else's inline request, is refused like a request that does not exist.
+    """
     request_id = request_of_payload(command.args)
     files = FileRepository(session)
     delivered = await files.get(request_id, with_parts=True) if request_id is not None else None
     await session.commit()
-    if delivered is None or delivered.state is not RequestState.DELIVERED or not delivered.parts:
+    if not _parts_of_own_inline_delivery(delivered, user_row_id):
+        logger.warning(
+            "refused inline parts %r in chat %s", (command.args or "")[:64], message.chat.id
+        )
         await message.answer(texts.not_available())
         return
     refusal = await limit_refusal(session, user_row_id, settings)
@@ -212,6 +221,19 @@ async def send_inline_parts(
     await message.answer(texts.inline_sending_parts())
     if not await _published(cached_queue, session, again.id):
         await message.answer(texts.queue_unavailable())
+
+
+def _parts_of_own_inline_delivery(
+    delivered: File | None, user_row_id: uuid.UUID
+) -> TypeGuard[File]:
+    """Whether `delivered` is an inline request of this user's, delivered in parts."""
+    return (
+        delivered is not None
+        and delivered.inline_message_id is not None
+        and delivered.requested_by_id == user_row_id
+        and delivered.state is RequestState.DELIVERED
+        and bool(delivered.parts)
+    )
 
 
 def _key_of(url: str) -> str | None:

@@ -13,7 +13,7 @@ from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import LanguageData, language_keyboard
 from mediabot.db.repositories import UserRepository
-from mediabot.i18n import SUPPORTED_LOCALES, use_locale
+from mediabot.i18n import use_locale
 
 router = Router(name="language")
 
@@ -31,8 +31,9 @@ async def choose_language(
     session: AsyncSession,
     user_row_id: uuid.UUID | None = None,
 ) -> None:
-    """Store the chosen language on the user and say so in it."""
-    if user_row_id is None or callback_data.locale not in SUPPORTED_LOCALES:
+    """Store the chosen language on the user and say so in it (`LanguageData` takes only
+    the languages the bot speaks)."""
+    if user_row_id is None:
         await acknowledge(callback, texts.not_available())
         return
     await UserRepository(session).set_language(user_row_id, callback_data.locale)

@@ -281,6 +281,7 @@ async def _record_playlist(
             state=RequestState.OFFERED,
             entries=options.entries,
             total_count=options.total_count,
+            skipped_count=options.skipped,
             status_message_id=status_message_id,
             link_message_id=where.link_message_id,
             message_thread_id=where.thread_id,
@@ -312,11 +313,10 @@ async def _offer_playlist(
 
 
 def playlist_offer_text(options: PlaylistOptions) -> str:
-    """The text of a playlist's offer."""
+    """The text of a playlist's offer (its total only when the limit left items out)."""
     count = len(options.entries)
-    return texts.choose_playlist(
-        options.title, count, options.duration_s, options.total_count, options.skipped
-    )
+    total = options.total_count if options.capped else None
+    return texts.choose_playlist(options.title, count, options.duration_s, total, options.skipped)
 
 
 async def _say(

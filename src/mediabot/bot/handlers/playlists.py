@@ -8,6 +8,7 @@ bot talks to Telegram, as in `choices`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -142,10 +143,11 @@ async def _publish(
             await job_queue.publish(Job(item.id))
         except PublishFailedError:
             logger.exception("playlist %s: publishing the job of %s failed", playlist.id, item.id)
-            await PlaylistRepository(session).end_items(
-                playlist.id, RequestState.FAILED, "queue unavailable"
-            )
+            playlists = PlaylistRepository(session)
+            await playlists.end_items(playlist.id, RequestState.FAILED, "queue unavailable")
+            settles_in = await playlists.status_settles_in(playlist.id)
             await session.commit()
+            await asyncio.sleep(settles_in)  # as in `_cancel`: the last word comes last
             await note(message, texts.queue_unavailable(), wait_s=ANSWER_WINDOW_S)
             return
 
@@ -159,6 +161,7 @@ async def _open(
         title=playlist.title or "",
         entries=playlist.entries,
         total_count=playlist.total_count,
+        skipped=playlist.skipped_count,
     )
     await acknowledge(callback)
     try:
@@ -187,10 +190,16 @@ async def _cancel(
     playlists = PlaylistRepository(session)
     cancelled = await playlists.end_items(playlist.id, RequestState.CANCELLED, "cancelled")
     tally = await playlists.tally(playlist.id)
+    settles_in = await playlists.status_settles_in(playlist.id)
     await session.commit()
-    logger.info("playlist %s: cancelled by the user (%d items left)", playlist.id, cancelled)
+    if not cancelled:  # its last item ended meanwhile: its worker says how it went
+        await acknowledge(callback, texts.not_available())
+        return
+    logger.info("playlist %s: cancelled by the user (%d cancelled)", playlist.id, tally.cancelled)
     await acknowledge(callback, texts.cancelled())
     text = (
         texts.playlist_cancelled(tally.delivered, tally.total) if tally.total else texts.cancelled()
     )
+    # The playlist's last word: after any worker's edit allowed before the end has landed.
+    await asyncio.sleep(settles_in)
     await note(message, text)

@@ -9,6 +9,7 @@ says so on its status message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import Sequence
@@ -115,24 +116,27 @@ async def cancel_from_queue(
         return
     was_waiting = file.state in (RequestState.ACCEPTED, RequestState.QUEUED)
     if file.playlist_id is not None:
-        # A playlist's line stands for all of it: its ✖ stops what is left.
+        # A playlist's line stands for all of it: its ✖ stops what is left, and ending
+        # the playlist makes its status's last word this one's to say.
         playlists = PlaylistRepository(session)
-        cancelled = bool(
-            await playlists.end_items(file.playlist_id, RequestState.CANCELLED, "cancelled")
-        )
+        cancelled = await playlists.end_items(file.playlist_id, RequestState.CANCELLED, "cancelled")
         tally = await playlists.tally(file.playlist_id)
         said = texts.playlist_cancelled(tally.delivered, tally.total)
+        settles_in = await playlists.status_settles_in(file.playlist_id)
+        say_it = cancelled
     else:
         cancelled = await files.set_state(file.id, RequestState.CANCELLED)
         said = texts.cancelled()
+        settles_in = 0.0
+        say_it = was_waiting  # a running request's worker says so on its status itself
     await session.commit()
     if not cancelled:
         await acknowledge(callback, texts.not_available())
     else:
         logger.info("request %s: cancelled by the user from /queue", file.id)
         await acknowledge(callback, texts.cancelled())
-        if was_waiting and file.status_message_id is not None:
-            # No worker holds it, so none will say so on its status message.
+        if say_it and file.status_message_id is not None:
+            await asyncio.sleep(settles_in)  # the edits allowed before the end land first
             await _say_cancelled(bot, file.chat.telegram_id, file.status_message_id, said)
     if isinstance(callback.message, Message):
         text, ids = await _listing(session, user_row_id)
