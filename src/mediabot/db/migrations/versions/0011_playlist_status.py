@@ -5,8 +5,8 @@ without a link), so an offer shown again says it too and does not take them for 
 limit cut. `status_edits_until` is when the last edit of the status message allowed so far
 must have landed or been dropped: the playlist's last word waits for it.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-06
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010"
-down_revision: str | None = "0009"
+revision: str = "0011"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
