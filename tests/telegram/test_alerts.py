@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any
 
 import pytest
 from aiogram import Bot
@@ -142,20 +143,30 @@ async def test_each_admin_is_warned_in_their_language(
 
 
 class _Unreachable:
-    """A ledger whose database is down."""
+    """A ledger whose database is down, or never answers."""
+
+    def __init__(self, *, hangs: bool) -> None:
+        self._hangs = hangs
 
     async def claim(self, kind: str, interval_s: float) -> bool:
-        raise ConnectionRefusedError("the database is down")
+        return await self._fail()
 
     async def languages(self, telegram_ids: Sequence[int]) -> Languages:
+        return await self._fail()
+
+    async def _fail(self) -> Any:
+        if self._hangs:
+            await asyncio.Event().wait()
         raise ConnectionRefusedError("the database is down")
 
 
+@pytest.mark.parametrize("hangs", [False, True], ids=["down", "hangs"])
 async def test_without_its_database_a_process_still_warns_once_an_hour_in_english(
-    telegram: FakeTelegram, telegram_bot: Bot
+    telegram: FakeTelegram, telegram_bot: Bot, hangs: bool
 ) -> None:
     clock = FakeClock()
-    alerts = AdminAlerts((951,), ledger=_Unreachable(), clock=clock)
+    ledger = _Unreachable(hangs=hangs)
+    alerts = AdminAlerts((951,), ledger=ledger, clock=clock, ledger_timeout_s=0.2)
     error = InstagramRateLimitError()
     assert await alerts.warn_push_back(telegram_bot, error) == 1
     assert await alerts.warn_push_back(telegram_bot, error) == 0

@@ -8,10 +8,11 @@ others stay silent until it has passed. Each admin gets the text in their langua
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -23,7 +24,11 @@ from mediabot.telegram.texts import MESSAGE_LIMIT, safe_html
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 ALERT_INTERVAL_S = 3600.0
+LEDGER_TIMEOUT_S = 10.0
+"""How long a warning waits for the ledger before its process decides alone."""
 
 Languages = Mapping[int, tuple[str | None, str | None]]
 """By Telegram user id: (Telegram's `language_code`, the `/language` choice), as known."""
@@ -66,8 +71,10 @@ class AdminAlerts:
 
     The hour starts when a warning of that kind is sent, so a kind that keeps happening is
     reported again an hour later. Without a ledger, the process decides alone (on `clock`).
-    When the ledger cannot be reached (the database is down), the process decides alone
-    meanwhile and its admins hear English: a warning is worth more than its exact count.
+    When the ledger cannot be reached or does not answer within `ledger_timeout_s` (the
+    database is down or busy), the process decides alone meanwhile and its admins hear
+    English: a warning is worth more than its exact count, and the caller (a handler, a
+    job) is never held up for long.
     Telegram's refusal to deliver to one admin is logged and does not keep the others from
     being told.
     """
@@ -79,11 +86,14 @@ class AdminAlerts:
         ledger: AlertLedger | None = None,
         interval_s: float = ALERT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        ledger_timeout_s: float = LEDGER_TIMEOUT_S,
     ) -> None:
         self._admin_ids = admin_ids
         self._interval_s = interval_s
+        self._ledger_timeout_s = ledger_timeout_s
         self._local = LocalAlertLedger(clock)
         self._ledger: AlertLedger = ledger or self._local
+        self._asking: set[asyncio.Task[Any]] = set()
 
     async def warn_push_back(self, bot: Bot, error: SitePushBackError) -> int:
         """Tell the admins what to configure about `error`, once an hour per kind."""
@@ -112,18 +122,35 @@ class AdminAlerts:
 
     async def _claim(self, kind: str) -> bool:
         try:
-            return await self._ledger.claim(kind, self._interval_s)
+            return await self._ask(self._ledger.claim(kind, self._interval_s))
         except Exception as exc:  # the ledger's store is down: never the caller's failure
-            logger.warning("cannot claim the admins' warning %s (%s); deciding alone", kind, exc)
+            logger.warning("cannot claim the admins' warning %s (%r); deciding alone", kind, exc)
             return await self._local.claim(kind, self._interval_s)
 
     async def _locales(self) -> dict[int, str]:
         try:
-            known = await self._ledger.languages(self._admin_ids)
+            known = await self._ask(self._ledger.languages(self._admin_ids))
         except Exception as exc:  # the ledger's store is down: English, as for a stranger
-            logger.warning("cannot read the admins' languages (%s); warning in English", exc)
+            logger.warning("cannot read the admins' languages (%r); warning in English", exc)
             known = {}
         return {admin_id: locale_for(*known[admin_id]) for admin_id in known}
+
+    async def _ask(self, question: Coroutine[Any, Any, T]) -> T:
+        """The ledger's answer to `question` within `ledger_timeout_s` (else `TimeoutError`).
+
+        The question itself runs to its end even when the answer comes too late or the
+        caller is cancelled: a cancel inside a database statement can strand SQLite's one
+        connection (`db.engine.uninterrupted`).
+        """
+        task = asyncio.ensure_future(question)
+        self._asking.add(task)
+        task.add_done_callback(self._asked)
+        return await asyncio.wait_for(asyncio.shield(task), self._ledger_timeout_s)
+
+    def _asked(self, task: asyncio.Task[Any]) -> None:
+        self._asking.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.debug("the ledger answered: %r", task.exception())
 
 
 def push_back_warning(error: SitePushBackError) -> str:
