@@ -10,45 +10,22 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.db.alerts import DatabaseAlertLedger
-from mediabot.db.engine import create_engine, create_session_factory
-from mediabot.db.migrate import upgrade
+from mediabot.db.engine import create_session_factory
 from mediabot.db.repositories import TelegramUser, UserRepository
+from support.fleet import age_admin_alerts, alert_ledger, fleet_engines
 
 HOUR = 3600.0
 KINDS = ("youtube_bot_check", "instagram_login")
 
 
 @pytest.fixture
-def pg_database(make_pg_database: Callable[[], str]) -> str:
-    return make_pg_database()
-
-
-@pytest.fixture
-async def engines(pg_database: str) -> AsyncIterator[list[AsyncEngine]]:
-    """A migrated PostgreSQL database and three engines on it (three processes)."""
-    url = pg_database
-    first = create_engine(url)
-    await upgrade(first)
-    engines = [first, create_engine(url), create_engine(url)]
-    yield engines
-    for engine in engines:
-        await engine.dispose()
-
-
-def _ledger(engine: AsyncEngine) -> DatabaseAlertLedger:
-    return DatabaseAlertLedger(create_session_factory(engine))
-
-
-async def _age(engine: AsyncEngine, seconds: float) -> None:
-    """Make every kind's last warning `seconds` older."""
-    async with engine.begin() as connection:
-        await connection.execute(
-            text("UPDATE admin_alerts SET sent_at = sent_at - :s"), {"s": seconds}
-        )
+async def engines(make_pg_database: Callable[[], str]) -> AsyncIterator[list[AsyncEngine]]:
+    """A migrated PostgreSQL database, and an engine on it per process (three)."""
+    async with fleet_engines(make_pg_database, 3) as engines:
+        yield engines
 
 
 async def _claims(ledgers: list[DatabaseAlertLedger], kind: str, each: int = 4) -> int:
@@ -62,22 +39,22 @@ async def _claims(ledgers: list[DatabaseAlertLedger], kind: str, each: int = 4) 
 async def test_of_processes_claiming_at_once_exactly_one_gets_each_kinds_hour(
     engines: list[AsyncEngine],
 ) -> None:
-    ledgers = [_ledger(engine) for engine in engines]
+    ledgers = [alert_ledger(engine) for engine in engines]
     assert [await _claims(ledgers, kind) for kind in KINDS] == [1, 1]
-    await _age(engines[0], HOUR - 5)
+    await age_admin_alerts(engines[0], HOUR - 5)
     assert [await _claims(ledgers, kind) for kind in KINDS] == [0, 0]
-    await _age(engines[0], 5)
+    await age_admin_alerts(engines[0], 5)
     assert [await _claims(ledgers, kind) for kind in KINDS] == [1, 1]
     assert [await _claims(ledgers, kind) for kind in KINDS] == [0, 0]
 
 
 async def test_one_claim_per_kind_per_hour_on_either_database(engine: AsyncEngine) -> None:
-    ledger = _ledger(engine)
+    ledger = alert_ledger(engine)
     assert await _claims([ledger], "youtube_age") == 1
     assert await ledger.claim("youtube_members", HOUR)  # another kind has its own hour
-    await _age(engine, HOUR - 5)
+    await age_admin_alerts(engine, HOUR - 5)
     assert not await ledger.claim("youtube_age", HOUR)
-    await _age(engine, 5)
+    await age_admin_alerts(engine, 5)
     assert await ledger.claim("youtube_age", HOUR)
 
 

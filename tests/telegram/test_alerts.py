@@ -8,12 +8,9 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mediabot.db.alerts import DatabaseAlertLedger
-from mediabot.db.engine import create_engine, create_session_factory
-from mediabot.db.migrate import upgrade
+from mediabot.db.engine import create_session_factory
 from mediabot.db.repositories import TelegramUser, UserRepository
 from mediabot.downloaders.errors import (
     InstagramLoginError,
@@ -25,6 +22,7 @@ from mediabot.i18n import use_locale
 from mediabot.telegram.alerts import AdminAlerts, Languages, push_back_warning
 from support.clock import FakeClock
 from support.fake_telegram import FakeTelegram
+from support.fleet import age_admin_alerts, alert_ledger, fleet_engines
 
 
 def _warnings(telegram: FakeTelegram, chat_id: int) -> list[str]:
@@ -64,33 +62,18 @@ async def test_without_admins_nothing_is_sent(telegram: FakeTelegram, telegram_b
 
 
 @pytest.fixture
-def pg_database(make_pg_database: Callable[[], str]) -> str:
-    return make_pg_database()
-
-
-@pytest.fixture
-async def sessions(pg_database: str) -> AsyncIterator[list[async_sessionmaker[AsyncSession]]]:
-    """A migrated PostgreSQL database, and a session factory on it per process (two)."""
-    engines = [create_engine(pg_database), create_engine(pg_database)]
-    await upgrade(engines[0])
-    yield [create_session_factory(engine) for engine in engines]
-    for engine in engines:
-        await engine.dispose()
-
-
-async def _age_the_warnings(sessions: async_sessionmaker[AsyncSession], seconds: float) -> None:
-    async with sessions.begin() as session:
-        await session.execute(
-            text("UPDATE admin_alerts SET sent_at = sent_at - :s"), {"s": seconds}
-        )
+async def engines(make_pg_database: Callable[[], str]) -> AsyncIterator[list[AsyncEngine]]:
+    """A migrated PostgreSQL database, and an engine on it per process (two)."""
+    async with fleet_engines(make_pg_database, 2) as engines:
+        yield engines
 
 
 async def test_two_processes_warn_once_per_kind_per_hour_between_them(
     telegram: FakeTelegram,
     telegram_bot: Bot,
-    sessions: list[async_sessionmaker[AsyncSession]],
+    engines: list[AsyncEngine],
 ) -> None:
-    processes = [AdminAlerts((801, 802), ledger=DatabaseAlertLedger(s)) for s in sessions]
+    processes = [AdminAlerts((801, 802), ledger=alert_ledger(engine)) for engine in engines]
     errors = [YouTubeBotCheckError(), InstagramLoginError()]
 
     async def everyone_warns() -> int:
@@ -104,9 +87,9 @@ async def test_two_processes_warn_once_per_kind_per_hour_between_them(
         return sum(warned)
 
     assert await everyone_warns() == 2 * 2  # each kind once, to both admins
-    await _age_the_warnings(sessions[0], 3599)
+    await age_admin_alerts(engines[0], 3599)
     assert await everyone_warns() == 0
-    await _age_the_warnings(sessions[0], 1)
+    await age_admin_alerts(engines[0], 1)
     assert await everyone_warns() == 2 * 2
     texts = _warnings(telegram, 801)
     assert len(texts) == 4
@@ -118,15 +101,15 @@ async def test_two_processes_warn_once_per_kind_per_hour_between_them(
 async def test_each_admin_is_warned_in_their_language(
     telegram: FakeTelegram,
     telegram_bot: Bot,
-    sessions: list[async_sessionmaker[AsyncSession]],
+    engines: list[AsyncEngine],
 ) -> None:
-    async with sessions[0].begin() as session:
+    async with create_session_factory(engines[0]).begin() as session:
         users = UserRepository(session)
         chose = await users.upsert(TelegramUser(901, language_code="en"))
         await users.set_language(chose, "ru")  # /language wins over Telegram's
         await users.upsert(TelegramUser(902, language_code="ru-RU"))
         await users.upsert(TelegramUser(903, language_code="de"))
-    alerts = AdminAlerts((901, 902, 903, 904), ledger=DatabaseAlertLedger(sessions[1]))
+    alerts = AdminAlerts((901, 902, 903, 904), ledger=alert_ledger(engines[1]))
     error = YouTubeAgeRestrictedError()
     assert await alerts.warn_push_back(telegram_bot, error) == 4
     with use_locale("ru"):
