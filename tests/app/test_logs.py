@@ -64,6 +64,21 @@ def test_credentials_in_urls_and_the_token_are_masked(
     assert TOKEN not in written
 
 
+def test_credentials_in_quoted_authorization_headers_are_masked() -> None:
+    """An HTTP client's error may show the request it made (aiohttp's repr does)."""
+    quoted = (
+        "ClientHttpProxyError(RequestInfo(headers=<CIMultiDictProxy('Host': 'a.example', "
+        "'Proxy-Authorization': 'Basic bWVkaWFib3Q6c2VjcmV0'>), status=403)"
+    )
+    masked = safe_log_text(quoted)
+    assert "bWVkaWFib3Q6c2VjcmV0" not in masked
+    assert "'Proxy-Authorization': 'Basic ***'>" in masked
+    assert safe_log_text("Authorization: Bearer abc.def-ghi") == "Authorization: Bearer ***"
+    assert safe_log_text("Basic information, no authorization asked") == (
+        "Basic information, no authorization asked"
+    )
+
+
 def test_a_traceback_keeps_its_lines_but_is_escaped_and_masked(
     log_stream: tuple[io.StringIO, logging.Logger],
 ) -> None:

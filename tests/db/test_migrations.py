@@ -18,8 +18,10 @@ from mediabot.db.migrate import alembic_config, downgrade, upgrade
 from mediabot.db.models import File  # noqa: F401 - registers the tables
 
 TABLES = {"users", "chats", "providers", "playlists", "files", "file_parts", "telegram_budget"}
-KEYED_BY_TELEGRAM_ID = {"telegram_budget": "chat_id"}
-"""Tables of Telegram's state rather than of our records: keyed by Telegram's own id."""
+TABLES |= {"admin_alerts"}
+KEYED_BY_TELEGRAM_ID = {"telegram_budget": "chat_id", "admin_alerts": "kind"}
+"""Tables of shared state rather than of our records, keyed by what they are about:
+Telegram's own id, or the kind of an admins' warning."""
 FOREIGN_KEYS = {
     ("chats", "fk_chats_user_id_users", "users"),
     ("files", "fk_files_chat_id_chats", "chats"),

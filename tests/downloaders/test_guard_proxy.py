@@ -26,6 +26,7 @@ from mediabot.downloaders.ytdl import GuardedYoutubeDL, _shared_tls_handler
 from mediabot.media.tools import MediaToolError, guarded_tools_dir, run_tool
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import Connection, GuardProxy, ProxySession
+from support.guard import proxy_authorization, proxy_port
 from support.media import MediaSources
 from support.media_server import MediaServer
 
@@ -132,9 +133,15 @@ class _Recorder:
         raise ConnectionRefusedError("recorded, not connected")
 
 
-def _ask(session: ProxySession, request: str) -> str:
-    port = int(session.url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+def _ask(session: ProxySession, request: str, authorization: str | None = None) -> str:
+    """`request` sent to the session's port with the `authorization` header line (default:
+    the session's own credentials); "" sends none."""
+    if authorization is None:
+        authorization = proxy_authorization(session.url)
+    if authorization:
+        line, _, rest = request.partition("\r\n")
+        request = f"{line}\r\n{authorization}\r\n{rest}"
+    with socket.create_connection(("127.0.0.1", proxy_port(session.url)), timeout=5) as client:
         client.sendall(request.encode())
         return client.recv(4096).decode(errors="replace")
 

@@ -24,6 +24,7 @@ from mediabot.downloaders.instagram import InstagramDownloader
 from mediabot.downloaders.youtube import YouTubeDownloader
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy
+from support.guard import proxy_authorization, proxy_port
 from support.media import MediaSources
 from support.media_server import MediaServer
 from support.upstream_proxy import UpstreamProxy
@@ -37,6 +38,11 @@ def upstream() -> Iterator[UpstreamProxy]:
 
 def _policy(upstream: str | None, **kwargs: Any) -> GuardPolicy:
     return GuardPolicy.build(upstream_proxy=upstream, **kwargs)
+
+
+def _connect(proxy_url: str, target: str) -> bytes:
+    """A CONNECT request for `target` with the guard session's credentials."""
+    return f"CONNECT {target} HTTP/1.1\r\n{proxy_authorization(proxy_url)}\r\n\r\n".encode()
 
 
 async def _get(proxy_url: str, url: str) -> tuple[int, bytes]:
@@ -73,10 +79,8 @@ async def test_a_tunnel_goes_through_the_upstream_proxy_with_its_credentials(
         policy = _policy(f"http://me:s3cr%3Aet@127.0.0.1:{upstream.port}", allow_private=True)
         session = GuardProxy.running().open_session(policy)
         try:
-            reader, writer = await asyncio.open_connection(
-                "127.0.0.1", int(session.url.rsplit(":", 1)[1])
-            )
-            writer.write(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode())
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port(session.url))
+            writer.write(_connect(session.url, f"127.0.0.1:{port}"))
             established = await reader.readuntil(b"\r\n\r\n")
             writer.write(b"GET /site-proxy/tunnel HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
             answer = await reader.read()
@@ -112,11 +116,9 @@ async def test_an_upstream_proxy_that_refuses_is_a_bad_gateway(
             _policy(f"http://me:wrong@127.0.0.1:{upstream.port}", allow_private=True)
         )
         try:
-            reader, writer = await asyncio.open_connection(
-                "127.0.0.1", int(session.url.rsplit(":", 1)[1])
-            )
+            reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port(session.url))
             port = route.split(":")[2].split("/")[0]
-            writer.write(f"CONNECT 127.0.0.1:{port} HTTP/1.1\r\n\r\n".encode())
+            writer.write(_connect(session.url, f"127.0.0.1:{port}"))
             answer = await reader.read()
             writer.close()
         finally:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import os
+import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from support.conversation import Conversation
 from support.fake_telegram import FakeTelegram
@@ -78,3 +82,61 @@ async def test_a_playlist_with_a_segment_on_a_private_address_gets_the_private_n
         assert trap.requests == []
     assert "private" in answer.params["text"].lower()
     assert media_requests.request_count("/guarded/variant.m3u8") >= 1
+
+
+def _recording_tools(folder: Path, records: Path) -> Path:
+    """`ffmpeg` and `ffprobe` wrappers that record each run's command line (what `ps` shows
+    everyone) and its `http_proxy`, one file per run, then run the real tool."""
+    folder.mkdir()
+    records.mkdir()
+    for name in ("ffmpeg", "ffprobe"):
+        real = shutil.which(name)
+        assert real is not None
+        wrapper = folder / name
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f'printf "%s\\n" "proxy=${{http_proxy-}}" "args=$*" > "{records}/{name}-$$"\n'
+            f'exec "{real}" "$@"\n'
+        )
+        wrapper.chmod(0o755)
+    return folder
+
+
+async def test_the_guard_proxys_secret_is_in_no_log_line_and_on_no_command_line(
+    fake_telegram: FakeTelegram, media: MediaSources, tmp_path: Path
+) -> None:
+    """A full delivery of an HLS media playlist: ffprobe reads it through the guard proxy
+    (to learn its resolution), yt-dlp downloads it, the file is sent. The secrets ffprobe was
+    given in its environment show in no line of the debug log and on no command line."""
+    records = tmp_path / "runs"
+    tools = _recording_tools(tmp_path / "tools", records)
+    env = mediabot_env(fake_telegram, tmp_path, PATH=f"{tools}{os.pathsep}{os.environ['PATH']}")
+    process = MediabotProcess("run", env, tmp_path / "mediabot.log")
+    chat = Conversation(fake_telegram)
+    process.start()
+    try:
+        process.wait_for_log("mediabot started")
+        keyboard = await chat.keyboard(chat.say(media.segmented["hls-ts"]))
+        sent = await chat.media(chat.press(keyboard, keyboard.data("360p")))
+    finally:
+        assert process.stop() == 0
+    assert sent.method == "sendVideo"
+    runs = [path.read_text() for path in records.iterdir()]
+    proxies = {line[len("proxy=") :] for run in runs for line in run.splitlines()}
+    proxies = {proxy for proxy in proxies if proxy.startswith("http://")}
+    assert proxies, runs  # ffprobe read the playlist through the guard proxy
+    secrets = set()
+    for proxy in proxies:
+        parts = urlsplit(proxy)
+        assert parts.password and parts.hostname == "127.0.0.1"
+        token = base64.b64encode(f"{parts.username}:{parts.password}".encode()).decode()
+        secrets |= {parts.password, token}
+    command_lines = "\n".join(
+        line for run in runs for line in run.splitlines() if line.startswith("args=")
+    )
+    log = process.log
+    for secret in secrets:
+        assert secret not in log
+        assert secret not in command_lines
+    for proxy in proxies:  # the debug log names each session, by its address only
+        assert urlsplit(proxy).netloc.rpartition("@")[2] in log

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import ssl
 import sys
 import threading
 import time
@@ -79,12 +80,23 @@ class _Route:
 
 
 class MediaServer:
-    """Serves `root` over HTTP on 127.0.0.1; use as a context manager or `start()`/`stop()`."""
+    """Serves `root` over HTTP on 127.0.0.1; use as a context manager or `start()`/`stop()`.
 
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    With `tls` (a server context), it serves HTTPS instead.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.root = root
         self.host = host
         self.port = port
+        self.tls = tls
         self.throttle_bytes_per_second: int | None = None
         """When set, file bodies are paced to this rate (to keep a download in flight)."""
         self.throttle_is_line = False
@@ -112,6 +124,10 @@ class MediaServer:
     def start(self) -> MediaServer:
         handler = type("_BoundHandler", (_Handler,), {"owner": self})
         httpd = _Server((self.host, self.port), handler)
+        if self.tls is not None:  # the handshake happens in the request's thread
+            httpd.socket = self.tls.wrap_socket(
+                httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever,
@@ -146,11 +162,11 @@ class MediaServer:
 
     @property
     def base_url(self) -> str:
-        """`http://127.0.0.1:<port>`, without a trailing slash."""
+        """`http://127.0.0.1:<port>` (`https://` with TLS), without a trailing slash."""
         if self._httpd is None:
             raise RuntimeError("the media server is not running")
         host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return f"{'https' if self.tls else 'http'}://{host!s}:{port}"
 
     def url(self, relpath: str) -> str:
         """The URL of `relpath` (a path under the served folder, or a synthetic route)."""
@@ -245,7 +261,7 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Stay quiet when a client drops a connection (yt-dlp and ffmpeg do, often)."""
-        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+        if not isinstance(sys.exc_info()[1], ConnectionError | TimeoutError | ssl.SSLError):
             super().handle_error(request, client_address)  # type: ignore[arg-type]
 
 

@@ -33,6 +33,11 @@ _CONTROL = re.compile(f"[\x00-\x1f\x7f-\x9f{INVISIBLE}]")
 _CONTROL_BUT_LINES = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{INVISIBLE}]")
 """Tracebacks keep their newlines and tabs; a carriage return is escaped even there."""
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^\s/?#@]+@")
+_HEADER_CREDENTIALS = re.compile(
+    r"(?i)(authorization[\"']?\s*[:=,]\s*[\"']?\s*(?:basic|bearer|digest)\s+)[^\s\"',]+"
+)
+"""An `Authorization` or `Proxy-Authorization` header quoted in a message (an HTTP client's
+error showing the request it made, as aiohttp's repr does): its credentials are masked too."""
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -50,7 +55,7 @@ def safe_log_text(text: str, *, keep_lines: bool = False) -> str:
 
     With `keep_lines`, newlines and tabs stay (for tracebacks, whose lines are theirs).
     """
-    masked = _URL_CREDENTIALS.sub(r"\1***@", text)
+    masked = _HEADER_CREDENTIALS.sub(r"\1***", _URL_CREDENTIALS.sub(r"\1***@", text))
     return (_CONTROL_BUT_LINES if keep_lines else _CONTROL).sub(_escape, masked)
 
 

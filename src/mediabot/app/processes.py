@@ -32,6 +32,7 @@ from mediabot.bot.dispatcher import build_dispatcher
 from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
 from mediabot.bot.lookups import SharedLookups
 from mediabot.config import ConfigError, Settings
+from mediabot.db.alerts import DatabaseAlertLedger
 from mediabot.db.budget import PostgresBudget
 from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
 from mediabot.db.migrate import upgrade
@@ -224,7 +225,8 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
     settings = runtime.settings
     background: list[asyncio.Task[None]] = []
     running: list[asyncio.Task[None]] = []
-    admin_alerts = AdminAlerts(settings.admin_ids)  # one hour per kind for the whole process
+    # one hour per kind for the whole fleet: the database decides which process warns
+    admin_alerts = AdminAlerts(settings.admin_ids, ledger=DatabaseAlertLedger(runtime.sessions))
     if settings.metrics_port is not None:
         serve_metrics(settings.metrics_port)
         background.append(asyncio.create_task(watch_queue_depth(runtime.sessions)))

@@ -305,3 +305,16 @@ class TelegramBucket(Base):
     tat: Mapped[float] = mapped_column(Float)
     flood_at: Mapped[float | None] = mapped_column(Float)
     flood_until: Mapped[float | None] = mapped_column(Float)
+
+
+class AdminAlert(Base):
+    """The last warning of a kind sent to the admins by any process (`db/alerts.py`).
+
+    `sent_at` is seconds since the epoch on the database's clock, the one clock all
+    processes share.
+    """
+
+    __tablename__ = "admin_alerts"
+
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sent_at: Mapped[float] = mapped_column(Float)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from mediabot.domain.links import LinkKind, RecognisedLink
 from mediabot.downloaders.errors import N_, NetworkError, NotFoundError, PrivateAddressError
+from mediabot.net.proxy import client_arguments
 
 if TYPE_CHECKING:
     from mediabot.downloaders.ytdl import YtdlSession
@@ -48,7 +49,9 @@ async def follow_share_link(url: str, session: YtdlSession, recognise: Recognise
             session.precheck(current)
             before = guard.refusal_count
             try:
-                async with client.get(current, allow_redirects=False, proxy=guard.url) as answer:
+                async with client.get(
+                    current, allow_redirects=False, **client_arguments(guard.url, current)
+                ) as answer:
                     status, location = answer.status, answer.headers.get("Location")
             except aiohttp.ClientError as exc:
                 if guard.refusal_count > before:

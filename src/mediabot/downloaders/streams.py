@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -61,7 +61,7 @@ class StreamGuard:
     """
 
     policy: GuardPolicy
-    proxy_url: str
+    proxy_url: str = field(repr=False)  # holds the guard session's secret
     stall_timeout_s: float
 
     @classmethod

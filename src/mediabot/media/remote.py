@@ -46,7 +46,7 @@ from aiohttp import web
 
 from mediabot.domain.retry import Backoff
 from mediabot.media.probe import without_query
-from mediabot.net.proxy import REFUSAL_HEADER
+from mediabot.net.proxy import REFUSAL_HEADER, client_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -407,7 +407,7 @@ async def open_checked(
                 raise RemoteReadError(f"refused {without_query(target)}: {exc}") from exc
         try:
             response = await session.get(
-                target, headers=headers, allow_redirects=False, proxy=proxy
+                target, allow_redirects=False, **client_arguments(proxy, target, headers)
             )
         except aiohttp.ClientHttpProxyError as exc:
             if exc.status == 403:  # the guard proxy refused the CONNECT

@@ -7,8 +7,16 @@ checked: a name that resolves to a public address for the check and to loopback 
 connection (DNS rebinding) cannot get through, and neither can a redirect, a playlist's
 key or segment, or anything ffmpeg opens, since each is a new request through the proxy.
 
-yt-dlp reaches it through its `proxy` parameter, ffmpeg and ffprobe through `http_proxy`
-in their environment, aiohttp through `proxy=`. Each `ProxySession` is one listening
+Only this process's clients may use it: each session has a random secret of its own, and
+a request without `Proxy-Authorization: Basic` for it is answered 407 before the proxy
+resolves or connects anything, so another local process (or user) cannot borrow it as an
+egress proxy. The credentials travel inside the session's `url`
+(`http://mediabot:<secret>@127.0.0.1:<port>`): yt-dlp reaches the proxy through its `proxy`
+parameter, ffmpeg and ffprobe through `http_proxy` in their environment (never on their
+command line, which `ps` shows to everyone; ffmpeg sends the credentials once answered 407
+with a `Proxy-Authenticate` challenge), aiohttp through `client_arguments` (the bare URL
+and a `Proxy-Authorization` header, so its errors print no secret). `address` is the
+listening address without the secret, for logs. Each `ProxySession` is one listening
 port, so the proxy knows which download a connection belongs to: it counts the bytes
 that session receives (the stall watchdog reads them), records what it refused (so the
 user gets the private-network message, not a network error), and `close()` drops every
@@ -25,17 +33,25 @@ close sessions from any thread.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hmac
 import logging
+import secrets
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from mediabot.net.addresses import GuardPolicy, IPAddress, parse_address
-from mediabot.net.upstream import UpstreamProxy, UpstreamProxyError, authority
+from mediabot.net.upstream import (
+    UpstreamProxy,
+    UpstreamProxyError,
+    authority,
+    split_credentials,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +61,8 @@ Connector = Callable[[str, int], Awaitable[Connection]]
 """`(ip address, port) -> an open connection`; tests pass one that records attempts."""
 
 REFUSAL_HEADER = "X-Mediabot-Guard"
+PROXY_USER = "mediabot"
+"""The user name in a session's proxy URL; the password is the session's secret."""
 _CHUNK = 256 * 1024
 _HEAD_LIMIT = 64 * 1024
 _CONNECT_TIMEOUT_S = 30.0
@@ -67,8 +85,10 @@ async def _open_connection(address: str, port: int) -> Connection:
 class ProxySession:
     """One listening port of the guard proxy, used by one lookup, download or stream.
 
-    `url` is what clients are given (`http://127.0.0.1:<port>`). Counters and refusals may
-    be read from any thread; `close()` may be called from any thread, more than once.
+    `url` is what clients are given (`http://mediabot:<secret>@127.0.0.1:<port>`): it holds
+    the secret, so it goes to clients only, never into a log line, an error text or a
+    command line; `address` (`127.0.0.1:<port>`) is for those. Counters and refusals may be
+    read from any thread; `close()` may be called from any thread, more than once.
     """
 
     def __init__(self, proxy: GuardProxy, policy: GuardPolicy, connector: Connector) -> None:
@@ -86,7 +106,12 @@ class ProxySession:
         self._forgiven = 0
         self.received_bytes = 0
         """Bytes received from origins (headers included), over all connections."""
+        self.unauthorized = 0
+        """Requests answered 407 (no or wrong credentials): nothing resolved or connected."""
         self.closed = False
+        self._secret = secrets.token_urlsafe(24)  # URL-safe: no escaping in the userinfo
+        self._token = base64.b64encode(f"{PROXY_USER}:{self._secret}".encode())
+        self.address = ""
         self.url = ""
 
     # ---- thread-safe surface -----------------------------------------------------------------
@@ -126,7 +151,8 @@ class ProxySession:
             self._accept, "127.0.0.1", 0, limit=_HEAD_LIMIT, reuse_address=True
         )
         port = self._server.sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
+        self.address = f"127.0.0.1:{port}"
+        self.url = f"http://{PROXY_USER}:{self._secret}@{self.address}"
 
     async def _close(self) -> None:
         if self._server is not None:
@@ -170,6 +196,15 @@ class ProxySession:
         except ValueError:
             await _answer(writer, 400, "Bad Request")
             return None
+        if not self._authorized(header_lines):
+            # ffmpeg asks without credentials first and again once challenged: not worth a
+            # warning. Nothing of the request (its credentials least of all) is logged.
+            self.unauthorized += 1
+            logger.debug(
+                "Guard proxy %s: a request without its credentials, answered 407", self.address
+            )
+            await _answer(writer, 407, "Proxy Authentication Required", challenge=True)
+            return None
         if method.upper() == "CONNECT":
             host, _, port_text = target.rpartition(":")
             if not host or not port_text.isdigit():
@@ -212,6 +247,16 @@ class ProxySession:
         finally:
             body.cancel()
         return upstream
+
+    def _authorized(self, header_lines: list[str]) -> bool:
+        """Whether the request carries this session's credentials (compared in constant time)."""
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            if name.strip().lower() == "proxy-authorization":
+                scheme, _, token = value.strip().partition(" ")
+                given = token.strip().encode("latin-1")
+                return scheme.lower() == "basic" and hmac.compare_digest(given, self._token)
+        return False
 
     async def _tunnel(
         self,
@@ -295,9 +340,16 @@ class ProxySession:
 
 
 async def _answer(
-    writer: asyncio.StreamWriter, status: int, reason: str, *, refused: bool = False
+    writer: asyncio.StreamWriter,
+    status: int,
+    reason: str,
+    *,
+    refused: bool = False,
+    challenge: bool = False,
 ) -> None:
     extra = f"{REFUSAL_HEADER}: refused\r\n" if refused else ""
+    if challenge:
+        extra += 'Proxy-Authenticate: Basic realm="mediabot guard proxy"\r\n'
     head = f"HTTP/1.1 {status} {reason}\r\n{extra}Content-Length: 0\r\nConnection: close\r\n\r\n"
     writer.write(head.encode())
     with contextlib.suppress(ConnectionError):
@@ -319,6 +371,30 @@ async def _pump(
             await target.drain()
         if half_close and target.can_write_eof():
             target.write_eof()
+
+
+def client_arguments(
+    proxy_url: str | None, target: str, headers: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """aiohttp's arguments for a request of `target` with `headers` through `proxy_url`.
+
+    aiohttp prints the proxy URL it is given in a `ClientHttpProxyError` (a CONNECT the guard
+    refused), so in every message and traceback made of one: it gets the bare URL, and the
+    credentials as a header: on the CONNECT for an https target (`proxy_headers`), on the
+    request itself for a plain-http one (which goes to the proxy, and the guard proxy strips
+    `Proxy-*` headers before it forwards anything).
+    """
+    arguments: dict[str, Any] = {"headers": dict(headers or {})}
+    if proxy_url is None:
+        return arguments
+    bare, authorization = split_credentials(proxy_url)
+    arguments["proxy"] = bare
+    if authorization is not None:
+        if urlsplit(target).scheme.lower() == "http":
+            arguments["headers"]["Proxy-Authorization"] = authorization
+        else:
+            arguments["proxy_headers"] = {"Proxy-Authorization": authorization}
+    return arguments
 
 
 class GuardProxy:

@@ -35,12 +35,12 @@ class UpstreamProxy:
         parts = urlsplit(url.strip())
         if parts.scheme.lower() != "http" or not parts.hostname or not parts.port:
             raise ValueError("an upstream proxy is http://[user:password@]host:port")
-        authorization = None
-        if parts.username is not None:
-            credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            token = base64.b64encode(credentials.encode()).decode()
-            authorization = f"Proxy-Authorization: Basic {token}"
-        return cls(parts.hostname, parts.port, authorization)
+        _, authorization = split_credentials(url.strip())
+        return cls(
+            parts.hostname,
+            parts.port,
+            f"Proxy-Authorization: {authorization}" if authorization else None,
+        )
 
     def __str__(self) -> str:
         return f"http://{self.host}:{self.port}"  # never the credentials
@@ -73,6 +73,17 @@ class UpstreamProxy:
             return await asyncio.open_connection(self.host, self.port, limit=_HEAD_LIMIT)
         except OSError as exc:
             raise UpstreamProxyError(f"cannot connect to {self}: {exc}") from exc
+
+
+def split_credentials(url: str) -> tuple[str, str | None]:
+    """`url` without its `user:password@`, and the `Proxy-Authorization` value (`Basic ...`)
+    that carries them; None when the URL has none."""
+    parts = urlsplit(url)
+    if parts.username is None:
+        return url, None
+    credentials = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
+    bare = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return bare, f"Basic {base64.b64encode(credentials.encode()).decode()}"
 
 
 def authority(address: str, port: int) -> str:
