@@ -22,7 +22,7 @@ from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions, PrivateAddressError, make_downloader
 from mediabot.downloaders import ytdl as ytdl_module
 from mediabot.downloaders.generic import GenericDownloader
-from mediabot.downloaders.ytdl import GuardedYoutubeDL, _shared_tls_handler
+from mediabot.downloaders.ytdl import MAX_REDIRECTS, GuardedYoutubeDL, _tuned_requests_handler
 from mediabot.media.tools import MediaToolError, guarded_tools_dir, run_tool
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import Connection, GuardProxy, ProxySession
@@ -247,7 +247,21 @@ def test_the_shared_tls_hook_falls_back_when_yt_dlp_lacks_it() -> None:
     class WithoutHookRH:
         RH_KEY = "Requests"
 
-    assert _shared_tls_handler(WithoutHookRH) is WithoutHookRH
+    assert _tuned_requests_handler(WithoutHookRH) is WithoutHookRH
+
+
+def test_the_redirect_limit_is_set_on_each_requests_session() -> None:
+    class Session:
+        max_redirects = 30
+
+    class WithInstanceRH:
+        RH_KEY = "Requests"
+
+        def _create_instance(self, cookiejar: object = None) -> Session:
+            return Session()
+
+    tuned = _tuned_requests_handler(WithInstanceRH)
+    assert tuned()._create_instance(None).max_redirects == MAX_REDIRECTS
 
 
 def test_the_shared_tls_hook_makes_its_own_context_when_the_key_attributes_are_missing() -> None:
@@ -262,7 +276,7 @@ def test_the_shared_tls_hook_makes_its_own_context_when_the_key_attributes_are_m
             self.made.append(context)
             return context
 
-    shared = _shared_tls_handler(WithoutKeyRH)
+    shared = _tuned_requests_handler(WithoutKeyRH)
     assert shared is not WithoutKeyRH
     handler = shared()
     assert handler._make_sslcontext() is not handler._make_sslcontext()

@@ -44,6 +44,7 @@ from mediabot.downloaders.errors import (
     PrivateOrRemovedError,
     SitePushBackError,
     StalledError,
+    TooManyRedirectsError,
     UnavailableResolutionError,
     UnsupportedLinkError,
     YouTubeAgeRestrictedError,
@@ -101,48 +102,61 @@ def precheck_url(url: str, policy: GuardPolicy) -> None:
         raise PrivateAddressError(detail=f"{host} is the non-public address {address}")
 
 
+MAX_REDIRECTS = 20
+"""Redirects one request follows, as browsers do; one more is `TooManyRedirectsError`."""
+
 _TLS_CONTEXTS: dict[tuple[Any, ...], Any] = {}
 _TLS_CONTEXTS_LOCK = threading.Lock()
-_SHARED_TLS_CLASSES: dict[type, type] = {}
+_TUNED_CLASSES: dict[type, type] = {}
 
 
-def _shared_tls_handler(handler: type) -> type:
-    """yt-dlp's requests handler with one TLS context per configuration for the process.
+def _tuned_requests_handler(handler: type) -> type:
+    """yt-dlp's requests handler with one TLS context per configuration for the process,
+    and `MAX_REDIRECTS` in place of requests' 30.
 
     yt-dlp builds a context (loading the whole CA bundle: ~15 ms) for every YoutubeDL, and
     a download uses two (the probe, then the fetch). This overrides the private
-    `_make_sslcontext` hook; when a yt-dlp release lacks it (or the attributes its key is
-    built from), the handler is used as yt-dlp made it: slower, never wrong.
+    `_make_sslcontext` and `_create_instance` hooks; when a yt-dlp release lacks one (or
+    the attributes the TLS key is built from), that part is used as yt-dlp made it:
+    slower, or with requests' own redirect limit, never wrong.
     """
-    if not callable(getattr(handler, "_make_sslcontext", None)):
-        return handler
-    shared = _SHARED_TLS_CLASSES.get(handler)
-    if shared is not None:
-        return shared
+    tuned = _TUNED_CLASSES.get(handler)
+    if tuned is not None:
+        return tuned
+    overrides: dict[str, Any] = {}
+    parent: Any = handler
+    if callable(getattr(handler, "_make_sslcontext", None)):
 
-    def _make_sslcontext(self: Any, legacy_ssl_support: Any = None) -> Any:
-        parent: Any = handler
-        make = functools.partial(parent._make_sslcontext, self)
-        try:
-            key = (
-                self.verify,
-                self.legacy_ssl_support if legacy_ssl_support is None else legacy_ssl_support,
-                self.prefer_system_certs,
-                tuple(sorted(self._client_cert.items())),
-            )
-        except (AttributeError, TypeError):
-            return make(legacy_ssl_support)
-        with _TLS_CONTEXTS_LOCK:
-            context = _TLS_CONTEXTS.get(key)
-            if context is None:
-                context = _TLS_CONTEXTS[key] = make(legacy_ssl_support)
-        return context
+        def _make_sslcontext(self: Any, legacy_ssl_support: Any = None) -> Any:
+            make = functools.partial(parent._make_sslcontext, self)
+            try:
+                key = (
+                    self.verify,
+                    self.legacy_ssl_support if legacy_ssl_support is None else legacy_ssl_support,
+                    self.prefer_system_certs,
+                    tuple(sorted(self._client_cert.items())),
+                )
+            except (AttributeError, TypeError):
+                return make(legacy_ssl_support)
+            with _TLS_CONTEXTS_LOCK:
+                context = _TLS_CONTEXTS.get(key)
+                if context is None:
+                    context = _TLS_CONTEXTS[key] = make(legacy_ssl_support)
+            return context
 
-    shared_class: type = type(
-        f"SharedTLS{handler.__name__}", (handler,), {"_make_sslcontext": _make_sslcontext}
-    )
-    _SHARED_TLS_CLASSES[handler] = shared_class
-    return shared_class
+        overrides["_make_sslcontext"] = _make_sslcontext
+    if callable(getattr(handler, "_create_instance", None)):
+
+        def _create_instance(self: Any, *args: Any, **kwargs: Any) -> Any:
+            session = parent._create_instance(self, *args, **kwargs)
+            if hasattr(session, "max_redirects"):
+                session.max_redirects = MAX_REDIRECTS
+            return session
+
+        overrides["_create_instance"] = _create_instance
+    tuned = type(f"Tuned{handler.__name__}", (handler,), overrides) if overrides else handler
+    _TUNED_CLASSES[handler] = tuned
+    return tuned
 
 
 def _fast_extractor_list_supported() -> bool:
@@ -247,11 +261,11 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
             raise GuardRefusalError(refusal) from exc
 
     def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
-        shared = [
-            _shared_tls_handler(h) if getattr(h, "RH_KEY", None) == "Requests" else h
+        tuned = [
+            _tuned_requests_handler(h) if getattr(h, "RH_KEY", None) == "Requests" else h
             for h in handlers
         ]
-        return super().build_request_director(shared, preferences)
+        return super().build_request_director(tuned, preferences)
 
 
 class _YtdlLogger:
@@ -675,6 +689,8 @@ def translate_error(exc: BaseException) -> DownloadError:
         if isinstance(link, UnsupportedError):
             return UnsupportedLinkError(detail=detail)
         if isinstance(link, HTTPError):
+            if link.redirect_loop:  # past the HTTP client's limit (requests: 30 hops)
+                return TooManyRedirectsError(detail=detail)
             if link.status in (404, 410):
                 return NotFoundError(detail=detail)
             if link.status == 429 or link.status >= 500:
