@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -31,14 +31,6 @@ from support.media_server import MediaServer
 
 ALLOWED = ("127.0.0.1/32",)
 GUARDED = DownloadOptions(allow_private_urls=False, allowed_private_networks=ALLOWED)
-
-
-@pytest.fixture
-def trap(media_requests: MediaServer) -> Iterator[MediaServer]:
-    """A server on 127.0.0.2, at the media server's port, serving the same files."""
-    port = int(media_requests.base_url.rsplit(":", 1)[1])
-    with MediaServer(media_requests.root, host="127.0.0.2", port=port) as server:
-        yield server
 
 
 class _FfmpegHls(GenericDownloader):

@@ -5,8 +5,6 @@ Every test runs with the guard on (127.0.0.1/32 stands for a public host).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from mediabot.downloaders import DownloadOptions, PrivateAddressError, get_resolutions
@@ -16,14 +14,6 @@ from support.media import MediaSources
 from support.media_server import MediaServer
 
 GUARDED = DownloadOptions(allow_private_urls=False, allowed_private_networks=("127.0.0.1/32",))
-
-
-@pytest.fixture
-def trap(media_requests: MediaServer) -> Iterator[MediaServer]:
-    """A server on 127.0.0.2, at the media server's port: what reaches it went around the guard."""
-    port = int(media_requests.base_url.rsplit(":", 1)[1])
-    with MediaServer(media_requests.root, host="127.0.0.2", port=port) as server:
-        yield server
 
 
 def _chain(server: MediaServer, name: str, hops: int, target: str) -> str:
