@@ -25,7 +25,7 @@ import yt_dlp
 from yt_dlp.extractor import gen_extractor_classes
 from yt_dlp.extractor.common import InfoExtractor
 from yt_dlp.networking.common import Request
-from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
+from yt_dlp.networking.exceptions import HTTPError, IncompleteRead, RequestError, TransportError
 from yt_dlp.utils import DownloadCancelled, GeoRestrictedError, UnsupportedError
 
 from mediabot.domain.enums import DownloadPhase, Provider
@@ -414,6 +414,7 @@ class YtdlSession:
     ) -> None:
         """`provider` chooses the site's proxy (`DownloadOptions.proxy_for`)."""
         self.options = options
+        self._provider = provider
         self._cookies_file = cookies_file
         self._extra_params = dict(extra_params or {})
         self.cancelled = threading.Event()
@@ -441,6 +442,19 @@ class YtdlSession:
     def precheck(self, url: str) -> None:
         """Refuse `url` now when that needs no DNS (scheme, private address literal)."""
         precheck_url(url, self.policy)
+
+    def sibling(self) -> YtdlSession:
+        """A session with the same options, site, cookies and parameters, and a guard
+        session, cancellation and transfer watch of its own: work that may be abandoned
+        on its own (an optional probe) without ending this session. Its progress is not
+        reported. The caller closes it."""
+        return YtdlSession(
+            self.options,
+            cookies_file=self._cookies_file,
+            extra_params=self._extra_params,
+            provider=self._provider,
+            direct_origins=self.direct_origins,
+        )
 
     def params(self, **overrides: Any) -> InfoDict:
         """yt-dlp parameters for this session; `overrides` win."""
@@ -488,14 +502,31 @@ class YtdlSession:
         ydl: GuardedYoutubeDL,
         url: str,
         *,
+        headers: dict[str, str] | None = None,
         on_headers: Callable[[dict[str, str]], None] | None = None,
+        trust_length: bool = True,
     ) -> Iterator[bytes]:
-        """Stream `url` through the guarded YoutubeDL (blocking), checking for cancellation."""
-        response = ydl.urlopen(Request(url))
+        """Stream `url` through the guarded YoutubeDL (blocking), checking for cancellation.
+
+        `headers` go with the request (a format's `http_headers`). With `trust_length`
+        off, a body that ends before its announced Content-Length ends there instead of
+        failing: the bytes that came are what the caller judges, not the server's claim.
+        """
+        response = ydl.urlopen(Request(url, headers=headers or {}))
+        if not trust_length:
+            _read_to_the_end(response)
         if on_headers is not None:
             on_headers(dict(response.headers))
         try:
-            while chunk := response.read(256 * 1024):
+            while True:
+                try:
+                    chunk = response.read(256 * 1024)
+                except IncompleteRead:
+                    if trust_length:
+                        raise
+                    break
+                if not chunk:
+                    break
                 if self.cancelled.is_set():
                     raise DownloadCancelled()
                 yield chunk
@@ -576,6 +607,18 @@ class YtdlSession:
         with self._guard_lock:
             if self._guard is not None:
                 self._guard.close()
+
+
+def _read_to_the_end(response: Any) -> None:
+    """Let `response` read until the connection ends whatever its Content-Length says.
+
+    urllib3 (yt-dlp's requests handler) raises on a body shorter than announced unless
+    told not to; urllib's handler already returns what came. Where neither applies,
+    `fetch` ends at the `IncompleteRead`, losing only the bytes of that last read.
+    """
+    raw = getattr(response, "fp", None)
+    if raw is not None and hasattr(raw, "enforce_content_length"):
+        raw.enforce_content_length = False
 
 
 async def _wait_ignoring_cancellation(waiter: asyncio.Future[Any]) -> None:
