@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from support.media import MediaSources
+from support.media import PAGE_SIZE, MediaSources
 from support.media_server import MediaServer
+from support.pages import blog_video
 
 pytestmark = pytest.mark.integration
 
 
-def _mediabot(*args: str, tmp_path: Path, allow_private: bool) -> subprocess.CompletedProcess[str]:
+def _mediabot(
+    *args: str, tmp_path: Path, allow_private: bool, **settings: str
+) -> subprocess.CompletedProcess[str]:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -25,6 +28,7 @@ def _mediabot(*args: str, tmp_path: Path, allow_private: bool) -> subprocess.Com
     env["DATA_DIR"] = str(tmp_path / "data")
     if allow_private:
         env["ALLOW_PRIVATE_URLS"] = "true"
+    env.update(settings)
     return subprocess.run(
         [sys.executable, "-m", "mediabot", *args],
         env=env,
@@ -127,3 +131,25 @@ def test_formats_lists_what_ffprobe_finds_in_generic_sources(
     lines = [line.split() for line in run.stdout.splitlines() if line.strip()]
     assert [words[0] for words in lines[1:]] == [expected, "audio"]
     assert all("MB" in words for words in lines[1:])
+
+
+def test_download_refuses_media_longer_than_the_limit_once_downloaded(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    """A page's MPEG-TS states no length at the lookup: the downloaded file tells it."""
+    url = blog_video(media_requests, "/cli/hidden.html", media.page_long["ts"])
+    out = tmp_path / "out"
+    run = _mediabot(
+        "download",
+        url,
+        "--res",
+        str(PAGE_SIZE[1]),
+        "-o",
+        str(out),
+        tmp_path=tmp_path,
+        allow_private=True,
+        MAX_DURATION_MIN="1",
+    )
+    assert run.returncode == 2
+    assert "This media is 2 min long; the limit is 1 min." in run.stderr
+    assert list(out.iterdir()) == []

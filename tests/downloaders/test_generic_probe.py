@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -33,14 +32,6 @@ from support.media_server import MediaServer
 ALLOWED = ("127.0.0.1/32",)
 GUARDED = DownloadOptions(allow_private_urls=False, allowed_private_networks=ALLOWED)
 OCTET_STREAM = "application/octet-stream"
-
-
-@pytest.fixture
-def trap(media_requests: MediaServer) -> Iterator[MediaServer]:
-    """A server on 127.0.0.2, at the media server's port: what reaches it went around the guard."""
-    port = int(media_requests.base_url.rsplit(":", 1)[1])
-    with MediaServer(media_requests.root, host="127.0.0.2", port=port) as server:
-        yield server
 
 
 def _octet_stream(media: MediaSources, server: MediaServer, name: str) -> str:

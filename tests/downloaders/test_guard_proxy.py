@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import ClassVar
 
@@ -22,7 +22,7 @@ from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions, PrivateAddressError, make_downloader
 from mediabot.downloaders import ytdl as ytdl_module
 from mediabot.downloaders.generic import GenericDownloader
-from mediabot.downloaders.ytdl import GuardedYoutubeDL, _shared_tls_handler
+from mediabot.downloaders.ytdl import MAX_REDIRECTS, GuardedYoutubeDL, _tuned_requests_handler
 from mediabot.media.tools import MediaToolError, guarded_tools_dir, run_tool
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import Connection, GuardProxy, ProxySession
@@ -32,14 +32,6 @@ from support.media_server import MediaServer
 
 ALLOWED = ("127.0.0.1/32",)
 GUARDED = DownloadOptions(allow_private_urls=False, allowed_private_networks=ALLOWED)
-
-
-@pytest.fixture
-def trap(media_requests: MediaServer) -> Iterator[MediaServer]:
-    """A server on 127.0.0.2, at the media server's port, serving the same files."""
-    port = int(media_requests.base_url.rsplit(":", 1)[1])
-    with MediaServer(media_requests.root, host="127.0.0.2", port=port) as server:
-        yield server
 
 
 class _FfmpegHls(GenericDownloader):
@@ -254,7 +246,21 @@ def test_the_shared_tls_hook_falls_back_when_yt_dlp_lacks_it() -> None:
     class WithoutHookRH:
         RH_KEY = "Requests"
 
-    assert _shared_tls_handler(WithoutHookRH) is WithoutHookRH
+    assert _tuned_requests_handler(WithoutHookRH) is WithoutHookRH
+
+
+def test_the_redirect_limit_is_set_on_each_requests_session() -> None:
+    class Session:
+        max_redirects = 30
+
+    class WithInstanceRH:
+        RH_KEY = "Requests"
+
+        def _create_instance(self, cookiejar: object = None) -> Session:
+            return Session()
+
+    tuned = _tuned_requests_handler(WithInstanceRH)
+    assert tuned()._create_instance(None).max_redirects == MAX_REDIRECTS
 
 
 def test_the_shared_tls_hook_makes_its_own_context_when_the_key_attributes_are_missing() -> None:
@@ -269,7 +275,7 @@ def test_the_shared_tls_hook_makes_its_own_context_when_the_key_attributes_are_m
             self.made.append(context)
             return context
 
-    shared = _shared_tls_handler(WithoutKeyRH)
+    shared = _tuned_requests_handler(WithoutKeyRH)
     assert shared is not WithoutKeyRH
     handler = shared()
     assert handler._make_sslcontext() is not handler._make_sslcontext()

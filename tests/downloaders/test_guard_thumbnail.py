@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions
@@ -14,14 +11,6 @@ from support.media import MediaSources
 from support.media_server import MediaServer
 
 GUARDED = DownloadOptions(allow_private_urls=False, allowed_private_networks=("127.0.0.1/32",))
-
-
-@pytest.fixture
-def trap(media_requests: MediaServer) -> Iterator[MediaServer]:
-    """A server on 127.0.0.2, at the media server's port: any request to it went around."""
-    port = int(media_requests.base_url.rsplit(":", 1)[1])
-    with MediaServer(media_requests.root, host="127.0.0.2", port=port) as server:
-        yield server
 
 
 async def test_a_thumbnail_on_a_private_address_is_skipped_not_fatal(

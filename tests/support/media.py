@@ -46,6 +46,11 @@ SEGMENTED_DURATION = 40.0
 SEGMENTED_SIZE = (640, 360)
 SEGMENTED_KEYFRAME_INTERVAL = 0.5
 """Dense keyframes: parts of a small limit can be cut close to it (the finest cut is ~80 KB)."""
+PAGE_SIZE = (426, 240)
+"""The small video of blog pages (`<video src>`): 240p, as small sites serve it."""
+PAGE_DURATION = 8.0
+PAGE_LONG_DURATION = 120.0
+"""Two minutes: over a one-minute `MAX_DURATION_MIN`."""
 
 _FFMPEG = ("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y")
 _MPD_LONG = """\
@@ -258,7 +263,29 @@ def _recipes() -> tuple[_Recipe, ...]:
         ),
         subfolders=("hls-ts", "hls-fmp4", "dash"),
     )
-    return dash, hls, progressive, audio, long_video, long_audio, segmented
+    page_long = f"-t {PAGE_LONG_DURATION:g} -movflags +faststart long.mp4"
+    page = _Recipe(
+        name="page",
+        commands=(
+            (
+                *_testsrc(*PAGE_SIZE, 24, PAGE_DURATION),
+                *_sine(500, PAGE_DURATION),
+                *x264,
+                *_args("-g 48 -b:v 250k -c:a aac -b:a 64k -movflags +faststart video.mp4"),
+            ),
+            (
+                *_testsrc(*PAGE_SIZE, 12, PAGE_LONG_DURATION),
+                *_sine(300, PAGE_LONG_DURATION),
+                *x264,
+                *_args(f"-g 48 -b:v 60k -c:a aac -b:a 32k {page_long}"),
+            ),
+            # The same two minutes where the start does not tell the length: MPEG-TS has no
+            # duration in a header, and a fragmented MP4's first fragments say ~10 s.
+            _args("-i long.mp4 -c copy -f mpegts long.ts"),
+            _args("-i long.mp4 -c copy -movflags frag_keyframe+empty_moov long-fragmented.mp4"),
+        ),
+    )
+    return dash, hls, progressive, audio, long_video, long_audio, segmented, page
 
 
 @dataclass(frozen=True)
@@ -284,6 +311,12 @@ class MediaSources:
     segmented: dict[str, str]
     """The same 40 s 360p H.264/AAC media (~6.6 MB, a keyframe every 0.5 s) as fragmented
     sources, by kind: `hls-ts` (media playlist), `hls-ts-master`, `hls-fmp4`, `dash`."""
+    page_mp4: str
+    """426x240 H.264/AAC MP4, 8 s, faststart: a blog's `<video src>`."""
+    page_long: dict[str, str]
+    """The same 240p media, 120 s long, by container: `mp4` (faststart: its length shows in
+    its first bytes), `ts` (MPEG-TS: no length before the end), `fragmented` (fragmented
+    MP4: its first bytes tell ~10 s)."""
     base_url: str
     """The server's root URL, without a trailing slash."""
 
@@ -305,6 +338,12 @@ class MediaSources:
                 "hls-ts-master": f"{base}/segmented/hls-ts/master.m3u8",
                 "hls-fmp4": f"{base}/segmented/hls-fmp4/index.m3u8",
                 "dash": f"{base}/segmented/dash/manifest.mpd",
+            },
+            page_mp4=f"{base}/page/video.mp4",
+            page_long={
+                "mp4": f"{base}/page/long.mp4",
+                "ts": f"{base}/page/long.ts",
+                "fragmented": f"{base}/page/long-fragmented.mp4",
             },
             base_url=base,
         )

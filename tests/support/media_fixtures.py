@@ -35,3 +35,13 @@ def media_requests(media_server: MediaServer) -> Iterator[MediaServer]:
     yield media_server
     media_server.clear_routes()
     media_server.reset()
+
+
+@pytest.fixture
+def trap(media_requests: MediaServer) -> Iterator[MediaServer]:
+    """A server on 127.0.0.2, at the media server's port, serving the same files: a link
+    rewritten to 127.0.0.2 stands for a private address, and any request that reaches this
+    server went around the private-network guard."""
+    port = int(media_requests.base_url.rsplit(":", 1)[1])
+    with MediaServer(media_requests.root, host="127.0.0.2", port=port) as server:
+        yield server

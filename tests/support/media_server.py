@@ -77,6 +77,8 @@ class _Route:
     """When set, the body goes out one byte per interval (a server that stalls everyone)."""
     file: Path | None = None
     """When set, this file is served instead of `body`, with byte ranges (see `add_file`)."""
+    announced_bytes: int | None = None
+    """When set, `file` is announced as this long, sent whole, and the connection closed."""
 
 
 class MediaServer:
@@ -224,11 +226,20 @@ class MediaServer:
             self._routes[path] = _Route(200, b"\0" * size, headers, drip_interval_s=interval_s)
         return self.url(path)
 
-    def add_file(self, path: str, file: Path, content_type: str) -> str:
+    def add_file(
+        self, path: str, file: Path, content_type: str, *, announced_bytes: int | None = None
+    ) -> str:
         """Serve `file` at `path` (byte ranges, HEAD) under another name and Content-Type,
-        e.g. an MP4 as `application/octet-stream` at a path without extension, as S3 does."""
+        e.g. an MP4 as `application/octet-stream` at a path without extension, as S3 does.
+
+        With `announced_bytes`, a server that lies about the size: a request without a
+        range gets a 200 announcing that Content-Length, carrying the whole file, after
+        which the connection is closed; a range is answered from the file, its
+        Content-Range naming `announced_bytes` as the total."""
         path = "/" + path.lstrip("/")
-        route = _Route(200, b"", {"Content-Type": content_type}, file=file)
+        route = _Route(
+            200, b"", {"Content-Type": content_type}, file=file, announced_bytes=announced_bytes
+        )
         with self._lock:
             self._routes[path] = route
         return self.url(path)
@@ -310,7 +321,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._drain_body()
         try:
             route = self.owner._route(path)
-            if route is not None and route.file is not None:
+            if route is not None and route.file is not None and route.announced_bytes:
+                self._send_announced(route.file, route, head=head)
+            elif route is not None and route.file is not None:
                 self._send_file(route.file, route.headers["Content-Type"], head=head)
             elif route is not None:
                 self._send_route(route, head=head)
@@ -339,6 +352,29 @@ class _Handler(BaseHTTPRequestHandler):
             self._write(route.body[index : index + 1])
             self.wfile.flush()
             time.sleep(route.drip_interval_s)
+
+    def _send_announced(self, file: Path, route: _Route, *, head: bool) -> None:
+        data = file.read_bytes()
+        wanted = _RANGE.match((self.headers.get("Range") or "").strip())
+        if wanted is not None and wanted.group(1):
+            start = int(wanted.group(1))
+            end = min(int(wanted.group(2) or len(data) - 1), len(data) - 1)
+            self.send_response(206)
+            self.send_header("Content-Type", route.headers["Content-Type"])
+            self.send_header("Content-Range", f"bytes {start}-{end}/{route.announced_bytes}")
+            self.send_header("Content-Length", str(end - start + 1))
+            self.end_headers()
+            if not head:
+                self._write(data[start : end + 1])
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", route.headers["Content-Type"])
+        self.send_header("Content-Length", str(route.announced_bytes))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.close_connection = True
+        if not head:
+            self._write(data)
 
     def _send_error(
         self, status: int, message: str, extra: Mapping[str, str] | None = None

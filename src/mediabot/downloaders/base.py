@@ -10,9 +10,11 @@ yt-dlp settings their site needs.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import shutil
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
@@ -26,8 +28,8 @@ from mediabot.domain.media import (
     MediaOptions,
     ProgressCallback,
 )
-from mediabot.downloaders import formats, streams
-from mediabot.downloaders.direct import describe_formats
+from mediabot.downloaders import ffmpeg, formats, streams
+from mediabot.downloaders.direct import describe_formats, describe_page_media, sizes_agree
 from mediabot.downloaders.errors import (
     N_,
     LiveStreamError,
@@ -56,6 +58,10 @@ if TYPE_CHECKING:  # the splitters are loaded only when a plan is made
 
 _Located: TypeAlias = "tuple[SplitSource | SegmentedSource, int | None, int | None, int | None]"
 """A stream plan's source, its announced size, and the picture's width and height."""
+
+_PAGE_PROBES_SHARE = 0.75
+"""A page's media yt-dlp could not describe is probed until this share of the lookup
+deadline has passed: the rest is left for answering with what is known."""
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +250,7 @@ class Downloader(ABC):
                 "Downloading %s as %s (res=%s)", self._url, type(execution).__name__, self._res
             )
             items = await execution.execute(session, info, workdir)
+            items = await self._measured(items)
             items = [self._move(item, dest, moved) for item in items]
             result = self._result(info, items, execution)
             session.progress.report(
@@ -332,12 +339,25 @@ class Downloader(ABC):
         # Imported here: `download()` (the CLI, every non-streamed job) never needs it.
         from mediabot.media.splitter import SplitSource
 
+        # Parts are planned from the total the servers' byte ranges name: one far over the
+        # media's own estimate goes the download way, which counts the bytes that come.
+        expected = [formats.estimated_bytes(fmt, {"duration": duration}) for fmt in chosen]
+        estimate = sum(size or 0 for size in expected) if all(expected) else None
+        if not sizes_agree(located.total_bytes, estimate) and located.total_bytes > (estimate or 0):
+            logger.info(
+                "Not streaming %s: %d bytes announced, about %s expected",
+                self._url,
+                located.total_bytes,
+                estimate,
+            )
+            return None
         source = SplitSource(
             located.urls,
             kind,
             duration_s=duration,
             headers=located.headers,
             url_check=StreamGuard.for_options(self._options, self.provider),
+            duration_check=DurationLimit.of(self._options),
         )
         return source, located.total_bytes, located.width, located.height
 
@@ -346,8 +366,9 @@ class Downloader(ABC):
     ) -> _Located:
         """HLS playlists or DASH fragments, read in order while parts are cut."""
         guard = StreamGuard.for_options(self._options, self.provider)
+        limit = DurationLimit.of(self._options)
         source = await session.run(
-            lambda: streams.segmented_source(session, chosen, kind, duration, guard)
+            lambda: streams.segmented_source(session, chosen, kind, duration, guard, limit)
         )
         video = next((f for f in chosen if f.get("vcodec") not in (None, "none")), None)
         width = int(video["width"]) if video and video.get("width") else None
@@ -371,6 +392,9 @@ class Downloader(ABC):
 
     @classmethod
     async def _probe(cls, url: str, session: YtdlSession) -> InfoDict:
+        """yt-dlp's info for `url`, completed by ffprobe where yt-dlp knows too little, and
+        within the limits (live, duration)."""
+        started = time.monotonic()
         cls._check_link(url)
         link = cls.recognise(url)
         if link is not None and link.kind is LinkKind.SHARE:
@@ -379,15 +403,19 @@ class Downloader(ABC):
         source = cls._source_url(url)
         # Names are judged by the guard proxy at connection time; what needs no DNS, now.
         session.precheck(source)
-        return await session.run(lambda: cls._probe_blocking(source, session))
+        info = await session.run(lambda: cls._probe_blocking(source, session))
+        # A page's media learns its streams and duration from ffprobe: before the limits apply.
+        deadline = started + session.options.lookup_timeout_s * _PAGE_PROBES_SHARE
+        await describe_page_media(session, formats.entries_of(info), deadline=deadline)
+        cls._enforce_limits(info, session.options)
+        return info
 
     @classmethod
     def _probe_blocking(cls, url: str, session: YtdlSession) -> InfoDict:
         info = cls._single_or_collection(cls._extract_info(url, session), session)
-        # Generic media learns its streams and duration from ffprobe: before the limits apply.
+        # Direct files and playlists are the link itself: what ffprobe cannot read fails.
         for entry in formats.entries_of(info):
             describe_formats(session, entry)
-        cls._enforce_limits(info, session.options)
         return info
 
     @classmethod
@@ -417,15 +445,29 @@ class Downloader(ABC):
         entries = formats.entries_of(info)
         if any(formats.is_live(entry) for entry in entries):
             raise LiveStreamError(detail=f"live_status={info.get('live_status')}")
-        duration = sum(formats.duration_of(entry) or 0 for entry in entries)
-        limit = options.max_duration_s
-        if limit is not None and duration > limit:
-            raise TooLongError(
-                N_("This media is {minutes} min long; the limit is {limit} min."),
-                detail=f"duration {duration:.0f}s > {limit}s",
-                minutes=f"{duration / 60:.0f}",
-                limit=limit // 60,
-            )
+        limit = DurationLimit.of(options)
+        if limit is not None:
+            limit(sum(formats.duration_of(entry) or 0 for entry in entries))
+
+    async def _measured(self, items: list[MediaItem]) -> list[MediaItem]:
+        """`items` with the durations ffprobe reads in their files, within the limit.
+
+        What was downloaded is measured, not what the source declared: a source that lied
+        about its length, or told none at lookup, is refused here (`TooLongError`) before
+        anything is sent. Without a duration limit nothing is measured.
+        """
+        limit = DurationLimit.of(self._options)
+        if limit is None:
+            return items
+        measured = []
+        for item in items:
+            if item.kind in (MediaKind.VIDEO, MediaKind.AUDIO):
+                facts = await ffmpeg.probe(item.path)
+                if facts.duration_s:
+                    item = dataclasses.replace(item, duration_s=facts.duration_s)
+            measured.append(item)
+        limit(sum(item.duration_s or 0 for item in measured))
+        return measured
 
     @classmethod
     def _media_options(cls, url: str, info: InfoDict) -> MediaOptions:
@@ -528,6 +570,30 @@ class Downloader(ABC):
             height=item.height,
             thumbnail=thumbnail,
         )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DurationLimit:
+    """The longest media accepted: called with a duration, raises `TooLongError` over it.
+
+    One message wherever the length is learnt: at lookup (what the source declares or
+    ffprobe reads), in the downloaded files, and in a stream before its first part.
+    """
+
+    limit_s: int
+
+    @classmethod
+    def of(cls, options: DownloadOptions) -> DurationLimit | None:
+        return cls(options.max_duration_s) if options.max_duration_s is not None else None
+
+    def __call__(self, duration_s: float) -> None:
+        if duration_s > self.limit_s:
+            raise TooLongError(
+                N_("This media is {minutes} min long; the limit is {limit} min."),
+                detail=f"duration {duration_s:.0f}s > {self.limit_s}s",
+                minutes=f"{duration_s / 60:.0f}",
+                limit=self.limit_s // 60,
+            )
 
 
 def _make_workdir(dest: Path) -> Path:

@@ -107,6 +107,15 @@ class UnavailableResolutionError(DownloadError):
     default_message = N_("This resolution is not available for this media; pick another one.")
 
 
+class TooManyRedirectsError(DownloadError):
+    """The link sends the client from address to address past the redirect limit."""
+
+    default_message = N_(
+        "This link redirects too many times to be followed; check it, or send the address "
+        "it finally leads to."
+    )
+
+
 class NetworkError(DownloadError):
     transient = True
     default_message = N_("The site could not be reached right now; please try again later.")

@@ -15,8 +15,10 @@ class GenericDownloader(Downloader):
 
     Its key comes from the extractor yt-dlp chose (`<extractor>:<id>`), known only after
     probing, so `media_key(url)` is None. yt-dlp's own "generic" extractor (direct links,
-    manifests, embeds) names media after the file, and `video.mp4` on two sites is not the
-    same video: its key is a digest of the link instead.
+    manifests, embeds) names media after the file, and its "html5" extractor (a page's
+    `<video>` and `<audio>`) after the page and the element's place in it: `video.mp4` or
+    `index.html` on two sites is not the same video, so their key is a digest of the link
+    (and, for a page, the element's place) instead.
     """
 
     provider = Provider.GENERIC
@@ -31,12 +33,18 @@ class GenericDownloader(Downloader):
 
     @classmethod
     def _key_from_info(cls, info: InfoDict) -> str:
-        extractor = str(info.get("extractor_key") or info.get("extractor") or "generic")
-        if extractor.lower() != "generic":
+        extractor = str(info.get("extractor_key") or info.get("extractor") or "generic").lower()
+        if extractor not in _NAMED_BY_THE_LINK:
             return super()._key_from_info(info)
         url = str(info.get("webpage_url") or info.get("original_url") or info.get("url") or "")
         parts = urlsplit(url.strip())
         canonical = urlunsplit(
             (parts.scheme.lower(), (parts.netloc or "").lower(), parts.path, parts.query, "")
         )
+        if extractor != "generic":
+            canonical += f" {info.get('id')}"  # one page may hold several elements
         return "generic:" + hashlib.sha256(canonical.encode()).hexdigest()[:20]
+
+
+_NAMED_BY_THE_LINK = frozenset({"generic", "html5mediaembed"})
+"""yt-dlp extractors whose ids name a file or a page, not media of a site's own."""

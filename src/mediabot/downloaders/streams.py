@@ -38,7 +38,7 @@ from mediabot.net.proxy import GuardProxy
 
 if TYPE_CHECKING:  # the splitter is loaded by whoever builds a plan, not by every download
     from mediabot.media.segments import FragmentTrack, SegmentedSource
-    from mediabot.media.splitter import SplitSource
+    from mediabot.media.splitter import DurationCheck, SplitSource
 
 logger = logging.getLogger(__name__)
 
@@ -169,9 +169,11 @@ def segmented_source(
     kind: MediaKind,
     duration_s: float | None,
     guard: StreamGuard,
+    duration_check: DurationCheck | None = None,
 ) -> SegmentedSource:
     """The chosen fragmented formats as tracks (video first), with the request headers
-    yt-dlp would send (cookies included) and the size the formats announce."""
+    yt-dlp would send (cookies included) and the size the formats announce;
+    `duration_check` judges the tracks' real duration once they are read."""
     from mediabot.media.segments import SegmentedSource
 
     ordered = sorted(chosen, key=lambda fmt: _codec(fmt, "vcodec") is None)
@@ -188,6 +190,7 @@ def segmented_source(
         estimated_bytes=sum(size for size in sizes if size) if all(sizes) else None,
         headers=headers,
         url_check=guard,
+        duration_check=duration_check,
     )
 
 

@@ -25,7 +25,7 @@ import yt_dlp
 from yt_dlp.extractor import gen_extractor_classes
 from yt_dlp.extractor.common import InfoExtractor
 from yt_dlp.networking.common import Request
-from yt_dlp.networking.exceptions import HTTPError, RequestError, TransportError
+from yt_dlp.networking.exceptions import HTTPError, IncompleteRead, RequestError, TransportError
 from yt_dlp.utils import DownloadCancelled, GeoRestrictedError, UnsupportedError
 
 from mediabot.domain.enums import DownloadPhase, Provider
@@ -44,6 +44,7 @@ from mediabot.downloaders.errors import (
     PrivateOrRemovedError,
     SitePushBackError,
     StalledError,
+    TooManyRedirectsError,
     UnavailableResolutionError,
     UnsupportedLinkError,
     YouTubeAgeRestrictedError,
@@ -101,48 +102,61 @@ def precheck_url(url: str, policy: GuardPolicy) -> None:
         raise PrivateAddressError(detail=f"{host} is the non-public address {address}")
 
 
+MAX_REDIRECTS = 20
+"""Redirects one request follows, as browsers do; one more is `TooManyRedirectsError`."""
+
 _TLS_CONTEXTS: dict[tuple[Any, ...], Any] = {}
 _TLS_CONTEXTS_LOCK = threading.Lock()
-_SHARED_TLS_CLASSES: dict[type, type] = {}
+_TUNED_CLASSES: dict[type, type] = {}
 
 
-def _shared_tls_handler(handler: type) -> type:
-    """yt-dlp's requests handler with one TLS context per configuration for the process.
+def _tuned_requests_handler(handler: type) -> type:
+    """yt-dlp's requests handler with one TLS context per configuration for the process,
+    and `MAX_REDIRECTS` in place of requests' 30.
 
     yt-dlp builds a context (loading the whole CA bundle: ~15 ms) for every YoutubeDL, and
     a download uses two (the probe, then the fetch). This overrides the private
-    `_make_sslcontext` hook; when a yt-dlp release lacks it (or the attributes its key is
-    built from), the handler is used as yt-dlp made it: slower, never wrong.
+    `_make_sslcontext` and `_create_instance` hooks; when a yt-dlp release lacks one (or
+    the attributes the TLS key is built from), that part is used as yt-dlp made it:
+    slower, or with requests' own redirect limit, never wrong.
     """
-    if not callable(getattr(handler, "_make_sslcontext", None)):
-        return handler
-    shared = _SHARED_TLS_CLASSES.get(handler)
-    if shared is not None:
-        return shared
+    tuned = _TUNED_CLASSES.get(handler)
+    if tuned is not None:
+        return tuned
+    overrides: dict[str, Any] = {}
+    parent: Any = handler
+    if callable(getattr(handler, "_make_sslcontext", None)):
 
-    def _make_sslcontext(self: Any, legacy_ssl_support: Any = None) -> Any:
-        parent: Any = handler
-        make = functools.partial(parent._make_sslcontext, self)
-        try:
-            key = (
-                self.verify,
-                self.legacy_ssl_support if legacy_ssl_support is None else legacy_ssl_support,
-                self.prefer_system_certs,
-                tuple(sorted(self._client_cert.items())),
-            )
-        except (AttributeError, TypeError):
-            return make(legacy_ssl_support)
-        with _TLS_CONTEXTS_LOCK:
-            context = _TLS_CONTEXTS.get(key)
-            if context is None:
-                context = _TLS_CONTEXTS[key] = make(legacy_ssl_support)
-        return context
+        def _make_sslcontext(self: Any, legacy_ssl_support: Any = None) -> Any:
+            make = functools.partial(parent._make_sslcontext, self)
+            try:
+                key = (
+                    self.verify,
+                    self.legacy_ssl_support if legacy_ssl_support is None else legacy_ssl_support,
+                    self.prefer_system_certs,
+                    tuple(sorted(self._client_cert.items())),
+                )
+            except (AttributeError, TypeError):
+                return make(legacy_ssl_support)
+            with _TLS_CONTEXTS_LOCK:
+                context = _TLS_CONTEXTS.get(key)
+                if context is None:
+                    context = _TLS_CONTEXTS[key] = make(legacy_ssl_support)
+            return context
 
-    shared_class: type = type(
-        f"SharedTLS{handler.__name__}", (handler,), {"_make_sslcontext": _make_sslcontext}
-    )
-    _SHARED_TLS_CLASSES[handler] = shared_class
-    return shared_class
+        overrides["_make_sslcontext"] = _make_sslcontext
+    if callable(getattr(handler, "_create_instance", None)):
+
+        def _create_instance(self: Any, *args: Any, **kwargs: Any) -> Any:
+            session = parent._create_instance(self, *args, **kwargs)
+            if hasattr(session, "max_redirects"):
+                session.max_redirects = MAX_REDIRECTS
+            return session
+
+        overrides["_create_instance"] = _create_instance
+    tuned = type(f"Tuned{handler.__name__}", (handler,), overrides) if overrides else handler
+    _TUNED_CLASSES[handler] = tuned
+    return tuned
 
 
 def _fast_extractor_list_supported() -> bool:
@@ -247,11 +261,11 @@ class GuardedYoutubeDL(yt_dlp.YoutubeDL):  # type: ignore[misc]
             raise GuardRefusalError(refusal) from exc
 
     def build_request_director(self, handlers: Any, preferences: Any = None) -> Any:
-        shared = [
-            _shared_tls_handler(h) if getattr(h, "RH_KEY", None) == "Requests" else h
+        tuned = [
+            _tuned_requests_handler(h) if getattr(h, "RH_KEY", None) == "Requests" else h
             for h in handlers
         ]
-        return super().build_request_director(shared, preferences)
+        return super().build_request_director(tuned, preferences)
 
 
 class _YtdlLogger:
@@ -400,6 +414,7 @@ class YtdlSession:
     ) -> None:
         """`provider` chooses the site's proxy (`DownloadOptions.proxy_for`)."""
         self.options = options
+        self._provider = provider
         self._cookies_file = cookies_file
         self._extra_params = dict(extra_params or {})
         self.cancelled = threading.Event()
@@ -427,6 +442,19 @@ class YtdlSession:
     def precheck(self, url: str) -> None:
         """Refuse `url` now when that needs no DNS (scheme, private address literal)."""
         precheck_url(url, self.policy)
+
+    def sibling(self) -> YtdlSession:
+        """A session with the same options, site, cookies and parameters, and a guard
+        session, cancellation and transfer watch of its own: work that may be abandoned
+        on its own (an optional probe) without ending this session. Its progress is not
+        reported. The caller closes it."""
+        return YtdlSession(
+            self.options,
+            cookies_file=self._cookies_file,
+            extra_params=self._extra_params,
+            provider=self._provider,
+            direct_origins=self.direct_origins,
+        )
 
     def params(self, **overrides: Any) -> InfoDict:
         """yt-dlp parameters for this session; `overrides` win."""
@@ -474,14 +502,31 @@ class YtdlSession:
         ydl: GuardedYoutubeDL,
         url: str,
         *,
+        headers: dict[str, str] | None = None,
         on_headers: Callable[[dict[str, str]], None] | None = None,
+        trust_length: bool = True,
     ) -> Iterator[bytes]:
-        """Stream `url` through the guarded YoutubeDL (blocking), checking for cancellation."""
-        response = ydl.urlopen(Request(url))
+        """Stream `url` through the guarded YoutubeDL (blocking), checking for cancellation.
+
+        `headers` go with the request (a format's `http_headers`). With `trust_length`
+        off, a body that ends before its announced Content-Length ends there instead of
+        failing: the bytes that came are what the caller judges, not the server's claim.
+        """
+        response = ydl.urlopen(Request(url, headers=headers or {}))
+        if not trust_length:
+            _read_to_the_end(response)
         if on_headers is not None:
             on_headers(dict(response.headers))
         try:
-            while chunk := response.read(256 * 1024):
+            while True:
+                try:
+                    chunk = response.read(256 * 1024)
+                except IncompleteRead:
+                    if trust_length:
+                        raise
+                    break
+                if not chunk:
+                    break
                 if self.cancelled.is_set():
                     raise DownloadCancelled()
                 yield chunk
@@ -562,6 +607,18 @@ class YtdlSession:
         with self._guard_lock:
             if self._guard is not None:
                 self._guard.close()
+
+
+def _read_to_the_end(response: Any) -> None:
+    """Let `response` read until the connection ends whatever its Content-Length says.
+
+    urllib3 (yt-dlp's requests handler) raises on a body shorter than announced unless
+    told not to; urllib's handler already returns what came. Where neither applies,
+    `fetch` ends at the `IncompleteRead`, losing only the bytes of that last read.
+    """
+    raw = getattr(response, "fp", None)
+    if raw is not None and hasattr(raw, "enforce_content_length"):
+        raw.enforce_content_length = False
 
 
 async def _wait_ignoring_cancellation(waiter: asyncio.Future[Any]) -> None:
@@ -675,6 +732,8 @@ def translate_error(exc: BaseException) -> DownloadError:
         if isinstance(link, UnsupportedError):
             return UnsupportedLinkError(detail=detail)
         if isinstance(link, HTTPError):
+            if link.redirect_loop:  # past the HTTP client's limit (requests: 30 hops)
+                return TooManyRedirectsError(detail=detail)
             if link.status in (404, 410):
                 return NotFoundError(detail=detail)
             if link.status == 429 or link.status >= 500:

@@ -60,7 +60,14 @@ from mediabot.media.remote import (
     UrlCheck,
     open_checked,
 )
-from mediabot.media.splitter import CutPart, CutUnit, SplitError, build_units, plan_part
+from mediabot.media.splitter import (
+    CutPart,
+    CutUnit,
+    DurationCheck,
+    SplitError,
+    build_units,
+    plan_part,
+)
 from mediabot.media.tools import FFMPEG, FFPROBE, MediaToolError, discard, tool_environment
 
 logger = logging.getLogger(__name__)
@@ -125,6 +132,8 @@ class SegmentedSource:
 
     `headers` go with every request; `url_check` is called on every URL before it is
     requested (redirect targets included) and names the guard proxy that carries them.
+    `duration_check` is called with the longer of the declared duration and the tracks'
+    own (their fragments' durations summed) once they are read (`open`).
     """
 
     tracks: tuple[FragmentTrack, ...]
@@ -133,6 +142,7 @@ class SegmentedSource:
     estimated_bytes: int | None = None
     headers: Mapping[str, str] = field(default_factory=dict, hash=False, repr=False)
     url_check: UrlCheck | None = field(default=None, compare=False, repr=False)
+    duration_check: DurationCheck | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.tracks) <= 2:
@@ -357,7 +367,7 @@ class SegmentSplitter:
         """Read the playlists and each track's first fragment: the streams, the time origin.
 
         Raises `SplitError` when a track cannot be read, is not H.264/AAC, or lacks the
-        stream the kind needs.
+        stream the kind needs, and whatever the source's `duration_check` raises.
         """
         if self._session is None:
             timeout = aiohttp.ClientTimeout(
@@ -396,6 +406,8 @@ class SegmentSplitter:
             self._duration_s = max(nominal, default=0.0)
         if self._duration_s <= 0:
             raise SplitError("the source has no known duration")
+        if self._source.duration_check is not None:
+            self._source.duration_check(max([self._duration_s, *nominal]))
 
     def _choose_streams(self, track: _Track, info: MediaInfo) -> None:
         if info.format_name not in _CONTAINERS:

@@ -21,7 +21,7 @@ import asyncio
 import bisect
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -77,6 +77,11 @@ class SplitError(Exception):
     """The media cannot be cut under the limit without re-encoding, or cannot be read."""
 
 
+DurationCheck = Callable[[float], None]
+"""Called with a source's duration once it is read, before any part is cut; raises (the
+caller's own error) to refuse the source."""
+
+
 @dataclass(frozen=True, slots=True)
 class SplitSource:
     """What to cut: one muxed input, or a video-only input plus an audio-only input.
@@ -86,6 +91,7 @@ class SplitSource:
     `headers` go with every request for a URL input (yt-dlp's `http_headers`, cookies);
     `url_check` is called on every URL requested, redirect targets included, before the
     request is made (the private-network guard), and raises to refuse it.
+    `duration_check` is called with the duration the inputs really have (`open`).
     """
 
     inputs: tuple[str | Path, ...]
@@ -93,6 +99,7 @@ class SplitSource:
     duration_s: float | None = None
     headers: Mapping[str, str] = field(default_factory=dict, hash=False, repr=False)
     url_check: UrlCheck | None = field(default=None, compare=False, repr=False)
+    duration_check: DurationCheck | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 1 <= len(self.inputs) <= 2:
@@ -342,7 +349,8 @@ class Splitter:
         return ".mp4" if self._source.kind is MediaKind.VIDEO else ".m4a"
 
     async def open(self) -> None:
-        """Probe every input; raises `SplitError` when a needed stream is missing."""
+        """Probe every input; raises `SplitError` when a needed stream is missing, and
+        whatever the source's `duration_check` raises."""
         want_video = self._source.kind is MediaKind.VIDEO
         self._inputs = []
         durations: list[float] = []
@@ -391,6 +399,8 @@ class Splitter:
             self._duration_s = max(durations)
         if self._duration_s <= 0:
             raise SplitError("the source has no known duration")
+        if self._source.duration_check is not None:
+            self._source.duration_check(self._duration_s)
         self._bit_rate = max(bit_rate, 1)
 
     async def _readable_inputs(self) -> list[tuple[str | Path, str | None]]:
