@@ -4,7 +4,7 @@ Log lines quote outside text (links, titles, Telegram's and yt-dlp's errors), so
 line is made safe for the operator's terminal and log store before it is written:
 
 - control characters (C0 including newlines, DEL, C1), the bidirectional and zero-width
-  characters (`telegram.texts.INVISIBLE`) in a message become visible escapes (``\\x1b``,
+  characters (`domain.invisible.INVISIBLE`) in a message become visible escapes (``\\x1b``,
   ``\\n``, ``\\u202e``, ``\\u200b``): none is in a line unseen, an ``ESC[2J`` in a
   link cannot clear the terminal, a newline in a title cannot forge a second record;
 - credentials in URLs are masked (``https://user:pass@host`` -> ``https://***@host``);
@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from mediabot.config import LogFormat, Settings
-from mediabot.telegram.texts import INVISIBLE
+from mediabot.domain.invisible import INVISIBLE
 
 _REDACTED = "<redacted>"
 _TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"

@@ -29,6 +29,8 @@ import html
 import re
 import unicodedata
 
+from mediabot.domain.invisible import BIDI, INVISIBLE, JOINERS, ZERO_WIDTH
+
 MESSAGE_LIMIT = 4096
 """Telegram's limit on a message's text, in UTF-16 code units after entity parsing."""
 CAPTION_LIMIT = 1024
@@ -52,17 +54,10 @@ _ESCAPE_SEQUENCE = re.compile(
     """,
     re.VERBOSE,
 )
-_BIDI = "\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c"
-_ZERO_WIDTH = "\u200b\u2060-\u2064\ufeff"
-_JOINERS = "\u200c\u200d"
-INVISIBLE = _BIDI + _ZERO_WIDTH + _JOINERS
-"""The invisible characters outside text must not carry (a regex character class body):
-bidirectional controls and zero-width characters. `plain` removes them (the joiners
-where they join nothing); the logs show them escaped."""
 _JOINABLE = f"[^\\x00-\\x9f\\s{INVISIBLE}]"
 _UNWANTED = re.compile(
-    f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}{_ZERO_WIDTH}]"
-    f"|(?<!{_JOINABLE})[{_JOINERS}]|[{_JOINERS}](?!{_JOINABLE})"
+    f"[\x00-\x08\x0b-\x1f\x7f-\x9f{BIDI}{ZERO_WIDTH}]"
+    f"|(?<!{_JOINABLE})[{JOINERS}]|[{JOINERS}](?!{_JOINABLE})"
 )
 """Control characters except tab and newline, bidirectional controls, zero-width
 characters, and a joiner without a visible non-ASCII character on each side."""
