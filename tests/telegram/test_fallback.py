@@ -80,10 +80,25 @@ async def test_while_the_shared_budget_fails_slots_come_from_the_local_one(
 
     shared.away = False
     clock.now += 1.0
-    with caplog.at_level(logging.WARNING):
+    with caplog.at_level(logging.INFO):
         assert await budget.take(12, 1) == Slot(0.0)
     assert not budget.on_local and "answers again" in caplog.text
     assert await budget.delay(12) == 0.0 and shared.asked == 4
+
+    # Back and forth as a database just restarted may be: said again once a minute at most.
+    for _ in range(2):
+        shared.away = True
+        with caplog.at_level(logging.WARNING):
+            await budget.take(13, 1)
+        shared.away = False
+        clock.now += 1.0
+        await budget.take(13, 1)
+    assert caplog.text.count("does not answer") == 1
+    shared.away = True
+    clock.now += 60.0
+    with caplog.at_level(logging.WARNING):
+        await budget.take(14, 1)
+    assert caplog.text.count("does not answer") == 2
 
 
 async def test_a_shared_budget_that_does_not_answer_counts_as_away() -> None:

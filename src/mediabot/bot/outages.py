@@ -119,7 +119,8 @@ class Outages:
         if self._since is None:
             return
         logger.info(
-            "the database and the broker answer again after %.1f s; %d held update(s) go on",
+            "the database and the broker answer again: a held update went through %.1f s "
+            "after the first was held; %d update(s) were held",
             self.clock() - self._since,
             self._held,
         )

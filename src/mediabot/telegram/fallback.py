@@ -24,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_WARN_EVERY_S = 60.0
+
 LOCAL_SHARE = 0.25
 """Of the bot-wide rate, what one process sends on its own budget: four processes at
 once stay under the bot's limit."""
@@ -67,6 +69,7 @@ class FallbackBudget:
         self._clock = clock
         self._local_until: float | None = None
         """While set, steps go to the local budget until this time, then the shared is asked."""
+        self._warned_at: float | None = None
 
     @property
     def limits(self) -> Limits:
@@ -94,15 +97,25 @@ class FallbackBudget:
                 answer = await step(self._shared)
         except Exception as exc:
             if self._local_until is None:
-                logger.warning(
-                    "the shared Telegram budget does not answer (%s: %s); this process sends "
-                    "on its own budget at a share of the rates until it does",
-                    type(exc).__name__,
-                    str(exc).splitlines()[0][:200] if str(exc) else "",
-                )
+                self._went_local(exc)
             self._local_until = self._clock() + self._retry_shared_s
             return await step(self._local)
         if self._local_until is not None:
-            logger.warning("the shared Telegram budget answers again")
+            logger.info("the shared Telegram budget answers again")
             self._local_until = None
         return answer
+
+    def _went_local(self, exc: Exception) -> None:
+        """Say so, once a minute at most (a database slow to answer after its restart may
+        send this process back and forth a few times)."""
+        now = self._clock()
+        quiet = self._warned_at is not None and now - self._warned_at < _WARN_EVERY_S
+        logger.log(
+            logging.DEBUG if quiet else logging.WARNING,
+            "the shared Telegram budget does not answer (%s: %s); this process sends on its "
+            "own budget at a share of the rates until it does",
+            type(exc).__name__,
+            str(exc).splitlines()[0][:200] if str(exc) else "",
+        )
+        if not quiet:
+            self._warned_at = now
