@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from mediabot.db.engine import create_engine
 from mediabot.db.outages import database_unavailable
-from support.postgres_cluster import PostgresCluster
+from support.postgres_cluster import PostgresCluster, running_cluster
 
 
 class _DriverError(Exception):
@@ -82,10 +82,8 @@ def test_other_failures_are_not_an_outage(error: BaseException) -> None:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PostgresCluster]:
-    postgres = PostgresCluster().init()
-    postgres.start()
-    yield postgres
-    postgres.remove()
+    with running_cluster() as postgres:
+        yield postgres
 
 
 async def _error_of(

@@ -23,7 +23,7 @@ from support.conversation import Conversation, Keyboard
 from support.fake_telegram import ApiCall, FakeTelegram
 from support.media import MediaSources
 from support.media_server import MediaServer
-from support.postgres_cluster import PostgresCluster
+from support.postgres_cluster import PostgresCluster, running_cluster
 from support.processes import MediabotProcess, mediabot_env
 
 OUTAGE_S = 10.0
@@ -52,9 +52,7 @@ def deployment(
     make_amqp_vhost: Callable[[], str],
 ) -> Iterator[Deployment]:
     root = tmp_path_factory.mktemp("outages")
-    postgres = PostgresCluster().init()
-    postgres.start()
-    try:
+    with running_cluster() as postgres:
         database_url = asyncio.run(postgres.create_database("mediabot"))
         amqp_url = make_amqp_vhost()
         base = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url, "WORKER_CONCURRENCY": "2"}
@@ -73,8 +71,6 @@ def deployment(
         for process in (bot, *workers):
             if process.running():
                 assert process.stop() == 0, process.log[-3000:]
-    finally:
-        postgres.remove()
 
 
 def _rabbitmqctl(*args: str) -> None:

@@ -11,11 +11,13 @@ who owns that folder (pytest's own temporary folders are closed to other users).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -116,3 +118,14 @@ class PostgresCluster:
         if self.running():
             self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_cluster() -> Iterator[PostgresCluster]:
+    """A private cluster, started; stopped and deleted on the way out."""
+    cluster = PostgresCluster().init()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()

@@ -17,7 +17,7 @@ from mediabot.telegram.budget import Limits, Rate, Slot
 from mediabot.telegram.fallback import LOCAL_SHARE, FallbackBudget, local_limits
 from mediabot.telegram.pacing import Pacer
 from support.clock import FakeClock
-from support.postgres_cluster import PostgresCluster
+from support.postgres_cluster import PostgresCluster, running_cluster
 
 LIMITS = Limits(overall=Rate(20.0, burst=1), per_chat=Rate(2.0, burst=1))
 
@@ -112,10 +112,8 @@ async def test_a_shared_budget_that_does_not_answer_counts_as_away() -> None:
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PostgresCluster]:
-    postgres = PostgresCluster().init()
-    postgres.start()
-    yield postgres
-    postgres.remove()
+    with running_cluster() as postgres:
+        yield postgres
 
 
 @pytest.mark.integration

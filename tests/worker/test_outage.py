@@ -24,17 +24,15 @@ from mediabot.domain.jobs import Job
 from mediabot.telegram.client import create_bot
 from support.fake_telegram import FakeTelegram
 from support.media import MediaSources
-from support.postgres_cluster import PostgresCluster
+from support.postgres_cluster import PostgresCluster, running_cluster
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PostgresCluster]:
-    postgres = PostgresCluster().init()
-    postgres.start()
-    yield postgres
-    postgres.remove()
+    with running_cluster() as postgres:
+        yield postgres
 
 
 async def test_a_part_sent_while_the_database_is_away_is_recorded_once_it_is_back(
