@@ -49,9 +49,9 @@ class _Shared:
         await self._answer()
         return 0.0
 
-    async def hold(self, chat_id: int | None, seconds: float) -> bool:
+    async def hold(self, chat_id: int | None, seconds: float) -> float:
         await self._answer()
-        return False
+        return 0.0
 
 
 def test_the_local_budget_is_a_share_of_the_shared_one() -> None:
@@ -106,7 +106,7 @@ async def test_a_shared_budget_that_does_not_answer_counts_as_away() -> None:
     budget = FallbackBudget(shared, shared_timeout_s=0.05)
     slot = await asyncio.wait_for(budget.take(1, 1), 5)
     assert slot.reserved and budget.on_local
-    assert not await budget.hold(1, 10.0)  # recorded locally: that chat waits here
+    assert await budget.hold(1, 10.0) == 0  # recorded locally: that chat waits here
     assert await budget.delay(1) > 5
 
 

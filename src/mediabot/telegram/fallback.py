@@ -86,7 +86,7 @@ class FallbackBudget:
     async def delay(self, chat_id: int) -> float:
         return await self._either(lambda budget: budget.delay(chat_id))
 
-    async def hold(self, chat_id: int | None, seconds: float) -> bool:
+    async def hold(self, chat_id: int | None, seconds: float) -> float:
         return await self._either(lambda budget: budget.hold(chat_id, seconds))
 
     async def _either(self, step: Callable[[Budget], Awaitable[T]]) -> T:
