@@ -1,8 +1,9 @@
 """The bot's dispatcher in this process, against the fake Bot API, on a fake clock.
 
 `BotBench` feeds raw updates through the real dispatcher (handlers, middlewares) and a
-real aiogram session with mediabot's pacing and retry middlewares; flood waits advance
-a fake clock instead of sleeping, so a test with twenty 429s takes milliseconds.
+real aiogram session with mediabot's pacing and retry middlewares; flood waits and updates
+held through an outage advance a fake clock instead of sleeping, so a test with twenty 429s
+takes milliseconds.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from aiogram import Bot, Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.dispatcher import build_dispatcher
+from mediabot.bot.outages import Outages
 from mediabot.config import Settings
-from mediabot.db.engine import create_engine, create_session_factory
+from mediabot.db.engine import create_engine
 from mediabot.db.migrate import upgrade
 from mediabot.domain.enums import Provider
 from mediabot.domain.media import MediaOptions, Resolution
@@ -91,8 +93,17 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
+def session_class() -> type[AsyncSession]:
+    """The class of the bot's database sessions (override this fixture to make them fail)."""
+    return AsyncSession
+
+
+@pytest.fixture
 async def bench(
-    telegram: FakeTelegram, tmp_path: Path, settings_overrides: dict[str, Any]
+    telegram: FakeTelegram,
+    tmp_path: Path,
+    settings_overrides: dict[str, Any],
+    session_class: type[AsyncSession],
 ) -> AsyncIterator[BotBench]:
     settings = Settings(
         bot_token=telegram.token,
@@ -118,13 +129,14 @@ async def bench(
     async def playlist_lookup(url: str) -> PlaylistOptions:
         return await holder[0].playlist_lookup(url)
 
-    sessions = create_session_factory(engine)
+    sessions = async_sessionmaker(engine, class_=session_class, expire_on_commit=False)
     dispatcher = build_dispatcher(
         settings=settings,
         sessions=sessions,
         job_queue=queue,
         lookup=lookup,
         playlist_lookup=playlist_lookup,
+        outages=Outages(clock=clock, sleep=clock.sleep),
     )
     holder.append(BotBench(telegram, bot, dispatcher, queue, clock, sessions))
     yield holder[0]

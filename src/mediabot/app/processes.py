@@ -45,6 +45,7 @@ from mediabot.queue.local import LocalJobQueue
 from mediabot.queue.rabbit import RabbitJobQueue
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.client import create_bot
+from mediabot.telegram.fallback import FallbackBudget
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.recovery import Recovery
@@ -111,11 +112,11 @@ async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runti
 
 def _pacer(settings: Settings, engine: AsyncEngine) -> Pacer:
     """Telegram's limits are the bot's, whichever process sends: on PostgreSQL, every
-    process draws from one budget in the database; on SQLite (one machine, normally one
-    process), from its own."""
+    process draws from one budget in the database (from its own share while the database is
+    away); on SQLite (one machine, normally one process), from its own."""
     if is_sqlite(settings.effective_database_url):
         return Pacer()
-    return Pacer(PostgresBudget(engine))
+    return Pacer(FallbackBudget(PostgresBudget(engine)))
 
 
 def _worker_id() -> str:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mediabot import metrics
 from mediabot.app.errors import StartupError
 from mediabot.db.models import File
+from mediabot.db.outages import database_unavailable
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 
@@ -46,7 +47,10 @@ async def watch_queue_depth(
         try:
             async with sessions() as session:
                 metrics.QUEUE_DEPTH.set((await session.execute(statement)).scalar_one())
-        except SQLAlchemyError as exc:
+        except Exception as exc:
+            # A database away fails the connect with a bare OSError, not a SQLAlchemyError.
+            if not (isinstance(exc, SQLAlchemyError) or database_unavailable(exc)):
+                raise
             logger.warning("queue depth not read: %s", exc)
         await asyncio.sleep(every_s)
 

@@ -10,6 +10,7 @@ from mediabot.bot.handlers import routers
 from mediabot.bot.handlers.links import Lookup, PlaylistLookup
 from mediabot.bot.i18n import UserLocaleMiddleware
 from mediabot.bot.middlewares import AnswerDeadlineMiddleware, DatabaseMiddleware
+from mediabot.bot.outages import OutageMiddleware, Outages
 from mediabot.config import Settings
 from mediabot.queue.base import JobQueue
 from mediabot.telegram.alerts import AdminAlerts
@@ -24,6 +25,7 @@ def build_dispatcher(
     cached_queue: JobQueue | None = None,
     admin_alerts: AdminAlerts | None = None,
     playlist_lookup: PlaylistLookup | None = None,
+    outages: Outages | None = None,
 ) -> Dispatcher:
     """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `cached_queue`
     (the lane of files Telegram already has; `job_queue` when there is none), `lookup`,
@@ -31,7 +33,9 @@ def build_dispatcher(
     (None: playlist links are refused as unsupported).
 
     What a handler sends is retried through flood waits until its update is too old
-    to matter (`AnswerDeadlineMiddleware`).
+    to matter (`AnswerDeadlineMiddleware`); within the same bound, an update is held while
+    the database or the broker is away (`OutageMiddleware`: `outages`, the process's view
+    of them), and handlers get that hold as `hold`.
     """
     dispatcher = Dispatcher(
         settings=settings,
@@ -42,6 +46,7 @@ def build_dispatcher(
         playlist_lookup=playlist_lookup,
     )
     dispatcher.update.outer_middleware(AnswerDeadlineMiddleware())
+    dispatcher.update.outer_middleware(OutageMiddleware(outages))
     observers = (
         dispatcher.message,
         dispatcher.callback_query,

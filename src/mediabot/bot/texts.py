@@ -47,8 +47,9 @@ def already_chosen() -> str:
     return _("Already on it.")
 
 
-def queue_unavailable() -> str:
-    return _("The download queue is not available right now; please try again in a minute.")
+def busy_for_a_moment() -> str:
+    """Once per outage to a user whose update waits for the database or the broker."""
+    return _("⏳ Busy for a moment — your message will be answered shortly.")
 
 
 def lookup_failed() -> str:

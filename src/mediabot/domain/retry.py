@@ -1,14 +1,21 @@
 """The one retry policy: how many tries, and how long to wait after each failed one.
 
 Every retry in mediabot goes through a `Backoff`: the queues' delays before a failed job's
-next attempt, RabbitMQ publishes through an outage, the Bot API calls' network errors, and
-the re-reads of a remote media block. Flood waits are not retries of this kind: Telegram
-says how long to wait (`telegram/middlewares.py`).
+next attempt, RabbitMQ publishes through an outage, the Bot API calls' network errors, the
+re-reads of a remote media block, and work held while the database or the broker is briefly
+away (`hold_through`). Flood waits are not retries of this kind: Telegram says how long to
+wait (`telegram/middlewares.py`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,3 +48,37 @@ class Backoff:
     def gives_up_after(self, failed_attempt: int) -> bool:
         """True when attempt `failed_attempt` was the last one allowed."""
         return self.max_attempts is not None and failed_attempt >= self.max_attempts
+
+
+async def hold_through(
+    step: Callable[[], Awaitable[T]],
+    passing: Callable[[BaseException], bool],
+    backoff: Backoff,
+    *,
+    give_up_at: float | None = None,
+    on_hold: Callable[[BaseException, int], Awaitable[None]] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> T:
+    """`step()`, run again after each failure `passing` recognises (a service briefly away),
+    with `backoff`'s waits in between; any other failure is raised at once.
+
+    The step must be safe to run again from its start. A passing failure is raised once
+    `clock()` reaches `give_up_at` (None: never), or once `backoff.max_attempts` tries
+    failed. `on_hold(error, failures)` is awaited before each wait.
+    """
+    failures = 0
+    while True:
+        try:
+            return await step()
+        except Exception as exc:
+            if not passing(exc):
+                raise
+            failures += 1
+            remaining = None if give_up_at is None else give_up_at - clock()
+            if backoff.gives_up_after(failures) or (remaining is not None and remaining <= 0):
+                raise
+            if on_hold is not None:
+                await on_hold(exc, failures)
+            delay = backoff.delay_s(failures)
+            await sleep(delay if remaining is None else min(delay, remaining))

@@ -1,17 +1,23 @@
 """The ports of `worker.ports` over the database, aiogram, the senders and the downloaders.
 
 The only place of the worker that opens sessions or maps ORM rows: each call is one short
-transaction, and no session is held across the network.
+transaction, and no session is held across the network. Each call waits out a database
+outage (a restart, a failover) and then runs again from its start (`DATABASE_HOLD_S`), so a
+job goes on through it: a part Telegram took while the database was away is recorded once
+it is back, a lease renewal goes through late instead of counting as the lease lost.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
+import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
@@ -20,10 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mediabot import metrics
 from mediabot.db.engine import uninterrupted
 from mediabot.db.models import File, FilePart, User
+from mediabot.db.outages import database_unavailable
 from mediabot.db.repositories import ChatRepository, FileRepository, PlaylistRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import DownloadResult, Progress
 from mediabot.domain.playlist import PlaylistTally
+from mediabot.domain.retry import Backoff, hold_through
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import get_resolutions, make_downloader
 from mediabot.downloaders.streams import StreamPlan
@@ -38,6 +46,52 @@ from mediabot.worker.playlist import PlaylistItemStatus
 from mediabot.worker.ports import Downloader, RequestsStore, Sender, Status
 from mediabot.worker.progress import StatusMessage
 from mediabot.worker.request import CachedDelivery, Claim, PlaylistPlace, Request
+
+logger = logging.getLogger(__name__)
+
+DATABASE_HOLD_S = 600.0
+"""How long one database call of a job waits for the database to come back; after that its
+failure goes the usual way (the job comes back later, see `worker.pipeline`)."""
+_HOLD_BACKOFF = Backoff(base_delay_s=0.25, max_delay_s=2.0)
+
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+_Store = TypeVar("_Store", bound="DatabaseRequests")
+
+
+def _through_outages(
+    call: Callable[Concatenate[_Store, _P], Coroutine[Any, Any, _T]],
+) -> Callable[Concatenate[_Store, _P], Coroutine[Any, Any, _T]]:
+    """The call, run again from its start while the database is away (see the module)."""
+
+    @functools.wraps(call)
+    async def held(store: _Store, /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        waited = time.monotonic()
+        held = False
+
+        async def on_hold(exc: BaseException, failures: int) -> None:
+            nonlocal held
+            held = True
+            if failures == 1:
+                logger.warning("%s waits for the database: %s", call.__name__, _brief(exc))
+
+        answer = await hold_through(
+            lambda: call(store, *args, **kwargs),
+            database_unavailable,
+            _HOLD_BACKOFF,
+            give_up_at=waited + store.hold_s,
+            on_hold=on_hold,
+        )
+        if held:
+            logger.info("%s went through after %.1f s", call.__name__, time.monotonic() - waited)
+        return answer
+
+    return held
+
+
+def _brief(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200] if text else ''}"
 
 
 def _count_ending(file: File) -> None:
@@ -113,7 +167,10 @@ class DatabaseRequests:
     owner: str
     lease: timedelta
     max_running_per_user: int | None
+    hold_s: float = DATABASE_HOLD_S
+    """How long each call waits out a database outage."""
 
+    @_through_outages
     async def claim(self, request_id: uuid.UUID, *, fair: bool = True) -> Claim:
         """Claim the fairest request (fair turns), `request_id` when it is as fair as any;
         not `fair`: `request_id` or nothing."""
@@ -138,6 +195,7 @@ class DatabaseRequests:
         request = _request_of(file) if file is not None else None
         return Claim(taken is not None, waiting, request, taken)
 
+    @_through_outages
     async def release(
         self,
         request_id: uuid.UUID,
@@ -152,6 +210,7 @@ class DatabaseRequests:
             )
             await session.commit()
 
+    @_through_outages
     async def renew(self, request_id: uuid.UUID, progress: Progress | None = None) -> bool:
         # The lease watcher that calls this is cancelled at the end of every job, often
         # mid-renewal: the renewal finishes first (see `uninterrupted`).
@@ -165,12 +224,16 @@ class DatabaseRequests:
             await session.commit()
         return held and file is not None and not file.state.is_final
 
+    @_through_outages
     async def state_of(self, request_id: uuid.UUID) -> RequestState | None:
         async with self.sessions() as session:
             file = await FileRepository(session).get(request_id)
         return file.state if file is not None else None
 
-    async def set_state(self, request_id: uuid.UUID, state: RequestState, **values: object) -> bool:
+    @_through_outages
+    async def set_state(
+        self, /, request_id: uuid.UUID, state: RequestState, **values: object
+    ) -> bool:
         async with self.sessions() as session:
             files = FileRepository(session)
             changed = await files.set_state(request_id, state, owner=self.owner, **values)
@@ -180,6 +243,7 @@ class DatabaseRequests:
             _count_ending(ended)
         return changed
 
+    @_through_outages
     async def give_up(self, request_id: uuid.UUID, reason: str) -> Request | None:
         async with self.sessions() as session:
             files = FileRepository(session)
@@ -190,6 +254,7 @@ class DatabaseRequests:
             _count_ending(file)
         return _request_of(file) if changed and file is not None else None
 
+    @_through_outages
     async def end_chat(self, chat_id: uuid.UUID, reason: str) -> int:
         async with self.sessions() as session:
             await ChatRepository(session).mark_blocked(chat_id)
@@ -199,6 +264,7 @@ class DatabaseRequests:
             await session.commit()
         return len(ended)
 
+    @_through_outages
     async def find_delivered(self, request: Request) -> CachedDelivery | None:
         async with self.sessions() as session:
             hit = await FileRepository(session).find_delivered(
@@ -207,12 +273,14 @@ class DatabaseRequests:
         metrics.CACHE_LOOKUPS.labels("miss" if hit is None else "hit").inc()
         return _cached_of(hit) if hit is not None else None
 
+    @_through_outages
     async def drop_parts(self, *request_ids: uuid.UUID) -> None:
         async with self.sessions() as session:
             for request_id in request_ids:
                 await FileRepository(session).drop_parts(request_id)
             await session.commit()
 
+    @_through_outages
     async def being_fetched(self, request_id: uuid.UUID, *, ordered: bool = True) -> bool:
         async with self.sessions() as session:
             files = FileRepository(session)
@@ -221,11 +289,13 @@ class DatabaseRequests:
                 return False  # ordered: one that never started a fetch waits for no twin
             return await files.being_fetched(me, ordered=ordered)
 
+    @_through_outages
     async def last_part(self, request_id: uuid.UUID) -> tuple[int, float | None] | None:
         async with self.sessions() as session:
             parts = await FileRepository(session).parts_of(request_id)
         return (parts[-1].index, parts[-1].end_s) if parts else None
 
+    @_through_outages
     async def add_part(self, request_id: uuid.UUID, part: SentPart) -> None:
         async with self.sessions() as session:
             await FileRepository(session).add_part(
@@ -243,6 +313,7 @@ class DatabaseRequests:
             )
             await session.commit()
 
+    @_through_outages
     async def set_resolution(self, request_id: uuid.UUID, height: int) -> bool:
         async with self.sessions() as session:
             files = FileRepository(session)
@@ -253,12 +324,14 @@ class DatabaseRequests:
             await session.commit()
         return True
 
+    @_through_outages
     async def playlist_tally(self, playlist_id: uuid.UUID) -> PlaylistTally:
         async with self.sessions() as session:
             tally = await PlaylistRepository(session).tally(playlist_id)
             await session.commit()
         return tally
 
+    @_through_outages
     async def allow_status_edit(self, playlist_id: uuid.UUID, window_s: float) -> bool:
         # Asked from a status edit's task, which `StatusMessage.close` may cancel.
         return await uninterrupted(self._allow_status_edit(playlist_id, window_s))
@@ -269,6 +342,7 @@ class DatabaseRequests:
             await session.commit()
         return allowed
 
+    @_through_outages
     async def end_playlist(self, playlist_id: uuid.UUID) -> float | None:
         async with self.sessions() as session:
             playlists = PlaylistRepository(session)

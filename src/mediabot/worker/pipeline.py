@@ -19,6 +19,11 @@ a request is back in the queued state, so that only real fetches count as twins.
 back after the defer delay), each for `CACHED_TWIN_WAIT_S` at most, so a popular long
 download does not fill the lane that cached files count on.
 
+The database going away for a while (a restart, a failover) only pauses a job: each of its
+database calls waits for it (`worker.adapters`). One that waits longer than that bound
+brings the job back after the defer delay, no attempt used: an outage is nobody's failure,
+and never sends a request to the dead letters.
+
 Every ending leaves nothing in the request's work folder (`steps.clean_up`), and nothing
 edits its status message after its final text. Telegram's flood waits are sat out (the
 lease renewed, the status saying so), but a long one hands the job back so that other
@@ -48,6 +53,7 @@ from aiogram.exceptions import (
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mediabot.db.outages import database_unavailable
 from mediabot.domain.enums import RequestState
 from mediabot.domain.inline import start_payload
 from mediabot.domain.jobs import Job
@@ -185,6 +191,15 @@ class Pipeline:
         await self._handle(job, cached_lane=self._parts.hand_over is not None)
 
     async def _handle(self, job: Job, *, cached_lane: bool) -> None:
+        try:
+            await self._handle_claimed(job, cached_lane=cached_lane)
+        except Exception as exc:
+            if not database_unavailable(exc):
+                raise
+            logger.warning("job %s: the database is still away; back later", job.request_id)
+            raise DeferJobError("the database is unavailable") from exc
+
+    async def _handle_claimed(self, job: Job, *, cached_lane: bool) -> None:
         requests = self._ports.requests
         # The cached lane takes its own request only: a fair turn could be a download.
         request = await claim(requests, job.request_id, fair=not cached_lane)
@@ -365,6 +380,8 @@ class Pipeline:
             await job.requests.release(request.id)
             raise
         except Exception as exc:
+            if database_unavailable(exc):
+                raise  # nothing to release it with: the lease runs out (see `_handle`)
             logger.exception("job %s: unexpected failure", request.id)
             await job.requests.release(request.id)
             raise RetryJobError(f"{type(exc).__name__}: {exc}") from exc

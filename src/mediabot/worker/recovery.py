@@ -31,10 +31,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
 from mediabot.db.models import File
+from mediabot.db.outages import database_unavailable
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
-from mediabot.queue.base import DeadLetterHandler, JobQueue
+from mediabot.queue.base import DeadLetterHandler, JobQueue, PublishFailedError
 
 logger = logging.getLogger(__name__)
 
@@ -137,5 +138,13 @@ class Recovery:
             try:
                 await self.republish()
                 await self.sweep_work_dir()
-            except Exception:
-                logger.exception("recovery round failed; trying again in %.0f s", interval_s)
+            except Exception as exc:
+                if database_unavailable(exc) or isinstance(exc, PublishFailedError):
+                    logger.warning(
+                        "recovery round skipped, the database or the broker is away (%s); "
+                        "trying again in %.0f s",
+                        type(exc).__name__,
+                        interval_s,
+                    )
+                else:
+                    logger.exception("recovery round failed; trying again in %.0f s", interval_s)

@@ -7,11 +7,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
+from sqlalchemy.exc import DBAPIError
 from worker_fakes import World, sent_part
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.downloaders.errors import YouTubeBotCheckError
+from mediabot.queue.base import DeferJobError
 from mediabot.senders.base import StaleFileIdError
 from mediabot.senders.cached import CachedPart
 from mediabot.telegram.alerts import AdminAlerts
@@ -107,3 +110,41 @@ async def test_a_site_refusing_the_bot_is_told_to_the_user_and_once_to_the_admin
         assert "not a robot" in (_status(world).final or "")
     [(admin, warning)] = bot.sent
     assert admin == 77 and "YOUTUBE_COOKIES_FILE" in warning
+
+
+def _database_away() -> DBAPIError:
+    return DBAPIError(
+        "UPDATE", None, Exception("terminating connection"), connection_invalidated=True
+    )
+
+
+async def test_the_database_still_away_at_the_claim_brings_the_job_back_later(
+    tmp_path: Path,
+) -> None:
+    """An outage longer than the store waits is nobody's failure: the job is deferred (no
+    attempt used, never a dead letter), not retried."""
+    world = World()
+    pipeline = world.pipeline(tmp_path)
+
+    async def claim_while_away(request_id: uuid.UUID, *, fair: bool = True) -> Any:
+        raise _database_away()
+
+    world.requests.claim = claim_while_away  # type: ignore[method-assign]
+    with pytest.raises(DeferJobError, match="database"):
+        await pipeline.handle(Job(world.request.id))
+
+
+async def test_the_database_still_away_mid_delivery_defers_the_job_and_keeps_the_lease(
+    tmp_path: Path,
+) -> None:
+    world = World()
+    world.senders.fresh_script = ([sent_part(0)], None)
+
+    async def record_while_away(request_id: uuid.UUID, part: Any) -> None:
+        raise _database_away()
+
+    world.requests.add_part = record_while_away  # type: ignore[method-assign]
+    with pytest.raises(DeferJobError):
+        await world.pipeline(tmp_path).handle(Job(world.request.id))
+    assert world.requests.released == []  # nothing to release it with: the lease runs out
+    assert _leftovers(tmp_path) == []

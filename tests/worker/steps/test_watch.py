@@ -1,9 +1,12 @@
-"""Step watch: renews, stops the work when the request leaves our hands, not after our end."""
+"""Step watch: renews, stops the work when the request leaves our hands, not after our end,
+nor when a renewal fails."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 
+from sqlalchemy.exc import DBAPIError
 from worker_fakes import World
 
 from mediabot.domain.enums import RequestState
@@ -49,3 +52,19 @@ async def test_each_renewal_records_the_progress_shown() -> None:
     work = asyncio.create_task(asyncio.sleep(0.02))
     await watch(world.job, work, every_s=0.005)
     assert world.requests.progress[world.request.id] == Progress(parts_total=4)
+
+
+async def test_a_renewal_that_fails_is_tried_again_not_taken_for_a_lost_lease() -> None:
+    world = World()
+    renew = world.requests.renew
+    failures = [DBAPIError("UPDATE", None, Exception("gone"), connection_invalidated=True)]
+
+    async def database_away_once(request_id: uuid.UUID, progress: Progress | None = None) -> bool:
+        if failures:
+            raise failures.pop()
+        return await renew(request_id, progress)
+
+    world.requests.renew = database_away_once  # type: ignore[method-assign]
+    work = asyncio.create_task(asyncio.sleep(0.05))
+    assert await watch(world.job, work, every_s=0.005) is False
+    assert not failures and work.done() and not work.cancelled()

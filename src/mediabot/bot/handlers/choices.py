@@ -1,8 +1,10 @@
 """A button press: check it, record the choice, queue the job, show the position.
 
 Every database step ends (commit or rollback) before the bot talks to Telegram, so no
-connection is held across the network. Answering the press and the "Queued" note are
-courtesies (`bot.courtesy`): their failure never stops the job from being published.
+connection is held across the network, and a press held through a database outage runs
+again from its start without answering twice (`bot.outages`). Answering the press and the
+"Queued" note are courtesies (`bot.courtesy`): their failure never stops the job from being
+published, which waits out a broker outage (`UpdateHold.publish`).
 """
 
 from __future__ import annotations
@@ -19,13 +21,13 @@ from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import Choice, ChoiceData, cancel_keyboard
 from mediabot.bot.limits import place_still_free, refused_by_limits, refused_when_full
-from mediabot.bot.middlewares import ANSWER_WINDOW_S
+from mediabot.bot.outages import UpdateHold
 from mediabot.config import Settings
 from mediabot.db.models import File, Playlist
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
-from mediabot.queue.base import JobQueue, PublishFailedError
+from mediabot.queue.base import JobQueue
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ async def choose(
     cached_queue: JobQueue,
     settings: Settings,
     user_row_id: uuid.UUID,
+    hold: UpdateHold,
 ) -> None:
     """Turn a press on an offer's button into a queued request (or cancel it).
 
@@ -124,15 +127,8 @@ async def choose(
     if not queued.cached:
         # A cached file arrives in a moment: the chat's message budget is kept for it.
         await note(message, texts.queued(queued.position), cancel_keyboard(file.id))
-    try:
-        await (cached_queue if queued.cached else job_queue).publish(Job(file.id))
-    except PublishFailedError:
-        logger.exception("request %s: publishing the job failed", file.id)
-        await files.set_state(file.id, RequestState.FAILED, error_reason="queue unavailable")
-        await session.commit()
-        await note(message, texts.queue_unavailable(), wait_s=ANSWER_WINDOW_S)
-        return
-    logger.info("request %s: queued %s %s", file.id, kind, resolution or "")
+    if await hold.publish(cached_queue if queued.cached else job_queue, Job(file.id)):
+        logger.info("request %s: queued %s %s", file.id, kind, resolution or "")
 
 
 async def _queue(

@@ -20,12 +20,13 @@ from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import HistoryData, history_keyboard
 from mediabot.bot.limits import place_still_free, refused_by_limits, refused_when_full
+from mediabot.bot.outages import UpdateHold
 from mediabot.config import Settings
 from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
-from mediabot.queue.base import JobQueue, PublishFailedError
+from mediabot.queue.base import JobQueue
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +86,7 @@ async def on_history_button(
     chat_row_id: uuid.UUID,
     settings: Settings,
     cached_queue: JobQueue,
+    hold: UpdateHold,
 ) -> None:
     """◀ ▶ turn the page; a file's button sends it again (the owner's files only), through
     the workers' cached lane."""
@@ -102,6 +104,7 @@ async def on_history_button(
         chat_row_id,
         settings,
         cached_queue,
+        hold,
     )
 
 
@@ -113,6 +116,7 @@ async def _send_again(
     chat_id: uuid.UUID,
     settings: Settings,
     job_queue: JobQueue,
+    hold: UpdateHold,
 ) -> None:
     files = FileRepository(session)
     delivered = await files.get(request_id)
@@ -135,11 +139,5 @@ async def _send_again(
     again = await files.again(delivered, chat_id, user_id)
     await session.commit()
     await acknowledge(callback, texts.sending_again())
-    try:
-        await job_queue.publish(Job(again.id))
-    except PublishFailedError:
-        logger.exception("request %s: publishing the job failed", again.id)
-        await files.set_state(again.id, RequestState.FAILED, error_reason="queue unavailable")
-        await session.commit()
-        return
-    logger.info("request %s: %s sent again from the history", again.id, delivered.id)
+    if await hold.publish(job_queue, Job(again.id)):
+        logger.info("request %s: %s sent again from the history", again.id, delivered.id)

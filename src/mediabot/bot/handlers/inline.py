@@ -43,6 +43,7 @@ from mediabot.bot.handlers.links import Lookup, record_offer
 from mediabot.bot.keyboards import format_size
 from mediabot.bot.limits import limit_refusal, place_still_free
 from mediabot.bot.links import first_link
+from mediabot.bot.outages import UpdateHold
 from mediabot.config import Settings
 from mediabot.db.models import File
 from mediabot.db.repositories import (
@@ -62,7 +63,7 @@ from mediabot.downloaders.errors import (
 )
 from mediabot.downloaders.registry import recognise
 from mediabot.i18n import _
-from mediabot.queue.base import JobQueue, PublishFailedError
+from mediabot.queue.base import JobQueue
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.flood import answer_deadline
 from mediabot.telegram.texts import fill_html, plain
@@ -139,6 +140,7 @@ async def queue_chosen_result(
     job_queue: JobQueue,
     bot: Bot,
     user_row_id: uuid.UUID,
+    hold: UpdateHold,
 ) -> None:
     """Record the chosen resolution as a request delivered into the inline message."""
     choice = InlineChoice.parse(chosen.result_id)
@@ -175,8 +177,7 @@ async def queue_chosen_result(
         return
     await files.set_state(choice.offer_id, RequestState.QUEUED, inline_message_id=place)
     await session.commit()
-    if not await _published(job_queue, session, choice.offer_id):
-        await _tell(bot, place, texts.queue_unavailable())
+    await _publish(hold, job_queue, choice.offer_id)
 
 
 @router.message(
@@ -191,6 +192,7 @@ async def send_inline_parts(
     cached_queue: JobQueue,
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
+    hold: UpdateHold,
 ) -> None:
     """The deep link of an inline message too large for it: the parts, sent here (a new
     request of this user's, resent from the storage chat's file ids).
@@ -219,8 +221,7 @@ async def send_inline_parts(
         "request %s: parts of inline request %s sent to the private chat", again.id, delivered.id
     )
     await message.answer(texts.inline_sending_parts())
-    if not await _published(cached_queue, session, again.id):
-        await message.answer(texts.queue_unavailable())
+    await _publish(hold, cached_queue, again.id)
 
 
 def _parts_of_own_inline_delivery(
@@ -377,19 +378,10 @@ def _may_choose(offer: File | None, choice: InlineChoice, user_row_id: uuid.UUID
     )
 
 
-async def _published(job_queue: JobQueue, session: AsyncSession, request_id: uuid.UUID) -> bool:
-    """Publish the request's job; False (the request failed) when the queue refused it."""
-    try:
-        await job_queue.publish(Job(request_id))
-    except PublishFailedError:
-        logger.exception("request %s: publishing the job failed", request_id)
-        await FileRepository(session).set_state(
-            request_id, RequestState.FAILED, error_reason="queue unavailable"
-        )
-        await session.commit()
-        return False
-    logger.info("request %s: queued", request_id)
-    return True
+async def _publish(hold: UpdateHold, job_queue: JobQueue, request_id: uuid.UUID) -> None:
+    """Publish the request's job, waiting out a broker outage (see `UpdateHold.publish`)."""
+    if await hold.publish(job_queue, Job(request_id)):
+        logger.info("request %s: queued", request_id)
 
 
 async def _answer(

@@ -25,6 +25,7 @@ from mediabot.bot import texts
 from mediabot.bot.filters import ForOtherBot, is_private
 from mediabot.bot.keyboards import choices_keyboard, playlist_keyboard, whole_playlist_row
 from mediabot.bot.links import extract_links
+from mediabot.bot.outages import UpdateHold
 from mediabot.config import Settings
 from mediabot.db.models import File, Playlist
 from mediabot.db.repositories import FileRepository, PlaylistRepository, ProviderRepository
@@ -132,13 +133,16 @@ async def offer_choices(
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
     admin_alerts: AdminAlerts,
+    hold: UpdateHold,
     playlist_lookup: PlaylistLookup | None = None,
 ) -> None:
     """Look up every link of the message and answer each with its resolution buttons.
 
     Links naming the same media get one offer: the URL tells most of them apart before any
     lookup (`extract_links`); those only the lookup tells (a share link and the post's own
-    link) are folded after it.
+    link) are folded after it. The status messages are out before anything is recorded, so
+    each database step after them waits out an outage where it stands (`hold`) rather than
+    run the update again.
     """
     urls, truncated = extract_links(message, MAX_LINKS)
 
@@ -157,6 +161,7 @@ async def offer_choices(
         *(_look_up(lookup, playlist_lookup, url, timeout_s, warn_admins) for url in urls)
     )
     offered: set[str] = set()
+    where = _Where(message, session, hold, chat_row_id, user_row_id)
     for url, status, outcome in zip(urls, statuses, outcomes, strict=True):
         if isinstance(outcome, _Found) and outcome.media is not None:
             if outcome.media.media_key in offered:
@@ -165,7 +170,7 @@ async def offer_choices(
                 continue
             offered.add(outcome.media.media_key)
         try:
-            await _answer(message, session, url, status, outcome, chat_row_id, user_row_id)
+            await _answer(where, url, status, outcome)
         except _ChatClosedError:
             return
         except Exception:
@@ -174,55 +179,59 @@ async def offer_choices(
             logger.exception("answering the link %s failed", url)
 
 
-async def _answer(
-    message: Message,
-    session: AsyncSession,
-    url: str,
-    status: Message | None,
-    outcome: _Found | str,
-    chat_row_id: uuid.UUID,
-    user_row_id: uuid.UUID,
-) -> None:
+async def _answer(where: _Where, url: str, status: Message | None, outcome: _Found | str) -> None:
     """Answer one link: its refusal, or its offer recorded and shown with buttons."""
+    message, session = where.message, where.session
     if isinstance(outcome, str):
         await _say(message, status, outcome)
         return
-    where = _Where(message, chat_row_id, user_row_id)
     if outcome.media is None:
         assert outcome.playlist is not None
-        await _offer_playlist(session, where, status, outcome.playlist)
+        await _offer_playlist(where, status, outcome.playlist)
         return
     options = outcome.media
     if not options.resolutions and not options.has_audio and not options.photo_count:
         await _say(message, status, texts.nothing_to_offer())
         return
-    offer = await record_offer(
-        session,
-        chat_row_id,
-        user_row_id,
-        url,
-        options,
-        status_message_id=status.message_id if status is not None else None,
-        link_message_id=where.link_message_id,
-        message_thread_id=where.thread_id,
-    )
+    shown_on = status.message_id if status is not None else None
+
+    async def record() -> tuple[File, Playlist | None]:
+        offer = await record_offer(
+            session,
+            where.chat_row_id,
+            where.user_row_id,
+            url,
+            options,
+            status_message_id=shown_on,
+            link_message_id=where.link_message_id,
+            message_thread_id=where.thread_id,
+        )
+        beside = None
+        if outcome.playlist is not None:
+            beside = await _record_playlist(session, where, shown_on, outcome.playlist)
+        await session.commit()
+        return offer, beside
+
+    offer, beside = await where.hold(record, session=session)
+    logger.info("offer %s: %s -> %s %s", offer.id, url, options.media_key, options.heights)
     extra_rows = []
-    beside = None
-    if outcome.playlist is not None:
-        beside = await _record_playlist(session, where, offer.status_message_id, outcome.playlist)
+    if beside is not None and outcome.playlist is not None:
         extra_rows.append(
             whole_playlist_row(beside.id, texts.whole_playlist(len(outcome.playlist.entries)))
         )
-    await session.commit()
-    logger.info("offer %s: %s -> %s %s", offer.id, url, options.media_key, options.heights)
     keyboard = choices_keyboard(offer.id, options, extra_rows)
     shown = await _say(message, status, texts.choose(options.title), keyboard)
-    if shown is not None and shown.message_id != offer.status_message_id:
+    if shown is not None and shown.message_id != shown_on:
         # The buttons went out as a new message: presses must be recognised on that one.
-        offer.status_message_id = shown.message_id
-        if beside is not None:
-            beside.status_message_id = shown.message_id
-        await session.commit()
+        await where.hold(lambda: _moved(session, shown.message_id, offer, beside), session=session)
+
+
+async def _moved(session: AsyncSession, message_id: int, *offers: File | Playlist | None) -> None:
+    """Record that `offers` are shown on the message `message_id` from now on."""
+    for offer in offers:
+        if offer is not None:
+            offer.status_message_id = message_id
+    await session.commit()
 
 
 async def record_offer(
@@ -256,6 +265,9 @@ class _Where:
     """Who sent a link, and where its answers go."""
 
     message: Message
+    session: AsyncSession
+    hold: UpdateHold
+    """Where each database step after the first message waits out an outage."""
     chat_row_id: uuid.UUID
     user_row_id: uuid.UUID
 
@@ -289,14 +301,18 @@ async def _record_playlist(
     )
 
 
-async def _offer_playlist(
-    session: AsyncSession, where: _Where, status: Message | None, options: PlaylistOptions
-) -> None:
+async def _offer_playlist(where: _Where, status: Message | None, options: PlaylistOptions) -> None:
     """Record a playlist's offer and show it: its size, and one choice for all its items."""
-    playlist = await _record_playlist(
-        session, where, status.message_id if status is not None else None, options
-    )
-    await session.commit()
+    session = where.session
+
+    async def record() -> Playlist:
+        playlist = await _record_playlist(
+            session, where, status.message_id if status is not None else None, options
+        )
+        await session.commit()
+        return playlist
+
+    playlist = await where.hold(record, session=session)
     logger.info(
         "playlist offer %s: %s -> %d items of %s",
         playlist.id,
@@ -308,8 +324,7 @@ async def _offer_playlist(
         where.message, status, playlist_offer_text(options), playlist_keyboard(playlist.id)
     )
     if shown is not None and shown.message_id != playlist.status_message_id:
-        playlist.status_message_id = shown.message_id
-        await session.commit()
+        await where.hold(lambda: _moved(session, shown.message_id, playlist), session=session)
 
 
 def playlist_offer_text(options: PlaylistOptions) -> str:

@@ -3,7 +3,8 @@
 Each item becomes a request of its own, in turn (cached items first: they arrive at once),
 so the worker, the cache, the lease and recovery treat it as any other request; the user's
 stack and hourly presses count the playlist as one. Every database step ends before the
-bot talks to Telegram, as in `choices`.
+bot talks to Telegram, as in `choices`; the one that follows a message (the offer a video
+link's row opens) waits out a database outage where it stands.
 """
 
 from __future__ import annotations
@@ -29,14 +30,14 @@ from mediabot.bot.keyboards import (
     playlist_keyboard,
 )
 from mediabot.bot.limits import place_still_free, refused_by_limits, refused_when_full
-from mediabot.bot.middlewares import ANSWER_WINDOW_S
+from mediabot.bot.outages import UpdateHold
 from mediabot.config import Settings
 from mediabot.db.models import File, Playlist
 from mediabot.db.repositories import FileRepository, PlaylistRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.playlist import PlaylistOptions, playlist_offers
-from mediabot.queue.base import JobQueue, PublishFailedError
+from mediabot.queue.base import JobQueue
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ async def choose_for_playlist(
     job_queue: JobQueue,
     settings: Settings,
     user_row_id: uuid.UUID,
+    hold: UpdateHold,
 ) -> None:
     """Queue a playlist's items in the choice pressed, open its offer, or cancel the rest."""
     playlist = await PlaylistRepository(session).get_with_chat(callback_data.playlist_id)
@@ -70,7 +72,7 @@ async def choose_for_playlist(
         )
         return
     if callback_data.choice is PlaylistChoice.OPEN:
-        await _open(callback, message, session, playlist)
+        await _open(callback, message, session, playlist, hold)
         return
     kind = MediaKind.VIDEO if callback_data.choice is PlaylistChoice.VIDEO else MediaKind.AUDIO
     resolution = callback_data.height if kind is MediaKind.VIDEO else None
@@ -89,7 +91,10 @@ async def choose_for_playlist(
         return
     await acknowledge(callback, texts.playlist_queued(len(items)))
     await note(message, texts.playlist_queued(len(items)), playlist_cancel_keyboard(playlist.id))
-    await _publish(message, session, job_queue, playlist, items)
+    for item in items:
+        if not await hold.publish(job_queue, Job(item.id)):
+            logger.warning("playlist %s: the rest of its items wait for recovery", playlist.id)
+            return
 
 
 async def _queue(
@@ -130,30 +135,12 @@ async def _queue(
     return items
 
 
-async def _publish(
+async def _open(
+    callback: CallbackQuery,
     message: Message,
     session: AsyncSession,
-    job_queue: JobQueue,
     playlist: Playlist,
-    items: list[File],
-) -> None:
-    """One job per item; when the queue fails, what is left of the playlist ends failed."""
-    for item in items:
-        try:
-            await job_queue.publish(Job(item.id))
-        except PublishFailedError:
-            logger.exception("playlist %s: publishing the job of %s failed", playlist.id, item.id)
-            playlists = PlaylistRepository(session)
-            await playlists.end_items(playlist.id, RequestState.FAILED, "queue unavailable")
-            settles_in = await playlists.status_settles_in(playlist.id)
-            await session.commit()
-            await asyncio.sleep(settles_in)  # as in `_cancel`: the last word comes last
-            await note(message, texts.queue_unavailable(), wait_s=ANSWER_WINDOW_S)
-            return
-
-
-async def _open(
-    callback: CallbackQuery, message: Message, session: AsyncSession, playlist: Playlist
+    hold: UpdateHold,
 ) -> None:
     """Offer the playlist a video link also names, in a message of its own."""
     options = PlaylistOptions(
@@ -174,11 +161,15 @@ async def _open(
     except TelegramAPIError as exc:
         logger.warning("playlist %s: its offer was not shown: %s", playlist.id, exc.message)
         return
-    row = await PlaylistRepository(session).get(playlist.id)
-    if row is not None:
-        # Its buttons are recognised on that message from now on.
-        row.status_message_id = shown.message_id
-    await session.commit()
+
+    async def remember() -> None:
+        row = await PlaylistRepository(session).get(playlist.id)
+        if row is not None:
+            # Its buttons are recognised on that message from now on.
+            row.status_message_id = shown.message_id
+        await session.commit()
+
+    await hold(remember, session=session)
 
 
 async def _cancel(

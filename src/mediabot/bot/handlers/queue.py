@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import QueueCancelData, queue_keyboard
+from mediabot.bot.outages import UpdateHold
 from mediabot.db.models import File
 from mediabot.db.repositories import FileRepository, PlaylistRepository
 from mediabot.domain.enums import RequestState
@@ -105,8 +106,10 @@ async def cancel_from_queue(
     session: AsyncSession,
     user_row_id: uuid.UUID,
     bot: Bot,
+    hold: UpdateHold,
 ) -> None:
-    """Cancel one of the user's requests in flight, then show the list again."""
+    """Cancel one of the user's requests in flight, then show the list again (read after
+    the press was answered: an outage then is waited out there, not by cancelling again)."""
     files = FileRepository(session)
     file = await files.get_with_chat(callback_data.request_id)
     if file is None or file.requested_by_id != user_row_id:
@@ -139,7 +142,7 @@ async def cancel_from_queue(
             await asyncio.sleep(settles_in)  # the edits allowed before the end land first
             await _say_cancelled(bot, file.chat.telegram_id, file.status_message_id, said)
     if isinstance(callback.message, Message):
-        text, ids = await _listing(session, user_row_id)
+        text, ids = await hold(lambda: _listing(session, user_row_id), session=session)
         await note(callback.message, text, queue_keyboard(ids) if ids else None)
 
 
