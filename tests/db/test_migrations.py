@@ -17,8 +17,17 @@ from mediabot.db.engine import create_engine
 from mediabot.db.migrate import alembic_config, downgrade, upgrade
 from mediabot.db.models import File  # noqa: F401 - registers the tables
 
-TABLES = {"users", "chats", "providers", "playlists", "files", "file_parts", "telegram_budget"}
-KEYED_BY_TELEGRAM_ID = {"telegram_budget": "chat_id"}
+TABLES = {
+    "users",
+    "chats",
+    "providers",
+    "playlists",
+    "files",
+    "file_parts",
+    "telegram_budget",
+    "updates",
+}
+KEYED_BY_TELEGRAM_ID = {"telegram_budget": "chat_id", "updates": "update_id"}
 """Tables of Telegram's state rather than of our records: keyed by Telegram's own id."""
 FOREIGN_KEYS = {
     ("chats", "fk_chats_user_id_users", "users"),
