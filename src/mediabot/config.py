@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0:8080"
     webhook_secret: SecretStr | None = None
+    update_lease_s: float = Field(default=30.0, ge=2.0)
+    """How long a bot process's claim on an update holds without renewal (it is renewed
+    while the update is handled): an update whose process died is handled by Telegram's
+    next delivery of it after this."""
 
     job_max_attempts: int = Field(default=4, ge=1, le=20)
     job_lease_s: float = Field(default=120.0, ge=2.0)

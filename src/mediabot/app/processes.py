@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
 from mediabot.app.diagnostics import install_dump_on_signal
 from mediabot.app.telemetry import counting_active, serve_metrics, watch_queue_depth
+from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
 from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
@@ -35,6 +36,7 @@ from mediabot.config import ConfigError, Settings
 from mediabot.db.budget import PostgresBudget
 from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
 from mediabot.db.migrate import upgrade
+from mediabot.db.updates import UpdateClaims
 from mediabot.downloaders.cookies import check_cookies_files
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.playlists import get_playlist
@@ -148,6 +150,9 @@ def _pipeline(runtime: _Runtime, admin_alerts: AdminAlerts) -> Pipeline:
 
 def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
     options = DownloadOptions.from_settings(runtime.settings)
+    claims = UpdateClaims(
+        runtime.engine, owner=_worker_id(), lease_s=runtime.settings.update_lease_s
+    )
     return build_dispatcher(
         settings=runtime.settings,
         sessions=runtime.sessions,
@@ -158,6 +163,8 @@ def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
         playlist_lookup=partial(
             get_playlist, options=options, max_items=runtime.settings.playlist_max_items
         ),
+        # A webhook answers a busy update with 503 (Telegram posts it again); a poller waits.
+        claims=UpdateClaimMiddleware(claims, wait_when_busy=runtime.settings.webhook_url is None),
     )
 
 

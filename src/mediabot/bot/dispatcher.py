@@ -6,6 +6,7 @@ from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.access import AccessMiddleware
+from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.handlers import routers
 from mediabot.bot.handlers.links import Lookup, PlaylistLookup
 from mediabot.bot.i18n import UserLocaleMiddleware
@@ -24,6 +25,7 @@ def build_dispatcher(
     cached_queue: JobQueue | None = None,
     admin_alerts: AdminAlerts | None = None,
     playlist_lookup: PlaylistLookup | None = None,
+    claims: UpdateClaimMiddleware | None = None,
 ) -> Dispatcher:
     """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `cached_queue`
     (the lane of files Telegram already has; `job_queue` when there is none), `lookup`,
@@ -31,7 +33,8 @@ def build_dispatcher(
     (None: playlist links are refused as unsupported).
 
     What a handler sends is retried through flood waits until its update is too old
-    to matter (`AnswerDeadlineMiddleware`).
+    to matter (`AnswerDeadlineMiddleware`). With `claims`, each update is claimed in the
+    database before anything handles it, so that it is handled once (`bot.claims`).
     """
     dispatcher = Dispatcher(
         settings=settings,
@@ -42,6 +45,8 @@ def build_dispatcher(
         playlist_lookup=playlist_lookup,
     )
     dispatcher.update.outer_middleware(AnswerDeadlineMiddleware())
+    if claims is not None:
+        dispatcher.update.outer_middleware(claims)
     observers = (
         dispatcher.message,
         dispatcher.callback_query,
