@@ -175,3 +175,16 @@ async def test_set_webhook_twice_within_a_second_is_told_to_wait(
     await telegram_bot.set_webhook("https://bot.example.org/hook")
     with pytest.raises(TelegramRetryAfter):
         await telegram_bot.set_webhook("https://bot.example.org/hook")
+
+
+async def test_calls_to_a_held_chat_wait_until_released(
+    telegram: FakeTelegram, telegram_bot: Bot
+) -> None:
+    telegram.hold_calls_to(808)
+    held = asyncio.create_task(telegram_bot.send_message(808, "stuck"))
+    await telegram_bot.send_message(909, "goes through")
+    await telegram.wait_until_held(808, 10)
+    assert not held.done()
+    telegram.release_calls_to(808)
+    assert (await asyncio.wait_for(held, 10)).text == "stuck"
+    assert telegram.calls_held(808) == 0

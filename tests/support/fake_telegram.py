@@ -525,6 +525,9 @@ class FakeTelegram:
             self._inline_messages: dict[str, _Stored] = {}
             """Messages posted through the bot's inline results, by inline message id: in
             chats the bot may not be in, so not among `_messages`."""
+            self._holds: dict[int, asyncio.Event] = {}
+            """Chats whose calls wait (`hold_calls_to`)."""
+            self._held: dict[int, int] = {}
             self._delivery: _Delivery | None = None
             self._delivery_failure: BaseException | None = None
             self._redeliveries: dict[int, _Redelivery] = {}
@@ -622,7 +625,12 @@ class FakeTelegram:
         with self._lock:
             for name, value in self._defaults.items():
                 setattr(self, name, value)
+            holds = list(self._holds.values())
             self._clear_state()
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                for hold in holds:
+                    loop.call_soon_threadsafe(hold.set)
             shutil.rmtree(self._uploads, ignore_errors=True)
             self._uploads.mkdir(parents=True, exist_ok=True)
         self._wake()
@@ -869,6 +877,37 @@ class FakeTelegram:
         with self._lock:
             self._failures.setdefault(method.lower(), deque()).append(failure)
 
+    def hold_calls_to(self, chat_id: int) -> None:
+        """From now on, calls naming `chat_id` wait unanswered (as over a stalled network)
+        until `release_calls_to`; `calls_held` counts those waiting."""
+        with self._lock:
+            self._holds.setdefault(chat_id, asyncio.Event())  # waited on in the server's loop
+
+    def release_calls_to(self, chat_id: int) -> None:
+        """The calls to `chat_id` held so far go on, and the next ones are not held."""
+        with self._lock:
+            hold = self._holds.pop(chat_id, None)
+        if hold is not None:
+            self._require_loop().call_soon_threadsafe(hold.set)
+
+    def calls_held(self, chat_id: int) -> int:
+        with self._lock:
+            return self._held.get(chat_id, 0)
+
+    async def wait_until_held(
+        self,
+        chat_id: int,
+        timeout: float = 30,  # noqa: ASYNC109 - as `wait_for`: polls, cancels nothing
+    ) -> None:
+        """Wait until a call to `chat_id` is held (`hold_calls_to`); usable from any loop."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.calls_held(chat_id):
+                return
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no call to chat {chat_id} held within {timeout} s")
+            await asyncio.sleep(0.01)
+
     def block_chat(self, chat_id: int) -> None:
         """The user blocked the bot: every send to `chat_id` answers 403."""
         with self._lock:
@@ -958,6 +997,19 @@ class FakeTelegram:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(post(), loop))
 
     # -- helpers -------------------------------------------------------------------------------
+
+    async def _wait_if_held(self, params: dict[str, str]) -> None:
+        chat_id = _int_or_none(params.get("chat_id"))
+        with self._lock:
+            hold = self._holds.get(chat_id) if chat_id is not None else None
+            if hold is None or chat_id is None:
+                return
+            self._held[chat_id] = self._held.get(chat_id, 0) + 1
+        try:
+            await hold.wait()
+        finally:
+            with self._lock:
+                self._held[chat_id] -= 1
 
     def _find(self, predicate: Callable[[ApiCall], bool], since: int) -> ApiCall | None:
         return next((call for call in self.calls[since:] if predicate(call)), None)
@@ -1157,6 +1209,7 @@ class FakeTelegram:
             handler = self._methods.get(method.lower())
             if handler is None:
                 raise TelegramError(404, "Not Found")
+            await self._wait_if_held(params)
             self._take_failure(method, params)
             self._check_rate(method, params)
             if over_limit:
