@@ -7,53 +7,54 @@ A dispatcher with one recording handler behind `UpdateClaimMiddleware`, on a rea
 from __future__ import annotations
 
 import asyncio
-import itertools
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiogram import Bot, Dispatcher, Router
+from aiogram import Bot
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.types import Message, TelegramObject
+from aiogram.types import TelegramObject
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mediabot.bot.claims import UpdateBusyError, UpdateClaimMiddleware
+from mediabot.bot.claims import UpdateBusyError
 from mediabot.db.updates import Busy, Claimed, Handled, UpdateClaims
+from support.recording import Recorder, message_update, recording_dispatcher
 
 LEASE_S = 30.0
-_update_ids = itertools.count(5_000_001)
-
-
-def message_update(text_: str = "hello") -> dict[str, Any]:
-    return {
-        "update_id": next(_update_ids),
-        "message": {
-            "message_id": 1,
-            "date": int(time.time()),
-            "chat": {"id": 42, "type": "private"},
-            "from": {"id": 42, "is_bot": False, "first_name": "Ann"},
-            "text": text_,
-        },
-    }
 
 
 @dataclass
 class Bench:
-    dispatcher: Dispatcher
+    recorder: Recorder
     bot: Bot
-    claims: UpdateClaims
     engine: AsyncEngine
-    handled: list[str] = field(default_factory=list)
-    started: asyncio.Event = field(default_factory=asyncio.Event)
-    """Set when the handler has run (recorded) at least once."""
-    behaviour: Callable[[str], Awaitable[None]] | None = None
-    """What the handler does besides recording (block, raise)."""
+    release: Callable[[], None] = field(default=lambda: None)
+    """Lets the handler held by `feed_and_hold` go on."""
+
+    @property
+    def handled(self) -> list[str]:
+        return self.recorder.handled
+
+    @property
+    def claims(self) -> UpdateClaims:
+        return self.recorder.claims
+
+    def behave(self, behaviour: Callable[[str], Awaitable[None]] | None) -> None:
+        self.recorder.behaviour = behaviour
 
     async def feed(self, update: dict[str, Any]) -> Any:
-        return await self.dispatcher.feed_raw_update(self.bot, update)
+        return await self.recorder.dispatcher.feed_raw_update(self.bot, update)
+
+    async def feed_and_hold(self, update: dict[str, Any]) -> asyncio.Task[Any]:
+        """Feed `update` with its handler held, until it has started; the feeding task."""
+        gate = asyncio.Event()
+        self.behave(lambda _: gate.wait())
+        feeding = asyncio.create_task(self.feed(update))
+        await self.recorder.started.wait()
+        self.release = gate.set
+        return feeding
 
     def other_process(self) -> UpdateClaims:
         return UpdateClaims(self.engine, owner="other-host-1", lease_s=LEASE_S)
@@ -66,34 +67,8 @@ class Bench:
             )
 
 
-def _bench(
-    engine: AsyncEngine,
-    bot: Bot,
-    *,
-    wait_when_busy: bool,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    lease_s: float = LEASE_S,
-    outer: Any = None,
-) -> Bench:
-    claims = UpdateClaims(engine, owner="this-host-1", lease_s=lease_s)
-    dispatcher = Dispatcher()
-    if outer is not None:
-        dispatcher.update.outer_middleware(outer)
-    dispatcher.update.outer_middleware(
-        UpdateClaimMiddleware(claims, wait_when_busy=wait_when_busy, sleep=sleep)
-    )
-    router = Router()
-    bench = Bench(dispatcher, bot, claims, engine)
-
-    @router.message()
-    async def record(message: Message) -> None:
-        bench.handled.append(message.text or "")
-        bench.started.set()
-        if bench.behaviour is not None:
-            await bench.behaviour(message.text or "")
-
-    dispatcher.include_router(router)
-    return bench
+def _bench(engine: AsyncEngine, bot: Bot, **options: Any) -> Bench:
+    return Bench(recording_dispatcher(engine, **options), bot, engine)
 
 
 @pytest.fixture
@@ -110,16 +85,13 @@ async def test_an_update_delivered_twice_runs_its_handler_once(webhook: Bench) -
 
 async def test_a_delivery_while_another_handles_the_update_is_refused(webhook: Bench) -> None:
     """Webhook mode: Telegram is asked to come back when the holder's lease may be over."""
-    gate = asyncio.Event()
-    webhook.behaviour = lambda _: gate.wait()
     update = message_update("slow")
-    first = asyncio.create_task(webhook.feed(update))
-    await webhook.started.wait()
+    first = await webhook.feed_and_hold(update)
 
     with pytest.raises(UpdateBusyError) as refused:
         await webhook.feed(update)
     assert 1 <= refused.value.retry_after <= LEASE_S + 1
-    gate.set()
+    webhook.release()
     await first
     assert await webhook.feed(update) is UNHANDLED
     assert webhook.handled == ["slow"]
@@ -181,7 +153,7 @@ async def test_a_handler_that_raised_is_not_run_again(webhook: Bench) -> None:
     async def fail(_: str) -> None:
         raise RuntimeError("a bug")
 
-    webhook.behaviour = fail
+    webhook.behave(fail)
     update = message_update("poison")
     with pytest.raises(RuntimeError):
         await webhook.feed(update)
@@ -191,11 +163,8 @@ async def test_a_handler_that_raised_is_not_run_again(webhook: Bench) -> None:
 
 async def test_an_update_cut_off_mid_way_is_handled_by_a_later_delivery(webhook: Bench) -> None:
     """Cancelled (the process stopping): its claim is left to run out, not marked handled."""
-    gate = asyncio.Event()
-    webhook.behaviour = lambda _: gate.wait()
     update = message_update("cut off")
-    first = asyncio.create_task(webhook.feed(update))
-    await webhook.started.wait()
+    first = await webhook.feed_and_hold(update)
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first
@@ -203,7 +172,7 @@ async def test_an_update_cut_off_mid_way_is_handled_by_a_later_delivery(webhook:
     busy = await webhook.other_process().claim(update["update_id"])
     assert isinstance(busy, Busy)  # the lease still covers it
     await webhook.age_lease(update["update_id"], LEASE_S + 1)
-    webhook.behaviour = None
+    webhook.behave(None)
     await webhook.feed(update)
     assert webhook.handled == ["cut off", "cut off"]
 
@@ -230,7 +199,7 @@ async def test_an_outer_retry_of_the_update_goes_on_under_its_claim(
         if len(bench.handled) == 1:
             raise ConnectionError("database restarting")
 
-    bench.behaviour = fail_first
+    bench.behave(fail_first)
     update = message_update("held")
     await bench.feed(update)
     assert bench.handled == ["held", "held"]
@@ -254,7 +223,7 @@ async def test_the_claim_is_renewed_while_a_long_update_is_handled(
         return await renew(claim)
 
     bench.claims.renew = counting  # type: ignore[method-assign]
-    bench.behaviour = lambda _: renewed.wait()
+    bench.behave(lambda _: renewed.wait())
     update = message_update("long")
     await asyncio.wait_for(bench.feed(update), 30)
 
@@ -275,7 +244,7 @@ async def test_the_claim_is_renewed_while_a_long_update_is_handled(
 async def old_claim(engine: AsyncEngine) -> AsyncIterator[int]:
     """A claim handled more than a day ago."""
     claims = UpdateClaims(engine, owner="yesterday-1", lease_s=LEASE_S)
-    update_id = next(_update_ids)
+    update_id = message_update()["update_id"]
     claimed = await claims.claim(update_id)
     assert isinstance(claimed, Claimed)
     await claims.finish(claimed)

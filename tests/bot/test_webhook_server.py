@@ -9,56 +9,36 @@ them. A 2xx must come only once the update is handled: Telegram forgets an updat
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
-import socket
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiogram import Bot, Dispatcher, Router
-from aiogram.types import Message
+from aiogram import Bot, Dispatcher
 from aiohttp import ClientSession, ClientTimeout
 
-from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.webhook import MAX_CONNECTIONS, serve_webhook
 from mediabot.db.engine import create_engine
 from mediabot.db.migrate import upgrade
-from mediabot.db.updates import UpdateClaims
+from support.caddy import free_port
 from support.fake_telegram import FakeTelegram
+from support.recording import Recorder, message_update, recording_dispatcher
 
 SECRET = "s3cret-Token_1"
-_update_ids = itertools.count(6_000_001)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _update(text: str) -> dict[str, Any]:
-    return {
-        "update_id": next(_update_ids),
-        "message": {
-            "message_id": 1,
-            "date": int(time.time()),
-            "chat": {"id": 42, "type": "private"},
-            "from": {"id": 42, "is_bot": False, "first_name": "Ann"},
-            "text": text,
-        },
-    }
 
 
 @dataclass
 class Hook:
     url: str
-    handled: list[str] = field(default_factory=list)
-    started: asyncio.Event = field(default_factory=asyncio.Event)
-    behaviour: Callable[[str], Awaitable[None]] | None = None
+    recorder: Recorder
+
+    @property
+    def handled(self) -> list[str]:
+        return self.recorder.handled
+
+    def behave(self, behaviour: Callable[[str], Awaitable[None]]) -> None:
+        self.recorder.behaviour = behaviour
 
     async def post(
         self, body: object, *, secret: str | None = SECRET, within_s: float = 30
@@ -78,24 +58,12 @@ class Hook:
 async def hook(telegram: FakeTelegram, telegram_bot: Bot, tmp_path: Path) -> AsyncIterator[Hook]:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'claims.db'}")
     await upgrade(engine)
-    claims = UpdateClaims(engine, owner="this-host-1", lease_s=30)
-    dispatcher = Dispatcher()
-    dispatcher.update.outer_middleware(UpdateClaimMiddleware(claims, wait_when_busy=False))
-    port = _free_port()
-    served = Hook(f"http://127.0.0.1:{port}/telegram/hook")
-    router = Router()
-
-    @router.message()
-    async def record(message: Message) -> None:
-        served.handled.append(message.text or "")
-        served.started.set()
-        if served.behaviour is not None:
-            await served.behaviour(message.text or "")
-
-    dispatcher.include_router(router)
+    recorder = recording_dispatcher(engine, wait_when_busy=False)
+    port = free_port()
+    served = Hook(f"http://127.0.0.1:{port}/telegram/hook", recorder)
     server = asyncio.create_task(
         serve_webhook(
-            dispatcher,
+            recorder.dispatcher,
             telegram_bot,
             url="https://bot.example.org/telegram/hook",
             listen=f"127.0.0.1:{port}",
@@ -123,9 +91,9 @@ async def test_the_webhook_is_registered_to_keep_pending_updates(
 
 async def test_a_post_is_answered_only_once_its_update_is_handled(hook: Hook) -> None:
     gate = asyncio.Event()
-    hook.behaviour = lambda _: gate.wait()
-    post = asyncio.create_task(hook.post(_update("a link")))
-    await hook.started.wait()
+    hook.behave(lambda _: gate.wait())
+    post = asyncio.create_task(hook.post(message_update("a link")))
+    await hook.recorder.started.wait()
     done, _ = await asyncio.wait({post}, timeout=0.5)
     assert not done, "answered while the update was still being handled"
     gate.set()
@@ -134,8 +102,8 @@ async def test_a_post_is_answered_only_once_its_update_is_handled(hook: Hook) ->
 
 
 async def test_a_post_without_the_secret_token_is_refused_unhandled(hook: Hook) -> None:
-    assert (await hook.post(_update("forged"), secret="wrong"))[0] == 401
-    assert (await hook.post(_update("forged"), secret=None))[0] == 401
+    assert (await hook.post(message_update("forged"), secret="wrong"))[0] == 401
+    assert (await hook.post(message_update("forged"), secret=None))[0] == 401
     assert hook.handled == []
 
 
@@ -147,10 +115,10 @@ async def test_a_post_that_is_not_an_update_is_refused(hook: Hook) -> None:
 
 async def test_a_second_delivery_during_the_first_is_asked_to_come_back(hook: Hook) -> None:
     gate = asyncio.Event()
-    hook.behaviour = lambda _: gate.wait()
-    update = _update("twice at once")
+    hook.behave(lambda _: gate.wait())
+    update = message_update("twice at once")
     first = asyncio.create_task(hook.post(update))
-    await hook.started.wait()
+    await hook.recorder.started.wait()
 
     status, headers = await hook.post(update)
     assert status == 503
@@ -167,8 +135,8 @@ async def test_a_failed_update_is_answered_500_and_acknowledged_when_posted_agai
     async def fail(_: str) -> None:
         raise RuntimeError("a bug")
 
-    hook.behaviour = fail
-    update = _update("poison")
+    hook.behave(fail)
+    update = message_update("poison")
     assert (await hook.post(update))[0] == 500
     assert (await hook.post(update))[0] == 200
     assert hook.handled == ["poison"]
@@ -178,8 +146,8 @@ async def test_an_update_whose_post_timed_out_is_handled_once(hook: Hook) -> Non
     """Telegram gives up waiting (its 60 s): the handling goes on, the next post of the
     update is acknowledged without handling it again."""
     gate = asyncio.Event()
-    hook.behaviour = lambda _: gate.wait()
-    update = _update("slow")
+    hook.behave(lambda _: gate.wait())
+    update = message_update("slow")
     with pytest.raises(TimeoutError):
         await hook.post(update, within_s=0.3)
     gate.set()
@@ -204,7 +172,7 @@ async def test_a_conflicting_set_webhook_is_asked_again(
             Dispatcher(),
             telegram_bot,
             url="https://bot.example.org/hook",
-            listen=f"127.0.0.1:{_free_port()}",
+            listen=f"127.0.0.1:{free_port()}",
             secret_token=SECRET,
         )
     )
