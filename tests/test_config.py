@@ -118,3 +118,29 @@ def test_help_lists_the_commands() -> None:
     )
     for command in (b"run", b"bot", b"worker", b"migrate", b"formats", b"download"):
         assert command in done.stdout
+
+
+def test_an_empty_webhook_url_means_long_polling() -> None:
+    """Compose passes `WEBHOOK_URL=` when .env leaves it out."""
+    assert load_settings(webhook_url="").webhook_url is None
+    assert load_settings(webhook_url=" ").webhook_url is None
+    with pytest.raises(ConfigError, match="WEBHOOK_URL"):
+        load_settings(webhook_url="bot.example.org/hook")
+
+
+def test_a_webhook_secret_telegram_would_refuse_is_named() -> None:
+    assert load_settings(webhook_secret="ok_Secret-1").webhook_secret_token == "ok_Secret-1"
+    for refused in ("has space", "semi;colon", "x" * 257):
+        with pytest.raises(ConfigError, match="WEBHOOK_SECRET"):
+            load_settings(webhook_secret=refused)
+
+
+def test_without_a_webhook_secret_every_process_derives_the_same_one() -> None:
+    """Posts are checked even when WEBHOOK_SECRET is not set: the secret comes from the
+    token, which all processes of the bot share, and gives nothing of it away."""
+    token = "123456:AAsecret-token"
+    derived = load_settings(bot_token=token).webhook_secret_token
+    assert derived == load_settings(bot_token=token).webhook_secret_token
+    assert derived != load_settings(bot_token="123456:AAanother").webhook_secret_token
+    assert len(derived) == 64 and derived.isalnum()
+    assert "AAsecret" not in derived

@@ -6,7 +6,9 @@ files use them. A bad value stops the process with a message naming the variable
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +19,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CLOUD_UPLOAD_LIMIT_MB = 50
 LOCAL_UPLOAD_LIMIT_MB = 2000
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+"""What Telegram accepts as a webhook's `secret_token`."""
 
 
 class LogFormat(StrEnum):
@@ -67,6 +71,10 @@ class Settings(BaseSettings):
     webhook_url: str | None = None
     webhook_listen: str = "0.0.0.0:8080"
     webhook_secret: SecretStr | None = None
+    update_lease_s: float = Field(default=30.0, ge=2.0)
+    """How long a bot process's claim on an update holds without renewal (it is renewed
+    while the update is handled): an update whose process died is handled by Telegram's
+    next delivery of it after this."""
 
     job_max_attempts: int = Field(default=4, ge=1, le=20)
     job_lease_s: float = Field(default=120.0, ge=2.0)
@@ -141,6 +149,29 @@ class Settings(BaseSettings):
             return value.strip().rstrip("/")
         return value
 
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            parts = urlsplit(value.strip())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be the public URL Telegram posts to: https://host/path")
+            return value.strip()
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: object) -> object:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            if not _WEBHOOK_SECRET.fullmatch(value.strip()):
+                raise ValueError("must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+            return value.strip()
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str | None) -> str | None:
@@ -187,6 +218,15 @@ class Settings(BaseSettings):
     @property
     def max_duration_s(self) -> int:
         return self.max_duration_min * 60
+
+    @property
+    def webhook_secret_token(self) -> str:
+        """The secret Telegram sends with each webhook post: `WEBHOOK_SECRET`, or one derived
+        from the token, so every process of the bot checks the same one without setting it."""
+        if self.webhook_secret is not None:
+            return self.webhook_secret.get_secret_value()
+        token = self.require_token().encode()
+        return hashlib.sha256(b"mediabot webhook secret:" + token).hexdigest()
 
     def require_token(self) -> str:
         """The bot token, or a `ConfigError` when it is not set."""

@@ -18,8 +18,12 @@ from mediabot.db.migrate import alembic_config, downgrade, upgrade
 from mediabot.db.models import File  # noqa: F401 - registers the tables
 
 TABLES = {"users", "chats", "providers", "playlists", "files", "file_parts", "telegram_budget"}
-TABLES |= {"admin_alerts"}
-KEYED_BY_TELEGRAM_ID = {"telegram_budget": "chat_id", "admin_alerts": "kind"}
+TABLES |= {"admin_alerts", "updates"}
+KEYED_BY_TELEGRAM_ID = {
+    "telegram_budget": "chat_id",
+    "admin_alerts": "kind",
+    "updates": "update_id",
+}
 """Tables of shared state rather than of our records, keyed by what they are about:
 Telegram's own id, or the kind of an admins' warning."""
 FOREIGN_KEYS = {

@@ -22,6 +22,7 @@ from stack import ROOT, load_compose, service_environment
 
 from mediabot.cli import _build_parser
 from mediabot.config import Settings
+from support.caddy import DEPLOY, caddy_binary, caddyfile_for_tests
 
 MEDIABOT_SERVICES = ("migrate", "bot", "worker")
 SCHEMA = Path(__file__).with_name("compose-spec.json")
@@ -37,6 +38,7 @@ def test_the_stack_has_its_services(compose: dict[str, Any]) -> None:
         "postgres",
         "rabbitmq",
         "telegram-bot-api",
+        "caddy",
         *MEDIABOT_SERVICES,
     }
 
@@ -165,3 +167,79 @@ def test_the_image_has_ffmpeg_and_runs_unprivileged() -> None:
     assert 'ENTRYPOINT ["mediabot"]' in dockerfile
     assert re.search(r'^HEALTHCHECK .*\n?.*CMD \["mediabot", "health"\]', dockerfile, re.M)
     assert (ROOT / ".dockerignore").read_text().count(".venv") == 1
+
+
+def _adapt(caddyfile: Path, **environment: str) -> dict[str, Any]:
+    """The JSON config Caddy makes of a Caddyfile (Debian's caddy, as the tests run it)."""
+    done = subprocess.run(
+        [caddy_binary(), "adapt", "--config", str(caddyfile), "--adapter", "caddyfile"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", **environment},
+    )
+    assert done.returncode == 0, done.stderr
+    adapted: dict[str, Any] = json.loads(done.stdout)
+    return adapted
+
+
+def _proxy(config: dict[str, Any]) -> dict[str, Any]:
+    """The one `reverse_proxy` handler of an adapted config, and the hosts it serves."""
+    (server,) = config["apps"]["http"]["servers"].values()
+    (route,) = server["routes"]
+    (subroute,) = route["handle"]
+    (inner,) = subroute["routes"]
+    (handler,) = inner["handle"]
+    assert handler["handler"] == "reverse_proxy"
+    return {"hosts": route["match"][0]["host"], **handler}
+
+
+def test_the_webhook_profile_puts_caddy_in_front_of_scalable_bots(
+    compose: dict[str, Any],
+) -> None:
+    services = compose["services"]
+    caddy = services["caddy"]
+    assert caddy["profiles"] == ["webhook"]
+    assert caddy["image"].startswith("caddy:2")
+    assert {"80:80", "443:443"} <= set(caddy["ports"])
+    mounts = {m.split(":")[1]: m.split(":")[0] for m in caddy["volumes"]}
+    assert mounts["/etc/caddy"] == "./deploy/caddy"
+    assert (ROOT / mounts["/etc/caddy"] / "Caddyfile").is_file()
+    assert mounts["/data"] == "caddydata"  # certificates kept across restarts
+    assert set(caddy["environment"]) == {"WEBHOOK_DOMAIN"}
+    # `--scale bot=N`: nothing of the bot may be one of a kind on the host.
+    bot = services["bot"]
+    assert "ports" not in bot and "container_name" not in bot
+
+
+def test_the_caddyfile_spreads_posts_over_every_bot_replica(compose: dict[str, Any]) -> None:
+    """ACME for the domain from .env; upstreams: every address Docker's DNS gives for the
+    `bot` service, at the port the bot listens on, in turn, re-read every few seconds."""
+    config = _adapt(DEPLOY / "Caddyfile", WEBHOOK_DOMAIN="bot.example.org")
+    proxy = _proxy(config)
+    assert proxy["hosts"] == ["bot.example.org"]
+    listen = Settings(**{k.lower(): v for k, v in service_environment(compose, "bot").items()})
+    assert proxy["dynamic_upstreams"] == {
+        "source": "a",
+        "name": "bot",
+        "port": listen.webhook_listen.rpartition(":")[2],
+        "refresh": 5_000_000_000,
+    }
+    assert "bot" in compose["services"]
+    assert proxy["load_balancing"]["selection_policy"] == {"policy": "round_robin"}
+    assert proxy["load_balancing"]["try_duration"] > 0
+    assert "tls" not in config["apps"]  # no `tls internal`: certificates from ACME
+
+
+def test_the_tests_run_the_compose_proxy_options(tmp_path: Path) -> None:
+    """The Caddyfile of the end-to-end tests differs from Compose's only in its address,
+    its TLS and its upstreams."""
+    ours = tmp_path / "Caddyfile"
+    ours.write_text(caddyfile_for_tests(tmp_path, 8443, ["127.0.0.1:1", "127.0.0.1:2"], 8080))
+    tested = _proxy(_adapt(ours))
+    shipped = _proxy(_adapt(DEPLOY / "Caddyfile", WEBHOOK_DOMAIN="bot.example.org"))
+    for proxy in (tested, shipped):
+        for key in ("hosts", "upstreams", "dynamic_upstreams"):
+            proxy.pop(key, None)
+    assert tested == shipped

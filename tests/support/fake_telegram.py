@@ -15,7 +15,11 @@ What it models, because the bot's correctness depends on it:
   what Telegram refuses; text, caption and callback-data limits are enforced;
 - long polling returns as soon as an update is injected; a second poller ends the first with
   409, like Telegram; updates are dropped only once confirmed by `offset`;
-- flood control: `fail_next()` for exact scenarios, and an optional rate limiter.
+- flood control: `fail_next()` for exact scenarios, and an optional rate limiter;
+- webhooks (`deliver_to_webhook()`): updates posted to the URL the bot set, one chat's in order,
+  answered 2xx or posted again (at once, then after 2, 4, 8 … s, or the answer's
+  `Retry-After`), as Telegram's Bot API server does; some posted twice or their answer
+  lost on purpose.
 
 Every test-facing method is thread-safe.
 """
@@ -34,6 +38,7 @@ import re
 import secrets
 import shutil
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -45,7 +50,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from aiohttp import BodyPartReader, ClientSession, ClientTimeout, web
+from aiohttp import BodyPartReader, ClientError, ClientSession, ClientTimeout, TCPConnector, web
 
 BOT_ID = 7000000001
 
@@ -154,6 +159,46 @@ class ApiCall:
         if value.startswith("attach://"):
             return self.files.get(value.removeprefix("attach://"))
         return self.files.get(name)
+
+
+@dataclass(frozen=True)
+class WebhookPost:
+    """One post of an update to the bot's webhook, and how it ended."""
+
+    update_id: int
+    status: int | None
+    """The HTTP status answered; None when no answer came (refused, broken, timed out)."""
+    error: str
+    """What went wrong without an answer, or the answer's body when it was not 2xx."""
+    retry_after: int
+    """The answer's `Retry-After` header, in seconds (0: none)."""
+    answered_at: float
+    """`time.monotonic()` when the post ended."""
+    lost: bool = False
+    """A 2xx answer dropped on purpose (`lose_answers_in`): the update is posted again."""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status <= 299 and not self.lost
+
+
+@dataclass
+class _Redelivery:
+    """Telegram's resend state of one update (`WebhookActor::on_update_error`)."""
+
+    delay: float = 1.0
+    fails: int = 0
+    due: float = 0.0
+    posts: int = 0
+
+
+@dataclass
+class _Delivery:
+    """`deliver_to_webhook`'s settings; a new one replaces the old and its loop."""
+
+    ssl: ssl.SSLContext | None
+    timeout_s: float
+    max_resend_delay_s: float
 
 
 @dataclass(frozen=True)
@@ -447,6 +492,8 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._wakeup: asyncio.Event | None = None
+        self._delivery_wakeup = asyncio.Event()
+        self._delivery_task: asyncio.Task[None] | None = None
         self._update_ids = itertools.count(1)  # never reset: a stale offset must not hide news
         self._upload_numbers = itertools.count(1)
         self._methods = self._method_table()
@@ -478,6 +525,17 @@ class FakeTelegram:
             self._inline_messages: dict[str, _Stored] = {}
             """Messages posted through the bot's inline results, by inline message id: in
             chats the bot may not be in, so not among `_messages`."""
+            self._holds: dict[int, asyncio.Event] = {}
+            """Chats whose calls wait (`hold_calls_to`)."""
+            self._held: dict[int, int] = {}
+            self._delivery: _Delivery | None = None
+            self._delivery_failure: BaseException | None = None
+            self._redeliveries: dict[int, _Redelivery] = {}
+            self._webhook_posts: list[WebhookPost] = []
+            self._post_twice_in: set[int] = set()
+            self._lose_answers_in: set[int] = set()
+            self._next_set_webhook = 0.0
+            """Telegram takes one `setWebhook` with a URL a second; an earlier one gets 429."""
             self.flood_violations = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -524,7 +582,12 @@ class FakeTelegram:
         if loop is None or thread is None:
             return
         self._poller = None
+        self._delivery = None
         self._wake()
+        if self._delivery_task is not None:
+            task = self._delivery_task
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(_cancelled(task), loop).result(10)
         if self._runner is not None:
             runner = self._runner
             future = asyncio.run_coroutine_threadsafe(runner.cleanup(), loop)
@@ -562,7 +625,12 @@ class FakeTelegram:
         with self._lock:
             for name, value in self._defaults.items():
                 setattr(self, name, value)
+            holds = list(self._holds.values())
             self._clear_state()
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                for hold in holds:
+                    loop.call_soon_threadsafe(hold.set)
             shutil.rmtree(self._uploads, ignore_errors=True)
             self._uploads.mkdir(parents=True, exist_ok=True)
         self._wake()
@@ -817,10 +885,91 @@ class FakeTelegram:
         with self._lock:
             self._failures.setdefault(method.lower(), deque()).append(failure)
 
+    def hold_calls_to(self, chat_id: int) -> None:
+        """From now on, calls naming `chat_id` wait unanswered (as over a stalled network)
+        until `release_calls_to`; `calls_held` counts those waiting."""
+        with self._lock:
+            self._holds.setdefault(chat_id, asyncio.Event())  # waited on in the server's loop
+
+    def release_calls_to(self, chat_id: int) -> None:
+        """The calls to `chat_id` held so far go on, and the next ones are not held."""
+        with self._lock:
+            hold = self._holds.pop(chat_id, None)
+        if hold is not None:
+            self._require_loop().call_soon_threadsafe(hold.set)
+
+    def calls_held(self, chat_id: int) -> int:
+        with self._lock:
+            return self._held.get(chat_id, 0)
+
+    async def wait_until_held(
+        self,
+        chat_id: int,
+        timeout: float = 30,  # noqa: ASYNC109 - as `wait_for`: polls, cancels nothing
+    ) -> None:
+        """Wait until a call to `chat_id` is held (`hold_calls_to`); usable from any loop."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.calls_held(chat_id):
+                return
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"no call to chat {chat_id} held within {timeout} s")
+            await asyncio.sleep(0.01)
+
     def block_chat(self, chat_id: int) -> None:
         """The user blocked the bot: every send to `chat_id` answers 403."""
         with self._lock:
             self._blocked.add(chat_id)
+
+    def deliver_to_webhook(
+        self,
+        *,
+        cafile: Path | None = None,
+        timeout_s: float = 60.0,
+        max_resend_delay_s: float = 60.0,
+    ) -> None:
+        """From now on (until `reset`), while a webhook is set, updates are posted to it as
+        Telegram does, instead of waiting for getUpdates.
+
+        HTTPS is verified against `cafile` (e.g. a proxy's own root certificate). Each chat's
+        updates go one at a time, in order; up to the webhook's `max_connections` posts are
+        open at once. An update is forgotten once answered 2xx; otherwise (another status, no
+        answer within `timeout_s`, a refused or broken connection) it is posted again at once,
+        then after 2, 4, 8 … s up to `max_resend_delay_s`, or after the answer's
+        `Retry-After` (Telegram's `WebhookActor`).
+        """
+        context = None
+        if cafile is not None:
+            context = ssl.create_default_context(cafile=str(cafile))
+        delivery = _Delivery(context, timeout_s, max_resend_delay_s)
+        loop = self._require_loop()
+        with self._lock:
+            self._delivery = delivery
+        loop.call_soon_threadsafe(self._start_delivery, delivery)
+
+    def post_twice_in(self, chat_id: int) -> None:
+        """The first post of each update of `chat_id` goes out twice at once, on two
+        connections (as after a reconnect): the bot must handle it once."""
+        with self._lock:
+            self._post_twice_in.add(chat_id)
+
+    def lose_answers_in(self, chat_id: int) -> None:
+        """A 2xx answer to the first post of each update of `chat_id` is dropped as if the
+        connection broke before it arrived: the update, handled, is posted again."""
+        with self._lock:
+            self._lose_answers_in.add(chat_id)
+
+    @property
+    def webhook_posts(self) -> list[WebhookPost]:
+        """Every post to the webhook since the last reset, in the order they ended.
+
+        Raises when the delivery itself failed (a bug of this fake)."""
+        with self._lock:
+            if self._delivery_failure is not None:
+                raise RuntimeError("the fake's webhook delivery failed") from (
+                    self._delivery_failure
+                )
+            return list(self._webhook_posts)
 
     def unblock_chat(self, chat_id: int) -> None:
         """The user unblocked the bot (or the bot was added back): sends go through again."""
@@ -828,9 +977,18 @@ class FakeTelegram:
             self._blocked.discard(chat_id)
 
     async def post_update_to(
-        self, url: str, update: dict[str, Any], *, secret_token: str | None = None
+        self,
+        url: str,
+        update: dict[str, Any],
+        *,
+        secret_token: str | None = None,
+        answer_within_s: float = 30,
     ) -> int:
-        """POST `update` to a webhook `url` the way Telegram does; returns the HTTP status."""
+        """POST `update` to a webhook `url` the way Telegram does; returns the HTTP status.
+
+        Raises `TimeoutError` when no answer came within `answer_within_s` (the connection is
+        closed then, as Telegram closes it).
+        """
         loop = self._require_loop()
         headers = {"Content-Type": "application/json"}
         if secret_token is not None:
@@ -838,7 +996,7 @@ class FakeTelegram:
 
         async def post() -> int:
             async with (
-                ClientSession(timeout=ClientTimeout(total=30)) as session,
+                ClientSession(timeout=ClientTimeout(total=answer_within_s)) as session,
                 session.post(url, data=json.dumps(update), headers=headers) as response,
             ):
                 return response.status
@@ -847,6 +1005,19 @@ class FakeTelegram:
         return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(post(), loop))
 
     # -- helpers -------------------------------------------------------------------------------
+
+    async def _wait_if_held(self, params: dict[str, str]) -> None:
+        chat_id = _int_or_none(params.get("chat_id"))
+        with self._lock:
+            hold = self._holds.get(chat_id) if chat_id is not None else None
+            if hold is None or chat_id is None:
+                return
+            self._held[chat_id] = self._held.get(chat_id, 0) + 1
+        try:
+            await hold.wait()
+        finally:
+            with self._lock:
+                self._held[chat_id] -= 1
 
     def _find(self, predicate: Callable[[ApiCall], bool], since: int) -> ApiCall | None:
         return next((call for call in self.calls[since:] if predicate(call)), None)
@@ -869,6 +1040,7 @@ class FakeTelegram:
         if self._wakeup is not None:
             self._wakeup.set()
             self._wakeup = asyncio.Event()
+        self._delivery_wakeup.set()
 
     def _user(self, user_id: int, first_name: str, username: str | None) -> dict[str, Any]:
         user: dict[str, Any] = {
@@ -903,6 +1075,132 @@ class FakeTelegram:
         self._last_message_id[chat_id] = number
         return number
 
+    # -- webhook delivery (in the server's loop) -----------------------------------------------
+
+    def _start_delivery(self, delivery: _Delivery) -> None:
+        if self._delivery_task is not None:
+            self._delivery_task.cancel()
+        self._delivery_task = asyncio.ensure_future(self._deliver(delivery))
+        self._delivery_task.add_done_callback(self._delivery_ended)
+
+    def _delivery_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            with self._lock:
+                self._delivery_failure = task.exception()
+
+    async def _deliver(self, delivery: _Delivery) -> None:
+        connector = TCPConnector(limit=0, ssl=delivery.ssl if delivery.ssl is not None else True)
+        timeout = ClientTimeout(total=None, sock_connect=10, sock_read=delivery.timeout_s)
+        posting: dict[int, asyncio.Task[None]] = {}
+        """Each chat's (queue's) post under way, by queue."""
+        async with ClientSession(connector=connector, timeout=timeout) as session:
+            try:
+                while True:
+                    self._delivery_wakeup.clear()
+                    for queue in [queue for queue, task in posting.items() if task.done()]:
+                        posting.pop(queue).result()  # a bug of this fake ends the delivery
+                    with self._lock:
+                        if self._delivery is not delivery:
+                            return
+                        hook = dict(self._webhook)
+                        due = self._due_updates(hook, set(posting), time.monotonic())
+                    next_due = None
+                    for queue, update, wait in due:
+                        if wait > 0:
+                            next_due = wait if next_due is None else min(next_due, wait)
+                        elif len(posting) < hook["max_connections"]:
+                            task = asyncio.ensure_future(self._post_update(session, hook, update))
+                            task.add_done_callback(lambda _: self._delivery_wakeup.set())
+                            posting[queue] = task
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._delivery_wakeup.wait(), next_due)
+            finally:
+                for task in posting.values():
+                    task.cancel()
+                await asyncio.gather(*posting.values(), return_exceptions=True)
+
+    def _due_updates(
+        self, hook: dict[str, Any], busy: set[int], now: float
+    ) -> list[tuple[int, dict[str, Any], float]]:
+        """The first pending update of each chat (queue) with no post under way: (queue, the
+        update, seconds until it is due); none without a webhook. Under the lock."""
+        if not hook.get("url"):
+            return []
+        allowed = set(hook.get("allowed_updates") or ())
+        if allowed:  # Telegram never sends the others
+            self._updates = [u for u in self._updates if _update_type(u) in allowed]
+        firsts: dict[int, dict[str, Any]] = {}
+        for update in self._updates:
+            firsts.setdefault(_queue_of(update), update)
+        due = []
+        for queue, update in firsts.items():
+            if queue in busy:
+                continue
+            state = self._redeliveries.setdefault(update["update_id"], _Redelivery(due=now))
+            due.append((queue, copy.deepcopy(update), max(0.0, state.due - now)))
+        return due
+
+    async def _post_update(
+        self, session: ClientSession, hook: dict[str, Any], update: dict[str, Any]
+    ) -> None:
+        update_id = update["update_id"]
+        queue = _queue_of(update)
+        with self._lock:
+            state = self._redeliveries[update_id]
+            first = state.posts == 0
+            state.posts += 1
+            copies = 2 if first and queue in self._post_twice_in else 1
+            lose = first and queue in self._lose_answers_in
+        posts = await asyncio.gather(
+            *(self._post_once(session, hook, update, lose) for _ in range(copies))
+        )
+        with self._lock:
+            self._webhook_posts.extend(posts)
+            if any(post.ok for post in posts):
+                self._updates = [u for u in self._updates if u["update_id"] != update_id]
+                self._redeliveries.pop(update_id, None)
+                return
+            # WebhookActor::on_update_error: the first failure is posted again at once,
+            # later ones after a doubling delay, or after the answer's Retry-After.
+            retry_after = max(post.retry_after for post in posts)
+            delay = state.delay
+            wait = float(retry_after)
+            if retry_after == 0 and state.fails > 0:
+                delay = min(self._delivery_cap(), delay * 2)
+                wait = delay
+            state.delay, state.fails = delay, state.fails + 1
+            state.due = time.monotonic() + wait
+
+    def _delivery_cap(self) -> float:
+        delivery = self._delivery
+        return delivery.max_resend_delay_s if delivery is not None else 60.0
+
+    async def _post_once(
+        self, session: ClientSession, hook: dict[str, Any], update: dict[str, Any], lose: bool
+    ) -> WebhookPost:
+        headers = {"Content-Type": "application/json"}
+        if hook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
+        update_id = update["update_id"]
+        try:
+            async with session.post(
+                hook["url"], data=json.dumps(update), headers=headers
+            ) as answer:
+                body = await answer.text()
+                ok = 200 <= answer.status <= 299
+                header = answer.headers.get("Retry-After", "")
+                retry_after = int(header) if header.isdigit() else 0
+                return WebhookPost(
+                    update_id,
+                    answer.status,
+                    "" if ok else body[:200],
+                    min(retry_after, 3600),
+                    time.monotonic(),
+                    lost=ok and lose,
+                )
+        except (ClientError, TimeoutError, OSError) as exc:
+            return WebhookPost(update_id, None, repr(exc)[:200], 0, time.monotonic())
+
     # -- HTTP handlers -------------------------------------------------------------------------
 
     async def _handle_api(self, request: web.Request) -> web.Response:
@@ -919,6 +1217,7 @@ class FakeTelegram:
             handler = self._methods.get(method.lower())
             if handler is None:
                 raise TelegramError(404, "Not Found")
+            await self._wait_if_held(params)
             self._take_failure(method, params)
             self._check_rate(method, params)
             if over_limit:
@@ -1157,12 +1456,17 @@ class FakeTelegram:
         if url and not url.startswith("https://") and not self.local_mode:
             raise _bad("bad webhook: An HTTPS URL must be provided for webhook")
         with self._lock:
+            now = time.monotonic()
+            if url and now < self._next_set_webhook:
+                raise TelegramError(429, "Too Many Requests: retry after 1", 1)
+            self._next_set_webhook = now + 1
             self._webhook = {
                 "url": url,
                 "secret_token": params.get("secret_token"),
                 "allowed_updates": _json_param(
                     params, "allowed_updates", "can't parse allowed_updates"
                 ),
+                "max_connections": int(params.get("max_connections") or 40),
             }
             if params.get("drop_pending_updates") == "true":
                 self._updates.clear()
@@ -1784,6 +2088,22 @@ def _inline_markup(raw: str | None) -> dict[str, Any] | None:
 
 def _update_type(update: dict[str, Any]) -> str:
     return next(key for key in update if key != "update_id")
+
+
+def _queue_of(update: dict[str, Any]) -> int:
+    """The queue Telegram delivers an update in (its chat's, or its user's), one at a time."""
+    body = update[_update_type(update)]
+    chat = body.get("chat") or (body.get("message") or {}).get("chat")
+    if chat is not None:
+        return int(chat["id"])
+    if "from" in body:
+        return int(body["from"]["id"])
+    return -int(update["update_id"])
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _photo_size(record: _FileRecord) -> dict[str, Any]:

@@ -18,24 +18,25 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from urllib.parse import urlsplit
 
 from aiogram import Bot, Dispatcher
-from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
 from mediabot.app.diagnostics import install_dump_on_signal
 from mediabot.app.telemetry import counting_active, serve_metrics, watch_queue_depth
+from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
 from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
 from mediabot.bot.lookups import SharedLookups
+from mediabot.bot.webhook import serve_webhook
 from mediabot.config import ConfigError, Settings
 from mediabot.db.alerts import DatabaseAlertLedger
 from mediabot.db.budget import PostgresBudget
 from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
 from mediabot.db.migrate import upgrade
+from mediabot.db.updates import UpdateClaims
 from mediabot.downloaders.cookies import check_cookies_files
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.playlists import get_playlist
@@ -150,6 +151,9 @@ def _pipeline(runtime: _Runtime, admin_alerts: AdminAlerts) -> Pipeline:
 
 def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
     options = DownloadOptions.from_settings(runtime.settings)
+    claims = UpdateClaims(
+        runtime.engine, owner=_worker_id(), lease_s=runtime.settings.update_lease_s
+    )
     return build_dispatcher(
         settings=runtime.settings,
         sessions=runtime.sessions,
@@ -160,6 +164,8 @@ def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
         playlist_lookup=partial(
             get_playlist, options=options, max_items=runtime.settings.playlist_max_items
         ),
+        # A webhook answers a busy update with 503 (Telegram posts it again); a poller waits.
+        claims=UpdateClaimMiddleware(claims, wait_when_busy=runtime.settings.webhook_url is None),
     )
 
 
@@ -186,7 +192,8 @@ def _stop_event() -> asyncio.Event:
 
 
 async def _receive_updates(runtime: _Runtime, dispatcher: Dispatcher) -> None:
-    """Long polling, or a webhook server when `WEBHOOK_URL` is set; runs until cancelled."""
+    """Long polling (one poller per token), or a webhook server when `WEBHOOK_URL` is set
+    (any number of processes behind a load balancer); runs until cancelled."""
     settings = runtime.settings
     if settings.webhook_url is None:
         await runtime.bot.delete_webhook(drop_pending_updates=False)
@@ -197,27 +204,13 @@ async def _receive_updates(runtime: _Runtime, dispatcher: Dispatcher) -> None:
             allowed_updates=dispatcher.resolve_used_update_types(),
         )
         return
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    app = web.Application()
-    path = urlsplit(settings.webhook_url).path or "/"
-    SimpleRequestHandler(dispatcher, runtime.bot, secret_token=secret).register(app, path=path)
-    setup_application(app, dispatcher, bot=runtime.bot)
-    host, _, port = settings.webhook_listen.rpartition(":")
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, host or "0.0.0.0", int(port)).start()  # noqa: S104
-    await runtime.bot.set_webhook(
-        settings.webhook_url,
-        secret_token=secret,
-        allowed_updates=dispatcher.resolve_used_update_types(),
+    await serve_webhook(
+        dispatcher,
+        runtime.bot,
+        url=settings.webhook_url,
+        listen=settings.webhook_listen,
+        secret_token=settings.webhook_secret_token,
     )
-    logger.info("webhook server listening on %s", settings.webhook_listen)
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await runner.cleanup()
 
 
 async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bool) -> int:

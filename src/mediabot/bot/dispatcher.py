@@ -6,6 +6,7 @@ from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.access import AccessMiddleware
+from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.handlers import routers
 from mediabot.bot.handlers.links import Lookup, PlaylistLookup
 from mediabot.bot.i18n import UserLocaleMiddleware
@@ -26,6 +27,7 @@ def build_dispatcher(
     admin_alerts: AdminAlerts | None = None,
     playlist_lookup: PlaylistLookup | None = None,
     outages: Outages | None = None,
+    claims: UpdateClaimMiddleware | None = None,
 ) -> Dispatcher:
     """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `cached_queue`
     (the lane of files Telegram already has; `job_queue` when there is none), `lookup`,
@@ -35,7 +37,8 @@ def build_dispatcher(
     What a handler sends is retried through flood waits until its update is too old
     to matter (`AnswerDeadlineMiddleware`); within the same bound, an update is held while
     the database or the broker is away (`OutageMiddleware`: `outages`, the process's view
-    of them), and handlers get that hold as `hold`.
+    of them), and handlers get that hold as `hold`. With `claims`, each update is claimed in
+    the database before anything handles it, so that it is handled once (`bot.claims`).
     """
     dispatcher = Dispatcher(
         settings=settings,
@@ -47,6 +50,8 @@ def build_dispatcher(
     )
     dispatcher.update.outer_middleware(AnswerDeadlineMiddleware())
     dispatcher.update.outer_middleware(OutageMiddleware(outages))
+    if claims is not None:
+        dispatcher.update.outer_middleware(claims)
     observers = (
         dispatcher.message,
         dispatcher.callback_query,

@@ -318,3 +318,22 @@ class AdminAlert(Base):
 
     kind: Mapped[str] = mapped_column(String(64), primary_key=True)
     sent_at: Mapped[float] = mapped_column(Float)
+
+
+class UpdateClaim(Base):
+    """A Telegram update taken by one bot process (`db/updates.py`), so that it is handled
+    once however many times and to whichever process Telegram delivers it.
+
+    `owner` names the process and the claim. `claimed_at`, `lease_until` and `handled_at`
+    are seconds since the epoch on the database's clock, the one clock all processes share:
+    the claim holds while `lease_until` is ahead (its process renews it while it handles
+    the update); `handled_at` set means done. Rows are pruned after a day.
+    """
+
+    __tablename__ = "updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(160))
+    claimed_at: Mapped[float] = mapped_column(Float)
+    lease_until: Mapped[float] = mapped_column(Float)
+    handled_at: Mapped[float | None] = mapped_column(Float)

@@ -1,0 +1,111 @@
+"""A real Caddy in front of the bot processes under test, as the Compose `webhook` profile
+puts it: the repository's `deploy/caddy/webhook-proxy.caddy` inside `reverse_proxy`, on a free
+loopback port with Caddy's own certificate authority (`tls internal`) instead of ACME, and
+fixed upstreams instead of Docker's DNS.
+
+Debian's `caddy` (scripts/bootstrap --test puts its binary in the virtualenv).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "caddy"
+PROXY_OPTIONS = DEPLOY / "webhook-proxy.caddy"
+
+
+def caddy_binary() -> str:
+    """The caddy to run: the virtualenv's, else the PATH's; AssertionError naming the fix."""
+    beside_python = Path(sys.executable).parent / "caddy"
+    found = str(beside_python) if beside_python.exists() else shutil.which("caddy")
+    if found is None:
+        raise AssertionError("caddy is missing: run scripts/bootstrap --test")
+    return found
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def caddyfile_for_tests(root: Path, port: int, upstreams: list[str], http_port: int) -> str:
+    """The tests' Caddyfile: the Compose one's proxy options, another address and TLS."""
+    return f"""{{
+	admin off
+	auto_https disable_redirects
+	skip_install_trust
+	http_port {http_port}
+	storage file_system {root / "data"}
+}}
+
+https://127.0.0.1:{port} {{
+	bind 127.0.0.1
+	tls internal
+	reverse_proxy {{
+		to {" ".join(upstreams)}
+		import {PROXY_OPTIONS}
+	}}
+}}
+"""
+
+
+class Caddy:
+    """`caddy run` with `caddyfile_for_tests`; `url(path)` is what the bot registers."""
+
+    def __init__(self, root: Path, upstreams: list[str]) -> None:
+        self.root = root
+        self.port = free_port()
+        self.config = root / "Caddyfile"
+        self.log_path = root / "caddy.log"
+        self.config.parent.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(caddyfile_for_tests(root, self.port, upstreams, free_port()))
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def root_certificate(self) -> Path:
+        """The root of Caddy's own certificate authority, which signed the site's certificate."""
+        return self.root / "data" / "pki" / "authorities" / "local" / "root.crt"
+
+    def url(self, path: str) -> str:
+        return f"https://127.0.0.1:{self.port}{path}"
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self, timeout: float = 60) -> Caddy:
+        with self.log_path.open("ab") as log:
+            self._process = subprocess.Popen(
+                [caddy_binary(), "run", "--config", str(self.config), "--adapter", "caddyfile"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.root,
+                env={"HOME": str(self.root), "PATH": "/usr/bin:/bin"},
+            )
+        deadline = time.monotonic() + timeout
+        while not (self.root_certificate.exists() and self._serves()):
+            if self._process.poll() is not None:
+                raise AssertionError(f"caddy exited:\n{self.log[-3000:]}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"caddy did not serve in {timeout} s:\n{self.log[-3000:]}")
+            time.sleep(0.05)
+        return self
+
+    def _serves(self) -> bool:
+        with socket.socket() as probe:
+            return probe.connect_ex(("127.0.0.1", self.port)) == 0
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
