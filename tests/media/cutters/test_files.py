@@ -1,4 +1,4 @@
-"""The keyframe splitter against real ffmpeg: parts under the limit, playable, complete."""
+"""The file cutter against real ffmpeg: parts under the limit, playable, complete."""
 
 from __future__ import annotations
 
@@ -10,16 +10,11 @@ from pathlib import Path
 import pytest
 
 from mediabot.domain.enums import MediaKind
-from mediabot.media import splitter as splitter_module
+from mediabot.media.cutters import files as files_module
+from mediabot.media.cutters.files import Splitter
+from mediabot.media.parts import CutPart, SplitError
 from mediabot.media.probe import probe
-from mediabot.media.splitter import (
-    CutPart,
-    CutUnit,
-    SplitError,
-    SplitSource,
-    Splitter,
-    plan_part,
-)
+from mediabot.media.sources import SplitSource
 from support.media import MediaSources
 from support.media_server import MediaServer
 
@@ -79,19 +74,6 @@ async def _check_parts(
 
 def _listing(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
-
-
-def _unit(start: float, size: int) -> CutUnit:
-    return CutUnit(start_s=start, start_dts_s=start, size_bytes=size, packets=10)
-
-
-def test_plan_fills_the_budget_but_never_the_incomplete_last_unit() -> None:
-    units = [_unit(float(i), 100_000) for i in range(10)]
-    assert plan_part(units, 350_000, at_eof=False) == 3
-    assert plan_part(units[:3], 10_000_000, at_eof=False) is None
-    assert plan_part(units[:3], 10_000_000, at_eof=True) == 3
-    assert plan_part(units, 10_000_000, at_eof=False, target_bytes=250_000) == 3
-    assert plan_part(units, 50_000, at_eof=True) == 1
 
 
 async def test_local_video_is_cut_into_playable_parts_under_the_limit(
@@ -170,7 +152,7 @@ async def test_a_part_that_comes_out_too_large_is_cut_again(
     media: MediaSources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a plan that overfills on purpose: the first cut is over the limit and must be redone
-    monkeypatch.setattr(splitter_module, "HEADROOM", 1.3)
+    monkeypatch.setattr(files_module, "HEADROOM", 1.3)
     limit = 2 * MIB
     splitter = Splitter(SplitSource((media.path(media.long_mp4),), MediaKind.VIDEO), tmp_path)
     part = await splitter.cut(0.0, 0, limit)
