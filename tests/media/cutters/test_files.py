@@ -11,9 +11,11 @@ import pytest
 
 from mediabot.domain.enums import MediaKind
 from mediabot.media.cutters import files as files_module
-from mediabot.media.cutters.files import Splitter
+from mediabot.media.cutters.file_inputs import FileInput
+from mediabot.media.cutters.files import Splitter, cut_command
 from mediabot.media.parts import CutPart, SplitError
-from mediabot.media.probe import probe
+from mediabot.media.plan import CutUnit
+from mediabot.media.probe import MediaInfo, probe
 from mediabot.media.sources import SplitSource
 from support.media import MediaSources
 from support.media_server import MediaServer
@@ -74,6 +76,33 @@ async def _check_parts(
 
 def _listing(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
+
+
+def _input(source: str, *maps: str) -> FileInput:
+    info = MediaInfo(source, "mov,mp4,m4a,3gp,3g2,mj2", 60.0, None, None, ())
+    return FileInput(source, info, (0,), maps, ("-recv_buffer_size", "65536"))
+
+
+def test_a_cut_seeks_past_its_keyframe_and_stops_before_the_next_one_is_decoded() -> None:
+    pair = [_input("v.mp4", "-map", "0:0"), _input("a.m4a", "-map", "1:0")]
+    first = CutUnit(start_s=10.0, start_dts_s=9.9, size_bytes=1, packets=1)
+    after = CutUnit(start_s=14.0, start_dts_s=13.9, size_bytes=1, packets=1)
+    args = cut_command(pair, first, after, Path("p.mp4"), MediaKind.VIDEO)
+    seek = ["-ss", "10.001000", "-recv_buffer_size", "65536", "-i"]
+    assert args[5:17] == [*seek, "v.mp4", *seek, "a.m4a"]
+    # the length runs from the seek to just before the next keyframe's decode time
+    assert args[17:19] == ["-t", f"{13.9 - 10.001 - 0.0005:.6f}"]
+    assert args[19:23] == ["-map", "0:0", "-map", "1:0"]
+    assert args[-3:] == ["-movflags", "+faststart", "p.mp4"]
+
+
+def test_a_cut_from_the_start_to_the_end_neither_seeks_nor_stops() -> None:
+    first = CutUnit(start_s=0.0, start_dts_s=-0.04, size_bytes=1, packets=1)
+    args = cut_command(
+        [_input("a.m4a", "-map", "0:0")], first, None, Path("p.m4a"), MediaKind.AUDIO
+    )
+    assert "-ss" not in args and "-t" not in args
+    assert "-movflags" not in args and args[-1] == "p.m4a"
 
 
 async def test_local_video_is_cut_into_playable_parts_under_the_limit(
