@@ -51,14 +51,15 @@ from mediabot.config import load_settings  # noqa: E402
 from mediabot.domain.enums import MediaKind  # noqa: E402
 from mediabot.downloaders.options import DownloadOptions  # noqa: E402
 from mediabot.downloaders.streams import StreamGuard  # noqa: E402
-from mediabot.media.segments import (  # noqa: E402
+from mediabot.media.cutters.files import Splitter  # noqa: E402
+from mediabot.media.cutters.fragments import SegmentSplitter  # noqa: E402
+from mediabot.media.fragments.playlist import (  # noqa: E402
     Fragment,
     FragmentTrack,
-    SegmentedSource,
-    SegmentSplitter,
     parse_media_playlist,
 )
-from mediabot.media.splitter import CutPart, SplitSource, Splitter  # noqa: E402
+from mediabot.media.parts import CutPart  # noqa: E402
+from mediabot.media.sources import SegmentedSource, SplitSource  # noqa: E402
 from mediabot.media.tools import FFMPEG, run_tool  # noqa: E402
 from mediabot.senders.base import SendTarget  # noqa: E402
 from mediabot.senders.large import LargeVideoSender  # noqa: E402

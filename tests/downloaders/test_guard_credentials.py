@@ -23,7 +23,7 @@ from yt_dlp.networking import Request
 
 from mediabot.downloaders.ytdl import GuardedYoutubeDL, GuardRefusalError
 from mediabot.media.probe import ProbeError, probe
-from mediabot.media.remote import RemoteReadError, open_checked
+from mediabot.media.remote.http import RemoteReadError, open_checked
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import Connection, GuardProxy, ProxySession
 from support.guard import proxy_authorization, proxy_port

@@ -24,8 +24,8 @@ from mediabot.downloaders import (
     get_resolutions,
     make_downloader,
 )
+from mediabot.media.cutters.files import Splitter
 from mediabot.media.probe import probe
-from mediabot.media.splitter import Splitter
 from support.media import PAGE_DURATION, PAGE_SIZE, MediaSources
 from support.media_server import MediaServer
 from support.pages import blog_post, blog_video

@@ -35,7 +35,7 @@ NOT_IMPORTED = (
     "mediabot.db",
     "mediabot.senders",
     "mediabot.telegram",
-    "mediabot.media.splitter",
+    "mediabot.media.cutters",
 )
 
 

@@ -22,9 +22,10 @@ from mediabot.downloaders import (
 )
 from mediabot.downloaders.instagram import InstagramDownloader
 from mediabot.downloaders.youtube import YouTubeDownloader
+from mediabot.media.cutters.files import Splitter
+from mediabot.media.parts import SplitError
 from mediabot.media.probe import probe
-from mediabot.media.segments import SegmentedSource
-from mediabot.media.splitter import SplitError, SplitSource, Splitter
+from mediabot.media.sources import SegmentedSource, SplitSource
 from support.media import MediaSources
 from support.media_server import MediaServer
 

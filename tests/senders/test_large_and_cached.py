@@ -13,7 +13,7 @@ from aiogram.types import FSInputFile
 
 from mediabot.domain.enums import MediaKind
 from mediabot.media.probe import probe
-from mediabot.media.splitter import SplitSource
+from mediabot.media.sources import SplitSource
 from mediabot.senders.album import AlbumSender
 from mediabot.senders.base import DeliveryError, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart, CachedSender, StaleFileIdError

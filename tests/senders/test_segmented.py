@@ -17,9 +17,12 @@ from aiogram.exceptions import TelegramBadRequest
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions, make_downloader
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
+from mediabot.media.cutters.fragments import SegmentSplitter
+from mediabot.media.fragments.playlist import FragmentTrack
+from mediabot.media.parts import SplitError
+from mediabot.media.plan import MIN_FILL
 from mediabot.media.probe import probe
-from mediabot.media.segments import FragmentTrack, SegmentedSource, SegmentSplitter
-from mediabot.media.splitter import MIN_FILL, SplitError
+from mediabot.media.sources import SegmentedSource
 from mediabot.media.tools import run_tool
 from mediabot.senders.base import DeliveryError, ResumePoint, SendTarget, SentPart
 from mediabot.senders.registry import make_stream_sender

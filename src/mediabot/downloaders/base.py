@@ -52,9 +52,8 @@ from mediabot.downloaders.share import follow_share_link
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
 from mediabot.downloaders.ytdl import YtdlSession
 
-if TYPE_CHECKING:  # the splitters are loaded only when a plan is made
-    from mediabot.media.segments import SegmentedSource
-    from mediabot.media.splitter import SplitSource
+if TYPE_CHECKING:  # the sources are loaded only when a plan is made
+    from mediabot.media.sources import SegmentedSource, SplitSource
 
 _Located: TypeAlias = "tuple[SplitSource | SegmentedSource, int | None, int | None, int | None]"
 """A stream plan's source, its announced size, and the picture's width and height."""
@@ -337,7 +336,7 @@ class Downloader(ABC):
         if located is None:
             return None
         # Imported here: `download()` (the CLI, every non-streamed job) never needs it.
-        from mediabot.media.splitter import SplitSource
+        from mediabot.media.sources import SplitSource
 
         # Parts are planned from the total the servers' byte ranges name: one far over the
         # media's own estimate goes the download way, which counts the bytes that come.

@@ -37,8 +37,8 @@ from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy
 
 if TYPE_CHECKING:  # the splitter is loaded by whoever builds a plan, not by every download
-    from mediabot.media.segments import FragmentTrack, SegmentedSource
-    from mediabot.media.splitter import DurationCheck, SplitSource
+    from mediabot.media.fragments.playlist import FragmentTrack
+    from mediabot.media.sources import DurationCheck, SegmentedSource, SplitSource
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def segmented_source(
     """The chosen fragmented formats as tracks (video first), with the request headers
     yt-dlp would send (cookies included) and the size the formats announce;
     `duration_check` judges the tracks' real duration once they are read."""
-    from mediabot.media.segments import SegmentedSource
+    from mediabot.media.sources import SegmentedSource
 
     ordered = sorted(chosen, key=lambda fmt: _codec(fmt, "vcodec") is None)
     headers = {str(k): str(v) for k, v in (ordered[0].get("http_headers") or {}).items()}
@@ -195,7 +195,7 @@ def segmented_source(
 
 
 def _track(fmt: InfoDict) -> FragmentTrack:
-    from mediabot.media.segments import Fragment, FragmentTrack
+    from mediabot.media.fragments.playlist import Fragment, FragmentTrack
 
     if str(fmt.get("protocol")).startswith("m3u8"):
         return FragmentTrack(playlist_url=str(fmt["url"]))

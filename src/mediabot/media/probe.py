@@ -78,7 +78,7 @@ class Packet:
     size_bytes: int
     keyframe: bool
     position: int | None = None
-    """Byte offset in the input, when asked for (`PACKET_ENTRIES` with `pos`)."""
+    """Byte offset in the input, when asked for (`pos` in `_PACKET_ENTRIES`)."""
 
 
 def _float(value: Any) -> float | None:
@@ -156,7 +156,7 @@ def parse_probe_output(raw: bytes, source: str | Path) -> MediaInfo:
     )
 
 
-PACKET_ENTRIES = ("-show_entries", "packet=stream_index,pts_time,dts_time,size,flags,pos")
+_PACKET_ENTRIES = ("-show_entries", "packet=stream_index,pts_time,dts_time,size,flags,pos")
 """ffprobe's options for the packet lines `parse_packets` reads (with `-of compact=p=0`)."""
 
 
@@ -174,23 +174,28 @@ async def read_packets(
     ffprobe seeks to the keyframe at or before `start_s`, so packets slightly before it
     may appear; callers filter by timestamp. Packets without a timestamp are skipped.
     """
-    args = [
-        FFPROBE,
-        "-v",
-        "error",
-        "-read_intervals",
-        f"{max(start_s, 0.0):.6f}%+{span_s:.6f}",
-        *PACKET_ENTRIES,
-        "-of",
-        "compact=p=0",
-        *input_args,
-        str(source),
-    ]
+    interval = f"{max(start_s, 0.0):.6f}%+{span_s:.6f}"
+    args = packets_command(source, input_args=["-read_intervals", interval, *input_args])
     try:
         raw = await run_tool(args, proxy=proxy)
     except MediaToolError as exc:
         raise ProbeError(f"cannot read packets from {without_query(source)}: {exc}") from exc
     return parse_packets(raw, stream_indexes)
+
+
+def packets_command(source: str | Path, *, input_args: Sequence[str] = ()) -> list[str]:
+    """The ffprobe command that lists packets for `parse_packets`; `source` may be
+    `pipe:N` for a caller that feeds the bytes itself."""
+    return [
+        FFPROBE,
+        "-v",
+        "error",
+        *_PACKET_ENTRIES,
+        "-of",
+        "compact=p=0",
+        *input_args,
+        str(source),
+    ]
 
 
 def parse_packets(raw: bytes, stream_indexes: tuple[int, ...]) -> list[Packet]:

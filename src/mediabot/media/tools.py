@@ -1,4 +1,9 @@
-"""Running ffmpeg and ffprobe as subprocesses, off the event loop and cancellable."""
+"""Running ffmpeg and ffprobe as subprocesses, off the event loop and cancellable.
+
+A tool reads its inputs itself (`run_tool`: paths or URLs on its command line), or is fed
+files through pipes (`run_fed`: each input the concatenation of some files, written to it
+in order by a thread, so files can be deleted as soon as the tool has them).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import os
 import shlex
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from subprocess import DEVNULL, PIPE
 
@@ -19,6 +24,7 @@ FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"
 
 _STDERR_TAIL = 600
+_PIPE_BYTES = 256 * 1024
 _PROXY_VARIABLES = frozenset(
     {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
     | {"HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"}
@@ -83,16 +89,93 @@ async def run_tool(args: Sequence[str], *, proxy: str | None = None) -> bytes:
         )
     except FileNotFoundError as exc:
         raise MediaToolError(args[0], None, f"{args[0]} is not installed") from exc
+    return await _finish(process, args)
+
+
+async def run_fed(
+    command: Callable[[Sequence[str]], list[str]],
+    feeds: Sequence[Sequence[Path]],
+    *,
+    consumed: Collection[Path] = (),
+    on_consumed: Callable[[int], None] | None = None,
+) -> bytes:
+    """Run ffmpeg or ffprobe with each feed's files written, in order, into a pipe it reads
+    as an input (`command` gets the inputs' names, `pipe:N`); returns its standard output.
+
+    A file in `consumed` is deleted once written, `on_consumed` (called from a feeding
+    thread) first told its size. Killed when the calling task is cancelled, like
+    `run_tool`; a non-zero exit raises `MediaToolError`.
+    """
+    pipes = [os.pipe() for _ in feeds]
+    readers = [reader for reader, _ in pipes]
+    args = command([f"pipe:{reader}" for reader in readers])
     try:
-        stdout, stderr = await process.communicate()
+        process = await asyncio.create_subprocess_exec(
+            *args,
+            stdin=DEVNULL,
+            stdout=PIPE,
+            stderr=PIPE,
+            pass_fds=readers,
+            env=tool_environment(),
+        )
+    except BaseException:
+        for _, writer in pipes:
+            os.close(writer)
+        raise
+    finally:
+        for reader in readers:
+            os.close(reader)
+    writers = [
+        asyncio.to_thread(_feed, writer, files, consumed, on_consumed)
+        for (_, writer), files in zip(pipes, feeds, strict=True)
+    ]
+    return await _finish(process, args, *writers)
+
+
+async def _finish(
+    process: asyncio.subprocess.Process, args: Sequence[str], *feeding: Awaitable[None]
+) -> bytes:
+    """The standard output of `process` once it ends (and `feeding` is done); killed if
+    anything fails or the caller is cancelled meanwhile."""
+    communicating = asyncio.ensure_future(process.communicate())
+    try:
+        await asyncio.gather(communicating, *feeding)
     except BaseException:
         if process.returncode is None:
             process.kill()
             await process.wait()
         raise
+    stdout, stderr = communicating.result()
     if process.returncode != 0:
         raise MediaToolError(args[0], process.returncode, stderr.decode(errors="replace"))
     return stdout
+
+
+def _feed(
+    writer: int,
+    files: Sequence[Path],
+    consumed: Collection[Path],
+    on_consumed: Callable[[int], None] | None,
+) -> None:
+    """Write `files` into the pipe `writer` (blocking; run in a thread), then close it.
+
+    The reader may stop early (the tool has what it needs, or failed): the rest is dropped.
+    """
+    try:
+        for path in files:
+            with path.open("rb") as source:
+                while chunk := source.read(_PIPE_BYTES):
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(writer, view) :]
+            if path in consumed:
+                if on_consumed is not None:
+                    on_consumed(path.stat().st_size)
+                path.unlink(missing_ok=True)
+    except BrokenPipeError:
+        pass
+    finally:
+        os.close(writer)
 
 
 def discard(path: Path | None) -> None:

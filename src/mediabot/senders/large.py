@@ -25,8 +25,10 @@ from aiogram.types import Message
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
 from mediabot.i18n import _
-from mediabot.media.segments import SegmentedSource, SegmentSplitter
-from mediabot.media.splitter import CutPart, PartCutter, SplitError, SplitSource, Splitter
+from mediabot.media.cutters.files import Splitter
+from mediabot.media.cutters.fragments import SegmentSplitter
+from mediabot.media.parts import CutPart, PartCutter, SplitError
+from mediabot.media.sources import SegmentedSource, SplitSource
 from mediabot.media.thumbnail import best_thumbnail
 from mediabot.media.tools import discard
 from mediabot.senders.audio import AUDIO_TAG_LIMIT

@@ -11,8 +11,7 @@ from aiogram import Bot
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
-from mediabot.media.segments import SegmentedSource
-from mediabot.media.splitter import SplitSource
+from mediabot.media.sources import SegmentedSource, SplitSource
 from mediabot.senders.album import AlbumSender
 from mediabot.senders.audio import AudioSender
 from mediabot.senders.base import (

@@ -20,7 +20,7 @@ from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistTally
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.streams import StreamPlan
-from mediabot.media.splitter import SplitSource
+from mediabot.media.sources import SplitSource
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart
 from mediabot.telegram.flood import FloodWait

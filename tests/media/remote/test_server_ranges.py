@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from mediabot.media.remote import _requested
+from mediabot.media.remote.server import _requested
 
 SIZE = 100
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mediabot.media.segments import Fragment, FragmentKey, parse_media_playlist
-from mediabot.media.splitter import SplitError
+from mediabot.media.fragments.playlist import Fragment, FragmentKey, parse_media_playlist
+from mediabot.media.parts import SplitError
 
 URL = "https://cdn.example/v/index.m3u8"
 

@@ -21,7 +21,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 
 from mediabot.config import load_settings
 from mediabot.domain.enums import MediaKind
-from mediabot.media.splitter import MIN_FILL, CutPart, SplitSource, Splitter
+from mediabot.media.cutters.files import Splitter
+from mediabot.media.parts import CutPart
+from mediabot.media.plan import MIN_FILL
+from mediabot.media.sources import SplitSource
 from mediabot.senders.base import SendTarget
 from mediabot.senders.large import LargeVideoSender
 from mediabot.telegram.client import create_bot

@@ -1,4 +1,4 @@
-"""The keyframe splitter against real ffmpeg: parts under the limit, playable, complete."""
+"""The file cutter against real ffmpeg: parts under the limit, playable, complete."""
 
 from __future__ import annotations
 
@@ -10,16 +10,13 @@ from pathlib import Path
 import pytest
 
 from mediabot.domain.enums import MediaKind
-from mediabot.media import splitter as splitter_module
-from mediabot.media.probe import probe
-from mediabot.media.splitter import (
-    CutPart,
-    CutUnit,
-    SplitError,
-    SplitSource,
-    Splitter,
-    plan_part,
-)
+from mediabot.media.cutters import files as files_module
+from mediabot.media.cutters.file_inputs import FileInput
+from mediabot.media.cutters.files import Splitter, cut_command
+from mediabot.media.parts import CutPart, SplitError
+from mediabot.media.plan import CutUnit
+from mediabot.media.probe import MediaInfo, probe
+from mediabot.media.sources import SplitSource
 from support.media import MediaSources
 from support.media_server import MediaServer
 
@@ -81,17 +78,31 @@ def _listing(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
 
 
-def _unit(start: float, size: int) -> CutUnit:
-    return CutUnit(start_s=start, start_dts_s=start, size_bytes=size, packets=10)
+def _input(source: str, *maps: str) -> FileInput:
+    info = MediaInfo(source, "mov,mp4,m4a,3gp,3g2,mj2", 60.0, None, None, ())
+    return FileInput(source, info, (0,), maps, ("-recv_buffer_size", "65536"))
 
 
-def test_plan_fills_the_budget_but_never_the_incomplete_last_unit() -> None:
-    units = [_unit(float(i), 100_000) for i in range(10)]
-    assert plan_part(units, 350_000, at_eof=False) == 3
-    assert plan_part(units[:3], 10_000_000, at_eof=False) is None
-    assert plan_part(units[:3], 10_000_000, at_eof=True) == 3
-    assert plan_part(units, 10_000_000, at_eof=False, target_bytes=250_000) == 3
-    assert plan_part(units, 50_000, at_eof=True) == 1
+def test_a_cut_seeks_past_its_keyframe_and_stops_before_the_next_one_is_decoded() -> None:
+    pair = [_input("v.mp4", "-map", "0:0"), _input("a.m4a", "-map", "1:0")]
+    first = CutUnit(start_s=10.0, start_dts_s=9.9, size_bytes=1, packets=1)
+    after = CutUnit(start_s=14.0, start_dts_s=13.9, size_bytes=1, packets=1)
+    args = cut_command(pair, first, after, Path("p.mp4"), MediaKind.VIDEO)
+    seek = ["-ss", "10.001000", "-recv_buffer_size", "65536", "-i"]
+    assert args[5:17] == [*seek, "v.mp4", *seek, "a.m4a"]
+    # the length runs from the seek to just before the next keyframe's decode time
+    assert args[17:19] == ["-t", f"{13.9 - 10.001 - 0.0005:.6f}"]
+    assert args[19:23] == ["-map", "0:0", "-map", "1:0"]
+    assert args[-3:] == ["-movflags", "+faststart", "p.mp4"]
+
+
+def test_a_cut_from_the_start_to_the_end_neither_seeks_nor_stops() -> None:
+    first = CutUnit(start_s=0.0, start_dts_s=-0.04, size_bytes=1, packets=1)
+    args = cut_command(
+        [_input("a.m4a", "-map", "0:0")], first, None, Path("p.m4a"), MediaKind.AUDIO
+    )
+    assert "-ss" not in args and "-t" not in args
+    assert "-movflags" not in args and args[-1] == "p.m4a"
 
 
 async def test_local_video_is_cut_into_playable_parts_under_the_limit(
@@ -170,7 +181,7 @@ async def test_a_part_that_comes_out_too_large_is_cut_again(
     media: MediaSources, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a plan that overfills on purpose: the first cut is over the limit and must be redone
-    monkeypatch.setattr(splitter_module, "HEADROOM", 1.3)
+    monkeypatch.setattr(files_module, "HEADROOM", 1.3)
     limit = 2 * MIB
     splitter = Splitter(SplitSource((media.path(media.long_mp4),), MediaKind.VIDEO), tmp_path)
     part = await splitter.cut(0.0, 0, limit)

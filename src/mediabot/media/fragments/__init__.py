@@ -1,0 +1,1 @@
+"""Fragmented sources (HLS, segmented DASH): listed, fetched, decrypted, their packets read."""
