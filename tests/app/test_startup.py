@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from alembic.script import ScriptDirectory
 
 from mediabot.db.migrate import alembic_config
 from support.fake_telegram import FakeTelegram
+from support.forkserver import run_mediabot
 from support.processes import MediabotProcess, mediabot_env
 
 TIMEOUT_S = 120
@@ -27,14 +27,7 @@ def _closed_port() -> int:
 
 
 def _mediabot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mediabot", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
+    return run_mediabot(list(args), env, timeout=TIMEOUT_S)
 
 
 def _one_line(done: subprocess.CompletedProcess[str]) -> str:

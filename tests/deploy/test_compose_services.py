@@ -14,7 +14,6 @@ import asyncio
 import re
 import socket
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from stack import load_compose, service_environment
 
 from support.conversation import Conversation
 from support.fake_telegram import FakeTelegram
+from support.forkserver import run_mediabot
 from support.media import MediaSources
 from support.processes import MediabotProcess, mediabot_env
 
@@ -68,14 +68,7 @@ class Stack:
         """The service's healthcheck command, as Docker runs it in the container."""
         test: list[str] = self.compose["services"][service]["healthcheck"]["test"]
         assert test[:2] == ["CMD", "mediabot"], test
-        return subprocess.run(
-            [sys.executable, "-m", "mediabot", *test[2:]],
-            env=self.environment(service, label),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_mediabot(test[2:], self.environment(service, label), timeout=120)
 
 
 @pytest.fixture

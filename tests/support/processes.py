@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from support.fake_telegram import FakeTelegram
+from support.forkserver import ForkedProcess, fork_server
 
 
 def mediabot_env(telegram: FakeTelegram, data_dir: Path, **overrides: str) -> dict[str, str]:
@@ -38,9 +39,11 @@ _DIE_WITH_THE_TESTS = (
     "ctypes.CDLL(None).prctl(1, signal.SIGKILL); "  # PR_SET_PDEATHSIG, kept across exec
     "os.execv(sys.executable, [sys.executable, '-m', 'mediabot', *sys.argv[1:]])"
 )
-"""The child asks for SIGKILL when the test process goes, however it goes, then becomes
-`python -m mediabot` (same pid): no bot of an ended test run polls on and takes a later run's
-updates. Done in the child's own Python, not in `preexec_fn`, which is unsafe with threads."""
+"""A real interpreter, for an environment the fork server cannot serve: the child asks for
+SIGKILL when the test process goes, however it goes, then becomes `python -m mediabot` (same
+pid): no bot of an ended test run polls on and takes a later run's updates. Done in the
+child's own Python, not in `preexec_fn`, which is unsafe with threads. Forked processes die
+with the test process the same way (see `support.forkserver`)."""
 
 
 def kill_leftovers() -> list[str]:
@@ -58,23 +61,25 @@ def kill_leftovers() -> list[str]:
 
 
 class MediabotProcess:
-    """One `python -m mediabot <command>` with its log in a file."""
+    """One `python -m mediabot <command>` with its log in a file, forked from the fork server
+    (`support.forkserver`) where the environment allows it."""
 
     def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
         self.command = command
         self._env = env
         self.log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | ForkedProcess | None = None
 
     def start(self) -> MediabotProcess:
-        log = self.log_path.open("ab")
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _DIE_WITH_THE_TESTS, self.command],
-            env=self._env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        with self.log_path.open("ab") as log:
+            self._process = fork_server.spawn(
+                [self.command], self._env, stdout=log.fileno(), stderr=log.fileno()
+            ) or subprocess.Popen(
+                [sys.executable, "-c", _DIE_WITH_THE_TESTS, self.command],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         _started.append(self)
         return self
 
