@@ -9,14 +9,14 @@ import json
 
 from sqlalchemy import select
 
-from bot.conftest import BotBench, options
 from mediabot.bot import texts
 from mediabot.db.models import File
 from mediabot.domain.enums import Provider
 from mediabot.domain.media import MediaOptions
 from mediabot.downloaders.errors import DownloadError
 from mediabot.telegram.texts import utf16_length
-from support.fake_telegram import ApiCall
+from tests.bot.conftest import BotBench, options
+from tests.support.fake_telegram import ApiCall
 
 CHAT = 810_000_001
 OTHER = 810_000_002

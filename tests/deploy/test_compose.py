@@ -18,10 +18,10 @@ from typing import Any
 
 import jsonschema
 import pytest
-from stack import ROOT, load_compose, service_environment
 
 from mediabot.cli import _build_parser
 from mediabot.config import Settings
+from tests.deploy.stack import ROOT, load_compose, service_environment
 
 MEDIABOT_SERVICES = ("migrate", "bot", "worker")
 SCHEMA = Path(__file__).with_name("compose-spec.json")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -20,19 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from stack import load_compose, service_environment
 
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.forkserver import run_mediabot
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.deploy.stack import load_compose, service_environment
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.forkserver import run_mediabot
+from tests.support.media import MediaSources
+from tests.support.ports import free_port
+from tests.support.processes import MediabotProcess, mediabot_env
 
 
 @dataclass
@@ -48,7 +42,7 @@ class Stack:
     def environment(self, service: str, label: str) -> dict[str, str]:
         env = service_environment(self.compose, service)
         env.update(self.servers)
-        env.update(DATA_DIR=str(self.root / label), METRICS_PORT=str(_free_port()))
+        env.update(DATA_DIR=str(self.root / label), METRICS_PORT=str(free_port()))
         # mediabot_env wires the fake Bot API and loopback media; Compose's values win.
         base = mediabot_env(self.telegram, self.root / label)
         return {**base, **env, "BOT_TOKEN": self.telegram.token}

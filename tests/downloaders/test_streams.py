@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from downloaders.recorded import load, recorded, rewrite_urls
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.downloaders import (
     DownloadOptions,
@@ -25,8 +24,9 @@ from mediabot.downloaders.youtube import YouTubeDownloader
 from mediabot.media.probe import probe
 from mediabot.media.segments import SegmentedSource
 from mediabot.media.splitter import SplitError, SplitSource, Splitter
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.downloaders.recorded import load, recorded, rewrite_urls
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.fake_telegram import FakeTelegram
-from support.processes import kill_leftovers
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.processes import kill_leftovers
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import pytest
 
 from mediabot.media.probe import probe
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.feeds import distinct_items, podcast_feed
-from support.media import LONG_DURATION, SEGMENTED_DURATION, MediaSources
-from support.media_server import MediaServer
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.feeds import distinct_items, podcast_feed
+from tests.support.media import LONG_DURATION, SEGMENTED_DURATION, MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess, mediabot_env
 
 LIMIT_MB = 2
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import pytest
 
 from mediabot.bot import texts
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.processes import MediabotProcess, mediabot_run
 
 GROUP = -100_950_000_001
 TOPIC = 12
@@ -30,7 +30,7 @@ def bot(
     fake_telegram: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MediabotProcess]:
     data_dir = tmp_path_factory.mktemp("groups")
-    env = mediabot_env(
+    with mediabot_run(
         fake_telegram,
         data_dir,
         ADMIN_IDS=str(ADMIN),
@@ -38,11 +38,8 @@ def bot(
         ALLOWED_CHAT_IDS=str(GROUP),
         RATE_LIMIT_PER_HOUR=str(LIMIT),
         MAX_ACTIVE_REQUESTS="10",
-    )
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    ) as process:
+        yield process
 
 
 def _in(chat_id: int, *methods: str) -> object:

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.conversation import Conversation, Keyboard
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation, Keyboard
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.processes import MediabotProcess, mediabot_run
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +22,8 @@ def bot(
     fake_telegram: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MediabotProcess]:
     data_dir = tmp_path_factory.mktemp("language")
-    env = mediabot_env(fake_telegram, data_dir, TELEGRAM_UPLOAD_LIMIT_MB="2")
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    with mediabot_run(fake_telegram, data_dir, TELEGRAM_UPLOAD_LIMIT_MB="2") as process:
+        yield process
 
 
 def _buttons(call: ApiCall) -> dict[str, str]:

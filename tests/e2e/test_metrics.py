@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,18 +10,13 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.ports import free_port
+from tests.support.processes import MediabotProcess, mediabot_env
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _scrape(port: int) -> Samples:
@@ -41,7 +35,7 @@ def _value(samples: Samples, name: str, **labels: str) -> float:
 
 @pytest.fixture
 def metered(fake_telegram: FakeTelegram, tmp_path: Path) -> Iterator[tuple[MediabotProcess, int]]:
-    port = _free_port()
+    port = free_port()
     env = mediabot_env(
         fake_telegram, tmp_path / "data", METRICS_PORT=str(port), TELEGRAM_UPLOAD_LIMIT_MB="2"
     )

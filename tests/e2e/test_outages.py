@@ -19,12 +19,12 @@ from urllib.parse import unquote
 
 import pytest
 
-from support.conversation import Conversation, Keyboard
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media import MediaSources
-from support.media_server import MediaServer
-from support.postgres_cluster import PostgresCluster, running_cluster
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation, Keyboard
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.postgres_cluster import PostgresCluster, running_cluster
+from tests.support.processes import MediabotProcess, mediabot_env
 
 OUTAGE_S = 10.0
 BROKER_OUTAGE_S = 34.0

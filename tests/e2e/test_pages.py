@@ -17,13 +17,13 @@ import pytest
 
 from mediabot.bot.keyboards import format_size
 from mediabot.media.probe import probe
-from support.conversation import Conversation, Keyboard
-from support.fake_telegram import FakeTelegram
-from support.feeds import podcast_feed
-from support.media import PAGE_DURATION, PAGE_SIZE, MediaSources
-from support.media_server import MediaServer
-from support.pages import blog_video
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation, Keyboard
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.feeds import podcast_feed
+from tests.support.media import PAGE_DURATION, PAGE_SIZE, MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.pages import blog_video
+from tests.support.processes import MediabotProcess, mediabot_env
 
 HEIGHT = PAGE_SIZE[1]
 TOO_LONG = "This media is 2 min long; the limit is 1 min."

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from support.conversation import Conversation, Keyboard
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.feeds import distinct_items, podcast_feed
-from support.media import PROGRESSIVE_SIZE, MediaSources
-from support.media_server import MediaServer
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation, Keyboard
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.feeds import distinct_items, podcast_feed
+from tests.support.media import PROGRESSIVE_SIZE, MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess, mediabot_run
 
 SLOW = 60_000  # bytes per second: a download that runs while the test presses on
 _DELIVERIES = ("sendAudio", "sendVideo", "sendDocument")
@@ -30,17 +30,14 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def embedded(fake_telegram: FakeTelegram, data_dir: Path) -> Iterator[MediabotProcess]:
-    env = mediabot_env(
+    with mediabot_run(
         fake_telegram,
         data_dir,
         WORKER_CONCURRENCY="2",
         MAX_ACTIVE_REQUESTS="2",
         PLAYLIST_MAX_ITEMS="5",
-    )
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    ) as process:
+        yield process
 
 
 def _feed(server: MediaServer, name: str, items: list[str], extra: int = 0) -> str:

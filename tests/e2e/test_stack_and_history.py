@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from support.conversation import Conversation, Keyboard
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media import MediaSources
-from support.media_server import MediaServer
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation, Keyboard
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess, mediabot_run
 
 SLOW = 60_000  # bytes per second: a download that runs while the test presses on
 
@@ -29,11 +29,10 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def embedded(fake_telegram: FakeTelegram, data_dir: Path) -> Iterator[MediabotProcess]:
-    env = mediabot_env(fake_telegram, data_dir, WORKER_CONCURRENCY="1", MAX_ACTIVE_REQUESTS="3")
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    with mediabot_run(
+        fake_telegram, data_dir, WORKER_CONCURRENCY="1", MAX_ACTIVE_REQUESTS="3"
+    ) as process:
+        yield process
 
 
 def _request(data: str) -> uuid.UUID:

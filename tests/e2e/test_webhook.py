@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.processes import MediabotProcess, mediabot_env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.ports import free_port
+from tests.support.processes import MediabotProcess, mediabot_env
 
 
 async def test_updates_posted_to_the_webhook_are_answered(
     fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = mediabot_env(
         fake_telegram,
         tmp_path,

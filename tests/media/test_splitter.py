@@ -20,8 +20,8 @@ from mediabot.media.splitter import (
     Splitter,
     plan_part,
 )
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 MIB = 1024 * 1024
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.fake_telegram import ApiCall, FakeTelegram
 
 _chat_ids = itertools.count(700_000_001)
 

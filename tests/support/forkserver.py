@@ -24,6 +24,7 @@ child with the server.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import ctypes
 import gc
@@ -245,9 +246,17 @@ class _ForkServer:
             pass_fds=[listener.fileno()],
         )
         listener.close()  # the server holds it now; connections queue until it listens
+        atexit.register(self._stop)
         self._address = address
         self._variables = _startup_variables(env)
         return address
+
+    def _stop(self) -> None:
+        """End the server and collect it: its children's CPU time counts in this process's."""
+        if self._server is not None and self._server.poll() is None:
+            self._server.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._server.wait(10)
 
     def spawn(
         self,

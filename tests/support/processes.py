@@ -7,10 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from support.fake_telegram import FakeTelegram
-from support.forkserver import ForkedProcess, fork_server
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.forkserver import ForkedProcess, fork_server
 
 
 def mediabot_env(telegram: FakeTelegram, data_dir: Path, **overrides: str) -> dict[str, str]:
@@ -43,7 +45,7 @@ _DIE_WITH_THE_TESTS = (
 SIGKILL when the test process goes, however it goes, then becomes `python -m mediabot` (same
 pid): no bot of an ended test run polls on and takes a later run's updates. Done in the
 child's own Python, not in `preexec_fn`, which is unsafe with threads. Forked processes die
-with the test process the same way (see `support.forkserver`)."""
+with the test process the same way (see `tests.support.forkserver`)."""
 
 
 def kill_leftovers() -> list[str]:
@@ -62,7 +64,7 @@ def kill_leftovers() -> list[str]:
 
 class MediabotProcess:
     """One `python -m mediabot <command>` with its log in a file, forked from the fork server
-    (`support.forkserver`) where the environment allows it."""
+    (`tests.support.forkserver`) where the environment allows it."""
 
     def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
         self.command = command
@@ -130,3 +132,16 @@ class MediabotProcess:
         assert self._process is not None
         self._process.kill()
         self._process.wait()
+
+
+@contextmanager
+def mediabot_run(
+    telegram: FakeTelegram, data_dir: Path, **overrides: str
+) -> Iterator[MediabotProcess]:
+    """`mediabot run` on `data_dir` (its log there, `mediabot.log`), once it logged its start;
+    stopped at the end, when it must exit 0."""
+    env = mediabot_env(telegram, data_dir, **overrides)
+    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
+    process.wait_for_log("mediabot started")
+    yield process
+    assert process.stop() == 0, process.log[-3000:]

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
-from worker_bench import WorkerBench, until_state
 
 from mediabot.db.models import FilePart
 from mediabot.db.repositories import FileRepository
@@ -19,8 +18,9 @@ from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import DeferJobError
 from mediabot.queue.local import LocalJobQueue
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.worker.worker_bench import WorkerBench, until_state
 
 pytestmark = pytest.mark.integration
 

@@ -30,7 +30,7 @@ from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.telegram.pacing import Pacer, Rate
 from mediabot.worker.pipeline import Pipeline, PipelineParts
-from support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
 
 _ids = iter(range(810_000_001, 820_000_000))
 
