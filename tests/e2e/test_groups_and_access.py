@@ -171,7 +171,9 @@ async def test_stats_match_what_happened(bot: MediabotProcess, fake_telegram: Fa
             since=since,
         )
         since = fake_telegram.calls.index(first) + 1
-    await asyncio.sleep(1)  # the delivery is recorded right after Telegram accepts it
+    # Each delivery is recorded right after Telegram accepts it, and logged once recorded:
+    # Ann's and Carol's two.
+    await asyncio.to_thread(bot.wait_for_log, ": delivered ", 30, count=3)
     since = len(fake_telegram.calls)
     fake_telegram.inject_message(ADMIN, "/stats")
     report = await _text(fake_telegram, ADMIN, since)

@@ -97,11 +97,11 @@ class MediabotProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def wait_for_log(self, text: str, timeout: float = 90) -> None:
-        """Wait until the log shows `text`. The default bound is wide: on a loaded 2-core
-        machine, three processes importing aiogram and yt-dlp at once took over 30 s to start."""
+    def wait_for_log(self, text: str, timeout: float = 90, *, count: int = 1) -> None:
+        """Wait until the log shows `text` (`count` times). The default bound is wide: on a
+        loaded 2-core machine, three processes starting at once took over 30 s to start."""
         deadline = time.monotonic() + timeout
-        while text not in self.log:
+        while self.log.count(text) < count:
             if not self.running():
                 raise AssertionError(f"mediabot {self.command} exited:\n{self.log[-4000:]}")
             if time.monotonic() > deadline:
