@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -20,3 +21,9 @@ def isolated_module(fake_telegram: FakeTelegram) -> Iterator[None]:
     leftovers = kill_leftovers()
     if leftovers:
         print(f"killed processes the module left running: {leftovers}")
+
+
+@pytest.fixture(scope="module")
+def data_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of the module's own, for the `DATA_DIR` of its mediabot process."""
+    return tmp_path_factory.mktemp(request.module.__name__.rsplit(".", 1)[-1])

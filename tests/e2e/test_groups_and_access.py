@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from mediabot.bot import texts
+from tests.support.conversation import buttons_of
 from tests.support.fake_telegram import ApiCall, FakeTelegram
 from tests.support.media import MediaSources
 from tests.support.processes import MediabotProcess, mediabot_run
@@ -60,11 +61,6 @@ async def _keyboard(telegram: FakeTelegram, chat_id: int, since: int) -> ApiCall
     )
 
 
-def _buttons(call: ApiCall) -> dict[str, str]:
-    markup = json.loads(call.params["reply_markup"])
-    return {b["text"]: b["callback_data"] for row in markup["inline_keyboard"] for b in row}
-
-
 async def _answer(telegram: FakeTelegram, since: int) -> ApiCall:
     return await telegram.wait_for(lambda c: c.method == "answerCallbackQuery", 30, since=since)
 
@@ -100,7 +96,7 @@ async def test_a_group_gets_answers_only_for_what_is_meant_for_the_bot(
     assert status.params["message_thread_id"] == str(TOPIC)
     assert json.loads(status.params["reply_parameters"])["message_id"] == link["message_id"]
     message_id = int(keyboard.params["message_id"])
-    buttons = _buttons(keyboard)
+    buttons = buttons_of(keyboard)
 
     # Bob presses Ann's buttons: an alert, and nothing changes.
     before = len(telegram.calls)
@@ -153,7 +149,7 @@ async def test_a_ban_and_the_hourly_limit(
         since = len(telegram.calls)
         telegram.inject_message(CAROL, f"{media.progressive_mp4}?n={n}")
         keyboard = await _keyboard(telegram, CAROL, since)
-        buttons = _buttons(keyboard)
+        buttons = buttons_of(keyboard)
         audio = next(data for text, data in buttons.items() if text.startswith("🎵"))
         before = len(telegram.calls)
         telegram.inject_callback(CAROL, int(keyboard.params["message_id"]), audio)

@@ -28,11 +28,6 @@ _users = itertools.count(810_000_001)
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("inline")
-
-
-@pytest.fixture(scope="module")
 def embedded(fake_telegram: FakeTelegram, data_dir: Path) -> Iterator[MediabotProcess]:
     with mediabot_run(
         fake_telegram, data_dir, STORAGE_CHAT_ID=str(STORAGE), TELEGRAM_UPLOAD_LIMIT_MB="2"

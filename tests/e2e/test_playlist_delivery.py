@@ -24,11 +24,6 @@ _DELIVERIES = ("sendAudio", "sendVideo", "sendDocument")
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("playlists")
-
-
-@pytest.fixture(scope="module")
 def embedded(fake_telegram: FakeTelegram, data_dir: Path) -> Iterator[MediabotProcess]:
     with mediabot_run(
         fake_telegram,
