@@ -26,7 +26,7 @@ from tests.support.fake_telegram import FakeTelegram
 from tests.support.forkserver import run_mediabot
 from tests.support.media import MediaSources
 from tests.support.ports import free_port
-from tests.support.processes import MediabotProcess, mediabot_env
+from tests.support.processes import MediabotProcess, mediabot_env, stop_all
 
 
 @dataclass
@@ -78,9 +78,7 @@ def stack(
     }
     stack = Stack(load_compose(), fake_telegram, tmp_path, servers)
     yield stack
-    for process in stack.started:
-        if process.running():
-            assert process.stop() == 0, process.log[-3000:]
+    stop_all(stack.started)
 
 
 def _migrate(stack: Stack) -> None:

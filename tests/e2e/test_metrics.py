@@ -58,7 +58,9 @@ async def test_a_delivery_moves_the_counters(
     fake_telegram.fail_next("sendVideo", error_code=429, retry_after=1)
     sent = await chat.media(chat.press(keyboard, keyboard.data("360p")))
     assert sent.method == "sendVideo"
-    await chat.telegram.wait_for(lambda call: chat.in_chat(call) and call.method == "deleteMessage")
+    await chat.telegram.wait_for(
+        lambda call: chat.in_chat(call) and call.method == "deleteMessage", 60
+    )
 
     after: Samples = {}
     for _ in range(100):  # recorded as delivered, and the job ended, right after the send
@@ -92,7 +94,7 @@ async def test_a_delivery_streamed_in_parts_counts_as_a_download(
     keyboard = await chat.keyboard(chat.say(media.long_mp4))
     since = chat.press(keyboard, keyboard.data("720p"))
     await chat.telegram.wait_for(
-        lambda call: chat.in_chat(call) and call.method == "deleteMessage", since=since
+        lambda call: chat.in_chat(call) and call.method == "deleteMessage", 120, since=since
     )
     parts = [call for call in chat.calls("sendVideo") if call.ok]
     assert len(parts) >= 4
