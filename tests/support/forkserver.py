@@ -227,7 +227,6 @@ class _ForkServer:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._address: str | None = None
-        self._variables: dict[str, str] = {}
         self._server: subprocess.Popen[bytes] | None = None
 
     def _start(self) -> str:
@@ -237,7 +236,7 @@ class _ForkServer:
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         listener.bind(address)
         listener.listen(64)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = self._environment()
         self._server = subprocess.Popen(  # its own errors, if any, on the test's stderr
             [sys.executable, __file__, str(listener.fileno()), str(os.getpid())],
             env=env,
@@ -248,8 +247,11 @@ class _ForkServer:
         listener.close()  # the server holds it now; connections queue until it listens
         atexit.register(self._stop)
         self._address = address
-        self._variables = _startup_variables(env)
         return address
+
+    @staticmethod
+    def _environment() -> dict[str, str]:
+        return {**os.environ, "PYTHONUNBUFFERED": "1"}
 
     def _stop(self) -> None:
         """End the server and collect it: its children's CPU time counts in this process's."""
@@ -270,10 +272,10 @@ class _ForkServer:
     ) -> ForkedProcess | None:
         """`python -m mediabot <args>` forked from the server; None when `env` needs a real
         interpreter (see the module's docstring)."""
+        if _startup_variables(env) != _startup_variables(self._environment()):
+            return None
         with self._lock:
             address = self._start()
-        if _startup_variables(env) != self._variables:
-            return None
         request = {"args": args, "env": env, "cwd": str(cwd or Path.cwd())}
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         connection.connect(address)
