@@ -27,10 +27,10 @@ from pathlib import Path
 import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from support.fake_telegram import FakeTelegram  # noqa: E402
-from support.services import PG_ADMIN_DSN  # noqa: E402
+from tests.support.fake_telegram import FakeTelegram  # noqa: E402
+from tests.support.services import PG_ADMIN_DSN  # noqa: E402
 
 
 async def _child(args: argparse.Namespace) -> None:

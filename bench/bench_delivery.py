@@ -45,7 +45,7 @@ import aiohttp
 from aiogram.types import FSInputFile
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
 from mediabot.config import load_settings  # noqa: E402
 from mediabot.domain.enums import MediaKind  # noqa: E402
@@ -66,9 +66,9 @@ from mediabot.senders.large import LargeVideoSender  # noqa: E402
 from mediabot.senders.registry import make_stream_sender  # noqa: E402
 from mediabot.telegram.client import create_bot  # noqa: E402
 from mediabot.telegram.pacing import Pacer, Rate  # noqa: E402
-from support.fake_telegram import FakeTelegram  # noqa: E402
-from support.media import cache_root, link_media_tree  # noqa: E402
-from support.media_server import MediaServer  # noqa: E402
+from tests.support.fake_telegram import FakeTelegram  # noqa: E402
+from tests.support.media import cache_root, link_media_tree  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
 
 MIB = 1024 * 1024
 CHAT_ID = 4242

@@ -32,10 +32,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from support.media import MediaSources, link_media_tree  # noqa: E402
-from support.media_server import MediaServer  # noqa: E402
+from tests.support.media import MediaSources, link_media_tree  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
 
 HEIGHT = 720
 # The selector mediabot's VideoExecution uses for an exact height, so both fetch the same bytes.

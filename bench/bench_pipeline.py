@@ -57,14 +57,14 @@ from urllib.parse import quote
 import asyncpg
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from support.conversation import Conversation, Keyboard  # noqa: E402
-from support.fake_telegram import ApiCall, FakeTelegram  # noqa: E402
-from support.media import MediaSources, link_media_tree  # noqa: E402
-from support.media_server import MediaServer  # noqa: E402
-from support.processes import MediabotProcess, mediabot_env  # noqa: E402
-from support.services import AMQP_HOST, AMQP_PASSWORD, AMQP_USER, PG_ADMIN_DSN  # noqa: E402
+from tests.support.conversation import Conversation, Keyboard  # noqa: E402
+from tests.support.fake_telegram import ApiCall, FakeTelegram  # noqa: E402
+from tests.support.media import MediaSources, link_media_tree  # noqa: E402
+from tests.support.media_server import MediaServer  # noqa: E402
+from tests.support.processes import MediabotProcess, mediabot_env  # noqa: E402
+from tests.support.services import AMQP_HOST, AMQP_PASSWORD, AMQP_USER, PG_ADMIN_DSN  # noqa: E402
 
 MEDIA_METHODS = frozenset({"sendVideo", "sendAudio", "sendPhoto", "sendMediaGroup", "sendDocument"})
 TARGETS_MS = {"embedded": 50.0, "rabbitmq": 100.0}

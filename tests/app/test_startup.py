@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,28 +11,16 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from mediabot.db.migrate import alembic_config
-from support.fake_telegram import FakeTelegram
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.forkserver import run_mediabot
+from tests.support.ports import free_port
+from tests.support.processes import MediabotProcess, mediabot_env
 
 TIMEOUT_S = 120
 
 
-def _closed_port() -> int:
-    """A loopback port nothing listens on (taken from the OS, then let go)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _mediabot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mediabot", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        check=False,
-    )
+    return run_mediabot(list(args), env, timeout=TIMEOUT_S)
 
 
 def _one_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -67,7 +53,7 @@ def test_health_says_ok_when_the_database_and_the_broker_answer(
 
 
 def test_health_fails_in_one_line_when_the_database_does_not_answer(env: dict[str, str]) -> None:
-    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/mediabot"
+    url = f"postgresql://postgres@127.0.0.1:{free_port()}/mediabot"
     done = _mediabot({**env, "DATABASE_URL": url}, "health")
     assert done.returncode == 1
     line = _one_line(done)
@@ -77,7 +63,7 @@ def test_health_fails_in_one_line_when_the_database_does_not_answer(env: dict[st
 def test_health_fails_when_the_broker_does_not_answer(
     env: dict[str, str], migrated_pg: str
 ) -> None:
-    amqp = f"amqp://guest:secret-pw@127.0.0.1:{_closed_port()}/"
+    amqp = f"amqp://guest:secret-pw@127.0.0.1:{free_port()}/"
     done = _mediabot({**env, "DATABASE_URL": migrated_pg, "AMQP_URL": amqp}, "health")
     assert done.returncode == 1
     line = _one_line(done)
@@ -111,7 +97,7 @@ def test_a_token_telegram_refuses_stops_at_once(env: dict[str, str]) -> None:
 def test_a_worker_without_its_broker_stops_in_one_line(
     env: dict[str, str], migrated_pg: str
 ) -> None:
-    amqp = f"amqp://guest:guest@127.0.0.1:{_closed_port()}/"
+    amqp = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
     done = _mediabot({**env, "DATABASE_URL": migrated_pg, "AMQP_URL": amqp}, "worker")
     assert done.returncode == 1
     assert "RabbitMQ at amqp://***@127.0.0.1" in _one_line(done)
@@ -126,7 +112,7 @@ def test_missing_ffmpeg_is_named(env: dict[str, str], tmp_path: Path) -> None:
 
 
 def test_telegram_out_of_reach_is_waited_for_and_said(env: dict[str, str], tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     process = MediabotProcess(
         "run", {**env, "TELEGRAM_API_URL": url, "LOG_LEVEL": "INFO"}, tmp_path / "run.log"
     ).start()

@@ -9,7 +9,7 @@ import pytest
 
 from mediabot.app.tools import EXIT_OK, download_command
 from mediabot.config import load_settings
-from support.media import MediaSources
+from tests.support.media import MediaSources
 
 pytestmark = pytest.mark.integration
 

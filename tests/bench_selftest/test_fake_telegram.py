@@ -26,8 +26,8 @@ from aiogram.types import (
     Message,
 )
 
-from support.fake_telegram import NOT_MODIFIED, WRONG_FILE_ID, FakeTelegram
-from support.media import PROGRESSIVE_SIZE, MediaSources
+from tests.support.fake_telegram import NOT_MODIFIED, WRONG_FILE_ID, FakeTelegram
+from tests.support.media import PROGRESSIVE_SIZE, MediaSources
 
 CHAT = 4242
 CLIP = bytes(range(256)) * 4096 + b"tail"  # 1 MiB and a bit: not a round size

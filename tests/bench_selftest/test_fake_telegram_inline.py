@@ -19,7 +19,7 @@ from aiogram.types import (
     InputTextMessageContent,
 )
 
-from support.fake_telegram import QUERY_TOO_OLD, WRONG_FILE_ID, FakeTelegram
+from tests.support.fake_telegram import QUERY_TOO_OLD, WRONG_FILE_ID, FakeTelegram
 
 USER = 4343
 STORAGE = -100_4343

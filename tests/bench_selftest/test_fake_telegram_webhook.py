@@ -4,7 +4,6 @@ updates one at a time and in order, chats side by side, an update posted again u
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -15,7 +14,8 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramRetryAfter
 from aiohttp import web
 
-from support.fake_telegram import FakeTelegram, WebhookPost
+from tests.support.fake_telegram import FakeTelegram, WebhookPost
+from tests.support.ports import free_port
 
 Answer = Callable[[dict[str, Any]], Awaitable[web.Response]]
 
@@ -51,16 +51,10 @@ async def _posts(telegram: FakeTelegram, count: int, within: float = 10) -> list
         await asyncio.sleep(0.01)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 async def receiver(telegram: FakeTelegram, telegram_bot: Bot) -> AsyncIterator[Receiver]:
     telegram.local_mode = True  # a local Bot API server takes a plain-HTTP webhook
-    port = _free_port()
+    port = free_port()
     got = Receiver(f"http://127.0.0.1:{port}/hook")
 
     async def handle(request: web.Request) -> web.Response:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 import yt_dlp
 
-from support.media import DASH_HEIGHTS, HLS_HEIGHTS, LONG_DURATION, MediaSources
-from support.media_server import MediaServer
+from tests.support.media import DASH_HEIGHTS, HLS_HEIGHTS, LONG_DURATION, MediaSources
+from tests.support.media_server import MediaServer
 
 pytestmark = pytest.mark.integration
 

@@ -30,9 +30,9 @@ from mediabot.downloaders.errors import UnsupportedLinkError
 from mediabot.queue.local import LocalJobQueue
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer
-from support.clock import FakeClock
-from support.fake_telegram import FakeTelegram
-from support.telegram_fixtures import loopback_session
+from tests.support.clock import FakeClock
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.telegram_fixtures import loopback_session
 
 
 def options(url: str, title: str = "A video", **overrides: Any) -> MediaOptions:

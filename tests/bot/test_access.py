@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.conftest import BotBench
 from mediabot.bot import texts
 from mediabot.db.base import utcnow
-from support.fake_telegram import ApiCall
+from tests.bot.conftest import BotBench
+from tests.support.fake_telegram import ApiCall
 
 ADMIN = 830_000_001
 FRIEND = 830_000_002

@@ -5,18 +5,18 @@ Bot API (which enforces Telegram's limits) on a fake clock."""
 from __future__ import annotations
 
 import asyncio
-import json
 
 from sqlalchemy import select
 
-from bot.conftest import BotBench, options
 from mediabot.bot import texts
 from mediabot.db.models import File
 from mediabot.domain.enums import Provider
 from mediabot.domain.media import MediaOptions
 from mediabot.downloaders.errors import DownloadError
 from mediabot.telegram.texts import utf16_length
-from support.fake_telegram import ApiCall
+from tests.bot.conftest import BotBench, options
+from tests.support.conversation import buttons_of
+from tests.support.fake_telegram import ApiCall
 
 CHAT = 810_000_001
 OTHER = 810_000_002
@@ -32,11 +32,6 @@ def _keyboards(bench: BotBench, chat_id: int) -> list[ApiCall]:
         and call.params.get("chat_id") == str(chat_id)
         and "inline_keyboard" in call.params.get("reply_markup", "")
     ]
-
-
-def _buttons(call: ApiCall) -> dict[str, str]:
-    markup = json.loads(call.params["reply_markup"])
-    return {b["text"]: b["callback_data"] for row in markup["inline_keyboard"] for b in row}
 
 
 async def test_a_huge_url_gets_its_status_and_its_keyboard(bench: BotBench) -> None:
@@ -78,7 +73,7 @@ async def test_one_links_failures_never_cost_the_others_their_keyboards(
     assert texts.lookup_failed() in texts_shown
     # the first link's buttons work on the message that shows them
     await bench.press(
-        CHAT, keyboards[0].result["message_id"], _buttons(keyboards[0])["360p · 1.0 MB"]
+        CHAT, keyboards[0].result["message_id"], buttons_of(keyboards[0])["360p · 1.0 MB"]
     )
     assert bench.queue.pending == 1
 
@@ -103,7 +98,7 @@ async def test_a_too_old_button_answer_never_stops_the_job(bench: BotBench) -> N
     await bench.say(CHAT, "https://example.com/press")
     [keyboard] = _keyboards(bench, CHAT)
     bench.telegram.fail_next("answerCallbackQuery", error_code=400, description=TOO_OLD)
-    await bench.press(CHAT, keyboard.result["message_id"], _buttons(keyboard)["720p · 3.0 MB"])
+    await bench.press(CHAT, keyboard.result["message_id"], buttons_of(keyboard)["720p · 3.0 MB"])
     assert bench.queue.pending == 1
     queued = bench.telegram.sent_messages(CHAT)[-1]
     assert queued["text"].startswith("⏳ Queued")
@@ -113,7 +108,7 @@ async def test_a_flood_wait_on_the_button_answer_does_not_hold_the_job(bench: Bo
     await bench.say(CHAT, "https://example.com/press-flood")
     [keyboard] = _keyboards(bench, CHAT)
     bench.telegram.fail_next("answerCallbackQuery", retry_after=120)
-    await bench.press(CHAT, keyboard.result["message_id"], _buttons(keyboard)["360p · 1.0 MB"])
+    await bench.press(CHAT, keyboard.result["message_id"], buttons_of(keyboard)["360p · 1.0 MB"])
     assert bench.queue.pending == 1
     assert sum(bench.clock.sleeps) < 120
 

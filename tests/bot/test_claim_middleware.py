@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.bot.claims import UpdateBusyError
 from mediabot.db.updates import Busy, Claimed, Handled, UpdateClaims
-from support.recording import Recorder, message_update, recording_dispatcher
+from tests.support.recording import Recorder, message_update, recording_dispatcher
 
 LEASE_S = 30.0
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.conftest import BotBench
-from bot.forgeries import VALID, forgeries, unpacks
 from mediabot.bot import texts
+from tests.bot.conftest import BotBench
+from tests.bot.forgeries import VALID, forgeries, unpacks
 
 CHAT = 4242
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from bot.conftest import BotBench
 from mediabot.bot import texts
-from support.fake_telegram import ApiCall
+from tests.bot.conftest import BotBench
+from tests.support.fake_telegram import ApiCall
 
 GROUP = -100_900_000_001
 ANN = 4101

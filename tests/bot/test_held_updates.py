@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.conftest import BotBench, options
 from mediabot.bot.outages import HOLD_BACKOFF, NOTICE_AFTER_S
 from mediabot.db.models import File
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.media import MediaOptions
 from mediabot.queue.base import PublishFailedError
-from support.fake_telegram import ApiCall
+from tests.bot.conftest import BotBench, options
+from tests.support.fake_telegram import ApiCall
 
 CHAT = 820_000_001
 OTHER = 820_000_002

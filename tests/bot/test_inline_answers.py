@@ -12,7 +12,6 @@ import pytest
 from aiogram.types import FSInputFile
 from sqlalchemy import select
 
-from bot.conftest import BotBench, options
 from mediabot.bot import texts
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories import (
@@ -26,6 +25,7 @@ from mediabot.db.repositories import (
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.inline import InlineChoice, start_payload
 from mediabot.downloaders.errors import UnsupportedLinkError, YouTubeBotCheckError
+from tests.bot.conftest import BotBench, options
 
 STORAGE = -100_555
 LINK = "https://youtu.be/dQw4w9WgXcQ"

@@ -8,7 +8,6 @@ import uuid
 import pytest
 from aiogram.filters.callback_data import CallbackData
 
-from bot.forgeries import VALID, callback_data_classes, forgeries
 from mediabot.bot.keyboards import (
     Choice,
     ChoiceData,
@@ -20,6 +19,7 @@ from mediabot.bot.keyboards import (
 )
 from mediabot.domain.enums import Provider
 from mediabot.domain.media import MediaOptions, Resolution
+from tests.bot.forgeries import VALID, callback_data_classes, forgeries
 
 
 def _options(**overrides: object) -> MediaOptions:

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.conftest import BotBench
 from mediabot.bot import texts
 from mediabot.db.models import File, FilePart, Playlist
 from mediabot.db.repositories import FileRepository, ProviderRepository
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.playlist import PlaylistEntry, PlaylistOptions
 from mediabot.downloaders.errors import PlaylistLinkError
+from tests.bot.conftest import BotBench
 
 CHAT = 5151
 LIST = "https://videos.example/list/7"

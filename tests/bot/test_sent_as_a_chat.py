@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.conftest import BotBench
 from mediabot.bot import texts
 from mediabot.db.models import File, User
-from support.fake_telegram import ApiCall
+from tests.bot.conftest import BotBench
+from tests.support.fake_telegram import ApiCall
 
 GROUP = -100_900_000_777
 CHANNEL = -100_900_000_778

@@ -21,9 +21,9 @@ from aiohttp import ClientSession, ClientTimeout
 from mediabot.bot.webhook import MAX_CONNECTIONS, serve_webhook
 from mediabot.db.engine import create_engine
 from mediabot.db.migrate import upgrade
-from support.caddy import free_port
-from support.fake_telegram import FakeTelegram
-from support.recording import Recorder, message_update, recording_dispatcher
+from tests.support.caddy import free_port
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.recording import Recorder, message_update, recording_dispatcher
 
 SECRET = "s3cret-Token_1"
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mediabot.db.alerts import DatabaseAlertLedger
 from mediabot.db.engine import create_session_factory
 from mediabot.db.repositories import TelegramUser, UserRepository
-from support.fleet import age_admin_alerts, alert_ledger, fleet_engines
+from tests.support.fleet import age_admin_alerts, alert_ledger, fleet_engines
 
 HOUR = 3600.0
 KINDS = ("youtube_bot_check", "instagram_login")

@@ -17,7 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from mediabot.db.engine import create_engine
 from mediabot.db.outages import database_unavailable
-from support.postgres_cluster import PostgresCluster, running_cluster
+from tests.support.postgres_cluster import PostgresCluster, running_cluster
 
 
 class _DriverError(Exception):

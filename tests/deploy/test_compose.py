@@ -18,11 +18,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-from stack import ROOT, load_compose, service_environment
 
 from mediabot.cli import _build_parser
 from mediabot.config import Settings
-from support.caddy import DEPLOY, caddy_binary, caddyfile_for_tests
+from tests.deploy.stack import ROOT, load_compose, service_environment
+from tests.support.caddy import DEPLOY, caddy_binary, caddyfile_for_tests
 
 MEDIABOT_SERVICES = ("migrate", "bot", "worker")
 SCHEMA = Path(__file__).with_name("compose-spec.json")

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,20 +22,16 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
-from stack import load_compose, service_environment
 
 from mediabot.db.engine import create_engine
-from support.caddy import Caddy
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tests.deploy.stack import load_compose, service_environment
+from tests.support.caddy import Caddy
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.forkserver import run_mediabot
+from tests.support.media import MediaSources
+from tests.support.ports import free_port
+from tests.support.processes import MediabotProcess, mediabot_env, stop_all
 
 
 @dataclass
@@ -54,7 +48,7 @@ class Stack:
         """Compose's environment of `service`, with `dotenv` as `.env` would add it."""
         env = {**dotenv, **service_environment(self.compose, service)}
         env.update(self.servers)
-        env.update(DATA_DIR=str(self.root / label), METRICS_PORT=str(_free_port()))
+        env.update(DATA_DIR=str(self.root / label), METRICS_PORT=str(free_port()))
         # mediabot_env wires the fake Bot API and loopback media; Compose's values win.
         base = mediabot_env(self.telegram, self.root / label)
         return {**base, **env, "BOT_TOKEN": self.telegram.token}
@@ -81,14 +75,7 @@ class Stack:
         """The service's healthcheck command, as Docker runs it in the container."""
         test: list[str] = self.compose["services"][service]["healthcheck"]["test"]
         assert test[:2] == ["CMD", "mediabot"], test
-        return subprocess.run(
-            [sys.executable, "-m", "mediabot", *test[2:]],
-            env=self.environment(service, label, **dotenv),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        return run_mediabot(test[2:], self.environment(service, label, **dotenv), timeout=120)
 
 
 @pytest.fixture
@@ -104,9 +91,7 @@ def stack(
     }
     stack = Stack(load_compose(), fake_telegram, tmp_path, servers)
     yield stack
-    for process in stack.started:
-        if process.running():
-            assert process.stop() == 0, process.log[-3000:]
+    stop_all(stack.started)
 
 
 def _migrate(stack: Stack) -> None:
@@ -162,7 +147,7 @@ async def test_the_webhook_profile_serves_scaled_bots_behind_caddy(
     WEBHOOK_URL from .env, Caddy with the Compose proxy options in front, Telegram posting to
     it: each update is answered once, by either replica; the healthcheck holds."""
     _migrate(stack)
-    ports = [_free_port(), _free_port()]
+    ports = [free_port(), free_port()]
     caddy = Caddy(tmp_path / "caddy", [f"127.0.0.1:{port}" for port in ports]).start()
     dotenv = {"WEBHOOK_URL": caddy.url("/telegram")}
     try:

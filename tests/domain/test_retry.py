@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mediabot.domain.retry import Backoff, hold_through
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 
 def test_delays_double_from_the_base() -> None:

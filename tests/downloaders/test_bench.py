@@ -22,8 +22,8 @@ from mediabot.downloaders.errors import DownloadError
 from mediabot.downloaders.ytdl import GuardedYoutubeDL, GuardRefusalError
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from support.media import PAGE_SIZE, MediaSources
-from support.media_server import MediaServer
-from support.pages import blog_video
+from tests.support.media import PAGE_SIZE, MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.pages import blog_video
 
 pytestmark = pytest.mark.integration
 

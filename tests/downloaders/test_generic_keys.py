@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import get_resolutions
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 OPTIONS = DownloadOptions(allow_private_urls=True)
 

@@ -26,8 +26,8 @@ from mediabot.downloaders import (
 )
 from mediabot.downloaders.errors import NotMediaError, StalledError
 from mediabot.media.probe import probe
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 ALLOWED = ("127.0.0.1/32",)
 GUARDED = DownloadOptions(allow_private_urls=False, allowed_private_networks=ALLOWED)

@@ -26,9 +26,9 @@ from mediabot.media.probe import ProbeError, probe
 from mediabot.media.remote.http import RemoteReadError, open_checked
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import Connection, GuardProxy, ProxySession
-from support.guard import proxy_authorization, proxy_port
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.guard import proxy_authorization, proxy_port
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 LOOPBACK = GuardPolicy.build(allowed_networks=["127.0.0.1/32"])
 PATH = "/progressive/video.mp4"

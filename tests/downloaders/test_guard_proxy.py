@@ -26,9 +26,9 @@ from mediabot.downloaders.ytdl import MAX_REDIRECTS, GuardedYoutubeDL, _tuned_re
 from mediabot.media.tools import MediaToolError, guarded_tools_dir, run_tool
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import Connection, GuardProxy, ProxySession
-from support.guard import proxy_authorization, proxy_port
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.guard import proxy_authorization, proxy_port
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 ALLOWED = ("127.0.0.1/32",)
 GUARDED = DownloadOptions(allow_private_urls=False, allowed_private_networks=ALLOWED)

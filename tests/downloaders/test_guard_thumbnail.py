@@ -7,8 +7,8 @@ from pathlib import Path
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions
 from mediabot.downloaders.generic import GenericDownloader
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 GUARDED = DownloadOptions(allow_private_urls=False, allowed_private_networks=("127.0.0.1/32",))
 

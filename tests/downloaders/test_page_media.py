@@ -26,9 +26,9 @@ from mediabot.downloaders import (
 )
 from mediabot.media.cutters.files import Splitter
 from mediabot.media.probe import probe
-from support.media import PAGE_DURATION, PAGE_SIZE, MediaSources
-from support.media_server import MediaServer
-from support.pages import blog_post, blog_video
+from tests.support.media import PAGE_DURATION, PAGE_SIZE, MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.pages import blog_post, blog_video
 
 ALLOWED = ("127.0.0.1/32",)
 GUARDED = DownloadOptions(allow_private_urls=False, allowed_private_networks=ALLOWED)

@@ -17,9 +17,9 @@ from mediabot.downloaders.generic import GenericDownloader
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.playlists import get_playlist
 from mediabot.downloaders.registry import get_resolutions
-from support.feeds import distinct_items, podcast_feed
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.feeds import distinct_items, podcast_feed
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 LOOPBACK = DownloadOptions(allow_private_urls=True)
 

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import yt_dlp
 
-from downloaders.recorded import load, progressive_format, recorded
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.downloaders import (
     DownloadOptions,
@@ -25,8 +24,9 @@ from mediabot.downloaders import (
 from mediabot.downloaders.executions import AudioExecution, VideoExecution
 from mediabot.downloaders.instagram import InstagramDownloader
 from mediabot.downloaders.youtube import YouTubeDownloader
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.downloaders.recorded import load, progressive_format, recorded
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 OFFLINE = DownloadOptions(allow_private_urls=True)
 FRAME = ("-frames:v", "1")

@@ -10,8 +10,8 @@ import pytest
 from mediabot.downloaders import DownloadOptions, PrivateAddressError, get_resolutions
 from mediabot.downloaders.errors import TooManyRedirectsError
 from mediabot.downloaders.ytdl import MAX_REDIRECTS
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 GUARDED = DownloadOptions(allow_private_urls=False, allowed_private_networks=("127.0.0.1/32",))
 

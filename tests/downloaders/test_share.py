@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import pytest
 
-from downloaders.recorded import load, recorded
 from mediabot.downloaders import DownloadOptions, NotFoundError, PrivateAddressError
 from mediabot.downloaders.instagram import InstagramDownloader
 from mediabot.downloaders.share import MAX_HOPS
-from support.media_server import MediaServer
+from tests.downloaders.recorded import load, recorded
+from tests.support.media_server import MediaServer
 
 CODE = "C8xYz12AbCd"
 POST = f"https://www.instagram.com/reel/{CODE}/?igsh=MWQ1"

@@ -16,7 +16,6 @@ import aiohttp
 import pytest
 from yt_dlp.networking.common import Request
 
-from downloaders.recorded import load, progressive_format, recorded
 from mediabot.config import ConfigError, load_settings
 from mediabot.domain.enums import Provider
 from mediabot.downloaders import DownloadOptions, PrivateAddressError, make_downloader
@@ -24,10 +23,11 @@ from mediabot.downloaders.instagram import InstagramDownloader
 from mediabot.downloaders.youtube import YouTubeDownloader
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy
-from support.guard import proxy_authorization, proxy_port
-from support.media import MediaSources
-from support.media_server import MediaServer
-from support.upstream_proxy import UpstreamProxy
+from tests.downloaders.recorded import load, progressive_format, recorded
+from tests.support.guard import proxy_authorization, proxy_port
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.upstream_proxy import UpstreamProxy
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from mediabot.downloaders import (
     make_downloader,
 )
 from mediabot.downloaders.errors import NotMediaError, StalledError
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 LOOPBACK = DownloadOptions(allow_private_urls=True)
 

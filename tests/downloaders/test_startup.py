@@ -16,7 +16,7 @@ import pytest
 import yt_dlp
 
 from mediabot.downloaders.ytdl import GuardedYoutubeDL
-from support.media import MediaSources
+from tests.support.media import MediaSources
 
 # The bot, the worker, the queue and the database: none of them is needed to fetch a link.
 # (The settings are pydantic-settings, the project's one settings object, and do load.)

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from downloaders.recorded import load, recorded, rewrite_urls
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.downloaders import (
     DownloadOptions,
@@ -26,8 +25,9 @@ from mediabot.media.cutters.files import Splitter
 from mediabot.media.parts import SplitError
 from mediabot.media.probe import probe
 from mediabot.media.sources import SegmentedSource, SplitSource
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.downloaders.recorded import load, recorded, rewrite_urls
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 pytestmark = pytest.mark.integration
 

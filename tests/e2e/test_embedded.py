@@ -14,11 +14,11 @@ from collections.abc import Iterator
 import pytest
 
 from mediabot.media.probe import probe
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.media import LONG_DURATION, SEGMENTED_DURATION, MediaSources
-from support.media_server import MediaServer
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import LONG_DURATION, SEGMENTED_DURATION, MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess, mediabot_run
 
 LIMIT_MB = 2
 
@@ -29,11 +29,8 @@ def embedded(
 ) -> Iterator[MediabotProcess]:
     """One `mediabot run` for the module, with a 2 MiB upload limit."""
     data_dir = tmp_path_factory.mktemp("embedded")
-    env = mediabot_env(fake_telegram, data_dir, TELEGRAM_UPLOAD_LIMIT_MB=str(LIMIT_MB))
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    with mediabot_run(fake_telegram, data_dir, TELEGRAM_UPLOAD_LIMIT_MB=str(LIMIT_MB)) as process:
+        yield process
     assert "stopped" in process.log
 
 

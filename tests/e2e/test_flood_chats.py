@@ -11,10 +11,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.processes import MediabotProcess, mediabot_run
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +22,8 @@ def flooded(
     fake_telegram: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MediabotProcess]:
     data_dir = tmp_path_factory.mktemp("flood")
-    process = MediabotProcess("run", mediabot_env(fake_telegram, data_dir), data_dir / "log")
-    process.start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    with mediabot_run(fake_telegram, data_dir) as process:
+        yield process
 
 
 async def test_one_chats_long_flood_wait_does_not_hold_another_chat(

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from support.conversation import Conversation
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.processes import MediabotProcess, mediabot_run
 
 LONG_WAIT_S = 200
 FIRST_REPLY_S = 10
@@ -30,11 +30,8 @@ def running(
     database = {}
     if request.param == "postgresql":
         database["DATABASE_URL"] = make_pg_database().replace("+asyncpg", "")
-    env = mediabot_env(fake_telegram, data_dir, **database)
-    process = MediabotProcess("run", env, data_dir / "log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    with mediabot_run(fake_telegram, data_dir, **database) as process:
+        yield process
 
 
 def _refused(chat: Conversation) -> Callable[[ApiCall], bool]:

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 import pytest
 
 from mediabot.bot import texts
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import buttons_of
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.processes import MediabotProcess, mediabot_run
 
 GROUP = -100_950_000_001
 TOPIC = 12
@@ -30,7 +31,7 @@ def bot(
     fake_telegram: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MediabotProcess]:
     data_dir = tmp_path_factory.mktemp("groups")
-    env = mediabot_env(
+    with mediabot_run(
         fake_telegram,
         data_dir,
         ADMIN_IDS=str(ADMIN),
@@ -38,11 +39,8 @@ def bot(
         ALLOWED_CHAT_IDS=str(GROUP),
         RATE_LIMIT_PER_HOUR=str(LIMIT),
         MAX_ACTIVE_REQUESTS="10",
-    )
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    ) as process:
+        yield process
 
 
 def _in(chat_id: int, *methods: str) -> object:
@@ -61,11 +59,6 @@ async def _keyboard(telegram: FakeTelegram, chat_id: int, since: int) -> ApiCall
         30,
         since=since,
     )
-
-
-def _buttons(call: ApiCall) -> dict[str, str]:
-    markup = json.loads(call.params["reply_markup"])
-    return {b["text"]: b["callback_data"] for row in markup["inline_keyboard"] for b in row}
 
 
 async def _answer(telegram: FakeTelegram, since: int) -> ApiCall:
@@ -103,7 +96,7 @@ async def test_a_group_gets_answers_only_for_what_is_meant_for_the_bot(
     assert status.params["message_thread_id"] == str(TOPIC)
     assert json.loads(status.params["reply_parameters"])["message_id"] == link["message_id"]
     message_id = int(keyboard.params["message_id"])
-    buttons = _buttons(keyboard)
+    buttons = buttons_of(keyboard)
 
     # Bob presses Ann's buttons: an alert, and nothing changes.
     before = len(telegram.calls)
@@ -156,7 +149,7 @@ async def test_a_ban_and_the_hourly_limit(
         since = len(telegram.calls)
         telegram.inject_message(CAROL, f"{media.progressive_mp4}?n={n}")
         keyboard = await _keyboard(telegram, CAROL, since)
-        buttons = _buttons(keyboard)
+        buttons = buttons_of(keyboard)
         audio = next(data for text, data in buttons.items() if text.startswith("🎵"))
         before = len(telegram.calls)
         telegram.inject_callback(CAROL, int(keyboard.params["message_id"]), audio)
@@ -174,7 +167,9 @@ async def test_stats_match_what_happened(bot: MediabotProcess, fake_telegram: Fa
             since=since,
         )
         since = fake_telegram.calls.index(first) + 1
-    await asyncio.sleep(1)  # the delivery is recorded right after Telegram accepts it
+    # Each delivery is recorded right after Telegram accepts it, and logged once recorded:
+    # Ann's and Carol's two.
+    await asyncio.to_thread(bot.wait_for_log, ": delivered ", 30, count=3)
     since = len(fake_telegram.calls)
     fake_telegram.inject_message(ADMIN, "/stats")
     report = await _text(fake_telegram, ADMIN, since)

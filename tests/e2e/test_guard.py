@@ -8,11 +8,11 @@ import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
-from support.media_server import MediaServer
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess, mediabot_env
 
 
 async def test_a_private_network_link_is_refused_without_a_request(

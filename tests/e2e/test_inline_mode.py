@@ -16,31 +16,23 @@ from typing import Any
 
 import pytest
 
-from support.conversation import Conversation
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.feeds import distinct_items
-from support.media import MediaSources
-from support.media_server import MediaServer
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.feeds import distinct_items
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess, mediabot_run
 
 STORAGE = -100_777_000_001
 _users = itertools.count(810_000_001)
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("inline")
-
-
-@pytest.fixture(scope="module")
 def embedded(fake_telegram: FakeTelegram, data_dir: Path) -> Iterator[MediabotProcess]:
-    env = mediabot_env(
+    with mediabot_run(
         fake_telegram, data_dir, STORAGE_CHAT_ID=str(STORAGE), TELEGRAM_UPLOAD_LIMIT_MB="2"
-    )
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    ) as process:
+        yield process
 
 
 async def _results(

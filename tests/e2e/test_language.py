@@ -6,15 +6,14 @@ parts whose captions carry words of the bot ("Часть 1/N").
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
 
-from support.conversation import Conversation, Keyboard
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation, Keyboard, buttons_of
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.processes import MediabotProcess, mediabot_run
 
 
 @pytest.fixture(scope="module")
@@ -22,20 +21,8 @@ def bot(
     fake_telegram: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MediabotProcess]:
     data_dir = tmp_path_factory.mktemp("language")
-    env = mediabot_env(fake_telegram, data_dir, TELEGRAM_UPLOAD_LIMIT_MB="2")
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
-
-
-def _buttons(call: ApiCall) -> dict[str, str]:
-    markup = json.loads(call.params.get("reply_markup") or "{}")
-    return {
-        button["text"]: button["callback_data"]
-        for row in markup.get("inline_keyboard", [])
-        for button in row
-    }
+    with mediabot_run(fake_telegram, data_dir, TELEGRAM_UPLOAD_LIMIT_MB="2") as process:
+        yield process
 
 
 def test_the_command_menus_are_set_per_scope_and_language(
@@ -88,7 +75,7 @@ async def test_a_russian_user_is_served_in_russian_and_language_switches_to_engl
         since=since,
     )
     assert offer.params["text"] == "Выберите язык:"
-    buttons = _buttons(offer)
+    buttons = buttons_of(offer)
     assert list(buttons) == ["English", "Русский"]
     since = chat.press(Keyboard(int(offer.result["message_id"]), buttons), buttons["English"])
     await chat.final_text(since, "I'll speak English with you now.")

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from support.conversation import Conversation
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media_server import MediaServer
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess, mediabot_run
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "extractors"
 SITES = Path(__file__).resolve().parent.parent / "support" / "sites"
@@ -71,18 +71,15 @@ def mediabot(
 ) -> Iterator[MediabotProcess]:
     data_dir = tmp_path_factory.mktemp("links")
     python_path = os.pathsep.join(filter(None, [str(SITES), os.environ.get("PYTHONPATH")]))
-    env = mediabot_env(
+    with mediabot_run(
         fake_telegram,
         data_dir,
         PYTHONPATH=python_path,
         MEDIABOT_TEST_RECORDINGS=str(recordings.path),
         MEDIABOT_TEST_HOSTS="www.instagram.com=127.0.0.1",
         ADMIN_IDS=str(ADMIN_ID),
-    )
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    ) as process:
+        yield process
 
 
 @pytest.fixture

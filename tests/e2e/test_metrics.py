@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,18 +10,13 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.ports import free_port
+from tests.support.processes import MediabotProcess, mediabot_env
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _scrape(port: int) -> Samples:
@@ -41,7 +35,7 @@ def _value(samples: Samples, name: str, **labels: str) -> float:
 
 @pytest.fixture
 def metered(fake_telegram: FakeTelegram, tmp_path: Path) -> Iterator[tuple[MediabotProcess, int]]:
-    port = _free_port()
+    port = free_port()
     env = mediabot_env(
         fake_telegram, tmp_path / "data", METRICS_PORT=str(port), TELEGRAM_UPLOAD_LIMIT_MB="2"
     )
@@ -64,7 +58,9 @@ async def test_a_delivery_moves_the_counters(
     fake_telegram.fail_next("sendVideo", error_code=429, retry_after=1)
     sent = await chat.media(chat.press(keyboard, keyboard.data("360p")))
     assert sent.method == "sendVideo"
-    await chat.telegram.wait_for(lambda call: chat.in_chat(call) and call.method == "deleteMessage")
+    await chat.telegram.wait_for(
+        lambda call: chat.in_chat(call) and call.method == "deleteMessage", 60
+    )
 
     after: Samples = {}
     for _ in range(100):  # recorded as delivered, and the job ended, right after the send
@@ -98,7 +94,7 @@ async def test_a_delivery_streamed_in_parts_counts_as_a_download(
     keyboard = await chat.keyboard(chat.say(media.long_mp4))
     since = chat.press(keyboard, keyboard.data("720p"))
     await chat.telegram.wait_for(
-        lambda call: chat.in_chat(call) and call.method == "deleteMessage", since=since
+        lambda call: chat.in_chat(call) and call.method == "deleteMessage", 120, since=since
     )
     parts = [call for call in chat.calls("sendVideo") if call.ok]
     assert len(parts) >= 4

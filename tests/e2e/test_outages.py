@@ -19,12 +19,12 @@ from urllib.parse import unquote
 
 import pytest
 
-from support.conversation import Conversation, Keyboard
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media import MediaSources
-from support.media_server import MediaServer
-from support.postgres_cluster import PostgresCluster, running_cluster
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation, Keyboard
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.postgres_cluster import PostgresCluster, running_cluster
+from tests.support.processes import MediabotProcess, mediabot_env, stop_all
 
 OUTAGE_S = 10.0
 BROKER_OUTAGE_S = 34.0
@@ -68,9 +68,7 @@ def deployment(
         for process in (bot, *workers):
             process.wait_for_log("mediabot started")
         yield Deployment(postgres, bot, workers, unquote(amqp_url.rsplit("/", 1)[1]))
-        for process in (bot, *workers):
-            if process.running():
-                assert process.stop() == 0, process.log[-3000:]
+        stop_all([bot, *workers])
 
 
 def _rabbitmqctl(*args: str) -> None:

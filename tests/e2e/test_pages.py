@@ -17,13 +17,13 @@ import pytest
 
 from mediabot.bot.keyboards import format_size
 from mediabot.media.probe import probe
-from support.conversation import Conversation, Keyboard
-from support.fake_telegram import FakeTelegram
-from support.feeds import podcast_feed
-from support.media import PAGE_DURATION, PAGE_SIZE, MediaSources
-from support.media_server import MediaServer
-from support.pages import blog_video
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation, Keyboard
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.feeds import podcast_feed
+from tests.support.media import PAGE_DURATION, PAGE_SIZE, MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.pages import blog_video
+from tests.support.processes import MediabotProcess, mediabot_run
 
 HEIGHT = PAGE_SIZE[1]
 TOO_LONG = "This media is 2 min long; the limit is 1 min."
@@ -36,7 +36,7 @@ def embedded(
     fake_telegram: FakeTelegram, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[MediabotProcess]:
     data_dir = tmp_path_factory.mktemp("pages")
-    env = mediabot_env(
+    with mediabot_run(
         fake_telegram,
         data_dir,
         ALLOW_PRIVATE_URLS="false",
@@ -44,11 +44,8 @@ def embedded(
         MAX_DURATION_MIN="1",
         TELEGRAM_UPLOAD_LIMIT_MB="1",
         PLAYLIST_MAX_ITEMS="5",
-    )
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    ) as process:
+        yield process
 
 
 @pytest.fixture

@@ -12,35 +12,27 @@ from pathlib import Path
 
 import pytest
 
-from support.conversation import Conversation, Keyboard
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.feeds import distinct_items, podcast_feed
-from support.media import PROGRESSIVE_SIZE, MediaSources
-from support.media_server import MediaServer
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation, Keyboard
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.feeds import distinct_items, podcast_feed
+from tests.support.media import PROGRESSIVE_SIZE, MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess, mediabot_run
 
 SLOW = 60_000  # bytes per second: a download that runs while the test presses on
 _DELIVERIES = ("sendAudio", "sendVideo", "sendDocument")
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("playlists")
-
-
-@pytest.fixture(scope="module")
 def embedded(fake_telegram: FakeTelegram, data_dir: Path) -> Iterator[MediabotProcess]:
-    env = mediabot_env(
+    with mediabot_run(
         fake_telegram,
         data_dir,
         WORKER_CONCURRENCY="2",
         MAX_ACTIVE_REQUESTS="2",
         PLAYLIST_MAX_ITEMS="5",
-    )
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    ) as process:
+        yield process
 
 
 def _feed(server: MediaServer, name: str, items: list[str], extra: int = 0) -> str:
@@ -96,8 +88,19 @@ async def test_a_playlist_arrives_in_turn_under_one_status_the_cached_item_first
 
     # The third item, asked for on its own first: it is in the cache from then on.
     single = await chat.keyboard(chat.say(items[2]), within=60)
-    cached = await chat.media(chat.press(single, single.data("🎵")), within=120)
+    since = chat.press(single, single.data("🎵"))
+    cached = await chat.media(since, within=120)
     assert cached.method == "sendAudio"
+    # Its status message goes last: no edit of it comes after this (taken for the offer).
+    await fake_telegram.wait_for(
+        lambda call: (
+            chat.in_chat(call)
+            and call.method == "deleteMessage"
+            and call.params.get("message_id") == str(single.message_id)
+        ),
+        60,
+        since=since,
+    )
 
     feed = _feed(media_requests, "pl5", items, extra=2)
     keyboard, offer = await _offer(chat, feed)

@@ -5,7 +5,6 @@ file Telegram already has sent while the slot downloads (the cached lane)."""
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import uuid
 from collections.abc import Iterator
@@ -13,40 +12,25 @@ from pathlib import Path
 
 import pytest
 
-from support.conversation import Conversation, Keyboard
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media import MediaSources
-from support.media_server import MediaServer
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation, Keyboard, buttons_of
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess, mediabot_run
 
 SLOW = 60_000  # bytes per second: a download that runs while the test presses on
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("stack")
-
-
-@pytest.fixture(scope="module")
 def embedded(fake_telegram: FakeTelegram, data_dir: Path) -> Iterator[MediabotProcess]:
-    env = mediabot_env(fake_telegram, data_dir, WORKER_CONCURRENCY="1", MAX_ACTIVE_REQUESTS="3")
-    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
-    process.wait_for_log("mediabot started")
-    yield process
-    assert process.stop() == 0, process.log[-3000:]
+    with mediabot_run(
+        fake_telegram, data_dir, WORKER_CONCURRENCY="1", MAX_ACTIVE_REQUESTS="3"
+    ) as process:
+        yield process
 
 
 def _request(data: str) -> uuid.UUID:
     return uuid.UUID(hex=data.split(":")[1])
-
-
-def _buttons(call: ApiCall) -> dict[str, str]:
-    markup = json.loads(call.params.get("reply_markup") or "{}")
-    return {
-        button["text"]: button["callback_data"]
-        for row in markup.get("inline_keyboard", [])
-        for button in row
-    }
 
 
 async def _command(chat: Conversation, text: str, expect: str) -> ApiCall:
@@ -112,7 +96,7 @@ async def test_the_fourth_press_is_refused_and_queue_cancels_queued_and_running(
         lines = re.findall(r"^\d\. .*$", listing.params["text"], re.MULTILINE)
         assert len(lines) == 3
         assert "queued" in lines[0] and "downloading" in lines[2]
-        buttons = _buttons(listing)
+        buttons = buttons_of(listing)
         assert list(buttons) == ["✖ 1", "✖ 2", "✖ 3"]
         assert [_request(data) for data in buttons.values()] == [
             _request(_first(third)),
@@ -222,7 +206,7 @@ async def test_history_sends_a_file_again_without_the_source(
 ) -> None:
     chat = Conversation(fake_telegram)
     empty = await _command(chat, "/history", "Nothing delivered")
-    assert not _buttons(empty)
+    assert not buttons_of(empty)
     keyboard = await chat.keyboard(chat.say(media.audio_m4a))
     since = chat.press(keyboard, keyboard.data("🎵"))
     delivered = await chat.media(since)
@@ -234,7 +218,7 @@ async def test_history_sends_a_file_again_without_the_source(
 
     listing = await _command(chat, "/history", "delivered files")
     assert re.search(r"^1\. .* · audio · \d{4}-\d\d-\d\d$", listing.params["text"], re.MULTILINE)
-    buttons = _buttons(listing)
+    buttons = buttons_of(listing)
     assert list(buttons) == ["↻ 1"]
     media_requests.reset()
     since = len(fake_telegram.calls)

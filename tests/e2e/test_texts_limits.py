@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from mediabot.telegram.texts import utf16_length
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.processes import MediabotProcess, mediabot_env
 
 
 async def test_a_4083_character_link_gets_its_status_and_keyboard(

@@ -4,7 +4,6 @@ behind Caddy (as the Compose `webhook` profile runs them) handle each update onc
 from __future__ import annotations
 
 import asyncio
-import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
@@ -17,24 +16,18 @@ from aiohttp import ClientSession, TCPConnector
 from sqlalchemy import text
 
 from mediabot.db.engine import create_engine
-from support.caddy import Caddy, free_port
-from support.conversation import Conversation
-from support.fake_telegram import ApiCall, FakeTelegram
-from support.media import MediaSources
-from support.processes import MediabotProcess, mediabot_env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.support.caddy import Caddy
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.ports import free_port
+from tests.support.processes import MediabotProcess, mediabot_env
 
 
 async def test_updates_posted_to_the_webhook_are_answered(
     fake_telegram: FakeTelegram, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     env = mediabot_env(
         fake_telegram,
         tmp_path,

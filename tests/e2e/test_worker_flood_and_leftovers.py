@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from support.conversation import Conversation
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
-from support.media_server import MediaServer
-from support.processes import MediabotProcess, mediabot_env
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess, mediabot_env
 
 RETRY_AFTER_S = 5
 LEASE_S = 2

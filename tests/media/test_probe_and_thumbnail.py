@@ -8,7 +8,7 @@ import pytest
 
 from mediabot.media.probe import ProbeError, probe, read_packets
 from mediabot.media.thumbnail import MAX_BYTES, MAX_SIDE_PX, best_thumbnail, video_thumbnail
-from support.media import MediaSources
+from tests.support.media import MediaSources
 
 
 async def test_probe_reads_streams_and_duration_of_a_file_and_a_url(media: MediaSources) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
-from queue_bench import BrokerEnv, LocalBench, QueueBench, RabbitBench
+
+from tests.queue.queue_bench import BrokerEnv, LocalBench, QueueBench, RabbitBench
 
 
 @pytest.fixture(params=["local", "rabbit"])

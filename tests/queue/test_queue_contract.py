@@ -9,10 +9,16 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 
 import pytest
-from queue_bench import BASE_DELAY_S, DEFER_DELAY_S, MAX_ATTEMPTS, QueueBench, eventually
 
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import DeferJobError, JobQueue, RetryJobError
+from tests.queue.queue_bench import (
+    BASE_DELAY_S,
+    DEFER_DELAY_S,
+    MAX_ATTEMPTS,
+    QueueBench,
+    eventually,
+)
 
 pytestmark = pytest.mark.integration
 

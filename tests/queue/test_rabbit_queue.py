@@ -10,11 +10,11 @@ from collections import Counter
 
 import aio_pika
 import pytest
-from queue_bench import BrokerEnv, RabbitBench, eventually, rabbitmqctl
 
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import PublishFailedError
 from mediabot.queue.rabbit import RabbitJobQueue
+from tests.queue.queue_bench import BrokerEnv, RabbitBench, eventually, rabbitmqctl
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from mediabot.config import load_settings
 from mediabot.telegram.client import create_bot
 from mediabot.telegram.pacing import Pacer, Rate
-from support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.fake_telegram import ApiCall, FakeTelegram
 
 
 def fast_pacer() -> Pacer:

@@ -20,7 +20,7 @@ from mediabot.domain.enums import MediaKind
 from mediabot.senders.base import InlinePlace, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart, StaleFileIdError
 from mediabot.senders.inline import InlineCachedSender, InlineSender
-from support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
 
 STORAGE = -100_9191
 LINK = "https://t.me/mediabot_test_bot?start=inline_x"

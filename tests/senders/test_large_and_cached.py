@@ -20,8 +20,8 @@ from mediabot.senders.cached import CachedPart, CachedSender, StaleFileIdError
 from mediabot.senders.large import LargeAudioSender, LargeVideoSender
 from mediabot.senders.registry import make_sender, make_stream_sender, sender_for
 from mediabot.telegram.client import upload_timeout
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
 
 from .conftest import accepted
 from .test_single_senders import copy_into, item_of, listing, make_jpeg, result_of, target_for

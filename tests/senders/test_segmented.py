@@ -26,11 +26,11 @@ from mediabot.media.sources import SegmentedSource
 from mediabot.media.tools import run_tool
 from mediabot.senders.base import DeliveryError, ResumePoint, SendTarget, SentPart
 from mediabot.senders.registry import make_stream_sender
-from support.disk import DiskSampler
-from support.fake_telegram import FakeTelegram
-from support.media import SEGMENTED_DURATION, MediaSources
-from support.media_server import MediaServer
-from support.parts import check_parts
+from tests.support.disk import DiskSampler
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import SEGMENTED_DURATION, MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.parts import check_parts
 
 from .conftest import accepted
 

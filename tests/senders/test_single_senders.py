@@ -16,8 +16,8 @@ from mediabot.media.probe import probe
 from mediabot.senders.album import AlbumSender, album_sizes
 from mediabot.senders.base import SendTarget, SentPart
 from mediabot.senders.registry import make_sender
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
 
 LIMIT = 50 * 1024 * 1024
 

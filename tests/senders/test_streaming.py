@@ -12,9 +12,9 @@ from mediabot.downloaders import DownloadOptions, make_downloader
 from mediabot.media.probe import probe
 from mediabot.senders.base import SendTarget
 from mediabot.senders.registry import make_stream_sender
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 from .conftest import accepted
 

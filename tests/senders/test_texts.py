@@ -12,8 +12,8 @@ from mediabot.domain.media import DownloadResult, MediaItem
 from mediabot.senders.base import CAPTION_LIMIT, SendTarget
 from mediabot.senders.registry import make_sender
 from mediabot.telegram.texts import utf16_length, visible_length
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
 
 HOSTILE_TITLE = "\u202eevil\x1b[31m re\u200bd\ufeff\x1b[0m <i>tit\u200dle</i>\u200c"
 LIMIT = 50 * 1024 * 1024

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from tests.support.ports import free_port
+
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "caddy"
 PROXY_OPTIONS = DEPLOY / "webhook-proxy.caddy"
 
@@ -26,12 +28,6 @@ def caddy_binary() -> str:
     if found is None:
         raise AssertionError("caddy is missing: run scripts/bootstrap --test")
     return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def caddyfile_for_tests(root: Path, port: int, upstreams: list[str], http_port: int) -> str:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass
-from typing import Any
 
-from support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.fake_telegram import ApiCall, FakeTelegram
 
 _chat_ids = itertools.count(700_000_001)
 
@@ -25,9 +24,14 @@ class Keyboard:
         raise AssertionError(f"no button {starts_with!r} in {list(self.buttons)}")
 
 
-def _markup(call: ApiCall) -> dict[str, Any] | None:
-    raw = call.params.get("reply_markup")
-    return json.loads(raw) if raw else None
+def buttons_of(call: ApiCall) -> dict[str, str]:
+    """The inline keyboard a call sent: button text -> callback data, in order (none: {})."""
+    markup = json.loads(call.params.get("reply_markup") or "{}")
+    return {
+        button["text"]: button["callback_data"]
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    }
 
 
 class Conversation:
@@ -73,14 +77,7 @@ class Conversation:
             within,
             since=since,
         )
-        markup = _markup(call)
-        assert markup is not None
-        buttons = {
-            button["text"]: button["callback_data"]
-            for row in markup["inline_keyboard"]
-            for button in row
-        }
-        return Keyboard(int(call.params["message_id"]), buttons)
+        return Keyboard(int(call.params["message_id"]), buttons_of(call))
 
     def press(self, keyboard: Keyboard, data: str) -> int:
         mark = len(self.telegram.calls)

@@ -3,8 +3,8 @@ extractor lists as playlists, over distinct links to the generated media."""
 
 from __future__ import annotations
 
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 
 def podcast_feed(

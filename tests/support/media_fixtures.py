@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from support.media import MediaSources, link_media_tree
-from support.media_server import MediaServer
+from tests.support.media import MediaSources, link_media_tree
+from tests.support.media_server import MediaServer
 
 
 @pytest.fixture(scope="session")

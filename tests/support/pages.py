@@ -3,7 +3,7 @@ embed media (yt-dlp reads it with its generic and html5 extractors)."""
 
 from __future__ import annotations
 
-from support.media_server import MediaServer
+from tests.support.media_server import MediaServer
 
 
 def video_element(src: str) -> str:

@@ -23,6 +23,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.support.ports import free_port
+
 _BIN_ENV = "MEDIABOT_TEST_PG_BIN"
 _SYSTEM_USER = "postgres"
 
@@ -43,13 +45,6 @@ def _bin_dir() -> Path:
     return installed[-1].parent
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 class PostgresCluster:
     """One private cluster: `init()`, `start()`, `stop()` (fast: clients are cut off at
     once, as in a restart), `url(database)`, `create_database(name)`, `remove()`."""
@@ -57,7 +52,7 @@ class PostgresCluster:
     def __init__(self) -> None:
         self.root = Path(tempfile.mkdtemp(prefix="mediabot-pg-"))
         self.data = self.root / "data"
-        self.port = _free_port()
+        self.port = free_port()
         self._bin = _bin_dir()
         self._as_postgres = os.geteuid() == 0
 

@@ -7,9 +7,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.forkserver import ForkedProcess, fork_server
 
 
 def mediabot_env(telegram: FakeTelegram, data_dir: Path, **overrides: str) -> dict[str, str]:
@@ -38,9 +41,11 @@ _DIE_WITH_THE_TESTS = (
     "ctypes.CDLL(None).prctl(1, signal.SIGKILL); "  # PR_SET_PDEATHSIG, kept across exec
     "os.execv(sys.executable, [sys.executable, '-m', 'mediabot', *sys.argv[1:]])"
 )
-"""The child asks for SIGKILL when the test process goes, however it goes, then becomes
-`python -m mediabot` (same pid): no bot of an ended test run polls on and takes a later run's
-updates. Done in the child's own Python, not in `preexec_fn`, which is unsafe with threads."""
+"""A real interpreter, for an environment the fork server cannot serve: the child asks for
+SIGKILL when the test process goes, however it goes, then becomes `python -m mediabot` (same
+pid): no bot of an ended test run polls on and takes a later run's updates. Done in the
+child's own Python, not in `preexec_fn`, which is unsafe with threads. Forked processes die
+with the test process the same way (see `tests.support.forkserver`)."""
 
 
 def kill_leftovers() -> list[str]:
@@ -58,23 +63,26 @@ def kill_leftovers() -> list[str]:
 
 
 class MediabotProcess:
-    """One `python -m mediabot <command>` with its log in a file."""
+    """One `python -m mediabot <command>` with its log in a file, forked from the fork server
+    (`tests.support.forkserver`) where the environment allows it."""
 
     def __init__(self, command: str, env: dict[str, str], log_path: Path) -> None:
         self.command = command
         self._env = env
         self.log_path = log_path
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | ForkedProcess | None = None
+        self._terminated = False
 
     def start(self) -> MediabotProcess:
-        log = self.log_path.open("ab")
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _DIE_WITH_THE_TESTS, self.command],
-            env=self._env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
+        with self.log_path.open("ab") as log:
+            self._process = fork_server.spawn(
+                [self.command], self._env, stdout=log.fileno(), stderr=log.fileno()
+            ) or subprocess.Popen(
+                [sys.executable, "-c", _DIE_WITH_THE_TESTS, self.command],
+                env=self._env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         _started.append(self)
         return self
 
@@ -90,11 +98,11 @@ class MediabotProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def wait_for_log(self, text: str, timeout: float = 90) -> None:
-        """Wait until the log shows `text`. The default bound is wide: on a loaded 2-core
-        machine, three processes importing aiogram and yt-dlp at once took over 30 s to start."""
+    def wait_for_log(self, text: str, timeout: float = 90, *, count: int = 1) -> None:
+        """Wait until the log shows `text` (`count` times). The default bound is wide: on a
+        loaded 2-core machine, three processes starting at once took over 30 s to start."""
         deadline = time.monotonic() + timeout
-        while text not in self.log:
+        while self.log.count(text) < count:
             if not self.running():
                 raise AssertionError(f"mediabot {self.command} exited:\n{self.log[-4000:]}")
             if time.monotonic() > deadline:
@@ -106,11 +114,18 @@ class MediabotProcess:
         assert self._process is not None
         return self._process.wait(timeout)
 
-    def stop(self, timeout: float = 30) -> int:
-        """SIGTERM, then wait; returns the exit code."""
+    def terminate(self) -> None:
+        """SIGTERM, once, without waiting: `stop` waits. Processes told together shut down
+        together, in the time of the slowest instead of the sum."""
         assert self._process is not None
-        if self._process.poll() is None:
+        if not self._terminated and self._process.poll() is None:
             self._process.send_signal(signal.SIGTERM)
+            self._terminated = True
+
+    def stop(self, timeout: float = 30) -> int:
+        """SIGTERM (unless `terminate` sent it), then wait; returns the exit code."""
+        assert self._process is not None
+        self.terminate()
         try:
             return self._process.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -125,3 +140,25 @@ class MediabotProcess:
         assert self._process is not None
         self._process.kill()
         self._process.wait()
+
+
+@contextmanager
+def mediabot_run(
+    telegram: FakeTelegram, data_dir: Path, **overrides: str
+) -> Iterator[MediabotProcess]:
+    """`mediabot run` on `data_dir` (its log there, `mediabot.log`), once it logged its start;
+    stopped at the end, when it must exit 0."""
+    env = mediabot_env(telegram, data_dir, **overrides)
+    process = MediabotProcess("run", env, data_dir / "mediabot.log").start()
+    process.wait_for_log("mediabot started")
+    yield process
+    assert process.stop() == 0, process.log[-3000:]
+
+
+def stop_all(processes: list[MediabotProcess]) -> None:
+    """Stop the running ones together; each must exit 0."""
+    running = [process for process in processes if process.running()]
+    for process in running:
+        process.terminate()
+    for process in running:
+        assert process.stop() == 0, process.log[-3000:]

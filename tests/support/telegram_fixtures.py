@@ -9,7 +9,7 @@ from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 
-from support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
 
 
 class _LoopbackSession(AiohttpSession):

@@ -20,9 +20,9 @@ from mediabot.downloaders.errors import (
 )
 from mediabot.i18n import use_locale
 from mediabot.telegram.alerts import AdminAlerts, Languages, push_back_warning
-from support.clock import FakeClock
-from support.fake_telegram import FakeTelegram
-from support.fleet import age_admin_alerts, alert_ledger, fleet_engines
+from tests.support.clock import FakeClock
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.fleet import age_admin_alerts, alert_ledger, fleet_engines
 
 
 def _warnings(telegram: FakeTelegram, chat_id: int) -> list[str]:

@@ -18,7 +18,7 @@ from mediabot.db.budget import PostgresBudget
 from mediabot.db.engine import create_engine
 from mediabot.db.migrate import upgrade
 from mediabot.telegram.budget import FLOOD_SPREAD_WINDOW_S, Budget, MemoryBudget
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 # Waits measured on the database's clock drift by the time the statements take.
 DRIFT_S = 0.5

@@ -13,7 +13,7 @@ from aiogram.types import Message
 from mediabot.config import load_settings
 from mediabot.telegram.client import create_bot
 from mediabot.telegram.pacing import Pacer
-from support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
 
 
 class _CountingPacer(Pacer):

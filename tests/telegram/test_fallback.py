@@ -16,8 +16,8 @@ from mediabot.db.migrate import upgrade
 from mediabot.telegram.budget import Limits, Rate, Slot
 from mediabot.telegram.fallback import LOCAL_SHARE, FallbackBudget, local_limits
 from mediabot.telegram.pacing import Pacer
-from support.clock import FakeClock
-from support.postgres_cluster import PostgresCluster, running_cluster
+from tests.support.clock import FakeClock
+from tests.support.postgres_cluster import PostgresCluster, running_cluster
 
 LIMITS = Limits(overall=Rate(20.0, burst=1), per_chat=Rate(2.0, burst=1))
 

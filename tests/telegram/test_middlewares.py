@@ -21,7 +21,7 @@ from aiogram.types import InputMediaPhoto
 from mediabot.telegram.flood import FloodWait, answer_deadline, flood_hand_back, flood_observer
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer, Rate
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 TOKEN = "123456:TEST-token-never-logged"
 

@@ -14,7 +14,7 @@ import pytest
 
 from mediabot.telegram import budget, pacing
 from mediabot.telegram.pacing import FLOOD_SPREAD_WINDOW_S, Pacer, Rate
-from support.clock import FakeClock
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture

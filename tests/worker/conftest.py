@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from aiogram.client.session.aiohttp import AiohttpSession
 from sqlalchemy.ext.asyncio import AsyncEngine
-from worker_bench import WorkerBench, fast_pacer
 
 from mediabot.config import load_settings
 from mediabot.db.engine import create_engine, create_session_factory
 from mediabot.db.migrate import upgrade
 from mediabot.telegram.client import create_bot
-from support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
+from tests.worker.worker_bench import WorkerBench, fast_pacer
 
 
 @pytest.fixture

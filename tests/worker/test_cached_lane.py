@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
-from worker_bench import WorkerBench, until_state
 
 from mediabot.db.models import FilePart
 from mediabot.db.repositories import FileRepository
@@ -19,8 +18,9 @@ from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import DeferJobError
 from mediabot.queue.local import LocalJobQueue
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.worker.worker_bench import WorkerBench, until_logged, until_state
 
 pytestmark = pytest.mark.integration
 
@@ -204,7 +204,7 @@ async def _passed_to_cached_lane(
 
 
 async def test_twins_left_by_their_fetcher_make_one_download_not_a_loop(
-    bench: WorkerBench, media: MediaSources
+    bench: WorkerBench, media: MediaSources, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The twin being fetched stops (its worker died, say) while two wait: the first to look
     fetches, the other waits for that, and the file is uploaded once."""
@@ -216,7 +216,7 @@ async def test_twins_left_by_their_fetcher_make_one_download_not_a_loop(
     _, publish = _recorder()
     pipeline = bench.pipeline(to_cached_lane=publish, **parts)
     waiting = asyncio.create_task(pipeline.handle_cached(Job(second)))
-    await asyncio.sleep(0.3)  # the second waits in its cached slot
+    await until_logged(caplog, f"job {second}: the same media is being fetched")
     async with bench.sessions.begin() as session:
         await FileRepository(session).release(fetcher, "worker-2")  # its worker is gone
 
@@ -234,7 +234,7 @@ async def test_twins_left_by_their_fetcher_make_one_download_not_a_loop(
 
 
 async def test_twin_waits_hold_no_more_cached_slots_than_allowed(
-    bench: WorkerBench, media: MediaSources
+    bench: WorkerBench, media: MediaSources, caplog: pytest.LogCaptureFixture
 ) -> None:
     parts: dict[str, object] = {
         "hand_over": LocalJobQueue(max_attempts=1, base_delay_s=0).publish,
@@ -247,7 +247,7 @@ async def test_twin_waits_hold_no_more_cached_slots_than_allowed(
     _, publish = _recorder()
     pipeline = bench.pipeline(to_cached_lane=publish, **parts)
     waiting = asyncio.create_task(pipeline.handle_cached(Job(first)))
-    await asyncio.sleep(0.3)
+    await until_logged(caplog, f"job {first}: the same media is being fetched")
 
     with pytest.raises(DeferJobError, match="twin"):
         await asyncio.wait_for(pipeline.handle_cached(Job(second)), 0.5)

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 from aiogram.client.session.aiohttp import AiohttpSession
-from worker_bench import WorkerBench, fast_pacer, until_state
 
 from mediabot.config import load_settings
 from mediabot.db.engine import create_engine, create_session_factory
@@ -22,9 +21,10 @@ from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 from mediabot.telegram.client import create_bot
-from support.fake_telegram import FakeTelegram
-from support.media import MediaSources
-from support.postgres_cluster import PostgresCluster, running_cluster
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media import MediaSources
+from tests.support.postgres_cluster import PostgresCluster, running_cluster
+from tests.worker.worker_bench import WorkerBench, fast_pacer, until_state
 
 pytestmark = pytest.mark.integration
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from worker_bench import WorkerBench, until_state
 
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.local import LocalJobQueue
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.worker.worker_bench import WorkerBench, until_state
 
 pytestmark = pytest.mark.integration
 

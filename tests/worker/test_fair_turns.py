@@ -7,13 +7,13 @@ import asyncio
 from datetime import datetime
 
 import pytest
-from worker_bench import WorkerBench, new_telegram_id, until_state
 
 from mediabot.db.models import File
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.local import LocalJobQueue
-from support.media import MediaSources
+from tests.support.media import MediaSources
+from tests.worker.worker_bench import WorkerBench, new_telegram_id, until_state
 
 pytestmark = pytest.mark.integration
 

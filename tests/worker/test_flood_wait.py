@@ -9,15 +9,15 @@ import time
 from datetime import timedelta
 
 import pytest
-from worker_bench import WorkerBench
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import DeferJobError
 from mediabot.queue.local import LocalJobQueue
 from mediabot.worker.recovery import Recovery
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.worker.worker_bench import WorkerBench
 
 pytestmark = pytest.mark.integration
 

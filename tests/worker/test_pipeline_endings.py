@@ -7,7 +7,6 @@ import asyncio
 import uuid
 
 import pytest
-from worker_bench import WorkerBench, until_state
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
@@ -15,8 +14,9 @@ from mediabot.queue.base import RetryJobError
 from mediabot.telegram.errors import CHAT_CLOSED, FILE_REFUSED
 from mediabot.worker.progress import EDIT_INTERVAL_S
 from mediabot.worker.texts import cancelled, sorry
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
+from tests.worker.worker_bench import WorkerBench, until_state
 
 pytestmark = pytest.mark.integration
 

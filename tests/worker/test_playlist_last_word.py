@@ -18,7 +18,6 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.methods import EditMessageText, TelegramMethod
 from aiogram.methods.base import TelegramType
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from worker_bench import fast_pacer
 
 from mediabot.db.engine import create_session_factory
 from mediabot.db.models import Playlist
@@ -37,8 +36,9 @@ from mediabot.worker.adapters import DatabaseRequests
 from mediabot.worker.playlist import PlaylistItemStatus
 from mediabot.worker.progress import StatusMessage
 from mediabot.worker.request import PlaylistPlace
-from support.fake_telegram import FakeTelegram
-from support.telegram_fixtures import loopback_session
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.telegram_fixtures import loopback_session
+from tests.worker.worker_bench import fast_pacer
 
 CHAT = 930_000_001
 WINDOW_S = 1.0

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import update
-from worker_bench import WorkerBench, until_state
 
 from mediabot.db.base import utcnow
 from mediabot.db.models import File
@@ -19,7 +18,8 @@ from mediabot.domain.jobs import Job
 from mediabot.queue.local import LocalJobQueue
 from mediabot.worker.recovery import Recovery
 from mediabot.worker.texts import sorry
-from support.media import MediaSources
+from tests.support.media import MediaSources
+from tests.worker.worker_bench import WorkerBench, until_state
 
 pytestmark = pytest.mark.integration
 

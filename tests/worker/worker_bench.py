@@ -8,12 +8,14 @@ the database, the queue and Telegram.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,7 +32,7 @@ from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.telegram.pacing import Pacer, Rate
 from mediabot.worker.pipeline import Pipeline, PipelineParts
-from support.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
 
 _ids = iter(range(810_000_001, 820_000_000))
 
@@ -137,3 +139,13 @@ async def until_state(
     while (await bench.file(request_id)).state is not state:
         assert loop.time() < deadline, f"request never reached {state}"
         await asyncio.sleep(0.05)
+
+
+async def until_logged(caplog: pytest.LogCaptureFixture, text: str, timeout_s: float = 30) -> None:
+    """Wait for a mediabot log line with `text` (INFO and up)."""
+    caplog.set_level(logging.INFO, logger="mediabot")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not any(text in record.getMessage() for record in caplog.records):
+        assert loop.time() < deadline, f"{text!r} never logged"
+        await asyncio.sleep(0.01)

@@ -29,10 +29,10 @@ from mediabot.senders.base import SendTarget
 from mediabot.senders.large import LargeVideoSender
 from mediabot.telegram.client import create_bot
 from mediabot.telegram.pacing import Pacer, Rate
-from support.disk import DiskSampler
-from support.fake_telegram import FakeTelegram
-from support.media_server import MediaServer
-from support.parts import check_parts, duration, keyframe_times
+from tests.support.disk import DiskSampler
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.media_server import MediaServer
+from tests.support.parts import check_parts, duration, keyframe_times
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,8 @@ from mediabot.media.parts import CutPart, SplitError
 from mediabot.media.plan import CutUnit
 from mediabot.media.probe import MediaInfo, probe
 from mediabot.media.sources import SplitSource
-from support.media import MediaSources
-from support.media_server import MediaServer
+from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 MIB = 1024 * 1024
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from worker_fakes import FakeRequests, make_request
 
 from mediabot.queue.base import DeferJobError
 from mediabot.worker.request import Claim
 from mediabot.worker.steps.claim import claim
+from tests.worker.steps.worker_fakes import FakeRequests, make_request
 
 
 async def test_a_claimed_request_is_returned() -> None:

@@ -7,7 +7,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from worker_fakes import World, sent_part, stream_plan
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.offer import Offer
@@ -16,6 +15,7 @@ from mediabot.senders.base import DeliveryError, ResumePoint
 from mediabot.worker.request import PlaylistPlace
 from mediabot.worker.steps.fetch_and_send import Fetching, fetch_and_send
 from mediabot.worker.steps.stream_and_send import worth_streaming
+from tests.worker.steps.worker_fakes import World, sent_part, stream_plan
 
 LIMIT = 1000
 

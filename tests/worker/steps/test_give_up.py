@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from worker_fakes import FakeRequests, FakeStatuses, World, make_request
 
 from mediabot.domain.enums import RequestState
 from mediabot.worker.steps.context import LeftOurHandsError
 from mediabot.worker.steps.give_up import end_chat, fail, give_up
 from mediabot.worker.texts import sorry
+from tests.worker.steps.worker_fakes import FakeRequests, FakeStatuses, World, make_request
 
 
 async def test_a_failure_is_recorded_with_its_detail_and_told() -> None:

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy.exc import DBAPIError
-from worker_fakes import World, sent_part
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
@@ -20,6 +19,7 @@ from mediabot.senders.cached import CachedPart
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.worker.request import CachedDelivery
 from mediabot.worker.texts import sorry
+from tests.worker.steps.worker_fakes import World, sent_part
 
 
 def _leftovers(work_dir: Path) -> list[Path]:

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import cast
 
 import pytest
-from worker_fakes import FakeRequests, World, make_request, sent_part
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
@@ -17,6 +16,7 @@ from mediabot.senders.cached import CachedPart
 from mediabot.worker.request import CachedDelivery, PlaylistPlace, Request
 from mediabot.worker.steps.context import LeftOurHandsError
 from mediabot.worker.steps.playlist_item import settle_height
+from tests.worker.steps.worker_fakes import FakeRequests, World, make_request, sent_part
 
 
 def _item(resolution: int | None = 720, kind: MediaKind = MediaKind.VIDEO) -> Request:

@@ -7,12 +7,11 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from worker_fakes import FakeRequests
-
 from mediabot.domain.playlist import PlaylistTally
 from mediabot.worker import texts
 from mediabot.worker.playlist import PlaylistItemStatus
 from mediabot.worker.request import PlaylistPlace
+from tests.worker.steps.worker_fakes import FakeRequests
 
 
 @dataclass

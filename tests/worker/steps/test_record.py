@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from worker_fakes import World, sent_part
 
 from mediabot.domain.enums import RequestState
 from mediabot.senders.base import ResumePoint
 from mediabot.worker.steps.context import LeftOurHandsError
 from mediabot.worker.steps.record import finish_delivery, part_recorder, resume_point
+from tests.worker.steps.worker_fakes import World, sent_part
 
 
 async def test_each_part_is_recorded_and_the_next_one_shown() -> None:

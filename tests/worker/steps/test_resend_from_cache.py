@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from worker_fakes import World, sent_part
-
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.senders.base import SendTarget, StaleFileIdError
 from mediabot.senders.cached import CachedPart
 from mediabot.worker.request import CachedDelivery
 from mediabot.worker.steps.resend_from_cache import resend_from_cache
+from tests.worker.steps.worker_fakes import World, sent_part
 
 TARGET = SendTarget.for_media(42, "A song", "https://example.com/a.m4a")
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from worker_fakes import World
-
 from mediabot.worker.steps.wait_for_twin import wait_for_twin
+from tests.worker.steps.worker_fakes import World
 
 
 async def test_without_a_twin_nothing_waits() -> None:

@@ -7,11 +7,11 @@ import asyncio
 import uuid
 
 from sqlalchemy.exc import DBAPIError
-from worker_fakes import World
 
 from mediabot.domain.enums import RequestState
 from mediabot.domain.media import Progress
 from mediabot.worker.steps.watch import watch
+from tests.worker.steps.worker_fakes import World
 
 
 async def test_a_lost_lease_stops_the_work() -> None:

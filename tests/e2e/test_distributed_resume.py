@@ -1,0 +1,109 @@
+"""End to end in the production layout (see `tests.e2e.cluster`): a worker killed mid-playlist
+or mid-stream, and another one going on from where it was, each item and part once.
+
+Apart from `test_distributed.py` so that the two clusters run in parallel workers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from mediabot.media.probe import probe
+from tests.e2e.cluster import Cluster, ask
+from tests.support.conversation import Conversation
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.feeds import distinct_items, podcast_feed
+from tests.support.media import LONG_DURATION, SEGMENTED_DURATION, MediaSources
+from tests.support.media_server import MediaServer
+from tests.support.processes import MediabotProcess
+
+
+async def _first_to_start(cluster: Cluster, marks: dict[int, int]) -> MediabotProcess:
+    """The worker that starts a job first after `marks` (each worker's log length then)."""
+    for _ in range(600):
+        for worker in cluster.workers:
+            if ": started" in worker.log[marks[id(worker)] :]:
+                return worker
+        await asyncio.sleep(0.05)
+    raise AssertionError("no worker started a job")
+
+
+async def test_a_worker_killed_mid_playlist_leaves_the_rest_to_another_each_once(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    chat = Conversation(fake_telegram)
+    items = distinct_items(media_requests, media, "plk", 3)
+    feed = podcast_feed(media_requests, "/plk.xml", items)
+    keyboard = await chat.keyboard(chat.say(feed), within=60)
+    marks = {id(worker): len(worker.log) for worker in cluster.workers}
+    media_requests.throttle_bytes_per_second = 100_000  # a few seconds per download
+    since = chat.press(keyboard, keyboard.data("🎵"))
+    victim = await _first_to_start(cluster, marks)
+    await asyncio.sleep(0.5)  # well into the first item
+    victim.kill()
+    cluster.workers.remove(victim)
+    media_requests.throttle_bytes_per_second = None
+    done = await chat.final_text(since, "Playlist done", within=180)
+    assert "3 of 3 delivered" in done.params["text"]
+    await asyncio.sleep(1)  # a second delivery of an item would show up by now
+    sends = [call for call in chat.calls("sendAudio") if call.ok]
+    assert len(sends) == 3
+    assert len({call.params.get("title") for call in sends}) == 3, [c.params for c in sends]
+    cluster.replenish()
+
+
+@pytest.mark.parametrize(
+    ("source", "button"), [("mp4", "720p"), ("hls-ts", "360p"), ("dash", "360p")]
+)
+async def test_a_worker_killed_mid_stream_is_resumed_by_another_at_the_next_part(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+    source: str,
+    button: str,
+) -> None:
+    """A source over the limit is streamed into parts; the worker is killed once part 1
+    is in the chat, and another one sends the rest, starting after it: each part once."""
+    url = media.long_mp4 if source == "mp4" else media.segmented[source]
+    chat = Conversation(fake_telegram)
+    media_requests.throttle_bytes_per_second = 1_000_000  # about 2 s a part
+    since, request_id = await ask(chat, url, button)
+    victim = await cluster.started_by(request_id)
+    await fake_telegram.wait_for(
+        lambda call: chat.in_chat(call) and call.method == "sendVideo" and call.ok,
+        timeout=60,
+        since=since,
+    )
+    await asyncio.sleep(0.2)  # recorded: one statement after Telegram's answer
+    victim.kill()
+    cluster.workers.remove(victim)
+    assert "streaming" in victim.log
+    media_requests.throttle_bytes_per_second = None
+    await fake_telegram.wait_for(
+        lambda call: chat.in_chat(call) and call.method == "deleteMessage",
+        timeout=120,
+        since=since,
+    )
+    survivor = cluster.worker_of(request_id)
+    assert survivor is not None and survivor is not victim
+    assert f"job {request_id}: resuming at part" in survivor.log
+    await asyncio.sleep(1)  # a part sent twice would show up by now
+    parts = [call for call in chat.calls("sendVideo") if call.ok]
+    captions = [call.params["caption"] for call in parts]
+    assert len(parts) >= 3
+    assert [f"Part {n}/{len(parts)}" in caption for n, caption in enumerate(captions, 1)] == [
+        True
+    ] * len(parts), captions
+    total = 0.0
+    for call in parts:
+        info = await probe(fake_telegram.uploaded_path(call.result["video"]["file_id"]))
+        assert info.is_playable and info.video is not None
+        total += info.duration_s or 0
+    duration = LONG_DURATION if source == "mp4" else SEGMENTED_DURATION
+    assert total == pytest.approx(duration, abs=1.5)
+    cluster.replenish()
