@@ -24,12 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
 from mediabot.app.diagnostics import install_dump_on_signal
-from mediabot.app.telemetry import (
-    counting_active,
-    serve_metrics,
-    timed_lookup,
-    watch_queue_depth,
-)
+from mediabot.app.lookup_metrics import timed_lookup
+from mediabot.app.telemetry import counting_active, serve_metrics, watch_queue_depth
 from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
