@@ -305,6 +305,9 @@ def test_grafana_shows_the_dashboard_on_the_profiles_prometheus(compose: dict[st
     assert published.startswith("127.0.0.1:")  # not open to the internet
     listen = published.rpartition(":")[2]
     assert source["url"] == f"http://prometheus:{listen}" and source["type"] == "prometheus"
+    # $__rate_interval spans four of Prometheus' scrapes only if Grafana knows their interval
+    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    assert source["jsonData"]["timeInterval"] == scrape["global"]["scrape_interval"]
     (provider,) = yaml.safe_load((provisioning / "dashboards" / "mediabot.yml").read_text())[
         "providers"
     ]
