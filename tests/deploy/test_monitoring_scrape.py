@@ -1,7 +1,8 @@
 """The `monitoring` profile on a real run: Debian's Prometheus, with the Compose scrape jobs
 and alert rules (`support.prometheus`), scrapes the bot and two workers started as Compose
 starts them (`test_compose_services.Stack`) while users ask for files through the fake Bot
-API; then every query of the Grafana dashboard returns data.
+API; then every query of the Grafana dashboard returns data, no alert fires, and a worker
+killed is called down by the rules (run here without their `for`, which is minutes).
 
 Grafana's `$__rate_interval` becomes a window longer than the run, so a rate spans all of it.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from tests.deploy.test_compose_services import Stack
 from tests.support.conversation import Conversation
 from tests.support.media import MediaSources
 from tests.support.processes import MediabotProcess
-from tests.support.prometheus import Prometheus, config_for_tests
+from tests.support.prometheus import Prometheus, config_for_tests, rules_firing_at_once
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "mediabot.json"
 RATE_INTERVAL = "10m"
@@ -41,9 +43,17 @@ def _start(stack: Stack, service: str, label: str) -> tuple[MediabotProcess, str
     return process, f"127.0.0.1:{env['METRICS_PORT']}"
 
 
+@dataclass
+class Scraped:
+    prometheus: Prometheus
+    workers: list[tuple[MediabotProcess, str]]
+    """Each worker and its scrape target."""
+
+
 @pytest.fixture
-def scraped(stack: Stack, tmp_path: Path) -> Iterator[Prometheus]:
-    """A bot and two workers of the Compose stack, and Prometheus scraping them."""
+def scraped(stack: Stack, tmp_path: Path) -> Iterator[Scraped]:
+    """A bot and two workers of the Compose stack, and Prometheus scraping them with the
+    shipped rules, less their `for`."""
     migrate = stack.start("migrate", "migrate")
     assert migrate.wait(180) == 0, migrate.log[-3000:]
     bot, bot_target = _start(stack, "bot", "bot")
@@ -51,9 +61,11 @@ def scraped(stack: Stack, tmp_path: Path) -> Iterator[Prometheus]:
     for process, _ in (*workers, (bot, bot_target)):
         process.wait_for_log("mediabot started", 180)
     targets = {"bot": [bot_target], "worker": [target for _, target in workers]}
-    prometheus = Prometheus(tmp_path / "prometheus", config_for_tests(targets)).start()
+    rules = rules_firing_at_once(tmp_path / "alerts.yml")
+    config = config_for_tests(targets, rules=rules)
+    prometheus = Prometheus(tmp_path / "prometheus", config).start()
     try:
-        yield prometheus
+        yield Scraped(prometheus, workers)
     finally:
         prometheus.stop()
 
@@ -79,11 +91,11 @@ async def _round(stack: Stack, url: str, button: str) -> None:
 
 
 async def test_every_dashboard_panel_gets_data(
-    scraped: Prometheus,
+    scraped: Scraped,
     stack: Stack,
     media: MediaSources,
 ) -> None:
-    prometheus = scraped
+    prometheus = scraped.prometheus
     await asyncio.to_thread(prometheus.wait_for, 'count(up{job=~"bot|worker"} == 1) == 3')
 
     # Three deliveries over two workers: one of them delivers twice, the second time after
@@ -113,8 +125,20 @@ async def test_every_dashboard_panel_gets_data(
     looked_up = 'sum(mediabot_lookup_seconds_count{job="bot", outcome="found"})'
     assert await asyncio.to_thread(prometheus.wait_for, looked_up) == [len(rounds)]
 
-    # The alert rules load and evaluate on these series without an error.
+    # The alert rules evaluate on these series without an error, and none fires.
     groups = (await asyncio.to_thread(prometheus.api, "rules"))["groups"]
     rules = [rule for group in groups for rule in group["rules"]]
     assert len(rules) == 8
     assert {rule["health"] for rule in rules} == {"ok"}, [r for r in rules if r["health"] != "ok"]
+    assert {rule["state"] for rule in rules} == {"inactive"}, [r["name"] for r in rules]
+
+    # A worker killed: its replica is called down (the rules' `for` left out here).
+    gone, gone_target = scraped.workers[0]
+    gone.kill()
+    firing = (
+        'ALERTS{alertname="MediabotProcessDown", alertstate="firing", job="worker", '
+        f'instance="{gone_target}"}}'
+    )
+    assert await asyncio.to_thread(prometheus.wait_for, firing) == [1]
+    assert await asyncio.to_thread(stat, "Workers up") == 1
+    assert prometheus.query('ALERTS{alertname="MediabotNoWorker"}') == []

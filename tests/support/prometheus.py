@@ -46,13 +46,16 @@ def promtool(*args: str, cwd: Path = DEPLOY) -> subprocess.CompletedProcess[str]
     )
 
 
-def config_for_tests(targets: dict[str, list[str]], interval: str = "1s") -> dict[str, Any]:
+def config_for_tests(
+    targets: dict[str, list[str]], interval: str = "1s", rules: Path | None = None
+) -> dict[str, Any]:
     """The Compose Prometheus config with each job's Docker DNS discovery replaced by
     `targets[job]` (every job that discovers by DNS must be given), the rules by absolute
-    path, and scrapes and rule evaluations every `interval`."""
+    path (or `rules` instead), and scrapes and rule evaluations every `interval`."""
     config: dict[str, Any] = yaml.safe_load(CONFIG.read_text())
     config["global"].update(scrape_interval=interval, evaluation_interval=interval)
-    config["rule_files"] = [str(DEPLOY / name) for name in config["rule_files"]]
+    shipped = [str(DEPLOY / name) for name in config["rule_files"]]
+    config["rule_files"] = shipped if rules is None else [str(rules)]
     jobs = []
     for job in config["scrape_configs"]:
         if "dns_sd_configs" in job:
@@ -64,6 +67,17 @@ def config_for_tests(targets: dict[str, list[str]], interval: str = "1s") -> dic
         jobs.append(job)
     config["scrape_configs"] = jobs
     return config
+
+
+def rules_firing_at_once(into: Path) -> Path:
+    """The shipped alert rules, each firing as soon as its expression holds (no `for`):
+    the same expressions and labels, for a test that cannot wait minutes."""
+    rules: dict[str, Any] = yaml.safe_load(RULES.read_text())
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            rule.pop("for", None)
+    into.write_text(yaml.safe_dump(rules))
+    return into
 
 
 class Prometheus(Daemon):
