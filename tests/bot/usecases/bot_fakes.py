@@ -158,6 +158,10 @@ class FakeTransaction:
         self.world.commits += 1
         self.world.events.append("commit")
 
+    async def rollback(self) -> None:
+        self.world.open = False
+        self.world.events.append("rollback")
+
 
 @dataclass
 class FakePublisher:

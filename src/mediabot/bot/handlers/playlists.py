@@ -11,7 +11,6 @@ from aiogram import Router
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
@@ -47,7 +46,6 @@ async def choose_for_playlist(
     ports: Ports,
     settings: Settings,
     user_row_id: uuid.UUID,
-    session: AsyncSession,
     hold: UpdateHold,
 ) -> None:
     """Queue a playlist's items in the choice pressed, open its offer, or cancel the rest."""
@@ -55,7 +53,7 @@ async def choose_for_playlist(
         await _cancel(callback, shown_on, ports, offer)
         return
     if callback_data.choice is PlaylistChoice.OPEN:
-        await _open(callback, shown_on, ports, offer, session, hold)
+        await _open(callback, shown_on, ports, offer, hold)
         return
 
     async def reply(chosen: PlaylistChosen) -> None:
@@ -78,7 +76,6 @@ async def _open(
     shown_on: Message,
     ports: Ports,
     playlist: Playlist,
-    session: AsyncSession,
     hold: UpdateHold,
 ) -> None:
     """Offer the playlist a video link also names, in a message of its own; its buttons
@@ -105,7 +102,10 @@ async def _open(
     except TelegramAPIError as exc:
         logger.warning("playlist %s: its offer was not shown: %s", playlist.id, exc.message)
         return
-    await hold(lambda: playlists.shown_on(ports, playlist.id, shown.message_id), session=session)
+    await hold(
+        lambda: playlists.shown_on(ports, playlist.id, shown.message_id),
+        session=ports.transaction,
+    )
 
 
 async def _cancel(

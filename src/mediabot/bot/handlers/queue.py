@@ -12,7 +12,6 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
@@ -42,7 +41,6 @@ async def cancel_from_queue(
     ports: Ports,
     user_row_id: uuid.UUID,
     bot: Bot,
-    session: AsyncSession,
     hold: UpdateHold,
 ) -> None:
     """Cancel one of the user's requests in flight, then show the list again (read after
@@ -66,7 +64,9 @@ async def cancel_from_queue(
             await asyncio.sleep(cancelled.settles_in)  # the edits allowed before the end land first
             await _say_cancelled(bot, *cancelled.status, said)
     if isinstance(callback.message, Message):
-        listed = await hold(lambda: in_flight.listing(ports, user_row_id), session=session)
+        listed = await hold(
+            lambda: in_flight.listing(ports, user_row_id), session=ports.transaction
+        )
         text, markup = _shown(listed)
         await note(callback.message, text, markup)
 

@@ -33,6 +33,11 @@ class Transaction(Protocol):
 
     async def commit(self) -> None: ...
 
+    async def rollback(self) -> None:
+        """End a transaction a failure left open (the outage hold does, before it tries a
+        step again); the use cases never need it."""
+        ...
+
 
 class Files(Protocol):
     """Requests for media (`FileRepository`)."""
