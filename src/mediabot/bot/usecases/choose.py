@@ -13,8 +13,12 @@ import uuid
 from dataclasses import dataclass
 from enum import Enum
 
-from mediabot.bot.usecases import limits
-from mediabot.bot.usecases.limits import LimitRefusal, Limits
+from mediabot.bot.usecases.limits import (
+    LimitRefusal,
+    Limits,
+    refused_by_limits,
+    taken_meanwhile,
+)
 from mediabot.bot.usecases.ports import Ports, Reply
 from mediabot.db.models import File
 from mediabot.domain.enums import MediaKind, RequestState
@@ -67,12 +71,12 @@ async def choose(
     offer: File,
     pick: Pick,
     user_id: uuid.UUID,
-    limits_: Limits,
+    limits: Limits,
     reply: Reply[Chosen],
 ) -> None:
     """Turn a press on `offer` into a queued request: `reply` is told how it went, then
     (when queued) the job is published."""
-    chosen = await _record(ports, offer, pick, user_id, limits_)
+    chosen = await _record(ports, offer, pick, user_id, limits)
     await reply(chosen)
     if isinstance(chosen, Queued) and await ports.publisher.publish(
         Job(offer.id), cached=chosen.cached
@@ -81,7 +85,7 @@ async def choose(
 
 
 async def _record(
-    ports: Ports, offer: File, pick: Pick, user_id: uuid.UUID, limits_: Limits
+    ports: Ports, offer: File, pick: Pick, user_id: uuid.UUID, limits: Limits
 ) -> Chosen:
     if offer.state is not RequestState.OFFERED:
         return refused_state(offer.state)
@@ -90,15 +94,12 @@ async def _record(
             "refused choice %s %s not in the offer of %s", pick.kind, pick.height, offer.id
         )
         return Refused.NOT_AVAILABLE
-    refusal = await limits.refusal(ports, user_id, limits_)
+    refusal = await refused_by_limits(ports, user_id, limits)
     if refusal is not None:
         return refusal
     owner = offer.requested_by_id
-    if owner is not None and not await limits.place_still_free(ports, owner, limits_.max_active):
-        # Another press of this user's got in first.
-        return await limits.stack_full(ports, owner, limits_.max_active) or limits.StackFull(
-            limits_.max_active, []
-        )
+    if owner is not None and (full := await taken_meanwhile(ports, owner, limits.max_active)):
+        return full  # another press of this user's got in first
     files = ports.files
     if await files.choose(offer.id, pick.kind, pick.resolution) is None:
         await ports.transaction.commit()  # nothing changed; ends the transaction

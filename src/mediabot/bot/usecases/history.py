@@ -13,9 +13,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mediabot.bot.usecases import limits
 from mediabot.bot.usecases.choose import Refused
-from mediabot.bot.usecases.limits import LimitRefusal, Limits
+from mediabot.bot.usecases.limits import (
+    LimitRefusal,
+    Limits,
+    refused_by_limits,
+    taken_meanwhile,
+)
 from mediabot.bot.usecases.ports import Ports, Reply
 from mediabot.db.models import File
 from mediabot.domain.enums import RequestState
@@ -68,12 +72,12 @@ async def send_again(
     delivered_id: uuid.UUID,
     user_id: uuid.UUID,
     chat_id: uuid.UUID,
-    limits_: Limits,
+    limits: Limits,
     reply: Reply[Resent],
 ) -> None:
     """Queue a delivered file of the user's again: `reply` is told how it went, then the
     job is published on the cached lane."""
-    resent = await _record(ports, delivered_id, user_id, chat_id, limits_)
+    resent = await _record(ports, delivered_id, user_id, chat_id, limits)
     await reply(resent)
     if isinstance(resent, SendingAgain) and await ports.publisher.publish(
         Job(resent.request_id), cached=True
@@ -82,7 +86,7 @@ async def send_again(
 
 
 async def _record(
-    ports: Ports, delivered_id: uuid.UUID, user_id: uuid.UUID, chat_id: uuid.UUID, limits_: Limits
+    ports: Ports, delivered_id: uuid.UUID, user_id: uuid.UUID, chat_id: uuid.UUID, limits: Limits
 ) -> Resent:
     delivered = await ports.files.get(delivered_id)
     if (
@@ -93,13 +97,11 @@ async def _record(
         await ports.transaction.commit()
         logger.warning("refused resend of %s by user row %s", delivered_id, user_id)
         return Refused.NOT_AVAILABLE
-    refusal = await limits.refusal(ports, user_id, limits_)
+    refusal = await refused_by_limits(ports, user_id, limits)
     if refusal is not None:
         return refusal
-    if not await limits.place_still_free(ports, user_id, limits_.max_active):
-        return await limits.stack_full(ports, user_id, limits_.max_active) or limits.StackFull(
-            limits_.max_active, []
-        )
+    if full := await taken_meanwhile(ports, user_id, limits.max_active):
+        return full
     again = await ports.files.again(delivered, chat_id, user_id)
     await ports.transaction.commit()
     return SendingAgain(again.id, delivered.id)

@@ -1,8 +1,8 @@
 """The limits a request meets before anything is queued: the user's stack and hourly presses.
 
-`refusal` answers early with the reason; `place_still_free` counts again with the user's
-row locked, in the transaction that records the request, so two presses at once cannot
-both take the last place.
+`refused_by_limits` answers early with the reason; `taken_meanwhile` counts again with the
+user's row locked, in the transaction that records the request, so two presses at once
+cannot both take the last place.
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ class HourlyLimit:
 LimitRefusal = StackFull | HourlyLimit
 
 
-async def refusal(ports: Ports, user_id: uuid.UUID, limits: Limits) -> LimitRefusal | None:
+async def refused_by_limits(
+    ports: Ports, user_id: uuid.UUID, limits: Limits
+) -> LimitRefusal | None:
     """Why one more request of this user is refused; None when it may go."""
     refused = await stack_full(ports, user_id, limits.max_active)
     if refused is not None:
@@ -100,3 +102,12 @@ async def place_still_free(ports: Ports, user_id: uuid.UUID, limit: int) -> bool
     """
     await ports.users.lock(user_id)
     return await ports.files.count_in_flight_of_user(user_id) < limit
+
+
+async def taken_meanwhile(ports: Ports, user_id: uuid.UUID, limit: int) -> StackFull | None:
+    """The full stack when another request of the user's took the last place since
+    `refused_by_limits` (the transaction ends then); None when the place is still free:
+    the transaction goes on, holding the user's row locked until it ends."""
+    if await place_still_free(ports, user_id, limit):
+        return None
+    return await stack_full(ports, user_id, limit) or StackFull(limit, [])

@@ -11,9 +11,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from mediabot.bot.usecases import limits
 from mediabot.bot.usecases.choose import Pick, Refused, refused_state
-from mediabot.bot.usecases.limits import LimitRefusal, Limits
+from mediabot.bot.usecases.limits import (
+    LimitRefusal,
+    Limits,
+    refused_by_limits,
+    taken_meanwhile,
+)
 from mediabot.bot.usecases.ports import Ports, Reply
 from mediabot.db.models import Playlist
 from mediabot.domain.enums import MediaKind, RequestState
@@ -38,7 +42,7 @@ async def choose(
     playlist: Playlist,
     pick: Pick,
     user_id: uuid.UUID,
-    limits_: Limits,
+    limits: Limits,
     reply: Reply[PlaylistChosen],
 ) -> None:
     """Queue the playlist's items in the choice pressed: `reply` is told how it went, then
@@ -52,11 +56,11 @@ async def choose(
         logger.warning("refused choice %s %s for playlist %s", pick.kind, pick.height, playlist.id)
         await reply(Refused.NOT_AVAILABLE)
         return
-    refusal = await limits.refusal(ports, user_id, limits_)
+    refusal = await refused_by_limits(ports, user_id, limits)
     if refusal is not None:
         await reply(refusal)
         return
-    items = await _queue(ports, playlist, pick, limits_.max_active)
+    items = await _queue(ports, playlist, pick, limits.max_active)
     if not isinstance(items, list):
         await reply(items)
         return
@@ -72,9 +76,8 @@ async def _queue(
 ) -> list[uuid.UUID] | Refused | LimitRefusal:
     """Record the choice and one queued request per item: their ids, in turn."""
     owner = playlist.requested_by_id
-    if owner is not None and not await limits.place_still_free(ports, owner, max_active):
-        # Another press of this user's got in first.
-        return await limits.stack_full(ports, owner, max_active) or limits.StackFull(max_active, [])
+    if owner is not None and (full := await taken_meanwhile(ports, owner, max_active)):
+        return full  # another press of this user's got in first
     kind, resolution = pick.kind, pick.resolution
     if not await ports.playlists.choose(playlist.id, kind, resolution):
         await ports.transaction.commit()
