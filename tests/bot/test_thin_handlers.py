@@ -1,5 +1,6 @@
-"""The bot's handlers stay thin: no handler module commits a transaction or publishes a
-job; the use cases under `bot.usecases` do (see `bot.usecases.ports`)."""
+"""The bot's handlers stay thin: no handler module commits a transaction, publishes a job
+or imports the database or the queue; the use cases under `bot.usecases` do that, over
+their ports (see `bot.usecases.ports`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ EXEMPT = {"links", "inline"}
 """Handler modules still doing their own commits or publishing, until they call use cases."""
 
 FORBIDDEN = {"commit", "publish"}
+STORAGE = ("sqlalchemy", "mediabot.db.repositories", "mediabot.queue")
+"""What a handler reaches only through a use case's ports."""
 
 
 def _calls(path: Path) -> list[str]:
@@ -42,10 +45,33 @@ def test_no_handler_commits_or_publishes() -> None:
     assert not offending, f"handlers call a use case instead: {offending}"
 
 
+def _storage_imports(path: Path) -> list[str]:
+    imported = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            imported.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.append(node.module)
+    return [name for name in imported if name.startswith(STORAGE)]
+
+
+def test_no_handler_reaches_the_database_or_the_queue_itself() -> None:
+    offending = {
+        name: imports
+        for name, path in _modules().items()
+        if name not in EXEMPT and (imports := _storage_imports(path))
+    }
+    assert not offending, f"handlers use the use cases' ports instead: {offending}"
+
+
 def test_every_exempt_module_still_needs_it() -> None:
     """An exempt module that complies leaves `EXEMPT`, so the rule covers it from then on."""
     modules = _modules()
-    complying = {name for name in EXEMPT if name not in modules or not _calls(modules[name])}
+    complying = {
+        name
+        for name in EXEMPT
+        if name not in modules or not (_calls(modules[name]) or _storage_imports(modules[name]))
+    }
     assert not complying, f"remove {sorted(complying)} from EXEMPT"
 
 
