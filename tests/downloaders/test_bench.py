@@ -19,7 +19,7 @@ from mediabot.downloaders import (
     make_downloader,
 )
 from mediabot.downloaders.errors import DownloadError
-from mediabot.downloaders.ytdl import GuardedYoutubeDL, GuardRefusalError
+from mediabot.downloaders.guarded import GuardedYoutubeDL, GuardRefusalError
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy
 from tests.support.media import MediaSources

@@ -30,7 +30,8 @@ from mediabot.downloaders.errors import (
     YouTubeBotCheckError,
     YouTubeMembersOnlyError,
 )
-from mediabot.downloaders.ytdl import GuardRefusalError, translate_error
+from mediabot.downloaders.failures import translate_error
+from mediabot.downloaders.guarded import GuardRefusalError
 from mediabot.i18n import _, use_locale
 
 

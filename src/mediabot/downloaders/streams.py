@@ -26,13 +26,9 @@ from yt_dlp.networking.exceptions import HTTPError, TransportError
 
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.downloaders.formats import InfoDict
+from mediabot.downloaders.guarded import GuardedYoutubeDL, GuardRefusalError, precheck_url
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.ytdl import (
-    GuardedYoutubeDL,
-    GuardRefusalError,
-    YtdlSession,
-    precheck_url,
-)
+from mediabot.downloaders.ytdl import YtdlSession
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy
 

@@ -12,8 +12,8 @@ from mediabot.downloaders.base import Downloader
 from mediabot.downloaders.errors import PlaylistLinkError
 from mediabot.downloaders.extractors import SiteExtractors
 from mediabot.downloaders.formats import InfoDict
+from mediabot.downloaders.guarded import origin_of
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.ytdl import origin_of
 
 _EXTRACTORS = SiteExtractors("yt_dlp.extractor.youtube")
 _WATCH_URL = "https://www.youtube.com/watch?v={}"
