@@ -21,9 +21,9 @@ import yt_dlp
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions, PrivateAddressError, make_downloader
 from mediabot.downloaders import guarded as guarded_module
-from mediabot.downloaders.generic import GenericDownloader
 from mediabot.downloaders.guarded import GuardedYoutubeDL
 from mediabot.downloaders.requests_tuning import MAX_REDIRECTS, tuned_requests_handler
+from mediabot.downloaders.sites.generic import GenericDownloader
 from mediabot.media.tools import MediaToolError, guarded_tools_dir, run_tool
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import Connection, GuardProxy, ProxySession

@@ -24,6 +24,13 @@ class Site(ABC):
     """A site's recognition and settings: class methods only, no network."""
 
     provider: ClassVar[Provider]
+    """The site's name (`Provider.declare`): its rows, keys, cookies and proxy are keyed by it."""
+    cookies_domain: ClassVar[str | None] = None
+    """The domain its cookies are for (`<SITE>_COOKIES_FILE`); None: the site takes none."""
+    fallback: ClassVar[bool] = False
+    """Takes any link the other sites do not: the registry asks it last."""
+    TEST_URLS: ClassVar[tuple[str, ...]] = ()
+    """Link forms this class takes, each naming one piece of media (the registry's tests)."""
     _accepts_collections: ClassVar[bool] = False
     _extra_params: ClassVar[dict[str, Any]] = {}
 
@@ -69,9 +76,8 @@ class Site(ABC):
 
     @classmethod
     def _cookies_file(cls, options: DownloadOptions) -> Path | None:
-        """The provider's cookies file; the generic downloader sends none."""
-        del options
-        return None
+        """The site's cookies file, as the operator configured it for this provider."""
+        return options.cookies_files.get(cls.provider)
 
     @classmethod
     def _site_params(cls, options: DownloadOptions) -> dict[str, Any]:

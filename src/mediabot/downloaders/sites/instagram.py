@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -13,7 +12,6 @@ from mediabot.domain.links import LinkKind, RecognisedLink
 from mediabot.downloaders.base import Downloader
 from mediabot.downloaders.extractors import SiteExtractors
 from mediabot.downloaders.formats import InfoDict
-from mediabot.downloaders.options import DownloadOptions
 
 _EXTRACTORS = SiteExtractors("yt_dlp.extractor.instagram")
 _HOST = "www.instagram.com"
@@ -34,6 +32,7 @@ class InstagramDownloader(Downloader):
     """
 
     provider = Provider.INSTAGRAM
+    cookies_domain = "instagram.com"
     _accepts_collections = True
     _extra_params: ClassVar[dict[str, Any]] = {"ignore_no_formats_error": True}
     TEST_URLS: ClassVar[tuple[str, ...]] = (
@@ -74,10 +73,6 @@ class InstagramDownloader(Downloader):
         if link.media_key is None:
             return link.url
         return _POST_URL.format(link.media_key.removeprefix("instagram:"))
-
-    @classmethod
-    def _cookies_file(cls, options: DownloadOptions) -> Path | None:
-        return options.instagram_cookies_file
 
     @classmethod
     def _key_from_info(cls, info: InfoDict) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -32,6 +31,7 @@ class YouTubeDownloader(Downloader):
     """
 
     provider = Provider.YOUTUBE
+    cookies_domain = "youtube.com"
     TEST_URLS: ClassVar[tuple[str, ...]] = (
         "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
         "https://youtu.be/dQw4w9WgXcQ?t=42",
@@ -82,10 +82,6 @@ class YouTubeDownloader(Downloader):
         link = cls.recognise(url)
         if link is not None and link.kind is LinkKind.PLAYLIST:
             raise PlaylistLinkError(detail=f"playlist link {url}")
-
-    @classmethod
-    def _cookies_file(cls, options: DownloadOptions) -> Path | None:
-        return options.youtube_cookies_file
 
     @classmethod
     def _site_params(cls, options: DownloadOptions) -> dict[str, Any]:
