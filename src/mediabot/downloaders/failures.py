@@ -1,13 +1,14 @@
 """yt-dlp's failures as the downloaders' own `DownloadError`s, with texts a person can act on.
 
 The site's refusals of the bot itself (`SitePushBackError`) are told apart from the link's
-own faults by yt-dlp's extractors' real texts.
+own faults by yt-dlp's extractors' real texts, which each site class lists
+(`Site.push_backs`, learnt here when the class is defined).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import GeoRestrictedError, UnsupportedError
@@ -16,8 +17,6 @@ from mediabot.downloaders.errors import (
     N_,
     DownloadError,
     GeoBlockedError,
-    InstagramLoginError,
-    InstagramRateLimitError,
     LiveStreamError,
     LoginRequiredError,
     NetworkError,
@@ -27,41 +26,27 @@ from mediabot.downloaders.errors import (
     TooManyRedirectsError,
     UnavailableResolutionError,
     UnsupportedLinkError,
-    YouTubeAgeRestrictedError,
-    YouTubeBotCheckError,
-    YouTubeMembersOnlyError,
 )
 from mediabot.downloaders.guarded import GuardRefusalError
 
-_PUSH_BACKS: tuple[tuple[re.Pattern[str], type[SitePushBackError]], ...] = tuple(
-    (re.compile(pattern, re.IGNORECASE | re.DOTALL), error)
-    for pattern, error in (
-        # yt-dlp passes on YouTube's own reason (youtube/_video.py, the playability status)
-        (r"confirm you.re not a bot", YouTubeBotCheckError),
-        (
-            r"\[youtube[^\]]*\].*(?:confirm your age|age-restricted|inappropriate for some users"
-            r"|age.verification)",
-            YouTubeAgeRestrictedError,
-        ),
-        (r"\[youtube[^\]]*\].*(?:members[- ]only|join this channel)", YouTubeMembersOnlyError),
-        # instagram.py: a login redirect "You have exceeded the rate-limit for accessing
-        # posts anonymously", or Instagram's HTTP 429
-        (
-            r"rate-limit for accessing posts"
-            r"|\[instagram[^\]]*\].*(?:http error 429|too many requests)",
-            InstagramRateLimitError,
-        ),
-        # instagram.py: raise_login_required(...) and the login page in place of the post
-        (
-            r"\[instagram[^\]]*\].*(?:locked behind the login page|registered users"
-            r"|restricted video|need to log in|login required|redirected to the login page"
-            r"|empty media response"
-            r"|use --cookies)",
-            InstagramLoginError,
-        ),
+PushBackPattern = tuple[str, type[SitePushBackError]]
+"""A site's refusal of the bot: a pattern of yt-dlp's text (case and newlines ignored) and
+the error it means."""
+
+_PUSH_BACKS: list[tuple[re.Pattern[str], type[SitePushBackError]]] = []
+"""Every site's refusals of the bot (`learn_push_backs`), in the order the sites were defined."""
+
+
+def learn_push_backs(patterns: Iterable[PushBackPattern]) -> None:
+    """Add a site's refusals of the bot to those every translation looks for.
+
+    Every site's are looked for in every failure, whichever site the link was: a page of
+    another site may embed a YouTube video, and YouTube's refusal is then the reason.
+    """
+    _PUSH_BACKS.extend(
+        (re.compile(pattern, re.IGNORECASE | re.DOTALL), error) for pattern, error in patterns
     )
-)
-"""Refusals of the bot itself, from yt-dlp's YouTube and Instagram extractors' real texts."""
+
 
 _PATTERNS: tuple[tuple[re.Pattern[str], type[DownloadError], str | None], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), error, message)

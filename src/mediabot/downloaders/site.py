@@ -15,6 +15,7 @@ from mediabot.domain.enums import Provider
 from mediabot.domain.links import LinkKind, RecognisedLink
 from mediabot.domain.media import ProgressCallback
 from mediabot.downloaders.errors import UnsupportedLinkError
+from mediabot.downloaders.failures import PushBackPattern, learn_push_backs
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.ytdl import YtdlSession
@@ -31,6 +32,14 @@ class Site(ABC):
     """Takes any link the other sites do not: the registry asks it last."""
     TEST_URLS: ClassVar[tuple[str, ...]] = ()
     """Link forms this class takes, each naming one piece of media (the registry's tests)."""
+    push_backs: ClassVar[tuple[PushBackPattern, ...]] = ()
+    """How the site refuses the bot itself, in yt-dlp's words (`failures.learn_push_backs`)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "push_backs" in vars(cls):
+            learn_push_backs(cls.push_backs)
+
     _accepts_collections: ClassVar[bool] = False
     _extra_params: ClassVar[dict[str, Any]] = {}
 

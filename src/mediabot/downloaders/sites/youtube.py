@@ -8,8 +8,14 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 from mediabot.domain.enums import Provider
 from mediabot.domain.links import LinkKind, RecognisedLink
 from mediabot.downloaders.base import Downloader
-from mediabot.downloaders.errors import PlaylistLinkError
+from mediabot.downloaders.errors import (
+    PlaylistLinkError,
+    YouTubeAgeRestrictedError,
+    YouTubeBotCheckError,
+    YouTubeMembersOnlyError,
+)
 from mediabot.downloaders.extractors import SiteExtractors
+from mediabot.downloaders.failures import PushBackPattern
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.guarded import origin_of
 from mediabot.downloaders.options import DownloadOptions
@@ -32,6 +38,16 @@ class YouTubeDownloader(Downloader):
 
     provider = Provider.YOUTUBE
     cookies_domain = "youtube.com"
+    push_backs: ClassVar[tuple[PushBackPattern, ...]] = (
+        # yt-dlp passes on YouTube's own reason (youtube/_video.py, the playability status)
+        (r"confirm you.re not a bot", YouTubeBotCheckError),
+        (
+            r"\[youtube[^\]]*\].*(?:confirm your age|age-restricted|inappropriate for some users"
+            r"|age.verification)",
+            YouTubeAgeRestrictedError,
+        ),
+        (r"\[youtube[^\]]*\].*(?:members[- ]only|join this channel)", YouTubeMembersOnlyError),
+    )
     TEST_URLS: ClassVar[tuple[str, ...]] = (
         "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
         "https://youtu.be/dQw4w9WgXcQ?t=42",
