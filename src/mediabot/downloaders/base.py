@@ -133,15 +133,7 @@ class Downloader(Locating):
             thumbnail = _free_name(dest / item.thumbnail.name)
             shutil.move(item.thumbnail, thumbnail)
             moved.append(thumbnail)
-        return MediaItem(
-            path=path,
-            kind=item.kind,
-            size_bytes=item.size_bytes,
-            duration_s=item.duration_s,
-            width=item.width,
-            height=item.height,
-            thumbnail=thumbnail,
-        )
+        return dataclasses.replace(item, path=path, thumbnail=thumbnail)
 
 
 def _make_workdir(dest: Path) -> Path:
