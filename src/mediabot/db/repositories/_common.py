@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -50,6 +51,12 @@ def choice(
         )
         .execution_options(synchronize_session=False)
     )
+
+
+def queued_request(now: datetime, **columns: Any) -> File:
+    """A new request with these `columns`, chosen and queued at `now` (requests queued
+    together share the moment: none of them counts as a turn the others waited for)."""
+    return File(state=RequestState.QUEUED, chosen_at=now, queued_at=now, **columns)
 
 
 def same_media(media_key: str, kind: MediaKind | None, resolution: int | None) -> tuple[Any, ...]:

@@ -16,11 +16,22 @@ from mediabot.db.repositories.users import UserRepository
 from mediabot.domain.enums import RequestState
 
 # The other rows of `files` the claim's correlated subqueries look at. Made once: an alias
-# made per statement costs the ORM its column adaptation again each time (a claim spent
-# most of its CPU there).
+# made per statement costs the ORM its column adaptation again each time, which would be
+# most of a claim's CPU.
 _SERVED_AHEAD = aliased(File, name="served_ahead")
 _EARLIER_ITEM = aliased(File, name="earlier_item")
 _RUNNING = aliased(File, name="running")
+
+
+def _others_of_user(other: Any, *conditions: Any) -> Any:
+    """How many requests `other` (an alias of `files`) holds of the outer row's user,
+    besides the outer row itself, that meet `conditions`."""
+    return (
+        select(func.count())
+        .select_from(other)
+        .where(other.requested_by_id == File.requested_by_id, other.id != File.id, *conditions)
+        .scalar_subquery()
+    )
 
 
 class ClaimRepository(Repository):
@@ -125,20 +136,11 @@ class ClaimRepository(Repository):
         flight, or ended after this one was queued: the user's turns taken while it waited."""
         other = _SERVED_AHEAD
         queued = func.coalesce(File.queued_at, File.created_at)
-        return (
-            select(func.count())
-            .select_from(other)
-            .where(
-                other.requested_by_id == File.requested_by_id,
-                other.id != File.id,
-                other.state != RequestState.OFFERED,
-                func.coalesce(other.queued_at, other.created_at) < queued,
-                or_(
-                    other.state.in_(RequestState.pending_states()),
-                    other.finished_at > queued,
-                ),
-            )
-            .scalar_subquery()
+        return _others_of_user(
+            other,
+            other.state != RequestState.OFFERED,
+            func.coalesce(other.queued_at, other.created_at) < queued,
+            or_(other.state.in_(RequestState.pending_states()), other.finished_at > queued),
         )
 
     @staticmethod
@@ -160,16 +162,8 @@ class ClaimRepository(Repository):
     def _running_of_user(now: datetime) -> Any:
         """How many other requests of the same user are under a live lease right now."""
         other = _RUNNING
-        return (
-            select(func.count())
-            .select_from(other)
-            .where(
-                other.requested_by_id == File.requested_by_id,
-                other.id != File.id,
-                other.state.in_(RequestState.pending_states()),
-                other.lease_expires_at > now,
-            )
-            .scalar_subquery()
+        return _others_of_user(
+            other, other.state.in_(RequestState.pending_states()), other.lease_expires_at > now
         )
 
     async def defer_if_waiting(self, file_id: uuid.UUID) -> bool:

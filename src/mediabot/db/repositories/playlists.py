@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from mediabot.db.base import UtcDateTime, utcnow
 from mediabot.db.models import File, Playlist
-from mediabot.db.repositories._common import Repository, choice
+from mediabot.db.repositories._common import Repository, choice, queued_request
 from mediabot.db.repositories.providers import ProviderRepository
 from mediabot.db.repositories.requests import RequestRepository
 from mediabot.domain.enums import MediaKind, RequestState
@@ -56,26 +56,29 @@ class PlaylistRepository(Repository):
             provider: await providers.id_of(provider)
             for provider in {entry.provider for entry in entries}
         }
+        # What every item takes from the playlist: its chat, its user, its choice and its
+        # status message.
+        shared = {
+            "chat_id": playlist.chat_id,
+            "requested_by_id": playlist.requested_by_id,
+            "kind": playlist.kind,
+            "resolution": playlist.resolution,
+            "status_message_id": playlist.status_message_id,
+            "link_message_id": playlist.link_message_id,
+            "message_thread_id": playlist.message_thread_id,
+            "playlist_id": playlist.id,
+        }
         now = utcnow()
         items = [
-            File(
-                chat_id=playlist.chat_id,
-                requested_by_id=playlist.requested_by_id,
+            queued_request(
+                now,
                 provider_id=provider_ids[entry.provider],
                 request_url=entry.url,
                 media_key=entry.media_key,
-                kind=playlist.kind,
-                resolution=playlist.resolution,
-                state=RequestState.QUEUED,
                 title=entry.title,
                 duration_s=entry.duration_s,
-                status_message_id=playlist.status_message_id,
-                link_message_id=playlist.link_message_id,
-                message_thread_id=playlist.message_thread_id,
-                chosen_at=now,
-                queued_at=now,
-                playlist_id=playlist.id,
                 playlist_position=position,
+                **shared,
             )
             for position, entry in enumerate(entries)
         ]

@@ -10,8 +10,19 @@ from sqlalchemy.orm import selectinload
 
 from mediabot.db.base import utcnow
 from mediabot.db.models import File, User
-from mediabot.db.repositories._common import Repository, choice
+from mediabot.db.repositories._common import Repository, choice, queued_request
 from mediabot.domain.enums import MediaKind, RequestState
+
+_MEDIA_COLUMNS = (
+    "provider_id",
+    "request_url",
+    "media_key",
+    "kind",
+    "resolution",
+    "title",
+    "duration_s",
+)
+"""What a request for the same media again takes from the one delivered."""
 
 
 class RequestRepository(Repository):
@@ -120,20 +131,7 @@ class RequestRepository(Repository):
     async def again(self, delivered: File, chat_id: uuid.UUID, user_id: uuid.UUID) -> File:
         """A new queued request for the same media, kind and resolution as `delivered`:
         the worker resends it from the cache (no download, no upload)."""
-        now = utcnow()
+        media = {column: getattr(delivered, column) for column in _MEDIA_COLUMNS}
         return await self.add(
-            File(
-                chat_id=chat_id,
-                requested_by_id=user_id,
-                provider_id=delivered.provider_id,
-                request_url=delivered.request_url,
-                media_key=delivered.media_key,
-                kind=delivered.kind,
-                resolution=delivered.resolution,
-                title=delivered.title,
-                duration_s=delivered.duration_s,
-                state=RequestState.QUEUED,
-                chosen_at=now,
-                queued_at=now,
-            )
+            queued_request(utcnow(), chat_id=chat_id, requested_by_id=user_id, **media)
         )
