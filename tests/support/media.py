@@ -293,7 +293,8 @@ def _recipes() -> tuple[_Recipe, ...]:
         ),
     )
     clip_rate = 10
-    clip_dash = "-f mp4 -movflags +dash+global_sidx -frag_duration"
+    clip_dash = "-f mp4 -movflags +dash+global_sidx"
+    fragments = f"{CLIP_SEGMENT_S}000000"
     clip = _Recipe(
         name="clip",
         commands=(
@@ -318,9 +319,15 @@ def _recipes() -> tuple[_Recipe, ...]:
                 *_args(f"-seg_duration {CLIP_SEGMENT_S} -use_template 1 -use_timeline 1"),
                 *("-adaptation_sets", "id=0,streams=v id=1,streams=a", "dash/manifest.mpd"),
             ),
-            # YouTube's DASH formats: one fragmented MP4 per stream, indexed by a `sidx`
-            _args(f"-i source.mp4 -map 0:v -c copy {clip_dash} {CLIP_SEGMENT_S}000000 video.mp4"),
-            _args(f"-i source.mp4 -map 0:a -c copy {clip_dash} {CLIP_SEGMENT_S}000000 audio.m4a"),
+            # YouTube's DASH formats: one fragmented MP4 per stream, indexed by a `sidx`,
+            # its subsegments starting at keyframes
+            _args(
+                f"-i source.mp4 -map 0:v -c copy {clip_dash}+frag_keyframe "
+                f"-min_frag_duration {fragments} video.mp4"
+            ),
+            _args(
+                f"-i source.mp4 -map 0:a -c copy {clip_dash} -frag_duration {fragments} audio.m4a"
+            ),
             # the same as a plain MP4 whose index comes last
             _args("-i source.mp4 -c copy moov-last.mp4"),
         ),

@@ -23,6 +23,7 @@ from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.streams import StreamGuard
 from mediabot.media.clips.cutter import ClipFile, cut_clip
 from mediabot.media.fragments.playlist import Fragment, FragmentTrack
+from mediabot.media.parts import SplitError
 from mediabot.media.sources import SegmentedSource, SplitSource
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
@@ -68,6 +69,10 @@ async def _source(layout: str, media: MediaSources) -> SplitSource | SegmentedSo
 
 def _files(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
+
+
+def _duration(path: Path) -> float:
+    return float(_ffprobe(path)["format"]["duration"])  # type: ignore[index]
 
 
 def _ffprobe(path: Path) -> dict[str, object]:
@@ -129,8 +134,7 @@ async def test_a_clip_reads_only_its_own_bytes_and_starts_at_the_keyframe_before
     streams = facts["streams"]
     assert isinstance(streams, list)
     assert sorted(stream["codec_name"] for stream in streams) == ["aac", "h264"]
-    duration = float(facts["format"]["duration"])  # type: ignore[index]
-    assert 20.4 <= duration <= 20.7  # from the keyframe at 300.5 to 321
+    assert 20.4 <= _duration(clip.path) <= 20.7  # from the keyframe at 300.5 to 321
     begins = _first_frame_time(clip.path, media.path(media.clip["mp4"]))
     assert begins == pytest.approx(KEYFRAME_BEFORE, abs=0.01)
     assert clip.start_s == pytest.approx(KEYFRAME_BEFORE, abs=0.05)
@@ -139,23 +143,73 @@ async def test_a_clip_reads_only_its_own_bytes_and_starts_at_the_keyframe_before
         assert b"moov" in output.read(4096)
 
 
-@pytest.mark.parametrize("layout", ["hls", "mp4"])
-async def test_a_clip_to_the_end_and_an_audio_clip(
+@pytest.mark.parametrize("layout", ["dash", "hls", "mp4", "sidx"])
+async def test_a_clip_to_the_end(
     layout: str, media: MediaSources, media_requests: MediaServer, tmp_path: Path
 ) -> None:
     source = await _source(layout, media)
-    tail = await cut_clip(source, Clip(590), tmp_path, stem="tail")
-    assert float(_ffprobe(tail.path)["format"]["duration"]) == pytest.approx(10.5, abs=0.3)  # type: ignore[index]
-    audio_source = (
-        SegmentedSource(source.tracks, MediaKind.AUDIO, url_check=_guard())
-        if isinstance(source, SegmentedSource)
-        else SplitSource(source.inputs, MediaKind.AUDIO, url_check=_guard())
+    tail = await cut_clip(source, Clip(590), tmp_path)
+    assert tail.end_s is None
+    assert _duration(tail.path) == pytest.approx(10.5, abs=0.3)  # from the keyframe at 589.5
+
+
+@pytest.mark.parametrize("layout", ["dash", "hls", "mp4", "sidx"])
+async def test_a_sound_clip_reads_no_picture_of_a_pair_and_starts_on_time(
+    layout: str, media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    video = await _source(layout, media)
+    source = (
+        SegmentedSource(video.tracks, MediaKind.AUDIO, url_check=_guard())
+        if isinstance(video, SegmentedSource)
+        else SplitSource(video.inputs, MediaKind.AUDIO, url_check=_guard())
     )
-    sound = await cut_clip(audio_source, Clip(100, 110), tmp_path, stem="sound")
-    assert sound.path.suffix == ".m4a"
+    media_requests.reset()
+    sound = await cut_clip(source, Clip(100, 110), tmp_path)
+    assert sound.path.suffix == ".m4a" and sound.start_s == 100.0
     facts = _ffprobe(sound.path)
     assert [stream["codec_type"] for stream in facts["streams"]] == ["audio"]  # type: ignore[union-attr]
-    assert float(facts["format"]["duration"]) == pytest.approx(10.0, abs=0.2)  # type: ignore[index]
+    assert _duration(sound.path) == pytest.approx(10.0, abs=0.1)
+    if layout in ("dash", "sidx"):  # a pair: the video's bytes are never asked for
+        paths = {request.path for request in media_requests.requests}
+        assert not any("stream0" in path or path.endswith("video.mp4") for path in paths)
+
+
+async def test_a_server_that_ignores_ranges_is_refused_and_leaves_nothing(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    whole = media.path(media.clip["mp4"]).read_bytes()[: 256 * 1024]
+    url = media_requests.add_route(
+        "/no-ranges.mp4", body=whole, headers={"Content-Type": "video/mp4"}
+    )
+    with pytest.raises(SplitError, match="range"):
+        await cut_clip(SplitSource((url,), MediaKind.VIDEO, url_check=_guard()), CLIP, tmp_path)
+    assert _files(tmp_path) == []
+
+
+async def test_a_fragment_that_cannot_be_read_fails_the_clip_and_leaves_nothing(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    playlist = media.path(media.clip["hls"])
+    base = media.clip["hls"].rsplit("/", 1)[0]
+    lines = [
+        f"{base}/missing.ts"
+        if line == "seg151.ts"
+        else f"{base}/{line}"
+        if line.endswith(".ts")
+        else line
+        for line in playlist.read_text().splitlines()
+    ]
+    url = media_requests.add_route(
+        "/broken/index.m3u8",
+        body="\n".join(lines),
+        headers={"Content-Type": "application/vnd.apple.mpegurl"},
+    )
+    source = SegmentedSource(
+        (FragmentTrack(playlist_url=url),), MediaKind.VIDEO, url_check=_guard()
+    )
+    with pytest.raises(SplitError, match="404"):
+        await cut_clip(source, CLIP, tmp_path)
+    assert _files(tmp_path) == []
 
 
 async def test_a_clip_past_the_end_is_refused_before_any_media_is_read(

@@ -32,12 +32,14 @@ class Box:
 
 @dataclass(frozen=True, slots=True)
 class Subsegment:
-    """One `sidx` reference: its bytes (offset, size) and its times in seconds."""
+    """One `sidx` reference: its bytes (offset, size), its times in seconds, and whether
+    it starts with a stream access point (a keyframe: it can be played from its start)."""
 
     offset: int
     size: int
     start_s: float
     duration_s: float
+    starts_with_sap: bool = True
 
 
 async def top_boxes(read: Callable[[int, int], Awaitable[bytes]], size: int) -> list[Box] | None:
@@ -97,10 +99,11 @@ def parse_sidx(data: bytes, box: Box) -> list[Subsegment]:
     for _ in range(count):
         reference = _u(body, at, 4)
         duration = _u(body, at + 4, 4)
+        access = bool(_u(body, at + 8, 4) >> 31)
         if reference >> 31:
             raise ValueError("the sidx points at other indexes, not at media")
         size = reference & 0x7FFFFFFF
-        subsegments.append(Subsegment(offset, size, time / timescale, duration / timescale))
+        subsegments.append(Subsegment(offset, size, time / timescale, duration / timescale, access))
         offset += size
         time += duration
         at += 12

@@ -21,7 +21,7 @@ from pathlib import Path
 from mediabot.domain.clips import Clip
 from mediabot.domain.enums import MediaKind
 from mediabot.media.clips import window
-from mediabot.media.clips.fetch import LocalTrack, fetch_fragments, fetch_ranges
+from mediabot.media.clips.fetch import LocalTrack, fetch_fragments, fetch_ranges, track_path
 from mediabot.media.fragments.client import FragmentClient
 from mediabot.media.parts import SplitError, copy_output_args, part_suffix
 from mediabot.media.probe import (
@@ -108,9 +108,9 @@ async def cut_clip(
         path = work_dir / f"{stem}{part_suffix(kind)}"
         start_s = await _cut(tracks, clip, kind, path)
     finally:
-        for track in tracks:
-            if isinstance(source, SegmentedSource) or source.is_stream:
-                discard(track.path)
+        if isinstance(source, SegmentedSource) or source.is_stream:
+            for position in range(2):  # what was fetched, the clip cut or not
+                discard(track_path(work_dir, stem, position))
     size = path.stat().st_size
     logger.info(
         "Cut clip %s: from %.3f s, %d bytes, %d bytes fetched", clip.key, start_s, size, fetched

@@ -58,6 +58,11 @@ class Want:
     end_s: float | None
 
 
+def track_path(folder: Path, stem: str, position: int) -> Path:
+    """Where track `position` (0 or 1) of a clip named `stem` is fetched to."""
+    return folder / f".{stem}.t{position}.src"
+
+
 def _past_end(clip: Clip, duration_s: float) -> ClipRangeError:
     return ClipRangeError(ClipProblem.PAST_END, clip.label, duration_s)
 
@@ -85,7 +90,7 @@ async def fetch_fragments(
         if clip.start_s >= total:
             raise _past_end(clip, total)
         chosen = window.covering(starts, want.from_s, want.end_s)
-        path = folder / f".{stem}.t{position}.src"
+        path = track_path(folder, stem, position)
         pieces = [spec.fragments[number] for number in chosen]
         await _concatenate(client, ([spec.init] if spec.init else []) + pieces, path)
         local.append(LocalTrack(path, starts[chosen.start]))
@@ -103,12 +108,17 @@ async def _concatenate(client: FragmentClient, fragments: list[Fragment], path: 
         async with gate:
             await client.fetch(fragment, part)
 
+    tasks = [
+        asyncio.create_task(fetch(fragment, part))
+        for fragment, part in zip(fragments, parts, strict=True)
+    ]
     try:
-        async with asyncio.TaskGroup() as group:
-            for fragment, part in zip(fragments, parts, strict=True):
-                group.create_task(fetch(fragment, part))
+        await asyncio.gather(*tasks)  # the first failure, as itself
         await asyncio.to_thread(_join, parts, path)
     finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for part in parts:
             discard(part)
 
@@ -155,7 +165,7 @@ async def fetch_ranges(
     async with client_session(route(url_check)[1]) as session:
         for position, url in enumerate(urls):
             reader = RangeReader(url, headers, url_check, session)
-            path = folder / f".{stem}.t{position}.src"
+            path = track_path(folder, stem, position)
             try:
                 track, want = await _fetch_indexed(
                     reader, clip, want, path, keyframes=picture and position == 0
@@ -176,12 +186,18 @@ async def _fetch_indexed(
     if layout is None:
         raise SplitError("the file is not an MP4")
     if layout[-1].kind == b"moof":
-        return await _fetch_subsegments(reader, layout, clip, want, path)
+        return await _fetch_subsegments(reader, layout, clip, want, path, keyframes=keyframes)
     return await _fetch_plain(reader, layout, clip, want, path, keyframes=keyframes)
 
 
 async def _fetch_subsegments(
-    reader: RangeReader, layout: list[boxes.Box], clip: Clip, want: Want, path: Path
+    reader: RangeReader,
+    layout: list[boxes.Box],
+    clip: Clip,
+    want: Want,
+    path: Path,
+    *,
+    keyframes: bool,
 ) -> tuple[LocalTrack, Want]:
     index = next((box for box in layout if box.kind == b"sidx"), None)
     if index is None:
@@ -197,9 +213,12 @@ async def _fetch_subsegments(
     total = starts[-1] + subsegments[-1].duration_s
     if clip.start_s >= total:
         raise _past_end(clip, total)
-    chosen = [subsegments[number] for number in window.covering(starts, want.from_s, want.end_s)]
+    chosen = window.covering(starts, want.from_s, want.end_s)
+    first_number = chosen.start
+    while keyframes and first_number > 0 and not subsegments[first_number].starts_with_sap:
+        first_number -= 1  # a picture is cut from a keyframe: back to one
+    first, last = subsegments[first_number], subsegments[chosen.stop - 1]
     init = min(index.offset, layout[-1].offset)  # `ftyp` and `moov`, before the index
-    first, last = chosen[0], chosen[-1]
     await asyncio.to_thread(_allocate, path, 0)
     await reader.copy_into(path, 0, init, at=0)
     await reader.copy_into(path, first.offset, last.offset + last.size - first.offset, at=init)
