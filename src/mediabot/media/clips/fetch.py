@@ -185,20 +185,26 @@ async def _fetch_indexed(
     layout = await boxes.top_boxes(reader.read, reader.size)
     if layout is None:
         raise SplitError("the file is not an MP4")
+    job = _Job(reader, clip, want, path, keyframes)
     if layout[-1].kind == b"moof":
-        return await _fetch_subsegments(reader, layout, clip, want, path, keyframes=keyframes)
-    return await _fetch_plain(reader, layout, clip, want, path, keyframes=keyframes)
+        return await _fetch_subsegments(job, layout)
+    return await _fetch_plain(job, layout)
 
 
-async def _fetch_subsegments(
-    reader: RangeReader,
-    layout: list[boxes.Box],
-    clip: Clip,
-    want: Want,
-    path: Path,
-    *,
-    keyframes: bool,
-) -> tuple[LocalTrack, Want]:
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One MP4 to read: with `reader`, for `clip`, covering `want`, into `path`, from a
+    keyframe when `keyframes`."""
+
+    reader: RangeReader
+    clip: Clip
+    want: Want
+    path: Path
+    keyframes: bool
+
+
+async def _fetch_subsegments(job: _Job, layout: list[boxes.Box]) -> tuple[LocalTrack, Want]:
+    reader, clip, want, path = job.reader, job.clip, job.want, job.path
     index = next((box for box in layout if box.kind == b"sidx"), None)
     if index is None:
         raise SplitError("the fragmented MP4 has no sidx: its fragments are not indexed")
@@ -215,7 +221,7 @@ async def _fetch_subsegments(
         raise _past_end(clip, total)
     chosen = window.covering(starts, want.from_s, want.end_s)
     first_number = chosen.start
-    while keyframes and first_number > 0 and not subsegments[first_number].starts_with_sap:
+    while job.keyframes and first_number > 0 and not subsegments[first_number].starts_with_sap:
         first_number -= 1  # a picture is cut from a keyframe: back to one
     first, last = subsegments[first_number], subsegments[chosen.stop - 1]
     init = min(index.offset, layout[-1].offset)  # `ftyp` and `moov`, before the index
@@ -226,15 +232,8 @@ async def _fetch_subsegments(
     return LocalTrack(path, from_s), Want(from_s, want.end_s)
 
 
-async def _fetch_plain(
-    reader: RangeReader,
-    layout: list[boxes.Box],
-    clip: Clip,
-    want: Want,
-    path: Path,
-    *,
-    keyframes: bool,
-) -> tuple[LocalTrack, Want]:
+async def _fetch_plain(job: _Job, layout: list[boxes.Box]) -> tuple[LocalTrack, Want]:
+    reader, clip, want, path = job.reader, job.clip, job.want, job.path
     assert reader.size is not None
     await asyncio.to_thread(_allocate, path, reader.size)
     for box in layout:  # the index: all but the sample data, with `mdat`'s own header
@@ -256,7 +255,7 @@ async def _fetch_plain(
     except (ProbeError, ValueError) as exc:
         raise SplitError(f"the MP4's index cannot be read: {exc}") from exc
     from_s, keyframe = want.from_s, None
-    if keyframes and info.video is not None:
+    if job.keyframes and info.video is not None:
         video = info.video.index
         packets = [  # ffprobe marks keyframes by their bytes, not fetched yet
             replace(p, keyframe=keys is None or p.position in keys)
