@@ -307,7 +307,7 @@ def _recipes() -> tuple[_Recipe, ...]:
                 # keyframes half a second off whole seconds (0.5, 1.5, ...), so a clip asked
                 # from a whole second starts at an earlier keyframe
                 *_args("-g 1000 -keyint_min 1000 -force_key_frames expr:eq(mod(n,10),5)"),
-                *_args("-b:v 400k -maxrate 480k"),
+                *_args("-bf 2 -b:v 400k -maxrate 480k"),  # B-frames, as sites encode
                 *_args("-bufsize 400k -c:a aac -b:a 32k -ac 1 -movflags +faststart source.mp4"),
             ),
             _args(
@@ -366,7 +366,8 @@ class MediaSources:
     its first bytes), `ts` (MPEG-TS: no length before the end), `fragmented` (fragmented
     MP4: its first bytes tell ~10 s)."""
     clip: dict[str, str]
-    """A 10-minute 160x90 H.264/AAC source (~55 KB/s, keyframes at 0.5, 1.5, ...) to cut
+    """A 10-minute 160x90 H.264 (B-frames) and AAC source (~55 KB/s, keyframes at 0.5,
+    1.5, ...) to cut
     clips of, by layout: `mp4` (faststart), `moov-last` (the index at the end), `hls`
     (TS media playlist), `dash` (segmented, manifest), `sidx-video` and `sidx-audio`
     (fragmented MP4s indexed by a `sidx`, as YouTube's DASH formats)."""

@@ -109,7 +109,7 @@ def _frame_hashes(path: Path, start_s: float, span_s: float) -> list[tuple[float
 
 def _first_frame_time(clip: Path, source: Path) -> float:
     """The source time of the clip's first picture, found by comparing decoded pictures."""
-    (_, first), *_ = _frame_hashes(clip, 0.0, 0.1)
+    (_, first), *_ = _frame_hashes(clip, 0.0, 1.0)
     matches = [time for time, md5 in _frame_hashes(source, CLIP.start_s - 2.0, 2.5) if md5 == first]
     assert matches, "the clip's first picture is none of the source's near the asked start"
     return matches[0]
@@ -134,7 +134,9 @@ async def test_a_clip_reads_only_its_own_bytes_and_starts_at_the_keyframe_before
     streams = facts["streams"]
     assert isinstance(streams, list)
     assert sorted(stream["codec_name"] for stream in streams) == ["aac", "h264"]
-    assert 20.4 <= _duration(clip.path) <= 20.7  # from the keyframe at 300.5 to 321
+    # from the keyframe at 300.5 to 321; a copy ends by decode time, so with B-frames a
+    # picture or two shown just after 321 may come along
+    assert 20.4 <= _duration(clip.path) <= 21.0
     begins = _first_frame_time(clip.path, media.path(media.clip["mp4"]))
     assert begins == pytest.approx(KEYFRAME_BEFORE, abs=0.01)
     assert clip.start_s == pytest.approx(KEYFRAME_BEFORE, abs=0.05)

@@ -28,14 +28,18 @@ from mediabot.media.clips.ranges import RangeReader
 from mediabot.media.fragments.client import FragmentClient
 from mediabot.media.fragments.playlist import Fragment, FragmentTrack, parse_media_playlist
 from mediabot.media.parts import SplitError
-from mediabot.media.probe import Packet, ProbeError, probe, read_packets
+from mediabot.media.probe import Packet, ProbeError, packets_command, parse_packets, probe
 from mediabot.media.remote.http import UrlCheck, client_session, route
-from mediabot.media.tools import discard
+from mediabot.media.tools import MediaToolError, discard, run_tool
 
 _IN_FLIGHT = 3
 _SEEK_SPAN_S = 30.0
 """Packets read from the index of a plain MP4 past the clip's start when it runs to the
 end of the source (enough to find the keyframe and the span's first byte)."""
+_READ_PAST_S = 2.0
+"""Packets are read this far past the clip's end: in decode order (B-frames) the last
+packets shown before the end come after it. An absolute end, as ffprobe counts a
+relative one from where it starts reading (the keyframe before)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,9 +254,11 @@ async def _fetch_plain(job: _Job, layout: list[boxes.Box]) -> tuple[LocalTrack, 
         if clip.start_s >= duration:
             raise _past_end(clip, duration)
         end = want.end_s if want.end_s is not None and want.end_s < duration else None
-        span = (end if end is not None else want.from_s + _SEEK_SPAN_S) - want.from_s + 1.0
-        packets = await read_packets(path, start_s=want.from_s, span_s=span, stream_indexes=streams)
-    except (ProbeError, ValueError) as exc:
+        until = (end if end is not None else want.from_s + _SEEK_SPAN_S) + _READ_PAST_S
+        interval = f"{want.from_s:.6f}%{until:.6f}"  # an end from the start of reading
+        raw = await run_tool(packets_command(path, input_args=["-read_intervals", interval]))
+        packets = parse_packets(raw, streams)
+    except (ProbeError, MediaToolError, ValueError) as exc:
         raise SplitError(f"the MP4's index cannot be read: {exc}") from exc
     from_s, keyframe = want.from_s, None
     if job.keyframes and info.video is not None:
