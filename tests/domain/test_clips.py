@@ -10,7 +10,9 @@ from mediabot.domain.clips import (
     ClipRangeError,
     clip_in_link,
     clip_in_message,
+    clip_of_media_key,
     format_time,
+    media_key_of,
 )
 
 WATCH = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
@@ -146,3 +148,20 @@ def test_a_clip_names_itself_for_the_cache_and_for_people() -> None:
 def test_a_clip_is_never_empty_or_reversed(start: int, end: int | None) -> None:
     with pytest.raises(ValueError, match="not a clip"):
         Clip(start, end)
+
+
+@pytest.mark.parametrize(
+    "media_key",
+    ["youtube:dQw4w9WgXcQ", "https://example.com/video.mp4?a=1#t=5", "instagram:C0ab_12"],
+)
+def test_a_clip_is_its_own_cache_entry_and_its_key_gives_it_back(media_key: str) -> None:
+    for clip in (Clip(80, 125), Clip(80), None):
+        key = media_key_of(media_key, clip)
+        assert clip_of_media_key(key) == (media_key, clip)
+    assert media_key_of(media_key, Clip(80, 125)) != media_key_of(media_key, Clip(80))
+    assert media_key_of(media_key, None) == media_key
+
+
+def test_a_key_that_only_looks_like_a_clip_is_a_media_key() -> None:
+    for key in ("youtube:abc clip 5-3", "youtube:abc clip x-5", "youtube:abc clip-5-10"):
+        assert clip_of_media_key(key) == (key, None)

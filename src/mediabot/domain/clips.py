@@ -17,6 +17,9 @@ fields is refused as malformed with the accepted forms named, never guessed at.
 Refusals are one typed error, `ClipRangeError`, whose `problem` says which: reversed,
 zero-length, malformed, or starting past the end of the video (checked once its duration
 is known, `Clip.within`). An end past the end of the video is read as "to the end".
+
+A clip is its own cache entry: `media_key_of` gives the key it is stored under, from which
+`clip_of_media_key` gives the media and the clip back.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ _CLOCK = re.compile(r"^\d{1,6}(?::\d{1,2}){0,2}$")
 _UNITS = re.compile(r"^(?:(\d{1,3})h)?(?:(\d{1,4})m)?(?:(\d{1,6})s?)?$", re.IGNORECASE)
 """YouTube's `t=`: `90`, `90s`, `1m30s`, `1h2m3s`, `2m` (every part optional, in order)."""
 _START_PARAMETERS = ("t", "start")
+_KEY_MARK = " clip "
+"""Between a media key and a clip's key: a space never appears in a link or a key."""
+_CLIP_KEY = re.compile(r"^(\d+)-(\d*)$")
 _EPSILON_S = 0.5
 """How far past the video's end an end time may be and still mean "to the end": durations
 that sites state are rounded."""
@@ -107,6 +113,24 @@ class Clip:
         if self.start_s == 0 and end_s is None:
             return None
         return Clip(self.start_s, end_s)
+
+
+def media_key_of(media_key: str, clip: Clip | None) -> str:
+    """The cache key of `clip` of the media keyed `media_key` (`media_key` itself for the
+    whole): a clip is its own cache entry, the same clip asked again is the same entry."""
+    return media_key if clip is None else f"{media_key}{_KEY_MARK}{clip.key}"
+
+
+def clip_of_media_key(key: str) -> tuple[str, Clip | None]:
+    """(the media's key, the clip) of a key made by `media_key_of`."""
+    media_key, mark, clip_key = key.rpartition(_KEY_MARK)
+    match = _CLIP_KEY.match(clip_key) if mark else None
+    if match is None:
+        return key, None
+    start, end = int(match.group(1)), int(match.group(2)) if match.group(2) else None
+    if end is not None and end <= start:
+        return key, None
+    return media_key, Clip(start, end)
 
 
 def format_time(seconds: float) -> str:
