@@ -6,9 +6,14 @@ the asked start to the asked end, as MP4 with its index first (M4A for audio).
 
 The start: a copy starts at a keyframe, so the clip starts at the last keyframe at or
 before the asked time: within one keyframe interval before it (a second on most sites),
-never after it, and the sound starts with the picture. `ClipFile.start_s` says where it
-really starts, so the caller can say so. Nothing is re-encoded: the picture is the
-source's, bit for bit.
+the sound cut at the same moment. It is never after it where HLS and DASH fragments start
+with a keyframe, as their specifications ask (`sidx` subsegments are read from the last
+one marked as starting with one); a fragment that does not puts the start at its first
+keyframe, logged. `ClipFile.start_s` says where the clip really starts, so the caller
+can say so. Nothing is re-encoded: the picture is the source's, bit for bit.
+
+One file is made, whatever its size: a clip larger than what may be sent in one piece is
+split by the caller like any downloaded file.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ logger = logging.getLogger(__name__)
 _SEEK_BEFORE_S = 0.0005
 """ffmpeg starts a copied stream by decode time: cut just before the keyframe's."""
 _KEYFRAME_SEARCH_S = 2.0
+_LATE_S = 0.001
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +157,12 @@ async def _cut(tracks: list[LocalTrack], clip: Clip, kind: MediaKind, path: Path
             if keyframe is None:
                 raise SplitError("no keyframe near the clip's start")
             first_dts, first_pts = keyframe.dts_s, keyframe.pts_s
+            if first_pts > asked + _LATE_S:  # a piece that does not start with a keyframe
+                logger.warning(
+                    "Clip %s starts %.3f s late: its first piece has no keyframe before it",
+                    clip.key,
+                    first_pts - asked,
+                )
     elif kind is MediaKind.VIDEO:  # a local file: its keyframes as ffprobe reads them
         first_dts, first_pts = await _keyframe_in_file(reference.path, asked)
     end = None if clip.end_s is None else anchor + clip.end_s
