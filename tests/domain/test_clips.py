@@ -134,6 +134,9 @@ def test_a_clip_names_itself_for_the_cache_and_for_people() -> None:
     assert Clip(80, 125).label == "1:20–2:05"
     assert Clip(3723).label == "1:02:03–"
     assert Clip(80, 125).duration_s == 45
+    assert Clip(80, 125).length_s(3600.0) == 45.0
+    assert Clip(80).length_s(600.0) == 520.0  # to the end: a limit counts the rest
+    assert Clip(80, 700).length_s(600.0) == 520.0
     assert Clip(80).duration_s is None
     assert [format_time(s) for s in (0, 59.9, 60, 3599, 3600)] == [
         "0:00",

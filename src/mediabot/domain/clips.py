@@ -89,6 +89,12 @@ class Clip:
         """The clip's length, None when it runs to the end of the video."""
         return None if self.end_s is None else self.end_s - self.start_s
 
+    def length_s(self, video_s: float) -> float:
+        """How long the clip of a video of `video_s` seconds is: what a duration limit
+        is checked against (a clip of a long video may be sent when the video may not)."""
+        end = video_s if self.end_s is None else min(self.end_s, video_s)
+        return max(0.0, end - self.start_s)
+
     @property
     def key(self) -> str:
         """What tells this clip from other clips of the same video (`90-125`, `90-`): the
