@@ -233,3 +233,18 @@ async def test_a_clip_of_a_downloaded_file_is_cut_from_the_file(
     assert clip.fetched_bytes == 0
     assert clip.start_s == pytest.approx(KEYFRAME_BEFORE, abs=0.05)
     assert media.path(media.clip["mp4"]).exists()
+
+
+async def test_a_clip_of_hls_in_fragmented_mp4_starts_with_its_init(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    track = FragmentTrack(playlist_url=media.segmented["hls-fmp4"])
+    source = SegmentedSource((track,), MediaKind.VIDEO, url_check=_guard())
+    clip = await cut_clip(source, Clip(10, 15), tmp_path)
+    assert clip.start_s == pytest.approx(10.0, abs=0.05)  # a keyframe every half second
+    assert 4.9 <= _duration(clip.path) <= 5.3
+    (_, first), *_ = _frame_hashes(clip.path, 0.0, 1.0)
+    original = media.path(media.segmented["hls-fmp4"]).parent.parent / "source.mp4"
+    assert (10.0, first) in [(round(t, 3), md5) for t, md5 in _frame_hashes(original, 9.5, 1.0)]
+    fetched = {request.path.rsplit("/", 1)[-1] for request in media_requests.requests}
+    assert "init.mp4" in fetched and "seg000.m4s" not in fetched
