@@ -105,6 +105,19 @@ async def test_subtitles_cut_to_a_clip_start_at_its_first_frame(
     assert not kept and not nothing.exists()
 
 
+async def test_srt_subtitles_are_read_as_they_are_and_cut_the_same_way(
+    media_requests: MediaServer, tmp_path: Path
+) -> None:
+    srt = "1\n00:05:00,000 --> 00:05:01,500\nНачало\n\n2\n00:06:00,000 --> 00:06:02,000\nКонец\n"
+    url = media_requests.add_route("/subs/ru.srt", body=srt, headers={"Content-Type": "text/plain"})
+    path = tmp_path / "subs.srt"
+    assert await fetch_srt(url, "srt", path, headers={}, url_check=_guard(), start_s=299.0)
+    assert _read(path) == (
+        "1\n00:00:01,000 --> 00:00:02,500\nНачало\n\n2\n00:01:01,000 --> 00:01:03,000\nКонец\n"
+    )
+    assert [p.name for p in _files(tmp_path)] == ["subs.srt"]
+
+
 async def test_subtitles_at_a_private_address_are_refused(
     trap: MediaServer, media_requests: MediaServer, tmp_path: Path
 ) -> None:

@@ -65,7 +65,7 @@ async def fetch_srt(
         raise SubtitleError(str(exc)) from exc
     finally:
         await client.close()
-    source = path.with_suffix(f".{ext}")
+    source = path.with_name(f".{path.name}.source.{ext}")  # never `path` itself
     await asyncio.to_thread(source.write_text, text, "utf-8")
     try:
         await run_tool(
