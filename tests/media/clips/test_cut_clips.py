@@ -233,6 +233,9 @@ async def test_a_clip_of_a_downloaded_file_is_cut_from_the_file(
     assert clip.fetched_bytes == 0
     assert clip.start_s == pytest.approx(KEYFRAME_BEFORE, abs=0.05)
     assert media.path(media.clip["mp4"]).exists()
+    with pytest.raises(ClipRangeError) as refused:
+        await cut_clip(source, Clip(600, 620), tmp_path, stem="late")
+    assert refused.value.problem is ClipProblem.PAST_END and refused.value.duration_s == 600.0
 
 
 async def test_a_clip_of_hls_in_fragmented_mp4_starts_with_its_init(

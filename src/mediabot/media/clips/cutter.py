@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mediabot.domain.clips import Clip
+from mediabot.domain.clips import Clip, ClipProblem, ClipRangeError
 from mediabot.domain.enums import MediaKind
 from mediabot.media.clips import window
 from mediabot.media.clips.fetch import LocalTrack, fetch_fragments, fetch_ranges, track_path
@@ -109,6 +109,7 @@ async def cut_clip(
                     raise SplitError("a clip is cut from remote inputs or files, not both")
                 inputs = source.inputs[1:] if _audio_of_pair(kind, source.inputs) else source.inputs
                 tracks = [LocalTrack(Path(item), None) for item in inputs]
+                await _check_within(tracks[0].path, clip)
         except RemoteReadError as exc:
             raise SplitError(str(exc)) from exc
         path = work_dir / f"{stem}{part_suffix(kind)}"
@@ -173,6 +174,16 @@ async def _cut(tracks: list[LocalTrack], clip: Clip, kind: MediaKind, path: Path
         discard(path)
         raise SplitError(f"ffmpeg could not cut the clip: {exc}") from exc
     return max(0.0, first_pts - anchor)
+
+
+async def _check_within(path: Path, clip: Clip) -> None:
+    """Refuse a clip that starts past the end of the local file at `path`."""
+    try:
+        duration = (await probe(path)).duration_s
+    except ProbeError as exc:
+        raise SplitError(f"the file cannot be read: {exc}") from exc
+    if duration is not None and clip.start_s >= duration:
+        raise ClipRangeError(ClipProblem.PAST_END, clip.label, duration)
 
 
 async def _keyframe_in_file(path: Path, asked: float) -> tuple[float, float]:
