@@ -251,3 +251,13 @@ async def test_a_clip_of_hls_in_fragmented_mp4_starts_with_its_init(
     assert (10.0, first) in [(round(t, 3), md5) for t, md5 in _frame_hashes(original, 9.5, 1.0)]
     fetched = {request.path.rsplit("/", 1)[-1] for request in media_requests.requests}
     assert "init.mp4" in fetched and "seg000.m4s" not in fetched
+
+
+async def test_a_clip_at_a_private_address_is_refused_before_any_request(
+    media: MediaSources, trap: MediaServer, tmp_path: Path
+) -> None:
+    url = media.clip["mp4"].replace("127.0.0.1", "127.0.0.2")
+    with pytest.raises(SplitError, match="refused"):
+        await cut_clip(SplitSource((url,), MediaKind.VIDEO, url_check=_guard()), CLIP, tmp_path)
+    assert trap.requests == []
+    assert _files(tmp_path) == []

@@ -75,7 +75,9 @@ async def cut_clip(
     each request through the source's `url_check` and headers; for audio only the audio
     is read. Raises `ClipRangeError` (`PAST_END`) when the clip starts past the source's
     end, and `SplitError` when the source cannot be read or cut this way (the caller may
-    then download it whole and cut the clip from the file).
+    then download it whole and cut the clip from the file). The source's
+    `duration_check` is not called: a duration limit applies to the clip
+    (`Clip.length_s`), which the caller checks first.
     """
     kind = source.kind
     fetched = 0
