@@ -31,6 +31,7 @@ WATCH = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
         (f"{WATCH}#t=1:30", 90),
         ("https://www.youtube.com/embed/dQw4w9WgXcQ?start=75", 75),
         ("https://vimeo.com/76979871#t=1m5s", 65),
+        ("https://example.com/player?v=1#t=90.75", 90),
     ],
 )
 def test_a_link_that_starts_at_a_time_asks_for_the_rest_from_there(url: str, start: int) -> None:

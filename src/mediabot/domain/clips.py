@@ -9,10 +9,11 @@ Two ways to ask, both as people write them:
 - a range written in the message beside the link: `1:20-2:05`, `1:20–2:05` (an en or em
   dash), `1:02:03-1:02:30`, or seconds `80-125`. A range wins over the link's start time.
 
-Times are whole seconds: a cut starts at a keyframe anyway, so a fraction of a second could
-not be delivered as asked, and `1.20-2.05` is as often minutes written with dots as it is
-seconds. A range with a fraction, seconds or minutes of 60 and more, or more than three
-fields is refused as malformed with the accepted forms named, never guessed at.
+Times are whole seconds: a cut starts at a keyframe anyway, so a fraction of a second
+could not be delivered as asked, and `1.20-2.05` is as often minutes written with dots as
+it is seconds. A range with a fraction, seconds or minutes of 60 and more, or more than
+three fields is refused as malformed with the accepted forms named, never guessed at. A
+fraction in a link's start time (a player wrote it, not a person) is dropped.
 
 Refusals are one typed error, `ClipRangeError`, whose `problem` says which: reversed,
 zero-length, malformed, or starting past the end of the video (checked once its duration
@@ -38,6 +39,7 @@ hyphen or dash. Which of these are times is for `_seconds` to judge."""
 _CLOCK = re.compile(r"^\d{1,6}(?::\d{1,2}){0,2}$")
 _UNITS = re.compile(r"^(?:(\d{1,3})h)?(?:(\d{1,4})m)?(?:(\d{1,6})s?)?$", re.IGNORECASE)
 """YouTube's `t=`: `90`, `90s`, `1m30s`, `1h2m3s`, `2m` (every part optional, in order)."""
+_FRACTION = re.compile(r"^(\d{1,6})\.\d+s?$")
 _START_PARAMETERS = ("t", "start")
 _KEY_MARK = " clip "
 """Between a media key and a clip's key: a space never appears in a link or a key."""
@@ -205,6 +207,9 @@ def _link_time(value: str) -> int | None:
         return None
     if ":" in value:
         return _seconds(value)
+    fraction = _FRACTION.match(value)
+    if fraction is not None:  # a player's own link (`t=90.5`): from the whole second
+        return int(fraction.group(1))
     match = _UNITS.match(value)
     if match is None:
         return None
