@@ -49,3 +49,11 @@ def test_clip_buttons_and_subtitles_speak_both_languages() -> None:
     assert clip_texts.clip_button(Clip(80, 125)) == "✂ Clip 1:20–2:05"
     assert clip_texts.clip_offered(Clip(80)) == "✂ marks the choices that send only 1:20–."
     assert clip_texts.subtitles_caption("en", automatic=False) == "Subtitles (en)"
+
+
+def test_the_duration_limit_speaks_of_the_clip_and_offers_one() -> None:
+    assert "longer than 15 minutes" in clip_texts.clip_too_long(15)
+    assert "1:20-2:05" in clip_texts.video_too_long_ask_a_clip(15)
+    with use_locale("ru"):
+        assert "длиннее 15 мин." in clip_texts.clip_too_long(15)
+        assert "Пришлите ссылку ещё раз" in clip_texts.video_too_long_ask_a_clip(15)

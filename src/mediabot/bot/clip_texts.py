@@ -48,6 +48,21 @@ def clip_refused(refusal: ClipRangeError) -> str:
     return text.format(asked=asked)
 
 
+def clip_too_long(max_minutes: int) -> str:
+    """A clip over the duration limit, which applies to the clip, not the video."""
+    return _(
+        "This clip is longer than {max_minutes} minutes: ask for a shorter part, e.g. 1:20-2:05."
+    ).format(max_minutes=max_minutes)
+
+
+def video_too_long_ask_a_clip(max_minutes: int) -> str:
+    """A video over the limit: a part of it may still be sent."""
+    return _(
+        "This video is longer than {max_minutes} minutes. Send the link again with the part "
+        "you want, e.g. 1:20-2:05."
+    ).format(max_minutes=max_minutes)
+
+
 def subtitles_button() -> str:
     """The choice that sends the subtitles beside the file."""
     return _("💬 subtitles")
