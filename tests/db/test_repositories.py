@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
 from mediabot.db.engine import create_session_factory
-from mediabot.db.models import File, FilePart
+from mediabot.db.models import File, FilePart, ProviderRow
 from mediabot.db.repositories import (
     ChatRepository,
     FileRepository,
@@ -21,6 +21,7 @@ from mediabot.db.repositories import (
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.downloaders.registry import providers
 
 
 async def _offer(session: AsyncSession, telegram_id: int = 1, key: str = "youtube:abc") -> File:
@@ -59,8 +60,21 @@ async def test_upsert_refreshes_instead_of_duplicating(engine: AsyncEngine) -> N
 
 async def test_every_provider_has_a_row(engine: AsyncEngine) -> None:
     async with create_session_factory(engine)() as session:
-        ids = {provider: await ProviderRepository(session).id_of(provider) for provider in Provider}
-    assert len(set(ids.values())) == len(Provider)
+        rows = ProviderRepository(session)
+        ids = {provider: await rows.id_of(provider) for provider in providers()}
+    assert len(set(ids.values())) == len(providers())
+
+
+async def test_a_new_site_gets_its_provider_row_on_first_use(engine: AsyncEngine) -> None:
+    vimeo = Provider.declare("vimeo", "Vimeo")
+    async with create_session_factory(engine)() as session:
+        first = await ProviderRepository(session).id_of(vimeo)
+        second = await ProviderRepository(session).id_of(Provider("vimeo"))
+        await session.commit()
+        shown = await session.scalar(
+            select(ProviderRow.display_name).where(ProviderRow.id == first)
+        )
+    assert first == second and shown == "Vimeo"
 
 
 async def test_an_offer_is_chosen_once(engine: AsyncEngine) -> None:

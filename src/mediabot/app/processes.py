@@ -24,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
 from mediabot.app.diagnostics import install_dump_on_signal
+from mediabot.app.lookup_metrics import timed_lookup
 from mediabot.app.telemetry import counting_active, serve_metrics, watch_queue_depth
+from mediabot.app.worker_ports import worker_ports
 from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
@@ -127,26 +129,31 @@ def _worker_id() -> str:
 def _pipeline(runtime: _Runtime, admin_alerts: AdminAlerts) -> Pipeline:
     settings = runtime.settings
     settings.work_dir.mkdir(parents=True, exist_ok=True)
-    return Pipeline(
-        PipelineParts(
-            sessions=runtime.sessions,
-            bot=runtime.bot,
-            pacer=runtime.pacer,
-            download_options=DownloadOptions.from_settings(settings),
-            work_dir=settings.work_dir,
-            upload_limit_bytes=settings.upload_limit_bytes,
-            owner=_worker_id(),
-            status_markup=cancel_keyboard,
-            playlist_markup=playlist_cancel_keyboard,
-            lease=timedelta(seconds=settings.job_lease_s),
-            max_running_per_user=settings.max_running_per_user,
-            min_free_disk_bytes=settings.min_free_disk_mb * 1024 * 1024,
-            admin_alerts=admin_alerts,
-            hand_over=runtime.job_queue.publish,
-            to_cached_lane=runtime.cached_queue.publish,
-            cached_twin_waits=max(1, settings.worker_cached_concurrency // 4),
-        )
+    lease = timedelta(seconds=settings.job_lease_s)
+    ports = worker_ports(
+        sessions=runtime.sessions,
+        bot=runtime.bot,
+        pacer=runtime.pacer,
+        download_options=DownloadOptions.from_settings(settings),
+        upload_limit_bytes=settings.upload_limit_bytes,
+        owner=_worker_id(),
+        lease=lease,
+        max_running_per_user=settings.max_running_per_user,
+        status_markup=cancel_keyboard,
+        playlist_markup=playlist_cancel_keyboard,
     )
+    parts = PipelineParts(
+        bot=runtime.bot,
+        work_dir=settings.work_dir,
+        upload_limit_bytes=settings.upload_limit_bytes,
+        lease=lease,
+        min_free_disk_bytes=settings.min_free_disk_mb * 1024 * 1024,
+        admin_alerts=admin_alerts,
+        hand_over=runtime.job_queue.publish,
+        to_cached_lane=runtime.cached_queue.publish,
+        cached_twin_waits=max(1, settings.worker_cached_concurrency // 4),
+    )
+    return Pipeline(parts, ports)
 
 
 def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
@@ -159,7 +166,7 @@ def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
         sessions=runtime.sessions,
         job_queue=runtime.job_queue,
         cached_queue=runtime.cached_queue,
-        lookup=SharedLookups(partial(get_resolutions, options=options)),
+        lookup=SharedLookups(timed_lookup(partial(get_resolutions, options=options))),
         admin_alerts=admin_alerts,
         playlist_lookup=partial(
             get_playlist, options=options, max_items=runtime.settings.playlist_max_items

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from mediabot.db.base import Base, UtcDateTime, utcnow
-from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistEntry
@@ -92,12 +92,13 @@ class Chat(_Timestamps, Base):
 
 
 class ProviderRow(Base):
-    """One row per `Provider`; the migration that creates the table fills it."""
+    """One row per site, created the first time a request of it is recorded
+    (`ProviderRepository.id_of`); the first migration seeds the sites mediabot ships with."""
 
     __tablename__ = "providers"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    name: Mapped[Provider] = mapped_column(_enum(Provider, "provider"), unique=True)
+    name: Mapped[str] = mapped_column(String(16), unique=True)
     display_name: Mapped[str] = mapped_column(String(64))
 
     files: Mapped[list[File]] = relationship(back_populates="provider")

@@ -138,7 +138,9 @@ class SitePushBackError(DownloadError):
     once an hour per `push_back`.
     """
 
-    push_back: ClassVar[PushBack]
+    push_back: ClassVar[str]
+    """The kind of refusal, named after its site (`youtube_bot_check`): one warning an hour
+    per kind goes to the admins. The sites mediabot ships with use `PushBack`."""
     admin_hint: ClassVar[str]
 
 

@@ -174,3 +174,23 @@ def _is_video_only(fmt: InfoDict) -> bool:
 
 def _is_audio_only(fmt: InfoDict) -> bool:
     return fmt.get("vcodec") == "none" and fmt.get("acodec") != "none"
+
+
+def title_of(info: InfoDict) -> str:
+    title = info.get("title") or info.get("fulltitle") or info.get("id") or "media"
+    return str(title)
+
+
+def thumbnail_url_of(info: InfoDict) -> str | None:
+    if info.get("thumbnail"):
+        return str(info["thumbnail"])
+    candidates = [t for t in info.get("thumbnails") or [] if t.get("url")]
+    return str(candidates[-1]["url"]) if candidates else None
+
+
+def uploader_of(info: InfoDict) -> str | None:
+    for key in ("uploader", "channel", "uploader_id", "creator"):
+        value = info.get(key)
+        if value:
+            return str(value)
+    return None

@@ -76,24 +76,24 @@ class Recovery:
             files = FileRepository(session)
             stale = list(await files.stale_pending(older_than))
             spent = [file for file in stale if self._out_of_attempts(file)]
-            again = [file for file in stale if not self._out_of_attempts(file)]
+            to_publish = [file for file in stale if not self._out_of_attempts(file)]
             cached = {
                 file.id
-                for file in again
+                for file in to_publish
                 if self._cached_queue is not None
                 and file.kind is not None
                 and await files.find_delivered(file.media_key, file.kind, file.resolution)
             }
-            await files.requeued([file.id for file in again])
+            await files.requeued([file.id for file in to_publish])
             await session.commit()
         for file in spent:
             await self._end(file)
-        for file in again:
+        for file in to_publish:
             lane = self._cached_queue if file.id in cached and self._cached_queue else self._queue
             await lane.publish(Job(file.id, attempt=file.attempts + 1))
-        if again:
-            logger.info("recovery: published %d pending request(s) again", len(again))
-        return len(again)
+        if to_publish:
+            logger.info("recovery: published %d pending request(s) again", len(to_publish))
+        return len(to_publish)
 
     def _out_of_attempts(self, file: File) -> bool:
         return self._max_attempts is not None and file.attempts >= self._max_attempts
