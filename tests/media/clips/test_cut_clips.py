@@ -107,10 +107,11 @@ def _frame_hashes(path: Path, start_s: float, span_s: float) -> list[tuple[float
     return frames
 
 
-def _first_frame_time(clip: Path, source: Path) -> float:
-    """The source time of the clip's first picture, found by comparing decoded pictures."""
+def _first_frame_time(clip: Path, source: Path, asked_s: float = CLIP.start_s) -> float:
+    """The source time of the clip's first picture, found by comparing decoded pictures
+    with the source's in the 2.5 s up to half a second after `asked_s`."""
     (_, first), *_ = _frame_hashes(clip, 0.0, 1.0)
-    matches = [time for time, md5 in _frame_hashes(source, CLIP.start_s - 2.0, 2.5) if md5 == first]
+    matches = [time for time, md5 in _frame_hashes(source, asked_s - 2.0, 2.5) if md5 == first]
     assert matches, "the clip's first picture is none of the source's near the asked start"
     return matches[0]
 
@@ -261,3 +262,25 @@ async def test_a_clip_at_a_private_address_is_refused_before_any_request(
         await cut_clip(SplitSource((url,), MediaKind.VIDEO, url_check=_guard()), CLIP, tmp_path)
     assert trap.requests == []
     assert _files(tmp_path) == []
+
+
+async def test_a_clip_of_a_pair_of_plain_mp4s_reads_each_by_its_index(
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+) -> None:
+    """DASH formats served as whole files without a `sidx`: a video-only and an audio-only
+    MP4 (48 s of 720p, a keyframe every 2 s)."""
+    folder = media.long_dash_mpd.rsplit("/", 1)[0]
+    inputs = (f"{folder}/video-720p.mp4", f"{folder}/audio.m4a")
+    source = SplitSource(inputs, MediaKind.VIDEO, url_check=_guard())
+    clip = await cut_clip(source, Clip(21, 31), tmp_path)
+    served = sum(request.bytes_sent for request in media_requests.requests)
+    assert served / clip.size_bytes <= MOST_BYTES
+    assert clip.start_s == pytest.approx(20.0, abs=0.05)
+    assert _first_frame_time(clip.path, media.path(media.long_mp4), 21.0) == pytest.approx(
+        20.0, abs=0.01
+    )
+    assert sorted(stream["codec_type"] for stream in _ffprobe(clip.path)["streams"]) == [  # type: ignore[union-attr]
+        "audio",
+        "video",
+    ]
+    assert 10.9 <= _duration(clip.path) <= 11.3
