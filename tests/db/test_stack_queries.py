@@ -26,8 +26,8 @@ from mediabot.db.repositories import (
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.jobs import Job
-from mediabot.domain.offer import Offer
 from mediabot.domain.media import Progress
+from mediabot.domain.offer import Offer
 from mediabot.worker.adapters import DatabaseRequests
 
 LEASE = timedelta(minutes=2)
