@@ -25,7 +25,7 @@ from mediabot.db.engine import create_engine
 from mediabot.db.migrate import upgrade
 from mediabot.domain.enums import Provider
 from mediabot.domain.media import MediaOptions, Resolution
-from mediabot.domain.playlist import PlaylistOptions
+from mediabot.domain.playlist import PlaylistEntry, PlaylistOptions
 from mediabot.downloaders.errors import UnsupportedLinkError
 from mediabot.queue.local import LocalJobQueue
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
@@ -46,6 +46,20 @@ def options(url: str, title: str = "A video", **overrides: Any) -> MediaOptions:
     }
     values.update(overrides)
     return MediaOptions(**values)
+
+
+def playlist_entries(count: int) -> tuple[PlaylistEntry, ...]:
+    """A playlist's `count` entries, "Item 1" on, a minute each."""
+    return tuple(
+        PlaylistEntry(
+            url=f"https://videos.example/v/{number}",
+            provider=Provider.GENERIC,
+            media_key=f"generic:item{number}",
+            title=f"Item {number}",
+            duration_s=60.0,
+        )
+        for number in range(1, count + 1)
+    )
 
 
 @dataclass

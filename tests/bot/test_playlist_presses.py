@@ -14,9 +14,9 @@ from mediabot.bot import texts
 from mediabot.db.models import File, FilePart, Playlist
 from mediabot.db.repositories import FileRepository, ProviderRepository
 from mediabot.domain.enums import MediaKind, Provider, RequestState
-from mediabot.domain.playlist import PlaylistEntry, PlaylistOptions
+from mediabot.domain.playlist import PlaylistOptions
 from mediabot.downloaders.errors import PlaylistLinkError
-from tests.bot.conftest import BotBench
+from tests.bot.conftest import BotBench, playlist_entries
 
 CHAT = 5151
 LIST = "https://videos.example/list/7"
@@ -28,16 +28,7 @@ def settings_overrides() -> dict[str, Any]:
 
 
 def _playlist(url: str = LIST, count: int = 3, **overrides: Any) -> PlaylistOptions:
-    entries = tuple(
-        PlaylistEntry(
-            url=f"https://videos.example/v/{number}",
-            provider=Provider.GENERIC,
-            media_key=f"generic:item{number}",
-            title=f"Item {number}",
-            duration_s=60.0,
-        )
-        for number in range(1, count + 1)
-    )
+    entries = playlist_entries(count)
     return PlaylistOptions(url=url, title="My list", entries=entries, **overrides)
 
 

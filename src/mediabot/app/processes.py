@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
 from mediabot.app.diagnostics import install_dump_on_signal
+from mediabot.app.lookup_metrics import timed_lookup
 from mediabot.app.telemetry import counting_active, serve_metrics, watch_queue_depth
 from mediabot.app.worker_ports import worker_ports
 from mediabot.bot.claims import UpdateClaimMiddleware
@@ -165,7 +166,7 @@ def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
         sessions=runtime.sessions,
         job_queue=runtime.job_queue,
         cached_queue=runtime.cached_queue,
-        lookup=SharedLookups(partial(get_resolutions, options=options)),
+        lookup=SharedLookups(timed_lookup(partial(get_resolutions, options=options))),
         admin_alerts=admin_alerts,
         playlist_lookup=partial(
             get_playlist, options=options, max_items=runtime.settings.playlist_max_items

@@ -6,6 +6,7 @@ from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.access import AccessMiddleware
+from mediabot.bot.adapters import PortsMiddleware
 from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.handlers import routers
 from mediabot.bot.handlers.links import Lookup, PlaylistLookup
@@ -29,7 +30,8 @@ def build_dispatcher(
     outages: Outages | None = None,
     claims: UpdateClaimMiddleware | None = None,
 ) -> Dispatcher:
-    """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `cached_queue`
+    """A dispatcher whose handlers get `session`, `ports` (the use cases' ports over it),
+    `settings`, `job_queue`, `cached_queue`
     (the lane of files Telegram already has; `job_queue` when there is none), `lookup`,
     `admin_alerts` (warnings to `ADMIN_IDS`, one an hour per kind) and `playlist_lookup`
     (None: playlist links are refused as unsupported).
@@ -59,10 +61,12 @@ def build_dispatcher(
         dispatcher.chosen_inline_result,
     )
     middleware = DatabaseMiddleware(sessions)
+    ports = PortsMiddleware()  # after the session: the use cases' ports are built over it
     locales = UserLocaleMiddleware()  # after the session: it reads the user's choice
     access = AccessMiddleware()  # inner: only updates a handler took meet the allowlists
     for observer in observers:
         observer.outer_middleware(middleware)
+        observer.outer_middleware(ports)
         observer.outer_middleware(locales)
         observer.middleware(access)
     dispatcher.include_routers(*routers())

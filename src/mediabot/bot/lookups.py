@@ -15,6 +15,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 
+from mediabot import metrics
 from mediabot.bot.handlers.links import Lookup
 from mediabot.domain.media import MediaOptions
 
@@ -46,12 +47,15 @@ class SharedLookups:
     async def __call__(self, url: str) -> MediaOptions:
         kept = self._recent.get(url)
         if kept is not None and self._clock() - kept[0] < self._recent_s:
+            metrics.LOOKUPS_SHARED.inc()
             return kept[1]
         task = self._running.get(url)
         if task is None:
             task = asyncio.create_task(self._look_up(url), name=f"lookup {url[:80]}")
             task.add_done_callback(_retrieve)
             self._running[url] = task
+        else:
+            metrics.LOOKUPS_SHARED.inc()
         # A caller that gives up (its own timeout) leaves the lookup to the others.
         return await asyncio.shield(task)
 

@@ -29,11 +29,11 @@ from typing import Any, TypeVar
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Chat, TelegramObject, User
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import COURTESY_WAIT_S
 from mediabot.bot.middlewares import ANSWER_WINDOW_S
+from mediabot.bot.usecases.ports import Transaction
 from mediabot.db.outages import database_unavailable
 from mediabot.domain.jobs import Job
 from mediabot.domain.retry import Backoff, hold_through
@@ -150,11 +150,12 @@ class UpdateHold:
     _first_held_at: float | None = field(default=None, init=False)
 
     async def __call__(
-        self, step: Callable[[], Awaitable[T]], *, session: AsyncSession | None = None
+        self, step: Callable[[], Awaitable[T]], *, session: Transaction | None = None
     ) -> T:
         """`step()`, run again while the database or the broker is away.
 
-        `session`, when given, is rolled back after each such failure, so the next try
+        `session` (the update's session, or the use cases' transaction over it), when
+        given, is rolled back after each such failure, so the next try
         starts a fresh transaction on a fresh connection. Raises the last failure once the
         answer deadline has passed, and any other failure at once.
         """
@@ -267,7 +268,7 @@ class OutageMiddleware(BaseMiddleware):
         return await hold(lambda: handler(event, data))
 
 
-async def _rolled_back(session: AsyncSession) -> None:
+async def _rolled_back(session: Transaction) -> None:
     """Roll `session` back after its connection failed; the rollback's own failure (the
     connection is gone) changes nothing and is only logged."""
     try:

@@ -12,13 +12,10 @@ process to compute by hand.
 from __future__ import annotations
 
 import heapq
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
-
-logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
