@@ -10,27 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
 from mediabot.db.engine import create_session_factory
-from mediabot.db.models import File, Playlist
+from mediabot.db.models import Playlist
 from mediabot.db.repositories import (
-    ChatRepository,
     FileRepository,
     PlaylistRepository,
-    ProviderRepository,
-    TelegramChat,
-    TelegramUser,
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.playlist import PlaylistEntry
+from tests.support.rows import add_request, add_user_and_chat
 
 LEASE = timedelta(minutes=2)
 USER = 81
-
-
-async def _user_and_chat(session: AsyncSession) -> tuple[uuid.UUID, uuid.UUID]:
-    user_id = await UserRepository(session).upsert(TelegramUser(USER, "Ann"))
-    chat_id = await ChatRepository(session).upsert(TelegramChat(USER, "private"), user_id)
-    return user_id, chat_id
 
 
 async def _chosen_playlist(
@@ -38,7 +29,7 @@ async def _chosen_playlist(
 ) -> tuple[uuid.UUID, list[uuid.UUID]]:
     """A playlist of `count` entries chosen as audio; its items' ids in turn."""
     async with sessions.begin() as session:
-        user_id, chat_id = await _user_and_chat(session)
+        user_id, chat_id = await add_user_and_chat(session, USER)
         entries = tuple(
             PlaylistEntry(
                 url=f"https://youtu.be/video{index:05}",
@@ -69,20 +60,15 @@ async def _chosen_playlist(
 
 async def _single(sessions: async_sessionmaker[AsyncSession]) -> uuid.UUID:
     async with sessions.begin() as session:
-        user_id, chat_id = await _user_and_chat(session)
         now = utcnow()
-        file = await FileRepository(session).add(
-            File(
-                chat_id=chat_id,
-                provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
-                requested_by_id=user_id,
-                request_url="https://youtu.be/single00001",
-                media_key="youtube:single00001",
-                kind=MediaKind.AUDIO,
-                state=RequestState.QUEUED,
-                chosen_at=now,
-                queued_at=now,
-            )
+        file = await add_request(
+            session,
+            USER,
+            "youtube:single00001",
+            kind=MediaKind.AUDIO,
+            state=RequestState.QUEUED,
+            chosen_at=now,
+            queued_at=now,
         )
         return file.id
 

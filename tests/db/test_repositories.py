@@ -21,23 +21,11 @@ from mediabot.db.repositories import (
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
+from tests.support.rows import add_request
 
 
 async def _offer(session: AsyncSession, telegram_id: int = 1, key: str = "youtube:abc") -> File:
-    user_id = await UserRepository(session).upsert(TelegramUser(telegram_id, "Ann"))
-    chat_id = await ChatRepository(session).upsert(TelegramChat(telegram_id, "private"), user_id)
-    provider_id = await ProviderRepository(session).id_of(Provider.YOUTUBE)
-    return await FileRepository(session).add(
-        File(
-            chat_id=chat_id,
-            provider_id=provider_id,
-            requested_by_id=user_id,
-            request_url=f"https://youtu.be/{key}",
-            media_key=key,
-            state=RequestState.OFFERED,
-            offer={"heights": [360, 720]},
-        )
-    )
+    return await add_request(session, telegram_id, key, offer={"heights": [360, 720]})
 
 
 async def test_upsert_refreshes_instead_of_duplicating(engine: AsyncEngine) -> None:

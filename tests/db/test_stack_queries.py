@@ -15,16 +15,13 @@ from mediabot.db.base import utcnow
 from mediabot.db.engine import create_session_factory
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories import (
-    ChatRepository,
     FileRepository,
-    ProviderRepository,
-    TelegramChat,
-    TelegramUser,
     UserRepository,
 )
-from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import Progress
 from mediabot.worker.adapters import DatabaseRequests
+from tests.support.rows import add_request
 
 LEASE = timedelta(minutes=2)
 
@@ -33,22 +30,14 @@ async def _queued(
     sessions: async_sessionmaker[AsyncSession], telegram_id: int, key: str = "youtube:abc"
 ) -> uuid.UUID:
     async with sessions.begin() as session:
-        user_id = await UserRepository(session).upsert(TelegramUser(telegram_id, "Ann"))
-        chat_id = await ChatRepository(session).upsert(
-            TelegramChat(telegram_id, "private"), user_id
-        )
-        file = await FileRepository(session).add(
-            File(
-                chat_id=chat_id,
-                provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
-                requested_by_id=user_id,
-                request_url=f"https://youtu.be/{key}",
-                media_key=key,
-                kind=MediaKind.VIDEO,
-                resolution=720,
-                state=RequestState.ACCEPTED,
-                title=f"title of {key}",
-            )
+        file = await add_request(
+            session,
+            telegram_id,
+            key,
+            kind=MediaKind.VIDEO,
+            resolution=720,
+            state=RequestState.ACCEPTED,
+            title=f"title of {key}",
         )
         await FileRepository(session).set_state(file.id, RequestState.QUEUED)
     await asyncio.sleep(0.002)  # distinct queue times on any clock
@@ -181,18 +170,7 @@ def test_queue_states_say_how_far() -> None:
 
 async def _offered(sessions: async_sessionmaker[AsyncSession], key: str) -> File:
     async with sessions.begin() as session:
-        user_id = await UserRepository(session).upsert(TelegramUser(601, "Ann"))
-        chat_id = await ChatRepository(session).upsert(TelegramChat(601, "private"), user_id)
-        return await FileRepository(session).add(
-            File(
-                chat_id=chat_id,
-                provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
-                requested_by_id=user_id,
-                request_url=f"https://youtu.be/{key}",
-                media_key=key,
-                state=RequestState.OFFERED,
-            )
-        )
+        return await add_request(session, 601, key)
 
 
 @pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
