@@ -5,10 +5,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
+
+from aiogram import Bot
 
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.domain.media import DownloadResult, MediaItem
+from mediabot.downloaders.streams import StreamPlan
 from mediabot.senders.base import SendTarget
+from mediabot.senders.large import LargeSender
+from mediabot.senders.registry import make_stream_sender
 
 
 def copy_into(source: Path, folder: Path, name: str | None = None) -> Path:
@@ -64,3 +70,18 @@ def target_for(result: DownloadResult, reply_to_message_id: int = 5) -> SendTarg
 def listing(folder: Path) -> list[str]:
     """The names in `folder`, sorted: what a delivery left behind."""
     return sorted(path.name for path in folder.iterdir())
+
+
+def stream_sender(
+    bot: Bot, plan: StreamPlan, work_dir: Path, limit_bytes: int, **options: Any
+) -> LargeSender:
+    """The split delivery of `plan`'s streams to chat 77, titled and captioned from it."""
+    return make_stream_sender(
+        bot,
+        plan.source,
+        SendTarget.for_media(77, plan.title, plan.source_url),
+        work_dir=work_dir,
+        limit_bytes=limit_bytes,
+        title=plan.title,
+        **options,
+    )

@@ -26,7 +26,7 @@ from mediabot.media.sources import SegmentedSource
 from mediabot.media.tools import run_tool
 from mediabot.senders.base import DeliveryError, ResumePoint, SendTarget, SentPart
 from mediabot.senders.registry import make_stream_sender
-from tests.senders.results import listing
+from tests.senders.results import listing, stream_sender
 from tests.support.disk import DiskSampler
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import SEGMENTED_DURATION, MediaSources
@@ -44,24 +44,20 @@ OPEN = DownloadOptions(allow_private_urls=True)
 THROTTLE = 16 * MIB
 
 
-async def _plan(media: MediaSources, kind: str, tmp_path: Path) -> StreamPlan:
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    """Each kind of fragmented source the bench serves."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def plan(media: MediaSources, kind: str, tmp_path: Path) -> StreamPlan:
+    """The located streams of the `kind` source, at 360p."""
     plan = await make_downloader(media.segmented[kind], 360, options=OPEN).locate_streams(
         tmp_path / "cover"
     )
     assert plan is not None and isinstance(plan.source, SegmentedSource)
     return plan
-
-
-def _sender(bot: Bot, plan: StreamPlan, work: Path, **options: object):  # type: ignore[no-untyped-def]
-    return make_stream_sender(
-        bot,
-        plan.source,
-        SendTarget.for_media(77, plan.title, plan.source_url),
-        work_dir=work,
-        limit_bytes=LIMIT,
-        title=plan.title,
-        **options,  # type: ignore[arg-type]
-    )
 
 
 def _check_parts(telegram: FakeTelegram, parts: list[SentPart]) -> None:
@@ -72,23 +68,21 @@ def _check_parts(telegram: FakeTelegram, parts: list[SentPart]) -> None:
     check_parts(paths, LIMIT, min_fill=MIN_FILL, total_s=SEGMENTED_DURATION, tolerance_s=0.2)
 
 
-@pytest.mark.parametrize("kind", KINDS)
 async def test_a_fragmented_source_arrives_in_parts_with_three_parts_of_disk_at_most(
     bot: Bot,
     telegram: FakeTelegram,
     media: MediaSources,
     media_requests: MediaServer,
-    tmp_path: Path,
     kind: str,
+    plan: StreamPlan,
     work: Path,
 ) -> None:
-    plan = await _plan(media, kind, tmp_path)
     assert plan.kind is MediaKind.VIDEO
     # a media playlist's lookup probes its first fragments; measure the delivery alone
     media_requests.reset()
     media_requests.throttle_bytes_per_second = THROTTLE
     with DiskSampler(work).running() as disk:
-        sent = await _sender(bot, plan, work).send()
+        sent = await stream_sender(bot, plan, work, LIMIT).send()
 
     assert len(accepted(telegram, "sendVideo")) == len(sent) == 5
     _check_parts(telegram, sent)
@@ -101,17 +95,9 @@ async def test_a_fragmented_source_arrives_in_parts_with_three_parts_of_disk_at_
     assert served <= 1.05 * sum(path.stat().st_size for path in folder.rglob("*"))
 
 
-@pytest.mark.parametrize("kind", KINDS)
 async def test_a_delivery_interrupted_at_part_two_resumes_without_resending_part_one(
-    bot: Bot,
-    telegram: FakeTelegram,
-    media: MediaSources,
-    media_requests: MediaServer,
-    tmp_path: Path,
-    kind: str,
-    work: Path,
+    bot: Bot, telegram: FakeTelegram, media_requests: MediaServer, plan: StreamPlan, work: Path
 ) -> None:
-    plan = await _plan(media, kind, tmp_path)
     first_run: list[SentPart] = []
 
     async def stop_after_first(part: SentPart) -> None:
@@ -119,13 +105,13 @@ async def test_a_delivery_interrupted_at_part_two_resumes_without_resending_part
         telegram.fail_next("sendVideo", error_code=400, description="Bad Request: chat not found")
 
     with pytest.raises(TelegramBadRequest, match="chat not found"):
-        await _sender(bot, plan, work, on_part=stop_after_first).send()
+        await stream_sender(bot, plan, work, LIMIT, on_part=stop_after_first).send()
     assert len(first_run) == 1
     assert listing(work) == []
 
     done = first_run[-1]
     resume = ResumePoint(next_index=1, start_s=done.end_s or 0.0, total_hint=done.total)
-    rest = await _sender(bot, plan, work, resume=resume).send()
+    rest = await stream_sender(bot, plan, work, LIMIT, resume=resume).send()
 
     assert [part.index for part in rest] == [1, 2, 3, 4]
     assert rest[0].start_s == pytest.approx(done.end_s)
@@ -261,14 +247,7 @@ async def test_sound_only_from_segmented_dash_arrives_as_m4a_parts(
     assert plan is not None and isinstance(plan.source, SegmentedSource)
     assert plan.kind is MediaKind.AUDIO and len(plan.source.tracks) == 1
     limit = 200 * 1024
-    sent = await make_stream_sender(
-        bot,
-        plan.source,
-        SendTarget.for_media(77, plan.title, plan.source_url),
-        work_dir=work,
-        limit_bytes=limit,
-        title=plan.title,
-    ).send()
+    sent = await stream_sender(bot, plan, work, limit).send()
     calls = accepted(telegram, "sendAudio")
     assert len(calls) == len(sent) >= 3
     total = 0.0

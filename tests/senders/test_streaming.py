@@ -10,8 +10,7 @@ from aiogram import Bot
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions, make_downloader
 from mediabot.media.probe import probe
-from mediabot.senders.base import SendTarget
-from mediabot.senders.registry import make_stream_sender
+from tests.senders.results import stream_sender
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
@@ -49,15 +48,8 @@ async def test_a_located_stream_arrives_as_parts_read_once_from_the_origin(
     # a direct file's probe reads its head to learn the codecs; measure the delivery alone
     media_requests.reset()
     limit = 2 * MIB if plan.kind is MediaKind.VIDEO else MIB
-    sender = make_stream_sender(
-        bot,
-        plan.source,
-        SendTarget.for_media(77, plan.title, plan.source_url),
-        work_dir=tmp_path,
-        limit_bytes=limit,
-        title=plan.title,
-        performer=plan.uploader,
-        cover=plan.thumbnail,
+    sender = stream_sender(
+        bot, plan, tmp_path, limit, performer=plan.uploader, cover=plan.thumbnail
     )
     sent = await sender.send()
 
