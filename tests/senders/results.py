@@ -67,11 +67,6 @@ def target_for(result: DownloadResult, reply_to_message_id: int = 5) -> SendTarg
     )
 
 
-def listing(folder: Path) -> list[str]:
-    """The names in `folder`, sorted: what a delivery left behind."""
-    return sorted(path.name for path in folder.iterdir())
-
-
 def stream_sender(
     bot: Bot, plan: StreamPlan, work_dir: Path, limit_bytes: int, **options: Any
 ) -> LargeSender:

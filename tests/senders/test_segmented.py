@@ -26,8 +26,8 @@ from mediabot.media.sources import SegmentedSource
 from mediabot.media.tools import run_tool
 from mediabot.senders.base import DeliveryError, ResumePoint, SendTarget, SentPart
 from mediabot.senders.registry import make_stream_sender
-from tests.senders.results import listing, stream_sender
-from tests.support.disk import DiskSampler
+from tests.senders.results import stream_sender
+from tests.support.disk import DiskSampler, listing
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import SEGMENTED_DURATION, MediaSources
 from tests.support.media_server import MediaServer

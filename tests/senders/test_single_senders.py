@@ -13,7 +13,8 @@ from mediabot.media.probe import probe
 from mediabot.senders.album import AlbumSender, album_sizes
 from mediabot.senders.base import SendTarget, SentPart
 from mediabot.senders.registry import make_sender
-from tests.senders.results import copy_into, item_of, listing, make_jpeg, result_of, target_for
+from tests.senders.results import copy_into, item_of, make_jpeg, result_of, target_for
+from tests.support.disk import listing
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import MediaSources
 
