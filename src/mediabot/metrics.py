@@ -60,6 +60,21 @@ RATE_WAIT_SECONDS = Histogram(
     "Time a message waited for Telegram's rate budget (all processes share it)",
     buckets=_WAITS,
 )
+LOOKUP_SECONDS = Histogram(
+    "mediabot_lookup_seconds",
+    "Time a link's lookup took, by outcome (see `app.telemetry.lookup_outcome`)",
+    ["outcome"],
+    buckets=_WAITS,
+)
+LOOKUP_QUEUE_WAIT_SECONDS = Histogram(
+    "mediabot_lookup_queue_wait_seconds",
+    "Time a lookup waited between being asked for and being started",
+    buckets=_WAITS,
+)
+LOOKUPS_SHARED = Counter(
+    "mediabot_lookups_shared",
+    "Lookups answered with another asker's answer (running or recent) instead of their own",
+)
 
 
 def provider_of(media_key: str) -> str:

@@ -1,0 +1,1 @@
+"""What the bot's handlers ask for, over ports: each use case with unit tests on fakes."""
