@@ -78,6 +78,7 @@ class LookupPool:
 
     def close(self) -> None:
         """Stop the children: lookups waiting are dropped, running ones end with them."""
+        children = list((getattr(self._executor, "_processes", None) or {}).values())
         self._executor.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(self._executor, "_processes", {}).values()):
-            process.terminate()
+        for child in children:
+            child.terminate()
