@@ -119,6 +119,7 @@ async def start_workers(parts: WorkerParts, *, recover_all: bool) -> Workers:
     interval = min(60.0, settings.job_lease_s / 2)
     workers.background.append(asyncio.create_task(recovery.run_forever(interval)))
     workers.pool = lookup_pool(settings)
+    await workers.pool.warm()
     lookups = lookup_worker(parts, workers.pool)
     await lookups.sweep()
     workers.background.append(asyncio.create_task(lookups.sweep_forever(LOOKUP_SWEEP_EVERY_S)))

@@ -17,13 +17,16 @@ a running child to finish that lookup (its answer is dropped), and `close()` end
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
 from mediabot.domain.lookups import Outcome, decode_outcome, encode_outcome
+from mediabot.downloaders.errors import DownloadError
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.playlists import get_playlist
 from mediabot.downloaders.registry import get_resolutions
@@ -31,6 +34,8 @@ from mediabot.worker.lookup_find import Finder, finder
 
 logger = logging.getLogger(__name__)
 
+_WARM_UP_URL = "http://127.0.0.1:9/warm-up.mpd"
+_WARM_UP_S = 2.0
 _PRELOAD = ["mediabot.downloaders.registry", "mediabot.downloaders.playlists", "yt_dlp"]
 
 _child: tuple[asyncio.AbstractEventLoop, Finder] | None = None
@@ -45,7 +50,18 @@ def _start_child(options: DownloadOptions, max_items: int, timeout_s: float) -> 
         partial(get_playlist, options=options, max_items=max_items),
         timeout_s,
     )
-    _child = (asyncio.new_event_loop(), find)
+    loop = asyncio.new_event_loop()
+    _child = (loop, find)
+    # yt-dlp's first run in a process costs half a second (extractors, guard proxy, HTTP
+    # handlers): spend it now on a lookup that fails at once on this machine's closed
+    # port, rather than on the first user's link.
+    warm_up = replace(options, allow_private_urls=True, lookup_timeout_s=_WARM_UP_S)
+    with contextlib.suppress(DownloadError):
+        loop.run_until_complete(get_resolutions(_WARM_UP_URL, warm_up))
+
+
+def _ready() -> bool:
+    return _child is not None
 
 
 def _find_in_child(url: str) -> dict[str, Any]:
@@ -75,6 +91,14 @@ class LookupPool:
     async def __call__(self, url: str) -> Outcome:
         loop = asyncio.get_running_loop()
         return decode_outcome(await loop.run_in_executor(self._executor, _find_in_child, url))
+
+    async def warm(self) -> None:
+        """Start every child now (each warms yt-dlp up), so that the first lookups wait
+        neither for a child to start nor for yt-dlp's first run."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(self._executor, _ready) for _ in range(self.processes))
+        )
 
     def close(self) -> None:
         """Stop the children: lookups waiting are dropped, running ones end with them."""

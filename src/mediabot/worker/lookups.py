@@ -100,6 +100,12 @@ class LookupWorker:
         if request is None:
             return
         metrics.LOOKUP_QUEUE_WAIT_SECONDS.observe(age)
+        logger.info(
+            "lookup %s: started, %d link(s), %.2f s after its update",
+            request.id,
+            len(request.urls),
+            age,
+        )
         await self._work(request, age)
 
     async def on_dead_letter(self, job: Job, reason: str) -> None:
