@@ -5,6 +5,7 @@ link many users send at once, one keyboard when a worker dies mid-lookup."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import uuid
 from pathlib import Path
@@ -107,3 +108,24 @@ async def test_a_worker_killed_mid_lookup_still_gives_one_keyboard(
     [survivor] = [w for w in cluster.workers if f"lookup {request_id}: started" in w.log]
     assert survivor is not victim
     cluster.replenish()
+
+
+async def test_an_inline_query_is_answered_by_a_worker(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    url, _ = _fresh_manifest(media, media_requests)
+    query_id = fake_telegram.inject_inline_query(920_000_001, url)
+    answer = await fake_telegram.wait_for(
+        lambda call: (
+            call.method == "answerInlineQuery" and call.params.get("inline_query_id") == query_id
+        ),
+        30,
+    )
+    titles = [result["title"] for result in json.loads(answer.params["results"])]
+    assert titles[:3] == ["🎬 Video 1080p", "🎬 Video 720p", "🎬 Video 360p"]
+    asked = _last_asked(cluster)
+    [answered_by] = [w for w in cluster.workers if f"lookup {asked}: started" in w.log]
+    assert "inline offer" in answered_by.log

@@ -66,9 +66,9 @@ JOBS_QUEUE = "mediabot.jobs"
 CACHED_JOBS_QUEUE = "mediabot.jobs.cached"
 LOOKUPS_QUEUE = "mediabot.lookups"
 LOOKUP_EXPIRY_S = 30.0
-"""How long a lookup job waits for a worker before the broker drops it: a user waits no
-longer, and the sweep of lost lookups answers it with a plain reason
-(`worker.lookups.LOOKUP_WAIT_S`, the same figure)."""
+"""How long a lookup job waits for a worker before the broker drops it (a backlog of
+lookups nobody waits for is not worked through); the workers' sweep then answers its
+request with a plain reason (`worker.lookups.LOOKUP_WAIT_S`)."""
 LOOKUP_MAX_ATTEMPTS = 3
 LOOKUP_RETRY_DELAY_S = 1.0
 

@@ -11,10 +11,12 @@ import asyncio
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from mediabot.app.logs import configure_logging
 from mediabot.app.telemetry import counting_active
 from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
 from mediabot.bot.offers import OfferView
@@ -25,7 +27,7 @@ from mediabot.downloaders.options import DownloadOptions
 from mediabot.queue.base import JobQueue
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.pacing import Pacer
-from mediabot.worker.lookup_find import Finder
+from mediabot.worker.lookup_find import Finder, identity
 from mediabot.worker.lookup_pool import LookupPool
 from mediabot.worker.lookup_replies import TelegramReplies
 from mediabot.worker.lookups import LookupLane, LookupWorker
@@ -80,6 +82,7 @@ def lookup_pool(settings: Settings) -> LookupPool:
         max_items=settings.playlist_max_items,
         timeout_s=settings.lookup_timeout_s + 2.0,
         processes=settings.lookup_processes or os.cpu_count() or 1,
+        on_start=partial(configure_logging, settings),
     )
 
 
@@ -95,6 +98,7 @@ def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
                 parts.bot, parts.sessions, OfferView(), parts.admin_alerts, settings.storage_chat_id
             ),
             owner=parts.owner,
+            identity=identity,
             lease_s=LOOKUP_LEASE_S,
             lookup_timeout_s=settings.lookup_timeout_s + 5.0,
         )

@@ -3,7 +3,8 @@
 `LookupRequests` (the `lookup_requests` table) is what the bot records before it publishes a
 lookup job, and what the worker that answers it claims, so that the answer goes out once
 however often the job is delivered. `SharedLookups` (the `lookups` table) is where every
-worker of the fleet meets for one link: the first to `take` a link looks it up and `finish`es
+worker of the fleet meets for one link (keyed by its identity: every form of one video is
+one row): the first to `take` a link looks it up and `finish`es
 it; the others `read` its row until it is finished (or its lease runs out, when its worker
 died, and one of them takes it over). A finished answer is given again for `recent_s`; a
 failure only to the requests that were waiting for it when it came.

@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable
 from mediabot.domain.lookups import Found, Outcome, Refused
 from mediabot.domain.media import MediaOptions
 from mediabot.domain.playlist import PlaylistOptions, may_carry_playlist
-from mediabot.downloaders.errors import DownloadError, PlaylistLinkError
+from mediabot.downloaders.errors import DownloadError, PlaylistLinkError, UnsupportedLinkError
+from mediabot.downloaders.registry import recognise
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +28,16 @@ Finder = Callable[[str], Awaitable[Outcome]]
 
 FAILED = Refused(error="", message_id="", values={}, detail="the lookup failed")
 """The lookup's own failure (a crash, a timeout): the user is asked to try again."""
+
+
+def identity(url: str) -> str:
+    """What tells links apart for a lookup: one key for every form of one video
+    (`youtu.be/ID`, `watch?v=ID&t=5`), from the URL alone; the URL itself for a link no
+    downloader recognises."""
+    try:
+        return recognise(url).identity
+    except UnsupportedLinkError:
+        return url
 
 
 def refused(error: DownloadError) -> Refused:

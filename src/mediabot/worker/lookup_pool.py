@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from functools import partial
@@ -42,9 +43,16 @@ _child: tuple[asyncio.AbstractEventLoop, Finder] | None = None
 """In a child: its event loop and its finder (set by `_start_child`)."""
 
 
-def _start_child(options: DownloadOptions, max_items: int, timeout_s: float) -> None:
+def _start_child(
+    options: DownloadOptions,
+    max_items: int,
+    timeout_s: float,
+    on_start: Callable[[], None] | None,
+) -> None:
     """Build the child's finder over the real downloaders (imported by the fork server)."""
     global _child
+    if on_start is not None:
+        on_start()
     find = finder(
         partial(get_resolutions, options=options),
         partial(get_playlist, options=options, max_items=max_items),
@@ -74,8 +82,16 @@ class LookupPool:
     """A `Finder` whose lookups run in `processes` child processes."""
 
     def __init__(
-        self, options: DownloadOptions, *, max_items: int, timeout_s: float, processes: int
+        self,
+        options: DownloadOptions,
+        *,
+        max_items: int,
+        timeout_s: float,
+        processes: int,
+        on_start: Callable[[], None] | None = None,
     ) -> None:
+        """`on_start`: called first in each child (picklable: the process's logging set-up,
+        so that the children log where the process does)."""
         if processes < 1:
             raise ValueError(f"processes must be at least 1, got {processes}")
         context = multiprocessing.get_context("forkserver")
@@ -85,7 +101,7 @@ class LookupPool:
             max_workers=processes,
             mp_context=context,
             initializer=_start_child,
-            initargs=(options, max_items, timeout_s),
+            initargs=(options, max_items, timeout_s, on_start),
         )
 
     async def __call__(self, url: str) -> Outcome:

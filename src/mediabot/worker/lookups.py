@@ -43,8 +43,12 @@ logger = logging.getLogger(__name__)
 
 PLACEHOLDER_AFTER_S = 1.0
 """A lookup done within this long after its update is answered with its keyboard alone."""
-LOOKUP_WAIT_S = 30.0
-"""Longest a message's lookup job may wait for a worker; the lane's messages expire then."""
+LOOKUP_WAIT_S = 120.0
+"""Longest a message's links may wait for a worker, from their update: a request older than
+this when a worker takes it, or still unanswered and unclaimed then (its job lost), is
+answered with a plain reason. Longer than the lane's message expiry (30 s from publishing,
+`app.processes.LOOKUP_EXPIRY_S`), since the bot may have held the publishing through a
+broker outage."""
 INLINE_WAIT_S = 7.0
 """Longest an inline query's lookup may take: Telegram drops an answer after about 10 s
 ("query is too old"), so a slower lookup is not answered at all."""
@@ -74,6 +78,9 @@ class LookupLane:
     find: Finder
     replies: LookupReplies
     owner: str
+    identity: Callable[[str], str] = str
+    """The key a link's lookup is shared under (`lookup_find.identity`: every form of one
+    video shares one lookup)."""
     lease_s: float = 15.0
     placeholder_after_s: float = PLACEHOLDER_AFTER_S
     wait_s: float = LOOKUP_WAIT_S
@@ -197,25 +204,26 @@ class LookupWorker:
 
     def _shared(self, url: str) -> Awaitable[Outcome]:
         """The link's outcome; requests of this process for one link share one waiter."""
-        waiter = self._waiters.get(url)
+        key = self._lane.identity(url)
+        waiter = self._waiters.get(key)
         if waiter is None:
-            waiter = asyncio.create_task(self._meet(url), name=f"lookup {url[:80]}")
-            self._waiters[url] = waiter
-            waiter.add_done_callback(lambda _: self._waiters.pop(url, None))
+            waiter = asyncio.create_task(self._meet(key, url), name=f"lookup {url[:80]}")
+            self._waiters[key] = waiter
+            waiter.add_done_callback(lambda _: self._waiters.pop(key, None))
             waiter.add_done_callback(_retrieve)
         else:
             metrics.LOOKUPS_SHARED.inc()
         return asyncio.shield(waiter)
 
-    async def _meet(self, url: str) -> Outcome:
+    async def _meet(self, key: str, url: str) -> Outcome:
         """Look the link up, or wait for the worker that does (see `SharedLookups`)."""
         lane = self._lane
         since: float | None = None
         pause_s = _POLL_FIRST_S
         while True:
-            board = await lane.shared.take(url, lane.owner, lane.lease_s, since)
+            board = await lane.shared.take(key, lane.owner, lane.lease_s, since)
             if isinstance(board, Taken):
-                return await self._run(url)
+                return await self._run(key, url)
             if isinstance(board, Answered):
                 metrics.LOOKUPS_SHARED.inc()
                 logger.info("%s: answered by a shared lookup", url)
@@ -225,22 +233,22 @@ class LookupWorker:
             await asyncio.sleep(pause_s)
             pause_s = min(_POLL_MOST_S, pause_s * 1.5)
 
-    async def _run(self, url: str) -> Outcome:
+    async def _run(self, key: str, url: str) -> Outcome:
         lane = self._lane
         renewing = asyncio.create_task(
-            _every(lane.lease_s / 3, lambda: lane.shared.renew(url, lane.owner, lane.lease_s))
+            _every(lane.lease_s / 3, lambda: lane.shared.renew(key, lane.owner, lane.lease_s))
         )
         started = time.monotonic()
         try:
             outcome = await lane.find(url)
         except BaseException:
             with contextlib.suppress(Exception):
-                await asyncio.shield(lane.shared.give_up(url, lane.owner))
+                await asyncio.shield(lane.shared.give_up(key, lane.owner))
             raise
         finally:
             renewing.cancel()
         metrics.LOOKUP_SECONDS.labels(outcome=_label(outcome)).observe(time.monotonic() - started)
-        await lane.shared.finish(url, lane.owner, outcome, failed=isinstance(outcome, Refused))
+        await lane.shared.finish(key, lane.owner, outcome, failed=isinstance(outcome, Refused))
         return outcome
 
     async def _renew(self, request_id: uuid.UUID) -> None:
