@@ -110,3 +110,11 @@ async def test_a_request_left_by_a_dead_worker_is_found_unanswered(engine: Async
         )
     assert [row.id for row in await requests.unanswered(older_than_s=5)] == [request_id]
     assert await requests.claim(request_id, "alive", 10) is not None
+
+
+async def test_a_request_nobody_claimed_may_still_be_answered_once(engine: AsyncEngine) -> None:
+    """A job that failed before any claim (dead-lettered): its answer is still claimable."""
+    requests = LookupRequests(engine)
+    request_id = await _request(engine)
+    assert await requests.claim_answer(request_id, "w1")
+    assert not await requests.claim_answer(request_id, "w2")

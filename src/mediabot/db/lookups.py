@@ -129,7 +129,9 @@ class LookupRequests:
                 .where(
                     LookupRequest.id == request_id,
                     LookupRequest.state == LookupState.PENDING,
-                    (LookupRequest.owner == owner) | (LookupRequest.lease_until < _EpochNow()),
+                    (LookupRequest.owner == owner)
+                    | LookupRequest.lease_until.is_(None)
+                    | (LookupRequest.lease_until < _EpochNow()),
                 )
                 .values(state=LookupState.ANSWERING, owner=owner)
             )
