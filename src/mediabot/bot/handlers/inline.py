@@ -17,7 +17,6 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from typing import TypeGuard
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
@@ -28,15 +27,12 @@ from aiogram.types.inline_query_result_union import InlineQueryResultUnion
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
-from mediabot.bot.limits import limit_refusal, place_still_free
 from mediabot.bot.links import first_link
 from mediabot.bot.offers import OfferView, cached_results
 from mediabot.bot.outages import UpdateHold
+from mediabot.bot.usecases.inline import InlineChoices, SessionInlineRecords
 from mediabot.bot.usecases.lookups import ask_lookup
 from mediabot.config import Settings
-from mediabot.db.models import File
-from mediabot.db.repositories import FileRepository
-from mediabot.domain.enums import RequestState
 from mediabot.domain.inline import INLINE_START_PREFIX, InlineChoice, request_of_payload
 from mediabot.domain.jobs import Job
 from mediabot.i18n import current_locale
@@ -84,6 +80,7 @@ async def queue_chosen_result(
     session: AsyncSession,
     settings: Settings,
     job_queue: JobQueue,
+    cached_queue: JobQueue,
     bot: Bot,
     user_row_id: uuid.UUID,
     hold: UpdateHold,
@@ -99,31 +96,10 @@ async def queue_chosen_result(
             chosen.from_user.id,
         )
         return
-    files = FileRepository(session)
-    offer = await files.get(choice.offer_id)
-    await session.commit()
-    if offer is not None and offer.inline_message_id == place:
-        return  # the same update again (a webhook's retry): already queued
-    if not _may_choose(offer, choice, user_row_id):
-        logger.warning(
-            "refused chosen inline result %r of user %s", chosen.result_id, chosen.from_user.id
-        )
-        await _tell(bot, place, texts.not_available())
-        return
-    refusal = await limit_refusal(session, user_row_id, settings)
+    choices = _inline_choices(session, settings, hold, job_queue, cached_queue)
+    refusal = await choices.chosen(user_row_id, choice, place)
     if refusal is not None:
         await _tell(bot, place, refusal)
-        return
-    if not await place_still_free(session, user_row_id, settings.max_active_requests):
-        await session.commit()
-        await _tell(bot, place, texts.stack_full_alert(settings.max_active_requests))
-        return
-    if await files.choose(choice.offer_id, choice.kind, choice.height) is None:
-        await session.commit()  # chosen already (the same update twice): nothing changes
-        return
-    await files.set_state(choice.offer_id, RequestState.QUEUED, inline_message_id=place)
-    await session.commit()
-    await _publish(hold, job_queue, choice.offer_id)
 
 
 @router.message(
@@ -135,69 +111,40 @@ async def send_inline_parts(
     command: CommandObject,
     session: AsyncSession,
     settings: Settings,
+    job_queue: JobQueue,
     cached_queue: JobQueue,
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
     hold: UpdateHold,
 ) -> None:
     """The deep link of an inline message too large for it: the parts, sent here (a new
-    request of this user's, resent from the storage chat's file ids).
+    request of this user's, resent from the storage chat's file ids)."""
+    choices = _inline_choices(session, settings, hold, job_queue, cached_queue)
+    answer = await choices.parts(request_of_payload(command.args), chat_row_id, user_row_id)
+    await message.answer(answer)
 
-    Only the person who chose the inline result may pull its parts: request ids are seen
-    by others (in button data in groups), so any other request named here, or someone
-    else's inline request, is refused like a request that does not exist.
-    """
-    request_id = request_of_payload(command.args)
-    files = FileRepository(session)
-    delivered = await files.get(request_id, with_parts=True) if request_id is not None else None
-    await session.commit()
-    if not _parts_of_own_inline_delivery(delivered, user_row_id):
-        logger.warning(
-            "refused inline parts %r in chat %s", (command.args or "")[:64], message.chat.id
-        )
-        await message.answer(texts.not_available())
-        return
-    refusal = await limit_refusal(session, user_row_id, settings)
-    if refusal is not None:
-        await message.answer(refusal)
-        return
-    again = await files.again(delivered, chat_row_id, user_row_id)
-    await session.commit()
-    logger.info(
-        "request %s: parts of inline request %s sent to the private chat", again.id, delivered.id
+
+def _inline_choices(
+    session: AsyncSession,
+    settings: Settings,
+    hold: UpdateHold,
+    job_queue: JobQueue,
+    cached_queue: JobQueue,
+) -> InlineChoices:
+    """The use case over the update's session, publishing through its hold."""
+
+    async def publish(job: Job) -> bool:
+        return await hold.publish(job_queue, job)
+
+    async def publish_cached(job: Job) -> bool:
+        return await hold.publish(cached_queue, job)
+
+    return InlineChoices(
+        SessionInlineRecords(session, settings),
+        publish,
+        publish_cached,
+        settings.max_active_requests,
     )
-    await message.answer(texts.inline_sending_parts())
-    await _publish(hold, cached_queue, again.id)
-
-
-def _parts_of_own_inline_delivery(
-    delivered: File | None, user_row_id: uuid.UUID
-) -> TypeGuard[File]:
-    """Whether `delivered` is an inline request of this user's, delivered in parts."""
-    return (
-        delivered is not None
-        and delivered.inline_message_id is not None
-        and delivered.requested_by_id == user_row_id
-        and delivered.state is RequestState.DELIVERED
-        and bool(delivered.parts)
-    )
-
-
-def _may_choose(offer: File | None, choice: InlineChoice, user_row_id: uuid.UUID) -> bool:
-    """Whether the chosen result names an open offer of this user's, and a choice in it."""
-    return (
-        offer is not None
-        and offer.requested_by_id == user_row_id
-        and offer.state is RequestState.OFFERED
-        and offer.offer is not None
-        and offer.offer.offers(choice.kind, choice.height)
-    )
-
-
-async def _publish(hold: UpdateHold, job_queue: JobQueue, request_id: uuid.UUID) -> None:
-    """Publish the request's job, waiting out a broker outage (see `UpdateHold.publish`)."""
-    if await hold.publish(job_queue, Job(request_id)):
-        logger.info("request %s: queued", request_id)
 
 
 async def _answer(
