@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
-from mediabot.db.models import File, FilePart
+from mediabot.db.models import File, FilePart, ProviderRow
 from mediabot.db.repositories import (
     ChatRepository,
     FileRepository,
@@ -20,6 +20,7 @@ from mediabot.db.repositories import (
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.downloaders.registry import providers
 from tests.support.rows import add_request
 
 
@@ -47,8 +48,23 @@ async def test_upsert_refreshes_instead_of_duplicating(
 
 async def test_every_provider_has_a_row(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session:
-        ids = {provider: await ProviderRepository(session).id_of(provider) for provider in Provider}
-    assert len(set(ids.values())) == len(Provider)
+        rows = ProviderRepository(session)
+        ids = {provider: await rows.id_of(provider) for provider in providers()}
+    assert len(set(ids.values())) == len(providers())
+
+
+async def test_a_new_site_gets_its_provider_row_on_first_use(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    vimeo = Provider.declare("vimeo", "Vimeo")
+    async with sessions() as session:
+        first = await ProviderRepository(session).id_of(vimeo)
+        second = await ProviderRepository(session).id_of(Provider("vimeo"))
+        await session.commit()
+        shown = await session.scalar(
+            select(ProviderRow.display_name).where(ProviderRow.id == first)
+        )
+    assert first == second and shown == "Vimeo"
 
 
 async def test_an_offer_is_chosen_once(sessions: async_sessionmaker[AsyncSession]) -> None:

@@ -18,7 +18,6 @@ from mediabot.domain.media import (
 )
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistTally
-from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.media.sources import SplitSource
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
@@ -362,18 +361,7 @@ class World:
     def pipeline(self, work_dir: Path, bot: Any = None, **extra: Any) -> Pipeline:
         """A pipeline over these fakes that claims this world's request (`extra`: more
         `PipelineParts`)."""
-        unused = cast(Any, None)  # the adapters' materials: the fakes stand in for them
-        parts = PipelineParts(
-            sessions=unused,
-            bot=bot,
-            pacer=unused,
-            download_options=DownloadOptions(),
-            work_dir=work_dir,
-            upload_limit_bytes=1000,
-            owner="worker-1",
-            status_markup=lambda _request_id: None,
-            **extra,
-        )
+        parts = PipelineParts(bot=bot, work_dir=work_dir, upload_limit_bytes=1000, **extra)
         self.requests.claim_outcome = Claim(True, request=self.request)
         return Pipeline(parts, self.ports())
 
