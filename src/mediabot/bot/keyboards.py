@@ -23,6 +23,7 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from mediabot.domain.media import MediaOptions
+from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PLAYLIST_HEIGHTS
 from mediabot.i18n import SUPPORTED_LOCALES, _
 
@@ -84,24 +85,31 @@ def choices_keyboard(
     options: MediaOptions,
     extra_rows: list[list[InlineKeyboardButton]] | None = None,
 ) -> InlineKeyboardMarkup:
+    """The keyboard of a link's options (see `offer_keyboard`)."""
+    return offer_keyboard(request_id, Offer.of(options), extra_rows)
+
+
+def offer_keyboard(
+    request_id: uuid.UUID,
+    offer: Offer,
+    extra_rows: list[list[InlineKeyboardButton]] | None = None,
+) -> InlineKeyboardMarkup:
     """One button per resolution with its estimated size, audio only, `extra_rows` (the
     playlist a video link also names), and cancel."""
     rows: list[list[InlineKeyboardButton]] = []
     video_buttons = [
         InlineKeyboardButton(
-            text=f"{resolution.height}p · {format_size(resolution.estimated_bytes)}",
+            text=f"{height}p · {format_size(offer.sizes.get(height))}",
             callback_data=ChoiceData(
-                request_id=request_id, choice=Choice.VIDEO, height=resolution.height
+                request_id=request_id, choice=Choice.VIDEO, height=height
             ).pack(),
         )
-        for resolution in options.resolutions
+        for height in offer.heights
     ]
     rows.extend(video_buttons[index : index + 2] for index in range(0, len(video_buttons), 2))
-    if options.photo_count and not options.resolutions:
+    if offer.photos and not offer.heights:
         label = (
-            _("Photo")
-            if options.photo_count == 1
-            else _("All {count} items").format(count=options.photo_count)
+            _("Photo") if offer.photos == 1 else _("All {count} items").format(count=offer.photos)
         )
         rows.append(
             [
@@ -111,13 +119,11 @@ def choices_keyboard(
                 )
             ]
         )
-    if options.has_audio:
+    if offer.audio:
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=_("🎵 Audio only · {size}").format(
-                        size=format_size(options.audio_estimated_bytes)
-                    ),
+                    text=_("🎵 Audio only · {size}").format(size=format_size(offer.audio_size)),
                     callback_data=ChoiceData(request_id=request_id, choice=Choice.AUDIO).pack(),
                 )
             ]

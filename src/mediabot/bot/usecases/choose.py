@@ -23,6 +23,7 @@ from mediabot.bot.usecases.ports import Ports, Reply
 from mediabot.db.models import File
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
+from mediabot.domain.preferences import DeliveryForm
 
 logger = logging.getLogger(__name__)
 
@@ -101,15 +102,24 @@ async def _record(
     if owner is not None and (full := await taken_meanwhile(ports, owner, limits.max_active)):
         return full  # another press of this user's got in first
     files = ports.files
-    if await files.choose(offer.id, pick.kind, pick.resolution) is None:
+    form = await _form_of(ports, user_id, pick)
+    if await files.choose(offer.id, pick.kind, pick.resolution, form) is None:
         await ports.transaction.commit()  # nothing changed; ends the transaction
         return Refused.ALREADY_CHOSEN
     await files.set_state(offer.id, RequestState.QUEUED)
     queued = await files.get(offer.id)
     position = await files.queue_position(queued) if queued is not None else 0
-    cached = await files.find_delivered(offer.media_key, pick.kind, pick.resolution) is not None
+    hit = await files.find_delivered(offer.media_key, pick.kind, pick.resolution, form)
     await ports.transaction.commit()
-    return Queued(offer.id, position, cached)
+    return Queued(offer.id, position, hit is not None)
+
+
+async def _form_of(ports: Ports, user_id: uuid.UUID, pick: Pick) -> DeliveryForm:
+    """The form the presser's settings ask for; photos always come as photos (a document
+    of a picture is no original stream kept from re-encoding)."""
+    if pick.kind is MediaKind.PHOTO:
+        return DeliveryForm.MEDIA
+    return (await ports.users.preferences(user_id)).form
 
 
 class CancelOutcome(Enum):

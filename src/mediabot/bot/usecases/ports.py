@@ -24,6 +24,7 @@ from mediabot.db.stats import Stats
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.playlist import PlaylistTally
+from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
 
 T_contra = TypeVar("T_contra", contravariant=True)
 
@@ -49,9 +50,13 @@ class Files(Protocol):
         ...
 
     async def choose(
-        self, file_id: uuid.UUID, kind: MediaKind, resolution: int | None
+        self,
+        file_id: uuid.UUID,
+        kind: MediaKind,
+        resolution: int | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> File | None:
-        """Turn an offer into an accepted request, once; None for a second press."""
+        """Turn an offer into an accepted request in `form`, once; None for a second press."""
         ...
 
     async def set_state(self, file_id: uuid.UUID, state: RequestState) -> bool:
@@ -61,7 +66,11 @@ class Files(Protocol):
     async def queue_position(self, file: File) -> int: ...
 
     async def find_delivered(
-        self, media_key: str, kind: MediaKind, resolution: int | None
+        self,
+        media_key: str,
+        kind: MediaKind,
+        resolution: int | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> File | None: ...
 
     async def count_in_flight_of_user(self, user_id: uuid.UUID) -> int: ...
@@ -113,6 +122,20 @@ class Users(Protocol):
         ...
 
     async def set_language(self, user_id: uuid.UUID, language: str | None) -> None: ...
+
+    async def preferences(self, user_id: uuid.UUID) -> Preferences:
+        """The user's /settings (the defaults for a user never seen)."""
+        ...
+
+    async def set_preferences(
+        self,
+        user_id: uuid.UUID,
+        *,
+        default: DefaultChoice | None = None,
+        form: DeliveryForm | None = None,
+    ) -> None:
+        """Change the settings given (None: unchanged)."""
+        ...
 
     async def set_banned(self, telegram_id: int, banned: bool) -> bool:
         """False when no user has this Telegram id."""

@@ -12,6 +12,7 @@ from mediabot.db.base import utcnow
 from mediabot.db.models import File, User
 from mediabot.db.repositories._common import Repository, choice, queued_request
 from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.preferences import DeliveryForm
 
 _MEDIA_COLUMNS = (
     "provider_id",
@@ -21,6 +22,7 @@ _MEDIA_COLUMNS = (
     "resolution",
     "title",
     "duration_s",
+    "form",
 )
 """What a request for the same media again takes from the one delivered."""
 
@@ -87,10 +89,16 @@ class RequestRepository(Repository):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def choose(
-        self, file_id: uuid.UUID, kind: MediaKind, resolution: int | None
+        self,
+        file_id: uuid.UUID,
+        kind: MediaKind,
+        resolution: int | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> File | None:
-        """Turn an offer into an accepted request, once: a second press changes nothing."""
-        result = await self._session.execute(choice(File, file_id, kind, resolution))
+        """Turn an offer into an accepted request in `form`, once: a second press changes
+        nothing."""
+        statement = choice(File, file_id, kind, resolution).values(form=form)
+        result = await self._session.execute(statement)
         if not result.rowcount:  # type: ignore[attr-defined]
             return None
         return await self.get(file_id)
