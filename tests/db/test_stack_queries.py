@@ -10,7 +10,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.bot import texts
-from mediabot.bot.handlers import choices
+from mediabot.bot.adapters import database_ports
+from mediabot.bot.usecases.choose import Chosen, Pick, choose
+from mediabot.bot.usecases.limits import Limits, StackFull
 from mediabot.db.base import utcnow
 from mediabot.db.engine import create_session_factory
 from mediabot.db.models import File, FilePart
@@ -23,7 +25,9 @@ from mediabot.db.repositories import (
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.domain.jobs import Job
 from mediabot.domain.media import Progress
+from mediabot.domain.offer import Offer
 from mediabot.worker.adapters import DatabaseRequests
 
 LEASE = timedelta(minutes=2)
@@ -191,6 +195,7 @@ async def _offered(sessions: async_sessionmaker[AsyncSession], key: str) -> File
                 request_url=f"https://youtu.be/{key}",
                 media_key=key,
                 state=RequestState.OFFERED,
+                offer=Offer(audio=True),
             )
         )
 
@@ -201,12 +206,33 @@ async def test_two_presses_at_once_cannot_both_fill_the_last_place(engine: Async
     sessions = create_session_factory(engine)
     offers = [await _offered(sessions, f"youtube:race{index}") for index in range(2)]
 
-    async def press(offer: File) -> object:
+    published: list[Job] = []
+
+    class Publisher:
+        async def publish(self, job: Job, *, cached: bool = False) -> bool:
+            published.append(job)
+            return True
+
+    async def press(offer: File) -> Chosen:
+        outcomes: list[Chosen] = []
+
+        async def reply(chosen: Chosen) -> None:
+            outcomes.append(chosen)
+
         async with sessions() as session:
-            return await choices._queue(session, offer, MediaKind.AUDIO, None, max_active=1)
+            await choose(
+                database_ports(session, Publisher()),
+                offer,
+                Pick(MediaKind.AUDIO),
+                offer.requested_by_id or uuid.uuid4(),
+                Limits(max_active=1, per_hour=100),
+                reply,
+            )
+        return outcomes[0]
 
     outcomes = await asyncio.gather(*(press(offer) for offer in offers))
-    assert sorted(outcome is choices._FULL for outcome in outcomes) == [False, True]
+    assert sorted(isinstance(outcome, StackFull) for outcome in outcomes) == [False, True]
+    assert len(published) == 1
 
 
 async def test_a_ban_cancels_the_users_pending_requests_only(engine: AsyncEngine) -> None:
