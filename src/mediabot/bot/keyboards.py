@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from mediabot.domain.media import MediaOptions
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PLAYLIST_HEIGHTS
+from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
 from mediabot.i18n import SUPPORTED_LOCALES, _
 
 _HEX_UUID = re.compile(r"[0-9a-f]{32}")
@@ -47,10 +48,19 @@ def _digits(value: object) -> object:
     return value
 
 
+def _telegram_id(value: object) -> object:
+    """A packed Telegram user id (plain decimal digits, no sign); any other text is refused."""
+    if isinstance(value, str) and not re.fullmatch(r"[1-9][0-9]{0,15}", value):
+        raise ValueError("a Telegram id is plain decimal digits")
+    return value
+
+
 HexId = Annotated[uuid.UUID, BeforeValidator(_hex_uuid)]
 """A row's id in callback data: packed as its hex, parsed back strictly."""
 Count = Annotated[int, BeforeValidator(_digits), Field(ge=0, le=10_000)]
 """A height or a page number in callback data."""
+TelegramId = Annotated[int, BeforeValidator(_telegram_id), Field(ge=1, le=2**53)]
+"""A Telegram user's id in callback data."""
 
 
 class Choice(StrEnum):
@@ -192,6 +202,21 @@ def _playlist_cancel_button(playlist_id: uuid.UUID) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=_("✖ Cancel"), callback_data=data)
 
 
+class OtherChoicesData(CallbackData, prefix="m"):
+    """ "⚙ Other choices" under a request its owner's default chose: the offer's keyboard
+    again, for another choice."""
+
+    request_id: HexId
+
+
+def other_choices_keyboard(request_id: uuid.UUID) -> InlineKeyboardMarkup:
+    """The one button under a request delivered by the owner's default (/settings)."""
+    data = OtherChoicesData(request_id=request_id).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=_("⚙ Other choices"), callback_data=data)]]
+    )
+
+
 def cancel_keyboard(request_id: uuid.UUID) -> InlineKeyboardMarkup:
     """The single button shown while a request waits or runs."""
     data = ChoiceData(request_id=request_id, choice=Choice.CANCEL).pack()
@@ -290,5 +315,63 @@ def language_keyboard() -> InlineKeyboardMarkup:
                 )
                 for locale in SUPPORTED_LOCALES
             ]
+        ]
+    )
+
+
+class SettingsData(CallbackData, prefix="set"):
+    """A /settings button of the user `user_id` (their Telegram id): a new default
+    choice, or a new form of files; exactly one of the two."""
+
+    user_id: TelegramId
+    default: DefaultChoice | None = None
+    form: DeliveryForm | None = None
+
+    @model_validator(mode="after")
+    def _one_setting(self) -> Self:
+        if (self.default is None) == (self.form is None):
+            raise ValueError("a settings button changes one setting")
+        return self
+
+
+def default_label(default: DefaultChoice) -> str:
+    """A default choice as the user reads it."""
+    if default is DefaultChoice.ASK:
+        return _("Always ask")
+    if default is DefaultChoice.AUDIO:
+        return _("🎵 Audio only")
+    return _("Best up to {height}p").format(height=default.max_height)
+
+
+def form_label(form: DeliveryForm) -> str:
+    """A form of files as the user reads it."""
+    return _("▶ As video") if form is DeliveryForm.MEDIA else _("📄 As a file")
+
+
+def settings_keyboard(user_id: int, current: Preferences) -> InlineKeyboardMarkup:
+    """The /settings buttons of the user with Telegram id `user_id`, the current values
+    marked ✓: ask or audio, the heights, then the forms of files."""
+
+    def button(text: str, chosen: bool, data: SettingsData) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=f"✓ {text}" if chosen else text, callback_data=data.pack())
+
+    def default_button(default: DefaultChoice, text: str) -> InlineKeyboardButton:
+        data = SettingsData(user_id=user_id, default=default)
+        return button(text, current.default is default, data)
+
+    heights = [choice for choice in DefaultChoice if choice.max_height is not None]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                default_button(DefaultChoice.ASK, default_label(DefaultChoice.ASK)),
+                default_button(DefaultChoice.AUDIO, default_label(DefaultChoice.AUDIO)),
+            ],
+            [default_button(choice, f"≤{choice.max_height}p") for choice in heights],
+            [
+                button(
+                    form_label(form), current.form is form, SettingsData(user_id=user_id, form=form)
+                )
+                for form in DeliveryForm
+            ],
         ]
     )

@@ -301,6 +301,27 @@ class FakeFiles:
         )
         return delivered[offset : offset + limit], len(delivered)
 
+    async def offer_again(self, request: File, status_message_id: int) -> File:
+        self.world.touch()
+        for file in self.world.files.values():
+            if (
+                file.chat_id == request.chat_id
+                and file.status_message_id == status_message_id
+                and file.state is RequestState.OFFERED
+                and file.id != request.id
+            ):
+                return file
+        return self.world.offer(
+            request.requested_by_id,
+            chat_id=request.chat_id,
+            chat=request.chat,
+            request_url=request.request_url,
+            media_key=request.media_key,
+            title=request.title,
+            offer=request.offer,
+            status_message_id=status_message_id,
+        )
+
     async def again(self, delivered: File, chat_id: uuid.UUID, user_id: uuid.UUID) -> File:
         self.world.touch()
         file = File(

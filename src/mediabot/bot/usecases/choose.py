@@ -135,3 +135,18 @@ async def cancel(ports: Ports, offer: File) -> CancelOutcome:
     await ports.transaction.commit()
     logger.info("request %s: cancelled by the user", offer.id)
     return CancelOutcome.CANCELLED
+
+
+async def offer_again(ports: Ports, request: File, shown_on: int) -> File | Refused:
+    """ "⚙ Other choices" under `request`, which its owner's default chose: its offer made
+    again on the message `shown_on` (an offer of its own, so the first request keeps its
+    file and its place in the history). Refused while the request still owes its file
+    (another choice would race it on the same message), and for a request with no offer."""
+    if request.offer is None:
+        return Refused.NOT_AVAILABLE
+    if not request.state.is_final:
+        return Refused.ALREADY_CHOSEN
+    offer = await ports.files.offer_again(request, shown_on)
+    await ports.transaction.commit()
+    logger.info("request %s: offered again as %s", request.id, offer.id)
+    return offer

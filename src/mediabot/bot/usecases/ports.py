@@ -85,6 +85,11 @@ class Files(Protocol):
         self, user_id: uuid.UUID, *, offset: int = 0, limit: int = 10
     ) -> tuple[Sequence[File], int]: ...
 
+    async def offer_again(self, request: File, status_message_id: int) -> File:
+        """An offer of what `request` offered, shown on `status_message_id`: the one
+        already there, or a new one."""
+        ...
+
     async def again(self, delivered: File, chat_id: uuid.UUID, user_id: uuid.UUID) -> File:
         """A new queued request for what `delivered` was."""
         ...

@@ -26,6 +26,20 @@ _MEDIA_COLUMNS = (
 )
 """What a request for the same media again takes from the one delivered."""
 
+_OFFER_COLUMNS = (
+    "chat_id",
+    "requested_by_id",
+    "provider_id",
+    "request_url",
+    "media_key",
+    "title",
+    "duration_s",
+    "offer",
+    "link_message_id",
+    "message_thread_id",
+)
+"""What an offer made again takes from the request it was first made for."""
+
 
 class RequestRepository(Repository):
     """`files` rows as requests: what was asked for, by whom, and how far it got."""
@@ -102,6 +116,25 @@ class RequestRepository(Repository):
         if not result.rowcount:  # type: ignore[attr-defined]
             return None
         return await self.get(file_id)
+
+    async def offer_again(self, request: File, status_message_id: int) -> File:
+        """An offer of what `request` offered, to the same chat and owner, shown on the
+        message `status_message_id`: the offer already shown there if there is one (a
+        press twice makes one offer), else a new one."""
+        shown = await self._session.scalar(
+            select(File).where(
+                File.chat_id == request.chat_id,
+                File.status_message_id == status_message_id,
+                File.state == RequestState.OFFERED,
+                File.id != request.id,
+            )
+        )
+        if shown is not None:
+            return shown
+        columns = {column: getattr(request, column) for column in _OFFER_COLUMNS}
+        return await self.add(
+            File(state=RequestState.OFFERED, status_message_id=status_message_id, **columns)
+        )
 
     async def end_pending_of_chat(
         self, chat_id: uuid.UUID, state: RequestState, reason: str
