@@ -374,7 +374,9 @@ class FakePlaylists:
         playlist.state, playlist.chosen_at = RequestState.ACCEPTED, self.world.now
         return True
 
-    async def queue_items(self, playlist: Playlist, cached: set[int]) -> list[File]:
+    async def queue_items(
+        self, playlist: Playlist, cached: set[int], form: DeliveryForm = DeliveryForm.MEDIA
+    ) -> list[File]:
         self.world.touch()
         order = sorted(range(len(playlist.entries)), key=lambda index: (index not in cached, index))
         items = []
@@ -389,6 +391,7 @@ class FakePlaylists:
                 resolution=playlist.resolution,
                 playlist_id=playlist.id,
                 playlist_position=position,
+                form=form,
             )
             items.append(item)
         return items

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from mediabot.bot.usecases.choose import Pick, Queued, Refused, choose, offer_again
 from mediabot.bot.usecases.limits import Limits
+from mediabot.bot.usecases.playlists import choose as choose_playlist
 from mediabot.bot.usecases.settings import change_settings, read_settings
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.offer import Offer
@@ -85,3 +86,24 @@ async def test_other_choices_waits_for_a_request_still_on_its_way() -> None:
     assert await offer_again(world.ports, running, shown_on=91) is Refused.ALREADY_CHOSEN
     without_offer = world.delivered(user, offer=None)
     assert await offer_again(world.ports, without_offer, shown_on=92) is Refused.NOT_AVAILABLE
+
+
+async def test_a_playlists_items_come_in_the_owners_form_cached_in_that_form_first() -> None:
+    world = World()
+    user = world.user()
+    world.preferences[user] = Preferences(form=DeliveryForm.DOCUMENT)
+    playlist = world.playlist(user)
+    world.delivered(world.user(2), media_key="generic:item2", kind=MediaKind.VIDEO, resolution=720)
+    world.delivered(
+        world.user(3),
+        media_key="generic:item3",
+        kind=MediaKind.VIDEO,
+        resolution=720,
+        form=DeliveryForm.DOCUMENT,
+    )
+    await choose_playlist(
+        world.ports, playlist, Pick(MediaKind.VIDEO, 720), user, LIMITS, world.reply
+    )
+    items = world.items_of(playlist.id)
+    assert [item.media_key for item in items] == ["generic:item3", "generic:item1", "generic:item2"]
+    assert {item.form for item in items} == {DeliveryForm.DOCUMENT}

@@ -102,7 +102,7 @@ async def _record(
     if owner is not None and (full := await taken_meanwhile(ports, owner, limits.max_active)):
         return full  # another press of this user's got in first
     files = ports.files
-    form = await _form_of(ports, user_id, pick)
+    form = await form_for(ports, user_id, pick.kind)
     if await files.choose(offer.id, pick.kind, pick.resolution, form) is None:
         await ports.transaction.commit()  # nothing changed; ends the transaction
         return Refused.ALREADY_CHOSEN
@@ -114,10 +114,10 @@ async def _record(
     return Queued(offer.id, position, hit is not None)
 
 
-async def _form_of(ports: Ports, user_id: uuid.UUID, pick: Pick) -> DeliveryForm:
-    """The form the presser's settings ask for; photos always come as photos (a document
-    of a picture is no original stream kept from re-encoding)."""
-    if pick.kind is MediaKind.PHOTO:
+async def form_for(ports: Ports, user_id: uuid.UUID | None, kind: MediaKind) -> DeliveryForm:
+    """The form a choice of `kind` by this user comes in: their setting's; photos always
+    come as photos (a document of a picture keeps no original stream from re-encoding)."""
+    if user_id is None or kind is MediaKind.PHOTO:
         return DeliveryForm.MEDIA
     return (await ports.users.preferences(user_id)).form
 

@@ -11,7 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from mediabot.bot.usecases.choose import Pick, Refused, refused_state
+from mediabot.bot.usecases.choose import Pick, Refused, form_for, refused_state
 from mediabot.bot.usecases.limits import (
     LimitRefusal,
     Limits,
@@ -83,12 +83,13 @@ async def _queue(
         await ports.transaction.commit()
         return Refused.ALREADY_CHOSEN
     playlist.kind, playlist.resolution = kind, resolution
+    form = await form_for(ports, owner, kind)
     cached = {
         index
         for index, entry in enumerate(playlist.entries)
-        if await ports.files.find_delivered(entry.media_key, kind, resolution) is not None
+        if await ports.files.find_delivered(entry.media_key, kind, resolution, form) is not None
     }
-    items = [item.id for item in await ports.playlists.queue_items(playlist, cached)]
+    items = [item.id for item in await ports.playlists.queue_items(playlist, cached, form)]
     await ports.transaction.commit()
     logger.info(
         "playlist %s: %d items queued as %s %s (%d cached)",

@@ -108,7 +108,11 @@ class Playlists(Protocol):
         """Record the choice for all the items, once."""
         ...
 
-    async def queue_items(self, playlist: Playlist, cached: set[int]) -> list[File]: ...
+    async def queue_items(
+        self, playlist: Playlist, cached: set[int], form: DeliveryForm = DeliveryForm.MEDIA
+    ) -> list[File]:
+        """One queued request per entry, each in `form` (the `cached` entries first)."""
+        ...
 
     async def end_items(self, playlist_id: uuid.UUID, state: RequestState, reason: str) -> bool:
         """End what is left; False when the playlist had ended already."""
