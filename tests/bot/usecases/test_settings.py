@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from mediabot.bot.usecases.choose import Pick, Queued, Refused, choose, offer_again
+from mediabot.bot.usecases.choose import Queued, Refused, choose, offer_again
 from mediabot.bot.usecases.limits import Limits
 from mediabot.bot.usecases.playlists import choose as choose_playlist
 from mediabot.bot.usecases.settings import change_settings, read_settings
 from mediabot.domain.enums import MediaKind, RequestState
-from mediabot.domain.offer import Offer
+from mediabot.domain.offer import Offer, Pick
 from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
 from tests.bot.usecases.bot_fakes import World
 

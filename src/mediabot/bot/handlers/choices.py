@@ -25,12 +25,13 @@ from mediabot.bot.keyboards import (
 from mediabot.bot.presses import OfferPressed
 from mediabot.bot.replies import refuse_by_limits, refused_text
 from mediabot.bot.usecases import choose as choosing
-from mediabot.bot.usecases.choose import CancelOutcome, Chosen, Pick, Queued, Refused
+from mediabot.bot.usecases.choose import CancelOutcome, Chosen, Queued, Refused
 from mediabot.bot.usecases.limits import Limits
 from mediabot.bot.usecases.ports import Ports
 from mediabot.config import Settings
 from mediabot.db.models import File
 from mediabot.domain.enums import MediaKind
+from mediabot.domain.offer import Pick
 
 router = Router(name="choices")
 

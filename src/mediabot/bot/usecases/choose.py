@@ -23,6 +23,7 @@ from mediabot.bot.usecases.ports import Ports, Reply
 from mediabot.db.models import File
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
+from mediabot.domain.offer import Pick
 from mediabot.domain.preferences import DeliveryForm
 
 logger = logging.getLogger(__name__)
@@ -48,18 +49,6 @@ class Queued:
 
 
 Chosen = Queued | Refused | LimitRefusal
-
-
-@dataclass(frozen=True, slots=True)
-class Pick:
-    """What was pressed: a kind, and the height of a video."""
-
-    kind: MediaKind
-    height: int = 0
-
-    @property
-    def resolution(self) -> int | None:
-        return self.height if self.kind is MediaKind.VIDEO else None
 
 
 def refused_state(state: RequestState) -> Refused:

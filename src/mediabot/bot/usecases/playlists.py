@@ -11,7 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from mediabot.bot.usecases.choose import Pick, Refused, form_for, refused_state
+from mediabot.bot.usecases.choose import Refused, form_for, refused_state
 from mediabot.bot.usecases.limits import (
     LimitRefusal,
     Limits,
@@ -22,6 +22,7 @@ from mediabot.bot.usecases.ports import Ports, Reply
 from mediabot.db.models import Playlist
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
+from mediabot.domain.offer import Pick
 from mediabot.domain.playlist import PlaylistOptions, PlaylistTally, playlist_offers
 
 logger = logging.getLogger(__name__)

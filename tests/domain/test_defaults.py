@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mediabot.bot.usecases.choose import Pick
-from mediabot.bot.usecases.defaults import default_pick
+from mediabot.domain.defaults import default_pick
 from mediabot.domain.enums import MediaKind
-from mediabot.domain.offer import Offer
+from mediabot.domain.offer import Offer, Pick
 from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
 
 FULL = Offer(heights=(144, 360, 720, 1080, 2160), audio=True)

@@ -1,6 +1,7 @@
 """The user's default choice applied to a link's offer: what to deliver without asking.
 
-The rule, one pure function (`default_pick`) the lookup path calls once the offer is known:
+The rule, one pure function (`default_pick`) whoever answers a lookup calls once the offer
+is known (the bot or the worker: it lives in the domain, which both may import):
 
 - "always ask" picks nothing: the offer's keyboard is shown, as without settings;
 - "best up to H" picks the highest offered height at or below H. When every offered height
@@ -13,9 +14,8 @@ The rule, one pure function (`default_pick`) the lookup path calls once the offe
 
 from __future__ import annotations
 
-from mediabot.bot.usecases.choose import Pick
 from mediabot.domain.enums import MediaKind
-from mediabot.domain.offer import Offer
+from mediabot.domain.offer import Offer, Pick
 from mediabot.domain.preferences import DefaultChoice, Preferences
 
 
