@@ -84,6 +84,8 @@ async def test_settings_show_and_change_in_english(
     # Stored: a new /settings shows it.
     shown, _ = await _settings(chat)
     assert "Best up to 720p" in shown.params["text"]
+    help_text = await chat.reply(chat.say("/help"))
+    assert "/settings: a default instead of choosing" in help_text.params["text"]
 
 
 async def test_settings_show_and_change_in_russian(
@@ -95,6 +97,8 @@ async def test_settings_show_and_change_in_russian(
     assert shown.params["text"].startswith("⚙ <b>Настройки</b>")
     assert "Ссылка без выбора: <b>Всегда спрашивать</b>" in shown.params["text"]
     assert "✓ ▶ Как видео" in keyboard.buttons
+    help_text = await chat.reply(chat.say("/help"))
+    assert "/settings: выбор по умолчанию" in help_text.params["text"]
     edited = await _press_setting(chat, keyboard, "📄")
     assert "Файлы приходят: <b>📄 Как файл</b>" in edited.params["text"]
     assert "✓ 📄 Как файл" in buttons_of(edited)

@@ -25,7 +25,9 @@ def help_text(max_minutes: int, max_items: int) -> str:
         "A playlist link gets one choice for all its items (up to {max_items}), "
         "delivered one after the other.\n\n"
         "Limits: media up to {max_minutes} minutes; live streams are not supported.\n"
-        "Several links in one message each get their own buttons."
+        "Several links in one message each get their own buttons.\n\n"
+        "/settings: a default instead of choosing each time (e.g. best up to 720p), and "
+        "files as documents with their original streams."
     ).format(max_minutes=max_minutes, max_items=max_items)
 
 
