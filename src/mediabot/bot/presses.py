@@ -1,4 +1,5 @@
-"""The filter of a press on an offer's buttons (a link's or a playlist's).
+"""The filter of a press on an offer's buttons (a link's or a playlist's), and on the
+"⚙ Other choices" of a request its owner's default chose (checked as its offer's would be).
 
 One filter does every check a press on an offer needs before a handler may act on it:
 its callback data parsed strictly, the offer loaded, the message and chat pressed matched
