@@ -2,10 +2,10 @@
 
 The layers below call these from a few places only: the Telegram session (uploads and
 Telegram's errors), the pacer (waits for the rate budget), the worker's database adapter
-(requests ended, press to file, cache lookups), its fetch step (downloads) and the lookups
-(`app.lookup_metrics.timed_lookup` around each one that runs, `LOOKUPS_SHARED` for each answer
-given without one). Each process (the bot, every worker) exposes its own; Prometheus adds
-them up. The names are the dashboard's and the alert rules' (deploy/grafana,
+(requests ended, press to file, cache lookups), its fetch step (downloads) and its lookup
+lane (`worker/lookups.py`: each lookup's time and queue wait, `LOOKUPS_SHARED` for each answer
+given without a lookup of its own). Each process (the bot, every worker) exposes its own;
+Prometheus adds them up. The names are the dashboard's and the alert rules' (deploy/grafana,
 deploy/prometheus): a renamed instrument is a broken panel. Nothing here imports more than
 prometheus_client: every process imports it, the bot too, which must stay light.
 """
@@ -66,7 +66,7 @@ RATE_WAIT_SECONDS = Histogram(
 )
 LOOKUP_SECONDS = Histogram(
     "mediabot_lookup_seconds",
-    "Time a link's lookup took, by outcome (see `app.lookup_metrics.lookup_outcome`)",
+    "Time a link's lookup took, by outcome (see `worker.lookups`)",
     ["outcome"],
     buckets=_WAITS,
 )

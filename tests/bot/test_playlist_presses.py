@@ -141,6 +141,7 @@ async def test_a_repeat_left_out_is_not_told_as_items_the_limit_cut(
     assert "Only the first" not in text
     # Cut by the limit as well: both are told.
     bench.playlists[LIST] = _playlist(total_count=5, skipped=1)
+    await bench.forget_lookups()
     await bench.say(CHAT, LIST)
     _, text, _ = _offered(bench)
     assert "first 3 of its 5" in text and "Left out: 1" in text
@@ -232,6 +233,7 @@ async def test_only_the_sender_chooses_in_a_group(bench: BotBench) -> None:
     bench.playlists[LIST] = _playlist()
     update = bench.telegram.inject_message(group, LIST, user_id=31, chat_type="supergroup")
     await bench.dispatcher.feed_raw_update(bench.bot, update)
+    await bench.lane.settled()
     message_id, _, buttons = _offered(bench, group)
     press = bench.telegram.inject_callback(group, message_id, buttons["360p"], user_id=32)
     await bench.dispatcher.feed_raw_update(bench.bot, press)

@@ -3,8 +3,8 @@
 The instruments are in `mediabot.metrics`; this serves them with prometheus_client's own
 HTTP server (a thread, so a busy event loop still answers a scrape), keeps the queue
 depth current from the database, the truth about what waits for a worker, and counts the
-jobs in progress. Lookups are timed by `app.lookup_metrics`, which knows the downloaders'
-errors: this module is every process's, the bot's too, and imports none of them.
+jobs in progress. This module is every process's, the bot's too: it imports nothing of the
+downloaders.
 """
 
 from __future__ import annotations

@@ -148,6 +148,7 @@ class UpdateHold:
     give_up_at: float
     """`Outages.clock` time after which an outage is no longer waited out."""
     _first_held_at: float | None = field(default=None, init=False)
+    _telling: asyncio.Future[None] | None = field(default=None, init=False)
 
     async def __call__(
         self, step: Callable[[], Awaitable[T]], *, session: Transaction | None = None
@@ -212,6 +213,8 @@ class UpdateHold:
                 "request %s: not published before its answer was due; recovery publishes it",
                 job.request_id,
             )
+            if self._telling is not None:
+                await self._telling  # the outage notice goes before the update's answer
             return False
         finally:
             unconfirmed.cancel()
@@ -228,7 +231,9 @@ class UpdateHold:
         self.outages.began(
             PublishFailedError(f"job {job.request_id} unconfirmed"), new_update=first
         )
-        await self.tell()
+        # Once begun, the notice is sent whatever becomes of the publish.
+        self._telling = asyncio.ensure_future(self.tell())
+        await asyncio.shield(self._telling)
 
     async def tell(self) -> None:
         """Tell the chat, once per outage, that its answer is on its way. A courtesy: it

@@ -201,3 +201,12 @@ class InstagramRateLimitError(SitePushBackError):
         "(a signed-in account) or send Instagram through another address "
         "(INSTAGRAM_PROXY_URL or PROXY_URL)."
     )
+
+
+def rebuild(name: str, message_id: str, values: dict[str, object], detail: str) -> DownloadError:
+    """The error a lookup elsewhere ended in (`domain.lookups.Refused`), as raised there:
+    its class found by name here (`DownloadError` for a name this release does not know)."""
+    cls = globals().get(name)
+    if not (isinstance(cls, type) and issubclass(cls, DownloadError)):
+        cls = DownloadError
+    return cls(message_id, detail=detail, **values)

@@ -13,20 +13,8 @@ from collections.abc import Iterable, Iterator
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 from yt_dlp.utils import GeoRestrictedError, UnsupportedError
 
-from mediabot.downloaders.errors import (
-    N_,
-    DownloadError,
-    GeoBlockedError,
-    LiveStreamError,
-    LoginRequiredError,
-    NetworkError,
-    NotFoundError,
-    PrivateOrRemovedError,
-    SitePushBackError,
-    TooManyRedirectsError,
-    UnavailableResolutionError,
-    UnsupportedLinkError,
-)
+from mediabot.downloaders import errors
+from mediabot.downloaders.errors import N_, DownloadError, SitePushBackError
 from mediabot.downloaders.guarded import GuardRefusalError
 
 PushBackPattern = tuple[str, type[SitePushBackError]]
@@ -51,48 +39,52 @@ def learn_push_backs(patterns: Iterable[PushBackPattern]) -> None:
 _PATTERNS: tuple[tuple[re.Pattern[str], type[DownloadError], str | None], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), error, message)
     for pattern, error, message in (
-        (r"unsupported url|no suitable extractor|is not a valid url", UnsupportedLinkError, None),
+        (
+            r"unsupported url|no suitable extractor|is not a valid url",
+            errors.UnsupportedLinkError,
+            None,
+        ),
         (
             r"live event will begin|premieres? in|is a live|is live|live stream",
-            LiveStreamError,
+            errors.LiveStreamError,
             None,
         ),
         (
             r"confirm your age|age.restricted|inappropriate for some users",
-            LoginRequiredError,
+            errors.LoginRequiredError,
             N_("This media is age-restricted and needs a signed-in account."),
         ),
         (
             r"available in your country|geo.?restrict|from your location|"
             r"blocked it in your country",
-            GeoBlockedError,
+            errors.GeoBlockedError,
             None,
         ),
         (
             r"private video|this video is private|video unavailable|has been removed|"
             r"no longer available|has been terminated|been deleted|content isn.t available|"
             r"post is unavailable|not available anymore",
-            PrivateOrRemovedError,
+            errors.PrivateOrRemovedError,
             None,
         ),
         (
             r"sign in|log ?in|login required|use --cookies|registered users|members.only|"
             r"rate.limit",
-            LoginRequiredError,
+            errors.LoginRequiredError,
             None,
         ),
-        (r"requested format is not available", UnavailableResolutionError, None),
+        (r"requested format is not available", errors.UnavailableResolutionError, None),
         (
             r"http error 40[34]|http error 410|404: not found|no video formats found|"
             r"there is no video in this post|no media found",
-            NotFoundError,
+            errors.NotFoundError,
             None,
         ),
         (
             r"timed out|connection (?:refused|reset|aborted)|temporary failure|unreachable|"
             r"http error 5\d\d|http error 429|remote end closed|incomplete ?read|ssl|"
             r"unable to download|name resolution",
-            NetworkError,
+            errors.NetworkError,
             None,
         ),
     )
@@ -113,21 +105,21 @@ def translate_error(exc: BaseException) -> DownloadError:
             return push_back_error(detail=detail)
     for link in chain:
         if isinstance(link, GeoRestrictedError):
-            return GeoBlockedError(detail=detail)
+            return errors.GeoBlockedError(detail=detail)
         if isinstance(link, UnsupportedError):
-            return UnsupportedLinkError(detail=detail)
+            return errors.UnsupportedLinkError(detail=detail)
         if isinstance(link, HTTPError):
             if link.redirect_loop:  # past the HTTP client's limit (requests: 30 hops)
-                return TooManyRedirectsError(detail=detail)
+                return errors.TooManyRedirectsError(detail=detail)
             if link.status in (404, 410):
-                return NotFoundError(detail=detail)
+                return errors.NotFoundError(detail=detail)
             if link.status == 429 or link.status >= 500:
-                return NetworkError(detail=detail)
+                return errors.NetworkError(detail=detail)
     for pattern, error, message in _PATTERNS:
         if pattern.search(detail):
             return error(message, detail=detail)
     if any(isinstance(link, TransportError | OSError) for link in chain):
-        return NetworkError(detail=detail)
+        return errors.NetworkError(detail=detail)
     return DownloadError(detail=detail)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mediabot.domain.media import Resolution
@@ -70,32 +71,31 @@ def resolutions(info: InfoDict) -> tuple[Resolution, ...]:
 def best_video_at(info: InfoDict, height: int) -> InfoDict | None:
     """The format the video selector prefers at `height` (avc1 first, then bitrate)."""
     candidates = [f for f in info.get("formats") or [] if _has_height(f) and f["height"] == height]
-    if not candidates:
-        return None
-    best: InfoDict = max(
+    return _preferred(
         candidates,
-        key=lambda f: (
+        lambda f: (
             str(f.get("vcodec") or "").startswith("avc1"),
             _is_video_only(f),
             f.get("tbr") or 0,
         ),
     )
-    return best
 
 
 def best_audio(info: InfoDict) -> InfoDict | None:
     """The audio-only format the audio selector prefers (AAC first, then bitrate)."""
     candidates = [f for f in info.get("formats") or [] if _is_audio_only(f)]
-    if not candidates:
-        return None
-    best: InfoDict = max(
+    return _preferred(
         candidates,
-        key=lambda f: (
+        lambda f: (
             str(f.get("acodec") or "").startswith("mp4a"),
             f.get("abr") or f.get("tbr") or 0,
         ),
     )
-    return best
+
+
+def _preferred(candidates: list[InfoDict], rank: Callable[[InfoDict], Any]) -> InfoDict | None:
+    """The candidate of the highest `rank`, None without candidates."""
+    return max(candidates, key=rank) if candidates else None
 
 
 def audio_estimate(info: InfoDict) -> int | None:

@@ -14,13 +14,7 @@ from yt_dlp.utils import DownloadCancelled
 
 from mediabot.downloaders.errors import PrivateAddressError
 from mediabot.downloaders.ytdl import YtdlSession
-from mediabot.media.probe import (
-    MediaInfo,
-    ProbeError,
-    parse_probe_output,
-    probe_command,
-    without_query,
-)
+from mediabot.media import probe
 from mediabot.media.tools import tool_environment
 
 logger = logging.getLogger(__name__)
@@ -32,7 +26,7 @@ _POLL_S = 0.1
 
 def probe_playlist(
     session: YtdlSession, url: str
-) -> tuple[MediaInfo, dict[str, float | None]] | None:
+) -> tuple[probe.MediaInfo, dict[str, float | None]] | None:
     """ffprobe's facts about the HLS playlist at `url`, with its measured bit rates.
 
     The rates (`tbr`, `abr`, in kbit/s as yt-dlp counts them) come from the packets of the
@@ -46,18 +40,18 @@ def probe_playlist(
         return None
     sample = ["-read_intervals", f"%+{_PLAYLIST_SAMPLE_S}"]
     packets = ["-show_entries", "packet=stream_index,size,pts_time"]
-    command = [executable, *probe_command(url, [*sample, *packets])[1:]]
+    command = [executable, *probe.probe_command(url, [*sample, *packets])[1:]]
     guard = session.guard
     refused_before = guard.refusal_count
     stdout = _run_until_cancelled(session, command, tool_environment(guard.url))
     if guard.refusal_count > refused_before:
         raise PrivateAddressError(detail=f"guard refused {guard.refusals} probing {url}")
     if stdout is None:
-        logger.info("ffprobe could not read the playlist %s", without_query(url))
+        logger.info("ffprobe could not read the playlist %s", probe.without_query(url))
         return None
     try:
-        facts = parse_probe_output(stdout, url)
-    except ProbeError:
+        facts = probe.parse_probe_output(stdout, url)
+    except probe.ProbeError:
         return None
     return facts, _bit_rates(stdout, facts)
 
@@ -92,7 +86,7 @@ def _run_until_cancelled(
     return stdout if process.returncode == 0 and stdout else None
 
 
-def _bit_rates(raw: bytes, facts: MediaInfo) -> dict[str, float | None]:
+def _bit_rates(raw: bytes, facts: probe.MediaInfo) -> dict[str, float | None]:
     """`tbr` and `abr` (kbit/s) from the packets ffprobe listed; None where unmeasurable."""
     try:
         packets: list[dict[str, Any]] = json.loads(raw).get("packets") or []

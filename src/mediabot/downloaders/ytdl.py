@@ -1,8 +1,8 @@
 """The session yt-dlp work runs in: its parameters, its guard, its thread, its cancel.
 
-`YtdlSession` runs blocking yt-dlp work in a thread with cooperative cancellation, watches
-the transfer (`transfer.TransferWatch`) and turns yt-dlp's exceptions into the downloaders'
-own `DownloadError` hierarchy (`failures.translate_error`).
+`YtdlSession` runs blocking yt-dlp work in a thread with cooperative cancellation
+(`runner.run_watched`), watches the transfer (`transfer.TransferWatch`) and turns yt-dlp's
+exceptions into the downloaders' own `DownloadError` hierarchy (`failures.translate_error`).
 """
 
 from __future__ import annotations
@@ -10,9 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,6 +25,7 @@ from mediabot.downloaders.failures import translate_error
 from mediabot.downloaders.formats import InfoDict
 from mediabot.downloaders.guarded import GuardedYoutubeDL, precheck_url
 from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.runner import run_watched
 from mediabot.downloaders.transfer import ProgressRelay, TransferWatch
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy, ProxySession
@@ -211,36 +210,16 @@ class YtdlSession:
         went on without it (ffmpeg skips an HLS segment it cannot open), unless it was
         tolerated (a thumbnail). Raises `StalledError` when the transfer stalls.
         """
-        loop = asyncio.get_running_loop()
-        future: Future[T] = Future()
-
-        def target() -> None:
-            if not future.set_running_or_notify_cancel():
-                return
-            try:
-                future.set_result(work())
-            except BaseException as exc:  # handed to the awaiting coroutine
-                future.set_exception(exc)
-
         guard = self.guard
-        thread = threading.Thread(target=target, name="yt-dlp", daemon=True)
-        thread.start()
-        waiter = asyncio.wrap_future(future, loop=loop)
-        tick = min(1.0, max(self.watch.stall_timeout_s / 5, 0.05))
         try:
-            while True:
-                done, _ = await asyncio.wait({waiter}, timeout=tick)
-                if done:
-                    break
-                reason = self.watch.check(time.monotonic(), guard.received_bytes)
-                if reason is not None and self._stalled is None:
-                    logger.warning("Abandoning a stalled transfer: %s", reason)
-                    self._stalled = reason
-                    self._abort()
-            result = waiter.result()
+            result = await run_watched(
+                work,
+                watch=self.watch,
+                received_bytes=lambda: guard.received_bytes,
+                on_stall=self._abandon_stalled,
+                on_cancel=self._abort,
+            )
         except asyncio.CancelledError:
-            self._abort()
-            await _wait_ignoring_cancellation(waiter)
             raise
         except BaseException as exc:
             failure = self._failure(exc)
@@ -250,6 +229,11 @@ class YtdlSession:
         if strict and guard.unforgiven_refusals:
             raise PrivateAddressError(detail=f"guard refused {guard.refusals}")
         return result
+
+    def _abandon_stalled(self, reason: str) -> None:
+        logger.warning("Abandoning a stalled transfer: %s", reason)
+        self._stalled = reason
+        self._abort()
 
     def _failure(self, exc: BaseException) -> BaseException:
         if self._stalled is not None:
@@ -290,15 +274,3 @@ def _read_to_the_end(response: Any) -> None:
     raw = getattr(response, "fp", None)
     if raw is not None and hasattr(raw, "enforce_content_length"):
         raw.enforce_content_length = False
-
-
-async def _wait_ignoring_cancellation(waiter: asyncio.Future[Any]) -> None:
-    # The thread must be gone before the caller deletes its files; a second cancel of the
-    # awaiting task does not shorten that wait.
-    while not waiter.done():
-        try:
-            await asyncio.wait({waiter})
-        except asyncio.CancelledError:
-            continue
-    if not waiter.cancelled():
-        waiter.exception()
