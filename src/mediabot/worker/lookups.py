@@ -9,8 +9,9 @@ its answer out, exactly once, whichever worker and however often the job is deli
   link up, every other request for it (on any worker) waits on its row and takes its
   answer; within this process, requests for one link also share one waiter.
 - One message per answer: the "looking up" placeholder goes out only for a link whose
-  lookup is not done `placeholder_after_s` after the update; a link answered sooner gets
-  its keyboard as the one message.
+  lookup is not done `placeholder_after_s` after the update (and half a second after a
+  worker took it, when it waited longer for one); a link answered sooner gets its keyboard
+  as the one message.
 - Answer: the right to send is claimed in the database (`claim_answer`), then the answer is
   recorded and sent (`LookupReplies`). A worker that dies between the claim and the send
   leaves the user without an answer rather than with two.
@@ -43,6 +44,10 @@ logger = logging.getLogger(__name__)
 
 PLACEHOLDER_AFTER_S = 1.0
 """A lookup done within this long after its update is answered with its keyboard alone."""
+PLACEHOLDER_GRACE_S = 0.5
+"""A lookup that waited for a worker past `PLACEHOLDER_AFTER_S` still gets this long before
+its placeholder: most lookups end within it, and a placeholder edited into the keyboard a
+moment later would cost two messages for nothing (a burst's backlog doubled)."""
 LOOKUP_WAIT_S = 120.0
 """Longest a message's links may wait for a worker, from their update: a request older than
 this when a worker takes it, or still unanswered and unclaimed then (its job lost), is
@@ -182,7 +187,9 @@ class LookupWorker:
         ]
         try:
             if request.kind == LookupKind.MESSAGE and request.placeholders is None:
-                await asyncio.wait(lookups, timeout=max(0.0, lane.placeholder_after_s - age))
+                await asyncio.wait(
+                    lookups, timeout=max(PLACEHOLDER_GRACE_S, lane.placeholder_after_s - age)
+                )
                 slow = [index for index, lookup in enumerate(lookups) if not lookup.done()]
                 if slow:
                     request.placeholders = await lane.replies.placeholders(request, slow)
