@@ -128,6 +128,21 @@ class LookupWorker:
             logger.error("lookup %s gave up: %s", job.request_id, reason)
             await self._answer(request, [None] * len(request.urls))
 
+    async def recover(self, publish: Callable[[Job], Awaitable[None]]) -> int:
+        """Publish again the pending requests still worth answering, unclaimed (at the start
+        of `mediabot run`, whose in-process queue died with the last run); the sweep
+        answers the older ones. How many."""
+        lane = self._lane
+        now = await lane.shared.now()
+        published = 0
+        for request in await lane.requests.unanswered(older_than_s=0):
+            if now - request.created_at < lane.wait_s:
+                await publish(Job(request.id))
+                published += 1
+        if published:
+            logger.info("%d lookup(s) of the last run published again", published)
+        return published
+
     async def sweep(self) -> int:
         """Answer the requests whose job was lost (see the module's docstring); how many."""
         lane = self._lane
