@@ -88,6 +88,7 @@ class LookupLane:
     video shares one lookup)."""
     lease_s: float = 15.0
     placeholder_after_s: float = PLACEHOLDER_AFTER_S
+    placeholder_grace_s: float = PLACEHOLDER_GRACE_S
     wait_s: float = LOOKUP_WAIT_S
     lookup_timeout_s: float = 90.0
 
@@ -203,7 +204,7 @@ class LookupWorker:
         try:
             if request.kind == LookupKind.MESSAGE and request.placeholders is None:
                 await asyncio.wait(
-                    lookups, timeout=max(PLACEHOLDER_GRACE_S, lane.placeholder_after_s - age)
+                    lookups, timeout=max(lane.placeholder_grace_s, lane.placeholder_after_s - age)
                 )
                 slow = [index for index, lookup in enumerate(lookups) if not lookup.done()]
                 if slow:
