@@ -44,6 +44,21 @@ async def test_a_press_elsewhere_or_on_nothing_is_not_available() -> None:
     assert not world.open
 
 
+async def test_a_press_before_the_offers_message_is_recorded_gets_the_offer() -> None:
+    """A worker sends a quick answer as a new message and records it a moment later."""
+    world = World()
+    user = world.user()
+    offer = world.offer(user)
+    offer.status_message_id = None
+    assert await pressed_offer(world.ports, _press(offer.id, user)) is offer
+    assert await pressed_offer(world.ports, _press(offer.id, user, chat_id=CHAT_ID + 1)) is (
+        Verdict.NOT_AVAILABLE
+    )
+    assert await pressed_offer(world.ports, _press(offer.id, world.user(2))) is (
+        Verdict.NOT_THE_SENDER
+    )
+
+
 async def test_only_the_sender_presses_and_an_ownerless_offer_takes_anyone() -> None:
     world = World()
     offer = world.offer(world.user())

@@ -39,10 +39,12 @@ async def pressed_offer(ports: Ports, press: Press) -> File | Playlist | Verdict
     else:
         offer = await ports.files.get_with_chat(press.offer_id)
     await ports.transaction.commit()  # the objects stay loaded
+    # An offer sent as a message of its own has its message recorded just after it is
+    # sent: a press that quick is on the only message the offer has.
     if (
         offer is None
         or offer.chat.telegram_id != press.chat_id
-        or offer.status_message_id != press.message_id
+        or offer.status_message_id not in (None, press.message_id)
     ):
         return Verdict.NOT_AVAILABLE
     if offer.requested_by_id is not None and offer.requested_by_id != press.user_id:
