@@ -50,6 +50,7 @@ from mediabot.i18n import use_locale
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable
 from mediabot.telegram.flood import answer_deadline
+from mediabot.worker.default_choice import DefaultChoices
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,10 @@ class OfferView(Protocol):
     def playlist_offer(
         self, playlist_id: uuid.UUID, options: PlaylistOptions
     ) -> tuple[str, InlineKeyboardMarkup]: ...
+    def queued(self, request_id: uuid.UUID, position: int) -> tuple[str, InlineKeyboardMarkup]:
+        """A request queued (by its owner's default): its place in the line and its ✖."""
+        ...
+
     def inline_hint(self, text: str) -> InlineQueryResultsButton: ...
     def inline_failed(self) -> str: ...
     def inline_playlist(self) -> str: ...
@@ -101,6 +106,8 @@ class TelegramReplies:
     view: OfferView
     admin_alerts: AdminAlerts
     storage_chat_id: int | None = None
+    defaults: DefaultChoices | None = None
+    """Chooses an offer by its owner's default (None: every offer is shown with its keyboard)."""
 
     async def placeholders(self, request: LookupRequest, links: list[int]) -> list[int | None]:
         shown: list[int | None] = [None] * len(request.urls)
@@ -165,6 +172,8 @@ class TelegramReplies:
                 beside = await _add_playlist(session, request, shown_on, outcome.playlist)
             await session.commit()
         logger.info("offer %s: %s -> %s %s", offer.id, url, options.media_key, options.heights)
+        if await self._chosen_by_default(request, shown_on, offer, beside):
+            return
         playlist_row = (
             (beside.id, len(outcome.playlist.entries))
             if beside is not None and outcome.playlist is not None
@@ -173,6 +182,28 @@ class TelegramReplies:
         text, markup = self.view.media_offer(offer.id, options, playlist_row)
         shown = await self._say(request, shown_on, text, markup)
         await self._moved(shown, shown_on, offer, beside)
+
+    async def _chosen_by_default(
+        self, request: LookupRequest, shown_on: int | None, offer: File, beside: Playlist | None
+    ) -> bool:
+        """Choose `offer` by its owner's default and show the request queued with its ✖
+        (its job published once the status message is recorded); False when the offer is
+        to be shown with its keyboard (no default, not offered, limits reached)."""
+        if self.defaults is None:
+            return False
+        try:
+            chosen = await self.defaults.choose(offer)
+        except Exception:
+            # The keyboard still lets the user choose.
+            logger.exception("offer %s: choosing it by default failed", offer.id)
+            return False
+        if chosen is None:
+            return False
+        text, markup = self.view.queued(offer.id, chosen.position)
+        shown = await self._say(request, shown_on, text, markup)
+        await self._moved(shown, shown_on, offer, beside)
+        await self.defaults.publish(chosen)
+        return True
 
     async def _refusal(self, outcome: Refused | None, failed: str) -> str:
         """The words for a link refused (the admins hear of a site's push-back), or

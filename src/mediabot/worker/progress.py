@@ -114,8 +114,12 @@ class StatusMessage:
         inline_message_id: str | None = None,
         edit_gate: EditGate | None = None,
         edit_window_s: float = STATUS_EDIT_WINDOW_S,
+        kept_as: tuple[str, InlineKeyboardMarkup | None] | None = None,
     ) -> None:
         """`heading` goes before every progress text (a playlist item's place in it).
+
+        With `kept_as` (a text and its buttons), `remove` leaves the message showing them
+        instead of deleting it.
 
         With `inline_message_id` the status is that message (posted through an inline
         result; `chat_id` is then only the pacing's key): it is edited, never deleted.
@@ -143,6 +147,7 @@ class StatusMessage:
         self._inline_message_id = inline_message_id
         self._gate = edit_gate
         self._edit_window_s = edit_window_s
+        self._kept_as = kept_as
 
     def _edit_method(self, text: str, markup: InlineKeyboardMarkup | None) -> EditMessageText:
         """The edit of the status message (or of the inline message) to `text`."""
@@ -326,11 +331,17 @@ class StatusMessage:
 
     async def remove(self) -> None:
         """Delete the status message: the file has arrived and speaks for itself (an inline
-        message became the file itself: nothing to delete)."""
+        message became the file itself: nothing to delete). A status `kept_as` a line is
+        edited into it instead, its last text."""
         if self._closed:
             return
         await self.close()
         if self._message_id is None:
+            return
+        if self._kept_as is not None:
+            text, markup = self._kept_as
+            self._wanted = text
+            await self._edit(text, markup)
             return
         try:
             await self._bot.delete_message(chat_id=self._chat_id, message_id=self._message_id)
