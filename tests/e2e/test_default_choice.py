@@ -12,7 +12,9 @@ import pytest
 
 from tests.support.conversation import Conversation, Keyboard, buttons_of
 from tests.support.fake_telegram import ApiCall, FakeTelegram
+from tests.support.feeds import distinct_items, podcast_feed
 from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 from tests.support.processes import MediabotProcess, mediabot_run
 
 
@@ -128,3 +130,21 @@ async def test_a_height_default_over_every_offered_height_asks(
     keyboard = await chat.keyboard(chat.say(media.long_mp4))  # 720p only
     assert any(text.startswith("720p") for text in keyboard.buttons)
     assert not fake_telegram.sent_media(chat.chat_id)
+
+
+async def test_a_playlist_is_chosen_by_the_default_for_all_its_items(
+    bot: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    chat = Conversation(fake_telegram)
+    await _set_default(chat, "🎵")
+    items = distinct_items(media_requests, media, "default-pl", 2)
+    feed = podcast_feed(media_requests, "/default-pl.xml", items, title="List by default")
+    since = chat.say(feed)
+    done = await chat.final_text(since, "Playlist done", within=180)
+    assert "2 of 2 delivered" in done.params["text"]
+    sent = [item.method for item in fake_telegram.sent_media(chat.chat_id)]
+    assert sent == ["sendAudio", "sendAudio"]
+    assert set(_buttons_shown(chat, since)) <= {"✖ Cancel"}

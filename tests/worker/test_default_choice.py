@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import update
 
-from mediabot.db.models import File, FilePart
+from mediabot.db.models import File, FilePart, Playlist
 from mediabot.db.repositories import (
     ChatRepository,
     FileRepository,
+    PlaylistRepository,
     ProviderRepository,
     TelegramChat,
     TelegramUser,
@@ -25,8 +26,9 @@ from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.media import MediaOptions, Resolution
 from mediabot.domain.offer import Offer
+from mediabot.domain.playlist import PlaylistEntry
 from mediabot.domain.preferences import DefaultChoice, DeliveryForm
-from mediabot.worker.default_choice import DefaultChoices
+from mediabot.worker.default_choice import ChosenByDefault, DefaultChoices, ItemsChosen
 from tests.support.fake_telegram import ApiCall
 from tests.support.media import MediaSources
 from tests.worker.worker_bench import WorkerBench, new_telegram_id
@@ -115,7 +117,7 @@ async def test_a_default_queues_the_best_fitting_height_in_the_owners_form(
     choices = _choices(bench, lanes)
     offer = await _offer(bench, DefaultChoice.UP_TO_720, DeliveryForm.DOCUMENT)
     chosen = await choices.choose(offer)
-    assert chosen is not None and not chosen.cached
+    assert isinstance(chosen, ChosenByDefault) and not chosen.cached
     row = await bench.file(offer.id)
     assert row.state is RequestState.QUEUED
     assert (row.kind, row.resolution, row.form) == (MediaKind.VIDEO, 720, DeliveryForm.DOCUMENT)
@@ -142,13 +144,13 @@ async def test_a_file_telegram_has_goes_to_the_cached_lane(bench: WorkerBench) -
         )
     second = await _offer(bench, DefaultChoice.AUDIO)
     chosen = await choices.choose(second)
-    assert chosen is not None and chosen.cached
+    assert isinstance(chosen, ChosenByDefault) and chosen.cached
     await choices.publish(chosen)
     assert lanes.cached == [Job(second.id)] and lanes.main == []
     # The same media asked as a document is not what Telegram has.
     third = await _offer(bench, DefaultChoice.AUDIO, DeliveryForm.DOCUMENT)
     chosen = await choices.choose(third)
-    assert chosen is not None and not chosen.cached
+    assert isinstance(chosen, ChosenByDefault) and not chosen.cached
 
 
 async def test_a_full_stack_or_the_hourly_limit_leaves_the_choice_to_a_press(
@@ -164,6 +166,56 @@ async def test_a_full_stack_or_the_hourly_limit_leaves_the_choice_to_a_press(
     assert (await bench.file(offer.id)).state is RequestState.OFFERED
     # Room in both: chosen.
     assert await _choices(bench, lanes, max_active=2, per_hour=2).choose(offer) is not None
+
+
+async def _playlist(bench: WorkerBench, default: DefaultChoice) -> Playlist:
+    """A playlist's offer of three items, shown on a message, to a new user with this
+    default and one request chosen already."""
+    offer = await _offer(bench, default, state=RequestState.QUEUED)
+    entries = [
+        PlaylistEntry(
+            url=f"https://videos.example/v/{n}",
+            provider=Provider.GENERIC,
+            media_key=f"generic:item{n}",
+        )
+        for n in range(3)
+    ]
+    async with bench.sessions.begin() as session:
+        return await PlaylistRepository(session).add(
+            Playlist(
+                chat_id=offer.chat_id,
+                requested_by_id=offer.requested_by_id,
+                request_url="https://videos.example/list",
+                state=RequestState.OFFERED,
+                entries=entries,
+                total_count=3,
+                status_message_id=42,
+            )
+        )
+
+
+async def test_a_playlist_default_queues_every_item_in_turn_within_the_limits(
+    bench: WorkerBench,
+) -> None:
+    lanes = _Lanes()
+    asked = await _playlist(bench, DefaultChoice.ASK)
+    assert await _choices(bench, lanes).choose(asked) is None
+
+    playlist = await _playlist(bench, DefaultChoice.UP_TO_480)
+    assert await _choices(bench, lanes, per_hour=1).choose(playlist) is None
+    choices = _choices(bench, lanes)
+    chosen = await choices.choose(playlist)
+    assert isinstance(chosen, ItemsChosen) and len(chosen.items) == 3
+    items = chosen.items
+    for item in items:
+        row = await bench.file(item)
+        assert row.state is RequestState.QUEUED
+        assert (row.kind, row.resolution, row.playlist_id) == (MediaKind.VIDEO, 480, playlist.id)
+        assert row.status_message_id == 42
+    await choices.publish(chosen)
+    assert lanes.main == [Job(item) for item in items]
+    # Chosen once: the same offer again changes nothing.
+    assert await choices.choose(playlist) is None
 
 
 async def test_a_delivered_default_keeps_its_status_as_a_line_with_other_choices(
