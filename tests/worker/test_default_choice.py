@@ -42,6 +42,10 @@ _OPTIONS = MediaOptions(
     has_audio=True,
 )
 
+_OTHER_CHOICES = InlineKeyboardMarkup(
+    inline_keyboard=[[InlineKeyboardButton(text="⚙ Other choices", callback_data="o")]]
+)
+
 
 def _lane() -> tuple[list[Job], Callable[[Job], Awaitable[None]]]:
     published: list[Job] = []
@@ -221,10 +225,7 @@ async def test_a_playlist_default_queues_every_item_in_turn_within_the_limits(
 async def test_a_delivered_default_keeps_its_status_as_a_line_with_other_choices(
     bench: WorkerBench, media: MediaSources
 ) -> None:
-    button = InlineKeyboardMarkup(
-        inline_keyboard=[[InlineKeyboardButton(text="⚙ Other choices", callback_data="o")]]
-    )
-    pipeline = bench.pipeline(delivered_markup=lambda _request_id: button)
+    pipeline = bench.pipeline(delivered_markup=lambda _request_id: _OTHER_CHOICES)
     by_default = await bench.request(media.audio_m4a)
     async with bench.sessions.begin() as session:
         await session.execute(
@@ -249,3 +250,21 @@ async def test_a_delivered_default_keeps_its_status_as_a_line_with_other_choices
     assert markup["inline_keyboard"][0][0]["text"] == "⚙ Other choices"
     deleted = [where(call) for call in bench.telegram.calls_of("deleteMessage")]
     assert deleted == [shown_on(await bench.file(pressed))]
+
+
+async def test_a_default_that_failed_keeps_other_choices_under_its_reason(
+    bench: WorkerBench, media: MediaSources
+) -> None:
+    pipeline = bench.pipeline(delivered_markup=lambda _request_id: _OTHER_CHOICES)
+    request_id = await bench.request(media.audio_m4a)
+    async with bench.sessions.begin() as session:
+        await session.execute(
+            update(File).where(File.id == request_id).values(chosen_by_default=True)
+        )
+    await pipeline.on_dead_letter(Job(request_id), "broken")
+    assert (await bench.file(request_id)).state is RequestState.FAILED
+    [edit] = bench.telegram.calls_of("editMessageText")
+    assert edit.params["text"].startswith("❌")
+    assert json.loads(edit.params["reply_markup"])["inline_keyboard"][0][0]["text"] == (
+        "⚙ Other choices"
+    )
