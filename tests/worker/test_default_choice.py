@@ -222,15 +222,21 @@ async def test_a_playlist_default_queues_every_item_in_turn_within_the_limits(
     assert await choices.choose(playlist) is None
 
 
+async def _chosen_by_default(bench: WorkerBench, url: str) -> uuid.UUID:
+    """A queued request of `url` (audio), as a default chose it."""
+    request_id = await bench.request(url)
+    async with bench.sessions.begin() as session:
+        await session.execute(
+            update(File).where(File.id == request_id).values(chosen_by_default=True)
+        )
+    return request_id
+
+
 async def test_a_delivered_default_keeps_its_status_as_a_line_with_other_choices(
     bench: WorkerBench, media: MediaSources
 ) -> None:
     pipeline = bench.pipeline(delivered_markup=lambda _request_id: _OTHER_CHOICES)
-    by_default = await bench.request(media.audio_m4a)
-    async with bench.sessions.begin() as session:
-        await session.execute(
-            update(File).where(File.id == by_default).values(chosen_by_default=True)
-        )
+    by_default = await _chosen_by_default(bench, media.audio_m4a)
     pressed = await bench.request(media.audio_m4a)
 
     for request_id in (by_default, pressed):
@@ -256,11 +262,7 @@ async def test_a_default_that_failed_keeps_other_choices_under_its_reason(
     bench: WorkerBench, media: MediaSources
 ) -> None:
     pipeline = bench.pipeline(delivered_markup=lambda _request_id: _OTHER_CHOICES)
-    request_id = await bench.request(media.audio_m4a)
-    async with bench.sessions.begin() as session:
-        await session.execute(
-            update(File).where(File.id == request_id).values(chosen_by_default=True)
-        )
+    request_id = await _chosen_by_default(bench, media.audio_m4a)
     await pipeline.on_dead_letter(Job(request_id), "broken")
     assert (await bench.file(request_id)).state is RequestState.FAILED
     [edit] = bench.telegram.calls_of("editMessageText")
