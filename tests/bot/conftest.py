@@ -39,6 +39,7 @@ from mediabot.queue.local import LocalJobQueue
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer
+from mediabot.worker.default_choice import DefaultChoices
 from mediabot.worker.lookup_find import finder
 from mediabot.worker.lookup_replies import TelegramReplies
 from mediabot.worker.lookups import LookupLane, LookupWorker
@@ -229,6 +230,13 @@ async def bench(
                     OfferView(),
                     AdminAlerts(settings.admin_ids),
                     settings.storage_chat_id,
+                    DefaultChoices(
+                        worker_sessions,
+                        max_active=settings.max_active_requests,
+                        per_hour=settings.rate_limit_per_hour,
+                        main_lane=queue.publish,
+                        cached_lane=queue.publish,
+                    ),
                 ),
                 owner="bench-worker",
                 placeholder_after_s=PLACEHOLDER_AFTER_S,

@@ -151,3 +151,28 @@ async def test_other_choices_is_refused_to_others_and_on_other_messages(
     await bench.press(CHAT, status, OtherChoicesData(request_id=uuid.uuid4()).pack())
     assert _answers(bench)[-1] == texts.not_available()
     assert "Nine" not in bench.telegram.sent_messages(CHAT)[-1]["text"]
+
+
+async def test_in_a_group_the_senders_own_default_applies(bench: BotBench) -> None:
+    group = -100_515
+    await bench.say(CHAT, "/settings")
+    shown = bench.telegram.sent_messages(CHAT)[-1]
+    await bench.press(CHAT, shown["message_id"], _buttons(shown)["≤720p"])
+
+    for user_id in (CHAT, 777):  # 777 never chose a default: asked
+        update = bench.telegram.inject_message(
+            group, "https://videos.example/v/group", user_id=user_id, chat_type="supergroup"
+        )
+        await bench.dispatcher.feed_raw_update(bench.bot, update)
+        await bench.lane.settled()
+        await bench.forget_lookups()
+    queued, asked = bench.telegram.sent_messages(group)[-2:]
+    assert queued["text"] == texts.queued(0)
+    assert list(_buttons(queued)) == ["✖ Cancel"]
+    assert {"360p · 1.0 MB", "720p · 3.0 MB"} <= set(_buttons(asked))
+    assert bench.queue.pending == 1
+    async with bench.sessions() as session:
+        rows = (await session.scalars(select(File).where(File.state == RequestState.QUEUED))).all()
+    assert [(row.kind, row.resolution, row.chosen_by_default) for row in rows] == [
+        (MediaKind.VIDEO, 720, True)
+    ]

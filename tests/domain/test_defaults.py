@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mediabot.domain.defaults import default_pick
+from mediabot.domain.defaults import default_pick, default_playlist_pick
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.offer import Offer, Pick
+from mediabot.domain.playlist import playlist_offers
 from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
 
 FULL = Offer(heights=(144, 360, 720, 1080, 2160), audio=True)
@@ -57,3 +58,15 @@ def test_the_pick_is_always_one_the_offer_makes() -> None:
             for form in DeliveryForm:
                 pick = default_pick(Preferences(default, form), offer)
                 assert pick is None or offer.offers(pick.kind, pick.resolution)
+
+
+def test_a_playlist_takes_the_ceiling_or_the_audio_and_always_ask_asks() -> None:
+    for default in DefaultChoice:
+        pick = default_playlist_pick(Preferences(default))
+        if default is DefaultChoice.ASK:
+            assert pick is None
+        elif default is DefaultChoice.AUDIO:
+            assert pick == Pick(MediaKind.AUDIO)
+        else:
+            assert pick == Pick(MediaKind.VIDEO, int(default.value))
+            assert playlist_offers(pick.kind, pick.resolution)

@@ -68,6 +68,7 @@ class WorkerBench:
             lease=lease,
             max_running_per_user=overrides.pop("max_running_per_user", 1),
             status_markup=lambda _request_id: None,
+            delivered_markup=overrides.pop("delivered_markup", lambda _request_id: None),
         )
         parts = PipelineParts(
             bot=self.bot,

@@ -35,15 +35,19 @@ def worker_ports(
     max_running_per_user: int | None,
     status_markup: Markup,
     playlist_markup: Markup = lambda _: None,
+    delivered_markup: Markup = lambda _: None,
 ) -> Ports:
     """The ports of one worker process: its requests held as `owner` for `lease` at a time
     (at most `max_running_per_user` of one user at once across workers), its uploads up to
     `upload_limit_bytes`, a request's status with `status_markup` (its ✖), a playlist item's
-    with its playlist's (`playlist_markup`)."""
+    with its playlist's (`playlist_markup`), a request its owner's default chose keeps its
+    status once delivered, with `delivered_markup` (its "⚙ Other choices")."""
     requests = DatabaseRequests(sessions, owner, lease, max_running_per_user)
     return Ports(
         requests=requests,
         senders=AiogramSenders(bot, upload_limit_bytes, pacer),
         downloaders=RegistryDownloaders(download_options),
-        statuses=AiogramStatuses(bot, pacer, status_markup, playlist_markup, requests),
+        statuses=AiogramStatuses(
+            bot, pacer, status_markup, playlist_markup, requests, delivered_markup
+        ),
     )

@@ -19,7 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from mediabot.app.logs import configure_logging
 from mediabot.app.telemetry import counting_active
 from mediabot.app.worker_ports import worker_ports
-from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
+from mediabot.bot.keyboards import (
+    cancel_keyboard,
+    other_choices_keyboard,
+    playlist_cancel_keyboard,
+)
 from mediabot.bot.offers import OfferView
 from mediabot.config import Settings
 from mediabot.db.lookups import LookupRequests, SharedLookups
@@ -28,6 +32,7 @@ from mediabot.downloaders.options import DownloadOptions
 from mediabot.queue.base import JobQueue
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.pacing import Pacer
+from mediabot.worker.default_choice import DefaultChoices
 from mediabot.worker.lookup_find import Finder, identity
 from mediabot.worker.lookup_pool import LookupPool
 from mediabot.worker.lookup_replies import TelegramReplies
@@ -96,7 +101,18 @@ def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
             shared=SharedLookups(parts.engine),
             find=find,
             replies=TelegramReplies(
-                parts.bot, parts.sessions, OfferView(), parts.admin_alerts, settings.storage_chat_id
+                parts.bot,
+                parts.sessions,
+                OfferView(),
+                parts.admin_alerts,
+                settings.storage_chat_id,
+                DefaultChoices(
+                    parts.sessions,
+                    max_active=settings.max_active_requests,
+                    per_hour=settings.rate_limit_per_hour,
+                    main_lane=parts.job_queue.publish,
+                    cached_lane=parts.cached_queue.publish,
+                ),
             ),
             owner=parts.owner,
             identity=identity,
@@ -166,6 +182,7 @@ def _pipeline(parts: WorkerParts) -> Pipeline:
         max_running_per_user=settings.max_running_per_user,
         status_markup=cancel_keyboard,
         playlist_markup=playlist_cancel_keyboard,
+        delivered_markup=other_choices_keyboard,
     )
     return Pipeline(
         PipelineParts(

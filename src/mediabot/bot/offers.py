@@ -23,8 +23,10 @@ from aiogram.types.inline_query_result_union import InlineQueryResultUnion
 
 from mediabot.bot import texts
 from mediabot.bot.keyboards import (
+    cancel_keyboard,
     choices_keyboard,
     format_size,
+    playlist_cancel_keyboard,
     playlist_keyboard,
     whole_playlist_row,
 )
@@ -79,6 +81,16 @@ class OfferView:
         self, playlist_id: uuid.UUID, options: PlaylistOptions
     ) -> tuple[str, InlineKeyboardMarkup]:
         return playlist_offer_text(options), playlist_keyboard(playlist_id)
+
+    def queued(self, request_id: uuid.UUID, position: int) -> tuple[str, InlineKeyboardMarkup]:
+        """A request its owner's default chose: queued, as a press would show it."""
+        return texts.queued(position), cancel_keyboard(request_id)
+
+    def playlist_queued(
+        self, playlist_id: uuid.UUID, count: int
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        """A playlist its owner's default chose: queued, as a press would show it."""
+        return texts.playlist_queued(count), playlist_cancel_keyboard(playlist_id)
 
     def inline_hint(self, text: str) -> InlineQueryResultsButton:
         """The button above an inline answer without results, saying why."""

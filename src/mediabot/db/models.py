@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -270,6 +271,9 @@ class File(_Timestamps, Base):
     )
     """How the file is sent: media, or a document with the original streams. Part of the
     cache's key: a delivery in one form is never resent for a request in the other."""
+    chosen_by_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Chosen by its owner's default (/settings), not by a press: once delivered, its status
+    message stays as a short line with "⚙ Other choices"."""
 
     chat: Mapped[Chat] = relationship(back_populates="files")
     provider: Mapped[ProviderRow] = relationship(back_populates="files")

@@ -10,12 +10,18 @@ is known (the bot or the worker: it lives in the domain, which both may import):
 - "audio only" picks the audio when the offer has it, else nothing;
 - a default picks nothing on an offer without what it names (photos only, audio only with
   a height default), so the user still chooses there.
+
+A playlist's offer is the same ladder for every playlist (`PLAYLIST_HEIGHTS`, audio), its
+items' own heights unknown until each is fetched: a default picks its own ceiling there (or
+the audio), and each item comes at its best height up to it, as after a press
+(`default_playlist_pick`).
 """
 
 from __future__ import annotations
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.offer import Offer, Pick
+from mediabot.domain.playlist import playlist_offers
 from mediabot.domain.preferences import DefaultChoice, Preferences
 
 
@@ -30,3 +36,15 @@ def default_pick(preferences: Preferences, offer: Offer) -> Pick | None:
         return None
     fitting = [height for height in offer.heights if height <= ceiling]
     return Pick(MediaKind.VIDEO, max(fitting)) if fitting else None
+
+
+def default_playlist_pick(preferences: Preferences) -> Pick | None:
+    """The choice `preferences` make on a playlist's offer, or None when the user is to be
+    asked (see the module)."""
+    default = preferences.default
+    if default is DefaultChoice.AUDIO:
+        return Pick(MediaKind.AUDIO)
+    ceiling = default.max_height
+    if ceiling is None or not playlist_offers(MediaKind.VIDEO, ceiling):
+        return None
+    return Pick(MediaKind.VIDEO, ceiling)

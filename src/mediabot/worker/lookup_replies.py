@@ -50,6 +50,7 @@ from mediabot.i18n import use_locale
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable
 from mediabot.telegram.flood import answer_deadline
+from mediabot.worker.default_choice import DefaultChoices, ItemsChosen
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,16 @@ class OfferView(Protocol):
     def playlist_offer(
         self, playlist_id: uuid.UUID, options: PlaylistOptions
     ) -> tuple[str, InlineKeyboardMarkup]: ...
+    def queued(self, request_id: uuid.UUID, position: int) -> tuple[str, InlineKeyboardMarkup]:
+        """A request queued (by its owner's default): its place in the line and its ✖."""
+        ...
+
+    def playlist_queued(
+        self, playlist_id: uuid.UUID, count: int
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        """A playlist's `count` items queued (by its owner's default), with its ✖."""
+        ...
+
     def inline_hint(self, text: str) -> InlineQueryResultsButton: ...
     def inline_failed(self) -> str: ...
     def inline_playlist(self) -> str: ...
@@ -101,6 +112,8 @@ class TelegramReplies:
     view: OfferView
     admin_alerts: AdminAlerts
     storage_chat_id: int | None = None
+    defaults: DefaultChoices | None = None
+    """Chooses an offer by its owner's default (None: every offer is shown with its keyboard)."""
 
     async def placeholders(self, request: LookupRequest, links: list[int]) -> list[int | None]:
         shown: list[int | None] = [None] * len(request.urls)
@@ -150,6 +163,8 @@ class TelegramReplies:
         if outcome.media is None:
             assert outcome.playlist is not None
             playlist = await self._record_playlist(request, shown_on, outcome.playlist)
+            if await self._chosen_by_default(request, shown_on, playlist):
+                return
             text, markup = self.view.playlist_offer(playlist.id, outcome.playlist)
             shown = await self._say(request, shown_on, text, markup)
             await self._moved(shown, shown_on, playlist)
@@ -165,6 +180,8 @@ class TelegramReplies:
                 beside = await _add_playlist(session, request, shown_on, outcome.playlist)
             await session.commit()
         logger.info("offer %s: %s -> %s %s", offer.id, url, options.media_key, options.heights)
+        if await self._chosen_by_default(request, shown_on, offer, beside):
+            return
         playlist_row = (
             (beside.id, len(outcome.playlist.entries))
             if beside is not None and outcome.playlist is not None
@@ -173,6 +190,36 @@ class TelegramReplies:
         text, markup = self.view.media_offer(offer.id, options, playlist_row)
         shown = await self._say(request, shown_on, text, markup)
         await self._moved(shown, shown_on, offer, beside)
+
+    async def _chosen_by_default(
+        self,
+        request: LookupRequest,
+        shown_on: int | None,
+        offer: File | Playlist,
+        beside: Playlist | None = None,
+    ) -> bool:
+        """Choose `offer` (a media's, or a playlist's for all its items) by its owner's
+        default and show it queued with its ✖ (its jobs published once the status message
+        is recorded); False when the offer is to be shown with its keyboard (no default,
+        not offered, limits reached)."""
+        if self.defaults is None:
+            return False
+        try:
+            chosen = await self.defaults.choose(offer)
+        except Exception:
+            # The keyboard still lets the user choose.
+            logger.exception("offer %s: choosing it by default failed", offer.id)
+            return False
+        if chosen is None:
+            return False
+        if isinstance(chosen, ItemsChosen):
+            text, markup = self.view.playlist_queued(offer.id, len(chosen.items))
+        else:
+            text, markup = self.view.queued(offer.id, chosen.position)
+        shown = await self._say(request, shown_on, text, markup)
+        await self._moved(shown, shown_on, offer, beside)
+        await self.defaults.publish(chosen)
+        return True
 
     async def _refusal(self, outcome: Refused | None, failed: str) -> str:
         """The words for a link refused (the admins hear of a site's push-back), or
@@ -202,7 +249,8 @@ class TelegramReplies:
     async def _moved(
         self, shown: Message | None, shown_on: int | None, *offers: File | Playlist | None
     ) -> None:
-        """Record the message the offers are shown on, when it is not the placeholder."""
+        """Record the message the offers are shown on, when it is not the placeholder (a
+        playlist's items too: queued by a default, it is their status)."""
         if shown is None or shown.message_id == shown_on:
             return
         async with self.sessions() as session:
@@ -212,6 +260,12 @@ class TelegramReplies:
                     await session.execute(
                         update(table)
                         .where(table.id == offer.id)
+                        .values(status_message_id=shown.message_id)
+                    )
+                if isinstance(offer, Playlist):
+                    await session.execute(
+                        update(File)
+                        .where(File.playlist_id == offer.id)
                         .values(status_message_id=shown.message_id)
                     )
             await session.commit()

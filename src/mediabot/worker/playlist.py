@@ -60,8 +60,9 @@ class PlaylistItemStatus:
     def on_flood_wait(self, wait: FloodWait) -> None:
         self._message.on_flood_wait(wait)
 
-    async def finish(self, text: str) -> None:
-        """The item ended without a delivery: the reason under its place, or the last word."""
+    async def finish(self, text: str, *, ended: bool = False) -> None:
+        """The item ended without a delivery: the reason under its place, or the last word
+        (an item has no buttons of its own: `ended` changes nothing)."""
         await self._hand_on(text)
 
     async def remove(self) -> None:

@@ -114,8 +114,12 @@ class StatusMessage:
         inline_message_id: str | None = None,
         edit_gate: EditGate | None = None,
         edit_window_s: float = STATUS_EDIT_WINDOW_S,
+        kept_as: tuple[str, InlineKeyboardMarkup | None] | None = None,
     ) -> None:
         """`heading` goes before every progress text (a playlist item's place in it).
+
+        With `kept_as` (a text and its buttons), `remove` leaves the message showing them
+        instead of deleting it, and a `finish` that ended the request keeps the buttons.
 
         With `inline_message_id` the status is that message (posted through an inline
         result; `chat_id` is then only the pacing's key): it is edited, never deleted.
@@ -143,6 +147,7 @@ class StatusMessage:
         self._inline_message_id = inline_message_id
         self._gate = edit_gate
         self._edit_window_s = edit_window_s
+        self._kept_as = kept_as
 
     def _edit_method(self, text: str, markup: InlineKeyboardMarkup | None) -> EditMessageText:
         """The edit of the status message (or of the inline message) to `text`."""
@@ -302,14 +307,19 @@ class StatusMessage:
             except Exception as exc:  # logged by the edit itself; a final text still goes
                 logger.debug("status edit in chat %s ended badly: %r", self._chat_id, exc)
 
-    async def finish(self, text: str, *, keep_buttons: bool = False) -> None:
+    async def finish(self, text: str, *, keep_buttons: bool = False, ended: bool = False) -> None:
         """Show a last text, without buttons (an error, a cancellation) unless
-        `keep_buttons` (a playlist between two items: its ✖ still stops the rest)."""
+        `keep_buttons` (a playlist between two items: its ✖ still stops the rest). A
+        status `kept_as` a line keeps that line's buttons under a text that `ended` the
+        request (a failure: another choice may do)."""
         if self._closed:
             return
         await self.close()
         self._wanted = text
-        await self._edit(text, self._markup if keep_buttons else None)
+        markup = self._markup if keep_buttons else None
+        if ended and self._kept_as is not None:
+            markup = self._kept_as[1]
+        await self._edit(text, markup)
 
     async def correct(
         self, text: str, *, keep_buttons: bool = False, last_word: bool = False
@@ -326,11 +336,17 @@ class StatusMessage:
 
     async def remove(self) -> None:
         """Delete the status message: the file has arrived and speaks for itself (an inline
-        message became the file itself: nothing to delete)."""
+        message became the file itself: nothing to delete). A status `kept_as` a line is
+        edited into it instead, its last text."""
         if self._closed:
             return
         await self.close()
         if self._message_id is None:
+            return
+        if self._kept_as is not None:
+            text, markup = self._kept_as
+            self._wanted = text
+            await self._edit(text, markup)
             return
         try:
             await self._bot.delete_message(chat_id=self._chat_id, message_id=self._message_id)

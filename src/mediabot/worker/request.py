@@ -58,6 +58,9 @@ class Request:
     the request's chat is then the storage chat the file is uploaded to."""
     form: DeliveryForm = DeliveryForm.MEDIA
     """How the files are sent: media that plays in the chat, or documents."""
+    chosen_by_default: bool = False
+    """Chosen by its owner's default (/settings): once delivered, the status message stays
+    as a short line with the button that brings the offer back."""
 
 
 @dataclass(frozen=True, slots=True)

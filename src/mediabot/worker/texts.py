@@ -9,6 +9,7 @@ text: nothing here holds outside data.
 
 from __future__ import annotations
 
+from mediabot.domain.enums import MediaKind
 from mediabot.downloaders.errors import DownloadError
 from mediabot.i18n import _
 
@@ -116,3 +117,13 @@ def inline_too_large() -> str:
 
 def inline_in_private_chat() -> str:
     return _("📥 Get it in a private chat")
+
+
+def delivered_by_default(kind: MediaKind, resolution: int | None) -> str:
+    """The line a request chosen by the user's default leaves once delivered, above its
+    "⚙ Other choices" button."""
+    if kind is MediaKind.AUDIO:
+        return _("✅ Audio · your default")
+    if resolution is not None:
+        return _("✅ {height}p · your default").format(height=resolution)
+    return _("✅ Your default")

@@ -203,6 +203,7 @@ class FakeStatus:
     final: str | None = None
     removed: bool = False
     closed: bool = False
+    ended: bool = False
 
     def show(self, text: str) -> None:
         self.shown.append(text)
@@ -218,8 +219,9 @@ class FakeStatus:
     def on_flood_wait(self, wait: FloodWait) -> None:
         self.shown.append("flood wait")
 
-    async def finish(self, text: str) -> None:
+    async def finish(self, text: str, *, ended: bool = False) -> None:
         self.final = text
+        self.ended = ended
 
     async def remove(self) -> None:
         self.removed = True

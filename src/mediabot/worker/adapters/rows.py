@@ -46,6 +46,7 @@ def request_of(file: File) -> Request | None:
         playlist=_place_of(file),
         inline_message_id=file.inline_message_id,
         form=file.form,
+        chosen_by_default=file.chosen_by_default,
     )
 
 

@@ -114,6 +114,9 @@ class AiogramStatuses:
     markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None]
     playlist_markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None]
     requests: RequestsStore
+    delivered_markup: Callable[[uuid.UUID], InlineKeyboardMarkup | None] = lambda _: None
+    """The buttons a request chosen by its owner's default keeps once delivered (its
+    "⚙ Other choices")."""
 
     def open(self, request: Request, *, buttons: bool = False) -> Status:
         with use_locale(request.locale):  # the buttons' labels, and the status's words later
@@ -136,6 +139,7 @@ class AiogramStatuses:
                     request.status_message_id,
                     self.markup(request.id) if buttons else None,
                     locale=request.locale,
+                    kept_as=self._kept_as(request),
                 )
             message = StatusMessage(
                 self.bot,
@@ -148,3 +152,12 @@ class AiogramStatuses:
                 edit_gate=functools.partial(self.requests.allow_status_edit, place.playlist_id),
             )
             return PlaylistItemStatus(message, place, self.requests, request.locale)
+
+    def _kept_as(self, request: Request) -> tuple[str, InlineKeyboardMarkup | None] | None:
+        """What a request chosen by default leaves on its status message once delivered:
+        what it came as, and the button that brings the offer back (None: deleted)."""
+        if not request.chosen_by_default:
+            return None
+        return texts.delivered_by_default(request.kind, request.resolution), (
+            self.delivered_markup(request.id)
+        )

@@ -20,7 +20,7 @@ async def fail(job: JobContext, reason: str, *, detail: str | None = None) -> No
     `LeftOurHandsError` when it was cancelled meanwhile: "Cancelled." is the last word then.
     """
     await job.move(RequestState.FAILED, error_reason=f"{reason} ({detail})" if detail else reason)
-    await job.status.finish(texts.failed(reason))
+    await job.status.finish(texts.failed(reason), ended=True)
 
 
 async def end_chat(job: JobContext, detail: str) -> None:
@@ -56,4 +56,4 @@ async def give_up(
     if request is not None and not request.chat_blocked:
         with use_locale(request.locale):
             text = texts.failed(texts.sorry())
-        await statuses.open(request).finish(text)
+        await statuses.open(request).finish(text, ended=True)
