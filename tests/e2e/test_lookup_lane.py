@@ -93,6 +93,8 @@ async def test_a_worker_killed_mid_lookup_still_gives_one_keyboard(
     )
     request_id = _last_asked(cluster)
     [victim] = [w for w in cluster.workers if f"lookup {request_id}: started" in w.log]
+    # Killed once its placeholder is recorded: the survivor edits that message.
+    await asyncio.to_thread(victim.wait_for_log, f"lookup {request_id}: 1 placeholder(s) recorded")
     victim.kill()
     cluster.workers.remove(victim)
     media_requests.throttle_bytes_per_second = None

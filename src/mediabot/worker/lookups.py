@@ -212,6 +212,7 @@ class LookupWorker:
                     await lane.requests.set_placeholders(
                         request.id, lane.owner, request.placeholders
                     )
+                    logger.info("lookup %s: %d placeholder(s) recorded", request.id, len(slow))
             return list(await asyncio.gather(*lookups))
         finally:
             for lookup in lookups:
