@@ -7,6 +7,10 @@ Telegram accepts it (or rejects it). A part Telegram refuses as too large (413) 
 again over a shorter range with a lower limit, and the delivery goes on from there. A
 `ResumePoint` starts the delivery at a later part, so parts already delivered are not
 sent again.
+
+A remote source whose estimate fits one upload is first tried whole (`senders.streamed`):
+one file with its index first, uploaded while it is fetched. Only when no index can be
+known ahead, or the file turns out over the limit, is it cut like any other.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import ClassVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramEntityTooLarge
-from aiogram.types import Message
+from aiogram.types import InputFile, Message
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
@@ -43,12 +47,17 @@ from mediabot.senders.base import (
     SentPart,
     upload_of,
 )
+from mediabot.senders.streamed import Whole, plan_whole, send_whole
 from mediabot.telegram.texts import plain
+from mediabot.telegram.uploads import StreamedFile
 
 logger = logging.getLogger(__name__)
 
 _SHRINK_ON_413 = 0.85
 """After a 413 the limit drops to this share of the rejected part's size."""
+_WHOLE_MARGIN = 1.05
+"""A source estimated up to this much over the limit is still read ahead for one file: the
+indexes tell its exact size, and reading them costs a few requests."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +103,10 @@ class LargeSender(FileSender):
         resume: ResumePoint | None = None,
         stem: str = "part",
         on_part: PartCallback | None = None,
+        estimated_bytes: int | None = None,
     ) -> None:
+        """`estimated_bytes`: the source's size as announced; when it fits one upload, the
+        source is first tried as one file streamed whole."""
         super().__init__(bot, target, on_part=on_part)
         if source.kind is not self.kind:
             raise ValueError(f"{type(self).__name__} sends {self.kind}, not {source.kind}")
@@ -109,6 +121,7 @@ class LargeSender(FileSender):
         self._stem = stem
         self._cover_thumbnail: Path | None = None
         self._frame_size: tuple[int | None, int | None] = (None, None)
+        self._estimated_bytes = estimated_bytes
 
     @classmethod
     def for_result(
@@ -130,6 +143,57 @@ class LargeSender(FileSender):
         )
 
     async def _send(self) -> list[SentPart]:
+        limit = self._limit_bytes
+        if self._tries_whole():
+            whole = await plan_whole(self._source, self._work_dir, self._stem, limit)
+            if whole is not None:
+                try:
+                    return [await self._send_whole(whole)]
+                except TelegramEntityTooLarge:
+                    limit = min(limit - 1, int(whole.size_bytes * _SHRINK_ON_413))
+                    logger.warning(
+                        "Telegram refused the whole file (%d bytes) as too large; "
+                        "cutting parts under %d bytes",
+                        whole.size_bytes,
+                        limit,
+                    )
+                finally:
+                    discard(self._cover_thumbnail)
+                    self._cover_thumbnail = None
+        return await self._send_parts(limit)
+
+    def _tries_whole(self) -> bool:
+        return (
+            self._resume is None
+            and self._source.is_stream
+            and self._estimated_bytes is not None
+            and self._estimated_bytes <= self._limit_bytes * _WHOLE_MARGIN
+        )
+
+    async def _send_whole(self, whole: Whole) -> SentPart:
+        """Upload `whole` while it is fetched; its one part is reported as any part."""
+        if self._cover is not None:
+            self._cover_thumbnail = await best_thumbnail(
+                self._work_dir / f"{self._stem}.cover.jpg", image=self._cover
+            )
+        name = self._target.upload_name(whole.path)
+        self._frame_size = whole.frame_size
+
+        async def upload(part: CutPart, file: StreamedFile | None) -> Message:
+            return await self._upload(part, 1, None, file)
+
+        logger.info("Streaming one file of %d bytes while it is fetched", whole.size_bytes)
+        message = await send_whole(whole, upload, local=self._is_local_server, filename=name)
+        return await self._accepted(
+            message,
+            index=0,
+            total=1,
+            size_bytes=whole.size_bytes,
+            start_s=0.0,
+            end_s=whole.duration_s,
+        )
+
+    async def _send_parts(self, limit: int) -> list[SentPart]:
         splitter: PartCutter
         if isinstance(self._source, SegmentedSource):
             splitter = SegmentSplitter(self._source, self._work_dir, stem=self._stem)
@@ -145,7 +209,6 @@ class LargeSender(FileSender):
                 self._frame_size = (splitter.video.width, splitter.video.height)
             start_s = self._resume.start_s if self._resume else 0.0
             index = self._resume.next_index if self._resume else 0
-            limit = self._limit_bytes
             await splitter.survey(start_s, limit)
             total = index + splitter.estimate_parts(start_s, limit)
             if self._resume is not None and self._resume.total_hint:
@@ -262,9 +325,30 @@ class LargeSender(FileSender):
         return None
 
     @abstractmethod
-    async def _upload(self, part: CutPart, total: int, thumbnail: Path | None) -> Message:
-        """Post one part; the caller deletes the part and its thumbnail afterwards."""
+    async def _upload(
+        self,
+        part: CutPart,
+        total: int,
+        thumbnail: Path | None,
+        file: StreamedFile | None = None,
+    ) -> Message:
+        """Post one part (from `file` while it is made, when given); the caller deletes
+        the part and its thumbnail afterwards."""
         raise NotImplementedError  # abstract
+
+    def _part_file(self, part: CutPart, file: StreamedFile | None) -> InputFile | str:
+        """`file` when the part is streamed, else the part on disk."""
+        if file is not None:
+            return file
+        return self._input_file(part.path, f"part {part.index + 1}")
+
+    def _part_caption(self, part: CutPart, total: int) -> str:
+        """The caption, with "Part i/N" under it when there is more than one part."""
+        if total == 1:
+            return self._target.caption
+        return self._target.caption_with(
+            _("Part {number}/{total}").format(number=part.index + 1, total=total)
+        )
 
 
 class LargeVideoSender(LargeSender):
@@ -277,14 +361,18 @@ class LargeVideoSender(LargeSender):
             return None
         return await best_thumbnail(part.path.with_suffix(".jpg"), video=part.path)
 
-    async def _upload(self, part: CutPart, total: int, thumbnail: Path | None) -> Message:
+    async def _upload(
+        self,
+        part: CutPart,
+        total: int,
+        thumbnail: Path | None,
+        file: StreamedFile | None = None,
+    ) -> Message:
         width, height = self._frame_size
         return await self._post_file(
             self.kind,
-            self._input_file(part.path, f"part {part.index + 1}"),
-            caption=self._target.caption_with(
-                _("Part {number}/{total}").format(number=part.index + 1, total=total)
-            ),
+            self._part_file(part, file),
+            caption=self._part_caption(part, total),
             reply=self._target.reply_parameters if part.index == 0 else None,
             width=width,
             height=height,
@@ -298,15 +386,20 @@ class LargeAudioSender(LargeSender):
 
     kind = MediaKind.AUDIO
 
-    async def _upload(self, part: CutPart, total: int, thumbnail: Path | None) -> Message:
+    async def _upload(
+        self,
+        part: CutPart,
+        total: int,
+        thumbnail: Path | None,
+        file: StreamedFile | None = None,
+    ) -> Message:
+        title = plain(self._title, AUDIO_TAG_LIMIT)
         return await self._post_file(
             self.kind,
-            self._input_file(part.path, f"part {part.index + 1}"),
-            caption=self._target.caption_with(
-                _("Part {number}/{total}").format(number=part.index + 1, total=total)
-            ),
+            self._part_file(part, file),
+            caption=self._part_caption(part, total),
             reply=self._target.reply_parameters if part.index == 0 else None,
-            title=f"{plain(self._title, AUDIO_TAG_LIMIT)} ({part.index + 1}/{total})",
+            title=title if total == 1 else f"{title} ({part.index + 1}/{total})",
             performer=plain(self._performer, AUDIO_TAG_LIMIT) or None,
             duration_s=part.duration_s,
             thumbnail=upload_of(thumbnail or self._cover_thumbnail),

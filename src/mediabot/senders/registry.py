@@ -123,8 +123,11 @@ def make_stream_sender(
     pacer: Pacer | None = None,
     on_part: PartCallback | None = None,
     resume: ResumePoint | None = None,
+    estimated_bytes: int | None = None,
 ) -> LargeSender:
-    """A split delivery read straight from remote inputs (no full download on disk)."""
+    """A delivery read straight from remote inputs (no full download on disk): one file
+    streamed whole when `estimated_bytes` fits one upload and its index is known ahead,
+    else parts cut while the source arrives."""
     if pacer is not None:
         ensure_pacing(bot, pacer)
     return STREAM_SENDERS[source.kind](
@@ -138,4 +141,5 @@ def make_stream_sender(
         cover=cover,
         resume=resume,
         on_part=on_part,
+        estimated_bytes=estimated_bytes,
     )
