@@ -88,9 +88,7 @@ def _segment_base(media: MediaSources, server: MediaServer, folder: Path) -> Spl
     return SplitSource(tuple(urls), MediaKind.VIDEO, url_check=guard)
 
 
-async def _deliver(
-    bot: Bot, source: SplitSource | SegmentedSource, work: Path, *, estimate: int | None = None
-) -> list[SentPart]:
+async def _deliver(bot: Bot, source: SplitSource | SegmentedSource, work: Path) -> list[SentPart]:
     sender = make_stream_sender(
         bot,
         source,
@@ -98,7 +96,7 @@ async def _deliver(
         work_dir=work,
         limit_bytes=LIMIT,
         title="whole",
-        estimated_bytes=estimate or 10 * MIB,
+        whole_first=True,
     )
     return await sender.send()
 

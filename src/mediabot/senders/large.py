@@ -27,7 +27,7 @@ from aiogram.exceptions import TelegramEntityTooLarge
 from aiogram.types import InputFile, Message
 
 from mediabot.domain.enums import MediaKind
-from mediabot.domain.media import DownloadResult
+from mediabot.domain.media import DownloadResult, ProgressCallback
 from mediabot.i18n import _
 from mediabot.media.cutters.files import Splitter
 from mediabot.media.cutters.fragments import SegmentSplitter
@@ -55,9 +55,6 @@ logger = logging.getLogger(__name__)
 
 _SHRINK_ON_413 = 0.85
 """After a 413 the limit drops to this share of the rejected part's size."""
-_WHOLE_MARGIN = 1.05
-"""A source estimated up to this much over the limit is still read ahead for one file: the
-indexes tell its exact size, and reading them costs a few requests."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,10 +100,11 @@ class LargeSender(FileSender):
         resume: ResumePoint | None = None,
         stem: str = "part",
         on_part: PartCallback | None = None,
-        estimated_bytes: int | None = None,
+        whole_first: bool = False,
+        progress: ProgressCallback | None = None,
     ) -> None:
-        """`estimated_bytes`: the source's size as announced; when it fits one upload, the
-        source is first tried as one file streamed whole."""
+        """`whole_first`: a remote source is first tried as one file streamed whole (see
+        `streamed.may_fit`), its fetching reported to `progress`."""
         super().__init__(bot, target, on_part=on_part)
         if source.kind is not self.kind:
             raise ValueError(f"{type(self).__name__} sends {self.kind}, not {source.kind}")
@@ -121,7 +119,8 @@ class LargeSender(FileSender):
         self._stem = stem
         self._cover_thumbnail: Path | None = None
         self._frame_size: tuple[int | None, int | None] = (None, None)
-        self._estimated_bytes = estimated_bytes
+        self._whole_first = whole_first
+        self._progress = progress
 
     @classmethod
     def for_result(
@@ -163,12 +162,7 @@ class LargeSender(FileSender):
         return await self._send_parts(limit)
 
     def _tries_whole(self) -> bool:
-        return (
-            self._resume is None
-            and self._source.is_stream
-            and self._estimated_bytes is not None
-            and self._estimated_bytes <= self._limit_bytes * _WHOLE_MARGIN
-        )
+        return self._whole_first and self._resume is None and self._source.is_stream
 
     async def _send_whole(self, whole: Whole) -> SentPart:
         """Upload `whole` while it is fetched; its one part is reported as any part."""
@@ -183,7 +177,9 @@ class LargeSender(FileSender):
             return await self._upload(part, 1, None, file)
 
         logger.info("Streaming one file of %d bytes while it is fetched", whole.size_bytes)
-        message = await send_whole(whole, upload, local=self._is_local_server, filename=name)
+        message = await send_whole(
+            whole, upload, local=self._is_local_server, filename=name, progress=self._progress
+        )
         return await self._accepted(
             message,
             index=0,

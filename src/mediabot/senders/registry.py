@@ -10,7 +10,7 @@ from pathlib import Path
 from aiogram import Bot
 
 from mediabot.domain.enums import MediaKind
-from mediabot.domain.media import DownloadResult
+from mediabot.domain.media import DownloadResult, ProgressCallback
 from mediabot.media.sources import SegmentedSource, SplitSource
 from mediabot.senders.album import AlbumSender
 from mediabot.senders.audio import AudioSender
@@ -123,11 +123,12 @@ def make_stream_sender(
     pacer: Pacer | None = None,
     on_part: PartCallback | None = None,
     resume: ResumePoint | None = None,
-    estimated_bytes: int | None = None,
+    whole_first: bool = False,
+    progress: ProgressCallback | None = None,
 ) -> LargeSender:
-    """A delivery read straight from remote inputs (no full download on disk): one file
-    streamed whole when `estimated_bytes` fits one upload and its index is known ahead,
-    else parts cut while the source arrives."""
+    """A delivery read straight from remote inputs (no full download on disk): with
+    `whole_first`, one file streamed whole when it fits one upload and its index is known
+    ahead; else parts cut while the source arrives."""
     if pacer is not None:
         ensure_pacing(bot, pacer)
     return STREAM_SENDERS[source.kind](
@@ -141,5 +142,6 @@ def make_stream_sender(
         cover=cover,
         resume=resume,
         on_part=on_part,
-        estimated_bytes=estimated_bytes,
+        whole_first=whole_first,
+        progress=progress,
     )

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiogram.types import Message
 
+from mediabot.domain.enums import DownloadPhase
+from mediabot.domain.media import DownloadProgress, ProgressCallback
 from mediabot.media.faststart.source import Assembly, read_ahead
 from mediabot.media.faststart.spool import Spool
 from mediabot.media.parts import CutPart, part_path
@@ -29,6 +31,10 @@ from mediabot.senders.base import DeliveryError
 from mediabot.telegram.uploads import StreamedFile
 
 logger = logging.getLogger(__name__)
+
+_WHOLE_MARGIN = 1.05
+"""A source estimated up to this much over the limit is still read ahead for one file: the
+indexes tell its exact size, and reading them costs a few requests."""
 
 Upload = Callable[[CutPart, StreamedFile | None], Coroutine[Any, Any, Message]]
 """Posts the one file: from the spool as it fills (a `StreamedFile`), or, with None, the
@@ -53,6 +59,11 @@ class Whole:
     @property
     def frame_size(self) -> tuple[int | None, int | None]:
         return self.assembly.layout.width, self.assembly.layout.height
+
+
+def may_fit(estimated_bytes: int | None, limit_bytes: int) -> bool:
+    """Whether a source of `estimated_bytes` (None: unknown) is worth trying as one file."""
+    return estimated_bytes is None or estimated_bytes <= limit_bytes * _WHOLE_MARGIN
 
 
 async def plan_whole(
@@ -81,12 +92,31 @@ async def plan_whole(
     return Whole(assembly, part_path(work_dir, f"{stem}-whole", 0, source.kind))
 
 
-async def send_whole(whole: Whole, upload: Upload, *, local: bool, filename: str) -> Message:
+async def send_whole(
+    whole: Whole,
+    upload: Upload,
+    *,
+    local: bool,
+    filename: str,
+    progress: ProgressCallback | None = None,
+) -> Message:
     """Spool `whole` and post it with `upload` while it fills (once complete when
-    `local`); the spool is deleted whatever happens. A source that breaks off raises
-    `DeliveryError` before the upload ends; Telegram's errors propagate."""
+    `local`), the bytes fetched reported to `progress`; the spool is deleted whatever
+    happens. A source that breaks off raises `DeliveryError` before the upload ends;
+    Telegram's errors propagate."""
     layout = whole.assembly.layout
-    spool = Spool(layout, whole.path, whole.assembly.ranges, whole.assembly.lane_of)
+
+    def fetched(mark: int) -> None:
+        if progress is not None:
+            progress(
+                DownloadProgress(
+                    phase=DownloadPhase.DOWNLOADING, downloaded_bytes=mark, total_bytes=layout.size
+                )
+            )
+
+    spool = Spool(
+        layout, whole.path, whole.assembly.ranges, whole.assembly.lane_of, on_mark=fetched
+    )
     part = CutPart(whole.path, 0, 0.0, layout.duration_s, layout.size, is_last=True)
     filling = asyncio.create_task(spool.run())
     posting: asyncio.Task[Message] | None = None

@@ -29,7 +29,7 @@ from mediabot.db.models import File, FilePart, User
 from mediabot.db.outages import database_unavailable
 from mediabot.db.repositories import ChatRepository, FileRepository, PlaylistRepository
 from mediabot.domain.enums import MediaKind, RequestState
-from mediabot.domain.media import DownloadResult, Progress
+from mediabot.domain.media import DownloadResult, Progress, ProgressCallback
 from mediabot.domain.playlist import PlaylistTally
 from mediabot.domain.retry import Backoff, hold_through
 from mediabot.downloaders.options import DownloadOptions
@@ -40,6 +40,7 @@ from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPar
 from mediabot.senders.cached import CachedPart, CachedSender
 from mediabot.senders.inline import InlineCachedSender, InlineSender
 from mediabot.senders.registry import make_sender, make_stream_sender
+from mediabot.senders.streamed import may_fit
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker import texts
 from mediabot.worker.playlist import PlaylistItemStatus
@@ -396,6 +397,7 @@ class AiogramSenders:
         folder: Path,
         on_part: PartCallback,
         resume: ResumePoint | None,
+        progress: ProgressCallback | None = None,
     ) -> Sender:
         return self._into_inline(
             target,
@@ -410,6 +412,8 @@ class AiogramSenders:
                 cover=plan.thumbnail,
                 on_part=on_part,
                 resume=resume,
+                whole_first=may_fit(plan.estimated_bytes, self.limit_bytes),
+                progress=progress,
             ),
         )
 

@@ -146,7 +146,11 @@ class Senders(Protocol):
         folder: Path,
         on_part: PartCallback,
         resume: ResumePoint | None,
-    ) -> Sender: ...
+        progress: ProgressCallback | None = None,
+    ) -> Sender:
+        """The delivery of `plan`: one file while it is fetched when it may fit (its
+        fetching reported to `progress`), else parts cut while it arrives."""
+        ...
 
 
 class Downloader(Protocol):

@@ -296,6 +296,7 @@ class FakeSenders:
         folder: Path,
         on_part: PartCallback,
         resume: ResumePoint | None,
+        progress: ProgressCallback | None = None,
     ) -> Sender:
         self.calls.append(("stream", resume))
         self.targets.append(target)

@@ -35,7 +35,7 @@ FRAGMENT_HEAD_BYTES = 8 * 1024
 """The first read of a fragment: its `moof` unless it lists thousands of samples."""
 MAX_MOOV_BYTES = 64 * 1024 * 1024
 _MAX_TOP_BOXES = 100_000
-_AHEAD = 8
+_AHEAD = 32
 """Fragment heads read at once."""
 
 

@@ -51,8 +51,11 @@ class Spool:
         path: Path,
         ranges: RangeStream,
         lane_of: Callable[[int], int],
+        on_mark: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_mark` is called with the mark each time it moves."""
         self.layout = layout
+        self._on_mark = on_mark
         self.path = path
         self._ranges = ranges
         self._lane_of = lane_of
@@ -195,3 +198,5 @@ class Spool:
         async with self._changed:
             self._mark = max(self._mark, mark)
             self._changed.notify_all()
+        if self._on_mark is not None:
+            self._on_mark(self._mark)

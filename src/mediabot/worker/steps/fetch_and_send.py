@@ -37,7 +37,7 @@ async def fetch_and_send(job: JobContext, fetching: Fetching) -> None:
     downloader = fetching.downloaders(request.url, request.resolution, request.kind)
     folder = fetching.work_dir / str(request.id)
     folder.mkdir(parents=True, exist_ok=True)
-    if worth_streaming(request, fetching.limit_bytes) and await stream_and_send(
+    if worth_streaming(request) and await stream_and_send(
         job, downloader, fetching.senders, folder, fetching.limit_bytes
     ):
         return
