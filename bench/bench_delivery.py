@@ -243,6 +243,7 @@ async def sequential(bot: Any, source: Any, work: Path, limit: int, proxy: str) 
         start, index = part.end_s, index + 1
     merged.unlink()
     for part in parts:
+        _TIMELINE.append(("upload", part.index, time.perf_counter() - _STARTED[0], 0.0))
         await bot.send_video(
             chat_id=CHAT_ID,
             video=FSInputFile(part.path),
@@ -253,6 +254,8 @@ async def sequential(bot: Any, source: Any, work: Path, limit: int, proxy: str) 
     return [part.size_bytes for part in parts]
 
 
+_STARTED = [0.0]
+"""When the press was, in `time.perf_counter` seconds (set by `child`)."""
 _TIMELINE: list[tuple[str, int, float, float]] = []
 """(step, part index, start, end) of every cut and upload, in seconds from the press."""
 
@@ -304,7 +307,7 @@ async def child(spec: dict[str, Any]) -> None:
     folder, work = Path(spec["folder"]), Path(spec["work"])
     source = source_for(spec["kind"], folder, spec["base"], guard)
     try:
-        started = time.perf_counter()
+        started = _STARTED[0] = time.perf_counter()
         _record_timeline(started)
         if spec["way"] == "streamed":
             sizes = await streamed(
@@ -407,6 +410,35 @@ def _long_mp4() -> Path:
         return (tree / "long" / "long.mp4").resolve()
 
 
+def measure_both(
+    kind: str,
+    folder: Path,
+    server: MediaServer,
+    fake: FakeTelegram,
+    scratch: Path,
+    limit: int,
+    *,
+    whole: bool = False,
+) -> tuple[Figures, Figures]:
+    """The figures of `kind` delivered streamed (`whole`: one file first), then sequentially."""
+    figures = []
+    for way in ("streamed", "sequential"):
+        spec = {
+            "kind": kind,
+            "way": way,
+            "whole": whole,
+            "folder": str(folder),
+            "base": server.base_url.rstrip("/"),
+            "work": str(scratch / f"{kind}-{way}"),
+            "limit": limit,
+            "token": fake.token,
+            "api": fake.base_url,
+        }
+        figures.append(measure(spec))
+        fake.reset()
+    return figures[0], figures[1]
+
+
 def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
     loops = max(1, round(args.minutes * 60 / 48))
     folder = cache_root() / f"bench-delivery-{loops}x"
@@ -431,21 +463,7 @@ def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for kind in kinds:
-            figures = {}
-            for way in ("streamed", "sequential"):
-                spec = {
-                    "kind": kind,
-                    "way": way,
-                    "folder": str(folder),
-                    "base": server.base_url.rstrip("/"),
-                    "work": str(scratch / f"{kind}-{way}"),
-                    "limit": limit,
-                    "token": fake.token,
-                    "api": fake.base_url,
-                }
-                figures[way] = measure(spec)
-                fake.reset()
-            ours, theirs = figures["streamed"], figures["sequential"]
+            ours, theirs = measure_both(kind, folder, server, fake, scratch, limit)
             floor = max(source_bytes(kind, folder) / down, ours.uploaded / up)
             one_part = ours.uploaded / ours.parts / down
             if args.timeline:
@@ -489,22 +507,7 @@ def run_one_part(args: argparse.Namespace, scratch: Path) -> None:
         )
         print("|---|---|---|---|---|---|---|")
         for kind in kinds:
-            figures = {}
-            for way in ("streamed", "sequential"):
-                spec = {
-                    "kind": kind,
-                    "way": way,
-                    "whole": True,
-                    "folder": str(folder),
-                    "base": server.base_url.rstrip("/"),
-                    "work": str(scratch / f"{kind}-{way}"),
-                    "limit": limit,
-                    "token": fake.token,
-                    "api": fake.base_url,
-                }
-                figures[way] = measure(spec)
-                fake.reset()
-            ours, theirs = figures["streamed"], figures["sequential"]
+            ours, theirs = measure_both(kind, folder, server, fake, scratch, limit, whole=True)
             floor = max(source_bytes(kind, folder) / down, ours.uploaded / up)
             if args.timeline:
                 _print_timeline(kind, ours)

@@ -35,7 +35,7 @@ FRAGMENT_HEAD_BYTES = 8 * 1024
 """The first read of a fragment: its `moof` unless it lists thousands of samples."""
 MAX_MOOV_BYTES = 64 * 1024 * 1024
 _MAX_TOP_BOXES = 100_000
-_AHEAD = 32
+_AHEAD = 8
 """Fragment heads read at once."""
 
 
@@ -64,7 +64,10 @@ async def file_tracks(ranges: Ranges, resource: int) -> list[TrackIndex]:
     """The tracks of one MP4 file, progressive or fragmented, with every sample."""
     head = await ranges.read(resource, 0, HEAD_BYTES)
     size = ranges.size(resource) or len(head)
-    boxes = await _top_boxes(ranges, resource, head, size)
+    boxes = await _top_boxes(ranges, resource, head, size, 0, until_data=True)
+    if boxes and boxes[-1].kind == b"moof" and not any(box.kind == b"sidx" for box in boxes):
+        # fragments without an index of them: every box header is read to find them
+        boxes += await _top_boxes(ranges, resource, head, size, boxes[-1].end)
     moovs = [box for box in boxes if box.kind == b"moov"]
     if len(moovs) != 1 or not boxes or boxes[0].kind != b"ftyp":
         raise BoxError("not one MP4 with one moov")
@@ -119,10 +122,20 @@ def _boxes_in(data: bytes, end: int) -> list[Box]:
     return found
 
 
-async def _top_boxes(ranges: Ranges, resource: int, head: bytes, size: int) -> list[Box]:
-    """The file's top-level boxes, by their headers (read where the head does not hold them)."""
+async def _top_boxes(
+    ranges: Ranges,
+    resource: int,
+    head: bytes,
+    size: int,
+    offset: int,
+    *,
+    until_data: bool = False,
+) -> list[Box]:
+    """The file's top-level boxes from `offset`, by their headers (read where the head
+    does not hold them); `until_data`: up to the first `moof` or `mdat` after the `moov`
+    (what follows is sample data, and the fragments a `sidx` lists)."""
     found: list[Box] = []
-    offset = 0
+    moov = False
     while offset < size:
         if len(found) >= _MAX_TOP_BOXES:
             raise BoxError("too many boxes")
@@ -133,6 +146,9 @@ async def _top_boxes(ranges: Ranges, resource: int, head: bytes, size: int) -> l
         box = box_at(header, 0, size - offset)
         found.append(Box(box.kind, offset, box.header, box.size))
         offset += box.size
+        moov = moov or box.kind == b"moov"
+        if until_data and moov and box.kind in (b"moof", b"mdat"):
+            break
     return found
 
 
