@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
@@ -47,6 +48,7 @@ from mediabot.downloaders.executions import (
     VideoExecution,
 )
 from mediabot.downloaders.formats import InfoDict
+from mediabot.downloaders.found import fresh, keep
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.share import follow_share_link
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
@@ -88,7 +90,10 @@ class Downloader(ABC):
         *,
         options: DownloadOptions | None = None,
         kind: MediaKind | None = None,
+        found: Mapping[str, Any] | None = None,
     ) -> None:
+        """`found`: what a lookup of `url` found (`downloaders.found`), used instead of a
+        second lookup while it is fresh (once: `reused_lookup` tells it was)."""
         res = res or 0
         if res < 0:
             raise ValueError(f"resolution must be a height in pixels or 0, not {res}")
@@ -98,6 +103,9 @@ class Downloader(ABC):
         self._res = res
         self._options = options or DownloadOptions()
         self._kind = kind
+        self._found = found
+        self._own_lookup = found is None
+        self.reused_lookup = False
 
     # ---- what subclasses define ------------------------------------------------------------
 
@@ -243,7 +251,7 @@ class Downloader(ABC):
         moved: list[Path] = []
         try:
             session.progress.report(DownloadProgress(phase=DownloadPhase.PROBING))
-            info = await self._probe(self._url, session)
+            info = await self._info(session)
             execution = self._execution_for(info)
             logger.info(
                 "Downloading %s as %s (res=%s)", self._url, type(execution).__name__, self._res
@@ -288,8 +296,25 @@ class Downloader(ABC):
         finally:
             session.close()
 
+    async def _info(self, session: YtdlSession) -> InfoDict:
+        """What a lookup found while it is fresh: the offer's, or this downloader's own
+        earlier one (`locate_streams` then `download` look up once); else a lookup."""
+        kept = fresh(self._found)
+        if kept is None:
+            info = await self._probe(self._url, session)
+            self._found, self._own_lookup = keep(info), True
+            return info
+        if not self._own_lookup and not self.reused_lookup:
+            # the offer's: the link and the limits are checked as a lookup checks them
+            self._check_link(self._url)
+            session.precheck(self._source_url(self._url))
+            self._enforce_limits(kept, session.options)
+            self.reused_lookup = True
+            logger.info("Using what the offer's lookup found for %s", self._url)
+        return kept
+
     async def _locate(self, session: YtdlSession, cover_dir: Path | None) -> StreamPlan | None:
-        info = await self._probe(self._url, session)
+        info = await self._info(session)
         execution = self._execution_for(info)
         kind = execution.kind
         if kind is MediaKind.PHOTO:
@@ -496,6 +521,7 @@ class Downloader(ABC):
             resolutions=formats.resolutions(info),
             has_audio=formats.has_audio(info),
             audio_estimated_bytes=formats.audio_estimate(info),
+            found=keep(info),
         )
 
     def _execution_for(self, info: InfoDict) -> Execution:

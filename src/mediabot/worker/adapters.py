@@ -13,7 +13,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -428,8 +428,14 @@ class RegistryDownloaders:
 
     options: DownloadOptions
 
-    def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
-        return make_downloader(url, resolution, options=self.options, kind=kind)
+    def __call__(
+        self,
+        url: str,
+        resolution: int | None,
+        kind: MediaKind,
+        found: Mapping[str, Any] | None = None,
+    ) -> Downloader:
+        return make_downloader(url, resolution, options=self.options, kind=kind, found=found)
 
     async def heights(self, url: str) -> tuple[int, ...]:
         return (await get_resolutions(url, self.options)).heights

@@ -15,7 +15,7 @@ from mediabot.senders.base import DeliveryError, ResumePoint
 from mediabot.worker.request import PlaylistPlace
 from mediabot.worker.steps.fetch_and_send import Fetching, fetch_and_send
 from mediabot.worker.steps.stream_and_send import worth_streaming
-from tests.worker.steps.worker_fakes import World, sent_part, stream_plan
+from tests.worker.steps.worker_fakes import FakeDownloader, World, sent_part, stream_plan
 
 LIMIT = 1000
 
@@ -95,7 +95,7 @@ async def test_a_stream_of_unknown_size_is_tried_as_one_file_fetched_meanwhile(
     world.downloaders.downloader.plan = stream_plan(estimated_bytes=None)
     world.senders.stream_script = ([sent_part(0)], None)
     await fetch_and_send(world.job, _fetching(world, tmp_path))
-    assert world.requests.history == [RequestState.DOWNLOADING, RequestState.DELIVERED]
+    assert world.requests.history == [RequestState.UPLOADING, RequestState.DELIVERED]
     assert not any("Uploading" in text for text in world.status.shown)
 
 
@@ -116,7 +116,7 @@ async def test_a_plan_under_the_limit_is_streamed_too(tmp_path: Path) -> None:
     await fetch_and_send(world.job, _fetching(world, tmp_path))
     assert [call for call, _ in world.senders.calls] == ["stream"]
     assert world.downloaders.downloader.downloads == 0
-    assert world.requests.history == [RequestState.DOWNLOADING, RequestState.DELIVERED]
+    assert world.requests.history == [RequestState.UPLOADING, RequestState.DELIVERED]
 
 
 async def test_a_broken_stream_falls_back_to_a_download_after_the_parts_delivered(
@@ -139,3 +139,40 @@ async def test_a_broken_stream_falls_back_to_a_download_after_the_parts_delivere
         RequestState.DELIVERED,
     ]
     assert [part.index for part in world.requests.parts[world.request.id]] == [0, 1, 2]
+
+
+async def test_the_offers_lookup_is_handed_to_the_downloader(tmp_path: Path) -> None:
+    found = {"at": 1.0, "info": {"id": "x"}}
+    world = World()
+    world = World(
+        request=replace(world.request, offer=Offer(audio=True, found=found)),
+        requests=world.requests,
+        downloaders=world.downloaders,
+    )
+    world.senders.fresh_script = ([sent_part(0)], None)
+    await fetch_and_send(world.job, _fetching(world, tmp_path))
+    assert world.downloaders.found == [found]
+
+
+async def test_an_address_of_the_offer_that_fails_is_looked_up_again_once(
+    tmp_path: Path,
+) -> None:
+    world = World()
+    stale = world.downloaders.downloader
+    stale.reused_lookup = True
+    stale.result = DownloadError("Gone.", detail="HTTP Error 403: Forbidden")
+    world.downloaders.later = [FakeDownloader()]
+    world.senders.fresh_script = ([sent_part(0)], None)
+    await fetch_and_send(world.job, _fetching(world, tmp_path))
+    assert stale.downloads == 1
+    assert world.downloaders.found == [None, None]  # the second one looks the link up
+    assert world.requests.history == [RequestState.UPLOADING, RequestState.DELIVERED]
+
+
+async def test_a_failure_after_a_lookup_of_its_own_is_not_tried_again(tmp_path: Path) -> None:
+    world = World()
+    world.downloaders.downloader.result = DownloadError("Gone.", detail="403")
+    world.downloaders.later = [FakeDownloader()]
+    with pytest.raises(DownloadError):
+        await fetch_and_send(world.job, _fetching(world, tmp_path))
+    assert len(world.downloaders.made) == 1

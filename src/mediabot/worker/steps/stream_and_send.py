@@ -10,7 +10,7 @@ from pathlib import Path
 
 from mediabot import metrics
 from mediabot.domain.enums import MediaKind, RequestState
-from mediabot.domain.media import TITLE_MAX_CHARS
+from mediabot.domain.media import TITLE_MAX_CHARS, DownloadProgress, ProgressCallback
 from mediabot.senders.base import DeliveryError
 from mediabot.senders.streamed import may_fit
 from mediabot.telegram import texts
@@ -32,6 +32,20 @@ def worth_streaming(request: Request) -> bool:
     return request.kind in (MediaKind.VIDEO, MediaKind.AUDIO)
 
 
+def _fetching_shown(job: JobContext) -> ProgressCallback:
+    """The status of a file fetched while it goes up: the fetching as a download, then
+    (all of it fetched, the rest going up) the upload."""
+
+    def show(progress: DownloadProgress) -> None:
+        total = progress.total_bytes
+        if total and progress.downloaded_bytes >= total:
+            job.status.show_upload(0, 1)
+        else:
+            job.status.on_download(progress)
+
+    return show
+
+
 async def stream_and_send(
     job: JobContext, downloader: Downloader, senders: Senders, folder: Path, limit_bytes: int
 ) -> bool:
@@ -50,13 +64,13 @@ async def stream_and_send(
         "duration_s": plan.duration_s,
         "size_bytes": plan.estimated_bytes,
     }
+    await job.move(RequestState.UPLOADING, **described)
     if resume is None and may_fit(plan.estimated_bytes, limit_bytes):
-        # one file, fetched and uploaded at once: the fetching is what the user waits for
+        # one file, fetched while it goes up: the status shows the fetching (`progress`),
+        # which is what the user waits for
         logger.info("job %s: streaming %s bytes as one file", request.id, plan.estimated_bytes)
-        await job.move(RequestState.DOWNLOADING, **described)
     else:
         logger.info("job %s: streaming %s bytes in parts", request.id, plan.estimated_bytes)
-        await job.move(RequestState.UPLOADING, **described)
         estimated_parts = (
             math.ceil(plan.estimated_bytes / limit_bytes) if plan.estimated_bytes else None
         )
@@ -67,7 +81,7 @@ async def stream_and_send(
         folder,
         part_recorder(job),
         resume,
-        progress=job.status.on_download,
+        progress=_fetching_shown(job),
     )
     started = time.monotonic()
     try:
