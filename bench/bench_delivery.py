@@ -507,7 +507,8 @@ def run_one_part(args: argparse.Namespace, scratch: Path) -> None:
         )
         print("|---|---|---|---|---|---|---|")
         for kind in kinds:
-            ours, theirs = measure_both(kind, folder, server, fake, scratch, limit, whole=True)
+            whole = source_bytes(kind, folder) <= limit  # as the worker's estimate decides
+            ours, theirs = measure_both(kind, folder, server, fake, scratch, limit, whole=whole)
             floor = max(source_bytes(kind, folder) / down, ours.uploaded / up)
             if args.timeline:
                 _print_timeline(kind, ours)

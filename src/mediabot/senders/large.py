@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -102,9 +103,11 @@ class LargeSender(FileSender):
         on_part: PartCallback | None = None,
         whole_first: bool = False,
         progress: ProgressCallback | None = None,
+        on_fetched: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         """`whole_first`: a remote source is first tried as one file streamed whole (see
-        `streamed.may_fit`), its fetching reported to `progress`."""
+        `streamed.may_fit`), its fetching reported to `progress`, `on_fetched` awaited
+        once all of it is fetched (the rest is upload)."""
         super().__init__(bot, target, on_part=on_part)
         if source.kind is not self.kind:
             raise ValueError(f"{type(self).__name__} sends {self.kind}, not {source.kind}")
@@ -121,6 +124,7 @@ class LargeSender(FileSender):
         self._frame_size: tuple[int | None, int | None] = (None, None)
         self._whole_first = whole_first
         self._progress = progress
+        self._on_fetched = on_fetched
 
     @classmethod
     def for_result(
@@ -166,10 +170,7 @@ class LargeSender(FileSender):
 
     async def _send_whole(self, whole: Whole) -> SentPart:
         """Upload `whole` while it is fetched; its one part is reported as any part."""
-        if self._cover is not None:
-            self._cover_thumbnail = await best_thumbnail(
-                self._work_dir / f"{self._stem}.cover.jpg", image=self._cover
-            )
+        await self._make_cover_thumbnail()
         name = self._target.upload_name(whole.path)
         self._frame_size = whole.frame_size
 
@@ -178,7 +179,12 @@ class LargeSender(FileSender):
 
         logger.info("Streaming one file of %d bytes while it is fetched", whole.size_bytes)
         message = await send_whole(
-            whole, upload, local=self._is_local_server, filename=name, progress=self._progress
+            whole,
+            upload,
+            local=self._is_local_server,
+            filename=name,
+            progress=self._progress,
+            on_fetched=self._on_fetched,
         )
         return await self._accepted(
             message,
@@ -199,6 +205,8 @@ class LargeSender(FileSender):
                 self._source, self._work_dir, stem=self._stem, first_part_bytes=first
             )
         sent: list[SentPart] = []
+        # the cover's thumbnail is made while the source is probed and surveyed
+        cover = asyncio.create_task(self._make_cover_thumbnail())
         try:
             await splitter.open()
             if splitter.video is not None:
@@ -209,10 +217,7 @@ class LargeSender(FileSender):
             total = index + splitter.estimate_parts(start_s, limit)
             if self._resume is not None and self._resume.total_hint:
                 total = self._resume.total_hint
-            if self._cover is not None:
-                self._cover_thumbnail = await best_thumbnail(
-                    self._work_dir / f"{self._stem}.cover.jpg", image=self._cover
-                )
+            await cover
             while True:
                 rejected = await self._deliver(splitter, start_s, index, limit, total, sent)
                 if rejected is None:
@@ -223,8 +228,17 @@ class LargeSender(FileSender):
         except SplitError as exc:
             raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc
         finally:
+            cover.cancel()
+            await asyncio.gather(cover, return_exceptions=True)
             discard(self._cover_thumbnail)
             await splitter.close()
+
+    async def _make_cover_thumbnail(self) -> None:
+        """The thumbnail every upload carries when the source has a cover (else none)."""
+        if self._cover is not None and self._cover_thumbnail is None:
+            self._cover_thumbnail = await best_thumbnail(
+                self._work_dir / f"{self._stem}.cover.jpg", image=self._cover
+            )
 
     async def _deliver(
         self,

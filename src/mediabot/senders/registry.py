@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 
@@ -125,6 +125,7 @@ def make_stream_sender(
     resume: ResumePoint | None = None,
     whole_first: bool = False,
     progress: ProgressCallback | None = None,
+    on_fetched: Callable[[], Awaitable[None]] | None = None,
 ) -> LargeSender:
     """A delivery read straight from remote inputs (no full download on disk): with
     `whole_first`, one file streamed whole when it fits one upload and its index is known
@@ -144,4 +145,5 @@ def make_stream_sender(
         on_part=on_part,
         whole_first=whole_first,
         progress=progress,
+        on_fetched=on_fetched,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,11 +99,13 @@ async def send_whole(
     local: bool,
     filename: str,
     progress: ProgressCallback | None = None,
+    on_fetched: Callable[[], Awaitable[None]] | None = None,
 ) -> Message:
     """Spool `whole` and post it with `upload` while it fills (once complete when
     `local`), the bytes fetched reported to `progress`; the spool is deleted whatever
-    happens. A source that breaks off raises `DeliveryError` before the upload ends;
-    Telegram's errors propagate."""
+    happens. `on_fetched` is awaited once every byte is fetched, before the upload's
+    last byte goes (so Telegram cannot answer first). A source that breaks off raises
+    `DeliveryError` before the upload ends; Telegram's errors propagate."""
     layout = whole.assembly.layout
 
     def fetched(mark: int) -> None:
@@ -118,15 +120,29 @@ async def send_whole(
         layout, whole.path, whole.assembly.ranges, whole.assembly.lane_of, on_mark=fetched
     )
     part = CutPart(whole.path, 0, 0.0, layout.duration_s, layout.size, is_last=True)
-    filling = asyncio.create_task(spool.run())
+    all_fetched = asyncio.Event()
+
+    async def fill() -> None:
+        await spool.run()
+        if on_fetched is not None:
+            await on_fetched()
+        all_fetched.set()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        position = 0
+        async for chunk in spool.chunks():
+            position += len(chunk)
+            if position == layout.size:
+                await all_fetched.wait()
+            yield chunk
+
+    filling = asyncio.create_task(fill())
     posting: asyncio.Task[Message] | None = None
     try:
         if local:
             await _filled(filling)
             return await upload(part, None)
-        posting = asyncio.create_task(
-            upload(part, StreamedFile(spool.chunks, layout.size, filename))
-        )
+        posting = asyncio.create_task(upload(part, StreamedFile(chunks, layout.size, filename)))
         await asyncio.wait({filling, posting}, return_when=asyncio.FIRST_EXCEPTION)
         if filling.done() and filling.exception() is not None:
             await _filled(filling)

@@ -13,7 +13,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -398,6 +398,7 @@ class AiogramSenders:
         on_part: PartCallback,
         resume: ResumePoint | None,
         progress: ProgressCallback | None = None,
+        on_fetched: Callable[[], Awaitable[None]] | None = None,
     ) -> Sender:
         return self._into_inline(
             target,
@@ -414,6 +415,7 @@ class AiogramSenders:
                 resume=resume,
                 whole_first=may_fit(plan.estimated_bytes, self.limit_bytes),
                 progress=progress,
+                on_fetched=on_fetched,
             ),
         )
 

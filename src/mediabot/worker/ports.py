@@ -7,7 +7,7 @@ database, no aiogram, no network.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -147,9 +147,11 @@ class Senders(Protocol):
         on_part: PartCallback,
         resume: ResumePoint | None,
         progress: ProgressCallback | None = None,
+        on_fetched: Callable[[], Awaitable[None]] | None = None,
     ) -> Sender:
         """The delivery of `plan`: one file while it is fetched when it may fit (its
-        fetching reported to `progress`), else parts cut while it arrives."""
+        fetching reported to `progress`, `on_fetched` awaited once it is all fetched),
+        else parts cut while it arrives."""
         ...
 
 

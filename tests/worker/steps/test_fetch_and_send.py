@@ -95,7 +95,7 @@ async def test_a_stream_of_unknown_size_is_tried_as_one_file_fetched_meanwhile(
     world.downloaders.downloader.plan = stream_plan(estimated_bytes=None)
     world.senders.stream_script = ([sent_part(0)], None)
     await fetch_and_send(world.job, _fetching(world, tmp_path))
-    assert world.requests.history == [RequestState.UPLOADING, RequestState.DELIVERED]
+    assert world.requests.history == [RequestState.DOWNLOADING, RequestState.DELIVERED]
     assert not any("Uploading" in text for text in world.status.shown)
 
 
@@ -116,7 +116,7 @@ async def test_a_plan_under_the_limit_is_streamed_too(tmp_path: Path) -> None:
     await fetch_and_send(world.job, _fetching(world, tmp_path))
     assert [call for call, _ in world.senders.calls] == ["stream"]
     assert world.downloaders.downloader.downloads == 0
-    assert world.requests.history == [RequestState.UPLOADING, RequestState.DELIVERED]
+    assert world.requests.history == [RequestState.DOWNLOADING, RequestState.DELIVERED]
 
 
 async def test_a_broken_stream_falls_back_to_a_download_after_the_parts_delivered(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -297,6 +297,7 @@ class FakeSenders:
         on_part: PartCallback,
         resume: ResumePoint | None,
         progress: ProgressCallback | None = None,
+        on_fetched: Callable[[], Awaitable[None]] | None = None,
     ) -> Sender:
         self.calls.append(("stream", resume))
         self.targets.append(target)

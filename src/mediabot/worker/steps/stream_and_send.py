@@ -64,13 +64,15 @@ async def stream_and_send(
         "duration_s": plan.duration_s,
         "size_bytes": plan.estimated_bytes,
     }
-    await job.move(RequestState.UPLOADING, **described)
-    if resume is None and may_fit(plan.estimated_bytes, limit_bytes):
-        # one file, fetched while it goes up: the status shows the fetching (`progress`),
-        # which is what the user waits for
+    whole = resume is None and may_fit(plan.estimated_bytes, limit_bytes)
+    if whole:
+        # one file, fetched while it goes up: downloading while it is fetched (what the
+        # user waits for, shown by `progress`), uploading once it is all fetched
         logger.info("job %s: streaming %s bytes as one file", request.id, plan.estimated_bytes)
+        await job.move(RequestState.DOWNLOADING, **described)
     else:
         logger.info("job %s: streaming %s bytes in parts", request.id, plan.estimated_bytes)
+        await job.move(RequestState.UPLOADING, **described)
         estimated_parts = (
             math.ceil(plan.estimated_bytes / limit_bytes) if plan.estimated_bytes else None
         )
@@ -82,6 +84,7 @@ async def stream_and_send(
         part_recorder(job),
         resume,
         progress=_fetching_shown(job),
+        on_fetched=lambda: job.move(RequestState.UPLOADING),
     )
     started = time.monotonic()
     try:
