@@ -20,6 +20,7 @@ from aiogram import Bot
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions, make_downloader
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
+from mediabot.media.fragments.playlist import FragmentTrack
 from mediabot.media.probe import probe
 from mediabot.media.sources import SegmentedSource, SplitSource
 from mediabot.media.tools import FFMPEG, run_tool
@@ -270,3 +271,43 @@ async def test_a_streamed_upload_announces_its_length(bot: Bot) -> None:
     assert isinstance(form, FormData)
     body = form()
     assert body.size is not None and body.size > 3000
+
+
+@pytest.mark.parametrize("case", ["fragment", "redirect"])
+async def test_a_fragment_on_a_private_address_is_refused_unrequested(
+    bot: Bot,
+    telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+    trap: MediaServer,
+    tmp_path: Path,
+    case: str,
+) -> None:
+    playlist = media.segmented["hls-fmp4"]
+    base = playlist.rsplit("/", 1)[0]
+    lines = [
+        f"{base}/{line}" if line.endswith(".m4s") else line.replace('URI="', f'URI="{base}/')
+        for line in media.path(playlist).read_text().splitlines()
+    ]
+    trapped = f"{base}/seg002.m4s".replace("127.0.0.1", "127.0.0.2")
+    if case == "redirect":
+        trapped = media_requests.add_redirect("/moved/seg002.m4s", trapped)
+    lines = [trapped if line.endswith("seg002.m4s") else line for line in lines]
+    url = media_requests.add_route(
+        f"/cases/whole-trapped-{case}.m3u8",
+        body="\n".join(lines),
+        headers={"Content-Type": "application/vnd.apple.mpegurl"},
+    )
+    guarded = DownloadOptions(allow_private_urls=False, allowed_private_networks=("127.0.0.1/32",))
+    source = SegmentedSource(
+        (FragmentTrack(playlist_url=url),),
+        MediaKind.VIDEO,
+        url_check=StreamGuard.for_options(guarded),
+    )
+
+    with pytest.raises(DeliveryError):
+        await _deliver(bot, source, tmp_path)
+
+    assert trap.requests == []
+    assert not accepted(telegram, "sendVideo")
+    assert _listing(tmp_path) == []
