@@ -8,7 +8,6 @@ file is written by the spool from a reader of the files, then decoded whole by f
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from mediabot.media.faststart.spool import Spool
 from mediabot.media.probe import probe
 from mediabot.media.tools import FFMPEG, run_tool
 from tests.support.media import MediaSources
+from tests.support.parts import check_one_file, top_boxes
 
 pytestmark = pytest.mark.integration
 
@@ -48,17 +48,6 @@ class Files:
                 yield chunk
 
 
-def _top(path: Path) -> list[bytes]:
-    kinds: list[bytes] = []
-    data = path.read_bytes()
-    offset = 0
-    while offset < len(data):
-        size, kind = struct.unpack_from(">I4s", data, offset)
-        kinds.append(kind)
-        offset += size
-    return kinds
-
-
 async def _written(files: Files, out: Path, lanes: int = 1) -> Path:
     tracks = []
     for resource in range(lanes):
@@ -80,14 +69,6 @@ async def _written(files: Files, out: Path, lanes: int = 1) -> Path:
     return out
 
 
-async def _plays(path: Path, duration_s: float) -> None:
-    await run_tool([FFMPEG, "-v", "error", "-xerror", "-i", str(path), "-f", "null", "-"])
-    kinds = _top(path)
-    assert kinds.index(b"moov") < kinds.index(b"mdat")
-    info = await probe(path)
-    assert info.duration_s == pytest.approx(duration_s, abs=0.05)
-
-
 async def test_a_moov_after_the_samples_is_found_and_put_first(
     media: MediaSources, tmp_path: Path
 ) -> None:
@@ -95,9 +76,9 @@ async def test_a_moov_after_the_samples_is_found_and_put_first(
     await run_tool(
         [FFMPEG, "-v", "error", "-i", str(media.path(media.long_mp4)), "-c", "copy", str(source)]
     )
-    assert _top(source).index(b"moov") > _top(source).index(b"mdat")
+    assert top_boxes(source).index(b"moov") > top_boxes(source).index(b"mdat")
     out = await _written(Files(source), tmp_path / "out.mp4")
-    await _plays(out, 48.0)
+    await check_one_file(out, 48.0)
 
 
 async def test_fragments_without_a_sidx_are_found_by_their_boxes(
@@ -105,7 +86,7 @@ async def test_fragments_without_a_sidx_are_found_by_their_boxes(
 ) -> None:
     source = media.path(media.page_long["fragmented"])
     out = await _written(Files(source), tmp_path / "out.mp4")
-    await _plays(out, (await probe(source)).duration_s or 0.0)
+    await check_one_file(out, (await probe(source)).duration_s or 0.0)
 
 
 async def test_a_pair_of_inputs_is_read_in_two_lanes_and_interleaved(
@@ -114,7 +95,7 @@ async def test_a_pair_of_inputs_is_read_in_two_lanes_and_interleaved(
     folder = media.path(media.long_dash_mpd).parent
     files = Files(folder / "video-720p.mp4", folder / "audio.m4a")
     out = await _written(files, tmp_path / "out.mp4", lanes=2)
-    await _plays(out, 48.0)
+    await check_one_file(out, 48.0)
 
 
 async def test_mpeg_ts_has_no_index_ahead(media: MediaSources) -> None:

@@ -10,7 +10,6 @@ and the source's duration; the work folder is empty afterwards.
 from __future__ import annotations
 
 import asyncio
-import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,12 +22,13 @@ from mediabot.downloaders.streams import StreamGuard, StreamPlan
 from mediabot.media.fragments.playlist import FragmentTrack
 from mediabot.media.probe import probe
 from mediabot.media.sources import SegmentedSource, SplitSource
-from mediabot.media.tools import FFMPEG, run_tool
+from mediabot.media.tools import FFMPEG
 from mediabot.senders.base import DeliveryError, SendTarget, SentPart
 from mediabot.senders.registry import make_stream_sender
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
+from tests.support.parts import check_one_file
 
 from .conftest import accepted
 
@@ -37,29 +37,6 @@ pytestmark = pytest.mark.integration
 MIB = 1024 * 1024
 LIMIT = 50 * MIB
 OPEN = DownloadOptions(allow_private_urls=True)
-
-
-def top_boxes(path: Path) -> list[bytes]:
-    """The types of a file's top-level boxes, in order."""
-    kinds: list[bytes] = []
-    with path.open("rb") as handle:
-        while header := handle.read(16):
-            size, kind = struct.unpack_from(">I4s", header)
-            if size == 1:
-                (size,) = struct.unpack_from(">Q", header, 8)
-            kinds.append(kind)
-            handle.seek(handle.tell() - len(header) + size)
-    return kinds
-
-
-async def check_plays(path: Path, duration_s: float) -> None:
-    """`path` decodes whole without an error, index first, and lasts `duration_s`."""
-    await run_tool([FFMPEG, "-v", "error", "-xerror", "-i", str(path), "-f", "null", "-"])
-    kinds = top_boxes(path)
-    assert kinds.index(b"moov") < kinds.index(b"mdat")
-    info = await probe(path)
-    assert info.is_playable
-    assert info.duration_s == pytest.approx(duration_s, abs=0.05)
 
 
 async def _located(url: str, res: int, tmp_path: Path) -> StreamPlan:
@@ -154,7 +131,7 @@ async def test_each_kind_goes_up_as_one_file_index_first(
     upload = calls[0].file(field)
     assert upload is not None and upload.size == sent[0].size_bytes
     assert "Part" not in (calls[0].params.get("caption") or "")
-    await check_plays(upload.path, duration)
+    await check_one_file(upload.path, duration)
     assert _listing(work) == []
 
 
@@ -180,7 +157,7 @@ async def test_an_mpeg_ts_source_is_cut_the_usual_way(
 
     upload = accepted(telegram, "sendVideo")[0].file("video")
     assert len(sent) == 1 and upload is not None
-    await check_plays(upload.path, 40.0)
+    await check_one_file(upload.path, 40.0)
 
 
 async def test_a_413_sends_parts_under_a_lower_limit(
