@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     min_free_disk_mb: int = Field(default=500, ge=0)
     worker_concurrency: int = Field(default=2, ge=1, le=64)
     worker_cached_concurrency: int = Field(default=8, ge=1, le=256)
+    worker_lookup_concurrency: int = Field(default=16, ge=1, le=256)
+    """Lookup requests one worker process works on at once (most of them wait for a
+    lookup process or for another worker's lookup of the same link)."""
+    lookup_processes: int | None = Field(default=None, ge=1, le=64)
+    """Processes one worker runs its lookups in; None: one per core."""
     max_duration_min: int = Field(default=180, gt=0)
     playlist_max_items: int = Field(default=50, ge=1, le=1000)
     youtube_cookies_file: Path | None = None

@@ -2,8 +2,12 @@
 
 The layers below call these from a few places only: the Telegram session (uploads and
 Telegram's errors), the pacer (waits for the rate budget), the worker's database adapter
-(requests ended, press to file, cache lookups) and its fetch step (downloads). Each
-process (the bot, every worker) exposes its own; Prometheus adds them up.
+(requests ended, press to file, cache lookups), its fetch step (downloads) and its lookup
+lane (`worker/lookups.py`: each lookup's time and queue wait, `LOOKUPS_SHARED` for each answer
+given without a lookup of its own). Each process (the bot, every worker) exposes its own;
+Prometheus adds them up. The names are the dashboard's and the alert rules' (deploy/grafana,
+deploy/prometheus): a renamed instrument is a broken panel. Nothing here imports more than
+prometheus_client: every process imports it, the bot too, which must stay light.
 """
 
 from __future__ import annotations
@@ -59,6 +63,21 @@ RATE_WAIT_SECONDS = Histogram(
     "mediabot_rate_wait_seconds",
     "Time a message waited for Telegram's rate budget (all processes share it)",
     buckets=_WAITS,
+)
+LOOKUP_SECONDS = Histogram(
+    "mediabot_lookup_seconds",
+    "Time a link's lookup took, by outcome (see `worker.lookups`)",
+    ["outcome"],
+    buckets=_WAITS,
+)
+LOOKUP_QUEUE_WAIT_SECONDS = Histogram(
+    "mediabot_lookup_queue_wait_seconds",
+    "Time a lookup waited between being asked for and being started",
+    buckets=_WAITS,
+)
+LOOKUPS_SHARED = Counter(
+    "mediabot_lookups_shared",
+    "Lookups answered with another asker's answer (running or recent) instead of their own",
 )
 
 

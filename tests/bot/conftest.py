@@ -3,11 +3,14 @@
 `BotBench` feeds raw updates through the real dispatcher (handlers, middlewares) and a
 real aiogram session with mediabot's pacing and retry middlewares; flood waits and updates
 held through an outage advance a fake clock instead of sleeping, so a test with twenty 429s
-takes milliseconds.
+takes milliseconds. The lookup lane's worker (`worker/lookups.py`) runs beside it on the
+in-process queue, over the bench's own lookups (`lookups`, `playlists`), and `say` returns
+once the bot has handled the message and the worker has answered its links.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -16,23 +19,36 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.dispatcher import build_dispatcher
+from mediabot.bot.offers import OfferView
 from mediabot.bot.outages import Outages
 from mediabot.config import Settings
 from mediabot.db.engine import create_engine
+from mediabot.db.lookups import LookupRequests, SharedLookups
 from mediabot.db.migrate import upgrade
+from mediabot.db.models import SharedLookup
 from mediabot.domain.enums import Provider
+from mediabot.domain.jobs import Job
 from mediabot.domain.media import MediaOptions, Resolution
-from mediabot.domain.playlist import PlaylistOptions
+from mediabot.domain.playlist import PlaylistEntry, PlaylistOptions
 from mediabot.downloaders.errors import UnsupportedLinkError
 from mediabot.queue.local import LocalJobQueue
+from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer
+from mediabot.worker.lookup_find import finder
+from mediabot.worker.lookup_replies import TelegramReplies
+from mediabot.worker.lookups import LookupLane, LookupWorker
 from tests.support.clock import FakeClock
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.telegram_fixtures import loopback_session
+
+PLACEHOLDER_AFTER_S = 0.2
+"""The bench's lookups are instant unless a test makes one slow: a slow one shows the
+placeholder after this (real) time."""
 
 
 def options(url: str, title: str = "A video", **overrides: Any) -> MediaOptions:
@@ -48,6 +64,20 @@ def options(url: str, title: str = "A video", **overrides: Any) -> MediaOptions:
     return MediaOptions(**values)
 
 
+def playlist_entries(count: int) -> tuple[PlaylistEntry, ...]:
+    """A playlist's `count` entries, "Item 1" on, a minute each."""
+    return tuple(
+        PlaylistEntry(
+            url=f"https://videos.example/v/{number}",
+            provider=Provider.GENERIC,
+            media_key=f"generic:item{number}",
+            title=f"Item {number}",
+            duration_s=60.0,
+        )
+        for number in range(1, count + 1)
+    )
+
+
 @dataclass
 class BotBench:
     telegram: FakeTelegram
@@ -56,6 +86,7 @@ class BotBench:
     queue: LocalJobQueue
     clock: FakeClock
     sessions: async_sessionmaker[AsyncSession]
+    lane: LookupLaneBench
     lookups: dict[str, MediaOptions | BaseException | Callable[[], Awaitable[MediaOptions]]] = (
         field(default_factory=dict)
     )
@@ -77,13 +108,59 @@ class BotBench:
         return found
 
     async def say(self, chat_id: int, text: str) -> None:
-        """A user writes `text`; returns once the bot has handled it."""
+        """A user writes `text`; returns once the bot has handled it and the lookup lane
+        has answered what it asked for."""
         update = self.telegram.inject_message(chat_id, text)
         await self.dispatcher.feed_raw_update(self.bot, update)
+        await self.lane.settled()
+
+    async def forget_lookups(self) -> None:
+        """As if a minute had passed: links are looked up again, not answered as before."""
+        async with self.sessions() as session:
+            await session.execute(delete(SharedLookup))
+            await session.commit()
 
     async def press(self, chat_id: int, message_id: int, data: str) -> None:
         update = self.telegram.inject_callback(chat_id, message_id, data)
         await self.dispatcher.feed_raw_update(self.bot, update)
+
+
+class LookupLaneBench:
+    """The lookup lane's worker, consuming the in-process lookup queue beside the bot."""
+
+    def __init__(self, queue: LocalJobQueue, worker: LookupWorker) -> None:
+        self.queue = queue
+        self.worker = worker
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.consuming: asyncio.Task[None] | None = None
+
+    async def handle(self, job: Job) -> None:
+        self._busy += 1
+        self._idle.clear()
+        try:
+            await self.worker.handle(job)
+        finally:
+            self._busy -= 1
+            if not self._busy:
+                self._idle.set()
+
+    async def settled(self) -> None:
+        """Wait until every lookup job published so far has been answered."""
+        while self.queue.pending or self._busy:
+            self._idle.clear()
+            await self._idle.wait()
+
+    def start(self) -> None:
+        self.consuming = asyncio.create_task(
+            self.queue.consume(self.handle, self.worker.on_dead_letter, 8)
+        )
+
+    async def stop(self) -> None:
+        await self.queue.close()
+        if self.consuming is not None:
+            await self.consuming
 
 
 @pytest.fixture
@@ -130,16 +207,39 @@ async def bench(
         return await holder[0].playlist_lookup(url)
 
     sessions = async_sessionmaker(engine, class_=session_class, expire_on_commit=False)
+    lookup_queue = LocalJobQueue(max_attempts=2, base_delay_s=0.01)
     dispatcher = build_dispatcher(
         settings=settings,
         sessions=sessions,
         job_queue=queue,
-        lookup=lookup,
-        playlist_lookup=playlist_lookup,
+        lookup_queue=lookup_queue,
         outages=Outages(clock=clock, sleep=clock.sleep),
     )
-    holder.append(BotBench(telegram, bot, dispatcher, queue, clock, sessions))
+    worker_sessions = async_sessionmaker(engine, expire_on_commit=False)
+    lane = LookupLaneBench(
+        lookup_queue,
+        LookupWorker(
+            LookupLane(
+                requests=LookupRequests(engine),
+                shared=SharedLookups(engine),
+                find=finder(lookup, playlist_lookup, settings.lookup_timeout_s),
+                replies=TelegramReplies(
+                    bot,
+                    worker_sessions,
+                    OfferView(),
+                    AdminAlerts(settings.admin_ids),
+                    settings.storage_chat_id,
+                ),
+                owner="bench-worker",
+                placeholder_after_s=PLACEHOLDER_AFTER_S,
+                placeholder_grace_s=PLACEHOLDER_AFTER_S,
+            )
+        ),
+    )
+    lane.start()
+    holder.append(BotBench(telegram, bot, dispatcher, queue, clock, sessions, lane))
     yield holder[0]
+    await lane.stop()
     # The handlers' routers are module-level, as in aiogram's examples: free them for the
     # next test's dispatcher (aiogram has no public way to detach a router).
     for router in dispatcher.sub_routers:

@@ -40,7 +40,7 @@ def _texts(bench: BotBench, chat_id: int) -> list[str]:
 def _keyboard(bench: BotBench, chat_id: int) -> tuple[int, dict[str, str]]:
     call = [
         c
-        for c in bench.telegram.calls_of("editMessageText")
+        for c in bench.telegram.calls_of("sendMessage", "editMessageText")
         if c.params.get("chat_id") == str(chat_id)
         and "inline_keyboard" in c.params.get("reply_markup", "")
     ][-1]

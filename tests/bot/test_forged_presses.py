@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 from mediabot.bot import texts
+from mediabot.bot.keyboards import Choice, ChoiceData, PlaylistChoice, PlaylistData
 from tests.bot.conftest import BotBench
 from tests.bot.forgeries import VALID, forgeries, unpacks
 
@@ -58,3 +61,35 @@ async def test_every_forged_press_is_answered_not_available(bench: BotBench) -> 
         await bench.press(CHAT, message_id, data)
         assert _answers(bench)[before:] == [texts.not_available()], data
     assert bench.queue.pending == 0
+
+
+async def test_a_well_formed_press_that_may_not_act_is_answered_once(bench: BotBench) -> None:
+    """Data that parses, on the wrong message or naming no offer: the offer filter answers
+    it, and the catch-all leaves it alone."""
+    await bench.say(CHAT, "https://example.com/v")
+    keyboard = next(
+        m for m in reversed(bench.telegram.sent_messages(CHAT)) if m.get("reply_markup")
+    )
+    audio = next(
+        button["callback_data"]
+        for row in keyboard["reply_markup"]["inline_keyboard"]
+        for button in row
+        if button["text"].startswith("🎵")
+    )
+    unknown = uuid.uuid4()
+    presses = [
+        (keyboard["message_id"] + 1, audio),  # another message
+        (keyboard["message_id"], ChoiceData(request_id=unknown, choice=Choice.AUDIO).pack()),
+        (
+            keyboard["message_id"],
+            PlaylistData(playlist_id=unknown, choice=PlaylistChoice.AUDIO).pack(),
+        ),
+    ]
+    for message_id, data in presses:
+        before = len(_answers(bench))
+        await bench.press(CHAT, message_id, data)
+        assert _answers(bench)[before:] == [texts.not_available()], data
+    assert bench.queue.pending == 0
+    before = len(_answers(bench))
+    await bench.press(CHAT, keyboard["message_id"], audio)  # the real press still works
+    assert len(_answers(bench)) == before + 1 and bench.queue.pending == 1

@@ -20,6 +20,7 @@ async def _say(bench: BotBench, text: str, **extra: Any) -> dict[str, Any]:
     extra.setdefault("user_id", ANN)
     update = bench.telegram.inject_message(GROUP, text, chat_type="supergroup", **extra)
     await bench.dispatcher.feed_raw_update(bench.bot, update)
+    await bench.lane.settled()
     return dict(update["message"])
 
 
@@ -71,7 +72,7 @@ async def test_a_reply_to_the_bot_gets_the_hint(bench: BotBench) -> None:
 
 async def test_a_link_gets_buttons_replying_in_its_topic(bench: BotBench) -> None:
     link = await _say(bench, "/dl https://example.com/v", message_thread_id=TOPIC)
-    status = _sent(bench)[0]
+    status = _sent(bench)[0]  # a quick lookup: the keyboard is the one message
     assert status.method == "sendMessage"
     assert status.params["message_thread_id"] == str(TOPIC)
     assert json.loads(status.params["reply_parameters"])["message_id"] == link["message_id"]

@@ -43,6 +43,7 @@ async def _feed(bench: BotBench) -> None:
     for update in await bench.bot.get_updates(timeout=0):
         await bench.dispatcher.feed_update(bench.bot, update)
         await bench.bot.get_updates(offset=update.update_id + 1, timeout=0)
+    await bench.lane.settled()
 
 
 async def _ask(bench: BotBench, user: int, query: str) -> list[dict[str, Any]]:

@@ -14,9 +14,9 @@ from mediabot.bot import texts
 from mediabot.db.models import File, FilePart, Playlist
 from mediabot.db.repositories import FileRepository, ProviderRepository
 from mediabot.domain.enums import MediaKind, Provider, RequestState
-from mediabot.domain.playlist import PlaylistEntry, PlaylistOptions
+from mediabot.domain.playlist import PlaylistOptions
 from mediabot.downloaders.errors import PlaylistLinkError
-from tests.bot.conftest import BotBench
+from tests.bot.conftest import BotBench, playlist_entries
 
 CHAT = 5151
 LIST = "https://videos.example/list/7"
@@ -28,16 +28,7 @@ def settings_overrides() -> dict[str, Any]:
 
 
 def _playlist(url: str = LIST, count: int = 3, **overrides: Any) -> PlaylistOptions:
-    entries = tuple(
-        PlaylistEntry(
-            url=f"https://videos.example/v/{number}",
-            provider=Provider.GENERIC,
-            media_key=f"generic:item{number}",
-            title=f"Item {number}",
-            duration_s=60.0,
-        )
-        for number in range(1, count + 1)
-    )
+    entries = playlist_entries(count)
     return PlaylistOptions(url=url, title="My list", entries=entries, **overrides)
 
 
@@ -150,6 +141,7 @@ async def test_a_repeat_left_out_is_not_told_as_items_the_limit_cut(
     assert "Only the first" not in text
     # Cut by the limit as well: both are told.
     bench.playlists[LIST] = _playlist(total_count=5, skipped=1)
+    await bench.forget_lookups()
     await bench.say(CHAT, LIST)
     _, text, _ = _offered(bench)
     assert "first 3 of its 5" in text and "Left out: 1" in text
@@ -241,6 +233,7 @@ async def test_only_the_sender_chooses_in_a_group(bench: BotBench) -> None:
     bench.playlists[LIST] = _playlist()
     update = bench.telegram.inject_message(group, LIST, user_id=31, chat_type="supergroup")
     await bench.dispatcher.feed_raw_update(bench.bot, update)
+    await bench.lane.settled()
     message_id, _, buttons = _offered(bench, group)
     press = bench.telegram.inject_callback(group, message_id, buttons["360p"], user_id=32)
     await bench.dispatcher.feed_raw_update(bench.bot, press)

@@ -41,6 +41,7 @@ async def _say(bench: BotBench, text: str, fields: dict[str, Any]) -> list[ApiCa
     mark = len(bench.telegram.calls)
     update = bench.telegram.inject_message(GROUP, text, chat_type="supergroup", fields=fields)
     await bench.dispatcher.feed_raw_update(bench.bot, update)
+    await bench.lane.settled()
     return [
         call
         for call in bench.telegram.calls[mark:]

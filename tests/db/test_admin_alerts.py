@@ -10,10 +10,9 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.db.alerts import DatabaseAlertLedger
-from mediabot.db.engine import create_session_factory
 from mediabot.db.repositories import TelegramUser, UserRepository
 from tests.support.fleet import age_admin_alerts, alert_ledger, fleet_engines
 
@@ -58,8 +57,9 @@ async def test_one_claim_per_kind_per_hour_on_either_database(engine: AsyncEngin
     assert await ledger.claim("youtube_age", HOUR)
 
 
-async def test_languages_are_the_users_choice_and_telegrams(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_languages_are_the_users_choice_and_telegrams(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
         users = UserRepository(session)
         chose = await users.upsert(TelegramUser(701, language_code="en"))

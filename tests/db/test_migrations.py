@@ -18,14 +18,15 @@ from mediabot.db.migrate import alembic_config, downgrade, upgrade
 from mediabot.db.models import File  # noqa: F401 - registers the tables
 
 TABLES = {"users", "chats", "providers", "playlists", "files", "file_parts", "telegram_budget"}
-TABLES |= {"admin_alerts", "updates"}
+TABLES |= {"admin_alerts", "updates", "lookup_requests", "lookups"}
 KEYED_BY_TELEGRAM_ID = {
     "telegram_budget": "chat_id",
     "admin_alerts": "kind",
     "updates": "update_id",
+    "lookups": "url",
 }
 """Tables of shared state rather than of our records, keyed by what they are about:
-Telegram's own id, or the kind of an admins' warning."""
+Telegram's own id, the kind of an admins' warning, or the link looked up."""
 FOREIGN_KEYS = {
     ("chats", "fk_chats_user_id_users", "users"),
     ("files", "fk_files_chat_id_chats", "chats"),
@@ -35,6 +36,8 @@ FOREIGN_KEYS = {
     ("playlists", "fk_playlists_chat_id_chats", "chats"),
     ("playlists", "fk_playlists_requested_by_id_users", "users"),
     ("file_parts", "fk_file_parts_file_id_files", "files"),
+    ("lookup_requests", "fk_lookup_requests_chat_id_chats", "chats"),
+    ("lookup_requests", "fk_lookup_requests_user_id_users", "users"),
 }
 
 

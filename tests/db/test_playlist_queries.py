@@ -6,31 +6,21 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
-from mediabot.db.engine import create_session_factory
-from mediabot.db.models import File, Playlist
+from mediabot.db.models import Playlist
 from mediabot.db.repositories import (
-    ChatRepository,
     FileRepository,
     PlaylistRepository,
-    ProviderRepository,
-    TelegramChat,
-    TelegramUser,
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.playlist import PlaylistEntry
+from tests.support.rows import add_request, add_user_and_chat
 
 LEASE = timedelta(minutes=2)
 USER = 81
-
-
-async def _user_and_chat(session: AsyncSession) -> tuple[uuid.UUID, uuid.UUID]:
-    user_id = await UserRepository(session).upsert(TelegramUser(USER, "Ann"))
-    chat_id = await ChatRepository(session).upsert(TelegramChat(USER, "private"), user_id)
-    return user_id, chat_id
 
 
 async def _chosen_playlist(
@@ -38,7 +28,7 @@ async def _chosen_playlist(
 ) -> tuple[uuid.UUID, list[uuid.UUID]]:
     """A playlist of `count` entries chosen as audio; its items' ids in turn."""
     async with sessions.begin() as session:
-        user_id, chat_id = await _user_and_chat(session)
+        user_id, chat_id = await add_user_and_chat(session, USER)
         entries = tuple(
             PlaylistEntry(
                 url=f"https://youtu.be/video{index:05}",
@@ -69,20 +59,15 @@ async def _chosen_playlist(
 
 async def _single(sessions: async_sessionmaker[AsyncSession]) -> uuid.UUID:
     async with sessions.begin() as session:
-        user_id, chat_id = await _user_and_chat(session)
         now = utcnow()
-        file = await FileRepository(session).add(
-            File(
-                chat_id=chat_id,
-                provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
-                requested_by_id=user_id,
-                request_url="https://youtu.be/single00001",
-                media_key="youtube:single00001",
-                kind=MediaKind.AUDIO,
-                state=RequestState.QUEUED,
-                chosen_at=now,
-                queued_at=now,
-            )
+        file = await add_request(
+            session,
+            USER,
+            "youtube:single00001",
+            kind=MediaKind.AUDIO,
+            state=RequestState.QUEUED,
+            chosen_at=now,
+            queued_at=now,
         )
         return file.id
 
@@ -104,9 +89,8 @@ async def _end(
 
 
 async def test_items_are_queued_cached_first_then_in_the_playlist_s_order(
-    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    sessions = create_session_factory(engine)
     playlist_id, ids = await _chosen_playlist(sessions, 5, cached={3})
     async with sessions() as session:
         items = [await FileRepository(session).get(item_id) for item_id in ids]
@@ -121,8 +105,9 @@ async def test_items_are_queued_cached_first_then_in_the_playlist_s_order(
     assert all(item is not None and item.playlist_id == playlist_id for item in items)
 
 
-async def test_items_are_worked_on_one_after_the_other(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_items_are_worked_on_one_after_the_other(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     _, ids = await _chosen_playlist(sessions, 3, cached=set())
     single = await _single(sessions)
     # The last item's job takes the first item: the others wait for it to end.
@@ -138,9 +123,8 @@ async def test_items_are_worked_on_one_after_the_other(engine: AsyncEngine) -> N
 
 
 async def test_the_stack_and_the_hourly_presses_count_a_playlist_as_one(
-    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    sessions = create_session_factory(engine)
     await _chosen_playlist(sessions, 50, cached=set())
     await _single(sessions)
     async with sessions() as session:
@@ -152,8 +136,9 @@ async def test_the_stack_and_the_hourly_presses_count_a_playlist_as_one(
     assert count == 2 and oldest is not None
 
 
-async def test_the_tally_and_the_cancel_of_what_is_left(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_the_tally_and_the_cancel_of_what_is_left(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     playlist_id, ids = await _chosen_playlist(sessions, 4, cached=set())
     await _end(sessions, ids[0], RequestState.DELIVERED)
     await _end(sessions, ids[1], RequestState.FAILED)
@@ -170,8 +155,9 @@ async def test_the_tally_and_the_cancel_of_what_is_left(engine: AsyncEngine) -> 
         assert not await playlists.end_items(playlist_id, RequestState.CANCELLED, "again")
 
 
-async def test_a_playlist_whose_items_all_ended_is_ended_once(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_a_playlist_whose_items_all_ended_is_ended_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     playlist_id, ids = await _chosen_playlist(sessions, 2, cached=set())
     for item_id in ids:
         await _end(sessions, item_id, RequestState.DELIVERED)
@@ -185,9 +171,8 @@ async def test_a_playlist_whose_items_all_ended_is_ended_once(engine: AsyncEngin
 
 
 async def test_status_edits_are_allowed_until_the_end_and_the_end_waits_for_them(
-    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    sessions = create_session_factory(engine)
     playlist_id, _ = await _chosen_playlist(sessions, 2, cached=set())
     async with sessions.begin() as session:
         playlists = PlaylistRepository(session)

@@ -7,11 +7,10 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
-from mediabot.db.engine import create_session_factory
-from mediabot.db.models import File, FilePart
+from mediabot.db.models import File, FilePart, ProviderRow
 from mediabot.db.repositories import (
     ChatRepository,
     FileRepository,
@@ -21,27 +20,17 @@ from mediabot.db.repositories import (
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.downloaders.registry import providers
+from tests.support.rows import add_request
 
 
 async def _offer(session: AsyncSession, telegram_id: int = 1, key: str = "youtube:abc") -> File:
-    user_id = await UserRepository(session).upsert(TelegramUser(telegram_id, "Ann"))
-    chat_id = await ChatRepository(session).upsert(TelegramChat(telegram_id, "private"), user_id)
-    provider_id = await ProviderRepository(session).id_of(Provider.YOUTUBE)
-    return await FileRepository(session).add(
-        File(
-            chat_id=chat_id,
-            provider_id=provider_id,
-            requested_by_id=user_id,
-            request_url=f"https://youtu.be/{key}",
-            media_key=key,
-            state=RequestState.OFFERED,
-            offer={"heights": [360, 720]},
-        )
-    )
+    return await add_request(session, telegram_id, key, offer={"heights": [360, 720]})
 
 
-async def test_upsert_refreshes_instead_of_duplicating(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_upsert_refreshes_instead_of_duplicating(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
         first = await UserRepository(session).upsert(TelegramUser(42, "Ann", username="ann"))
         second = await UserRepository(session).upsert(TelegramUser(42, "Anna", username="anna"))
@@ -57,14 +46,28 @@ async def test_upsert_refreshes_instead_of_duplicating(engine: AsyncEngine) -> N
     assert user.created_at.tzinfo is not None
 
 
-async def test_every_provider_has_a_row(engine: AsyncEngine) -> None:
-    async with create_session_factory(engine)() as session:
-        ids = {provider: await ProviderRepository(session).id_of(provider) for provider in Provider}
-    assert len(set(ids.values())) == len(Provider)
+async def test_every_provider_has_a_row(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with sessions() as session:
+        rows = ProviderRepository(session)
+        ids = {provider: await rows.id_of(provider) for provider in providers()}
+    assert len(set(ids.values())) == len(providers())
 
 
-async def test_an_offer_is_chosen_once(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_a_new_site_gets_its_provider_row_on_first_use(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    vimeo = Provider.declare("vimeo", "Vimeo")
+    async with sessions() as session:
+        first = await ProviderRepository(session).id_of(vimeo)
+        second = await ProviderRepository(session).id_of(Provider("vimeo"))
+        await session.commit()
+        shown = await session.scalar(
+            select(ProviderRow.display_name).where(ProviderRow.id == first)
+        )
+    assert first == second and shown == "Vimeo"
+
+
+async def test_an_offer_is_chosen_once(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
         offer = await _offer(session)
     async with sessions.begin() as session:
@@ -76,8 +79,9 @@ async def test_an_offer_is_chosen_once(engine: AsyncEngine) -> None:
     assert again is None
 
 
-async def test_only_one_of_racing_workers_claims_a_request(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_only_one_of_racing_workers_claims_a_request(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
         offer = await _offer(session)
         await FileRepository(session).choose(offer.id, MediaKind.AUDIO, None)
@@ -105,8 +109,7 @@ async def test_only_one_of_racing_workers_claims_a_request(engine: AsyncEngine) 
     assert refreshed is not None and refreshed.attempts == 2
 
 
-async def test_a_final_state_is_never_left(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_a_final_state_is_never_left(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
         offer = await _offer(session)
         repository = FileRepository(session)
@@ -117,8 +120,9 @@ async def test_a_final_state_is_never_left(engine: AsyncEngine) -> None:
     assert file.finished_at is not None
 
 
-async def test_the_cache_finds_the_delivery_with_its_parts(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_the_cache_finds_the_delivery_with_its_parts(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
         offer = await _offer(session, key="youtube:cached")
         repository = FileRepository(session)
@@ -143,15 +147,12 @@ async def test_the_cache_finds_the_delivery_with_its_parts(engine: AsyncEngine) 
     assert other_height is None and audio is None
 
 
-async def test_queue_position_counts_the_requests_ahead(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_queue_position_counts_the_requests_ahead(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     ids: list[uuid.UUID] = []
     for n in range(3):
-        async with sessions.begin() as session:
-            offer = await _offer(session, telegram_id=100 + n, key=f"youtube:q{n}")
-            await FileRepository(session).choose(offer.id, MediaKind.AUDIO, None)
-            await FileRepository(session).set_state(offer.id, RequestState.QUEUED)
-            ids.append(offer.id)
+        ids.append(await _queued(sessions, 100 + n, f"youtube:q{n}"))
         await asyncio.sleep(0.01)
     async with sessions() as session:
         repository = FileRepository(session)
@@ -165,8 +166,9 @@ async def test_queue_position_counts_the_requests_ahead(engine: AsyncEngine) -> 
     assert positions == [0, 1, 2]
 
 
-async def test_a_lease_handed_back_on_shutdown_is_recovered_at_once(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_a_lease_handed_back_on_shutdown_is_recovered_at_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     async with sessions.begin() as session:
         offer = await _offer(session, key="youtube:handback")
         files = FileRepository(session)
@@ -187,8 +189,9 @@ async def test_a_lease_handed_back_on_shutdown_is_recovered_at_once(engine: Asyn
         assert await FileRepository(session).claim(offer.id, "other", timedelta(minutes=5))
 
 
-async def test_of_twins_fetching_the_same_media_only_the_later_waits(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_of_twins_fetching_the_same_media_only_the_later_waits(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     twins = []
     for user in (301, 302):
         async with sessions.begin() as session:
@@ -224,9 +227,8 @@ async def _queued(
 
 
 async def test_a_user_beyond_their_share_waits_while_others_are_claimed(
-    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    sessions = create_session_factory(engine)
     first, second = [await _queued(sessions, 401, f"youtube:share{n}") for n in (1, 2)]
     other_user = await _queued(sessions, 402, "youtube:share3")
     lease = timedelta(minutes=1)
@@ -250,8 +252,9 @@ async def test_a_user_beyond_their_share_waits_while_others_are_claimed(
     assert refused is not None and refused.attempts == 1, "a refused claim is no attempt"
 
 
-async def test_racing_claims_of_one_users_requests_respect_the_share(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_racing_claims_of_one_users_requests_respect_the_share(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     ids = [await _queued(sessions, 403, f"youtube:race{n}") for n in range(4)]
 
     async def claim(file_id: uuid.UUID, owner: str) -> bool:
@@ -281,9 +284,8 @@ async def test_racing_claims_of_one_users_requests_respect_the_share(engine: Asy
 
 
 async def test_a_blocked_chat_ends_its_pending_requests_until_it_writes_again(
-    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    sessions = create_session_factory(engine)
     pending = [await _queued(sessions, 404, f"youtube:blocked{n}") for n in range(2)]
     async with sessions.begin() as session:
         offer = await _offer(session, telegram_id=404, key="youtube:blocked-offer")
@@ -317,8 +319,9 @@ async def test_a_blocked_chat_ends_its_pending_requests_until_it_writes_again(
     assert chat is not None and chat.blocked_at is None
 
 
-async def test_a_hand_back_gives_its_attempt_back(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_a_hand_back_gives_its_attempt_back(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     file_id = await _queued(sessions, 405, "youtube:refund")
     async with sessions.begin() as session:
         files = FileRepository(session)

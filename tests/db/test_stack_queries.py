@@ -7,24 +7,24 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot import texts
-from mediabot.bot.handlers import choices
+from mediabot.bot.adapters import database_ports
+from mediabot.bot.usecases.choose import Chosen, choose
+from mediabot.bot.usecases.limits import Limits, StackFull
 from mediabot.db.base import utcnow
-from mediabot.db.engine import create_session_factory
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories import (
-    ChatRepository,
     FileRepository,
-    ProviderRepository,
-    TelegramChat,
-    TelegramUser,
     UserRepository,
 )
-from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.jobs import Job
 from mediabot.domain.media import Progress
+from mediabot.domain.offer import Offer, Pick
 from mediabot.worker.adapters import DatabaseRequests
+from tests.support.rows import add_request
 
 LEASE = timedelta(minutes=2)
 
@@ -33,22 +33,14 @@ async def _queued(
     sessions: async_sessionmaker[AsyncSession], telegram_id: int, key: str = "youtube:abc"
 ) -> uuid.UUID:
     async with sessions.begin() as session:
-        user_id = await UserRepository(session).upsert(TelegramUser(telegram_id, "Ann"))
-        chat_id = await ChatRepository(session).upsert(
-            TelegramChat(telegram_id, "private"), user_id
-        )
-        file = await FileRepository(session).add(
-            File(
-                chat_id=chat_id,
-                provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
-                requested_by_id=user_id,
-                request_url=f"https://youtu.be/{key}",
-                media_key=key,
-                kind=MediaKind.VIDEO,
-                resolution=720,
-                state=RequestState.ACCEPTED,
-                title=f"title of {key}",
-            )
+        file = await add_request(
+            session,
+            telegram_id,
+            key,
+            kind=MediaKind.VIDEO,
+            resolution=720,
+            state=RequestState.ACCEPTED,
+            title=f"title of {key}",
         )
         await FileRepository(session).set_state(file.id, RequestState.QUEUED)
     await asyncio.sleep(0.002)  # distinct queue times on any clock
@@ -79,8 +71,9 @@ async def _finish(sessions: async_sessionmaker[AsyncSession], file_id: uuid.UUID
         await files.set_state(file_id, RequestState.DELIVERED)
 
 
-async def test_a_second_user_gets_the_second_turn_not_the_fourth(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_a_second_user_gets_the_second_turn_not_the_fourth(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     a1, a2, a3 = [await _queued(sessions, 1, f"youtube:a{index}") for index in range(3)]
     b1 = await _queued(sessions, 2, "youtube:b1")
 
@@ -98,9 +91,8 @@ async def test_a_second_user_gets_the_second_turn_not_the_fourth(engine: AsyncEn
 
 
 async def test_a_user_served_while_another_waited_yields_the_next_turn(
-    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    sessions = create_session_factory(engine)
     a1, a2 = [await _queued(sessions, 1, f"youtube:a{index}") for index in range(2)]
     b1 = await _queued(sessions, 2, "youtube:b1")
     assert await _claim(sessions, a1) == a1
@@ -109,8 +101,9 @@ async def test_a_user_served_while_another_waited_yields_the_next_turn(
     assert await _claim(sessions, a2) == b1
 
 
-async def test_the_named_request_wins_a_tie_and_the_share_is_kept(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_the_named_request_wins_a_tie_and_the_share_is_kept(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     b1 = await _queued(sessions, 2, "youtube:b1")
     c1 = await _queued(sessions, 3, "youtube:c1")
     assert await _claim(sessions, c1) == c1
@@ -121,8 +114,9 @@ async def test_the_named_request_wins_a_tie_and_the_share_is_kept(engine: AsyncE
     assert await _claim(sessions, c2, max_per_user=2) == c2
 
 
-async def test_in_flight_count_and_history_pages(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_in_flight_count_and_history_pages(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     ids = [await _queued(sessions, 5, f"youtube:v{index}") for index in range(13)]
     for file_id in ids[:12]:
         await _finish(sessions, file_id)
@@ -139,9 +133,10 @@ async def test_in_flight_count_and_history_pages(engine: AsyncEngine) -> None:
     assert [file.id for file in second] == [ids[1], ids[0]]
 
 
-async def test_again_queues_a_copy_the_cache_serves(engine: AsyncEngine) -> None:
+async def test_again_queues_a_copy_the_cache_serves(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     """...and counts as a press (`RATE_LIMIT_PER_HOUR` counts by `chosen_at`)."""
-    sessions = create_session_factory(engine)
     original = await _queued(sessions, 6, "youtube:again")
     await _finish(sessions, original)
     async with sessions.begin() as session:
@@ -158,8 +153,9 @@ async def test_again_queues_a_copy_the_cache_serves(engine: AsyncEngine) -> None
     assert after == before + 1
 
 
-async def test_a_lease_renewal_records_the_progress_for_queue(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_a_lease_renewal_records_the_progress_for_queue(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     request_id = await _queued(sessions, 501)
     assert await _claim(sessions, request_id) == request_id
     async with sessions.begin() as session:
@@ -181,36 +177,48 @@ def test_queue_states_say_how_far() -> None:
 
 async def _offered(sessions: async_sessionmaker[AsyncSession], key: str) -> File:
     async with sessions.begin() as session:
-        user_id = await UserRepository(session).upsert(TelegramUser(601, "Ann"))
-        chat_id = await ChatRepository(session).upsert(TelegramChat(601, "private"), user_id)
-        return await FileRepository(session).add(
-            File(
-                chat_id=chat_id,
-                provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
-                requested_by_id=user_id,
-                request_url=f"https://youtu.be/{key}",
-                media_key=key,
-                state=RequestState.OFFERED,
-            )
-        )
+        return await add_request(session, 601, key, offer=Offer(audio=True))
 
 
 @pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
-async def test_two_presses_at_once_cannot_both_fill_the_last_place(engine: AsyncEngine) -> None:
+async def test_two_presses_at_once_cannot_both_fill_the_last_place(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     """The stack is counted again under the user's row lock when the choice is recorded."""
-    sessions = create_session_factory(engine)
     offers = [await _offered(sessions, f"youtube:race{index}") for index in range(2)]
 
-    async def press(offer: File) -> object:
+    published: list[Job] = []
+
+    class Publisher:
+        async def publish(self, job: Job, *, cached: bool = False) -> bool:
+            published.append(job)
+            return True
+
+    async def press(offer: File) -> Chosen:
+        outcomes: list[Chosen] = []
+
+        async def reply(chosen: Chosen) -> None:
+            outcomes.append(chosen)
+
         async with sessions() as session:
-            return await choices._queue(session, offer, MediaKind.AUDIO, None, max_active=1)
+            await choose(
+                database_ports(session, Publisher()),
+                offer,
+                Pick(MediaKind.AUDIO),
+                offer.requested_by_id or uuid.uuid4(),
+                Limits(max_active=1, per_hour=100),
+                reply,
+            )
+        return outcomes[0]
 
     outcomes = await asyncio.gather(*(press(offer) for offer in offers))
-    assert sorted(outcome is choices._FULL for outcome in outcomes) == [False, True]
+    assert sorted(isinstance(outcome, StackFull) for outcome in outcomes) == [False, True]
+    assert len(published) == 1
 
 
-async def test_a_ban_cancels_the_users_pending_requests_only(engine: AsyncEngine) -> None:
-    sessions = create_session_factory(engine)
+async def test_a_ban_cancels_the_users_pending_requests_only(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     mine = [await _queued(sessions, 701, f"youtube:m{index}") for index in range(2)]
     theirs = await _queued(sessions, 702, "youtube:t0")
     async with sessions.begin() as session:
@@ -227,12 +235,11 @@ async def test_a_ban_cancels_the_users_pending_requests_only(engine: AsyncEngine
 
 
 async def test_a_spare_job_stands_for_a_request_waiting_for_its_users_turn(
-    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     """U's second request waits for U's share; V's job finds its own request taken by a fairer
     turn and nothing it may claim: it must come back (deferred), not vanish, or U's second
     request would be left with no message."""
-    sessions = create_session_factory(engine)
     u1, u2 = [await _queued(sessions, 901, f"youtube:u{index}") for index in range(2)]
     v1 = await _queued(sessions, 902, "youtube:v1")
     worker = DatabaseRequests(sessions, "w1", LEASE, max_running_per_user=1)

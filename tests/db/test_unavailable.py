@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import socket
-from collections.abc import Iterator
 
 import asyncpg
 import pytest
@@ -17,7 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from mediabot.db.engine import create_engine
 from mediabot.db.outages import database_unavailable
-from tests.support.postgres_cluster import PostgresCluster, running_cluster
+from tests.support.postgres_cluster import PostgresCluster
 
 
 class _DriverError(Exception):
@@ -80,12 +79,6 @@ def test_other_failures_are_not_an_outage(error: BaseException) -> None:
     assert not database_unavailable(error)
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    with running_cluster() as postgres:
-        yield postgres
-
-
 async def _error_of(
     engine_url: str, *, hold_a_connection: bool, cluster: PostgresCluster
 ) -> Exception:
@@ -112,7 +105,9 @@ async def _error_of(
 @pytest.mark.integration
 @pytest.mark.parametrize("hold_a_connection", [True, False], ids=["in use", "new"])
 async def test_a_stopped_server_is_recognised_on_a_connection_in_use_or_new(
-    cluster: PostgresCluster, hold_a_connection: bool
+    postgres_cluster: PostgresCluster, hold_a_connection: bool
 ) -> None:
-    error = await _error_of(cluster.url(), hold_a_connection=hold_a_connection, cluster=cluster)
+    error = await _error_of(
+        postgres_cluster.url(), hold_a_connection=hold_a_connection, cluster=postgres_cluster
+    )
     assert database_unavailable(error), repr(error)

@@ -18,6 +18,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 
 from mediabot.cli import _build_parser
 from mediabot.config import Settings
@@ -39,6 +40,8 @@ def test_the_stack_has_its_services(compose: dict[str, Any]) -> None:
         "rabbitmq",
         "telegram-bot-api",
         "caddy",
+        "prometheus",
+        "grafana",
         *MEDIABOT_SERVICES,
     }
 
@@ -243,3 +246,82 @@ def test_the_tests_run_the_compose_proxy_options(tmp_path: Path) -> None:
         for key in ("hosts", "upstreams", "dynamic_upstreams"):
             proxy.pop(key, None)
     assert tested == shipped
+
+
+def _mounts(service: dict[str, Any]) -> dict[str, str]:
+    """A service's volumes: the path in the container -> the volume or host folder."""
+    return {mount.split(":")[1]: mount.split(":")[0] for mount in service["volumes"]}
+
+
+def test_every_named_volume_is_declared(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        for source in _mounts(service).values() if "volumes" in service else ():
+            if not source.startswith(("./", "/")):
+                assert source in compose["volumes"], (name, source)
+
+
+def test_the_monitoring_profile_scrapes_every_mediabot_process(compose: dict[str, Any]) -> None:
+    """Each long-running service that serves /metrics is a scrape job of its own name (the
+    alert rules' `job`), discovered through Docker's DNS at its METRICS_PORT: every replica
+    `--scale` starts is scraped, with nothing to edit."""
+    services = compose["services"]
+    prometheus = services["prometheus"]
+    assert prometheus["profiles"] == ["monitoring"]
+    assert prometheus["image"].startswith("prom/prometheus:v2.")
+    folder = _mounts(prometheus)["/etc/prometheus"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    config = yaml.safe_load((ROOT / folder / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    metered = [
+        name
+        for name, service in services.items()
+        if "METRICS_PORT" in service.get("environment", {}) and name != "migrate"
+    ]
+    assert sorted(metered) == ["bot", "worker"]
+    for name in metered:
+        port = int(service_environment(compose, name)["METRICS_PORT"])
+        assert jobs[name]["dns_sd_configs"] == [
+            {"names": [name], "type": "A", "port": port, "refresh_interval": "15s"}
+        ]
+        assert "ports" not in services[name]  # replicas, not one of a kind
+    assert _mounts(prometheus)["/prometheus"] == "prometheusdata"  # history kept
+    assert config["rule_files"] == ["alerts.yml"]
+    assert (ROOT / folder / "alerts.yml").is_file()
+
+
+def test_grafana_shows_the_dashboard_on_the_profiles_prometheus(compose: dict[str, Any]) -> None:
+    """The provisioned datasource is the Compose Prometheus, and it is the one (by uid)
+    every panel of the provisioned dashboard reads."""
+    services = compose["services"]
+    grafana = services["grafana"]
+    assert grafana["profiles"] == ["monitoring"]
+    assert grafana["depends_on"] == {"prometheus": {"condition": "service_healthy"}}
+    mounts = _mounts(grafana)
+    provisioning = ROOT / mounts["/etc/grafana/provisioning"]
+    (source,) = yaml.safe_load((provisioning / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    (published,) = services["prometheus"]["ports"]  # host:port:port in the container
+    assert published.startswith("127.0.0.1:")  # not open to the internet
+    listen = published.rpartition(":")[2]
+    assert source["url"] == f"http://prometheus:{listen}" and source["type"] == "prometheus"
+    # $__rate_interval spans four of Prometheus' scrapes only if Grafana knows their interval
+    scrape = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    assert source["jsonData"]["timeInterval"] == scrape["global"]["scrape_interval"]
+    (provider,) = yaml.safe_load((provisioning / "dashboards" / "mediabot.yml").read_text())[
+        "providers"
+    ]
+    dashboards = ROOT / mounts[provider["options"]["path"]]
+    home = grafana["environment"]["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    assert home.startswith(provider["options"]["path"] + "/")
+    dashboard = json.loads((dashboards / home.rpartition("/")[2]).read_text())
+    readers = [
+        reader
+        for panel in dashboard["panels"]
+        if panel["type"] != "row"
+        for reader in (panel, *panel["targets"])
+    ]
+    assert len(readers) > 20
+    for reader in readers:
+        assert reader["datasource"] == {"type": "prometheus", "uid": source["uid"]}
+    assert mounts["/var/lib/grafana"] == "grafanadata"

@@ -19,7 +19,7 @@ from mediabot.downloaders import (
     make_downloader,
 )
 from mediabot.downloaders.errors import DownloadError
-from mediabot.downloaders.ytdl import GuardedYoutubeDL, GuardRefusalError
+from mediabot.downloaders.guarded import GuardedYoutubeDL, GuardRefusalError
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy
 from tests.support.media import MediaSources
@@ -49,7 +49,7 @@ def _names(folder: Path) -> list[str]:
 async def test_listing_of_each_source(media: MediaSources) -> None:
     dash = await get_resolutions(media.dash_mpd, BENCH)
     assert dash.heights == (360, 720, 1080)
-    assert dash.provider is Provider.GENERIC
+    assert dash.provider == Provider.GENERIC
     assert dash.media_key.startswith("generic:")
     assert all(r.estimated_bytes and r.estimated_bytes > 0 for r in dash.resolutions)
     assert [r.estimated_bytes for r in dash.resolutions] == sorted(

@@ -25,7 +25,7 @@ def test_a_usable_file_is_counted_for_its_site(
     cookies = tmp_path / "yt.txt"
     cookies.write_text(NETSCAPE)
     with caplog.at_level(logging.INFO, "mediabot.downloaders.cookies"):
-        check_cookies_files(DownloadOptions(youtube_cookies_file=cookies))
+        check_cookies_files(DownloadOptions(cookies_files={"youtube": cookies}))
     assert "YOUTUBE_COOKIES_FILE: 2 cookies for youtube.com" in caplog.text
 
 
@@ -34,7 +34,7 @@ def test_a_file_without_the_sites_cookies_is_a_warning(
 ) -> None:
     cookies = tmp_path / "ig.txt"
     cookies.write_text(NETSCAPE)
-    check_cookies_files(DownloadOptions(instagram_cookies_file=cookies))
+    check_cookies_files(DownloadOptions(cookies_files={"instagram": cookies}))
     [record] = [r for r in caplog.records if r.name == "mediabot.downloaders.cookies"]
     assert record.levelno == logging.WARNING
     assert "INSTAGRAM_COOKIES_FILE" in record.getMessage()
@@ -58,7 +58,7 @@ def test_a_missing_or_malformed_file_stops_the_start_with_one_line(
     elif isinstance(content, bytes):
         cookies.write_bytes(content)
     with pytest.raises(ConfigError) as caught:
-        check_cookies_files(DownloadOptions(youtube_cookies_file=cookies))
+        check_cookies_files(DownloadOptions(cookies_files={"youtube": cookies}))
     message = str(caught.value)
     assert message.startswith("YOUTUBE_COOKIES_FILE: ")
     assert problem in message

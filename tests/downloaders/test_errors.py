@@ -30,7 +30,9 @@ from mediabot.downloaders.errors import (
     YouTubeBotCheckError,
     YouTubeMembersOnlyError,
 )
-from mediabot.downloaders.ytdl import GuardRefusalError, translate_error
+from mediabot.downloaders.failures import translate_error
+from mediabot.downloaders.guarded import GuardRefusalError
+from mediabot.downloaders.sites.generic import GenericDownloader
 from mediabot.i18n import _, use_locale
 
 
@@ -184,8 +186,25 @@ def test_the_sites_refusing_the_bot_get_their_own_error(
     assert message[:30] in translated.detail
 
 
+def test_a_site_class_brings_its_own_refusals_of_the_bot() -> None:
+    class ToyWallError(SitePushBackError):
+        push_back = "toy_wall"
+        admin_hint = "Give the bot a toy account."
+
+    class ToyDownloader(GenericDownloader):
+        push_backs = ((r"\[toy\].*behind the wall", ToyWallError),)
+
+    error = ExtractorError("The clip is behind the wall", expected=True, ie="toy")
+    assert type(translate_error(_as_ytdlp_raises(error))) is ToyWallError
+    assert ToyDownloader.push_backs
+
+
 def test_each_push_back_has_its_own_words_for_users_and_admins() -> None:
-    kinds = SitePushBackError.__subclasses__()
+    kinds = [
+        kind
+        for kind in SitePushBackError.__subclasses__()
+        if kind.__module__ == "mediabot.downloaders.errors"
+    ]
     assert {kind.push_back for kind in kinds} == set(PushBack)
     assert len({kind.default_message for kind in kinds}) == len(kinds)
     for kind in kinds:

@@ -21,7 +21,7 @@ import aiohttp
 import pytest
 from yt_dlp.networking import Request
 
-from mediabot.downloaders.ytdl import GuardedYoutubeDL, GuardRefusalError
+from mediabot.downloaders.guarded import GuardedYoutubeDL, GuardRefusalError
 from mediabot.media.probe import ProbeError, probe
 from mediabot.media.remote.http import RemoteReadError, open_checked
 from mediabot.net.addresses import GuardPolicy

@@ -20,9 +20,10 @@ import yt_dlp
 
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions, PrivateAddressError, make_downloader
-from mediabot.downloaders import ytdl as ytdl_module
-from mediabot.downloaders.generic import GenericDownloader
-from mediabot.downloaders.ytdl import MAX_REDIRECTS, GuardedYoutubeDL, _tuned_requests_handler
+from mediabot.downloaders import guarded as guarded_module
+from mediabot.downloaders.guarded import GuardedYoutubeDL
+from mediabot.downloaders.requests_tuning import MAX_REDIRECTS, tuned_requests_handler
+from mediabot.downloaders.sites.generic import GenericDownloader
 from mediabot.media.tools import MediaToolError, guarded_tools_dir, run_tool
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import Connection, GuardProxy, ProxySession
@@ -237,7 +238,7 @@ def test_the_fast_extractor_list_falls_back_to_yt_dlps_own(
     plain = list(yt_dlp.YoutubeDL({"quiet": True})._ies)
     with GuardedYoutubeDL({"quiet": True}, allow_private=False) as fast:
         assert list(fast._ies) == plain
-    monkeypatch.setattr(ytdl_module, "_fast_extractor_list_supported", lambda: False)
+    monkeypatch.setattr(guarded_module, "_fast_extractor_list_supported", lambda: False)
     with GuardedYoutubeDL({"quiet": True}, allow_private=False) as fallback:
         assert list(fallback._ies) == plain
 
@@ -246,7 +247,7 @@ def test_the_shared_tls_hook_falls_back_when_yt_dlp_lacks_it() -> None:
     class WithoutHookRH:
         RH_KEY = "Requests"
 
-    assert _tuned_requests_handler(WithoutHookRH) is WithoutHookRH
+    assert tuned_requests_handler(WithoutHookRH) is WithoutHookRH
 
 
 def test_the_redirect_limit_is_set_on_each_requests_session() -> None:
@@ -259,7 +260,7 @@ def test_the_redirect_limit_is_set_on_each_requests_session() -> None:
         def _create_instance(self, cookiejar: object = None) -> Session:
             return Session()
 
-    tuned = _tuned_requests_handler(WithInstanceRH)
+    tuned = tuned_requests_handler(WithInstanceRH)
     assert tuned()._create_instance(None).max_redirects == MAX_REDIRECTS
 
 
@@ -275,7 +276,7 @@ def test_the_shared_tls_hook_makes_its_own_context_when_the_key_attributes_are_m
             self.made.append(context)
             return context
 
-    shared = _tuned_requests_handler(WithoutKeyRH)
+    shared = tuned_requests_handler(WithoutKeyRH)
     assert shared is not WithoutKeyRH
     handler = shared()
     assert handler._make_sslcontext() is not handler._make_sslcontext()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions
-from mediabot.downloaders.generic import GenericDownloader
+from mediabot.downloaders.sites.generic import GenericDownloader
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
 

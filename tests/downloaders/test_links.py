@@ -29,9 +29,10 @@ from mediabot.downloaders import (
     recognise,
 )
 from mediabot.downloaders.errors import PlaylistLinkError
-from mediabot.downloaders.generic import GenericDownloader
-from mediabot.downloaders.instagram import InstagramDownloader
-from mediabot.downloaders.youtube import YouTubeDownloader
+from mediabot.downloaders.registry import DOWNLOADERS
+from mediabot.downloaders.sites.generic import GenericDownloader
+from mediabot.downloaders.sites.instagram import InstagramDownloader
+from mediabot.downloaders.sites.youtube import YouTubeDownloader
 
 VIDEO_ID = "dQw4w9WgXcQ"
 
@@ -58,7 +59,7 @@ VIDEO_ID = "dQw4w9WgXcQ"
 def test_every_youtube_form_maps_to_one_key(url: str) -> None:
     cls = downloader_for(url)
     assert cls is YouTubeDownloader
-    assert cls.provider is Provider.YOUTUBE
+    assert cls.provider == Provider.YOUTUBE
     assert cls.media_key(url) == f"youtube:{VIDEO_ID}"
 
 
@@ -145,7 +146,7 @@ def test_the_cookies_file_is_chosen_per_provider(tmp_path: object) -> None:
     from pathlib import Path
 
     options = DownloadOptions(
-        youtube_cookies_file=Path("/run/yt.txt"), instagram_cookies_file=Path("/run/ig.txt")
+        cookies_files={"youtube": Path("/run/yt.txt"), "instagram": Path("/run/ig.txt")}
     )
     assert YouTubeDownloader._session(options).params()["cookiefile"] == "/run/yt.txt"
     assert InstagramDownloader._session(options).params()["cookiefile"] == "/run/ig.txt"
@@ -160,7 +161,7 @@ def test_youtube_gets_the_deno_runtime_of_the_package() -> None:
 
 @pytest.mark.parametrize(
     ("cls", "url"),
-    [(cls, url) for cls in (YouTubeDownloader, InstagramDownloader) for url in cls.TEST_URLS],
+    [(cls, url) for cls in DOWNLOADERS for url in cls.TEST_URLS],
 )
 def test_each_downloader_takes_its_own_test_urls(cls: type[Downloader], url: str) -> None:
     # Each class lists the link forms it takes (as yt-dlp's extractors do); the registry
@@ -208,7 +209,7 @@ def test_every_youtube_test_url_of_yt_dlp_goes_to_the_youtube_downloader(
 ) -> None:
     link = recognise(url)
     assert downloader_for(url) is YouTubeDownloader
-    assert link.provider is Provider.YOUTUBE
+    assert link.provider == Provider.YOUTUBE
     ie = getattr(yt_dlp.extractor.youtube, extractor)
     if extractor == "YoutubeIE":
         assert link.kind is LinkKind.VIDEO
@@ -278,7 +279,7 @@ def test_the_ios_form_names_the_post_by_its_shortcode() -> None:
 @pytest.mark.usefixtures("no_network")
 def test_the_forms_the_issue_lists_name_one_video(url: str) -> None:
     link = recognise(url)
-    assert link.provider is Provider.YOUTUBE
+    assert link.provider == Provider.YOUTUBE
     assert link.media_key == f"youtube:{VIDEO_ID}"
     assert link.identity == f"youtube:{VIDEO_ID}"
     assert YouTubeDownloader._source_url(url) == f"https://www.youtube.com/watch?v={VIDEO_ID}"

@@ -13,10 +13,10 @@ from mediabot.downloaders.errors import (
     PrivateAddressError,
     UnsupportedLinkError,
 )
-from mediabot.downloaders.generic import GenericDownloader
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.playlists import get_playlist
 from mediabot.downloaders.registry import get_resolutions
+from mediabot.downloaders.sites.generic import GenericDownloader
 from tests.support.feeds import distinct_items, podcast_feed
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer

@@ -22,8 +22,8 @@ from mediabot.downloaders import (
     UnavailableResolutionError,
 )
 from mediabot.downloaders.executions import AudioExecution, VideoExecution
-from mediabot.downloaders.instagram import InstagramDownloader
-from mediabot.downloaders.youtube import YouTubeDownloader
+from mediabot.downloaders.sites.instagram import InstagramDownloader
+from mediabot.downloaders.sites.youtube import YouTubeDownloader
 from tests.downloaders.recorded import load, progressive_format, recorded
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
@@ -50,7 +50,7 @@ async def test_youtube_lists_heights_with_video_plus_audio_sizes() -> None:
 
     # The one video, by its canonical URL: no timestamp, no playlist.
     assert cls.extracted == ["https://www.youtube.com/watch?v=dQw4w9WgXcQ"]  # type: ignore[attr-defined]
-    assert media.provider is Provider.YOUTUBE
+    assert media.provider == Provider.YOUTUBE
     assert media.media_key == "youtube:dQw4w9WgXcQ"
     assert media.uploader == "Rick Astley"
     assert media.duration_s == 213
@@ -128,7 +128,7 @@ async def test_an_instagram_reel_lists_its_heights() -> None:
     media = await recorded(InstagramDownloader, load("instagram_reel")).get_resolutions(
         "https://www.instagram.com/reel/C8xYz12AbCd/?igsh=abc", OFFLINE
     )
-    assert media.provider is Provider.INSTAGRAM
+    assert media.provider == Provider.INSTAGRAM
     assert media.media_key == "instagram:C8xYz12AbCd"
     assert media.heights == (640, 1280)
     assert media.resolutions[1].estimated_bytes == int(1800 * 125 * 14.2) + int(96 * 125 * 14.2)

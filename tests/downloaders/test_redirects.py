@@ -9,7 +9,7 @@ import pytest
 
 from mediabot.downloaders import DownloadOptions, PrivateAddressError, get_resolutions
 from mediabot.downloaders.errors import TooManyRedirectsError
-from mediabot.downloaders.ytdl import MAX_REDIRECTS
+from mediabot.downloaders.requests_tuning import MAX_REDIRECTS
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
 

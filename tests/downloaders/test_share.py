@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from mediabot.downloaders import DownloadOptions, NotFoundError, PrivateAddressError
-from mediabot.downloaders.instagram import InstagramDownloader
 from mediabot.downloaders.share import MAX_HOPS
+from mediabot.downloaders.sites.instagram import InstagramDownloader
 from tests.downloaders.recorded import load, recorded
 from tests.support.media_server import MediaServer
 

@@ -19,8 +19,8 @@ from yt_dlp.networking.common import Request
 from mediabot.config import ConfigError, load_settings
 from mediabot.domain.enums import Provider
 from mediabot.downloaders import DownloadOptions, PrivateAddressError, make_downloader
-from mediabot.downloaders.instagram import InstagramDownloader
-from mediabot.downloaders.youtube import YouTubeDownloader
+from mediabot.downloaders.sites.instagram import InstagramDownloader
+from mediabot.downloaders.sites.youtube import YouTubeDownloader
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy
 from tests.downloaders.recorded import load, progressive_format, recorded
@@ -140,7 +140,9 @@ async def test_a_site_download_uses_its_own_proxy_for_every_request(
 ) -> None:
     with UpstreamProxy() as general, UpstreamProxy() as instagram:
         options = DownloadOptions(
-            allow_private_urls=True, proxy_url=general.url, instagram_proxy_url=instagram.url
+            allow_private_urls=True,
+            proxy_url=general.url,
+            site_proxy_urls={"instagram": instagram.url},
         )
         cls = recorded(InstagramDownloader, _served_video(media))
         result = await cls(
@@ -157,7 +159,9 @@ async def test_other_sites_use_the_general_proxy(
 ) -> None:
     with UpstreamProxy() as general, UpstreamProxy() as youtube:
         options = DownloadOptions(
-            allow_private_urls=True, proxy_url=general.url, youtube_proxy_url=youtube.url
+            allow_private_urls=True,
+            proxy_url=general.url,
+            site_proxy_urls={"youtube": youtube.url},
         )
         result = await make_downloader(media.progressive_mp4, 0, options=options).download(tmp_path)
     assert result.items[0].size_bytes > 0
@@ -166,7 +170,7 @@ async def test_other_sites_use_the_general_proxy(
 
 
 def test_the_proxy_settings_choose_per_provider() -> None:
-    options = DownloadOptions(proxy_url="http://p:1", youtube_proxy_url="http://y:2")
+    options = DownloadOptions(proxy_url="http://p:1", site_proxy_urls={"youtube": "http://y:2"})
     assert options.proxy_for(Provider.YOUTUBE) == "http://y:2"
     assert options.proxy_for(Provider.INSTAGRAM) == "http://p:1"
     assert options.proxy_for(Provider.GENERIC) == "http://p:1"

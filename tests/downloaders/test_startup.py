@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yt_dlp
 
-from mediabot.downloaders.ytdl import GuardedYoutubeDL
+from mediabot.downloaders.guarded import GuardedYoutubeDL
 from tests.support.media import MediaSources
 
 # The bot, the worker, the queue and the database: none of them is needed to fetch a link.

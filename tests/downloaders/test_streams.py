@@ -19,8 +19,8 @@ from mediabot.downloaders import (
     UnavailableResolutionError,
     make_downloader,
 )
-from mediabot.downloaders.instagram import InstagramDownloader
-from mediabot.downloaders.youtube import YouTubeDownloader
+from mediabot.downloaders.sites.instagram import InstagramDownloader
+from mediabot.downloaders.sites.youtube import YouTubeDownloader
 from mediabot.media.cutters.files import Splitter
 from mediabot.media.parts import SplitError
 from mediabot.media.probe import probe
@@ -62,7 +62,7 @@ async def test_long_dash_pair_is_located_as_two_urls_without_downloading(
     assert plan.kind is MediaKind.VIDEO and plan.source.is_stream
     assert (plan.width, plan.height) == (1280, 720)
     assert plan.estimated_bytes == sum(media.path(url).stat().st_size for url in (video, audio))
-    assert plan.provider is Provider.GENERIC and plan.media_key.startswith("generic:")
+    assert plan.provider == Provider.GENERIC and plan.media_key.startswith("generic:")
     assert plan.source_url == media.long_dash_mpd
     assert plan.source.url_check is not None
     assert "User-Agent" in plan.source.headers  # what yt-dlp would send goes along
@@ -155,7 +155,7 @@ async def test_recorded_youtube_streams_the_avc1_and_aac_formats_with_their_head
 
     assert plan is not None
     assert plan.source.inputs == _dash_pair(media)
-    assert plan.provider is Provider.YOUTUBE
+    assert plan.provider == Provider.YOUTUBE
     assert plan.media_key == "youtube:dQw4w9WgXcQ"
     assert plan.uploader == "Rick Astley"
     assert plan.duration_s == 213

@@ -15,6 +15,8 @@ from tests.support.fake_telegram import FakeTelegram
 from tests.support.processes import MediabotProcess, mediabot_env, stop_all
 
 LIMIT_MB = 2
+STORAGE = -100_777_000_002
+"""The storage chat of inline mode (the cluster's bot answers inline queries)."""
 
 
 @dataclass
@@ -58,6 +60,7 @@ def running_cluster(
         "TELEGRAM_UPLOAD_LIMIT_MB": str(LIMIT_MB),
         "JOB_LEASE_S": "4",
         "WORKER_CONCURRENCY": "1",
+        "STORAGE_CHAT_ID": str(STORAGE),
     }
     migrate = MediabotProcess(
         "migrate", mediabot_env(telegram, root / "migrate", **base), root / "migrate.log"

@@ -9,6 +9,7 @@ guard proxy for real.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import Iterator
@@ -135,8 +136,9 @@ async def test_two_forms_of_one_video_in_a_message_get_one_lookup_and_one_offer(
         f" and youtu.be/{VIDEO}…"
     )
     await chat.keyboard(since)
-    assert recordings.asked().count(f"youtube:{VIDEO}") == before + 1
-    assert len(_since(chat, since, "sendMessage")) == 1  # one status message, one offer
+    # One lookup at most: the forms share one, and an answer of the last minute is reused.
+    assert recordings.asked().count(f"youtube:{VIDEO}") <= before + 1
+    assert len(_since(chat, since, "sendMessage")) == 1  # one message: the offer
     assert len(_offers(chat, since)) == 1
 
 
@@ -151,16 +153,12 @@ async def test_a_share_link_is_followed_through_its_redirect_to_the_post(
 
 
 async def test_a_share_link_and_its_post_in_one_message_get_one_offer(
-    chat: Conversation, media_requests: MediaServer
+    chat: Conversation, media_requests: MediaServer, mediabot: MediabotProcess
 ) -> None:
     share = _share_link(media_requests, "BAGtwin", f"/reel/{REEL}/")
     since = chat.say(f"https://www.instagram.com/p/{REEL}/ {share}")
     await chat.keyboard(since)
-    await chat.telegram.wait_for(
-        lambda call: chat.in_chat(call) and call.method == "deleteMessage" and call.ok,
-        30,
-        since=since,
-    )
+    await asyncio.to_thread(mediabot.wait_for_log, f"is instagram:{REEL} again: one offer", 30)
     assert len(_offers(chat, since)) == 1
 
 

@@ -59,8 +59,9 @@ async def _offer(chat: Conversation, url: str) -> tuple[Keyboard, ApiCall]:
     keyboard = await chat.keyboard(since, within=60)
     offer = next(
         call
-        for call in reversed(chat.calls("editMessageText"))
-        if call.params.get("message_id") == str(keyboard.message_id)
+        for call in reversed(chat.calls("sendMessage", "editMessageText"))
+        if call.ok
+        and call.result["message_id"] == keyboard.message_id
         and "inline_keyboard" in call.params.get("reply_markup", "")
     )
     return keyboard, offer

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import uuid
 from collections import Counter
+from collections.abc import Callable
 
 import aio_pika
 import pytest
@@ -209,5 +210,42 @@ async def test_publish_gives_up_after_its_timeout_when_the_broker_is_gone(
             await queue.publish(Job(request_id=uuid.uuid4()))
         elapsed = loop.time() - started
         assert 1.0 <= elapsed < 5.0
+    finally:
+        await queue.close()
+
+
+async def test_a_job_with_an_expiry_is_dropped_when_nobody_takes_it_in_time(
+    make_amqp_vhost: Callable[[], str],
+) -> None:
+    """A lane of jobs that lose their worth (lookups) drops those that waited too long;
+    a job taken in time is worked on."""
+    url = make_amqp_vhost()
+    name = f"expiring-{uuid.uuid4().hex[:8]}"
+    queue = RabbitJobQueue(url, queue_name=name, base_delay_s=0.2, expiry_s=0.2)
+    await queue.connect()
+    try:
+        await queue.publish(Job(request_id=uuid.uuid4()))
+        async with await aio_pika.connect(url) as admin:
+            channel = await admin.channel()
+
+            async def expired() -> bool:
+                declared = await channel.declare_queue(name, passive=True)
+                return declared.declaration_result.message_count == 0
+
+            await eventually(expired, what="the unconsumed job to expire")
+        fresh = Job(request_id=uuid.uuid4())
+        await queue.publish(fresh)
+        seen: list[Job] = []
+        done = asyncio.Event()
+
+        async def handle(job: Job) -> None:
+            seen.append(job)
+            done.set()
+
+        consuming = asyncio.create_task(queue.consume(handle, never_dead, 1))
+        await asyncio.wait_for(done.wait(), 10)
+        await queue.stop(1)
+        await consuming
+        assert seen == [fresh]
     finally:
         await queue.close()

@@ -7,6 +7,7 @@ timeouts, pacing), so the tests use that bot rather than the bench's plain `tele
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiogram import Bot
@@ -56,3 +57,12 @@ async def local_bot(telegram: FakeTelegram) -> AsyncIterator[Bot]:
     """mediabot's bot on the fake in local mode (`file://` paths accepted)."""
     async for instance in _bot(telegram, local=True):
         yield instance
+
+
+@pytest.fixture
+def work(tmp_path: Path) -> Path:
+    """An empty folder for a sender's parts, apart from the media a test puts in `tmp_path`:
+    what is left in it after a delivery is what the sender failed to clean up."""
+    folder = tmp_path / "work"
+    folder.mkdir()
+    return folder

@@ -20,11 +20,12 @@ from mediabot.senders.cached import CachedPart, CachedSender, StaleFileIdError
 from mediabot.senders.large import LargeAudioSender, LargeVideoSender
 from mediabot.senders.registry import make_sender, make_stream_sender, sender_for
 from mediabot.telegram.client import upload_timeout
+from tests.senders.results import copy_into, item_of, make_jpeg, result_of, target_for
+from tests.support.disk import listing
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import MediaSources
 
 from .conftest import accepted
-from .test_single_senders import copy_into, item_of, listing, make_jpeg, result_of, target_for
 
 MIB = 1024 * 1024
 LIMIT = 2 * MIB

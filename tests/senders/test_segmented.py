@@ -26,7 +26,8 @@ from mediabot.media.sources import SegmentedSource
 from mediabot.media.tools import run_tool
 from mediabot.senders.base import DeliveryError, ResumePoint, SendTarget, SentPart
 from mediabot.senders.registry import make_stream_sender
-from tests.support.disk import DiskSampler
+from tests.senders.results import stream_sender
+from tests.support.disk import DiskSampler, listing
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import SEGMENTED_DURATION, MediaSources
 from tests.support.media_server import MediaServer
@@ -43,24 +44,20 @@ OPEN = DownloadOptions(allow_private_urls=True)
 THROTTLE = 16 * MIB
 
 
-async def _plan(media: MediaSources, kind: str, tmp_path: Path) -> StreamPlan:
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    """Each kind of fragmented source the bench serves."""
+    return str(request.param)
+
+
+@pytest.fixture
+async def plan(media: MediaSources, kind: str, tmp_path: Path) -> StreamPlan:
+    """The located streams of the `kind` source, at 360p."""
     plan = await make_downloader(media.segmented[kind], 360, options=OPEN).locate_streams(
         tmp_path / "cover"
     )
     assert plan is not None and isinstance(plan.source, SegmentedSource)
     return plan
-
-
-def _sender(bot: Bot, plan: StreamPlan, work: Path, **options: object):  # type: ignore[no-untyped-def]
-    return make_stream_sender(
-        bot,
-        plan.source,
-        SendTarget.for_media(77, plan.title, plan.source_url),
-        work_dir=work,
-        limit_bytes=LIMIT,
-        title=plan.title,
-        **options,  # type: ignore[arg-type]
-    )
 
 
 def _check_parts(telegram: FakeTelegram, parts: list[SentPart]) -> None:
@@ -71,48 +68,36 @@ def _check_parts(telegram: FakeTelegram, parts: list[SentPart]) -> None:
     check_parts(paths, LIMIT, min_fill=MIN_FILL, total_s=SEGMENTED_DURATION, tolerance_s=0.2)
 
 
-@pytest.mark.parametrize("kind", KINDS)
 async def test_a_fragmented_source_arrives_in_parts_with_three_parts_of_disk_at_most(
     bot: Bot,
     telegram: FakeTelegram,
     media: MediaSources,
     media_requests: MediaServer,
-    tmp_path: Path,
     kind: str,
+    plan: StreamPlan,
+    work: Path,
 ) -> None:
-    plan = await _plan(media, kind, tmp_path)
     assert plan.kind is MediaKind.VIDEO
     # a media playlist's lookup probes its first fragments; measure the delivery alone
     media_requests.reset()
     media_requests.throttle_bytes_per_second = THROTTLE
-    work = tmp_path / "work"
-    work.mkdir()
     with DiskSampler(work).running() as disk:
-        sent = await _sender(bot, plan, work).send()
+        sent = await stream_sender(bot, plan, work, LIMIT).send()
 
     assert len(accepted(telegram, "sendVideo")) == len(sent) == 5
     _check_parts(telegram, sent)
     assert {part.total for part in sent} == {len(sent)}
     assert 0 < disk.peak <= 3 * LIMIT, (disk.peak / LIMIT, disk.at_peak)
-    assert list(work.iterdir()) == []
+    assert listing(work) == []
     # each fragment was read once
     served = sum(request.bytes_sent for request in media_requests.requests)
     folder = media.path(media.segmented[kind]).parent
     assert served <= 1.05 * sum(path.stat().st_size for path in folder.rglob("*"))
 
 
-@pytest.mark.parametrize("kind", KINDS)
 async def test_a_delivery_interrupted_at_part_two_resumes_without_resending_part_one(
-    bot: Bot,
-    telegram: FakeTelegram,
-    media: MediaSources,
-    media_requests: MediaServer,
-    tmp_path: Path,
-    kind: str,
+    bot: Bot, telegram: FakeTelegram, media_requests: MediaServer, plan: StreamPlan, work: Path
 ) -> None:
-    plan = await _plan(media, kind, tmp_path)
-    work = tmp_path / "work"
-    work.mkdir()
     first_run: list[SentPart] = []
 
     async def stop_after_first(part: SentPart) -> None:
@@ -120,24 +105,24 @@ async def test_a_delivery_interrupted_at_part_two_resumes_without_resending_part
         telegram.fail_next("sendVideo", error_code=400, description="Bad Request: chat not found")
 
     with pytest.raises(TelegramBadRequest, match="chat not found"):
-        await _sender(bot, plan, work, on_part=stop_after_first).send()
+        await stream_sender(bot, plan, work, LIMIT, on_part=stop_after_first).send()
     assert len(first_run) == 1
-    assert list(work.iterdir()) == []
+    assert listing(work) == []
 
     done = first_run[-1]
     resume = ResumePoint(next_index=1, start_s=done.end_s or 0.0, total_hint=done.total)
-    rest = await _sender(bot, plan, work, resume=resume).send()
+    rest = await stream_sender(bot, plan, work, LIMIT, resume=resume).send()
 
     assert [part.index for part in rest] == [1, 2, 3, 4]
     assert rest[0].start_s == pytest.approx(done.end_s)
     assert len(accepted(telegram, "sendVideo")) == 5
     _check_parts(telegram, first_run + rest)
-    assert list(work.iterdir()) == []
+    assert listing(work) == []
 
 
 @pytest.mark.parametrize("case", ["fragment", "redirect", "key"])
 async def test_a_playlist_fragment_on_a_private_address_is_refused_unrequested(
-    media: MediaSources, media_requests: MediaServer, tmp_path: Path, case: str
+    media: MediaSources, media_requests: MediaServer, case: str, work: Path
 ) -> None:
     port = int(media_requests.base_url.rsplit(":", 1)[1])
     folder = media.path(media.segmented["hls-ts"]).parent
@@ -168,8 +153,6 @@ async def test_a_playlist_fragment_on_a_private_address_is_refused_unrequested(
         duration_s=SEGMENTED_DURATION,
         url_check=StreamGuard.for_options(guarded),
     )
-    work = tmp_path / "work"
-    work.mkdir()
     with MediaServer(media_requests.root, host="127.0.0.2", port=port) as trap:
         with pytest.raises(SplitError, match="refused"):
             async with SegmentSplitter(source, work) as splitter:
@@ -179,7 +162,7 @@ async def test_a_playlist_fragment_on_a_private_address_is_refused_unrequested(
                     part.path.unlink()
                     start, index = part.end_s, index + 1
         assert trap.requests == []
-    assert list(work.iterdir()) == []
+    assert listing(work) == []
     assert media_requests.request_count("/segmented/hls-ts/seg001.ts") == 1
 
 
@@ -188,7 +171,7 @@ async def test_a_stream_that_breaks_midway_is_a_delivery_error(
     telegram: FakeTelegram,
     media: MediaSources,
     media_requests: MediaServer,
-    tmp_path: Path,
+    work: Path,
 ) -> None:
     folder = media.path(media.segmented["hls-ts"]).parent
     lines = (folder / "index.m3u8").read_text().splitlines()
@@ -205,8 +188,6 @@ async def test_a_stream_that_breaks_midway_is_a_delivery_error(
     broken = SegmentedSource(
         (FragmentTrack(playlist_url=url),), MediaKind.VIDEO, duration_s=SEGMENTED_DURATION
     )
-    work = tmp_path / "work"
-    work.mkdir()
     sender = make_stream_sender(
         bot,
         broken,
@@ -218,11 +199,11 @@ async def test_a_stream_that_breaks_midway_is_a_delivery_error(
     with pytest.raises(DeliveryError, match="HTTP 404"):
         await sender.send()
     assert len(accepted(telegram, "sendVideo")) >= 1
-    assert list(work.iterdir()) == []
+    assert listing(work) == []
 
 
 async def test_an_aes128_playlist_is_decrypted_fragment_by_fragment(
-    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+    media: MediaSources, media_requests: MediaServer, tmp_path: Path, work: Path
 ) -> None:
     source = media.path(media.segmented["hls-ts"]).parent.parent / "source.mp4"
     folder = media.dir / "segmented-aes"
@@ -242,8 +223,6 @@ async def test_an_aes128_playlist_is_decrypted_fragment_by_fragment(
         MediaKind.VIDEO,
         duration_s=SEGMENTED_DURATION,
     )
-    work = tmp_path / "work"
-    work.mkdir()
     kept = tmp_path / "parts"
     kept.mkdir()
     paths: list[Path] = []
@@ -257,27 +236,18 @@ async def test_an_aes128_playlist_is_decrypted_fragment_by_fragment(
             start, index = part.end_s, index + 1
     check_parts(paths, LIMIT, min_fill=MIN_FILL, total_s=SEGMENTED_DURATION, tolerance_s=0.2)
     assert media_requests.request_count("/segmented-aes/key.bin") == 1  # fetched once
-    assert list(work.iterdir()) == []
+    assert listing(work) == []
 
 
 async def test_sound_only_from_segmented_dash_arrives_as_m4a_parts(
-    bot: Bot, telegram: FakeTelegram, media: MediaSources, tmp_path: Path
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, work: Path
 ) -> None:
     downloader = make_downloader(media.segmented["dash"], 0, options=OPEN, kind=MediaKind.AUDIO)
     plan = await downloader.locate_streams()
     assert plan is not None and isinstance(plan.source, SegmentedSource)
     assert plan.kind is MediaKind.AUDIO and len(plan.source.tracks) == 1
-    work = tmp_path / "work"
-    work.mkdir()
     limit = 200 * 1024
-    sent = await make_stream_sender(
-        bot,
-        plan.source,
-        SendTarget.for_media(77, plan.title, plan.source_url),
-        work_dir=work,
-        limit_bytes=limit,
-        title=plan.title,
-    ).send()
+    sent = await stream_sender(bot, plan, work, limit).send()
     calls = accepted(telegram, "sendAudio")
     assert len(calls) == len(sent) >= 3
     total = 0.0
@@ -288,19 +258,17 @@ async def test_sound_only_from_segmented_dash_arrives_as_m4a_parts(
         total += info.duration_s or 0.0
     assert all(part.size_bytes >= MIN_FILL * limit for part in sent[:-1])
     assert total == pytest.approx(SEGMENTED_DURATION, abs=0.2)
-    assert list(work.iterdir()) == []
+    assert listing(work) == []
 
 
 async def test_a_resume_late_in_the_source_skips_the_fragments_before_it(
-    media: MediaSources, media_requests: MediaServer, tmp_path: Path
+    media: MediaSources, media_requests: MediaServer, work: Path
 ) -> None:
     source = SegmentedSource(
         (FragmentTrack(playlist_url=media.segmented["hls-ts"]),),
         MediaKind.VIDEO,
         duration_s=SEGMENTED_DURATION,
     )
-    work = tmp_path / "work"
-    work.mkdir()
     parts = []
     async with SegmentSplitter(source, work) as splitter:
         start, index = 0.0, 0
@@ -323,4 +291,4 @@ async def test_a_resume_late_in_the_source_skips_the_fragments_before_it(
     fetched = {request.path.rsplit("/", 1)[-1] for request in media_requests.requests}
     assert "seg000.ts" in fetched  # the time origin
     assert not fetched & {"seg001.ts", "seg002.ts", "seg003.ts", "seg004.ts"}, sorted(fetched)
-    assert list(work.iterdir()) == []
+    assert listing(work) == []

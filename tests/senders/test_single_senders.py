@@ -4,65 +4,21 @@ from __future__ import annotations
 
 import filecmp
 import json
-import shutil
-import subprocess
 from pathlib import Path
 
 from aiogram import Bot
 
-from mediabot.domain.enums import MediaKind, Provider
-from mediabot.domain.media import DownloadResult, MediaItem
+from mediabot.domain.enums import MediaKind
 from mediabot.media.probe import probe
 from mediabot.senders.album import AlbumSender, album_sizes
 from mediabot.senders.base import SendTarget, SentPart
 from mediabot.senders.registry import make_sender
+from tests.senders.results import copy_into, item_of, make_jpeg, result_of, target_for
+from tests.support.disk import listing
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import MediaSources
 
 LIMIT = 50 * 1024 * 1024
-
-
-def copy_into(source: Path, folder: Path, name: str | None = None) -> Path:
-    target = folder / (name or source.name)
-    shutil.copyfile(source, target)
-    return target
-
-
-def make_jpeg(path: Path, size: str = "800x600", color: str = "red") -> Path:
-    subprocess.run(
-        [
-            *("ffmpeg", "-v", "error", "-y", "-f", "lavfi"),
-            *("-i", f"color=c={color}:s={size}:d=1", "-frames:v", "1", str(path)),
-        ],
-        check=True,
-    )
-    return path
-
-
-def result_of(*items: MediaItem, kind: MediaKind, title: str = "A title") -> DownloadResult:
-    return DownloadResult(
-        items=items,
-        kind=kind,
-        provider=Provider.GENERIC,
-        media_key="generic:test",
-        source_url="https://example.com/watch?v=1&x=<2>",
-        title=title,
-        uploader="Someone",
-    )
-
-
-def item_of(path: Path, kind: MediaKind, **facts: object) -> MediaItem:
-    return MediaItem(path=path, kind=kind, size_bytes=path.stat().st_size, **facts)  # type: ignore[arg-type]
-
-
-def target_for(result: DownloadResult, reply_to_message_id: int = 5) -> SendTarget:
-    return SendTarget.for_media(
-        77, result.title, result.source_url, reply_to_message_id=reply_to_message_id
-    )
-
-
-def listing(folder: Path) -> list[str]:
-    return sorted(path.name for path in folder.iterdir())
 
 
 async def test_a_video_goes_with_its_facts_a_thumbnail_and_the_caption(

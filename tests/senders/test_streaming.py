@@ -10,8 +10,8 @@ from aiogram import Bot
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import DownloadOptions, make_downloader
 from mediabot.media.probe import probe
-from mediabot.senders.base import SendTarget
-from mediabot.senders.registry import make_stream_sender
+from tests.senders.results import stream_sender
+from tests.support.disk import listing
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
@@ -22,10 +22,6 @@ pytestmark = pytest.mark.integration
 
 MIB = 1024 * 1024
 BENCH = DownloadOptions(allow_private_urls=True)
-
-
-def _listing(folder: Path) -> list[Path]:
-    return sorted(folder.iterdir())
 
 
 @pytest.mark.parametrize(
@@ -49,15 +45,8 @@ async def test_a_located_stream_arrives_as_parts_read_once_from_the_origin(
     # a direct file's probe reads its head to learn the codecs; measure the delivery alone
     media_requests.reset()
     limit = 2 * MIB if plan.kind is MediaKind.VIDEO else MIB
-    sender = make_stream_sender(
-        bot,
-        plan.source,
-        SendTarget.for_media(77, plan.title, plan.source_url),
-        work_dir=tmp_path,
-        limit_bytes=limit,
-        title=plan.title,
-        performer=plan.uploader,
-        cover=plan.thumbnail,
+    sender = stream_sender(
+        bot, plan, tmp_path, limit, performer=plan.uploader, cover=plan.thumbnail
     )
     sent = await sender.send()
 
@@ -71,7 +60,7 @@ async def test_a_located_stream_arrives_as_parts_read_once_from_the_origin(
         assert info.is_playable and info.audio is not None
         durations += info.duration_s or 0
     assert durations == pytest.approx(48.0, abs=1.0)
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
     # the origin sent the media about once, though ffprobe and ffmpeg each read every window
     assert plan.estimated_bytes is not None
     served = sum(

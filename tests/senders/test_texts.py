@@ -7,11 +7,12 @@ from pathlib import Path
 
 from aiogram import Bot
 
-from mediabot.domain.enums import MediaKind, Provider
-from mediabot.domain.media import DownloadResult, MediaItem
+from mediabot.domain.enums import MediaKind
+from mediabot.domain.media import DownloadResult
 from mediabot.senders.base import CAPTION_LIMIT, SendTarget
 from mediabot.senders.registry import make_sender
 from mediabot.telegram.texts import utf16_length, visible_length
+from tests.senders.results import item_of, result_of
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import MediaSources
 
@@ -20,14 +21,11 @@ LIMIT = 50 * 1024 * 1024
 
 
 def _result(path: Path, kind: MediaKind, title: str, url: str) -> DownloadResult:
-    item = MediaItem(path=path, kind=kind, size_bytes=path.stat().st_size)
-    return DownloadResult(
-        items=(item,),
+    return result_of(
+        item_of(path, kind),
         kind=kind,
-        provider=Provider.GENERIC,
-        media_key="generic:texts",
-        source_url=url,
         title=title,
+        source_url=url,
         uploader="\u202eUp\u200bloader\x1b[1m",
     )
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
+from tests.support.daemon import Daemon
 from tests.support.ports import free_port
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "caddy"
@@ -51,17 +50,18 @@ https://127.0.0.1:{port} {{
 """
 
 
-class Caddy:
+class Caddy(Daemon):
     """`caddy run` with `caddyfile_for_tests`; `url(path)` is what the bot registers."""
 
+    name = "caddy"
+
     def __init__(self, root: Path, upstreams: list[str]) -> None:
+        super().__init__(root / "caddy.log")
         self.root = root
         self.port = free_port()
         self.config = root / "Caddyfile"
-        self.log_path = root / "caddy.log"
         self.config.parent.mkdir(parents=True, exist_ok=True)
         self.config.write_text(caddyfile_for_tests(root, self.port, upstreams, free_port()))
-        self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def root_certificate(self) -> Path:
@@ -71,37 +71,16 @@ class Caddy:
     def url(self, path: str) -> str:
         return f"https://127.0.0.1:{self.port}{path}"
 
-    @property
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
     def start(self, timeout: float = 60) -> Caddy:
-        with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                [caddy_binary(), "run", "--config", str(self.config), "--adapter", "caddyfile"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.root,
-                env={"HOME": str(self.root), "PATH": "/usr/bin:/bin"},
-            )
-        deadline = time.monotonic() + timeout
-        while not (self.root_certificate.exists() and self._serves()):
-            if self._process.poll() is not None:
-                raise AssertionError(f"caddy exited:\n{self.log[-3000:]}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"caddy did not serve in {timeout} s:\n{self.log[-3000:]}")
-            time.sleep(0.05)
+        self.launch(
+            [caddy_binary(), "run", "--config", str(self.config), "--adapter", "caddyfile"],
+            lambda: self.root_certificate.exists() and self._serves(),
+            cwd=self.root,
+            env={"HOME": str(self.root), "PATH": "/usr/bin:/bin"},
+            timeout=timeout,
+        )
         return self
 
     def _serves(self) -> bool:
         with socket.socket() as probe:
             return probe.connect_ex(("127.0.0.1", self.port)) == 0
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()

@@ -67,17 +67,19 @@ class Conversation:
         )
 
     async def keyboard(self, since: int, within: float = 30) -> Keyboard:
+        """The next message with buttons: the answer itself (a quick lookup), or the
+        placeholder edited into it."""
         call = await self.telegram.wait_for(
             lambda call: (
                 self.in_chat(call)
-                and call.method == "editMessageText"
+                and call.method in ("sendMessage", "editMessageText")
                 and call.ok
                 and "inline_keyboard" in call.params.get("reply_markup", "")
             ),
             within,
             since=since,
         )
-        return Keyboard(int(call.params["message_id"]), buttons_of(call))
+        return Keyboard(int(call.result["message_id"]), buttons_of(call))
 
     def press(self, keyboard: Keyboard, data: str) -> int:
         mark = len(self.telegram.calls)

@@ -46,3 +46,8 @@ class DiskSampler:
         finally:
             self._stop.set()
             thread.join()
+
+
+def listing(folder: Path) -> list[str]:
+    """The names in `folder`, sorted: what a cut or a delivery left behind."""
+    return sorted(path.name for path in folder.iterdir())

@@ -51,6 +51,13 @@ PAGE_SIZE = (426, 240)
 PAGE_DURATION = 8.0
 PAGE_LONG_DURATION = 120.0
 """Two minutes: over a one-minute `MAX_DURATION_MIN`."""
+CLIP_DURATION = 600.0
+"""Ten minutes: the source clips are cut out of (tiny, so a clip's bytes are few)."""
+CLIP_SIZE = (160, 90)
+CLIP_KEYFRAMES_AT = 0.5
+"""The clip source's keyframes are at 0 and 0.5 s past every second (a second apart)."""
+CLIP_SEGMENT_S = 2
+"""Seconds of each HLS and DASH fragment, and of each `sidx` reference of the DASH pair."""
 
 _FFMPEG = ("ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y")
 _MPD_LONG = """\
@@ -285,7 +292,48 @@ def _recipes() -> tuple[_Recipe, ...]:
             _args("-i long.mp4 -c copy -movflags frag_keyframe+empty_moov long-fragmented.mp4"),
         ),
     )
-    return dash, hls, progressive, audio, long_video, long_audio, segmented, page
+    clip_rate = 10
+    clip_dash = "-f mp4 -movflags +dash+global_sidx"
+    fragments = f"{CLIP_SEGMENT_S}000000"
+    clip = _Recipe(
+        name="clip",
+        commands=(
+            # Noise keeps the bytes even over time, so a clip's share of bytes is its share
+            # of time; a keyframe every second.
+            (
+                *_testsrc(*CLIP_SIZE, clip_rate, CLIP_DURATION, extra=",noise=alls=12:allf=t"),
+                *_sine(470, CLIP_DURATION, sample_rate=22050),
+                *x264,
+                # keyframes half a second off whole seconds (0.5, 1.5, ...), so a clip asked
+                # from a whole second starts at an earlier keyframe
+                *_args("-g 1000 -keyint_min 1000 -force_key_frames expr:eq(mod(n,10),5)"),
+                *_args("-bf 2 -b:v 400k -maxrate 480k"),  # B-frames, as sites encode
+                *_args("-bufsize 400k -c:a aac -b:a 32k -ac 1 -movflags +faststart source.mp4"),
+            ),
+            _args(
+                f"-i source.mp4 -c copy -f hls -hls_time {CLIP_SEGMENT_S} -hls_playlist_type vod "
+                "-hls_segment_filename hls/seg%03d.ts hls/index.m3u8"
+            ),
+            (
+                *_args("-i source.mp4 -map 0:v -map 0:a -c copy -f dash"),
+                *_args(f"-seg_duration {CLIP_SEGMENT_S} -use_template 1 -use_timeline 1"),
+                *("-adaptation_sets", "id=0,streams=v id=1,streams=a", "dash/manifest.mpd"),
+            ),
+            # YouTube's DASH formats: one fragmented MP4 per stream, indexed by a `sidx`,
+            # its subsegments starting at keyframes
+            _args(
+                f"-i source.mp4 -map 0:v -c copy {clip_dash}+frag_keyframe "
+                f"-min_frag_duration {fragments} video.mp4"
+            ),
+            _args(
+                f"-i source.mp4 -map 0:a -c copy {clip_dash} -frag_duration {fragments} audio.m4a"
+            ),
+            # the same as a plain MP4 whose index comes last
+            _args("-i source.mp4 -c copy moov-last.mp4"),
+        ),
+        subfolders=("hls", "dash"),
+    )
+    return dash, hls, progressive, audio, long_video, long_audio, segmented, page, clip
 
 
 @dataclass(frozen=True)
@@ -317,6 +365,12 @@ class MediaSources:
     """The same 240p media, 120 s long, by container: `mp4` (faststart: its length shows in
     its first bytes), `ts` (MPEG-TS: no length before the end), `fragmented` (fragmented
     MP4: its first bytes tell ~10 s)."""
+    clip: dict[str, str]
+    """A 10-minute 160x90 H.264 (B-frames) and AAC source (~55 KB/s, keyframes at 0.5,
+    1.5, ...) to cut
+    clips of, by layout: `mp4` (faststart), `moov-last` (the index at the end), `hls`
+    (TS media playlist), `dash` (segmented, manifest), `sidx-video` and `sidx-audio`
+    (fragmented MP4s indexed by a `sidx`, as YouTube's DASH formats)."""
     base_url: str
     """The server's root URL, without a trailing slash."""
 
@@ -344,6 +398,14 @@ class MediaSources:
                 "mp4": f"{base}/page/long.mp4",
                 "ts": f"{base}/page/long.ts",
                 "fragmented": f"{base}/page/long-fragmented.mp4",
+            },
+            clip={
+                "mp4": f"{base}/clip/source.mp4",
+                "moov-last": f"{base}/clip/moov-last.mp4",
+                "hls": f"{base}/clip/hls/index.m3u8",
+                "dash": f"{base}/clip/dash/manifest.mpd",
+                "sidx-video": f"{base}/clip/video.mp4",
+                "sidx-audio": f"{base}/clip/audio.m4a",
             },
             base_url=base,
         )

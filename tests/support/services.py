@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.db.engine import create_engine
 from mediabot.db.migrate import upgrade
+from tests.support.postgres_cluster import PostgresCluster, running_cluster
 
 PG_ADMIN_DSN = os.environ.get("MEDIABOT_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 AMQP_HOST = os.environ.get("MEDIABOT_TEST_AMQP_HOST", "127.0.0.1:5672")
@@ -92,6 +93,13 @@ async def engine(empty_db_url: str) -> AsyncIterator[AsyncEngine]:
     await upgrade(engine)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """A private PostgreSQL cluster of the module's own, which its tests may stop and start."""
+    with running_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,7 +16,7 @@ from mediabot.telegram.budget import Limits, Rate, Slot
 from mediabot.telegram.fallback import LOCAL_SHARE, FallbackBudget, local_limits
 from mediabot.telegram.pacing import Pacer
 from tests.support.clock import FakeClock
-from tests.support.postgres_cluster import PostgresCluster, running_cluster
+from tests.support.postgres_cluster import PostgresCluster
 
 LIMITS = Limits(overall=Rate(20.0, burst=1), per_chat=Rate(2.0, burst=1))
 
@@ -110,15 +109,11 @@ async def test_a_shared_budget_that_does_not_answer_counts_as_away() -> None:
     assert await budget.delay(1) > 5
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PostgresCluster]:
-    with running_cluster() as postgres:
-        yield postgres
-
-
 @pytest.mark.integration
-async def test_a_pacer_sends_through_a_database_restart(cluster: PostgresCluster) -> None:
-    url = await cluster.create_database("budget")
+async def test_a_pacer_sends_through_a_database_restart(
+    postgres_cluster: PostgresCluster,
+) -> None:
+    url = await postgres_cluster.create_database("budget")
     engine = create_engine(url.replace("postgresql://", "postgresql+asyncpg://"))
     await upgrade(engine)
     budget = FallbackBudget(PostgresBudget(engine, LIMITS), retry_shared_s=0.0)
@@ -126,13 +121,13 @@ async def test_a_pacer_sends_through_a_database_restart(cluster: PostgresCluster
     try:
         await pacer.acquire(1)
         assert not budget.on_local
-        await asyncio.to_thread(cluster.stop)
+        await asyncio.to_thread(postgres_cluster.stop)
         try:
             for chat in range(2, 5):
                 await asyncio.wait_for(pacer.acquire(chat), 5)
             assert budget.on_local
         finally:
-            await asyncio.to_thread(cluster.start)
+            await asyncio.to_thread(postgres_cluster.start)
         await pacer.acquire(5)
         assert not budget.on_local
     finally:

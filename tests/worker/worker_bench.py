@@ -19,6 +19,7 @@ import pytest
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from mediabot.app.worker_ports import worker_ports
 from mediabot.db.models import File
 from mediabot.db.repositories import (
     ChatRepository,
@@ -55,19 +56,27 @@ class WorkerBench:
     pipelines: list[Pipeline] = field(default_factory=list)
 
     def pipeline(self, owner: str = "worker-1", **overrides: Any) -> Pipeline:
-        parts = PipelineParts(
+        upload_limit_bytes = overrides.pop("upload_limit_bytes", self.upload_limit_bytes)
+        lease = overrides.pop("lease", self.lease)
+        ports = worker_ports(
             sessions=self.sessions,
             bot=self.bot,
             pacer=self.pacer,
             download_options=DownloadOptions(allow_private_urls=True),
-            work_dir=self.work_dir,
-            upload_limit_bytes=overrides.pop("upload_limit_bytes", self.upload_limit_bytes),
+            upload_limit_bytes=upload_limit_bytes,
             owner=owner,
+            lease=lease,
+            max_running_per_user=overrides.pop("max_running_per_user", 1),
             status_markup=lambda _request_id: None,
-            lease=overrides.pop("lease", self.lease),
+        )
+        parts = PipelineParts(
+            bot=self.bot,
+            work_dir=self.work_dir,
+            upload_limit_bytes=upload_limit_bytes,
+            lease=lease,
             **overrides,
         )
-        return Pipeline(parts)
+        return Pipeline(parts, ports)
 
     async def request(
         self,

@@ -1,7 +1,9 @@
 """The long-running processes: `run` (everything), `bot` and `worker`.
 
 This is the only place that chooses RabbitMQ or the in-process queue, and builds the
-engine, the Telegram client and the queue connection; each is closed on the way out.
+engine, the Telegram client and the queue connections; each is closed on the way out. The
+worker half (`app/workers.py`, which loads yt-dlp) is imported only by processes that run
+workers: `mediabot bot` stays light.
 """
 
 from __future__ import annotations
@@ -16,20 +18,16 @@ import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
-from functools import partial
 
 from aiogram import Bot, Dispatcher
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
 from mediabot.app.diagnostics import install_dump_on_signal
-from mediabot.app.telemetry import counting_active, serve_metrics, watch_queue_depth
+from mediabot.app.telemetry import serve_metrics, watch_queue_depth
 from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
-from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
-from mediabot.bot.lookups import SharedLookups
 from mediabot.bot.webhook import serve_webhook
 from mediabot.config import ConfigError, Settings
 from mediabot.db.alerts import DatabaseAlertLedger
@@ -37,10 +35,6 @@ from mediabot.db.budget import PostgresBudget
 from mediabot.db.engine import create_engine, create_session_factory, is_sqlite
 from mediabot.db.migrate import upgrade
 from mediabot.db.updates import UpdateClaims
-from mediabot.downloaders.cookies import check_cookies_files
-from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.playlists import get_playlist
-from mediabot.downloaders.registry import get_resolutions
 from mediabot.queue.base import JobQueue
 from mediabot.queue.local import LocalJobQueue
 from mediabot.queue.rabbit import RabbitJobQueue
@@ -48,8 +42,6 @@ from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.client import create_bot
 from mediabot.telegram.fallback import FallbackBudget
 from mediabot.telegram.pacing import Pacer
-from mediabot.worker.pipeline import Pipeline, PipelineParts
-from mediabot.worker.recovery import Recovery
 
 logger = logging.getLogger(__name__)
 
@@ -66,21 +58,39 @@ class _Runtime:
     job_queue: JobQueue
     cached_queue: JobQueue
     """The lane of files Telegram already has (see `worker.pipeline`)."""
+    lookup_queue: JobQueue
+    """The lookup lane (see `worker.lookups`)."""
 
 
 JOBS_QUEUE = "mediabot.jobs"
 CACHED_JOBS_QUEUE = "mediabot.jobs.cached"
+LOOKUPS_QUEUE = "mediabot.lookups"
+LOOKUP_EXPIRY_S = 30.0
+"""How long a lookup job waits for a worker before the broker drops it (a backlog of
+lookups nobody waits for is not worked through); the workers' sweep then answers its
+request with a plain reason (`worker.lookups.LOOKUP_WAIT_S`)."""
+LOOKUP_MAX_ATTEMPTS = 3
+LOOKUP_RETRY_DELAY_S = 1.0
 
 
-def _make_queue(settings: Settings, name: str) -> JobQueue:
+def _make_queue(
+    settings: Settings,
+    name: str,
+    *,
+    max_attempts: int | None = None,
+    base_delay_s: float = RETRY_BASE_DELAY_S,
+    expiry_s: float | None = None,
+) -> JobQueue:
+    attempts = max_attempts or settings.job_max_attempts
     if settings.amqp_url is not None:
         return RabbitJobQueue(
             settings.amqp_url.get_secret_value(),
             queue_name=name,
-            max_attempts=settings.job_max_attempts,
-            base_delay_s=RETRY_BASE_DELAY_S,
+            max_attempts=attempts,
+            base_delay_s=base_delay_s,
+            expiry_s=expiry_s,
         )
-    return LocalJobQueue(max_attempts=settings.job_max_attempts, base_delay_s=RETRY_BASE_DELAY_S)
+    return LocalJobQueue(max_attempts=attempts, base_delay_s=base_delay_s)
 
 
 @contextlib.asynccontextmanager
@@ -92,6 +102,13 @@ async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runti
     bot = create_bot(settings, pacer=pacer)
     job_queue = _make_queue(settings, JOBS_QUEUE)
     cached_queue = _make_queue(settings, CACHED_JOBS_QUEUE)
+    lookup_queue = _make_queue(
+        settings,
+        LOOKUPS_QUEUE,
+        max_attempts=LOOKUP_MAX_ATTEMPTS,
+        base_delay_s=LOOKUP_RETRY_DELAY_S,
+        expiry_s=LOOKUP_EXPIRY_S,
+    )
     try:
         # Each check fails with one line saying what to do (see `app/checks.py`).
         await check_database(engine, schema=not migrate)
@@ -102,9 +119,13 @@ async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runti
             await upgrade(engine)
         await job_queue.connect()
         await cached_queue.connect()
+        await lookup_queue.connect()
         sessions = create_session_factory(engine)
-        yield _Runtime(settings, engine, sessions, bot, pacer, job_queue, cached_queue)
+        yield _Runtime(
+            settings, engine, sessions, bot, pacer, job_queue, cached_queue, lookup_queue
+        )
     finally:
+        await lookup_queue.close()
         await cached_queue.close()
         await job_queue.close()
         await bot.session.close()
@@ -124,33 +145,7 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def _pipeline(runtime: _Runtime, admin_alerts: AdminAlerts) -> Pipeline:
-    settings = runtime.settings
-    settings.work_dir.mkdir(parents=True, exist_ok=True)
-    return Pipeline(
-        PipelineParts(
-            sessions=runtime.sessions,
-            bot=runtime.bot,
-            pacer=runtime.pacer,
-            download_options=DownloadOptions.from_settings(settings),
-            work_dir=settings.work_dir,
-            upload_limit_bytes=settings.upload_limit_bytes,
-            owner=_worker_id(),
-            status_markup=cancel_keyboard,
-            playlist_markup=playlist_cancel_keyboard,
-            lease=timedelta(seconds=settings.job_lease_s),
-            max_running_per_user=settings.max_running_per_user,
-            min_free_disk_bytes=settings.min_free_disk_mb * 1024 * 1024,
-            admin_alerts=admin_alerts,
-            hand_over=runtime.job_queue.publish,
-            to_cached_lane=runtime.cached_queue.publish,
-            cached_twin_waits=max(1, settings.worker_cached_concurrency // 4),
-        )
-    )
-
-
 def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
-    options = DownloadOptions.from_settings(runtime.settings)
     claims = UpdateClaims(
         runtime.engine, owner=_worker_id(), lease_s=runtime.settings.update_lease_s
     )
@@ -159,11 +154,8 @@ def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
         sessions=runtime.sessions,
         job_queue=runtime.job_queue,
         cached_queue=runtime.cached_queue,
-        lookup=SharedLookups(partial(get_resolutions, options=options)),
+        lookup_queue=runtime.lookup_queue,
         admin_alerts=admin_alerts,
-        playlist_lookup=partial(
-            get_playlist, options=options, max_items=runtime.settings.playlist_max_items
-        ),
         # A webhook answers a busy update with 503 (Telegram posts it again); a poller waits.
         claims=UpdateClaimMiddleware(claims, wait_when_busy=runtime.settings.webhook_url is None),
     )
@@ -224,30 +216,25 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
     if settings.metrics_port is not None:
         serve_metrics(settings.metrics_port)
         background.append(asyncio.create_task(watch_queue_depth(runtime.sessions)))
+    started = None
     if workers:
-        pipeline = _pipeline(runtime, admin_alerts)
-        recovery = Recovery(
+        from mediabot.app import workers as worker_half  # the worker half loads yt-dlp
+
+        parts = worker_half.WorkerParts(
+            settings,
+            runtime.engine,
             runtime.sessions,
+            runtime.bot,
+            runtime.pacer,
             runtime.job_queue,
-            settings.work_dir,
-            max_attempts=settings.job_max_attempts,
-            give_up=pipeline.on_dead_letter,
-            cached_queue=runtime.cached_queue,
+            runtime.cached_queue,
+            runtime.lookup_queue,
+            admin_alerts,
+            owner=_worker_id(),
         )
-        await recovery.sweep_work_dir()
-        await recovery.republish(everything=recover_all)
-        interval = min(60.0, settings.job_lease_s / 2)
-        background.append(asyncio.create_task(recovery.run_forever(interval)))
-        consume = runtime.job_queue.consume(
-            counting_active(pipeline.handle), pipeline.on_dead_letter, settings.worker_concurrency
-        )
-        consume_cached = runtime.cached_queue.consume(
-            counting_active(pipeline.handle_cached),
-            pipeline.on_dead_letter,
-            settings.worker_cached_concurrency,
-        )
-        running.append(asyncio.create_task(consume))
-        running.append(asyncio.create_task(consume_cached))
+        started = await worker_half.start_workers(parts, recover_all=recover_all)
+        running.extend(started.running)
+        background.extend(started.background)
     dispatcher = _dispatcher(runtime, admin_alerts) if bot else None
     updates: asyncio.Task[None] | None = None
     if dispatcher is not None:
@@ -273,9 +260,12 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
         else:
             updates.cancel()
     await asyncio.gather(
+        runtime.lookup_queue.stop(settings.shutdown_grace_s),
         runtime.job_queue.stop(settings.shutdown_grace_s),
         runtime.cached_queue.stop(settings.shutdown_grace_s),
     )
+    if started is not None:
+        started.close()
     for task in background:
         task.cancel()
     _, pending = await asyncio.wait(running, timeout=5)
@@ -292,7 +282,10 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
 
 async def run_process(command: str, settings: Settings) -> int:
     """Run `run`, `bot` or `worker` until SIGTERM; returns the exit code."""
-    check_cookies_files(DownloadOptions.from_settings(settings))
+    if command != "bot":
+        from mediabot.app.workers import check_worker_files  # the worker half loads yt-dlp
+
+        check_worker_files(settings)
     if command == "run":
         async with _runtime(settings, migrate=True) as runtime:
             return await _serve(

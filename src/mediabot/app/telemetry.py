@@ -1,8 +1,10 @@
 """The `/metrics` endpoint of a process (`METRICS_PORT`) and the gauges it refreshes itself.
 
 The instruments are in `mediabot.metrics`; this serves them with prometheus_client's own
-HTTP server (a thread, so a busy event loop still answers a scrape) and keeps the queue
-depth current from the database, the truth about what waits for a worker.
+HTTP server (a thread, so a busy event loop still answers a scrape), keeps the queue
+depth current from the database, the truth about what waits for a worker, and counts the
+jobs in progress. This module is every process's, the bot's too: it imports nothing of the
+downloaders.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ from aiogram import Dispatcher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.access import AccessMiddleware
+from mediabot.bot.adapters import PortsMiddleware
 from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.handlers import routers
-from mediabot.bot.handlers.links import Lookup, PlaylistLookup
 from mediabot.bot.i18n import UserLocaleMiddleware
 from mediabot.bot.middlewares import AnswerDeadlineMiddleware, DatabaseMiddleware
 from mediabot.bot.outages import OutageMiddleware, Outages
@@ -22,17 +22,16 @@ def build_dispatcher(
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
     job_queue: JobQueue,
-    lookup: Lookup,
+    lookup_queue: JobQueue,
     cached_queue: JobQueue | None = None,
     admin_alerts: AdminAlerts | None = None,
-    playlist_lookup: PlaylistLookup | None = None,
     outages: Outages | None = None,
     claims: UpdateClaimMiddleware | None = None,
 ) -> Dispatcher:
-    """A dispatcher whose handlers get `session`, `settings`, `job_queue`, `cached_queue`
-    (the lane of files Telegram already has; `job_queue` when there is none), `lookup`,
-    `admin_alerts` (warnings to `ADMIN_IDS`, one an hour per kind) and `playlist_lookup`
-    (None: playlist links are refused as unsupported).
+    """A dispatcher whose handlers get `session`, `ports` (the use cases' ports over it),
+    `settings`, `job_queue`, `cached_queue` (the lane of files Telegram already has;
+    `job_queue` when there is none), `lookup_queue` (the lookup lane: the bot never looks a
+    link up itself) and `admin_alerts` (warnings to `ADMIN_IDS`, one an hour per kind).
 
     What a handler sends is retried through flood waits until its update is too old
     to matter (`AnswerDeadlineMiddleware`); within the same bound, an update is held while
@@ -44,9 +43,8 @@ def build_dispatcher(
         settings=settings,
         job_queue=job_queue,
         cached_queue=cached_queue or job_queue,
-        lookup=lookup,
+        lookup_queue=lookup_queue,
         admin_alerts=admin_alerts or AdminAlerts(settings.admin_ids),
-        playlist_lookup=playlist_lookup,
     )
     dispatcher.update.outer_middleware(AnswerDeadlineMiddleware())
     dispatcher.update.outer_middleware(OutageMiddleware(outages))
@@ -59,10 +57,12 @@ def build_dispatcher(
         dispatcher.chosen_inline_result,
     )
     middleware = DatabaseMiddleware(sessions)
+    ports = PortsMiddleware()  # after the session: the use cases' ports are built over it
     locales = UserLocaleMiddleware()  # after the session: it reads the user's choice
     access = AccessMiddleware()  # inner: only updates a handler took meet the allowlists
     for observer in observers:
         observer.outer_middleware(middleware)
+        observer.outer_middleware(ports)
         observer.outer_middleware(locales)
         observer.middleware(access)
     dispatcher.include_routers(*routers())

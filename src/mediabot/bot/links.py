@@ -6,20 +6,25 @@ from the text itself (a caption or a message whose entities went missing). Each 
 the way a person means it: `url1,url2` is two links, a closing quote, an ellipsis or an emoji
 stuck to the end is not part of it, and a link without a scheme gets `https://`. Its scheme
 and host are put in lower case (`HTTPS://YOUTU.BE/…`, a phone's `Youtu.be/…`) before
-anything reads it, so that every later step sees one spelling. Two forms of one video
-(`youtu.be/ID` and `youtube.com/watch?v=ID&t=5`) count as one link.
+anything reads it, so that every later step sees one spelling. Telling two forms of one
+video apart (`youtu.be/ID` and `youtube.com/watch?v=ID&t=5`) takes the downloaders, which
+the bot does not load: the lookup folds them into one offer (`worker/lookup_replies.py`).
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from typing import Any
 
+from aiogram.filters import Filter
 from aiogram.types import Message
 
 from mediabot.domain.links import normalise_link
-from mediabot.downloaders.errors import UnsupportedLinkError
-from mediabot.downloaders.registry import recognise
+
+MAX_LINKS = 5
+"""Links of one message looked up at most; the rest are refused with a line."""
 
 # Any scheme, so that file:// and friends are refused with a reason instead of ignored.
 _URL = re.compile(r"\b[a-z][a-z0-9+.-]{1,15}://[^\s<>\"']+", re.IGNORECASE)
@@ -36,8 +41,7 @@ _NOT_IN_A_LINK = frozenset({"So", "Sk", "Cs", "Co", "Cf", "Zs", "Pi", "Pf"})
 def extract_links(message: Message, limit: int) -> tuple[list[str], bool]:
     """The distinct links of a message in order, and whether more were cut.
 
-    Distinct means naming different media: links with the same canonical key
-    (`mediabot.downloaders.recognise`) count once, in the form first pasted.
+    Distinct means spelled differently once normalised (`domain.links.normalise_link`).
     """
     text = message.text or message.caption or ""
     found: list[tuple[int, str]] = []  # (where in the text, link)
@@ -54,7 +58,7 @@ def extract_links(message: Message, limit: int) -> tuple[list[str], bool]:
     for _where, url in sorted(found, key=lambda item: item[0]):
         if url:
             link = normalise_link(url)
-            distinct.setdefault(_identity(link), link)
+            distinct.setdefault(link, link)
     links = list(distinct.values())
     return links[:limit], len(links) > limit
 
@@ -106,8 +110,20 @@ def _with_scheme(link: str) -> str:
     return f"https://{link}"
 
 
-def _identity(url: str) -> str:
-    try:
-        return recognise(url).identity
-    except UnsupportedLinkError:
-        return url
+@dataclass(frozen=True, slots=True)
+class FoundLinks:
+    """The links of a message (at most the limit) and whether more were cut."""
+
+    urls: list[str]
+    truncated: bool
+
+
+class HasLinks(Filter):
+    """A message with links: hands the handler `links` (`FoundLinks`)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+
+    async def __call__(self, message: Message) -> bool | dict[str, Any]:
+        urls, truncated = extract_links(message, self._limit)
+        return {"links": FoundLinks(urls, truncated)} if urls else False

@@ -56,8 +56,8 @@ class DatabaseMiddleware(BaseMiddleware):
     A message sent on behalf of a chat records nobody (see `bot.access`).
 
     The upsert is committed before the handler runs, so a handler that waits on the
-    network never holds a write transaction open. The handler owns its own commits; what
-    it leaves uncommitted is rolled back.
+    network never holds a write transaction open. Later transactions are the use cases'
+    to end (`bot.usecases.ports`); whatever is left uncommitted is rolled back.
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:

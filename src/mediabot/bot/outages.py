@@ -29,11 +29,11 @@ from typing import Any, TypeVar
 from aiogram import BaseMiddleware, Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Chat, TelegramObject, User
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import COURTESY_WAIT_S
 from mediabot.bot.middlewares import ANSWER_WINDOW_S
+from mediabot.bot.usecases.ports import Transaction
 from mediabot.db.outages import database_unavailable
 from mediabot.domain.jobs import Job
 from mediabot.domain.retry import Backoff, hold_through
@@ -148,13 +148,15 @@ class UpdateHold:
     give_up_at: float
     """`Outages.clock` time after which an outage is no longer waited out."""
     _first_held_at: float | None = field(default=None, init=False)
+    _telling: asyncio.Future[None] | None = field(default=None, init=False)
 
     async def __call__(
-        self, step: Callable[[], Awaitable[T]], *, session: AsyncSession | None = None
+        self, step: Callable[[], Awaitable[T]], *, session: Transaction | None = None
     ) -> T:
         """`step()`, run again while the database or the broker is away.
 
-        `session`, when given, is rolled back after each such failure, so the next try
+        `session` (the update's session, or the use cases' transaction over it), when
+        given, is rolled back after each such failure, so the next try
         starts a fresh transaction on a fresh connection. Raises the last failure once the
         answer deadline has passed, and any other failure at once.
         """
@@ -204,6 +206,7 @@ class UpdateHold:
         the broker is back.
         """
         unconfirmed = asyncio.ensure_future(self._unconfirmed(job))
+        published = True
         try:
             await self(lambda: queue.publish(job))
         except PublishFailedError:
@@ -211,12 +214,14 @@ class UpdateHold:
                 "request %s: not published before its answer was due; recovery publishes it",
                 job.request_id,
             )
-            return False
+            published = False
         finally:
             unconfirmed.cancel()
-        if self._first_held_at is not None:
+        if self._telling is not None:
+            await self._telling  # a notice begun goes out before the update's answer
+        if published and self._first_held_at is not None:
             self.outages.ended()  # the broker took it: whatever this update waited for is back
-        return True
+        return published
 
     async def _unconfirmed(self, job: Job) -> None:
         """After `notice_after_s` without the broker's confirm: an outage, told once."""
@@ -227,7 +232,9 @@ class UpdateHold:
         self.outages.began(
             PublishFailedError(f"job {job.request_id} unconfirmed"), new_update=first
         )
-        await self.tell()
+        # Once begun, the notice is sent whatever becomes of the publish.
+        self._telling = asyncio.ensure_future(self.tell())
+        await asyncio.shield(self._telling)
 
     async def tell(self) -> None:
         """Tell the chat, once per outage, that its answer is on its way. A courtesy: it
@@ -267,7 +274,7 @@ class OutageMiddleware(BaseMiddleware):
         return await hold(lambda: handler(event, data))
 
 
-async def _rolled_back(session: AsyncSession) -> None:
+async def _rolled_back(session: Transaction) -> None:
     """Roll `session` back after its connection failed; the rollback's own failure (the
     connection is gone) changes nothing and is only logged."""
     try:

@@ -12,7 +12,6 @@ as it has senders waiting rather than one.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,8 +26,6 @@ from mediabot.telegram.budget import (
     Limits,
     Slot,
 )
-
-logger = logging.getLogger(__name__)
 
 # One take per asker, in the order asked: the function runs once per row of the unnest,
 # each call seeing the buckets the calls before it moved.

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.db.engine import create_engine
-
-logger = logging.getLogger(__name__)
 
 SCRIPT_LOCATION = "mediabot.db:migrations"
 

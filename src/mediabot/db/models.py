@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Enum,
     Float,
     ForeignKey,
@@ -32,10 +33,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from mediabot.db.base import Base, UtcDateTime, utcnow
-from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistEntry
+from mediabot.domain.preferences import DefaultChoice, DeliveryForm
 
 
 def _enum(enum_class: type[StrEnum], name: str) -> Enum:
@@ -69,6 +71,14 @@ class User(_Timestamps, Base):
     """The language chosen with /language (a `mediabot.i18n` locale); None: Telegram's."""
     banned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     """When an admin banned the user (/ban); None: served. A banned user is told once."""
+    default_choice: Mapped[DefaultChoice] = mapped_column(
+        _enum(DefaultChoice, "default_choice"), default=DefaultChoice.ASK, server_default="ask"
+    )
+    """What a link alone brings (/settings): the keyboard, a height, or the audio."""
+    delivery_form: Mapped[DeliveryForm] = mapped_column(
+        _enum(DeliveryForm, "delivery_form"), default=DeliveryForm.MEDIA, server_default="media"
+    )
+    """How this user's files come (/settings); copied onto each request when chosen."""
 
     chats: Mapped[list[Chat]] = relationship(back_populates="user")
 
@@ -92,12 +102,13 @@ class Chat(_Timestamps, Base):
 
 
 class ProviderRow(Base):
-    """One row per `Provider`; the migration that creates the table fills it."""
+    """One row per site, created the first time a request of it is recorded
+    (`ProviderRepository.id_of`); the first migration seeds the sites mediabot ships with."""
 
     __tablename__ = "providers"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    name: Mapped[Provider] = mapped_column(_enum(Provider, "provider"), unique=True)
+    name: Mapped[str] = mapped_column(String(16), unique=True)
     display_name: Mapped[str] = mapped_column(String(64))
 
     files: Mapped[list[File]] = relationship(back_populates="provider")
@@ -254,6 +265,11 @@ class File(_Timestamps, Base):
     inline_message_id: Mapped[str | None] = mapped_column(String(128))
     """Chosen through inline mode: the message posted in the user's chat, edited into the
     file (the request's own chat is then the storage chat the file is uploaded to)."""
+    form: Mapped[DeliveryForm] = mapped_column(
+        _enum(DeliveryForm, "delivery_form"), default=DeliveryForm.MEDIA, server_default="media"
+    )
+    """How the file is sent: media, or a document with the original streams. Part of the
+    cache's key: a delivery in one form is never resent for a request in the other."""
 
     chat: Mapped[Chat] = relationship(back_populates="files")
     provider: Mapped[ProviderRow] = relationship(back_populates="files")
@@ -337,3 +353,57 @@ class UpdateClaim(Base):
     claimed_at: Mapped[float] = mapped_column(Float)
     lease_until: Mapped[float] = mapped_column(Float)
     handled_at: Mapped[float | None] = mapped_column(Float)
+
+
+class LookupRequest(Base):
+    """A link (or the links of one message, or an inline query) waiting for its answer from
+    the lookup lane (`worker/lookups.py`): recorded by the bot, answered by one worker.
+
+    `state` is `pending` until a worker claims the answer (`answering`: it is about to send
+    it, so no other worker sends it again), then `answered`. `owner`/`lease_until` say
+    which worker is looking it up; a worker that died leaves a lease that runs out, and the
+    next delivery of its job takes over. `placeholders` are the "looking up" messages sent
+    for a slow lookup, one per link (None where none was sent), edited into the answer.
+    Times are seconds since the epoch on the database's clock (`db/updates.py`).
+    """
+
+    __tablename__ = "lookup_requests"
+    __table_args__ = (Index("ix_lookup_requests_state_created", "state", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    chat_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The message with the link(s), which the answers reply to."""
+    message_thread_id: Mapped[int | None] = mapped_column(BigInteger)
+    in_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    inline_query_id: Mapped[str | None] = mapped_column(String(64))
+    urls: Mapped[list[str]] = mapped_column(JSON)
+    locale: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    owner: Mapped[str | None] = mapped_column(String(160))
+    lease_until: Mapped[float | None] = mapped_column(Float)
+    placeholders: Mapped[list[int | None] | None] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+    answered_at: Mapped[float | None] = mapped_column(Float)
+
+
+class SharedLookup(Base):
+    """One link's lookup, shared by every request for it across the fleet (`db/lookups.py`).
+
+    `state` is `running` while `owner` holds the lease, then `done` (`answer` holds what the
+    link offers) or `failed` (`answer` holds the error, given only to requests that were
+    already waiting). Times are seconds since the epoch on the database's clock.
+    """
+
+    __tablename__ = "lookups"
+
+    url: Mapped[str] = mapped_column(Text, primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    owner: Mapped[str] = mapped_column(String(160))
+    lease_until: Mapped[float] = mapped_column(Float)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    started_at: Mapped[float] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float, index=True)

@@ -1,6 +1,6 @@
 """The admins' statistics (/stats), counted by the database.
 
-Each figure is one query over indexed columns (migration 0005 adds what was missing):
+Each figure is one query over indexed columns (the indexes are named where they serve):
 users and their activity (a nested EXISTS per user on `ix_files_requester_created`),
 requests by provider (JOIN providers) and by state, deliveries with their cache hits (a
 nested EXISTS: the first part's Telegram file was sent earlier for another request, on

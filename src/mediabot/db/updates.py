@@ -20,7 +20,6 @@ by `prune`. One bot per database: update ids are the bot's own sequence.
 from __future__ import annotations
 
 import itertools
-import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +32,6 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from mediabot.db.models import UpdateClaim
-
-logger = logging.getLogger(__name__)
 
 KEEP_S = 24 * 3600.0
 """How long a claim's row is kept: past this, Telegram no longer delivers its update."""

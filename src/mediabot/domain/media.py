@@ -62,12 +62,11 @@ class MediaItem:
     thumbnail: Path | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class DownloadResult:
-    """Everything a download produced: files in order, and the facts about them."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaFacts:
+    """What a probed link's media is, as a download's result and a stream plan both tell it:
+    where it comes from, the key it is recorded under, its title and picture."""
 
-    items: tuple[MediaItem, ...]
-    kind: MediaKind
     provider: Provider
     media_key: str
     source_url: str
@@ -77,6 +76,14 @@ class DownloadResult:
     width: int | None = None
     height: int | None = None
     thumbnail: Path | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DownloadResult(MediaFacts):
+    """Everything a download produced: files in order, and the facts about them."""
+
+    items: tuple[MediaItem, ...]
+    kind: MediaKind
 
     @property
     def size_bytes(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
@@ -71,3 +72,15 @@ class Offer(BaseModel):
         if kind is MediaKind.AUDIO:
             return self.audio_size
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A choice on an offer: a kind, and the height of a video."""
+
+    kind: MediaKind
+    height: int = 0
+
+    @property
+    def resolution(self) -> int | None:
+        return self.height if self.kind is MediaKind.VIDEO else None

@@ -12,26 +12,25 @@ from yt_dlp.cookies import YoutubeDLCookieJar
 
 from mediabot.config import ConfigError
 from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.registry import DOWNLOADERS
 
 logger = logging.getLogger(__name__)
-
-_FILES = (
-    ("YOUTUBE_COOKIES_FILE", "youtube_cookies_file", "youtube.com"),
-    ("INSTAGRAM_COOKIES_FILE", "instagram_cookies_file", "instagram.com"),
-)
 
 
 def check_cookies_files(options: DownloadOptions) -> None:
     """Refuse a cookies file yt-dlp could not read; warn about one with no cookies for its site.
 
-    Raises `ConfigError` naming the variable when the file is missing, unreadable or not in
-    the Netscape format (what browser extensions export and yt-dlp reads); every download
-    of that site would fail otherwise. Logs one line per file that is usable.
+    Raises `ConfigError` naming the variable (`<SITE>_COOKIES_FILE`) when the file is
+    missing, unreadable or not in the Netscape format (what browser extensions export and
+    yt-dlp reads); every download of that site would fail otherwise. Logs one line per file
+    that is usable.
     """
-    for variable, field, domain in _FILES:
-        path: Path | None = getattr(options, field)
-        if path is None:
-            continue
+    domains: dict[str, str | None] = {cls.provider: cls.cookies_domain for cls in DOWNLOADERS}
+    for site, path in options.cookies_files.items():
+        variable = f"{site.upper()}_COOKIES_FILE"
+        domain = domains.get(site)
+        if domain is None:
+            raise ConfigError(f"{variable}: no site of that name takes cookies")
         count = _site_cookies(variable, path, domain)
         if count == 0:
             logger.warning(

@@ -138,7 +138,9 @@ class SitePushBackError(DownloadError):
     once an hour per `push_back`.
     """
 
-    push_back: ClassVar[PushBack]
+    push_back: ClassVar[str]
+    """The kind of refusal, named after its site (`youtube_bot_check`): one warning an hour
+    per kind goes to the admins. The sites mediabot ships with use `PushBack`."""
     admin_hint: ClassVar[str]
 
 
@@ -199,3 +201,12 @@ class InstagramRateLimitError(SitePushBackError):
         "(a signed-in account) or send Instagram through another address "
         "(INSTAGRAM_PROXY_URL or PROXY_URL)."
     )
+
+
+def rebuild(name: str, message_id: str, values: dict[str, object], detail: str) -> DownloadError:
+    """The error a lookup elsewhere ended in (`domain.lookups.Refused`), as raised there:
+    its class found by name here (`DownloadError` for a name this release does not know)."""
+    cls = globals().get(name)
+    if not (isinstance(cls, type) and issubclass(cls, DownloadError)):
+        cls = DownloadError
+    return cls(message_id, detail=detail, **values)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from mediabot.domain.media import Resolution
@@ -70,32 +71,31 @@ def resolutions(info: InfoDict) -> tuple[Resolution, ...]:
 def best_video_at(info: InfoDict, height: int) -> InfoDict | None:
     """The format the video selector prefers at `height` (avc1 first, then bitrate)."""
     candidates = [f for f in info.get("formats") or [] if _has_height(f) and f["height"] == height]
-    if not candidates:
-        return None
-    best: InfoDict = max(
+    return _preferred(
         candidates,
-        key=lambda f: (
+        lambda f: (
             str(f.get("vcodec") or "").startswith("avc1"),
             _is_video_only(f),
             f.get("tbr") or 0,
         ),
     )
-    return best
 
 
 def best_audio(info: InfoDict) -> InfoDict | None:
     """The audio-only format the audio selector prefers (AAC first, then bitrate)."""
     candidates = [f for f in info.get("formats") or [] if _is_audio_only(f)]
-    if not candidates:
-        return None
-    best: InfoDict = max(
+    return _preferred(
         candidates,
-        key=lambda f: (
+        lambda f: (
             str(f.get("acodec") or "").startswith("mp4a"),
             f.get("abr") or f.get("tbr") or 0,
         ),
     )
-    return best
+
+
+def _preferred(candidates: list[InfoDict], rank: Callable[[InfoDict], Any]) -> InfoDict | None:
+    """The candidate of the highest `rank`, None without candidates."""
+    return max(candidates, key=rank) if candidates else None
 
 
 def audio_estimate(info: InfoDict) -> int | None:
@@ -174,3 +174,23 @@ def _is_video_only(fmt: InfoDict) -> bool:
 
 def _is_audio_only(fmt: InfoDict) -> bool:
     return fmt.get("vcodec") == "none" and fmt.get("acodec") != "none"
+
+
+def title_of(info: InfoDict) -> str:
+    title = info.get("title") or info.get("fulltitle") or info.get("id") or "media"
+    return str(title)
+
+
+def thumbnail_url_of(info: InfoDict) -> str | None:
+    if info.get("thumbnail"):
+        return str(info["thumbnail"])
+    candidates = [t for t in info.get("thumbnails") or [] if t.get("url")]
+    return str(candidates[-1]["url"]) if candidates else None
+
+
+def uploader_of(info: InfoDict) -> str | None:
+    for key in ("uploader", "channel", "uploader_id", "creator"):
+        value = info.get(key)
+        if value:
+            return str(value)
+    return None

@@ -2,25 +2,46 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from collections.abc import Mapping
 from typing import Any
 
-from mediabot.domain.enums import MediaKind
+from mediabot.domain.enums import MediaKind, Provider
 from mediabot.domain.links import RecognisedLink
 from mediabot.domain.media import MediaOptions
+from mediabot.downloaders import sites
 from mediabot.downloaders.base import Downloader
 from mediabot.downloaders.errors import UnsupportedLinkError
-from mediabot.downloaders.generic import GenericDownloader
-from mediabot.downloaders.instagram import InstagramDownloader
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.youtube import YouTubeDownloader
 
-DOWNLOADERS: tuple[type[Downloader], ...] = (
-    YouTubeDownloader,
-    InstagramDownloader,
-    GenericDownloader,
-)
-"""Most specific first; `GenericDownloader` takes whatever is left."""
+
+def _site_classes() -> tuple[type[Downloader], ...]:
+    """Every downloader class the modules of `downloaders.sites` define, by module name,
+    the fallback ones (`Site.fallback`) last."""
+    found: list[type[Downloader]] = []
+    for module_info in sorted(pkgutil.iter_modules(sites.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{sites.__name__}.{module_info.name}")
+        found.extend(
+            value
+            for value in vars(module).values()
+            if isinstance(value, type)
+            and issubclass(value, Downloader)
+            and value.__module__ == module.__name__
+            and not inspect.isabstract(value)
+        )
+    return tuple(sorted(found, key=lambda cls: cls.fallback))
+
+
+DOWNLOADERS: tuple[type[Downloader], ...] = _site_classes()
+"""One class per site, most specific first; the fallback (`GenericDownloader`) takes whatever
+is left."""
+
+
+def providers() -> tuple[Provider, ...]:
+    """The providers of the sites mediabot knows, in the registry's order."""
+    return tuple(dict.fromkeys(cls.provider for cls in DOWNLOADERS))
 
 
 def recognise(url: str) -> RecognisedLink:

@@ -25,14 +25,11 @@ from yt_dlp.networking.common import Request
 from yt_dlp.networking.exceptions import HTTPError, TransportError
 
 from mediabot.domain.enums import MediaKind, Provider
+from mediabot.domain.media import MediaFacts
 from mediabot.downloaders.formats import InfoDict
+from mediabot.downloaders.guarded import GuardedYoutubeDL, GuardRefusalError, precheck_url
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.ytdl import (
-    GuardedYoutubeDL,
-    GuardRefusalError,
-    YtdlSession,
-    precheck_url,
-)
+from mediabot.downloaders.ytdl import YtdlSession
 from mediabot.net.addresses import GuardPolicy
 from mediabot.net.proxy import GuardProxy
 
@@ -74,8 +71,8 @@ class StreamGuard:
         precheck_url(url, self.policy)
 
 
-@dataclass(frozen=True, slots=True)
-class StreamPlan:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StreamPlan(MediaFacts):
     """The chosen formats as remote inputs the splitter reads directly, and what they are.
 
     `source` holds the final URLs (redirects already followed and checked), the headers
@@ -86,17 +83,8 @@ class StreamPlan:
     """
 
     source: SplitSource | SegmentedSource
-    provider: Provider
-    media_key: str
-    source_url: str
-    title: str
-    uploader: str | None = None
-    duration_s: float | None = None
-    width: int | None = None
-    height: int | None = None
     estimated_bytes: int | None = None
     thumbnail_url: str | None = None
-    thumbnail: Path | None = None
 
     @property
     def kind(self) -> MediaKind:

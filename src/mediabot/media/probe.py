@@ -7,15 +7,12 @@ requests, so probing a window of a remote file does not download the whole file.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mediabot.media.tools import FFPROBE, MediaToolError, run_tool
-
-logger = logging.getLogger(__name__)
 
 
 class ProbeError(Exception):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import os
 import shlex
 import shutil
@@ -17,8 +16,6 @@ import tempfile
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from subprocess import DEVNULL, PIPE
-
-logger = logging.getLogger(__name__)
 
 FFMPEG = "ffmpeg"
 FFPROBE = "ffprobe"

@@ -10,6 +10,9 @@ Topology, all on the default exchange:
   with other delays declare other queues instead of failing on mismatched arguments.
 - `<name>.defer.<ms>ms`: the same kind of delay queue for deferred jobs (a handler raised
   `DeferJobError`): they come back after the defer delay with their attempt unchanged.
+- With `expiry_s`, a job published waits at most that long for a consumer (the message's
+  own expiration): a lane whose jobs lose their worth (a lookup nobody waits for any more)
+  drops them rather than work through a backlog of them after an outage.
 - `<name>.dead`: jobs that ran out of attempts and messages that are not jobs, with the
   reason in the `x-mediabot-reason` header.
 
@@ -103,7 +106,10 @@ class RabbitJobQueue(JobQueue):
         defer_delay_s: float = DEFER_DELAY_S,
         publish_timeout_s: float = 30.0,
         reconnect_interval_s: float = 1.0,
+        expiry_s: float | None = None,
     ) -> None:
+        """`expiry_s`: how long a published job may wait for a consumer before the broker
+        drops it (None: for ever); retries and deferrals are not cut short by it."""
         if max_attempts < 1:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         if base_delay_s <= 0 or max_delay_s <= 0 or defer_delay_s <= 0:
@@ -115,6 +121,7 @@ class RabbitJobQueue(JobQueue):
         self._defer_delay_ms = max(1, round(defer_delay_s * 1000))
         self._publish_timeout_s = publish_timeout_s
         self._reconnect_interval_s = reconnect_interval_s
+        self._expiry_ms = None if expiry_s is None else max(1, round(expiry_s * 1000))
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractChannel | None = None
         self._consumption: _Consumption | None = None
@@ -177,7 +184,9 @@ class RabbitJobQueue(JobQueue):
         Raises `PublishFailedError` when no confirm came within the publish timeout. A lost
         confirm may mean the broker has the job anyway: a retried publish can duplicate it.
         """
-        await self._publish(self._queue_name, job.encode(), f"job {job.request_id}")
+        await self._publish(
+            self._queue_name, job.encode(), f"job {job.request_id}", expiry_ms=self._expiry_ms
+        )
 
     async def consume(
         self,
@@ -266,7 +275,13 @@ class RabbitJobQueue(JobQueue):
         return queues
 
     async def _publish(
-        self, routing_key: str, body: bytes, what: str, headers: dict[str, Any] | None = None
+        self,
+        routing_key: str,
+        body: bytes,
+        what: str,
+        headers: dict[str, Any] | None = None,
+        *,
+        expiry_ms: int | None = None,
     ) -> None:
         channel = self._publish_channel
         if channel is None:
@@ -276,6 +291,7 @@ class RabbitJobQueue(JobQueue):
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             content_type="application/json",
             headers=headers,
+            expiration=None if expiry_ms is None else expiry_ms / 1000,
         )
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._publish_timeout_s

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 
@@ -20,8 +19,6 @@ from mediabot.senders.base import (
     SentPart,
     input_media,
 )
-
-logger = logging.getLogger(__name__)
 
 ALBUM_MAX = 10
 """Telegram's largest album (sendMediaGroup)."""

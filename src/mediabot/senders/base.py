@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -145,6 +146,28 @@ class SentPart:
     end_s: float | None = None
 
 
+class FileTags(TypedDict, total=False):
+    """What a file carries besides its caption, by kind: a video's frame size, an audio
+    track's title and performer, the duration of both. A kind that cannot carry a tag does
+    not send it."""
+
+    duration_s: float | None
+    width: int | None
+    height: int | None
+    title: str | None
+    performer: str | None
+
+
+class _Posting(TypedDict):
+    """The arguments every `send*` method of one delivery shares."""
+
+    chat_id: int
+    caption: str | None
+    parse_mode: ParseMode
+    reply_parameters: ReplyParameters | None
+    message_thread_id: int | None
+
+
 PartCallback = Callable[[SentPart], Awaitable[None]]
 """Awaited right after each part is accepted, before the next one is sent."""
 
@@ -222,55 +245,43 @@ class Sender(ABC):
         *,
         caption: str | None,
         reply: ReplyParameters | None,
-        width: int | None = None,
-        height: int | None = None,
-        duration_s: float | None = None,
-        title: str | None = None,
-        performer: str | None = None,
         thumbnail: FSInputFile | None = None,
+        **tags: Unpack[FileTags],
     ) -> Message:
         """Post one file (an upload or a file id) with the Bot API method for its kind.
 
         The one place a kind becomes `sendVideo`, `sendAudio` or `sendPhoto`; what a kind
         cannot carry (a photo's duration, a video's performer) is not sent.
         """
-        chat_id = self._target.chat_id
-        duration = round(duration_s) if duration_s is not None else None
-        if kind is MediaKind.VIDEO:
-            return await self._bot.send_video(
-                chat_id=chat_id,
-                video=file,
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                width=width,
-                height=height,
-                duration=duration,
-                supports_streaming=True,
-                thumbnail=thumbnail,
-                reply_parameters=reply,
-                message_thread_id=self._target.message_thread_id,
-            )
-        if kind is MediaKind.AUDIO:
-            return await self._bot.send_audio(
-                chat_id=chat_id,
-                audio=file,
-                caption=caption,
-                parse_mode=ParseMode.HTML,
-                title=title,
-                performer=performer,
-                duration=duration,
-                thumbnail=thumbnail,
-                reply_parameters=reply,
-                message_thread_id=self._target.message_thread_id,
-            )
-        return await self._bot.send_photo(
-            chat_id=chat_id,
-            photo=file,
+        common = _Posting(
+            chat_id=self._target.chat_id,
             caption=caption,
             parse_mode=ParseMode.HTML,
             reply_parameters=reply,
             message_thread_id=self._target.message_thread_id,
         )
+        duration_s = tags.get("duration_s")
+        duration = round(duration_s) if duration_s is not None else None
+        if kind is MediaKind.VIDEO:
+            return await self._bot.send_video(
+                video=file,
+                width=tags.get("width"),
+                height=tags.get("height"),
+                duration=duration,
+                supports_streaming=True,
+                thumbnail=thumbnail,
+                **common,
+            )
+        if kind is MediaKind.AUDIO:
+            return await self._bot.send_audio(
+                audio=file,
+                title=tags.get("title"),
+                performer=tags.get("performer"),
+                duration=duration,
+                thumbnail=thumbnail,
+                **common,
+            )
+        return await self._bot.send_photo(photo=file, **common)
 
     async def _accepted(
         self,

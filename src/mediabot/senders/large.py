@@ -40,6 +40,7 @@ from mediabot.senders.audio import AUDIO_TAG_LIMIT
 from mediabot.senders.base import (
     DeliveryError,
     FileSender,
+    FileTags,
     PartCallback,
     ResumePoint,
     Sender,
@@ -67,8 +68,10 @@ class _Ready:
 
 
 @dataclass(frozen=True, slots=True)
-class _Rejected:
-    """Telegram refused a part as too large: go on from it with a lower limit."""
+class _Start:
+    """Where a pass of cutting and uploading starts: a time in the source, the index of
+    the part cut there, and the parts' byte limit (lowered after Telegram refuses a part
+    as too large)."""
 
     start_s: float
     index: int
@@ -211,20 +214,20 @@ class LargeSender(FileSender):
             await splitter.open()
             if splitter.video is not None:
                 self._frame_size = (splitter.video.width, splitter.video.height)
-            start_s = self._resume.start_s if self._resume else 0.0
-            index = self._resume.next_index if self._resume else 0
-            await splitter.survey(start_s, limit)
-            total = index + splitter.estimate_parts(start_s, limit)
+            resume = self._resume
+            start = _Start(
+                resume.start_s if resume else 0.0, resume.next_index if resume else 0, limit
+            )
+            total = await _survey(splitter, start)
             if self._resume is not None and self._resume.total_hint:
                 total = self._resume.total_hint
             await cover
             while True:
-                rejected = await self._deliver(splitter, start_s, index, limit, total, sent)
+                rejected = await self._deliver(splitter, start, total, sent)
                 if rejected is None:
                     return sent
-                start_s, index, limit = rejected.start_s, rejected.index, rejected.limit_bytes
-                await splitter.survey(start_s, limit)
-                total = index + splitter.estimate_parts(start_s, limit)
+                start = rejected
+                total = await _survey(splitter, start)
         except SplitError as exc:
             raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc
         finally:
@@ -241,20 +244,12 @@ class LargeSender(FileSender):
             )
 
     async def _deliver(
-        self,
-        splitter: PartCutter,
-        start_s: float,
-        index: int,
-        limit: int,
-        total: int,
-        sent: list[SentPart],
-    ) -> _Rejected | None:
-        """Cut and upload from `start_s` to the end, or until Telegram says 413."""
+        self, splitter: PartCutter, start: _Start, total: int, sent: list[SentPart]
+    ) -> _Start | None:
+        """Cut and upload from `start` to the end; after a 413, where to go on from."""
         slots = asyncio.Semaphore(self._max_on_disk)
         ready: asyncio.Queue[_Ready | Exception] = asyncio.Queue()
-        producer = asyncio.create_task(
-            self._produce(splitter, start_s, index, limit, total, slots, ready)
-        )
+        producer = asyncio.create_task(self._produce(splitter, start, total, slots, ready))
         try:
             while True:
                 item = await ready.get()
@@ -265,14 +260,14 @@ class LargeSender(FileSender):
                 try:
                     message = await self._upload(part, part_total, item.thumbnail)
                 except TelegramEntityTooLarge:
-                    smaller = min(limit - 1, int(part.size_bytes * _SHRINK_ON_413))
+                    smaller = min(start.limit_bytes - 1, int(part.size_bytes * _SHRINK_ON_413))
                     logger.warning(
                         "Telegram refused part %d (%d bytes) as too large; limit now %d bytes",
                         part.index,
                         part.size_bytes,
                         smaller,
                     )
-                    return _Rejected(part.start_s, part.index, smaller)
+                    return _Start(part.start_s, part.index, smaller)
                 finally:
                     discard(part.path)
                     discard(item.thumbnail)
@@ -301,9 +296,7 @@ class LargeSender(FileSender):
     async def _produce(
         self,
         splitter: PartCutter,
-        start_s: float,
-        index: int,
-        limit: int,
+        start: _Start,
         total: int,
         slots: asyncio.Semaphore,
         ready: asyncio.Queue[_Ready | Exception],
@@ -312,6 +305,7 @@ class LargeSender(FileSender):
 
         Errors go to the queue, for the consumer to raise.
         """
+        start_s, index, limit = start.start_s, start.index, start.limit_bytes
         try:
             while True:
                 await slots.acquire()
@@ -334,7 +328,6 @@ class LargeSender(FileSender):
         del part
         return None
 
-    @abstractmethod
     async def _upload(
         self,
         part: CutPart,
@@ -344,6 +337,20 @@ class LargeSender(FileSender):
     ) -> Message:
         """Post one part (from `file` while it is made, when given); the caller deletes
         the part and its thumbnail afterwards."""
+        tags = self._tags(part, total)
+        tags["duration_s"] = part.duration_s
+        return await self._post_file(
+            self.kind,
+            self._part_file(part, file),
+            caption=self._part_caption(part, total),
+            reply=self._target.reply_parameters if part.index == 0 else None,
+            thumbnail=upload_of(thumbnail or self._cover_thumbnail),
+            **tags,
+        )
+
+    @abstractmethod
+    def _tags(self, part: CutPart, total: int) -> FileTags:
+        """What a part of this kind carries besides its caption, duration and thumbnail."""
         raise NotImplementedError  # abstract
 
     def _part_file(self, part: CutPart, file: StreamedFile | None) -> InputFile | str:
@@ -361,6 +368,12 @@ class LargeSender(FileSender):
         )
 
 
+async def _survey(splitter: PartCutter, start: _Start) -> int:
+    """How many parts the delivery has in all, going on from `start`."""
+    await splitter.survey(start.start_s, start.limit_bytes)
+    return start.index + splitter.estimate_parts(start.start_s, start.limit_bytes)
+
+
 class LargeVideoSender(LargeSender):
     """A video over the limit, as MP4 parts, each with its own thumbnail frame."""
 
@@ -371,24 +384,9 @@ class LargeVideoSender(LargeSender):
             return None
         return await best_thumbnail(part.path.with_suffix(".jpg"), video=part.path)
 
-    async def _upload(
-        self,
-        part: CutPart,
-        total: int,
-        thumbnail: Path | None,
-        file: StreamedFile | None = None,
-    ) -> Message:
+    def _tags(self, part: CutPart, total: int) -> FileTags:
         width, height = self._frame_size
-        return await self._post_file(
-            self.kind,
-            self._part_file(part, file),
-            caption=self._part_caption(part, total),
-            reply=self._target.reply_parameters if part.index == 0 else None,
-            width=width,
-            height=height,
-            duration_s=part.duration_s,
-            thumbnail=upload_of(thumbnail or self._cover_thumbnail),
-        )
+        return {"width": width, "height": height}
 
 
 class LargeAudioSender(LargeSender):
@@ -396,21 +394,9 @@ class LargeAudioSender(LargeSender):
 
     kind = MediaKind.AUDIO
 
-    async def _upload(
-        self,
-        part: CutPart,
-        total: int,
-        thumbnail: Path | None,
-        file: StreamedFile | None = None,
-    ) -> Message:
+    def _tags(self, part: CutPart, total: int) -> FileTags:
         title = plain(self._title, AUDIO_TAG_LIMIT)
-        return await self._post_file(
-            self.kind,
-            self._part_file(part, file),
-            caption=self._part_caption(part, total),
-            reply=self._target.reply_parameters if part.index == 0 else None,
-            title=title if total == 1 else f"{title} ({part.index + 1}/{total})",
-            performer=plain(self._performer, AUDIO_TAG_LIMIT) or None,
-            duration_s=part.duration_s,
-            thumbnail=upload_of(thumbnail or self._cover_thumbnail),
-        )
+        return {
+            "title": title if total == 1 else f"{title} ({part.index + 1}/{total})",
+            "performer": plain(self._performer, AUDIO_TAG_LIMIT) or None,
+        }

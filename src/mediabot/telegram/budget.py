@@ -12,13 +12,10 @@ process to compute by hand.
 from __future__ import annotations
 
 import heapq
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
-
-logger = logging.getLogger(__name__)
 
 Clock = Callable[[], float]
 
@@ -55,7 +52,7 @@ class Rate:
 # any one second, and b + r * (1 + LATE_S) once senders may go out up to
 # `pacing.LATE_S` after their slot (1 + 26 * 1.05 = 28.3 < 30 overall); what is left
 # absorbs the jitter of the requests on their way and a process late at every wake-up
-# (see `pacing.LATE_RETAKES`). 27 was tried: 429s on a loaded machine (bench/README).
+# (see `pacing.LATE_RETAKES`). At 27, a loaded machine meets 429s (bench/README).
 GLOBAL_RATE = Rate(per_second=26.0, burst=1)
 CHAT_RATE = Rate(per_second=0.9, burst=3)
 GROUP_RATE = Rate(per_second=18 / 60, burst=3)

@@ -24,6 +24,7 @@ import asyncio
 import logging
 import shutil
 import uuid
+from dataclasses import KW_ONLY, dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,68 +44,65 @@ STALE_AFTER = timedelta(minutes=3)
 INTERVAL_S = 60.0
 
 
+@dataclass(frozen=True, slots=True)
 class Recovery:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        job_queue: JobQueue,
-        work_dir: Path,
-        *,
-        stale_after: timedelta = STALE_AFTER,
-        max_attempts: int | None = None,
-        give_up: DeadLetterHandler | None = None,
-        cached_queue: JobQueue | None = None,
-    ) -> None:
-        """`max_attempts`: a stale request that used this many is ended, not published;
-        `give_up` records that and tells the user (the pipeline's `on_dead_letter`);
-        `cached_queue`: the cached lane, for requests whose file Telegram already has."""
-        self._sessions = sessions
-        self._queue = job_queue
-        self._cached_queue = cached_queue
-        self._work_dir = work_dir
-        self._stale_after = stale_after
-        self._max_attempts = max_attempts
-        self._give_up = give_up
+    """Republishes or ends the requests nobody works on, and sweeps work folders.
+
+    `max_attempts`: a stale request that used this many is ended, not published;
+    `give_up` records that and tells the user (the pipeline's `on_dead_letter`);
+    `cached_queue`: the cached lane, for requests whose file Telegram already has.
+    """
+
+    sessions: async_sessionmaker[AsyncSession]
+    job_queue: JobQueue
+    work_dir: Path
+    _: KW_ONLY
+    stale_after: timedelta = STALE_AFTER
+    max_attempts: int | None = None
+    give_up: DeadLetterHandler | None = None
+    cached_queue: JobQueue | None = None
 
     async def republish(self, *, everything: bool = False) -> int:
         """Publish pending requests that nobody holds, or end those out of attempts.
 
         `everything` ignores how long they have not moved. Returns how many were published.
         """
-        older_than = utcnow() - (timedelta(0) if everything else self._stale_after)
-        async with self._sessions() as session:
+        older_than = utcnow() - (timedelta(0) if everything else self.stale_after)
+        async with self.sessions() as session:
             files = FileRepository(session)
             stale = list(await files.stale_pending(older_than))
             spent = [file for file in stale if self._out_of_attempts(file)]
-            again = [file for file in stale if not self._out_of_attempts(file)]
+            to_publish = [file for file in stale if not self._out_of_attempts(file)]
             cached = {
                 file.id
-                for file in again
-                if self._cached_queue is not None
+                for file in to_publish
+                if self.cached_queue is not None
                 and file.kind is not None
-                and await files.find_delivered(file.media_key, file.kind, file.resolution)
+                and await files.find_delivered(
+                    file.media_key, file.kind, file.resolution, file.form
+                )
             }
-            await files.requeued([file.id for file in again])
+            await files.requeued([file.id for file in to_publish])
             await session.commit()
         for file in spent:
             await self._end(file)
-        for file in again:
-            lane = self._cached_queue if file.id in cached and self._cached_queue else self._queue
+        for file in to_publish:
+            lane = self.cached_queue if file.id in cached and self.cached_queue else self.job_queue
             await lane.publish(Job(file.id, attempt=file.attempts + 1))
-        if again:
-            logger.info("recovery: published %d pending request(s) again", len(again))
-        return len(again)
+        if to_publish:
+            logger.info("recovery: published %d pending request(s) again", len(to_publish))
+        return len(to_publish)
 
     def _out_of_attempts(self, file: File) -> bool:
-        return self._max_attempts is not None and file.attempts >= self._max_attempts
+        return self.max_attempts is not None and file.attempts >= self.max_attempts
 
     async def _end(self, file: File) -> None:
         reason = f"given up after {file.attempts} attempt(s); its last worker stopped answering"
         logger.warning("recovery: request %s: %s", file.id, reason)
-        if self._give_up is not None:
-            await self._give_up(Job(file.id, attempt=file.attempts), reason)
+        if self.give_up is not None:
+            await self.give_up(Job(file.id, attempt=file.attempts), reason)
             return
-        async with self._sessions() as session:
+        async with self.sessions() as session:
             await FileRepository(session).set_state(
                 file.id, RequestState.FAILED, error_reason=reason
             )
@@ -112,15 +110,15 @@ class Recovery:
 
     async def sweep_work_dir(self) -> int:
         """Remove work folders of requests that no live worker holds."""
-        if not self._work_dir.is_dir():
+        if not self.work_dir.is_dir():
             return 0
         folders: dict[uuid.UUID, Path] = {}
-        for path in self._work_dir.iterdir():
+        for path in self.work_dir.iterdir():
             try:
                 folders[uuid.UUID(path.name)] = path
             except ValueError:
                 continue
-        async with self._sessions() as session:
+        async with self.sessions() as session:
             live = await FileRepository(session).leased_ids(list(folders))
         removed = 0
         for request_id, path in folders.items():

@@ -29,7 +29,7 @@ from mediabot.senders.base import SendTarget
 from mediabot.senders.large import LargeVideoSender
 from mediabot.telegram.client import create_bot
 from mediabot.telegram.pacing import Pacer, Rate
-from tests.support.disk import DiskSampler
+from tests.support.disk import DiskSampler, listing
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media_server import MediaServer
 from tests.support.parts import check_parts, duration, keyframe_times
@@ -84,10 +84,6 @@ def _limit(source: Path) -> int:
 def _most_parts(source: Path, limit: int) -> int:
     """As many parts as the size needs, plus one."""
     return math.ceil(source.stat().st_size / limit) + 1
-
-
-def _listing(folder: Path) -> list[Path]:
-    return sorted(folder.iterdir())
 
 
 def _check_parts(source: Path, paths: list[Path], limit: int) -> None:
@@ -156,7 +152,7 @@ async def test_the_large_sender_sends_no_more_parts_than_the_size_needs(
         assert call.params["caption"].endswith(f"Part {number}/{len(sent)}")
         uploads.append(upload.path)
     _check_parts(source, uploads, limit)
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
 
 
 @pytest.mark.parametrize("names", [("source.mp4",), ("video.mp4", "audio.m4a")])
@@ -187,7 +183,7 @@ async def test_a_remote_source_is_sent_close_to_the_limit_with_three_parts_of_di
     assert all(upload is not None for upload in uploads)
     _check_parts(source, [upload.path for upload in uploads if upload is not None], limit)
     assert 0 < disk.peak <= 3 * limit, (disk.peak / limit, disk.at_peak)
-    assert _listing(tmp_path) == []
+    assert listing(tmp_path) == []
     # planned from the index, cut once: the origin sent each byte about once (a range
     # request given up sends some bytes for nothing: what was in flight, up to ~0.5 MB)
     size = sum((source.parent / name).stat().st_size for name in names)

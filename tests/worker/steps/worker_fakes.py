@@ -18,7 +18,7 @@ from mediabot.domain.media import (
 )
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistTally
-from mediabot.downloaders.options import DownloadOptions
+from mediabot.domain.preferences import DeliveryForm
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.media.sources import SplitSource
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
@@ -264,6 +264,8 @@ class FakeSenders:
     calls: list[tuple[str, ResumePoint | None]] = field(default_factory=list)
     cached_parts: list[Sequence[CachedPart]] = field(default_factory=list)
     targets: list[SendTarget] = field(default_factory=list)
+    forms: list[DeliveryForm] = field(default_factory=list)
+    """The form each delivery was asked in, in the order of `calls`."""
     held: float = 0.0
     """How long Telegram holds the chat back (`held_s`)."""
 
@@ -271,9 +273,14 @@ class FakeSenders:
         return self.held
 
     def cached(
-        self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback
+        self,
+        target: SendTarget,
+        parts: Sequence[CachedPart],
+        on_part: PartCallback,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> Sender:
         self.calls.append(("cached", None))
+        self.forms.append(form)
         self.cached_parts.append(parts)
         self.targets.append(target)
         return FakeSender(self.cached_script[0], on_part, self.cached_script[1])
@@ -284,8 +291,10 @@ class FakeSenders:
         target: SendTarget,
         on_part: PartCallback,
         resume: ResumePoint | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> Sender:
         self.calls.append(("fresh", resume))
+        self.forms.append(form)
         self.targets.append(target)
         return FakeSender(self.fresh_script[0], on_part, self.fresh_script[1])
 
@@ -296,10 +305,12 @@ class FakeSenders:
         folder: Path,
         on_part: PartCallback,
         resume: ResumePoint | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
         progress: ProgressCallback | None = None,
         on_fetched: Callable[[], Awaitable[None]] | None = None,
     ) -> Sender:
         self.calls.append(("stream", resume))
+        self.forms.append(form)
         self.targets.append(target)
         return FakeSender(self.stream_script[0], on_part, self.stream_script[1])
 
@@ -378,18 +389,7 @@ class World:
     def pipeline(self, work_dir: Path, bot: Any = None, **extra: Any) -> Pipeline:
         """A pipeline over these fakes that claims this world's request (`extra`: more
         `PipelineParts`)."""
-        unused = cast(Any, None)  # the adapters' materials: the fakes stand in for them
-        parts = PipelineParts(
-            sessions=unused,
-            bot=bot,
-            pacer=unused,
-            download_options=DownloadOptions(),
-            work_dir=work_dir,
-            upload_limit_bytes=1000,
-            owner="worker-1",
-            status_markup=lambda _request_id: None,
-            **extra,
-        )
+        parts = PipelineParts(bot=bot, work_dir=work_dir, upload_limit_bytes=1000, **extra)
         self.requests.claim_outcome = Claim(True, request=self.request)
         return Pipeline(parts, self.ports())
 

@@ -9,13 +9,12 @@ from aiogram import Router
 from aiogram.enums import ParseMode
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.filters import IsAdmin
-from mediabot.db.base import utcnow
-from mediabot.db.repositories import FileRepository, UserRepository
-from mediabot.db.stats import Stats, TopMedia, TopUser, collect
+from mediabot.bot.usecases import admin
+from mediabot.bot.usecases.ports import Ports
+from mediabot.db.stats import Stats, TopMedia, TopUser
 from mediabot.telegram.texts import plain
 
 logger = logging.getLogger(__name__)
@@ -26,15 +25,14 @@ _NAME_CHARS = 40
 
 
 @router.message(Command("stats"), IsAdmin())
-async def show_stats(message: Message, session: AsyncSession) -> None:
+async def show_stats(message: Message, ports: Ports) -> None:
     """Answer an admin with the statistics, counted by the database."""
-    stats = await collect(session, utcnow())
-    await session.commit()
+    stats = await admin.stats(ports)
     await message.answer(render(stats), parse_mode=ParseMode.HTML, disable_web_page_preview=True)
 
 
 @router.message(Command("ban", "unban"), IsAdmin())
-async def ban(message: Message, command: CommandObject, session: AsyncSession) -> None:
+async def ban(message: Message, command: CommandObject, ports: Ports) -> None:
     """Ban or unban a user by Telegram id."""
     banned = command.command == "ban"
     argument = (command.args or "").strip()
@@ -42,12 +40,7 @@ async def ban(message: Message, command: CommandObject, session: AsyncSession) -
         await message.answer(texts.ban_usage(command.command))  # Telegram ids are 64-bit
         return
     user_id = int(argument)
-    found = await UserRepository(session).set_banned(user_id, banned)
-    if found and banned:
-        cancelled = await FileRepository(session).cancel_pending_of_user(user_id, "banned")
-        logger.info("user %s banned: %d pending request(s) cancelled", user_id, len(cancelled))
-    await session.commit()
-    if not found:
+    if not (await admin.ban(ports, user_id, banned)).found:
         await message.answer(texts.unknown_user(user_id))
         return
     logger.info("admin %s: user %s banned=%s", message.chat.id, user_id, banned)

@@ -14,6 +14,7 @@ from aiogram.types import CallbackQuery, Message
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge
 from mediabot.bot.filters import ForOtherBot, RepliesToMe
+from mediabot.bot.presses import is_offer_press
 
 router = Router(name="fallback")
 
@@ -28,7 +29,8 @@ async def hint_without_link(message: Message) -> None:
     await message.reply(texts.no_link())
 
 
-@router.callback_query()
+@router.callback_query(~F.func(is_offer_press))
 async def refuse_unknown_button(callback: CallbackQuery) -> None:
-    """Answer a forged or outdated button press without changing anything."""
+    """Answer a forged or outdated button press without changing anything (a press on an
+    offer's button is answered by its own filter, `bot.presses.OfferPressed`)."""
     await acknowledge(callback, texts.not_available())

@@ -7,12 +7,12 @@ import uuid
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import LanguageData, language_keyboard
-from mediabot.db.repositories import UserRepository
+from mediabot.bot.usecases.language import choose_language as store_language
+from mediabot.bot.usecases.ports import Ports
 from mediabot.i18n import use_locale
 
 router = Router(name="language")
@@ -28,7 +28,7 @@ async def offer_languages(message: Message) -> None:
 async def choose_language(
     callback: CallbackQuery,
     callback_data: LanguageData,
-    session: AsyncSession,
+    ports: Ports,
     user_row_id: uuid.UUID | None = None,
 ) -> None:
     """Store the chosen language on the user and say so in it (`LanguageData` takes only
@@ -36,8 +36,7 @@ async def choose_language(
     if user_row_id is None:
         await acknowledge(callback, texts.not_available())
         return
-    await UserRepository(session).set_language(user_row_id, callback_data.locale)
-    await session.commit()
+    await store_language(ports, user_row_id, callback_data.locale)
     with use_locale(callback_data.locale):
         text = texts.language_chosen()
     await acknowledge(callback, text)

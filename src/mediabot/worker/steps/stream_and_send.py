@@ -83,6 +83,7 @@ async def stream_and_send(
         folder,
         part_recorder(job),
         resume,
+        request.form,
         progress=_fetching_shown(job),
         on_fetched=lambda: job.move(RequestState.UPLOADING),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -11,9 +10,10 @@ from yt_dlp.extractor.instagram import _pk_to_id
 from mediabot.domain.enums import Provider
 from mediabot.domain.links import LinkKind, RecognisedLink
 from mediabot.downloaders.base import Downloader
+from mediabot.downloaders.errors import InstagramLoginError, InstagramRateLimitError
 from mediabot.downloaders.extractors import SiteExtractors
+from mediabot.downloaders.failures import PushBackPattern
 from mediabot.downloaders.formats import InfoDict
-from mediabot.downloaders.options import DownloadOptions
 
 _EXTRACTORS = SiteExtractors("yt_dlp.extractor.instagram")
 _HOST = "www.instagram.com"
@@ -34,8 +34,26 @@ class InstagramDownloader(Downloader):
     """
 
     provider = Provider.INSTAGRAM
+    cookies_domain = "instagram.com"
     _accepts_collections = True
     _extra_params: ClassVar[dict[str, Any]] = {"ignore_no_formats_error": True}
+    push_backs: ClassVar[tuple[PushBackPattern, ...]] = (
+        # instagram.py: a login redirect "You have exceeded the rate-limit for accessing
+        # posts anonymously", or Instagram's HTTP 429
+        (
+            r"rate-limit for accessing posts"
+            r"|\[instagram[^\]]*\].*(?:http error 429|too many requests)",
+            InstagramRateLimitError,
+        ),
+        # instagram.py: raise_login_required(...) and the login page in place of the post
+        (
+            r"\[instagram[^\]]*\].*(?:locked behind the login page|registered users"
+            r"|restricted video|need to log in|login required|redirected to the login page"
+            r"|empty media response"
+            r"|use --cookies)",
+            InstagramLoginError,
+        ),
+    )
     TEST_URLS: ClassVar[tuple[str, ...]] = (
         "https://www.instagram.com/p/C1a2b3c4D5e/",
         "https://www.instagram.com/reel/C1a2b3c4D5e/?igsh=abc",
@@ -74,10 +92,6 @@ class InstagramDownloader(Downloader):
         if link.media_key is None:
             return link.url
         return _POST_URL.format(link.media_key.removeprefix("instagram:"))
-
-    @classmethod
-    def _cookies_file(cls, options: DownloadOptions) -> Path | None:
-        return options.instagram_cookies_file
 
     @classmethod
     def _key_from_info(cls, info: InfoDict) -> str:

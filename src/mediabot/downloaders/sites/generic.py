@@ -22,6 +22,7 @@ class GenericDownloader(Downloader):
     """
 
     provider = Provider.GENERIC
+    fallback = True
 
     @classmethod
     def suitable(cls, url: str) -> bool:

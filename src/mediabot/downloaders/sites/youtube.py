@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from mediabot.domain.enums import Provider
 from mediabot.domain.links import LinkKind, RecognisedLink
 from mediabot.downloaders.base import Downloader
-from mediabot.downloaders.errors import PlaylistLinkError
+from mediabot.downloaders.errors import (
+    PlaylistLinkError,
+    YouTubeAgeRestrictedError,
+    YouTubeBotCheckError,
+    YouTubeMembersOnlyError,
+)
 from mediabot.downloaders.extractors import SiteExtractors
+from mediabot.downloaders.failures import PushBackPattern
 from mediabot.downloaders.formats import InfoDict
+from mediabot.downloaders.guarded import origin_of
 from mediabot.downloaders.options import DownloadOptions
-from mediabot.downloaders.ytdl import origin_of
 
 _EXTRACTORS = SiteExtractors("yt_dlp.extractor.youtube")
 _WATCH_URL = "https://www.youtube.com/watch?v={}"
@@ -32,6 +37,17 @@ class YouTubeDownloader(Downloader):
     """
 
     provider = Provider.YOUTUBE
+    cookies_domain = "youtube.com"
+    push_backs: ClassVar[tuple[PushBackPattern, ...]] = (
+        # yt-dlp passes on YouTube's own reason (youtube/_video.py, the playability status)
+        (r"confirm you.re not a bot", YouTubeBotCheckError),
+        (
+            r"\[youtube[^\]]*\].*(?:confirm your age|age-restricted|inappropriate for some users"
+            r"|age.verification)",
+            YouTubeAgeRestrictedError,
+        ),
+        (r"\[youtube[^\]]*\].*(?:members[- ]only|join this channel)", YouTubeMembersOnlyError),
+    )
     TEST_URLS: ClassVar[tuple[str, ...]] = (
         "https://www.youtube.com/watch?v=dQw4w9WgXcQ",
         "https://youtu.be/dQw4w9WgXcQ?t=42",
@@ -82,10 +98,6 @@ class YouTubeDownloader(Downloader):
         link = cls.recognise(url)
         if link is not None and link.kind is LinkKind.PLAYLIST:
             raise PlaylistLinkError(detail=f"playlist link {url}")
-
-    @classmethod
-    def _cookies_file(cls, options: DownloadOptions) -> Path | None:
-        return options.youtube_cookies_file
 
     @classmethod
     def _site_params(cls, options: DownloadOptions) -> dict[str, Any]:

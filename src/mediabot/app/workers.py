@@ -1,0 +1,183 @@
+"""The worker half of a process (`mediabot worker`, and `mediabot run`): the download
+lanes, the lookup lane with its lookup processes, recovery and the sweep of lost lookups.
+
+Only the processes that run workers import this module: it loads yt-dlp and the
+downloaders, which the bot process never does (`tests/bot/test_thin_bot.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
+
+from aiogram import Bot
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from mediabot.app.logs import configure_logging
+from mediabot.app.telemetry import counting_active
+from mediabot.app.worker_ports import worker_ports
+from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
+from mediabot.bot.offers import OfferView
+from mediabot.config import Settings
+from mediabot.db.lookups import LookupRequests, SharedLookups
+from mediabot.downloaders.cookies import check_cookies_files
+from mediabot.downloaders.options import DownloadOptions
+from mediabot.queue.base import JobQueue
+from mediabot.telegram.alerts import AdminAlerts
+from mediabot.telegram.pacing import Pacer
+from mediabot.worker.lookup_find import Finder, identity
+from mediabot.worker.lookup_pool import LookupPool
+from mediabot.worker.lookup_replies import TelegramReplies
+from mediabot.worker.lookups import LookupLane, LookupWorker
+from mediabot.worker.pipeline import Pipeline, PipelineParts
+from mediabot.worker.recovery import Recovery
+
+LOOKUP_LEASE_S = 15.0
+"""A lookup's lease, renewed every third of it: a worker killed mid-lookup hands its
+lookups over this long after."""
+LOOKUP_SWEEP_EVERY_S = 10.0
+"""How often a worker looks for lookup requests whose job was lost."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerParts:
+    """What the process built once that the worker half works with."""
+
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    bot: Bot
+    pacer: Pacer
+    job_queue: JobQueue
+    cached_queue: JobQueue
+    lookup_queue: JobQueue
+    admin_alerts: AdminAlerts
+    owner: str
+
+
+@dataclass(slots=True)
+class Workers:
+    """The running parts: `running` ends only when a lane fails; `background` is cancelled."""
+
+    running: list[asyncio.Task[None]] = field(default_factory=list)
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    pool: LookupPool | None = None
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+
+def check_worker_files(settings: Settings) -> None:
+    """The cookies files a worker reads are there (a start-up check)."""
+    check_cookies_files(DownloadOptions.from_settings(settings))
+
+
+def lookup_pool(settings: Settings) -> LookupPool:
+    """The lookup processes of this worker (`LOOKUP_PROCESSES`, default one per core)."""
+    return LookupPool(
+        DownloadOptions.from_settings(settings),
+        max_items=settings.playlist_max_items,
+        timeout_s=settings.lookup_timeout_s + 2.0,
+        processes=settings.lookup_processes or os.cpu_count() or 1,
+        on_start=partial(configure_logging, settings),
+    )
+
+
+def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
+    """The lookup lane's consumer over the database, the bot's words and `find`."""
+    settings = parts.settings
+    return LookupWorker(
+        LookupLane(
+            requests=LookupRequests(parts.engine),
+            shared=SharedLookups(parts.engine),
+            find=find,
+            replies=TelegramReplies(
+                parts.bot, parts.sessions, OfferView(), parts.admin_alerts, settings.storage_chat_id
+            ),
+            owner=parts.owner,
+            identity=identity,
+            lease_s=LOOKUP_LEASE_S,
+            lookup_timeout_s=settings.lookup_timeout_s + 5.0,
+        )
+    )
+
+
+async def start_workers(parts: WorkerParts, *, recover_all: bool) -> Workers:
+    """Recover what a previous run left, then consume the three lanes."""
+    settings = parts.settings
+    workers = Workers()
+    pipeline = _pipeline(parts)
+    recovery = Recovery(
+        parts.sessions,
+        parts.job_queue,
+        settings.work_dir,
+        max_attempts=settings.job_max_attempts,
+        give_up=pipeline.on_dead_letter,
+        cached_queue=parts.cached_queue,
+    )
+    await recovery.sweep_work_dir()
+    await recovery.republish(everything=recover_all)
+    interval = min(60.0, settings.job_lease_s / 2)
+    workers.background.append(asyncio.create_task(recovery.run_forever(interval)))
+    workers.pool = lookup_pool(settings)
+    await workers.pool.warm()
+    lookups = lookup_worker(parts, workers.pool)
+    if recover_all:  # the in-process queue: the last run's lookup jobs died with it
+        await lookups.recover(parts.lookup_queue.publish)
+    await lookups.sweep()
+    workers.background.append(asyncio.create_task(lookups.sweep_forever(LOOKUP_SWEEP_EVERY_S)))
+    workers.running.extend(
+        asyncio.create_task(consume)
+        for consume in (
+            parts.lookup_queue.consume(
+                lookups.handle, lookups.on_dead_letter, settings.worker_lookup_concurrency
+            ),
+            parts.job_queue.consume(
+                counting_active(pipeline.handle),
+                pipeline.on_dead_letter,
+                settings.worker_concurrency,
+            ),
+            parts.cached_queue.consume(
+                counting_active(pipeline.handle_cached),
+                pipeline.on_dead_letter,
+                settings.worker_cached_concurrency,
+            ),
+        )
+    )
+    return workers
+
+
+def _pipeline(parts: WorkerParts) -> Pipeline:
+    settings = parts.settings
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    lease = timedelta(seconds=settings.job_lease_s)
+    ports = worker_ports(
+        sessions=parts.sessions,
+        bot=parts.bot,
+        pacer=parts.pacer,
+        download_options=DownloadOptions.from_settings(settings),
+        upload_limit_bytes=settings.upload_limit_bytes,
+        owner=parts.owner,
+        lease=lease,
+        max_running_per_user=settings.max_running_per_user,
+        status_markup=cancel_keyboard,
+        playlist_markup=playlist_cancel_keyboard,
+    )
+    return Pipeline(
+        PipelineParts(
+            bot=parts.bot,
+            work_dir=settings.work_dir,
+            upload_limit_bytes=settings.upload_limit_bytes,
+            lease=lease,
+            min_free_disk_bytes=settings.min_free_disk_mb * 1024 * 1024,
+            admin_alerts=parts.admin_alerts,
+            hand_over=parts.job_queue.publish,
+            to_cached_lane=parts.cached_queue.publish,
+            cached_twin_waits=max(1, settings.worker_cached_concurrency // 4),
+        ),
+        ports,
+    )

@@ -1,0 +1,178 @@
+"""How a link's answer looks: the offer's text and buttons, a refusal's words, the inline
+results. The bot owns its words and its buttons (presses come back to its handlers); the
+worker that answers a lookup shows them through this view (`worker/lookup_replies.py`,
+wired in `app/`), in the requester's language (the caller sets it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from aiogram.enums import ParseMode
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultCachedAudio,
+    InlineQueryResultCachedVideo,
+    InlineQueryResultsButton,
+    InputTextMessageContent,
+)
+from aiogram.types.inline_query_result_union import InlineQueryResultUnion
+
+from mediabot.bot import texts
+from mediabot.bot.keyboards import (
+    choices_keyboard,
+    format_size,
+    playlist_keyboard,
+    whole_playlist_row,
+)
+from mediabot.db.models import File
+from mediabot.domain.enums import MediaKind
+from mediabot.domain.inline import InlineChoice
+from mediabot.domain.media import MediaOptions
+from mediabot.domain.playlist import PlaylistOptions
+from mediabot.downloaders.errors import DownloadError
+from mediabot.telegram.texts import fill_html, plain
+
+MAX_INLINE_RESULTS = 50
+_BUTTON_TEXT_LIMIT = 64
+
+
+def playlist_offer_text(options: PlaylistOptions) -> str:
+    """The text of a playlist's offer (its total only when the limit left items out)."""
+    count = len(options.entries)
+    total = options.total_count if options.capped else None
+    return texts.choose_playlist(options.title, count, options.duration_s, total, options.skipped)
+
+
+class OfferView:
+    """The bot's words and buttons for a lookup's answer (the worker's `OfferView` port)."""
+
+    def looking_up(self, url: str) -> str:
+        return texts.looking_up(url)
+
+    def lookup_failed(self) -> str:
+        return texts.lookup_failed()
+
+    def refused(self, error: DownloadError) -> str:
+        return texts.download_refused(error)
+
+    def nothing_to_offer(self) -> str:
+        return texts.nothing_to_offer()
+
+    def media_offer(
+        self,
+        offer_id: uuid.UUID,
+        options: MediaOptions,
+        beside: tuple[uuid.UUID, int] | None,
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        """A video's offer; `beside`: the playlist its link names (its offer id, its size)."""
+        extra_rows = []
+        if beside is not None:
+            playlist_id, count = beside
+            extra_rows.append(whole_playlist_row(playlist_id, texts.whole_playlist(count)))
+        return texts.choose(options.title), choices_keyboard(offer_id, options, extra_rows)
+
+    def playlist_offer(
+        self, playlist_id: uuid.UUID, options: PlaylistOptions
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        return playlist_offer_text(options), playlist_keyboard(playlist_id)
+
+    def inline_hint(self, text: str) -> InlineQueryResultsButton:
+        """The button above an inline answer without results, saying why."""
+        return InlineQueryResultsButton(
+            text=plain(text, _BUTTON_TEXT_LIMIT), start_parameter="inline"
+        )
+
+    def inline_failed(self) -> str:
+        return texts.inline_lookup_failed()
+
+    def inline_playlist(self) -> str:
+        return texts.inline_playlist()
+
+    def inline_offer(
+        self, offer_id: uuid.UUID, options: MediaOptions, bot_link: str
+    ) -> list[InlineQueryResultUnion]:
+        """One article per resolution, highest first, and audio only."""
+        return offer_results(offer_id, options, bot_link)
+
+    def inline_cached(self, delivered: Sequence[File]) -> list[InlineQueryResultUnion]:
+        return cached_results(delivered)
+
+
+def cached_results(delivered: Sequence[File]) -> list[InlineQueryResultUnion]:
+    """The files a media was delivered as, one per kind and resolution (whole files only)."""
+    results: list[InlineQueryResultUnion] = []
+    for file in delivered[:MAX_INLINE_RESULTS]:
+        part = file.parts[0]
+        caption = _caption(file.title, file.request_url)
+        if part.kind is MediaKind.VIDEO:
+            results.append(
+                InlineQueryResultCachedVideo(
+                    id=f"c:{file.id.hex}",
+                    video_file_id=part.telegram_file_id,
+                    title=plain(file.title) or texts.untitled(),
+                    description=texts.inline_video(file.resolution or 0),
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                )
+            )
+        elif part.kind is MediaKind.AUDIO:
+            results.append(
+                InlineQueryResultCachedAudio(
+                    id=f"c:{file.id.hex}",
+                    audio_file_id=part.telegram_file_id,
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                )
+            )
+    return results
+
+
+def _caption(title: str | None, url: str) -> str:
+    """The caption the worker's deliveries carry: the title in bold and the source link."""
+    clean = plain(title)
+    if clean:
+        return fill_html("<b>{title}</b>\n{url}", 1000, title=clean, url=url)
+    return fill_html("{url}", 1000, url=url)
+
+
+def offer_results(
+    offer_id: uuid.UUID, options: MediaOptions, bot_link: str
+) -> list[InlineQueryResultUnion]:
+    """One article per resolution, highest first, and audio only; each posts a placeholder
+    with a keyboard (without one Telegram gives no inline message id to edit)."""
+    choices = [
+        (
+            InlineChoice(offer_id, MediaKind.VIDEO, resolution.height),
+            texts.inline_video(resolution.height),
+            resolution.estimated_bytes,
+        )
+        for resolution in reversed(options.resolutions)
+    ]
+    if options.has_audio:
+        choices.append(
+            (
+                InlineChoice(offer_id, MediaKind.AUDIO),
+                texts.inline_audio(),
+                options.audio_estimated_bytes,
+            )
+        )
+    placeholder = InputTextMessageContent(
+        message_text=texts.inline_placeholder(options.title), parse_mode=ParseMode.HTML
+    )
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=texts.inline_open_bot(), url=bot_link)]]
+    )
+    return [
+        InlineQueryResultArticle(
+            id=choice.result_id,
+            title=title,
+            description=f"{plain(options.title, 100)} · {format_size(size)}",
+            input_message_content=placeholder,
+            reply_markup=keyboard,
+        )
+        for choice, title, size in choices[:MAX_INLINE_RESULTS]
+    ]

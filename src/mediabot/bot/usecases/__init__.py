@@ -1,0 +1,1 @@
+"""What the bot's handlers ask for: one use case a module, over the ports in `ports`."""

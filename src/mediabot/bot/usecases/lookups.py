@@ -1,0 +1,138 @@
+"""Asking for a lookup: the request recorded, its job published on the lookup lane.
+
+The bot never looks a link up itself (yt-dlp and ffprobe run in the workers' lookup lane,
+`worker/lookups.py`): a message's links, a `/dl` and an inline query are recorded as one
+`LookupRequest` each (who asked, where the answer goes, in which language) and published as
+a job; a worker answers it with the keyboard, the inline results or a plain reason.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from mediabot.bot.outages import UpdateHold
+from mediabot.db.lookups import LookupRequests
+from mediabot.db.models import File, LookupRequest
+from mediabot.db.repositories import FileRepository
+from mediabot.domain.jobs import Job
+from mediabot.domain.lookups import LookupKind
+from mediabot.queue.base import JobQueue
+
+logger = logging.getLogger(__name__)
+
+
+class LookupRecords(Protocol):
+    async def record(self, request: LookupRequest) -> uuid.UUID:
+        """Record the request (committed); its id."""
+
+    async def delivered_for_url(self, url: str) -> Sequence[File]:
+        """The whole files this very link was delivered as (no lookup tells more here)."""
+
+
+class Publish(Protocol):
+    async def __call__(self, job: Job) -> bool:
+        """Hand the job to the lookup lane; False when the broker stayed away past the
+        update's life (the request stays recorded: the workers' sweep answers it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinksPlace:
+    """Where a message with links came from, and so where its answers go."""
+
+    chat_row_id: uuid.UUID
+    user_row_id: uuid.UUID
+    telegram_chat_id: int
+    message_id: int
+    thread_id: int | None
+    """The forum topic of the message, when it is in one."""
+    in_group: bool
+    locale: str
+
+
+@dataclass(frozen=True, slots=True)
+class AskLookup:
+    """Records a lookup request and publishes its job."""
+
+    records: LookupRecords
+    publish: Publish
+
+    async def for_links(self, place: LinksPlace, urls: list[str]) -> uuid.UUID:
+        """Ask for the links of one message to be looked up and answered in its chat."""
+        request = LookupRequest(
+            kind=LookupKind.MESSAGE,
+            user_id=place.user_row_id,
+            chat_id=place.chat_row_id,
+            telegram_chat_id=place.telegram_chat_id,
+            message_id=place.message_id,
+            message_thread_id=place.thread_id,
+            in_group=place.in_group,
+            urls=list(urls),
+            locale=place.locale,
+        )
+        return await self._ask(request)
+
+    async def for_inline_query(
+        self, user_row_id: uuid.UUID, query_id: str, url: str, locale: str
+    ) -> Sequence[File]:
+        """The files the link was delivered as, for the bot to answer with at once; else
+        (empty) the link is asked to be looked up, and a worker answers the query."""
+        delivered = await self.records.delivered_for_url(url)
+        if delivered:
+            return delivered
+        request = LookupRequest(
+            kind=LookupKind.INLINE,
+            user_id=user_row_id,
+            inline_query_id=query_id,
+            urls=[url],
+            locale=locale,
+            in_group=False,
+        )
+        await self._ask(request)
+        return []
+
+    async def _ask(self, request: LookupRequest) -> uuid.UUID:
+        request_id = await self.records.record(request)
+        if await self.publish(Job(request_id)):
+            logger.info("lookup %s: %d link(s) asked for", request_id, len(request.urls))
+        return request_id
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLookupRecords:
+    """`LookupRecords` in the update's session, each step held through a database outage."""
+
+    session: AsyncSession
+    hold: UpdateHold
+
+    async def record(self, request: LookupRequest) -> uuid.UUID:
+        async def step() -> uuid.UUID:
+            recorded = await LookupRequests.add(self.session, request)
+            await self.session.commit()
+            return recorded.id
+
+        return await self.hold(step, session=self.session)
+
+    async def delivered_for_url(self, url: str) -> Sequence[File]:
+        async def step() -> Sequence[File]:
+            files = FileRepository(self.session)
+            key = await files.delivered_key_of_url(url)
+            delivered = await files.delivered_whole(key) if key is not None else []
+            await self.session.commit()  # end the read: the update's session stays open
+            return delivered
+
+        return await self.hold(step, session=self.session)
+
+
+def ask_lookup(session: AsyncSession, hold: UpdateHold, lookup_queue: JobQueue) -> AskLookup:
+    """The use case over the update's session and hold, publishing on `lookup_queue`."""
+
+    async def publish(job: Job) -> bool:
+        return await hold.publish(lookup_queue, job)
+
+    return AskLookup(SessionLookupRecords(session, hold), publish)

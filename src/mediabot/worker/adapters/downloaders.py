@@ -1,0 +1,31 @@
+"""`Downloaders` over the downloaders' registry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from mediabot.domain.enums import MediaKind
+from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.registry import get_resolutions, make_downloader
+from mediabot.worker.ports import Downloader
+
+
+@dataclass(frozen=True, slots=True)
+class RegistryDownloaders:
+    """`Downloaders` over the downloaders' registry."""
+
+    options: DownloadOptions
+
+    def __call__(
+        self,
+        url: str,
+        resolution: int | None,
+        kind: MediaKind,
+        found: Mapping[str, Any] | None = None,
+    ) -> Downloader:
+        return make_downloader(url, resolution, options=self.options, kind=kind, found=found)
+
+    async def heights(self, url: str) -> tuple[int, ...]:
+        return (await get_resolutions(url, self.options)).heights

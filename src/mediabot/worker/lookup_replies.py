@@ -1,0 +1,391 @@
+"""The Telegram side of a lookup's answer: the offers recorded, the keyboards sent.
+
+A message's links are answered one by one, in order: a refusal in plain words, or the
+offer recorded (a `File` waiting for its choice, a `Playlist`, or both) and shown with its
+buttons, in the placeholder when one was sent (`worker/lookups.py`), else as a reply to the
+link. Links that the lookup shows to name one media (a share link and the post's own link)
+get one offer. An inline query gets the files its media was delivered as, else its offer as
+results, else a hint. The words and buttons are the bot's (`OfferView`, injected by `app/`);
+they are said in the requester's language.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import (
+    InlineKeyboardMarkup,
+    InlineQueryResultsButton,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
+from aiogram.types.inline_query_result_union import InlineQueryResultUnion
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from mediabot.db.models import File, LookupRequest, Playlist
+from mediabot.db.repositories import (
+    ChatRepository,
+    FileRepository,
+    PlaylistRepository,
+    ProviderRepository,
+    TelegramChat,
+)
+from mediabot.domain.enums import RequestState
+from mediabot.domain.lookups import Found, LookupKind, Outcome, Refused
+from mediabot.domain.media import TITLE_MAX_CHARS, MediaOptions
+from mediabot.domain.offer import Offer
+from mediabot.domain.playlist import PlaylistOptions
+from mediabot.downloaders.errors import DownloadError, SitePushBackError, rebuild
+from mediabot.i18n import use_locale
+from mediabot.telegram.alerts import AdminAlerts
+from mediabot.telegram.errors import chat_unreachable
+from mediabot.telegram.flood import answer_deadline
+
+logger = logging.getLogger(__name__)
+
+_CACHE_TIME_S = 5
+"""Inline answers are personal (the offers are the user's own rows): Telegram may reuse one
+for this user only, and only briefly."""
+_ANSWER_WAIT_S = 2.0
+"""Longest an inline answer may wait out flood control."""
+_STORAGE_CHAT_TYPE = "storage"
+_ANSWER_WINDOW_S = 300.0
+"""A link's answer is worth sending until its update is this old (the bot's own rule for
+its answers, `bot.middlewares.ANSWER_WINDOW_S`): flood waits are sat out until then, after
+it the answer is dropped."""
+_NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class OfferView(Protocol):
+    """The bot's words and buttons for an answer (`bot/offers.py`)."""
+
+    def looking_up(self, url: str) -> str: ...
+    def lookup_failed(self) -> str: ...
+    def refused(self, error: DownloadError) -> str: ...
+    def nothing_to_offer(self) -> str: ...
+    def media_offer(
+        self, offer_id: uuid.UUID, options: MediaOptions, beside: tuple[uuid.UUID, int] | None
+    ) -> tuple[str, InlineKeyboardMarkup]: ...
+    def playlist_offer(
+        self, playlist_id: uuid.UUID, options: PlaylistOptions
+    ) -> tuple[str, InlineKeyboardMarkup]: ...
+    def inline_hint(self, text: str) -> InlineQueryResultsButton: ...
+    def inline_failed(self) -> str: ...
+    def inline_playlist(self) -> str: ...
+    def inline_offer(
+        self, offer_id: uuid.UUID, options: MediaOptions, bot_link: str
+    ) -> list[InlineQueryResultUnion]: ...
+    def inline_cached(self, delivered: Sequence[File]) -> list[InlineQueryResultUnion]: ...
+
+
+class _ChatClosedError(Exception):
+    """Telegram will not take messages for this chat any more (blocked, kicked, gone)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramReplies:
+    """`LookupReplies` over aiogram and the database."""
+
+    bot: Bot
+    sessions: async_sessionmaker[AsyncSession]
+    view: OfferView
+    admin_alerts: AdminAlerts
+    storage_chat_id: int | None = None
+
+    async def placeholders(self, request: LookupRequest, links: list[int]) -> list[int | None]:
+        shown: list[int | None] = [None] * len(request.urls)
+        with use_locale(request.locale), answer_deadline(request.created_at + _ANSWER_WINDOW_S):
+            try:
+                for index in links:
+                    sent = await self._say(request, None, self.view.looking_up(request.urls[index]))
+                    shown[index] = sent.message_id if sent is not None else None
+            except _ChatClosedError:
+                pass
+        return shown
+
+    async def answer(self, request: LookupRequest, outcomes: list[Outcome | None]) -> None:
+        with use_locale(request.locale):
+            if request.kind == LookupKind.INLINE:
+                await self._answer_inline(request, outcomes[0])
+                return
+            with answer_deadline(request.created_at + _ANSWER_WINDOW_S):
+                await self._answer_links(request, outcomes)
+
+    async def _answer_links(self, request: LookupRequest, outcomes: list[Outcome | None]) -> None:
+        placeholders = request.placeholders or [None] * len(request.urls)
+        offered: set[str] = set()
+        for url, shown_on, outcome in zip(request.urls, placeholders, outcomes, strict=True):
+            if isinstance(outcome, Found) and outcome.media is not None:
+                if outcome.media.media_key in offered:
+                    logger.info("%s is %s again: one offer", url, outcome.media.media_key)
+                    await self._withdraw(request, shown_on)
+                    continue
+                offered.add(outcome.media.media_key)
+            try:
+                await self._answer_link(request, url, shown_on, outcome)
+            except _ChatClosedError:
+                return
+            except Exception:
+                # One link's failure never costs the others their answer.
+                logger.exception("lookup %s: answering the link %s failed", request.id, url)
+
+    async def _answer_link(
+        self, request: LookupRequest, url: str, shown_on: int | None, outcome: Outcome | None
+    ) -> None:
+        if not isinstance(outcome, Found):
+            await self._say(
+                request, shown_on, await self._refusal(outcome, self.view.lookup_failed())
+            )
+            return
+        if outcome.media is None:
+            assert outcome.playlist is not None
+            playlist = await self._record_playlist(request, shown_on, outcome.playlist)
+            text, markup = self.view.playlist_offer(playlist.id, outcome.playlist)
+            shown = await self._say(request, shown_on, text, markup)
+            await self._moved(shown, shown_on, playlist)
+            return
+        options = outcome.media
+        if not options.resolutions and not options.has_audio and not options.photo_count:
+            await self._say(request, shown_on, self.view.nothing_to_offer())
+            return
+        async with self.sessions() as session:
+            offer = await record_offer(session, request.chat_id, request, url, options, shown_on)
+            beside = None
+            if outcome.playlist is not None:
+                beside = await _add_playlist(session, request, shown_on, outcome.playlist)
+            await session.commit()
+        logger.info("offer %s: %s -> %s %s", offer.id, url, options.media_key, options.heights)
+        playlist_row = (
+            (beside.id, len(outcome.playlist.entries))
+            if beside is not None and outcome.playlist is not None
+            else None
+        )
+        text, markup = self.view.media_offer(offer.id, options, playlist_row)
+        shown = await self._say(request, shown_on, text, markup)
+        await self._moved(shown, shown_on, offer, beside)
+
+    async def _refusal(self, outcome: Refused | None, failed: str) -> str:
+        """The words for a link refused (the admins hear of a site's push-back), or
+        `failed` when the lookup itself failed or did not end in time."""
+        if outcome is None or not outcome.error:
+            return failed
+        error = rebuild(outcome.error, outcome.message_id, outcome.values, outcome.detail)
+        if isinstance(error, SitePushBackError):
+            await self.admin_alerts.warn_push_back(self.bot, error)
+        return self.view.refused(error)
+
+    async def _record_playlist(
+        self, request: LookupRequest, shown_on: int | None, options: PlaylistOptions
+    ) -> Playlist:
+        async with self.sessions() as session:
+            playlist = await _add_playlist(session, request, shown_on, options)
+            await session.commit()
+        logger.info(
+            "playlist offer %s: %s -> %d items of %s",
+            playlist.id,
+            options.url,
+            len(options.entries),
+            options.total_count,
+        )
+        return playlist
+
+    async def _moved(
+        self, shown: Message | None, shown_on: int | None, *offers: File | Playlist | None
+    ) -> None:
+        """Record the message the offers are shown on, when it is not the placeholder."""
+        if shown is None or shown.message_id == shown_on:
+            return
+        async with self.sessions() as session:
+            for offer in offers:
+                if offer is not None:
+                    table = type(offer)
+                    await session.execute(
+                        update(table)
+                        .where(table.id == offer.id)
+                        .values(status_message_id=shown.message_id)
+                    )
+            await session.commit()
+
+    async def _say(
+        self,
+        request: LookupRequest,
+        shown_on: int | None,
+        text: str,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> Message | None:
+        """Put `text` in the placeholder, or in a new reply when there is none or it is gone.
+
+        Returns the message that shows it, or None when Telegram refused both (logged).
+        Raises `_ChatClosedError` when the chat can no longer be written to.
+        """
+        chat_id = request.telegram_chat_id
+        assert chat_id is not None
+        if shown_on is not None:
+            try:
+                edited = await self.bot.edit_message_text(
+                    text=text,
+                    chat_id=chat_id,
+                    message_id=shown_on,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    link_preview_options=_NO_PREVIEW,
+                )
+            except TelegramAPIError as exc:
+                _check_chat(chat_id, exc)
+                logger.warning(
+                    "chat %s: editing placeholder %s failed (%s); replying instead",
+                    chat_id,
+                    shown_on,
+                    exc.message,
+                )
+            else:
+                return edited if isinstance(edited, Message) else None
+        try:
+            return await self.bot.send_message(
+                chat_id=chat_id,
+                text=text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=_NO_PREVIEW,
+                message_thread_id=request.message_thread_id,
+                reply_parameters=(
+                    ReplyParameters(message_id=request.message_id, allow_sending_without_reply=True)
+                    if request.message_id is not None
+                    else None
+                ),
+            )
+        except TelegramAPIError as exc:
+            _check_chat(chat_id, exc)
+            logger.warning("chat %s: replying failed (%s)", chat_id, exc.message)
+            return None
+
+    async def _withdraw(self, request: LookupRequest, shown_on: int | None) -> None:
+        """Remove a placeholder that turned out to duplicate another link's offer."""
+        if shown_on is None or request.telegram_chat_id is None:
+            return
+        try:
+            await self.bot.delete_message(chat_id=request.telegram_chat_id, message_id=shown_on)
+        except TelegramAPIError as exc:
+            logger.info("placeholder %s stays: %s", shown_on, exc.message)
+
+    async def _answer_inline(self, request: LookupRequest, outcome: Outcome | None) -> None:
+        url = request.urls[0]
+        if not isinstance(outcome, Found):
+            await self._inline(request, [], await self._refusal(outcome, self.view.inline_failed()))
+            return
+        if outcome.media is None:
+            await self._inline(request, [], self.view.inline_playlist())
+            return
+        options = outcome.media
+        async with self.sessions() as session:
+            delivered = await FileRepository(session).delivered_whole(options.media_key)
+        if delivered:
+            logger.info("inline lookup %s: %s from the cache", request.id, options.media_key)
+            await self._inline(request, self.view.inline_cached(delivered))
+            return
+        if not options.resolutions and not options.has_audio:
+            await self._inline(request, [], self.view.nothing_to_offer())
+            return
+        assert self.storage_chat_id is not None and request.user_id is not None
+        async with self.sessions() as session:
+            storage = await ChatRepository(session).upsert(
+                TelegramChat(telegram_id=self.storage_chat_id, type=_STORAGE_CHAT_TYPE, title=None),
+                request.user_id,
+            )
+            offer = await record_offer(session, storage, request, url, options, None)
+            await session.commit()
+        me = await self.bot.me()
+        results = self.view.inline_offer(offer.id, options, f"https://t.me/{me.username}")
+        logger.info(
+            "inline offer %s: %s -> %s %s", offer.id, url, options.media_key, options.heights
+        )
+        await self._inline(request, results)
+
+    async def _inline(
+        self,
+        request: LookupRequest,
+        results: list[InlineQueryResultUnion],
+        hint: str | None = None,
+    ) -> None:
+        """Answer the query (with `hint` as the button above the results); a late answer,
+        which Telegram refuses, is only logged."""
+        assert request.inline_query_id is not None
+        try:
+            with answer_deadline(time.time() + _ANSWER_WAIT_S):
+                await self.bot.answer_inline_query(
+                    inline_query_id=request.inline_query_id,
+                    results=results,
+                    cache_time=_CACHE_TIME_S,
+                    is_personal=True,
+                    button=self.view.inline_hint(hint) if hint else None,
+                )
+        except TelegramAPIError as exc:
+            logger.info("answering inline query of %s failed: %s", request.id, exc.message)
+
+
+async def record_offer(
+    session: AsyncSession,
+    chat_row_id: uuid.UUID | None,
+    request: LookupRequest,
+    url: str,
+    options: MediaOptions,
+    shown_on: int | None,
+) -> File:
+    """Record what a link offers, as a request of the chat's waiting for its choice (shown
+    on `shown_on`). Not committed."""
+    assert chat_row_id is not None
+    inline = request.kind == LookupKind.INLINE
+    return await FileRepository(session).add(
+        File(
+            chat_id=chat_row_id,
+            requested_by_id=request.user_id,
+            provider_id=await ProviderRepository(session).id_of(options.provider),
+            request_url=url,
+            media_key=options.media_key,
+            state=RequestState.OFFERED,
+            title=options.title[:TITLE_MAX_CHARS] if options.title else None,
+            duration_s=options.duration_s,
+            offer=Offer.of(options),
+            status_message_id=shown_on,
+            # In a group the files reply to the link, in its forum topic.
+            link_message_id=request.message_id if request.in_group and not inline else None,
+            message_thread_id=None if inline else request.message_thread_id,
+        )
+    )
+
+
+async def _add_playlist(
+    session: AsyncSession, request: LookupRequest, shown_on: int | None, options: PlaylistOptions
+) -> Playlist:
+    assert request.chat_id is not None
+    return await PlaylistRepository(session).add(
+        Playlist(
+            chat_id=request.chat_id,
+            requested_by_id=request.user_id,
+            request_url=options.url,
+            title=options.title,
+            state=RequestState.OFFERED,
+            entries=options.entries,
+            total_count=options.total_count,
+            skipped_count=options.skipped,
+            status_message_id=shown_on,
+            link_message_id=request.message_id if request.in_group else None,
+            message_thread_id=request.message_thread_id,
+        )
+    )
+
+
+def _check_chat(chat_id: int, exc: TelegramAPIError) -> None:
+    if chat_unreachable(exc):
+        logger.info("chat %s no longer takes messages (%s)", chat_id, exc.message)
+        raise _ChatClosedError from exc

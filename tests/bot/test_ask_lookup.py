@@ -1,0 +1,88 @@
+"""The use case behind the links and inline handlers: record, publish, nothing else."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from mediabot.bot.usecases.lookups import AskLookup, LinksPlace
+from mediabot.db.models import File, LookupRequest
+from mediabot.domain.jobs import Job
+from mediabot.domain.lookups import LookupKind
+
+PLACE = LinksPlace(
+    chat_row_id=uuid.uuid4(),
+    user_row_id=uuid.uuid4(),
+    telegram_chat_id=-100_1,
+    message_id=42,
+    thread_id=7,
+    in_group=True,
+    locale="ru",
+)
+
+
+@dataclass
+class FakeRecords:
+    recorded: list[LookupRequest] = field(default_factory=list)
+    delivered: dict[str, list[File]] = field(default_factory=dict)
+
+    async def record(self, request: LookupRequest) -> uuid.UUID:
+        request.id = uuid.uuid4()
+        self.recorded.append(request)
+        return request.id
+
+    async def delivered_for_url(self, url: str) -> Sequence[File]:
+        return self.delivered.get(url, [])
+
+
+@dataclass
+class FakeLane:
+    published: list[Job] = field(default_factory=list)
+    up: bool = True
+
+    async def __call__(self, job: Job) -> bool:
+        if self.up:
+            self.published.append(job)
+        return self.up
+
+
+async def test_a_messages_links_are_recorded_with_where_their_answers_go_and_published() -> None:
+    records, lane = FakeRecords(), FakeLane()
+    request_id = await AskLookup(records, lane).for_links(PLACE, ["https://a.example/1"])
+    [request] = records.recorded
+    assert lane.published == [Job(request_id)]
+    assert request.kind == LookupKind.MESSAGE
+    assert (request.telegram_chat_id, request.message_id, request.message_thread_id) == (
+        -100_1,
+        42,
+        7,
+    )
+    assert request.in_group and request.locale == "ru"
+    assert request.urls == ["https://a.example/1"]
+
+
+async def test_a_request_the_broker_did_not_take_stays_recorded_for_the_sweep() -> None:
+    records, lane = FakeRecords(), FakeLane(up=False)
+    await AskLookup(records, lane).for_links(PLACE, ["https://a.example/1"])
+    assert len(records.recorded) == 1 and lane.published == []
+
+
+async def test_an_inline_query_for_a_delivered_link_is_answered_without_a_lookup() -> None:
+    delivered = File(request_url="https://a.example/1")
+    records = FakeRecords(delivered={"https://a.example/1": [delivered]})
+    lane = FakeLane()
+    ask = AskLookup(records, lane)
+    assert await ask.for_inline_query(uuid.uuid4(), "q1", "https://a.example/1", "en") == [
+        delivered
+    ]
+    assert records.recorded == [] and lane.published == []
+
+    assert await ask.for_inline_query(uuid.uuid4(), "q2", "https://a.example/2", "en") == []
+    [request] = records.recorded
+    assert (request.kind, request.inline_query_id, request.urls) == (
+        LookupKind.INLINE,
+        "q2",
+        ["https://a.example/2"],
+    )
+    assert lane.published == [Job(request.id)]

@@ -1,0 +1,164 @@
+"""The lookup lane's consumer on a real database, with a fake finder and fake replies:
+one lookup per link across workers, the placeholder only for a slow one, one answer."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from mediabot.db.lookups import LookupRequests, SharedLookups
+from mediabot.db.models import LookupRequest
+from mediabot.domain.enums import Provider
+from mediabot.domain.jobs import Job
+from mediabot.domain.lookups import Found, LookupKind, Outcome
+from mediabot.domain.media import MediaOptions
+from mediabot.queue.base import DeferJobError
+from mediabot.worker.lookups import LookupLane, LookupWorker
+
+
+def _found(url: str) -> Found:
+    return Found(MediaOptions(url=url, provider=Provider.GENERIC, media_key=url, title="t"))
+
+
+@dataclass
+class FakeFinder:
+    looked_up: list[str] = field(default_factory=list)
+    gate: asyncio.Event | None = None
+
+    async def __call__(self, url: str) -> Outcome:
+        self.looked_up.append(url)
+        if self.gate is not None:
+            await self.gate.wait()
+        return _found(url)
+
+
+@dataclass
+class FakeReplies:
+    placeholders_for: list[list[int]] = field(default_factory=list)
+    answers: list[tuple[uuid.UUID, list[Outcome | None]]] = field(default_factory=list)
+    placeholder_sent: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def placeholders(self, request: LookupRequest, links: list[int]) -> list[int | None]:
+        self.placeholders_for.append(links)
+        self.placeholder_sent.set()
+        return [100 + index if index in links else None for index in range(len(request.urls))]
+
+    async def answer(self, request: LookupRequest, outcomes: list[Outcome | None]) -> None:
+        self.answers.append((request.id, outcomes))
+
+
+def _worker(
+    engine: AsyncEngine, find: FakeFinder, replies: FakeReplies, owner: str
+) -> LookupWorker:
+    return LookupWorker(
+        LookupLane(
+            requests=LookupRequests(engine),
+            shared=SharedLookups(engine),
+            find=find,
+            replies=replies,
+            owner=owner,
+            lease_s=5.0,
+            placeholder_after_s=0.3,
+        )
+    )
+
+
+async def _request(engine: AsyncEngine, *urls: str) -> uuid.UUID:
+    async with AsyncSession(engine, expire_on_commit=False) as session:
+        request = await LookupRequests.add(
+            session,
+            LookupRequest(
+                kind=LookupKind.MESSAGE, telegram_chat_id=1, urls=list(urls), locale="en"
+            ),
+        )
+        await session.commit()
+        return request.id
+
+
+async def test_a_quick_lookup_is_answered_without_a_placeholder_once(engine: AsyncEngine) -> None:
+    find, replies = FakeFinder(), FakeReplies()
+    worker = _worker(engine, find, replies, "w1")
+    request_id = await _request(engine, "https://a.example/1")
+    await worker.handle(Job(request_id))
+    await worker.handle(Job(request_id))  # redelivered: already answered
+    assert replies.placeholders_for == []
+    assert replies.answers == [(request_id, [_found("https://a.example/1")])]
+    assert find.looked_up == ["https://a.example/1"]
+
+
+async def test_only_the_slow_link_gets_a_placeholder(engine: AsyncEngine) -> None:
+    gate = asyncio.Event()
+    slow = "https://a.example/slow"
+
+    class Finder(FakeFinder):
+        async def __call__(self, url: str) -> Outcome:
+            if url == slow:
+                await gate.wait()
+            return _found(url)
+
+    replies = FakeReplies()
+    worker = _worker(engine, Finder(), replies, "w1")
+    request_id = await _request(engine, "https://a.example/quick", slow)
+    handling = asyncio.create_task(worker.handle(Job(request_id)))
+    await replies.placeholder_sent.wait()
+    gate.set()
+    await handling
+    assert replies.placeholders_for == [[1]]
+    [(_, outcomes)] = replies.answers
+    assert outcomes == [_found("https://a.example/quick"), _found(slow)]
+    request = await LookupRequests(engine).get(request_id)
+    assert request is not None and request.placeholders == [None, 101]
+
+
+async def test_a_request_held_by_a_live_worker_is_deferred(engine: AsyncEngine) -> None:
+    gate = asyncio.Event()
+    replies = FakeReplies()
+    first = _worker(engine, FakeFinder(gate=gate), replies, "w1")
+    second = _worker(engine, FakeFinder(), replies, "w2")
+    request_id = await _request(engine, "https://a.example/held")
+    handling = asyncio.create_task(first.handle(Job(request_id)))
+    await replies.placeholder_sent.wait()
+    with pytest.raises(DeferJobError):
+        await second.handle(Job(request_id))
+    gate.set()
+    await handling
+    assert len(replies.answers) == 1
+
+
+async def test_one_link_from_many_requests_on_two_workers_is_looked_up_once(
+    engine: AsyncEngine,
+) -> None:
+    gate = asyncio.Event()
+    finders = [FakeFinder(gate=gate), FakeFinder(gate=gate)]
+    replies = FakeReplies()
+    workers = [_worker(engine, finders[n], replies, f"w{n}") for n in range(2)]
+    requests = [await _request(engine, "https://a.example/viral") for _ in range(10)]
+    handling = [
+        asyncio.create_task(workers[n % 2].handle(Job(request_id)))
+        for n, request_id in enumerate(requests)
+    ]
+    await replies.placeholder_sent.wait()
+    gate.set()
+    await asyncio.gather(*handling)
+    assert len(finders[0].looked_up) + len(finders[1].looked_up) == 1
+    assert sorted(request_id for request_id, _ in replies.answers) == sorted(requests)
+
+
+async def test_a_restart_publishes_the_pending_requests_again(engine: AsyncEngine) -> None:
+    """`mediabot run` restarted: its in-process queue lost the jobs, the database has them."""
+    replies = FakeReplies()
+    worker = _worker(engine, FakeFinder(), replies, "w-after-restart")
+    pending = await _request(engine, "https://a.example/pending")
+    answered = await _request(engine, "https://a.example/answered")
+    await worker.handle(Job(answered))
+    published: list[Job] = []
+
+    async def publish(job: Job) -> None:
+        published.append(job)
+
+    assert await worker.recover(publish) == 1
+    assert published == [Job(pending)]
