@@ -17,6 +17,7 @@ import pytest
 from aiogram import Bot
 
 from mediabot.domain.enums import MediaKind
+from mediabot.domain.preferences import DeliveryForm
 from mediabot.downloaders import DownloadOptions, make_downloader
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
 from mediabot.media.fragments.playlist import FragmentTrack
@@ -66,7 +67,12 @@ def _segment_base(media: MediaSources, server: MediaServer, folder: Path) -> Spl
     return SplitSource(tuple(urls), MediaKind.VIDEO, url_check=guard)
 
 
-async def _deliver(bot: Bot, source: SplitSource | SegmentedSource, work: Path) -> list[SentPart]:
+async def _deliver(
+    bot: Bot,
+    source: SplitSource | SegmentedSource,
+    work: Path,
+    form: DeliveryForm = DeliveryForm.MEDIA,
+) -> list[SentPart]:
     sender = make_stream_sender(
         bot,
         source,
@@ -74,6 +80,7 @@ async def _deliver(bot: Bot, source: SplitSource | SegmentedSource, work: Path) 
         work_dir=work,
         limit_bytes=LIMIT,
         title="whole",
+        form=form,
         whole_first=True,
     )
     return await sender.send()
@@ -132,6 +139,24 @@ async def test_each_kind_goes_up_as_one_file_index_first(
     assert upload is not None and upload.size == sent[0].size_bytes
     assert "Part" not in (calls[0].params.get("caption") or "")
     await check_one_file(upload.path, duration)
+    assert _listing(work) == []
+
+
+async def test_a_document_goes_up_as_one_file_while_it_is_fetched(
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, tmp_path: Path
+) -> None:
+    plan = await _located(media.long_dash_mpd, 720, tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    sent = await _deliver(bot, plan.source, work, DeliveryForm.DOCUMENT)
+
+    calls = accepted(telegram, "sendDocument")
+    assert len(sent) == len(calls) == 1 and not telegram.calls_of("sendVideo")
+    assert calls[0].params.get("disable_content_type_detection") in (True, "true")
+    upload = calls[0].file("document")
+    assert upload is not None and upload.size == sent[0].size_bytes
+    await check_one_file(upload.path, (await probe(media.path(media.long_mp4))).duration_s or 0.0)
     assert _listing(work) == []
 
 
