@@ -1,5 +1,6 @@
 """What was asked of a link (a height, audio only, the best video, a post's photos) and the
-`Execution` that does it, chosen from what the probe found."""
+`Execution` that does it, chosen from what the probe found (or what the offer's lookup found,
+while it is fresh: `_info`)."""
 
 from __future__ import annotations
 
