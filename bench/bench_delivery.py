@@ -21,8 +21,17 @@ floor (target <= 1.2), the sequential way's time, peak disk in parts (target <= 
 peak memory. `--memory` instead delivers the HLS kind of a 20 MB and of a 1 GB source
 (`--big-mib`) and compares the peak memory (target: within 10 %).
 
+`--one-part` delivers a source of `--source-mib` that fits one upload (`--limit-mib`, 50 by
+default then) from each kind a site serves it as: progressive MP4, DASH SegmentBase (a
+fragmented video file and audio file, each with a `sidx`, as YouTube serves them),
+segmented DASH, HLS fMP4 and audio only. Streamed, the file goes up while it is fetched;
+sequential, it is downloaded, merged and then uploaded. Target: press -> last byte within
+1.2x the floor. With `--limit-mib 10` the same source goes in parts (target 1.3x).
+
     .venv/bin/python bench/bench_delivery.py [--minutes 8] [--limit-mib 16]
         [--download-mibps 24] [--upload-mibps 12] [--kinds hls-ts,dash] [--memory]
+    .venv/bin/python bench/bench_delivery.py --one-part [--source-mib 28] [--limit-mib 50]
+        [--download-mibps 20] [--upload-mibps 10]
 """
 
 from __future__ import annotations
@@ -62,7 +71,7 @@ from mediabot.media.parts import CutPart  # noqa: E402
 from mediabot.media.sources import SegmentedSource, SplitSource  # noqa: E402
 from mediabot.media.tools import FFMPEG, run_tool  # noqa: E402
 from mediabot.senders.base import SendTarget  # noqa: E402
-from mediabot.senders.large import LargeVideoSender  # noqa: E402
+from mediabot.senders.large import LargeAudioSender, LargeVideoSender  # noqa: E402
 from mediabot.senders.registry import make_stream_sender  # noqa: E402
 from mediabot.telegram.client import create_bot  # noqa: E402
 from mediabot.telegram.pacing import Pacer, Rate  # noqa: E402
@@ -73,6 +82,7 @@ from tests.support.media_server import MediaServer  # noqa: E402
 MIB = 1024 * 1024
 CHAT_ID = 4242
 KINDS = ("progressive", "video+audio", "hls-ts", "hls-fmp4", "dash")
+ONE_PART_KINDS = ("progressive", "segment-base", "dash", "hls-fmp4", "audio")
 SEGMENT_S = 6
 
 
@@ -118,6 +128,18 @@ def build_sources(folder: Path, long_mp4: Path, loops: int, *, only_hls: bool = 
     )
 
 
+def build_segment_base(folder: Path) -> None:
+    """The source's video and audio as YouTube serves them: fragmented files with a `sidx`."""
+    if (folder / "sb-audio.m4a").exists():
+        return
+    for stream, name in (("v", "sb-video.mp4"), ("a", "sb-audio.m4a")):
+        _ffmpeg(
+            *("-i", "source.mp4", "-map", f"0:{stream}", "-c", "copy"),
+            *("-movflags", "+dash+global_sidx", "-f", "mp4", name),
+            cwd=folder,
+        )
+
+
 def _dash_track(folder: Path, base: str, stream: int) -> FragmentTrack:
     """The DASH representation's fragments, as yt-dlp lists them (init, then media)."""
     names = sorted(p.name for p in (folder / "dash").glob(f"chunk-stream{stream}-*.m4s"))
@@ -133,6 +155,11 @@ def source_for(kind: str, folder: Path, base: str, guard: StreamGuard) -> Any:
     if kind == "video+audio":
         urls = (f"{base}/video.mp4", f"{base}/audio.m4a")
         return SplitSource(urls, MediaKind.VIDEO, url_check=guard)
+    if kind == "segment-base":
+        urls = (f"{base}/sb-video.mp4", f"{base}/sb-audio.m4a")
+        return SplitSource(urls, MediaKind.VIDEO, url_check=guard)
+    if kind == "audio":
+        return SplitSource((f"{base}/audio.m4a",), MediaKind.AUDIO, url_check=guard)
     if kind == "dash":
         tracks = (_dash_track(folder, base, 0), _dash_track(folder, base, 1))
     else:
@@ -145,6 +172,12 @@ def source_bytes(kind: str, folder: Path) -> int:
         return (folder / "source.mp4").stat().st_size
     if kind == "video+audio":
         return sum((folder / name).stat().st_size for name in ("video.mp4", "audio.m4a"))
+    if kind == "segment-base":
+        return sum((folder / name).stat().st_size for name in ("sb-video.mp4", "sb-audio.m4a"))
+    if kind == "audio":
+        return (folder / "audio.m4a").stat().st_size
+    if kind == "hls-fmp4":  # only what a delivery reads: the playlist and the fragments
+        return sum(path.stat().st_size for path in (folder / kind).iterdir())
     return sum(path.stat().st_size for path in (folder / kind).iterdir())
 
 
@@ -195,7 +228,7 @@ async def sequential(bot: Any, source: Any, work: Path, limit: int, proxy: str) 
     await run_tool([*args, "-c", "copy", "-movflags", "+faststart", str(merged)])
     for path in inputs:
         path.unlink()
-    splitter = Splitter(SplitSource((merged,), MediaKind.VIDEO), work, stem="seq")
+    splitter = Splitter(SplitSource((merged,), source.kind), work, stem="seq")
     await splitter.open()
     await splitter.survey(0.0, limit)
     total = splitter.estimate_parts(0.0, limit)
@@ -210,6 +243,7 @@ async def sequential(bot: Any, source: Any, work: Path, limit: int, proxy: str) 
         start, index = part.end_s, index + 1
     merged.unlink()
     for part in parts:
+        _TIMELINE.append(("upload", part.index, time.perf_counter() - _STARTED[0], 0.0))
         await bot.send_video(
             chat_id=CHAT_ID,
             video=FSInputFile(part.path),
@@ -220,6 +254,8 @@ async def sequential(bot: Any, source: Any, work: Path, limit: int, proxy: str) 
     return [part.size_bytes for part in parts]
 
 
+_STARTED = [0.0]
+"""When the press was, in `time.perf_counter` seconds (set by `child`)."""
 _TIMELINE: list[tuple[str, int, float, float]] = []
 """(step, part index, start, end) of every cut and upload, in seconds from the press."""
 
@@ -243,13 +279,23 @@ def _record_timeline(started: float) -> None:
     Splitter.cut = _timed("cut", Splitter.cut, started)  # type: ignore[method-assign]
     SegmentSplitter.cut = _timed("cut", SegmentSplitter.cut, started)  # type: ignore[method-assign]
     LargeVideoSender._upload = _timed("upload", LargeVideoSender._upload, started)  # type: ignore[method-assign]
+    LargeAudioSender._upload = _timed("upload", LargeAudioSender._upload, started)  # type: ignore[method-assign]
 
 
-async def streamed(bot: Any, source: Any, work: Path, limit: int, proxy: str) -> list[int]:
-    """mediabot's large sender, cutting while the source arrives."""
+async def streamed(
+    bot: Any, source: Any, work: Path, limit: int, proxy: str, *, whole_first: bool = False
+) -> list[int]:
+    """mediabot's stream sender: one file while it is fetched (`whole_first`, when it fits),
+    else parts cut while the source arrives."""
     del proxy  # the source's guard names it
     sender = make_stream_sender(
-        bot, source, SendTarget(CHAT_ID, "bench"), work_dir=work, limit_bytes=limit, title="bench"
+        bot,
+        source,
+        SendTarget(CHAT_ID, "bench"),
+        work_dir=work,
+        limit_bytes=limit,
+        title="bench",
+        whole_first=whole_first,
     )
     return [part.size_bytes for part in await sender.send()]
 
@@ -260,11 +306,20 @@ async def child(spec: dict[str, Any]) -> None:
     guard = StreamGuard.for_options(DownloadOptions(allow_private_urls=True))
     folder, work = Path(spec["folder"]), Path(spec["work"])
     source = source_for(spec["kind"], folder, spec["base"], guard)
-    way = streamed if spec["way"] == "streamed" else sequential
     try:
-        started = time.perf_counter()
+        started = _STARTED[0] = time.perf_counter()
         _record_timeline(started)
-        sizes = await way(bot, source, work, spec["limit"], guard.proxy_url)
+        if spec["way"] == "streamed":
+            sizes = await streamed(
+                bot,
+                source,
+                work,
+                spec["limit"],
+                guard.proxy_url,
+                whole_first=spec.get("whole", False),
+            )
+        else:
+            sizes = await sequential(bot, source, work, spec["limit"], guard.proxy_url)
         wall = time.perf_counter() - started
     finally:
         await bot.session.close()
@@ -355,6 +410,35 @@ def _long_mp4() -> Path:
         return (tree / "long" / "long.mp4").resolve()
 
 
+def measure_both(
+    kind: str,
+    folder: Path,
+    server: MediaServer,
+    fake: FakeTelegram,
+    scratch: Path,
+    limit: int,
+    *,
+    whole: bool = False,
+) -> tuple[Figures, Figures]:
+    """The figures of `kind` delivered streamed (`whole`: one file first), then sequentially."""
+    figures = []
+    for way in ("streamed", "sequential"):
+        spec = {
+            "kind": kind,
+            "way": way,
+            "whole": whole,
+            "folder": str(folder),
+            "base": server.base_url.rstrip("/"),
+            "work": str(scratch / f"{kind}-{way}"),
+            "limit": limit,
+            "token": fake.token,
+            "api": fake.base_url,
+        }
+        figures.append(measure(spec))
+        fake.reset()
+    return figures[0], figures[1]
+
+
 def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
     loops = max(1, round(args.minutes * 60 / 48))
     folder = cache_root() / f"bench-delivery-{loops}x"
@@ -379,21 +463,7 @@ def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for kind in kinds:
-            figures = {}
-            for way in ("streamed", "sequential"):
-                spec = {
-                    "kind": kind,
-                    "way": way,
-                    "folder": str(folder),
-                    "base": server.base_url.rstrip("/"),
-                    "work": str(scratch / f"{kind}-{way}"),
-                    "limit": limit,
-                    "token": fake.token,
-                    "api": fake.base_url,
-                }
-                figures[way] = measure(spec)
-                fake.reset()
-            ours, theirs = figures["streamed"], figures["sequential"]
+            ours, theirs = measure_both(kind, folder, server, fake, scratch, limit)
             floor = max(source_bytes(kind, folder) / down, ours.uploaded / up)
             one_part = ours.uploaded / ours.parts / down
             if args.timeline:
@@ -408,6 +478,53 @@ def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
                 f"| {ours.parts} (sequential {theirs.parts}) |",
                 flush=True,
             )
+
+
+def run_one_part(args: argparse.Namespace, scratch: Path) -> None:
+    """A source that fits one upload (or, with a small limit, a few parts) from each kind."""
+    long_mp4 = _long_mp4()
+    loops = max(1, round(args.source_mib * MIB / long_mp4.stat().st_size))
+    folder = cache_root() / f"bench-delivery-{loops}x"
+    if not (folder / "dash" / "manifest.mpd").exists():
+        build_sources(folder, long_mp4, loops)
+    build_segment_base(folder)
+    limit = int(args.limit_mib * MIB)
+    down, up = args.download_mibps * MIB, args.upload_mibps * MIB
+    kinds = args.kinds.split(",") if args.kinds else list(ONE_PART_KINDS)
+    with MediaServer(folder) as server, FakeTelegram(scratch / "telegram") as fake:
+        server.throttle_bytes_per_second = int(down)
+        server.throttle_is_line = True
+        fake.upload_bytes_per_second = int(up)
+        print(
+            f"source: 720p H.264/AAC, {loops * 48 / 60:.1f} min, "
+            f"{(folder / 'source.mp4').stat().st_size / MIB:.1f} MiB; upload limit "
+            f"{args.limit_mib:g} MiB; download line {args.download_mibps:g} MiB/s, upload "
+            f"{args.upload_mibps:g} MiB/s"
+        )
+        print(
+            "| source | parts | press -> last byte | line's floor | against the floor "
+            "| sequential | first upload starts |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        for kind in kinds:
+            whole = source_bytes(kind, folder) <= limit  # as the worker's estimate decides
+            ours, theirs = measure_both(kind, folder, server, fake, scratch, limit, whole=whole)
+            floor = max(source_bytes(kind, folder) / down, ours.uploaded / up)
+            if args.timeline:
+                _print_timeline(kind, ours)
+            print(
+                f"| {kind} | {ours.parts} | {ours.wall_s:.2f} s | {floor:.2f} s "
+                f"| **{ours.wall_s / floor:.2f}x** "
+                f"| {theirs.wall_s:.2f} s ({theirs.wall_s / floor:.2f}x) "
+                f"| {ours.first_upload_s:.2f} s (sequential {theirs_first(theirs):.2f} s) |",
+                flush=True,
+            )
+
+
+def theirs_first(figures: Figures) -> float:
+    """The sequential way's first upload: after its whole download, merge and cut."""
+    uploads = [begin for step, _, begin, _ in figures.timeline if step == "upload"]
+    return min(uploads) if uploads else float("nan")
 
 
 def _print_timeline(kind: str, figures: Figures) -> None:
@@ -462,20 +579,31 @@ def run_memory(args: argparse.Namespace, scratch: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=8.0)
-    parser.add_argument("--limit-mib", type=float, default=16.0)
-    parser.add_argument("--download-mibps", type=float, default=24.0)
-    parser.add_argument("--upload-mibps", type=float, default=12.0)
+    parser.add_argument("--limit-mib", type=float, help="16, or 50 with --one-part")
+    parser.add_argument("--download-mibps", type=float, help="24, or 20 with --one-part")
+    parser.add_argument("--upload-mibps", type=float, help="12, or 10 with --one-part")
     parser.add_argument("--kinds", default="", help=f"comma-separated, of {', '.join(KINDS)}")
     parser.add_argument("--memory", action="store_true")
     parser.add_argument("--timeline", action="store_true", help="print each part's steps")
     parser.add_argument("--big-mib", type=float, default=1024.0)
+    parser.add_argument("--one-part", action="store_true", help="sources that fit one upload")
+    parser.add_argument("--source-mib", type=float, default=28.0)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    for name, usual, one_part in (
+        ("limit_mib", 16.0, 50.0),
+        ("download_mibps", 24.0, 20.0),
+        ("upload_mibps", 12.0, 10.0),
+    ):
+        if getattr(args, name) is None:
+            setattr(args, name, one_part if args.one_part else usual)
     if args.child:
         asyncio.run(child(json.loads(args.child)))
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-delivery-") as scratch:
-        if args.memory:
+        if args.one_part:
+            run_one_part(args, Path(scratch))
+        elif args.memory:
             run_memory(args, Path(scratch))
         else:
             run_kinds(args, Path(scratch))

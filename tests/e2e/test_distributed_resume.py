@@ -107,3 +107,41 @@ async def test_a_worker_killed_mid_stream_is_resumed_by_another_at_the_next_part
     duration = LONG_DURATION if source == "mp4" else SEGMENTED_DURATION
     assert total == pytest.approx(duration, abs=1.5)
     cluster.replenish()
+
+
+async def test_a_worker_killed_mid_upload_of_one_file_leaves_it_to_another_once(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    """A source that fits one upload goes up while it is fetched; the worker is killed
+    while the upload is under way (nothing accepted yet), and another one delivers the
+    file: one message, the whole media."""
+    chat = Conversation(fake_telegram)
+    stored = fake_telegram.stored_upload_bytes()
+    media_requests.throttle_bytes_per_second = 300_000  # about 5 s for the 1.5 MB
+    since, request_id = await ask(chat, media.long_audio_m4a, "🎵")
+    victim = await cluster.started_by(request_id)
+    for _ in range(600):  # the body has begun to arrive: the upload is under way
+        if fake_telegram.stored_upload_bytes() > stored:
+            break
+        await asyncio.sleep(0.05)
+    victim.kill()
+    cluster.workers.remove(victim)
+    assert not [call for call in chat.calls("sendAudio") if call.ok]
+    assert "as one file" in victim.log
+    media_requests.throttle_bytes_per_second = None
+    await fake_telegram.wait_for(
+        lambda call: chat.in_chat(call) and call.method == "sendAudio" and call.ok,
+        timeout=120,
+        since=since,
+    )
+    survivor = cluster.worker_of(request_id)
+    assert survivor is not None and survivor is not victim
+    await asyncio.sleep(1)  # a second delivery would show up by now
+    sends = [call for call in chat.calls("sendAudio") if call.ok]
+    assert len(sends) == 1
+    info = await probe(fake_telegram.uploaded_path(sends[0].result["audio"]["file_id"]))
+    assert info.is_playable and info.duration_s == pytest.approx(LONG_DURATION, abs=0.1)
+    cluster.replenish()

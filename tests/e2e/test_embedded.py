@@ -226,7 +226,8 @@ async def test_cancel_during_the_download_stops_it(
     await chat.final_text(since, "Cancelled", within=15)
     embedded.wait_for_log(f"job {request}: cancelled by the user", timeout=15)
     media_requests.throttle_bytes_per_second = None
-    assert not chat.calls("sendVideo")
+    # the file goes up while it comes down: the upload under way is broken off, never accepted
+    assert not [call for call in chat.calls("sendVideo") if call.ok]
 
 
 async def test_two_users_asking_at_once_share_one_download(

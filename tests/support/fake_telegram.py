@@ -853,6 +853,10 @@ class FakeTelegram:
         with self._lock:
             return [item for item in self._media if chat_id is None or item.chat_id == chat_id]
 
+    def stored_upload_bytes(self) -> int:
+        """Bytes of upload bodies stored so far, those still arriving included."""
+        return sum(path.stat().st_size for path in self._uploads.iterdir())
+
     def uploaded_path(self, file_id: str) -> Path:
         """The stored bytes behind `file_id`; KeyError for an id this server never issued."""
         with self._lock:

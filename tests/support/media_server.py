@@ -269,6 +269,10 @@ class MediaServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 128
+    """A site takes many connections at once (fragment heads are read eight at a time, each
+    through the guard proxy on a connection of its own): the default backlog of 5 drops
+    connections beyond it, and their clients retry only after a second."""
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Stay quiet when a client drops a connection (yt-dlp and ffmpeg do, often)."""

@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from mediabot.media.probe import probe
+from mediabot.media.tools import FFMPEG, run_tool
+
 
 def _ffprobe(*args: str) -> dict[str, object]:
     out = subprocess.run(
@@ -94,3 +97,26 @@ def check_parts(
         assert boxes.index("moov") < boxes.index("mdat"), boxes
     total = sum(duration(path) for path in paths)
     assert total == pytest.approx(total_s, abs=tolerance_s)
+
+
+def top_boxes(path: Path) -> list[bytes]:
+    """The types of an MP4's top-level boxes, in order."""
+    kinds: list[bytes] = []
+    with path.open("rb") as handle:
+        while header := handle.read(16):
+            size = int.from_bytes(header[:4], "big")
+            if size == 1:
+                size = int.from_bytes(header[8:16], "big")
+            kinds.append(header[4:8])
+            handle.seek(handle.tell() - len(header) + size)
+    return kinds
+
+
+async def check_one_file(path: Path, duration_s: float) -> None:
+    """`path` decodes whole without an error, has its index first and lasts `duration_s`."""
+    await run_tool([FFMPEG, "-v", "error", "-xerror", "-i", str(path), "-f", "null", "-"])
+    kinds = top_boxes(path)
+    assert kinds.index(b"moov") < kinds.index(b"mdat")
+    info = await probe(path)
+    assert info.is_playable
+    assert info.duration_s == pytest.approx(duration_s, abs=0.05)

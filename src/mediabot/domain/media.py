@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mediabot.domain.enums import DownloadPhase, MediaKind, Provider
 
@@ -40,6 +41,8 @@ class MediaOptions:
     audio_estimated_bytes: int | None = None
     photo_count: int = 0
     is_collection: bool = False
+    found: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
+    """What the lookup found (`downloaders.found`), for a press that follows it soon."""
 
     @property
     def heights(self) -> tuple[int, ...]:

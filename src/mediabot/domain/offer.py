@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import MediaOptions
@@ -30,6 +31,9 @@ class Offer(BaseModel):
     """Estimated bytes of the audio download."""
     photos: int = 0
     """Photos of a photo post or carousel (0: none)."""
+    found: dict[str, Any] | None = None
+    """What the lookup found (addresses, formats), so a press soon after it downloads
+    without looking the link up again (`downloaders.found`)."""
 
     @classmethod
     def of(cls, options: MediaOptions) -> Offer:
@@ -42,7 +46,16 @@ class Offer(BaseModel):
             audio=options.has_audio,
             audio_size=options.audio_estimated_bytes,
             photos=options.photo_count,
+            found=dict(options.found) if options.found else None,
         )
+
+    @model_serializer(mode="wrap")
+    def _without_empty_found(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Stored without `found` when there is none: the shape rows had before it."""
+        data: dict[str, Any] = handler(self)
+        if data.get("found") is None:
+            data.pop("found", None)
+        return data
 
     def offers(self, kind: MediaKind, height: int | None = None) -> bool:
         """Whether this choice was among the offered ones."""

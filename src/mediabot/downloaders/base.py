@@ -54,7 +54,7 @@ class Downloader(Locating):
         moved: list[Path] = []
         try:
             session.progress.report(DownloadProgress(phase=DownloadPhase.PROBING))
-            info = await self._probe(self._url, session)
+            info = await self._info(session)
             execution = self._execution_for(info)
             logger.info(
                 "Downloading %s as %s (res=%s)", self._url, type(execution).__name__, self._res

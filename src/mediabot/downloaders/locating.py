@@ -50,7 +50,7 @@ class Locating(Selection):
             session.close()
 
     async def _locate(self, session: YtdlSession, cover_dir: Path | None) -> StreamPlan | None:
-        info = await self._probe(self._url, session)
+        info = await self._info(session)
         execution = self._execution_for(info)
         kind = execution.kind
         if kind is MediaKind.PHOTO:

@@ -18,6 +18,7 @@ from mediabot.downloaders.errors import (
     StalledError,
 )
 from mediabot.downloaders.formats import InfoDict, title_of, uploader_of
+from mediabot.downloaders.found import keep
 from mediabot.downloaders.limits import DurationLimit
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.share import follow_share_link
@@ -171,4 +172,5 @@ class Probing(Site):
             resolutions=formats.resolutions(info),
             has_audio=formats.has_audio(info),
             audio_estimated_bytes=formats.audio_estimate(info),
+            found=keep(info),
         )

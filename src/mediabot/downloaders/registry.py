@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Mapping
+from typing import Any
 
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.domain.links import RecognisedLink
@@ -79,6 +81,8 @@ def make_downloader(
     *,
     options: DownloadOptions | None = None,
     kind: MediaKind | None = None,
+    found: Mapping[str, Any] | None = None,
 ) -> Downloader:
-    """A downloader for `url`: video at height `res`, or audio only when `res` is None (or 0)."""
-    return downloader_for(url)(url, res, options=options, kind=kind)
+    """A downloader for `url`: video at height `res`, or audio only when `res` is None (or 0);
+    `found`: what the offer's lookup found, used instead of a second lookup while fresh."""
+    return downloader_for(url)(url, res, options=options, kind=kind, found=found)

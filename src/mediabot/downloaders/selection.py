@@ -1,7 +1,12 @@
 """What was asked of a link (a height, audio only, the best video, a post's photos) and the
-`Execution` that does it, chosen from what the probe found."""
+`Execution` that does it, chosen from what the probe found (or what the offer's lookup found,
+while it is fresh: `_info`)."""
 
 from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders import formats
@@ -13,8 +18,14 @@ from mediabot.downloaders.executions import (
     VideoExecution,
 )
 from mediabot.downloaders.formats import InfoDict
+from mediabot.downloaders.found import fresh, keep
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.probing import Probing
+
+if TYPE_CHECKING:
+    from mediabot.downloaders.ytdl import YtdlSession
+
+logger = logging.getLogger(__name__)
 
 
 class Selection(Probing):
@@ -27,7 +38,10 @@ class Selection(Probing):
         *,
         options: DownloadOptions | None = None,
         kind: MediaKind | None = None,
+        found: Mapping[str, Any] | None = None,
     ) -> None:
+        """`found`: what a lookup of `url` found (`downloaders.found`), used instead of a
+        second lookup while it is fresh (once: `reused_lookup` tells it was)."""
         res = res or 0
         if res < 0:
             raise ValueError(f"resolution must be a height in pixels or 0, not {res}")
@@ -37,6 +51,26 @@ class Selection(Probing):
         self._res = res
         self._options = options or DownloadOptions()
         self._kind = kind
+        self._found = found
+        self._own_lookup = found is None
+        self.reused_lookup = False
+
+    async def _info(self, session: YtdlSession) -> InfoDict:
+        """What a lookup found while it is fresh: the offer's, or this downloader's own
+        earlier one (`locate_streams` then `download` look up once); else a lookup."""
+        kept = fresh(self._found)
+        if kept is None:
+            info = await self._probe(self._url, session)
+            self._found, self._own_lookup = keep(info), True
+            return info
+        if not self._own_lookup and not self.reused_lookup:
+            # the offer's: the link and the limits are checked as a lookup checks them
+            self._check_link(self._url)
+            session.precheck(self._source_url(self._url))
+            self._enforce_limits(kept, session.options)
+            self.reused_lookup = True
+            logger.info("Using what the offer's lookup found for %s", self._url)
+        return kept
 
     def _execution_for(self, info: InfoDict) -> Execution:
         post = formats.is_collection(info) or formats.is_photo(info)

@@ -18,6 +18,7 @@ from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.types import (
     FSInputFile,
+    InputFile,
     InputMediaAudio,
     InputMediaPhoto,
     InputMediaVideo,
@@ -240,7 +241,7 @@ class Sender(ABC):
     async def _post_file(
         self,
         kind: MediaKind,
-        file: FSInputFile | str,
+        file: InputFile | str,
         *,
         caption: str | None,
         reply: ReplyParameters | None,

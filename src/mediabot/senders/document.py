@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Unpack
 
 from aiogram.enums import ParseMode
-from aiogram.types import FSInputFile, Message, ReplyParameters
+from aiogram.types import FSInputFile, InputFile, Message, ReplyParameters
 
 from mediabot.domain.enums import MediaKind
 from mediabot.senders.audio import AudioSender
@@ -30,7 +30,7 @@ class _AsDocument(Sender):
     async def _post_file(
         self,
         kind: MediaKind,
-        file: FSInputFile | str,
+        file: InputFile | str,
         *,
         caption: str | None,
         reply: ReplyParameters | None,

@@ -7,6 +7,10 @@ Telegram accepts it (or rejects it). A part Telegram refuses as too large (413) 
 again over a shorter range with a lower limit, and the delivery goes on from there. A
 `ResumePoint` starts the delivery at a later part, so parts already delivered are not
 sent again.
+
+A remote source whose estimate fits one upload is first tried whole (`senders.streamed`):
+one file with its index first, uploaded while it is fetched. Only when no index can be
+known ahead, or the file turns out over the limit, is it cut like any other.
 """
 
 from __future__ import annotations
@@ -14,16 +18,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramEntityTooLarge
-from aiogram.types import Message
+from aiogram.types import InputFile, Message
 
 from mediabot.domain.enums import MediaKind
-from mediabot.domain.media import DownloadResult
+from mediabot.domain.media import DownloadResult, ProgressCallback
 from mediabot.i18n import _
 from mediabot.media.cutters.files import Splitter
 from mediabot.media.cutters.fragments import SegmentSplitter
@@ -44,7 +49,9 @@ from mediabot.senders.base import (
     SentPart,
     upload_of,
 )
+from mediabot.senders.streamed import Whole, plan_whole, send_whole
 from mediabot.telegram.texts import plain
+from mediabot.telegram.uploads import StreamedFile
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +104,13 @@ class LargeSender(FileSender):
         resume: ResumePoint | None = None,
         stem: str = "part",
         on_part: PartCallback | None = None,
+        whole_first: bool = False,
+        progress: ProgressCallback | None = None,
+        on_fetched: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`whole_first`: a remote source is first tried as one file streamed whole (see
+        `streamed.may_fit`), its fetching reported to `progress`, `on_fetched` awaited
+        once all of it is fetched (the rest is upload)."""
         super().__init__(bot, target, on_part=on_part)
         if source.kind is not self.kind:
             raise ValueError(f"{type(self).__name__} sends {self.kind}, not {source.kind}")
@@ -112,6 +125,9 @@ class LargeSender(FileSender):
         self._stem = stem
         self._cover_thumbnail: Path | None = None
         self._frame_size: tuple[int | None, int | None] = (None, None)
+        self._whole_first = whole_first
+        self._progress = progress
+        self._on_fetched = on_fetched
 
     @classmethod
     def for_result(
@@ -133,6 +149,56 @@ class LargeSender(FileSender):
         )
 
     async def _send(self) -> list[SentPart]:
+        limit = self._limit_bytes
+        if self._tries_whole():
+            whole = await plan_whole(self._source, self._work_dir, self._stem, limit)
+            if whole is not None:
+                try:
+                    return [await self._send_whole(whole)]
+                except TelegramEntityTooLarge:
+                    limit = min(limit - 1, int(whole.size_bytes * _SHRINK_ON_413))
+                    logger.warning(
+                        "Telegram refused the whole file (%d bytes) as too large; "
+                        "cutting parts under %d bytes",
+                        whole.size_bytes,
+                        limit,
+                    )
+                finally:
+                    discard(self._cover_thumbnail)
+                    self._cover_thumbnail = None
+        return await self._send_parts(limit)
+
+    def _tries_whole(self) -> bool:
+        return self._whole_first and self._resume is None and self._source.is_stream
+
+    async def _send_whole(self, whole: Whole) -> SentPart:
+        """Upload `whole` while it is fetched; its one part is reported as any part."""
+        await self._make_cover_thumbnail()
+        name = self._target.upload_name(whole.path)
+        self._frame_size = whole.frame_size
+
+        async def upload(part: CutPart, file: StreamedFile | None) -> Message:
+            return await self._upload(part, 1, None, file)
+
+        logger.info("Streaming one file of %d bytes while it is fetched", whole.size_bytes)
+        message = await send_whole(
+            whole,
+            upload,
+            local=self._is_local_server,
+            filename=name,
+            progress=self._progress,
+            on_fetched=self._on_fetched,
+        )
+        return await self._accepted(
+            message,
+            index=0,
+            total=1,
+            size_bytes=whole.size_bytes,
+            start_s=0.0,
+            end_s=whole.duration_s,
+        )
+
+    async def _send_parts(self, limit: int) -> list[SentPart]:
         splitter: PartCutter
         if isinstance(self._source, SegmentedSource):
             splitter = SegmentSplitter(self._source, self._work_dir, stem=self._stem)
@@ -142,23 +208,20 @@ class LargeSender(FileSender):
                 self._source, self._work_dir, stem=self._stem, first_part_bytes=first
             )
         sent: list[SentPart] = []
+        # the cover's thumbnail is made while the source is probed and surveyed
+        cover = asyncio.create_task(self._make_cover_thumbnail())
         try:
             await splitter.open()
             if splitter.video is not None:
                 self._frame_size = (splitter.video.width, splitter.video.height)
             resume = self._resume
             start = _Start(
-                resume.start_s if resume else 0.0,
-                resume.next_index if resume else 0,
-                self._limit_bytes,
+                resume.start_s if resume else 0.0, resume.next_index if resume else 0, limit
             )
             total = await _survey(splitter, start)
             if self._resume is not None and self._resume.total_hint:
                 total = self._resume.total_hint
-            if self._cover is not None:
-                self._cover_thumbnail = await best_thumbnail(
-                    self._work_dir / f"{self._stem}.cover.jpg", image=self._cover
-                )
+            await cover
             while True:
                 rejected = await self._deliver(splitter, start, total, sent)
                 if rejected is None:
@@ -168,8 +231,17 @@ class LargeSender(FileSender):
         except SplitError as exc:
             raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc
         finally:
+            cover.cancel()
+            await asyncio.gather(cover, return_exceptions=True)
             discard(self._cover_thumbnail)
             await splitter.close()
+
+    async def _make_cover_thumbnail(self) -> None:
+        """The thumbnail every upload carries when the source has a cover (else none)."""
+        if self._cover is not None and self._cover_thumbnail is None:
+            self._cover_thumbnail = await best_thumbnail(
+                self._work_dir / f"{self._stem}.cover.jpg", image=self._cover
+            )
 
     async def _deliver(
         self, splitter: PartCutter, start: _Start, total: int, sent: list[SentPart]
@@ -256,16 +328,21 @@ class LargeSender(FileSender):
         del part
         return None
 
-    async def _upload(self, part: CutPart, total: int, thumbnail: Path | None) -> Message:
-        """Post one part; the caller deletes the part and its thumbnail afterwards."""
+    async def _upload(
+        self,
+        part: CutPart,
+        total: int,
+        thumbnail: Path | None,
+        file: StreamedFile | None = None,
+    ) -> Message:
+        """Post one part (from `file` while it is made, when given); the caller deletes
+        the part and its thumbnail afterwards."""
         tags = self._tags(part, total)
         tags["duration_s"] = part.duration_s
         return await self._post_file(
             self.kind,
-            self._input_file(part.path, f"part {part.index + 1}"),
-            caption=self._target.caption_with(
-                _("Part {number}/{total}").format(number=part.index + 1, total=total)
-            ),
+            self._part_file(part, file),
+            caption=self._part_caption(part, total),
             reply=self._target.reply_parameters if part.index == 0 else None,
             thumbnail=upload_of(thumbnail or self._cover_thumbnail),
             **tags,
@@ -275,6 +352,20 @@ class LargeSender(FileSender):
     def _tags(self, part: CutPart, total: int) -> FileTags:
         """What a part of this kind carries besides its caption, duration and thumbnail."""
         raise NotImplementedError  # abstract
+
+    def _part_file(self, part: CutPart, file: StreamedFile | None) -> InputFile | str:
+        """`file` when the part is streamed, else the part on disk."""
+        if file is not None:
+            return file
+        return self._input_file(part.path, f"part {part.index + 1}")
+
+    def _part_caption(self, part: CutPart, total: int) -> str:
+        """The caption, with "Part i/N" under it when there is more than one part."""
+        if total == 1:
+            return self._target.caption
+        return self._target.caption_with(
+            _("Part {number}/{total}").format(number=part.index + 1, total=total)
+        )
 
 
 async def _survey(splitter: PartCutter, start: _Start) -> int:
@@ -304,7 +395,8 @@ class LargeAudioSender(LargeSender):
     kind = MediaKind.AUDIO
 
     def _tags(self, part: CutPart, total: int) -> FileTags:
+        title = plain(self._title, AUDIO_TAG_LIMIT)
         return {
-            "title": f"{plain(self._title, AUDIO_TAG_LIMIT)} ({part.index + 1}/{total})",
+            "title": title if total == 1 else f"{title} ({part.index + 1}/{total})",
             "performer": plain(self._performer, AUDIO_TAG_LIMIT) or None,
         }

@@ -4,14 +4,14 @@ in the form the request asked for (media that plays in the chat, or documents)."
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from enum import StrEnum
 from pathlib import Path
 
 from aiogram import Bot
 
 from mediabot.domain.enums import MediaKind
-from mediabot.domain.media import DownloadResult
+from mediabot.domain.media import DownloadResult, ProgressCallback
 from mediabot.domain.preferences import DeliveryForm
 from mediabot.media.sources import SegmentedSource, SplitSource
 from mediabot.senders.album import AlbumSender
@@ -161,9 +161,13 @@ def make_stream_sender(
     on_part: PartCallback | None = None,
     resume: ResumePoint | None = None,
     form: DeliveryForm = DeliveryForm.MEDIA,
+    whole_first: bool = False,
+    progress: ProgressCallback | None = None,
+    on_fetched: Callable[[], Awaitable[None]] | None = None,
 ) -> LargeSender:
-    """A split delivery in `form` read straight from remote inputs (no full download on
-    disk)."""
+    """A delivery in `form` read straight from remote inputs (no full download on disk):
+    with `whole_first`, one file streamed whole when it fits one upload and its index is
+    known ahead (a document too); else parts cut while the source arrives."""
     if pacer is not None:
         ensure_pacing(bot, pacer)
     return STREAM_SENDERS[source.kind, form](
@@ -177,4 +181,7 @@ def make_stream_sender(
         cover=cover,
         resume=resume,
         on_part=on_part,
+        whole_first=whole_first,
+        progress=progress,
+        on_fetched=on_fetched,
     )

@@ -24,12 +24,14 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
-from aiogram.types import FSInputFile
+from aiogram.types import FSInputFile, InputFile
+from aiohttp import FormData
 
 from mediabot import metrics
 from mediabot.config import Settings
 from mediabot.telegram.middlewares import PacingMiddleware, RetryMiddleware
 from mediabot.telegram.pacing import Pacer
+from mediabot.telegram.uploads import StreamedFile
 
 if TYPE_CHECKING:
     from aiogram.client.session.middlewares.base import RequestMiddlewareType
@@ -57,22 +59,24 @@ def upload_bytes(method: TelegramMethod[TelegramType]) -> int:
     return sum(_file_size(item) for item in _input_files(method))
 
 
-def _input_files(method: TelegramMethod[TelegramType]) -> list[FSInputFile]:
-    found: list[FSInputFile] = []
+def _input_files(method: TelegramMethod[TelegramType]) -> list[FSInputFile | StreamedFile]:
+    found: list[FSInputFile | StreamedFile] = []
     for name in type(method).model_fields:
         value = getattr(method, name, None)
         values = value if isinstance(value, list) else [value]
         for item in values:
-            if isinstance(item, FSInputFile):
+            if isinstance(item, FSInputFile | StreamedFile):
                 found.append(item)
             for attribute in ("media", "thumbnail"):
                 inner = getattr(item, attribute, None)
-                if isinstance(inner, FSInputFile):
+                if isinstance(inner, FSInputFile | StreamedFile):
                     found.append(inner)
     return found
 
 
-def _file_size(item: FSInputFile) -> int:
+def _file_size(item: FSInputFile | StreamedFile) -> int:
+    if isinstance(item, StreamedFile):
+        return item.size
     try:
         return Path(item.path).stat().st_size
     except OSError:
@@ -100,6 +104,20 @@ class DeliverySession(AiohttpSession):
     Every request that really reaches the server passes here, so this is where uploads
     are measured and Telegram's refusals counted (see `mediabot.metrics`).
     """
+
+    def build_form_data(self, bot: Bot, method: TelegramMethod[TelegramType]) -> FormData:
+        """aiogram's form, with a `StreamedFile` sent as a part of known size: the request
+        then has a Content-Length, as an upload of a file on disk has."""
+        form = FormData(quote_fields=False)
+        files: dict[str, InputFile] = {}
+        for key, value in method.model_dump(warnings=False).items():
+            prepared = self.prepare_value(value, bot=bot, files=files)
+            if prepared:
+                form.add_field(key, prepared)
+        for key, file in files.items():
+            body = file.payload(bot) if isinstance(file, StreamedFile) else file.read(bot)
+            form.add_field(key, body, filename=file.filename or key)
+        return form
 
     async def make_request(
         self,

@@ -7,10 +7,10 @@ database, no aiogram, no network.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import DownloadProgress, DownloadResult, Progress, ProgressCallback
@@ -158,10 +158,19 @@ class Senders(Protocol):
         on_part: PartCallback,
         resume: ResumePoint | None,
         form: DeliveryForm = DeliveryForm.MEDIA,
-    ) -> Sender: ...
+        progress: ProgressCallback | None = None,
+        on_fetched: Callable[[], Awaitable[None]] | None = None,
+    ) -> Sender:
+        """The delivery of `plan` in `form`: one file while it is fetched when it may fit
+        (its fetching reported to `progress`, `on_fetched` awaited once it is all
+        fetched), else parts cut while it arrives."""
+        ...
 
 
 class Downloader(Protocol):
+    reused_lookup: bool
+    """Whether it used what the offer's lookup found instead of looking the link up."""
+
     async def locate_streams(self, cover_dir: Path | None = None) -> StreamPlan | None: ...
 
     async def download(
@@ -172,7 +181,15 @@ class Downloader(Protocol):
 class Downloaders(Protocol):
     """Builds the downloader of a request (`resolution` None: no resolution)."""
 
-    def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader: ...
+    def __call__(
+        self,
+        url: str,
+        resolution: int | None,
+        kind: MediaKind,
+        found: Mapping[str, Any] | None = None,
+    ) -> Downloader:
+        """`found`: what the offer's lookup found, used instead of a lookup while fresh."""
+        ...
 
     async def heights(self, url: str) -> tuple[int, ...]:
         """The video heights the link offers (a lookup; its `DownloadError`s)."""

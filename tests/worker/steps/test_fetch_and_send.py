@@ -16,7 +16,7 @@ from mediabot.senders.base import DeliveryError, ResumePoint
 from mediabot.worker.request import PlaylistPlace
 from mediabot.worker.steps.fetch_and_send import Fetching, fetch_and_send
 from mediabot.worker.steps.stream_and_send import worth_streaming
-from tests.worker.steps.worker_fakes import World, sent_part, stream_plan
+from tests.worker.steps.worker_fakes import FakeDownloader, World, sent_part, stream_plan
 
 LIMIT = 1000
 
@@ -31,24 +31,22 @@ def _large(world: World, estimated: int | None = 2500) -> World:
     return World(request=request, requests=world.requests, downloaders=world.downloaders)
 
 
-def test_only_a_file_estimated_over_the_limit_is_worth_streaming() -> None:
+def test_every_video_and_sound_is_worth_streaming_whatever_its_size() -> None:
     world = World()
-    assert not worth_streaming(world.request, LIMIT)  # no offer
+    assert worth_streaming(world.request)  # no offer
     item = replace(world.request, playlist=PlaylistPlace(uuid.uuid4(), position=2, total=5))
-    assert worth_streaming(item, LIMIT)  # a playlist's item: the source tells
+    assert worth_streaming(item)
     small = replace(world.request, offer=Offer(audio=True, audio_size=LIMIT))
-    assert not worth_streaming(small, LIMIT)
-    large = replace(world.request, offer=Offer(audio=True, audio_size=LIMIT + 1))
-    assert worth_streaming(large, LIMIT)
+    assert worth_streaming(small)
     video = replace(
         world.request, kind=MediaKind.VIDEO, resolution=720, offer=Offer(sizes={720: 5000})
     )
-    assert worth_streaming(video, LIMIT)
-    assert not worth_streaming(replace(video, resolution=360), LIMIT)
+    assert worth_streaming(video)
+    assert not worth_streaming(replace(video, kind=MediaKind.PHOTO, resolution=None))
 
 
 async def test_a_download_is_sent_and_the_request_delivered(tmp_path: Path) -> None:
-    world = World()
+    world = World()  # the source's formats cannot be streamed: no plan
     world.senders.fresh_script = ([sent_part(0)], None)
     await fetch_and_send(world.job, _fetching(world, tmp_path))
     assert world.downloaders.made == [(world.request.url, None, MediaKind.AUDIO)]
@@ -91,20 +89,35 @@ async def test_a_large_file_is_streamed_and_the_status_counts_the_estimated_part
     assert world.requests.history == [RequestState.UPLOADING, RequestState.DELIVERED]
 
 
-async def test_a_stream_of_unknown_size_shows_no_total(tmp_path: Path) -> None:
+async def test_a_stream_of_unknown_size_is_tried_as_one_file_fetched_meanwhile(
+    tmp_path: Path,
+) -> None:
     world = _large(World())
     world.downloaders.downloader.plan = stream_plan(estimated_bytes=None)
-    world.senders.stream_script = ([sent_part(0, 2), sent_part(1, 2)], None)
+    world.senders.stream_script = ([sent_part(0)], None)
     await fetch_and_send(world.job, _fetching(world, tmp_path))
-    assert world.status.shown[0] == "⬆️ Uploading part 1…"
+    assert world.requests.history == [RequestState.DOWNLOADING, RequestState.DELIVERED]
+    assert not any("Uploading" in text for text in world.status.shown)
 
 
-async def test_a_plan_under_the_limit_is_downloaded_instead(tmp_path: Path) -> None:
+async def test_a_resumed_stream_shows_its_parts(tmp_path: Path) -> None:
+    world = _large(World())
+    world.requests.parts[world.request.id] = [sent_part(0, 2, end_s=10.0)]
+    world.downloaders.downloader.plan = stream_plan(estimated_bytes=None)
+    world.senders.stream_script = ([sent_part(1, 2, 20.0)], None)
+    await fetch_and_send(world.job, _fetching(world, tmp_path))
+    assert world.requests.history[0] is RequestState.UPLOADING
+    assert world.status.shown[0].startswith("⬆️ Uploading part")
+
+
+async def test_a_plan_under_the_limit_is_streamed_too(tmp_path: Path) -> None:
     world = _large(World())
     world.downloaders.downloader.plan = stream_plan(estimated_bytes=LIMIT)
-    world.senders.fresh_script = ([sent_part(0)], None)
+    world.senders.stream_script = ([sent_part(0)], None)
     await fetch_and_send(world.job, _fetching(world, tmp_path))
-    assert [call for call, _ in world.senders.calls] == ["fresh"]
+    assert [call for call, _ in world.senders.calls] == ["stream"]
+    assert world.downloaders.downloader.downloads == 0
+    assert world.requests.history == [RequestState.DOWNLOADING, RequestState.DELIVERED]
 
 
 async def test_a_broken_stream_falls_back_to_a_download_after_the_parts_delivered(
@@ -127,6 +140,43 @@ async def test_a_broken_stream_falls_back_to_a_download_after_the_parts_delivere
         RequestState.DELIVERED,
     ]
     assert [part.index for part in world.requests.parts[world.request.id]] == [0, 1, 2]
+
+
+async def test_the_offers_lookup_is_handed_to_the_downloader(tmp_path: Path) -> None:
+    found = {"at": 1.0, "info": {"id": "x"}}
+    world = World()
+    world = World(
+        request=replace(world.request, offer=Offer(audio=True, found=found)),
+        requests=world.requests,
+        downloaders=world.downloaders,
+    )
+    world.senders.fresh_script = ([sent_part(0)], None)
+    await fetch_and_send(world.job, _fetching(world, tmp_path))
+    assert world.downloaders.found == [found]
+
+
+async def test_an_address_of_the_offer_that_fails_is_looked_up_again_once(
+    tmp_path: Path,
+) -> None:
+    world = World()
+    stale = world.downloaders.downloader
+    stale.reused_lookup = True
+    stale.result = DownloadError("Gone.", detail="HTTP Error 403: Forbidden")
+    world.downloaders.later = [FakeDownloader()]
+    world.senders.fresh_script = ([sent_part(0)], None)
+    await fetch_and_send(world.job, _fetching(world, tmp_path))
+    assert stale.downloads == 1
+    assert world.downloaders.found == [None, None]  # the second one looks the link up
+    assert world.requests.history == [RequestState.UPLOADING, RequestState.DELIVERED]
+
+
+async def test_a_failure_after_a_lookup_of_its_own_is_not_tried_again(tmp_path: Path) -> None:
+    world = World()
+    world.downloaders.downloader.result = DownloadError("Gone.", detail="403")
+    world.downloaders.later = [FakeDownloader()]
+    with pytest.raises(DownloadError):
+        await fetch_and_send(world.job, _fetching(world, tmp_path))
+    assert len(world.downloaders.made) == 1
 
 
 async def test_each_delivery_is_asked_in_the_requests_form(tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
@@ -308,6 +308,8 @@ class FakeSenders:
         on_part: PartCallback,
         resume: ResumePoint | None,
         form: DeliveryForm = DeliveryForm.MEDIA,
+        progress: ProgressCallback | None = None,
+        on_fetched: Callable[[], Awaitable[None]] | None = None,
     ) -> Sender:
         self.calls.append(("stream", resume))
         self.forms.append(form)
@@ -320,6 +322,7 @@ class FakeDownloader:
     plan: StreamPlan | None = None
     result: DownloadResult | Exception = field(default_factory=download_result)
     downloads: int = 0
+    reused_lookup: bool = False
 
     async def locate_streams(self, cover_dir: Path | None = None) -> StreamPlan | None:
         return self.plan
@@ -342,9 +345,22 @@ class FakeDownloaders:
     available: tuple[int, ...] | Exception = (360, 720)
     """What `heights` finds (or raises)."""
     looked_up: list[str] = field(default_factory=list)
+    found: list[Mapping[str, Any] | None] = field(default_factory=list)
+    """What each downloader made was given of the offer's lookup."""
+    later: list[FakeDownloader] = field(default_factory=list)
+    """Downloaders handed out after the first, in turn (then `downloader` again)."""
 
-    def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+    def __call__(
+        self,
+        url: str,
+        resolution: int | None,
+        kind: MediaKind,
+        found: Mapping[str, Any] | None = None,
+    ) -> Downloader:
         self.made.append((url, resolution, kind))
+        self.found.append(found)
+        if len(self.made) > 1 and self.later:
+            return self.later.pop(0)
         return self.downloader
 
     async def heights(self, url: str) -> tuple[int, ...]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from mediabot.domain.enums import MediaKind
 from mediabot.downloaders.options import DownloadOptions
@@ -16,8 +18,14 @@ class RegistryDownloaders:
 
     options: DownloadOptions
 
-    def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
-        return make_downloader(url, resolution, options=self.options, kind=kind)
+    def __call__(
+        self,
+        url: str,
+        resolution: int | None,
+        kind: MediaKind,
+        found: Mapping[str, Any] | None = None,
+    ) -> Downloader:
+        return make_downloader(url, resolution, options=self.options, kind=kind, found=found)
 
     async def heights(self, url: str) -> tuple[int, ...]:
         return (await get_resolutions(url, self.options)).heights

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
 
-from mediabot.domain.media import DownloadResult
+from mediabot.domain.media import DownloadResult, ProgressCallback
 from mediabot.domain.preferences import DeliveryForm
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.i18n import use_locale
@@ -19,6 +19,7 @@ from mediabot.senders.base import PartCallback, ResumePoint, SendTarget
 from mediabot.senders.cached import CachedPart
 from mediabot.senders.inline import InlineCachedSender, InlineSender
 from mediabot.senders.registry import CACHED_SENDERS, make_sender, make_stream_sender
+from mediabot.senders.streamed import may_fit
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker import texts
 from mediabot.worker.playlist import PlaylistItemStatus
@@ -78,6 +79,8 @@ class AiogramSenders:
         on_part: PartCallback,
         resume: ResumePoint | None,
         form: DeliveryForm = DeliveryForm.MEDIA,
+        progress: ProgressCallback | None = None,
+        on_fetched: Callable[[], Awaitable[None]] | None = None,
     ) -> Sender:
         return self._into_inline(
             target,
@@ -93,6 +96,9 @@ class AiogramSenders:
                 on_part=on_part,
                 resume=resume,
                 form=form,
+                whole_first=may_fit(plan.estimated_bytes, self.limit_bytes),
+                progress=progress,
+                on_fetched=on_fetched,
             ),
         )
 

@@ -9,8 +9,9 @@ from pathlib import Path
 from mediabot import metrics
 from mediabot.domain.enums import RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS
+from mediabot.downloaders.errors import DownloadError
 from mediabot.telegram import texts
-from mediabot.worker.ports import Downloaders, Senders
+from mediabot.worker.ports import Downloader, Downloaders, Senders
 from mediabot.worker.steps.context import JobContext
 from mediabot.worker.steps.record import finish_delivery, part_recorder, resume_point
 from mediabot.worker.steps.stream_and_send import stream_and_send, worth_streaming
@@ -31,13 +32,28 @@ class Fetching:
 async def fetch_and_send(job: JobContext, fetching: Fetching) -> None:
     """Fetch into the request's work folder and deliver; the request ends delivered.
 
-    Errors of the download (`DownloadError`) and of Telegram are the caller's to settle.
+    What the offer's lookup found serves the fetch while it is fresh; when the fetch then
+    fails (an address expired or refused), the link is looked up again, once. Errors of
+    the download (`DownloadError`) and of Telegram are the caller's to settle.
     """
     request = job.request
-    downloader = fetching.downloaders(request.url, request.resolution, request.kind)
+    found = request.offer.found if request.offer is not None else None
+    downloader = fetching.downloaders(request.url, request.resolution, request.kind, found)
+    try:
+        await _fetch_and_send(job, fetching, downloader)
+    except DownloadError as exc:
+        if not downloader.reused_lookup:
+            raise
+        logger.info("job %s: the offer's addresses failed (%s); looking up again", request.id, exc)
+        downloader = fetching.downloaders(request.url, request.resolution, request.kind)
+        await _fetch_and_send(job, fetching, downloader)
+
+
+async def _fetch_and_send(job: JobContext, fetching: Fetching, downloader: Downloader) -> None:
+    request = job.request
     folder = fetching.work_dir / str(request.id)
     folder.mkdir(parents=True, exist_ok=True)
-    if worth_streaming(request, fetching.limit_bytes) and await stream_and_send(
+    if worth_streaming(request) and await stream_and_send(
         job, downloader, fetching.senders, folder, fetching.limit_bytes
     ):
         return

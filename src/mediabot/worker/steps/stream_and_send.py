@@ -1,4 +1,5 @@
-"""Step: deliver a large file in parts cut straight from the source, no full download."""
+"""Step: deliver straight from the source, no full download: one file streamed whole while
+it is fetched, or parts cut while it arrives."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import time
 from pathlib import Path
 
 from mediabot import metrics
-from mediabot.domain.enums import RequestState
-from mediabot.domain.media import TITLE_MAX_CHARS
+from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.media import TITLE_MAX_CHARS, DownloadProgress, ProgressCallback
 from mediabot.senders.base import DeliveryError
+from mediabot.senders.streamed import may_fit
 from mediabot.telegram import texts
 from mediabot.worker.ports import Downloader, Senders
 from mediabot.worker.request import Request
@@ -20,18 +22,28 @@ from mediabot.worker.steps.record import finish_delivery, part_recorder, resume_
 logger = logging.getLogger(__name__)
 
 
-def worth_streaming(request: Request, limit_bytes: int) -> bool:
-    """Whether the offer's size estimate says the file needs parts anyway.
+def worth_streaming(request: Request) -> bool:
+    """Whether the request is for a video or a sound, which the source may stream.
 
-    Then cutting straight from the source while earlier parts upload saves the time and
-    the disk of a full download; small files are simply downloaded. A playlist's item has
-    no offer of its own (the playlist was offered, not each item): the source is asked,
-    `stream_and_send` then streams only what turns out to need parts.
+    A file that fits one upload goes up while it is fetched, a larger one in parts cut
+    while it arrives: either saves the time (and the disk) of a full download. What the
+    source's formats do not allow (`locate_streams` says None) is downloaded instead.
     """
-    if request.offer is None:
-        return request.playlist is not None
-    estimate = request.offer.estimated_bytes(request.kind, request.resolution)
-    return estimate is not None and estimate > limit_bytes
+    return request.kind in (MediaKind.VIDEO, MediaKind.AUDIO)
+
+
+def _fetching_shown(job: JobContext) -> ProgressCallback:
+    """The status of a file fetched while it goes up: the fetching as a download, then
+    (all of it fetched, the rest going up) the upload."""
+
+    def show(progress: DownloadProgress) -> None:
+        total = progress.total_bytes
+        if total and progress.downloaded_bytes >= total:
+            job.status.show_upload(0, 1)
+        else:
+            job.status.on_download(progress)
+
+    return show
 
 
 async def stream_and_send(
@@ -44,26 +56,36 @@ async def stream_and_send(
     """
     request = job.request
     plan = await downloader.locate_streams(folder)
-    if plan is None or (plan.estimated_bytes is not None and plan.estimated_bytes <= limit_bytes):
+    if plan is None:
         return False
-    logger.info("job %s: streaming %s bytes in parts", request.id, plan.estimated_bytes)
-    await job.move(
-        RequestState.UPLOADING,
-        title=texts.plain(plan.title or request.title, TITLE_MAX_CHARS) or None,
-        duration_s=plan.duration_s,
-        size_bytes=plan.estimated_bytes,
-    )
-    estimated_parts = (
-        math.ceil(plan.estimated_bytes / limit_bytes) if plan.estimated_bytes else None
-    )
-    job.status.show_upload(request.delivered_parts, estimated_parts)
+    resume = await resume_point(job)
+    described = {
+        "title": texts.plain(plan.title or request.title, TITLE_MAX_CHARS) or None,
+        "duration_s": plan.duration_s,
+        "size_bytes": plan.estimated_bytes,
+    }
+    whole = resume is None and may_fit(plan.estimated_bytes, limit_bytes)
+    if whole:
+        # one file, fetched while it goes up: downloading while it is fetched (what the
+        # user waits for, shown by `progress`), uploading once it is all fetched
+        logger.info("job %s: streaming %s bytes as one file", request.id, plan.estimated_bytes)
+        await job.move(RequestState.DOWNLOADING, **described)
+    else:
+        logger.info("job %s: streaming %s bytes in parts", request.id, plan.estimated_bytes)
+        await job.move(RequestState.UPLOADING, **described)
+        estimated_parts = (
+            math.ceil(plan.estimated_bytes / limit_bytes) if plan.estimated_bytes else None
+        )
+        job.status.show_upload(request.delivered_parts, estimated_parts)
     sender = senders.stream(
         plan,
         job.target(plan.title),
         folder,
         part_recorder(job),
-        await resume_point(job),
+        resume,
         request.form,
+        progress=_fetching_shown(job),
+        on_fetched=lambda: job.move(RequestState.UPLOADING),
     )
     started = time.monotonic()
     try:

@@ -1,0 +1,97 @@
+"""What a lookup found, kept with the offer: a press soon after extracts nothing again.
+
+Every extraction goes through `Downloader._extract_info` (yt-dlp's `extract_info`), which
+the tests count; the offer goes through its JSON form, as the database keeps it.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mediabot.domain.offer import Offer
+from mediabot.downloaders import DownloadOptions, get_resolutions, make_downloader
+from mediabot.downloaders.base import Downloader
+from mediabot.downloaders.found import FOUND_TTL_S, fresh, keep
+from mediabot.downloaders.ytdl import YtdlSession
+from tests.support.media import MediaSources
+
+pytestmark = pytest.mark.integration
+
+OPEN = DownloadOptions(allow_private_urls=True)
+
+
+@pytest.fixture
+def extractions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs yt-dlp is asked to extract, in order."""
+    seen: list[str] = []
+    original = Downloader._extract_info.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Downloader], url: str, session: YtdlSession) -> dict[str, Any]:
+        seen.append(url)
+        return original(cls, url, session)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Downloader, "_extract_info", classmethod(counted))
+    return seen
+
+
+async def _stored_offer(url: str) -> Offer:
+    options = await get_resolutions(url, OPEN)
+    return Offer.model_validate(Offer.of(options).model_dump(mode="json"))
+
+
+async def test_a_press_on_a_fresh_offer_streams_without_a_second_extraction(
+    media: MediaSources, extractions: list[str]
+) -> None:
+    offer = await _stored_offer(media.long_dash_mpd)
+    assert len(extractions) == 1
+
+    downloader = make_downloader(media.long_dash_mpd, 720, options=OPEN, found=offer.found)
+    plan = await downloader.locate_streams()
+
+    assert plan is not None and len(plan.source.inputs) == 2  # type: ignore[union-attr]
+    assert downloader.reused_lookup
+    assert len(extractions) == 1
+
+
+async def test_a_press_on_a_fresh_offer_downloads_without_a_second_extraction(
+    media: MediaSources, extractions: list[str], tmp_path: Path
+) -> None:
+    offer = await _stored_offer(media.progressive_mp4)
+    result = await make_downloader(
+        media.progressive_mp4, 360, options=OPEN, found=offer.found
+    ).download(tmp_path)
+    assert result.items and result.items[0].size_bytes > 0
+    assert len(extractions) == 1
+
+
+async def test_an_old_offer_is_looked_up_again(media: MediaSources, extractions: list[str]) -> None:
+    offer = await _stored_offer(media.long_audio_m4a)
+    assert offer.found is not None
+    old = {**offer.found, "at": time.time() - FOUND_TTL_S - 1}
+    downloader = make_downloader(media.long_audio_m4a, 0, options=OPEN, found=old)
+    assert await downloader.locate_streams() is not None
+    assert not downloader.reused_lookup
+    assert len(extractions) == 2
+
+
+async def test_a_stream_declined_then_downloaded_looks_up_once(
+    media: MediaSources, extractions: list[str], tmp_path: Path
+) -> None:
+    downloader = make_downloader(media.hls_master, 360, options=OPEN)
+    await downloader.locate_streams()
+    await downloader.download(tmp_path)
+    assert len(extractions) == 1
+
+
+def test_an_address_about_to_expire_is_not_trusted() -> None:
+    now = time.time()
+    soon = {"formats": [{"url": f"https://r.example/v?expire={int(now + 60)}&x=1"}]}
+    later = {"formats": [{"url": f"https://r.example/v?expire={int(now + 3600)}"}]}
+    assert fresh(keep(soon, now), now) is None
+    assert fresh(keep(later, now), now) is not None
+    assert fresh(keep(later, now), now + FOUND_TTL_S + 1) is None
+    assert "subtitles" not in keep({"subtitles": {"en": []}, "id": "a"}, now)["info"]
