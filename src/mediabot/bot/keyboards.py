@@ -22,6 +22,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from mediabot.domain.clips import Clip
 from mediabot.domain.media import MediaOptions
 from mediabot.domain.playlist import PLAYLIST_HEIGHTS
 from mediabot.i18n import SUPPORTED_LOCALES, _
@@ -132,6 +133,35 @@ def choices_keyboard(
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def clip_rows(
+    clip_offer_id: uuid.UUID, options: MediaOptions, clip: Clip
+) -> list[list[InlineKeyboardButton]]:
+    """The choices of a clip, each marked ✂ (the offer's text says which range): one per
+    resolution and audio only, with the clip's share of the whole's estimated size."""
+    share = clip.length_s(options.duration_s) / options.duration_s if options.duration_s else None
+
+    def size(whole: int | None) -> str:
+        return format_size(int(whole * share) if whole and share else None)
+
+    buttons = [
+        InlineKeyboardButton(
+            text=f"✂ {resolution.height}p · {size(resolution.estimated_bytes)}",
+            callback_data=ChoiceData(
+                request_id=clip_offer_id, choice=Choice.VIDEO, height=resolution.height
+            ).pack(),
+        )
+        for resolution in options.resolutions
+    ]
+    if options.has_audio:
+        buttons.append(
+            InlineKeyboardButton(
+                text=f"✂ 🎵 · {size(options.audio_estimated_bytes)}",
+                callback_data=ChoiceData(request_id=clip_offer_id, choice=Choice.AUDIO).pack(),
+            )
+        )
+    return [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
 
 
 class PlaylistChoice(StrEnum):

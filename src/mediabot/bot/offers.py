@@ -21,14 +21,16 @@ from aiogram.types import (
 )
 from aiogram.types.inline_query_result_union import InlineQueryResultUnion
 
-from mediabot.bot import texts
+from mediabot.bot import clip_texts, texts
 from mediabot.bot.keyboards import (
     choices_keyboard,
+    clip_rows,
     format_size,
     playlist_keyboard,
     whole_playlist_row,
 )
 from mediabot.db.models import File
+from mediabot.domain.clips import ClipOffer, ClipRangeError
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.inline import InlineChoice
 from mediabot.domain.media import MediaOptions
@@ -67,13 +69,22 @@ class OfferView:
         offer_id: uuid.UUID,
         options: MediaOptions,
         beside: tuple[uuid.UUID, int] | None,
+        clip: ClipOffer | None = None,
     ) -> tuple[str, InlineKeyboardMarkup]:
-        """A video's offer; `beside`: the playlist its link names (its offer id, its size)."""
+        """A video's offer; `beside`: the playlist its link names (its offer id, its size);
+        `clip`: the clip asked of it, offered in rows of ✂ choices of its own."""
         extra_rows = []
+        text = texts.choose(options.title)
+        if clip is not None:
+            extra_rows.extend(clip_rows(clip.offer_id, options, clip.clip))
+            text = f"{text}\n{clip_texts.clip_offered(clip.clip)}"
         if beside is not None:
             playlist_id, count = beside
             extra_rows.append(whole_playlist_row(playlist_id, texts.whole_playlist(count)))
-        return texts.choose(options.title), choices_keyboard(offer_id, options, extra_rows)
+        return text, choices_keyboard(offer_id, options, extra_rows)
+
+    def clip_refused(self, refusal: ClipRangeError) -> str:
+        return clip_texts.clip_refused(refusal)
 
     def playlist_offer(
         self, playlist_id: uuid.UUID, options: PlaylistOptions

@@ -15,7 +15,7 @@ import io
 import logging
 import uuid
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -50,6 +50,11 @@ _LIST_PROBLEMS = {
 }
 
 
+def _is_link_list(message: Message) -> bool:
+    document = message.document
+    return document is not None and is_link_list(document.file_name, document.mime_type)
+
+
 @router.message(HasLinks(MAX_LINKS), ~ForOtherBot())
 @router.edited_message(HasLinks(MAX_LINKS), ~ForOtherBot())
 async def offer_choices(
@@ -70,7 +75,7 @@ async def offer_choices(
         await _say_what_was_left(message, links.truncated, links.clip_refusal)
 
 
-@router.message(F.document.func(lambda d: is_link_list(d.file_name, d.mime_type)), ~ForOtherBot())
+@router.message(_is_link_list, ~ForOtherBot())
 async def read_link_list(
     message: Message,
     bot: Bot,
