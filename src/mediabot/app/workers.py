@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -23,14 +24,18 @@ from mediabot.bot.keyboards import cancel_keyboard, playlist_cancel_keyboard
 from mediabot.bot.offers import OfferView
 from mediabot.config import Settings
 from mediabot.db.lookups import LookupRequests, SharedLookups
+from mediabot.domain.clips import Clip
 from mediabot.downloaders.cookies import check_cookies_files
 from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.registry import make_downloader
+from mediabot.downloaders.subtitles import SubtitleTrack
 from mediabot.queue.base import JobQueue
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker.lookup_find import Finder, identity
 from mediabot.worker.lookup_pool import LookupPool
 from mediabot.worker.lookup_replies import TelegramReplies
+from mediabot.worker.lookup_subtitles import FetchSubtitles, SubtitleReplies
 from mediabot.worker.lookups import LookupLane, LookupWorker
 from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.recovery import Recovery
@@ -96,7 +101,12 @@ def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
             shared=SharedLookups(parts.engine),
             find=find,
             replies=TelegramReplies(
-                parts.bot, parts.sessions, OfferView(), parts.admin_alerts, settings.storage_chat_id
+                parts.bot,
+                parts.sessions,
+                OfferView(),
+                parts.admin_alerts,
+                settings.storage_chat_id,
+                SubtitleReplies(parts.bot, _subtitles_fetch(settings), OfferView()),
             ),
             owner=parts.owner,
             identity=identity,
@@ -104,6 +114,22 @@ def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
             lookup_timeout_s=settings.lookup_timeout_s + 5.0,
         )
     )
+
+
+def _subtitles_fetch(settings: Settings) -> FetchSubtitles:
+    """Subtitles fetched by the link's downloader, under the settings' download rules."""
+    options = DownloadOptions.from_settings(settings)
+
+    async def fetch(url: str, language: str, path: Path, clip: Clip | None) -> SubtitleTrack | None:
+        downloader = make_downloader(url, None, options=options)
+        return await downloader.fetch_subtitles(
+            path,
+            language,
+            start_s=clip.start_s if clip else 0.0,
+            end_s=clip.end_s if clip else None,
+        )
+
+    return fetch
 
 
 async def start_workers(parts: WorkerParts, *, recover_all: bool) -> Workers:

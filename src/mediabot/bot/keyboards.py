@@ -22,6 +22,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from mediabot.bot import clip_texts
 from mediabot.domain.clips import Clip
 from mediabot.domain.media import MediaOptions
 from mediabot.domain.playlist import PLAYLIST_HEIGHTS
@@ -57,6 +58,8 @@ class Choice(StrEnum):
     VIDEO = "v"
     AUDIO = "a"
     PHOTO = "p"
+    SUBTITLES = "s"
+    """The source's subtitles as an `.srt` (of the clip, on a clip's offer)."""
     CANCEL = "x"
 
 
@@ -123,6 +126,8 @@ def choices_keyboard(
                 )
             ]
         )
+    if options.has_subtitles:
+        rows.append([subtitles_button(request_id, clip_texts.subtitles_button())])
     rows.extend(extra_rows or [])
     rows.append(
         [
@@ -161,7 +166,16 @@ def clip_rows(
                 callback_data=ChoiceData(request_id=clip_offer_id, choice=Choice.AUDIO).pack(),
             )
         )
+    if options.has_subtitles:
+        buttons.append(subtitles_button(clip_offer_id, "✂ 💬"))
     return [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
+
+
+def subtitles_button(offer_id: uuid.UUID, text: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text,
+        callback_data=ChoiceData(request_id=offer_id, choice=Choice.SUBTITLES).pack(),
+    )
 
 
 class PlaylistChoice(StrEnum):

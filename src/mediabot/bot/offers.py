@@ -86,6 +86,12 @@ class OfferView:
     def clip_refused(self, refusal: ClipRangeError) -> str:
         return clip_texts.clip_refused(refusal)
 
+    def subtitles_caption(self, language: str, automatic: bool) -> str:
+        return clip_texts.subtitles_caption(language, automatic)
+
+    def no_subtitles(self) -> str:
+        return clip_texts.no_subtitles()
+
     def playlist_offer(
         self, playlist_id: uuid.UUID, options: PlaylistOptions
     ) -> tuple[str, InlineKeyboardMarkup]:

@@ -40,6 +40,8 @@ class MediaOptions:
     audio_estimated_bytes: int | None = None
     photo_count: int = 0
     is_collection: bool = False
+    has_subtitles: bool = False
+    """The source has subtitles or recognised speech that can be sent as SRT."""
 
     @property
     def heights(self) -> tuple[int, ...]:

@@ -51,6 +51,7 @@ from mediabot.i18n import use_locale
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable
 from mediabot.telegram.flood import answer_deadline
+from mediabot.worker.lookup_subtitles import SubtitleReplies
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class TelegramReplies:
     view: OfferView
     admin_alerts: AdminAlerts
     storage_chat_id: int | None = None
+    subtitles: SubtitleReplies | None = None
+    """Answers the presses on "subtitles" (None: not offered by this worker)."""
 
     async def placeholders(self, request: LookupRequest, links: list[int]) -> list[int | None]:
         shown: list[int | None] = [None] * len(request.urls)
@@ -123,6 +126,10 @@ class TelegramReplies:
         with use_locale(request.locale):
             if request.kind == LookupKind.INLINE:
                 await self._answer_inline(request, outcomes[0])
+                return
+            if request.kind == LookupKind.SUBTITLES:
+                if self.subtitles is not None:
+                    await self.subtitles.answer(request)
                 return
             with answer_deadline(request.created_at + _ANSWER_WINDOW_S):
                 await self._answer_links(request, outcomes)

@@ -133,6 +133,23 @@ class AskLookup:
             return None
         return await self.for_links(place, urls, clips)
 
+    async def for_subtitles(self, place: LinksPlace, url: str, clip: Clip | None) -> uuid.UUID:
+        """Ask for the subtitles of `url` (cut to `clip`) to be sent to the chat of
+        `place`, replying to its message (the offer pressed)."""
+        request = LookupRequest(
+            kind=LookupKind.SUBTITLES,
+            user_id=place.user_row_id,
+            chat_id=place.chat_row_id,
+            telegram_chat_id=place.telegram_chat_id,
+            message_id=place.message_id,
+            message_thread_id=place.thread_id,
+            in_group=place.in_group,
+            urls=[url],
+            clips=[clip.key] if clip is not None else None,
+            locale=place.locale,
+        )
+        return await self._ask(request)
+
     async def for_inline_query(
         self, user_row_id: uuid.UUID, query_id: str, url: str, locale: str
     ) -> Sequence[File]:
