@@ -123,3 +123,12 @@ async def test_an_edit_is_asked_for_only_when_its_links_or_clips_changed() -> No
     assert await ask.for_edited(PLACE, ["https://a.example/2"], [Clip(5, 9)]) is None
     assert await ask.for_edited(PLACE, [first]) is not None  # back to the first: differs
     assert len(records.recorded) == 4 and len(lane.published) == 4
+
+
+async def test_subtitles_are_asked_for_the_offers_link_and_clip() -> None:
+    records, lane = FakeRecords(), FakeLane()
+    await AskLookup(records, lane).for_subtitles(PLACE, "https://a.example/1", Clip(5, 9))
+    [request] = records.recorded
+    assert request.kind == LookupKind.SUBTITLES
+    assert (request.urls, request.clips) == (["https://a.example/1"], ["5-9"])
+    assert request.message_id == PLACE.message_id and len(lane.published) == 1

@@ -89,20 +89,7 @@ class AskLookup:
     ) -> uuid.UUID:
         """Ask for the links of one message to be looked up and answered in its chat;
         `clips`: the clip asked of each link (None: the whole video)."""
-        asked = Asked.of(urls, clips)
-        request = LookupRequest(
-            kind=LookupKind.MESSAGE,
-            user_id=place.user_row_id,
-            chat_id=place.chat_row_id,
-            telegram_chat_id=place.telegram_chat_id,
-            message_id=place.message_id,
-            message_thread_id=place.thread_id,
-            in_group=place.in_group,
-            urls=asked.urls,
-            clips=asked.clips if any(asked.clips) else None,
-            locale=place.locale,
-        )
-        return await self._ask(request)
+        return await self._ask(_in_chat(LookupKind.MESSAGE, place, Asked.of(urls, clips)))
 
     async def for_message(
         self,
@@ -136,19 +123,7 @@ class AskLookup:
     async def for_subtitles(self, place: LinksPlace, url: str, clip: Clip | None) -> uuid.UUID:
         """Ask for the subtitles of `url` (cut to `clip`) to be sent to the chat of
         `place`, replying to its message (the offer pressed)."""
-        request = LookupRequest(
-            kind=LookupKind.SUBTITLES,
-            user_id=place.user_row_id,
-            chat_id=place.chat_row_id,
-            telegram_chat_id=place.telegram_chat_id,
-            message_id=place.message_id,
-            message_thread_id=place.thread_id,
-            in_group=place.in_group,
-            urls=[url],
-            clips=[clip.key] if clip is not None else None,
-            locale=place.locale,
-        )
-        return await self._ask(request)
+        return await self._ask(_in_chat(LookupKind.SUBTITLES, place, Asked.of([url], [clip])))
 
     async def for_inline_query(
         self, user_row_id: uuid.UUID, query_id: str, url: str, locale: str
@@ -174,6 +149,22 @@ class AskLookup:
         if await self.publish(Job(request_id)):
             logger.info("lookup %s: %d link(s) asked for", request_id, len(request.urls))
         return request_id
+
+
+def _in_chat(kind: LookupKind, place: LinksPlace, asked: Asked) -> LookupRequest:
+    """A request whose answer goes to the chat of `place`, replying to its message."""
+    return LookupRequest(
+        kind=kind,
+        user_id=place.user_row_id,
+        chat_id=place.chat_row_id,
+        telegram_chat_id=place.telegram_chat_id,
+        message_id=place.message_id,
+        message_thread_id=place.thread_id,
+        in_group=place.in_group,
+        urls=asked.urls,
+        clips=asked.clips if any(asked.clips) else None,
+        locale=place.locale,
+    )
 
 
 @dataclass(frozen=True, slots=True)
