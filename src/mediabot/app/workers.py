@@ -107,6 +107,7 @@ def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
                 parts.admin_alerts,
                 settings.storage_chat_id,
                 SubtitleReplies(parts.bot, _subtitles_fetch(settings), OfferView()),
+                max_duration_s=settings.max_duration_s,
             ),
             owner=parts.owner,
             identity=identity,

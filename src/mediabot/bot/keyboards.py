@@ -171,6 +171,17 @@ def clip_rows(
     return [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
 
 
+def clip_only_keyboard(
+    offer_id: uuid.UUID, clip_rows: list[list[InlineKeyboardButton]]
+) -> InlineKeyboardMarkup:
+    """The offer of a video over the duration limit: its clip's choices and ✖."""
+    cancel = InlineKeyboardButton(
+        text=_("✖ Cancel"),
+        callback_data=ChoiceData(request_id=offer_id, choice=Choice.CANCEL).pack(),
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[*clip_rows, [cancel]])
+
+
 def subtitles_button(offer_id: uuid.UUID, text: str) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         text=text,

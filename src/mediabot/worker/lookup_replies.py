@@ -46,7 +46,7 @@ from mediabot.domain.lookups import Found, LookupKind, Outcome, Refused
 from mediabot.domain.media import TITLE_MAX_CHARS, MediaOptions
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistOptions
-from mediabot.downloaders.errors import DownloadError, SitePushBackError, rebuild
+from mediabot.downloaders.errors import DownloadError, SitePushBackError, TooLongError, rebuild
 from mediabot.i18n import use_locale
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable
@@ -81,8 +81,11 @@ class OfferView(Protocol):
         options: MediaOptions,
         beside: tuple[uuid.UUID, int] | None,
         clip: ClipOffer | None = None,
+        *,
+        whole: bool = True,
     ) -> tuple[str, InlineKeyboardMarkup]: ...
     def clip_refused(self, refusal: ClipRangeError) -> str: ...
+    def too_long(self, max_duration_s: int, clip: Clip | None) -> str: ...
     def playlist_offer(
         self, playlist_id: uuid.UUID, options: PlaylistOptions
     ) -> tuple[str, InlineKeyboardMarkup]: ...
@@ -110,6 +113,9 @@ class TelegramReplies:
     storage_chat_id: int | None = None
     subtitles: SubtitleReplies | None = None
     """Answers the presses on "subtitles" (None: not offered by this worker)."""
+    max_duration_s: int | None = None
+    """The duration limit, applied here to the whole or to the clip asked (the lookups
+    tell a video's length whatever its limit: `lookup_pool`)."""
 
     async def placeholders(self, request: LookupRequest, links: list[int]) -> list[int | None]:
         shown: list[int | None] = [None] * len(request.urls)
@@ -181,6 +187,10 @@ class TelegramReplies:
             await self._say(request, shown_on, self.view.nothing_to_offer())
             return
         clip = await self._clip_within(request, clip, options)
+        whole = not self._too_long(options.duration_s)
+        if not whole and (clip is None or self._too_long(clip.length_s(options.duration_s or 0))):
+            await self._say(request, shown_on, self.view.too_long(self.max_duration_s or 0, clip))
+            return
         async with self.sessions() as session:
             offer = await record_offer(session, request.chat_id, request, url, options, shown_on)
             clip_offer = None
@@ -201,9 +211,15 @@ class TelegramReplies:
         offered_clip = None
         if clip_offer is not None and clip is not None:
             offered_clip = ClipOffer(clip_offer.id, clip)
-        text, markup = self.view.media_offer(offer.id, options, playlist_row, offered_clip)
+        text, markup = self.view.media_offer(
+            offer.id, options, playlist_row, offered_clip, whole=whole
+        )
         shown = await self._say(request, shown_on, text, markup)
         await self._moved(shown, shown_on, offer, clip_offer, beside)
+
+    def _too_long(self, duration_s: float | None) -> bool:
+        limit = self.max_duration_s
+        return limit is not None and duration_s is not None and duration_s > limit
 
     async def _clip_within(
         self, request: LookupRequest, clip: Clip | None, options: MediaOptions
@@ -342,6 +358,9 @@ class TelegramReplies:
             return
         if not options.resolutions and not options.has_audio:
             await self._inline(request, [], self.view.nothing_to_offer())
+            return
+        if self._too_long(options.duration_s):
+            await self._inline(request, [], self.view.refused(TooLongError()))
             return
         assert self.storage_chat_id is not None and request.user_id is not None
         async with self.sessions() as session:

@@ -339,6 +339,12 @@ class FakeDownloaders:
             raise self.available
         return self.available
 
+    def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+        return self(url, resolution, kind)
+
+    def clip_over_limit(self, clip_s: float) -> bool:
+        return False
+
 
 @dataclass
 class World:

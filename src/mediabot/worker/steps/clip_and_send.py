@@ -6,8 +6,8 @@ cut from only the bytes it needs, straight from the streams the downloaders loca
 (`media.clips.cutter.cut_clip`: DASH/HLS fragments in range, byte ranges of a progressive
 file found through its index), without re-encoding: it starts at the keyframe at or before
 the asked time. A source that cannot be read that way is downloaded whole and the clip cut
-from the local file. The clip is then sent like any downloaded file (in parts when over
-the upload limit).
+from the local file. `MAX_DURATION_MIN` applies to the clip, not to the video. The clip is
+then sent like any downloaded file (in parts when over the upload limit).
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from mediabot import metrics
 from mediabot.domain.clips import Clip, ClipRangeError
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS, DownloadResult, MediaFacts, MediaItem
-from mediabot.downloaders.errors import DownloadError
+from mediabot.downloaders.errors import DownloadError, TooLongError
 from mediabot.i18n import N_
 from mediabot.media.clips.cutter import ClipFile, cut_clip
 from mediabot.media.parts import SplitError
 from mediabot.media.probe import probe
 from mediabot.media.sources import SplitSource
 from mediabot.telegram import texts
-from mediabot.worker.ports import Downloader
 from mediabot.worker.steps.context import JobContext
 from mediabot.worker.steps.fetch_and_send import Fetching
 from mediabot.worker.steps.record import finish_delivery, part_recorder, resume_point
@@ -44,11 +43,10 @@ async def clip_and_send(job: JobContext, fetching: Fetching, clip: Clip) -> None
     download's and Telegram's errors, for the caller to settle.
     """
     request = job.request
-    downloader = fetching.downloaders(request.url, request.resolution, request.kind)
     folder = fetching.work_dir / str(request.id)
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        facts, cut = await _cut(job, downloader, clip, folder)
+        facts, cut = await _cut(job, fetching, clip, folder)
     except ClipRangeError as exc:
         raise DownloadError(PAST_END, detail=str(exc)) from exc
     logger.info(
@@ -100,10 +98,14 @@ async def clip_and_send(job: JobContext, fetching: Fetching, clip: Clip) -> None
 
 
 async def _cut(
-    job: JobContext, downloader: Downloader, clip: Clip, folder: Path
+    job: JobContext, fetching: Fetching, clip: Clip, folder: Path
 ) -> tuple[MediaFacts, ClipFile]:
     """The clip cut from the located streams, else from the whole source downloaded."""
+    request = job.request
+    downloader = fetching.downloaders.for_clip(request.url, request.resolution, request.kind)
     plan = await downloader.locate_streams(folder)
+    if plan is not None and plan.duration_s is not None:
+        _check_length(fetching, clip, plan.duration_s)
     if plan is not None:
         try:
             return plan, await cut_clip(plan.source, clip, folder)
@@ -111,6 +113,8 @@ async def _cut(
             logger.info("job %s: clip not cut from the streams (%s)", job.request.id, exc)
     whole_folder = folder / "whole"
     whole = await downloader.download(whole_folder, progress=job.status.on_download)
+    if whole.duration_s is not None:
+        _check_length(fetching, clip, whole.duration_s)
     inputs = tuple(
         item.path for item in whole.items if item.kind in (MediaKind.VIDEO, MediaKind.AUDIO)
     )
@@ -119,3 +123,9 @@ async def _cut(
         return whole, await cut_clip(source, clip, folder)
     finally:
         shutil.rmtree(whole_folder, ignore_errors=True)
+
+
+def _check_length(fetching: Fetching, clip: Clip, video_s: float) -> None:
+    """The duration limit applies to the clip, not to the video it is cut from."""
+    if fetching.downloaders.clip_over_limit(clip.length_s(video_s)):
+        raise TooLongError(detail=f"clip {clip.key} of {video_s:.0f} s")
