@@ -88,3 +88,24 @@ async def test_a_clip_is_cut_from_its_own_bytes_and_then_served_from_the_cache(
     assert resent.result["video"]["file_id"] == sent.result["video"]["file_id"]
     assert _media_bytes(media_requests, served_before) == 0
     assert "attach://" not in json.dumps(resent.params)
+
+
+@pytest.mark.parametrize(
+    ("asked", "said"),
+    [
+        ("2:05-1:20", "ends before it starts"),
+        ("1:20-1:20", "is empty"),
+        ("1:75-2:05", "can't read the times"),
+        ("20:00-20:30", "starts after the end of the video (9:59)"),  # 599.98 s
+    ],
+)
+async def test_a_range_that_cannot_be_cut_gets_a_plain_answer_and_the_whole_is_offered(
+    asked: str, said: str, bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    chat = Conversation(fake_telegram)
+    since = chat.say(f"{media.clip['dash']} {asked}")
+    answer = await chat.final_text(since, said, within=30)
+    assert "inline_keyboard" not in answer.params.get("reply_markup", "")
+    keyboard = await chat.keyboard(since)
+    assert not any(text.startswith("✂") for text in keyboard.buttons)
+    assert any(text.startswith("🎵") for text in keyboard.buttons)
