@@ -232,6 +232,7 @@ async def bench(
                 ),
                 owner="bench-worker",
                 placeholder_after_s=PLACEHOLDER_AFTER_S,
+                placeholder_grace_s=PLACEHOLDER_AFTER_S,
             )
         ),
     )

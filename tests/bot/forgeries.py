@@ -13,10 +13,13 @@ from mediabot.bot.keyboards import (
     HistoryAction,
     HistoryData,
     LanguageData,
+    OtherChoicesData,
     PlaylistChoice,
     PlaylistData,
     QueueCancelData,
+    SettingsData,
 )
+from mediabot.domain.preferences import DefaultChoice, DeliveryForm
 
 _ID = uuid.UUID("0123456789abcdef0123456789abcdef")
 VALID: list[CallbackData] = [
@@ -28,6 +31,9 @@ VALID: list[CallbackData] = [
     HistoryData(action=HistoryAction.SEND, request_id=_ID),
     HistoryData(action=HistoryAction.PAGE, page=3),
     LanguageData(locale="ru"),
+    OtherChoicesData(request_id=_ID),
+    SettingsData(user_id=4242, default=DefaultChoice.UP_TO_720),
+    SettingsData(user_id=4242, form=DeliveryForm.DOCUMENT),
 ]
 """A press of each kind the bot makes (every callback-data class has one here)."""
 

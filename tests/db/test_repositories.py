@@ -152,11 +152,7 @@ async def test_queue_position_counts_the_requests_ahead(
 ) -> None:
     ids: list[uuid.UUID] = []
     for n in range(3):
-        async with sessions.begin() as session:
-            offer = await _offer(session, telegram_id=100 + n, key=f"youtube:q{n}")
-            await FileRepository(session).choose(offer.id, MediaKind.AUDIO, None)
-            await FileRepository(session).set_state(offer.id, RequestState.QUEUED)
-            ids.append(offer.id)
+        ids.append(await _queued(sessions, 100 + n, f"youtube:q{n}"))
         await asyncio.sleep(0.01)
     async with sessions() as session:
         repository = FileRepository(session)

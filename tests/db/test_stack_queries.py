@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot import texts
 from mediabot.bot.adapters import database_ports
-from mediabot.bot.usecases.choose import Chosen, Pick, choose
+from mediabot.bot.usecases.choose import Chosen, choose
 from mediabot.bot.usecases.limits import Limits, StackFull
 from mediabot.db.base import utcnow
 from mediabot.db.models import File, FilePart
@@ -22,7 +22,7 @@ from mediabot.db.repositories import (
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.media import Progress
-from mediabot.domain.offer import Offer
+from mediabot.domain.offer import Offer, Pick
 from mediabot.worker.adapters import DatabaseRequests
 from tests.support.rows import add_request
 

@@ -115,9 +115,9 @@ async def test_every_dashboard_panel_gets_data(
     assert await asyncio.to_thread(stat, "Bot processes up") == 1
     assert await asyncio.to_thread(stat, "Workers up") == 2
     assert await asyncio.to_thread(stat, "429s, last hour") > 0
-    shared = 'sum(mediabot_lookups_shared_total{job="bot"})'
+    shared = 'sum(mediabot_lookups_shared_total{job="worker"})'
     assert await asyncio.to_thread(prometheus.wait_for, shared) == [len(rounds)]
-    looked_up = 'sum(mediabot_lookup_seconds_count{job="bot", outcome="found"})'
+    looked_up = 'sum(mediabot_lookup_seconds_count{job="worker", outcome="found"})'
     assert await asyncio.to_thread(prometheus.wait_for, looked_up) == [len(rounds)]
 
     # The alert rules evaluate on these series without an error, and none fires.

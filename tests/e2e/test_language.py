@@ -37,7 +37,7 @@ def test_the_command_menus_are_set_per_scope_and_language(
     groups_ru = {
         c["command"]: c["description"] for c in fake_telegram.commands("all_group_chats", "ru")
     }
-    assert set(private_en) == {"start", "help", "queue", "history", "language"}
+    assert set(private_en) == {"start", "help", "queue", "history", "language", "settings"}
     assert private_en["language"] == "Choose the language"
     assert private_ru["language"] == "Выбрать язык"
     assert "dl" in groups_ru and groups_ru["dl"].startswith("Скачать")

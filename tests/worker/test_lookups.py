@@ -146,3 +146,19 @@ async def test_one_link_from_many_requests_on_two_workers_is_looked_up_once(
     await asyncio.gather(*handling)
     assert len(finders[0].looked_up) + len(finders[1].looked_up) == 1
     assert sorted(request_id for request_id, _ in replies.answers) == sorted(requests)
+
+
+async def test_a_restart_publishes_the_pending_requests_again(engine: AsyncEngine) -> None:
+    """`mediabot run` restarted: its in-process queue lost the jobs, the database has them."""
+    replies = FakeReplies()
+    worker = _worker(engine, FakeFinder(), replies, "w-after-restart")
+    pending = await _request(engine, "https://a.example/pending")
+    answered = await _request(engine, "https://a.example/answered")
+    await worker.handle(Job(answered))
+    published: list[Job] = []
+
+    async def publish(job: Job) -> None:
+        published.append(job)
+
+    assert await worker.recover(publish) == 1
+    assert published == [Job(pending)]

@@ -153,6 +153,8 @@ async def start_workers(parts: WorkerParts, *, recover_all: bool) -> Workers:
     workers.pool = lookup_pool(settings)
     await workers.pool.warm()
     lookups = lookup_worker(parts, workers.pool)
+    if recover_all:  # the in-process queue: the last run's lookup jobs died with it
+        await lookups.recover(parts.lookup_queue.publish)
     await lookups.sweep()
     workers.background.append(asyncio.create_task(lookups.sweep_forever(LOOKUP_SWEEP_EVERY_S)))
     workers.running.extend(

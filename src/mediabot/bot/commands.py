@@ -23,12 +23,14 @@ _PRIVATE = (
     ("queue", N_("Your requests in progress")),
     ("history", N_("Files you got, to send again")),
     ("language", N_("Choose the language")),
+    ("settings", N_("Your default choice and how files come")),
 )
 _GROUP = (
     ("dl", N_("Download a link: /dl <link>")),
     ("queue", N_("Your requests in progress")),
     ("history", N_("Files you got, to send again")),
     ("language", N_("Choose the language")),
+    ("settings", N_("Your default choice and how files come")),
     ("help", N_("How to use me")),
 )
 

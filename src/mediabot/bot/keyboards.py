@@ -25,7 +25,9 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from mediabot.bot import clip_texts
 from mediabot.domain.clips import Clip
 from mediabot.domain.media import MediaOptions
+from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PLAYLIST_HEIGHTS
+from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
 from mediabot.i18n import SUPPORTED_LOCALES, _
 
 _HEX_UUID = re.compile(r"[0-9a-f]{32}")
@@ -48,10 +50,19 @@ def _digits(value: object) -> object:
     return value
 
 
+def _telegram_id(value: object) -> object:
+    """A packed Telegram user id (plain decimal digits, no sign); any other text is refused."""
+    if isinstance(value, str) and not re.fullmatch(r"[1-9][0-9]{0,15}", value):
+        raise ValueError("a Telegram id is plain decimal digits")
+    return value
+
+
 HexId = Annotated[uuid.UUID, BeforeValidator(_hex_uuid)]
 """A row's id in callback data: packed as its hex, parsed back strictly."""
 Count = Annotated[int, BeforeValidator(_digits), Field(ge=0, le=10_000)]
 """A height or a page number in callback data."""
+TelegramId = Annotated[int, BeforeValidator(_telegram_id), Field(ge=1, le=2**53)]
+"""A Telegram user's id in callback data."""
 
 
 class Choice(StrEnum):
@@ -88,24 +99,31 @@ def choices_keyboard(
     options: MediaOptions,
     extra_rows: list[list[InlineKeyboardButton]] | None = None,
 ) -> InlineKeyboardMarkup:
+    """The keyboard of a link's options (see `offer_keyboard`)."""
+    return offer_keyboard(request_id, Offer.of(options), extra_rows)
+
+
+def offer_keyboard(
+    request_id: uuid.UUID,
+    offer: Offer,
+    extra_rows: list[list[InlineKeyboardButton]] | None = None,
+) -> InlineKeyboardMarkup:
     """One button per resolution with its estimated size, audio only, `extra_rows` (the
     playlist a video link also names), and cancel."""
     rows: list[list[InlineKeyboardButton]] = []
     video_buttons = [
         InlineKeyboardButton(
-            text=f"{resolution.height}p · {format_size(resolution.estimated_bytes)}",
+            text=f"{height}p · {format_size(offer.sizes.get(height))}",
             callback_data=ChoiceData(
-                request_id=request_id, choice=Choice.VIDEO, height=resolution.height
+                request_id=request_id, choice=Choice.VIDEO, height=height
             ).pack(),
         )
-        for resolution in options.resolutions
+        for height in offer.heights
     ]
     rows.extend(video_buttons[index : index + 2] for index in range(0, len(video_buttons), 2))
-    if options.photo_count and not options.resolutions:
+    if offer.photos and not offer.heights:
         label = (
-            _("Photo")
-            if options.photo_count == 1
-            else _("All {count} items").format(count=options.photo_count)
+            _("Photo") if offer.photos == 1 else _("All {count} items").format(count=offer.photos)
         )
         rows.append(
             [
@@ -115,18 +133,16 @@ def choices_keyboard(
                 )
             ]
         )
-    if options.has_audio:
+    if offer.audio:
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=_("🎵 Audio only · {size}").format(
-                        size=format_size(options.audio_estimated_bytes)
-                    ),
+                    text=_("🎵 Audio only · {size}").format(size=format_size(offer.audio_size)),
                     callback_data=ChoiceData(request_id=request_id, choice=Choice.AUDIO).pack(),
                 )
             ]
         )
-    if options.has_subtitles:
+    if offer.subtitles:
         rows.append([subtitles_button(request_id, clip_texts.subtitles_button())])
     rows.extend(extra_rows or [])
     rows.append(
@@ -241,6 +257,21 @@ def _playlist_cancel_button(playlist_id: uuid.UUID) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=_("✖ Cancel"), callback_data=data)
 
 
+class OtherChoicesData(CallbackData, prefix="m"):
+    """ "⚙ Other choices" under a request its owner's default chose: the offer's keyboard
+    again, for another choice."""
+
+    request_id: HexId
+
+
+def other_choices_keyboard(request_id: uuid.UUID) -> InlineKeyboardMarkup:
+    """The one button under a request delivered by the owner's default (/settings)."""
+    data = OtherChoicesData(request_id=request_id).pack()
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=_("⚙ Other choices"), callback_data=data)]]
+    )
+
+
 def cancel_keyboard(request_id: uuid.UUID) -> InlineKeyboardMarkup:
     """The single button shown while a request waits or runs."""
     data = ChoiceData(request_id=request_id, choice=Choice.CANCEL).pack()
@@ -339,5 +370,63 @@ def language_keyboard() -> InlineKeyboardMarkup:
                 )
                 for locale in SUPPORTED_LOCALES
             ]
+        ]
+    )
+
+
+class SettingsData(CallbackData, prefix="set"):
+    """A /settings button of the user `user_id` (their Telegram id): a new default
+    choice, or a new form of files; exactly one of the two."""
+
+    user_id: TelegramId
+    default: DefaultChoice | None = None
+    form: DeliveryForm | None = None
+
+    @model_validator(mode="after")
+    def _one_setting(self) -> Self:
+        if (self.default is None) == (self.form is None):
+            raise ValueError("a settings button changes one setting")
+        return self
+
+
+def default_label(default: DefaultChoice) -> str:
+    """A default choice as the user reads it."""
+    if default is DefaultChoice.ASK:
+        return _("Always ask")
+    if default is DefaultChoice.AUDIO:
+        return _("🎵 Audio only")
+    return _("Best up to {height}p").format(height=default.max_height)
+
+
+def form_label(form: DeliveryForm) -> str:
+    """A form of files as the user reads it."""
+    return _("▶ As video") if form is DeliveryForm.MEDIA else _("📄 As a file")
+
+
+def settings_keyboard(user_id: int, current: Preferences) -> InlineKeyboardMarkup:
+    """The /settings buttons of the user with Telegram id `user_id`, the current values
+    marked ✓: ask or audio, the heights, then the forms of files."""
+
+    def button(text: str, chosen: bool, data: SettingsData) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=f"✓ {text}" if chosen else text, callback_data=data.pack())
+
+    def default_button(default: DefaultChoice, text: str) -> InlineKeyboardButton:
+        data = SettingsData(user_id=user_id, default=default)
+        return button(text, current.default is default, data)
+
+    heights = [choice for choice in DefaultChoice if choice.max_height is not None]
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                default_button(DefaultChoice.ASK, default_label(DefaultChoice.ASK)),
+                default_button(DefaultChoice.AUDIO, default_label(DefaultChoice.AUDIO)),
+            ],
+            [default_button(choice, f"≤{choice.max_height}p") for choice in heights],
+            [
+                button(
+                    form_label(form), current.form is form, SettingsData(user_id=user_id, form=form)
+                )
+                for form in DeliveryForm
+            ],
         ]
     )

@@ -206,6 +206,7 @@ class UpdateHold:
         the broker is back.
         """
         unconfirmed = asyncio.ensure_future(self._unconfirmed(job))
+        published = True
         try:
             await self(lambda: queue.publish(job))
         except PublishFailedError:
@@ -213,14 +214,14 @@ class UpdateHold:
                 "request %s: not published before its answer was due; recovery publishes it",
                 job.request_id,
             )
-            if self._telling is not None:
-                await self._telling  # the outage notice goes before the update's answer
-            return False
+            published = False
         finally:
             unconfirmed.cancel()
-        if self._first_held_at is not None:
+        if self._telling is not None:
+            await self._telling  # a notice begun goes out before the update's answer
+        if published and self._first_held_at is not None:
             self.outages.ended()  # the broker took it: whatever this update waited for is back
-        return True
+        return published
 
     async def _unconfirmed(self, job: Job) -> None:
         """After `notice_after_s` without the broker's confirm: an outage, told once."""

@@ -1,4 +1,5 @@
-"""The filter of a press on an offer's buttons (a link's or a playlist's).
+"""The filter of a press on an offer's buttons (a link's or a playlist's), and on the
+"⚙ Other choices" of a request its owner's default chose (checked as its offer's would be).
 
 One filter does every check a press on an offer needs before a handler may act on it:
 its callback data parsed strictly, the offer loaded, the message and chat pressed matched
@@ -23,18 +24,19 @@ from pydantic import ValidationError
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge
-from mediabot.bot.keyboards import ChoiceData, PlaylistData
+from mediabot.bot.keyboards import ChoiceData, OtherChoicesData, PlaylistData
 from mediabot.bot.usecases.ports import Ports
 from mediabot.bot.usecases.presses import Press, Verdict, pressed_offer
 
 logger = logging.getLogger(__name__)
 
-_OFFER_DATA: tuple[type[ChoiceData] | type[PlaylistData], ...] = (ChoiceData, PlaylistData)
+OfferData = ChoiceData | PlaylistData | OtherChoicesData
+"""The data of a button that acts on an offer (or, "⚙ Other choices", brings it back)."""
+
+_OFFER_DATA: tuple[type[OfferData], ...] = (ChoiceData, PlaylistData, OtherChoicesData)
 
 
-def _parsed(
-    kind: type[ChoiceData] | type[PlaylistData], data: str | None
-) -> ChoiceData | PlaylistData | None:
+def _parsed(kind: type[OfferData], data: str | None) -> OfferData | None:
     if data is None:
         return None
     try:
@@ -51,7 +53,7 @@ def is_offer_press(callback: CallbackQuery) -> bool:
 class OfferPressed(Filter):
     """A press on a button of `kind` that may act on its offer (see the module)."""
 
-    def __init__(self, kind: type[ChoiceData] | type[PlaylistData]) -> None:
+    def __init__(self, kind: type[OfferData]) -> None:
         self._kind = kind
 
     async def __call__(

@@ -8,6 +8,8 @@ is put in only through `mediabot.telegram.texts`, which cleans, escapes and cuts
 
 from __future__ import annotations
 
+from mediabot.bot.keyboards import default_label, form_label
+from mediabot.domain.preferences import Preferences
 from mediabot.downloaders.errors import DownloadError
 from mediabot.i18n import _
 from mediabot.telegram import texts as telegram_texts
@@ -23,7 +25,9 @@ def help_text(max_minutes: int, max_items: int) -> str:
         "A playlist link gets one choice for all its items (up to {max_items}), "
         "delivered one after the other.\n\n"
         "Limits: media up to {max_minutes} minutes; live streams are not supported.\n"
-        "Several links in one message each get their own buttons."
+        "Several links in one message each get their own buttons.\n\n"
+        "/settings: a default instead of choosing each time (e.g. best up to 720p), and "
+        "files as documents with their original streams."
     ).format(max_minutes=max_minutes, max_items=max_items)
 
 
@@ -150,6 +154,27 @@ def choose_language() -> str:
 def language_chosen() -> str:
     """Said in the language just chosen."""
     return _("I'll speak English with you now.")
+
+
+def settings(preferences: Preferences) -> str:
+    """The /settings message above its buttons: the current values, and what they do."""
+    return _(
+        "⚙ <b>Settings</b>\n\n"
+        "A link alone: <b>{default}</b>\n"
+        "Files come: <b>{form}</b>\n\n"
+        "With a default, a link is delivered at once, with “⚙ Other choices” under it "
+        "to pick something else. As a file: a document with the original streams, which "
+        "Telegram does not re-compress."
+    ).format(default=default_label(preferences.default), form=form_label(preferences.form))
+
+
+def settings_saved() -> str:
+    return _("Saved.")
+
+
+def not_your_settings() -> str:
+    """A press on someone else's /settings (a short alert)."""
+    return _("These are someone else's settings: send /settings for yours.")
 
 
 def download_refused(error: DownloadError) -> str:

@@ -37,6 +37,7 @@ from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistEntry
+from mediabot.domain.preferences import DefaultChoice, DeliveryForm
 
 
 def _enum(enum_class: type[StrEnum], name: str) -> Enum:
@@ -70,6 +71,14 @@ class User(_Timestamps, Base):
     """The language chosen with /language (a `mediabot.i18n` locale); None: Telegram's."""
     banned_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     """When an admin banned the user (/ban); None: served. A banned user is told once."""
+    default_choice: Mapped[DefaultChoice] = mapped_column(
+        _enum(DefaultChoice, "default_choice"), default=DefaultChoice.ASK, server_default="ask"
+    )
+    """What a link alone brings (/settings): the keyboard, a height, or the audio."""
+    delivery_form: Mapped[DeliveryForm] = mapped_column(
+        _enum(DeliveryForm, "delivery_form"), default=DeliveryForm.MEDIA, server_default="media"
+    )
+    """How this user's files come (/settings); copied onto each request when chosen."""
 
     chats: Mapped[list[Chat]] = relationship(back_populates="user")
 
@@ -256,6 +265,11 @@ class File(_Timestamps, Base):
     inline_message_id: Mapped[str | None] = mapped_column(String(128))
     """Chosen through inline mode: the message posted in the user's chat, edited into the
     file (the request's own chat is then the storage chat the file is uploaded to)."""
+    form: Mapped[DeliveryForm] = mapped_column(
+        _enum(DeliveryForm, "delivery_form"), default=DeliveryForm.MEDIA, server_default="media"
+    )
+    """How the file is sent: media, or a document with the original streams. Part of the
+    cache's key: a delivery in one form is never resent for a request in the other."""
 
     chat: Mapped[Chat] = relationship(back_populates="files")
     provider: Mapped[ProviderRow] = relationship(back_populates="files")

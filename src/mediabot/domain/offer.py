@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, ConfigDict
 
 from mediabot.domain.enums import MediaKind
@@ -28,6 +30,8 @@ class Offer(BaseModel):
     """Estimated bytes of the audio download."""
     photos: int = 0
     """Photos of a photo post or carousel (0: none)."""
+    subtitles: bool = False
+    """Whether "subtitles" was offered (the source has some)."""
 
     @classmethod
     def of(cls, options: MediaOptions) -> Offer:
@@ -40,6 +44,7 @@ class Offer(BaseModel):
             audio=options.has_audio,
             audio_size=options.audio_estimated_bytes,
             photos=options.photo_count,
+            subtitles=options.has_subtitles,
         )
 
     def offers(self, kind: MediaKind, height: int | None = None) -> bool:
@@ -57,3 +62,15 @@ class Offer(BaseModel):
         if kind is MediaKind.AUDIO:
             return self.audio_size
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Pick:
+    """A choice on an offer: a kind, and the height of a video."""
+
+    kind: MediaKind
+    height: int = 0
+
+    @property
+    def resolution(self) -> int | None:
+        return self.height if self.kind is MediaKind.VIDEO else None

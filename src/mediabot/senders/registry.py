@@ -1,4 +1,5 @@
-"""Choosing the sender: a lookup keyed by media kind, size against the limit, and arity."""
+"""Choosing the sender: a lookup keyed by media kind, size against the limit, and arity,
+in the form the request asked for (media that plays in the chat, or documents)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiogram import Bot
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import DownloadResult
+from mediabot.domain.preferences import DeliveryForm
 from mediabot.media.sources import SegmentedSource, SplitSource
 from mediabot.senders.album import AlbumSender
 from mediabot.senders.audio import AudioSender
@@ -22,6 +24,14 @@ from mediabot.senders.base import (
     Sender,
     SendOptions,
     SendTarget,
+)
+from mediabot.senders.cached import CachedSender
+from mediabot.senders.document import (
+    AudioDocumentSender,
+    CachedDocumentSender,
+    LargeAudioDocumentSender,
+    LargeVideoDocumentSender,
+    VideoDocumentSender,
 )
 from mediabot.senders.large import LargeAudioSender, LargeSender, LargeVideoSender
 from mediabot.senders.photo import PhotoSender
@@ -60,10 +70,34 @@ SENDERS: Mapping[DeliveryCase, type[FileSender]] = {
 }
 """Every delivery mediabot knows how to make; anything else is a `DeliveryError`."""
 
-STREAM_SENDERS: Mapping[MediaKind, type[LargeSender]] = {
-    MediaKind.VIDEO: LargeVideoSender,
-    MediaKind.AUDIO: LargeAudioSender,
+DOCUMENT_SENDERS: Mapping[DeliveryCase, type[FileSender]] = {
+    **SENDERS,
+    (MediaKind.VIDEO, Fit.FITS, Arity.SINGLE): VideoDocumentSender,
+    (MediaKind.VIDEO, Fit.LARGE, Arity.SINGLE): LargeVideoDocumentSender,
+    (MediaKind.AUDIO, Fit.FITS, Arity.SINGLE): AudioDocumentSender,
+    (MediaKind.AUDIO, Fit.LARGE, Arity.SINGLE): LargeAudioDocumentSender,
 }
+"""The deliveries of the document form: one video or audio file, whole or in parts, goes as
+documents; photos and albums (several files of a post) stay as they are."""
+
+_BY_FORM: Mapping[DeliveryForm, Mapping[DeliveryCase, type[FileSender]]] = {
+    DeliveryForm.MEDIA: SENDERS,
+    DeliveryForm.DOCUMENT: DOCUMENT_SENDERS,
+}
+
+STREAM_SENDERS: Mapping[tuple[MediaKind, DeliveryForm], type[LargeSender]] = {
+    (MediaKind.VIDEO, DeliveryForm.MEDIA): LargeVideoSender,
+    (MediaKind.AUDIO, DeliveryForm.MEDIA): LargeAudioSender,
+    (MediaKind.VIDEO, DeliveryForm.DOCUMENT): LargeVideoDocumentSender,
+    (MediaKind.AUDIO, DeliveryForm.DOCUMENT): LargeAudioDocumentSender,
+}
+
+CACHED_SENDERS: Mapping[DeliveryForm, type[CachedSender]] = {
+    DeliveryForm.MEDIA: CachedSender,
+    DeliveryForm.DOCUMENT: CachedDocumentSender,
+}
+"""Who sends a delivery's file ids again: in the form they were first sent in (the cache
+never mixes forms, see `db.repositories._common.same_media`)."""
 
 
 def delivery_case(result: DownloadResult, limit_bytes: int) -> DeliveryCase:
@@ -75,11 +109,13 @@ def delivery_case(result: DownloadResult, limit_bytes: int) -> DeliveryCase:
     return result.kind, Fit.FITS if fits else Fit.LARGE, arity
 
 
-def sender_for(result: DownloadResult, limit_bytes: int) -> type[FileSender]:
-    """The sender class for `result`; `DeliveryError` for a case no sender handles."""
+def sender_for(
+    result: DownloadResult, limit_bytes: int, form: DeliveryForm = DeliveryForm.MEDIA
+) -> type[FileSender]:
+    """The sender class for `result` in `form`; `DeliveryError` for a case no sender handles."""
     case = delivery_case(result, limit_bytes)
     try:
-        return SENDERS[case]
+        return _BY_FORM[form][case]
     except KeyError:
         kind, fit, arity = case
         raise DeliveryError(
@@ -96,15 +132,16 @@ def make_sender(
     pacer: Pacer | None = None,
     on_part: PartCallback | None = None,
     resume: ResumePoint | None = None,
+    form: DeliveryForm = DeliveryForm.MEDIA,
 ) -> Sender:
-    """The sender that delivers `result` to `target`; call `send()` on it.
+    """The sender that delivers `result` to `target` in `form`; call `send()` on it.
 
     Sends are paced by the bot's session (`create_bot`); a `pacer` given here is installed
     on a bot that does not pace yet (see `ensure_pacing`), and is a no-op otherwise.
     """
     if pacer is not None:
         ensure_pacing(bot, pacer)
-    sender_class = sender_for(result, limit_bytes)
+    sender_class = sender_for(result, limit_bytes, form)
     options = SendOptions(limit_bytes, on_part=on_part, resume=resume)
     logger.debug("delivering %s with %s", result.media_key, sender_class.__name__)
     return sender_class.for_result(bot, result, target, options)
@@ -123,11 +160,13 @@ def make_stream_sender(
     pacer: Pacer | None = None,
     on_part: PartCallback | None = None,
     resume: ResumePoint | None = None,
+    form: DeliveryForm = DeliveryForm.MEDIA,
 ) -> LargeSender:
-    """A split delivery read straight from remote inputs (no full download on disk)."""
+    """A split delivery in `form` read straight from remote inputs (no full download on
+    disk)."""
     if pacer is not None:
         ensure_pacing(bot, pacer)
-    return STREAM_SENDERS[source.kind](
+    return STREAM_SENDERS[source.kind, form](
         bot,
         target,
         source,

@@ -9,8 +9,9 @@ its answer out, exactly once, whichever worker and however often the job is deli
   link up, every other request for it (on any worker) waits on its row and takes its
   answer; within this process, requests for one link also share one waiter.
 - One message per answer: the "looking up" placeholder goes out only for a link whose
-  lookup is not done `placeholder_after_s` after the update; a link answered sooner gets
-  its keyboard as the one message.
+  lookup is not done `placeholder_after_s` after the update (and half a second after a
+  worker took it, when it waited longer for one); a link answered sooner gets its keyboard
+  as the one message.
 - Answer: the right to send is claimed in the database (`claim_answer`), then the answer is
   recorded and sent (`LookupReplies`). A worker that dies between the claim and the send
   leaves the user without an answer rather than with two.
@@ -43,6 +44,10 @@ logger = logging.getLogger(__name__)
 
 PLACEHOLDER_AFTER_S = 1.0
 """A lookup done within this long after its update is answered with its keyboard alone."""
+PLACEHOLDER_GRACE_S = 0.5
+"""A lookup that waited for a worker past `PLACEHOLDER_AFTER_S` still gets this long before
+its placeholder: most lookups end within it, and a placeholder edited into the keyboard a
+moment later would cost two messages for nothing (a burst's backlog doubled)."""
 LOOKUP_WAIT_S = 120.0
 """Longest a message's links may wait for a worker, from their update: a request older than
 this when a worker takes it, or still unanswered and unclaimed then (its job lost), is
@@ -83,6 +88,7 @@ class LookupLane:
     video shares one lookup)."""
     lease_s: float = 15.0
     placeholder_after_s: float = PLACEHOLDER_AFTER_S
+    placeholder_grace_s: float = PLACEHOLDER_GRACE_S
     wait_s: float = LOOKUP_WAIT_S
     lookup_timeout_s: float = 90.0
 
@@ -122,6 +128,21 @@ class LookupWorker:
         if request is not None:
             logger.error("lookup %s gave up: %s", job.request_id, reason)
             await self._answer(request, [None] * len(request.urls))
+
+    async def recover(self, publish: Callable[[Job], Awaitable[None]]) -> int:
+        """Publish again the pending requests still worth answering, unclaimed (at the start
+        of `mediabot run`, whose in-process queue died with the last run); the sweep
+        answers the older ones. How many."""
+        lane = self._lane
+        now = await lane.shared.now()
+        published = 0
+        for request in await lane.requests.unanswered(older_than_s=0):
+            if now - request.created_at < lane.wait_s:
+                await publish(Job(request.id))
+                published += 1
+        if published:
+            logger.info("%d lookup(s) of the last run published again", published)
+        return published
 
     async def sweep(self) -> int:
         """Answer the requests whose job was lost (see the module's docstring); how many."""
@@ -184,7 +205,9 @@ class LookupWorker:
         ]
         try:
             if request.kind == LookupKind.MESSAGE and request.placeholders is None:
-                await asyncio.wait(lookups, timeout=max(0.0, lane.placeholder_after_s - age))
+                await asyncio.wait(
+                    lookups, timeout=max(lane.placeholder_grace_s, lane.placeholder_after_s - age)
+                )
                 slow = [index for index, lookup in enumerate(lookups) if not lookup.done()]
                 if slow:
                     request.placeholders = await lane.replies.placeholders(request, slow)

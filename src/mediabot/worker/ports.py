@@ -15,6 +15,7 @@ from typing import Protocol
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import DownloadProgress, DownloadResult, Progress, ProgressCallback
 from mediabot.domain.playlist import PlaylistTally
+from mediabot.domain.preferences import DeliveryForm
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
 from mediabot.senders.cached import CachedPart
@@ -128,8 +129,14 @@ class Senders(Protocol):
         ...
 
     def cached(
-        self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback
-    ) -> Sender: ...
+        self,
+        target: SendTarget,
+        parts: Sequence[CachedPart],
+        on_part: PartCallback,
+        form: DeliveryForm = DeliveryForm.MEDIA,
+    ) -> Sender:
+        """File ids sent again, in the `form` they were first sent in."""
+        ...
 
     def fresh(
         self,
@@ -137,6 +144,7 @@ class Senders(Protocol):
         target: SendTarget,
         on_part: PartCallback,
         resume: ResumePoint | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> Sender: ...
 
     def stream(
@@ -146,6 +154,7 @@ class Senders(Protocol):
         folder: Path,
         on_part: PartCallback,
         resume: ResumePoint | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> Sender: ...
 
 

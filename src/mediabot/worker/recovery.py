@@ -78,7 +78,9 @@ class Recovery:
                 for file in to_publish
                 if self.cached_queue is not None
                 and file.kind is not None
-                and await files.find_delivered(file.media_key, file.kind, file.resolution)
+                and await files.find_delivered(
+                    file.media_key, file.kind, file.resolution, file.form
+                )
             }
             await files.requeued([file.id for file in to_publish])
             await session.commit()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.offer import Offer
+from mediabot.domain.preferences import DeliveryForm
 from mediabot.senders.cached import CachedPart
 
 
@@ -55,6 +56,8 @@ class Request:
     inline_message_id: str | None = None
     """Chosen through inline mode: the message the file is put in (its status meanwhile);
     the request's chat is then the storage chat the file is uploaded to."""
+    form: DeliveryForm = DeliveryForm.MEDIA
+    """How the files are sent: media that plays in the chat, or documents."""
 
 
 @dataclass(frozen=True, slots=True)

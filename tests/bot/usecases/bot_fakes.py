@@ -20,6 +20,7 @@ from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistTally
+from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
 from tests.bot.conftest import playlist_entries
 
 CHAT_ID = 777
@@ -39,6 +40,8 @@ class World:
     telegram_ids: dict[int, uuid.UUID] = field(default_factory=dict)
     """Users' rows by Telegram id."""
     languages: dict[uuid.UUID, str | None] = field(default_factory=dict)
+    preferences: dict[uuid.UUID, Preferences] = field(default_factory=dict)
+    """Users' /settings (absent: the defaults)."""
     banned: set[int] = field(default_factory=set)
     locked: set[uuid.UUID] = field(default_factory=set)
     open: bool = False
@@ -104,6 +107,7 @@ class World:
             "offer": Offer(heights=(360, 720), audio=True),
             "status_message_id": MESSAGE_ID,
             "created_at": self.now,
+            "form": DeliveryForm.MEDIA,
         }
         fields.update(values)
         file = File(**fields)
@@ -192,13 +196,17 @@ class FakeFiles:
         return await self.get(file_id)
 
     async def choose(
-        self, file_id: uuid.UUID, kind: MediaKind, resolution: int | None
+        self,
+        file_id: uuid.UUID,
+        kind: MediaKind,
+        resolution: int | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> File | None:
         self.world.touch()
         file = self.world.files.get(file_id)
         if file is None or file.state is not RequestState.OFFERED:
             return None
-        file.kind, file.resolution = kind, resolution
+        file.kind, file.resolution, file.form = kind, resolution, form
         file.state, file.chosen_at = RequestState.ACCEPTED, self.world.now
         return file
 
@@ -225,15 +233,20 @@ class FakeFiles:
         )
 
     async def find_delivered(
-        self, media_key: str, kind: MediaKind, resolution: int | None
+        self,
+        media_key: str,
+        kind: MediaKind,
+        resolution: int | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> File | None:
         self.world.touch()
+        wanted = (media_key, kind, resolution, form)
         return next(
             (
                 file
                 for file in self.world.files.values()
                 if file.state is RequestState.DELIVERED
-                and (file.media_key, file.kind, file.resolution) == (media_key, kind, resolution)
+                and (file.media_key, file.kind, file.resolution, file.form) == wanted
             ),
             None,
         )
@@ -288,6 +301,27 @@ class FakeFiles:
         )
         return delivered[offset : offset + limit], len(delivered)
 
+    async def offer_again(self, request: File, status_message_id: int) -> File:
+        self.world.touch()
+        for file in self.world.files.values():
+            if (
+                file.chat_id == request.chat_id
+                and file.status_message_id == status_message_id
+                and file.state is RequestState.OFFERED
+                and file.id != request.id
+            ):
+                return file
+        return self.world.offer(
+            request.requested_by_id,
+            chat_id=request.chat_id,
+            chat=request.chat,
+            request_url=request.request_url,
+            media_key=request.media_key,
+            title=request.title,
+            offer=request.offer,
+            status_message_id=status_message_id,
+        )
+
     async def again(self, delivered: File, chat_id: uuid.UUID, user_id: uuid.UUID) -> File:
         self.world.touch()
         file = File(
@@ -298,6 +332,7 @@ class FakeFiles:
             kind=delivered.kind,
             resolution=delivered.resolution,
             title=delivered.title,
+            form=delivered.form,
             state=RequestState.QUEUED,
             chosen_at=self.world.now,
             queued_at=self.world.now,
@@ -339,7 +374,9 @@ class FakePlaylists:
         playlist.state, playlist.chosen_at = RequestState.ACCEPTED, self.world.now
         return True
 
-    async def queue_items(self, playlist: Playlist, cached: set[int]) -> list[File]:
+    async def queue_items(
+        self, playlist: Playlist, cached: set[int], form: DeliveryForm = DeliveryForm.MEDIA
+    ) -> list[File]:
         self.world.touch()
         order = sorted(range(len(playlist.entries)), key=lambda index: (index not in cached, index))
         items = []
@@ -354,6 +391,7 @@ class FakePlaylists:
                 resolution=playlist.resolution,
                 playlist_id=playlist.id,
                 playlist_position=position,
+                form=form,
             )
             items.append(item)
         return items
@@ -395,6 +433,23 @@ class FakeUsers:
     async def set_language(self, user_id: uuid.UUID, language: str | None) -> None:
         self.world.touch()
         self.world.languages[user_id] = language
+
+    async def preferences(self, user_id: uuid.UUID) -> Preferences:
+        self.world.touch()
+        return self.world.preferences.get(user_id, Preferences())
+
+    async def set_preferences(
+        self,
+        user_id: uuid.UUID,
+        *,
+        default: DefaultChoice | None = None,
+        form: DeliveryForm | None = None,
+    ) -> None:
+        self.world.touch()
+        old = self.world.preferences.get(user_id, Preferences())
+        self.world.preferences[user_id] = Preferences(
+            default=default or old.default, form=form or old.form
+        )
 
     async def set_banned(self, telegram_id: int, banned: bool) -> bool:
         self.world.touch()

@@ -6,9 +6,10 @@ import uuid
 from dataclasses import replace
 from datetime import timedelta
 
-from mediabot.bot.usecases.choose import CancelOutcome, Pick, Queued, Refused, cancel, choose
+from mediabot.bot.usecases.choose import CancelOutcome, Queued, Refused, cancel, choose
 from mediabot.bot.usecases.limits import HourlyLimit, Limits, StackFull
 from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.offer import Pick
 from tests.bot.usecases.bot_fakes import FakeUsers, World
 
 LIMITS = Limits(max_active=2, per_hour=5)

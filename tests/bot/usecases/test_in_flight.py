@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from mediabot.bot.usecases.choose import Pick
 from mediabot.bot.usecases.in_flight import AlreadyOver, Cancelled, NotYours, cancel, listing
 from mediabot.bot.usecases.limits import Limits
 from mediabot.bot.usecases.playlists import choose
 from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.offer import Pick
 from mediabot.domain.playlist import PlaylistTally
 from tests.bot.usecases.bot_fakes import CHAT_ID, MESSAGE_ID, SETTLES_IN_S, World
 

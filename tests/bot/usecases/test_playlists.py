@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 
-from mediabot.bot.usecases.choose import Pick, Refused
+from mediabot.bot.usecases.choose import Refused
 from mediabot.bot.usecases.limits import Limits, StackFull
 from mediabot.bot.usecases.playlists import (
     ItemsQueued,
@@ -16,6 +16,7 @@ from mediabot.bot.usecases.playlists import (
     shown_on,
 )
 from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.offer import Pick
 from mediabot.domain.playlist import PlaylistOptions, PlaylistTally
 from tests.bot.usecases.bot_fakes import SETTLES_IN_S, World
 

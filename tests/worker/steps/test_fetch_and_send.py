@@ -10,6 +10,7 @@ import pytest
 
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.offer import Offer
+from mediabot.domain.preferences import DeliveryForm
 from mediabot.downloaders.errors import DownloadError
 from mediabot.senders.base import DeliveryError, ResumePoint
 from mediabot.worker.request import PlaylistPlace
@@ -126,3 +127,17 @@ async def test_a_broken_stream_falls_back_to_a_download_after_the_parts_delivere
         RequestState.DELIVERED,
     ]
     assert [part.index for part in world.requests.parts[world.request.id]] == [0, 1, 2]
+
+
+async def test_each_delivery_is_asked_in_the_requests_form(tmp_path: Path) -> None:
+    as_file = replace(World().request, form=DeliveryForm.DOCUMENT)
+    world = World(request=as_file)
+    world.senders.fresh_script = ([sent_part(0)], None)
+    await fetch_and_send(world.job, _fetching(world, tmp_path))
+    streamed = World(request=replace(as_file, offer=Offer(audio=True, audio_size=2500)))
+    streamed.downloaders.downloader.plan = stream_plan(2500)
+    streamed.senders.stream_script = ([sent_part(0, 3), sent_part(1, 3), sent_part(2, 3)], None)
+    await fetch_and_send(streamed.job, _fetching(streamed, tmp_path))
+    assert world.senders.forms == [DeliveryForm.DOCUMENT]
+    assert streamed.senders.calls == [("stream", None)]
+    assert streamed.senders.forms == [DeliveryForm.DOCUMENT]

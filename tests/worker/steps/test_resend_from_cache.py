@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.preferences import DeliveryForm
 from mediabot.senders.base import SendTarget, StaleFileIdError
 from mediabot.senders.cached import CachedPart
 from mediabot.worker.request import CachedDelivery
@@ -53,3 +55,11 @@ async def test_stale_file_ids_are_forgotten_and_the_request_goes_on() -> None:
     assert world.request.id not in world.requests.parts
     assert world.requests.delivered is None
     assert world.state is RequestState.UPLOADING and not world.status.removed
+
+
+async def test_a_cached_delivery_is_sent_again_in_the_requests_form() -> None:
+    world = World(request=replace(World().request, form=DeliveryForm.DOCUMENT))
+    world.requests.delivered = _delivery()
+    world.senders.cached_script = ([sent_part(0)], None)
+    assert await resend_from_cache(world.job, world.senders, TARGET) is True
+    assert world.senders.forms == [DeliveryForm.DOCUMENT]

@@ -18,6 +18,7 @@ from mediabot.domain.media import (
 )
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistTally
+from mediabot.domain.preferences import DeliveryForm
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.media.sources import SplitSource
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget, SentPart
@@ -263,6 +264,8 @@ class FakeSenders:
     calls: list[tuple[str, ResumePoint | None]] = field(default_factory=list)
     cached_parts: list[Sequence[CachedPart]] = field(default_factory=list)
     targets: list[SendTarget] = field(default_factory=list)
+    forms: list[DeliveryForm] = field(default_factory=list)
+    """The form each delivery was asked in, in the order of `calls`."""
     held: float = 0.0
     """How long Telegram holds the chat back (`held_s`)."""
 
@@ -270,9 +273,14 @@ class FakeSenders:
         return self.held
 
     def cached(
-        self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback
+        self,
+        target: SendTarget,
+        parts: Sequence[CachedPart],
+        on_part: PartCallback,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> Sender:
         self.calls.append(("cached", None))
+        self.forms.append(form)
         self.cached_parts.append(parts)
         self.targets.append(target)
         return FakeSender(self.cached_script[0], on_part, self.cached_script[1])
@@ -283,8 +291,10 @@ class FakeSenders:
         target: SendTarget,
         on_part: PartCallback,
         resume: ResumePoint | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> Sender:
         self.calls.append(("fresh", resume))
+        self.forms.append(form)
         self.targets.append(target)
         return FakeSender(self.fresh_script[0], on_part, self.fresh_script[1])
 
@@ -295,8 +305,10 @@ class FakeSenders:
         folder: Path,
         on_part: PartCallback,
         resume: ResumePoint | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> Sender:
         self.calls.append(("stream", resume))
+        self.forms.append(form)
         self.targets.append(target)
         return FakeSender(self.stream_script[0], on_part, self.stream_script[1])
 

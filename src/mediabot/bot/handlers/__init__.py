@@ -16,6 +16,7 @@ from mediabot.bot.handlers import (
     links,
     playlists,
     queue,
+    settings,
     start,
 )
 
@@ -28,6 +29,7 @@ def routers() -> list[Router]:
         queue.router,
         history.router,
         language.router,
+        settings.router,
         links.router,
         choices.router,
         playlists.router,

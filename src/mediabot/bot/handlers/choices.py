@@ -15,11 +15,17 @@ from aiogram.types import CallbackQuery, Message
 
 from mediabot.bot import clip_texts, texts
 from mediabot.bot.courtesy import acknowledge, note
-from mediabot.bot.keyboards import Choice, ChoiceData, cancel_keyboard
+from mediabot.bot.keyboards import (
+    Choice,
+    ChoiceData,
+    OtherChoicesData,
+    cancel_keyboard,
+    offer_keyboard,
+)
 from mediabot.bot.presses import OfferPressed
 from mediabot.bot.replies import refuse_by_limits, refused_text
 from mediabot.bot.usecases import choose as choosing
-from mediabot.bot.usecases.choose import CancelOutcome, Chosen, Pick, Queued, Refused
+from mediabot.bot.usecases.choose import CancelOutcome, Chosen, Queued, Refused
 from mediabot.bot.usecases.limits import Limits
 from mediabot.bot.usecases.lookups import AskLookup, LinksPlace
 from mediabot.bot.usecases.ports import Ports
@@ -27,6 +33,7 @@ from mediabot.config import Settings
 from mediabot.db.models import File
 from mediabot.domain.clips import clip_of_media_key
 from mediabot.domain.enums import MediaKind
+from mediabot.domain.offer import Pick
 from mediabot.i18n import current_locale
 
 router = Router(name="choices")
@@ -88,3 +95,18 @@ async def choose(
 
     pick = Pick(_KINDS[callback_data.choice], callback_data.height)
     await choosing.choose(ports, offer, pick, user_row_id, Limits.of(settings), reply)
+
+
+@router.callback_query(OfferPressed(OtherChoicesData))
+async def offer_other_choices(
+    callback: CallbackQuery, offer: File, shown_on: Message, ports: Ports
+) -> None:
+    """Bring back the keyboard of a request its owner's default chose, on the same message,
+    for another choice (`OfferPressed` checked the chat, the message and the presser)."""
+    again = await choosing.offer_again(ports, offer, shown_on.message_id)
+    if isinstance(again, Refused):
+        await acknowledge(callback, refused_text(again))
+        return
+    assert again.offer is not None  # copied from a request that has one
+    await acknowledge(callback)
+    await note(shown_on, texts.choose(again.title), offer_keyboard(again.id, again.offer))

@@ -24,13 +24,14 @@ from mediabot.bot.outages import UpdateHold
 from mediabot.bot.presses import OfferPressed
 from mediabot.bot.replies import refuse_by_limits, refused_text
 from mediabot.bot.usecases import playlists
-from mediabot.bot.usecases.choose import Pick, Refused
+from mediabot.bot.usecases.choose import Refused
 from mediabot.bot.usecases.limits import Limits
 from mediabot.bot.usecases.playlists import ItemsQueued, PlaylistChosen
 from mediabot.bot.usecases.ports import Ports
 from mediabot.config import Settings
 from mediabot.db.models import Playlist
 from mediabot.domain.enums import MediaKind
+from mediabot.domain.offer import Pick
 
 logger = logging.getLogger(__name__)
 

@@ -23,6 +23,8 @@ from mediabot.bot.usecases.ports import Ports, Reply
 from mediabot.db.models import File
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
+from mediabot.domain.offer import Pick
+from mediabot.domain.preferences import DeliveryForm
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +49,6 @@ class Queued:
 
 
 Chosen = Queued | Refused | LimitRefusal
-
-
-@dataclass(frozen=True, slots=True)
-class Pick:
-    """What was pressed: a kind, and the height of a video."""
-
-    kind: MediaKind
-    height: int = 0
-
-    @property
-    def resolution(self) -> int | None:
-        return self.height if self.kind is MediaKind.VIDEO else None
 
 
 def refused_state(state: RequestState) -> Refused:
@@ -101,15 +91,24 @@ async def _record(
     if owner is not None and (full := await taken_meanwhile(ports, owner, limits.max_active)):
         return full  # another press of this user's got in first
     files = ports.files
-    if await files.choose(offer.id, pick.kind, pick.resolution) is None:
+    form = await form_for(ports, user_id, pick.kind)
+    if await files.choose(offer.id, pick.kind, pick.resolution, form) is None:
         await ports.transaction.commit()  # nothing changed; ends the transaction
         return Refused.ALREADY_CHOSEN
     await files.set_state(offer.id, RequestState.QUEUED)
     queued = await files.get(offer.id)
     position = await files.queue_position(queued) if queued is not None else 0
-    cached = await files.find_delivered(offer.media_key, pick.kind, pick.resolution) is not None
+    hit = await files.find_delivered(offer.media_key, pick.kind, pick.resolution, form)
     await ports.transaction.commit()
-    return Queued(offer.id, position, cached)
+    return Queued(offer.id, position, hit is not None)
+
+
+async def form_for(ports: Ports, user_id: uuid.UUID | None, kind: MediaKind) -> DeliveryForm:
+    """The form a choice of `kind` by this user comes in: their setting's; photos always
+    come as photos (a document of a picture keeps no original stream from re-encoding)."""
+    if user_id is None or kind is MediaKind.PHOTO:
+        return DeliveryForm.MEDIA
+    return (await ports.users.preferences(user_id)).form
 
 
 class CancelOutcome(Enum):
@@ -125,3 +124,18 @@ async def cancel(ports: Ports, offer: File) -> CancelOutcome:
     await ports.transaction.commit()
     logger.info("request %s: cancelled by the user", offer.id)
     return CancelOutcome.CANCELLED
+
+
+async def offer_again(ports: Ports, request: File, shown_on: int) -> File | Refused:
+    """ "⚙ Other choices" under `request`, which its owner's default chose: its offer made
+    again on the message `shown_on` (an offer of its own, so the first request keeps its
+    file and its place in the history). Refused while the request still owes its file
+    (another choice would race it on the same message), and for a request with no offer."""
+    if request.offer is None:
+        return Refused.NOT_AVAILABLE
+    if not request.state.is_final:
+        return Refused.ALREADY_CHOSEN
+    offer = await ports.files.offer_again(request, shown_on)
+    await ports.transaction.commit()
+    logger.info("request %s: offered again as %s", request.id, offer.id)
+    return offer

@@ -11,7 +11,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from mediabot.bot.usecases.choose import Pick, Refused, refused_state
+from mediabot.bot.usecases.choose import Refused, form_for, refused_state
 from mediabot.bot.usecases.limits import (
     LimitRefusal,
     Limits,
@@ -22,6 +22,7 @@ from mediabot.bot.usecases.ports import Ports, Reply
 from mediabot.db.models import Playlist
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
+from mediabot.domain.offer import Pick
 from mediabot.domain.playlist import PlaylistOptions, PlaylistTally, playlist_offers
 
 logger = logging.getLogger(__name__)
@@ -83,12 +84,13 @@ async def _queue(
         await ports.transaction.commit()
         return Refused.ALREADY_CHOSEN
     playlist.kind, playlist.resolution = kind, resolution
+    form = await form_for(ports, owner, kind)
     cached = {
         index
         for index, entry in enumerate(playlist.entries)
-        if await ports.files.find_delivered(entry.media_key, kind, resolution) is not None
+        if await ports.files.find_delivered(entry.media_key, kind, resolution, form) is not None
     }
-    items = [item.id for item in await ports.playlists.queue_items(playlist, cached)]
+    items = [item.id for item in await ports.playlists.queue_items(playlist, cached, form)]
     await ports.transaction.commit()
     logger.info(
         "playlist %s: %d items queued as %s %s (%d cached)",

@@ -24,6 +24,7 @@ from mediabot.db.stats import Stats
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.playlist import PlaylistTally
+from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
 
 T_contra = TypeVar("T_contra", contravariant=True)
 
@@ -49,9 +50,13 @@ class Files(Protocol):
         ...
 
     async def choose(
-        self, file_id: uuid.UUID, kind: MediaKind, resolution: int | None
+        self,
+        file_id: uuid.UUID,
+        kind: MediaKind,
+        resolution: int | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> File | None:
-        """Turn an offer into an accepted request, once; None for a second press."""
+        """Turn an offer into an accepted request in `form`, once; None for a second press."""
         ...
 
     async def set_state(self, file_id: uuid.UUID, state: RequestState) -> bool:
@@ -61,7 +66,11 @@ class Files(Protocol):
     async def queue_position(self, file: File) -> int: ...
 
     async def find_delivered(
-        self, media_key: str, kind: MediaKind, resolution: int | None
+        self,
+        media_key: str,
+        kind: MediaKind,
+        resolution: int | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> File | None: ...
 
     async def count_in_flight_of_user(self, user_id: uuid.UUID) -> int: ...
@@ -75,6 +84,11 @@ class Files(Protocol):
     async def delivered_of_user(
         self, user_id: uuid.UUID, *, offset: int = 0, limit: int = 10
     ) -> tuple[Sequence[File], int]: ...
+
+    async def offer_again(self, request: File, status_message_id: int) -> File:
+        """An offer of what `request` offered, shown on `status_message_id`: the one
+        already there, or a new one."""
+        ...
 
     async def again(self, delivered: File, chat_id: uuid.UUID, user_id: uuid.UUID) -> File:
         """A new queued request for what `delivered` was."""
@@ -94,7 +108,11 @@ class Playlists(Protocol):
         """Record the choice for all the items, once."""
         ...
 
-    async def queue_items(self, playlist: Playlist, cached: set[int]) -> list[File]: ...
+    async def queue_items(
+        self, playlist: Playlist, cached: set[int], form: DeliveryForm = DeliveryForm.MEDIA
+    ) -> list[File]:
+        """One queued request per entry, each in `form` (the `cached` entries first)."""
+        ...
 
     async def end_items(self, playlist_id: uuid.UUID, state: RequestState, reason: str) -> bool:
         """End what is left; False when the playlist had ended already."""
@@ -113,6 +131,20 @@ class Users(Protocol):
         ...
 
     async def set_language(self, user_id: uuid.UUID, language: str | None) -> None: ...
+
+    async def preferences(self, user_id: uuid.UUID) -> Preferences:
+        """The user's /settings (the defaults for a user never seen)."""
+        ...
+
+    async def set_preferences(
+        self,
+        user_id: uuid.UUID,
+        *,
+        default: DefaultChoice | None = None,
+        form: DeliveryForm | None = None,
+    ) -> None:
+        """Change the settings given (None: unchanged)."""
+        ...
 
     async def set_banned(self, telegram_id: int, banned: bool) -> bool:
         """False when no user has this Telegram id."""

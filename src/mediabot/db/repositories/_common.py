@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediabot.db.base import utcnow
 from mediabot.db.models import File, FilePart, Playlist
 from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.preferences import DeliveryForm
 
 
 class Repository:
@@ -59,12 +60,22 @@ def queued_request(now: datetime, **columns: Any) -> File:
     return File(state=RequestState.QUEUED, chosen_at=now, queued_at=now, **columns)
 
 
-def same_media(media_key: str, kind: MediaKind | None, resolution: int | None) -> tuple[Any, ...]:
-    """The conditions a request for this media in this kind and resolution meets."""
+def same_media(
+    media_key: str,
+    kind: MediaKind | None,
+    resolution: int | None,
+    form: DeliveryForm = DeliveryForm.MEDIA,
+) -> tuple[Any, ...]:
+    """The conditions a request for this media in this kind, resolution and form meets.
+
+    The form is part of the key: a video sent to play in the chat and the same video sent
+    as a document are different Telegram files, never resent for one another.
+    """
     return (
         File.media_key == media_key,
         File.kind == kind,
         File.resolution.is_(None) if resolution is None else File.resolution == resolution,
+        File.form == form,
     )
 
 

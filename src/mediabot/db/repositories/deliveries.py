@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories._common import Repository, has_parts, same_media
 from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.preferences import DeliveryForm
 
 
 def _latest_deliveries(*conditions: Any) -> Select[File]:
@@ -29,16 +30,24 @@ class DeliveryRepository(Repository):
     """Delivered requests and their parts, the Telegram file ids they were sent as."""
 
     async def find_delivered(
-        self, media_key: str, kind: MediaKind, resolution: int | None
+        self,
+        media_key: str,
+        kind: MediaKind,
+        resolution: int | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> File | None:
-        """The latest delivery of this media in this kind and resolution, with its parts."""
-        statement = _latest_deliveries(*same_media(media_key, kind, resolution)).limit(1)
+        """The latest delivery of this media in this kind, resolution and form, with its
+        parts."""
+        statement = _latest_deliveries(*same_media(media_key, kind, resolution, form)).limit(1)
         return await self._session.scalar(statement)
 
     async def delivered_whole(self, media_key: str, limit: int = 200) -> list[File]:
         """The latest delivery of this media in each kind and resolution that came as one
-        file (with its part): what an inline query can be answered with at once."""
-        statement = _latest_deliveries(File.media_key == media_key).limit(limit)
+        file (with its part) to play in the chat: what an inline query can be answered
+        with at once (a document is not the video or audio result it would offer)."""
+        statement = _latest_deliveries(
+            File.media_key == media_key, File.form == DeliveryForm.MEDIA
+        ).limit(limit)
         latest: dict[tuple[MediaKind | None, int | None], File] = {}
         for file in await self._session.scalars(statement):
             latest.setdefault((file.kind, file.resolution), file)

@@ -27,7 +27,7 @@ class LeaseRepository(Repository):
         worker is fetching, for a request that will not fetch itself while it waits.
         """
         conditions = [
-            *same_media(file.media_key, file.kind, file.resolution),
+            *same_media(file.media_key, file.kind, file.resolution, file.form),
             File.id != file.id,
             File.state.in_((RequestState.DOWNLOADING, RequestState.UPLOADING)),
             File.lease_expires_at > utcnow(),

@@ -15,6 +15,7 @@ from mediabot.db.repositories.providers import ProviderRepository
 from mediabot.db.repositories.requests import RequestRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.playlist import STATUS_EDIT_WINDOW_S, PlaylistTally
+from mediabot.domain.preferences import DeliveryForm
 
 _EDIT_LANDING_S = 1.0
 """How long an edit sent at the very end of its window may still take to reach Telegram."""
@@ -45,9 +46,11 @@ class PlaylistRepository(Repository):
         result = await self._session.execute(choice(Playlist, playlist_id, kind, resolution))
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def queue_items(self, playlist: Playlist, cached: set[int]) -> list[File]:
-        """One queued request per entry, in turn: the `cached` entries (by index) first,
-        then the others in the playlist's order."""
+    async def queue_items(
+        self, playlist: Playlist, cached: set[int], form: DeliveryForm = DeliveryForm.MEDIA
+    ) -> list[File]:
+        """One queued request per entry, each in `form`, in turn: the `cached` entries (by
+        index) first, then the others in the playlist's order."""
         assert playlist.kind is not None
         order = sorted(range(len(playlist.entries)), key=lambda index: (index not in cached, index))
         entries = [playlist.entries[index] for index in order]
@@ -67,6 +70,7 @@ class PlaylistRepository(Repository):
             "link_message_id": playlist.link_message_id,
             "message_thread_id": playlist.message_thread_id,
             "playlist_id": playlist.id,
+            "form": form,
         }
         now = utcnow()
         items = [

@@ -12,6 +12,7 @@ from mediabot.db.base import utcnow
 from mediabot.db.models import File, User
 from mediabot.db.repositories._common import Repository, choice, queued_request
 from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.preferences import DeliveryForm
 
 _MEDIA_COLUMNS = (
     "provider_id",
@@ -21,8 +22,23 @@ _MEDIA_COLUMNS = (
     "resolution",
     "title",
     "duration_s",
+    "form",
 )
 """What a request for the same media again takes from the one delivered."""
+
+_OFFER_COLUMNS = (
+    "chat_id",
+    "requested_by_id",
+    "provider_id",
+    "request_url",
+    "media_key",
+    "title",
+    "duration_s",
+    "offer",
+    "link_message_id",
+    "message_thread_id",
+)
+"""What an offer made again takes from the request it was first made for."""
 
 
 class RequestRepository(Repository):
@@ -87,13 +103,38 @@ class RequestRepository(Repository):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def choose(
-        self, file_id: uuid.UUID, kind: MediaKind, resolution: int | None
+        self,
+        file_id: uuid.UUID,
+        kind: MediaKind,
+        resolution: int | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> File | None:
-        """Turn an offer into an accepted request, once: a second press changes nothing."""
-        result = await self._session.execute(choice(File, file_id, kind, resolution))
+        """Turn an offer into an accepted request in `form`, once: a second press changes
+        nothing."""
+        statement = choice(File, file_id, kind, resolution).values(form=form)
+        result = await self._session.execute(statement)
         if not result.rowcount:  # type: ignore[attr-defined]
             return None
         return await self.get(file_id)
+
+    async def offer_again(self, request: File, status_message_id: int) -> File:
+        """An offer of what `request` offered, to the same chat and owner, shown on the
+        message `status_message_id`: the offer already shown there if there is one (a
+        press twice makes one offer), else a new one."""
+        shown = await self._session.scalar(
+            select(File).where(
+                File.chat_id == request.chat_id,
+                File.status_message_id == status_message_id,
+                File.state == RequestState.OFFERED,
+                File.id != request.id,
+            )
+        )
+        if shown is not None:
+            return shown
+        columns = {column: getattr(request, column) for column in _OFFER_COLUMNS}
+        return await self.add(
+            File(state=RequestState.OFFERED, status_message_id=status_message_id, **columns)
+        )
 
     async def end_pending_of_chat(
         self, chat_id: uuid.UUID, state: RequestState, reason: str

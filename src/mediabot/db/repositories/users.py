@@ -1,4 +1,4 @@
-"""Users: who wrote to the bot, their language and their ban."""
+"""Users: who wrote to the bot, their language, their settings and their ban."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from mediabot.db.base import utcnow
 from mediabot.db.models import User
 from mediabot.db.repositories._common import Repository, dialect_insert
+from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,32 @@ class UserRepository(Repository):
         await self._session.execute(
             update(User).where(User.id == user_id).values(language=language, updated_at=utcnow())
         )
+
+    async def preferences(self, user_id: uuid.UUID) -> Preferences:
+        """The user's /settings; a user with no row gets the defaults."""
+        row = (
+            await self._session.execute(
+                select(User.default_choice, User.delivery_form).where(User.id == user_id)
+            )
+        ).one_or_none()
+        if row is None:
+            return Preferences()
+        return Preferences(default=row.default_choice, form=row.delivery_form)
+
+    async def set_preferences(
+        self,
+        user_id: uuid.UUID,
+        *,
+        default: DefaultChoice | None = None,
+        form: DeliveryForm | None = None,
+    ) -> None:
+        """Change the settings given (None: leave it as it is)."""
+        values: dict[str, object] = {"updated_at": utcnow()}
+        if default is not None:
+            values["default_choice"] = default
+        if form is not None:
+            values["delivery_form"] = form
+        await self._session.execute(update(User).where(User.id == user_id).values(**values))
 
     async def is_banned(self, user_id: uuid.UUID) -> bool:
         statement = select(User.banned_at.is_not(None)).where(User.id == user_id)

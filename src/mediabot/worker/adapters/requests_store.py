@@ -131,7 +131,7 @@ class DatabaseRequests:
     async def find_delivered(self, request: Request) -> CachedDelivery | None:
         async with self.sessions() as session:
             hit = await FileRepository(session).find_delivered(
-                request.media_key, request.kind, request.resolution
+                request.media_key, request.kind, request.resolution, request.form
             )
         metrics.CACHE_LOOKUPS.labels("miss" if hit is None else "hit").inc()
         return cached_of(hit) if hit is not None else None

@@ -45,6 +45,7 @@ def request_of(file: File) -> Request | None:
         attempts=max(file.attempts, 1),
         playlist=_place_of(file),
         inline_message_id=file.inline_message_id,
+        form=file.form,
     )
 
 

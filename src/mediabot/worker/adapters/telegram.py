@@ -12,12 +12,13 @@ from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
 
 from mediabot.domain.media import DownloadResult
+from mediabot.domain.preferences import DeliveryForm
 from mediabot.downloaders.streams import StreamPlan
 from mediabot.i18n import use_locale
 from mediabot.senders.base import PartCallback, ResumePoint, SendTarget
-from mediabot.senders.cached import CachedPart, CachedSender
+from mediabot.senders.cached import CachedPart
 from mediabot.senders.inline import InlineCachedSender, InlineSender
-from mediabot.senders.registry import make_sender, make_stream_sender
+from mediabot.senders.registry import CACHED_SENDERS, make_sender, make_stream_sender
 from mediabot.telegram.pacing import Pacer
 from mediabot.worker import texts
 from mediabot.worker.playlist import PlaylistItemStatus
@@ -38,11 +39,15 @@ class AiogramSenders:
         return await self.pacer.delay(chat_id)
 
     def cached(
-        self, target: SendTarget, parts: Sequence[CachedPart], on_part: PartCallback
+        self,
+        target: SendTarget,
+        parts: Sequence[CachedPart],
+        on_part: PartCallback,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> Sender:
         if target.inline is not None:
             return InlineCachedSender(self.bot, target, parts, on_part=on_part)
-        return CachedSender(self.bot, target, parts, on_part=on_part)
+        return CACHED_SENDERS[form](self.bot, target, parts, on_part=on_part)
 
     def fresh(
         self,
@@ -50,6 +55,7 @@ class AiogramSenders:
         target: SendTarget,
         on_part: PartCallback,
         resume: ResumePoint | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> Sender:
         return self._into_inline(
             target,
@@ -60,6 +66,7 @@ class AiogramSenders:
                 limit_bytes=self.limit_bytes,
                 on_part=on_part,
                 resume=resume,
+                form=form,
             ),
         )
 
@@ -70,6 +77,7 @@ class AiogramSenders:
         folder: Path,
         on_part: PartCallback,
         resume: ResumePoint | None,
+        form: DeliveryForm = DeliveryForm.MEDIA,
     ) -> Sender:
         return self._into_inline(
             target,
@@ -84,6 +92,7 @@ class AiogramSenders:
                 cover=plan.thumbnail,
                 on_part=on_part,
                 resume=resume,
+                form=form,
             ),
         )
 

@@ -57,6 +57,6 @@ async def fetch_and_send(job: JobContext, fetching: Fetching) -> None:
     target = job.target(result.title or "")
     resume = await resume_point(job)
     job.status.show_upload(resume.next_index if resume else 0, 1)
-    sender = fetching.senders.fresh(result, target, part_recorder(job), resume)
+    sender = fetching.senders.fresh(result, target, part_recorder(job), resume, request.form)
     sent = await sender.send()
     await finish_delivery(job, len(sent))

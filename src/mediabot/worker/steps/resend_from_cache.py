@@ -25,7 +25,7 @@ async def resend_from_cache(job: JobContext, senders: Senders, target: SendTarge
         return False
     await job.move(RequestState.UPLOADING)
     try:
-        await senders.cached(target, hit.parts, recorder(job)).send()
+        await senders.cached(target, hit.parts, recorder(job), request.form).send()
     except StaleFileIdError:
         logger.warning("job %s: cached file ids of %s are stale; downloading", request.id, hit.id)
         await job.requests.drop_parts(hit.id, request.id)

@@ -63,6 +63,7 @@ async def stream_and_send(
         folder,
         part_recorder(job),
         await resume_point(job),
+        request.form,
     )
     started = time.monotonic()
     try:
