@@ -340,6 +340,8 @@ class FakeDownloaders:
     available: tuple[int, ...] | Exception = (360, 720)
     """What `heights` finds (or raises)."""
     looked_up: list[str] = field(default_factory=list)
+    max_clip_s: float | None = None
+    """The duration limit a clip meets (None: none)."""
 
     def __call__(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
         self.made.append((url, resolution, kind))
@@ -355,7 +357,7 @@ class FakeDownloaders:
         return self(url, resolution, kind)
 
     def clip_over_limit(self, clip_s: float) -> bool:
-        return False
+        return self.max_clip_s is not None and clip_s > self.max_clip_s
 
 
 @dataclass

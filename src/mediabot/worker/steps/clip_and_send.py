@@ -92,7 +92,9 @@ async def clip_and_send(job: JobContext, fetching: Fetching, clip: Clip) -> None
     )
     resume = await resume_point(job)
     job.status.show_upload(resume.next_index if resume else 0, 1)
-    sender = fetching.senders.fresh(result, job.target(title), part_recorder(job), resume)
+    sender = fetching.senders.fresh(
+        result, job.target(title), part_recorder(job), resume, request.form
+    )
     sent = await sender.send()
     await finish_delivery(job, len(sent))
 
