@@ -6,8 +6,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mediabot.bot.usecases.lookups import AskLookup, LinksPlace
+from mediabot.bot.usecases.lookups import Asked, AskLookup, LinksPlace
 from mediabot.db.models import File, LookupRequest
+from mediabot.domain.clips import Clip
 from mediabot.domain.jobs import Job
 from mediabot.domain.lookups import LookupKind
 
@@ -34,6 +35,14 @@ class FakeRecords:
 
     async def delivered_for_url(self, url: str) -> Sequence[File]:
         return self.delivered.get(url, [])
+
+    async def last_asked(self, telegram_chat_id: int, message_id: int) -> Asked | None:
+        asked = [
+            request
+            for request in self.recorded
+            if (request.telegram_chat_id, request.message_id) == (telegram_chat_id, message_id)
+        ]
+        return Asked.of_request(asked[-1]) if asked else None
 
 
 @dataclass
@@ -86,3 +95,40 @@ async def test_an_inline_query_for_a_delivered_link_is_answered_without_a_lookup
         ["https://a.example/2"],
     )
     assert lane.published == [Job(request.id)]
+
+
+async def test_a_links_clip_is_recorded_beside_it() -> None:
+    records, lane = FakeRecords(), FakeLane()
+    urls = ["https://a.example/1", "https://a.example/2"]
+    await AskLookup(records, lane).for_links(PLACE, urls, [None, Clip(80, 125)])
+    [request] = records.recorded
+    assert request.clips == [None, "80-125"]
+
+
+async def test_a_message_asking_no_clip_records_none() -> None:
+    records, lane = FakeRecords(), FakeLane()
+    await AskLookup(records, lane).for_links(PLACE, ["https://a.example/1"], [None])
+    assert records.recorded[0].clips is None
+
+
+async def test_an_edit_is_asked_for_only_when_its_links_or_clips_changed() -> None:
+    records, lane = FakeRecords(), FakeLane()
+    ask = AskLookup(records, lane)
+    first = "https://a.example/1"
+    assert await ask.for_edited(PLACE, [first]) is not None  # nothing asked before: asked
+    assert await ask.for_edited(PLACE, [first], [None]) is None
+    corrected = await ask.for_edited(PLACE, ["https://a.example/2"])
+    assert corrected is not None and records.recorded[-1].urls == ["https://a.example/2"]
+    assert await ask.for_edited(PLACE, ["https://a.example/2"], [Clip(5, 9)]) is not None
+    assert await ask.for_edited(PLACE, ["https://a.example/2"], [Clip(5, 9)]) is None
+    assert await ask.for_edited(PLACE, [first]) is not None  # back to the first: differs
+    assert len(records.recorded) == 4 and len(lane.published) == 4
+
+
+async def test_subtitles_are_asked_for_the_offers_link_and_clip() -> None:
+    records, lane = FakeRecords(), FakeLane()
+    await AskLookup(records, lane).for_subtitles(PLACE, "https://a.example/1", Clip(5, 9))
+    [request] = records.recorded
+    assert request.kind == LookupKind.SUBTITLES
+    assert (request.urls, request.clips) == (["https://a.example/1"], ["5-9"])
+    assert request.message_id == PLACE.message_id and len(lane.published) == 1

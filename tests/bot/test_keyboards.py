@@ -15,8 +15,10 @@ from mediabot.bot.keyboards import (
     PlaylistData,
     QueueCancelData,
     choices_keyboard,
+    clip_rows,
     format_size,
 )
+from mediabot.domain.clips import Clip
 from mediabot.domain.enums import Provider
 from mediabot.domain.media import MediaOptions, Resolution
 from tests.bot.forgeries import VALID, callback_data_classes, forgeries
@@ -107,3 +109,28 @@ def test_a_press_without_its_id_or_with_one_it_must_not_have_is_refused(forged: 
     cls = {"h": HistoryData, "q": QueueCancelData, "c": ChoiceData, "l": PlaylistData}[forged[0]]
     with pytest.raises((TypeError, ValueError)):
         cls.unpack(forged)
+
+
+def test_a_clips_choices_carry_its_own_offer_and_its_share_of_the_size() -> None:
+    clip_offer = uuid.uuid4()
+    options = _options(duration_s=100.0, has_subtitles=True)
+    rows = clip_rows(clip_offer, options, Clip(10, 30))
+    buttons = [button for row in rows for button in row]
+    assert [button.text for button in buttons] == [
+        "✂ 360p · 240 KB",
+        "✂ 720p · 2.8 MB",
+        "✂ 🎵 · 620 KB",
+        "✂ 💬",
+    ]
+    data = [ChoiceData.unpack(button.callback_data or "") for button in buttons]
+    assert {item.request_id for item in data} == {clip_offer}
+    assert data[-1].choice is Choice.SUBTITLES
+
+
+def test_subtitles_are_offered_only_when_the_source_has_them() -> None:
+    def texts(options: MediaOptions) -> list[str]:
+        keyboard = choices_keyboard(uuid.uuid4(), options)
+        return [button.text for row in keyboard.inline_keyboard for button in row]
+
+    assert "💬 subtitles" in texts(_options(has_subtitles=True))
+    assert not any("💬" in text for text in texts(_options()))

@@ -20,6 +20,8 @@ OLD_ROW = {
     "photos": 0,
 }
 """An offer exactly as the version before the model wrote it."""
+NEW_ROW = OLD_ROW | {"subtitles": False}
+"""The same offer as written now: the old shape and whether subtitles were offered."""
 
 
 def _options() -> MediaOptions:
@@ -38,7 +40,7 @@ def test_an_offer_is_made_from_the_options_and_stored_in_the_old_shape() -> None
     assert offer == Offer(
         heights=(360, 720), sizes={360: 1_000_000, 720: None}, audio=True, audio_size=300_000
     )
-    assert offer.model_dump(mode="json") == OLD_ROW
+    assert offer.model_dump(mode="json") == NEW_ROW
 
 
 def test_an_old_row_loads() -> None:
@@ -69,8 +71,8 @@ def test_the_column_stores_json_and_loads_an_offer() -> None:
     column = File.__table__.c.offer.type
     dialect = sqlite.dialect()
     offer = Offer.of(_options())
-    assert column.process_bind_param(offer, dialect) == OLD_ROW
-    assert column.process_bind_param(OLD_ROW, dialect) == OLD_ROW  # a dict is accepted too
+    assert column.process_bind_param(offer, dialect) == NEW_ROW
+    assert column.process_bind_param(OLD_ROW, dialect) == NEW_ROW  # a dict is accepted too
     assert column.process_result_value(OLD_ROW, dialect) == offer
     assert column.process_result_value(None, dialect) is None
 

@@ -27,6 +27,7 @@ from tests.support.processes import MediabotProcess, mediabot_run
 
 HEIGHT = PAGE_SIZE[1]
 TOO_LONG = "This media is 2 min long; the limit is 1 min."
+TOO_LONG_ASK_A_CLIP = "This video is longer than 1 minutes. Send the link again with the part"
 _DELIVERIES = ("sendVideo", "sendAudio", "sendDocument", "sendMediaGroup")
 _UNITS = {"B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3}
 
@@ -95,7 +96,24 @@ async def test_a_page_video_over_the_duration_limit_is_refused_at_the_lookup(
 ) -> None:
     url = blog_video(media_requests, "/blog/long.html", media.page_long["mp4"])
     reply = await chat.reply(chat.say(url))
-    assert reply.params["text"].endswith(TOO_LONG)
+    assert reply.params["text"].startswith(TOO_LONG_ASK_A_CLIP)
+    assert "inline_keyboard" not in reply.params.get("reply_markup", "")
+
+
+async def test_a_clip_of_a_video_over_the_limit_is_offered_alone_and_delivered(
+    chat: Conversation, media: MediaSources, media_requests: MediaServer
+) -> None:
+    """The limit applies to the clip: 20 s of a 2-minute video under a 1-minute limit."""
+    url = blog_video(media_requests, "/blog/long-clip.html", media.page_long["mp4"])
+    keyboard = await chat.keyboard(chat.say(f"{url} 0:10-0:30"))
+    assert all(text.startswith(("✂", "✖")) for text in keyboard.buttons), keyboard.buttons
+    since = chat.press(keyboard, keyboard.data(f"✂ {HEIGHT}p"))
+    sent = await chat.media(since)
+    facts = await probe(chat.telegram.uploaded_path(sent.result["video"]["file_id"]))
+    assert facts.duration_s is not None and 20 <= facts.duration_s <= 23  # from a keyframe
+
+    reply = await chat.reply(chat.say(f"{url} 0:10-1:30"))
+    assert reply.params["text"].startswith("This clip is longer than 1 minutes")
     assert "inline_keyboard" not in reply.params.get("reply_markup", "")
 
 

@@ -724,6 +724,57 @@ class FakeTelegram:
             self._messages[(chat_id, message["message_id"])] = _Stored(message, from_bot=False)
         return self.inject_update({"message": message})
 
+    def inject_document(
+        self,
+        chat_id: int,
+        path: Path,
+        *,
+        file_name: str | None = None,
+        mime_type: str = "text/plain",
+        caption: str | None = None,
+    ) -> dict[str, Any]:
+        """A user sends the file at `path` as a document in a private chat; returns the update.
+
+        The file is served by `getFile` and the file endpoint like one the bot uploaded.
+        """
+        name = file_name or path.name
+        size = path.stat().st_size
+        record = _FileRecord(
+            file_id="BQACAgIAAxkBAAI" + secrets.token_urlsafe(24),
+            file_unique_id="AgAD" + secrets.token_urlsafe(8),
+            path=path,
+            size=size,
+            file_name=name,
+            mime_type=mime_type,
+        )
+        with self._lock:
+            self._files[record.file_id] = record
+        document = {
+            "file_id": record.file_id,
+            "file_unique_id": record.file_unique_id,
+            "file_name": name,
+            "mime_type": mime_type,
+            "file_size": size,
+        }
+        fields: dict[str, Any] = {"text": None, "document": document}
+        if caption is not None:
+            fields["caption"] = caption
+        return self.inject_message(chat_id, "", fields=fields)
+
+    def edit_user_message(self, chat_id: int, message_id: int, text: str) -> dict[str, Any]:
+        """The user edits their message `message_id` to `text`; returns the
+        `edited_message` update (queued for getUpdates)."""
+        with self._lock:
+            stored = self._messages[(chat_id, message_id)]
+            message = copy.deepcopy(stored.message)
+            message["text"] = text
+            message.pop("entities", None)
+            if entities := _entities(text):
+                message["entities"] = entities
+            message["edit_date"] = int(time.time())
+            self._messages[(chat_id, message_id)] = _Stored(message, from_bot=False)
+        return self.inject_update({"edited_message": message})
+
     def inject_callback(
         self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
     ) -> dict[str, Any]:

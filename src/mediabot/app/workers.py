@@ -12,6 +12,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
+from pathlib import Path
 
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -27,8 +28,11 @@ from mediabot.bot.keyboards import (
 from mediabot.bot.offers import OfferView
 from mediabot.config import Settings
 from mediabot.db.lookups import LookupRequests, SharedLookups
+from mediabot.domain.clips import Clip
 from mediabot.downloaders.cookies import check_cookies_files
 from mediabot.downloaders.options import DownloadOptions
+from mediabot.downloaders.registry import make_downloader
+from mediabot.downloaders.subtitles import SubtitleTrack
 from mediabot.queue.base import JobQueue
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.pacing import Pacer
@@ -36,6 +40,7 @@ from mediabot.worker.default_choice import DefaultChoices
 from mediabot.worker.lookup_find import Finder, identity
 from mediabot.worker.lookup_pool import LookupPool
 from mediabot.worker.lookup_replies import TelegramReplies
+from mediabot.worker.lookup_subtitles import FetchSubtitles, SubtitleReplies
 from mediabot.worker.lookups import LookupLane, LookupWorker
 from mediabot.worker.pipeline import Pipeline, PipelineParts
 from mediabot.worker.recovery import Recovery
@@ -106,13 +111,15 @@ def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
                 OfferView(),
                 parts.admin_alerts,
                 settings.storage_chat_id,
-                DefaultChoices(
+                defaults=DefaultChoices(
                     parts.sessions,
                     max_active=settings.max_active_requests,
                     per_hour=settings.rate_limit_per_hour,
                     main_lane=parts.job_queue.publish,
                     cached_lane=parts.cached_queue.publish,
                 ),
+                subtitles=SubtitleReplies(parts.bot, _subtitles_fetch(settings), OfferView()),
+                max_duration_s=settings.max_duration_s,
             ),
             owner=parts.owner,
             identity=identity,
@@ -120,6 +127,22 @@ def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
             lookup_timeout_s=settings.lookup_timeout_s + 5.0,
         )
     )
+
+
+def _subtitles_fetch(settings: Settings) -> FetchSubtitles:
+    """Subtitles fetched by the link's downloader, under the settings' download rules."""
+    options = DownloadOptions.from_settings(settings)
+
+    async def fetch(url: str, language: str, path: Path, clip: Clip | None) -> SubtitleTrack | None:
+        downloader = make_downloader(url, None, options=options)
+        return await downloader.fetch_subtitles(
+            path,
+            language,
+            start_s=clip.start_s if clip else 0.0,
+            end_s=clip.end_s if clip else None,
+        )
+
+    return fetch
 
 
 async def start_workers(parts: WorkerParts, *, recover_all: bool) -> Workers:

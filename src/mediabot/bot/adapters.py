@@ -13,6 +13,7 @@ from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot.outages import UpdateHold
+from mediabot.bot.usecases.lookups import ask_lookup
 from mediabot.bot.usecases.ports import Ports, Publisher
 from mediabot.db.base import utcnow
 from mediabot.db.repositories import FileRepository, PlaylistRepository, UserRepository
@@ -54,9 +55,12 @@ class PortsMiddleware(BaseMiddleware):
 
     Outer middleware of the observers, after `DatabaseMiddleware` (its `session`), inside
     `OutageMiddleware` (its `hold`); `job_queue` and `cached_queue` come from the dispatcher.
+    With a lookup lane (`lookup_queue`), also `lookups`: `AskLookup` over the same.
     """
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         publisher = HeldPublisher(data["hold"], data["job_queue"], data["cached_queue"])
         data["ports"] = database_ports(data["session"], publisher)
+        if data.get("lookup_queue") is not None:
+            data["lookups"] = ask_lookup(data["session"], data["hold"], data["lookup_queue"])
         return await handler(event, data)

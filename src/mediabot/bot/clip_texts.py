@@ -78,3 +78,12 @@ def subtitles_caption(language: str, automatic: bool) -> str:
 
 def no_subtitles() -> str:
     return _("This video has no subtitles.")
+
+
+def help_more() -> str:
+    """The part of /help on clips, subtitles, lists of links and corrected links."""
+    return _(
+        "A part of a video: send the link with the times, e.g. <code>link 1:20-2:05</code>, "
+        "or a link that starts at a time. 💬 sends the subtitles when the video has them. "
+        "A .txt file of links is read like a message, and an edited link is answered again."
+    )

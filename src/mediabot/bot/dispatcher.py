@@ -52,6 +52,7 @@ def build_dispatcher(
         dispatcher.update.outer_middleware(claims)
     observers = (
         dispatcher.message,
+        dispatcher.edited_message,
         dispatcher.callback_query,
         dispatcher.inline_query,
         dispatcher.chosen_inline_result,

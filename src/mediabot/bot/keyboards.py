@@ -22,6 +22,8 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from mediabot.bot import clip_texts
+from mediabot.domain.clips import Clip
 from mediabot.domain.media import MediaOptions
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PLAYLIST_HEIGHTS
@@ -67,6 +69,8 @@ class Choice(StrEnum):
     VIDEO = "v"
     AUDIO = "a"
     PHOTO = "p"
+    SUBTITLES = "s"
+    """The source's subtitles as an `.srt` (of the clip, on a clip's offer)."""
     CANCEL = "x"
 
 
@@ -138,6 +142,8 @@ def offer_keyboard(
                 )
             ]
         )
+    if offer.subtitles:
+        rows.append([subtitles_button(request_id, clip_texts.subtitles_button())])
     rows.extend(extra_rows or [])
     rows.append(
         [
@@ -148,6 +154,55 @@ def offer_keyboard(
         ]
     )
     return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def clip_rows(
+    clip_offer_id: uuid.UUID, options: MediaOptions, clip: Clip
+) -> list[list[InlineKeyboardButton]]:
+    """The choices of a clip, each marked ✂ (the offer's text says which range): one per
+    resolution and audio only, with the clip's share of the whole's estimated size."""
+    share = clip.length_s(options.duration_s) / options.duration_s if options.duration_s else None
+
+    def size(whole: int | None) -> str:
+        return format_size(int(whole * share) if whole and share else None)
+
+    buttons = [
+        InlineKeyboardButton(
+            text=f"✂ {resolution.height}p · {size(resolution.estimated_bytes)}",
+            callback_data=ChoiceData(
+                request_id=clip_offer_id, choice=Choice.VIDEO, height=resolution.height
+            ).pack(),
+        )
+        for resolution in options.resolutions
+    ]
+    if options.has_audio:
+        buttons.append(
+            InlineKeyboardButton(
+                text=f"✂ 🎵 · {size(options.audio_estimated_bytes)}",
+                callback_data=ChoiceData(request_id=clip_offer_id, choice=Choice.AUDIO).pack(),
+            )
+        )
+    if options.has_subtitles:
+        buttons.append(subtitles_button(clip_offer_id, "✂ 💬"))
+    return [buttons[index : index + 2] for index in range(0, len(buttons), 2)]
+
+
+def clip_only_keyboard(
+    offer_id: uuid.UUID, clip_rows: list[list[InlineKeyboardButton]]
+) -> InlineKeyboardMarkup:
+    """The offer of a video over the duration limit: its clip's choices and ✖."""
+    cancel = InlineKeyboardButton(
+        text=_("✖ Cancel"),
+        callback_data=ChoiceData(request_id=offer_id, choice=Choice.CANCEL).pack(),
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[*clip_rows, [cancel]])
+
+
+def subtitles_button(offer_id: uuid.UUID, text: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        text=text,
+        callback_data=ChoiceData(request_id=offer_id, choice=Choice.SUBTITLES).pack(),
+    )
 
 
 class PlaylistChoice(StrEnum):

@@ -21,6 +21,7 @@ from typing import Any
 from aiogram.filters import Filter
 from aiogram.types import Message
 
+from mediabot.domain.clips import Clip, ClipRangeError, clip_in_message
 from mediabot.domain.links import normalise_link
 
 MAX_LINKS = 5
@@ -61,6 +62,42 @@ def extract_links(message: Message, limit: int) -> tuple[list[str], bool]:
             distinct.setdefault(link, link)
     links = list(distinct.values())
     return links[:limit], len(links) > limit
+
+
+def links_in_text(text: str, limit: int) -> tuple[list[str], bool]:
+    """The distinct links of a plain text (a list of links sent as a file), in order, and
+    whether more were cut; each word is read as a pasted link (with or without a scheme)."""
+    distinct: dict[str, str] = {}
+    for word in text.split():
+        for part in _cleaned(word):
+            link = _with_scheme(part)
+            if link:
+                normalised = normalise_link(link)
+                distinct.setdefault(normalised, normalised)
+    links = list(distinct.values())
+    return links[:limit], len(links) > limit
+
+
+def clips_of(text: str, urls: list[str]) -> tuple[list[Clip | None], ClipRangeError | None]:
+    """The clip each link asks for (`domain.clips.clip_in_message` on the link's own line,
+    else the whole text), and the first refusal of a range written but not cuttable: a
+    link whose range is refused asks for the whole video."""
+    lines = text.splitlines() or [text]
+    clips: list[Clip | None] = []
+    refusal: ClipRangeError | None = None
+    for url in urls:
+        line = next((line for line in lines if _bare(url) in line.lower()), text)
+        try:
+            clips.append(clip_in_message(line, url))
+        except ClipRangeError as exc:
+            refusal = refusal or exc
+            clips.append(None)
+    return clips, refusal
+
+
+def _bare(url: str) -> str:
+    """A link as it may be written: without its scheme, lower case."""
+    return _SCHEME.sub("", url).lower()
 
 
 def first_link(text: str) -> str | None:
@@ -112,10 +149,13 @@ def _with_scheme(link: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FoundLinks:
-    """The links of a message (at most the limit) and whether more were cut."""
+    """The links of a message (at most the limit) and whether more were cut; the clip
+    each asks for and the refusal of a range that cannot be cut (`clips_of`)."""
 
     urls: list[str]
     truncated: bool
+    clips: list[Clip | None]
+    clip_refusal: ClipRangeError | None = None
 
 
 class HasLinks(Filter):
@@ -126,4 +166,7 @@ class HasLinks(Filter):
 
     async def __call__(self, message: Message) -> bool | dict[str, Any]:
         urls, truncated = extract_links(message, self._limit)
-        return {"links": FoundLinks(urls, truncated)} if urls else False
+        if not urls:
+            return False
+        clips, refusal = clips_of(message.text or message.caption or "", urls)
+        return {"links": FoundLinks(urls, truncated, clips, refusal)}

@@ -28,8 +28,9 @@ this old (5 minutes): until then a flood wait is sat out, after it the answer is
 class AnswerDeadlineMiddleware(BaseMiddleware):
     """Bounds the flood waits of everything a handler sends by the age of its update.
 
-    Outer middleware of `Dispatcher.update`. A message counts from its date; a button
-    press (which carries no date) from the moment it arrived here. Requests the handler
+    Outer middleware of `Dispatcher.update`. A message counts from its date (an edited
+    message from its edit); a button press (which carries no date) from the moment it
+    arrived here. Requests the handler
     makes inside are retried through flood waits until `ANSWER_WINDOW_S` after that,
     then given up (`telegram.flood.answer_deadline`).
     """
@@ -43,9 +44,12 @@ class AnswerDeadlineMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         born = self._clock()
         if isinstance(event, Update):
-            message = event.message or event.edited_message
-            if message is not None:
-                born = min(born, message.date.timestamp())
+            if event.message is not None:
+                born = min(born, event.message.date.timestamp())
+            elif event.edited_message is not None:  # an edit counts from when it was made
+                edited = event.edited_message
+                made = float(edited.edit_date) if edited.edit_date else edited.date.timestamp()
+                born = min(born, made)
         with answer_deadline(born + self._window_s):
             return await handler(event, data)
 

@@ -21,16 +21,19 @@ from aiogram.types import (
 )
 from aiogram.types.inline_query_result_union import InlineQueryResultUnion
 
-from mediabot.bot import texts
+from mediabot.bot import clip_texts, texts
 from mediabot.bot.keyboards import (
     cancel_keyboard,
     choices_keyboard,
+    clip_only_keyboard,
+    clip_rows,
     format_size,
     playlist_cancel_keyboard,
     playlist_keyboard,
     whole_playlist_row,
 )
 from mediabot.db.models import File
+from mediabot.domain.clips import Clip, ClipOffer, ClipRangeError
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.inline import InlineChoice
 from mediabot.domain.media import MediaOptions
@@ -69,13 +72,40 @@ class OfferView:
         offer_id: uuid.UUID,
         options: MediaOptions,
         beside: tuple[uuid.UUID, int] | None,
+        clip: ClipOffer | None = None,
+        *,
+        whole: bool = True,
     ) -> tuple[str, InlineKeyboardMarkup]:
-        """A video's offer; `beside`: the playlist its link names (its offer id, its size)."""
+        """A video's offer; `beside`: the playlist its link names (its offer id, its size);
+        `clip`: the clip asked of it, offered in rows of ✂ choices of its own; without
+        `whole` (a video over the duration limit) the clip's choices alone."""
         extra_rows = []
+        text = texts.choose(options.title)
+        if clip is not None:
+            extra_rows.extend(clip_rows(clip.offer_id, options, clip.clip))
+            text = f"{text}\n{clip_texts.clip_offered(clip.clip)}"
+            if not whole:
+                return text, clip_only_keyboard(offer_id, extra_rows)
         if beside is not None:
             playlist_id, count = beside
             extra_rows.append(whole_playlist_row(playlist_id, texts.whole_playlist(count)))
-        return texts.choose(options.title), choices_keyboard(offer_id, options, extra_rows)
+        return text, choices_keyboard(offer_id, options, extra_rows)
+
+    def clip_refused(self, refusal: ClipRangeError) -> str:
+        return clip_texts.clip_refused(refusal)
+
+    def too_long(self, max_duration_s: int, clip: Clip | None) -> str:
+        """A video over the limit: its clip is too (`clip`), or a clip may be asked."""
+        minutes = max_duration_s // 60
+        if clip is not None:
+            return clip_texts.clip_too_long(minutes)
+        return clip_texts.video_too_long_ask_a_clip(minutes)
+
+    def subtitles_caption(self, language: str, automatic: bool) -> str:
+        return clip_texts.subtitles_caption(language, automatic)
+
+    def no_subtitles(self) -> str:
+        return clip_texts.no_subtitles()
 
     def playlist_offer(
         self, playlist_id: uuid.UUID, options: PlaylistOptions

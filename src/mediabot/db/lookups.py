@@ -27,7 +27,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.models import LookupRequest, SharedLookup
 from mediabot.db.updates import _EpochNow
-from mediabot.domain.lookups import LookupState, Outcome, decode_outcome, encode_outcome
+from mediabot.domain.lookups import (
+    LookupKind,
+    LookupState,
+    Outcome,
+    decode_outcome,
+    encode_outcome,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,24 @@ class LookupRequests:
         session.add(request)
         await session.flush()
         return request
+
+    @staticmethod
+    async def last_for_message(
+        session: AsyncSession, telegram_chat_id: int, message_id: int
+    ) -> LookupRequest | None:
+        """The request recorded last for the message `message_id` of the chat, if any is
+        kept (answered requests are pruned after a day)."""
+        found = await session.execute(
+            select(LookupRequest)
+            .where(
+                LookupRequest.telegram_chat_id == telegram_chat_id,
+                LookupRequest.message_id == message_id,
+                LookupRequest.kind == LookupKind.MESSAGE,
+            )
+            .order_by(LookupRequest.created_at.desc())
+            .limit(1)
+        )
+        return found.scalar_one_or_none()
 
     async def get(self, request_id: uuid.UUID) -> LookupRequest | None:
         async with AsyncSession(self._engine, expire_on_commit=False) as session:

@@ -372,7 +372,10 @@ class LookupRequest(Base):
     """
 
     __tablename__ = "lookup_requests"
-    __table_args__ = (Index("ix_lookup_requests_state_created", "state", "created_at"),)
+    __table_args__ = (
+        Index("ix_lookup_requests_state_created", "state", "created_at"),
+        Index("ix_lookup_requests_message", "telegram_chat_id", "message_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     kind: Mapped[str] = mapped_column(String(16))
@@ -385,6 +388,9 @@ class LookupRequest(Base):
     in_group: Mapped[bool] = mapped_column(Boolean, default=False)
     inline_query_id: Mapped[str | None] = mapped_column(String(64))
     urls: Mapped[list[str]] = mapped_column(JSON)
+    clips: Mapped[list[str | None] | None] = mapped_column(JSON)
+    """Per link, the key of the clip asked of it (`domain.clips.Clip.key`), None for the
+    whole video; None altogether when no link asks for a clip."""
     locale: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16), default="pending")
     owner: Mapped[str | None] = mapped_column(String(160))

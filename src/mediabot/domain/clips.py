@@ -26,6 +26,7 @@ A clip is its own cache entry: `media_key_of` gives the key it is stored under, 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qs, urlsplit
@@ -123,22 +124,37 @@ class Clip:
         return Clip(self.start_s, end_s)
 
 
+@dataclass(frozen=True, slots=True)
+class ClipOffer:
+    """A clip offered beside the whole video: the offer recorded for it (its own request,
+    keyed by `media_key_of`) and the clip."""
+
+    offer_id: uuid.UUID
+    clip: Clip
+
+
 def media_key_of(media_key: str, clip: Clip | None) -> str:
     """The cache key of `clip` of the media keyed `media_key` (`media_key` itself for the
     whole): a clip is its own cache entry, the same clip asked again is the same entry."""
     return media_key if clip is None else f"{media_key}{_KEY_MARK}{clip.key}"
 
 
+def clip_of_key(clip_key: str) -> Clip | None:
+    """The clip whose `Clip.key` is `clip_key`; None for anything else."""
+    match = _CLIP_KEY.match(clip_key)
+    if match is None:
+        return None
+    start, end = int(match.group(1)), int(match.group(2)) if match.group(2) else None
+    if end is not None and end <= start:
+        return None
+    return Clip(start, end)
+
+
 def clip_of_media_key(key: str) -> tuple[str, Clip | None]:
     """(the media's key, the clip) of a key made by `media_key_of`."""
     media_key, mark, clip_key = key.rpartition(_KEY_MARK)
-    match = _CLIP_KEY.match(clip_key) if mark else None
-    if match is None:
-        return key, None
-    start, end = int(match.group(1)), int(match.group(2)) if match.group(2) else None
-    if end is not None and end <= start:
-        return key, None
-    return media_key, Clip(start, end)
+    clip = clip_of_key(clip_key) if mark else None
+    return (key, None) if clip is None else (media_key, clip)
 
 
 def format_time(seconds: float) -> str:

@@ -24,6 +24,9 @@ class LookupKind(StrEnum):
     """The links of a message (or a `/dl`): the answers go to its chat."""
     INLINE = "inline"
     """An inline query: the answer is the query's results."""
+    SUBTITLES = "subtitles"
+    """A press on an offer's "subtitles": the answer is the `.srt` of its one link (and
+    clip), sent to its chat."""
 
 
 class LookupState(StrEnum):

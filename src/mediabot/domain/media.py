@@ -43,6 +43,8 @@ class MediaOptions:
     is_collection: bool = False
     found: Mapping[str, Any] | None = field(default=None, compare=False, repr=False)
     """What the lookup found (`downloaders.found`), for a press that follows it soon."""
+    has_subtitles: bool = False
+    """The source has subtitles or recognised speech that can be sent as SRT."""
 
     @property
     def heights(self) -> tuple[int, ...]:

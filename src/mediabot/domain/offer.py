@@ -34,6 +34,8 @@ class Offer(BaseModel):
     found: dict[str, Any] | None = None
     """What the lookup found (addresses, formats), so a press soon after it downloads
     without looking the link up again (`downloaders.found`)."""
+    subtitles: bool = False
+    """Whether "subtitles" was offered (the source has some)."""
 
     @classmethod
     def of(cls, options: MediaOptions) -> Offer:
@@ -47,6 +49,7 @@ class Offer(BaseModel):
             audio_size=options.audio_estimated_bytes,
             photos=options.photo_count,
             found=dict(options.found) if options.found else None,
+            subtitles=options.has_subtitles,
         )
 
     @model_serializer(mode="wrap")

@@ -15,6 +15,7 @@ from mediabot.downloaders.formats import InfoDict, thumbnail_url_of, title_of, u
 from mediabot.downloaders.limits import DurationLimit
 from mediabot.downloaders.selection import Selection
 from mediabot.downloaders.streams import StreamGuard, StreamPlan
+from mediabot.downloaders.subtitles import SubtitleTrack, choose_subtitles
 from mediabot.downloaders.ytdl import YtdlSession
 
 if TYPE_CHECKING:  # the sources are loaded only when a plan is made
@@ -48,6 +49,45 @@ class Locating(Selection):
             return await self._locate(session, cover_dir)
         finally:
             session.close()
+
+    async def fetch_subtitles(
+        self,
+        path: Path,
+        user_language: str,
+        *,
+        start_s: float = 0.0,
+        end_s: float | None = None,
+    ) -> SubtitleTrack | None:
+        """Write the link's subtitles for a user speaking `user_language` into `path` as
+        SRT (`downloaders.subtitles.choose_subtitles`: theirs where the source has it,
+        else the original), cut to `start_s`-`end_s` and shifted to start at 0; the track
+        written, or None when the source has none (or no cue falls in that time).
+
+        Probes the link as `download()` does (same guard and limits); the file is fetched
+        through the guard. Raises `DownloadError`, and `SubtitleError` for a file that
+        cannot be read as subtitles.
+        """
+        from mediabot.media.subtitles import fetch_srt
+
+        session = self._session(self._options)
+        try:
+            info = await self._probe(self._url, session)
+        finally:
+            session.close()
+        track = choose_subtitles(info, user_language)
+        if track is None:
+            return None
+        guard = StreamGuard.for_options(self._options, self.provider)
+        written = await fetch_srt(
+            track.url,
+            track.ext,
+            path,
+            headers=track.headers,
+            url_check=guard,
+            start_s=start_s,
+            end_s=end_s,
+        )
+        return track if written else None
 
     async def _locate(self, session: YtdlSession, cover_dir: Path | None) -> StreamPlan | None:
         info = await self._info(session)

@@ -23,6 +23,7 @@ from mediabot.downloaders.limits import DurationLimit
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.share import follow_share_link
 from mediabot.downloaders.site import Site
+from mediabot.downloaders.subtitles import has_subtitles
 from mediabot.downloaders.ytdl import YtdlSession
 
 _PAGE_PROBES_SHARE = 0.75
@@ -173,4 +174,5 @@ class Probing(Site):
             has_audio=formats.has_audio(info),
             audio_estimated_bytes=formats.audio_estimate(info),
             found=keep(info),
+            has_subtitles=has_subtitles(info),
         )

@@ -53,8 +53,10 @@ def _start_child(
     global _child
     if on_start is not None:
         on_start()
+    # A video's lookup tells its length whatever the limit: the answer applies the limit,
+    # to the whole or to the clip asked of it (`lookup_replies`); playlists keep theirs.
     find = finder(
-        partial(get_resolutions, options=options),
+        partial(get_resolutions, options=replace(options, max_duration_s=None)),
         partial(get_playlist, options=options, max_items=max_items),
         timeout_s,
     )

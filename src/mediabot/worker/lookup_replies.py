@@ -40,17 +40,19 @@ from mediabot.db.repositories import (
     ProviderRepository,
     TelegramChat,
 )
+from mediabot.domain.clips import Clip, ClipOffer, ClipRangeError, clip_of_key, media_key_of
 from mediabot.domain.enums import RequestState
 from mediabot.domain.lookups import Found, LookupKind, Outcome, Refused
 from mediabot.domain.media import TITLE_MAX_CHARS, MediaOptions
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistOptions
-from mediabot.downloaders.errors import DownloadError, SitePushBackError, rebuild
+from mediabot.downloaders.errors import DownloadError, SitePushBackError, TooLongError, rebuild
 from mediabot.i18n import use_locale
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable
 from mediabot.telegram.flood import answer_deadline
 from mediabot.worker.default_choice import DefaultChoices, ItemsChosen
+from mediabot.worker.lookup_subtitles import SubtitleReplies
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +77,16 @@ class OfferView(Protocol):
     def refused(self, error: DownloadError) -> str: ...
     def nothing_to_offer(self) -> str: ...
     def media_offer(
-        self, offer_id: uuid.UUID, options: MediaOptions, beside: tuple[uuid.UUID, int] | None
+        self,
+        offer_id: uuid.UUID,
+        options: MediaOptions,
+        beside: tuple[uuid.UUID, int] | None,
+        clip: ClipOffer | None = None,
+        *,
+        whole: bool = True,
     ) -> tuple[str, InlineKeyboardMarkup]: ...
+    def clip_refused(self, refusal: ClipRangeError) -> str: ...
+    def too_long(self, max_duration_s: int, clip: Clip | None) -> str: ...
     def playlist_offer(
         self, playlist_id: uuid.UUID, options: PlaylistOptions
     ) -> tuple[str, InlineKeyboardMarkup]: ...
@@ -114,6 +124,11 @@ class TelegramReplies:
     storage_chat_id: int | None = None
     defaults: DefaultChoices | None = None
     """Chooses an offer by its owner's default (None: every offer is shown with its keyboard)."""
+    subtitles: SubtitleReplies | None = None
+    """Answers the presses on "subtitles" (None: not offered by this worker)."""
+    max_duration_s: int | None = None
+    """The duration limit, applied here to the whole or to the clip asked (the lookups
+    tell a video's length whatever its limit: `lookup_pool`)."""
 
     async def placeholders(self, request: LookupRequest, links: list[int]) -> list[int | None]:
         shown: list[int | None] = [None] * len(request.urls)
@@ -131,13 +146,21 @@ class TelegramReplies:
             if request.kind == LookupKind.INLINE:
                 await self._answer_inline(request, outcomes[0])
                 return
+            if request.kind == LookupKind.SUBTITLES:
+                if self.subtitles is not None:
+                    await self.subtitles.answer(request)
+                return
             with answer_deadline(request.created_at + _ANSWER_WINDOW_S):
                 await self._answer_links(request, outcomes)
 
     async def _answer_links(self, request: LookupRequest, outcomes: list[Outcome | None]) -> None:
         placeholders = request.placeholders or [None] * len(request.urls)
+        clips = [clip_of_key(key) if key else None for key in request.clips or []]
+        clips += [None] * (len(request.urls) - len(clips))
         offered: set[str] = set()
-        for url, shown_on, outcome in zip(request.urls, placeholders, outcomes, strict=True):
+        for url, shown_on, outcome, clip in zip(
+            request.urls, placeholders, outcomes, clips, strict=True
+        ):
             if isinstance(outcome, Found) and outcome.media is not None:
                 if outcome.media.media_key in offered:
                     logger.info("%s is %s again: one offer", url, outcome.media.media_key)
@@ -145,7 +168,7 @@ class TelegramReplies:
                     continue
                 offered.add(outcome.media.media_key)
             try:
-                await self._answer_link(request, url, shown_on, outcome)
+                await self._answer_link(request, url, shown_on, outcome, clip)
             except _ChatClosedError:
                 return
             except Exception:
@@ -153,7 +176,12 @@ class TelegramReplies:
                 logger.exception("lookup %s: answering the link %s failed", request.id, url)
 
     async def _answer_link(
-        self, request: LookupRequest, url: str, shown_on: int | None, outcome: Outcome | None
+        self,
+        request: LookupRequest,
+        url: str,
+        shown_on: int | None,
+        outcome: Outcome | None,
+        clip: Clip | None = None,
     ) -> None:
         if not isinstance(outcome, Found):
             await self._say(
@@ -173,23 +201,63 @@ class TelegramReplies:
         if not options.resolutions and not options.has_audio and not options.photo_count:
             await self._say(request, shown_on, self.view.nothing_to_offer())
             return
+        clip = await self._clip_within(request, clip, options)
+        whole = not self._too_long(options.duration_s)
+        if not whole and (clip is None or self._too_long(clip.length_s(options.duration_s or 0))):
+            await self._say(request, shown_on, self.view.too_long(self.max_duration_s or 0, clip))
+            return
         async with self.sessions() as session:
             offer = await record_offer(session, request.chat_id, request, url, options, shown_on)
+            clip_offer = None
+            if clip is not None:
+                clip_offer = await record_offer(
+                    session, request.chat_id, request, url, options, shown_on, clip
+                )
             beside = None
             if outcome.playlist is not None:
                 beside = await _add_playlist(session, request, shown_on, outcome.playlist)
             await session.commit()
         logger.info("offer %s: %s -> %s %s", offer.id, url, options.media_key, options.heights)
-        if await self._chosen_by_default(request, shown_on, offer, beside):
+        # A clip asked, or a whole over the duration limit, is the user's to choose.
+        if (
+            clip is None
+            and whole
+            and await self._chosen_by_default(request, shown_on, offer, beside)
+        ):
             return
         playlist_row = (
             (beside.id, len(outcome.playlist.entries))
             if beside is not None and outcome.playlist is not None
             else None
         )
-        text, markup = self.view.media_offer(offer.id, options, playlist_row)
+        offered_clip = None
+        if clip_offer is not None and clip is not None:
+            offered_clip = ClipOffer(clip_offer.id, clip)
+        text, markup = self.view.media_offer(
+            offer.id, options, playlist_row, offered_clip, whole=whole
+        )
         shown = await self._say(request, shown_on, text, markup)
-        await self._moved(shown, shown_on, offer, beside)
+        await self._moved(shown, shown_on, offer, clip_offer, beside)
+
+    def _too_long(self, duration_s: float | None) -> bool:
+        limit = self.max_duration_s
+        return limit is not None and duration_s is not None and duration_s > limit
+
+    async def _clip_within(
+        self, request: LookupRequest, clip: Clip | None, options: MediaOptions
+    ) -> Clip | None:
+        """The clip asked of the media, as it can be cut (`Clip.within`): None for none
+        (nor for a clip that is the whole video). A clip that starts past the end is
+        answered with a plain reason; the whole is offered all the same."""
+        if clip is None or not (options.resolutions or options.has_audio):
+            return None  # photos are not cut
+        if options.duration_s is None:
+            return clip  # the cut tells whether it starts past the end
+        try:
+            return clip.within(options.duration_s)
+        except ClipRangeError as refusal:
+            await self._say(request, None, self.view.clip_refused(refusal))
+            return None
 
     async def _chosen_by_default(
         self,
@@ -350,6 +418,9 @@ class TelegramReplies:
         if not options.resolutions and not options.has_audio:
             await self._inline(request, [], self.view.nothing_to_offer())
             return
+        if self._too_long(options.duration_s):
+            await self._inline(request, [], self.view.refused(TooLongError()))
+            return
         assert self.storage_chat_id is not None and request.user_id is not None
         async with self.sessions() as session:
             storage = await ChatRepository(session).upsert(
@@ -394,21 +465,28 @@ async def record_offer(
     url: str,
     options: MediaOptions,
     shown_on: int | None,
+    clip: Clip | None = None,
 ) -> File:
     """Record what a link offers, as a request of the chat's waiting for its choice (shown
-    on `shown_on`). Not committed."""
+    on `shown_on`); with `clip`, the offer of that clip, its own cache entry
+    (`media_key_of`), titled with its range and as long as it. Not committed."""
     assert chat_row_id is not None
     inline = request.kind == LookupKind.INLINE
+    title = options.title
+    duration_s = options.duration_s
+    if clip is not None:
+        title = f"✂ {clip.label} {options.title or ''}".strip()
+        duration_s = clip.length_s(options.duration_s) if options.duration_s else None
     return await FileRepository(session).add(
         File(
             chat_id=chat_row_id,
             requested_by_id=request.user_id,
             provider_id=await ProviderRepository(session).id_of(options.provider),
             request_url=url,
-            media_key=options.media_key,
+            media_key=media_key_of(options.media_key, clip),
             state=RequestState.OFFERED,
-            title=options.title[:TITLE_MAX_CHARS] if options.title else None,
-            duration_s=options.duration_s,
+            title=title[:TITLE_MAX_CHARS] if title else None,
+            duration_s=duration_s,
             offer=Offer.of(options),
             status_message_id=shown_on,
             # In a group the files reply to the link, in its forum topic.

@@ -171,9 +171,11 @@ class LookupWorker:
         renewing = asyncio.create_task(self._renew(request.id))
         try:
             wait_s = INLINE_WAIT_S if request.kind == LookupKind.INLINE else lane.wait_s
-            if age > wait_s:
+            if request.kind == LookupKind.SUBTITLES:  # nothing to look up: the answer fetches
+                outcomes: list[Outcome | None] = [None]
+            elif age > wait_s:
                 logger.warning("lookup %s waited %.1f s for a worker: too late", request.id, age)
-                outcomes: list[Outcome | None] = [None] * len(request.urls)
+                outcomes = [None] * len(request.urls)
             else:
                 outcomes = await self._look_up_all(request, age)
             await self._answer(request, outcomes)

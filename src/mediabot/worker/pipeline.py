@@ -33,6 +33,7 @@ from pathlib import Path
 from aiogram import Bot
 
 from mediabot.db.outages import database_unavailable
+from mediabot.domain.clips import clip_of_media_key
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 from mediabot.downloaders.errors import SitePushBackError
@@ -51,6 +52,7 @@ from mediabot.worker.ports import Ports
 from mediabot.worker.request import Request
 from mediabot.worker.steps.claim import claim
 from mediabot.worker.steps.clean_up import clean_up
+from mediabot.worker.steps.clip_and_send import clip_and_send
 from mediabot.worker.steps.context import JobContext, LeftOurHandsError
 from mediabot.worker.steps.fetch_and_send import Fetching, fetch_and_send
 from mediabot.worker.steps.give_up import give_up
@@ -206,8 +208,8 @@ class Pipeline:
             await self._lanes.publish(job, changed.lane)
 
     async def _send_cached_or_fetch(self, job: JobContext, cached_lane: bool) -> None:
-        """The cache first, then (after any twin's fetch) the cache again, then a fetch;
-        in the cached lane, the cache or the main lane."""
+        """The cache first, then (after any twin's fetch) the cache again, then a fetch (a
+        clip's request: the clip cut); in the cached lane, the cache or the main lane."""
         request, senders = job.request, self._ports.senders
         job.inline = await inline_place(self._parts.bot, request)
         target = job.target(request.title or "")
@@ -230,7 +232,11 @@ class Pipeline:
         cached_lane_waits = self._lanes.to_cached_lane is not None
         if await served_by_a_twin(job, resend, cached_lane_waits=cached_lane_waits):
             return
-        await fetch_and_send(job, self._fetching)
+        _, clip = clip_of_media_key(request.media_key)
+        if clip is not None:
+            await clip_and_send(job, self._fetching, clip)
+        else:
+            await fetch_and_send(job, self._fetching)
 
     async def _show_cancelled(self, job: JobContext) -> None:
         if await job.requests.state_of(job.request.id) is RequestState.CANCELLED:

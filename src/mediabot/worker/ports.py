@@ -195,6 +195,15 @@ class Downloaders(Protocol):
         """The video heights the link offers (a lookup; its `DownloadError`s)."""
         ...
 
+    def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+        """The downloader of a clip's source: the duration limit is the clip's to meet
+        (`clip_over_limit`), not the whole video's."""
+        ...
+
+    def clip_over_limit(self, clip_s: float) -> bool:
+        """Whether a clip this long is over the duration limit."""
+        ...
+
 
 class Statuses(Protocol):
     """Opens a request's status message (`buttons`: with its cancel button)."""

@@ -349,6 +349,8 @@ class FakeDownloaders:
     """What each downloader made was given of the offer's lookup."""
     later: list[FakeDownloader] = field(default_factory=list)
     """Downloaders handed out after the first, in turn (then `downloader` again)."""
+    max_clip_s: float | None = None
+    """The duration limit a clip meets (None: none)."""
 
     def __call__(
         self,
@@ -368,6 +370,12 @@ class FakeDownloaders:
         if isinstance(self.available, Exception):
             raise self.available
         return self.available
+
+    def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+        return self(url, resolution, kind)
+
+    def clip_over_limit(self, clip_s: float) -> bool:
+        return self.max_clip_s is not None and clip_s > self.max_clip_s
 
 
 @dataclass

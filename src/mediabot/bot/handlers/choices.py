@@ -13,7 +13,7 @@ import uuid
 from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
-from mediabot.bot import texts
+from mediabot.bot import clip_texts, texts
 from mediabot.bot.courtesy import acknowledge, note
 from mediabot.bot.keyboards import (
     Choice,
@@ -27,11 +27,14 @@ from mediabot.bot.replies import refuse_by_limits, refused_text
 from mediabot.bot.usecases import choose as choosing
 from mediabot.bot.usecases.choose import CancelOutcome, Chosen, Queued, Refused
 from mediabot.bot.usecases.limits import Limits
+from mediabot.bot.usecases.lookups import AskLookup, LinksPlace
 from mediabot.bot.usecases.ports import Ports
 from mediabot.config import Settings
 from mediabot.db.models import File
+from mediabot.domain.clips import clip_of_media_key
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.offer import Pick
+from mediabot.i18n import current_locale
 
 router = Router(name="choices")
 
@@ -51,8 +54,26 @@ async def choose(
     ports: Ports,
     settings: Settings,
     user_row_id: uuid.UUID,
+    lookups: AskLookup | None = None,
 ) -> None:
-    """Turn a press on an offer's button into a queued request, or cancel it."""
+    """Turn a press on an offer's button into a queued request, or cancel it; "subtitles"
+    asks the lookup lane for the `.srt`."""
+    if callback_data.choice is Choice.SUBTITLES:
+        if lookups is None:  # no lookup lane: subtitles are never offered then
+            await acknowledge(callback, texts.not_available())
+            return
+        place = LinksPlace(
+            chat_row_id=offer.chat_id,
+            user_row_id=user_row_id,
+            telegram_chat_id=shown_on.chat.id,
+            message_id=shown_on.message_id,
+            thread_id=offer.message_thread_id,
+            in_group=offer.link_message_id is not None,
+            locale=current_locale(),
+        )
+        await lookups.for_subtitles(place, offer.request_url, clip_of_media_key(offer.media_key)[1])
+        await acknowledge(callback, clip_texts.subtitles_button())
+        return
     if callback_data.choice is Choice.CANCEL:
         if await choosing.cancel(ports, offer) is CancelOutcome.CANCELLED:
             await acknowledge(callback, texts.cancelled())

@@ -7,7 +7,7 @@ from aiogram.enums import ChatType, ParseMode
 from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
-from mediabot.bot import texts
+from mediabot.bot import clip_texts, texts
 from mediabot.config import Settings
 
 router = Router(name="start")
@@ -23,8 +23,9 @@ async def show_group_hint(message: Message) -> None:
 @router.message(Command("help"))
 async def show_help(message: Message, settings: Settings) -> None:
     """Say what the bot does, which sites it takes and its limits."""
+    help_text = texts.help_text(settings.max_duration_min, settings.playlist_max_items)
     await message.answer(
-        texts.help_text(settings.max_duration_min, settings.playlist_max_items),
+        f"{help_text}\n\n{clip_texts.help_more()}",
         parse_mode=ParseMode.HTML,
         disable_web_page_preview=True,
     )

@@ -20,6 +20,7 @@ from mediabot.bot.outages import UpdateHold
 from mediabot.db.lookups import LookupRequests
 from mediabot.db.models import File, LookupRequest
 from mediabot.db.repositories import FileRepository
+from mediabot.domain.clips import Clip
 from mediabot.domain.jobs import Job
 from mediabot.domain.lookups import LookupKind
 from mediabot.queue.base import JobQueue
@@ -34,11 +35,32 @@ class LookupRecords(Protocol):
     async def delivered_for_url(self, url: str) -> Sequence[File]:
         """The whole files this very link was delivered as (no lookup tells more here)."""
 
+    async def last_asked(self, telegram_chat_id: int, message_id: int) -> Asked | None:
+        """What the message was last asked to be looked up for, if it was (and is kept)."""
+
 
 class Publish(Protocol):
     async def __call__(self, job: Job) -> bool:
         """Hand the job to the lookup lane; False when the broker stayed away past the
         update's life (the request stays recorded: the workers' sweep answers it)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """The links a message asks for and the clip asked of each (`Clip.key`, None: whole)."""
+
+    urls: list[str]
+    clips: list[str | None]
+
+    @classmethod
+    def of(cls, urls: list[str], clips: Sequence[Clip | None] | None = None) -> Asked:
+        keys = [None if clip is None else clip.key for clip in clips or []]
+        return cls(list(urls), keys + [None] * (len(urls) - len(keys)))
+
+    @classmethod
+    def of_request(cls, request: LookupRequest) -> Asked:
+        clips = list(request.clips or [])
+        return cls(list(request.urls), clips + [None] * (len(request.urls) - len(clips)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,20 +84,46 @@ class AskLookup:
     records: LookupRecords
     publish: Publish
 
-    async def for_links(self, place: LinksPlace, urls: list[str]) -> uuid.UUID:
-        """Ask for the links of one message to be looked up and answered in its chat."""
-        request = LookupRequest(
-            kind=LookupKind.MESSAGE,
-            user_id=place.user_row_id,
-            chat_id=place.chat_row_id,
-            telegram_chat_id=place.telegram_chat_id,
-            message_id=place.message_id,
-            message_thread_id=place.thread_id,
-            in_group=place.in_group,
-            urls=list(urls),
-            locale=place.locale,
-        )
-        return await self._ask(request)
+    async def for_links(
+        self, place: LinksPlace, urls: list[str], clips: Sequence[Clip | None] | None = None
+    ) -> uuid.UUID:
+        """Ask for the links of one message to be looked up and answered in its chat;
+        `clips`: the clip asked of each link (None: the whole video)."""
+        return await self._ask(_in_chat(LookupKind.MESSAGE, place, Asked.of(urls, clips)))
+
+    async def for_message(
+        self,
+        place: LinksPlace,
+        urls: list[str],
+        clips: Sequence[Clip | None] | None = None,
+        *,
+        edited: bool = False,
+    ) -> uuid.UUID | None:
+        """`for_edited` for an edited message, else `for_links`."""
+        if edited:
+            return await self.for_edited(place, urls, clips)
+        return await self.for_links(place, urls, clips)
+
+    async def for_edited(
+        self, place: LinksPlace, urls: list[str], clips: Sequence[Clip | None] | None = None
+    ) -> uuid.UUID | None:
+        """An edited message: its links are asked for when they (or their clips) differ
+        from what the message was last asked for, so a corrected link is answered once
+        and an edit elsewhere in the text is not; None when nothing changed."""
+        last = await self.records.last_asked(place.telegram_chat_id, place.message_id)
+        if last is not None and last == Asked.of(urls, clips):
+            logger.info(
+                "chat %s: message %s edited, its links unchanged",
+                place.telegram_chat_id,
+                place.message_id,
+            )
+            return None
+        return await self.for_links(place, urls, clips)
+
+    async def for_subtitles(self, place: LinksPlace, url: str, clip: Clip | None) -> uuid.UUID:
+        """Ask for the subtitles of `url` (cut to `clip`) to be sent to the chat of
+        `place`, replying to its message (the offer pressed)."""
+        return await self._ask(_in_chat(LookupKind.SUBTITLES, place, Asked.of([url], [clip])))
 
     async def for_inline_query(
         self, user_row_id: uuid.UUID, query_id: str, url: str, locale: str
@@ -103,6 +151,22 @@ class AskLookup:
         return request_id
 
 
+def _in_chat(kind: LookupKind, place: LinksPlace, asked: Asked) -> LookupRequest:
+    """A request whose answer goes to the chat of `place`, replying to its message."""
+    return LookupRequest(
+        kind=kind,
+        user_id=place.user_row_id,
+        chat_id=place.chat_row_id,
+        telegram_chat_id=place.telegram_chat_id,
+        message_id=place.message_id,
+        message_thread_id=place.thread_id,
+        in_group=place.in_group,
+        urls=asked.urls,
+        clips=asked.clips if any(asked.clips) else None,
+        locale=place.locale,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class SessionLookupRecords:
     """`LookupRecords` in the update's session, each step held through a database outage."""
@@ -125,6 +189,14 @@ class SessionLookupRecords:
             delivered = await files.delivered_whole(key) if key is not None else []
             await self.session.commit()  # end the read: the update's session stays open
             return delivered
+
+        return await self.hold(step, session=self.session)
+
+    async def last_asked(self, telegram_chat_id: int, message_id: int) -> Asked | None:
+        async def step() -> Asked | None:
+            last = await LookupRequests.last_for_message(self.session, telegram_chat_id, message_id)
+            await self.session.commit()  # end the read: the update's session stays open
+            return None if last is None else Asked.of_request(last)
 
         return await self.hold(step, session=self.session)
 

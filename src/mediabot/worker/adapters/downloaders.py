@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mediabot.domain.enums import MediaKind
@@ -29,3 +29,11 @@ class RegistryDownloaders:
 
     async def heights(self, url: str) -> tuple[int, ...]:
         return (await get_resolutions(url, self.options)).heights
+
+    def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+        unlimited = replace(self.options, max_duration_s=None)
+        return make_downloader(url, resolution, options=unlimited, kind=kind)
+
+    def clip_over_limit(self, clip_s: float) -> bool:
+        limit = self.options.max_duration_s
+        return limit is not None and clip_s > limit
