@@ -39,7 +39,7 @@ async def acknowledge(
         logger.info("answering button press %s failed: %s", callback.id, exc.message)
 
 
-async def note(
+async def edit_in_place(
     message: Message,
     text: str,
     markup: InlineKeyboardMarkup | None = None,

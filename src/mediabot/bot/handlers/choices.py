@@ -14,7 +14,7 @@ from aiogram import Router
 from aiogram.types import CallbackQuery, Message
 
 from mediabot.bot import clip_texts, texts
-from mediabot.bot.courtesy import acknowledge, note
+from mediabot.bot.courtesy import acknowledge, edit_in_place
 from mediabot.bot.keyboards import (
     Choice,
     ChoiceData,
@@ -77,7 +77,7 @@ async def choose(
     if callback_data.choice is Choice.CANCEL:
         if await choosing.cancel(ports, offer) is CancelOutcome.CANCELLED:
             await acknowledge(callback, texts.cancelled())
-            await note(shown_on, texts.cancelled())
+            await edit_in_place(shown_on, texts.cancelled())
         else:
             await acknowledge(callback, texts.not_available())
         return
@@ -87,7 +87,9 @@ async def choose(
             await acknowledge(callback, texts.queued(chosen.position))
             if not chosen.cached:
                 # A cached file arrives in a moment: the chat's message budget is kept for it.
-                await note(shown_on, texts.queued(chosen.position), cancel_keyboard(offer.id))
+                await edit_in_place(
+                    shown_on, texts.queued(chosen.position), cancel_keyboard(offer.id)
+                )
         elif isinstance(chosen, Refused):
             await acknowledge(callback, refused_text(chosen))
         else:
@@ -103,10 +105,12 @@ async def offer_other_choices(
 ) -> None:
     """Bring back the keyboard of a request its owner's default chose, on the same message,
     for another choice (`OfferPressed` checked the chat, the message and the presser)."""
-    again = await choosing.offer_again(ports, offer, shown_on.message_id)
-    if isinstance(again, Refused):
-        await acknowledge(callback, refused_text(again))
+    reoffered = await choosing.offer_again(ports, offer, shown_on.message_id)
+    if isinstance(reoffered, Refused):
+        await acknowledge(callback, refused_text(reoffered))
         return
-    assert again.offer is not None  # copied from a request that has one
+    assert reoffered.offer is not None  # copied from a request that has one
     await acknowledge(callback)
-    await note(shown_on, texts.choose(again.title), offer_keyboard(again.id, again.offer))
+    await edit_in_place(
+        shown_on, texts.choose(reoffered.title), offer_keyboard(reoffered.id, reoffered.offer)
+    )

@@ -11,7 +11,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from mediabot.bot import texts
-from mediabot.bot.courtesy import acknowledge, note
+from mediabot.bot.courtesy import acknowledge, edit_in_place
 from mediabot.bot.keyboards import HistoryData, history_keyboard
 from mediabot.bot.replies import refuse_by_limits, refused_text
 from mediabot.bot.usecases import history
@@ -47,7 +47,7 @@ async def on_history_button(
         text, markup = _shown(await history.page(ports, user_row_id, callback_data.page))
         await acknowledge(callback)
         if isinstance(callback.message, Message):
-            await note(callback.message, text, markup)
+            await edit_in_place(callback.message, text, markup)
         return
 
     async def reply(resent: Resent) -> None:

@@ -9,7 +9,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from mediabot.bot import texts
-from mediabot.bot.courtesy import acknowledge, note
+from mediabot.bot.courtesy import acknowledge, edit_in_place
 from mediabot.bot.keyboards import LanguageData, language_keyboard
 from mediabot.bot.usecases.language import choose_language as store_language
 from mediabot.bot.usecases.ports import Ports
@@ -41,4 +41,4 @@ async def choose_language(
         text = texts.language_chosen()
     await acknowledge(callback, text)
     if isinstance(callback.message, Message):
-        await note(callback.message, text)
+        await edit_in_place(callback.message, text)

@@ -13,7 +13,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Message
 
 from mediabot.bot import texts
-from mediabot.bot.courtesy import acknowledge, note
+from mediabot.bot.courtesy import acknowledge, edit_in_place
 from mediabot.bot.keyboards import (
     PlaylistChoice,
     PlaylistData,
@@ -61,7 +61,7 @@ async def choose_for_playlist(
         if isinstance(chosen, ItemsQueued):
             text = texts.playlist_queued(chosen.count)
             await acknowledge(callback, text)
-            await note(shown_on, text, playlist_cancel_keyboard(offer.id))
+            await edit_in_place(shown_on, text, playlist_cancel_keyboard(offer.id))
         elif isinstance(chosen, Refused):
             await acknowledge(callback, refused_text(chosen))
         else:
@@ -123,4 +123,4 @@ async def _cancel(
     )
     # The playlist's last word: after any worker's edit allowed before the end has landed.
     await asyncio.sleep(cancelled.settles_in)
-    await note(shown_on, text)
+    await edit_in_place(shown_on, text)

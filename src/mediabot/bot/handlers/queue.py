@@ -14,7 +14,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
 from mediabot.bot import texts
-from mediabot.bot.courtesy import acknowledge, note
+from mediabot.bot.courtesy import acknowledge, edit_in_place
 from mediabot.bot.keyboards import QueueCancelData, queue_keyboard
 from mediabot.bot.outages import UpdateHold
 from mediabot.bot.replies import in_flight_lines
@@ -68,7 +68,7 @@ async def cancel_from_queue(
             lambda: in_flight.listing(ports, user_row_id), session=ports.transaction
         )
         text, markup = _shown(listed)
-        await note(callback.message, text, markup)
+        await edit_in_place(callback.message, text, markup)
 
 
 def _shown(listed: list[InFlight]) -> tuple[str, InlineKeyboardMarkup | None]:

@@ -11,7 +11,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
 from mediabot.bot import texts
-from mediabot.bot.courtesy import acknowledge, note
+from mediabot.bot.courtesy import acknowledge, edit_in_place
 from mediabot.bot.keyboards import SettingsData, settings_keyboard
 from mediabot.bot.usecases.ports import Ports
 from mediabot.bot.usecases.settings import change_settings, read_settings
@@ -56,4 +56,4 @@ async def change_setting(
     await acknowledge(callback, texts.settings_saved())
     if isinstance(callback.message, Message):
         keyboard = settings_keyboard(callback.from_user.id, preferences)
-        await note(callback.message, texts.settings(preferences), keyboard)
+        await edit_in_place(callback.message, texts.settings(preferences), keyboard)
