@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediabot.bot.outages import HOLD_BACKOFF, NOTICE_AFTER_S
+from mediabot.bot.outages import HOLD_BACKOFF, NOTICE_AFTER_S, TOLD_KEPT_S
 from mediabot.db.models import File
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
@@ -161,8 +161,12 @@ async def test_each_chat_is_told_once_per_outage_however_many_updates_wait(
     )
     assert len(_notices(bench, CHAT)) == 1 and len(_notices(bench, OTHER)) == 1
     assert len(_keyboards(bench, CHAT)) == 2 and len(_keyboards(bench, OTHER)) == 1
-    outage.begin(10.0)  # the next outage is told again
+    outage.begin(10.0)  # a database failing again as it comes back: the same outage
     await bench.say(CHAT, "https://example.com/d")
+    assert len(_notices(bench, CHAT)) == 1
+    bench.clock.now += TOLD_KEPT_S + 1
+    outage.begin(10.0)  # the next outage is told again
+    await bench.say(CHAT, "https://example.com/e")
     assert len(_notices(bench, CHAT)) == 2
 
 

@@ -50,6 +50,9 @@ HOLD_BACKOFF = Backoff(base_delay_s=0.25, max_delay_s=2.0)
 """Waits between tries of a held update: an answer follows within 2 s of the service's return."""
 NOTICE_AFTER_S = 4.0
 """A user whose update has been held this long is told that the answer is coming."""
+TOLD_KEPT_S = 60.0
+"""How long after an outage its chats count as told: a database coming back from a restart
+may fail a few statements more, which is the same outage to the user."""
 
 
 def unavailable(exc: BaseException) -> bool:
@@ -61,8 +64,10 @@ class Outages:
     """What this bot process knows of the outage under way, and how it holds updates.
 
     An outage begins with the first update held and ends when a held step goes through; the
-    chats told of it are remembered until then, so each is told once however many of its
-    updates wait. `clock` (monotonic) and `sleep` are injectable for tests on a fake clock;
+    chats told of it are remembered until a new outage begins `TOLD_KEPT_S` after that end,
+    so each is told once however many of its updates wait, and a restarted database that
+    fails a few more statements as it comes back tells no one twice. `clock` (monotonic)
+    and `sleep` are injectable for tests on a fake clock;
     `wall_clock` reads the answer deadline, which is wall-clock time.
     """
 
@@ -81,6 +86,7 @@ class Outages:
         self.sleep = sleep
         self._wall_clock = wall_clock
         self._since: float | None = None
+        self._ended_at: float | None = None
         self._told: set[int] = set()
         self._held = 0
 
@@ -109,6 +115,8 @@ class Outages:
         self._held += new_update
         if self._since is None:
             self._since = self.clock()
+            if self._ended_at is None or self._since - self._ended_at > TOLD_KEPT_S:
+                self._told.clear()
             logger.warning(
                 "the database or the broker is unavailable (%s); holding updates until it answers",
                 _brief(exc),
@@ -125,7 +133,7 @@ class Outages:
             self._held,
         )
         self._since = None
-        self._told.clear()
+        self._ended_at = self.clock()
         self._held = 0
 
     def first_to_tell(self, chat_id: int) -> bool:

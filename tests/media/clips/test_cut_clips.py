@@ -222,7 +222,9 @@ async def test_a_clip_past_the_end_is_refused_before_any_media_is_read(
     with pytest.raises(ClipRangeError) as refused:
         await cut_clip(source, Clip(600, 620), tmp_path)
     assert refused.value.problem is ClipProblem.PAST_END
-    assert [request.path for request in media_requests.requests] == ["/clip/hls/index.m3u8"]
+    # A read-ahead cancelled at the end of the test before may still land first.
+    paths = [request.path for request in media_requests.requests]
+    assert paths[paths.index("/clip/hls/index.m3u8") :] == ["/clip/hls/index.m3u8"]
     assert _files(tmp_path) == []
 
 
