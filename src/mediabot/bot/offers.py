@@ -1,6 +1,6 @@
 """How a link's answer looks: the offer's text and buttons, a refusal's words, the inline
 results. The bot owns its words and its buttons (presses come back to its handlers); the
-worker that answers a lookup shows them through this view (`worker/lookup_replies.py`,
+worker that answers a lookup shows them through this view (`worker/offer_view.py`,
 wired in `app/`), in the requester's language (the caller sets it).
 """
 

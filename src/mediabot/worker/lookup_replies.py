@@ -13,17 +13,13 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import (
     InlineKeyboardMarkup,
-    InlineQueryResultsButton,
     LinkPreviewOptions,
     Message,
     ReplyParameters,
@@ -36,23 +32,21 @@ from mediabot.db.models import File, LookupRequest, Playlist
 from mediabot.db.repositories import (
     ChatRepository,
     FileRepository,
-    PlaylistRepository,
-    ProviderRepository,
     TelegramChat,
 )
-from mediabot.domain.clips import Clip, ClipOffer, ClipRangeError, clip_of_key, media_key_of
-from mediabot.domain.enums import RequestState
+from mediabot.domain.clips import Clip, ClipOffer, ClipRangeError, clip_of_key
 from mediabot.domain.lookups import Found, LookupKind, Outcome, Refused
-from mediabot.domain.media import TITLE_MAX_CHARS, MediaOptions
-from mediabot.domain.offer import Offer
+from mediabot.domain.media import MediaOptions
 from mediabot.domain.playlist import PlaylistOptions
-from mediabot.downloaders.errors import DownloadError, SitePushBackError, TooLongError, rebuild
+from mediabot.downloaders.errors import SitePushBackError, TooLongError, rebuild
 from mediabot.i18n import use_locale
 from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable
 from mediabot.telegram.flood import answer_deadline
 from mediabot.worker.default_choice import DefaultChoices, ItemsChosen
 from mediabot.worker.lookup_subtitles import SubtitleReplies
+from mediabot.worker.offer_records import add_playlist, record_offer
+from mediabot.worker.offer_view import OfferView
 
 logger = logging.getLogger(__name__)
 
@@ -67,46 +61,6 @@ _ANSWER_WINDOW_S = 300.0
 its answers, `bot.middlewares.ANSWER_WINDOW_S`): flood waits are sat out until then, after
 it the answer is dropped."""
 _NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
-
-
-class OfferView(Protocol):
-    """The bot's words and buttons for an answer (`bot/offers.py`)."""
-
-    def looking_up(self, url: str) -> str: ...
-    def lookup_failed(self) -> str: ...
-    def refused(self, error: DownloadError) -> str: ...
-    def nothing_to_offer(self) -> str: ...
-    def media_offer(
-        self,
-        offer_id: uuid.UUID,
-        options: MediaOptions,
-        beside: tuple[uuid.UUID, int] | None,
-        clip: ClipOffer | None = None,
-        *,
-        whole: bool = True,
-    ) -> tuple[str, InlineKeyboardMarkup]: ...
-    def clip_refused(self, refusal: ClipRangeError) -> str: ...
-    def too_long(self, max_duration_s: int, clip: Clip | None) -> str: ...
-    def playlist_offer(
-        self, playlist_id: uuid.UUID, options: PlaylistOptions
-    ) -> tuple[str, InlineKeyboardMarkup]: ...
-    def queued(self, request_id: uuid.UUID, position: int) -> tuple[str, InlineKeyboardMarkup]:
-        """A request queued (by its owner's default): its place in the line and its ✖."""
-        ...
-
-    def playlist_queued(
-        self, playlist_id: uuid.UUID, count: int
-    ) -> tuple[str, InlineKeyboardMarkup]:
-        """A playlist's `count` items queued (by its owner's default), with its ✖."""
-        ...
-
-    def inline_hint(self, text: str) -> InlineQueryResultsButton: ...
-    def inline_failed(self) -> str: ...
-    def inline_playlist(self) -> str: ...
-    def inline_offer(
-        self, offer_id: uuid.UUID, options: MediaOptions, bot_link: str
-    ) -> list[InlineQueryResultUnion]: ...
-    def inline_cached(self, delivered: Sequence[File]) -> list[InlineQueryResultUnion]: ...
 
 
 class _ChatClosedError(Exception):
@@ -215,7 +169,7 @@ class TelegramReplies:
                 )
             beside = None
             if outcome.playlist is not None:
-                beside = await _add_playlist(session, request, shown_on, outcome.playlist)
+                beside = await add_playlist(session, request, shown_on, outcome.playlist)
             await session.commit()
         logger.info("offer %s: %s -> %s %s", offer.id, url, options.media_key, options.heights)
         # A clip asked, or a whole over the duration limit, is the user's to choose.
@@ -303,7 +257,7 @@ class TelegramReplies:
         self, request: LookupRequest, shown_on: int | None, options: PlaylistOptions
     ) -> Playlist:
         async with self.sessions() as session:
-            playlist = await _add_playlist(session, request, shown_on, options)
+            playlist = await add_playlist(session, request, shown_on, options)
             await session.commit()
         logger.info(
             "playlist offer %s: %s -> %d items of %s",
@@ -456,65 +410,6 @@ class TelegramReplies:
                 )
         except TelegramAPIError as exc:
             logger.info("answering inline query of %s failed: %s", request.id, exc.message)
-
-
-async def record_offer(
-    session: AsyncSession,
-    chat_row_id: uuid.UUID | None,
-    request: LookupRequest,
-    url: str,
-    options: MediaOptions,
-    shown_on: int | None,
-    clip: Clip | None = None,
-) -> File:
-    """Record what a link offers, as a request of the chat's waiting for its choice (shown
-    on `shown_on`); with `clip`, the offer of that clip, its own cache entry
-    (`media_key_of`), titled with its range and as long as it. Not committed."""
-    assert chat_row_id is not None
-    inline = request.kind == LookupKind.INLINE
-    title = options.title
-    duration_s = options.duration_s
-    if clip is not None:
-        title = f"✂ {clip.label} {options.title or ''}".strip()
-        duration_s = clip.length_s(options.duration_s) if options.duration_s else None
-    return await FileRepository(session).add(
-        File(
-            chat_id=chat_row_id,
-            requested_by_id=request.user_id,
-            provider_id=await ProviderRepository(session).id_of(options.provider),
-            request_url=url,
-            media_key=media_key_of(options.media_key, clip),
-            state=RequestState.OFFERED,
-            title=title[:TITLE_MAX_CHARS] if title else None,
-            duration_s=duration_s,
-            offer=Offer.of(options),
-            status_message_id=shown_on,
-            # In a group the files reply to the link, in its forum topic.
-            link_message_id=request.message_id if request.in_group and not inline else None,
-            message_thread_id=None if inline else request.message_thread_id,
-        )
-    )
-
-
-async def _add_playlist(
-    session: AsyncSession, request: LookupRequest, shown_on: int | None, options: PlaylistOptions
-) -> Playlist:
-    assert request.chat_id is not None
-    return await PlaylistRepository(session).add(
-        Playlist(
-            chat_id=request.chat_id,
-            requested_by_id=request.user_id,
-            request_url=options.url,
-            title=options.title,
-            state=RequestState.OFFERED,
-            entries=options.entries,
-            total_count=options.total_count,
-            skipped_count=options.skipped,
-            status_message_id=shown_on,
-            link_message_id=request.message_id if request.in_group else None,
-            message_thread_id=request.message_thread_id,
-        )
-    )
 
 
 def _check_chat(chat_id: int, exc: TelegramAPIError) -> None:
