@@ -9,6 +9,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pydantic_core
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -33,6 +34,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
+def _to_json(value: Any) -> str:
+    return pydantic_core.to_json(value).decode()
+
+
+_JSON_CODEC: dict[str, Any] = {
+    "json_serializer": _to_json,
+    "json_deserializer": pydantic_core.from_json,
+}
+"""JSON columns written and read by pydantic's codec: the standard library's, in Python, took
+a fifth of a worker's CPU on a long manifest's lookup (its info is a megabyte of JSON,
+written to the shared answer and to the offer); this one is four times faster writing and
+twice reading. What it writes reads back the same; unlike `json.dumps`, it also writes
+dates, UUIDs and enums, which nothing stores raw."""
+
+
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
@@ -48,10 +64,12 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         # SQLite has one writer: writers queue for the one connection in asyncio, in order,
         # instead of starving in SQLite's busy handler.
-        engine = create_async_engine(url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=300)
+        engine = create_async_engine(
+            url, echo=echo, pool_size=1, max_overflow=0, pool_timeout=300, **_JSON_CODEC
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10, **_JSON_CODEC)
     _ping_when_idle(engine)
     return engine
 
