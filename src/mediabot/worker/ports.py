@@ -195,9 +195,15 @@ class Downloaders(Protocol):
         """The video heights the link offers (a lookup; its `DownloadError`s)."""
         ...
 
-    def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+    def for_clip(
+        self,
+        url: str,
+        resolution: int | None,
+        kind: MediaKind,
+        found: Mapping[str, Any] | None = None,
+    ) -> Downloader:
         """The downloader of a clip's source: the duration limit is the clip's to meet
-        (`clip_over_limit`), not the whole video's."""
+        (`clip_over_limit`), not the whole video's; `found` as for `__call__`."""
         ...
 
     def clip_over_limit(self, clip_s: float) -> bool:

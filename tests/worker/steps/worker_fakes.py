@@ -371,8 +371,14 @@ class FakeDownloaders:
             raise self.available
         return self.available
 
-    def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
-        return self(url, resolution, kind)
+    def for_clip(
+        self,
+        url: str,
+        resolution: int | None,
+        kind: MediaKind,
+        found: Mapping[str, Any] | None = None,
+    ) -> Downloader:
+        return self(url, resolution, kind, found)
 
     def clip_over_limit(self, clip_s: float) -> bool:
         return self.max_clip_s is not None and clip_s > self.max_clip_s

@@ -48,6 +48,11 @@ _KEYFRAME_SEARCH_S = 2.0
 _LATE_S = 0.001
 
 
+class SourceReadError(SplitError):
+    """The source's bytes could not be read (refused, unreachable, an HTTP error, no byte
+    ranges): its addresses may have expired, a fresh lookup may read it."""
+
+
 @dataclass(frozen=True, slots=True)
 class ClipFile:
     """A clip on disk (the caller's to send and delete).
@@ -75,7 +80,8 @@ async def cut_clip(
     each request through the source's `url_check` and headers; for audio only the audio
     is read. Raises `ClipRangeError` (`PAST_END`) when the clip starts past the source's
     end, and `SplitError` when the source cannot be read or cut this way (the caller may
-    then download it whole and cut the clip from the file). The source's
+    then download it whole and cut the clip from the file): `SourceReadError` when its
+    bytes could not be read at all. The source's
     `duration_check` is not called: a duration limit applies to the clip
     (`Clip.length_s`), which the caller checks first.
     """
@@ -113,7 +119,7 @@ async def cut_clip(
                 tracks = [LocalTrack(Path(item), None) for item in inputs]
                 await _check_within(tracks[0].path, clip)
         except RemoteReadError as exc:
-            raise SplitError(str(exc)) from exc
+            raise SourceReadError(str(exc)) from exc
         path = work_dir / f"{stem}{part_suffix(kind)}"
         start_s = await _cut(tracks, clip, kind, path)
     finally:

@@ -30,9 +30,15 @@ class RegistryDownloaders:
     async def heights(self, url: str) -> tuple[int, ...]:
         return (await get_resolutions(url, self.options)).heights
 
-    def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+    def for_clip(
+        self,
+        url: str,
+        resolution: int | None,
+        kind: MediaKind,
+        found: Mapping[str, Any] | None = None,
+    ) -> Downloader:
         unlimited = replace(self.options, max_duration_s=None)
-        return make_downloader(url, resolution, options=unlimited, kind=kind)
+        return make_downloader(url, resolution, options=unlimited, kind=kind, found=found)
 
     def clip_over_limit(self, clip_s: float) -> bool:
         limit = self.options.max_duration_s

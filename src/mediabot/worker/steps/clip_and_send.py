@@ -5,8 +5,11 @@ cache and twins see it apart from the whole video; this step makes the file. The
 cut from only the bytes it needs, straight from the streams the downloaders locate
 (`media.clips.cutter.cut_clip`: DASH/HLS fragments in range, byte ranges of a progressive
 file found through its index), without re-encoding: it starts at the keyframe at or before
-the asked time. A source that cannot be read that way is downloaded whole and the clip cut
-from the local file. `MAX_DURATION_MIN` applies to the clip, not to the video. The clip is
+the asked time. The streams are located from what the offer's lookup found while it is
+fresh (`Offer.found`, as whole-file deliveries use it): a press neither extracts nor probes
+the link again, so only the clip's bytes and their index are read; when those addresses
+fail the link is looked up again, once. A source that cannot be read that way is
+downloaded whole and the clip cut from the local file. `MAX_DURATION_MIN` applies to the clip, not to the video. The clip is
 then sent like any downloaded file (in parts when over the upload limit).
 """
 
@@ -22,11 +25,12 @@ from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS, DownloadResult, MediaFacts, MediaItem
 from mediabot.downloaders.errors import DownloadError, TooLongError
 from mediabot.i18n import N_
-from mediabot.media.clips.cutter import ClipFile, cut_clip
+from mediabot.media.clips.cutter import ClipFile, SourceReadError, cut_clip
 from mediabot.media.parts import SplitError
 from mediabot.media.probe import probe
 from mediabot.media.sources import SplitSource
 from mediabot.telegram import texts
+from mediabot.worker.ports import Downloader
 from mediabot.worker.steps.context import JobContext
 from mediabot.worker.steps.fetch_and_send import Fetching
 from mediabot.worker.steps.record import finish_delivery, part_recorder, resume_point
@@ -102,15 +106,40 @@ async def clip_and_send(job: JobContext, fetching: Fetching, clip: Clip) -> None
 async def _cut(
     job: JobContext, fetching: Fetching, clip: Clip, folder: Path
 ) -> tuple[MediaFacts, ClipFile]:
-    """The clip cut from the located streams, else from the whole source downloaded."""
+    """The clip cut from what the offer's lookup found while it is fresh (no second
+    lookup: no extraction, no probe of the link); when its addresses fail, from a fresh
+    lookup, once."""
     request = job.request
+    found = request.offer.found if request.offer is not None else None
+    downloader = fetching.downloaders.for_clip(request.url, request.resolution, request.kind, found)
+    try:
+        return await _cut_with(job, fetching, downloader, clip, folder)
+    except (TooLongError, ClipRangeError):
+        raise  # the clip's own: a second lookup would tell the same
+    except (DownloadError, SourceReadError) as exc:
+        if not downloader.reused_lookup:
+            raise
+        logger.info("job %s: the offer's addresses failed (%s); looking up again", request.id, exc)
     downloader = fetching.downloaders.for_clip(request.url, request.resolution, request.kind)
+    return await _cut_with(job, fetching, downloader, clip, folder)
+
+
+async def _cut_with(
+    job: JobContext, fetching: Fetching, downloader: Downloader, clip: Clip, folder: Path
+) -> tuple[MediaFacts, ClipFile]:
+    """The clip cut from the streams `downloader` locates, else from the whole source
+    downloaded. Raises `SourceReadError` when the located streams cannot be read and
+    `downloader` used the offer's lookup (whose addresses then go stale together)."""
     plan = await downloader.locate_streams(folder)
     if plan is not None and plan.duration_s is not None:
         _check_length(fetching, clip, plan.duration_s)
     if plan is not None:
         try:
             return plan, await cut_clip(plan.source, clip, folder)
+        except SourceReadError as exc:
+            if downloader.reused_lookup:
+                raise
+            logger.info("job %s: clip not cut from the streams (%s)", job.request.id, exc)
         except SplitError as exc:
             logger.info("job %s: clip not cut from the streams (%s)", job.request.id, exc)
     whole_folder = folder / "whole"
