@@ -6,7 +6,9 @@ download.
 The press uses what the offer's lookup found (addresses, formats, a DASH manifest's
 fragments): the delivery neither extracts nor probes the link again, so what the media
 server serves from the press on (every request: manifests, playlists, the MP4's index,
-media) is the clip's bytes and their index, at most `MOST_BYTES` times the clip's size."""
+media) is the clip's bytes and their index, at most `MOST_BYTES` times the clip's size,
+whether the MP4's index comes first or last. The sound alone of a muxed source is cut from
+the clip's span of it."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from mediabot.media.probe import probe
 from tests.media.clips.test_cut_clips import MOST_BYTES, _first_frame_time
 from tests.support.conversation import Conversation
 from tests.support.fake_telegram import FakeTelegram
-from tests.support.media import MediaSources
+from tests.support.media import CLIP_DURATION, MediaSources
 from tests.support.media_server import MediaServer
 from tests.support.processes import MediabotProcess, mediabot_run
 
@@ -43,7 +45,7 @@ def _served_bytes(server: MediaServer, since: int) -> int:
     return sum(request.bytes_sent for request in server.requests[since:])
 
 
-@pytest.mark.parametrize("layout", ["dash", "hls", "mp4"])
+@pytest.mark.parametrize("layout", ["dash", "hls", "mp4", "moov-last"])
 async def test_a_clip_is_cut_from_its_own_bytes_and_then_served_from_the_cache(
     layout: str,
     bot: MediabotProcess,
@@ -70,8 +72,7 @@ async def test_a_clip_is_cut_from_its_own_bytes_and_then_served_from_the_cache(
     cuts = re.findall(rf"clip 301-321 cut from [\d.]+ s, {size} bytes, (\d+) fetched", bot.log)
     assert cuts and int(cuts[-1]) <= MOST_BYTES * size, cuts
     assert _served_bytes(media_requests, served_before) <= MOST_BYTES * size
-    source = media.path(url) if layout == "mp4" else media.path(media.clip["mp4"])
-    first = _first_frame_time(clip_path, source, ASKED_START_S)
+    first = _first_frame_time(clip_path, media.path(media.clip["mp4"]), ASKED_START_S)
     assert ASKED_START_S - 1 <= first <= ASKED_START_S
 
     again = Conversation(fake_telegram)
@@ -82,6 +83,30 @@ async def test_a_clip_is_cut_from_its_own_bytes_and_then_served_from_the_cache(
     assert resent.result["video"]["file_id"] == sent.result["video"]["file_id"]
     assert _served_bytes(media_requests, served_before) == 0
     assert "attach://" not in json.dumps(resent.params)
+
+
+@pytest.mark.parametrize("layout", ["mp4", "hls"])
+async def test_a_clips_sound_is_read_from_the_clips_span_of_a_muxed_source(
+    layout: str,
+    bot: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    """The picture and the sound of a progressive MP4 or an HLS TS playlist are woven
+    together: the clip's sound is cut from the clip's span of them, never from the whole
+    source downloaded."""
+    chat = Conversation(fake_telegram)
+    keyboard = await chat.keyboard(chat.say(f"{media.clip[layout]} {ASKED}"))
+    sound = next(text for text in keyboard.buttons if text.startswith("✂ 🎵"))
+    served_before = len(media_requests.requests)
+    sent = await chat.media(chat.press(keyboard, keyboard.buttons[sound]), within=120)
+    assert sent.method == "sendAudio"
+    info = await probe(fake_telegram.uploaded_path(sent.result["audio"]["file_id"]))
+    assert info.video is None and info.audio is not None
+    assert info.duration_s is not None and CLIP_S - 0.5 <= info.duration_s <= CLIP_S + 1.5
+    share = media.path(media.clip["mp4"]).stat().st_size * CLIP_S / CLIP_DURATION
+    assert _served_bytes(media_requests, served_before) <= MOST_BYTES * share
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,9 @@ class RegistryDownloaders:
         found: Mapping[str, Any] | None = None,
     ) -> Downloader:
         unlimited = replace(self.options, max_duration_s=None)
-        return make_downloader(url, resolution, options=unlimited, kind=kind, found=found)
+        return make_downloader(
+            url, resolution, options=unlimited, kind=kind, found=found, clip=True
+        )
 
     def clip_over_limit(self, clip_s: float) -> bool:
         limit = self.options.max_duration_s

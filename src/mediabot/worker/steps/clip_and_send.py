@@ -9,8 +9,9 @@ the asked time. The streams are located from what the offer's lookup found while
 fresh (`Offer.found`, as whole-file deliveries use it): a press neither extracts nor probes
 the link again, so only the clip's bytes and their index are read; when those addresses
 fail the link is looked up again, once. A source that cannot be read that way is
-downloaded whole and the clip cut from the local file. `MAX_DURATION_MIN` applies to the clip, not to the video. The clip is
-then sent like any downloaded file (in parts when over the upload limit).
+downloaded whole and the clip cut from the local file. `MAX_DURATION_MIN` applies to the
+clip, not to the video. The clip is then sent like any downloaded file (in parts when
+over the upload limit).
 """
 
 from __future__ import annotations
