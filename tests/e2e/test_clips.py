@@ -22,6 +22,7 @@ from mediabot.media.probe import probe
 from tests.media.clips.test_cut_clips import MOST_BYTES, _first_frame_time
 from tests.support.conversation import Conversation
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.feeds import podcast_feed
 from tests.support.media import CLIP_DURATION, MediaSources
 from tests.support.media_server import MediaServer
 from tests.support.processes import MediabotProcess, mediabot_run
@@ -125,6 +126,22 @@ async def test_a_range_that_cannot_be_cut_gets_a_plain_answer_and_the_whole_is_o
     since = chat.say(f"{media.clip['dash']} {asked}")
     answer = await chat.final_text(since, said, within=30)
     assert "inline_keyboard" not in answer.params.get("reply_markup", "")
+    keyboard = await chat.keyboard(since)
+    assert not any(text.startswith("✂") for text in keyboard.buttons)
+    assert any(text.startswith("🎵") for text in keyboard.buttons)
+
+
+async def test_a_range_on_a_playlist_link_is_answered_and_the_playlist_offered_whole(
+    bot: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    items = [media.clip["mp4"], media.clip["moov-last"]]
+    feed = podcast_feed(media_requests, "/clips/feed.xml", items, title="Clips")
+    chat = Conversation(fake_telegram)
+    since = chat.say(f"{feed} {ASKED}")
+    await chat.final_text(since, "can't be cut from a playlist", within=30)
     keyboard = await chat.keyboard(since)
     assert not any(text.startswith("✂") for text in keyboard.buttons)
     assert any(text.startswith("🎵") for text in keyboard.buttons)
