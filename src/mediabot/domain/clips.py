@@ -17,7 +17,8 @@ fraction in a link's start time (a player wrote it, not a person) is dropped.
 
 Refusals are one typed error, `ClipRangeError`, whose `problem` says which: reversed,
 zero-length, malformed, starting past the end of the video (checked once its duration
-is known, `Clip.within`), or asked of a playlist (known once the link is looked up). An end past the end of the video is read as "to the end".
+is known, `Clip.within`), or asked of a playlist (known once the link is looked up). An
+end past the end of the video is read as "to the end".
 
 A clip is its own cache entry: `media_key_of` gives the key it is stored under, from which
 `clip_of_media_key` gives the media and the clip back.

@@ -1,7 +1,7 @@
 """Step clip and send: the clip cut from the located source, sent as the request's media;
 what the offer's lookup found is used while fresh, and looked up again once when its
 addresses fail; the duration limit applies to the clip; a clip past the end is a plain
-refusal."""
+refusal, and so is a clip whose picture has no keyframe near its start."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.offer import Offer
 from mediabot.downloaders.errors import DownloadError, TooLongError
 from mediabot.downloaders.streams import StreamPlan
-from mediabot.media.sources import SplitSource
-from mediabot.worker.steps.clip_and_send import PAST_END, clip_and_send
+from mediabot.media.fragments.playlist import FragmentTrack
+from mediabot.media.sources import SegmentedSource, SplitSource
+from mediabot.worker.steps.clip_and_send import NO_KEYFRAME, PAST_END, clip_and_send
 from mediabot.worker.steps.fetch_and_send import Fetching
-from tests.support.media import CLIP_DURATION, MediaSources
+from tests.support.media import CLIP_DURATION, MediaSources, sparse_keyframe_hls
 from tests.worker.steps.worker_fakes import FakeDownloader, World, sent_part, stream_plan
 
 _FOUND = {"at": 1.0, "info": {"id": "x"}}
@@ -116,4 +117,22 @@ async def test_a_clip_past_the_end_is_refused_plainly(media: MediaSources, tmp_p
     with pytest.raises(DownloadError) as refused:
         await clip_and_send(world.job, _fetching(world, tmp_path), clip)
     assert refused.value.message_id == PAST_END
+    assert world.senders.calls == []
+
+
+async def test_a_clip_with_no_keyframe_near_its_start_is_refused_plainly(
+    media: MediaSources, tmp_path: Path
+) -> None:
+    clip = Clip(30, 35)
+    world = _world(media, clip)
+    downloader = world.downloaders.downloader
+    assert downloader.plan is not None
+    track = FragmentTrack(playlist_url=sparse_keyframe_hls(media, keyframe_every_s=60))
+    source = SegmentedSource((track,), MediaKind.VIDEO)
+    downloader.plan = dataclasses.replace(downloader.plan, source=source, duration_s=60.0)
+    with pytest.raises(DownloadError) as refused:
+        await clip_and_send(world.job, _fetching(world, tmp_path), clip)
+    assert refused.value.message_id == NO_KEYFRAME
+    assert "at 0:30" in refused.value.user_message and "10 seconds" in refused.value.user_message
+    assert downloader.downloads == 0  # not downloaded whole to fail the same way
     assert world.senders.calls == []

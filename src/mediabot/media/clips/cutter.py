@@ -6,11 +6,14 @@ the asked start to the asked end, as MP4 with its index first (M4A for audio).
 
 The start: a copy starts at a keyframe, so the clip starts at the last keyframe at or
 before the asked time: within one keyframe interval before it (a second on most sites),
-the sound cut at the same moment. It is never after it where HLS and DASH fragments start
-with a keyframe, as their specifications ask (`sidx` subsegments are read from the last
-one marked as starting with one); a fragment that does not puts the start at its first
-keyframe, logged. `ClipFile.start_s` says where the clip really starts, so the caller
-can say so. Nothing is re-encoded: the picture is the source's, bit for bit.
+the sound cut at the same moment. It is never after it: HLS and DASH fragments that do
+not start with a keyframe (their specifications ask that they do) are read from the
+nearest earlier fragment holding one, up to `fetch.KEYFRAME_BACK_S` before the start
+(`sidx` subsegments from the last one marked as starting with one). A picture with no
+keyframe that near before the start (in fragments, a plain MP4 or a whole file) is
+refused (`NoKeyframeError`) rather than cut far from the asked time. `ClipFile.start_s`
+says where the clip really starts, so the caller can say so. Nothing is re-encoded: the
+picture is the source's, bit for bit.
 
 One file is made, whatever its size: a clip larger than what may be sent in one piece is
 split by the caller like any downloaded file.
@@ -26,7 +29,14 @@ from pathlib import Path
 from mediabot.domain.clips import Clip, ClipProblem, ClipRangeError
 from mediabot.domain.enums import MediaKind
 from mediabot.media.clips import window
-from mediabot.media.clips.fetch import LocalTrack, fetch_fragments, fetch_ranges, track_path
+from mediabot.media.clips.fetch import (
+    KEYFRAME_BACK_S,
+    LocalTrack,
+    NoKeyframeError,
+    fetch_fragments,
+    fetch_ranges,
+    track_path,
+)
 from mediabot.media.fragments.client import FragmentClient
 from mediabot.media.parts import SplitError, copy_output_args, part_suffix
 from mediabot.media.probe import (
@@ -79,7 +89,9 @@ async def cut_clip(
     and audio), or local files. Only the bytes the clip needs are read (see `clips.fetch`),
     each request through the source's `url_check` and headers; for audio only the audio
     is read. Raises `ClipRangeError` (`PAST_END`) when the clip starts past the source's
-    end, and `SplitError` when the source cannot be read or cut this way (the caller may
+    end, `NoKeyframeError` when the picture has no keyframe near enough before the clip's
+    start to cut it there without re-encoding, and `SplitError` when the source cannot be
+    read or cut this way (the caller may
     then download it whole and cut the clip from the file): `SourceReadError` when its
     bytes could not be read at all. The source's
     `duration_check` is not called: a duration limit applies to the clip
@@ -95,7 +107,9 @@ async def cut_clip(
                 client = FragmentClient(source.headers, source.url_check)
                 client.open()
                 try:
-                    tracks = await fetch_fragments(specs, client, clip, work_dir, stem)
+                    tracks = await fetch_fragments(
+                        specs, client, clip, work_dir, stem, picture=kind is MediaKind.VIDEO
+                    )
                 finally:
                     fetched = client.fetched_bytes
                     await client.close()
@@ -200,14 +214,14 @@ async def _keyframe_in_file(path: Path, asked: float) -> tuple[float, float]:
         info = await probe(path)
         if info.video is None:
             raise SplitError("the source has no video stream")
-        packets = await read_packets(
+        packets = await read_packets(  # from the keyframe before `asked`, however far
             path, start_s=asked, span_s=_KEYFRAME_SEARCH_S, stream_indexes=(info.video.index,)
         )
     except ProbeError as exc:
         raise SplitError(f"the file cannot be read: {exc}") from exc
     keyframe = window.keyframe_at_or_before(packets, info.video.index, asked)
-    if keyframe is None:
-        raise SplitError("no keyframe near the clip's start")
+    if keyframe is None or not window.near_before(keyframe, asked, KEYFRAME_BACK_S):
+        raise NoKeyframeError(asked, KEYFRAME_BACK_S)
     return keyframe.dts_s, keyframe.pts_s
 
 

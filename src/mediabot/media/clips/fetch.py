@@ -3,7 +3,11 @@
 Three layouts, each read only where the clip is:
 
 - fragments (HLS media playlists, segmented DASH): the fragments whose listed time range
-  meets the clip, with the track's init, concatenated into one file per track;
+  meets the clip, with the track's init, concatenated into one file per track. A picture
+  starts from a fragment that shows a keyframe at or before the clip's start: the one
+  holding the start when it does (as HLS and DASH ask of every fragment), else the
+  nearest earlier one that holds a keyframe, at most `KEYFRAME_BACK_S` before the start
+  (`NoKeyframeError` past that);
 - a fragmented MP4 indexed by a `sidx` (YouTube's DASH formats): its init (`ftyp` +
   `moov`), then the subsegments the `sidx` places over the clip, as one file;
 - a plain MP4: a sparse file as long as the source holding its index (every byte outside
@@ -18,7 +22,7 @@ lists state: a list whose durations drift from the media puts the start off by a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -36,10 +40,24 @@ _IN_FLIGHT = 3
 _SEEK_SPAN_S = 30.0
 """Packets read from the index of a plain MP4 past the clip's start when it runs to the
 end of the source (enough to find the keyframe and the span's first byte)."""
+KEYFRAME_BACK_S = 10.0
+"""How far before a clip's start its picture's keyframe is looked for, fragment by
+fragment, in fragments that do not start with one."""
+_TOLERANCE_S = 0.001
 _READ_PAST_S = 2.0
 """Packets are read this far past the clip's end: in decode order (B-frames) the last
 packets shown before the end come after it. An absolute end, as ffprobe counts a
 relative one from where it starts reading (the keyframe before)."""
+
+
+class NoKeyframeError(Exception):
+    """The picture has no keyframe from `searched_s` before `at_s` (source times) to
+    `at_s`: a clip cannot start there without re-encoding."""
+
+    def __init__(self, at_s: float, searched_s: float) -> None:
+        self.at_s = at_s
+        self.searched_s = searched_s
+        super().__init__(f"no keyframe in the {searched_s:g} s before {at_s:.3f} s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +95,13 @@ async def fetch_fragments(
     clip: Clip,
     folder: Path,
     stem: str,
+    *,
+    picture: bool = False,
 ) -> list[LocalTrack]:
     """Each of `tracks` (video first) as one local file holding the fragments the clip
-    needs. Raises `ClipRangeError` when the clip starts past the tracks' end, `SplitError`
+    needs; with `picture`, the first track's from a fragment showing a keyframe at or
+    before the clip's start. Raises `ClipRangeError` when the clip starts past the
+    tracks' end, `NoKeyframeError` when no such fragment is near enough, `SplitError`
     when a track does not list its fragments' durations, `RemoteReadError` when the
     origin cannot be read."""
     local: list[LocalTrack] = []
@@ -95,18 +117,95 @@ async def fetch_fragments(
             raise _past_end(clip, total)
         chosen = window.covering(starts, want.from_s, want.end_s)
         path = track_path(folder, stem, position)
-        pieces = [spec.fragments[number] for number in chosen]
-        await _concatenate(client, ([spec.init] if spec.init else []) + pieces, path)
-        local.append(LocalTrack(path, starts[chosen.start]))
-        want = Want(starts[chosen.start], want.end_s)
+        fetched: dict[Fragment, Path] = {}
+        try:
+            first = chosen.start
+            if picture and position == 0:
+                pieces = _Pieces(client, spec, path, fetched)
+                first = await pieces.from_keyframe(starts, want.from_s, first)
+            wanted = [spec.fragments[number] for number in range(first, chosen.stop)]
+            await _concatenate(client, ([spec.init] if spec.init else []) + wanted, path, fetched)
+        finally:
+            for part in fetched.values():
+                discard(part)
+        local.append(LocalTrack(path, starts[first]))
+        want = Want(starts[first], want.end_s)
     return local
 
 
-async def _concatenate(client: FragmentClient, fragments: list[Fragment], path: Path) -> None:
-    """`fragments` fetched (`_IN_FLIGHT` at once) and written one after the other into
-    `path`; each piece's own file is deleted once written."""
+@dataclass(frozen=True, slots=True)
+class _Pieces:
+    """The fragments of `spec` looked at one by one (for a keyframe) on the way to the
+    track's file at `path`: each kept in `fetched` for the concatenation to use."""
+
+    client: FragmentClient
+    spec: FragmentTrack
+    path: Path
+    fetched: dict[Fragment, Path]
+
+    async def from_keyframe(self, starts: list[float], from_s: float, number: int) -> int:
+        """The fragment a picture starting at `from_s` is cut from: `number` (the one
+        holding `from_s`) when it shows a keyframe at or before `from_s`, else the nearest
+        earlier one holding a keyframe, at most `KEYFRAME_BACK_S` before `from_s`."""
+        holding = number
+        while True:
+            keyframes = await self._keyframe_offsets(self.spec.fragments[number])
+            if keyframes and (
+                number < holding
+                or any(at <= from_s - starts[number] + _TOLERANCE_S for at in keyframes)
+            ):
+                return number
+            if number == 0 or from_s - starts[number - 1] > KEYFRAME_BACK_S + _TOLERANCE_S:
+                raise NoKeyframeError(from_s, KEYFRAME_BACK_S)
+            number -= 1
+
+    async def _fetched(self, fragment: Fragment) -> Path:
+        part = self.fetched.get(fragment)
+        if part is None:
+            part = self.path.with_suffix(f".piece{len(self.fetched):05d}")
+            await self.client.fetch(fragment, part)
+            self.fetched[fragment] = part
+        return part
+
+    async def _keyframe_offsets(self, fragment: Fragment) -> list[float]:
+        """The presentation times of the picture's keyframes in `fragment`, from its
+        first packet's."""
+        parts = [await self._fetched(fragment)]
+        if self.spec.init is not None:
+            parts.insert(0, await self._fetched(self.spec.init))
+        readable = self.path.with_suffix(".probe")
+        try:
+            await asyncio.to_thread(_join, parts, readable, keep=True)
+            info = await probe(readable)
+            if info.video is None:
+                raise SplitError("the fragments hold no picture")
+            raw = await run_tool(packets_command(readable))
+            packets = parse_packets(raw, (info.video.index,))
+        except (ProbeError, MediaToolError) as exc:
+            raise SplitError(f"a fragment cannot be read: {exc}") from exc
+        finally:
+            discard(readable)
+        if not packets:
+            return []
+        origin = min(packet.pts_s for packet in packets)
+        return [packet.pts_s - origin for packet in packets if packet.keyframe]
+
+
+async def _concatenate(
+    client: FragmentClient,
+    fragments: list[Fragment],
+    path: Path,
+    fetched: Mapping[Fragment, Path] | None = None,
+) -> None:
+    """`fragments` fetched (`_IN_FLIGHT` at once; those in `fetched` are on disk already)
+    and written one after the other into `path`; each piece's own file is deleted once
+    written."""
+    fetched = fetched or {}
     gate = asyncio.Semaphore(_IN_FLIGHT)
-    parts = [path.with_suffix(f".{number:05d}") for number in range(len(fragments))]
+    parts = [
+        fetched.get(fragment) or path.with_suffix(f".{number:05d}")
+        for number, fragment in enumerate(fragments)
+    ]
 
     async def fetch(fragment: Fragment, part: Path) -> None:
         async with gate:
@@ -115,6 +214,7 @@ async def _concatenate(client: FragmentClient, fragments: list[Fragment], path: 
     tasks = [
         asyncio.create_task(fetch(fragment, part))
         for fragment, part in zip(fragments, parts, strict=True)
+        if fragment not in fetched
     ]
     try:
         await asyncio.gather(*tasks)  # the first failure, as itself
@@ -139,11 +239,13 @@ def _read(path: Path, box: boxes.Box) -> bytes:
         return source.read(box.size)
 
 
-def _join(parts: list[Path], path: Path) -> None:
+def _join(parts: list[Path], path: Path, *, keep: bool = False) -> None:
+    """`parts` written one after the other into `path`; each deleted then unless `keep`."""
     with path.open("wb") as output:
         for part in parts:
             output.write(part.read_bytes())
-            part.unlink()
+            if not keep:
+                part.unlink()
 
 
 async def fetch_ranges(
@@ -270,8 +372,8 @@ async def _fetch_plain(job: _Job, layout: list[boxes.Box]) -> tuple[LocalTrack, 
             for p in packets
         ]
         keyframe = window.keyframe_at_or_before(packets, video, want.from_s)
-        if keyframe is None:
-            raise SplitError("no keyframe near the clip's start")
+        if keyframe is None or not window.near_before(keyframe, want.from_s, KEYFRAME_BACK_S):
+            raise NoKeyframeError(want.from_s, KEYFRAME_BACK_S)
         from_s = min(keyframe.pts_s, keyframe.dts_s)
     if end is None:  # to the end of the source: every packet from the start on
         first, _ = window.byte_span(packets, from_s, from_s + _SEEK_SPAN_S)

@@ -21,12 +21,13 @@ import shutil
 from pathlib import Path
 
 from mediabot import metrics
-from mediabot.domain.clips import Clip, ClipRangeError
+from mediabot.domain.clips import Clip, ClipRangeError, format_time
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS, DownloadResult, MediaFacts, MediaItem
 from mediabot.downloaders.errors import DownloadError, TooLongError
 from mediabot.i18n import N_
 from mediabot.media.clips.cutter import ClipFile, SourceReadError, cut_clip
+from mediabot.media.clips.fetch import NoKeyframeError
 from mediabot.media.parts import SplitError
 from mediabot.media.probe import probe
 from mediabot.media.sources import SplitSource
@@ -39,13 +40,18 @@ from mediabot.worker.steps.record import finish_delivery, part_recorder, resume_
 logger = logging.getLogger(__name__)
 
 PAST_END = N_("This clip starts after the end of the video.")
+NO_KEYFRAME = N_(
+    "This video can't be cut at {start} without re-encoding: it has no keyframe in the "
+    "{seconds} seconds before. Ask for another start time."
+)
 
 
 async def clip_and_send(job: JobContext, fetching: Fetching, clip: Clip) -> None:
     """Cut `clip` into the request's work folder and deliver it; the request ends delivered.
 
-    Raises `DownloadError` for a clip that starts past the end of the video, and the
-    download's and Telegram's errors, for the caller to settle.
+    Raises `DownloadError` for a clip that starts past the end of the video or where its
+    picture has no keyframe near enough before, and the download's and Telegram's errors,
+    for the caller to settle.
     """
     request = job.request
     folder = fetching.work_dir / str(request.id)
@@ -54,6 +60,9 @@ async def clip_and_send(job: JobContext, fetching: Fetching, clip: Clip) -> None
         facts, cut = await _cut(job, fetching, clip, folder)
     except ClipRangeError as exc:
         raise DownloadError(PAST_END, detail=str(exc)) from exc
+    except NoKeyframeError as exc:
+        start, seconds = format_time(exc.at_s), f"{exc.searched_s:g}"
+        raise DownloadError(NO_KEYFRAME, detail=str(exc), start=start, seconds=seconds) from exc
     logger.info(
         "job %s: clip %s cut from %.2f s, %d bytes, %d fetched",
         request.id,
