@@ -6,8 +6,9 @@ Two ways to ask, both as people write them:
   `#t=1h2m3s`, `t=90s`, `#t=1:30`, and `start=90` on YouTube's embed links. It asks for the
   video from there to its end. A `t` that is not a time (`?t=` is a share token on some
   sites) is not a request: the link stands for the whole video.
-- a range written in the message beside the link: `1:20-2:05`, `1:20–2:05` (an en or em
-  dash), `1:02:03-1:02:30`, or seconds `80-125`. A range wins over the link's start time.
+- a range written in the message beside the link: `1:20-2:05`, `1:20–2:05` (any dash a
+  keyboard writes: en, em, figure, minus sign, full-width), `1:02:03-1:02:30`, or seconds
+  `80-125`. A range wins over the link's start time.
 
 Times are whole seconds: a cut starts at a keyframe anyway, so a fraction of a second
 could not be delivered as asked, and `1.20-2.05` is as often minutes written with dots as
@@ -35,7 +36,10 @@ from urllib.parse import parse_qs, urlsplit
 _URL = re.compile(r"\S*(?:://|www\.)\S*|\S+\.[a-z]{2,}/\S*", re.IGNORECASE)
 """Words that are links (with or without a scheme): blanked before a range is looked for."""
 _TIME = r"(\d[\d:.,]*\d|\d)"
-_RANGE = re.compile(rf"(?<![\w:.,/-]){_TIME}\s*[-–—]\s*{_TIME}(?![\w:/-])")
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+"""The hyphen-minus and what keyboards and phones put in its place: hyphens, figure, en and
+em dashes, the minus sign, their small and full-width forms."""
+_RANGE = re.compile(rf"(?<![{_DASHES}\w:.,/]){_TIME}\s*[{_DASHES}]\s*{_TIME}(?![{_DASHES}\w:/])")
 """Something written as a range of times: digits, colons, dots or commas either side of a
 hyphen or dash. Which of these are times is for `_seconds` to judge."""
 _CLOCK = re.compile(r"^\d{1,6}(?::\d{1,2}){0,2}$")
