@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.models import LookupRequest, SharedLookup
 from mediabot.db.updates import _EpochNow
+from mediabot.db.upserts import take_row
 from mediabot.domain.lookups import (
     LookupKind,
     LookupState,
@@ -238,49 +237,30 @@ class SharedLookups:
         """
         now = _EpochNow()
         async with self._engine.connect() as connection:
-            insert = (
-                postgresql_insert(SharedLookup)
-                if connection.dialect.name == "postgresql"
-                else sqlite_insert(SharedLookup)
-            )
-            values = insert.values(
-                url=url,
-                state=_RUNNING,
-                owner=owner,
-                lease_until=now + lease_s,
-                started_at=now,
-                answer=None,
-                finished_at=None,
-            )
+            row = {
+                "url": url,
+                "state": _RUNNING,
+                "owner": owner,
+                "lease_until": now + lease_s,
+                "started_at": now,
+                "answer": None,
+                "finished_at": None,
+            }
             stale = (SharedLookup.state == _RUNNING) & (SharedLookup.lease_until < now)
             old = (SharedLookup.state == _DONE) & (SharedLookup.finished_at < now - self.recent_s)
             failed = SharedLookup.state == _FAILED
             if since is not None:
                 failed = failed & (SharedLookup.finished_at < since)
-            taken = await connection.execute(
-                values.on_conflict_do_update(
-                    index_elements=[SharedLookup.url],
-                    set_={
-                        "state": values.excluded.state,
-                        "owner": values.excluded.owner,
-                        "lease_until": values.excluded.lease_until,
-                        "started_at": values.excluded.started_at,
-                        "answer": None,
-                        "finished_at": None,
-                    },
-                    where=stale | old | failed,
-                ).returning(SharedLookup.owner)
-            )
-            if taken.first() is not None:
+            if await take_row(connection, SharedLookup.url, row, where=stale | old | failed):
                 return Taken(owner)
-            row = (
+            found = (
                 await connection.execute(
                     select(SharedLookup.state, SharedLookup.answer).where(SharedLookup.url == url)
                 )
             ).first()
-        if row is None or row[0] == _RUNNING or row[1] is None:
+        if found is None or found[0] == _RUNNING or found[1] is None:
             return Running()
-        return Answered(decode_outcome(row[1]))
+        return Answered(decode_outcome(found[1]))
 
     async def now(self) -> float:
         """The database's clock (what `take` compares `since` with)."""

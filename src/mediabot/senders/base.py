@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict, Unpack
+from typing import ClassVar, TypedDict, Unpack
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -197,6 +197,9 @@ class Sender(ABC):
     as Telegram accepts it, so an interrupted delivery can be resumed or cached.
     """
 
+    _as_documents: ClassVar[bool] = False
+    """Every file goes out through `sendDocument` (`senders.document`)."""
+
     def __init__(
         self,
         bot: Bot,
@@ -250,8 +253,9 @@ class Sender(ABC):
     ) -> Message:
         """Post one file (an upload or a file id) with the Bot API method for its kind.
 
-        The one place a kind becomes `sendVideo`, `sendAudio` or `sendPhoto`; what a kind
-        cannot carry (a photo's duration, a video's performer) is not sent.
+        The one place a kind becomes `sendVideo`, `sendAudio` or `sendPhoto` (or, for a
+        sender of documents, `sendDocument`); what a kind cannot carry (a photo's duration,
+        a video's performer) is not sent.
         """
         common = _Posting(
             chat_id=self._target.chat_id,
@@ -260,6 +264,13 @@ class Sender(ABC):
             reply_parameters=reply,
             message_thread_id=self._target.message_thread_id,
         )
+        if self._as_documents:
+            # A document carries its bytes, name, caption and thumbnail: no frame size,
+            # duration or audio tags (the file itself has them). Content-type detection
+            # off, so Telegram does not turn it back into a playable video.
+            return await self._bot.send_document(
+                document=file, thumbnail=thumbnail, disable_content_type_detection=True, **common
+            )
         duration_s = tags.get("duration_s")
         duration = round(duration_s) if duration_s is not None else None
         if kind is MediaKind.VIDEO:
