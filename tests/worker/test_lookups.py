@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.db.lookups import LookupRequests, SharedLookups
 from mediabot.db.models import LookupRequest
@@ -68,15 +68,10 @@ def _worker(
 
 
 async def _request(engine: AsyncEngine, *urls: str) -> uuid.UUID:
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        request = await LookupRequests.add(
-            session,
-            LookupRequest(
-                kind=LookupKind.MESSAGE, telegram_chat_id=1, urls=list(urls), locale="en"
-            ),
-        )
-        await session.commit()
-        return request.id
+    return await LookupRequests.record(
+        engine,
+        LookupRequest(kind=LookupKind.MESSAGE, telegram_chat_id=1, urls=list(urls), locale="en"),
+    )
 
 
 async def test_a_quick_lookup_is_answered_without_a_placeholder_once(engine: AsyncEngine) -> None:

@@ -20,9 +20,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, inspect, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from mediabot.db.engine import autocommit
 from mediabot.db.models import LookupRequest, SharedLookup
 from mediabot.db.updates import _EpochNow
 from mediabot.db.upserts import take_row
@@ -44,6 +47,12 @@ _DONE = "done"
 _FAILED = "failed"
 
 
+_INSERT_REQUEST = insert(LookupRequest).values(created_at=_EpochNow())
+_REQUEST_COLUMNS = tuple(
+    column.key for column in LookupRequest.__table__.c if column.key != "created_at"
+)
+
+
 class LookupRequests:
     """The requests of the lookup lane; the bot adds them, the worker that answers claims."""
 
@@ -51,15 +60,18 @@ class LookupRequests:
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @staticmethod
-    async def add(session: AsyncSession, request: LookupRequest) -> LookupRequest:
-        """Record `request` (its `created_at` on the database's clock, computed by the
-        INSERT itself: one round trip) in `session`; not committed. `created_at` is not
-        loaded back."""
-        request.created_at = _EpochNow()
+    async def record(engine: AsyncEngine, request: LookupRequest) -> uuid.UUID:
+        """Record `request`, committed, in one statement of its own on `engine` (an
+        autocommit connection: one round trip, no ORM flush); its `created_at` is the
+        database's clock, computed by the INSERT, and not loaded back. Its id."""
+        if request.id is None:
+            request.id = uuid.uuid4()
         request.state = LookupState.PENDING
-        session.add(request)
-        await session.flush()
-        return request
+        given = inspect(request).dict
+        values = {name: given[name] for name in _REQUEST_COLUMNS if name in given}
+        async with autocommit(engine).connect() as connection:
+            await connection.execute(_INSERT_REQUEST, values)
+        return request.id
 
     @staticmethod
     async def last_for_message(
