@@ -137,9 +137,10 @@ def _chunks(number: int, track: TrackIndex) -> list[_Chunk]:
     )
     time = track.start or 0
     first, span = 0, durations[0]
-    for i in range(1, track.count + 1):
+    count = track.count
+    for i in range(1, count + 1):
         if (
-            i < track.count
+            i < count
             and resources[i] == resources[first]
             and offsets[i] == offsets[i - 1] + sizes[i - 1]
             and span < limit
@@ -153,7 +154,7 @@ def _chunks(number: int, track: TrackIndex) -> list[_Chunk]:
             _Chunk(number, first, i - first, start_s, resources[first], offsets[first], length)
         )
         time += span
-        if i < track.count:
+        if i < count:
             first, span = i, durations[i]
     return found
 
