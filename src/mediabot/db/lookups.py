@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert, inspect, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.engine import autocommit
