@@ -122,6 +122,7 @@ async def fetch_fragments(
             first = chosen.start
             if picture and position == 0:
                 pieces = _Pieces(client, spec, path, fetched)
+                await pieces.fetch([spec.fragments[number] for number in chosen])
                 first = await pieces.from_keyframe(starts, want.from_s, first)
             wanted = [spec.fragments[number] for number in range(first, chosen.stop)]
             await _concatenate(client, ([spec.init] if spec.init else []) + wanted, path, fetched)
@@ -159,12 +160,29 @@ class _Pieces:
                 raise NoKeyframeError(from_s, KEYFRAME_BACK_S)
             number -= 1
 
+    async def fetch(self, fragments: list[Fragment]) -> None:
+        """`fragments` and the init fetched (`_IN_FLIGHT` at once) into `fetched`."""
+        gate = asyncio.Semaphore(_IN_FLIGHT)
+
+        async def one(fragment: Fragment) -> None:
+            async with gate:
+                await self._fetched(fragment)
+
+        wanted = ([self.spec.init] if self.spec.init else []) + fragments
+        tasks = [asyncio.create_task(one(fragment)) for fragment in wanted]
+        try:
+            await asyncio.gather(*tasks)  # the first failure, as itself
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
     async def _fetched(self, fragment: Fragment) -> Path:
         part = self.fetched.get(fragment)
         if part is None:
             part = self.path.with_suffix(f".piece{len(self.fetched):05d}")
+            self.fetched[fragment] = part  # before the fetch: its owner deletes what came
             await self.client.fetch(fragment, part)
-            self.fetched[fragment] = part
         return part
 
     async def _keyframe_offsets(self, fragment: Fragment) -> list[float]:
