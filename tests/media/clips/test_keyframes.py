@@ -54,6 +54,6 @@ async def test_a_picture_with_no_keyframe_near_before_the_start_is_refused(
     with pytest.raises(NoKeyframeError) as refused:
         await cut_clip(_source(url), Clip(30, 35), tmp_path)
     assert refused.value.at_s == 30 and refused.value.searched_s == KEYFRAME_BACK_S
-    # from the fragment holding 30 s back to the one starting 10 s before it, no further
-    assert _segments_read(media_requests) == [f"seg{number:03d}.ts" for number in range(10, 16)]
+    # the clip's own (fetched together), then back to the one starting 10 s before, no further
+    assert _segments_read(media_requests) == [f"seg{number:03d}.ts" for number in range(10, 18)]
     assert _files(tmp_path) == []  # nothing left behind

@@ -35,9 +35,11 @@ from mediabot.media.clips.fetch import (
     NoKeyframeError,
     fetch_fragments,
     fetch_ranges,
+    resolved,
     track_path,
 )
 from mediabot.media.fragments.client import FragmentClient
+from mediabot.media.fragments.playlist import Fragment
 from mediabot.media.parts import SplitError, copy_output_args, part_suffix
 from mediabot.media.probe import (
     ProbeError,
@@ -98,21 +100,13 @@ async def cut_clip(
     (`Clip.length_s`), which the caller checks first.
     """
     kind = source.kind
+    path = work_dir / f"{stem}{part_suffix(kind)}"
     fetched = 0
     tracks: list[LocalTrack] = []
     try:
         try:
             if isinstance(source, SegmentedSource):
-                specs = source.tracks[1:] if _audio_of_pair(kind, source.tracks) else source.tracks
-                client = FragmentClient(source.headers, source.url_check)
-                client.open()
-                try:
-                    tracks = await fetch_fragments(
-                        specs, client, clip, work_dir, stem, picture=kind is MediaKind.VIDEO
-                    )
-                finally:
-                    fetched = client.fetched_bytes
-                    await client.close()
+                start_s, fetched = await _cut_fragments(source, clip, path, stem)
             elif source.is_stream:
                 urls = [str(url) for url in source.inputs]
                 urls = urls[1:] if _audio_of_pair(kind, urls) else urls
@@ -132,10 +126,10 @@ async def cut_clip(
                 inputs = source.inputs[1:] if _audio_of_pair(kind, source.inputs) else source.inputs
                 tracks = [LocalTrack(Path(item), None) for item in inputs]
                 await _check_within(tracks[0].path, clip)
+            if tracks:
+                start_s = await _cut(tracks, clip, kind, path)
         except RemoteReadError as exc:
             raise SourceReadError(str(exc)) from exc
-        path = work_dir / f"{stem}{part_suffix(kind)}"
-        start_s = await _cut(tracks, clip, kind, path)
     finally:
         if isinstance(source, SegmentedSource) or source.is_stream:
             for position in range(2):  # what was fetched, the clip cut or not
@@ -145,6 +139,39 @@ async def cut_clip(
         "Cut clip %s: from %.3f s, %d bytes, %d bytes fetched", clip.key, start_s, size, fetched
     )
     return ClipFile(path, start_s, clip.end_s, size, fetched)
+
+
+async def _cut_fragments(
+    source: SegmentedSource, clip: Clip, path: Path, stem: str
+) -> tuple[float, int]:
+    """Cut the clip of fragments into `path`: (the source time it starts at, the bytes
+    read). The picture is read from the fragment holding the start, or, when that one
+    shows no keyframe at or before it, from one more earlier fragment at a time until one
+    does (`NoKeyframeError` past `KEYFRAME_BACK_S`); each fragment is read once."""
+    kind = source.kind
+    specs = source.tracks[1:] if _audio_of_pair(kind, source.tracks) else source.tracks
+    client = FragmentClient(source.headers, source.url_check)
+    client.open()
+    pieces: dict[Fragment, Path] = {}
+    try:
+        tracks = await resolved(specs, client)
+        lead = 0
+        while True:
+            local = await fetch_fragments(
+                tracks, client, clip, path.parent, stem, pieces, lead=lead
+            )
+            try:
+                return await _cut(local, clip, kind, path), client.fetched_bytes
+            except _LateStartError:
+                lead += 1
+    finally:
+        await client.close()
+        for piece in pieces.values():
+            discard(piece)
+
+
+class _LateStartError(Exception):
+    """The fetched fragments show no keyframe at or before the clip's start."""
 
 
 def _audio_of_pair(kind: MediaKind, inputs: Sequence[object]) -> bool:
@@ -177,15 +204,10 @@ async def _cut(tracks: list[LocalTrack], clip: Clip, kind: MediaKind, path: Path
         asked = first_dts = first_pts = anchor + clip.start_s
         if kind is MediaKind.VIDEO:
             keyframe = window.keyframe_at_or_before(packets, stream.index, asked)
-            if keyframe is None:
-                raise SplitError("no keyframe near the clip's start")
+            if keyframe is None or keyframe.pts_s > asked + _LATE_S:
+                logger.info("Clip %s: no keyframe in its first piece; one more", clip.key)
+                raise _LateStartError
             first_dts, first_pts = keyframe.dts_s, keyframe.pts_s
-            if first_pts > asked + _LATE_S:  # a piece that does not start with a keyframe
-                logger.warning(
-                    "Clip %s starts %.3f s late: its first piece has no keyframe before it",
-                    clip.key,
-                    first_pts - asked,
-                )
     elif kind is MediaKind.VIDEO:  # a local file: its keyframes as ffprobe reads them
         first_dts, first_pts = await _keyframe_in_file(reference.path, asked)
     end = None if clip.end_s is None else anchor + clip.end_s

@@ -3,10 +3,10 @@
 Three layouts, each read only where the clip is:
 
 - fragments (HLS media playlists, segmented DASH): the fragments whose listed time range
-  meets the clip, with the track's init, concatenated into one file per track. A picture
-  starts from a fragment that shows a keyframe at or before the clip's start: the one
-  holding the start when it does (as HLS and DASH ask of every fragment), else the
-  nearest earlier one that holds a keyframe, at most `KEYFRAME_BACK_S` before the start
+  meets the clip, with the track's init, concatenated into one file per track; the
+  picture's from as many fragments before the one holding the start as the cutter asks
+  for (`lead`) when that one shows no keyframe at or before the start (HLS and DASH ask
+  that every fragment start with one), at most `KEYFRAME_BACK_S` before the start
   (`NoKeyframeError` past that);
 - a fragmented MP4 indexed by a `sidx` (YouTube's DASH formats): its init (`ftyp` +
   `moov`), then the subsegments the `sidx` places over the clip, as one file;
@@ -22,7 +22,7 @@ lists state: a list whose durations drift from the media puts the start off by a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -34,15 +34,15 @@ from mediabot.media.fragments.playlist import Fragment, FragmentTrack, parse_med
 from mediabot.media.parts import SplitError
 from mediabot.media.probe import Packet, ProbeError, packets_command, parse_packets, probe
 from mediabot.media.remote.http import UrlCheck, client_session, route
-from mediabot.media.tools import MediaToolError, discard, run_tool
+from mediabot.media.tools import MediaToolError, run_tool
 
 _IN_FLIGHT = 3
 _SEEK_SPAN_S = 30.0
 """Packets read from the index of a plain MP4 past the clip's start when it runs to the
 end of the source (enough to find the keyframe and the span's first byte)."""
 KEYFRAME_BACK_S = 10.0
-"""How far before a clip's start its picture's keyframe is looked for, fragment by
-fragment, in fragments that do not start with one."""
+"""How far before a clip's start its picture's keyframe is looked for (fragments that do
+not start with one, a plain MP4, a whole file): farther, the clip is refused."""
 _TOLERANCE_S = 0.001
 _READ_PAST_S = 2.0
 """Packets are read this far past the clip's end: in decode order (B-frames) the last
@@ -89,26 +89,40 @@ def _past_end(clip: Clip, duration_s: float) -> ClipRangeError:
     return ClipRangeError(ClipProblem.PAST_END, clip.label, duration_s)
 
 
+async def resolved(tracks: Sequence[FragmentTrack], client: FragmentClient) -> list[FragmentTrack]:
+    """`tracks` with each HLS media playlist read into its fragments (read once for all
+    the calls of `fetch_fragments` a clip makes)."""
+    return [
+        parse_media_playlist(await client.playlist(spec.playlist_url), spec.playlist_url)
+        if spec.playlist_url is not None
+        else spec
+        for spec in tracks
+    ]
+
+
 async def fetch_fragments(
     tracks: Sequence[FragmentTrack],
     client: FragmentClient,
     clip: Clip,
     folder: Path,
     stem: str,
+    pieces: dict[Fragment, Path],
     *,
-    picture: bool = False,
+    lead: int = 0,
 ) -> list[LocalTrack]:
-    """Each of `tracks` (video first) as one local file holding the fragments the clip
-    needs; with `picture`, the first track's from a fragment showing a keyframe at or
-    before the clip's start. Raises `ClipRangeError` when the clip starts past the
-    tracks' end, `NoKeyframeError` when no such fragment is near enough, `SplitError`
-    when a track does not list its fragments' durations, `RemoteReadError` when the
-    origin cannot be read."""
+    """Each of `tracks` (video first, `resolved`) as one local file holding the fragments
+    the clip needs, the first track's from `lead` fragments before the one holding the
+    clip's start (to reach a keyframe before it). Each fragment is fetched once into
+    `pieces`, kept there for the caller to delete: a call with a larger `lead` fetches
+    only the earlier ones.
+
+    Raises `ClipRangeError` when the clip starts past the tracks' end, `NoKeyframeError`
+    when `lead` reaches more than `KEYFRAME_BACK_S` before the start (or before the
+    first fragment), `SplitError` when a track does not list its fragments' durations,
+    `RemoteReadError` when the origin cannot be read."""
     local: list[LocalTrack] = []
     want = Want(float(clip.start_s), clip.end_s)
     for position, spec in enumerate(tracks):
-        if spec.playlist_url is not None:
-            spec = parse_media_playlist(await client.playlist(spec.playlist_url), spec.playlist_url)
         starts = window.starts_of([fragment.duration_s for fragment in spec.fragments])
         if starts is None:
             raise SplitError("the fragments' durations are not listed")
@@ -116,115 +130,42 @@ async def fetch_fragments(
         if clip.start_s >= total:
             raise _past_end(clip, total)
         chosen = window.covering(starts, want.from_s, want.end_s)
+        first = chosen.start
+        if position == 0 and lead:
+            first -= lead
+            if first < 0 or want.from_s - starts[first] > KEYFRAME_BACK_S + _TOLERANCE_S:
+                raise NoKeyframeError(want.from_s, KEYFRAME_BACK_S)
+        wanted = ([spec.init] if spec.init else []) + list(spec.fragments[first : chosen.stop])
         path = track_path(folder, stem, position)
-        fetched: dict[Fragment, Path] = {}
-        try:
-            first = chosen.start
-            if picture and position == 0:
-                pieces = _Pieces(client, spec, path, fetched)
-                first = await pieces.from_keyframe(starts, want.from_s, first)
-            wanted = [spec.fragments[number] for number in range(first, chosen.stop)]
-            await _concatenate(client, ([spec.init] if spec.init else []) + wanted, path, fetched)
-        finally:
-            for part in fetched.values():
-                discard(part)
+        await _fetch_pieces(client, wanted, path, pieces)
+        await asyncio.to_thread(_join, [pieces[fragment] for fragment in wanted], path)
         local.append(LocalTrack(path, starts[first]))
         want = Want(starts[first], want.end_s)
     return local
 
 
-@dataclass(frozen=True, slots=True)
-class _Pieces:
-    """The fragments of `spec` looked at one by one (for a keyframe) on the way to the
-    track's file at `path`: each kept in `fetched` for the concatenation to use."""
-
-    client: FragmentClient
-    spec: FragmentTrack
-    path: Path
-    fetched: dict[Fragment, Path]
-
-    async def from_keyframe(self, starts: list[float], from_s: float, number: int) -> int:
-        """The fragment a picture starting at `from_s` is cut from: `number` (the one
-        holding `from_s`) when it shows a keyframe at or before `from_s`, else the nearest
-        earlier one holding a keyframe, at most `KEYFRAME_BACK_S` before `from_s`."""
-        holding = number
-        while True:
-            keyframes = await self._keyframe_offsets(self.spec.fragments[number])
-            if keyframes and (
-                number < holding
-                or any(at <= from_s - starts[number] + _TOLERANCE_S for at in keyframes)
-            ):
-                return number
-            if number == 0 or from_s - starts[number - 1] > KEYFRAME_BACK_S + _TOLERANCE_S:
-                raise NoKeyframeError(from_s, KEYFRAME_BACK_S)
-            number -= 1
-
-    async def _fetched(self, fragment: Fragment) -> Path:
-        part = self.fetched.get(fragment)
-        if part is None:
-            part = self.path.with_suffix(f".piece{len(self.fetched):05d}")
-            await self.client.fetch(fragment, part)
-            self.fetched[fragment] = part
-        return part
-
-    async def _keyframe_offsets(self, fragment: Fragment) -> list[float]:
-        """The presentation times of the picture's keyframes in `fragment`, from its
-        first packet's."""
-        parts = [await self._fetched(fragment)]
-        if self.spec.init is not None:
-            parts.insert(0, await self._fetched(self.spec.init))
-        readable = self.path.with_suffix(".probe")
-        try:
-            await asyncio.to_thread(_join, parts, readable, keep=True)
-            info = await probe(readable)
-            if info.video is None:
-                raise SplitError("the fragments hold no picture")
-            raw = await run_tool(packets_command(readable))
-            packets = parse_packets(raw, (info.video.index,))
-        except (ProbeError, MediaToolError) as exc:
-            raise SplitError(f"a fragment cannot be read: {exc}") from exc
-        finally:
-            discard(readable)
-        if not packets:
-            return []
-        origin = min(packet.pts_s for packet in packets)
-        return [packet.pts_s - origin for packet in packets if packet.keyframe]
-
-
-async def _concatenate(
-    client: FragmentClient,
-    fragments: list[Fragment],
-    path: Path,
-    fetched: Mapping[Fragment, Path] | None = None,
+async def _fetch_pieces(
+    client: FragmentClient, fragments: list[Fragment], path: Path, pieces: dict[Fragment, Path]
 ) -> None:
-    """`fragments` fetched (`_IN_FLIGHT` at once; those in `fetched` are on disk already)
-    and written one after the other into `path`; each piece's own file is deleted once
-    written."""
-    fetched = fetched or {}
+    """Those of `fragments` not in `pieces` fetched (`_IN_FLIGHT` at once) into files
+    beside `path`, each added to `pieces` as it starts (its owner deletes what came)."""
     gate = asyncio.Semaphore(_IN_FLIGHT)
-    parts = [
-        fetched.get(fragment) or path.with_suffix(f".{number:05d}")
-        for number, fragment in enumerate(fragments)
-    ]
 
     async def fetch(fragment: Fragment, part: Path) -> None:
         async with gate:
             await client.fetch(fragment, part)
 
-    tasks = [
-        asyncio.create_task(fetch(fragment, part))
-        for fragment, part in zip(fragments, parts, strict=True)
-        if fragment not in fetched
-    ]
+    tasks = []
+    for fragment in fragments:
+        if fragment not in pieces:
+            pieces[fragment] = path.with_name(f"{path.name}.{len(pieces):05d}")
+            tasks.append(asyncio.create_task(fetch(fragment, pieces[fragment])))
     try:
         await asyncio.gather(*tasks)  # the first failure, as itself
-        await asyncio.to_thread(_join, parts, path)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for part in parts:
-            discard(part)
 
 
 def _allocate(path: Path, size: int) -> None:
@@ -239,13 +180,11 @@ def _read(path: Path, box: boxes.Box) -> bytes:
         return source.read(box.size)
 
 
-def _join(parts: list[Path], path: Path, *, keep: bool = False) -> None:
-    """`parts` written one after the other into `path`; each deleted then unless `keep`."""
+def _join(parts: list[Path], path: Path) -> None:
+    """`parts` written one after the other into `path`."""
     with path.open("wb") as output:
         for part in parts:
             output.write(part.read_bytes())
-            if not keep:
-                part.unlink()
 
 
 async def fetch_ranges(
