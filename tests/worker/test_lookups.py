@@ -67,12 +67,19 @@ def _worker(
     )
 
 
-async def _request(engine: AsyncEngine, *urls: str) -> uuid.UUID:
+async def _request(
+    engine: AsyncEngine, *urls: str, message_id: int | None = None, update_id: int | None = None
+) -> uuid.UUID:
     async with AsyncSession(engine, expire_on_commit=False) as session:
         request = await LookupRequests.add(
             session,
             LookupRequest(
-                kind=LookupKind.MESSAGE, telegram_chat_id=1, urls=list(urls), locale="en"
+                kind=LookupKind.MESSAGE,
+                telegram_chat_id=1,
+                message_id=message_id,
+                update_id=update_id,
+                urls=list(urls),
+                locale="en",
             ),
         )
         await session.commit()
@@ -162,3 +169,29 @@ async def test_a_restart_publishes_the_pending_requests_again(engine: AsyncEngin
 
     assert await worker.recover(publish) == 1
     assert published == [Job(pending)]
+
+
+async def test_only_the_last_edit_of_a_message_is_answered(engine: AsyncEngine) -> None:
+    """A message edited many times in a row once got an offer per edit, each a lookup
+    ahead of other users' links. The last edit is the highest update, whatever order the
+    bot recorded them in (it handles updates concurrently)."""
+    find, replies = FakeFinder(), FakeReplies()
+    worker = _worker(engine, find, replies, "w1")
+    versions = [
+        await _request(engine, f"https://a.example/{update}", message_id=77, update_id=update)
+        for update in (10, 12, 11)
+    ]
+    other_message = await _request(engine, "https://a.example/other", message_id=78, update_id=9)
+    old_release = await _request(engine, "https://a.example/old", message_id=78)
+    for request_id in [*versions, other_message, old_release]:
+        await worker.handle(Job(request_id))
+    answered = [request_id for request_id, _ in replies.answers]
+    assert answered == [versions[1], other_message, old_release]
+    assert find.looked_up == [
+        "https://a.example/12",
+        "https://a.example/other",
+        "https://a.example/old",
+    ]
+    for request_id in versions:  # none is left for the sweep
+        request = await LookupRequests(engine).get(request_id)
+        assert request is not None and request.state == "answered"

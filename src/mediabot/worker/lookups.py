@@ -15,6 +15,9 @@ its answer out, exactly once, whichever worker and however often the job is deli
 - Answer: the right to send is claimed in the database (`claim_answer`), then the answer is
   recorded and sent (`LookupReplies`). A worker that dies between the claim and the send
   leaves the user without an answer rather than with two.
+- Only a message's last version: a request followed by one for an edit of its message is
+  dropped unanswered (unless its placeholder is out: that one is answered), so a message
+  edited ten times in a row gets one answer, not ten.
 - Nothing lost silently: a request whose job waited past `wait_s` (a backlog, a broker that
   dropped the expired message, an embedded queue that died with its process) is answered
   with a plain reason, by the worker that gets it or by `sweep` (pending, unleased, old).
@@ -173,6 +176,8 @@ class LookupWorker:
             wait_s = INLINE_WAIT_S if request.kind == LookupKind.INLINE else lane.wait_s
             if request.kind == LookupKind.SUBTITLES:  # nothing to look up: the answer fetches
                 outcomes: list[Outcome | None] = [None]
+            elif await lane.requests.superseded(request):  # `_answer` drops it
+                outcomes = [None] * len(request.urls)
             elif age > wait_s:
                 logger.warning("lookup %s waited %.1f s for a worker: too late", request.id, age)
                 outcomes = [None] * len(request.urls)
@@ -189,7 +194,9 @@ class LookupWorker:
         if not await lane.requests.claim_answer(request.id, lane.owner):
             logger.info("lookup %s: answered by another worker", request.id)
             return
-        if request.kind == LookupKind.INLINE and outcomes[0] is None:
+        if not any(request.placeholders or ()) and await lane.requests.superseded(request):
+            logger.info("lookup %s: its message was edited since; the edit is answered", request.id)
+        elif request.kind == LookupKind.INLINE and outcomes[0] is None:
             logger.info("inline query of lookup %s too old to answer", request.id)
         else:
             await lane.replies.answer(request, outcomes)
