@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.lookups import LookupRequests, SharedLookups
 from mediabot.db.models import LookupRequest
+from mediabot.db.repositories import TelegramUser, UserRepository
 from mediabot.domain.enums import Provider
 from mediabot.domain.jobs import Job
 from mediabot.domain.lookups import Found, LookupKind, Outcome
@@ -68,7 +69,11 @@ def _worker(
 
 
 async def _request(
-    engine: AsyncEngine, *urls: str, message_id: int | None = None, update_id: int | None = None
+    engine: AsyncEngine,
+    *urls: str,
+    message_id: int | None = None,
+    update_id: int | None = None,
+    user_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
     async with AsyncSession(engine, expire_on_commit=False) as session:
         request = await LookupRequests.add(
@@ -78,6 +83,7 @@ async def _request(
                 telegram_chat_id=1,
                 message_id=message_id,
                 update_id=update_id,
+                user_id=user_id,
                 urls=list(urls),
                 locale="en",
             ),
@@ -195,3 +201,38 @@ async def test_only_the_last_edit_of_a_message_is_answered(engine: AsyncEngine) 
     for request_id in versions:  # none is left for the sweep
         request = await LookupRequests(engine).get(request_id)
         assert request is not None and request.state == "answered"
+
+
+async def _user(engine: AsyncEngine, telegram_id: int) -> uuid.UUID:
+    async with AsyncSession(engine) as session:
+        user_id = await UserRepository(session).upsert(TelegramUser(telegram_id, "Ann"))
+        await session.commit()
+        return user_id
+
+
+async def test_one_users_slow_links_leave_room_for_another_users(engine: AsyncEngine) -> None:
+    """Five links to silent servers once took every lookup process until their deadline,
+    and everyone else's links waited behind them."""
+    silent, reached = asyncio.Event(), asyncio.Event()
+
+    class Finder(FakeFinder):
+        async def __call__(self, url: str) -> Outcome:
+            self.looked_up.append(url)
+            if "silent" in url:
+                reached.set()
+                await silent.wait()
+            return _found(url)
+
+    find, replies = Finder(), FakeReplies()
+    worker = _worker(engine, find, replies, "w1")  # one link per user at a time
+    flooder, other = await _user(engine, 4_100_001), await _user(engine, 4_100_002)
+    slow = [f"https://silent.example/{n}" for n in range(5)]
+    flood = asyncio.create_task(worker.handle(Job(await _request(engine, *slow, user_id=flooder))))
+    await reached.wait()
+    quick = await _request(engine, "https://a.example/quick", user_id=other)
+    await asyncio.wait_for(worker.handle(Job(quick)), 5)
+    assert [request_id for request_id, _ in replies.answers] == [quick]
+    assert find.looked_up == [slow[0], "https://a.example/quick"]  # the flooder's turn: one
+    silent.set()
+    await flood
+    assert find.looked_up[2:] == slow[1:]

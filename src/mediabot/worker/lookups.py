@@ -18,6 +18,8 @@ its answer out, exactly once, whichever worker and however often the job is deli
 - Only a message's last version: a request followed by one for an edit of its message is
   dropped unanswered (unless its placeholder is out: that one is answered), so a message
   edited ten times in a row gets one answer, not ten.
+- Fair to others: a user's links are looked up `links_per_user` at a time (this worker's
+  count), so one user's links to slow or silent servers never take every lookup process.
 - Nothing lost silently: a request whose job waited past `wait_s` (a backlog, a broker that
   dropped the expired message, an embedded queue that died with its process) is answered
   with a plain reason, by the worker that gets it or by `sweep` (pending, unleased, old).
@@ -30,7 +32,7 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -94,6 +96,10 @@ class LookupLane:
     placeholder_grace_s: float = PLACEHOLDER_GRACE_S
     wait_s: float = LOOKUP_WAIT_S
     lookup_timeout_s: float = 90.0
+    links_per_user: int = 1
+    """Links of one user this worker looks up at once; their others wait their turn. Below
+    the lookup processes (`lookup_pool`): a user's links to servers that hardly answer
+    each hold a process until the lookup's deadline, and they must leave one to others."""
 
 
 class LookupWorker:
@@ -102,6 +108,7 @@ class LookupWorker:
     def __init__(self, lane: LookupLane) -> None:
         self._lane = lane
         self._waiters: dict[str, asyncio.Task[Outcome]] = {}
+        self._turns = _Turns(lane.links_per_user)
 
     async def handle(self, job: Job) -> None:
         lane = self._lane
@@ -208,7 +215,8 @@ class LookupWorker:
             INLINE_WAIT_S - age if request.kind == LookupKind.INLINE else lane.lookup_timeout_s
         )
         lookups = [
-            asyncio.ensure_future(self._within(self._shared(url), budget_s)) for url in request.urls
+            asyncio.ensure_future(self._within(self._in_turn(request.user_id, url), budget_s))
+            for url in request.urls
         ]
         try:
             if request.kind == LookupKind.MESSAGE and request.placeholders is None:
@@ -234,6 +242,11 @@ class LookupWorker:
                 return await lookup
         except TimeoutError:
             return None
+
+    async def _in_turn(self, user_id: uuid.UUID | None, url: str) -> Outcome:
+        """The link's outcome, looked up when its user's turn comes (`links_per_user`)."""
+        async with self._turns.of(user_id):
+            return await self._shared(url)
 
     def _shared(self, url: str) -> Awaitable[Outcome]:
         """The link's outcome; requests of this process for one link share one waiter."""
@@ -289,6 +302,31 @@ class LookupWorker:
         await _every(
             lane.lease_s / 3, lambda: lane.requests.renew(request_id, lane.owner, lane.lease_s)
         )
+
+
+class _Turns:
+    """Per user, a semaphore of `size` places, kept only while someone holds or waits."""
+
+    def __init__(self, size: int) -> None:
+        self._size = max(1, size)
+        self._held: dict[uuid.UUID, tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def of(self, user_id: uuid.UUID | None) -> AsyncIterator[None]:
+        if user_id is None:  # nobody's: no one to share with
+            yield
+            return
+        semaphore, users = self._held.get(user_id, (asyncio.Semaphore(self._size), 0))
+        self._held[user_id] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._held[user_id]
+            if users == 1:
+                del self._held[user_id]
+            else:
+                self._held[user_id] = (semaphore, users - 1)
 
 
 async def _every(interval_s: float, action: Callable[[], Coroutine[Any, Any, Any]]) -> None:
