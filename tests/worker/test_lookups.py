@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -223,8 +224,19 @@ async def test_one_users_slow_links_leave_room_for_another_users(engine: AsyncEn
                 await silent.wait()
             return _found(url)
 
+    class Claims(LookupRequests):
+        claimed: ClassVar[dict[uuid.UUID, asyncio.Event]] = {}
+
+        async def claim(self, request_id: uuid.UUID, owner: str, lease_s: float) -> float | None:
+            age = await super().claim(request_id, owner, lease_s)
+            self.claimed.setdefault(request_id, asyncio.Event()).set()
+            return age
+
     find, replies = Finder(), FakeReplies()
-    worker = _worker(engine, find, replies, "w1")  # one link per user at a time
+    lane = LookupLane(  # one link per user at a time
+        Claims(engine), SharedLookups(engine), find, replies, "w1", placeholder_after_s=0.3
+    )
+    worker = LookupWorker(lane)
     flooder, other = await _user(engine, 4_100_001), await _user(engine, 4_100_002)
     slow = [f"https://silent.example/{n}" for n in range(5)]
     flood = asyncio.create_task(worker.handle(Job(await _request(engine, *slow, user_id=flooder))))
@@ -233,6 +245,15 @@ async def test_one_users_slow_links_leave_room_for_another_users(engine: AsyncEn
     await asyncio.wait_for(worker.handle(Job(quick)), 5)
     assert [request_id for request_id, _ in replies.answers] == [quick]
     assert find.looked_up == [slow[0], "https://a.example/quick"]  # the flooder's turn: one
+    # Two of the user's requests in the works (one looking up, one next): a third waits
+    # in the queue, not in one of the lane's places.
+    second_id = await _request(engine, "https://silent.example/x", user_id=flooder)
+    second = asyncio.create_task(worker.handle(Job(second_id)))
+    await Claims.claimed.setdefault(second_id, asyncio.Event()).wait()
+    third = await _request(engine, "https://silent.example/y", user_id=flooder)
+    with pytest.raises(DeferJobError):
+        await worker.handle(Job(third))
     silent.set()
     await flood
-    assert find.looked_up[2:] == slow[1:]
+    await second
+    assert find.looked_up[2:] == [*slow[1:], "https://silent.example/x"]

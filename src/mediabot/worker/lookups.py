@@ -19,7 +19,9 @@ its answer out, exactly once, whichever worker and however often the job is deli
   dropped unanswered (unless its placeholder is out: that one is answered), so a message
   edited ten times in a row gets one answer, not ten.
 - Fair to others: a user's links are looked up `links_per_user` at a time (this worker's
-  count), so one user's links to slow or silent servers never take every lookup process.
+  count), so one user's links to slow or silent servers never take every lookup process;
+  past one request more than that in the works, their next is deferred (back to the
+  queue), so their backlog never takes the lane's places either.
 - Nothing lost silently: a request whose job waited past `wait_s` (a backlog, a broker that
   dropped the expired message, an embedded queue that died with its process) is answered
   with a plain reason, by the worker that gets it or by `sweep` (pending, unleased, old).
@@ -32,6 +34,7 @@ import contextlib
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -109,9 +112,19 @@ class LookupWorker:
         self._lane = lane
         self._waiters: dict[str, asyncio.Task[Outcome]] = {}
         self._turns = _Turns(lane.links_per_user)
+        self._working_for: Counter[uuid.UUID] = Counter()
+        """Requests in `_work` per user: past `links_per_user`, a user's next one is
+        deferred rather than hold a place of the lane while it waits for its turn."""
 
     async def handle(self, job: Job) -> None:
         lane = self._lane
+        request = await lane.requests.get(job.request_id)
+        if request is None:
+            return
+        user_id = request.user_id
+        if user_id is not None and self._working_for[user_id] > lane.links_per_user:
+            # Its user's turns are taken: the lane's places are left to other users.
+            raise DeferJobError(f"lookup {job.request_id}: its user's other links come first")
         age = await lane.requests.claim(job.request_id, lane.owner, lane.lease_s)
         if age is None:
             held_s = await lane.requests.held_for_s(job.request_id)
@@ -119,9 +132,6 @@ class LookupWorker:
                 logger.info("lookup %s: answered already", job.request_id)
                 return
             raise DeferJobError(f"lookup {job.request_id} held for {held_s:.1f} s more")
-        request = await lane.requests.get(job.request_id)
-        if request is None:
-            return
         metrics.LOOKUP_QUEUE_WAIT_SECONDS.observe(age)
         logger.info(
             "lookup %s: started, %d link(s), %.2f s after its update",
@@ -129,7 +139,16 @@ class LookupWorker:
             len(request.urls),
             age,
         )
-        await self._work(request, age)
+        if user_id is None:
+            await self._work(request, age)
+            return
+        self._working_for[user_id] += 1
+        try:
+            await self._work(request, age)
+        finally:
+            self._working_for[user_id] -= 1
+            if not self._working_for[user_id]:
+                del self._working_for[user_id]
 
     async def on_dead_letter(self, job: Job, reason: str) -> None:
         """A lookup job that failed every attempt: the user gets the plain reason."""
