@@ -82,9 +82,13 @@ def lookup_pool(settings: Settings) -> LookupPool:
         DownloadOptions.from_settings(settings),
         max_items=settings.playlist_max_items,
         timeout_s=settings.lookup_timeout_s + 2.0,
-        processes=settings.lookup_processes or os.cpu_count() or 1,
+        processes=_lookup_processes(settings),
         on_start=partial(configure_logging, settings),
     )
+
+
+def _lookup_processes(settings: Settings) -> int:
+    return settings.lookup_processes or os.cpu_count() or 1
 
 
 def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
@@ -116,6 +120,7 @@ def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
             identity=identity,
             lease_s=LOOKUP_LEASE_S,
             lookup_timeout_s=settings.lookup_timeout_s + 5.0,
+            links_per_user=max(1, _lookup_processes(settings) - 1),
         )
     )
 

@@ -75,8 +75,9 @@ class LookupRequests:
     async def last_for_message(
         session: AsyncSession, telegram_chat_id: int, message_id: int
     ) -> LookupRequest | None:
-        """The request recorded last for the message `message_id` of the chat, if any is
-        kept (answered requests are pruned after a day)."""
+        """The request for the message `message_id` of the chat's last version (the
+        highest update id; recorded last when none has one), if any is kept (answered
+        requests are pruned after a day)."""
         found = await session.execute(
             select(LookupRequest)
             .where(
@@ -84,10 +85,35 @@ class LookupRequests:
                 LookupRequest.message_id == message_id,
                 LookupRequest.kind == LookupKind.MESSAGE,
             )
-            .order_by(LookupRequest.created_at.desc())
+            .order_by(LookupRequest.update_id.desc().nulls_last(), LookupRequest.created_at.desc())
             .limit(1)
         )
         return found.scalar_one_or_none()
+
+    async def superseded(self, request: LookupRequest) -> bool:
+        """Whether `request` (a message's links) was followed by a request for a later edit
+        of the same message: only the message's last version is worth answering. Later
+        means a higher update id (edits may be recorded out of order: the bot handles
+        updates concurrently); a request without one (an older release's) is never
+        superseded."""
+        if (
+            request.kind != LookupKind.MESSAGE
+            or request.message_id is None
+            or request.update_id is None
+        ):
+            return False
+        async with AsyncSession(self._engine) as session:
+            newer = await session.scalar(
+                select(LookupRequest.id)
+                .where(
+                    LookupRequest.telegram_chat_id == request.telegram_chat_id,
+                    LookupRequest.message_id == request.message_id,
+                    LookupRequest.kind == LookupKind.MESSAGE,
+                    LookupRequest.update_id > request.update_id,
+                )
+                .limit(1)
+            )
+        return newer is not None
 
     async def get(self, request_id: uuid.UUID) -> LookupRequest | None:
         async with AsyncSession(self._engine, expire_on_commit=False) as session:

@@ -17,7 +17,7 @@ import uuid
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import Message
+from aiogram.types import Message, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import clip_texts, list_texts, texts
@@ -65,10 +65,11 @@ async def offer_choices(
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
     hold: UpdateHold,
+    event_update: Update,
 ) -> None:
     """Ask for the message's links to be looked up (an edited message's when they
     changed); each is answered by a worker."""
-    place = _place(message, chat_row_id, user_row_id)
+    place = _place(message, chat_row_id, user_row_id, event_update)
     asking = ask_lookup(session, hold, lookup_queue)
     edited = message.edit_date is not None
     if await asking.for_message(place, links.urls, links.clips, edited=edited) is not None:
@@ -84,6 +85,7 @@ async def read_link_list(
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
     hold: UpdateHold,
+    event_update: Update,
 ) -> None:
     """A `.txt` file: its links are asked for like a message's."""
     document = message.document
@@ -95,14 +97,17 @@ async def read_link_list(
         return into.getvalue()
 
     read = ReadLinkList(ask_lookup(session, hold, lookup_queue), MAX_LINKS)
-    outcome = await read(_place(message, chat_row_id, user_row_id), document.file_size, download)
+    place = _place(message, chat_row_id, user_row_id, event_update)
+    outcome = await read(place, document.file_size, download)
     if isinstance(outcome, ListAsked):
         await _say_what_was_left(message, outcome.truncated, outcome.clip_refusal)
     else:
         await _reply(message, _LIST_PROBLEMS[outcome]())
 
 
-def _place(message: Message, chat_row_id: uuid.UUID, user_row_id: uuid.UUID) -> LinksPlace:
+def _place(
+    message: Message, chat_row_id: uuid.UUID, user_row_id: uuid.UUID, update: Update
+) -> LinksPlace:
     return LinksPlace(
         chat_row_id=chat_row_id,
         user_row_id=user_row_id,
@@ -111,6 +116,7 @@ def _place(message: Message, chat_row_id: uuid.UUID, user_row_id: uuid.UUID) -> 
         thread_id=message.message_thread_id if message.is_topic_message else None,
         in_group=not is_private(message),
         locale=current_locale(),
+        update_id=update.update_id,
     )
 
 
