@@ -174,14 +174,9 @@ class Downloader(Protocol):
 class Downloaders(Protocol):
     """Builds the downloader of a request (`resolution` None: no resolution)."""
 
-    def __call__(
-        self,
-        url: str,
-        resolution: int | None,
-        kind: MediaKind,
-        found: Mapping[str, Any] | None = None,
-    ) -> Downloader:
-        """`found`: what the offer's lookup found, used instead of a lookup while fresh."""
+    def __call__(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
+        """The downloader of `request`'s link, kind and resolution; `found`: what the
+        offer's lookup found, used instead of a lookup while fresh."""
         ...
 
     async def heights(self, url: str) -> tuple[int, ...]:

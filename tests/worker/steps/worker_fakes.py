@@ -346,12 +346,11 @@ class FakeDownloaders:
     max_clip_s: float | None = None
     """The duration limit a clip meets (None: none)."""
 
-    def __call__(
-        self,
-        url: str,
-        resolution: int | None,
-        kind: MediaKind,
-        found: Mapping[str, Any] | None = None,
+    def __call__(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
+        return self._made(request.url, request.resolution, request.kind, found)
+
+    def _made(
+        self, url: str, resolution: int | None, kind: MediaKind, found: Mapping[str, Any] | None
     ) -> Downloader:
         self.made.append((url, resolution, kind))
         self.found.append(found)
@@ -366,7 +365,7 @@ class FakeDownloaders:
         return self.available
 
     def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
-        return self(url, resolution, kind)
+        return self._made(url, resolution, kind, None)
 
     def clip_over_limit(self, clip_s: float) -> bool:
         return self.max_clip_s is not None and clip_s > self.max_clip_s
