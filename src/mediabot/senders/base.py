@@ -168,6 +168,13 @@ class _Posting(TypedDict):
     message_thread_id: int | None
 
 
+class _Playable(_Posting):
+    """What a video and an audio track are sent with besides the common arguments."""
+
+    duration: int | None
+    thumbnail: FSInputFile | None
+
+
 PartCallback = Callable[[SentPart], Awaitable[None]]
 """Awaited right after each part is accepted, before the next one is sent."""
 
@@ -271,28 +278,25 @@ class Sender(ABC):
             return await self._bot.send_document(
                 document=file, thumbnail=thumbnail, disable_content_type_detection=True, **common
             )
+        if kind is MediaKind.PHOTO:
+            return await self._bot.send_photo(photo=file, **common)
         duration_s = tags.get("duration_s")
-        duration = round(duration_s) if duration_s is not None else None
+        playable = _Playable(
+            **common,
+            duration=round(duration_s) if duration_s is not None else None,
+            thumbnail=thumbnail,
+        )
         if kind is MediaKind.VIDEO:
             return await self._bot.send_video(
                 video=file,
                 width=tags.get("width"),
                 height=tags.get("height"),
-                duration=duration,
                 supports_streaming=True,
-                thumbnail=thumbnail,
-                **common,
+                **playable,
             )
-        if kind is MediaKind.AUDIO:
-            return await self._bot.send_audio(
-                audio=file,
-                title=tags.get("title"),
-                performer=tags.get("performer"),
-                duration=duration,
-                thumbnail=thumbnail,
-                **common,
-            )
-        return await self._bot.send_photo(photo=file, **common)
+        return await self._bot.send_audio(
+            audio=file, title=tags.get("title"), performer=tags.get("performer"), **playable
+        )
 
     async def _accepted(
         self,
