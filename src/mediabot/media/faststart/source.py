@@ -10,10 +10,12 @@ malformed box): the caller keeps the way that cuts or downloads.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from mediabot.domain.enums import MediaKind
 from mediabot.media.faststart.boxes import BoxError
@@ -96,18 +98,26 @@ async def read_indexes(source: SplitSource | SegmentedSource) -> Indexed | None:
     ranges = HttpRanges(source.headers, source.url_check)
     resources = _Resources(ranges)
     try:
+        # the inputs' indexes are read at once: a segmented source's are many requests
         if isinstance(source, SplitSource):
             if not source.is_stream:
                 await ranges.close()
                 return None
-            tracks: list[TrackIndex] = []
-            for lane, url in enumerate(source.inputs):
-                assert is_url(url)
-                tracks += await file_tracks(ranges, resources.number(str(url), lane))
+            assert all(is_url(url) for url in source.inputs)
+            found = await _together(
+                *(
+                    file_tracks(ranges, resources.number(str(url), lane))
+                    for lane, url in enumerate(source.inputs)
+                )
+            )
         else:
-            tracks = []
-            for lane, track in enumerate(source.tracks):
-                tracks += await _fragment_tracks(ranges, resources, lane, track)
+            found = await _together(
+                *(
+                    _fragment_tracks(ranges, resources, lane, track)
+                    for lane, track in enumerate(source.tracks)
+                )
+            )
+        tracks = [track for tracks_of_input in found for track in tracks_of_input]
         chosen = tuple(_chosen(tracks, source.kind))
         if any(track.count == 0 for track in chosen):
             raise BoxError("a track without samples")
@@ -127,6 +137,18 @@ async def read_indexes(source: SplitSource | SegmentedSource) -> Indexed | None:
             raise
     lanes = tuple(resources.lanes)
     return Indexed(chosen, ranges, lambda resource: lanes[resource], duration)
+
+
+async def _together(*reads: Coroutine[Any, Any, list[TrackIndex]]) -> list[list[TrackIndex]]:
+    """The results of `reads` run at once; the first failure stops the others."""
+    tasks = [asyncio.ensure_future(read) for read in reads]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _chosen(tracks: list[TrackIndex], kind: MediaKind) -> list[TrackIndex]:
