@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Unpack
 
-from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Handback
 from mediabot.domain.media import DownloadProgress, DownloadResult, Progress, ProgressCallback
 from mediabot.domain.playlist import PlaylistTally
@@ -183,13 +183,7 @@ class Downloaders(Protocol):
         """The video heights the link offers (a lookup; its `DownloadError`s)."""
         ...
 
-    def for_clip(
-        self,
-        url: str,
-        resolution: int | None,
-        kind: MediaKind,
-        found: Mapping[str, Any] | None = None,
-    ) -> Downloader:
+    def for_clip(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
         """The downloader of a clip's source: the duration limit is the clip's to meet
         (`clip_over_limit`), not the whole video's; `found` as for `__call__`."""
         ...

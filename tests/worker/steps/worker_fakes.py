@@ -347,12 +347,7 @@ class FakeDownloaders:
     """The duration limit a clip meets (None: none)."""
 
     def __call__(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
-        return self._made(request.url, request.resolution, request.kind, found)
-
-    def _made(
-        self, url: str, resolution: int | None, kind: MediaKind, found: Mapping[str, Any] | None
-    ) -> Downloader:
-        self.made.append((url, resolution, kind))
+        self.made.append((request.url, request.resolution, request.kind))
         self.found.append(found)
         if len(self.made) > 1 and self.later:
             return self.later.pop(0)
@@ -364,14 +359,8 @@ class FakeDownloaders:
             raise self.available
         return self.available
 
-    def for_clip(
-        self,
-        url: str,
-        resolution: int | None,
-        kind: MediaKind,
-        found: Mapping[str, Any] | None = None,
-    ) -> Downloader:
-        return self._made(url, resolution, kind, found)
+    def for_clip(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
+        return self(request, found)
 
     def clip_over_limit(self, clip_s: float) -> bool:
         return self.max_clip_s is not None and clip_s > self.max_clip_s

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mediabot.domain.enums import MediaKind
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import get_resolutions, make_downloader
 from mediabot.worker.ports import Downloader
@@ -27,16 +26,15 @@ class RegistryDownloaders:
     async def heights(self, url: str) -> tuple[int, ...]:
         return (await get_resolutions(url, self.options)).heights
 
-    def for_clip(
-        self,
-        url: str,
-        resolution: int | None,
-        kind: MediaKind,
-        found: Mapping[str, Any] | None = None,
-    ) -> Downloader:
+    def for_clip(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
         unlimited = replace(self.options, max_duration_s=None)
         return make_downloader(
-            url, resolution, options=unlimited, kind=kind, found=found, clip=True
+            request.url,
+            request.resolution,
+            options=unlimited,
+            kind=request.kind,
+            found=found,
+            clip=True,
         )
 
     def clip_over_limit(self, clip_s: float) -> bool:

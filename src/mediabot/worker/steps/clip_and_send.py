@@ -121,7 +121,7 @@ async def _cut(
     lookup, once."""
     request = job.request
     found = request.offer.found if request.offer is not None else None
-    downloader = fetching.downloaders.for_clip(request.url, request.resolution, request.kind, found)
+    downloader = fetching.downloaders.for_clip(request, found)
     try:
         return await _cut_with(job, fetching, downloader, clip, folder)
     except (TooLongError, ClipRangeError):
@@ -130,7 +130,7 @@ async def _cut(
         if not downloader.reused_lookup:
             raise
         logger.info("job %s: the offer's addresses failed (%s); looking up again", request.id, exc)
-    downloader = fetching.downloaders.for_clip(request.url, request.resolution, request.kind)
+    downloader = fetching.downloaders.for_clip(request)
     return await _cut_with(job, fetching, downloader, clip, folder)
 
 
