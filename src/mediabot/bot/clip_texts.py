@@ -76,6 +76,11 @@ def subtitles_caption(language: str, automatic: bool) -> str:
     return _("Subtitles ({language})").format(language=code)
 
 
+def clip_of_a_playlist() -> str:
+    """A range written beside a playlist's link: it cuts videos, not lists."""
+    return _("A range cuts one video, not a playlist: the playlist is offered whole.")
+
+
 def no_subtitles() -> str:
     return _("This video has no subtitles.")
 

@@ -144,6 +144,8 @@ class TelegramReplies:
             return
         if outcome.media is None:
             assert outcome.playlist is not None
+            if clip is not None:  # said apart: the offer (or the default's status) follows
+                await self._say(request, None, self.view.clip_of_a_playlist())
             playlist = await self._record_playlist(request, shown_on, outcome.playlist)
             if await self._chosen_by_default(request, shown_on, playlist):
                 return
