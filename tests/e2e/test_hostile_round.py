@@ -22,6 +22,7 @@ from mediabot.bot import clip_texts, list_texts, texts
 from tests.e2e.test_subtitles import _page
 from tests.support.conversation import Conversation, Keyboard, buttons_of
 from tests.support.fake_telegram import WRONG_FILE_ID, ApiCall, FakeTelegram
+from tests.support.feeds import distinct_items, podcast_feed
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
 from tests.support.processes import MediabotProcess, mediabot_run
@@ -542,3 +543,69 @@ async def test_one_users_slow_links_do_not_keep_another_waiting(
     assert keyboard.buttons
     assert waited < 15, waited
     _no_traceback(bot, logged)
+
+
+async def test_a_range_beside_a_playlist_link_is_answered(
+    bot: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    logged = _log_size(bot)
+    items = distinct_items(media_requests, media, "hostile-pl", 2)
+    feed = podcast_feed(media_requests, "/hostile-pl.xml", items, title="Hostile list")
+    chat = Conversation(fake_telegram)
+    since = chat.say(f"{feed} 1:20-2:05")
+    keyboard = await chat.keyboard(since, within=60)
+    assert keyboard.buttons["🎵 Audio only"].startswith("l:")  # the playlist's offer
+    await chat.final_text(since, clip_texts.clip_of_a_playlist())  # the range was not lost
+    _no_traceback(bot, logged)
+
+
+async def test_thirty_presses_of_one_button_deliver_once_and_are_each_answered(
+    bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    logged = _log_size(bot)
+    chat = Conversation(fake_telegram)
+    keyboard = await chat.keyboard(chat.say(media.audio_m4a))
+    audio = keyboard.data("🎵")
+    since = len(fake_telegram.calls)
+    presses = [_press(fake_telegram, chat.chat_id, keyboard.message_id, audio) for _ in range(30)]
+    await _answers(fake_telegram, presses, since)
+    await chat.media(since)
+    await chat.final_text(chat.say("/queue"), "", within=30)
+    sent = [call for call in chat.calls("sendAudio") if call.ok]
+    assert len(sent) == 1
+    _no_traceback(bot, logged)
+
+
+async def test_settings_pressed_in_a_burst_keep_one_value_of_each(
+    bot: MediabotProcess, fake_telegram: FakeTelegram
+) -> None:
+    logged = _log_size(bot)
+    chat = Conversation(fake_telegram)
+    shown = await _sent_message(chat, chat.say("/settings"))
+    keyboard = Keyboard(int(shown.result["message_id"]), buttons_of(shown))
+    labels = ["≤360p", "≤480p", "≤720p", "≤1080p", "🎵", "Always", "≤720p", "📄", "▶", "📄"]
+    data = [next(d for text, d in keyboard.buttons.items() if label in text) for label in labels]
+    since = len(fake_telegram.calls)
+    presses = [_press(fake_telegram, chat.chat_id, keyboard.message_id, d) for d in data]
+    answers = await _answers(fake_telegram, presses, since)
+    assert {answer.params["text"] for answer in answers} == {texts.settings_saved()}
+    again = await _sent_message(chat, chat.say("/settings"))
+    assert len([text for text in buttons_of(again) if text.startswith("✓")]) == 2
+    _no_traceback(bot, logged)
+
+
+async def test_an_old_message_edited_is_answered_for_its_new_link(
+    bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    chat = Conversation(fake_telegram)
+    since = len(fake_telegram.calls)
+    old = fake_telegram.inject_message(chat.chat_id, media.progressive_mp4)["message"]
+    await chat.keyboard(since)
+    await chat.keyboard(chat.say(media.audio_m4a))
+    since = len(fake_telegram.calls)
+    fake_telegram.edit_user_message(chat.chat_id, old["message_id"], media.hls_master)
+    keyboard = await chat.keyboard(since)
+    assert any(text.startswith("720p") for text in keyboard.buttons)
