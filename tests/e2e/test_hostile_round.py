@@ -609,3 +609,39 @@ async def test_an_old_message_edited_is_answered_for_its_new_link(
     fake_telegram.edit_user_message(chat.chat_id, old["message_id"], media.hls_master)
     keyboard = await chat.keyboard(since)
     assert any(text.startswith("720p") for text in keyboard.buttons)
+
+
+@pytest.mark.parametrize("language_code", ["zz", "ru-RU", "../../etc/passwd", "x" * 40, ""])
+async def test_an_odd_telegram_language_is_answered_in_a_language_the_bot_speaks(
+    language_code: str, bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    logged = _log_size(bot)
+    chat = Conversation(fake_telegram)
+    fake_telegram.speaks(chat.chat_id, language_code)
+    keyboard = await chat.keyboard(chat.say(media.progressive_mp4))
+    assert any(text.startswith("🎵") for text in keyboard.buttons)
+    said = await _sent_message(chat, chat.say("no link"))
+    assert said.params["text"]
+    _no_traceback(bot, logged)
+
+
+async def test_a_txt_whose_caption_is_edited_to_a_link_is_answered(
+    bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources, tmp_path: Path
+) -> None:
+    logged = _log_size(bot)
+    listed = tmp_path / "links.txt"
+    listed.write_text(media.progressive_mp4 + "\n", encoding="utf-8")
+    chat = Conversation(fake_telegram)
+    since = len(fake_telegram.calls)
+    sent = fake_telegram.inject_document(chat.chat_id, listed, caption="my list")["message"]
+    await chat.keyboard(since)
+    edited = {**sent, "caption": f"and {media.hls_master}", "edit_date": sent["date"] + 1}
+    since = len(fake_telegram.calls)
+    fake_telegram.inject_update({"edited_message": edited})
+    keyboard = await chat.keyboard(since)
+    assert any(text.startswith("720p") for text in keyboard.buttons)
+    edited = {**edited, "caption": "no link", "edit_date": sent["date"] + 2}
+    fake_telegram.inject_update({"edited_message": edited})
+    said = await _sent_message(chat, chat.say("and now?"))
+    assert said.params["text"] == texts.no_link()
+    _no_traceback(bot, logged)
