@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from aiogram import Bot, Dispatcher
-from sqlalchemy import delete
+from sqlalchemy import delete, event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.bot.dispatcher import build_dispatcher
@@ -171,9 +171,10 @@ def settings_overrides() -> dict[str, Any]:
 
 
 @pytest.fixture
-def session_class() -> type[AsyncSession]:
-    """The class of the bot's database sessions (override this fixture to make them fail)."""
-    return AsyncSession
+def before_bot_statement() -> Callable[[], None] | None:
+    """Called before each statement of the bot's side (override this fixture with one that
+    raises to make them fail); None: the bot shares the worker's engine."""
+    return None
 
 
 @pytest.fixture
@@ -181,7 +182,7 @@ async def bench(
     telegram: FakeTelegram,
     tmp_path: Path,
     settings_overrides: dict[str, Any],
-    session_class: type[AsyncSession],
+    before_bot_statement: Callable[[], None] | None,
 ) -> AsyncIterator[BotBench]:
     settings = Settings(
         bot_token=telegram.token,
@@ -207,7 +208,12 @@ async def bench(
     async def playlist_lookup(url: str) -> PlaylistOptions:
         return await holder[0].playlist_lookup(url)
 
-    sessions = async_sessionmaker(engine, class_=session_class, expire_on_commit=False)
+    bot_engine = engine
+    if before_bot_statement is not None:
+        hook = before_bot_statement
+        bot_engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+        event.listen(bot_engine.sync_engine, "before_cursor_execute", lambda *_: hook())
+    sessions = async_sessionmaker(bot_engine, expire_on_commit=False)
     lookup_queue = LocalJobQueue(max_attempts=2, base_delay_s=0.01)
     dispatcher = build_dispatcher(
         settings=settings,
@@ -254,4 +260,5 @@ async def bench(
         router._parent_router = None
     dispatcher.sub_routers.clear()
     await session.close()
+    await bot_engine.dispose()
     await engine.dispose()

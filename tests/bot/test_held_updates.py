@@ -10,10 +10,10 @@ import json
 import logging
 import math
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot.outages import HOLD_BACKOFF, NOTICE_AFTER_S, TOLD_KEPT_S
 from mediabot.db.models import File
@@ -48,33 +48,10 @@ class _Outage:
             raise cls.error
 
 
-class _FlakySession(AsyncSession):
-    """A session whose every statement fails while the `_Outage` lasts."""
-
-    async def execute(self, *args: Any, **kwargs: Any) -> Any:
-        _Outage.check()
-        return await super().execute(*args, **kwargs)
-
-    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
-        _Outage.check()
-        return await super().scalar(*args, **kwargs)
-
-    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
-        _Outage.check()
-        return await super().scalars(*args, **kwargs)
-
-    async def flush(self, *args: Any, **kwargs: Any) -> None:
-        _Outage.check()
-        await super().flush(*args, **kwargs)
-
-    async def commit(self) -> None:
-        _Outage.check()
-        await super().commit()
-
-
 @pytest.fixture
-def session_class() -> type[AsyncSession]:
-    return _FlakySession
+def before_bot_statement() -> Callable[[], None]:
+    """Every statement of the bot's fails while the `_Outage` lasts."""
+    return _Outage.check
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.db.lookups import Answered, LookupRequests, Running, SharedLookups, Taken
 from mediabot.db.models import LookupRequest, SharedLookup
@@ -69,13 +69,10 @@ async def test_a_lookup_whose_worker_died_is_taken_over(engine: AsyncEngine) -> 
 
 
 async def _request(engine: AsyncEngine) -> uuid.UUID:
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        request = await LookupRequests.add(
-            session,
-            LookupRequest(kind=LookupKind.MESSAGE, telegram_chat_id=5, urls=[URL], locale="en"),
-        )
-        await session.commit()
-        return request.id
+    return await LookupRequests.record(
+        engine,
+        LookupRequest(kind=LookupKind.MESSAGE, telegram_chat_id=5, urls=[URL], locale="en"),
+    )
 
 
 async def test_a_request_is_looked_up_by_one_worker_and_answered_once(

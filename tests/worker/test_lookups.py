@@ -76,21 +76,18 @@ async def _request(
     update_id: int | None = None,
     user_id: uuid.UUID | None = None,
 ) -> uuid.UUID:
-    async with AsyncSession(engine, expire_on_commit=False) as session:
-        request = await LookupRequests.add(
-            session,
-            LookupRequest(
-                kind=LookupKind.MESSAGE,
-                telegram_chat_id=1,
-                message_id=message_id,
-                update_id=update_id,
-                user_id=user_id,
-                urls=list(urls),
-                locale="en",
-            ),
-        )
-        await session.commit()
-        return request.id
+    return await LookupRequests.record(
+        engine,
+        LookupRequest(
+            kind=LookupKind.MESSAGE,
+            telegram_chat_id=1,
+            message_id=message_id,
+            update_id=update_id,
+            user_id=user_id,
+            urls=list(urls),
+            locale="en",
+        ),
+    )
 
 
 async def test_a_quick_lookup_is_answered_without_a_placeholder_once(engine: AsyncEngine) -> None:

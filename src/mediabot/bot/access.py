@@ -35,12 +35,11 @@ from aiogram.types import (
     TelegramObject,
     User,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge
 from mediabot.config import Settings
-from mediabot.db.repositories import UserRepository
+from mediabot.db.visits import Visit
 from mediabot.telegram.texts import plain
 
 logger = logging.getLogger(__name__)
@@ -70,7 +69,7 @@ class AccessMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         if user is None or user.id in settings.admin_ids:
             return await handler(event, data)
-        refusal = await self._refusal(settings, user, data)
+        refusal = self._refusal(settings, user, data)
         if refusal is None:
             return await handler(event, data)
         if isinstance(event, InlineQuery | ChosenInlineResult):
@@ -95,9 +94,7 @@ class AccessMiddleware(BaseMiddleware):
                 logger.info("telling user %s failed: %s", user.id, exc.message)
         return None
 
-    async def _refusal(
-        self, settings: Settings, user: User, data: dict[str, Any]
-    ) -> _Refusal | None:
+    def _refusal(self, settings: Settings, user: User, data: dict[str, Any]) -> _Refusal | None:
         chat: Chat | None = data.get("event_chat")
         limited = settings.allowed_user_ids or settings.allowed_chat_ids
         if (
@@ -106,13 +103,9 @@ class AccessMiddleware(BaseMiddleware):
             and (chat is None or chat.id not in settings.allowed_chat_ids)
         ):
             return _Refusal.STRANGER
-        session: AsyncSession | None = data.get("session")
-        user_row_id = data.get("user_row_id")
-        if session is not None and user_row_id is not None:
-            banned = await UserRepository(session).is_banned(user_row_id)
-            await session.commit()  # end the read before the handler talks to Telegram
-            if banned:
-                return _Refusal.BANNED
+        visit: Visit | None = data.get("visit")  # the user's row, as `DatabaseMiddleware` read it
+        if visit is not None and visit.banned:
+            return _Refusal.BANNED
         self._told.discard((_Refusal.BANNED, user.id))  # unbanned: a new ban is told again
         return None
 

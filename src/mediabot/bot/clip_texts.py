@@ -35,6 +35,11 @@ def clip_refused(refusal: ClipRangeError) -> str:
         text = _("The clip {asked} ends before it starts: write the earlier time first.")
     elif refusal.problem is ClipProblem.EMPTY:
         text = _("The clip {asked} is empty: its start and its end are the same time.")
+    elif refusal.problem is ClipProblem.PLAYLIST:
+        text = _(
+            "The clip {asked} can't be cut from a playlist: send the link of one of its "
+            "videos with the times. The whole playlist is offered."
+        )
     elif refusal.problem is ClipProblem.PAST_END:
         duration = format_time(refusal.duration_s or 0)
         return _("The clip {asked} starts after the end of the video ({duration}).").format(
@@ -74,11 +79,6 @@ def subtitles_caption(language: str, automatic: bool) -> str:
     if automatic:
         return _("Subtitles ({language}, generated automatically)").format(language=code)
     return _("Subtitles ({language})").format(language=code)
-
-
-def clip_of_a_playlist() -> str:
-    """A range written beside a playlist's link: it cuts videos, not lists."""
-    return _("A range cuts one video, not a playlist: the playlist is offered whole.")
 
 
 def no_subtitles() -> str:

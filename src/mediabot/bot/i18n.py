@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18nMiddleware
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediabot.db.repositories import UserRepository
+from mediabot.db.visits import Visit
 from mediabot.i18n import i18n, locale_for
 
 
 class UserLocaleMiddleware(I18nMiddleware):
     """aiogram's i18n middleware choosing the user's `/language`, else Telegram's language.
 
-    An outer middleware registered after `DatabaseMiddleware`, whose session and user row
-    it reads; handlers then call ``_()`` (through `bot.texts`) and get the user's language.
+    An outer middleware registered after `DatabaseMiddleware`, whose `visit` tells the
+    user's choice; handlers then call ``_()`` (through `bot.texts`) and get the user's
+    language.
     """
 
     def __init__(self) -> None:
@@ -25,12 +24,8 @@ class UserLocaleMiddleware(I18nMiddleware):
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         user: User | None = data.get("event_from_user")
-        session: AsyncSession | None = data.get("session")
-        user_row_id: uuid.UUID | None = data.get("user_row_id")
-        stored = None
-        if session is not None and user_row_id is not None:
-            stored = await UserRepository(session).language(user_row_id)
-            # End the read: the handler may wait on the network (a lookup takes seconds),
-            # and a connection held meanwhile by each of many updates drains the pool.
-            await session.commit()
-        return locale_for(user.language_code if user is not None else None, stored)
+        visit: Visit | None = data.get("visit")
+        return locale_for(
+            user.language_code if user is not None else None,
+            visit.language if visit is not None else None,
+        )

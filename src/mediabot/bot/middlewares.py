@@ -10,10 +10,11 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Chat, Message, TelegramObject, Update, User
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from mediabot.bot.access import sent_by_a_person
-from mediabot.db.repositories import ChatRepository, TelegramChat, TelegramUser, UserRepository
+from mediabot.db.repositories import TelegramChat, TelegramUser
+from mediabot.db.visits import Visits
 from mediabot.telegram.flood import answer_deadline
 
 logger = logging.getLogger(__name__)
@@ -59,13 +60,16 @@ class DatabaseMiddleware(BaseMiddleware):
 
     A message sent on behalf of a chat records nobody (see `bot.access`).
 
-    The upsert is committed before the handler runs, so a handler that waits on the
-    network never holds a write transaction open. Later transactions are the use cases'
-    to end (`bot.usecases.ports`); whatever is left uncommitted is rolled back.
+    The upsert is one round trip of its own, outside the session (`db.visits`), and gives
+    the handlers `user_row_id`, `chat_row_id` and `visit` (what the user's row says: their
+    language, their ban), so that neither the locale nor the access check reads it again.
+    The session's transactions are the use cases' to end (`bot.usecases.ports`); whatever
+    is left uncommitted is rolled back.
     """
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._visits: Visits | None = None
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self._sessions() as session:
@@ -75,20 +79,27 @@ class DatabaseMiddleware(BaseMiddleware):
                 user = None  # a chat's stand-in (@GroupAnonymousBot…) is nobody's row
             chat: Chat | None = data.get("event_chat")
             if user is not None:
-                user_id = await UserRepository(session).upsert(
+                visit = await self._visits_of(session).record(
                     TelegramUser(
                         telegram_id=user.id,
                         first_name=user.first_name,
                         username=user.username,
                         last_name=user.last_name,
                         language_code=user.language_code,
-                    )
+                    ),
+                    None
+                    if chat is None
+                    else TelegramChat(telegram_id=chat.id, type=chat.type, title=chat.title),
                 )
-                data["user_row_id"] = user_id
-                if chat is not None:
-                    data["chat_row_id"] = await ChatRepository(session).upsert(
-                        TelegramChat(telegram_id=chat.id, type=chat.type, title=chat.title),
-                        user_id,
-                    )
-                await session.commit()
+                data["visit"] = visit
+                data["user_row_id"] = visit.user_row_id
+                if visit.chat_row_id is not None:
+                    data["chat_row_id"] = visit.chat_row_id
             return await handler(event, data)
+
+    def _visits_of(self, session: AsyncSession) -> Visits:
+        if self._visits is None:
+            engine = session.bind
+            assert isinstance(engine, AsyncEngine), "sessions are bound to one engine"
+            self._visits = Visits(engine)
+        return self._visits

@@ -94,9 +94,6 @@ class OfferView:
     def clip_refused(self, refusal: ClipRangeError) -> str:
         return clip_texts.clip_refused(refusal)
 
-    def clip_of_a_playlist(self) -> str:
-        return clip_texts.clip_of_a_playlist()
-
     def too_long(self, max_duration_s: int, clip: Clip | None) -> str:
         """A video over the limit: its clip is too (`clip`), or a clip may be asked."""
         minutes = max_duration_s // 60

@@ -20,13 +20,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from mediabot.db.engine import autocommit
 from mediabot.db.models import LookupRequest, SharedLookup
 from mediabot.db.updates import _EpochNow
+from mediabot.db.upserts import take_row
 from mediabot.domain.lookups import (
     LookupKind,
     LookupState,
@@ -45,6 +45,12 @@ _DONE = "done"
 _FAILED = "failed"
 
 
+_INSERT_REQUEST = insert(LookupRequest).values(created_at=_EpochNow())
+_REQUEST_COLUMNS = tuple(
+    column.key for column in LookupRequest.__table__.c if column.key != "created_at"
+)
+
+
 class LookupRequests:
     """The requests of the lookup lane; the bot adds them, the worker that answers claims."""
 
@@ -52,15 +58,18 @@ class LookupRequests:
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     @staticmethod
-    async def add(session: AsyncSession, request: LookupRequest) -> LookupRequest:
-        """Record `request` (its `created_at` on the database's clock, computed by the
-        INSERT itself: one round trip) in `session`; not committed. `created_at` is not
-        loaded back."""
-        request.created_at = _EpochNow()
+    async def record(engine: AsyncEngine, request: LookupRequest) -> uuid.UUID:
+        """Record `request`, committed, in one statement of its own on `engine` (an
+        autocommit connection: one round trip, no ORM flush); its `created_at` is the
+        database's clock, computed by the INSERT, and not loaded back. Its id."""
+        if request.id is None:
+            request.id = uuid.uuid4()
         request.state = LookupState.PENDING
-        session.add(request)
-        await session.flush()
-        return request
+        given = inspect(request).dict
+        values = {name: given[name] for name in _REQUEST_COLUMNS if name in given}
+        async with autocommit(engine).connect() as connection:
+            await connection.execute(_INSERT_REQUEST, values)
+        return request.id
 
     @staticmethod
     async def last_for_message(
@@ -264,49 +273,30 @@ class SharedLookups:
         """
         now = _EpochNow()
         async with self._engine.connect() as connection:
-            insert = (
-                postgresql_insert(SharedLookup)
-                if connection.dialect.name == "postgresql"
-                else sqlite_insert(SharedLookup)
-            )
-            values = insert.values(
-                url=url,
-                state=_RUNNING,
-                owner=owner,
-                lease_until=now + lease_s,
-                started_at=now,
-                answer=None,
-                finished_at=None,
-            )
+            row = {
+                "url": url,
+                "state": _RUNNING,
+                "owner": owner,
+                "lease_until": now + lease_s,
+                "started_at": now,
+                "answer": None,
+                "finished_at": None,
+            }
             stale = (SharedLookup.state == _RUNNING) & (SharedLookup.lease_until < now)
             old = (SharedLookup.state == _DONE) & (SharedLookup.finished_at < now - self.recent_s)
             failed = SharedLookup.state == _FAILED
             if since is not None:
                 failed = failed & (SharedLookup.finished_at < since)
-            taken = await connection.execute(
-                values.on_conflict_do_update(
-                    index_elements=[SharedLookup.url],
-                    set_={
-                        "state": values.excluded.state,
-                        "owner": values.excluded.owner,
-                        "lease_until": values.excluded.lease_until,
-                        "started_at": values.excluded.started_at,
-                        "answer": None,
-                        "finished_at": None,
-                    },
-                    where=stale | old | failed,
-                ).returning(SharedLookup.owner)
-            )
-            if taken.first() is not None:
+            if await take_row(connection, SharedLookup.url, row, where=stale | old | failed):
                 return Taken(owner)
-            row = (
+            found = (
                 await connection.execute(
                     select(SharedLookup.state, SharedLookup.answer).where(SharedLookup.url == url)
                 )
             ).first()
-        if row is None or row[0] == _RUNNING or row[1] is None:
+        if found is None or found[0] == _RUNNING or found[1] is None:
             return Running()
-        return Answered(decode_outcome(row[1]))
+        return Answered(decode_outcome(found[1]))
 
     async def now(self) -> float:
         """The database's clock (what `take` compares `since` with)."""

@@ -17,8 +17,9 @@ three fields is refused as malformed with the accepted forms named, never guesse
 fraction in a link's start time (a player wrote it, not a person) is dropped.
 
 Refusals are one typed error, `ClipRangeError`, whose `problem` says which: reversed,
-zero-length, malformed, or starting past the end of the video (checked once its duration
-is known, `Clip.within`). An end past the end of the video is read as "to the end".
+zero-length, malformed, starting past the end of the video (checked once its duration
+is known, `Clip.within`), or asked of a playlist (known once the link is looked up). An
+end past the end of the video is read as "to the end".
 
 A clip is its own cache entry: `media_key_of` gives the key it is stored under, from which
 `clip_of_media_key` gives the media and the clip back.
@@ -65,6 +66,8 @@ class ClipProblem(StrEnum):
     """A range is written, but its times are not times (`1:75`, `1.5`, `1:2:3:4`)."""
     PAST_END = "past_end"
     """The clip starts at or after the end of the video."""
+    PLAYLIST = "playlist"
+    """The link is a playlist: a clip is cut from one video, not from a list of them."""
 
 
 class ClipRangeError(Exception):

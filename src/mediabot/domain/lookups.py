@@ -8,7 +8,7 @@ it later says it in the user's language (`DownloadError.user_message_in`).
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
 
@@ -64,10 +64,12 @@ Outcome = Found | Refused
 
 
 def encode_outcome(outcome: Outcome) -> dict[str, Any]:
-    """`outcome` as plain JSON data."""
+    """`outcome` as plain JSON data. A video's `found` (plain JSON data already, and a
+    long manifest's holds tens of thousands of fragments) is handed over as it is, not
+    copied deep."""
     if isinstance(outcome, Refused):
         return {"refused": asdict(outcome)}
-    media = asdict(outcome.media) if outcome.media is not None else None
+    media = _media_data(outcome.media) if outcome.media is not None else None
     playlist = outcome.playlist.model_dump(mode="json") if outcome.playlist is not None else None
     return {"media": media, "playlist": playlist}
 
@@ -83,6 +85,13 @@ def decode_outcome(data: dict[str, Any]) -> Outcome:
         media=_media(media) if media is not None else None,
         playlist=PlaylistOptions.model_validate(playlist) if playlist is not None else None,
     )
+
+
+def _media_data(media: MediaOptions) -> dict[str, Any]:
+    data = {field.name: getattr(media, field.name) for field in fields(media)}
+    data["resolutions"] = [asdict(resolution) for resolution in media.resolutions]
+    data["found"] = dict(media.found) if media.found is not None else None
+    return data
 
 
 def _media(data: dict[str, Any]) -> MediaOptions:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.bot.outages import UpdateHold
 from mediabot.db.lookups import LookupRequests
@@ -173,18 +173,16 @@ def _in_chat(kind: LookupKind, place: LinksPlace, asked: Asked) -> LookupRequest
 
 @dataclass(frozen=True, slots=True)
 class SessionLookupRecords:
-    """`LookupRecords` in the update's session, each step held through a database outage."""
+    """`LookupRecords` over the update's session (its engine, for the request recorded in a
+    statement of its own), each step held through a database outage."""
 
     session: AsyncSession
     hold: UpdateHold
 
     async def record(self, request: LookupRequest) -> uuid.UUID:
-        async def step() -> uuid.UUID:
-            recorded = await LookupRequests.add(self.session, request)
-            await self.session.commit()
-            return recorded.id
-
-        return await self.hold(step, session=self.session)
+        engine = self.session.bind
+        assert isinstance(engine, AsyncEngine), "sessions are bound to one engine"
+        return await self.hold(lambda: LookupRequests.record(engine, request))
 
     async def delivered_for_url(self, url: str) -> Sequence[File]:
         async def step() -> Sequence[File]:

@@ -1,0 +1,166 @@
+"""Who an update comes from, recorded and read back in one round trip.
+
+Every update of a person upserts their `users` row and the chat's `chats` row, and then
+needs what those rows say: the language the user chose and whether they are banned. On
+PostgreSQL that is one statement (the two upserts as data-modifying CTEs, the answer read
+from what they return) on an autocommit connection: no transaction to open and commit, no
+connection held by the update afterwards. SQLite, which has no data-modifying CTEs, runs
+the same upserts one after the other in one short transaction.
+
+The rows are written as `UserRepository.upsert` and `ChatRepository.upsert` write them:
+the user's names and Telegram language refreshed; the chat's type and title refreshed and
+a block lifted (it wrote, so it can be written to), its owner the first user seen.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Uuid, bindparam, literal, select, true
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from mediabot.db.base import utcnow
+from mediabot.db.engine import autocommit
+from mediabot.db.models import Chat, User
+from mediabot.db.repositories import TelegramChat, TelegramUser
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """The rows of an update's user and chat, and what they say of the user."""
+
+    user_row_id: uuid.UUID
+    chat_row_id: uuid.UUID | None
+    language: str | None
+    """The language the user chose with /language; None: never chose one."""
+    banned: bool
+
+
+class Visits:
+    """Records the user and chat of updates (see the module)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._postgresql = engine.dialect.name == "postgresql"
+        self._autocommit = autocommit(engine)
+
+    async def record(self, user: TelegramUser, chat: TelegramChat | None) -> Visit:
+        """Upsert the user (and the chat, when there is one); what the rows say now."""
+        if self._postgresql:
+            async with self._autocommit.connect() as connection:
+                return await _record_in_one_statement(connection, user, chat)
+        async with self._engine.begin() as connection:
+            return await _record_one_by_one(connection, user, chat)
+
+
+_USER_FIELDS = ("first_name", "username", "last_name", "language_code", "updated_at")
+_CHAT_FIELDS = ("type", "title", "updated_at", "blocked_at")
+
+
+def _upsert_user(insert: Any) -> Any:
+    """The user's upsert (`insert`: the dialect's), returning what the visit reads."""
+    table = User.__table__.c
+    values = insert(User).values(
+        {
+            **{name: bindparam(f"user_{name}", type_=table[name].type) for name in _NEW_USER},
+            **_scalar_defaults(User, _NEW_USER),
+        }
+    )
+    return values.on_conflict_do_update(
+        index_elements=[User.telegram_id],
+        set_={name: values.excluded[name] for name in _USER_FIELDS},
+    ).returning(User.id, User.language, User.banned_at)
+
+
+def _scalar_defaults(model: Any, given: tuple[str, ...]) -> dict[str, Any]:
+    """The constant defaults of the columns a statement built once leaves out (executed
+    with parameters, it would send NULL for them)."""
+    return {
+        column.name: column.default.arg
+        for column in model.__table__.c
+        if column.name not in given and column.default is not None and column.default.is_scalar
+    }
+
+
+def _upsert_chat(insert: Any, owner: Any) -> Any:
+    """The chat's upsert (`insert`: the dialect's), its owner `owner` when it is new."""
+    table = Chat.__table__.c
+    columns = {
+        name: owner if name == "user_id" else bindparam(f"chat_{name}", type_=table[name].type)
+        for name in _NEW_CHAT
+    }
+    # WHERE true: SQLite reads an upsert after a SELECT only with a WHERE.
+    columns.update(
+        (name, literal(value, type_=table[name].type))
+        for name, value in _scalar_defaults(Chat, _NEW_CHAT).items()
+    )
+    values = insert(Chat).from_select(list(columns), select(*columns.values()).where(true()))
+    return values.on_conflict_do_update(
+        index_elements=[Chat.telegram_id],
+        set_={name: values.excluded[name] for name in _CHAT_FIELDS},
+    ).returning(Chat.id)
+
+
+_NEW_USER = ("id", "telegram_id", "created_at", *_USER_FIELDS)
+_NEW_CHAT = ("id", "telegram_id", "user_id", "created_at", *_CHAT_FIELDS)
+_VISITING_USER = _upsert_user(postgresql_insert).cte("visiting_user")
+_PG_USER = select(_VISITING_USER.c.id, _VISITING_USER.c.language, _VISITING_USER.c.banned_at)
+_VISITING_CHAT = _upsert_chat(postgresql_insert, _VISITING_USER.c.id).cte("visiting_chat")
+_PG_USER_AND_CHAT = (
+    select(*_PG_USER.selected_columns, _VISITING_CHAT.c.id.label("chat_id"))
+    .select_from(_VISITING_USER)
+    .join(_VISITING_CHAT, true())
+)
+"""One statement: both upserts (the chat's owner taken from the user's), their answer."""
+_SQLITE_USER = _upsert_user(sqlite_insert)
+_SQLITE_CHAT = _upsert_chat(sqlite_insert, bindparam("chat_user_id", type_=Uuid()))
+
+
+def _parameters(user: TelegramUser, chat: TelegramChat | None) -> dict[str, Any]:
+    now = utcnow()
+    parameters = {
+        "user_id": uuid.uuid4(),
+        "user_telegram_id": user.telegram_id,
+        "user_created_at": now,
+        "user_first_name": user.first_name,
+        "user_username": user.username,
+        "user_last_name": user.last_name,
+        "user_language_code": user.language_code,
+        "user_updated_at": now,
+    }
+    if chat is not None:
+        parameters.update(
+            chat_id=uuid.uuid4(),
+            chat_telegram_id=chat.telegram_id,
+            chat_created_at=now,
+            chat_type=chat.type,
+            chat_title=chat.title,
+            chat_updated_at=now,
+            chat_blocked_at=None,
+        )
+    return parameters
+
+
+async def _record_in_one_statement(
+    connection: AsyncConnection, user: TelegramUser, chat: TelegramChat | None
+) -> Visit:
+    statement = _PG_USER if chat is None else _PG_USER_AND_CHAT
+    row = (await connection.execute(statement, _parameters(user, chat))).one()
+    chat_row_id = None if chat is None else row.chat_id
+    return Visit(row.id, chat_row_id, row.language, row.banned_at is not None)
+
+
+async def _record_one_by_one(
+    connection: AsyncConnection, user: TelegramUser, chat: TelegramChat | None
+) -> Visit:
+    parameters = _parameters(user, chat)
+    row = (await connection.execute(_SQLITE_USER, parameters)).one()
+    chat_row_id = None
+    if chat is not None:
+        parameters["chat_user_id"] = row.id
+        chat_row_id = (await connection.execute(_SQLITE_CHAT, parameters)).scalar_one()
+    return Visit(row.id, chat_row_id, row.language, row.banned_at is not None)
