@@ -645,3 +645,59 @@ async def test_a_txt_whose_caption_is_edited_to_a_link_is_answered(
     said = await _sent_message(chat, chat.say("and now?"))
     assert said.params["text"] == texts.no_link()
     _no_traceback(bot, logged)
+
+
+async def test_a_txt_without_links_in_a_group_gets_no_answer(
+    bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources, tmp_path: Path
+) -> None:
+    """In a group only what is meant for the bot is answered: someone's notes are not."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("minutes of the meeting, no links\n", encoding="utf-8")
+    listed = tmp_path / "links.txt"
+    listed.write_text(media.hls_master + "\n", encoding="utf-8")
+    documents = [
+        fake_telegram.inject_document(ANN, path)["message"]["document"]  # registers the file
+        for path in (notes, listed)
+    ]
+    since = len(fake_telegram.calls)
+    for document in documents:
+        fake_telegram.inject_message(
+            GROUP,
+            "",
+            user_id=ANN,
+            chat_type="supergroup",
+            fields={"text": None, "document": document},
+        )
+    await fake_telegram.wait_for(
+        lambda call: _in_group(call) and "inline_keyboard" in call.params.get("reply_markup", ""),
+        30,
+        since=since,
+    )
+    fake_telegram.inject_message(GROUP, "/settings", user_id=ANN, chat_type="supergroup")
+    settings = await fake_telegram.wait_for(
+        lambda call: _in_group(call) and "set:" in call.params.get("reply_markup", ""),
+        30,
+        since=since,
+    )
+    said = [
+        call.params.get("text", "")
+        for call in fake_telegram.calls[since:]
+        if _in_group(call) and call.method == "sendMessage"
+    ]
+    assert list_texts.list_without_links() not in said, said
+
+    # The same notes sent in reply to the bot are meant for it: the answer says why not.
+    since = len(fake_telegram.calls)
+    fake_telegram.inject_message(
+        GROUP,
+        "",
+        user_id=ANN,
+        chat_type="supergroup",
+        reply_to_message_id=int(settings.result["message_id"]),
+        fields={"text": None, "document": documents[0]},
+    )
+    await fake_telegram.wait_for(
+        lambda call: _in_group(call) and call.params.get("text") == list_texts.list_without_links(),
+        30,
+        since=since,
+    )
