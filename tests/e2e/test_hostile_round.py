@@ -22,6 +22,7 @@ from mediabot.bot import clip_texts, list_texts, texts
 from tests.e2e.test_subtitles import _page
 from tests.support.conversation import Conversation, Keyboard, buttons_of
 from tests.support.fake_telegram import WRONG_FILE_ID, ApiCall, FakeTelegram
+from tests.support.feeds import distinct_items, podcast_feed
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
 from tests.support.processes import MediabotProcess, mediabot_run
@@ -542,3 +543,161 @@ async def test_one_users_slow_links_do_not_keep_another_waiting(
     assert keyboard.buttons
     assert waited < 15, waited
     _no_traceback(bot, logged)
+
+
+async def test_a_range_beside_a_playlist_link_is_answered(
+    bot: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    logged = _log_size(bot)
+    items = distinct_items(media_requests, media, "hostile-pl", 2)
+    feed = podcast_feed(media_requests, "/hostile-pl.xml", items, title="Hostile list")
+    chat = Conversation(fake_telegram)
+    since = chat.say(f"{feed} 1:20-2:05")
+    keyboard = await chat.keyboard(since, within=60)
+    assert keyboard.buttons["🎵 Audio only"].startswith("l:")  # the playlist's offer
+    await chat.final_text(since, "can't be cut from a playlist")  # the range was not lost
+    _no_traceback(bot, logged)
+
+
+async def test_thirty_presses_of_one_button_deliver_once_and_are_each_answered(
+    bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    logged = _log_size(bot)
+    chat = Conversation(fake_telegram)
+    keyboard = await chat.keyboard(chat.say(media.audio_m4a))
+    audio = keyboard.data("🎵")
+    since = len(fake_telegram.calls)
+    presses = [_press(fake_telegram, chat.chat_id, keyboard.message_id, audio) for _ in range(30)]
+    await _answers(fake_telegram, presses, since)
+    await chat.media(since)
+    await chat.final_text(chat.say("/queue"), "", within=30)
+    sent = [call for call in chat.calls("sendAudio") if call.ok]
+    assert len(sent) == 1
+    _no_traceback(bot, logged)
+
+
+async def test_settings_pressed_in_a_burst_keep_one_value_of_each(
+    bot: MediabotProcess, fake_telegram: FakeTelegram
+) -> None:
+    logged = _log_size(bot)
+    chat = Conversation(fake_telegram)
+    shown = await _sent_message(chat, chat.say("/settings"))
+    keyboard = Keyboard(int(shown.result["message_id"]), buttons_of(shown))
+    labels = ["≤360p", "≤480p", "≤720p", "≤1080p", "🎵", "Always", "≤720p", "📄", "▶", "📄"]
+    data = [next(d for text, d in keyboard.buttons.items() if label in text) for label in labels]
+    since = len(fake_telegram.calls)
+    presses = [_press(fake_telegram, chat.chat_id, keyboard.message_id, d) for d in data]
+    answers = await _answers(fake_telegram, presses, since)
+    assert {answer.params["text"] for answer in answers} == {texts.settings_saved()}
+    again = await _sent_message(chat, chat.say("/settings"))
+    assert len([text for text in buttons_of(again) if text.startswith("✓")]) == 2
+    _no_traceback(bot, logged)
+
+
+async def test_an_old_message_edited_is_answered_for_its_new_link(
+    bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    chat = Conversation(fake_telegram)
+    since = len(fake_telegram.calls)
+    old = fake_telegram.inject_message(chat.chat_id, media.progressive_mp4)["message"]
+    await chat.keyboard(since)
+    await chat.keyboard(chat.say(media.audio_m4a))
+    since = len(fake_telegram.calls)
+    fake_telegram.edit_user_message(chat.chat_id, old["message_id"], media.hls_master)
+    keyboard = await chat.keyboard(since)
+    assert any(text.startswith("720p") for text in keyboard.buttons)
+
+
+@pytest.mark.parametrize("language_code", ["zz", "ru-RU", "../../etc/passwd", "x" * 40, ""])
+async def test_an_odd_telegram_language_is_answered_in_a_language_the_bot_speaks(
+    language_code: str, bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
+) -> None:
+    logged = _log_size(bot)
+    chat = Conversation(fake_telegram)
+    fake_telegram.speaks(chat.chat_id, language_code)
+    keyboard = await chat.keyboard(chat.say(media.progressive_mp4))
+    assert any(text.startswith("🎵") for text in keyboard.buttons)
+    said = await _sent_message(chat, chat.say("no link"))
+    assert said.params["text"]
+    _no_traceback(bot, logged)
+
+
+async def test_a_txt_whose_caption_is_edited_to_a_link_is_answered(
+    bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources, tmp_path: Path
+) -> None:
+    logged = _log_size(bot)
+    listed = tmp_path / "links.txt"
+    listed.write_text(media.progressive_mp4 + "\n", encoding="utf-8")
+    chat = Conversation(fake_telegram)
+    since = len(fake_telegram.calls)
+    sent = fake_telegram.inject_document(chat.chat_id, listed, caption="my list")["message"]
+    await chat.keyboard(since)
+    edited = {**sent, "caption": f"and {media.hls_master}", "edit_date": sent["date"] + 1}
+    since = len(fake_telegram.calls)
+    fake_telegram.inject_update({"edited_message": edited})
+    keyboard = await chat.keyboard(since)
+    assert any(text.startswith("720p") for text in keyboard.buttons)
+    edited = {**edited, "caption": "no link", "edit_date": sent["date"] + 2}
+    fake_telegram.inject_update({"edited_message": edited})
+    said = await _sent_message(chat, chat.say("and now?"))
+    assert said.params["text"] == texts.no_link()
+    _no_traceback(bot, logged)
+
+
+async def test_a_txt_without_links_in_a_group_gets_no_answer(
+    bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources, tmp_path: Path
+) -> None:
+    """In a group only what is meant for the bot is answered: someone's notes are not."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("minutes of the meeting, no links\n", encoding="utf-8")
+    listed = tmp_path / "links.txt"
+    listed.write_text(media.hls_master + "\n", encoding="utf-8")
+    documents = [
+        fake_telegram.inject_document(ANN, path)["message"]["document"]  # registers the file
+        for path in (notes, listed)
+    ]
+    since = len(fake_telegram.calls)
+    for document in documents:
+        fake_telegram.inject_message(
+            GROUP,
+            "",
+            user_id=ANN,
+            chat_type="supergroup",
+            fields={"text": None, "document": document},
+        )
+    await fake_telegram.wait_for(
+        lambda call: _in_group(call) and "inline_keyboard" in call.params.get("reply_markup", ""),
+        30,
+        since=since,
+    )
+    fake_telegram.inject_message(GROUP, "/settings", user_id=ANN, chat_type="supergroup")
+    settings = await fake_telegram.wait_for(
+        lambda call: _in_group(call) and "set:" in call.params.get("reply_markup", ""),
+        30,
+        since=since,
+    )
+    said = [
+        call.params.get("text", "")
+        for call in fake_telegram.calls[since:]
+        if _in_group(call) and call.method == "sendMessage"
+    ]
+    assert list_texts.list_without_links() not in said, said
+
+    # The same notes sent in reply to the bot are meant for it: the answer says why not.
+    since = len(fake_telegram.calls)
+    fake_telegram.inject_message(
+        GROUP,
+        "",
+        user_id=ANN,
+        chat_type="supergroup",
+        reply_to_message_id=int(settings.result["message_id"]),
+        fields={"text": None, "document": documents[0]},
+    )
+    await fake_telegram.wait_for(
+        lambda call: _in_group(call) and call.params.get("text") == list_texts.list_without_links(),
+        30,
+        since=since,
+    )

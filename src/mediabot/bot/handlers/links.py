@@ -4,7 +4,8 @@ message edited to correct its links: the links are asked to be looked up.
 The lookup lane's worker answers each link with its buttons, a playlist's offer or a plain
 reason (`worker/lookups.py`); the bot records the request and publishes its job, and says
 itself only what needs no lookup: that the message had more links than it takes, that a
-clip's range cannot be cut (the whole video is still offered), that a file is no list.
+clip's range cannot be cut (the whole video is still offered), that a file is no list (in
+a group only when the file replies to the bot: others' text files are not for it).
 An edited message is asked for again only when its links differ from what it was last
 asked for (`AskLookup.for_edited`).
 """
@@ -21,7 +22,7 @@ from aiogram.types import Message, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import clip_texts, list_texts, texts
-from mediabot.bot.filters import ForOtherBot, is_private
+from mediabot.bot.filters import ForOtherBot, RepliesToMe, is_private
 from mediabot.bot.links import MAX_LINKS, FoundLinks, HasLinks
 from mediabot.bot.offers import playlist_offer_text
 from mediabot.bot.outages import UpdateHold
@@ -101,7 +102,9 @@ async def read_link_list(
     outcome = await read(place, document.file_size, download)
     if isinstance(outcome, ListAsked):
         await _say_what_was_left(message, outcome.truncated, outcome.clip_refusal)
-    else:
+    elif is_private(message) or await RepliesToMe()(message, bot):
+        # In a group a text file is someone's notes unless it holds links or answers the
+        # bot: its problems are said only then.
         await _reply(message, _LIST_PROBLEMS[outcome]())
 
 
