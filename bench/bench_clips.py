@@ -8,6 +8,13 @@ issue's target: at most 1.3) and the time from the call to the clip on disk, nex
 time the whole source takes on the same line (its bytes over the rate: what a download
 before the cut costs at least).
 
+Then a press, as the worker makes it, on the links a user sends (a DASH manifest, an HLS
+playlist, an MP4 with its index first or last), for the middle clip: the link looked up
+once (the offer), then the clip's downloader locating the streams and the cut. It prints
+every byte the server sent from the press on (manifests, playlists, probes, indexes,
+media) over the clip's bytes, when the press uses what the offer's lookup found, and when
+it looks the link up again (the clip path before it reused the offer's lookup).
+
     .venv/bin/python bench/bench_clips.py [--throttle-mbps 20] [--length 20]
 """
 
@@ -29,6 +36,8 @@ import yt_dlp  # noqa: E402
 
 from mediabot.domain.clips import Clip  # noqa: E402
 from mediabot.domain.enums import MediaKind  # noqa: E402
+from mediabot.domain.offer import Offer  # noqa: E402
+from mediabot.downloaders import DownloadOptions, get_resolutions, make_downloader  # noqa: E402
 from mediabot.media.clips.cutter import cut_clip  # noqa: E402
 from mediabot.media.fragments.playlist import Fragment, FragmentTrack  # noqa: E402
 from mediabot.media.sources import SegmentedSource, SplitSource  # noqa: E402
@@ -91,6 +100,39 @@ async def _run(server: MediaServer, media: MediaSources, rate: int, length: int)
             )
 
 
+async def _press(server: MediaServer, url: str, clip: Clip, *, reuse: bool) -> float:
+    """Bytes the server sent from a press on `url`'s fresh offer over the clip's bytes."""
+    options = DownloadOptions(allow_private_urls=True, max_duration_s=None)
+    found = Offer.of(await get_resolutions(url, options)).found if reuse else None
+    with tempfile.TemporaryDirectory() as work:
+        server.reset()
+        downloader = make_downloader(
+            url, None, options=options, kind=MediaKind.VIDEO, found=found, clip=True
+        )
+        plan = await downloader.locate_streams()
+        assert plan is not None, url
+        cut = await cut_clip(plan.source, clip, Path(work))
+        served = sum(request.bytes_sent for request in server.requests)
+    return served / cut.size_bytes
+
+
+async def _presses(server: MediaServer, media: MediaSources, length: int) -> None:
+    clip = Clip(STARTS[1], STARTS[1] + length)
+    server.throttle_bytes_per_second = None
+    print(f"\npress on a fresh offer, {clip.label}: bytes served from the press / clip")
+    print(f"{'link':<16} {'offer reused':>13} {'looked up again':>16}")
+    for name, key in (
+        ("DASH", "dash"),
+        ("HLS TS", "hls"),
+        ("MP4", "mp4"),
+        ("MP4, index last", "moov-last"),
+    ):
+        url = media.clip[key]
+        reused = await _press(server, url, clip, reuse=True)
+        again = await _press(server, url, clip, reuse=False)
+        print(f"{name:<16} {reused:>13.3f} {again:>16.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--throttle-mbps", type=float, default=20.0)
@@ -102,6 +144,7 @@ def main() -> None:
             media = MediaSources.served_at(server.base_url, tree)
             rate = int(args.throttle_mbps * 1_000_000 / 8)
             asyncio.run(_run(server, media, rate, args.length))
+            asyncio.run(_presses(server, media, args.length))
 
 
 if __name__ == "__main__":

@@ -419,10 +419,12 @@ def measure_both(
     limit: int,
     *,
     whole: bool = False,
-) -> tuple[Figures, Figures]:
-    """The figures of `kind` delivered streamed (`whole`: one file first), then sequentially."""
-    figures = []
-    for way in ("streamed", "sequential"):
+    sequential: bool = True,
+) -> tuple[Figures, Figures | None]:
+    """The figures of `kind` delivered streamed (`whole`: one file first), then sequentially
+    (None when `sequential` is off)."""
+    figures: list[Figures] = []
+    for way in ("streamed", "sequential") if sequential else ("streamed",):
         spec = {
             "kind": kind,
             "way": way,
@@ -436,7 +438,7 @@ def measure_both(
         }
         figures.append(measure(spec))
         fake.reset()
-    return figures[0], figures[1]
+    return figures[0], figures[1] if sequential else None
 
 
 def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
@@ -463,19 +465,21 @@ def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
         )
         print("|---|---|---|---|---|---|---|---|---|")
         for kind in kinds:
-            ours, theirs = measure_both(kind, folder, server, fake, scratch, limit)
+            ours, theirs = measure_both(
+                kind, folder, server, fake, scratch, limit, sequential=not args.no_sequential
+            )
             floor = max(source_bytes(kind, folder) / down, ours.uploaded / up)
             one_part = ours.uploaded / ours.parts / down
             if args.timeline:
                 _print_timeline(kind, ours)
             print(
                 f"| {kind} | {ours.wall_s:.1f} s | {floor:.1f} s | **{ours.wall_s / floor:.2f}x** "
-                f"| {theirs.wall_s:.1f} s ({theirs.wall_s / floor:.2f}x) "
+                f"| {_sequential(theirs, floor)} "
                 f"| {ours.first_upload_s:.2f} s ({one_part:.2f} s, "
                 f"{ours.first_upload_s / one_part:.1f}x) "
-                f"| {ours.peak_disk / limit:.2f} (sequential {theirs.peak_disk / limit:.2f}) "
-                f"| {ours.peak_rss / MIB:.0f} MiB (sequential {theirs.peak_rss / MIB:.0f}) "
-                f"| {ours.parts} (sequential {theirs.parts}) |",
+                f"| {ours.peak_disk / limit:.2f} "
+                f"| {ours.peak_rss / MIB:.0f} MiB "
+                f"| {ours.parts} |",
                 flush=True,
             )
 
@@ -508,21 +512,39 @@ def run_one_part(args: argparse.Namespace, scratch: Path) -> None:
         print("|---|---|---|---|---|---|---|")
         for kind in kinds:
             whole = source_bytes(kind, folder) <= limit  # as the worker's estimate decides
-            ours, theirs = measure_both(kind, folder, server, fake, scratch, limit, whole=whole)
+            ours, theirs = measure_both(
+                kind,
+                folder,
+                server,
+                fake,
+                scratch,
+                limit,
+                whole=whole,
+                sequential=not args.no_sequential,
+            )
             floor = max(source_bytes(kind, folder) / down, ours.uploaded / up)
             if args.timeline:
                 _print_timeline(kind, ours)
             print(
                 f"| {kind} | {ours.parts} | {ours.wall_s:.2f} s | {floor:.2f} s "
                 f"| **{ours.wall_s / floor:.2f}x** "
-                f"| {theirs.wall_s:.2f} s ({theirs.wall_s / floor:.2f}x) "
+                f"| {_sequential(theirs, floor)} "
                 f"| {ours.first_upload_s:.2f} s (sequential {theirs_first(theirs):.2f} s) |",
                 flush=True,
             )
 
 
-def theirs_first(figures: Figures) -> float:
+def _sequential(figures: Figures | None, floor: float) -> str:
+    """The sequential way's time and its ratio to the floor, when it was run."""
+    if figures is None:
+        return "not run"
+    return f"{figures.wall_s:.2f} s ({figures.wall_s / floor:.2f}x)"
+
+
+def theirs_first(figures: Figures | None) -> float:
     """The sequential way's first upload: after its whole download, merge and cut."""
+    if figures is None:
+        return float("nan")
     uploads = [begin for step, _, begin, _ in figures.timeline if step == "upload"]
     return min(uploads) if uploads else float("nan")
 
@@ -588,6 +610,9 @@ def main() -> int:
     parser.add_argument("--big-mib", type=float, default=1024.0)
     parser.add_argument("--one-part", action="store_true", help="sources that fit one upload")
     parser.add_argument("--source-mib", type=float, default=28.0)
+    parser.add_argument(
+        "--no-sequential", action="store_true", help="measure the streamed way alone"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     for name, usual, one_part in (

@@ -16,6 +16,7 @@ from mediabot.i18n import use_locale
         (ClipRangeError(ClipProblem.EMPTY, "1:20-1:20"), "is empty", "пуст"),
         (ClipRangeError(ClipProblem.MALFORMED, "1.20-2.05"), "can't read the times", "прочитать"),
         (ClipRangeError(ClipProblem.PAST_END, "11:00–", 600.0), "after the end", "после конца"),
+        (ClipRangeError(ClipProblem.PLAYLIST, "1:00–1:20"), "from a playlist", "из плейлиста"),
     ],
 )
 def test_each_refusal_has_its_own_plain_answer_in_both_languages(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from aiogram.types import Chat, Message, MessageEntity
 
-from mediabot.bot.links import extract_links, first_link
+from mediabot.bot.links import extract_links, first_link, links_in_text
 
 
 def _message(text: str, entities: list[MessageEntity] | None = None) -> Message:
@@ -165,3 +165,22 @@ def test_capitalised_scheme_and_host_are_read_in_lower_case_path_and_query_kept(
 )
 def test_an_inline_querys_capitalised_link_is_read_in_lower_case(query: str) -> None:
     assert first_link(query) == "https://youtu.be/dQw4w9WgXcQ"
+
+
+def test_a_text_file_reads_hosts_without_a_scheme_and_nothing_else() -> None:
+    """A binary file sent as a `.txt` read as Latin-1 once made `https://!"#$%…/0123…` a
+    link, looked up and refused in words the user could not act on."""
+    text = (
+        "youtu.be/dQw4w9WgXcQ www.example.com:8080/v пример.рф/видео 10.0.0.1/admin\n"
+        + bytes(range(256)).decode("latin-1")
+        + " 1/2 a/b ../x .hidden/x\x00evil.com/x"
+    )
+    assert links_in_text(text, 10) == (
+        [
+            "https://youtu.be/dQw4w9WgXcQ",
+            "https://www.example.com:8080/v",
+            "https://пример.рф/видео",
+            "https://10.0.0.1/admin",
+        ],
+        False,
+    )

@@ -60,6 +60,10 @@ def test_a_link_without_a_start_time_is_the_whole_video(url: str) -> None:
         (f"{WATCH} 1:20-2:05", Clip(80, 125)),
         (f"{WATCH} 1:20–2:05", Clip(80, 125)),
         (f"{WATCH} 1:20 — 2:05", Clip(80, 125)),
+        (f"{WATCH} 1:20\u22122:05", Clip(80, 125)),  # the minus sign
+        (f"{WATCH} 1:20\u20122:05", Clip(80, 125)),  # a figure dash
+        (f"{WATCH} 1:20\u20112:05", Clip(80, 125)),  # a non-breaking hyphen
+        (f"{WATCH} 1:20\uff0d2:05", Clip(80, 125)),  # a full-width hyphen-minus
         (f"1:02:03-1:02:30 {WATCH}", Clip(3723, 3750)),
         (f"{WATCH} 80-125", Clip(80, 125)),
         (f"{WATCH} please, 0:59-1:00.", Clip(59, 60)),

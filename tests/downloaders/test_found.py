@@ -13,11 +13,17 @@ from typing import Any
 import pytest
 
 from mediabot.domain.offer import Offer
-from mediabot.downloaders import DownloadOptions, get_resolutions, make_downloader
+from mediabot.downloaders import (
+    DownloadOptions,
+    PrivateAddressError,
+    get_resolutions,
+    make_downloader,
+)
 from mediabot.downloaders.base import Downloader
 from mediabot.downloaders.found import FOUND_TTL_S, fresh, keep
 from mediabot.downloaders.ytdl import YtdlSession
 from tests.support.media import MediaSources
+from tests.support.media_server import MediaServer
 
 pytestmark = pytest.mark.integration
 
@@ -95,3 +101,25 @@ def test_an_address_about_to_expire_is_not_trusted() -> None:
     assert fresh(keep(later, now), now) is not None
     assert fresh(keep(later, now), now + FOUND_TTL_S + 1) is None
     assert "subtitles" not in keep({"subtitles": {"en": []}, "id": "a"}, now)["info"]
+
+
+async def test_a_clips_press_reads_the_offers_addresses_through_the_guard(
+    media: MediaSources, extractions: list[str], trap: MediaServer
+) -> None:
+    """An offer's addresses are read as a lookup's are: one that leads to a private
+    network (here 127.0.0.2, the trap) is refused, whatever the offer says."""
+    offer = await _stored_offer(media.progressive_mp4)
+    assert offer.found is not None
+    info = offer.found["info"]
+    formats = [
+        {**fmt, "url": str(fmt["url"]).replace("127.0.0.1", "127.0.0.2")} for fmt in info["formats"]
+    ]
+    tampered = {**offer.found, "info": {**info, "formats": formats}}
+    guarded = DownloadOptions(allowed_private_networks=("127.0.0.1/32",))
+    downloader = make_downloader(
+        media.progressive_mp4, 360, options=guarded, found=tampered, clip=True
+    )
+    with pytest.raises(PrivateAddressError):
+        await downloader.locate_streams()
+    assert downloader.reused_lookup and len(extractions) == 1
+    assert trap.requests == []

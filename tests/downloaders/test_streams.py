@@ -101,6 +101,14 @@ async def test_sound_only_from_a_muxed_file_is_not_streamed(
     assert await downloader.locate_streams() is None  # extracted from a download instead
 
 
+async def test_a_clips_sound_is_located_in_a_muxed_file(media: MediaSources) -> None:
+    downloader = make_downloader(media.long_mp4, 0, options=BENCH, kind=MediaKind.AUDIO, clip=True)
+    plan = await downloader.locate_streams()
+    assert plan is not None  # the clip cutter takes the sound alone out of its span
+    assert plan.kind is MediaKind.AUDIO
+    assert plan.source.inputs == (media.long_mp4,)
+
+
 @pytest.mark.parametrize(
     ("source", "tracks"),
     [("dash_mpd", 2), ("hls_master", 1)],  # segmented DASH: video + audio; HLS: muxed

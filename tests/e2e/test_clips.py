@@ -3,11 +3,12 @@ whole; a press delivers the clip, cut from only the bytes it needs, starting wit
 second of the asked time; the same clip asked again comes from Telegram's copy, with no
 download.
 
-The cut's own reads are what the worker logs (the cutter counts them; `tests/media/clips`
-checks that count against the media server). For a DASH manifest the media server sees
-nothing else; a direct HLS playlist or MP4 link is probed again by the delivery's lookup
-(ffprobe reads the playlist's first seconds, or the file's first bytes), which the
-server counts on top."""
+The press uses what the offer's lookup found (addresses, formats, a DASH manifest's
+fragments): the delivery neither extracts nor probes the link again, so what the media
+server serves from the press on (every request: manifests, playlists, the MP4's index,
+media) is the clip's bytes and their index, at most `MOST_BYTES` times the clip's size,
+whether the MP4's index comes first or last. The sound alone of a muxed source is cut from
+the clip's span of it."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from mediabot.media.probe import probe
 from tests.media.clips.test_cut_clips import MOST_BYTES, _first_frame_time
 from tests.support.conversation import Conversation
 from tests.support.fake_telegram import FakeTelegram
-from tests.support.media import MediaSources
+from tests.support.feeds import podcast_feed
+from tests.support.media import CLIP_DURATION, MediaSources
 from tests.support.media_server import MediaServer
 from tests.support.processes import MediabotProcess, mediabot_run
 
@@ -39,16 +41,12 @@ def bot(
         yield process
 
 
-def _media_bytes(server: MediaServer, since: int) -> int:
-    """Bytes of media (not manifests nor playlists) served since request `since`."""
-    return sum(
-        request.bytes_sent
-        for request in server.requests[since:]
-        if not request.path.endswith((".mpd", ".m3u8"))
-    )
+def _served_bytes(server: MediaServer, since: int) -> int:
+    """Every body byte served since request `since`: media, indexes, playlists, manifests."""
+    return sum(request.bytes_sent for request in server.requests[since:])
 
 
-@pytest.mark.parametrize("layout", ["dash", "hls", "mp4"])
+@pytest.mark.parametrize("layout", ["dash", "hls", "mp4", "moov-last"])
 async def test_a_clip_is_cut_from_its_own_bytes_and_then_served_from_the_cache(
     layout: str,
     bot: MediabotProcess,
@@ -74,10 +72,8 @@ async def test_a_clip_is_cut_from_its_own_bytes_and_then_served_from_the_cache(
     size = clip_path.stat().st_size
     cuts = re.findall(rf"clip 301-321 cut from [\d.]+ s, {size} bytes, (\d+) fetched", bot.log)
     assert cuts and int(cuts[-1]) <= MOST_BYTES * size, cuts
-    if layout == "dash":  # a manifest's link: the delivery reads nothing but the clip's bytes
-        assert _media_bytes(media_requests, served_before) <= MOST_BYTES * size
-    source = media.path(url) if layout == "mp4" else media.path(media.clip["mp4"])
-    first = _first_frame_time(clip_path, source, ASKED_START_S)
+    assert _served_bytes(media_requests, served_before) <= MOST_BYTES * size
+    first = _first_frame_time(clip_path, media.path(media.clip["mp4"]), ASKED_START_S)
     assert ASKED_START_S - 1 <= first <= ASKED_START_S
 
     again = Conversation(fake_telegram)
@@ -86,8 +82,32 @@ async def test_a_clip_is_cut_from_its_own_bytes_and_then_served_from_the_cache(
     since = again.press(keyboard, keyboard.buttons[clip_choices[0]])
     resent = await again.media(since)
     assert resent.result["video"]["file_id"] == sent.result["video"]["file_id"]
-    assert _media_bytes(media_requests, served_before) == 0
+    assert _served_bytes(media_requests, served_before) == 0
     assert "attach://" not in json.dumps(resent.params)
+
+
+@pytest.mark.parametrize("layout", ["mp4", "hls"])
+async def test_a_clips_sound_is_read_from_the_clips_span_of_a_muxed_source(
+    layout: str,
+    bot: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    """The picture and the sound of a progressive MP4 or an HLS TS playlist are woven
+    together: the clip's sound is cut from the clip's span of them, never from the whole
+    source downloaded."""
+    chat = Conversation(fake_telegram)
+    keyboard = await chat.keyboard(chat.say(f"{media.clip[layout]} {ASKED}"))
+    sound = next(text for text in keyboard.buttons if text.startswith("✂ 🎵"))
+    served_before = len(media_requests.requests)
+    sent = await chat.media(chat.press(keyboard, keyboard.buttons[sound]), within=120)
+    assert sent.method == "sendAudio"
+    info = await probe(fake_telegram.uploaded_path(sent.result["audio"]["file_id"]))
+    assert info.video is None and info.audio is not None
+    assert info.duration_s is not None and CLIP_S - 0.5 <= info.duration_s <= CLIP_S + 1.5
+    share = media.path(media.clip["mp4"]).stat().st_size * CLIP_S / CLIP_DURATION
+    assert _served_bytes(media_requests, served_before) <= MOST_BYTES * share
 
 
 @pytest.mark.parametrize(
@@ -106,6 +126,22 @@ async def test_a_range_that_cannot_be_cut_gets_a_plain_answer_and_the_whole_is_o
     since = chat.say(f"{media.clip['dash']} {asked}")
     answer = await chat.final_text(since, said, within=30)
     assert "inline_keyboard" not in answer.params.get("reply_markup", "")
+    keyboard = await chat.keyboard(since)
+    assert not any(text.startswith("✂") for text in keyboard.buttons)
+    assert any(text.startswith("🎵") for text in keyboard.buttons)
+
+
+async def test_a_range_on_a_playlist_link_is_answered_and_the_playlist_offered_whole(
+    bot: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    items = [media.clip["mp4"], media.clip["moov-last"]]
+    feed = podcast_feed(media_requests, "/clips/feed.xml", items, title="Clips")
+    chat = Conversation(fake_telegram)
+    since = chat.say(f"{feed} {ASKED}")
+    await chat.final_text(since, "can't be cut from a playlist", within=30)
     keyboard = await chat.keyboard(since)
     assert not any(text.startswith("✂") for text in keyboard.buttons)
     assert any(text.startswith("🎵") for text in keyboard.buttons)

@@ -10,7 +10,6 @@ and the source's duration; the work folder is empty afterwards.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,13 +22,14 @@ from mediabot.downloaders.streams import StreamGuard, StreamPlan
 from mediabot.media.fragments.playlist import FragmentTrack
 from mediabot.media.probe import probe
 from mediabot.media.sources import SegmentedSource, SplitSource
-from mediabot.media.tools import FFMPEG
 from mediabot.senders.base import DeliveryError, SendTarget, SentPart
 from mediabot.senders.registry import make_stream_sender
+from tests.support.disk import eventually
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
 from tests.support.parts import check_one_file
+from tests.support.segment_base import segment_base
 
 from .conftest import accepted
 
@@ -44,27 +44,6 @@ async def _located(url: str, res: int, tmp_path: Path) -> StreamPlan:
     plan = await make_downloader(url, res, options=OPEN).locate_streams()
     assert plan is not None
     return plan
-
-
-def _segment_base(media: MediaSources, server: MediaServer, folder: Path) -> SplitSource:
-    """The long video as YouTube serves it: a fragmented video file and a fragmented audio
-    file, each with one `sidx` listing its fragments."""
-    import subprocess
-
-    source = media.path(media.long_mp4)
-    urls: list[str] = []
-    for name, stream in (("video.mp4", "v"), ("audio.m4a", "a")):
-        out = folder / name
-        subprocess.run(
-            [
-                *(FFMPEG, "-v", "error", "-y", "-i", str(source), "-map", f"0:{stream}"),
-                *("-c", "copy", "-movflags", "+dash+global_sidx", "-f", "mp4", str(out)),
-            ],
-            check=True,
-        )
-        urls.append(server.add_file(f"segment-base/{name}", out, "video/mp4"))
-    guard = StreamGuard.for_options(OPEN)
-    return SplitSource(tuple(urls), MediaKind.VIDEO, url_check=guard)
 
 
 async def _deliver(
@@ -109,7 +88,7 @@ async def test_each_kind_goes_up_as_one_file_index_first(
     work = tmp_path / "work"
     work.mkdir()
     if kind == "segment-base":
-        source: SplitSource | SegmentedSource = _segment_base(media, media_server, tmp_path)
+        source: SplitSource | SegmentedSource = segment_base(media, media_server, tmp_path, OPEN)
         duration = 48.0
     else:
         url = {
@@ -215,7 +194,7 @@ async def test_a_source_that_breaks_off_fails_the_delivery_and_leaves_nothing(
     media_server.throttle_bytes_per_second = 4 * MIB
     deliver = asyncio.create_task(_deliver(bot, split, tmp_path))
     # the index is read; once the samples flow, the file disappears from the origin
-    await _eventually(lambda: bool(_listing(tmp_path)))
+    await eventually(lambda: bool(_listing(tmp_path)))
     media_server.add_route("/breaks/long.mp4", 410, b"gone")
     media_server.throttle_bytes_per_second = None
 
@@ -237,7 +216,7 @@ async def test_a_cancel_mid_upload_leaves_nothing(
     media_server.throttle_bytes_per_second = 2 * MIB  # the body takes seconds to come
     deliver = asyncio.create_task(_deliver(bot, plan.source, tmp_path))
     # the fake has begun to store the body: the upload is under way
-    await _eventually(lambda: telegram.stored_upload_bytes() > 0)
+    await eventually(lambda: telegram.stored_upload_bytes() > 0)
 
     deliver.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -249,13 +228,6 @@ async def test_a_cancel_mid_upload_leaves_nothing(
 
 def _listing(folder: Path) -> list[Path]:
     return sorted(folder.iterdir())
-
-
-async def _eventually(condition: Callable[[], bool], timeout_s: float = 10.0) -> None:
-    """Wait until `condition()` holds: files and another thread's state give no event."""
-    async with asyncio.timeout(timeout_s):
-        while not condition():  # noqa: ASYNC110 - nothing to await: polled
-            await asyncio.sleep(0.005)
 
 
 async def test_a_streamed_upload_announces_its_length(bot: Bot) -> None:

@@ -1,11 +1,12 @@
 """The peak bytes of a work folder while a delivery runs, sampled in a thread (its
-subfolders, such as the splitter's cache, included)."""
+subfolders, such as the splitter's cache, included), and waiting on files."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,3 +52,10 @@ class DiskSampler:
 def listing(folder: Path) -> list[str]:
     """The names in `folder`, sorted: what a cut or a delivery left behind."""
     return sorted(path.name for path in folder.iterdir())
+
+
+async def eventually(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    """Wait until `condition()` holds: files and another thread's state give no event."""
+    async with asyncio.timeout(timeout_s):
+        while not condition():  # noqa: ASYNC110 - nothing to await: polled
+            await asyncio.sleep(0.005)

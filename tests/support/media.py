@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -476,3 +477,23 @@ def link_media_tree(target: Path, root: Path | None = None) -> Path:
             link.unlink()
         link.symlink_to(folder, target_is_directory=True)
     return target
+
+
+def sparse_keyframe_hls(media: MediaSources, keyframe_every_s: int) -> str:
+    """A minute of 10 fps video, a keyframe every `keyframe_every_s` s from 0, as an HLS
+    playlist of 2 s TS segments cut by time, not at keyframes (made in the served tree,
+    outside the cache); its URL."""
+    folder = media.dir / f"sparse-{keyframe_every_s}-{uuid.uuid4().hex[:8]}"
+    folder.mkdir()
+    subprocess.run(
+        [
+            *("ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=160x90:rate=10"),
+            *("-t", "60", "-c:v", "libx264", "-preset", "ultrafast", "-bf", "0"),
+            *("-g", str(keyframe_every_s * 10), "-keyint_min", str(keyframe_every_s * 10)),
+            *("-sc_threshold", "0", "-f", "hls", "-hls_time", "2"),
+            *("-hls_flags", "split_by_time", "-hls_playlist_type", "vod"),
+            *("-hls_segment_filename", str(folder / "seg%03d.ts"), str(folder / "index.m3u8")),
+        ],
+        check=True,
+    )
+    return f"{media.base_url}/{folder.name}/index.m3u8"

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.lookups import LookupRequests, SharedLookups
 from mediabot.db.models import LookupRequest
+from mediabot.db.repositories import TelegramUser, UserRepository
 from mediabot.domain.enums import Provider
 from mediabot.domain.jobs import Job
 from mediabot.domain.lookups import Found, LookupKind, Outcome
@@ -67,10 +69,24 @@ def _worker(
     )
 
 
-async def _request(engine: AsyncEngine, *urls: str) -> uuid.UUID:
+async def _request(
+    engine: AsyncEngine,
+    *urls: str,
+    message_id: int | None = None,
+    update_id: int | None = None,
+    user_id: uuid.UUID | None = None,
+) -> uuid.UUID:
     return await LookupRequests.record(
         engine,
-        LookupRequest(kind=LookupKind.MESSAGE, telegram_chat_id=1, urls=list(urls), locale="en"),
+        LookupRequest(
+            kind=LookupKind.MESSAGE,
+            telegram_chat_id=1,
+            message_id=message_id,
+            update_id=update_id,
+            user_id=user_id,
+            urls=list(urls),
+            locale="en",
+        ),
     )
 
 
@@ -157,3 +173,84 @@ async def test_a_restart_publishes_the_pending_requests_again(engine: AsyncEngin
 
     assert await worker.recover(publish) == 1
     assert published == [Job(pending)]
+
+
+async def test_only_the_last_edit_of_a_message_is_answered(engine: AsyncEngine) -> None:
+    """A message edited many times in a row once got an offer per edit, each a lookup
+    ahead of other users' links. The last edit is the highest update, whatever order the
+    bot recorded them in (it handles updates concurrently)."""
+    find, replies = FakeFinder(), FakeReplies()
+    worker = _worker(engine, find, replies, "w1")
+    versions = [
+        await _request(engine, f"https://a.example/{update}", message_id=77, update_id=update)
+        for update in (10, 12, 11)
+    ]
+    other_message = await _request(engine, "https://a.example/other", message_id=78, update_id=9)
+    old_release = await _request(engine, "https://a.example/old", message_id=78)
+    for request_id in [*versions, other_message, old_release]:
+        await worker.handle(Job(request_id))
+    answered = [request_id for request_id, _ in replies.answers]
+    assert answered == [versions[1], other_message, old_release]
+    assert find.looked_up == [
+        "https://a.example/12",
+        "https://a.example/other",
+        "https://a.example/old",
+    ]
+    for request_id in versions:  # none is left for the sweep
+        request = await LookupRequests(engine).get(request_id)
+        assert request is not None and request.state == "answered"
+
+
+async def _user(engine: AsyncEngine, telegram_id: int) -> uuid.UUID:
+    async with AsyncSession(engine) as session:
+        user_id = await UserRepository(session).upsert(TelegramUser(telegram_id, "Ann"))
+        await session.commit()
+        return user_id
+
+
+async def test_one_users_slow_links_leave_room_for_another_users(engine: AsyncEngine) -> None:
+    """Five links to silent servers once took every lookup process until their deadline,
+    and everyone else's links waited behind them."""
+    silent, reached = asyncio.Event(), asyncio.Event()
+
+    class Finder(FakeFinder):
+        async def __call__(self, url: str) -> Outcome:
+            self.looked_up.append(url)
+            if "silent" in url:
+                reached.set()
+                await silent.wait()
+            return _found(url)
+
+    class Claims(LookupRequests):
+        claimed: ClassVar[dict[uuid.UUID, asyncio.Event]] = {}
+
+        async def claim(self, request_id: uuid.UUID, owner: str, lease_s: float) -> float | None:
+            age = await super().claim(request_id, owner, lease_s)
+            self.claimed.setdefault(request_id, asyncio.Event()).set()
+            return age
+
+    find, replies = Finder(), FakeReplies()
+    lane = LookupLane(  # one link per user at a time
+        Claims(engine), SharedLookups(engine), find, replies, "w1", placeholder_after_s=0.3
+    )
+    worker = LookupWorker(lane)
+    flooder, other = await _user(engine, 4_100_001), await _user(engine, 4_100_002)
+    slow = [f"https://silent.example/{n}" for n in range(5)]
+    flood = asyncio.create_task(worker.handle(Job(await _request(engine, *slow, user_id=flooder))))
+    await reached.wait()
+    quick = await _request(engine, "https://a.example/quick", user_id=other)
+    await asyncio.wait_for(worker.handle(Job(quick)), 5)
+    assert [request_id for request_id, _ in replies.answers] == [quick]
+    assert find.looked_up == [slow[0], "https://a.example/quick"]  # the flooder's turn: one
+    # Two of the user's requests in the works (one looking up, one next): a third waits
+    # in the queue, not in one of the lane's places.
+    second_id = await _request(engine, "https://silent.example/x", user_id=flooder)
+    second = asyncio.create_task(worker.handle(Job(second_id)))
+    await Claims.claimed.setdefault(second_id, asyncio.Event()).wait()
+    third = await _request(engine, "https://silent.example/y", user_id=flooder)
+    with pytest.raises(DeferJobError):
+        await worker.handle(Job(third))
+    silent.set()
+    await flood
+    await second
+    assert find.looked_up[2:] == [*slow[1:], "https://silent.example/x"]

@@ -17,13 +17,13 @@ import signal
 import socket
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
-from aiogram import Bot, Dispatcher
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from aiogram import Dispatcher
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.app.checks import check_broker, check_database, check_telegram, check_tools
 from mediabot.app.diagnostics import install_dump_on_signal
+from mediabot.app.runtime import Runtime
 from mediabot.app.telemetry import serve_metrics, watch_queue_depth
 from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.commands import register_commands
@@ -46,20 +46,6 @@ from mediabot.telegram.pacing import Pacer
 logger = logging.getLogger(__name__)
 
 RETRY_BASE_DELAY_S = 10.0
-
-
-@dataclass(frozen=True, slots=True)
-class _Runtime:
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    bot: Bot
-    pacer: Pacer
-    job_queue: JobQueue
-    cached_queue: JobQueue
-    """The lane of files Telegram already has (see `worker.pipeline`)."""
-    lookup_queue: JobQueue
-    """The lookup lane (see `worker.lookups`)."""
 
 
 JOBS_QUEUE = "mediabot.jobs"
@@ -94,7 +80,7 @@ def _make_queue(
 
 
 @contextlib.asynccontextmanager
-async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runtime]:
+async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[Runtime]:
     settings.require_token()
     check_tools()
     engine = create_engine(settings.effective_database_url)
@@ -121,9 +107,7 @@ async def _runtime(settings: Settings, *, migrate: bool) -> AsyncIterator[_Runti
         await cached_queue.connect()
         await lookup_queue.connect()
         sessions = create_session_factory(engine)
-        yield _Runtime(
-            settings, engine, sessions, bot, pacer, job_queue, cached_queue, lookup_queue
-        )
+        yield Runtime(settings, engine, sessions, bot, pacer, job_queue, cached_queue, lookup_queue)
     finally:
         await lookup_queue.close()
         await cached_queue.close()
@@ -145,7 +129,7 @@ def _worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
-def _dispatcher(runtime: _Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
+def _dispatcher(runtime: Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
     claims = UpdateClaims(
         runtime.engine, owner=_worker_id(), lease_s=runtime.settings.update_lease_s
     )
@@ -183,7 +167,7 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-async def _receive_updates(runtime: _Runtime, dispatcher: Dispatcher) -> None:
+async def _receive_updates(runtime: Runtime, dispatcher: Dispatcher) -> None:
     """Long polling (one poller per token), or a webhook server when `WEBHOOK_URL` is set
     (any number of processes behind a load balancer); runs until cancelled."""
     settings = runtime.settings
@@ -205,7 +189,7 @@ async def _receive_updates(runtime: _Runtime, dispatcher: Dispatcher) -> None:
     )
 
 
-async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bool) -> int:
+async def _serve(runtime: Runtime, *, bot: bool, workers: bool, recover_all: bool) -> int:
     """Receive updates and/or work on jobs until SIGTERM, then stop within the grace period."""
     stop = _stop_event()
     settings = runtime.settings
@@ -220,18 +204,7 @@ async def _serve(runtime: _Runtime, *, bot: bool, workers: bool, recover_all: bo
     if workers:
         from mediabot.app import workers as worker_half  # the worker half loads yt-dlp
 
-        parts = worker_half.WorkerParts(
-            settings,
-            runtime.engine,
-            runtime.sessions,
-            runtime.bot,
-            runtime.pacer,
-            runtime.job_queue,
-            runtime.cached_queue,
-            runtime.lookup_queue,
-            admin_alerts,
-            owner=_worker_id(),
-        )
+        parts = worker_half.WorkerParts(runtime, admin_alerts, owner=_worker_id())
         started = await worker_half.start_workers(parts, recover_all=recover_all)
         running.extend(started.running)
         background.extend(started.background)

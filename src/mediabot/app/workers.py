@@ -14,10 +14,8 @@ from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
-from aiogram import Bot
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from mediabot.app.logs import configure_logging
+from mediabot.app.runtime import Runtime
 from mediabot.app.telemetry import counting_active
 from mediabot.app.worker_ports import worker_ports
 from mediabot.bot.keyboards import (
@@ -33,9 +31,7 @@ from mediabot.downloaders.cookies import check_cookies_files
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import make_downloader
 from mediabot.downloaders.subtitles import SubtitleTrack
-from mediabot.queue.base import JobQueue
 from mediabot.telegram.alerts import AdminAlerts
-from mediabot.telegram.pacing import Pacer
 from mediabot.worker.default_choice import DefaultChoices
 from mediabot.worker.lookup_find import Finder, identity
 from mediabot.worker.lookup_pool import LookupPool
@@ -54,16 +50,10 @@ LOOKUP_SWEEP_EVERY_S = 10.0
 
 @dataclass(frozen=True, slots=True)
 class WorkerParts:
-    """What the process built once that the worker half works with."""
+    """What the process built once (`runtime`), the fleet's admin alerts and this worker's
+    name as the owner of its leases."""
 
-    settings: Settings
-    engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
-    bot: Bot
-    pacer: Pacer
-    job_queue: JobQueue
-    cached_queue: JobQueue
-    lookup_queue: JobQueue
+    runtime: Runtime
     admin_alerts: AdminAlerts
     owner: str
 
@@ -92,39 +82,45 @@ def lookup_pool(settings: Settings) -> LookupPool:
         DownloadOptions.from_settings(settings),
         max_items=settings.playlist_max_items,
         timeout_s=settings.lookup_timeout_s + 2.0,
-        processes=settings.lookup_processes or os.cpu_count() or 1,
+        processes=_lookup_processes(settings),
         on_start=partial(configure_logging, settings),
     )
 
 
+def _lookup_processes(settings: Settings) -> int:
+    return settings.lookup_processes or os.cpu_count() or 1
+
+
 def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:
     """The lookup lane's consumer over the database, the bot's words and `find`."""
-    settings = parts.settings
+    runtime = parts.runtime
+    settings = runtime.settings
     return LookupWorker(
         LookupLane(
-            requests=LookupRequests(parts.engine),
-            shared=SharedLookups(parts.engine),
+            requests=LookupRequests(runtime.engine),
+            shared=SharedLookups(runtime.engine),
             find=find,
             replies=TelegramReplies(
-                parts.bot,
-                parts.sessions,
+                runtime.bot,
+                runtime.sessions,
                 OfferView(),
                 parts.admin_alerts,
                 settings.storage_chat_id,
                 defaults=DefaultChoices(
-                    parts.sessions,
+                    runtime.sessions,
                     max_active=settings.max_active_requests,
                     per_hour=settings.rate_limit_per_hour,
-                    main_lane=parts.job_queue.publish,
-                    cached_lane=parts.cached_queue.publish,
+                    main_lane=runtime.job_queue.publish,
+                    cached_lane=runtime.cached_queue.publish,
                 ),
-                subtitles=SubtitleReplies(parts.bot, _subtitles_fetch(settings), OfferView()),
+                subtitles=SubtitleReplies(runtime.bot, _subtitles_fetch(settings), OfferView()),
                 max_duration_s=settings.max_duration_s,
             ),
             owner=parts.owner,
             identity=identity,
             lease_s=LOOKUP_LEASE_S,
             lookup_timeout_s=settings.lookup_timeout_s + 5.0,
+            links_per_user=max(1, _lookup_processes(settings) - 1),
         )
     )
 
@@ -147,16 +143,17 @@ def _subtitles_fetch(settings: Settings) -> FetchSubtitles:
 
 async def start_workers(parts: WorkerParts, *, recover_all: bool) -> Workers:
     """Recover what a previous run left, then consume the three lanes."""
-    settings = parts.settings
+    runtime = parts.runtime
+    settings = runtime.settings
     workers = Workers()
     pipeline = _pipeline(parts)
     recovery = Recovery(
-        parts.sessions,
-        parts.job_queue,
+        runtime.sessions,
+        runtime.job_queue,
         settings.work_dir,
         max_attempts=settings.job_max_attempts,
         give_up=pipeline.on_dead_letter,
-        cached_queue=parts.cached_queue,
+        cached_queue=runtime.cached_queue,
     )
     await recovery.sweep_work_dir()
     await recovery.republish(everything=recover_all)
@@ -166,21 +163,21 @@ async def start_workers(parts: WorkerParts, *, recover_all: bool) -> Workers:
     await workers.pool.warm()
     lookups = lookup_worker(parts, workers.pool)
     if recover_all:  # the in-process queue: the last run's lookup jobs died with it
-        await lookups.recover(parts.lookup_queue.publish)
+        await lookups.recover(runtime.lookup_queue.publish)
     await lookups.sweep()
     workers.background.append(asyncio.create_task(lookups.sweep_forever(LOOKUP_SWEEP_EVERY_S)))
     workers.running.extend(
         asyncio.create_task(consume)
         for consume in (
-            parts.lookup_queue.consume(
+            runtime.lookup_queue.consume(
                 lookups.handle, lookups.on_dead_letter, settings.worker_lookup_concurrency
             ),
-            parts.job_queue.consume(
+            runtime.job_queue.consume(
                 counting_active(pipeline.handle),
                 pipeline.on_dead_letter,
                 settings.worker_concurrency,
             ),
-            parts.cached_queue.consume(
+            runtime.cached_queue.consume(
                 counting_active(pipeline.handle_cached),
                 pipeline.on_dead_letter,
                 settings.worker_cached_concurrency,
@@ -191,13 +188,14 @@ async def start_workers(parts: WorkerParts, *, recover_all: bool) -> Workers:
 
 
 def _pipeline(parts: WorkerParts) -> Pipeline:
-    settings = parts.settings
+    runtime = parts.runtime
+    settings = runtime.settings
     settings.work_dir.mkdir(parents=True, exist_ok=True)
     lease = timedelta(seconds=settings.job_lease_s)
     ports = worker_ports(
-        sessions=parts.sessions,
-        bot=parts.bot,
-        pacer=parts.pacer,
+        sessions=runtime.sessions,
+        bot=runtime.bot,
+        pacer=runtime.pacer,
         download_options=DownloadOptions.from_settings(settings),
         upload_limit_bytes=settings.upload_limit_bytes,
         owner=parts.owner,
@@ -209,14 +207,14 @@ def _pipeline(parts: WorkerParts) -> Pipeline:
     )
     return Pipeline(
         PipelineParts(
-            bot=parts.bot,
+            bot=runtime.bot,
             work_dir=settings.work_dir,
             upload_limit_bytes=settings.upload_limit_bytes,
             lease=lease,
             min_free_disk_bytes=settings.min_free_disk_mb * 1024 * 1024,
             admin_alerts=parts.admin_alerts,
-            hand_over=parts.job_queue.publish,
-            to_cached_lane=parts.cached_queue.publish,
+            hand_over=runtime.job_queue.publish,
+            to_cached_lane=runtime.cached_queue.publish,
             cached_twin_waits=max(1, settings.worker_cached_concurrency // 4),
         ),
         ports,

@@ -35,6 +35,11 @@ def clip_refused(refusal: ClipRangeError) -> str:
         text = _("The clip {asked} ends before it starts: write the earlier time first.")
     elif refusal.problem is ClipProblem.EMPTY:
         text = _("The clip {asked} is empty: its start and its end are the same time.")
+    elif refusal.problem is ClipProblem.PLAYLIST:
+        text = _(
+            "The clip {asked} can't be cut from a playlist: send the link of one of its "
+            "videos with the times. The whole playlist is offered."
+        )
     elif refusal.problem is ClipProblem.PAST_END:
         duration = format_time(refusal.duration_s or 0)
         return _("The clip {asked} starts after the end of the video ({duration}).").format(

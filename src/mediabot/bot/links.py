@@ -35,8 +35,15 @@ _NEXT_LINK = re.compile(
 )
 """A comma that starts another link (`url1,url2`); commas inside a query stay."""
 _TRAILING = ".,;:!?)]}»\"'”’“‘…"
-_NOT_IN_A_LINK = frozenset({"So", "Sk", "Cs", "Co", "Cf", "Zs", "Pi", "Pf"})
-"""Unicode categories a pasted link never holds raw (emoji, symbols, typographic quotes)."""
+_NOT_IN_A_LINK = frozenset({"So", "Sk", "Cc", "Cs", "Co", "Cf", "Zs", "Pi", "Pf"})
+"""Unicode categories a pasted link never holds raw (emoji, symbols, typographic quotes,
+control characters)."""
+_HOST = re.compile(
+    r"(?:[^\W_](?:[\w-]{0,61}[^\W_])?\.)+[^\W\d_]{2,63}\.?(?::\d{1,5})?"
+    r"|\d{1,3}(?:\.\d{1,3}){3}(?::\d{1,5})?"
+)
+"""A host as a person writes it without a scheme: a name with a top-level domain of
+letters (any script), or an IPv4 address; a port may follow."""
 
 
 def extract_links(message: Message, limit: int) -> tuple[list[str], bool]:
@@ -137,12 +144,14 @@ def _cleaned(candidate: str) -> list[str]:
 def _with_scheme(link: str) -> str:
     """`https://` added to a link pasted without a scheme that names more than a site.
 
-    A bare site name in a sentence ("on youtube.com") is a mention, not a request.
+    A bare site name in a sentence ("on youtube.com") is a mention, not a request; a word
+    whose part before its first slash is no host (a path, a fraction, bytes of a binary
+    file read as text) is no link.
     """
     if _SCHEME.match(link):
         return link
-    _host, slash, rest = link.partition("/")
-    if not slash or not rest.strip("/"):
+    host, slash, rest = link.partition("/")
+    if not slash or not rest.strip("/") or not _HOST.fullmatch(host):
         return ""
     return f"https://{link}"
 

@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, insert, inspect, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.engine import autocommit
 from mediabot.db.models import LookupRequest, SharedLookup
 from mediabot.db.updates import _EpochNow
+from mediabot.db.upserts import take_row
 from mediabot.domain.lookups import (
     LookupKind,
     LookupState,
@@ -76,8 +75,9 @@ class LookupRequests:
     async def last_for_message(
         session: AsyncSession, telegram_chat_id: int, message_id: int
     ) -> LookupRequest | None:
-        """The request recorded last for the message `message_id` of the chat, if any is
-        kept (answered requests are pruned after a day)."""
+        """The request for the message `message_id` of the chat's last version (the
+        highest update id; recorded last when none has one), if any is kept (answered
+        requests are pruned after a day)."""
         found = await session.execute(
             select(LookupRequest)
             .where(
@@ -85,10 +85,35 @@ class LookupRequests:
                 LookupRequest.message_id == message_id,
                 LookupRequest.kind == LookupKind.MESSAGE,
             )
-            .order_by(LookupRequest.created_at.desc())
+            .order_by(LookupRequest.update_id.desc().nulls_last(), LookupRequest.created_at.desc())
             .limit(1)
         )
         return found.scalar_one_or_none()
+
+    async def superseded(self, request: LookupRequest) -> bool:
+        """Whether `request` (a message's links) was followed by a request for a later edit
+        of the same message: only the message's last version is worth answering. Later
+        means a higher update id (edits may be recorded out of order: the bot handles
+        updates concurrently); a request without one (an older release's) is never
+        superseded."""
+        if (
+            request.kind != LookupKind.MESSAGE
+            or request.message_id is None
+            or request.update_id is None
+        ):
+            return False
+        async with AsyncSession(self._engine) as session:
+            newer = await session.scalar(
+                select(LookupRequest.id)
+                .where(
+                    LookupRequest.telegram_chat_id == request.telegram_chat_id,
+                    LookupRequest.message_id == request.message_id,
+                    LookupRequest.kind == LookupKind.MESSAGE,
+                    LookupRequest.update_id > request.update_id,
+                )
+                .limit(1)
+            )
+        return newer is not None
 
     async def get(self, request_id: uuid.UUID) -> LookupRequest | None:
         async with AsyncSession(self._engine, expire_on_commit=False) as session:
@@ -248,49 +273,30 @@ class SharedLookups:
         """
         now = _EpochNow()
         async with self._engine.connect() as connection:
-            insert = (
-                postgresql_insert(SharedLookup)
-                if connection.dialect.name == "postgresql"
-                else sqlite_insert(SharedLookup)
-            )
-            values = insert.values(
-                url=url,
-                state=_RUNNING,
-                owner=owner,
-                lease_until=now + lease_s,
-                started_at=now,
-                answer=None,
-                finished_at=None,
-            )
+            row = {
+                "url": url,
+                "state": _RUNNING,
+                "owner": owner,
+                "lease_until": now + lease_s,
+                "started_at": now,
+                "answer": None,
+                "finished_at": None,
+            }
             stale = (SharedLookup.state == _RUNNING) & (SharedLookup.lease_until < now)
             old = (SharedLookup.state == _DONE) & (SharedLookup.finished_at < now - self.recent_s)
             failed = SharedLookup.state == _FAILED
             if since is not None:
                 failed = failed & (SharedLookup.finished_at < since)
-            taken = await connection.execute(
-                values.on_conflict_do_update(
-                    index_elements=[SharedLookup.url],
-                    set_={
-                        "state": values.excluded.state,
-                        "owner": values.excluded.owner,
-                        "lease_until": values.excluded.lease_until,
-                        "started_at": values.excluded.started_at,
-                        "answer": None,
-                        "finished_at": None,
-                    },
-                    where=stale | old | failed,
-                ).returning(SharedLookup.owner)
-            )
-            if taken.first() is not None:
+            if await take_row(connection, SharedLookup.url, row, where=stale | old | failed):
                 return Taken(owner)
-            row = (
+            found = (
                 await connection.execute(
                     select(SharedLookup.state, SharedLookup.answer).where(SharedLookup.url == url)
                 )
             ).first()
-        if row is None or row[0] == _RUNNING or row[1] is None:
+        if found is None or found[0] == _RUNNING or found[1] is None:
             return Running()
-        return Answered(decode_outcome(row[1]))
+        return Answered(decode_outcome(found[1]))
 
     async def now(self) -> float:
         """The database's clock (what `take` compares `since` with)."""

@@ -391,6 +391,9 @@ class LookupRequest(Base):
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     """The message with the link(s), which the answers reply to."""
+    update_id: Mapped[int | None] = mapped_column(BigInteger)
+    """The Telegram update that asked (a message or its edit): Telegram numbers updates in
+    the order they happened, so the highest is a message's last version."""
     message_thread_id: Mapped[int | None] = mapped_column(BigInteger)
     in_group: Mapped[bool] = mapped_column(Boolean, default=False)
     inline_query_id: Mapped[str | None] = mapped_column(String(64))

@@ -14,11 +14,12 @@ LIMIT/OFFSET after a count: two small queries, nothing held in Python.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, extract, func, select
+from sqlalchemy import Select, and_, case, distinct, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -119,6 +120,19 @@ async def _median_press_to_file(session: AsyncSession) -> float | None:
     return sum(values) / len(values)
 
 
+async def _top(
+    session: AsyncSession, statement: Select[*tuple[Any, ...]], *, tie: Any
+) -> Sequence[Any]:
+    """The `TOP` rows of `statement` (grouped) over the requests chosen, those with the
+    most requests first, then by `tie`."""
+    ranked = (
+        statement.where(File.chosen_at.is_not(None))
+        .order_by(func.count(File.id).desc(), tie)
+        .limit(TOP)
+    )
+    return (await session.execute(ranked)).all()
+
+
 async def collect(session: AsyncSession, now: datetime) -> Stats:
     """Every figure of /stats as of `now`."""
     users_row = (
@@ -152,41 +166,33 @@ async def collect(session: AsyncSession, now: datetime) -> Stats:
             ).where(File.state == RequestState.DELIVERED)
         )
     ).one()
-    requests = func.count(File.id).label("requests")
-    top_users = (
-        await session.execute(
-            select(
-                User.telegram_id,
-                User.username,
-                User.first_name,
-                requests,
-                func.count(distinct(case((Chat.type != "private", Chat.id)))),
-            )
-            .join(File, File.requested_by_id == User.id)
-            .join(Chat, Chat.id == File.chat_id)
-            .where(File.chosen_at.is_not(None))
-            .group_by(User.id, User.telegram_id, User.username, User.first_name)
-            .order_by(requests.desc(), User.telegram_id)
-            .limit(TOP)
+    top_users = await _top(
+        session,
+        select(
+            User.telegram_id,
+            User.username,
+            User.first_name,
+            func.count(File.id),
+            func.count(distinct(case((Chat.type != "private", Chat.id)))),
         )
-    ).all()
-    asked = func.count(File.id).label("asked")
-    top_media = (
-        await session.execute(
-            select(
-                File.media_key,
-                ProviderRow.display_name,
-                func.max(File.title),
-                asked,
-                func.count(distinct(File.requested_by_id)),
-            )
-            .join(ProviderRow, ProviderRow.id == File.provider_id)
-            .where(File.chosen_at.is_not(None))
-            .group_by(File.media_key, ProviderRow.display_name)
-            .order_by(asked.desc(), File.media_key)
-            .limit(TOP)
+        .join(File, File.requested_by_id == User.id)
+        .join(Chat, Chat.id == File.chat_id)
+        .group_by(User.id, User.telegram_id, User.username, User.first_name),
+        tie=User.telegram_id,
+    )
+    top_media = await _top(
+        session,
+        select(
+            File.media_key,
+            ProviderRow.display_name,
+            func.max(File.title),
+            func.count(File.id),
+            func.count(distinct(File.requested_by_id)),
         )
-    ).all()
+        .join(ProviderRow, ProviderRow.id == File.provider_id)
+        .group_by(File.media_key, ProviderRow.display_name),
+        tie=File.media_key,
+    )
     return Stats(
         users=int(users_row[0]),
         active_day=int(users_row[1]),

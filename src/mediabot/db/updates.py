@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Float, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from mediabot.db.models import UpdateClaim
+from mediabot.db.upserts import take_row
 
 KEEP_S = 24 * 3600.0
 """How long a claim's row is kept: past this, Telegram no longer delivers its update."""
@@ -100,26 +99,14 @@ class UpdateClaims:
         owner = f"{self._owner}/{next(self._numbers)}"
         now = _EpochNow()
         async with self._engine.connect() as connection:
-            insert = (
-                postgresql_insert(UpdateClaim)
-                if connection.dialect.name == "postgresql"
-                else sqlite_insert(UpdateClaim)
-            )
-            values = insert.values(
-                update_id=update_id, owner=owner, claimed_at=now, lease_until=now + self.lease_s
-            )
-            taken = await connection.execute(
-                values.on_conflict_do_update(
-                    index_elements=[UpdateClaim.update_id],
-                    set_={
-                        "owner": values.excluded.owner,
-                        "claimed_at": values.excluded.claimed_at,
-                        "lease_until": values.excluded.lease_until,
-                    },
-                    where=UpdateClaim.handled_at.is_(None) & (UpdateClaim.lease_until < now),
-                ).returning(UpdateClaim.owner)
-            )
-            if taken.first() is not None:
+            row = {
+                "update_id": update_id,
+                "owner": owner,
+                "claimed_at": now,
+                "lease_until": now + self.lease_s,
+            }
+            free = UpdateClaim.handled_at.is_(None) & (UpdateClaim.lease_until < now)
+            if await take_row(connection, UpdateClaim.update_id, row, where=free):
                 return Claimed(update_id, owner)
             held = (
                 await connection.execute(

@@ -6,8 +6,9 @@ Two ways to ask, both as people write them:
   `#t=1h2m3s`, `t=90s`, `#t=1:30`, and `start=90` on YouTube's embed links. It asks for the
   video from there to its end. A `t` that is not a time (`?t=` is a share token on some
   sites) is not a request: the link stands for the whole video.
-- a range written in the message beside the link: `1:20-2:05`, `1:20–2:05` (an en or em
-  dash), `1:02:03-1:02:30`, or seconds `80-125`. A range wins over the link's start time.
+- a range written in the message beside the link: `1:20-2:05`, `1:20–2:05` (any dash a
+  keyboard writes: en, em, figure, minus sign, full-width), `1:02:03-1:02:30`, or seconds
+  `80-125`. A range wins over the link's start time.
 
 Times are whole seconds: a cut starts at a keyframe anyway, so a fraction of a second
 could not be delivered as asked, and `1.20-2.05` is as often minutes written with dots as
@@ -16,8 +17,9 @@ three fields is refused as malformed with the accepted forms named, never guesse
 fraction in a link's start time (a player wrote it, not a person) is dropped.
 
 Refusals are one typed error, `ClipRangeError`, whose `problem` says which: reversed,
-zero-length, malformed, or starting past the end of the video (checked once its duration
-is known, `Clip.within`). An end past the end of the video is read as "to the end".
+zero-length, malformed, starting past the end of the video (checked once its duration
+is known, `Clip.within`), or asked of a playlist (known once the link is looked up). An
+end past the end of the video is read as "to the end".
 
 A clip is its own cache entry: `media_key_of` gives the key it is stored under, from which
 `clip_of_media_key` gives the media and the clip back.
@@ -34,7 +36,10 @@ from urllib.parse import parse_qs, urlsplit
 _URL = re.compile(r"\S*(?:://|www\.)\S*|\S+\.[a-z]{2,}/\S*", re.IGNORECASE)
 """Words that are links (with or without a scheme): blanked before a range is looked for."""
 _TIME = r"(\d[\d:.,]*\d|\d)"
-_RANGE = re.compile(rf"(?<![\w:.,/-]){_TIME}\s*[-–—]\s*{_TIME}(?![\w:/-])")
+_DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"
+"""The hyphen-minus and what keyboards and phones put in its place: hyphens, figure, en and
+em dashes, the minus sign, their small and full-width forms."""
+_RANGE = re.compile(rf"(?<![{_DASHES}\w:.,/]){_TIME}\s*[{_DASHES}]\s*{_TIME}(?![{_DASHES}\w:/])")
 """Something written as a range of times: digits, colons, dots or commas either side of a
 hyphen or dash. Which of these are times is for `_seconds` to judge."""
 _CLOCK = re.compile(r"^\d{1,6}(?::\d{1,2}){0,2}$")
@@ -61,6 +66,8 @@ class ClipProblem(StrEnum):
     """A range is written, but its times are not times (`1:75`, `1.5`, `1:2:3:4`)."""
     PAST_END = "past_end"
     """The clip starts at or after the end of the video."""
+    PLAYLIST = "playlist"
+    """The link is a playlist: a clip is cut from one video, not from a list of them."""
 
 
 class ClipRangeError(Exception):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import TypedDict
 from uuid import UUID
 
 
@@ -33,3 +34,20 @@ class Job:
 
     def next_attempt(self) -> Job:
         return Job(request_id=self.request_id, attempt=self.attempt + 1)
+
+
+class Handback(TypedDict, total=False):
+    """How a worker gives a request's lease back; each flag False unless given.
+
+    By default the queue brings the request back (a retry after its delay). `expire`: the
+    lease is left expired instead, so recovery publishes the request again at once (work
+    handed back on shutdown, whose redelivered copy may already have been skipped by a
+    worker that saw the lease still held); not the request's fault, so its attempt is given
+    back too. `refund`: the attempt is given back without expiring (a job that waits for its
+    turn, e.g. for free disk space). `requeue`: a request that moved on (downloading,
+    uploading) goes back to the queued state, no longer a twin being fetched.
+    """
+
+    expire: bool
+    refund: bool
+    requeue: bool

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypedDict
 
 
 class DefaultChoice(StrEnum):
@@ -42,3 +43,10 @@ class Preferences:
 
     default: DefaultChoice = DefaultChoice.ASK
     form: DeliveryForm = DeliveryForm.MEDIA
+
+
+class PreferencesChange(TypedDict, total=False):
+    """Settings to change; one not given, or None, stays as it is."""
+
+    default: DefaultChoice | None
+    form: DeliveryForm | None

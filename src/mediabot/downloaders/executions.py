@@ -72,7 +72,32 @@ def _selected(session: YtdlSession, info: InfoDict, selector: str) -> list[InfoD
     return [dict(fmt) for fmt in chosen]
 
 
-class VideoExecution(Execution):
+class _FormatsExecution(Execution):
+    """Fetches the formats yt-dlp chooses with `format_selector`, as one file."""
+
+    @property
+    @abstractmethod
+    def format_selector(self) -> str:
+        """The yt-dlp format selector this execution downloads with."""
+
+    def select_formats(self, session: YtdlSession, info: InfoDict) -> list[InfoDict]:
+        return _selected(session, info, self.format_selector)
+
+    async def execute(self, session: YtdlSession, info: InfoDict, workdir: Path) -> list[MediaItem]:
+        _tolerate_thumbnails(session, info)
+        result = await session.run(lambda: self._fetch(session, info, workdir), strict=True)
+        return [await self._checked(result, info)]
+
+    @abstractmethod
+    def _fetch(self, session: YtdlSession, info: InfoDict, workdir: Path) -> InfoDict:
+        """Download into `workdir` (blocking); yt-dlp's result."""
+
+    @abstractmethod
+    async def _checked(self, result: InfoDict, info: InfoDict) -> MediaItem:
+        """The file `result` names, of this execution's kind, or its `DownloadError`."""
+
+
+class VideoExecution(_FormatsExecution):
     """A video at exactly `height` (or the best one when `height` is None), as H.264/AAC MP4.
 
     The format selector prefers separate H.264 (avc1) video and AAC (mp4a) audio streams,
@@ -102,12 +127,7 @@ class VideoExecution(Execution):
             )
         )
 
-    def select_formats(self, session: YtdlSession, info: InfoDict) -> list[InfoDict]:
-        return _selected(session, info, self.format_selector)
-
-    async def execute(self, session: YtdlSession, info: InfoDict, workdir: Path) -> list[MediaItem]:
-        _tolerate_thumbnails(session, info)
-        result = await session.run(lambda: self._fetch(session, info, workdir), strict=True)
+    async def _checked(self, result: InfoDict, info: InfoDict) -> MediaItem:
         path = _final_path(result)
         # yt-dlp already knows what it merged; ffprobe only when it does not, or when the
         # codecs call for a re-encode (which needs the real stream facts).
@@ -119,17 +139,15 @@ class VideoExecution(Execution):
         if not facts.playable_everywhere or path.suffix.lower() != ".mp4":
             path = await ffmpeg.reencode_to_h264(path, facts)
             facts = await ffmpeg.probe(path)
-        return [
-            MediaItem(
-                path=path,
-                kind=MediaKind.VIDEO,
-                size_bytes=path.stat().st_size,
-                duration_s=facts.duration_s or info.get("duration"),
-                width=facts.width,
-                height=facts.height,
-                thumbnail=_thumbnail_path(result),
-            )
-        ]
+        return MediaItem(
+            path=path,
+            kind=MediaKind.VIDEO,
+            size_bytes=path.stat().st_size,
+            duration_s=facts.duration_s or info.get("duration"),
+            width=facts.width,
+            height=facts.height,
+            thumbnail=_thumbnail_path(result),
+        )
 
     def _fetch(self, session: YtdlSession, info: InfoDict, workdir: Path) -> InfoDict:
         params: dict[str, Any] = {
@@ -146,7 +164,7 @@ class VideoExecution(Execution):
             return dict(ydl.process_ie_result(_unchosen(info), download=True))
 
 
-class AudioExecution(Execution):
+class AudioExecution(_FormatsExecution):
     """The sound only: M4A when the source has AAC, MP3 otherwise; title, performer, cover."""
 
     kind = MediaKind.AUDIO
@@ -154,12 +172,7 @@ class AudioExecution(Execution):
     format_selector = "ba[acodec^=mp4a]/ba/w[acodec^=mp4a]/w"
     """Audio-only streams first; a muxed stream only when the source has no separate audio."""
 
-    def select_formats(self, session: YtdlSession, info: InfoDict) -> list[InfoDict]:
-        return _selected(session, info, self.format_selector)
-
-    async def execute(self, session: YtdlSession, info: InfoDict, workdir: Path) -> list[MediaItem]:
-        _tolerate_thumbnails(session, info)
-        result = await session.run(lambda: self._fetch(session, info, workdir), strict=True)
+    async def _checked(self, result: InfoDict, info: InfoDict) -> MediaItem:
         path = _final_path(result)
         # yt-dlp knows which audio it fetched; ffprobe only when it does not say, or not how long.
         facts = _declared_audio(result)
@@ -167,15 +180,13 @@ class AudioExecution(Execution):
             facts = await ffmpeg.probe(path)
         if facts.audio_codec is None:
             raise NotFoundError(N_("This media has no sound."), detail=f"no audio in {path.name}")
-        return [
-            MediaItem(
-                path=path,
-                kind=MediaKind.AUDIO,
-                size_bytes=path.stat().st_size,
-                duration_s=facts.duration_s or info.get("duration"),
-                thumbnail=_thumbnail_path(result),
-            )
-        ]
+        return MediaItem(
+            path=path,
+            kind=MediaKind.AUDIO,
+            size_bytes=path.stat().st_size,
+            duration_s=facts.duration_s or info.get("duration"),
+            thumbnail=_thumbnail_path(result),
+        )
 
     def _fetch(self, session: YtdlSession, info: InfoDict, workdir: Path) -> InfoDict:
         codec = "mp3" if audio_codec_family(info) == "other" else "m4a"

@@ -37,7 +37,9 @@ class Locating(Selection):
         Probes the link exactly as `download()` does (same guard, limits, resolution rule
         and format choice, same errors), then returns a `StreamPlan` when every chosen
         format is one plain HTTP(S) file with byte ranges and already H.264/AAC in MP4 or
-        M4A, or HLS / segmented DASH (whose fragments are read while parts are cut). None
+        M4A (for a clip's sound, also one such file that holds the picture too: the clip
+        cutter takes the sound alone), or HLS / segmented DASH (whose fragments are read
+        while parts are cut). None
         means "download it instead": needs re-encoding, photos and carousels, a server
         that does not seek, or anything uncertain. A chosen URL (or a redirect from it)
         to a private address raises `PrivateAddressError`. Nothing is downloaded but one
@@ -97,7 +99,8 @@ class Locating(Selection):
             return None
         chosen = await session.run(lambda: execution.select_formats(session, info))
         duration = formats.duration_of(info)
-        if streams.streamable(chosen, kind, source_has_audio=formats.has_audio(info)):
+        has_audio = formats.has_audio(info)
+        if streams.streamable(chosen, kind, source_has_audio=has_audio, muxed_sound=self._clip):
             remote = await self._remote_files(session, chosen, kind, duration)
         elif streams.fragmented(chosen, kind):
             remote = await self._fragments(session, chosen, kind, duration)

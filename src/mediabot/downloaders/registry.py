@@ -82,7 +82,9 @@ def make_downloader(
     options: DownloadOptions | None = None,
     kind: MediaKind | None = None,
     found: Mapping[str, Any] | None = None,
+    clip: bool = False,
 ) -> Downloader:
     """A downloader for `url`: video at height `res`, or audio only when `res` is None (or 0);
-    `found`: what the offer's lookup found, used instead of a second lookup while fresh."""
-    return downloader_for(url)(url, res, options=options, kind=kind, found=found)
+    `found`: what the offer's lookup found, used instead of a second lookup while fresh;
+    `clip`: its streams are for the clip cutter (`Selection`)."""
+    return downloader_for(url)(url, res, options=options, kind=kind, found=found, clip=clip)

@@ -39,9 +39,12 @@ class Selection(Probing):
         options: DownloadOptions | None = None,
         kind: MediaKind | None = None,
         found: Mapping[str, Any] | None = None,
+        clip: bool = False,
     ) -> None:
         """`found`: what a lookup of `url` found (`downloaders.found`), used instead of a
-        second lookup while it is fresh (once: `reused_lookup` tells it was)."""
+        second lookup while it is fresh (once: `reused_lookup` tells it was). `clip`: its
+        streams are for the clip cutter, which takes the sound alone out of a file that
+        holds the picture too (`locate_streams`)."""
         res = res or 0
         if res < 0:
             raise ValueError(f"resolution must be a height in pixels or 0, not {res}")
@@ -52,6 +55,7 @@ class Selection(Probing):
         self._options = options or DownloadOptions()
         self._kind = kind
         self._found = found
+        self._clip = clip
         self._own_lookup = found is None
         self.reused_lookup = False
 

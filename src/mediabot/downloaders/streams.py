@@ -102,8 +102,12 @@ class LocatedInputs:
     height: int | None
 
 
-def streamable(chosen: list[InfoDict], kind: MediaKind, *, source_has_audio: bool) -> bool:
-    """Whether the formats the selector chose can be cut straight from their URLs."""
+def streamable(
+    chosen: list[InfoDict], kind: MediaKind, *, source_has_audio: bool, muxed_sound: bool = False
+) -> bool:
+    """Whether the formats the selector chose can be cut straight from their URLs;
+    `muxed_sound`: the sound may be taken out of one file that holds the picture too
+    (the clip cutter does, leaving the picture's codec alone)."""
     if not chosen or len(chosen) > 2 or kind not in (MediaKind.VIDEO, MediaKind.AUDIO):
         return False
     for fmt in chosen:
@@ -118,8 +122,9 @@ def streamable(chosen: list[InfoDict], kind: MediaKind, *, source_has_audio: boo
     if any(not _codec(f, "vcodec") and not _codec(f, "acodec") for f in chosen):
         return False  # a format whose codecs nobody knows: uncertain
     if kind is MediaKind.AUDIO:
-        # sound only: one AAC audio-only file (a muxed file would drag the picture along)
-        return len(chosen) == 1 and not videos and _is_aac(chosen[0])
+        # sound only: one AAC audio-only file (a muxed file would drag the picture along,
+        # unless the reader takes the sound alone out of it)
+        return len(chosen) == 1 and (muxed_sound or not videos) and _is_aac(chosen[0])
     if len(videos) != 1 or not str(videos[0]["vcodec"]).startswith("avc1"):
         return False
     if len(chosen) == 2 and (len(audios) != 1 or audios[0] is videos[0]):

@@ -7,23 +7,11 @@ requests the database knows as open when it starts.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections import deque
 
 from mediabot.domain.jobs import InvalidJobError, Job
 from mediabot.domain.retry import Backoff
-from mediabot.queue.base import (
-    DEFER_DELAY_S,
-    DeadLetterHandler,
-    DeferJobError,
-    JobHandler,
-    JobQueue,
-    PublishFailedError,
-    RetryJobError,
-    finish_or_hand_back,
-)
-
-logger = logging.getLogger(__name__)
+from mediabot.queue.base import DEFER_DELAY_S, Consumption, JobQueue, PublishFailedError
 
 
 class LocalJobQueue(JobQueue):
@@ -42,21 +30,14 @@ class LocalJobQueue(JobQueue):
         defer_delay_s: float = DEFER_DELAY_S,
         dead_letter_limit: int = 1000,
     ) -> None:
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
-        if base_delay_s < 0 or max_delay_s < 0 or defer_delay_s < 0:
+        super().__init__(max_attempts=max_attempts, backoff=Backoff(base_delay_s, max_delay_s))
+        if defer_delay_s < 0:
             raise ValueError("retry delays cannot be negative")
-        self._max_attempts = max_attempts
-        self._backoff = Backoff(base_delay_s, max_delay_s)
         self._defer_delay_s = defer_delay_s
         self._deliveries: asyncio.Queue[bytes] = asyncio.Queue()
         self._retry_timers: set[asyncio.TimerHandle] = set()
         self._dead_letters: deque[tuple[bytes, str]] = deque(maxlen=dead_letter_limit)
         self._closed = False
-        self._stopping = False
-        self._workers: set[asyncio.Task[None]] = set()
-        self._idle: set[asyncio.Task[None]] = set()
-        self._stopped: asyncio.Event | None = None
 
     @property
     def dead_letters(self) -> list[tuple[bytes, str]]:
@@ -77,45 +58,6 @@ class LocalJobQueue(JobQueue):
             raise PublishFailedError("the in-process queue is closed")
         self._deliveries.put_nowait(job.encode())
 
-    async def consume(
-        self,
-        handler: JobHandler,
-        on_dead_letter: DeadLetterHandler,
-        concurrency: int,
-    ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        if self._closed:
-            raise RuntimeError("the in-process queue is closed")
-        if self._stopped is not None:
-            raise RuntimeError("this queue is already being consumed")
-        self._stopping = False
-        self._stopped = stopped = asyncio.Event()
-        self._workers = {
-            asyncio.create_task(self._work(handler, on_dead_letter), name=f"local-worker-{n}")
-            for n in range(concurrency)
-        }
-        try:
-            await stopped.wait()
-        except asyncio.CancelledError:
-            await self.stop(0)
-            raise
-
-    async def stop(self, grace_s: float) -> None:
-        stopped = self._stopped
-        if stopped is None:
-            return
-        self._stopping = True
-        workers = set(self._workers)
-        # Idle workers are parked in `get()`; cancelling them there loses no job.
-        for worker in self._idle:
-            worker.cancel()
-        await finish_or_hand_back(workers - self._idle, grace_s)
-        await asyncio.gather(*workers, return_exceptions=True)
-        self._workers = set()
-        self._stopped = None
-        stopped.set()
-
     async def close(self) -> None:
         await self.stop(0)
         self._closed = True
@@ -123,67 +65,49 @@ class LocalJobQueue(JobQueue):
             timer.cancel()
         self._retry_timers.clear()
 
-    async def _work(self, handler: JobHandler, on_dead_letter: DeadLetterHandler) -> None:
+    async def _start(self, run: Consumption, concurrency: int) -> None:
+        if self._closed:
+            raise RuntimeError("the in-process queue is closed")
+        run.tasks.update(
+            asyncio.create_task(self._work(run), name=f"local-worker-{n}")
+            for n in range(concurrency)
+        )
+
+    async def _work(self, run: Consumption) -> None:
         me = asyncio.current_task()
         assert me is not None
-        while not self._stopping:
-            self._idle.add(me)
+        while not run.stopping:
+            # Idle workers are parked in `get()`; `stop()` cancelling them there loses no job.
+            run.waiting.add(me)
             try:
                 body = await self._deliveries.get()
             finally:
-                self._idle.discard(me)
+                run.waiting.discard(me)
             try:
-                await self._deliver(body, handler, on_dead_letter)
+                await self._deliver(run, body)
             except asyncio.CancelledError:
                 # Cancelled by stop(): the job goes back for the next consumer, same attempt.
                 self._deliveries.put_nowait(body)
                 raise
 
-    async def _deliver(
-        self, body: bytes, handler: JobHandler, on_dead_letter: DeadLetterHandler
-    ) -> None:
+    async def _deliver(self, run: Consumption, body: bytes) -> None:
         try:
             job = Job.decode(body)
         except InvalidJobError as exc:
-            logger.error("dead-lettering a malformed message: %s", exc)
-            self._dead_letters.append((body, str(exc)))
+            await self._malformed(body, exc)
             return
-        try:
-            await handler(job)
-            return
-        except DeferJobError as exc:
-            logger.debug("job %s deferred (%s)", job.request_id, exc.reason)
-            self._schedule_retry(body, self._defer_delay_s)
-            return
-        except RetryJobError as exc:
-            reason = exc.reason
-            if exc.job is not None:  # the handler worked on another request than named
-                job, body = exc.job, exc.job.encode()
-        except Exception as exc:
-            logger.exception("job %s attempt %d crashed", job.request_id, job.attempt)
-            reason = f"{type(exc).__name__}: {exc}"
-        if job.attempt >= self._max_attempts:
-            logger.error(
-                "job %s failed after %d attempt(s), dead-lettered: %s",
-                job.request_id,
-                job.attempt,
-                reason,
-            )
-            self._dead_letters.append((body, reason))
-            try:
-                await on_dead_letter(job, reason)
-            except Exception:
-                logger.exception("job %s: the dead-letter handler failed", job.request_id)
-            return
-        delay = self._backoff.delay_s(job.attempt)
-        logger.warning(
-            "job %s attempt %d failed (%s); retrying in %.1fs",
-            job.request_id,
-            job.attempt,
-            reason,
-            delay,
-        )
-        self._schedule_retry(job.next_attempt().encode(), delay)
+        await self._follow(run, job, body, await self._attempt(run, job))
+
+    async def _defer(self, body: bytes, what: str) -> None:
+        del what
+        self._schedule_retry(body, self._defer_delay_s)
+
+    async def _retry(self, failed: Job) -> None:
+        self._schedule_retry(failed.next_attempt().encode(), self._backoff.delay_s(failed.attempt))
+
+    async def _dead_letter(self, body: bytes, reason: str, what: str) -> None:
+        del what  # kept with its reason in `dead_letters`
+        self._dead_letters.append((body, reason))
 
     def _schedule_retry(self, body: bytes, delay_s: float) -> None:
         def release() -> None:

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
@@ -44,16 +44,7 @@ from aio_pika.exceptions import AMQPError
 
 from mediabot.domain.jobs import InvalidJobError, Job
 from mediabot.domain.retry import Backoff
-from mediabot.queue.base import (
-    DEFER_DELAY_S,
-    DeadLetterHandler,
-    DeferJobError,
-    JobHandler,
-    JobQueue,
-    PublishFailedError,
-    RetryJobError,
-    finish_or_hand_back,
-)
+from mediabot.queue.base import DEFER_DELAY_S, Consumption, JobQueue, PublishFailedError
 
 logger = logging.getLogger(__name__)
 
@@ -78,20 +69,6 @@ class _Lane:
     consumer_tag: str
 
 
-@dataclass(eq=False)
-class _Consumption:
-    """The state of one `consume()` call, from its start to its `stop()`."""
-
-    handler: JobHandler
-    on_dead_letter: DeadLetterHandler
-    slots: asyncio.Semaphore
-    stopped: asyncio.Event = field(default_factory=asyncio.Event)
-    stopping: bool = False
-    lanes: list[_Lane] = field(default_factory=list)
-    tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    waiting: set[asyncio.Task[None]] = field(default_factory=set)
-
-
 class RabbitJobQueue(JobQueue):
     """Jobs through RabbitMQ: at least once, bounded retries with growing delays, a DLQ."""
 
@@ -110,21 +87,19 @@ class RabbitJobQueue(JobQueue):
     ) -> None:
         """`expiry_s`: how long a published job may wait for a consumer before the broker
         drops it (None: for ever); retries and deferrals are not cut short by it."""
-        if max_attempts < 1:
-            raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
+        super().__init__(max_attempts=max_attempts, backoff=Backoff(base_delay_s, max_delay_s))
         if base_delay_s <= 0 or max_delay_s <= 0 or defer_delay_s <= 0:
             raise ValueError("retry delays must be positive")
         self._url = url
         self._queue_name = queue_name
-        self._max_attempts = max_attempts
-        self._backoff = Backoff(base_delay_s, max_delay_s)
         self._defer_delay_ms = max(1, round(defer_delay_s * 1000))
         self._publish_timeout_s = publish_timeout_s
         self._reconnect_interval_s = reconnect_interval_s
         self._expiry_ms = None if expiry_s is None else max(1, round(expiry_s * 1000))
         self._connection: AbstractRobustConnection | None = None
         self._publish_channel: AbstractChannel | None = None
-        self._consumption: _Consumption | None = None
+        self._lanes: list[_Lane] = []
+        self._slots = asyncio.Semaphore()
 
     @property
     def queue_name(self) -> str:
@@ -188,78 +163,66 @@ class RabbitJobQueue(JobQueue):
             self._queue_name, job.encode(), f"job {job.request_id}", expiry_ms=self._expiry_ms
         )
 
-    async def consume(
-        self,
-        handler: JobHandler,
-        on_dead_letter: DeadLetterHandler,
-        concurrency: int,
-    ) -> None:
-        if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
-        connection = self._require_connection()
-        if self._consumption is not None:
-            raise RuntimeError("this queue is already being consumed")
-        run = _Consumption(handler, on_dead_letter, asyncio.Semaphore(concurrency))
-        self._consumption = run
-
-        async def on_message(message: AbstractIncomingMessage) -> None:
-            self._on_message(run, message)
-
-        try:
-            # One channel per slot, prefetch one, apart from the publishing channel: the
-            # broker closes a channel whose delivery outlived the consumer timeout, and
-            # requeues every delivery of that channel. So a long job takes down only its
-            # own lane, not the jobs running beside it nor the publishing.
-            for _ in range(concurrency):
-                channel = await connection.channel(publisher_confirms=False)
-                await channel.set_qos(prefetch_count=1)
-                queue = await channel.declare_queue(self._queue_name, durable=True)
-                tag = await queue.consume(on_message)
-                run.lanes.append(_Lane(channel, queue, tag))
-            logger.info("consuming %s, concurrency %d", self._queue_name, concurrency)
-            await run.stopped.wait()
-        except BaseException:
-            await self.stop(0)
-            raise
-
-    async def stop(self, grace_s: float) -> None:
-        run = self._consumption
-        if run is None:
-            return
-        if run.stopping:
-            await run.stopped.wait()
-            return
-        run.stopping = True
-        for lane in run.lanes:
-            try:
-                # Bounded: during an outage the robust channel would wait for the broker.
-                async with asyncio.timeout(_BROKER_CALL_TIMEOUT_S):
-                    await lane.queue.cancel(lane.consumer_tag)
-            except _BROKER_ERRORS as exc:
-                logger.warning("could not cancel a consumer (%r); closing its channel", exc)
-        # Deliveries still waiting for a slot have not started: hand them back at once.
-        for task in run.waiting:
-            task.cancel()
-        tasks = set(run.tasks)
-        await finish_or_hand_back(tasks - run.waiting, grace_s)
-        await asyncio.gather(*tasks, return_exceptions=True)
-        for lane in run.lanes:
-            try:
-                # Closing the channel also returns any delivery not yet seen by a task.
-                async with asyncio.timeout(_BROKER_CALL_TIMEOUT_S):
-                    await lane.channel.close()
-            except _BROKER_ERRORS as exc:
-                logger.warning("could not close a consumer channel: %r", exc)
-        self._consumption = None
-        run.stopped.set()
-        logger.info("stopped consuming %s", self._queue_name)
-
     async def close(self) -> None:
         await self.stop(0)
         connection, self._connection = self._connection, None
         self._publish_channel = None
         if connection is not None:
             await connection.close()
+
+    async def _start(self, run: Consumption, concurrency: int) -> None:
+        connection = self._require_connection()
+        self._lanes = []
+        # Handlers still running for a lost channel count against the concurrency too.
+        self._slots = asyncio.Semaphore(concurrency)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            self._on_message(run, message)
+
+        # One channel per slot, prefetch one, apart from the publishing channel: the broker
+        # closes a channel whose delivery outlived the consumer timeout, and requeues every
+        # delivery of that channel. So a long job takes down only its own lane, not the
+        # jobs running beside it nor the publishing.
+        for _ in range(concurrency):
+            channel = await connection.channel(publisher_confirms=False)
+            await channel.set_qos(prefetch_count=1)
+            queue = await channel.declare_queue(self._queue_name, durable=True)
+            tag = await queue.consume(on_message)
+            self._lanes.append(_Lane(channel, queue, tag))
+        logger.info("consuming %s, concurrency %d", self._queue_name, concurrency)
+
+    async def _stop_taking(self, run: Consumption) -> None:
+        for lane in self._lanes:
+            try:
+                # Bounded: during an outage the robust channel would wait for the broker.
+                async with asyncio.timeout(_BROKER_CALL_TIMEOUT_S):
+                    await lane.queue.cancel(lane.consumer_tag)
+            except _BROKER_ERRORS as exc:
+                logger.warning("could not cancel a consumer (%r); closing its channel", exc)
+
+    async def _stopped(self, run: Consumption) -> None:
+        lanes, self._lanes = self._lanes, []
+        for lane in lanes:
+            try:
+                # Closing the channel also returns any delivery not yet seen by a task.
+                async with asyncio.timeout(_BROKER_CALL_TIMEOUT_S):
+                    await lane.channel.close()
+            except _BROKER_ERRORS as exc:
+                logger.warning("could not close a consumer channel: %r", exc)
+        logger.info("stopped consuming %s", self._queue_name)
+
+    async def _defer(self, body: bytes, what: str) -> None:
+        await self._publish(self.defer_queue_name, body, what)
+
+    async def _retry(self, failed: Job) -> None:
+        await self._publish(
+            self.retry_queue_name(failed.attempt),
+            failed.next_attempt().encode(),
+            f"job {failed.request_id}",
+        )
+
+    async def _dead_letter(self, body: bytes, reason: str, what: str) -> None:
+        await self._publish(self.dead_letter_queue_name, body, what, {REASON_HEADER: reason})
 
     def _require_connection(self) -> AbstractRobustConnection:
         if self._connection is None:
@@ -311,14 +274,14 @@ class RabbitJobQueue(JobQueue):
             failures += 1
             await asyncio.sleep(min(_PUBLISH_BACKOFF.delay_s(failures), remaining_s))
 
-    def _on_message(self, run: _Consumption, message: AbstractIncomingMessage) -> None:
+    def _on_message(self, run: Consumption, message: AbstractIncomingMessage) -> None:
         task = asyncio.create_task(self._deliver(run, message))
         run.tasks.add(task)
         run.waiting.add(task)
         task.add_done_callback(run.tasks.discard)
         task.add_done_callback(run.waiting.discard)
 
-    async def _deliver(self, run: _Consumption, message: AbstractIncomingMessage) -> None:
+    async def _deliver(self, run: Consumption, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
         assert task is not None
         try:
@@ -328,23 +291,13 @@ class RabbitJobQueue(JobQueue):
                 job = Job.decode(message.body)
             except InvalidJobError as exc:
                 run.waiting.discard(task)
-                logger.error("dead-lettering a malformed message: %s", exc)
-                await self._publish(
-                    self.dead_letter_queue_name,
-                    message.body,
-                    "a malformed message",
-                    {REASON_HEADER: str(exc)},
-                )
+                await self._malformed(message.body, exc)
                 await self._settle(message, "a malformed message", ack=True)
                 return
-            async with run.slots:
+            async with self._slots:
                 run.waiting.discard(task)
-                outcome = await self._run_handler(run.handler, job)
-            if isinstance(outcome, DeferJobError):
-                logger.debug("job %s deferred (%s)", job.request_id, outcome.reason)
-                await self._publish(self.defer_queue_name, message.body, f"job {job.request_id}")
-            elif isinstance(outcome, RetryJobError):
-                await self._after_failure(run, outcome.job or job, outcome.reason)
+                outcome = await self._attempt(run, job)
+            await self._follow(run, job, message.body, outcome)
             await self._settle(message, f"job {job.request_id}", ack=True)
         except asyncio.CancelledError:
             # Stopped: give the delivery back unacknowledged, same attempt, for another worker.
@@ -353,41 +306,6 @@ class RabbitJobQueue(JobQueue):
         except PublishFailedError as exc:
             logger.error("%s; the delivery goes back to the queue", exc)
             await self._settle(message, "a delivery that could not be rerouted", ack=False)
-
-    @staticmethod
-    async def _run_handler(handler: JobHandler, job: Job) -> RetryJobError | DeferJobError | None:
-        """Run the handler; the failure (with its reason), the deferral, or None."""
-        try:
-            await handler(job)
-        except (DeferJobError, RetryJobError) as exc:
-            return exc
-        except Exception as exc:
-            logger.exception("job %s attempt %d crashed", job.request_id, job.attempt)
-            return RetryJobError(f"{type(exc).__name__}: {exc}")
-        return None
-
-    async def _after_failure(self, run: _Consumption, job: Job, reason: str) -> None:
-        """Reroute a failed job to its delay queue, or to the DLQ once out of attempts."""
-        what = f"job {job.request_id}"
-        if job.attempt < self._max_attempts:
-            retry_queue = self.retry_queue_name(job.attempt)
-            logger.warning(
-                "%s attempt %d failed (%s); retrying through %s",
-                what,
-                job.attempt,
-                reason,
-                retry_queue,
-            )
-            await self._publish(retry_queue, job.next_attempt().encode(), what)
-            return
-        logger.error("%s failed after %d attempt(s), dead-lettered: %s", what, job.attempt, reason)
-        try:
-            await run.on_dead_letter(job, reason)
-        except Exception:
-            logger.exception("%s: the dead-letter handler failed", what)
-        await self._publish(
-            self.dead_letter_queue_name, job.encode(), what, {REASON_HEADER: reason}
-        )
 
     @staticmethod
     async def _settle(message: AbstractIncomingMessage, what: str, *, ack: bool) -> None:

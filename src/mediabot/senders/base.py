@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict, Unpack
+from typing import ClassVar, TypedDict, Unpack
 
 from aiogram import Bot
 from aiogram.enums import ParseMode
@@ -168,6 +168,13 @@ class _Posting(TypedDict):
     message_thread_id: int | None
 
 
+class _Playable(_Posting):
+    """What a video and an audio track are sent with besides the common arguments."""
+
+    duration: int | None
+    thumbnail: FSInputFile | None
+
+
 PartCallback = Callable[[SentPart], Awaitable[None]]
 """Awaited right after each part is accepted, before the next one is sent."""
 
@@ -196,6 +203,9 @@ class Sender(ABC):
     Subclasses implement `_send()`. Each accepted part is reported to `on_part` as soon
     as Telegram accepts it, so an interrupted delivery can be resumed or cached.
     """
+
+    _as_documents: ClassVar[bool] = False
+    """Every file goes out through `sendDocument` (`senders.document`)."""
 
     def __init__(
         self,
@@ -250,8 +260,9 @@ class Sender(ABC):
     ) -> Message:
         """Post one file (an upload or a file id) with the Bot API method for its kind.
 
-        The one place a kind becomes `sendVideo`, `sendAudio` or `sendPhoto`; what a kind
-        cannot carry (a photo's duration, a video's performer) is not sent.
+        The one place a kind becomes `sendVideo`, `sendAudio` or `sendPhoto` (or, for a
+        sender of documents, `sendDocument`); what a kind cannot carry (a photo's duration,
+        a video's performer) is not sent.
         """
         common = _Posting(
             chat_id=self._target.chat_id,
@@ -260,28 +271,32 @@ class Sender(ABC):
             reply_parameters=reply,
             message_thread_id=self._target.message_thread_id,
         )
+        if self._as_documents:
+            # A document carries its bytes, name, caption and thumbnail: no frame size,
+            # duration or audio tags (the file itself has them). Content-type detection
+            # off, so Telegram does not turn it back into a playable video.
+            return await self._bot.send_document(
+                document=file, thumbnail=thumbnail, disable_content_type_detection=True, **common
+            )
+        if kind is MediaKind.PHOTO:
+            return await self._bot.send_photo(photo=file, **common)
         duration_s = tags.get("duration_s")
-        duration = round(duration_s) if duration_s is not None else None
+        playable = _Playable(
+            **common,
+            duration=round(duration_s) if duration_s is not None else None,
+            thumbnail=thumbnail,
+        )
         if kind is MediaKind.VIDEO:
             return await self._bot.send_video(
                 video=file,
                 width=tags.get("width"),
                 height=tags.get("height"),
-                duration=duration,
                 supports_streaming=True,
-                thumbnail=thumbnail,
-                **common,
+                **playable,
             )
-        if kind is MediaKind.AUDIO:
-            return await self._bot.send_audio(
-                audio=file,
-                title=tags.get("title"),
-                performer=tags.get("performer"),
-                duration=duration,
-                thumbnail=thumbnail,
-                **common,
-            )
-        return await self._bot.send_photo(photo=file, **common)
+        return await self._bot.send_audio(
+            audio=file, title=tags.get("title"), performer=tags.get("performer"), **playable
+        )
 
     async def _accepted(
         self,

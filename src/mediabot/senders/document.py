@@ -11,14 +11,8 @@ documents too.
 
 from __future__ import annotations
 
-from typing import Unpack
-
-from aiogram.enums import ParseMode
-from aiogram.types import FSInputFile, InputFile, Message, ReplyParameters
-
-from mediabot.domain.enums import MediaKind
 from mediabot.senders.audio import AudioSender
-from mediabot.senders.base import FileTags, Sender
+from mediabot.senders.base import Sender
 from mediabot.senders.cached import CachedSender
 from mediabot.senders.large import LargeAudioSender, LargeVideoSender
 from mediabot.senders.video import VideoSender
@@ -27,29 +21,7 @@ from mediabot.senders.video import VideoSender
 class _AsDocument(Sender):
     """Posts every file as a document; mixed in before a media sender."""
 
-    async def _post_file(
-        self,
-        kind: MediaKind,
-        file: InputFile | str,
-        *,
-        caption: str | None,
-        reply: ReplyParameters | None,
-        thumbnail: FSInputFile | None = None,
-        **tags: Unpack[FileTags],
-    ) -> Message:
-        # A document carries its bytes, name, caption and thumbnail: no frame size,
-        # duration or audio tags (the file itself has them).
-        del kind, tags
-        return await self._bot.send_document(
-            chat_id=self._target.chat_id,
-            document=file,
-            caption=caption,
-            parse_mode=ParseMode.HTML,
-            reply_parameters=reply,
-            message_thread_id=self._target.message_thread_id,
-            thumbnail=thumbnail,
-            disable_content_type_detection=True,
-        )
+    _as_documents = True
 
 
 class VideoDocumentSender(_AsDocument, VideoSender):

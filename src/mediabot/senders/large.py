@@ -8,9 +8,11 @@ again over a shorter range with a lower limit, and the delivery goes on from the
 `ResumePoint` starts the delivery at a later part, so parts already delivered are not
 sent again.
 
-A remote source whose estimate fits one upload is first tried whole (`senders.streamed`):
-one file with its index first, uploaded while it is fetched. Only when no index can be
-known ahead, or the file turns out over the limit, is it cut like any other.
+A remote source whose indexes can be read ahead is not cut by ffmpeg: its parts are
+planned from the samples the indexes list and each goes up while it is fetched
+(`senders.spooled_parts`); one whose estimate fits one upload is first tried whole
+(`senders.streamed`). Only when no index can be known ahead (MPEG-TS, a live source, an
+exotic container) do the cutters cut it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,12 @@ from mediabot.domain.media import DownloadResult, ProgressCallback
 from mediabot.i18n import _
 from mediabot.media.cutters.files import Splitter
 from mediabot.media.cutters.fragments import SegmentSplitter
-from mediabot.media.parts import CutPart, PartCutter, SplitError
+from mediabot.media.faststart.boxes import BoxError
+from mediabot.media.faststart.cuts import PartPlanner
+from mediabot.media.faststart.layout import frame_size
+from mediabot.media.faststart.source import Indexed, read_indexes
+from mediabot.media.parts import CutPart, PartCutter, SplitError, part_path
+from mediabot.media.remote.http import RemoteReadError
 from mediabot.media.sources import SegmentedSource, SplitSource
 from mediabot.media.thumbnail import best_thumbnail
 from mediabot.media.tools import discard
@@ -49,14 +56,12 @@ from mediabot.senders.base import (
     SentPart,
     upload_of,
 )
+from mediabot.senders.spooled_parts import SHRINK_ON_413, IndexedParts
 from mediabot.senders.streamed import Whole, plan_whole, send_whole
 from mediabot.telegram.texts import plain
 from mediabot.telegram.uploads import StreamedFile
 
 logger = logging.getLogger(__name__)
-
-_SHRINK_ON_413 = 0.85
-"""After a 413 the limit drops to this share of the rejected part's size."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,30 +155,88 @@ class LargeSender(FileSender):
 
     async def _send(self) -> list[SentPart]:
         limit = self._limit_bytes
-        if self._tries_whole():
-            whole = await plan_whole(self._source, self._work_dir, self._stem, limit)
-            if whole is not None:
-                try:
-                    return [await self._send_whole(whole)]
-                except TelegramEntityTooLarge:
-                    limit = min(limit - 1, int(whole.size_bytes * _SHRINK_ON_413))
-                    logger.warning(
-                        "Telegram refused the whole file (%d bytes) as too large; "
-                        "cutting parts under %d bytes",
-                        whole.size_bytes,
-                        limit,
-                    )
-                finally:
-                    discard(self._cover_thumbnail)
-                    self._cover_thumbnail = None
+        indexed = await self._read_indexes()
+        if indexed is None:
+            return await self._send_parts(limit)
+        try:
+            if self._tries_whole():
+                path = part_path(self._work_dir, f"{self._stem}-whole", 0, self.kind)
+                whole = plan_whole(indexed, path, limit)
+                if whole is not None:
+                    try:
+                        return [await self._send_whole(whole)]
+                    except TelegramEntityTooLarge:
+                        limit = min(limit - 1, int(whole.size_bytes * SHRINK_ON_413))
+                        logger.warning(
+                            "Telegram refused the whole file (%d bytes) as too large; "
+                            "sending parts under %d bytes",
+                            whole.size_bytes,
+                            limit,
+                        )
+            sent = await self._send_indexed(indexed, limit)
+        finally:
+            await indexed.ranges.close()
+            discard(self._cover_thumbnail)
+            self._cover_thumbnail = None
+        if sent is not None:
+            return sent
         return await self._send_parts(limit)
+
+    async def _read_indexes(self) -> Indexed | None:
+        """The remote source's samples read ahead; None for a file on disk, or when they
+        cannot be known ahead (the origin's errors included: the cutters meet the same
+        origin with their own answers). The cover's thumbnail is made meanwhile."""
+        if not self._source.is_stream:
+            return None
+        cover = asyncio.create_task(self._make_cover_thumbnail())
+        try:
+            indexed = await read_indexes(self._source)
+        except RemoteReadError as exc:
+            logger.info("Indexes not read ahead (%s): cutting instead", exc)
+            indexed = None
+        finally:
+            await cover
+        return indexed
+
+    async def _send_indexed(self, indexed: Indexed, limit: int) -> list[SentPart] | None:
+        """Parts planned from `indexed`, each uploaded while it is fetched; None when they
+        cannot be planned this way (the cutters then cut them)."""
+        try:
+            planner = PartPlanner(indexed.tracks)
+        except BoxError as exc:
+            logger.info("Parts not planned from the index (%s): cutting instead", exc)
+            return None
+        self._frame_size = frame_size(indexed.tracks[0])
+        sent: list[SentPart] = []
+
+        async def post(part: CutPart, total: int, file: StreamedFile | None) -> Message:
+            return await self._upload(part, total, None, file)
+
+        async def accept(message: Message, part: CutPart, total: int) -> None:
+            sent.append(await self._accepted_part(message, part, total))
+
+        parts = IndexedParts(
+            indexed,
+            planner,
+            work_dir=self._work_dir,
+            stem=self._stem,
+            kind=self.kind,
+            local=self._is_local_server,
+            name_of=lambda part: self._target.upload_name(part.path, f"part {part.index + 1}"),
+            post=post,
+            accept=accept,
+        )
+        resume = self._resume
+        await parts.send(
+            resume.start_s if resume else 0.0, resume.next_index if resume else 0, limit
+        )
+        return sent
 
     def _tries_whole(self) -> bool:
         return self._whole_first and self._resume is None and self._source.is_stream
 
     async def _send_whole(self, whole: Whole) -> SentPart:
         """Upload `whole` while it is fetched; its one part is reported as any part."""
-        await self._make_cover_thumbnail()
         name = self._target.upload_name(whole.path)
         self._frame_size = whole.frame_size
 
@@ -260,7 +323,7 @@ class LargeSender(FileSender):
                 try:
                     message = await self._upload(part, part_total, item.thumbnail)
                 except TelegramEntityTooLarge:
-                    smaller = min(start.limit_bytes - 1, int(part.size_bytes * _SHRINK_ON_413))
+                    smaller = min(start.limit_bytes - 1, int(part.size_bytes * SHRINK_ON_413))
                     logger.warning(
                         "Telegram refused part %d (%d bytes) as too large; limit now %d bytes",
                         part.index,
@@ -272,16 +335,7 @@ class LargeSender(FileSender):
                     discard(part.path)
                     discard(item.thumbnail)
                     slots.release()
-                sent.append(
-                    await self._accepted(
-                        message,
-                        index=part.index,
-                        total=part_total,
-                        size_bytes=part.size_bytes,
-                        start_s=part.start_s,
-                        end_s=part.end_s,
-                    )
-                )
+                sent.append(await self._accepted_part(message, part, part_total))
                 if part.is_last:
                     return None
         finally:
@@ -292,6 +346,17 @@ class LargeSender(FileSender):
                 if isinstance(leftover, _Ready):
                     discard(leftover.part.path)
                     discard(leftover.thumbnail)
+
+    async def _accepted_part(self, message: Message, part: CutPart, total: int) -> SentPart:
+        """`part`, accepted as `message` with `total` parts announced, reported."""
+        return await self._accepted(
+            message,
+            index=part.index,
+            total=total,
+            size_bytes=part.size_bytes,
+            start_s=part.start_s,
+            end_s=part.end_s,
+        )
 
     async def _produce(
         self,

@@ -3,9 +3,9 @@
 The indexes are read ahead (`media.faststart`), which gives the final file's exact size
 and its `moov` before any sample: the file is spooled to the work folder in order and
 uploaded from the spool as it fills, as one multipart request of known length. Whether it
-goes this way is decided before the upload starts: no index known ahead, or a file over
-the limit, leaves it to the cutters. With a local Bot API server (which reads files from
-disk) the spool is posted by its path once complete.
+goes this way is decided before the upload starts: a file over the limit is sent in parts
+planned from the same indexes (`senders.spooled_parts`). With a local Bot API server
+(which reads files from disk) the spool is posted by its path once complete.
 """
 
 from __future__ import annotations
@@ -21,11 +21,10 @@ from aiogram.types import Message
 
 from mediabot.domain.enums import DownloadPhase
 from mediabot.domain.media import DownloadProgress, ProgressCallback
-from mediabot.media.faststart.source import Assembly, read_ahead
+from mediabot.media.faststart.source import Assembly, Indexed
 from mediabot.media.faststart.spool import Spool
-from mediabot.media.parts import CutPart, part_path
+from mediabot.media.parts import CutPart
 from mediabot.media.remote.http import RemoteReadError
-from mediabot.media.sources import SegmentedSource, SplitSource
 from mediabot.media.tools import discard
 from mediabot.senders.base import DeliveryError
 from mediabot.telegram.uploads import StreamedFile
@@ -66,30 +65,20 @@ def may_fit(estimated_bytes: int | None, limit_bytes: int) -> bool:
     return estimated_bytes is None or estimated_bytes <= limit_bytes * _WHOLE_MARGIN
 
 
-async def plan_whole(
-    source: SplitSource | SegmentedSource, work_dir: Path, stem: str, limit_bytes: int
-) -> Whole | None:
-    """The one-file delivery of `source`, or None: no index known ahead, or over the limit.
-
-    Errors of the origin while the indexes are read leave it to the cutters too (they meet
-    the same origin with their own answers); the source's `duration_check` propagates.
-    """
-    try:
-        assembly = await read_ahead(source)
-    except RemoteReadError as exc:
-        logger.info("Indexes not read ahead (%s): cutting instead", exc)
-        return None
+def plan_whole(indexed: Indexed, path: Path, limit_bytes: int) -> Whole | None:
+    """The one-file delivery of `indexed` spooled at `path`, or None: its boxes cannot be
+    rewritten, or the file is over the limit. Its ranges stay open either way."""
+    assembly = indexed.whole()
     if assembly is None:
         return None
     if assembly.layout.size > limit_bytes:
         logger.info(
-            "The file would be %d bytes, over the %d byte limit: cutting parts",
+            "The file would be %d bytes, over the %d byte limit: sending parts",
             assembly.layout.size,
             limit_bytes,
         )
-        await assembly.ranges.close()
         return None
-    return Whole(assembly, part_path(work_dir, f"{stem}-whole", 0, source.kind))
+    return Whole(assembly, path)
 
 
 async def send_whole(

@@ -34,7 +34,7 @@ from mediabot.db.repositories import (
     FileRepository,
     TelegramChat,
 )
-from mediabot.domain.clips import Clip, ClipOffer, ClipRangeError, clip_of_key
+from mediabot.domain.clips import Clip, ClipOffer, ClipProblem, ClipRangeError, clip_of_key
 from mediabot.domain.lookups import Found, LookupKind, Outcome, Refused
 from mediabot.domain.media import MediaOptions
 from mediabot.domain.playlist import PlaylistOptions
@@ -144,6 +144,9 @@ class TelegramReplies:
             return
         if outcome.media is None:
             assert outcome.playlist is not None
+            if clip is not None:  # the items are offered whole: say why not the clip
+                refusal = ClipRangeError(ClipProblem.PLAYLIST, clip.label)
+                await self._say(request, None, self.view.clip_refused(refusal))
             playlist = await self._record_playlist(request, shown_on, outcome.playlist)
             if await self._chosen_by_default(request, shown_on, playlist):
                 return

@@ -15,6 +15,13 @@ its answer out, exactly once, whichever worker and however often the job is deli
 - Answer: the right to send is claimed in the database (`claim_answer`), then the answer is
   recorded and sent (`LookupReplies`). A worker that dies between the claim and the send
   leaves the user without an answer rather than with two.
+- Only a message's last version: a request followed by one for an edit of its message is
+  dropped unanswered (unless its placeholder is out: that one is answered), so a message
+  edited ten times in a row gets one answer, not ten.
+- Fair to others: a user's links are looked up `links_per_user` at a time (this worker's
+  count), so one user's links to slow or silent servers never take every lookup process;
+  past one request more than that in the works, their next is deferred (back to the
+  queue), so their backlog never takes the lane's places either.
 - Nothing lost silently: a request whose job waited past `wait_s` (a backlog, a broker that
   dropped the expired message, an embedded queue that died with its process) is answered
   with a plain reason, by the worker that gets it or by `sweep` (pending, unleased, old).
@@ -27,7 +34,8 @@ import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -91,6 +99,10 @@ class LookupLane:
     placeholder_grace_s: float = PLACEHOLDER_GRACE_S
     wait_s: float = LOOKUP_WAIT_S
     lookup_timeout_s: float = 90.0
+    links_per_user: int = 1
+    """Links of one user this worker looks up at once; their others wait their turn. Below
+    the lookup processes (`lookup_pool`): a user's links to servers that hardly answer
+    each hold a process until the lookup's deadline, and they must leave one to others."""
 
 
 class LookupWorker:
@@ -99,9 +111,20 @@ class LookupWorker:
     def __init__(self, lane: LookupLane) -> None:
         self._lane = lane
         self._waiters: dict[str, asyncio.Task[Outcome]] = {}
+        self._turns = _Turns(lane.links_per_user)
+        self._working_for: Counter[uuid.UUID] = Counter()
+        """Requests in `_work` per user: past `links_per_user`, a user's next one is
+        deferred rather than hold a place of the lane while it waits for its turn."""
 
     async def handle(self, job: Job) -> None:
         lane = self._lane
+        request = await lane.requests.get(job.request_id)
+        if request is None:
+            return
+        user_id = request.user_id
+        if user_id is not None and self._working_for[user_id] > lane.links_per_user:
+            # Its user's turns are taken: the lane's places are left to other users.
+            raise DeferJobError(f"lookup {job.request_id}: its user's other links come first")
         age = await lane.requests.claim(job.request_id, lane.owner, lane.lease_s)
         if age is None:
             held_s = await lane.requests.held_for_s(job.request_id)
@@ -109,9 +132,6 @@ class LookupWorker:
                 logger.info("lookup %s: answered already", job.request_id)
                 return
             raise DeferJobError(f"lookup {job.request_id} held for {held_s:.1f} s more")
-        request = await lane.requests.get(job.request_id)
-        if request is None:
-            return
         metrics.LOOKUP_QUEUE_WAIT_SECONDS.observe(age)
         logger.info(
             "lookup %s: started, %d link(s), %.2f s after its update",
@@ -119,7 +139,16 @@ class LookupWorker:
             len(request.urls),
             age,
         )
-        await self._work(request, age)
+        if user_id is None:
+            await self._work(request, age)
+            return
+        self._working_for[user_id] += 1
+        try:
+            await self._work(request, age)
+        finally:
+            self._working_for[user_id] -= 1
+            if not self._working_for[user_id]:
+                del self._working_for[user_id]
 
     async def on_dead_letter(self, job: Job, reason: str) -> None:
         """A lookup job that failed every attempt: the user gets the plain reason."""
@@ -173,6 +202,8 @@ class LookupWorker:
             wait_s = INLINE_WAIT_S if request.kind == LookupKind.INLINE else lane.wait_s
             if request.kind == LookupKind.SUBTITLES:  # nothing to look up: the answer fetches
                 outcomes: list[Outcome | None] = [None]
+            elif await lane.requests.superseded(request):  # `_answer` drops it
+                outcomes = [None] * len(request.urls)
             elif age > wait_s:
                 logger.warning("lookup %s waited %.1f s for a worker: too late", request.id, age)
                 outcomes = [None] * len(request.urls)
@@ -189,7 +220,9 @@ class LookupWorker:
         if not await lane.requests.claim_answer(request.id, lane.owner):
             logger.info("lookup %s: answered by another worker", request.id)
             return
-        if request.kind == LookupKind.INLINE and outcomes[0] is None:
+        if not any(request.placeholders or ()) and await lane.requests.superseded(request):
+            logger.info("lookup %s: its message was edited since; the edit is answered", request.id)
+        elif request.kind == LookupKind.INLINE and outcomes[0] is None:
             logger.info("inline query of lookup %s too old to answer", request.id)
         else:
             await lane.replies.answer(request, outcomes)
@@ -201,7 +234,8 @@ class LookupWorker:
             INLINE_WAIT_S - age if request.kind == LookupKind.INLINE else lane.lookup_timeout_s
         )
         lookups = [
-            asyncio.ensure_future(self._within(self._shared(url), budget_s)) for url in request.urls
+            asyncio.ensure_future(self._within(self._in_turn(request.user_id, url), budget_s))
+            for url in request.urls
         ]
         try:
             if request.kind == LookupKind.MESSAGE and request.placeholders is None:
@@ -227,6 +261,11 @@ class LookupWorker:
                 return await lookup
         except TimeoutError:
             return None
+
+    async def _in_turn(self, user_id: uuid.UUID | None, url: str) -> Outcome:
+        """The link's outcome, looked up when its user's turn comes (`links_per_user`)."""
+        async with self._turns.of(user_id):
+            return await self._shared(url)
 
     def _shared(self, url: str) -> Awaitable[Outcome]:
         """The link's outcome; requests of this process for one link share one waiter."""
@@ -282,6 +321,31 @@ class LookupWorker:
         await _every(
             lane.lease_s / 3, lambda: lane.requests.renew(request_id, lane.owner, lane.lease_s)
         )
+
+
+class _Turns:
+    """Per user, a semaphore of `size` places, kept only while someone holds or waits."""
+
+    def __init__(self, size: int) -> None:
+        self._size = max(1, size)
+        self._held: dict[uuid.UUID, tuple[asyncio.Semaphore, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def of(self, user_id: uuid.UUID | None) -> AsyncIterator[None]:
+        if user_id is None:  # nobody's: no one to share with
+            yield
+            return
+        semaphore, users = self._held.get(user_id, (asyncio.Semaphore(self._size), 0))
+        self._held[user_id] = (semaphore, users + 1)
+        try:
+            async with semaphore:
+                yield
+        finally:
+            semaphore, users = self._held[user_id]
+            if users == 1:
+                del self._held[user_id]
+            else:
+                self._held[user_id] = (semaphore, users - 1)
 
 
 async def _every(interval_s: float, action: Callable[[], Coroutine[Any, Any, Any]]) -> None:

@@ -10,9 +10,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Unpack
 
-from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.enums import RequestState
+from mediabot.domain.jobs import Handback
 from mediabot.domain.media import DownloadProgress, DownloadResult, Progress, ProgressCallback
 from mediabot.domain.playlist import PlaylistTally
 from mediabot.domain.preferences import DeliveryForm
@@ -30,16 +31,8 @@ class RequestsStore(Protocol):
         """Take the lease: on the fairest request (fair turns), or on `request_id` alone."""
         ...
 
-    async def release(
-        self,
-        request_id: uuid.UUID,
-        *,
-        expire: bool = False,
-        refund: bool = False,
-        requeue: bool = False,
-    ) -> None:
-        """Give the lease back (`refund`: the attempt too, the request never started;
-        `requeue`: back to the queued state, no longer a twin being fetched)."""
+    async def release(self, request_id: uuid.UUID, **how: Unpack[Handback]) -> None:
+        """Give the lease back, as `how` says."""
         ...
 
     async def renew(self, request_id: uuid.UUID, progress: Progress | None = None) -> bool:
@@ -181,23 +174,18 @@ class Downloader(Protocol):
 class Downloaders(Protocol):
     """Builds the downloader of a request (`resolution` None: no resolution)."""
 
-    def __call__(
-        self,
-        url: str,
-        resolution: int | None,
-        kind: MediaKind,
-        found: Mapping[str, Any] | None = None,
-    ) -> Downloader:
-        """`found`: what the offer's lookup found, used instead of a lookup while fresh."""
+    def __call__(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
+        """The downloader of `request`'s link, kind and resolution; `found`: what the
+        offer's lookup found, used instead of a lookup while fresh."""
         ...
 
     async def heights(self, url: str) -> tuple[int, ...]:
         """The video heights the link offers (a lookup; its `DownloadError`s)."""
         ...
 
-    def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+    def for_clip(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
         """The downloader of a clip's source: the duration limit is the clip's to meet
-        (`clip_over_limit`), not the whole video's."""
+        (`clip_over_limit`), not the whole video's; `found` as for `__call__`."""
         ...
 
     def clip_over_limit(self, clip_s: float) -> bool:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from mediabot.bot.usecases.ports import Ports
 from mediabot.db.models import Chat, File, FilePart, Playlist
@@ -20,7 +20,7 @@ from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.offer import Offer
 from mediabot.domain.playlist import PlaylistTally
-from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
+from mediabot.domain.preferences import DeliveryForm, Preferences, PreferencesChange
 from tests.bot.conftest import playlist_entries
 
 CHAT_ID = 777
@@ -439,16 +439,12 @@ class FakeUsers:
         return self.world.preferences.get(user_id, Preferences())
 
     async def set_preferences(
-        self,
-        user_id: uuid.UUID,
-        *,
-        default: DefaultChoice | None = None,
-        form: DeliveryForm | None = None,
+        self, user_id: uuid.UUID, **change: Unpack[PreferencesChange]
     ) -> None:
         self.world.touch()
         old = self.world.preferences.get(user_id, Preferences())
         self.world.preferences[user_id] = Preferences(
-            default=default or old.default, form=form or old.form
+            default=change.get("default") or old.default, form=change.get("form") or old.form
         )
 
     async def set_banned(self, telegram_id: int, banned: bool) -> bool:

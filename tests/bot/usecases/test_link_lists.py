@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+import pytest
+
 from mediabot.bot.usecases.link_lists import (
     ListAsked,
     ListProblem,
@@ -37,6 +39,15 @@ def test_a_text_file_is_a_list_by_its_type_or_its_name() -> None:
 def test_utf8_with_a_mark_and_latin1_are_read() -> None:
     assert decode_list("\ufeffhttps://a.example/é".encode()) == "https://a.example/é"
     assert decode_list("https://a.example/é".encode("latin-1")) == "https://a.example/é"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-32", "utf-32-be"])
+def test_utf16_and_utf32_with_their_mark_are_read(encoding: str) -> None:
+    """Windows Notepad saves "Unicode" as UTF-16 with its mark: read as Latin-1, every
+    other byte was a NUL, and the list had "no links"."""
+    text = "ссылки\r\nhttps://a.example/é\r\n"
+    data = ("\ufeff" + text).encode(encoding) if encoding.endswith("-be") else text.encode(encoding)
+    assert decode_list(data) == text
 
 
 async def test_the_links_are_asked_for_with_each_lines_clip() -> None:

@@ -6,9 +6,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Unpack, cast
 
 from mediabot.domain.enums import DownloadPhase, MediaKind, Provider, RequestState
+from mediabot.domain.jobs import Handback
 from mediabot.domain.media import (
     DownloadProgress,
     DownloadResult,
@@ -113,15 +114,8 @@ class FakeRequests:
     async def claim(self, request_id: uuid.UUID, *, fair: bool = True) -> Claim:
         return self.claim_outcome
 
-    async def release(
-        self,
-        request_id: uuid.UUID,
-        *,
-        expire: bool = False,
-        refund: bool = False,
-        requeue: bool = False,
-    ) -> None:
-        self.released.append((request_id, expire))
+    async def release(self, request_id: uuid.UUID, **how: Unpack[Handback]) -> None:
+        self.released.append((request_id, how.get("expire", False)))
 
     async def renew(self, request_id: uuid.UUID, progress: Progress | None = None) -> bool:
         if progress is not None:
@@ -352,14 +346,8 @@ class FakeDownloaders:
     max_clip_s: float | None = None
     """The duration limit a clip meets (None: none)."""
 
-    def __call__(
-        self,
-        url: str,
-        resolution: int | None,
-        kind: MediaKind,
-        found: Mapping[str, Any] | None = None,
-    ) -> Downloader:
-        self.made.append((url, resolution, kind))
+    def __call__(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
+        self.made.append((request.url, request.resolution, request.kind))
         self.found.append(found)
         if len(self.made) > 1 and self.later:
             return self.later.pop(0)
@@ -371,8 +359,8 @@ class FakeDownloaders:
             raise self.available
         return self.available
 
-    def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
-        return self(url, resolution, kind)
+    def for_clip(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
+        return self(request, found)
 
     def clip_over_limit(self, clip_s: float) -> bool:
         return self.max_clip_s is not None and clip_s > self.max_clip_s

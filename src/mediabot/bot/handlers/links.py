@@ -4,7 +4,8 @@ message edited to correct its links: the links are asked to be looked up.
 The lookup lane's worker answers each link with its buttons, a playlist's offer or a plain
 reason (`worker/lookups.py`); the bot records the request and publishes its job, and says
 itself only what needs no lookup: that the message had more links than it takes, that a
-clip's range cannot be cut (the whole video is still offered), that a file is no list.
+clip's range cannot be cut (the whole video is still offered), that a file is no list (in
+a group only when the file replies to the bot: others' text files are not for it).
 An edited message is asked for again only when its links differ from what it was last
 asked for (`AskLookup.for_edited`).
 """
@@ -17,11 +18,11 @@ import uuid
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import Message
+from aiogram.types import Message, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import clip_texts, list_texts, texts
-from mediabot.bot.filters import ForOtherBot, is_private
+from mediabot.bot.filters import ForOtherBot, RepliesToMe, is_private
 from mediabot.bot.links import MAX_LINKS, FoundLinks, HasLinks
 from mediabot.bot.offers import playlist_offer_text
 from mediabot.bot.outages import UpdateHold
@@ -65,10 +66,11 @@ async def offer_choices(
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
     hold: UpdateHold,
+    event_update: Update,
 ) -> None:
     """Ask for the message's links to be looked up (an edited message's when they
     changed); each is answered by a worker."""
-    place = _place(message, chat_row_id, user_row_id)
+    place = _place(message, chat_row_id, user_row_id, event_update)
     asking = ask_lookup(session, hold, lookup_queue)
     edited = message.edit_date is not None
     if await asking.for_message(place, links.urls, links.clips, edited=edited) is not None:
@@ -84,6 +86,7 @@ async def read_link_list(
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
     hold: UpdateHold,
+    event_update: Update,
 ) -> None:
     """A `.txt` file: its links are asked for like a message's."""
     document = message.document
@@ -95,14 +98,19 @@ async def read_link_list(
         return into.getvalue()
 
     read = ReadLinkList(ask_lookup(session, hold, lookup_queue), MAX_LINKS)
-    outcome = await read(_place(message, chat_row_id, user_row_id), document.file_size, download)
+    place = _place(message, chat_row_id, user_row_id, event_update)
+    outcome = await read(place, document.file_size, download)
     if isinstance(outcome, ListAsked):
         await _say_what_was_left(message, outcome.truncated, outcome.clip_refusal)
-    else:
+    elif is_private(message) or await RepliesToMe()(message, bot):
+        # In a group a text file is someone's notes unless it holds links or answers the
+        # bot: its problems are said only then.
         await _reply(message, _LIST_PROBLEMS[outcome]())
 
 
-def _place(message: Message, chat_row_id: uuid.UUID, user_row_id: uuid.UUID) -> LinksPlace:
+def _place(
+    message: Message, chat_row_id: uuid.UUID, user_row_id: uuid.UUID, update: Update
+) -> LinksPlace:
     return LinksPlace(
         chat_row_id=chat_row_id,
         user_row_id=user_row_id,
@@ -111,6 +119,7 @@ def _place(message: Message, chat_row_id: uuid.UUID, user_row_id: uuid.UUID) -> 
         thread_id=message.message_thread_id if message.is_topic_message else None,
         in_group=not is_private(message),
         locale=current_locale(),
+        update_id=update.update_id,
     )
 
 

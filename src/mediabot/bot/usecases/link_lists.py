@@ -1,14 +1,17 @@
 """A list of links sent as a `.txt` file, read like a message of links.
 
 The file is small by rule (`LIST_MAX_BYTES`: a list of links, not a document), decoded as
-UTF-8 (with or without a byte order mark) or else Latin-1, which reads any byte, and its
-links (one per line, with or without a scheme; a clip range on a link's line asks for
-that clip) are asked for like a message's: at most `MAX_LINKS`, the answer saying when
-some were left out. The request stack applies when a choice is pressed, as for any link.
+UTF-16 or UTF-32 by their byte order mark, UTF-8 (with or without one) or else Latin-1,
+which reads any byte, and its links (one per line, with or without a scheme; a clip range
+on a link's line asks for that clip) are asked for like a message's: at most `MAX_LINKS`,
+the answer saying when some were left out. The request stack applies when a choice is
+pressed, as for any link.
 """
 
 from __future__ import annotations
 
+import codecs
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -30,8 +33,21 @@ def is_link_list(file_name: str | None, mime_type: str | None) -> bool:
     return (mime_type or "").lower() in _TEXT_TYPES or (file_name or "").lower().endswith(".txt")
 
 
+_BYTE_ORDER_MARKS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16's: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+
+
 def decode_list(data: bytes) -> str:
-    """The text of a list: UTF-8 (a byte order mark dropped), else Latin-1."""
+    """The text of a list: UTF-16 or UTF-32 when a byte order mark says so (Windows
+    Notepad's "Unicode"), else UTF-8 (a byte order mark dropped), else Latin-1."""
+    for mark, encoding in _BYTE_ORDER_MARKS:
+        if data.startswith(mark):
+            with contextlib.suppress(UnicodeDecodeError):
+                return data.decode(encoding)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

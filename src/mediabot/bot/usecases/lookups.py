@@ -75,6 +75,9 @@ class LinksPlace:
     """The forum topic of the message, when it is in one."""
     in_group: bool
     locale: str
+    update_id: int | None = None
+    """The update that asked (a message or its edit), when an update did: it orders the
+    edits of one message (`db.lookups.LookupRequests.superseded`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,7 @@ def _in_chat(kind: LookupKind, place: LinksPlace, asked: Asked) -> LookupRequest
         urls=asked.urls,
         clips=asked.clips if any(asked.clips) else None,
         locale=place.locale,
+        update_id=place.update_id,
     )
 
 

@@ -17,14 +17,14 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, Unpack
 
 from mediabot.db.models import File, Playlist
 from mediabot.db.stats import Stats
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.playlist import PlaylistTally
-from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
+from mediabot.domain.preferences import DeliveryForm, Preferences, PreferencesChange
 
 T_contra = TypeVar("T_contra", contravariant=True)
 
@@ -137,14 +137,8 @@ class Users(Protocol):
         ...
 
     async def set_preferences(
-        self,
-        user_id: uuid.UUID,
-        *,
-        default: DefaultChoice | None = None,
-        form: DeliveryForm | None = None,
-    ) -> None:
-        """Change the settings given (None: unchanged)."""
-        ...
+        self, user_id: uuid.UUID, **change: Unpack[PreferencesChange]
+    ) -> None: ...
 
     async def set_banned(self, telegram_id: int, banned: bool) -> bool:
         """False when no user has this Telegram id."""

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import Unpack
 
 from mediabot.bot.usecases.ports import Ports
-from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
+from mediabot.domain.preferences import Preferences, PreferencesChange
 
 
 async def read_settings(ports: Ports, user_id: uuid.UUID) -> Preferences:
@@ -16,14 +17,10 @@ async def read_settings(ports: Ports, user_id: uuid.UUID) -> Preferences:
 
 
 async def change_settings(
-    ports: Ports,
-    user_id: uuid.UUID,
-    *,
-    default: DefaultChoice | None = None,
-    form: DeliveryForm | None = None,
+    ports: Ports, user_id: uuid.UUID, **change: Unpack[PreferencesChange]
 ) -> Preferences:
-    """Store the setting given (None: unchanged) on the user; their settings after it."""
-    await ports.users.set_preferences(user_id, default=default, form=form)
+    """Store the settings given on the user; their settings after it."""
+    await ports.users.set_preferences(user_id, **change)
     preferences = await ports.users.preferences(user_id)
     await ports.transaction.commit()
     return preferences

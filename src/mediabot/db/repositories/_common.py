@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.db.base import utcnow
@@ -22,13 +21,6 @@ class Repository:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-
-
-def dialect_insert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT that knows ON CONFLICT for the session's dialect (PostgreSQL or SQLite)."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
 
 
 def choice(

@@ -9,7 +9,8 @@ from sqlalchemy import select, update
 
 from mediabot.db.base import utcnow
 from mediabot.db.models import Chat
-from mediabot.db.repositories._common import Repository, dialect_insert
+from mediabot.db.repositories._common import Repository
+from mediabot.db.upserts import dialect_insert
 
 
 @dataclass(frozen=True, slots=True)

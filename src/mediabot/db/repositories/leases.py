@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import and_, case, or_, select, update
 
@@ -13,6 +13,7 @@ from mediabot.db.base import utcnow
 from mediabot.db.models import File
 from mediabot.db.repositories._common import Repository, same_media
 from mediabot.domain.enums import RequestState
+from mediabot.domain.jobs import Handback
 from mediabot.domain.media import Progress
 
 
@@ -68,35 +69,18 @@ class LeaseRepository(Repository):
         result = await self._session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def release(
-        self,
-        file_id: uuid.UUID,
-        owner: str,
-        *,
-        expire: bool = False,
-        refund: bool = False,
-        requeue: bool = False,
-    ) -> None:
-        """Give a lease back.
-
-        By default the queue brings the request back (a retry after its delay). With
-        `expire`, the lease is left expired instead, so recovery publishes the request again
-        at once: for work handed back on shutdown, whose redelivered copy may already have
-        been skipped by a worker that saw the lease still held. Work handed back was not the
-        request's fault, so its attempt is given back too; `refund` gives it back without
-        expiring (a job that waits for its turn, e.g. for free disk space). `requeue` puts a
-        request that moved on (downloading, uploading) back in the queued state: it no longer
-        counts as a twin being fetched.
-        """
+    async def release(self, file_id: uuid.UUID, owner: str, **how: Unpack[Handback]) -> None:
+        """Give a lease back, as `how` says (`Handback`)."""
+        expire = how.get("expire", False)
         now = utcnow()
         values: dict[str, Any] = {
             "lease_owner": None,
             "lease_expires_at": now if expire else None,
             "updated_at": now,
         }
-        if expire or refund:
+        if expire or how.get("refund", False):
             values["attempts"] = case((File.attempts > 0, File.attempts - 1), else_=0)
-        if requeue:
+        if how.get("requeue", False):
             values["state"] = RequestState.QUEUED
         statement = (
             update(File)

@@ -7,7 +7,8 @@ import uuid
 from sqlalchemy import select
 
 from mediabot.db.models import ProviderRow
-from mediabot.db.repositories._common import Repository, dialect_insert
+from mediabot.db.repositories._common import Repository
+from mediabot.db.upserts import dialect_insert
 from mediabot.domain.enums import Provider
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Unpack
 
 from sqlalchemy import select, update
 
 from mediabot.db.base import utcnow
 from mediabot.db.models import User
-from mediabot.db.repositories._common import Repository, dialect_insert
-from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
+from mediabot.db.repositories._common import Repository
+from mediabot.db.upserts import dialect_insert
+from mediabot.domain.preferences import Preferences, PreferencesChange
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,17 +75,13 @@ class UserRepository(Repository):
         return Preferences(default=row.default_choice, form=row.delivery_form)
 
     async def set_preferences(
-        self,
-        user_id: uuid.UUID,
-        *,
-        default: DefaultChoice | None = None,
-        form: DeliveryForm | None = None,
+        self, user_id: uuid.UUID, **change: Unpack[PreferencesChange]
     ) -> None:
-        """Change the settings given (None: leave it as it is)."""
+        """Change the settings given (`PreferencesChange`)."""
         values: dict[str, object] = {"updated_at": utcnow()}
-        if default is not None:
+        if (default := change.get("default")) is not None:
             values["default_choice"] = default
-        if form is not None:
+        if (form := change.get("form")) is not None:
             values["delivery_form"] = form
         await self._session.execute(update(User).where(User.id == user_id).values(**values))
 

@@ -6,11 +6,14 @@ the asked start to the asked end, as MP4 with its index first (M4A for audio).
 
 The start: a copy starts at a keyframe, so the clip starts at the last keyframe at or
 before the asked time: within one keyframe interval before it (a second on most sites),
-the sound cut at the same moment. It is never after it where HLS and DASH fragments start
-with a keyframe, as their specifications ask (`sidx` subsegments are read from the last
-one marked as starting with one); a fragment that does not puts the start at its first
-keyframe, logged. `ClipFile.start_s` says where the clip really starts, so the caller
-can say so. Nothing is re-encoded: the picture is the source's, bit for bit.
+the sound cut at the same moment. It is never after it: HLS and DASH fragments that do
+not start with a keyframe (their specifications ask that they do) are read from the
+nearest earlier fragment holding one, up to `fetch.KEYFRAME_BACK_S` before the start
+(`sidx` subsegments from the last one marked as starting with one). A picture with no
+keyframe that near before the start (in fragments, a plain MP4 or a whole file) is
+refused (`NoKeyframeError`) rather than cut far from the asked time. `ClipFile.start_s`
+says where the clip really starts, so the caller can say so. Nothing is re-encoded: the
+picture is the source's, bit for bit.
 
 One file is made, whatever its size: a clip larger than what may be sent in one piece is
 split by the caller like any downloaded file.
@@ -26,8 +29,17 @@ from pathlib import Path
 from mediabot.domain.clips import Clip, ClipProblem, ClipRangeError
 from mediabot.domain.enums import MediaKind
 from mediabot.media.clips import window
-from mediabot.media.clips.fetch import LocalTrack, fetch_fragments, fetch_ranges, track_path
+from mediabot.media.clips.fetch import (
+    KEYFRAME_BACK_S,
+    LocalTrack,
+    NoKeyframeError,
+    fetch_fragments,
+    fetch_ranges,
+    resolved,
+    track_path,
+)
 from mediabot.media.fragments.client import FragmentClient
+from mediabot.media.fragments.playlist import Fragment
 from mediabot.media.parts import SplitError, copy_output_args, part_suffix
 from mediabot.media.probe import (
     ProbeError,
@@ -46,6 +58,11 @@ _SEEK_BEFORE_S = 0.0005
 """ffmpeg starts a copied stream by decode time: cut just before the keyframe's."""
 _KEYFRAME_SEARCH_S = 2.0
 _LATE_S = 0.001
+
+
+class SourceReadError(SplitError):
+    """The source's bytes could not be read (refused, unreachable, an HTTP error, no byte
+    ranges): its addresses may have expired, a fresh lookup may read it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,25 +91,22 @@ async def cut_clip(
     and audio), or local files. Only the bytes the clip needs are read (see `clips.fetch`),
     each request through the source's `url_check` and headers; for audio only the audio
     is read. Raises `ClipRangeError` (`PAST_END`) when the clip starts past the source's
-    end, and `SplitError` when the source cannot be read or cut this way (the caller may
-    then download it whole and cut the clip from the file). The source's
+    end, `NoKeyframeError` when the picture has no keyframe near enough before the clip's
+    start to cut it there without re-encoding, and `SplitError` when the source cannot be
+    read or cut this way (the caller may
+    then download it whole and cut the clip from the file): `SourceReadError` when its
+    bytes could not be read at all. The source's
     `duration_check` is not called: a duration limit applies to the clip
     (`Clip.length_s`), which the caller checks first.
     """
     kind = source.kind
+    path = work_dir / f"{stem}{part_suffix(kind)}"
     fetched = 0
     tracks: list[LocalTrack] = []
     try:
         try:
             if isinstance(source, SegmentedSource):
-                specs = source.tracks[1:] if _audio_of_pair(kind, source.tracks) else source.tracks
-                client = FragmentClient(source.headers, source.url_check)
-                client.open()
-                try:
-                    tracks = await fetch_fragments(specs, client, clip, work_dir, stem)
-                finally:
-                    fetched = client.fetched_bytes
-                    await client.close()
+                start_s, fetched = await _cut_fragments(source, clip, path, stem)
             elif source.is_stream:
                 urls = [str(url) for url in source.inputs]
                 urls = urls[1:] if _audio_of_pair(kind, urls) else urls
@@ -112,10 +126,10 @@ async def cut_clip(
                 inputs = source.inputs[1:] if _audio_of_pair(kind, source.inputs) else source.inputs
                 tracks = [LocalTrack(Path(item), None) for item in inputs]
                 await _check_within(tracks[0].path, clip)
+            if tracks:
+                start_s = await _cut(tracks, clip, kind, path)
         except RemoteReadError as exc:
-            raise SplitError(str(exc)) from exc
-        path = work_dir / f"{stem}{part_suffix(kind)}"
-        start_s = await _cut(tracks, clip, kind, path)
+            raise SourceReadError(str(exc)) from exc
     finally:
         if isinstance(source, SegmentedSource) or source.is_stream:
             for position in range(2):  # what was fetched, the clip cut or not
@@ -125,6 +139,39 @@ async def cut_clip(
         "Cut clip %s: from %.3f s, %d bytes, %d bytes fetched", clip.key, start_s, size, fetched
     )
     return ClipFile(path, start_s, clip.end_s, size, fetched)
+
+
+async def _cut_fragments(
+    source: SegmentedSource, clip: Clip, path: Path, stem: str
+) -> tuple[float, int]:
+    """Cut the clip of fragments into `path`: (the source time it starts at, the bytes
+    read). The picture is read from the fragment holding the start, or, when that one
+    shows no keyframe at or before it, from one more earlier fragment at a time until one
+    does (`NoKeyframeError` past `KEYFRAME_BACK_S`); each fragment is read once."""
+    kind = source.kind
+    specs = source.tracks[1:] if _audio_of_pair(kind, source.tracks) else source.tracks
+    client = FragmentClient(source.headers, source.url_check)
+    client.open()
+    pieces: dict[Fragment, Path] = {}
+    try:
+        tracks = await resolved(specs, client)
+        lead = 0
+        while True:
+            local = await fetch_fragments(
+                tracks, client, clip, path.parent, stem, pieces, lead=lead
+            )
+            try:
+                return await _cut(local, clip, kind, path), client.fetched_bytes
+            except _LateStartError:
+                lead += 1
+    finally:
+        await client.close()
+        for piece in pieces.values():
+            discard(piece)
+
+
+class _LateStartError(Exception):
+    """The fetched fragments show no keyframe at or before the clip's start."""
 
 
 def _audio_of_pair(kind: MediaKind, inputs: Sequence[object]) -> bool:
@@ -157,15 +204,10 @@ async def _cut(tracks: list[LocalTrack], clip: Clip, kind: MediaKind, path: Path
         asked = first_dts = first_pts = anchor + clip.start_s
         if kind is MediaKind.VIDEO:
             keyframe = window.keyframe_at_or_before(packets, stream.index, asked)
-            if keyframe is None:
-                raise SplitError("no keyframe near the clip's start")
+            if keyframe is None or keyframe.pts_s > asked + _LATE_S:
+                logger.info("Clip %s: no keyframe in its first piece; one more", clip.key)
+                raise _LateStartError
             first_dts, first_pts = keyframe.dts_s, keyframe.pts_s
-            if first_pts > asked + _LATE_S:  # a piece that does not start with a keyframe
-                logger.warning(
-                    "Clip %s starts %.3f s late: its first piece has no keyframe before it",
-                    clip.key,
-                    first_pts - asked,
-                )
     elif kind is MediaKind.VIDEO:  # a local file: its keyframes as ffprobe reads them
         first_dts, first_pts = await _keyframe_in_file(reference.path, asked)
     end = None if clip.end_s is None else anchor + clip.end_s
@@ -194,14 +236,14 @@ async def _keyframe_in_file(path: Path, asked: float) -> tuple[float, float]:
         info = await probe(path)
         if info.video is None:
             raise SplitError("the source has no video stream")
-        packets = await read_packets(
+        packets = await read_packets(  # from the keyframe before `asked`, however far
             path, start_s=asked, span_s=_KEYFRAME_SEARCH_S, stream_indexes=(info.video.index,)
         )
     except ProbeError as exc:
         raise SplitError(f"the file cannot be read: {exc}") from exc
     keyframe = window.keyframe_at_or_before(packets, info.video.index, asked)
-    if keyframe is None:
-        raise SplitError("no keyframe near the clip's start")
+    if keyframe is None or not window.near_before(keyframe, asked, KEYFRAME_BACK_S):
+        raise NoKeyframeError(asked, KEYFRAME_BACK_S)
     return keyframe.dts_s, keyframe.pts_s
 
 

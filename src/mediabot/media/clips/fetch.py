@@ -3,7 +3,11 @@
 Three layouts, each read only where the clip is:
 
 - fragments (HLS media playlists, segmented DASH): the fragments whose listed time range
-  meets the clip, with the track's init, concatenated into one file per track;
+  meets the clip, with the track's init, concatenated into one file per track; the
+  picture's from as many fragments before the one holding the start as the cutter asks
+  for (`lead`) when that one shows no keyframe at or before the start (HLS and DASH ask
+  that every fragment start with one), at most `KEYFRAME_BACK_S` before the start
+  (`NoKeyframeError` past that);
 - a fragmented MP4 indexed by a `sidx` (YouTube's DASH formats): its init (`ftyp` +
   `moov`), then the subsegments the `sidx` places over the clip, as one file;
 - a plain MP4: a sparse file as long as the source holding its index (every byte outside
@@ -30,16 +34,30 @@ from mediabot.media.fragments.playlist import Fragment, FragmentTrack, parse_med
 from mediabot.media.parts import SplitError
 from mediabot.media.probe import Packet, ProbeError, packets_command, parse_packets, probe
 from mediabot.media.remote.http import UrlCheck, client_session, route
-from mediabot.media.tools import MediaToolError, discard, run_tool
+from mediabot.media.tools import MediaToolError, run_tool
 
 _IN_FLIGHT = 3
 _SEEK_SPAN_S = 30.0
 """Packets read from the index of a plain MP4 past the clip's start when it runs to the
 end of the source (enough to find the keyframe and the span's first byte)."""
+KEYFRAME_BACK_S = 10.0
+"""How far before a clip's start its picture's keyframe is looked for (fragments that do
+not start with one, a plain MP4, a whole file): farther, the clip is refused."""
+_TOLERANCE_S = 0.001
 _READ_PAST_S = 2.0
 """Packets are read this far past the clip's end: in decode order (B-frames) the last
 packets shown before the end come after it. An absolute end, as ffprobe counts a
 relative one from where it starts reading (the keyframe before)."""
+
+
+class NoKeyframeError(Exception):
+    """The picture has no keyframe from `searched_s` before `at_s` (source times) to
+    `at_s`: a clip cannot start there without re-encoding."""
+
+    def __init__(self, at_s: float, searched_s: float) -> None:
+        self.at_s = at_s
+        self.searched_s = searched_s
+        super().__init__(f"no keyframe in the {searched_s:g} s before {at_s:.3f} s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,22 +89,40 @@ def _past_end(clip: Clip, duration_s: float) -> ClipRangeError:
     return ClipRangeError(ClipProblem.PAST_END, clip.label, duration_s)
 
 
+async def resolved(tracks: Sequence[FragmentTrack], client: FragmentClient) -> list[FragmentTrack]:
+    """`tracks` with each HLS media playlist read into its fragments (read once for all
+    the calls of `fetch_fragments` a clip makes)."""
+    return [
+        parse_media_playlist(await client.playlist(spec.playlist_url), spec.playlist_url)
+        if spec.playlist_url is not None
+        else spec
+        for spec in tracks
+    ]
+
+
 async def fetch_fragments(
     tracks: Sequence[FragmentTrack],
     client: FragmentClient,
     clip: Clip,
     folder: Path,
     stem: str,
+    pieces: dict[Fragment, Path],
+    *,
+    lead: int = 0,
 ) -> list[LocalTrack]:
-    """Each of `tracks` (video first) as one local file holding the fragments the clip
-    needs. Raises `ClipRangeError` when the clip starts past the tracks' end, `SplitError`
-    when a track does not list its fragments' durations, `RemoteReadError` when the
-    origin cannot be read."""
+    """Each of `tracks` (video first, `resolved`) as one local file holding the fragments
+    the clip needs, the first track's from `lead` fragments before the one holding the
+    clip's start (to reach a keyframe before it). Each fragment is fetched once into
+    `pieces`, kept there for the caller to delete: a call with a larger `lead` fetches
+    only the earlier ones.
+
+    Raises `ClipRangeError` when the clip starts past the tracks' end, `NoKeyframeError`
+    when `lead` reaches more than `KEYFRAME_BACK_S` before the start (or before the
+    first fragment), `SplitError` when a track does not list its fragments' durations,
+    `RemoteReadError` when the origin cannot be read."""
     local: list[LocalTrack] = []
     want = Want(float(clip.start_s), clip.end_s)
     for position, spec in enumerate(tracks):
-        if spec.playlist_url is not None:
-            spec = parse_media_playlist(await client.playlist(spec.playlist_url), spec.playlist_url)
         starts = window.starts_of([fragment.duration_s for fragment in spec.fragments])
         if starts is None:
             raise SplitError("the fragments' durations are not listed")
@@ -94,37 +130,42 @@ async def fetch_fragments(
         if clip.start_s >= total:
             raise _past_end(clip, total)
         chosen = window.covering(starts, want.from_s, want.end_s)
+        first = chosen.start
+        if position == 0 and lead:
+            first -= lead
+            if first < 0 or want.from_s - starts[first] > KEYFRAME_BACK_S + _TOLERANCE_S:
+                raise NoKeyframeError(want.from_s, KEYFRAME_BACK_S)
+        wanted = ([spec.init] if spec.init else []) + list(spec.fragments[first : chosen.stop])
         path = track_path(folder, stem, position)
-        pieces = [spec.fragments[number] for number in chosen]
-        await _concatenate(client, ([spec.init] if spec.init else []) + pieces, path)
-        local.append(LocalTrack(path, starts[chosen.start]))
-        want = Want(starts[chosen.start], want.end_s)
+        await _fetch_pieces(client, wanted, path, pieces)
+        await asyncio.to_thread(_join, [pieces[fragment] for fragment in wanted], path)
+        local.append(LocalTrack(path, starts[first]))
+        want = Want(starts[first], want.end_s)
     return local
 
 
-async def _concatenate(client: FragmentClient, fragments: list[Fragment], path: Path) -> None:
-    """`fragments` fetched (`_IN_FLIGHT` at once) and written one after the other into
-    `path`; each piece's own file is deleted once written."""
+async def _fetch_pieces(
+    client: FragmentClient, fragments: list[Fragment], path: Path, pieces: dict[Fragment, Path]
+) -> None:
+    """Those of `fragments` not in `pieces` fetched (`_IN_FLIGHT` at once) into files
+    beside `path`, each added to `pieces` as it starts (its owner deletes what came)."""
     gate = asyncio.Semaphore(_IN_FLIGHT)
-    parts = [path.with_suffix(f".{number:05d}") for number in range(len(fragments))]
 
     async def fetch(fragment: Fragment, part: Path) -> None:
         async with gate:
             await client.fetch(fragment, part)
 
-    tasks = [
-        asyncio.create_task(fetch(fragment, part))
-        for fragment, part in zip(fragments, parts, strict=True)
-    ]
+    tasks = []
+    for fragment in fragments:
+        if fragment not in pieces:
+            pieces[fragment] = path.with_name(f"{path.name}.{len(pieces):05d}")
+            tasks.append(asyncio.create_task(fetch(fragment, pieces[fragment])))
     try:
         await asyncio.gather(*tasks)  # the first failure, as itself
-        await asyncio.to_thread(_join, parts, path)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for part in parts:
-            discard(part)
 
 
 def _allocate(path: Path, size: int) -> None:
@@ -140,10 +181,10 @@ def _read(path: Path, box: boxes.Box) -> bytes:
 
 
 def _join(parts: list[Path], path: Path) -> None:
+    """`parts` written one after the other into `path`."""
     with path.open("wb") as output:
         for part in parts:
             output.write(part.read_bytes())
-            part.unlink()
 
 
 async def fetch_ranges(
@@ -270,8 +311,8 @@ async def _fetch_plain(job: _Job, layout: list[boxes.Box]) -> tuple[LocalTrack, 
             for p in packets
         ]
         keyframe = window.keyframe_at_or_before(packets, video, want.from_s)
-        if keyframe is None:
-            raise SplitError("no keyframe near the clip's start")
+        if keyframe is None or not window.near_before(keyframe, want.from_s, KEYFRAME_BACK_S):
+            raise NoKeyframeError(want.from_s, KEYFRAME_BACK_S)
         from_s = min(keyframe.pts_s, keyframe.dts_s)
     if end is None:  # to the end of the source: every packet from the start on
         first, _ = window.byte_span(packets, from_s, from_s + _SEEK_SPAN_S)

@@ -47,6 +47,11 @@ def keyframe_at_or_before(packets: Sequence[Packet], stream: int, at_s: float) -
     return keyframes[0] if keyframes else None
 
 
+def near_before(keyframe: Packet, at_s: float, most_s: float) -> bool:
+    """Whether `keyframe` is shown at or before `at_s`, at most `most_s` before it."""
+    return at_s - most_s - _TOLERANCE_S <= keyframe.pts_s <= at_s + _TOLERANCE_S
+
+
 def byte_span(packets: Sequence[Packet], start_s: float, end_s: float | None) -> tuple[int, int]:
     """(first byte, end) of the file holding every packet shown from `start_s` to `end_s`
     (None: to the last packet), a little past the end (`_KEEP_AFTER_S`). Raises

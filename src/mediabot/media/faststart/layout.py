@@ -28,7 +28,7 @@ from mediabot.media.faststart.samples import SOUND, VIDEO, TrackIndex
 
 MOVIE_TIMESCALE = 1000
 _CHUNK_SECONDS = 1.0
-_CHUNK_BYTES = 2 * 1024 * 1024
+CHUNK_BYTES = 2 * 1024 * 1024
 _U32 = 0xFFFFFFFF
 _MATRIX = struct.pack(">9I", 0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000)
 
@@ -106,12 +106,17 @@ def lay_out(tracks: Sequence[TrackIndex]) -> Layout:
         else:
             pieces.append(Piece(chunk.resource, chunk.offset, chunk.length, at))
         at += chunk.length
-    duration = max(_track_duration(track, _lead(track, ordered)) for track in ordered)
-    width, height = _frame_size(ordered[0])
-    return Layout(ftyp + moov + mdat, tuple(pieces), at, duration / MOVIE_TIMESCALE, width, height)
+    width, height = frame_size(ordered[0])
+    return Layout(ftyp + moov + mdat, tuple(pieces), at, duration_s(ordered), width, height)
 
 
-def _frame_size(track: TrackIndex) -> tuple[int | None, int | None]:
+def duration_s(tracks: Sequence[TrackIndex]) -> float:
+    """How long the file holding `tracks` lasts, as its `mvhd` states it, in seconds."""
+    duration = max(_track_duration(track, _lead(track, tracks)) for track in tracks)
+    return duration / MOVIE_TIMESCALE
+
+
+def frame_size(track: TrackIndex) -> tuple[int | None, int | None]:
     """A picture track's width and height as its header states them (16.16 fixed point)."""
     if track.handler != VIDEO:
         return None, None
@@ -132,13 +137,14 @@ def _chunks(number: int, track: TrackIndex) -> list[_Chunk]:
     )
     time = track.start or 0
     first, span = 0, durations[0]
-    for i in range(1, track.count + 1):
+    count = track.count
+    for i in range(1, count + 1):
         if (
-            i < track.count
+            i < count
             and resources[i] == resources[first]
             and offsets[i] == offsets[i - 1] + sizes[i - 1]
             and span < limit
-            and offsets[i] + sizes[i] - offsets[first] <= _CHUNK_BYTES
+            and offsets[i] + sizes[i] - offsets[first] <= CHUNK_BYTES
         ):
             span += durations[i]
             continue
@@ -148,7 +154,7 @@ def _chunks(number: int, track: TrackIndex) -> list[_Chunk]:
             _Chunk(number, first, i - first, start_s, resources[first], offsets[first], length)
         )
         time += span
-        if i < track.count:
+        if i < count:
             first, span = i, durations[i]
     return found
 
@@ -226,6 +232,18 @@ def _edits(track: TrackIndex, lead: int) -> list[tuple[int, int]]:
             edits.append((_to_movie(track.media_duration, track.timescale), 0))
         edits.insert(0, (lead, -1))
     return edits
+
+
+def presentation_start(track: TrackIndex) -> tuple[float, int]:
+    """Where the track's presentation begins, as its edit list says: seconds of empty edits
+    first, then the media time (in the track's timescale) shown at that moment (0 without
+    an edit list)."""
+    empty = 0
+    for duration, media_time in _edits(track, 0):
+        if media_time != -1:
+            return empty / MOVIE_TIMESCALE, media_time
+        empty += duration
+    return empty / MOVIE_TIMESCALE, 0
 
 
 def _track_duration(track: TrackIndex, lead: int) -> int:

@@ -18,14 +18,7 @@ import aiohttp
 
 from mediabot.domain.retry import Backoff
 from mediabot.media.probe import without_query
-from mediabot.media.remote.http import (
-    RemoteReadError,
-    UrlCheck,
-    client_session,
-    identity,
-    open_checked,
-    route,
-)
+from mediabot.media.remote.http import GuardedClient, RemoteReadError, UrlCheck, identity
 
 logger = logging.getLogger(__name__)
 
@@ -39,32 +32,19 @@ class ExpiredError(RemoteReadError):
     """The origin refuses an address it gave (expired, revoked): look the link up again."""
 
 
-class HttpRanges:
+class HttpRanges(GuardedClient):
     """Byte ranges of numbered URLs (`add` numbers them), read with `headers`, each URL
     passing `url_check`; `close()` after."""
 
     def __init__(self, headers: Mapping[str, str], url_check: UrlCheck | None) -> None:
+        super().__init__(headers, url_check)
         self._urls: list[str] = []
-        self._headers = headers
-        self._url_check = url_check
-        self._proxy, self._stall_timeout_s = route(url_check)
         self._sizes: dict[int, int] = {}
-        self._session: aiohttp.ClientSession | None = None
-        self.fetched_bytes = 0
 
     def add(self, url: str) -> int:
         """A number for `url`, the next one."""
         self._urls.append(url)
         return len(self._urls) - 1
-
-    def open(self) -> None:
-        if self._session is None:
-            self._session = client_session(self._stall_timeout_s)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def size(self, resource: int) -> int | None:
         return self._sizes.get(resource)
@@ -98,14 +78,8 @@ class HttpRanges:
                 )
 
     async def _stream_once(self, resource: int, offset: int, end: int) -> AsyncIterator[bytes]:
-        if self._session is None:
-            self.open()
-        assert self._session is not None
         url = self._urls[resource]
-        headers = identity(self._headers, Range=f"bytes={offset}-{end - 1}")
-        response = await open_checked(
-            self._session, url, headers, url_check=self._url_check, proxy=self._proxy
-        )
+        response = await self._get(url, identity(self._headers, Range=f"bytes={offset}-{end - 1}"))
         try:
             if response.status in _EXPIRED:
                 raise ExpiredError(f"HTTP {response.status} from {without_query(url)}")

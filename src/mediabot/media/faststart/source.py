@@ -1,22 +1,26 @@
-"""A remote source's indexes read ahead: the layout of its one-file delivery, or None.
+"""A remote source's indexes read ahead: its tracks' samples, or None.
 
-`read_ahead` takes what the cutters take (`SplitSource` of URLs, `SegmentedSource`) and
-returns the `Assembly` to spool: the final file's layout and the ranges to fill it from.
-None means no index can be known ahead (MPEG-TS, encrypted fragments, a container or codec
-this does not rewrite, a malformed box): the caller keeps the way that cuts or downloads.
+`read_indexes` takes what the cutters take (`SplitSource` of URLs, `SegmentedSource`) and
+returns the `Indexed` source: the tracks a delivery keeps, every sample known, and the
+ranges to fetch them from. `Indexed.whole()` lays them out as one file (an `Assembly` to
+spool); `faststart.cuts` plans parts from the same tracks. None means no index can be known
+ahead (MPEG-TS, encrypted fragments, a container or codec this does not rewrite, a
+malformed box): the caller keeps the way that cuts or downloads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from mediabot.domain.enums import MediaKind
 from mediabot.media.faststart.boxes import BoxError
 from mediabot.media.faststart.index import Span, file_tracks, fragment_tracks
-from mediabot.media.faststart.layout import Layout, lay_out
+from mediabot.media.faststart.layout import Layout, duration_s, lay_out
 from mediabot.media.faststart.remote import HttpRanges
 from mediabot.media.faststart.samples import SOUND, VIDEO, TrackIndex
 from mediabot.media.fragments.playlist import Fragment, FragmentTrack, parse_media_playlist
@@ -38,6 +42,26 @@ class Assembly:
     lane_of: Callable[[int], int]
 
 
+@dataclass(frozen=True, slots=True)
+class Indexed:
+    """A source whose samples are all known: `tracks` (the picture first, then the sound),
+    `ranges` to fetch them, `lane_of` as in `Assembly`, and the media's duration."""
+
+    tracks: tuple[TrackIndex, ...]
+    ranges: HttpRanges
+    lane_of: Callable[[int], int]
+    duration_s: float
+
+    def whole(self) -> Assembly | None:
+        """The one file holding every sample; None when its boxes cannot be rewritten."""
+        try:
+            layout = lay_out(self.tracks)
+        except (BoxError, struct.error, IndexError) as exc:
+            logger.info("No one file laid out: %s", exc)
+            return None
+        return Assembly(layout, self.ranges, self.lane_of)
+
+
 class _Resources:
     """URLs numbered as they are first met, each with the lane that reads it."""
 
@@ -55,24 +79,49 @@ class _Resources:
 
 
 async def read_ahead(source: SplitSource | SegmentedSource) -> Assembly | None:
-    """The one-file layout of `source`, its indexes read with range requests through the
-    source's guard; None when none can be known ahead. Whatever the source's
-    `duration_check` raises propagates; so do the origin's errors (`RemoteReadError`)."""
+    """The one-file layout of `source` (see `read_indexes`); None when none can be known
+    ahead. Its ranges are closed when it is None."""
+    indexed = await read_indexes(source)
+    if indexed is None:
+        return None
+    assembly = indexed.whole()
+    if assembly is None:
+        await indexed.ranges.close()
+    return assembly
+
+
+async def read_indexes(source: SplitSource | SegmentedSource) -> Indexed | None:
+    """The samples of `source`, its indexes read with range requests through the source's
+    guard; None when they cannot be known ahead. Whatever the source's `duration_check`
+    raises propagates; so do the origin's errors (`RemoteReadError`). The caller closes
+    the ranges of what it gets."""
     ranges = HttpRanges(source.headers, source.url_check)
     resources = _Resources(ranges)
     try:
+        # the inputs' indexes are read at once: a segmented source's are many requests
         if isinstance(source, SplitSource):
             if not source.is_stream:
+                await ranges.close()
                 return None
-            tracks: list[TrackIndex] = []
-            for lane, url in enumerate(source.inputs):
-                assert is_url(url)
-                tracks += await file_tracks(ranges, resources.number(str(url), lane))
+            assert all(is_url(url) for url in source.inputs)
+            found = await _together(
+                *(
+                    file_tracks(ranges, resources.number(str(url), lane))
+                    for lane, url in enumerate(source.inputs)
+                )
+            )
         else:
-            tracks = []
-            for lane, track in enumerate(source.tracks):
-                tracks += await _fragment_tracks(ranges, resources, lane, track)
-        layout = lay_out(_chosen(tracks, source.kind))
+            found = await _together(
+                *(
+                    _fragment_tracks(ranges, resources, lane, track)
+                    for lane, track in enumerate(source.tracks)
+                )
+            )
+        tracks = [track for tracks_of_input in found for track in tracks_of_input]
+        chosen = tuple(_chosen(tracks, source.kind))
+        if any(track.count == 0 for track in chosen):
+            raise BoxError("a track without samples")
+        duration = duration_s(chosen)
     except (BoxError, SplitError, struct.error, IndexError) as exc:
         logger.info("No index known ahead: %s", exc)
         await ranges.close()
@@ -82,12 +131,24 @@ async def read_ahead(source: SplitSource | SegmentedSource) -> Assembly | None:
         raise
     if source.duration_check is not None:
         try:
-            source.duration_check(layout.duration_s)
+            source.duration_check(duration)
         except BaseException:
             await ranges.close()
             raise
     lanes = tuple(resources.lanes)
-    return Assembly(layout, ranges, lambda resource: lanes[resource])
+    return Indexed(chosen, ranges, lambda resource: lanes[resource], duration)
+
+
+async def _together(*reads: Coroutine[Any, Any, list[TrackIndex]]) -> list[list[TrackIndex]]:
+    """The results of `reads` run at once; the first failure stops the others."""
+    tasks = [asyncio.ensure_future(read) for read in reads]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _chosen(tracks: list[TrackIndex], kind: MediaKind) -> list[TrackIndex]:

@@ -21,7 +21,7 @@ from mediabot.media.faststart.layout import Layout, Piece
 
 logger = logging.getLogger(__name__)
 
-_JOIN_GAP_BYTES = 512 * 1024
+JOIN_GAP_BYTES = 512 * 1024
 """Pieces of a resource this close are read in one request (the gap read and dropped)."""
 _SPAN_BYTES = 8 * 1024 * 1024
 """The most one request asks for: origins (YouTube's) slow down open-ended reads."""
@@ -52,13 +52,16 @@ class Spool:
         ranges: RangeStream,
         lane_of: Callable[[int], int],
         on_mark: Callable[[int], None] | None = None,
+        join_gap_bytes: int = JOIN_GAP_BYTES,
     ) -> None:
-        """`on_mark` is called with the mark each time it moves."""
+        """`on_mark` is called with the mark each time it moves; pieces of a resource
+        `join_gap_bytes` apart or closer are read in one request."""
         self.layout = layout
         self._on_mark = on_mark
         self.path = path
         self._ranges = ranges
         self._lane_of = lane_of
+        self._join_gap_bytes = join_gap_bytes
         self._written = [0] * len(layout.pieces)
         self._next = 0
         self._mark = 0
@@ -141,7 +144,7 @@ class Spool:
                 if (
                     last is not None
                     and last.resource == piece.resource
-                    and 0 <= piece.offset - last.end <= _JOIN_GAP_BYTES
+                    and 0 <= piece.offset - last.end <= self._join_gap_bytes
                     and end - last.offset <= _SPAN_BYTES
                 ):
                     requests[-1] = _Request(last.resource, last.offset, end, (*last.pieces, number))

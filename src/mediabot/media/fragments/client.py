@@ -22,14 +22,7 @@ from mediabot.domain.retry import Backoff
 from mediabot.media.fragments.playlist import Fragment, FragmentKey
 from mediabot.media.parts import SplitError
 from mediabot.media.probe import without_query
-from mediabot.media.remote.http import (
-    RemoteReadError,
-    UrlCheck,
-    client_session,
-    identity,
-    open_checked,
-    route,
-)
+from mediabot.media.remote.http import GuardedClient, RemoteReadError, UrlCheck, identity
 from mediabot.media.tools import discard
 
 logger = logging.getLogger(__name__)
@@ -43,26 +36,13 @@ _KEY_MAX_BYTES = 64
 _KEY_BYTES = 16
 
 
-class FragmentClient:
-    """Reads one source's playlists, fragments and keys; `open` before, `close` after."""
+class FragmentClient(GuardedClient):
+    """Reads one source's playlists, fragments and keys (`fetched_bytes` counts them all);
+    `close()` after."""
 
     def __init__(self, headers: Mapping[str, str], url_check: UrlCheck | None) -> None:
-        self._headers = headers
-        self._url_check = url_check
-        self._proxy, self._stall_timeout_s = route(url_check)
-        self._session: aiohttp.ClientSession | None = None
+        super().__init__(headers, url_check)
         self._keys: dict[str, bytes] = {}
-        self.fetched_bytes = 0
-        """Bytes read from the origin so far (fragments, inits, playlists, keys)."""
-
-    def open(self) -> None:
-        if self._session is None:
-            self._session = client_session(self._stall_timeout_s)
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     async def playlist(self, url: str) -> str:
         """The text of the playlist at `url` (at most `_PLAYLIST_MAX_BYTES`)."""
@@ -84,14 +64,7 @@ class FragmentClient:
 
     async def _read_small(self, url: str, most: int) -> bytes:
         """A small document (a playlist, a key) read whole through the guard."""
-        assert self._session is not None
-        response = await open_checked(
-            self._session,
-            url,
-            identity(self._headers),
-            url_check=self._url_check,
-            proxy=self._proxy,
-        )
+        response = await self._get(url, identity(self._headers))
         try:
             if response.status != 200:
                 raise RemoteReadError(f"HTTP {response.status} from {without_query(url)}")
@@ -129,16 +102,13 @@ class FragmentClient:
         raise AssertionError("unreachable")  # the loop returns or raises
 
     async def _download_once(self, fragment: Fragment, path: Path) -> int:
-        assert self._session is not None
         headers = identity(self._headers)
         skip, remaining, written = 0, -1, 0
         if fragment.byte_range is not None:
             offset, length = fragment.byte_range
             headers["Range"] = f"bytes={offset}-{offset + length - 1}"
             remaining = length
-        response = await open_checked(
-            self._session, fragment.url, headers, url_check=self._url_check, proxy=self._proxy
-        )
+        response = await self._get(fragment.url, headers)
         try:
             if response.status not in (200, 206):
                 raise RemoteReadError(f"HTTP {response.status} from {without_query(fragment.url)}")

@@ -119,3 +119,34 @@ async def open_checked(
             continue
         return response
     raise RemoteReadError(f"too many redirects from {without_query(url)}")
+
+
+class GuardedClient:
+    """Reads one source's URLs with its `headers`, every request made by `open_checked`
+    under its `url_check` (through the guard proxy the check names); `close()` after."""
+
+    def __init__(self, headers: Mapping[str, str], url_check: UrlCheck | None) -> None:
+        self._headers = headers
+        self._url_check = url_check
+        self._proxy, self._stall_timeout_s = route(url_check)
+        self._session: aiohttp.ClientSession | None = None
+        self.fetched_bytes = 0
+        """Bytes read from the origin so far."""
+
+    def open(self) -> None:
+        if self._session is None:
+            self._session = client_session(self._stall_timeout_s)
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _get(self, url: str, headers: Mapping[str, str]) -> aiohttp.ClientResponse:
+        """`open_checked` of `url` in this client's session (opened when it is not); the
+        caller judges the status and releases the response."""
+        self.open()
+        assert self._session is not None
+        return await open_checked(
+            self._session, url, headers, url_check=self._url_check, proxy=self._proxy
+        )

@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mediabot.domain.enums import MediaKind
 from mediabot.downloaders.options import DownloadOptions
 from mediabot.downloaders.registry import get_resolutions, make_downloader
 from mediabot.worker.ports import Downloader
+from mediabot.worker.request import Request
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,21 +18,24 @@ class RegistryDownloaders:
 
     options: DownloadOptions
 
-    def __call__(
-        self,
-        url: str,
-        resolution: int | None,
-        kind: MediaKind,
-        found: Mapping[str, Any] | None = None,
-    ) -> Downloader:
-        return make_downloader(url, resolution, options=self.options, kind=kind, found=found)
+    def __call__(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
+        return make_downloader(
+            request.url, request.resolution, options=self.options, kind=request.kind, found=found
+        )
 
     async def heights(self, url: str) -> tuple[int, ...]:
         return (await get_resolutions(url, self.options)).heights
 
-    def for_clip(self, url: str, resolution: int | None, kind: MediaKind) -> Downloader:
+    def for_clip(self, request: Request, found: Mapping[str, Any] | None = None) -> Downloader:
         unlimited = replace(self.options, max_duration_s=None)
-        return make_downloader(url, resolution, options=unlimited, kind=kind)
+        return make_downloader(
+            request.url,
+            request.resolution,
+            options=unlimited,
+            kind=request.kind,
+            found=found,
+            clip=True,
+        )
 
     def clip_over_limit(self, clip_s: float) -> bool:
         limit = self.options.max_duration_s

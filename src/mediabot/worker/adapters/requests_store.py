@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Unpack
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,6 +15,7 @@ from mediabot.db.engine import uninterrupted
 from mediabot.db.models import FilePart
 from mediabot.db.repositories import ChatRepository, FileRepository, PlaylistRepository
 from mediabot.domain.enums import RequestState
+from mediabot.domain.jobs import Handback
 from mediabot.domain.media import Progress
 from mediabot.domain.playlist import PlaylistTally
 from mediabot.senders.base import SentPart
@@ -59,18 +61,9 @@ class DatabaseRequests:
         return Claim(taken is not None, waiting, request, taken)
 
     @through_outages
-    async def release(
-        self,
-        request_id: uuid.UUID,
-        *,
-        expire: bool = False,
-        refund: bool = False,
-        requeue: bool = False,
-    ) -> None:
+    async def release(self, request_id: uuid.UUID, **how: Unpack[Handback]) -> None:
         async with self.sessions() as session:
-            await FileRepository(session).release(
-                request_id, self.owner, expire=expire, refund=refund, requeue=requeue
-            )
+            await FileRepository(session).release(request_id, self.owner, **how)
             await session.commit()
 
     @through_outages

@@ -5,9 +5,13 @@ cache and twins see it apart from the whole video; this step makes the file. The
 cut from only the bytes it needs, straight from the streams the downloaders locate
 (`media.clips.cutter.cut_clip`: DASH/HLS fragments in range, byte ranges of a progressive
 file found through its index), without re-encoding: it starts at the keyframe at or before
-the asked time. A source that cannot be read that way is downloaded whole and the clip cut
-from the local file. `MAX_DURATION_MIN` applies to the clip, not to the video. The clip is
-then sent like any downloaded file (in parts when over the upload limit).
+the asked time. The streams are located from what the offer's lookup found while it is
+fresh (`Offer.found`, as whole-file deliveries use it): a press neither extracts nor probes
+the link again, so only the clip's bytes and their index are read; when those addresses
+fail the link is looked up again, once. A source that cannot be read that way is
+downloaded whole and the clip cut from the local file. `MAX_DURATION_MIN` applies to the
+clip, not to the video. The clip is then sent like any downloaded file (in parts when
+over the upload limit).
 """
 
 from __future__ import annotations
@@ -17,16 +21,18 @@ import shutil
 from pathlib import Path
 
 from mediabot import metrics
-from mediabot.domain.clips import Clip, ClipRangeError
+from mediabot.domain.clips import Clip, ClipRangeError, format_time
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.media import TITLE_MAX_CHARS, DownloadResult, MediaFacts, MediaItem
 from mediabot.downloaders.errors import DownloadError, TooLongError
 from mediabot.i18n import N_
-from mediabot.media.clips.cutter import ClipFile, cut_clip
+from mediabot.media.clips.cutter import ClipFile, SourceReadError, cut_clip
+from mediabot.media.clips.fetch import NoKeyframeError
 from mediabot.media.parts import SplitError
 from mediabot.media.probe import probe
 from mediabot.media.sources import SplitSource
 from mediabot.telegram import texts
+from mediabot.worker.ports import Downloader
 from mediabot.worker.steps.context import JobContext
 from mediabot.worker.steps.fetch_and_send import Fetching
 from mediabot.worker.steps.record import finish_delivery, part_recorder, resume_point
@@ -34,13 +40,18 @@ from mediabot.worker.steps.record import finish_delivery, part_recorder, resume_
 logger = logging.getLogger(__name__)
 
 PAST_END = N_("This clip starts after the end of the video.")
+NO_KEYFRAME = N_(
+    "This video can't be cut at {start} without re-encoding: it has no keyframe in the "
+    "{seconds} seconds before. Ask for another start time."
+)
 
 
 async def clip_and_send(job: JobContext, fetching: Fetching, clip: Clip) -> None:
     """Cut `clip` into the request's work folder and deliver it; the request ends delivered.
 
-    Raises `DownloadError` for a clip that starts past the end of the video, and the
-    download's and Telegram's errors, for the caller to settle.
+    Raises `DownloadError` for a clip that starts past the end of the video or where its
+    picture has no keyframe near enough before, and the download's and Telegram's errors,
+    for the caller to settle.
     """
     request = job.request
     folder = fetching.work_dir / str(request.id)
@@ -49,6 +60,9 @@ async def clip_and_send(job: JobContext, fetching: Fetching, clip: Clip) -> None
         facts, cut = await _cut(job, fetching, clip, folder)
     except ClipRangeError as exc:
         raise DownloadError(PAST_END, detail=str(exc)) from exc
+    except NoKeyframeError as exc:
+        start, seconds = format_time(exc.at_s), f"{exc.searched_s:g}"
+        raise DownloadError(NO_KEYFRAME, detail=str(exc), start=start, seconds=seconds) from exc
     logger.info(
         "job %s: clip %s cut from %.2f s, %d bytes, %d fetched",
         request.id,
@@ -102,15 +116,40 @@ async def clip_and_send(job: JobContext, fetching: Fetching, clip: Clip) -> None
 async def _cut(
     job: JobContext, fetching: Fetching, clip: Clip, folder: Path
 ) -> tuple[MediaFacts, ClipFile]:
-    """The clip cut from the located streams, else from the whole source downloaded."""
+    """The clip cut from what the offer's lookup found while it is fresh (no second
+    lookup: no extraction, no probe of the link); when its addresses fail, from a fresh
+    lookup, once."""
     request = job.request
-    downloader = fetching.downloaders.for_clip(request.url, request.resolution, request.kind)
+    found = request.offer.found if request.offer is not None else None
+    downloader = fetching.downloaders.for_clip(request, found)
+    try:
+        return await _cut_with(job, fetching, downloader, clip, folder)
+    except (TooLongError, ClipRangeError):
+        raise  # the clip's own: a second lookup would tell the same
+    except (DownloadError, SourceReadError) as exc:
+        if not downloader.reused_lookup:
+            raise
+        logger.info("job %s: the offer's addresses failed (%s); looking up again", request.id, exc)
+    downloader = fetching.downloaders.for_clip(request)
+    return await _cut_with(job, fetching, downloader, clip, folder)
+
+
+async def _cut_with(
+    job: JobContext, fetching: Fetching, downloader: Downloader, clip: Clip, folder: Path
+) -> tuple[MediaFacts, ClipFile]:
+    """The clip cut from the streams `downloader` locates, else from the whole source
+    downloaded. Raises `SourceReadError` when the located streams cannot be read and
+    `downloader` used the offer's lookup (whose addresses then go stale together)."""
     plan = await downloader.locate_streams(folder)
     if plan is not None and plan.duration_s is not None:
         _check_length(fetching, clip, plan.duration_s)
     if plan is not None:
         try:
             return plan, await cut_clip(plan.source, clip, folder)
+        except SourceReadError as exc:
+            if downloader.reused_lookup:
+                raise
+            logger.info("job %s: clip not cut from the streams (%s)", job.request.id, exc)
         except SplitError as exc:
             logger.info("job %s: clip not cut from the streams (%s)", job.request.id, exc)
     whole_folder = folder / "whole"

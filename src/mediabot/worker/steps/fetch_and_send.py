@@ -38,14 +38,14 @@ async def fetch_and_send(job: JobContext, fetching: Fetching) -> None:
     """
     request = job.request
     found = request.offer.found if request.offer is not None else None
-    downloader = fetching.downloaders(request.url, request.resolution, request.kind, found)
+    downloader = fetching.downloaders(request, found)
     try:
         await _fetch_and_send(job, fetching, downloader)
     except DownloadError as exc:
         if not downloader.reused_lookup:
             raise
         logger.info("job %s: the offer's addresses failed (%s); looking up again", request.id, exc)
-        downloader = fetching.downloaders(request.url, request.resolution, request.kind)
+        downloader = fetching.downloaders(request)
         await _fetch_and_send(job, fetching, downloader)
 
 

@@ -1,0 +1,230 @@
+"""A delivery in parts from indexes read ahead: each part goes up while it is fetched.
+
+The parts are planned from the samples the indexes list (`faststart.cuts`), no ffmpeg: each
+part's file (its own `moov` first) is spooled to the work folder from its layout and posted
+from the spool as it fills, one multipart request of known length, as the one file is
+(`senders.streamed`). Parts are fetched one after another, the next starting once the one
+before is all fetched, with at most two on disk: while a part goes up, the next comes
+down. With a local Bot API server a part is posted by its path once complete. Each part is
+deleted once Telegram answers. A part refused as too large (413) is planned again from its
+start under a lower limit, and the delivery goes on from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiogram.exceptions import TelegramEntityTooLarge
+from aiogram.types import Message
+
+from mediabot.domain.enums import MediaKind
+from mediabot.media.faststart.cuts import PartPlanner, PlannedPart
+from mediabot.media.faststart.source import Indexed
+from mediabot.media.faststart.spool import Spool
+from mediabot.media.parts import CutPart, SplitError, part_path
+from mediabot.media.remote.http import RemoteReadError
+from mediabot.media.tools import discard
+from mediabot.senders.base import DeliveryError
+from mediabot.telegram.uploads import StreamedFile
+
+logger = logging.getLogger(__name__)
+
+SHRINK_ON_413 = 0.85
+"""After a 413 the limit drops to this share of the rejected part's size."""
+_ON_DISK = 2
+_JOIN_GAP_BYTES = 32 * 1024
+"""A part's pieces this close are read in one request: fragments' headers lie between
+them, but a larger gap holds samples of the part before or after."""
+
+Post = Callable[[CutPart, int, StreamedFile | None], Coroutine[Any, Any, Message]]
+"""Posts a part of `total` parts: from the spool as it fills (a `StreamedFile`), or, with
+None, the complete file at the part's path."""
+Accept = Callable[[Message, CutPart, int], Awaitable[None]]
+"""Records a part Telegram accepted, with the number of parts announced with it."""
+
+
+@dataclass(slots=True)
+class _Spooling:
+    """A planned part, starting at cut point `cut`, being fetched into its spool."""
+
+    planned: PlannedPart
+    cut: int
+    spool: Spool
+    filling: asyncio.Task[None] = field(init=False)
+
+    @property
+    def part(self) -> CutPart:
+        planned = self.planned
+        return CutPart(
+            self.spool.path,
+            planned.index,
+            planned.start_s,
+            planned.end_s,
+            planned.layout.size,
+            planned.is_last,
+        )
+
+    async def stop(self) -> None:
+        """Stop fetching and delete the part."""
+        if not self.filling.done():
+            self.filling.cancel()
+        await asyncio.gather(self.filling, return_exceptions=True)
+        self.spool.close()
+        discard(self.spool.path)
+
+
+class _RefusedError(Exception):
+    """Telegram refused `spooling`'s part as too large."""
+
+    def __init__(self, spooling: _Spooling) -> None:
+        super().__init__(f"part {spooling.planned.index} refused as too large")
+        self.spooling = spooling
+
+
+class IndexedParts:
+    """Sends `indexed` in parts planned by `planner` into `work_dir` (named from `stem`),
+    each posted with `post` under the name `name_of` gives it, each accepted one given to
+    `accept`; `local`: a local Bot API server, which reads the complete part from disk."""
+
+    def __init__(
+        self,
+        indexed: Indexed,
+        planner: PartPlanner,
+        *,
+        work_dir: Path,
+        stem: str,
+        kind: MediaKind,
+        local: bool,
+        name_of: Callable[[CutPart], str],
+        post: Post,
+        accept: Accept,
+    ) -> None:
+        self._indexed = indexed
+        self._planner = planner
+        self._work_dir = work_dir
+        self._stem = stem
+        self._kind = kind
+        self._local = local
+        self._name_of = name_of
+        self._post = post
+        self._accept = accept
+
+    async def send(self, start_s: float, first_index: int, limit_bytes: int) -> None:
+        """Send the parts from the cut point at `start_s` on, numbered from
+        `first_index`. `DeliveryError` when the source breaks off or a stretch between
+        two keyframes is over the limit; Telegram's other errors propagate."""
+        cut, index, limit = self._planner.cut_at(start_s), first_index, limit_bytes
+        while True:
+            total = index + self._planner.count(cut, limit)
+            try:
+                await self._send_from(cut, index, total, limit)
+                return
+            except _RefusedError as refused:
+                planned = refused.spooling.planned
+                limit = min(limit - 1, int(planned.layout.size * SHRINK_ON_413))
+                logger.warning(
+                    "Telegram refused part %d (%d bytes) as too large; limit now %d bytes",
+                    planned.index,
+                    planned.layout.size,
+                    limit,
+                )
+                cut, index = refused.spooling.cut, planned.index
+
+    async def _send_from(self, cut: int, index: int, total: int, limit: int) -> None:
+        slots = asyncio.Semaphore(_ON_DISK)
+        ready: asyncio.Queue[_Spooling | Exception] = asyncio.Queue()
+        live: list[_Spooling] = []
+        producer = asyncio.create_task(self._produce(cut, index, limit, slots, ready, live))
+        try:
+            while True:
+                item = await ready.get()
+                if isinstance(item, Exception):
+                    raise item
+                part = item.part
+                part_total = part.index + 1 if part.is_last else max(total, part.index + 2)
+                try:
+                    message = await self._upload(item, part, part_total)
+                except TelegramEntityTooLarge as exc:
+                    raise _RefusedError(item) from exc
+                finally:
+                    live.remove(item)
+                    await item.stop()
+                    slots.release()
+                await self._accept(message, part, part_total)
+                if part.is_last:
+                    return
+        finally:
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
+            for item in live:
+                await item.stop()
+
+    async def _produce(
+        self,
+        cut: int,
+        index: int,
+        limit: int,
+        slots: asyncio.Semaphore,
+        ready: asyncio.Queue[_Spooling | Exception],
+        live: list[_Spooling],
+    ) -> None:
+        """Plan and start fetching each part once the one before is all fetched and a
+        disk slot is free; errors go to the queue, for the consumer to raise."""
+        previous: _Spooling | None = None
+        try:
+            while True:
+                await slots.acquire()
+                if previous is not None:
+                    await asyncio.wait({previous.filling})
+                    if previous.filling.cancelled() or previous.filling.exception():
+                        return  # the consumer meets the failure on that part
+                planned = self._planner.part(cut, index, limit)
+                path = part_path(self._work_dir, self._stem, planned.index, self._kind)
+                spool = Spool(
+                    planned.layout,
+                    path,
+                    self._indexed.ranges,
+                    self._indexed.lane_of,
+                    join_gap_bytes=_JOIN_GAP_BYTES,
+                )
+                spooling = _Spooling(planned, cut, spool)
+                spooling.filling = asyncio.create_task(spool.run())
+                live.append(spooling)
+                ready.put_nowait(spooling)
+                if planned.is_last:
+                    return
+                previous, cut, index = spooling, planned.after, index + 1
+        except SplitError as exc:
+            ready.put_nowait(DeliveryError(f"the media cannot be cut into parts: {exc}"))
+        except Exception as exc:  # handed to the consumer, which raises it
+            ready.put_nowait(exc)
+
+    async def _upload(self, item: _Spooling, part: CutPart, total: int) -> Message:
+        """Post `part` from its spool while it fills (once complete with a local server)."""
+        if self._local:
+            await _filled(item.filling)
+            return await self._post(part, total, None)
+        spool = item.spool
+        file = StreamedFile(spool.chunks, spool.size, self._name_of(part))
+        posting = asyncio.create_task(self._post(part, total, file))
+        try:
+            await asyncio.wait({item.filling, posting}, return_when=asyncio.FIRST_EXCEPTION)
+            if item.filling.done() and item.filling.exception() is not None:
+                await _filled(item.filling)
+            return await posting
+        finally:
+            if not posting.done():
+                posting.cancel()
+            await asyncio.gather(posting, return_exceptions=True)
+
+
+async def _filled(filling: asyncio.Task[None]) -> None:
+    try:
+        await filling
+    except (RemoteReadError, RuntimeError, OSError) as exc:
+        raise DeliveryError(f"the source broke off while it was streamed: {exc}") from exc
