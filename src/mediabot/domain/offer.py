@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model
 
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import MediaOptions
+from mediabot.domain.preferences import DeliveryForm
 
 
 class Offer(BaseModel):
@@ -87,3 +88,18 @@ class Pick:
     @property
     def resolution(self) -> int | None:
         return self.height if self.kind is MediaKind.VIDEO else None
+
+    def variant(self, form: DeliveryForm = DeliveryForm.MEDIA) -> Variant:
+        """What this choice delivers when it comes in `form`."""
+        return Variant(self.kind, self.resolution, form)
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """What one delivery of a media is: its kind, the video height (None for audio and
+    photos) and the form it comes in. Two deliveries of one media in one variant are the
+    same Telegram file; a different form is a different file."""
+
+    kind: MediaKind
+    resolution: int | None = None
+    form: DeliveryForm = DeliveryForm.MEDIA
