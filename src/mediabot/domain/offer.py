@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
+from mediabot.domain.clips import ClipOffer
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import MediaOptions
 from mediabot.domain.preferences import DeliveryForm
@@ -103,3 +105,17 @@ class Variant:
     kind: MediaKind
     resolution: int | None = None
     form: DeliveryForm = DeliveryForm.MEDIA
+
+
+@dataclass(frozen=True, slots=True)
+class ShownOffer:
+    """What a link's offer message shows: the choices of `options` on the offer
+    `offer_id`; `beside`, the playlist its link names (its offer id, its size); `clip`,
+    the clip asked of it, in rows of choices of its own; without `whole` (a video over
+    the duration limit), the clip's choices alone."""
+
+    offer_id: uuid.UUID
+    options: MediaOptions
+    beside: tuple[uuid.UUID, int] | None = None
+    clip: ClipOffer | None = None
+    whole: bool = True
