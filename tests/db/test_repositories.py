@@ -20,6 +20,7 @@ from mediabot.db.repositories import (
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
+from mediabot.domain.offer import Variant
 from mediabot.downloaders.registry import providers
 from tests.support.rows import add_request
 
@@ -71,9 +72,9 @@ async def test_an_offer_is_chosen_once(sessions: async_sessionmaker[AsyncSession
     async with sessions.begin() as session:
         offer = await _offer(session)
     async with sessions.begin() as session:
-        chosen = await FileRepository(session).choose(offer.id, MediaKind.VIDEO, 720)
+        chosen = await FileRepository(session).choose(offer.id, Variant(MediaKind.VIDEO, 720))
     async with sessions.begin() as session:
-        again = await FileRepository(session).choose(offer.id, MediaKind.AUDIO, None)
+        again = await FileRepository(session).choose(offer.id, Variant(MediaKind.AUDIO))
     assert chosen is not None and chosen.state is RequestState.ACCEPTED
     assert chosen.kind is MediaKind.VIDEO and chosen.resolution == 720
     assert again is None
@@ -84,7 +85,7 @@ async def test_only_one_of_racing_workers_claims_a_request(
 ) -> None:
     async with sessions.begin() as session:
         offer = await _offer(session)
-        await FileRepository(session).choose(offer.id, MediaKind.AUDIO, None)
+        await FileRepository(session).choose(offer.id, Variant(MediaKind.AUDIO))
 
     async def claim(owner: str) -> bool:
         async with sessions.begin() as session:
@@ -126,7 +127,7 @@ async def test_the_cache_finds_the_delivery_with_its_parts(
     async with sessions.begin() as session:
         offer = await _offer(session, key="youtube:cached")
         repository = FileRepository(session)
-        await repository.choose(offer.id, MediaKind.VIDEO, 720)
+        await repository.choose(offer.id, Variant(MediaKind.VIDEO, 720))
         for index in (1, 0):
             await repository.add_part(
                 offer.id,
@@ -140,9 +141,11 @@ async def test_the_cache_finds_the_delivery_with_its_parts(
         await repository.set_state(offer.id, RequestState.DELIVERED)
     async with sessions() as session:
         repository = FileRepository(session)
-        hit = await repository.find_delivered("youtube:cached", MediaKind.VIDEO, 720)
-        other_height = await repository.find_delivered("youtube:cached", MediaKind.VIDEO, 360)
-        audio = await repository.find_delivered("youtube:cached", MediaKind.AUDIO, None)
+        hit = await repository.find_delivered("youtube:cached", Variant(MediaKind.VIDEO, 720))
+        other_height = await repository.find_delivered(
+            "youtube:cached", Variant(MediaKind.VIDEO, 360)
+        )
+        audio = await repository.find_delivered("youtube:cached", Variant(MediaKind.AUDIO))
     assert hit is not None and [part.telegram_file_id for part in hit.parts] == ["id-0", "id-1"]
     assert other_height is None and audio is None
 
@@ -172,7 +175,7 @@ async def test_a_lease_handed_back_on_shutdown_is_recovered_at_once(
     async with sessions.begin() as session:
         offer = await _offer(session, key="youtube:handback")
         files = FileRepository(session)
-        await files.choose(offer.id, MediaKind.AUDIO, None)
+        await files.choose(offer.id, Variant(MediaKind.AUDIO))
         await files.set_state(offer.id, RequestState.QUEUED)
         assert await files.claim(offer.id, "stopping", timedelta(minutes=5))
     a_while_ago = utcnow() - timedelta(minutes=1)
@@ -197,7 +200,7 @@ async def test_of_twins_fetching_the_same_media_only_the_later_waits(
         async with sessions.begin() as session:
             offer = await _offer(session, telegram_id=user, key="youtube:twins")
             files = FileRepository(session)
-            await files.choose(offer.id, MediaKind.VIDEO, 720)
+            await files.choose(offer.id, Variant(MediaKind.VIDEO, 720))
             assert await files.claim(offer.id, f"worker-{user}", timedelta(minutes=1))
             await files.set_state(offer.id, RequestState.DOWNLOADING)
             twins.append(offer.id)
@@ -221,7 +224,7 @@ async def _queued(
     async with sessions.begin() as session:
         offer = await _offer(session, telegram_id=telegram_id, key=key)
         files = FileRepository(session)
-        await files.choose(offer.id, MediaKind.AUDIO, None)
+        await files.choose(offer.id, Variant(MediaKind.AUDIO))
         await files.set_state(offer.id, RequestState.QUEUED)
         return offer.id
 

@@ -10,6 +10,7 @@ from mediabot.db.engine import create_session_factory
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories import FileRepository, TelegramUser, UserRepository
 from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.offer import Variant
 from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
 from tests.db.test_repositories import _offer as offer_of
 
@@ -37,9 +38,9 @@ async def test_the_cache_and_twins_keep_the_forms_apart(engine: AsyncEngine) -> 
     async with sessions.begin() as session:
         files = FileRepository(session)
         as_video = await _offer(session, 71)
-        await files.choose(as_video.id, MediaKind.VIDEO, 720)
+        await files.choose(as_video.id, Variant(MediaKind.VIDEO, 720))
         as_file = await _offer(session, 72)
-        await files.choose(as_file.id, MediaKind.VIDEO, 720, DeliveryForm.DOCUMENT)
+        await files.choose(as_file.id, Variant(MediaKind.VIDEO, 720, DeliveryForm.DOCUMENT))
         await files.set_state(as_video.id, RequestState.DELIVERED)
         await files.add_part(
             as_video.id,
@@ -49,9 +50,12 @@ async def test_the_cache_and_twins_keep_the_forms_apart(engine: AsyncEngine) -> 
         )
     async with sessions() as session:
         files = FileRepository(session)
-        hit = await files.find_delivered(KEY, MediaKind.VIDEO, 720)
+        hit = await files.find_delivered(KEY, Variant(MediaKind.VIDEO, 720))
         assert hit is not None and hit.id == as_video.id
-        assert await files.find_delivered(KEY, MediaKind.VIDEO, 720, DeliveryForm.DOCUMENT) is None
+        assert (
+            await files.find_delivered(KEY, Variant(MediaKind.VIDEO, 720, DeliveryForm.DOCUMENT))
+            is None
+        )
         stored = await files.get(as_file.id)
         assert stored is not None and stored.form is DeliveryForm.DOCUMENT
         again = await files.again(hit, hit.chat_id, as_file.requested_by_id)  # type: ignore[arg-type]
@@ -60,12 +64,12 @@ async def test_the_cache_and_twins_keep_the_forms_apart(engine: AsyncEngine) -> 
     async with sessions.begin() as session:
         files = FileRepository(session)
         fetching = await _offer(session, 73)
-        await files.choose(fetching.id, MediaKind.VIDEO, 720)
+        await files.choose(fetching.id, Variant(MediaKind.VIDEO, 720))
         await files.set_state(fetching.id, RequestState.DOWNLOADING, lease_owner="w1")
         fetching.lease_expires_at = utcnow().replace(year=2100)
         await session.flush()
         same_form = await _offer(session, 74)
-        await files.choose(same_form.id, MediaKind.VIDEO, 720)
+        await files.choose(same_form.id, Variant(MediaKind.VIDEO, 720))
         other_form = await files.get(as_file.id)
         assert other_form is not None
         assert await files.being_fetched(same_form, ordered=False)

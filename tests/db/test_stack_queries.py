@@ -22,7 +22,7 @@ from mediabot.db.repositories import (
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.media import Progress
-from mediabot.domain.offer import Offer, Pick
+from mediabot.domain.offer import Offer, Pick, Variant
 from mediabot.worker.adapters import DatabaseRequests
 from tests.support.rows import add_request
 
@@ -147,7 +147,7 @@ async def test_again_queues_a_copy_the_cache_serves(
         before, _ = await files.presses_since(user_id, utcnow() - LEASE)
         copy = await files.again(delivered, delivered.chat_id, user_id)
         after, _ = await files.presses_since(user_id, utcnow() - LEASE)
-        hit = await files.find_delivered("youtube:again", MediaKind.VIDEO, 720)
+        hit = await files.find_delivered("youtube:again", Variant(MediaKind.VIDEO, 720))
     assert copy.id != original and copy.state is RequestState.QUEUED
     assert hit is not None and hit.id == original
     assert after == before + 1

@@ -25,7 +25,7 @@ from mediabot.db.repositories import (
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.media import MediaOptions, Resolution
-from mediabot.domain.offer import Offer
+from mediabot.domain.offer import Offer, Variant
 from mediabot.domain.playlist import PlaylistEntry
 from mediabot.domain.preferences import DefaultChoice, DeliveryForm
 from mediabot.worker.default_choice import ChosenByDefault, DefaultChoices, ItemsChosen
@@ -102,7 +102,7 @@ async def _offer(
             )
         )
         if state is not RequestState.OFFERED:
-            await FileRepository(session).choose(offer.id, MediaKind.AUDIO, None)
+            await FileRepository(session).choose(offer.id, Variant(MediaKind.AUDIO))
             await FileRepository(session).set_state(offer.id, state)
     return offer
 

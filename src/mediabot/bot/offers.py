@@ -33,10 +33,11 @@ from mediabot.bot.keyboards import (
     whole_playlist_row,
 )
 from mediabot.db.models import File
-from mediabot.domain.clips import Clip, ClipOffer, ClipRangeError
+from mediabot.domain.clips import Clip, ClipRangeError
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.inline import InlineChoice
 from mediabot.domain.media import MediaOptions
+from mediabot.domain.offer import ShownOffer
 from mediabot.domain.playlist import PlaylistOptions
 from mediabot.downloaders.errors import DownloadError
 from mediabot.telegram.texts import fill_html, plain
@@ -67,29 +68,20 @@ class OfferView:
     def nothing_to_offer(self) -> str:
         return texts.nothing_to_offer()
 
-    def media_offer(
-        self,
-        offer_id: uuid.UUID,
-        options: MediaOptions,
-        beside: tuple[uuid.UUID, int] | None,
-        clip: ClipOffer | None = None,
-        *,
-        whole: bool = True,
-    ) -> tuple[str, InlineKeyboardMarkup]:
-        """A video's offer; `beside`: the playlist its link names (its offer id, its size);
-        `clip`: the clip asked of it, offered in rows of ✂ choices of its own; without
-        `whole` (a video over the duration limit) the clip's choices alone."""
+    def media_offer(self, shown: ShownOffer) -> tuple[str, InlineKeyboardMarkup]:
+        """A video's offer, its clip's ✂ rows and its playlist's row as `shown` asks."""
         extra_rows = []
+        options, clip = shown.options, shown.clip
         text = texts.choose(options.title)
         if clip is not None:
             extra_rows.extend(clip_rows(clip.offer_id, options, clip.clip))
             text = f"{text}\n{clip_texts.clip_offered(clip.clip)}"
-            if not whole:
-                return text, clip_only_keyboard(offer_id, extra_rows)
-        if beside is not None:
-            playlist_id, count = beside
+            if not shown.whole:
+                return text, clip_only_keyboard(shown.offer_id, extra_rows)
+        if shown.beside is not None:
+            playlist_id, count = shown.beside
             extra_rows.append(whole_playlist_row(playlist_id, texts.whole_playlist(count)))
-        return text, choices_keyboard(offer_id, options, extra_rows)
+        return text, choices_keyboard(shown.offer_id, options, extra_rows)
 
     def clip_refused(self, refusal: ClipRangeError) -> str:
         return clip_texts.clip_refused(refusal)

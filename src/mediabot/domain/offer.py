@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SerializerFunctionWrapHandler, model_serializer
 
+from mediabot.domain.clips import ClipOffer
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.media import MediaOptions
+from mediabot.domain.preferences import DeliveryForm
 
 
 class Offer(BaseModel):
@@ -87,3 +90,32 @@ class Pick:
     @property
     def resolution(self) -> int | None:
         return self.height if self.kind is MediaKind.VIDEO else None
+
+    def variant(self, form: DeliveryForm = DeliveryForm.MEDIA) -> Variant:
+        """What this choice delivers when it comes in `form`."""
+        return Variant(self.kind, self.resolution, form)
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """What one delivery of a media is: its kind, the video height (None for audio and
+    photos) and the form it comes in. Two deliveries of one media in one variant are the
+    same Telegram file; a different form is a different file."""
+
+    kind: MediaKind
+    resolution: int | None = None
+    form: DeliveryForm = DeliveryForm.MEDIA
+
+
+@dataclass(frozen=True, slots=True)
+class ShownOffer:
+    """What a link's offer message shows: the choices of `options` on the offer
+    `offer_id`; `beside`, the playlist its link names (its offer id, its size); `clip`,
+    the clip asked of it, in rows of choices of its own; without `whole` (a video over
+    the duration limit), the clip's choices alone."""
+
+    offer_id: uuid.UUID
+    options: MediaOptions
+    beside: tuple[uuid.UUID, int] | None = None
+    clip: ClipOffer | None = None
+    whole: bool = True

@@ -89,13 +89,13 @@ class DefaultChoices:
             if pick is None or not await self._room_for(session, owner, offer.id):
                 return None
             files = FileRepository(session)
-            form = _form(preferences, pick)
-            if await files.choose(offer.id, pick.kind, pick.resolution, form) is None:
+            variant = pick.variant(_form(preferences, pick))
+            if await files.choose(offer.id, variant) is None:
                 return None
             await files.set_state(offer.id, RequestState.QUEUED, chosen_by_default=True)
             queued = await files.get(offer.id)
             position = await files.queue_position(queued) if queued is not None else 0
-            hit = await files.find_delivered(offer.media_key, pick.kind, pick.resolution, form)
+            hit = await files.find_delivered(offer.media_key, variant)
             await session.commit()
         logger.info("offer %s: chosen by default: %s %s", offer.id, pick.kind, pick.height or "")
         return ChosenByDefault(offer.id, pick, position, hit is not None)
@@ -117,14 +117,16 @@ class DefaultChoices:
             if not await playlists.choose(playlist.id, kind, resolution):
                 return None
             playlist.kind, playlist.resolution = kind, resolution
-            form = _form(preferences, pick)
+            variant = pick.variant(_form(preferences, pick))
             files = FileRepository(session)
             cached = {
                 index
                 for index, entry in enumerate(playlist.entries)
-                if await files.find_delivered(entry.media_key, kind, resolution, form) is not None
+                if await files.find_delivered(entry.media_key, variant) is not None
             }
-            items = [item.id for item in await playlists.queue_items(playlist, cached, form)]
+            items = [
+                item.id for item in await playlists.queue_items(playlist, cached, variant.form)
+            ]
             await session.commit()
         logger.info(
             "playlist %s: %d items chosen by default: %s %s",

@@ -37,6 +37,7 @@ from mediabot.db.repositories import (
 from mediabot.domain.clips import Clip, ClipOffer, ClipProblem, ClipRangeError, clip_of_key
 from mediabot.domain.lookups import Found, LookupKind, Outcome, Refused
 from mediabot.domain.media import MediaOptions
+from mediabot.domain.offer import ShownOffer
 from mediabot.domain.playlist import PlaylistOptions
 from mediabot.downloaders.errors import SitePushBackError, TooLongError, rebuild
 from mediabot.i18n import use_locale
@@ -191,7 +192,7 @@ class TelegramReplies:
         if clip_offer is not None and clip is not None:
             offered_clip = ClipOffer(clip_offer.id, clip)
         text, markup = self.view.media_offer(
-            offer.id, options, playlist_row, offered_clip, whole=whole
+            ShownOffer(offer.id, options, playlist_row, offered_clip, whole)
         )
         shown = await self._say(request, shown_on, text, markup)
         await self._moved(shown, shown_on, offer, clip_offer, beside)

@@ -6,6 +6,7 @@ Each waits for its choice in the chat the link came from; the caller commits.
 from __future__ import annotations
 
 import uuid
+from typing import TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +33,6 @@ async def record_offer(
     on `shown_on`); with `clip`, the offer of that clip, its own cache entry
     (`media_key_of`), titled with its range and as long as it. Not committed."""
     assert chat_row_id is not None
-    inline = request.kind == LookupKind.INLINE
     title = options.title
     duration_s = options.duration_s
     if clip is not None:
@@ -40,19 +40,13 @@ async def record_offer(
         duration_s = clip.length_s(options.duration_s) if options.duration_s else None
     return await FileRepository(session).add(
         File(
-            chat_id=chat_row_id,
-            requested_by_id=request.user_id,
+            **_waiting(request, chat_row_id, shown_on),
             provider_id=await ProviderRepository(session).id_of(options.provider),
             request_url=url,
             media_key=media_key_of(options.media_key, clip),
-            state=RequestState.OFFERED,
             title=title[:TITLE_MAX_CHARS] if title else None,
             duration_s=duration_s,
             offer=Offer.of(options),
-            status_message_id=shown_on,
-            # In a group the files reply to the link, in its forum topic.
-            link_message_id=request.message_id if request.in_group and not inline else None,
-            message_thread_id=None if inline else request.message_thread_id,
         )
     )
 
@@ -65,16 +59,35 @@ async def add_playlist(
     assert request.chat_id is not None
     return await PlaylistRepository(session).add(
         Playlist(
-            chat_id=request.chat_id,
-            requested_by_id=request.user_id,
+            **_waiting(request, request.chat_id, shown_on),
             request_url=options.url,
             title=options.title,
-            state=RequestState.OFFERED,
             entries=options.entries,
             total_count=options.total_count,
             skipped_count=options.skipped,
-            status_message_id=shown_on,
-            link_message_id=request.message_id if request.in_group else None,
-            message_thread_id=request.message_thread_id,
         )
+    )
+
+
+class _Waiting(TypedDict):
+    chat_id: uuid.UUID
+    requested_by_id: uuid.UUID | None
+    state: RequestState
+    status_message_id: int | None
+    link_message_id: int | None
+    message_thread_id: int | None
+
+
+def _waiting(request: LookupRequest, chat_row_id: uuid.UUID, shown_on: int | None) -> _Waiting:
+    """The columns of an offer (a link's or a playlist's) of `request`'s, waiting in the
+    chat `chat_row_id` for its choice, shown on `shown_on`. In a group its files reply to
+    the link, in its forum topic; an inline query's files reply to nothing."""
+    inline = request.kind == LookupKind.INLINE
+    return _Waiting(
+        chat_id=chat_row_id,
+        requested_by_id=request.user_id,
+        state=RequestState.OFFERED,
+        status_message_id=shown_on,
+        link_message_id=request.message_id if request.in_group and not inline else None,
+        message_thread_id=None if inline else request.message_thread_id,
     )

@@ -14,8 +14,9 @@ from aiogram.types import InlineKeyboardMarkup, InlineQueryResultsButton
 from aiogram.types.inline_query_result_union import InlineQueryResultUnion
 
 from mediabot.db.models import File
-from mediabot.domain.clips import Clip, ClipOffer, ClipRangeError
+from mediabot.domain.clips import Clip, ClipRangeError
 from mediabot.domain.media import MediaOptions
+from mediabot.domain.offer import ShownOffer
 from mediabot.domain.playlist import PlaylistOptions
 from mediabot.downloaders.errors import DownloadError
 
@@ -27,15 +28,7 @@ class OfferView(Protocol):
     def lookup_failed(self) -> str: ...
     def refused(self, error: DownloadError) -> str: ...
     def nothing_to_offer(self) -> str: ...
-    def media_offer(
-        self,
-        offer_id: uuid.UUID,
-        options: MediaOptions,
-        beside: tuple[uuid.UUID, int] | None,
-        clip: ClipOffer | None = None,
-        *,
-        whole: bool = True,
-    ) -> tuple[str, InlineKeyboardMarkup]: ...
+    def media_offer(self, shown: ShownOffer) -> tuple[str, InlineKeyboardMarkup]: ...
     def clip_refused(self, refusal: ClipRangeError) -> str: ...
     def too_long(self, max_duration_s: int, clip: Clip | None) -> str: ...
     def playlist_offer(

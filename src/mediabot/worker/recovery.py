@@ -36,6 +36,7 @@ from mediabot.db.outages import database_unavailable
 from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
+from mediabot.domain.offer import Variant
 from mediabot.queue.base import DeadLetterHandler, JobQueue, PublishFailedError
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Recovery:
                 if self.cached_queue is not None
                 and file.kind is not None
                 and await files.find_delivered(
-                    file.media_key, file.kind, file.resolution, file.form
+                    file.media_key, Variant(file.kind, file.resolution, file.form)
                 )
             }
             await files.requeued([file.id for file in to_publish])

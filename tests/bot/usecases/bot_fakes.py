@@ -18,7 +18,7 @@ from mediabot.db.models import Chat, File, FilePart, Playlist
 from mediabot.db.stats import Stats
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
-from mediabot.domain.offer import Offer
+from mediabot.domain.offer import Offer, Variant
 from mediabot.domain.playlist import PlaylistTally
 from mediabot.domain.preferences import DeliveryForm, Preferences, PreferencesChange
 from tests.bot.conftest import playlist_entries
@@ -195,18 +195,12 @@ class FakeFiles:
     async def get_with_chat(self, file_id: uuid.UUID) -> File | None:
         return await self.get(file_id)
 
-    async def choose(
-        self,
-        file_id: uuid.UUID,
-        kind: MediaKind,
-        resolution: int | None,
-        form: DeliveryForm = DeliveryForm.MEDIA,
-    ) -> File | None:
+    async def choose(self, file_id: uuid.UUID, variant: Variant) -> File | None:
         self.world.touch()
         file = self.world.files.get(file_id)
         if file is None or file.state is not RequestState.OFFERED:
             return None
-        file.kind, file.resolution, file.form = kind, resolution, form
+        file.kind, file.resolution, file.form = variant.kind, variant.resolution, variant.form
         file.state, file.chosen_at = RequestState.ACCEPTED, self.world.now
         return file
 
@@ -232,15 +226,9 @@ class FakeFiles:
             and other.queued_at < file.queued_at
         )
 
-    async def find_delivered(
-        self,
-        media_key: str,
-        kind: MediaKind,
-        resolution: int | None,
-        form: DeliveryForm = DeliveryForm.MEDIA,
-    ) -> File | None:
+    async def find_delivered(self, media_key: str, variant: Variant) -> File | None:
         self.world.touch()
-        wanted = (media_key, kind, resolution, form)
+        wanted = (media_key, variant.kind, variant.resolution, variant.form)
         return next(
             (
                 file

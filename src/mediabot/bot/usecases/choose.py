@@ -91,14 +91,14 @@ async def _record(
     if owner is not None and (full := await taken_meanwhile(ports, owner, limits.max_active)):
         return full  # another press of this user's got in first
     files = ports.files
-    form = await form_for(ports, user_id, pick.kind)
-    if await files.choose(offer.id, pick.kind, pick.resolution, form) is None:
+    variant = pick.variant(await form_for(ports, user_id, pick.kind))
+    if await files.choose(offer.id, variant) is None:
         await ports.transaction.commit()  # nothing changed; ends the transaction
         return Refused.ALREADY_CHOSEN
     await files.set_state(offer.id, RequestState.QUEUED)
     queued = await files.get(offer.id)
     position = await files.queue_position(queued) if queued is not None else 0
-    hit = await files.find_delivered(offer.media_key, pick.kind, pick.resolution, form)
+    hit = await files.find_delivered(offer.media_key, variant)
     await ports.transaction.commit()
     return Queued(offer.id, position, hit is not None)
 

@@ -23,6 +23,7 @@ from mediabot.db.repositories import FileRepository
 from mediabot.domain.enums import RequestState
 from mediabot.domain.inline import InlineChoice
 from mediabot.domain.jobs import Job
+from mediabot.domain.offer import Variant
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ class SessionInlineRecords:
         try:
             if not await place_still_free(self.session, user_row_id, max_active):
                 return False
-            if await files.choose(choice.offer_id, choice.kind, choice.height) is None:
+            if await files.choose(choice.offer_id, Variant(choice.kind, choice.height)) is None:
                 return None
             await files.set_state(choice.offer_id, RequestState.QUEUED, inline_message_id=place)
             return True

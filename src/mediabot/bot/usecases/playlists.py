@@ -84,13 +84,13 @@ async def _queue(
         await ports.transaction.commit()
         return Refused.ALREADY_CHOSEN
     playlist.kind, playlist.resolution = kind, resolution
-    form = await form_for(ports, owner, kind)
+    variant = pick.variant(await form_for(ports, owner, kind))
     cached = {
         index
         for index, entry in enumerate(playlist.entries)
-        if await ports.files.find_delivered(entry.media_key, kind, resolution, form) is not None
+        if await ports.files.find_delivered(entry.media_key, variant) is not None
     }
-    items = [item.id for item in await ports.playlists.queue_items(playlist, cached, form)]
+    items = [item.id for item in await ports.playlists.queue_items(playlist, cached, variant.form)]
     await ports.transaction.commit()
     logger.info(
         "playlist %s: %d items queued as %s %s (%d cached)",

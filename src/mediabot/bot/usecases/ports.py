@@ -23,6 +23,7 @@ from mediabot.db.models import File, Playlist
 from mediabot.db.stats import Stats
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
+from mediabot.domain.offer import Variant
 from mediabot.domain.playlist import PlaylistTally
 from mediabot.domain.preferences import DeliveryForm, Preferences, PreferencesChange
 
@@ -49,14 +50,9 @@ class Files(Protocol):
         """The request with its chat loaded (a press is checked against it)."""
         ...
 
-    async def choose(
-        self,
-        file_id: uuid.UUID,
-        kind: MediaKind,
-        resolution: int | None,
-        form: DeliveryForm = DeliveryForm.MEDIA,
-    ) -> File | None:
-        """Turn an offer into an accepted request in `form`, once; None for a second press."""
+    async def choose(self, file_id: uuid.UUID, variant: Variant) -> File | None:
+        """Turn an offer into an accepted request for `variant`, once; None for a second
+        press."""
         ...
 
     async def set_state(self, file_id: uuid.UUID, state: RequestState) -> bool:
@@ -65,13 +61,7 @@ class Files(Protocol):
 
     async def queue_position(self, file: File) -> int: ...
 
-    async def find_delivered(
-        self,
-        media_key: str,
-        kind: MediaKind,
-        resolution: int | None,
-        form: DeliveryForm = DeliveryForm.MEDIA,
-    ) -> File | None: ...
+    async def find_delivered(self, media_key: str, variant: Variant) -> File | None: ...
 
     async def count_in_flight_of_user(self, user_id: uuid.UUID) -> int: ...
 

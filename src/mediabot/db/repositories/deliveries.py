@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from mediabot.db.models import File, FilePart
 from mediabot.db.repositories._common import Repository, has_parts, same_media
 from mediabot.domain.enums import MediaKind, RequestState
+from mediabot.domain.offer import Variant
 from mediabot.domain.preferences import DeliveryForm
 
 
@@ -29,16 +30,10 @@ def _latest_deliveries(*conditions: Any) -> Select[File]:
 class DeliveryRepository(Repository):
     """Delivered requests and their parts, the Telegram file ids they were sent as."""
 
-    async def find_delivered(
-        self,
-        media_key: str,
-        kind: MediaKind,
-        resolution: int | None,
-        form: DeliveryForm = DeliveryForm.MEDIA,
-    ) -> File | None:
-        """The latest delivery of this media in this kind, resolution and form, with its
-        parts."""
-        statement = _latest_deliveries(*same_media(media_key, kind, resolution, form)).limit(1)
+    async def find_delivered(self, media_key: str, variant: Variant) -> File | None:
+        """The latest delivery of this media in `variant`, with its parts."""
+        conditions = same_media(media_key, variant.kind, variant.resolution, variant.form)
+        statement = _latest_deliveries(*conditions).limit(1)
         return await self._session.scalar(statement)
 
     async def delivered_whole(self, media_key: str, limit: int = 200) -> list[File]:

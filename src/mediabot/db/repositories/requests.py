@@ -11,8 +11,8 @@ from sqlalchemy.orm import selectinload
 from mediabot.db.base import utcnow
 from mediabot.db.models import File, User
 from mediabot.db.repositories._common import Repository, choice, queued_request
-from mediabot.domain.enums import MediaKind, RequestState
-from mediabot.domain.preferences import DeliveryForm
+from mediabot.domain.enums import RequestState
+from mediabot.domain.offer import Variant
 
 _MEDIA_COLUMNS = (
     "provider_id",
@@ -102,16 +102,12 @@ class RequestRepository(Repository):
         result = await self._session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def choose(
-        self,
-        file_id: uuid.UUID,
-        kind: MediaKind,
-        resolution: int | None,
-        form: DeliveryForm = DeliveryForm.MEDIA,
-    ) -> File | None:
-        """Turn an offer into an accepted request in `form`, once: a second press changes
-        nothing."""
-        statement = choice(File, file_id, kind, resolution).values(form=form)
+    async def choose(self, file_id: uuid.UUID, variant: Variant) -> File | None:
+        """Turn an offer into an accepted request for `variant`, once: a second press
+        changes nothing."""
+        statement = choice(File, file_id, variant.kind, variant.resolution).values(
+            form=variant.form
+        )
         result = await self._session.execute(statement)
         if not result.rowcount:  # type: ignore[attr-defined]
             return None

@@ -17,6 +17,7 @@ from mediabot.db.repositories import ChatRepository, FileRepository, PlaylistRep
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Handback
 from mediabot.domain.media import Progress
+from mediabot.domain.offer import Variant
 from mediabot.domain.playlist import PlaylistTally
 from mediabot.senders.base import SentPart
 from mediabot.worker.adapters.outages import DATABASE_HOLD_S, through_outages
@@ -124,7 +125,7 @@ class DatabaseRequests:
     async def find_delivered(self, request: Request) -> CachedDelivery | None:
         async with self.sessions() as session:
             hit = await FileRepository(session).find_delivered(
-                request.media_key, request.kind, request.resolution, request.form
+                request.media_key, Variant(request.kind, request.resolution, request.form)
             )
         metrics.CACHE_LOOKUPS.labels("miss" if hit is None else "hit").inc()
         return cached_of(hit) if hit is not None else None
