@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 
 from mediabot.bot import texts
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.enums import Provider
 from mediabot.domain.media import MediaOptions
 from mediabot.downloaders.errors import DownloadError
@@ -176,5 +176,5 @@ async def test_a_link_typed_with_capitals_is_looked_up_and_recorded_in_lower_cas
     [keyboard] = _keyboards(bench, CHAT)
     assert keyboard.result["text"].startswith("A video")
     async with bench.sessions() as session:
-        [offer] = (await session.scalars(select(File))).all()
+        [offer] = (await session.scalars(select(RequestRow))).all()
     assert (offer.request_url, offer.media_key) == (normal, "youtube:dQw4w9WgXcQ")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mediabot.bot.usecases.lookups import Asked, AskLookup, LinksPlace
-from mediabot.db.models import File, LookupRequest
+from mediabot.db.models import LookupRequest, RequestRow
 from mediabot.domain.clips import Clip
 from mediabot.domain.jobs import Job
 from mediabot.domain.lookups import LookupKind
@@ -26,14 +26,14 @@ PLACE = LinksPlace(
 @dataclass
 class FakeRecords:
     recorded: list[LookupRequest] = field(default_factory=list)
-    delivered: dict[str, list[File]] = field(default_factory=dict)
+    delivered: dict[str, list[RequestRow]] = field(default_factory=dict)
 
     async def record(self, request: LookupRequest) -> uuid.UUID:
         request.id = uuid.uuid4()
         self.recorded.append(request)
         return request.id
 
-    async def delivered_for_url(self, url: str) -> Sequence[File]:
+    async def delivered_for_url(self, url: str) -> Sequence[RequestRow]:
         return self.delivered.get(url, [])
 
     async def last_asked(self, telegram_chat_id: int, message_id: int) -> Asked | None:
@@ -78,7 +78,7 @@ async def test_a_request_the_broker_did_not_take_stays_recorded_for_the_sweep() 
 
 
 async def test_an_inline_query_for_a_delivered_link_is_answered_without_a_lookup() -> None:
-    delivered = File(request_url="https://a.example/1")
+    delivered = RequestRow(request_url="https://a.example/1")
     records = FakeRecords(delivered={"https://a.example/1": [delivered]})
     lane = FakeLane()
     ask = AskLookup(records, lane)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from mediabot.bot.outages import HOLD_BACKOFF, NOTICE_AFTER_S, TOLD_KEPT_S
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import PublishFailedError
@@ -220,6 +220,6 @@ def _published(bench: BotBench) -> list[bytes]:
 
 async def _state(bench: BotBench, request_id: uuid.UUID) -> RequestState:
     async with bench.sessions() as session:
-        file = await session.get(File, request_id)
+        file = await session.get(RequestRow, request_id)
         assert file is not None
         return file.state

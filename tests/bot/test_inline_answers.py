@@ -13,11 +13,11 @@ from aiogram.types import FSInputFile
 from sqlalchemy import select
 
 from mediabot.bot import texts
-from mediabot.db.models import File, FilePart
+from mediabot.db.models import FilePart, RequestRow
 from mediabot.db.repositories import (
     ChatRepository,
-    FileRepository,
     ProviderRepository,
+    RequestRows,
     TelegramChat,
     TelegramUser,
     UserRepository,
@@ -94,7 +94,7 @@ async def _delivered(
         chat = await ChatRepository(session).upsert(
             TelegramChat(telegram_id=chat_id, type=kind, title=None), user
         )
-        file = File(
+        file = RequestRow(
             chat_id=chat,
             requested_by_id=user,
             provider_id=await ProviderRepository(session).id_of(Provider.YOUTUBE),
@@ -105,9 +105,9 @@ async def _delivered(
             state=RequestState.DELIVERED,
             **fields,
         )
-        await FileRepository(session).add(file)
+        await RequestRows(session).add(file)
         for index, (file_id, unique_id) in enumerate(parts):
-            await FileRepository(session).add_part(
+            await RequestRows(session).add_part(
                 file.id,
                 FilePart(
                     index=index,
@@ -127,9 +127,9 @@ async def _offer(bench: BotBench, user: int) -> list[dict[str, Any]]:
     return results
 
 
-async def _request(bench: BotBench, offer_id: uuid.UUID) -> File:
+async def _request(bench: BotBench, offer_id: uuid.UUID) -> RequestRow:
     async with bench.sessions() as session:
-        file = await session.scalar(select(File).where(File.id == offer_id))
+        file = await session.scalar(select(RequestRow).where(RequestRow.id == offer_id))
     assert file is not None
     return file
 
@@ -277,7 +277,7 @@ async def test_only_the_requester_of_an_inline_delivery_may_pull_its_parts(
     assert await _start(bench, owner, chosen_by_button) == texts.not_available()
     assert bench.queue.pending == 0
     async with bench.sessions() as session:
-        requests = (await session.scalars(select(File))).all()
+        requests = (await session.scalars(select(RequestRow))).all()
     assert len(requests) == 2, "nothing recorded for the refused links"
 
     assert await _start(bench, owner, inline) == texts.inline_sending_parts()

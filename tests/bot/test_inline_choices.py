@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from mediabot.bot import texts
 from mediabot.bot.usecases.inline import InlineChoices
-from mediabot.db.models import File, FilePart
+from mediabot.db.models import FilePart, RequestRow
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.inline import InlineChoice
 from mediabot.domain.jobs import Job
@@ -17,7 +17,7 @@ USER = uuid.uuid4()
 CHAT = uuid.uuid4()
 
 
-def _offer(**fields: object) -> File:
+def _offer(**fields: object) -> RequestRow:
     values: dict[str, object] = {
         "id": uuid.uuid4(),
         "requested_by_id": USER,
@@ -25,20 +25,20 @@ def _offer(**fields: object) -> File:
         "offer": Offer(heights=(360,), audio=True),
     }
     values.update(fields)
-    return File(**values)
+    return RequestRow(**values)
 
 
 @dataclass
 class FakeRecords:
-    files: dict[uuid.UUID, File] = field(default_factory=dict)
+    files: dict[uuid.UUID, RequestRow] = field(default_factory=dict)
     refused: str | None = None
     full: bool = False
     queued: list[tuple[uuid.UUID, str]] = field(default_factory=list)
 
-    async def offer(self, offer_id: uuid.UUID) -> File | None:
+    async def offer(self, offer_id: uuid.UUID) -> RequestRow | None:
         return self.files.get(offer_id)
 
-    async def delivered(self, request_id: uuid.UUID) -> File | None:
+    async def delivered(self, request_id: uuid.UUID) -> RequestRow | None:
         return self.files.get(request_id)
 
     async def refusal(self, user_row_id: uuid.UUID) -> str | None:
@@ -55,7 +55,7 @@ class FakeRecords:
         return True
 
     async def again(
-        self, delivered: File, chat_row_id: uuid.UUID, user_row_id: uuid.UUID
+        self, delivered: RequestRow, chat_row_id: uuid.UUID, user_row_id: uuid.UUID
     ) -> uuid.UUID:
         return uuid.uuid4()
 

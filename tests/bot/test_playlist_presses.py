@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from mediabot.bot import texts
-from mediabot.db.models import File, FilePart, Playlist
-from mediabot.db.repositories import FileRepository, ProviderRepository
+from mediabot.db.models import FilePart, Playlist, RequestRow
+from mediabot.db.repositories import ProviderRepository, RequestRows
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.playlist import PlaylistOptions
 from mediabot.downloaders.errors import PlaylistLinkError
@@ -47,10 +47,12 @@ def _answers(bench: BotBench) -> list[str]:
     return [call.params.get("text", "") for call in bench.telegram.calls_of("answerCallbackQuery")]
 
 
-async def _items(bench: BotBench) -> list[File]:
+async def _items(bench: BotBench) -> list[RequestRow]:
     async with bench.sessions() as session:
         found = await session.scalars(
-            select(File).where(File.playlist_id.is_not(None)).order_by(File.playlist_position)
+            select(RequestRow)
+            .where(RequestRow.playlist_id.is_not(None))
+            .order_by(RequestRow.playlist_position)
         )
         return list(found.all())
 
@@ -76,13 +78,13 @@ async def test_a_playlist_link_offers_its_size_and_one_choice_for_all(bench: Bot
 async def test_one_press_queues_every_item_the_cached_ones_first(bench: BotBench) -> None:
     await bench.say(CHAT, "https://videos.example/v/2")  # any link, for the chat's row
     async with bench.sessions() as session:  # item 2 was delivered as audio before
-        chat_id = (await session.scalars(select(File.chat_id))).first()
+        chat_id = (await session.scalars(select(RequestRow.chat_id))).first()
         assert chat_id is not None
         part = FilePart(
             index=0, kind=MediaKind.AUDIO, telegram_file_id="A2", telegram_file_unique_id="u2"
         )
         session.add(
-            File(
+            RequestRow(
                 chat_id=chat_id,
                 provider_id=await ProviderRepository(session).id_of(Provider.GENERIC),
                 request_url="https://videos.example/v/2",
@@ -183,7 +185,7 @@ async def test_the_playlist_cancel_ends_what_is_left(bench: BotBench) -> None:
     await bench.press(CHAT, message_id, buttons["🎵 Audio only"])
     async with bench.sessions() as session:
         first = (await _items(bench))[0]
-        await FileRepository(session).set_state(first.id, RequestState.DELIVERED)
+        await RequestRows(session).set_state(first.id, RequestState.DELIVERED)
         await session.commit()
     await bench.press(CHAT, message_id, buttons["✖ Cancel"])
     assert [item.state for item in await _items(bench)] == [

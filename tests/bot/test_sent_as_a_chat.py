@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from mediabot.bot import texts
-from mediabot.db.models import File, User
+from mediabot.db.models import RequestRow, User
 from tests.bot.conftest import BotBench
 from tests.support.fake_telegram import ApiCall
 
@@ -53,7 +53,7 @@ async def _recorded(bench: BotBench) -> tuple[int, int]:
     """How many users and requests the database holds."""
     async with bench.sessions() as session:
         users = await session.scalar(select(func.count()).select_from(User))
-        files = await session.scalar(select(func.count()).select_from(File))
+        files = await session.scalar(select(func.count()).select_from(RequestRow))
     return int(users or 0), int(files or 0)
 
 

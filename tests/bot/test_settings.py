@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from mediabot.bot import texts
 from mediabot.bot.keyboards import OtherChoicesData, SettingsData
-from mediabot.db.models import Chat, File, User
+from mediabot.db.models import Chat, RequestRow, User
 from mediabot.db.repositories import ProviderRepository
 from mediabot.domain.enums import MediaKind, Provider, RequestState
 from mediabot.domain.offer import Offer
@@ -100,7 +100,7 @@ async def _delivered_by_default(bench: BotBench, message_id: int) -> uuid.UUID:
     async with bench.sessions() as session:
         chat = await session.scalar(select(Chat).where(Chat.telegram_id == CHAT))
         assert chat is not None
-        file = File(
+        file = RequestRow(
             chat_id=chat.id,
             requested_by_id=chat.user_id,
             provider_id=await ProviderRepository(session).id_of(Provider.GENERIC),
@@ -135,7 +135,9 @@ async def test_other_choices_brings_the_offer_back_for_another_choice(bench: Bot
     await bench.press(CHAT, status, buttons["360p · 1.0 MB"])
     assert bench.queue.pending == 1
     async with bench.sessions() as session:
-        rows = (await session.scalars(select(File).where(File.media_key == "generic:v9"))).all()
+        rows = (
+            await session.scalars(select(RequestRow).where(RequestRow.media_key == "generic:v9"))
+        ).all()
     states = sorted((row.state, row.resolution) for row in rows)
     assert states == [(RequestState.DELIVERED, 720), (RequestState.QUEUED, 360)]
 
@@ -172,7 +174,9 @@ async def test_in_a_group_the_senders_own_default_applies(bench: BotBench) -> No
     assert {"360p · 1.0 MB", "720p · 3.0 MB"} <= set(_buttons(asked))
     assert bench.queue.pending == 1
     async with bench.sessions() as session:
-        rows = (await session.scalars(select(File).where(File.state == RequestState.QUEUED))).all()
+        rows = (
+            await session.scalars(select(RequestRow).where(RequestRow.state == RequestState.QUEUED))
+        ).all()
     assert [(row.kind, row.resolution, row.chosen_by_default) for row in rows] == [
         (MediaKind.VIDEO, 720, True)
     ]

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from mediabot.db.base import Base
 from mediabot.db.engine import create_engine
 from mediabot.db.migrate import alembic_config, downgrade, upgrade
-from mediabot.db.models import File  # noqa: F401 - registers the tables
+from mediabot.db.models import RequestRow  # noqa: F401 - registers the tables
 
 TABLES = {"users", "chats", "providers", "playlists", "files", "file_parts", "telegram_budget"}
 TABLES |= {"admin_alerts", "updates", "lookup_requests", "lookups"}

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mediabot.db.base import utcnow
 from mediabot.db.models import Playlist
 from mediabot.db.repositories import (
-    FileRepository,
     PlaylistRepository,
+    RequestRows,
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, Provider, RequestState
@@ -76,16 +76,14 @@ async def _claim(
     sessions: async_sessionmaker[AsyncSession], preferred: uuid.UUID
 ) -> uuid.UUID | None:
     async with sessions.begin() as session:
-        return await FileRepository(session).claim_fairest(
-            preferred, "worker", LEASE, max_per_user=5
-        )
+        return await RequestRows(session).claim_fairest(preferred, "worker", LEASE, max_per_user=5)
 
 
 async def _end(
     sessions: async_sessionmaker[AsyncSession], file_id: uuid.UUID, state: RequestState
 ) -> None:
     async with sessions.begin() as session:
-        await FileRepository(session).set_state(file_id, state)
+        await RequestRows(session).set_state(file_id, state)
 
 
 async def test_items_are_queued_cached_first_then_in_the_playlist_s_order(
@@ -93,7 +91,7 @@ async def test_items_are_queued_cached_first_then_in_the_playlist_s_order(
 ) -> None:
     playlist_id, ids = await _chosen_playlist(sessions, 5, cached={3})
     async with sessions() as session:
-        items = [await FileRepository(session).get(item_id) for item_id in ids]
+        items = [await RequestRows(session).get(item_id) for item_id in ids]
     assert [item.media_key for item in items if item] == [
         "youtube:video00003",
         "youtube:video00000",
@@ -115,7 +113,7 @@ async def test_items_are_worked_on_one_after_the_other(
     assert await _claim(sessions, ids[2]) == single  # not a later item, though the user may
     assert await _claim(sessions, ids[2]) is None
     async with sessions.begin() as session:  # a later item's job comes back later
-        assert await FileRepository(session).defer_if_waiting(ids[2])
+        assert await RequestRows(session).defer_if_waiting(ids[2])
     await _end(sessions, ids[0], RequestState.FAILED)  # a skipped item lets the next go
     assert await _claim(sessions, ids[2]) == ids[1]
     await _end(sessions, ids[1], RequestState.DELIVERED)
@@ -130,7 +128,7 @@ async def test_the_stack_and_the_hourly_presses_count_a_playlist_as_one(
     async with sessions() as session:
         user = await UserRepository(session).by_telegram_id(USER)
         assert user is not None
-        files = FileRepository(session)
+        files = RequestRows(session)
         assert await files.count_in_flight_of_user(user.id) == 2
         count, oldest = await files.presses_since(user.id, utcnow() - timedelta(hours=1))
     assert count == 2 and oldest is not None

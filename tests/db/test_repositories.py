@@ -10,11 +10,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
-from mediabot.db.models import File, FilePart, ProviderRow
+from mediabot.db.models import FilePart, ProviderRow, RequestRow
 from mediabot.db.repositories import (
     ChatRepository,
-    FileRepository,
     ProviderRepository,
+    RequestRows,
     TelegramChat,
     TelegramUser,
     UserRepository,
@@ -25,7 +25,9 @@ from mediabot.downloaders.registry import providers
 from tests.support.rows import add_request
 
 
-async def _offer(session: AsyncSession, telegram_id: int = 1, key: str = "youtube:abc") -> File:
+async def _offer(
+    session: AsyncSession, telegram_id: int = 1, key: str = "youtube:abc"
+) -> RequestRow:
     return await add_request(session, telegram_id, key, offer={"heights": [360, 720]})
 
 
@@ -72,9 +74,9 @@ async def test_an_offer_is_chosen_once(sessions: async_sessionmaker[AsyncSession
     async with sessions.begin() as session:
         offer = await _offer(session)
     async with sessions.begin() as session:
-        chosen = await FileRepository(session).choose(offer.id, Variant(MediaKind.VIDEO, 720))
+        chosen = await RequestRows(session).choose(offer.id, Variant(MediaKind.VIDEO, 720))
     async with sessions.begin() as session:
-        again = await FileRepository(session).choose(offer.id, Variant(MediaKind.AUDIO))
+        again = await RequestRows(session).choose(offer.id, Variant(MediaKind.AUDIO))
     assert chosen is not None and chosen.state is RequestState.ACCEPTED
     assert chosen.kind is MediaKind.VIDEO and chosen.resolution == 720
     assert again is None
@@ -85,17 +87,17 @@ async def test_only_one_of_racing_workers_claims_a_request(
 ) -> None:
     async with sessions.begin() as session:
         offer = await _offer(session)
-        await FileRepository(session).choose(offer.id, Variant(MediaKind.AUDIO))
+        await RequestRows(session).choose(offer.id, Variant(MediaKind.AUDIO))
 
     async def claim(owner: str) -> bool:
         async with sessions.begin() as session:
-            return await FileRepository(session).claim(offer.id, owner, timedelta(minutes=1))
+            return await RequestRows(session).claim(offer.id, owner, timedelta(minutes=1))
 
     results = await asyncio.gather(*(claim(f"worker-{n}") for n in range(5)))
     assert sorted(results) == [False, False, False, False, True]
 
     async with sessions.begin() as session:
-        repository = FileRepository(session)
+        repository = RequestRows(session)
         assert not await repository.renew_lease(offer.id, "someone-else", timedelta(minutes=1))
         # A lease that has run out can be taken over: its worker is presumed dead.
         await repository.set_state(offer.id, RequestState.DOWNLOADING)
@@ -103,17 +105,17 @@ async def test_only_one_of_racing_workers_claims_a_request(
         assert file is not None
         file.lease_expires_at = utcnow() - timedelta(seconds=1)
     async with sessions.begin() as session:
-        stale = await FileRepository(session).stale_pending(utcnow() + timedelta(seconds=1))
+        stale = await RequestRows(session).stale_pending(utcnow() + timedelta(seconds=1))
         assert [file.id for file in stale] == [offer.id]
-        assert await FileRepository(session).claim(offer.id, "worker-9", timedelta(minutes=1))
-        refreshed = await FileRepository(session).get(offer.id)
+        assert await RequestRows(session).claim(offer.id, "worker-9", timedelta(minutes=1))
+        refreshed = await RequestRows(session).get(offer.id)
     assert refreshed is not None and refreshed.attempts == 2
 
 
 async def test_a_final_state_is_never_left(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions.begin() as session:
         offer = await _offer(session)
-        repository = FileRepository(session)
+        repository = RequestRows(session)
         assert await repository.set_state(offer.id, RequestState.CANCELLED)
         assert not await repository.set_state(offer.id, RequestState.QUEUED)
         file = await repository.get(offer.id)
@@ -126,7 +128,7 @@ async def test_the_cache_finds_the_delivery_with_its_parts(
 ) -> None:
     async with sessions.begin() as session:
         offer = await _offer(session, key="youtube:cached")
-        repository = FileRepository(session)
+        repository = RequestRows(session)
         await repository.choose(offer.id, Variant(MediaKind.VIDEO, 720))
         for index in (1, 0):
             await repository.add_part(
@@ -140,7 +142,7 @@ async def test_the_cache_finds_the_delivery_with_its_parts(
             )
         await repository.set_state(offer.id, RequestState.DELIVERED)
     async with sessions() as session:
-        repository = FileRepository(session)
+        repository = RequestRows(session)
         hit = await repository.find_delivered("youtube:cached", Variant(MediaKind.VIDEO, 720))
         other_height = await repository.find_delivered(
             "youtube:cached", Variant(MediaKind.VIDEO, 360)
@@ -158,13 +160,13 @@ async def test_queue_position_counts_the_requests_ahead(
         ids.append(await _queued(sessions, 100 + n, f"youtube:q{n}"))
         await asyncio.sleep(0.01)
     async with sessions() as session:
-        repository = FileRepository(session)
+        repository = RequestRows(session)
         positions = []
         for file_id in ids:
             file = await repository.get(file_id)
             assert file is not None
             positions.append(await repository.queue_position(file))
-        queued = select(func.count()).where(File.state == RequestState.QUEUED)
+        queued = select(func.count()).where(RequestRow.state == RequestState.QUEUED)
         assert (await session.execute(queued)).scalar_one() == 3
     assert positions == [0, 1, 2]
 
@@ -174,22 +176,22 @@ async def test_a_lease_handed_back_on_shutdown_is_recovered_at_once(
 ) -> None:
     async with sessions.begin() as session:
         offer = await _offer(session, key="youtube:handback")
-        files = FileRepository(session)
+        files = RequestRows(session)
         await files.choose(offer.id, Variant(MediaKind.AUDIO))
         await files.set_state(offer.id, RequestState.QUEUED)
         assert await files.claim(offer.id, "stopping", timedelta(minutes=5))
     a_while_ago = utcnow() - timedelta(minutes=1)
     async with sessions.begin() as session:
-        assert not await FileRepository(session).stale_pending(a_while_ago)
-        await FileRepository(session).release(offer.id, "stopping", expire=True)
+        assert not await RequestRows(session).stale_pending(a_while_ago)
+        await RequestRows(session).release(offer.id, "stopping", expire=True)
     async with sessions.begin() as session:
-        stale = await FileRepository(session).stale_pending(a_while_ago)
+        stale = await RequestRows(session).stale_pending(a_while_ago)
         assert [file.id for file in stale] == [offer.id]
-        await FileRepository(session).requeued([offer.id])
+        await RequestRows(session).requeued([offer.id])
     async with sessions.begin() as session:
         # Published again: not again at once, and free for any worker to claim.
-        assert not await FileRepository(session).stale_pending(a_while_ago)
-        assert await FileRepository(session).claim(offer.id, "other", timedelta(minutes=5))
+        assert not await RequestRows(session).stale_pending(a_while_ago)
+        assert await RequestRows(session).claim(offer.id, "other", timedelta(minutes=5))
 
 
 async def test_of_twins_fetching_the_same_media_only_the_later_waits(
@@ -199,23 +201,23 @@ async def test_of_twins_fetching_the_same_media_only_the_later_waits(
     for user in (301, 302):
         async with sessions.begin() as session:
             offer = await _offer(session, telegram_id=user, key="youtube:twins")
-            files = FileRepository(session)
+            files = RequestRows(session)
             await files.choose(offer.id, Variant(MediaKind.VIDEO, 720))
             assert await files.claim(offer.id, f"worker-{user}", timedelta(minutes=1))
             await files.set_state(offer.id, RequestState.DOWNLOADING)
             twins.append(offer.id)
         await asyncio.sleep(0.01)
     async with sessions() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         first, later = [await files.get(twin) for twin in twins]
         assert first is not None and later is not None
         assert not await files.being_fetched(first)
         assert await files.being_fetched(later)
     async with sessions.begin() as session:
-        await FileRepository(session).set_state(twins[0], RequestState.FAILED)
+        await RequestRows(session).set_state(twins[0], RequestState.FAILED)
     async with sessions() as session:
-        later = await FileRepository(session).get(twins[1])
-        assert later is not None and not await FileRepository(session).being_fetched(later)
+        later = await RequestRows(session).get(twins[1])
+        assert later is not None and not await RequestRows(session).being_fetched(later)
 
 
 async def _queued(
@@ -223,7 +225,7 @@ async def _queued(
 ) -> uuid.UUID:
     async with sessions.begin() as session:
         offer = await _offer(session, telegram_id=telegram_id, key=key)
-        files = FileRepository(session)
+        files = RequestRows(session)
         await files.choose(offer.id, Variant(MediaKind.AUDIO))
         await files.set_state(offer.id, RequestState.QUEUED)
         return offer.id
@@ -236,15 +238,15 @@ async def test_a_user_beyond_their_share_waits_while_others_are_claimed(
     other_user = await _queued(sessions, 402, "youtube:share3")
     lease = timedelta(minutes=1)
     async with sessions.begin() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         assert await files.claim(first, "w1", lease, max_per_user=1)
     async with sessions.begin() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         assert not await files.claim(second, "w2", lease, max_per_user=1)
         assert await files.defer_if_waiting(second)  # waits its turn: not a skip
         assert await files.claim(second, "w2", lease, max_per_user=2)
     async with sessions.begin() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         assert await files.claim(other_user, "w3", lease, max_per_user=1)
         # Held by a live worker: a skip, not a wait.
         assert not await files.defer_if_waiting(first)
@@ -262,7 +264,7 @@ async def test_racing_claims_of_one_users_requests_respect_the_share(
 
     async def claim(file_id: uuid.UUID, owner: str) -> bool:
         async with sessions.begin() as session:
-            return await FileRepository(session).claim(
+            return await RequestRows(session).claim(
                 file_id, owner, timedelta(minutes=1), max_per_user=1
             )
 
@@ -271,12 +273,12 @@ async def test_racing_claims_of_one_users_requests_respect_the_share(
     winner = ids[results.index(True)]
     later = [file_id for file_id in ids if file_id != winner]
     async with sessions.begin() as session:
-        await FileRepository(session).set_state(winner, RequestState.DELIVERED)
+        await RequestRows(session).set_state(winner, RequestState.DELIVERED)
 
     # A claim made while another one's transaction is still open waits for it to end
     # (PostgreSQL: the user's row lock; SQLite: the one writer), then counts its lease.
     async with sessions() as session:
-        assert await FileRepository(session).claim(
+        assert await RequestRows(session).claim(
             later[0], "first", timedelta(minutes=1), max_per_user=1
         )
         racing = asyncio.create_task(claim(later[1], "second"))
@@ -293,18 +295,18 @@ async def test_a_blocked_chat_ends_its_pending_requests_until_it_writes_again(
     async with sessions.begin() as session:
         offer = await _offer(session, telegram_id=404, key="youtube:blocked-offer")
         delivered = await _offer(session, telegram_id=404, key="youtube:blocked-done")
-        await FileRepository(session).set_state(delivered.id, RequestState.DELIVERED)
+        await RequestRows(session).set_state(delivered.id, RequestState.DELIVERED)
     async with sessions.begin() as session:
         chat = await ChatRepository(session).by_telegram_id(404)
         assert chat is not None
         await ChatRepository(session).mark_blocked(chat.id)
-        ended = await FileRepository(session).end_pending_of_chat(
+        ended = await RequestRows(session).end_pending_of_chat(
             chat.id, RequestState.FAILED, "chat unreachable: Forbidden"
         )
     assert sorted(ended) == sorted(pending)
     async with sessions() as session:
         chat = await ChatRepository(session).by_telegram_id(404)
-        files = FileRepository(session)
+        files = RequestRows(session)
         states = {file_id: (await files.get(file_id)) for file_id in [*pending, offer.id]}
     assert chat is not None and chat.blocked_at is not None
     assert all(
@@ -327,7 +329,7 @@ async def test_a_hand_back_gives_its_attempt_back(
 ) -> None:
     file_id = await _queued(sessions, 405, "youtube:refund")
     async with sessions.begin() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         assert await files.claim(file_id, "stopping", timedelta(minutes=1))
         await files.release(file_id, "stopping", expire=True)
         assert await files.claim(file_id, "next", timedelta(minutes=1))

@@ -1,4 +1,4 @@
-"""The repositories of `files` rows: one job each, and all of them on `FileRepository`."""
+"""The repositories of `files` rows: one job each, and all of them on `RequestRows`."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from itertools import combinations
 from mediabot.db.repositories import (
     ClaimRepository,
     DeliveryRepository,
-    FileRepository,
     LeaseRepository,
     RequestRepository,
+    RequestRows,
     StackRepository,
 )
 
@@ -27,14 +27,14 @@ def _own_methods(cls: type) -> set[str]:
 
 
 def test_no_two_jobs_define_the_same_method() -> None:
-    """A name defined by two jobs would be shadowed on `FileRepository` by whichever
+    """A name defined by two jobs would be shadowed on `RequestRows` by whichever
     comes first in its bases."""
     for first, second in combinations(JOBS, 2):
         assert not _own_methods(first) & _own_methods(second), (first, second)
 
 
 def test_file_repository_offers_every_jobs_methods_and_adds_none() -> None:
-    offered = {name for name in dir(FileRepository) if not name.startswith("__")}
+    offered = {name for name in dir(RequestRows) if not name.startswith("__")}
     jobs = set().union(*(_own_methods(job) for job in JOBS))
     assert jobs <= offered
-    assert not _own_methods(FileRepository)
+    assert not _own_methods(RequestRows)

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.base import utcnow
 from mediabot.db.engine import create_session_factory
-from mediabot.db.models import File, FilePart
-from mediabot.db.repositories import FileRepository, TelegramUser, UserRepository
+from mediabot.db.models import FilePart, RequestRow
+from mediabot.db.repositories import RequestRows, TelegramUser, UserRepository
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.offer import Variant
 from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
@@ -17,7 +17,7 @@ from tests.db.test_repositories import _offer as offer_of
 KEY = "youtube:formkey"
 
 
-async def _offer(session: AsyncSession, telegram_id: int) -> File:
+async def _offer(session: AsyncSession, telegram_id: int) -> RequestRow:
     return await offer_of(session, telegram_id, KEY)
 
 
@@ -36,7 +36,7 @@ async def test_a_users_settings_are_stored_one_at_a_time(engine: AsyncEngine) ->
 async def test_the_cache_and_twins_keep_the_forms_apart(engine: AsyncEngine) -> None:
     sessions = create_session_factory(engine)
     async with sessions.begin() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         as_video = await _offer(session, 71)
         await files.choose(as_video.id, Variant(MediaKind.VIDEO, 720))
         as_file = await _offer(session, 72)
@@ -49,7 +49,7 @@ async def test_the_cache_and_twins_keep_the_forms_apart(engine: AsyncEngine) -> 
             ),
         )
     async with sessions() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         hit = await files.find_delivered(KEY, Variant(MediaKind.VIDEO, 720))
         assert hit is not None and hit.id == as_video.id
         assert (
@@ -62,7 +62,7 @@ async def test_the_cache_and_twins_keep_the_forms_apart(engine: AsyncEngine) -> 
         assert again.form is DeliveryForm.MEDIA
 
     async with sessions.begin() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         fetching = await _offer(session, 73)
         await files.choose(fetching.id, Variant(MediaKind.VIDEO, 720))
         await files.set_state(fetching.id, RequestState.DOWNLOADING, lease_owner="w1")

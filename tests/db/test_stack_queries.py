@@ -14,9 +14,9 @@ from mediabot.bot.adapters import database_ports
 from mediabot.bot.usecases.choose import Chosen, choose
 from mediabot.bot.usecases.limits import Limits, StackFull
 from mediabot.db.base import utcnow
-from mediabot.db.models import File, FilePart
+from mediabot.db.models import FilePart, RequestRow
 from mediabot.db.repositories import (
-    FileRepository,
+    RequestRows,
     UserRepository,
 )
 from mediabot.domain.enums import MediaKind, RequestState
@@ -42,7 +42,7 @@ async def _queued(
             state=RequestState.ACCEPTED,
             title=f"title of {key}",
         )
-        await FileRepository(session).set_state(file.id, RequestState.QUEUED)
+        await RequestRows(session).set_state(file.id, RequestState.QUEUED)
     await asyncio.sleep(0.002)  # distinct queue times on any clock
     return file.id
 
@@ -51,14 +51,14 @@ async def _claim(
     sessions: async_sessionmaker[AsyncSession], preferred: uuid.UUID, max_per_user: int = 1
 ) -> uuid.UUID | None:
     async with sessions.begin() as session:
-        return await FileRepository(session).claim_fairest(
+        return await RequestRows(session).claim_fairest(
             preferred, "worker", LEASE, max_per_user=max_per_user
         )
 
 
 async def _finish(sessions: async_sessionmaker[AsyncSession], file_id: uuid.UUID) -> None:
     async with sessions.begin() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         await files.add_part(
             file_id,
             FilePart(
@@ -123,7 +123,7 @@ async def test_in_flight_count_and_history_pages(
     async with sessions() as session:
         user = await UserRepository(session).by_telegram_id(5)
         assert user is not None
-        files = FileRepository(session)
+        files = RequestRows(session)
         assert await files.count_in_flight_of_user(user.id) == 1
         assert [file.id for file in await files.in_flight_of_user(user.id)] == [ids[12]]
         first, total = await files.delivered_of_user(user.id, limit=10)
@@ -140,7 +140,7 @@ async def test_again_queues_a_copy_the_cache_serves(
     original = await _queued(sessions, 6, "youtube:again")
     await _finish(sessions, original)
     async with sessions.begin() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         delivered = await files.get_with_chat(original)
         assert delivered is not None and delivered.requested_by_id is not None
         user_id = delivered.requested_by_id
@@ -159,11 +159,11 @@ async def test_a_lease_renewal_records_the_progress_for_queue(
     request_id = await _queued(sessions, 501)
     assert await _claim(sessions, request_id) == request_id
     async with sessions.begin() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         assert await files.renew_lease(request_id, "worker", LEASE, Progress(percent=40))
         assert not await files.renew_lease(request_id, "someone else", LEASE, Progress(99, 9))
     async with sessions() as session:
-        file = await FileRepository(session).get(request_id)
+        file = await RequestRows(session).get(request_id)
     assert file is not None and (file.progress_percent, file.parts_total) == (40, None)
 
 
@@ -175,7 +175,7 @@ def test_queue_states_say_how_far() -> None:
     assert texts.state_uploading(3) == "uploading part 3"
 
 
-async def _offered(sessions: async_sessionmaker[AsyncSession], key: str) -> File:
+async def _offered(sessions: async_sessionmaker[AsyncSession], key: str) -> RequestRow:
     async with sessions.begin() as session:
         return await add_request(session, 601, key, offer=Offer(audio=True))
 
@@ -194,7 +194,7 @@ async def test_two_presses_at_once_cannot_both_fill_the_last_place(
             published.append(job)
             return True
 
-    async def press(offer: File) -> Chosen:
+    async def press(offer: RequestRow) -> Chosen:
         outcomes: list[Chosen] = []
 
         async def reply(chosen: Chosen) -> None:
@@ -222,10 +222,10 @@ async def test_a_ban_cancels_the_users_pending_requests_only(
     mine = [await _queued(sessions, 701, f"youtube:m{index}") for index in range(2)]
     theirs = await _queued(sessions, 702, "youtube:t0")
     async with sessions.begin() as session:
-        cancelled = await FileRepository(session).cancel_pending_of_user(701, "banned")
+        cancelled = await RequestRows(session).cancel_pending_of_user(701, "banned")
     assert sorted(cancelled) == sorted(mine)
     async with sessions() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         states = {file_id: (await files.get(file_id)).state for file_id in [*mine, theirs]}  # type: ignore[union-attr]
     assert states == {
         mine[0]: RequestState.CANCELLED,

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.base import utcnow
 from mediabot.db.engine import create_session_factory
-from mediabot.db.models import Chat, File, FilePart, ProviderRow, User
+from mediabot.db.models import Chat, FilePart, ProviderRow, RequestRow, User
 from mediabot.db.stats import collect
 from mediabot.domain.enums import MediaKind, RequestState
 
@@ -124,7 +124,7 @@ class _Data:
         await session.execute(insert(User), self.users)
         await session.execute(insert(Chat), [*self.private.values(), *self.groups])
         for start in range(0, len(self.files), 2000):
-            await session.execute(insert(File), self.files[start : start + 2000])
+            await session.execute(insert(RequestRow), self.files[start : start + 2000])
         await session.execute(insert(FilePart), self.parts)
         await session.commit()
 

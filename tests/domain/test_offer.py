@@ -6,7 +6,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.dialects import sqlite
 
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.enums import MediaKind, Provider
 from mediabot.domain.media import MediaOptions, Resolution
 from mediabot.domain.offer import Offer
@@ -68,7 +68,7 @@ def test_an_offer_is_frozen_and_typed() -> None:
 
 
 def test_the_column_stores_json_and_loads_an_offer() -> None:
-    column = File.__table__.c.offer.type
+    column = RequestRow.__table__.c.offer.type
     dialect = sqlite.dialect()
     offer = Offer.of(_options())
     assert column.process_bind_param(offer, dialect) == NEW_ROW

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.db.repositories import (
     ChatRepository,
     ProviderRepository,
@@ -28,7 +28,7 @@ async def add_user_and_chat(session: AsyncSession, telegram_id: int) -> tuple[uu
 
 async def add_request(
     session: AsyncSession, telegram_id: int = 1, key: str = "youtube:abc", **fields: Any
-) -> File:
+) -> RequestRow:
     """A YouTube request for the media `key` by the user `telegram_id` in their private
     chat; an offer unless `fields` say otherwise (they override any column)."""
     user_id, chat_id = await add_user_and_chat(session, telegram_id)
@@ -40,4 +40,4 @@ async def add_request(
         "media_key": key,
         "state": RequestState.OFFERED,
     }
-    return await RequestRepository(session).add(File(**(values | fields)))
+    return await RequestRepository(session).add(RequestRow(**(values | fields)))

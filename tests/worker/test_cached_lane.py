@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from mediabot.db.models import FilePart
-from mediabot.db.repositories import FileRepository
+from mediabot.db.repositories import RequestRows
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import DeferJobError
@@ -95,7 +95,7 @@ async def test_the_cached_lane_takes_no_other_request_as_a_fair_turn(
     download = await bench.request(media.progressive_mp4, kind=MediaKind.VIDEO, resolution=360)
     cached = await bench.request(media.audio_m4a)
     async with bench.sessions.begin() as session:
-        assert await FileRepository(session).claim(cached, "worker-2", bench.lease * 60)
+        assert await RequestRows(session).claim(cached, "worker-2", bench.lease * 60)
     handed, hand_over = _recorder()
     media_requests.reset()
     await bench.pipeline(hand_over=hand_over).handle_cached(Job(cached))
@@ -119,7 +119,7 @@ async def _fetching_twin(bench: WorkerBench, url: str) -> uuid.UUID:
     """A request for the same media that another worker is fetching (and never finishes)."""
     twin = await bench.request(url)
     async with bench.sessions.begin() as session:
-        files = FileRepository(session)
+        files = RequestRows(session)
         assert await files.claim(twin, "worker-2", timedelta(minutes=5))
         assert await files.set_state(twin, RequestState.DOWNLOADING, owner="worker-2")
     return twin
@@ -218,7 +218,7 @@ async def test_twins_left_by_their_fetcher_make_one_download_not_a_loop(
     waiting = asyncio.create_task(pipeline.handle_cached(Job(second)))
     await until_logged(caplog, f"job {second}: the same media is being fetched")
     async with bench.sessions.begin() as session:
-        await FileRepository(session).release(fetcher, "worker-2")  # its worker is gone
+        await RequestRows(session).release(fetcher, "worker-2")  # its worker is gone
 
     await pipeline.handle_cached(Job(first))  # nothing fetched any more: to the main lane
     assert main.pending == 1
@@ -271,7 +271,7 @@ async def test_stale_file_ids_go_to_the_main_lane_at_once_whatever_else_is_uploa
         )
     other = await bench.request(media.audio_m4a)
     async with bench.sessions.begin() as session:  # the other user's resend, under way
-        files = FileRepository(session)
+        files = RequestRows(session)
         assert await files.claim(other, "worker-2", timedelta(minutes=5))
         assert await files.set_state(other, RequestState.UPLOADING, owner="worker-2")
     stale = await bench.request(media.audio_m4a)

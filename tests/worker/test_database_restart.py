@@ -17,7 +17,7 @@ from mediabot.config import load_settings
 from mediabot.db.engine import create_engine, create_session_factory
 from mediabot.db.migrate import upgrade
 from mediabot.db.models import FilePart
-from mediabot.db.repositories import FileRepository
+from mediabot.db.repositories import RequestRows
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 from mediabot.telegram.client import create_bot
@@ -76,4 +76,4 @@ async def test_a_part_sent_while_the_database_is_away_is_recorded_once_it_is_bac
 
 async def _parts(bench: WorkerBench, request_id: uuid.UUID) -> list[FilePart]:
     async with bench.sessions() as session:
-        return list(await FileRepository(session).parts_of(request_id))
+        return list(await RequestRows(session).parts_of(request_id))

@@ -12,12 +12,12 @@ from collections.abc import Awaitable, Callable
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from sqlalchemy import update
 
-from mediabot.db.models import File, FilePart, Playlist
+from mediabot.db.models import FilePart, Playlist, RequestRow
 from mediabot.db.repositories import (
     ChatRepository,
-    FileRepository,
     PlaylistRepository,
     ProviderRepository,
+    RequestRows,
     TelegramChat,
     TelegramUser,
     UserRepository,
@@ -79,7 +79,7 @@ async def _offer(
     *,
     user_id: uuid.UUID | None = None,
     state: RequestState = RequestState.OFFERED,
-) -> File:
+) -> RequestRow:
     """An offer of `_OPTIONS` to a user (a new one unless `user_id`) with these settings."""
     async with bench.sessions.begin() as session:
         users = UserRepository(session)
@@ -90,8 +90,8 @@ async def _offer(
         chat_id = await ChatRepository(session).upsert(
             TelegramChat(telegram_id, "private"), user_id
         )
-        offer = await FileRepository(session).add(
-            File(
+        offer = await RequestRows(session).add(
+            RequestRow(
                 chat_id=chat_id,
                 provider_id=await ProviderRepository(session).id_of(Provider.GENERIC),
                 requested_by_id=user_id,
@@ -102,8 +102,8 @@ async def _offer(
             )
         )
         if state is not RequestState.OFFERED:
-            await FileRepository(session).choose(offer.id, Variant(MediaKind.AUDIO))
-            await FileRepository(session).set_state(offer.id, state)
+            await RequestRows(session).choose(offer.id, Variant(MediaKind.AUDIO))
+            await RequestRows(session).set_state(offer.id, state)
     return offer
 
 
@@ -136,7 +136,7 @@ async def test_a_file_telegram_has_goes_to_the_cached_lane(bench: WorkerBench) -
     first = await _offer(bench, DefaultChoice.AUDIO)
     assert await choices.choose(first) is not None
     async with bench.sessions.begin() as session:
-        await FileRepository(session).set_state(first.id, RequestState.DELIVERED)
+        await RequestRows(session).set_state(first.id, RequestState.DELIVERED)
         session.add(
             FilePart(
                 file_id=first.id,
@@ -227,7 +227,7 @@ async def _chosen_by_default(bench: WorkerBench, url: str) -> uuid.UUID:
     request_id = await bench.request(url)
     async with bench.sessions.begin() as session:
         await session.execute(
-            update(File).where(File.id == request_id).values(chosen_by_default=True)
+            update(RequestRow).where(RequestRow.id == request_id).values(chosen_by_default=True)
         )
     return request_id
 
@@ -243,7 +243,7 @@ async def test_a_delivered_default_keeps_its_status_as_a_line_with_other_choices
         await pipeline.handle(Job(request_id))
         assert (await bench.file(request_id)).state is RequestState.DELIVERED
 
-    def shown_on(file: File) -> tuple[str, str]:
+    def shown_on(file: RequestRow) -> tuple[str, str]:
         return str(file.chat.telegram_id), str(file.status_message_id)
 
     def where(call: ApiCall) -> tuple[str, str]:

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from mediabot.db.repositories import FileRepository
+from mediabot.db.repositories import RequestRows
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.local import LocalJobQueue
@@ -43,7 +43,7 @@ async def test_another_users_small_file_does_not_wait_for_a_slow_users_second_re
     finally:
         async with bench.sessions.begin() as session:
             for request in (first, second):
-                await FileRepository(session).set_state(request, RequestState.CANCELLED)
+                await RequestRows(session).set_state(request, RequestState.CANCELLED)
         media_requests.throttle_bytes_per_second = None
         await queue.stop(10)
         await consumer

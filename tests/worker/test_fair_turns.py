@@ -8,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.local import LocalJobQueue
@@ -54,7 +54,7 @@ async def test_one_slot_serves_the_second_user_second(
     assert bench.leftovers() == []
 
 
-def _started(file: File) -> datetime:
+def _started(file: RequestRow) -> datetime:
     assert file.fetch_started_at is not None
     return file.fetch_started_at
 

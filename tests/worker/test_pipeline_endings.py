@@ -24,9 +24,9 @@ pytestmark = pytest.mark.integration
 async def _cancel(bench: WorkerBench, request_id: uuid.UUID) -> None:
     """What the bot does on the cancel button: the state, then "Cancelled." in the status."""
     async with bench.sessions.begin() as session:
-        from mediabot.db.repositories import FileRepository
+        from mediabot.db.repositories import RequestRows
 
-        await FileRepository(session).set_state(request_id, RequestState.CANCELLED)
+        await RequestRows(session).set_state(request_id, RequestState.CANCELLED)
     file = await bench.file(request_id)
     assert file.status_message_id is not None
     await bench.bot.edit_message_text(

@@ -23,8 +23,8 @@ from mediabot.db.engine import create_session_factory
 from mediabot.db.models import Playlist
 from mediabot.db.repositories import (
     ChatRepository,
-    FileRepository,
     PlaylistRepository,
+    RequestRows,
     TelegramChat,
     TelegramUser,
     UserRepository,
@@ -147,7 +147,7 @@ async def _playlist(sessions: async_sessionmaker[AsyncSession], bot: Bot) -> _Pl
 
 async def _delivered(sessions: async_sessionmaker[AsyncSession], item_id: uuid.UUID) -> None:
     async with sessions.begin() as session:
-        assert await FileRepository(session).set_state(item_id, RequestState.DELIVERED)
+        assert await RequestRows(session).set_state(item_id, RequestState.DELIVERED)
 
 
 async def _until_ended(sessions: async_sessionmaker[AsyncSession], playlist_id: uuid.UUID) -> None:

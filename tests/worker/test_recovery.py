@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from mediabot.db.base import utcnow
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 from mediabot.queue.local import LocalJobQueue
@@ -29,7 +29,9 @@ MAX_ATTEMPTS = 3
 async def _force(bench: WorkerBench, request_id: uuid.UUID, **values: Any) -> None:
     """Write a row's columns directly, as a crash (or a hand) would leave them."""
     async with bench.sessions.begin() as session:
-        await session.execute(update(File).where(File.id == request_id).values(**values))
+        await session.execute(
+            update(RequestRow).where(RequestRow.id == request_id).values(**values)
+        )
 
 
 def _recovery(bench: WorkerBench, queue: LocalJobQueue) -> Recovery:

@@ -20,11 +20,11 @@ from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.app.worker_ports import worker_ports
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.db.repositories import (
     ChatRepository,
-    FileRepository,
     ProviderRepository,
+    RequestRows,
     TelegramChat,
     TelegramUser,
     UserRepository,
@@ -100,8 +100,8 @@ class WorkerBench:
             user_id = await UserRepository(session).upsert(TelegramUser(user, "Ann"))
             chat_id = await ChatRepository(session).upsert(TelegramChat(chat, "private"), user_id)
             provider_id = await ProviderRepository(session).id_of(Provider.GENERIC)
-            file = await FileRepository(session).add(
-                File(
+            file = await RequestRows(session).add(
+                RequestRow(
                     chat_id=chat_id,
                     provider_id=provider_id,
                     requested_by_id=user_id,
@@ -113,12 +113,12 @@ class WorkerBench:
                     status_message_id=status_id,
                 )
             )
-            await FileRepository(session).set_state(file.id, state)
+            await RequestRows(session).set_state(file.id, state)
         return file.id
 
-    async def file(self, request_id: uuid.UUID) -> File:
+    async def file(self, request_id: uuid.UUID) -> RequestRow:
         async with self.sessions() as session:
-            file = await FileRepository(session).get_with_chat(request_id)
+            file = await RequestRows(session).get_with_chat(request_id)
         assert file is not None
         return file
 

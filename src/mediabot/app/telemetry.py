@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot import metrics
 from mediabot.app.errors import StartupError
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.db.outages import database_unavailable
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
@@ -44,7 +44,7 @@ async def watch_queue_depth(
     sessions: async_sessionmaker[AsyncSession], every_s: float = QUEUE_DEPTH_EVERY_S
 ) -> None:
     """Keep `mediabot_queue_depth` at the count of requests waiting for a worker; forever."""
-    statement = select(func.count()).select_from(File).where(File.state.in_(_WAITING))
+    statement = select(func.count()).select_from(RequestRow).where(RequestRow.state.in_(_WAITING))
     while True:
         try:
             async with sessions() as session:

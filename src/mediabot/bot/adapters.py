@@ -16,7 +16,7 @@ from mediabot.bot.outages import UpdateHold
 from mediabot.bot.usecases.lookups import ask_lookup
 from mediabot.bot.usecases.ports import Ports, Publisher
 from mediabot.db.base import utcnow
-from mediabot.db.repositories import FileRepository, PlaylistRepository, UserRepository
+from mediabot.db.repositories import PlaylistRepository, RequestRows, UserRepository
 from mediabot.db.stats import collect
 from mediabot.domain.jobs import Job
 from mediabot.queue.base import JobQueue
@@ -40,7 +40,7 @@ class HeldPublisher:
 def database_ports(session: AsyncSession, publisher: Publisher) -> Ports:
     """The ports over `session`, which is also the use cases' transaction."""
     return Ports(
-        files=FileRepository(session),
+        files=RequestRows(session),
         playlists=PlaylistRepository(session),
         users=UserRepository(session),
         transaction=session,

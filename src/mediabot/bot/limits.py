@@ -14,7 +14,7 @@ from mediabot.bot import texts
 from mediabot.bot.usecases.limits import HOUR, over_hourly_limit
 from mediabot.config import Settings
 from mediabot.db.base import utcnow
-from mediabot.db.repositories import FileRepository, UserRepository
+from mediabot.db.repositories import RequestRows, UserRepository
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ async def place_still_free(session: AsyncSession, user_id: uuid.UUID, limit: int
     Call it in the transaction that records the new request; the lock lasts until its end.
     """
     await UserRepository(session).lock(user_id)
-    return await FileRepository(session).count_in_flight_of_user(user_id) < limit
+    return await RequestRows(session).count_in_flight_of_user(user_id) < limit
 
 
 async def limit_refusal(
@@ -33,7 +33,7 @@ async def limit_refusal(
 ) -> str | None:
     """Why one more request of this user is refused (a full stack, the hourly limit), in
     one short line; None when it may go."""
-    files = FileRepository(session)
+    files = RequestRows(session)
     limit = settings.max_active_requests
     refusal = None
     if await files.count_in_flight_of_user(user_row_id) >= limit:

@@ -32,7 +32,7 @@ from mediabot.bot.keyboards import (
     playlist_keyboard,
     whole_playlist_row,
 )
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.clips import Clip, ClipRangeError
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.inline import InlineChoice
@@ -132,11 +132,11 @@ class OfferView:
         """One article per resolution, highest first, and audio only."""
         return offer_results(offer_id, options, bot_link)
 
-    def inline_cached(self, delivered: Sequence[File]) -> list[InlineQueryResultUnion]:
+    def inline_cached(self, delivered: Sequence[RequestRow]) -> list[InlineQueryResultUnion]:
         return cached_results(delivered)
 
 
-def cached_results(delivered: Sequence[File]) -> list[InlineQueryResultUnion]:
+def cached_results(delivered: Sequence[RequestRow]) -> list[InlineQueryResultUnion]:
     """The files a media was delivered as, one per kind and resolution (whole files only)."""
     results: list[InlineQueryResultUnion] = []
     for file in delivered[:MAX_INLINE_RESULTS]:

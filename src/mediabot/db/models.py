@@ -99,7 +99,7 @@ class Chat(_Timestamps, Base):
     chat writes to the bot again. Nothing is sent to a blocked chat meanwhile."""
 
     user: Mapped[User] = relationship(back_populates="chats")
-    files: Mapped[list[File]] = relationship(back_populates="chat")
+    files: Mapped[list[RequestRow]] = relationship(back_populates="chat")
 
 
 class ProviderRow(Base):
@@ -112,7 +112,7 @@ class ProviderRow(Base):
     name: Mapped[str] = mapped_column(String(16), unique=True)
     display_name: Mapped[str] = mapped_column(String(64))
 
-    files: Mapped[list[File]] = relationship(back_populates="provider")
+    files: Mapped[list[RequestRow]] = relationship(back_populates="provider")
 
 
 class _OfferJson(TypeDecorator[Offer]):
@@ -163,7 +163,7 @@ class _EntriesJson(TypeDecorator[tuple[PlaylistEntry, ...]]):
 class Playlist(_Timestamps, Base):
     """A playlist link offered, and once chosen, the one choice all its items were queued in.
 
-    `state` is `OFFERED`, then `ACCEPTED` when a choice queued its items (one `File` per
+    `state` is `OFFERED`, then `ACCEPTED` when a choice queued its items (one `RequestRow` per
     item, in order), `CANCELLED` when its ✖ stopped what was left, `DELIVERED` once every
     item ended. The items' own states tell what was delivered and what was skipped.
     """
@@ -200,13 +200,14 @@ class Playlist(_Timestamps, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     chat: Mapped[Chat] = relationship()
-    items: Mapped[list[File]] = relationship(
-        back_populates="playlist", order_by="File.playlist_position"
+    items: Mapped[list[RequestRow]] = relationship(
+        back_populates="playlist", order_by="RequestRow.playlist_position"
     )
 
 
-class File(_Timestamps, Base):
-    """One request for a piece of media, from the offer of choices to its ending.
+class RequestRow(_Timestamps, Base):
+    """One request for a piece of media, from the offer of choices to its ending: a row of
+    the `files` table (the seed's name), which the worker sees as a `worker.request.Request`.
 
     `resolution` is the video height asked for; it is NULL for audio and photos.
     `offer` keeps what the link offered, so a button press can be checked against it.
@@ -314,7 +315,7 @@ class FilePart(Base):
     end_s: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
-    file: Mapped[File] = relationship(back_populates="parts")
+    file: Mapped[RequestRow] = relationship(back_populates="parts")
 
 
 class TelegramBucket(Base):

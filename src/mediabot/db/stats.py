@@ -23,7 +23,7 @@ from sqlalchemy import Select, and_, case, distinct, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from mediabot.db.models import Chat, File, FilePart, ProviderRow, User
+from mediabot.db.models import Chat, FilePart, ProviderRow, RequestRow, User
 from mediabot.domain.enums import RequestState
 
 TOP = 5
@@ -69,7 +69,9 @@ class Stats:
 
 def _active_since(since: datetime) -> Any:
     """Users who sent a link since `since` (a nested SELECT per user)."""
-    sent = select(File.id).where(File.requested_by_id == User.id, File.created_at >= since)
+    sent = select(RequestRow.id).where(
+        RequestRow.requested_by_id == User.id, RequestRow.created_at >= since
+    )
     return select(func.count()).select_from(User).where(sent.exists()).scalar_subquery()
 
 
@@ -87,25 +89,27 @@ def _cache_hit() -> Any:
                 earlier.file_id != part.file_id,
             ),
         )
-        .where(part.file_id == File.id, part.index == 0)
+        .where(part.file_id == RequestRow.id, part.index == 0)
         .exists()
     )
 
 
 _DELIVERED_TIMED = and_(
-    File.state == RequestState.DELIVERED,
-    File.chosen_at.is_not(None),
-    File.finished_at.is_not(None),
+    RequestRow.state == RequestState.DELIVERED,
+    RequestRow.chosen_at.is_not(None),
+    RequestRow.finished_at.is_not(None),
 )
 
 
 async def _median_press_to_file(session: AsyncSession) -> float | None:
     if session.get_bind().dialect.name == "postgresql":
-        seconds: Any = extract("epoch", File.finished_at - File.chosen_at)
+        seconds: Any = extract("epoch", RequestRow.finished_at - RequestRow.chosen_at)
         statement = select(func.percentile_cont(0.5).within_group(seconds)).where(_DELIVERED_TIMED)
         median = await session.scalar(statement)
         return None if median is None else float(median)
-    seconds = (func.julianday(File.finished_at) - func.julianday(File.chosen_at)) * 86400.0
+    seconds = (
+        func.julianday(RequestRow.finished_at) - func.julianday(RequestRow.chosen_at)
+    ) * 86400.0
     count = int(await session.scalar(select(func.count()).where(_DELIVERED_TIMED)) or 0)
     if not count:
         return None
@@ -126,8 +130,8 @@ async def _top(
     """The `TOP` rows of `statement` (grouped) over the requests chosen, those with the
     most requests first, then by `tie`."""
     ranked = (
-        statement.where(File.chosen_at.is_not(None))
-        .order_by(func.count(File.id).desc(), tie)
+        statement.where(RequestRow.chosen_at.is_not(None))
+        .order_by(func.count(RequestRow.id).desc(), tie)
         .limit(TOP)
     )
     return (await session.execute(ranked)).all()
@@ -147,14 +151,16 @@ async def collect(session: AsyncSession, now: datetime) -> Stats:
     by_provider = (
         await session.execute(
             select(ProviderRow.display_name, func.count())
-            .join(File, File.provider_id == ProviderRow.id)
+            .join(RequestRow, RequestRow.provider_id == ProviderRow.id)
             .group_by(ProviderRow.display_name)
             .order_by(func.count().desc(), ProviderRow.display_name)
         )
     ).all()
     by_state = (
         await session.execute(
-            select(File.state, func.count()).group_by(File.state).order_by(File.state)
+            select(RequestRow.state, func.count())
+            .group_by(RequestRow.state)
+            .order_by(RequestRow.state)
         )
     ).all()
     delivered, hits, size = (
@@ -162,8 +168,8 @@ async def collect(session: AsyncSession, now: datetime) -> Stats:
             select(
                 func.count(),
                 func.coalesce(func.sum(case((_cache_hit(), 1), else_=0)), 0),
-                func.coalesce(func.sum(File.size_bytes), 0),
-            ).where(File.state == RequestState.DELIVERED)
+                func.coalesce(func.sum(RequestRow.size_bytes), 0),
+            ).where(RequestRow.state == RequestState.DELIVERED)
         )
     ).one()
     top_users = await _top(
@@ -172,26 +178,26 @@ async def collect(session: AsyncSession, now: datetime) -> Stats:
             User.telegram_id,
             User.username,
             User.first_name,
-            func.count(File.id),
+            func.count(RequestRow.id),
             func.count(distinct(case((Chat.type != "private", Chat.id)))),
         )
-        .join(File, File.requested_by_id == User.id)
-        .join(Chat, Chat.id == File.chat_id)
+        .join(RequestRow, RequestRow.requested_by_id == User.id)
+        .join(Chat, Chat.id == RequestRow.chat_id)
         .group_by(User.id, User.telegram_id, User.username, User.first_name),
         tie=User.telegram_id,
     )
     top_media = await _top(
         session,
         select(
-            File.media_key,
+            RequestRow.media_key,
             ProviderRow.display_name,
-            func.max(File.title),
-            func.count(File.id),
-            func.count(distinct(File.requested_by_id)),
+            func.max(RequestRow.title),
+            func.count(RequestRow.id),
+            func.count(distinct(RequestRow.requested_by_id)),
         )
-        .join(ProviderRow, ProviderRow.id == File.provider_id)
-        .group_by(File.media_key, ProviderRow.display_name),
-        tie=File.media_key,
+        .join(ProviderRow, ProviderRow.id == RequestRow.provider_id)
+        .group_by(RequestRow.media_key, ProviderRow.display_name),
+        tie=RequestRow.media_key,
     )
     return Stats(
         users=int(users_row[0]),

@@ -22,8 +22,8 @@ from datetime import timedelta
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
-from mediabot.db.models import File, Playlist
-from mediabot.db.repositories import FileRepository, PlaylistRepository, UserRepository
+from mediabot.db.models import Playlist, RequestRow
+from mediabot.db.repositories import PlaylistRepository, RequestRows, UserRepository
 from mediabot.domain.defaults import default_pick, default_playlist_pick
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
@@ -70,14 +70,14 @@ class DefaultChoices:
     main_lane: Publish
     cached_lane: Publish
 
-    async def choose(self, offer: File | Playlist) -> Chosen | None:
+    async def choose(self, offer: RequestRow | Playlist) -> Chosen | None:
         """Record the owner's default choice on a media's offer or a playlist's and queue
         it; None when there is none, the offer lacks it, or the owner's limits refuse it."""
         if isinstance(offer, Playlist):
             return await self._choose_playlist(offer)
         return await self._choose_media(offer)
 
-    async def _choose_media(self, offer: File) -> ChosenByDefault | None:
+    async def _choose_media(self, offer: RequestRow) -> ChosenByDefault | None:
         """Record the owner's default choice on `offer` (still offered) and queue it; None
         when there is none, the offer lacks it, or the owner's limits refuse it."""
         owner = offer.requested_by_id
@@ -88,7 +88,7 @@ class DefaultChoices:
             pick = default_pick(preferences, offer.offer)
             if pick is None or not await self._room_for(session, owner, offer.id):
                 return None
-            files = FileRepository(session)
+            files = RequestRows(session)
             variant = pick.variant(_form(preferences, pick))
             if await files.choose(offer.id, variant) is None:
                 return None
@@ -118,7 +118,7 @@ class DefaultChoices:
                 return None
             playlist.kind, playlist.resolution = kind, resolution
             variant = pick.variant(_form(preferences, pick))
-            files = FileRepository(session)
+            files = RequestRows(session)
             cached = {
                 index
                 for index, entry in enumerate(playlist.entries)
@@ -140,7 +140,7 @@ class DefaultChoices:
     async def _room_for(self, session: AsyncSession, owner: uuid.UUID, offer_id: uuid.UUID) -> bool:
         """Whether the owner's hourly choices and requests in flight leave room for one
         more; the owner's row stays locked until the session's transaction ends."""
-        files = FileRepository(session)
+        files = RequestRows(session)
         count, _oldest = await files.presses_since(owner, utcnow() - _HOUR)
         if count >= self.per_hour:
             logger.info("offer %s: hourly limit of its owner reached; asking", offer_id)

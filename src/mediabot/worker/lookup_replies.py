@@ -1,7 +1,7 @@
 """The Telegram side of a lookup's answer: the offers recorded, the keyboards sent.
 
 A message's links are answered one by one, in order: a refusal in plain words, or the
-offer recorded (a `File` waiting for its choice, a `Playlist`, or both) and shown with its
+offer recorded (a `RequestRow` waiting for its choice, a `Playlist`, or both) and shown with its
 buttons, in the placeholder when one was sent (`worker/lookups.py`), else as a reply to the
 link. Links that the lookup shows to name one media (a share link and the post's own link)
 get one offer. An inline query gets the files its media was delivered as, else its offer as
@@ -28,10 +28,10 @@ from aiogram.types.inline_query_result_union import InlineQueryResultUnion
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from mediabot.db.models import File, LookupRequest, Playlist
+from mediabot.db.models import LookupRequest, Playlist, RequestRow
 from mediabot.db.repositories import (
     ChatRepository,
-    FileRepository,
+    RequestRows,
     TelegramChat,
 )
 from mediabot.domain.clips import Clip, ClipOffer, ClipProblem, ClipRangeError, clip_of_key
@@ -221,7 +221,7 @@ class TelegramReplies:
         self,
         request: LookupRequest,
         shown_on: int | None,
-        offer: File | Playlist,
+        offer: RequestRow | Playlist,
         beside: Playlist | None = None,
     ) -> bool:
         """Choose `offer` (a media's, or a playlist's for all its items) by its owner's
@@ -273,7 +273,7 @@ class TelegramReplies:
         return playlist
 
     async def _moved(
-        self, shown: Message | None, shown_on: int | None, *offers: File | Playlist | None
+        self, shown: Message | None, shown_on: int | None, *offers: RequestRow | Playlist | None
     ) -> None:
         """Record the message the offers are shown on, when it is not the placeholder (a
         playlist's items too: queued by a default, it is their status)."""
@@ -290,8 +290,8 @@ class TelegramReplies:
                     )
                 if isinstance(offer, Playlist):
                     await session.execute(
-                        update(File)
-                        .where(File.playlist_id == offer.id)
+                        update(RequestRow)
+                        .where(RequestRow.playlist_id == offer.id)
                         .values(status_message_id=shown.message_id)
                     )
             await session.commit()
@@ -368,7 +368,7 @@ class TelegramReplies:
             return
         options = outcome.media
         async with self.sessions() as session:
-            delivered = await FileRepository(session).delivered_whole(options.media_key)
+            delivered = await RequestRows(session).delivered_whole(options.media_key)
         if delivered:
             logger.info("inline lookup %s: %s from the cache", request.id, options.media_key)
             await self._inline(request, self.view.inline_cached(delivered))

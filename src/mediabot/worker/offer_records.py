@@ -10,8 +10,8 @@ from typing import TypedDict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from mediabot.db.models import File, LookupRequest, Playlist
-from mediabot.db.repositories import FileRepository, PlaylistRepository, ProviderRepository
+from mediabot.db.models import LookupRequest, Playlist, RequestRow
+from mediabot.db.repositories import PlaylistRepository, ProviderRepository, RequestRows
 from mediabot.domain.clips import Clip, media_key_of
 from mediabot.domain.enums import RequestState
 from mediabot.domain.lookups import LookupKind
@@ -28,7 +28,7 @@ async def record_offer(
     options: MediaOptions,
     shown_on: int | None,
     clip: Clip | None = None,
-) -> File:
+) -> RequestRow:
     """Record what a link offers, as a request of the chat's waiting for its choice (shown
     on `shown_on`); with `clip`, the offer of that clip, its own cache entry
     (`media_key_of`), titled with its range and as long as it. Not committed."""
@@ -38,8 +38,8 @@ async def record_offer(
     if clip is not None:
         title = f"✂ {clip.label} {options.title or ''}".strip()
         duration_s = clip.length_s(options.duration_s) if options.duration_s else None
-    return await FileRepository(session).add(
-        File(
+    return await RequestRows(session).add(
+        RequestRow(
             **_waiting(request, chat_row_id, shown_on),
             provider_id=await ProviderRepository(session).id_of(options.provider),
             request_url=url,

@@ -13,7 +13,7 @@ from typing import Protocol
 from aiogram.types import InlineKeyboardMarkup, InlineQueryResultsButton
 from aiogram.types.inline_query_result_union import InlineQueryResultUnion
 
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.clips import Clip, ClipRangeError
 from mediabot.domain.media import MediaOptions
 from mediabot.domain.offer import ShownOffer
@@ -50,4 +50,4 @@ class OfferView(Protocol):
     def inline_offer(
         self, offer_id: uuid.UUID, options: MediaOptions, bot_link: str
     ) -> list[InlineQueryResultUnion]: ...
-    def inline_cached(self, delivered: Sequence[File]) -> list[InlineQueryResultUnion]: ...
+    def inline_cached(self, delivered: Sequence[RequestRow]) -> list[InlineQueryResultUnion]: ...

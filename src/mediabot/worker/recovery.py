@@ -31,9 +31,9 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from mediabot.db.base import utcnow
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.db.outages import database_unavailable
-from mediabot.db.repositories import FileRepository
+from mediabot.db.repositories import RequestRows
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.offer import Variant
@@ -70,7 +70,7 @@ class Recovery:
         """
         older_than = utcnow() - (timedelta(0) if everything else self.stale_after)
         async with self.sessions() as session:
-            files = FileRepository(session)
+            files = RequestRows(session)
             stale = list(await files.stale_pending(older_than))
             spent = [file for file in stale if self._out_of_attempts(file)]
             to_publish = [file for file in stale if not self._out_of_attempts(file)]
@@ -94,19 +94,17 @@ class Recovery:
             logger.info("recovery: published %d pending request(s) again", len(to_publish))
         return len(to_publish)
 
-    def _out_of_attempts(self, file: File) -> bool:
+    def _out_of_attempts(self, file: RequestRow) -> bool:
         return self.max_attempts is not None and file.attempts >= self.max_attempts
 
-    async def _end(self, file: File) -> None:
+    async def _end(self, file: RequestRow) -> None:
         reason = f"given up after {file.attempts} attempt(s); its last worker stopped answering"
         logger.warning("recovery: request %s: %s", file.id, reason)
         if self.give_up is not None:
             await self.give_up(Job(file.id, attempt=file.attempts), reason)
             return
         async with self.sessions() as session:
-            await FileRepository(session).set_state(
-                file.id, RequestState.FAILED, error_reason=reason
-            )
+            await RequestRows(session).set_state(file.id, RequestState.FAILED, error_reason=reason)
             await session.commit()
 
     async def sweep_work_dir(self) -> int:
@@ -120,7 +118,7 @@ class Recovery:
             except ValueError:
                 continue
         async with self.sessions() as session:
-            live = await FileRepository(session).leased_ids(list(folders))
+            live = await RequestRows(session).leased_ids(list(folders))
         removed = 0
         for request_id, path in folders.items():
             if request_id not in live:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Unpack
 
 from mediabot.bot.usecases.ports import Ports
-from mediabot.db.models import Chat, File, FilePart, Playlist
+from mediabot.db.models import Chat, FilePart, Playlist, RequestRow
 from mediabot.db.stats import Stats
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
@@ -35,7 +35,7 @@ class World:
     """The bot's data as the use cases see it, and everything they did."""
 
     now: datetime = START
-    files: dict[uuid.UUID, File] = field(default_factory=dict)
+    files: dict[uuid.UUID, RequestRow] = field(default_factory=dict)
     playlists: dict[uuid.UUID, Playlist] = field(default_factory=dict)
     telegram_ids: dict[int, uuid.UUID] = field(default_factory=dict)
     """Users' rows by Telegram id."""
@@ -93,7 +93,7 @@ class World:
     def user(self, telegram_id: int = 1) -> uuid.UUID:
         return self.telegram_ids.setdefault(telegram_id, uuid.uuid4())
 
-    def offer(self, owner: uuid.UUID | None, **values: Any) -> File:
+    def offer(self, owner: uuid.UUID | None, **values: Any) -> RequestRow:
         """A link's offer shown on `MESSAGE_ID` in `CHAT_ID`: 360p, 720p and audio."""
         fields: dict[str, Any] = {
             "id": uuid.uuid4(),
@@ -110,11 +110,11 @@ class World:
             "form": DeliveryForm.MEDIA,
         }
         fields.update(values)
-        file = File(**fields)
+        file = RequestRow(**fields)
         self.files[file.id] = file
         return file
 
-    def request(self, owner: uuid.UUID, state: RequestState, **values: Any) -> File:
+    def request(self, owner: uuid.UUID, state: RequestState, **values: Any) -> RequestRow:
         """A chosen request in `state`."""
         values.setdefault("kind", MediaKind.AUDIO)
         values.setdefault("chosen_at", self.now)
@@ -122,7 +122,7 @@ class World:
             values.setdefault("queued_at", self.now)
         return self.offer(owner, state=state, **values)
 
-    def delivered(self, owner: uuid.UUID, **values: Any) -> File:
+    def delivered(self, owner: uuid.UUID, **values: Any) -> RequestRow:
         values.setdefault("finished_at", self.now)
         file = self.request(owner, RequestState.DELIVERED, **values)
         file.parts = [FilePart(index=0, telegram_file_id="f0", telegram_file_unique_id="u0")]
@@ -148,7 +148,7 @@ class World:
         self.playlists[playlist.id] = playlist
         return playlist
 
-    def items_of(self, playlist_id: uuid.UUID) -> list[File]:
+    def items_of(self, playlist_id: uuid.UUID) -> list[RequestRow]:
         items = [file for file in self.files.values() if file.playlist_id == playlist_id]
         return sorted(items, key=lambda file: file.playlist_position or 0)
 
@@ -180,7 +180,7 @@ class FakePublisher:
         return True
 
 
-def _pending(file: File) -> bool:
+def _pending(file: RequestRow) -> bool:
     return file.state in RequestState.pending_states()
 
 
@@ -188,14 +188,14 @@ def _pending(file: File) -> bool:
 class FakeFiles:
     world: World
 
-    async def get(self, file_id: uuid.UUID) -> File | None:
+    async def get(self, file_id: uuid.UUID) -> RequestRow | None:
         self.world.touch()
         return self.world.files.get(file_id)
 
-    async def get_with_chat(self, file_id: uuid.UUID) -> File | None:
+    async def get_with_chat(self, file_id: uuid.UUID) -> RequestRow | None:
         return await self.get(file_id)
 
-    async def choose(self, file_id: uuid.UUID, variant: Variant) -> File | None:
+    async def choose(self, file_id: uuid.UUID, variant: Variant) -> RequestRow | None:
         self.world.touch()
         file = self.world.files.get(file_id)
         if file is None or file.state is not RequestState.OFFERED:
@@ -214,7 +214,7 @@ class FakeFiles:
             file.queued_at = self.world.now
         return True
 
-    async def queue_position(self, file: File) -> int:
+    async def queue_position(self, file: RequestRow) -> int:
         self.world.touch()
         if file.queued_at is None:
             return 0
@@ -226,7 +226,7 @@ class FakeFiles:
             and other.queued_at < file.queued_at
         )
 
-    async def find_delivered(self, media_key: str, variant: Variant) -> File | None:
+    async def find_delivered(self, media_key: str, variant: Variant) -> RequestRow | None:
         self.world.touch()
         wanted = (media_key, variant.kind, variant.resolution, variant.form)
         return next(
@@ -249,7 +249,7 @@ class FakeFiles:
             }
         )
 
-    async def in_flight_of_user(self, user_id: uuid.UUID) -> Sequence[File]:
+    async def in_flight_of_user(self, user_id: uuid.UUID) -> Sequence[RequestRow]:
         self.world.touch()
         mine = [
             file
@@ -274,7 +274,7 @@ class FakeFiles:
 
     async def delivered_of_user(
         self, user_id: uuid.UUID, *, offset: int = 0, limit: int = 10
-    ) -> tuple[Sequence[File], int]:
+    ) -> tuple[Sequence[RequestRow], int]:
         self.world.touch()
         delivered = sorted(
             (
@@ -289,7 +289,7 @@ class FakeFiles:
         )
         return delivered[offset : offset + limit], len(delivered)
 
-    async def offer_again(self, request: File, status_message_id: int) -> File:
+    async def offer_again(self, request: RequestRow, status_message_id: int) -> RequestRow:
         self.world.touch()
         for file in self.world.files.values():
             if (
@@ -310,9 +310,11 @@ class FakeFiles:
             status_message_id=status_message_id,
         )
 
-    async def again(self, delivered: File, chat_id: uuid.UUID, user_id: uuid.UUID) -> File:
+    async def again(
+        self, delivered: RequestRow, chat_id: uuid.UUID, user_id: uuid.UUID
+    ) -> RequestRow:
         self.world.touch()
-        file = File(
+        file = RequestRow(
             id=uuid.uuid4(),
             chat_id=chat_id,
             requested_by_id=user_id,
@@ -364,7 +366,7 @@ class FakePlaylists:
 
     async def queue_items(
         self, playlist: Playlist, cached: set[int], form: DeliveryForm = DeliveryForm.MEDIA
-    ) -> list[File]:
+    ) -> list[RequestRow]:
         self.world.touch()
         order = sorted(range(len(playlist.entries)), key=lambda index: (index not in cached, index))
         items = []

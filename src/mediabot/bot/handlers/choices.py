@@ -30,7 +30,7 @@ from mediabot.bot.usecases.limits import Limits
 from mediabot.bot.usecases.lookups import AskLookup, LinksPlace
 from mediabot.bot.usecases.ports import Ports
 from mediabot.config import Settings
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.clips import clip_of_media_key
 from mediabot.domain.enums import MediaKind
 from mediabot.domain.offer import Pick
@@ -49,7 +49,7 @@ _KINDS = {
 async def choose(
     callback: CallbackQuery,
     callback_data: ChoiceData,
-    offer: File,
+    offer: RequestRow,
     shown_on: Message,
     ports: Ports,
     settings: Settings,
@@ -101,7 +101,7 @@ async def choose(
 
 @router.callback_query(OfferPressed(OtherChoicesData))
 async def offer_other_choices(
-    callback: CallbackQuery, offer: File, shown_on: Message, ports: Ports
+    callback: CallbackQuery, offer: RequestRow, shown_on: Message, ports: Ports
 ) -> None:
     """Bring back the keyboard of a request its owner's default chose, on the same message,
     for another choice (`OfferPressed` checked the chat, the message and the presser)."""

@@ -20,7 +20,7 @@ from mediabot.bot.usecases.history import Page, Resent, SendingAgain
 from mediabot.bot.usecases.limits import Limits
 from mediabot.bot.usecases.ports import Ports
 from mediabot.config import Settings
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.enums import MediaKind
 
 router = Router(name="history")
@@ -80,7 +80,7 @@ def _shown(page: Page) -> tuple[str, InlineKeyboardMarkup | None]:
     return text, markup
 
 
-def _what(file: File) -> str:
+def _what(file: RequestRow) -> str:
     if file.kind is MediaKind.VIDEO and file.resolution:
         return f"{file.resolution}p"
     if file.kind is MediaKind.AUDIO:

@@ -20,7 +20,7 @@ from mediabot.bot.usecases.limits import (
     taken_meanwhile,
 )
 from mediabot.bot.usecases.ports import Ports, Reply
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
 from mediabot.domain.offer import Pick
@@ -58,7 +58,7 @@ def refused_state(state: RequestState) -> Refused:
 
 async def choose(
     ports: Ports,
-    offer: File,
+    offer: RequestRow,
     pick: Pick,
     user_id: uuid.UUID,
     limits: Limits,
@@ -75,7 +75,7 @@ async def choose(
 
 
 async def _record(
-    ports: Ports, offer: File, pick: Pick, user_id: uuid.UUID, limits: Limits
+    ports: Ports, offer: RequestRow, pick: Pick, user_id: uuid.UUID, limits: Limits
 ) -> Chosen:
     if offer.state is not RequestState.OFFERED:
         return refused_state(offer.state)
@@ -116,7 +116,7 @@ class CancelOutcome(Enum):
     NOT_AVAILABLE = "not available"
 
 
-async def cancel(ports: Ports, offer: File) -> CancelOutcome:
+async def cancel(ports: Ports, offer: RequestRow) -> CancelOutcome:
     """The offer's ✖ (or its request's, while it waits or runs)."""
     if offer.state.is_final or not await ports.files.set_state(offer.id, RequestState.CANCELLED):
         await ports.transaction.commit()
@@ -126,7 +126,7 @@ async def cancel(ports: Ports, offer: File) -> CancelOutcome:
     return CancelOutcome.CANCELLED
 
 
-async def offer_again(ports: Ports, request: File, shown_on: int) -> File | Refused:
+async def offer_again(ports: Ports, request: RequestRow, shown_on: int) -> RequestRow | Refused:
     """ "⚙ Other choices" under `request`, which its owner's default chose: its offer made
     again on the message `shown_on` (an offer of its own, so the first request keeps its
     file and its place in the history). Refused while the request still owes its file

@@ -21,7 +21,7 @@ from mediabot.bot.usecases.limits import (
     taken_meanwhile,
 )
 from mediabot.bot.usecases.ports import Ports, Reply
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
 
@@ -34,7 +34,7 @@ PAGE_SIZE = 10
 class Page:
     """Page `page` (from 0) of `pages`; `files` numbered from `first`. No pages: no history."""
 
-    files: Sequence[File]
+    files: Sequence[RequestRow]
     page: int
     pages: int
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mediabot.bot.usecases.ports import Files, Ports
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.domain.enums import RequestState
 from mediabot.domain.playlist import PlaylistTally
 
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 class InFlight:
     """A request in flight; `position` (queued ones only): how many queued are ahead."""
 
-    file: File
+    file: RequestRow
     position: int | None = None
 
 
@@ -46,9 +46,9 @@ async def listing(ports: Ports, user_id: uuid.UUID) -> list[InFlight]:
     return listed
 
 
-def _one_per_playlist(in_flight: Sequence[File]) -> list[File]:
+def _one_per_playlist(in_flight: Sequence[RequestRow]) -> list[RequestRow]:
     """The requests, with each playlist stood for by its item on turn (the first pending)."""
-    on_turn: dict[uuid.UUID, File] = {}
+    on_turn: dict[uuid.UUID, RequestRow] = {}
     for file in in_flight:
         if file.playlist_id is None or file.playlist_position is None:
             continue
@@ -67,7 +67,7 @@ class Cancelled:
     """A cancel from /queue went through. `status`: the status message (chat's Telegram id,
     message id) to say so on, after `settles_in` seconds; None when its worker says it."""
 
-    file: File
+    file: RequestRow
     tally: PlaylistTally | None
     """The playlist's tally, when the line stood for a playlist."""
     status: tuple[int, int] | None

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from mediabot.bot import texts
 from mediabot.bot.limits import limit_refusal, place_still_free
 from mediabot.config import Settings
-from mediabot.db.models import File
-from mediabot.db.repositories import FileRepository
+from mediabot.db.models import RequestRow
+from mediabot.db.repositories import RequestRows
 from mediabot.domain.enums import RequestState
 from mediabot.domain.inline import InlineChoice
 from mediabot.domain.jobs import Job
@@ -35,8 +35,8 @@ request stays queued: the workers' recovery publishes it)."""
 class InlineRecords(Protocol):
     """The requests an inline choice reads and records (committed by each call)."""
 
-    async def offer(self, offer_id: uuid.UUID) -> File | None: ...
-    async def delivered(self, request_id: uuid.UUID) -> File | None:
+    async def offer(self, offer_id: uuid.UUID) -> RequestRow | None: ...
+    async def delivered(self, request_id: uuid.UUID) -> RequestRow | None:
         """The request with its parts."""
 
     async def refusal(self, user_row_id: uuid.UUID) -> str | None:
@@ -49,7 +49,7 @@ class InlineRecords(Protocol):
         the user's stack is full; None when it was chosen already (the same update twice)."""
 
     async def again(
-        self, delivered: File, chat_row_id: uuid.UUID, user_row_id: uuid.UUID
+        self, delivered: RequestRow, chat_row_id: uuid.UUID, user_row_id: uuid.UUID
     ) -> uuid.UUID:
         """A new request of this user's for the same file; its id."""
 
@@ -112,7 +112,7 @@ class InlineChoices:
         return texts.inline_sending_parts()
 
 
-def _may_choose(offer: File | None, choice: InlineChoice, user_row_id: uuid.UUID) -> bool:
+def _may_choose(offer: RequestRow | None, choice: InlineChoice, user_row_id: uuid.UUID) -> bool:
     """Whether the chosen result names an open offer of this user's, and a choice in it."""
     return (
         offer is not None
@@ -124,8 +124,8 @@ def _may_choose(offer: File | None, choice: InlineChoice, user_row_id: uuid.UUID
 
 
 def _parts_of_own_inline_delivery(
-    delivered: File | None, user_row_id: uuid.UUID
-) -> TypeGuard[File]:
+    delivered: RequestRow | None, user_row_id: uuid.UUID
+) -> TypeGuard[RequestRow]:
     """Whether `delivered` is an inline request of this user's, delivered in parts."""
     return (
         delivered is not None
@@ -143,13 +143,13 @@ class SessionInlineRecords:
     session: AsyncSession
     settings: Settings
 
-    async def offer(self, offer_id: uuid.UUID) -> File | None:
-        offer = await FileRepository(self.session).get(offer_id)
+    async def offer(self, offer_id: uuid.UUID) -> RequestRow | None:
+        offer = await RequestRows(self.session).get(offer_id)
         await self.session.commit()
         return offer
 
-    async def delivered(self, request_id: uuid.UUID) -> File | None:
-        delivered = await FileRepository(self.session).get(request_id, with_parts=True)
+    async def delivered(self, request_id: uuid.UUID) -> RequestRow | None:
+        delivered = await RequestRows(self.session).get(request_id, with_parts=True)
         await self.session.commit()
         return delivered
 
@@ -159,7 +159,7 @@ class SessionInlineRecords:
     async def queue_choice(
         self, choice: InlineChoice, place: str, user_row_id: uuid.UUID, max_active: int
     ) -> bool | None:
-        files = FileRepository(self.session)
+        files = RequestRows(self.session)
         try:
             if not await place_still_free(self.session, user_row_id, max_active):
                 return False
@@ -171,8 +171,8 @@ class SessionInlineRecords:
             await self.session.commit()
 
     async def again(
-        self, delivered: File, chat_row_id: uuid.UUID, user_row_id: uuid.UUID
+        self, delivered: RequestRow, chat_row_id: uuid.UUID, user_row_id: uuid.UUID
     ) -> uuid.UUID:
-        again = await FileRepository(self.session).again(delivered, chat_row_id, user_row_id)
+        again = await RequestRows(self.session).again(delivered, chat_row_id, user_row_id)
         await self.session.commit()
         return again.id

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.bot.outages import UpdateHold
 from mediabot.db.lookups import LookupRequests
-from mediabot.db.models import File, LookupRequest
-from mediabot.db.repositories import FileRepository
+from mediabot.db.models import LookupRequest, RequestRow
+from mediabot.db.repositories import RequestRows
 from mediabot.domain.clips import Clip
 from mediabot.domain.jobs import Job
 from mediabot.domain.lookups import LookupKind
@@ -32,7 +32,7 @@ class LookupRecords(Protocol):
     async def record(self, request: LookupRequest) -> uuid.UUID:
         """Record the request (committed); its id."""
 
-    async def delivered_for_url(self, url: str) -> Sequence[File]:
+    async def delivered_for_url(self, url: str) -> Sequence[RequestRow]:
         """The whole files this very link was delivered as (no lookup tells more here)."""
 
     async def last_asked(self, telegram_chat_id: int, message_id: int) -> Asked | None:
@@ -130,7 +130,7 @@ class AskLookup:
 
     async def for_inline_query(
         self, user_row_id: uuid.UUID, query_id: str, url: str, locale: str
-    ) -> Sequence[File]:
+    ) -> Sequence[RequestRow]:
         """The files the link was delivered as, for the bot to answer with at once; else
         (empty) the link is asked to be looked up, and a worker answers the query."""
         delivered = await self.records.delivered_for_url(url)
@@ -184,9 +184,9 @@ class SessionLookupRecords:
         assert isinstance(engine, AsyncEngine), "sessions are bound to one engine"
         return await self.hold(lambda: LookupRequests.record(engine, request))
 
-    async def delivered_for_url(self, url: str) -> Sequence[File]:
-        async def step() -> Sequence[File]:
-            files = FileRepository(self.session)
+    async def delivered_for_url(self, url: str) -> Sequence[RequestRow]:
+        async def step() -> Sequence[RequestRow]:
+            files = RequestRows(self.session)
             key = await files.delivered_key_of_url(url)
             delivered = await files.delivered_whole(key) if key is not None else []
             await self.session.commit()  # end the read: the update's session stays open

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, TypeVar, Unpack
 
-from mediabot.db.models import File, Playlist
+from mediabot.db.models import Playlist, RequestRow
 from mediabot.db.stats import Stats
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.jobs import Job
@@ -42,15 +42,15 @@ class Transaction(Protocol):
 
 
 class Files(Protocol):
-    """Requests for media (`FileRepository`)."""
+    """Requests for media (`RequestRows`)."""
 
-    async def get(self, file_id: uuid.UUID) -> File | None: ...
+    async def get(self, file_id: uuid.UUID) -> RequestRow | None: ...
 
-    async def get_with_chat(self, file_id: uuid.UUID) -> File | None:
+    async def get_with_chat(self, file_id: uuid.UUID) -> RequestRow | None:
         """The request with its chat loaded (a press is checked against it)."""
         ...
 
-    async def choose(self, file_id: uuid.UUID, variant: Variant) -> File | None:
+    async def choose(self, file_id: uuid.UUID, variant: Variant) -> RequestRow | None:
         """Turn an offer into an accepted request for `variant`, once; None for a second
         press."""
         ...
@@ -59,13 +59,13 @@ class Files(Protocol):
         """Move a request; False when it had ended already."""
         ...
 
-    async def queue_position(self, file: File) -> int: ...
+    async def queue_position(self, file: RequestRow) -> int: ...
 
-    async def find_delivered(self, media_key: str, variant: Variant) -> File | None: ...
+    async def find_delivered(self, media_key: str, variant: Variant) -> RequestRow | None: ...
 
     async def count_in_flight_of_user(self, user_id: uuid.UUID) -> int: ...
 
-    async def in_flight_of_user(self, user_id: uuid.UUID) -> Sequence[File]: ...
+    async def in_flight_of_user(self, user_id: uuid.UUID) -> Sequence[RequestRow]: ...
 
     async def presses_since(
         self, user_id: uuid.UUID, since: datetime
@@ -73,14 +73,16 @@ class Files(Protocol):
 
     async def delivered_of_user(
         self, user_id: uuid.UUID, *, offset: int = 0, limit: int = 10
-    ) -> tuple[Sequence[File], int]: ...
+    ) -> tuple[Sequence[RequestRow], int]: ...
 
-    async def offer_again(self, request: File, status_message_id: int) -> File:
+    async def offer_again(self, request: RequestRow, status_message_id: int) -> RequestRow:
         """An offer of what `request` offered, shown on `status_message_id`: the one
         already there, or a new one."""
         ...
 
-    async def again(self, delivered: File, chat_id: uuid.UUID, user_id: uuid.UUID) -> File:
+    async def again(
+        self, delivered: RequestRow, chat_id: uuid.UUID, user_id: uuid.UUID
+    ) -> RequestRow:
         """A new queued request for what `delivered` was."""
         ...
 
@@ -100,7 +102,7 @@ class Playlists(Protocol):
 
     async def queue_items(
         self, playlist: Playlist, cached: set[int], form: DeliveryForm = DeliveryForm.MEDIA
-    ) -> list[File]:
+    ) -> list[RequestRow]:
         """One queued request per entry, each in `form` (the `cached` entries first)."""
         ...
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from mediabot.bot.usecases.ports import Ports
-from mediabot.db.models import File, Playlist
+from mediabot.db.models import Playlist, RequestRow
 
 
 class Verdict(Enum):
@@ -32,10 +32,10 @@ class Press:
     user_id: uuid.UUID | None
 
 
-async def pressed_offer(ports: Ports, press: Press) -> File | Playlist | Verdict:
+async def pressed_offer(ports: Ports, press: Press) -> RequestRow | Playlist | Verdict:
     """The offer `press` may act on, loaded with its chat; or why it may not."""
     if press.playlist:
-        offer: File | Playlist | None = await ports.playlists.get_with_chat(press.offer_id)
+        offer: RequestRow | Playlist | None = await ports.playlists.get_with_chat(press.offer_id)
     else:
         offer = await ports.files.get_with_chat(press.offer_id)
     await ports.transaction.commit()  # the objects stay loaded

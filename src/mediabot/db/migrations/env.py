@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 
 from mediabot.db.base import Base
 from mediabot.db.engine import create_engine
-from mediabot.db.models import File  # noqa: F401 - registers every table on Base.metadata
+from mediabot.db.models import RequestRow  # noqa: F401 - registers every table on Base.metadata
 
 target_metadata = Base.metadata
 

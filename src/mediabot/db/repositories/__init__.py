@@ -4,14 +4,14 @@ commits: the caller owns the transaction.
 `files` rows (a user's request for a file) are served by one repository per job:
 `RequestRepository` (a request's states), `ClaimRepository` (fair turns),
 `LeaseRepository` (leases and recovery), `DeliveryRepository` (the cache of Telegram file
-ids) and `StackRepository` (a user's stack and history). `FileRepository` offers them all
+ids) and `StackRepository` (a user's stack and history). `RequestRows` offers them all
 on one object.
 """
 
 from mediabot.db.repositories.chats import ChatRepository, TelegramChat
 from mediabot.db.repositories.claims import ClaimRepository
 from mediabot.db.repositories.deliveries import DeliveryRepository
-from mediabot.db.repositories.files import FileRepository
+from mediabot.db.repositories.files import RequestRows
 from mediabot.db.repositories.leases import LeaseRepository
 from mediabot.db.repositories.playlists import PlaylistRepository
 from mediabot.db.repositories.providers import ProviderRepository
@@ -23,11 +23,11 @@ __all__ = [
     "ChatRepository",
     "ClaimRepository",
     "DeliveryRepository",
-    "FileRepository",
     "LeaseRepository",
     "PlaylistRepository",
     "ProviderRepository",
     "RequestRepository",
+    "RequestRows",
     "StackRepository",
     "TelegramChat",
     "TelegramUser",

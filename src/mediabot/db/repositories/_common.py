@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.db.base import utcnow
-from mediabot.db.models import File, FilePart, Playlist
+from mediabot.db.models import FilePart, Playlist, RequestRow
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.preferences import DeliveryForm
 
@@ -24,7 +24,7 @@ class Repository:
 
 
 def choice(
-    model: type[File] | type[Playlist],
+    model: type[RequestRow] | type[Playlist],
     row_id: uuid.UUID,
     kind: MediaKind,
     resolution: int | None,
@@ -46,10 +46,10 @@ def choice(
     )
 
 
-def queued_request(now: datetime, **columns: Any) -> File:
+def queued_request(now: datetime, **columns: Any) -> RequestRow:
     """A new request with these `columns`, chosen and queued at `now` (requests queued
     together share the moment: none of them counts as a turn the others waited for)."""
-    return File(state=RequestState.QUEUED, chosen_at=now, queued_at=now, **columns)
+    return RequestRow(state=RequestState.QUEUED, chosen_at=now, queued_at=now, **columns)
 
 
 def same_media(
@@ -64,14 +64,16 @@ def same_media(
     as a document are different Telegram files, never resent for one another.
     """
     return (
-        File.media_key == media_key,
-        File.kind == kind,
-        File.resolution.is_(None) if resolution is None else File.resolution == resolution,
-        File.form == form,
+        RequestRow.media_key == media_key,
+        RequestRow.kind == kind,
+        RequestRow.resolution.is_(None)
+        if resolution is None
+        else RequestRow.resolution == resolution,
+        RequestRow.form == form,
     )
 
 
 def has_parts() -> Any:
     """Whether the request has delivered parts: deliveries whose Telegram file ids proved
     stale lose their parts, and with them their place in the cache."""
-    return select(FilePart.id).where(FilePart.file_id == File.id).exists()
+    return select(FilePart.id).where(FilePart.file_id == RequestRow.id).exists()

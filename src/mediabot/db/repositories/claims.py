@@ -10,7 +10,7 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from mediabot.db.base import utcnow
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.db.repositories._common import Repository
 from mediabot.db.repositories.users import UserRepository
 from mediabot.domain.enums import RequestState
@@ -18,9 +18,9 @@ from mediabot.domain.enums import RequestState
 # The other rows of `files` the claim's correlated subqueries look at. Made once: an alias
 # made per statement costs the ORM its column adaptation again each time, which would be
 # most of a claim's CPU.
-_SERVED_AHEAD = aliased(File, name="served_ahead")
-_EARLIER_ITEM = aliased(File, name="earlier_item")
-_RUNNING = aliased(File, name="running")
+_SERVED_AHEAD = aliased(RequestRow, name="served_ahead")
+_EARLIER_ITEM = aliased(RequestRow, name="earlier_item")
+_RUNNING = aliased(RequestRow, name="running")
 
 
 def _others_of_user(other: Any, *conditions: Any) -> Any:
@@ -29,7 +29,11 @@ def _others_of_user(other: Any, *conditions: Any) -> Any:
     return (
         select(func.count())
         .select_from(other)
-        .where(other.requested_by_id == File.requested_by_id, other.id != File.id, *conditions)
+        .where(
+            other.requested_by_id == RequestRow.requested_by_id,
+            other.id != RequestRow.id,
+            *conditions,
+        )
         .scalar_subquery()
     )
 
@@ -39,8 +43,8 @@ class ClaimRepository(Repository):
 
     def _claimable(self, now: datetime) -> Any:
         return and_(
-            File.state.in_(RequestState.pending_states()),
-            or_(File.lease_expires_at.is_(None), File.lease_expires_at < now),
+            RequestRow.state.in_(RequestState.pending_states()),
+            or_(RequestRow.lease_expires_at.is_(None), RequestRow.lease_expires_at < now),
         )
 
     async def claim(
@@ -60,21 +64,21 @@ class ClaimRepository(Repository):
         of one user at once cannot both count the other's lease as absent.
         """
         now = utcnow()
-        conditions = [File.id == file_id, self._claimable(now), ~self._earlier_item_pending()]
+        conditions = [RequestRow.id == file_id, self._claimable(now), ~self._earlier_item_pending()]
         if max_per_user is not None:
             user_id = await self._session.scalar(
-                select(File.requested_by_id).where(File.id == file_id)
+                select(RequestRow.requested_by_id).where(RequestRow.id == file_id)
             )
             if user_id is not None:
                 await UserRepository(self._session).lock(user_id)
                 conditions.append(self._running_of_user(now) < max_per_user)
         statement = (
-            update(File)
+            update(RequestRow)
             .where(*conditions)
             .values(
                 lease_owner=owner,
                 lease_expires_at=now + lease,
-                attempts=File.attempts + 1,
+                attempts=RequestRow.attempts + 1,
                 updated_at=now,
             )
             .execution_options(synchronize_session=False)
@@ -109,18 +113,18 @@ class ClaimRepository(Repository):
         skipped: list[uuid.UUID] = []
         for _ in range(3):  # a row lost to a racing worker: try the next one
             statement = (
-                select(File.id)
-                .where(*conditions, File.id.not_in(skipped))
+                select(RequestRow.id)
+                .where(*conditions, RequestRow.id.not_in(skipped))
                 .order_by(
                     self._served_ahead(),
-                    case((File.id == preferred, 0), else_=1),
-                    func.coalesce(File.queued_at, File.created_at),
-                    File.id,
+                    case((RequestRow.id == preferred, 0), else_=1),
+                    func.coalesce(RequestRow.queued_at, RequestRow.created_at),
+                    RequestRow.id,
                 )
                 .limit(1)
             )
             if postgres:
-                statement = statement.with_for_update(of=File, skip_locked=True)
+                statement = statement.with_for_update(of=RequestRow, skip_locked=True)
             row = (await self._session.execute(statement)).first()
             if row is None:
                 return None
@@ -135,7 +139,7 @@ class ClaimRepository(Repository):
         """How many requests of the same user were queued before this one and are still in
         flight, or ended after this one was queued: the user's turns taken while it waited."""
         other = _SERVED_AHEAD
-        queued = func.coalesce(File.queued_at, File.created_at)
+        queued = func.coalesce(RequestRow.queued_at, RequestRow.created_at)
         return _others_of_user(
             other,
             other.state != RequestState.OFFERED,
@@ -151,8 +155,8 @@ class ClaimRepository(Repository):
         return (
             select(other.id)
             .where(
-                other.playlist_id == File.playlist_id,
-                other.playlist_position < File.playlist_position,
+                other.playlist_id == RequestRow.playlist_id,
+                other.playlist_position < RequestRow.playlist_position,
                 other.state.in_(RequestState.pending_states()),
             )
             .exists()
@@ -175,8 +179,8 @@ class ClaimRepository(Repository):
         """
         now = utcnow()
         statement = (
-            update(File)
-            .where(File.id == file_id, self._claimable(now))
+            update(RequestRow)
+            .where(RequestRow.id == file_id, self._claimable(now))
             .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -186,5 +190,5 @@ class ClaimRepository(Repository):
     async def any_claimable(self) -> bool:
         """Whether some pending request has no live lease (waiting for its user's turn,
         say): a job that found nothing it may claim then stands for that one and comes back."""
-        statement = select(File.id).where(self._claimable(utcnow())).limit(1)
+        statement = select(RequestRow.id).where(self._claimable(utcnow())).limit(1)
         return (await self._session.execute(statement)).first() is not None

@@ -9,7 +9,7 @@ from mediabot.db.repositories.requests import RequestRepository
 from mediabot.db.repositories.stack import StackRepository
 
 
-class FileRepository(
+class RequestRows(
     RequestRepository, ClaimRepository, LeaseRepository, DeliveryRepository, StackRepository
 ):
     """Requests for media (`files` rows) and their delivered parts: the union of the

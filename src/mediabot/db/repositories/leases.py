@@ -10,7 +10,7 @@ from typing import Any, Unpack
 from sqlalchemy import and_, case, or_, select, update
 
 from mediabot.db.base import utcnow
-from mediabot.db.models import File
+from mediabot.db.models import RequestRow
 from mediabot.db.repositories._common import Repository, same_media
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Handback
@@ -20,7 +20,7 @@ from mediabot.domain.media import Progress
 class LeaseRepository(Repository):
     """The lease a worker holds on a request while it works on it."""
 
-    async def being_fetched(self, file: File, *, ordered: bool = True) -> bool:
+    async def being_fetched(self, file: RequestRow, *, ordered: bool = True) -> bool:
         """Whether a live worker fetched this same media first and is still at it.
 
         Twins are ordered by when their fetch started, then by id: a later one always sees
@@ -29,20 +29,20 @@ class LeaseRepository(Repository):
         """
         conditions = [
             *same_media(file.media_key, file.kind, file.resolution, file.form),
-            File.id != file.id,
-            File.state.in_((RequestState.DOWNLOADING, RequestState.UPLOADING)),
-            File.lease_expires_at > utcnow(),
+            RequestRow.id != file.id,
+            RequestRow.state.in_((RequestState.DOWNLOADING, RequestState.UPLOADING)),
+            RequestRow.lease_expires_at > utcnow(),
         ]
         if ordered:
             assert file.fetch_started_at is not None
             started = file.fetch_started_at
             conditions.append(
                 or_(
-                    File.fetch_started_at < started,
-                    and_(File.fetch_started_at == started, File.id < file.id),
+                    RequestRow.fetch_started_at < started,
+                    and_(RequestRow.fetch_started_at == started, RequestRow.id < file.id),
                 )
             )
-        statement = select(select(File.id).where(*conditions).exists())
+        statement = select(select(RequestRow.id).where(*conditions).exists())
         return bool((await self._session.execute(statement)).scalar_one())
 
     async def renew_lease(
@@ -61,8 +61,8 @@ class LeaseRepository(Repository):
         if progress is not None:
             values.update(progress_percent=progress.percent, parts_total=progress.parts_total)
         statement = (
-            update(File)
-            .where(File.id == file_id, File.lease_owner == owner)
+            update(RequestRow)
+            .where(RequestRow.id == file_id, RequestRow.lease_owner == owner)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -79,12 +79,12 @@ class LeaseRepository(Repository):
             "updated_at": now,
         }
         if expire or how.get("refund", False):
-            values["attempts"] = case((File.attempts > 0, File.attempts - 1), else_=0)
+            values["attempts"] = case((RequestRow.attempts > 0, RequestRow.attempts - 1), else_=0)
         if how.get("requeue", False):
             values["state"] = RequestState.QUEUED
         statement = (
-            update(File)
-            .where(File.id == file_id, File.lease_owner == owner)
+            update(RequestRow)
+            .where(RequestRow.id == file_id, RequestRow.lease_owner == owner)
             .values(**values)
             .execution_options(synchronize_session=False)
         )
@@ -96,8 +96,8 @@ class LeaseRepository(Repository):
         if not file_ids:
             return
         statement = (
-            update(File)
-            .where(File.id.in_(file_ids), File.state.in_(RequestState.pending_states()))
+            update(RequestRow)
+            .where(RequestRow.id.in_(file_ids), RequestRow.state.in_(RequestState.pending_states()))
             .values(lease_owner=None, lease_expires_at=None, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         )
@@ -107,10 +107,12 @@ class LeaseRepository(Repository):
         """Which of these requests a worker holds a live lease on right now."""
         if not file_ids:
             return set()
-        statement = select(File.id).where(File.id.in_(file_ids), File.lease_expires_at > utcnow())
+        statement = select(RequestRow.id).where(
+            RequestRow.id.in_(file_ids), RequestRow.lease_expires_at > utcnow()
+        )
         return set((await self._session.scalars(statement)).all())
 
-    async def stale_pending(self, older_than: datetime, limit: int = 500) -> Sequence[File]:
+    async def stale_pending(self, older_than: datetime, limit: int = 500) -> Sequence[RequestRow]:
         """Pending requests nobody works on.
 
         Those whose lease ran out (their worker died) are stale at once; those with no
@@ -120,18 +122,20 @@ class LeaseRepository(Repository):
         """
         now = utcnow()
         statement = (
-            select(File)
+            select(RequestRow)
             .where(
-                File.state.in_(RequestState.pending_states()),
+                RequestRow.state.in_(RequestState.pending_states()),
                 or_(
-                    File.lease_expires_at < now,
+                    RequestRow.lease_expires_at < now,
                     and_(
-                        or_(File.lease_expires_at.is_(None), File.lease_owner.is_(None)),
-                        File.updated_at < older_than,
+                        or_(
+                            RequestRow.lease_expires_at.is_(None), RequestRow.lease_owner.is_(None)
+                        ),
+                        RequestRow.updated_at < older_than,
                     ),
                 ),
             )
-            .order_by(File.created_at)
+            .order_by(RequestRow.created_at)
             .limit(limit)
         )
         return (await self._session.scalars(statement)).all()

@@ -9,7 +9,7 @@ from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import selectinload
 
 from mediabot.db.base import UtcDateTime, utcnow
-from mediabot.db.models import File, Playlist
+from mediabot.db.models import Playlist, RequestRow
 from mediabot.db.repositories._common import Repository, choice, queued_request
 from mediabot.db.repositories.providers import ProviderRepository
 from mediabot.db.repositories.requests import RequestRepository
@@ -48,7 +48,7 @@ class PlaylistRepository(Repository):
 
     async def queue_items(
         self, playlist: Playlist, cached: set[int], form: DeliveryForm = DeliveryForm.MEDIA
-    ) -> list[File]:
+    ) -> list[RequestRow]:
         """One queued request per entry, each in `form`, in turn: the `cached` entries (by
         index) first, then the others in the playlist's order."""
         assert playlist.kind is not None
@@ -93,9 +93,12 @@ class PlaylistRepository(Repository):
     async def pending_item_ids(self, playlist_id: uuid.UUID) -> list[uuid.UUID]:
         """The items still to come, in turn (what a restart or a cancel is about)."""
         statement = (
-            select(File.id)
-            .where(File.playlist_id == playlist_id, File.state.in_(RequestState.pending_states()))
-            .order_by(File.playlist_position)
+            select(RequestRow.id)
+            .where(
+                RequestRow.playlist_id == playlist_id,
+                RequestRow.state.in_(RequestState.pending_states()),
+            )
+            .order_by(RequestRow.playlist_position)
         )
         return list((await self._session.scalars(statement)).all())
 
@@ -112,9 +115,9 @@ class PlaylistRepository(Repository):
     async def tally(self, playlist_id: uuid.UUID) -> PlaylistTally:
         """The items by how they ended (`end` marks the playlist once they all have)."""
         statement = (
-            select(File.state, func.count())
-            .where(File.playlist_id == playlist_id)
-            .group_by(File.state)
+            select(RequestRow.state, func.count())
+            .where(RequestRow.playlist_id == playlist_id)
+            .group_by(RequestRow.state)
         )
         counts = {state: int(count) for state, count in (await self._session.execute(statement))}
         return PlaylistTally(

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from mediabot.db.base import utcnow
-from mediabot.db.models import File, User
+from mediabot.db.models import RequestRow, User
 from mediabot.db.repositories._common import Repository, choice, queued_request
 from mediabot.domain.enums import RequestState
 from mediabot.domain.offer import Variant
@@ -44,26 +44,30 @@ _OFFER_COLUMNS = (
 class RequestRepository(Repository):
     """`files` rows as requests: what was asked for, by whom, and how far it got."""
 
-    async def add(self, file: File) -> File:
+    async def add(self, file: RequestRow) -> RequestRow:
         self._session.add(file)
         await self._session.flush()
         return file
 
-    async def get(self, file_id: uuid.UUID, *, with_parts: bool = False) -> File | None:
-        statement = select(File).where(File.id == file_id).execution_options(populate_existing=True)
+    async def get(self, file_id: uuid.UUID, *, with_parts: bool = False) -> RequestRow | None:
+        statement = (
+            select(RequestRow)
+            .where(RequestRow.id == file_id)
+            .execution_options(populate_existing=True)
+        )
         if with_parts:
-            statement = statement.options(selectinload(File.parts))
+            statement = statement.options(selectinload(RequestRow.parts))
         return await self._session.scalar(statement)
 
-    async def get_with_chat(self, file_id: uuid.UUID) -> File | None:
+    async def get_with_chat(self, file_id: uuid.UUID) -> RequestRow | None:
         statement = (
-            select(File)
-            .where(File.id == file_id)
+            select(RequestRow)
+            .where(RequestRow.id == file_id)
             .options(
-                selectinload(File.chat),
-                selectinload(File.parts),
-                selectinload(File.requested_by),
-                selectinload(File.playlist),
+                selectinload(RequestRow.chat),
+                selectinload(RequestRow.parts),
+                selectinload(RequestRow.requested_by),
+                selectinload(RequestRow.playlist),
             )
             .execution_options(populate_existing=True)
         )
@@ -90,11 +94,14 @@ class RequestRepository(Repository):
             changes.setdefault("fetch_started_at", now)
         if state.is_final:
             changes.update(finished_at=now, lease_owner=None, lease_expires_at=None)
-        conditions = [File.id == file_id, File.state.not_in(RequestState.final_states())]
+        conditions = [
+            RequestRow.id == file_id,
+            RequestRow.state.not_in(RequestState.final_states()),
+        ]
         if owner is not None:
-            conditions.append(File.lease_owner == owner)
+            conditions.append(RequestRow.lease_owner == owner)
         statement = (
-            update(File)
+            update(RequestRow)
             .where(*conditions)
             .values(**changes)
             .execution_options(synchronize_session=False)
@@ -102,10 +109,10 @@ class RequestRepository(Repository):
         result = await self._session.execute(statement)
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def choose(self, file_id: uuid.UUID, variant: Variant) -> File | None:
+    async def choose(self, file_id: uuid.UUID, variant: Variant) -> RequestRow | None:
         """Turn an offer into an accepted request for `variant`, once: a second press
         changes nothing."""
-        statement = choice(File, file_id, variant.kind, variant.resolution).values(
+        statement = choice(RequestRow, file_id, variant.kind, variant.resolution).values(
             form=variant.form
         )
         result = await self._session.execute(statement)
@@ -113,23 +120,23 @@ class RequestRepository(Repository):
             return None
         return await self.get(file_id)
 
-    async def offer_again(self, request: File, status_message_id: int) -> File:
+    async def offer_again(self, request: RequestRow, status_message_id: int) -> RequestRow:
         """An offer of what `request` offered, to the same chat and owner, shown on the
         message `status_message_id`: the offer already shown there if there is one (a
         press twice makes one offer), else a new one."""
         shown = await self._session.scalar(
-            select(File).where(
-                File.chat_id == request.chat_id,
-                File.status_message_id == status_message_id,
-                File.state == RequestState.OFFERED,
-                File.id != request.id,
+            select(RequestRow).where(
+                RequestRow.chat_id == request.chat_id,
+                RequestRow.status_message_id == status_message_id,
+                RequestRow.state == RequestState.OFFERED,
+                RequestRow.id != request.id,
             )
         )
         if shown is not None:
             return shown
         columns = {column: getattr(request, column) for column in _OFFER_COLUMNS}
         return await self.add(
-            File(state=RequestState.OFFERED, status_message_id=status_message_id, **columns)
+            RequestRow(state=RequestState.OFFERED, status_message_id=status_message_id, **columns)
         )
 
     async def end_pending_of_chat(
@@ -142,8 +149,8 @@ class RequestRepository(Repository):
         press on one is the chat writing again, which lifts the block.
         """
         assert state.is_final
-        statement = select(File.id).where(
-            File.chat_id == chat_id, File.state.in_(RequestState.pending_states())
+        statement = select(RequestRow.id).where(
+            RequestRow.chat_id == chat_id, RequestRow.state.in_(RequestState.pending_states())
         )
         ids = list((await self._session.scalars(statement)).all())
         for file_id in ids:
@@ -156,16 +163,20 @@ class RequestRepository(Repository):
         Queued ones are never started; a worker holding one notices and stops.
         """
         statement = (
-            select(File.id)
-            .join(User, File.requested_by_id == User.id)
-            .where(User.telegram_id == telegram_id, File.state.in_(RequestState.pending_states()))
+            select(RequestRow.id)
+            .join(User, RequestRow.requested_by_id == User.id)
+            .where(
+                User.telegram_id == telegram_id, RequestRow.state.in_(RequestState.pending_states())
+            )
         )
         ids = list((await self._session.scalars(statement)).all())
         for file_id in ids:
             await self.set_state(file_id, RequestState.CANCELLED, error_reason=reason)
         return ids
 
-    async def again(self, delivered: File, chat_id: uuid.UUID, user_id: uuid.UUID) -> File:
+    async def again(
+        self, delivered: RequestRow, chat_id: uuid.UUID, user_id: uuid.UUID
+    ) -> RequestRow:
         """A new queued request for the same media, kind and resolution as `delivered`:
         the worker resends it from the cache (no download, no upload)."""
         media = {column: getattr(delivered, column) for column in _MEDIA_COLUMNS}

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from mediabot import metrics
 from mediabot.db.engine import uninterrupted
 from mediabot.db.models import FilePart
-from mediabot.db.repositories import ChatRepository, FileRepository, PlaylistRepository
+from mediabot.db.repositories import ChatRepository, PlaylistRepository, RequestRows
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Handback
 from mediabot.domain.media import Progress
@@ -41,7 +41,7 @@ class DatabaseRequests:
         """Claim the fairest request (fair turns), `request_id` when it is as fair as any;
         not `fair`: `request_id` or nothing."""
         async with self.sessions() as session:
-            files = FileRepository(session)
+            files = RequestRows(session)
             share = self.max_running_per_user
             if fair:
                 taken = await files.claim_fairest(
@@ -64,7 +64,7 @@ class DatabaseRequests:
     @through_outages
     async def release(self, request_id: uuid.UUID, **how: Unpack[Handback]) -> None:
         async with self.sessions() as session:
-            await FileRepository(session).release(request_id, self.owner, **how)
+            await RequestRows(session).release(request_id, self.owner, **how)
             await session.commit()
 
     @through_outages
@@ -75,7 +75,7 @@ class DatabaseRequests:
 
     async def _renew(self, request_id: uuid.UUID, progress: Progress | None) -> bool:
         async with self.sessions() as session:
-            files = FileRepository(session)
+            files = RequestRows(session)
             held = await files.renew_lease(request_id, self.owner, self.lease, progress)
             file = await files.get(request_id)
             await session.commit()
@@ -84,7 +84,7 @@ class DatabaseRequests:
     @through_outages
     async def state_of(self, request_id: uuid.UUID) -> RequestState | None:
         async with self.sessions() as session:
-            file = await FileRepository(session).get(request_id)
+            file = await RequestRows(session).get(request_id)
         return file.state if file is not None else None
 
     @through_outages
@@ -92,7 +92,7 @@ class DatabaseRequests:
         self, /, request_id: uuid.UUID, state: RequestState, **values: object
     ) -> bool:
         async with self.sessions() as session:
-            files = FileRepository(session)
+            files = RequestRows(session)
             changed = await files.set_state(request_id, state, owner=self.owner, **values)
             ended = await files.get(request_id) if changed and state.is_final else None
             await session.commit()
@@ -103,7 +103,7 @@ class DatabaseRequests:
     @through_outages
     async def give_up(self, request_id: uuid.UUID, reason: str) -> Request | None:
         async with self.sessions() as session:
-            files = FileRepository(session)
+            files = RequestRows(session)
             changed = await files.set_state(request_id, RequestState.FAILED, error_reason=reason)
             file = await files.get_with_chat(request_id)
             await session.commit()
@@ -115,7 +115,7 @@ class DatabaseRequests:
     async def end_chat(self, chat_id: uuid.UUID, reason: str) -> int:
         async with self.sessions() as session:
             await ChatRepository(session).mark_blocked(chat_id)
-            ended = await FileRepository(session).end_pending_of_chat(
+            ended = await RequestRows(session).end_pending_of_chat(
                 chat_id, RequestState.FAILED, reason
             )
             await session.commit()
@@ -124,7 +124,7 @@ class DatabaseRequests:
     @through_outages
     async def find_delivered(self, request: Request) -> CachedDelivery | None:
         async with self.sessions() as session:
-            hit = await FileRepository(session).find_delivered(
+            hit = await RequestRows(session).find_delivered(
                 request.media_key, Variant(request.kind, request.resolution, request.form)
             )
         metrics.CACHE_LOOKUPS.labels("miss" if hit is None else "hit").inc()
@@ -134,13 +134,13 @@ class DatabaseRequests:
     async def drop_parts(self, *request_ids: uuid.UUID) -> None:
         async with self.sessions() as session:
             for request_id in request_ids:
-                await FileRepository(session).drop_parts(request_id)
+                await RequestRows(session).drop_parts(request_id)
             await session.commit()
 
     @through_outages
     async def being_fetched(self, request_id: uuid.UUID, *, ordered: bool = True) -> bool:
         async with self.sessions() as session:
-            files = FileRepository(session)
+            files = RequestRows(session)
             me = await files.get(request_id)
             if me is None or (ordered and me.fetch_started_at is None):
                 return False  # ordered: one that never started a fetch waits for no twin
@@ -149,13 +149,13 @@ class DatabaseRequests:
     @through_outages
     async def last_part(self, request_id: uuid.UUID) -> tuple[int, float | None] | None:
         async with self.sessions() as session:
-            parts = await FileRepository(session).parts_of(request_id)
+            parts = await RequestRows(session).parts_of(request_id)
         return (parts[-1].index, parts[-1].end_s) if parts else None
 
     @through_outages
     async def add_part(self, request_id: uuid.UUID, part: SentPart) -> None:
         async with self.sessions() as session:
-            await FileRepository(session).add_part(
+            await RequestRows(session).add_part(
                 request_id,
                 FilePart(
                     index=part.index,
@@ -173,7 +173,7 @@ class DatabaseRequests:
     @through_outages
     async def set_resolution(self, request_id: uuid.UUID, height: int) -> bool:
         async with self.sessions() as session:
-            files = FileRepository(session)
+            files = RequestRows(session)
             file = await files.get(request_id)
             if file is None or file.lease_owner != self.owner or file.state.is_final:
                 return False

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from mediabot import metrics
-from mediabot.db.models import File, User
+from mediabot.db.models import RequestRow, User
 from mediabot.domain.enums import RequestState
 from mediabot.i18n import DEFAULT_LOCALE, locale_for
 from mediabot.senders.cached import CachedPart
 from mediabot.worker.request import CachedDelivery, PlaylistPlace, Request
 
 
-def count_ending(file: File) -> None:
+def count_ending(file: RequestRow) -> None:
     """A request reached its final state: the metrics of requests and press-to-file."""
     provider = metrics.provider_of(file.media_key)
     kind = file.kind.value if file.kind is not None else "none"
@@ -22,7 +22,7 @@ def count_ending(file: File) -> None:
         metrics.PRESS_TO_FILE_SECONDS.labels(provider).observe(max(0.0, elapsed))
 
 
-def request_of(file: File) -> Request | None:
+def request_of(file: RequestRow) -> Request | None:
     """The snapshot of a row loaded with its chat and parts; None without a choice."""
     if file.kind is None:
         return None
@@ -50,7 +50,7 @@ def request_of(file: File) -> Request | None:
     )
 
 
-def _place_of(file: File) -> PlaylistPlace | None:
+def _place_of(file: RequestRow) -> PlaylistPlace | None:
     if file.playlist is None or file.playlist_position is None:
         return None
     return PlaylistPlace(file.playlist.id, file.playlist_position, len(file.playlist.entries))
@@ -60,7 +60,7 @@ def _locale_of(user: User | None) -> str:
     return locale_for(user.language_code, user.language) if user is not None else DEFAULT_LOCALE
 
 
-def cached_of(file: File) -> CachedDelivery:
+def cached_of(file: RequestRow) -> CachedDelivery:
     return CachedDelivery(
         id=file.id,
         parts=tuple(
