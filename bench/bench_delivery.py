@@ -32,6 +32,10 @@ sequential, it is downloaded, merged and then uploaded. Target: press -> last by
         [--download-mibps 24] [--upload-mibps 12] [--kinds hls-ts,dash] [--memory]
     .venv/bin/python bench/bench_delivery.py --one-part [--source-mib 28] [--limit-mib 50]
         [--download-mibps 20] [--upload-mibps 10]
+
+`--no-sequential` measures the streamed way alone (the sequential way of a 600 MB source
+takes minutes); `--timeline` prints each part's cut (none when the parts are planned from
+the index) and upload.
 """
 
 from __future__ import annotations

@@ -31,9 +31,9 @@ from mediabot.media.parts import SplitError
 
 _CHUNK_ROW_BYTES = 20
 """What a chunk can add to the tables: its offset (stco, co64) and a row of stsc."""
-_CHUNKS_PER_S = 2
-"""Chunks a track can need per second at most: one a second (`layout`), and one more at
-each place its samples stop being contiguous in the source (an interleaved file's)."""
+_CHUNKS_PER_S = 1
+"""Chunks a track needs per second of media besides those its source's gaps start: a
+chunk ends at a gap, at a second (`layout`) or at `CHUNK_BYTES`."""
 _RESUME_SLACK_S = 0.05
 """A resumed delivery starts at the first cut point no more than this before its time."""
 
@@ -83,6 +83,7 @@ class PartPlanner:
                 self._cut_times.append(time)
         self._bounds = [self._bounds_at(cut) for cut in range(len(self._cuts) + 1)]
         self._sample_bytes = [_table_bytes(track) for track in self._tracks]
+        self._gaps = [list(itertools.accumulate(_gaps(track), initial=0)) for track in tracks]
         self._stss = lead.handler == VIDEO and not all(lead.sync)
         self._fixed_bytes = self._fixed()
 
@@ -153,14 +154,15 @@ class PartPlanner:
     def _estimate(self, first: int, after: int) -> int:
         """The bytes of the file of the cut points from `first` to `after`: exact for the
         samples' data, an upper bound for their tables (unless a track is cut into more
-        than `_CHUNKS_PER_S` chunks a second), so a part is seldom larger."""
+        than a chunk a second besides its source's gaps), so a part is seldom larger."""
         seconds = self._time_of(after) - self._time_of(first)
         total = self._fixed_bytes + (4 * (after - first) if self._stss else 0)
         for number in range(len(self._tracks)):
             low, high = self._bounds[first][number], self._bounds[after][number]
             prefix = self._prefix[number]
             data = prefix[high] - prefix[low]
-            chunks = _CHUNKS_PER_S * seconds + data / CHUNK_BYTES + 2
+            gaps = self._gaps[number][high] - self._gaps[number][low]
+            chunks = gaps + _CHUNKS_PER_S * seconds + data / CHUNK_BYTES + 2
             total += data + (high - low) * self._sample_bytes[number]
             total += int(chunks * _CHUNK_ROW_BYTES)
         return total
@@ -209,6 +211,14 @@ def _table_bytes(track: TrackIndex) -> int:
     (stsz), its composition offset (ctts) and duration (stts) when they vary."""
     varying = min(track.durations) != max(track.durations)
     return 4 + (8 if any(track.cts) else 0) + (8 if varying else 0)
+
+
+def _gaps(track: TrackIndex) -> list[bool]:
+    """For each sample, whether its bytes do not follow the previous sample's in the source
+    (a chunk of the file starts there)."""
+    offsets, sizes, resources = track.offsets, track.sizes, track.resources
+    follows = zip(offsets[1:], offsets, sizes, resources[1:], resources, strict=False)
+    return [False] + [a != b + size or r != q for a, b, size, r, q in follows]
 
 
 def _presentation(track: TrackIndex, earliest_s: float) -> list[float]:

@@ -9,8 +9,10 @@ final `moov` is written from.
 
 from __future__ import annotations
 
+import itertools
 import struct
 from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from mediabot.media.faststart.boxes import Box, BoxError, child, children, full_header, need, path
@@ -62,15 +64,22 @@ class TrackIndex:
     def data_bytes(self) -> int:
         return sum(self.sizes)
 
-    def add(
-        self, size: int, duration: int, cts: int, sync: bool, offset: int, resource: int
+    def extend(
+        self,
+        sizes: Sequence[int],
+        durations: Sequence[int],
+        cts: Sequence[int],
+        sync: bytes,
+        offsets: Sequence[int],
+        resource: int,
     ) -> None:
-        self.sizes.append(size)
-        self.durations.append(duration)
-        self.cts.append(cts)
-        self.sync.append(1 if sync or self.handler == SOUND else 0)
-        self.offsets.append(offset)
-        self.resources.append(resource)
+        """Add samples listed column by column, all of one resource."""
+        self.sizes.extend(sizes)
+        self.durations.extend(durations)
+        self.cts.extend(cts)
+        self.sync.extend(b"\x01" * len(sync) if self.handler == SOUND else sync)
+        self.offsets.extend(offsets)
+        self.resources.extend(array("L", [resource]) * len(sizes))
 
 
 def movie_timescale(moov: bytes, moov_box: Box) -> int:
@@ -156,12 +165,7 @@ def read_sample_table(track: TrackIndex, resource: int) -> None:
     chunk_offsets = _chunk_offsets(data, tables)
     positions = _sample_offsets(data, need(tables.get(b"stsc"), "stsc"), chunk_offsets, sizes)
     # whole tables at once: per-sample appends cost seconds on a three-hour file
-    track.sizes.extend(sizes)
-    track.durations.extend(durations)
-    track.cts.extend(offsets_cts)
-    track.sync.extend(b"\x01" * len(sizes) if track.handler == SOUND else bytes(sync))
-    track.offsets.extend(positions)
-    track.resources.extend(array("L", [resource]) * len(sizes))
+    track.extend(sizes, durations, offsets_cts, bytes(sync), positions, resource)
     track.start = 0
 
 
@@ -291,21 +295,26 @@ def _read_run(
         (first_flags,) = struct.unpack_from(">I", moof, at)
         at += 4
     fields = [(0x100, "I"), (0x200, "I"), (0x400, "I"), (0x800, "i" if version else "I")]
-    present = [form for bit, form in fields if flags & bit]
-    row = struct.calcsize(">" + "".join(present))
+    present = [(bit, form) for bit, form in fields if flags & bit]
+    width = len(present)
+    row = struct.calcsize(">" + "".join(form for _, form in present))
     if at + row * count > trun.end:
         raise BoxError("a trun lists more samples than it holds")
-    for i in range(count):
-        values = iter(struct.unpack_from(">" + "".join(present), moof, at + row * i))
-        duration = next(values) if flags & 0x100 else default.duration
-        size = next(values) if flags & 0x200 else default.size
-        sample_flags = next(values) if flags & 0x400 else default.flags
-        cts = next(values) if flags & 0x800 else 0
-        if i == 0 and first_flags is not None:
-            sample_flags = first_flags
-        if version == 0 and cts >= 0x80000000:
-            cts -= 0x100000000  # written unsigned, meant signed (as players read it)
-        if track is not None:
-            track.add(size, duration, cts, not sample_flags & _NON_SYNC, cursor, resource)
-        cursor += size
+    # every row at once, then each field's column: a fragment lists hundreds of samples
+    values = struct.unpack_from(">" + "".join(form for _, form in present) * count, moof, at)
+    columns = {bit: values[n::width] for n, (bit, _) in enumerate(present)}
+    durations = columns.get(0x100) or (default.duration,) * count
+    sizes = columns.get(0x200) or (default.size,) * count
+    sample_flags = list(columns.get(0x400) or (default.flags,) * count)
+    cts = columns.get(0x800) or (0,) * count
+    if count and first_flags is not None:
+        sample_flags[0] = first_flags
+    if version == 0 and any(value >= 0x80000000 for value in cts):
+        # written unsigned, meant signed (as players read it)
+        cts = tuple(value - 0x100000000 if value >= 0x80000000 else value for value in cts)
+    offsets = list(itertools.accumulate(sizes, initial=cursor))
+    if track is not None:
+        sync = bytes(0 if value & _NON_SYNC else 1 for value in sample_flags)
+        track.extend(sizes, durations, cts, sync, offsets[:-1], resource)
+    cursor = offsets[-1]
     return cursor
