@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from aiogram import Bot
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramNetworkError,
@@ -22,6 +23,7 @@ from aiogram.exceptions import (
 from mediabot.db.outages import database_unavailable
 from mediabot.downloaders.errors import DownloadError, SitePushBackError
 from mediabot.queue.base import RetryJobError
+from mediabot.telegram.alerts import AdminAlerts
 from mediabot.telegram.errors import chat_unreachable, describe
 from mediabot.telegram.flood import flood_hand_back, flood_observer
 from mediabot.worker import texts
@@ -33,6 +35,19 @@ from mediabot.worker.steps.give_up import end_chat, fail
 logger = logging.getLogger(__name__)
 
 WarnAdmins = Callable[[SitePushBackError], Awaitable[None]]
+
+
+def admins_warned_by(alerts: AdminAlerts | None, bot: Bot) -> WarnAdmins | None:
+    """How a site's refusal of the bot reaches the admins (None: it is not reported)."""
+    if alerts is None:
+        return None
+
+    async def warn(error: SitePushBackError) -> None:
+        await alerts.warn_push_back(bot, error)
+
+    return warn
+
+
 """Tells the bot's admins that a site refuses the bot (what to configure)."""
 
 

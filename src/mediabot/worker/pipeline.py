@@ -36,7 +36,6 @@ from mediabot.db.outages import database_unavailable
 from mediabot.domain.clips import clip_of_media_key
 from mediabot.domain.enums import RequestState
 from mediabot.domain.jobs import Job
-from mediabot.downloaders.errors import SitePushBackError
 from mediabot.i18n import speaking, use_locale
 from mediabot.queue.base import DeferJobError, RetryJobError
 from mediabot.telegram.alerts import AdminAlerts
@@ -47,7 +46,7 @@ from mediabot.worker.hand_backs import (
     hand_back_while_disk_full,
 )
 from mediabot.worker.lanes import Lane, LaneChangeError, Lanes, Publish
-from mediabot.worker.outcomes import WarnAdmins, deliver_to_an_outcome
+from mediabot.worker.outcomes import admins_warned_by, deliver_to_an_outcome
 from mediabot.worker.ports import Ports
 from mediabot.worker.request import Request
 from mediabot.worker.steps.claim import claim
@@ -176,7 +175,7 @@ class Pipeline:
             context,
             lambda: self._send_cached_or_fetch(context, cached_lane),
             flood_hand_back_s=self._parts.flood_hand_back_s,
-            warn_admins=self._warn_admins(),
+            warn_admins=admins_warned_by(self._parts.admin_alerts, self._parts.bot),
         )
         work = asyncio.create_task(speaking(request.locale, delivery))
         # Often enough to renew in time and to notice a cancel within seconds.
@@ -244,13 +243,3 @@ class Pipeline:
             with use_locale(job.request.locale):
                 text = texts.cancelled()
             await job.status.finish(text)
-
-    def _warn_admins(self) -> WarnAdmins | None:
-        alerts, bot = self._parts.admin_alerts, self._parts.bot
-        if alerts is None:
-            return None
-
-        async def warn(error: SitePushBackError) -> None:
-            await alerts.warn_push_back(bot, error)
-
-        return warn
