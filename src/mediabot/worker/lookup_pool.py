@@ -12,6 +12,8 @@ Each child has its own guard proxy (`net/proxy.py`, started on first use, with a
 session): every request a lookup makes still goes through a guard's checks. A lookup still
 ends at its deadline (the downloaders' own, inside the child); cancelling the caller leaves
 a running child to finish that lookup (its answer is dropped), and `close()` ends them all.
+A child outlives no owner: one whose process is gone (killed, with no `close()`) exits
+within `OWNER_CHECK_S`, and the fork server with its last child.
 """
 
 from __future__ import annotations
@@ -20,10 +22,14 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from mediabot.domain.lookups import Outcome, decode_outcome, encode_outcome
@@ -37,6 +43,8 @@ logger = logging.getLogger(__name__)
 
 _WARM_UP_URL = "http://127.0.0.1:9/warm-up.mpd"
 _WARM_UP_S = 2.0
+OWNER_CHECK_S = 1.0
+"""How often a child looks whether the process that owns the pool is still there."""
 _PRELOAD = ["mediabot.downloaders.registry", "mediabot.downloaders.playlists", "yt_dlp"]
 
 _child: tuple[asyncio.AbstractEventLoop, Finder] | None = None
@@ -48,9 +56,11 @@ def _start_child(
     max_items: int,
     timeout_s: float,
     on_start: Callable[[], None] | None,
+    owner_pid: int,
 ) -> None:
     """Build the child's finder over the real downloaders (imported by the fork server)."""
     global _child
+    threading.Thread(target=_exit_without, args=(owner_pid,), daemon=True).start()
     if on_start is not None:
         on_start()
     # A video's lookup tells its length whatever the limit: the answer applies the limit,
@@ -68,6 +78,29 @@ def _start_child(
     warm_up = replace(options, allow_private_urls=True, lookup_timeout_s=_WARM_UP_S)
     with contextlib.suppress(DownloadError):
         loop.run_until_complete(get_resolutions(_WARM_UP_URL, warm_up))
+
+
+def _exit_without(owner_pid: int) -> None:
+    """End this child once the pool's owner is gone: a killed owner closes nothing, and
+    the child's own copy of the call queue would keep it waiting for work forever."""
+    while not _gone(owner_pid):
+        time.sleep(OWNER_CHECK_S)
+    os._exit(0)
+
+
+def _gone(pid: int) -> bool:
+    """Whether process `pid` has ended (a zombie, not yet reaped, has)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        state = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state == b"Z"
 
 
 def _ready() -> bool:
@@ -103,7 +136,7 @@ class LookupPool:
             max_workers=processes,
             mp_context=context,
             initializer=_start_child,
-            initargs=(options, max_items, timeout_s, on_start),
+            initargs=(options, max_items, timeout_s, on_start, os.getpid()),
         )
 
     async def __call__(self, url: str) -> Outcome:
