@@ -31,6 +31,10 @@ GROUP = -100_960_000_001
 STORAGE = -100_960_000_002
 ANN = 960_002
 BOB = 960_003
+SERVED_BESIDE_S = 30.0
+"""Another user's link is answered within this while one user's slow links are looked up:
+each slow link holds its lookup process for up to the 90 s lookup deadline, so a link that
+waited behind them would take longer; the rest is room for a loaded machine."""
 
 
 @pytest.fixture(scope="module")
@@ -541,7 +545,7 @@ async def test_one_users_slow_links_do_not_keep_another_waiting(
     keyboard = await other.keyboard(other.say(media.hls_master), within=120)
     waited = time.monotonic() - started
     assert keyboard.buttons
-    assert waited < 15, waited
+    assert waited < SERVED_BESIDE_S, waited
     _no_traceback(bot, logged)
 
 

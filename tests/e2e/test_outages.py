@@ -94,7 +94,12 @@ def _files(chat: Conversation) -> list[ApiCall]:
 
 
 def _notices(chat: Conversation) -> list[ApiCall]:
-    return [call for call in chat.calls("sendMessage") if NOTICE in call.params.get("text", "")]
+    """The notices the chat got: a send refused by flood control (and retried) is not one."""
+    return [
+        call
+        for call in chat.calls("sendMessage")
+        if call.ok and NOTICE in call.params.get("text", "")
+    ]
 
 
 async def _offered(chat: Conversation, since: int, within: float = 90) -> Keyboard:
