@@ -49,9 +49,7 @@ def _wait_until_ended(pids: set[int], within_s: float) -> set[int]:
 
 
 def test_a_killed_owner_leaves_no_lookup_process_behind() -> None:
-    owner = subprocess.Popen(
-        [sys.executable, "-c", _OWNER], stdout=subprocess.PIPE, text=True
-    )
+    owner = subprocess.Popen([sys.executable, "-c", _OWNER], stdout=subprocess.PIPE, text=True)
     try:
         assert owner.stdout is not None
         children = {int(pid) for pid in owner.stdout.readline().split()}
