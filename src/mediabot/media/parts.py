@@ -35,6 +35,11 @@ class CutPart:
     def duration_s(self) -> float:
         return max(0.0, self.end_s - self.start_s)
 
+    def announced_total(self, estimated: int) -> int:
+        """How many parts this part's caption announces, when `estimated` were expected:
+        exact for the last part, otherwise at least one more than this one."""
+        return self.index + 1 if self.is_last else max(estimated, self.index + 2)
+
 
 class PartCutter(Protocol):
     """What a large-file sender cuts parts with: `Splitter` (files, remote files) or

@@ -319,7 +319,7 @@ class LargeSender(FileSender):
                 if isinstance(item, Exception):
                     raise item
                 part = item.part
-                part_total = part.index + 1 if part.is_last else max(total, part.index + 2)
+                part_total = part.announced_total(total)
                 try:
                     message = await self._upload(part, part_total, item.thumbnail)
                 except TelegramEntityTooLarge:
