@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import shutil
@@ -50,6 +51,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -445,6 +447,19 @@ def measure_both(
     return figures[0], figures[1] if sequential else None
 
 
+@contextlib.contextmanager
+def _lines(
+    folder: Path, scratch: Path, down: float, up: float
+) -> Iterator[tuple[MediaServer, FakeTelegram]]:
+    """The media server of `folder` on one shared download line of `down` bytes/s, and
+    the fake Bot API taking uploads at `up` bytes/s."""
+    with MediaServer(folder) as server, FakeTelegram(scratch / "telegram") as fake:
+        server.throttle_bytes_per_second = int(down)
+        server.throttle_is_line = True
+        fake.upload_bytes_per_second = int(up)
+        yield server, fake
+
+
 def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
     loops = max(1, round(args.minutes * 60 / 48))
     folder = cache_root() / f"bench-delivery-{loops}x"
@@ -453,10 +468,7 @@ def run_kinds(args: argparse.Namespace, scratch: Path) -> None:
     limit = int(args.limit_mib * MIB)
     down, up = args.download_mibps * MIB, args.upload_mibps * MIB
     kinds = args.kinds.split(",") if args.kinds else list(KINDS)
-    with MediaServer(folder) as server, FakeTelegram(scratch / "telegram") as fake:
-        server.throttle_bytes_per_second = int(down)
-        server.throttle_is_line = True
-        fake.upload_bytes_per_second = int(up)
+    with _lines(folder, scratch, down, up) as (server, fake):
         print(
             f"source: 720p H.264/AAC, {loops * 48 / 60:.1f} min, "
             f"{(folder / 'source.mp4').stat().st_size / MIB:.0f} MiB; parts under "
@@ -499,10 +511,7 @@ def run_one_part(args: argparse.Namespace, scratch: Path) -> None:
     limit = int(args.limit_mib * MIB)
     down, up = args.download_mibps * MIB, args.upload_mibps * MIB
     kinds = args.kinds.split(",") if args.kinds else list(ONE_PART_KINDS)
-    with MediaServer(folder) as server, FakeTelegram(scratch / "telegram") as fake:
-        server.throttle_bytes_per_second = int(down)
-        server.throttle_is_line = True
-        fake.upload_bytes_per_second = int(up)
+    with _lines(folder, scratch, down, up) as (server, fake):
         print(
             f"source: 720p H.264/AAC, {loops * 48 / 60:.1f} min, "
             f"{(folder / 'source.mp4').stat().st_size / MIB:.1f} MiB; upload limit "
