@@ -90,6 +90,15 @@ async def _sent_message(chat: Conversation, since: int, within: float = 30) -> A
     )
 
 
+async def _seconds_to_a_keyboard(telegram: FakeTelegram, url: str, within: float) -> float:
+    """How long a new user waits for the keyboard of `url` (which must have buttons)."""
+    chat = Conversation(telegram)
+    started = time.monotonic()
+    keyboard = await chat.keyboard(chat.say(url), within=within)
+    assert keyboard.buttons
+    return time.monotonic() - started
+
+
 # -- forged and stale presses ------------------------------------------------------------------
 
 
@@ -511,12 +520,7 @@ async def test_one_users_flood_does_not_keep_another_waiting(
     flooder = Conversation(fake_telegram)
     for number in range(80):
         flooder.say(f"spam {number}" if number % 2 else f"{media.progressive_mp4}?spam={number}")
-    other = Conversation(fake_telegram)
-    started = time.monotonic()
-    keyboard = await other.keyboard(other.say(media.hls_master), within=60)
-    waited = time.monotonic() - started
-    assert keyboard.buttons
-    assert waited < 15, waited
+    assert await _seconds_to_a_keyboard(fake_telegram, media.hls_master, within=60) < 15
     _no_traceback(bot, logged)
 
 
@@ -540,11 +544,7 @@ async def test_one_users_slow_links_do_not_keep_another_waiting(
         lambda call: flooder.in_chat(call) and "Looking up" in call.params.get("text", ""),
         30,
     )
-    other = Conversation(fake_telegram)
-    started = time.monotonic()
-    keyboard = await other.keyboard(other.say(media.hls_master), within=120)
-    waited = time.monotonic() - started
-    assert keyboard.buttons
+    waited = await _seconds_to_a_keyboard(fake_telegram, media.hls_master, within=120)
     assert waited < SERVED_BESIDE_S, waited
     _no_traceback(bot, logged)
 
