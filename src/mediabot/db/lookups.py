@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, inspect, select, update
+from sqlalchemy import ColumnElement, Update, and_, delete, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.engine import autocommit
@@ -80,11 +80,7 @@ class LookupRequests:
         requests are pruned after a day)."""
         found = await session.execute(
             select(LookupRequest)
-            .where(
-                LookupRequest.telegram_chat_id == telegram_chat_id,
-                LookupRequest.message_id == message_id,
-                LookupRequest.kind == LookupKind.MESSAGE,
-            )
+            .where(_links_of_message(telegram_chat_id, message_id))
             .order_by(LookupRequest.update_id.desc().nulls_last(), LookupRequest.created_at.desc())
             .limit(1)
         )
@@ -106,9 +102,7 @@ class LookupRequests:
             newer = await session.scalar(
                 select(LookupRequest.id)
                 .where(
-                    LookupRequest.telegram_chat_id == request.telegram_chat_id,
-                    LookupRequest.message_id == request.message_id,
-                    LookupRequest.kind == LookupKind.MESSAGE,
+                    _links_of_message(request.telegram_chat_id, request.message_id),
                     LookupRequest.update_id > request.update_id,
                 )
                 .limit(1)
@@ -127,12 +121,7 @@ class LookupRequests:
         now = _EpochNow()
         async with self._engine.connect() as connection:
             taken = await connection.execute(
-                update(LookupRequest)
-                .where(
-                    LookupRequest.id == request_id,
-                    LookupRequest.state == LookupState.PENDING,
-                    (LookupRequest.lease_until.is_(None)) | (LookupRequest.lease_until < now),
-                )
+                _update_pending(request_id, _unleased(now))
                 .values(owner=owner, lease_until=now + lease_s)
                 .returning(now - LookupRequest.created_at)
             )
@@ -160,13 +149,9 @@ class LookupRequests:
         now = _EpochNow()
         async with self._engine.connect() as connection:
             renewed = await connection.execute(
-                update(LookupRequest)
-                .where(
-                    LookupRequest.id == request_id,
-                    LookupRequest.owner == owner,
-                    LookupRequest.state == LookupState.PENDING,
+                _update_pending(request_id, LookupRequest.owner == owner).values(
+                    lease_until=now + lease_s
                 )
-                .values(lease_until=now + lease_s)
             )
         return bool(renewed.rowcount)
 
@@ -185,15 +170,9 @@ class LookupRequests:
         """Take the right to send the answer: True for exactly one caller per request."""
         async with self._engine.connect() as connection:
             taken = await connection.execute(
-                update(LookupRequest)
-                .where(
-                    LookupRequest.id == request_id,
-                    LookupRequest.state == LookupState.PENDING,
-                    (LookupRequest.owner == owner)
-                    | LookupRequest.lease_until.is_(None)
-                    | (LookupRequest.lease_until < _EpochNow()),
-                )
-                .values(state=LookupState.ANSWERING, owner=owner)
+                _update_pending(
+                    request_id, (LookupRequest.owner == owner) | _unleased(_EpochNow())
+                ).values(state=LookupState.ANSWERING, owner=owner)
             )
         return bool(taken.rowcount)
 
@@ -216,7 +195,7 @@ class LookupRequests:
                 .where(
                     LookupRequest.state == LookupState.PENDING,
                     LookupRequest.created_at < now - older_than_s,
-                    (LookupRequest.lease_until.is_(None)) | (LookupRequest.lease_until < now),
+                    _unleased(now),
                 )
                 .order_by(LookupRequest.created_at)
                 .limit(limit)
@@ -233,6 +212,27 @@ class LookupRequests:
                 )
             )
         return int(gone.rowcount or 0)
+
+
+def _links_of_message(telegram_chat_id: int | None, message_id: int | None) -> ColumnElement[bool]:
+    """The requests for the links of the chat's message `message_id` (any version of it)."""
+    return and_(
+        LookupRequest.telegram_chat_id == telegram_chat_id,
+        LookupRequest.message_id == message_id,
+        LookupRequest.kind == LookupKind.MESSAGE,
+    )
+
+
+def _update_pending(request_id: uuid.UUID, *where: ColumnElement[bool]) -> Update:
+    """An UPDATE of the request while it is still pending and `where` holds."""
+    return update(LookupRequest).where(
+        LookupRequest.id == request_id, LookupRequest.state == LookupState.PENDING, *where
+    )
+
+
+def _unleased(now: _EpochNow) -> ColumnElement[bool]:
+    """No worker's lease holds the request (none taken, or run out by `now`)."""
+    return LookupRequest.lease_until.is_(None) | (LookupRequest.lease_until < now)
 
 
 @dataclass(frozen=True, slots=True)

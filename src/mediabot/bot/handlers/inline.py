@@ -31,7 +31,7 @@ from mediabot.bot.links import first_link
 from mediabot.bot.offers import OfferView, cached_results
 from mediabot.bot.outages import UpdateHold
 from mediabot.bot.usecases.inline import InlineChoices, SessionInlineRecords
-from mediabot.bot.usecases.lookups import ask_lookup
+from mediabot.bot.usecases.lookups import AskLookup
 from mediabot.config import Settings
 from mediabot.domain.inline import INLINE_START_PREFIX, InlineChoice, request_of_payload
 from mediabot.domain.jobs import Job
@@ -52,12 +52,7 @@ this user only, and only briefly."""
 
 @router.inline_query()
 async def answer_inline_query(
-    query: InlineQuery,
-    session: AsyncSession,
-    settings: Settings,
-    lookup_queue: JobQueue,
-    user_row_id: uuid.UUID,
-    hold: UpdateHold,
+    query: InlineQuery, settings: Settings, lookups: AskLookup, user_row_id: uuid.UUID
 ) -> None:
     """Offer the files a link was delivered as; else a worker looks it up and answers."""
     if settings.storage_chat_id is None:
@@ -67,8 +62,7 @@ async def answer_inline_query(
     if url is None:
         await _answer(query, [], texts.inline_send_a_link())
         return
-    ask = ask_lookup(session, hold, lookup_queue)
-    delivered = await ask.for_inline_query(user_row_id, query.id, url, current_locale())
+    delivered = await lookups.for_inline_query(user_row_id, query.id, url, current_locale())
     if delivered:
         logger.info("inline query %s: %s answered from the cache", query.id, url)
         await _answer(query, cached_results(delivered))

@@ -19,13 +19,11 @@ import uuid
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import Message, Update
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import clip_texts, list_texts, texts
 from mediabot.bot.filters import ForOtherBot, RepliesToMe, is_private
 from mediabot.bot.links import MAX_LINKS, FoundLinks, HasLinks
 from mediabot.bot.offers import playlist_offer_text
-from mediabot.bot.outages import UpdateHold
 from mediabot.bot.usecases.link_lists import (
     LIST_MAX_BYTES,
     ListAsked,
@@ -33,10 +31,9 @@ from mediabot.bot.usecases.link_lists import (
     ReadLinkList,
     is_link_list,
 )
-from mediabot.bot.usecases.lookups import LinksPlace, ask_lookup
+from mediabot.bot.usecases.lookups import AskLookup, LinksPlace
 from mediabot.domain.clips import ClipRangeError
 from mediabot.i18n import current_locale
-from mediabot.queue.base import JobQueue
 
 logger = logging.getLogger(__name__)
 
@@ -61,19 +58,16 @@ def _is_link_list(message: Message) -> bool:
 async def offer_choices(
     message: Message,
     links: FoundLinks,
-    session: AsyncSession,
-    lookup_queue: JobQueue,
+    lookups: AskLookup,
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
-    hold: UpdateHold,
     event_update: Update,
 ) -> None:
     """Ask for the message's links to be looked up (an edited message's when they
     changed); each is answered by a worker."""
     place = _place(message, chat_row_id, user_row_id, event_update)
-    asking = ask_lookup(session, hold, lookup_queue)
     edited = message.edit_date is not None
-    if await asking.for_message(place, links.urls, links.clips, edited=edited) is not None:
+    if await lookups.for_message(place, links.urls, links.clips, edited=edited) is not None:
         await _say_what_was_left(message, links.truncated, links.clip_refusal)
 
 
@@ -81,11 +75,9 @@ async def offer_choices(
 async def read_link_list(
     message: Message,
     bot: Bot,
-    session: AsyncSession,
-    lookup_queue: JobQueue,
+    lookups: AskLookup,
     chat_row_id: uuid.UUID,
     user_row_id: uuid.UUID,
-    hold: UpdateHold,
     event_update: Update,
 ) -> None:
     """A `.txt` file: its links are asked for like a message's."""
@@ -97,7 +89,7 @@ async def read_link_list(
         await bot.download(document.file_id, destination=into)
         return into.getvalue()
 
-    read = ReadLinkList(ask_lookup(session, hold, lookup_queue), MAX_LINKS)
+    read = ReadLinkList(lookups, MAX_LINKS)
     place = _place(message, chat_row_id, user_row_id, event_update)
     outcome = await read(place, document.file_size, download)
     if isinstance(outcome, ListAsked):
