@@ -6,14 +6,17 @@ fetched. Every kind whose index can be known ahead is delivered through the fake
 from the loopback media server: a progressive MP4, a DASH pair of plain files, a DASH
 SegmentBase pair (as YouTube serves it), segmented DASH, HLS fMP4 and audio only. Each part
 decodes without an error, starts on a keyframe, has its `moov` before its `mdat` and is
-under the limit; the parts' durations add up to the source's.
+under the limit; the parts' durations add up to the source's. A segmented source's first
+part is fetched while its last fragments' heads are still being read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from aiogram import Bot
@@ -24,6 +27,7 @@ from mediabot.downloaders import DownloadOptions, make_downloader
 from mediabot.downloaders.streams import StreamGuard
 from mediabot.media.cutters.files import Splitter
 from mediabot.media.cutters.fragments import SegmentSplitter
+from mediabot.media.faststart.index import FRAGMENT_HEAD_BYTES
 from mediabot.media.probe import probe
 from mediabot.media.sources import SegmentedSource, SplitSource
 from mediabot.senders.base import DeliveryError, PartCallback, ResumePoint, SendTarget, SentPart
@@ -171,6 +175,32 @@ async def test_a_part_goes_up_before_it_is_all_fetched(
     assert listing(work) == []
 
 
+async def test_a_segmented_part_is_fetched_before_the_last_fragment_head_is_read(
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
+) -> None:
+    source, limit, duration = await _source("dash", media, media_requests, work)
+    assert isinstance(source, SegmentedSource)
+    fragments = {urlsplit(item.url).path for track in source.tracks for item in track.fragments}
+    last = urlsplit(source.tracks[0].fragments[-1].url).path
+    held = media_requests.hold(last)  # the origin keeps the last video fragment back
+    delivery = asyncio.create_task(_sender(bot, source, work, limit).send())
+
+    # the first part is planned from the fragments read so far and its samples fetched
+    await eventually(lambda: bool(_sample_reads(media_requests, fragments)))
+    assert [request.path for request in media_requests.requests].count(last) == 1
+    # its upload announces the count, which needs every fragment: it waits
+    assert not telegram.calls_of("sendVideo") and telegram.stored_upload_bytes() == 0
+    held.set()
+    sent = await delivery
+
+    calls = accepted(telegram, "sendVideo")
+    assert len(calls) == len(sent) >= 2
+    for number, call in enumerate(calls, start=1):
+        assert call.params["caption"].endswith(f"Part {number}/{len(sent)}")
+    await _check_parts(telegram, sent, limit, duration, audio=False)
+    assert listing(work) == []
+
+
 async def test_a_413_plans_the_rest_again_under_a_lower_limit(
     bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
 ) -> None:
@@ -266,6 +296,18 @@ async def test_a_cancel_mid_upload_leaves_nothing(
 
     assert not accepted(telegram, "sendVideo")
     assert listing(work) == []
+
+
+def _sample_reads(server: MediaServer, fragments: set[str]) -> list[str]:
+    """The requests for more of a fragment than its head: its samples, fetched for a part."""
+    found = []
+    for request in server.requests:
+        if request.path not in fragments:
+            continue
+        match = re.fullmatch(r"bytes=(\d+)-(\d+)", request.headers.get("Range", ""))
+        if match and int(match[2]) + 1 - int(match[1]) > FRAGMENT_HEAD_BYTES:
+            found.append(request.path)
+    return found
 
 
 def _sizes(folder: Path) -> list[int]:
