@@ -176,9 +176,7 @@ class IndexedParts:
 
     async def _total(self, cut: int, index: int, limit: int) -> int:
         """How many parts the delivery has in all, from part `index` at `cut` on."""
-        while not self._indexed.complete:
-            await self._more()
-        self._grow()
+        await self._more(every=True)
         return index + self._planner.count(cut, limit)
 
     async def _planned(self, cut: int, index: int, limit: int) -> PlannedPart:
@@ -190,11 +188,14 @@ class IndexedParts:
             await self._more()
         return planned
 
-    async def _more(self) -> None:
-        """Wait for more samples (all, once the last is read) and take them in.
+    async def _more(self, *, every: bool = False) -> None:
+        """Wait for more samples (`every`: for all of them) and take them in.
         `DeliveryError` when the rest of the index cannot be read."""
         try:
-            await self._indexed.grown(self._planner.samples)
+            if every:
+                await self._indexed.completed()
+            else:
+                await self._indexed.grown(self._planner.samples)
         except RemoteReadError as exc:
             raise DeliveryError(f"the source broke off while its index was read: {exc}") from exc
         except (BoxError, struct.error, IndexError) as exc:
