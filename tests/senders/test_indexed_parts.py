@@ -201,6 +201,24 @@ async def test_a_segmented_part_is_fetched_before_the_last_fragment_head_is_read
     assert listing(work) == []
 
 
+async def test_a_cancel_while_the_fragment_heads_are_read_leaves_nothing(
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
+) -> None:
+    source, limit, _ = await _source("dash", media, media_requests, work)
+    assert isinstance(source, SegmentedSource)
+    fragments = {urlsplit(item.url).path for track in source.tracks for item in track.fragments}
+    media_requests.hold(urlsplit(source.tracks[0].fragments[-1].url).path)
+    delivery = asyncio.create_task(_sender(bot, source, work, limit).send())
+    await eventually(lambda: bool(_sample_reads(media_requests, fragments)))
+
+    delivery.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await delivery
+
+    assert not telegram.calls_of("sendVideo")
+    assert listing(work) == []
+
+
 async def test_a_413_plans_the_rest_again_under_a_lower_limit(
     bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
 ) -> None:
@@ -249,11 +267,12 @@ async def test_a_resumed_delivery_never_sends_a_part_twice(
     assert listing(work) == []
 
 
+@pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_local_server_gets_each_complete_part_by_its_path(
     local_bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer,
-    work: Path,
+    work: Path, kind: str,
 ) -> None:  # fmt: skip
-    source, limit, _ = await _source("pair", media, media_requests, work)
+    source, limit, _ = await _source(kind, media, media_requests, work)
 
     sent = await _sender(local_bot, source, work, limit).send()
 
@@ -282,10 +301,16 @@ async def test_a_source_that_breaks_off_mid_part_fails_and_leaves_nothing(
     assert listing(work) == []
 
 
+@pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_cancel_mid_upload_leaves_nothing(
-    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
+    bot: Bot,
+    telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+    work: Path,
+    kind: str,
 ) -> None:
-    source, limit, _ = await _source("pair", media, media_requests, work)
+    source, limit, _ = await _source(kind, media, media_requests, work)
     media_requests.throttle_bytes_per_second = 2 * MIB
     delivery = asyncio.create_task(_sender(bot, source, work, limit).send())
     await eventually(lambda: telegram.stored_upload_bytes() > 0)
