@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -175,41 +177,53 @@ async def test_a_part_goes_up_before_it_is_all_fetched(
     assert listing(work) == []
 
 
-async def test_a_segmented_part_is_fetched_before_the_last_fragment_head_is_read(
-    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
-) -> None:
-    source, limit, duration = await _source("dash", media, media_requests, work)
+@dataclass
+class _HeldBack:
+    """A segmented DASH delivery whose last video fragment the origin keeps back."""
+
+    delivery: asyncio.Task[list[SentPart]]
+    held: threading.Event
+    last: str
+    limit: int
+    duration: float
+
+
+async def _held_back(bot: Bot, media: MediaSources, server: MediaServer, work: Path) -> _HeldBack:
+    """Started, and past the point where its first part's samples are fetched."""
+    source, limit, duration = await _source("dash", media, server, work)
     assert isinstance(source, SegmentedSource)
     fragments = {urlsplit(item.url).path for track in source.tracks for item in track.fragments}
     last = urlsplit(source.tracks[0].fragments[-1].url).path
-    held = media_requests.hold(last)  # the origin keeps the last video fragment back
+    held = server.hold(last)
     delivery = asyncio.create_task(_sender(bot, source, work, limit).send())
-
     # the first part is planned from the fragments read so far and its samples fetched
-    await eventually(lambda: bool(_sample_reads(media_requests, fragments)))
-    assert [request.path for request in media_requests.requests].count(last) == 1
+    await eventually(lambda: bool(_sample_reads(server, fragments)))
+    return _HeldBack(delivery, held, last, limit, duration)
+
+
+async def test_a_segmented_part_is_fetched_before_the_last_fragment_head_is_read(
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
+) -> None:
+    held_back = await _held_back(bot, media, media_requests, work)
+
+    assert [request.path for request in media_requests.requests].count(held_back.last) == 1
     # its upload announces the count, which needs every fragment: it waits
     assert not telegram.calls_of("sendVideo") and telegram.stored_upload_bytes() == 0
-    held.set()
-    sent = await delivery
+    held_back.held.set()
+    sent = await held_back.delivery
 
     calls = accepted(telegram, "sendVideo")
     assert len(calls) == len(sent) >= 2
     for number, call in enumerate(calls, start=1):
         assert call.params["caption"].endswith(f"Part {number}/{len(sent)}")
-    await _check_parts(telegram, sent, limit, duration, audio=False)
+    await _check_parts(telegram, sent, held_back.limit, held_back.duration, audio=False)
     assert listing(work) == []
 
 
 async def test_a_cancel_while_the_fragment_heads_are_read_leaves_nothing(
     bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
 ) -> None:
-    source, limit, _ = await _source("dash", media, media_requests, work)
-    assert isinstance(source, SegmentedSource)
-    fragments = {urlsplit(item.url).path for track in source.tracks for item in track.fragments}
-    media_requests.hold(urlsplit(source.tracks[0].fragments[-1].url).path)
-    delivery = asyncio.create_task(_sender(bot, source, work, limit).send())
-    await eventually(lambda: bool(_sample_reads(media_requests, fragments)))
+    delivery = (await _held_back(bot, media, media_requests, work)).delivery
 
     delivery.cancel()
     with pytest.raises(asyncio.CancelledError):
