@@ -233,10 +233,16 @@ async def test_a_cancel_while_the_fragment_heads_are_read_leaves_nothing(
     assert listing(work) == []
 
 
+@pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_413_plans_the_rest_again_under_a_lower_limit(
-    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
+    bot: Bot,
+    telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+    work: Path,
+    kind: str,
 ) -> None:
-    source, limit, duration = await _source("pair", media, media_requests, work)
+    source, limit, duration = await _source(kind, media, media_requests, work)
     telegram.upload_limit_bytes = int(0.7 * limit)  # Telegram takes less than we were told
 
     sent = await _sender(bot, source, work, limit).send()
