@@ -235,13 +235,9 @@ async def test_a_cancel_while_the_fragment_heads_are_read_leaves_nothing(
 
 @pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_413_plans_the_rest_again_under_a_lower_limit(
-    bot: Bot,
-    telegram: FakeTelegram,
-    media: MediaSources,
-    media_requests: MediaServer,
-    work: Path,
-    kind: str,
-) -> None:
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer,
+    work: Path, kind: str,
+) -> None:  # fmt: skip
     source, limit, duration = await _source(kind, media, media_requests, work)
     telegram.upload_limit_bytes = int(0.7 * limit)  # Telegram takes less than we were told
 
@@ -323,13 +319,9 @@ async def test_a_source_that_breaks_off_mid_part_fails_and_leaves_nothing(
 
 @pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_cancel_mid_upload_leaves_nothing(
-    bot: Bot,
-    telegram: FakeTelegram,
-    media: MediaSources,
-    media_requests: MediaServer,
-    work: Path,
-    kind: str,
-) -> None:
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer,
+    work: Path, kind: str,
+) -> None:  # fmt: skip
     source, limit, _ = await _source(kind, media, media_requests, work)
     media_requests.throttle_bytes_per_second = 2 * MIB
     delivery = asyncio.create_task(_sender(bot, source, work, limit).send())
