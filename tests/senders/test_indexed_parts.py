@@ -6,14 +6,19 @@ fetched. Every kind whose index can be known ahead is delivered through the fake
 from the loopback media server: a progressive MP4, a DASH pair of plain files, a DASH
 SegmentBase pair (as YouTube serves it), segmented DASH, HLS fMP4 and audio only. Each part
 decodes without an error, starts on a keyframe, has its `moov` before its `mdat` and is
-under the limit; the parts' durations add up to the source's.
+under the limit; the parts' durations add up to the source's. A segmented source's first
+part is fetched while its last fragments' heads are still being read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from aiogram import Bot
@@ -24,6 +29,7 @@ from mediabot.downloaders import DownloadOptions, make_downloader
 from mediabot.downloaders.streams import StreamGuard
 from mediabot.media.cutters.files import Splitter
 from mediabot.media.cutters.fragments import SegmentSplitter
+from mediabot.media.faststart.index import FRAGMENT_HEAD_BYTES
 from mediabot.media.probe import probe
 from mediabot.media.sources import SegmentedSource, SplitSource
 from mediabot.senders.base import DeliveryError, PartCallback, ResumePoint, SendTarget, SentPart
@@ -171,10 +177,68 @@ async def test_a_part_goes_up_before_it_is_all_fetched(
     assert listing(work) == []
 
 
-async def test_a_413_plans_the_rest_again_under_a_lower_limit(
+@dataclass
+class _HeldBack:
+    """A segmented DASH delivery whose last video fragment the origin keeps back."""
+
+    delivery: asyncio.Task[list[SentPart]]
+    held: threading.Event
+    last: str
+    limit: int
+    duration: float
+
+
+async def _held_back(bot: Bot, media: MediaSources, server: MediaServer, work: Path) -> _HeldBack:
+    """Started, and past the point where its first part's samples are fetched."""
+    source, limit, duration = await _source("dash", media, server, work)
+    assert isinstance(source, SegmentedSource)
+    fragments = {urlsplit(item.url).path for track in source.tracks for item in track.fragments}
+    last = urlsplit(source.tracks[0].fragments[-1].url).path
+    held = server.hold(last)
+    delivery = asyncio.create_task(_sender(bot, source, work, limit).send())
+    # the first part is planned from the fragments read so far and its samples fetched
+    await eventually(lambda: bool(_sample_reads(server, fragments)))
+    return _HeldBack(delivery, held, last, limit, duration)
+
+
+async def test_a_segmented_part_is_fetched_before_the_last_fragment_head_is_read(
     bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
 ) -> None:
-    source, limit, duration = await _source("pair", media, media_requests, work)
+    held_back = await _held_back(bot, media, media_requests, work)
+
+    assert [request.path for request in media_requests.requests].count(held_back.last) == 1
+    # its upload announces the count, which needs every fragment: it waits
+    assert not telegram.calls_of("sendVideo") and telegram.stored_upload_bytes() == 0
+    held_back.held.set()
+    sent = await held_back.delivery
+
+    calls = accepted(telegram, "sendVideo")
+    assert len(calls) == len(sent) >= 2
+    for number, call in enumerate(calls, start=1):
+        assert call.params["caption"].endswith(f"Part {number}/{len(sent)}")
+    await _check_parts(telegram, sent, held_back.limit, held_back.duration, audio=False)
+    assert listing(work) == []
+
+
+async def test_a_cancel_while_the_fragment_heads_are_read_leaves_nothing(
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
+) -> None:
+    delivery = (await _held_back(bot, media, media_requests, work)).delivery
+
+    delivery.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await delivery
+
+    assert not telegram.calls_of("sendVideo")
+    assert listing(work) == []
+
+
+@pytest.mark.parametrize("kind", ["pair", "dash"])
+async def test_a_413_plans_the_rest_again_under_a_lower_limit(
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer,
+    work: Path, kind: str,
+) -> None:  # fmt: skip
+    source, limit, duration = await _source(kind, media, media_requests, work)
     telegram.upload_limit_bytes = int(0.7 * limit)  # Telegram takes less than we were told
 
     sent = await _sender(bot, source, work, limit).send()
@@ -219,11 +283,12 @@ async def test_a_resumed_delivery_never_sends_a_part_twice(
     assert listing(work) == []
 
 
+@pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_local_server_gets_each_complete_part_by_its_path(
     local_bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer,
-    work: Path,
+    work: Path, kind: str,
 ) -> None:  # fmt: skip
-    source, limit, _ = await _source("pair", media, media_requests, work)
+    source, limit, _ = await _source(kind, media, media_requests, work)
 
     sent = await _sender(local_bot, source, work, limit).send()
 
@@ -252,10 +317,12 @@ async def test_a_source_that_breaks_off_mid_part_fails_and_leaves_nothing(
     assert listing(work) == []
 
 
+@pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_cancel_mid_upload_leaves_nothing(
-    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer, work: Path
-) -> None:
-    source, limit, _ = await _source("pair", media, media_requests, work)
+    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer,
+    work: Path, kind: str,
+) -> None:  # fmt: skip
+    source, limit, _ = await _source(kind, media, media_requests, work)
     media_requests.throttle_bytes_per_second = 2 * MIB
     delivery = asyncio.create_task(_sender(bot, source, work, limit).send())
     await eventually(lambda: telegram.stored_upload_bytes() > 0)
@@ -266,6 +333,18 @@ async def test_a_cancel_mid_upload_leaves_nothing(
 
     assert not accepted(telegram, "sendVideo")
     assert listing(work) == []
+
+
+def _sample_reads(server: MediaServer, fragments: set[str]) -> list[str]:
+    """The requests for more of a fragment than its head: its samples, fetched for a part."""
+    found = []
+    for request in server.requests:
+        if request.path not in fragments:
+            continue
+        match = re.fullmatch(r"bytes=(\d+)-(\d+)", request.headers.get("Range", ""))
+        if match and int(match[2]) + 1 - int(match[1]) > FRAGMENT_HEAD_BYTES:
+            found.append(request.path)
+    return found
 
 
 def _sizes(folder: Path) -> list[int]:

@@ -38,6 +38,8 @@ _CONTENT_TYPES = {
     ".txt": "text/plain; charset=utf-8",
 }
 _CHUNK = 64 * 1024
+_HOLD_S = 30.0
+"""The longest a held request waits: a test that never releases it fails, it does not hang."""
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -108,6 +110,7 @@ class MediaServer:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._routes: dict[str, _Route] = {}
+        self._holds: dict[str, threading.Event] = {}
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -248,11 +251,22 @@ class MediaServer:
         """Redirect `path` to `location` (any URL: another route, or a forbidden address)."""
         return self.add_route(path, status, b"", {"Location": location})
 
+    def hold(self, path: str) -> threading.Event:
+        """Keep every request for `path` waiting (recorded, unanswered) until the returned
+        event is set; `clear_routes` releases them."""
+        path = "/" + path.lstrip("/")
+        with self._lock:
+            gate = self._holds[path] = threading.Event()
+        return gate
+
     def clear_routes(self) -> None:
-        """Remove the synthetic routes and the throttle."""
+        """Remove the synthetic routes, the holds and the throttle."""
         self.throttle_is_line = False
         with self._lock:
             self._routes.clear()
+            for gate in self._holds.values():
+                gate.set()
+            self._holds.clear()
         self.throttle_bytes_per_second = None
 
     # -- used by the handler ---------------------------------------------------------------
@@ -260,6 +274,12 @@ class MediaServer:
     def _route(self, path: str) -> _Route | None:
         with self._lock:
             return self._routes.get(path)
+
+    def _wait_if_held(self, path: str) -> None:
+        with self._lock:
+            gate = self._holds.get(path)
+        if gate is not None:
+            gate.wait(_HOLD_S)
 
     def _record(self, request: RecordedRequest) -> None:
         with self._lock:
@@ -323,6 +343,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
         self.owner._record(self._record)
         self._drain_body()
+        self.owner._wait_if_held(path)
         try:
             route = self.owner._route(path)
             if route is not None and route.file is not None and route.announced_bytes:

@@ -190,7 +190,8 @@ class LargeSender(FileSender):
             return None
         cover = asyncio.create_task(self._make_cover_thumbnail())
         try:
-            indexed = await read_indexes(self._source)
+            # a file tried whole is laid out from every sample; parts plan from the first
+            indexed = await read_indexes(self._source, growing=not self._tries_whole())
         except RemoteReadError as exc:
             logger.info("Indexes not read ahead (%s): cutting instead", exc)
             indexed = None

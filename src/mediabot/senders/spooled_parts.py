@@ -5,7 +5,9 @@ part's file (its own `moov` first) is spooled to the work folder from its layout
 from the spool as it fills, one multipart request of known length, as the one file is
 (`senders.streamed`). Parts are fetched one after another, the next starting once the one
 before is all fetched, with at most two on disk: while a part goes up, the next comes
-down. With a local Bot API server a part is posted by its path once complete. Each part is
+down. A segmented source's parts are planned from the fragments read so far, the others
+read meanwhile; the first part's upload, which announces the count, waits for them all.
+With a local Bot API server a part is posted by its path once complete. Each part is
 deleted once Telegram answers. A part refused as too large (413) is planned again from its
 start under a lower limit, and the delivery goes on from there.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import struct
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +26,7 @@ from aiogram.exceptions import TelegramEntityTooLarge
 from aiogram.types import Message
 
 from mediabot.domain.enums import MediaKind
+from mediabot.media.faststart.boxes import BoxError
 from mediabot.media.faststart.cuts import PartPlanner, PlannedPart
 from mediabot.media.faststart.source import Indexed
 from mediabot.media.faststart.spool import Spool
@@ -118,11 +122,12 @@ class IndexedParts:
         """Send the parts from the cut point at `start_s` on, numbered from
         `first_index`. `DeliveryError` when the source breaks off or a stretch between
         two keyframes is over the limit; Telegram's other errors propagate."""
-        cut, index, limit = self._planner.cut_at(start_s), first_index, limit_bytes
+        index, limit = first_index, limit_bytes
+        while (cut := self._planner.cut_at(start_s)) is None:
+            await self._more()
         while True:
-            total = index + self._planner.count(cut, limit)
             try:
-                await self._send_from(cut, index, total, limit)
+                await self._send_from(cut, index, limit)
                 return
             except _RefusedError as refused:
                 planned = refused.spooling.planned
@@ -135,16 +140,21 @@ class IndexedParts:
                 )
                 cut, index = refused.spooling.cut, planned.index
 
-    async def _send_from(self, cut: int, index: int, total: int, limit: int) -> None:
+    async def _send_from(self, cut: int, index: int, limit: int) -> None:
+        """Send the parts from cut point `cut` on. The first is planned and fetched from
+        the samples read so far; its upload, which announces the count, waits for all."""
         slots = asyncio.Semaphore(_ON_DISK)
         ready: asyncio.Queue[_Spooling | Exception] = asyncio.Queue()
         live: list[_Spooling] = []
         producer = asyncio.create_task(self._produce(cut, index, limit, slots, ready, live))
+        total: int | None = None
         try:
             while True:
                 item = await ready.get()
                 if isinstance(item, Exception):
                     raise item
+                if total is None:
+                    total = await self._total(cut, index, limit)
                 part = item.part
                 part_total = part.announced_total(total)
                 try:
@@ -163,6 +173,40 @@ class IndexedParts:
             await asyncio.gather(producer, return_exceptions=True)
             for item in live:
                 await item.stop()
+
+    async def _total(self, cut: int, index: int, limit: int) -> int:
+        """How many parts the delivery has in all, from part `index` at `cut` on."""
+        await self._more(every=True)
+        return index + self._planner.count(cut, limit)
+
+    async def _planned(self, cut: int, index: int, limit: int) -> PlannedPart:
+        """Part `index` from `cut`, once the samples read decide it."""
+        self._grow()
+        while (planned := self._planner.part(cut, index, limit)) is None:
+            if self._indexed.complete:
+                raise SplitError(f"no part planned from cut point {cut}")
+            await self._more()
+        return planned
+
+    async def _more(self, *, every: bool = False) -> None:
+        """Wait for more samples (`every`: for all of them) and take them in.
+        `DeliveryError` when the rest of the index cannot be read."""
+        try:
+            if every:
+                await self._indexed.completed()
+            else:
+                await self._indexed.grown(self._planner.samples)
+        except RemoteReadError as exc:
+            raise DeliveryError(f"the source broke off while its index was read: {exc}") from exc
+        except (BoxError, struct.error, IndexError) as exc:
+            raise DeliveryError(f"a fragment's index cannot be read: {exc}") from exc
+        self._grow()
+
+    def _grow(self) -> None:
+        try:
+            self._planner.grow()
+        except BoxError as exc:
+            raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc
 
     async def _produce(
         self,
@@ -183,7 +227,7 @@ class IndexedParts:
                     await asyncio.wait({previous.filling})
                     if previous.filling.cancelled() or previous.filling.exception():
                         return  # the consumer meets the failure on that part
-                planned = self._planner.part(cut, index, limit)
+                planned = await self._planned(cut, index, limit)
                 path = part_path(self._work_dir, self._stem, planned.index, self._kind)
                 spool = Spool(
                     planned.layout,

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import struct
+from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -54,74 +56,151 @@ class PlannedPart:
 class PartPlanner:
     """Plans the parts of `tracks` (the picture first, when there is one), one at a time:
     `count` tells how many parts are left from a cut point, by estimates that are never
-    under a part's real size; `part` lays out the next one exactly."""
+    under a part's real size; `part` lays out the next one exactly.
+
+    Tracks still being read (`TrackIndex.complete` False) are planned from the samples read
+    so far: `grow` takes in the ones added since, and `part` and `cut_at` answer None until
+    enough are in to decide as they would with every sample known. A growing track's tables
+    are estimated at their largest (not from what its samples hold), so a part planned
+    early is the part planned late, and `count` (which needs every sample) matches them.
+    """
 
     def __init__(self, tracks: Sequence[TrackIndex]) -> None:
         """`BoxError` when the tracks cannot be cut this way (a picture track that does not
-        start on a sync sample, sound whose times go back)."""
+        start on a sync sample, sound whose times go back); `grow` raises it too."""
         if not tracks or any(track.count == 0 for track in tracks):
             raise BoxError("a track without samples")
         self._tracks = tuple(tracks)
-        self._duration_s = duration_s(self._tracks)
-        earliest = min((track.start or 0) / track.timescale for track in self._tracks)
-        self._times = [_presentation(track, earliest) for track in self._tracks]
-        self._prefix = [list(itertools.accumulate(t.sizes, initial=0)) for t in self._tracks]
-        for times in self._times[1:]:
-            if any(later < earlier for earlier, later in itertools.pairwise(times)):
-                raise BoxError("a track whose presentation times go back")
+        self._growing = any(track.growing for track in self._tracks)
         lead = self._tracks[0]
         if lead.handler == VIDEO and not lead.sync[0]:
             raise BoxError("the picture does not start on a sync sample")
-        samples = (i for i in range(lead.count) if lead.handler != VIDEO or lead.sync[i])
-        self._cuts: list[int] = []
+        self._earliest = min((track.start or 0) / track.timescale for track in self._tracks)
+        self._bases = [_presentation_base(track, self._earliest) for track in self._tracks]
+        self._seen = [0] * len(self._tracks)
+        self._decode = [0] * len(self._tracks)
+        # compact columns: a three-hour source has ~700 000 samples
+        self._times = [array("d") for _ in self._tracks]
+        self._prefix = [array("q", [0]) for _ in self._tracks]
+        self._gaps = [array("q", [0]) for _ in self._tracks]
+        self._cuts = array("q")
         """Sample numbers of the lead track where a part may start, their times rising."""
-        self._cut_times: list[float] = []
-        for sample in samples:
-            time = self._times[0][sample]
-            if not self._cuts or time > self._cut_times[-1]:
-                self._cuts.append(sample)
-                self._cut_times.append(time)
-        self._bounds = [self._bounds_at(cut) for cut in range(len(self._cuts) + 1)]
-        self._sample_bytes = [_table_bytes(track) for track in self._tracks]
-        self._gaps = [list(itertools.accumulate(_gaps(track), initial=0)) for track in tracks]
-        self._stss = lead.handler == VIDEO and not all(lead.sync)
+        self._cut_times = array("d")
+        self._complete = False
+        self._duration_s = 0.0
+        self._sample_bytes = [_table_bytes(track, self._growing) for track in self._tracks]
+        self._stss = lead.handler == VIDEO and (self._growing or not all(lead.sync))
         self._fixed_bytes = self._fixed()
+        self.grow()
 
     @property
     def duration_s(self) -> float:
+        """The source's duration; 0 until every sample is in."""
         return self._duration_s
 
-    def cut_at(self, start_s: float) -> int:
+    @property
+    def samples(self) -> int:
+        """Samples taken in so far, all tracks together."""
+        return sum(self._seen)
+
+    def grow(self) -> None:
+        """Take in the samples added to the tracks since the last call."""
+        for number, track in enumerate(self._tracks):
+            self._take(number, track)
+        if not self._complete and all(track.complete for track in self._tracks):
+            # every sample was taken in above: nothing is added to a complete track
+            self._complete = True
+            self._duration_s = duration_s(self._tracks)
+
+    def cut_at(self, start_s: float) -> int | None:
         """The cut point a part starting at `start_s` starts at: the first at or just
-        before it (a resumed delivery's time, where the last part sent ended)."""
-        return self._cut_at(start_s)
+        before it (a resumed delivery's time, where the last part sent ended); None until
+        the samples read tell it."""
+        if start_s <= 0:
+            return 0
+        cut = bisect.bisect_left(self._cut_times, start_s - _RESUME_SLACK_S)
+        if cut == len(self._cuts) and not self._complete:
+            return None
+        return min(cut, len(self._cuts) - 1)
 
     def count(self, cut: int, limit_bytes: int) -> int:
-        """How many parts of at most `limit_bytes` hold the source from `cut` on."""
+        """How many parts of at most `limit_bytes` hold the source from `cut` on; every
+        sample must be in."""
+        if not self._complete:
+            raise RuntimeError("parts counted before every sample is in")
         parts = 0
         while cut < len(self._cuts):
-            cut = self._estimated_end(cut, limit_bytes)
+            cut = self._estimated_end(cut, limit_bytes, len(self._cuts))
             parts += 1
         return parts
 
-    def part(self, cut: int, index: int, limit_bytes: int) -> PlannedPart:
-        """Part `index`, from cut point `cut`, as large as fits `limit_bytes`. `SplitError`
-        when the stretch between two cut points is over the limit on its own."""
-        after, layout = self._fit(cut, limit_bytes)
+    def part(self, cut: int, index: int, limit_bytes: int) -> PlannedPart | None:
+        """Part `index`, from cut point `cut`, as large as fits `limit_bytes`; None until
+        the samples read decide where it ends. `SplitError` when the stretch between two
+        cut points is over the limit on its own."""
+        known = self._known_end()
+        if known <= cut or (not self._complete and self._estimate(cut, known) <= limit_bytes):
+            return None  # the part may reach past the samples read
+        after, layout = self._fit(cut, limit_bytes, known)
         return PlannedPart(
             index,
             self._time_of(cut),
             self._time_of(after),
             layout,
             after,
-            is_last=after == len(self._cuts),
+            is_last=after == len(self._cuts) and self._complete,
         )
 
-    def _cut_at(self, start_s: float) -> int:
-        if start_s <= 0:
-            return 0
-        cut = bisect.bisect_left(self._cut_times, start_s - _RESUME_SLACK_S)
-        return min(cut, len(self._cuts) - 1)
+    def _take(self, number: int, track: TrackIndex) -> None:
+        """Extend track `number`'s columns (and the lead's cut points) to its samples."""
+        low, high = self._seen[number], track.count
+        if low == high:
+            return
+        scale, base = track.timescale, self._bases[number]
+        decode = self._decode[number]
+        times = self._times[number]
+        previous = times[-1] if times else None
+        for duration, cts in zip(track.durations[low:high], track.cts[low:high], strict=True):
+            time = base + (decode + cts) / scale
+            if number and previous is not None and time < previous:
+                raise BoxError("a track whose presentation times go back")
+            times.append(time)
+            previous = time
+            decode += duration
+        self._decode[number] = decode
+        self._prefix[number].extend(
+            itertools.accumulate(track.sizes[low:high], initial=self._prefix[number][-1])
+        )
+        del self._prefix[number][low]  # the initial value, already there
+        self._gaps[number].extend(
+            itertools.accumulate(_gaps(track, low, high), initial=self._gaps[number][-1])
+        )
+        del self._gaps[number][low]
+        if number == 0:
+            for sample in range(low, high):
+                if track.handler == VIDEO and not track.sync[sample]:
+                    continue
+                time = times[sample]
+                if not self._cuts or time > self._cut_times[-1]:
+                    self._cuts.append(sample)
+                    self._cut_times.append(time)
+        self._seen[number] = high
+
+    def _known_end(self) -> int:
+        """The last cut point a part may end at with the samples read: every track's
+        samples before it are in (the end of the source once all are)."""
+        if self._complete:
+            return len(self._cuts)
+        # a cut point's bounds in another track are known once a sample shows at or after it
+        horizon = min(
+            (
+                self._times[number][-1]
+                for number in range(1, len(self._tracks))
+                if not self._tracks[number].complete
+            ),
+            default=math.inf,
+        )
+        return max(0, min(len(self._cuts), bisect.bisect_right(self._cut_times, horizon)) - 1)
 
     def _time_of(self, cut: int) -> float:
         """When the part starting at `cut` starts (the first at 0, the end at the
@@ -156,9 +235,10 @@ class PartPlanner:
         samples' data, an upper bound for their tables (unless a track is cut into more
         than a chunk a second besides its source's gaps), so a part is seldom larger."""
         seconds = self._time_of(after) - self._time_of(first)
+        bounds_first, bounds_after = self._bounds_at(first), self._bounds_at(after)
         total = self._fixed_bytes + (4 * (after - first) if self._stss else 0)
         for number in range(len(self._tracks)):
-            low, high = self._bounds[first][number], self._bounds[after][number]
+            low, high = bounds_first[number], bounds_after[number]
             prefix = self._prefix[number]
             data = prefix[high] - prefix[low]
             gaps = self._gaps[number][high] - self._gaps[number][low]
@@ -167,10 +247,10 @@ class PartPlanner:
             total += int(chunks * _CHUNK_ROW_BYTES)
         return total
 
-    def _estimated_end(self, first: int, limit_bytes: int) -> int:
-        """The end (a cut point, exclusive) of the largest part from `first` whose
-        estimate is under the limit; at least one cut point further."""
-        low, high = first + 1, len(self._cuts)
+    def _estimated_end(self, first: int, limit_bytes: int, last: int) -> int:
+        """The end (a cut point, exclusive, `last` at most) of the largest part from
+        `first` whose estimate is under the limit; at least one cut point further."""
+        low, high = first + 1, last
         while low < high:
             middle = (low + high + 1) // 2
             if self._estimate(first, middle) <= limit_bytes:
@@ -179,9 +259,10 @@ class PartPlanner:
                 high = middle - 1
         return low
 
-    def _fit(self, first: int, limit_bytes: int) -> tuple[int, Layout]:
-        """The end of the largest part from `first` under the limit, and its layout."""
-        after = self._estimated_end(first, limit_bytes)
+    def _fit(self, first: int, limit_bytes: int, last: int) -> tuple[int, Layout]:
+        """The end (`last` at most) of the largest part from `first` under the limit, and
+        its layout."""
+        after = self._estimated_end(first, limit_bytes, last)
         while True:
             layout = self.layout(first, after)
             if layout.size <= limit_bytes:
@@ -199,35 +280,41 @@ class PartPlanner:
         """The file of the part from cut point `first` to cut point `after` (exclusive)."""
         start = self._time_of(first)
         subsets = []
+        bounds_first, bounds_after = self._bounds_at(first), self._bounds_at(after)
         for number, track in enumerate(self._tracks):
-            low, high = self._bounds[first][number], self._bounds[after][number]
+            low, high = bounds_first[number], bounds_after[number]
             if low < high:
                 subsets.append(_subset(track, low, high, start, self._times[number][low]))
         return lay_out(subsets)
 
 
-def _table_bytes(track: TrackIndex) -> int:
+def _table_bytes(track: TrackIndex, growing: bool) -> int:
     """What one sample of `track` adds to its tables at most, chunks aside: its size
-    (stsz), its composition offset (ctts) and duration (stts) when they vary."""
+    (stsz), its composition offset (ctts) and duration (stts) when they vary (a growing
+    track's samples may: both are counted)."""
+    if growing:
+        return 20
     varying = min(track.durations) != max(track.durations)
     return 4 + (8 if any(track.cts) else 0) + (8 if varying else 0)
 
 
-def _gaps(track: TrackIndex) -> list[bool]:
-    """For each sample, whether its bytes do not follow the previous sample's in the source
-    (a chunk of the file starts there)."""
-    offsets, sizes, resources = track.offsets, track.sizes, track.resources
+def _gaps(track: TrackIndex, low: int, high: int) -> list[bool]:
+    """For samples `low` to `high`, whether their bytes do not follow the previous
+    sample's in the source (a chunk of the file starts there)."""
+    first = max(low - 1, 0)
+    offsets, sizes = track.offsets[first:high], track.sizes[first:high]
+    resources = track.resources[first:high]
     follows = zip(offsets[1:], offsets, sizes, resources[1:], resources, strict=False)
-    return [False] + [a != b + size or r != q for a, b, size, r, q in follows]
+    found = [a != b + size or r != q for a, b, size, r, q in follows]
+    return found if low else [False, *found]
 
 
-def _presentation(track: TrackIndex, earliest_s: float) -> list[float]:
-    """Each sample's presentation time in seconds, on the timeline the one file has."""
+def _presentation_base(track: TrackIndex, earliest_s: float) -> float:
+    """Seconds to add to a sample's (decode + composition) time over its timescale for
+    its presentation time on the timeline the one file has."""
     empty_s, media_time = presentation_start(track)
     scale = track.timescale
-    base = (track.start or 0) / scale - earliest_s + empty_s - media_time / scale
-    decode = itertools.accumulate(track.durations, initial=0)
-    return [base + (dts + cts) / scale for dts, cts in zip(decode, track.cts, strict=False)]
+    return (track.start or 0) / scale - earliest_s + empty_s - media_time / scale
 
 
 def _subset(track: TrackIndex, low: int, high: int, start_s: float, first_s: float) -> TrackIndex:

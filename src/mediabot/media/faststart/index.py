@@ -6,7 +6,8 @@
   head, then every fragment's `moof`, found through the `sidx` (or, without one, by
   walking the boxes);
 - fragments in files of their own (segmented DASH, HLS fMP4): the init's `moov`, then the
-  `moof` at the head of each fragment, read a few at a time.
+  `moof` at the head of each fragment, read a few at a time, each fragment's samples added
+  in order as soon as they are read (a caller may plan from the first ones meanwhile).
 
 Only headers are read: a few kilobytes per fragment. Whatever is not one of these raises
 `BoxError` (an MPEG-TS segment, a `moov` too large, a box that does not fit), which means
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -81,14 +83,13 @@ async def file_tracks(ranges: Ranges, resource: int) -> list[TrackIndex]:
         for track in tracks:
             read_sample_table(track, resource)
         return tracks
-    by_id = {track.track_id: track for track in tracks}
     sidx = next((box for box in boxes if box.kind == b"sidx"), None)
     if sidx is not None:
         data = await _bytes(ranges, resource, head, sidx.start, sidx.size)
         starts = _sidx_fragments(data, sidx.end)
     else:
         starts = [box.start for box in boxes if box.kind == b"moof"]
-    await _read_fragments(ranges, [Span(resource, start) for start in starts], by_id)
+    await read_fragments(ranges, [Span(resource, start) for start in starts], tracks)
     return tracks
 
 
@@ -96,6 +97,13 @@ async def fragment_tracks(
     ranges: Ranges, init: Span, fragments: Sequence[Span]
 ) -> list[TrackIndex]:
     """The tracks of fragments kept apart from their init (segmented DASH, HLS fMP4)."""
+    tracks = await init_tracks(ranges, init)
+    await read_fragments(ranges, fragments, tracks)
+    return tracks
+
+
+async def init_tracks(ranges: Ranges, init: Span) -> list[TrackIndex]:
+    """The tracks an init segment's `moov` describes, without samples."""
     head = await ranges.read(init.resource, init.offset, init.length or HEAD_BYTES)
     end = len(head) if init.length is None else min(len(head), init.length)
     moov_box = next((box for box in _boxes_in(head, end) if box.kind == b"moov"), None)
@@ -107,9 +115,35 @@ async def fragment_tracks(
         )
         moov_box = Box(b"moov", moov_box.start, moov_box.header, moov_box.size)
     moov = head[moov_box.start : moov_box.end]
-    tracks = tracks_of(moov, Box(b"moov", 0, moov_box.header, moov_box.size))
-    await _read_fragments(ranges, fragments, {track.track_id: track for track in tracks})
-    return tracks
+    return tracks_of(moov, Box(b"moov", 0, moov_box.header, moov_box.size))
+
+
+async def read_fragments(
+    ranges: Ranges,
+    spans: Sequence[Span],
+    tracks: Sequence[TrackIndex],
+    on_read: Callable[[], None] | None = None,
+) -> None:
+    """Read each fragment's `moof`, `_AHEAD` at once, and add its samples to `tracks` (by
+    track id) as soon as every fragment before it is added too; `on_read` is called after
+    each one."""
+    if not spans:
+        raise BoxError("no fragment")
+    by_id = {track.track_id: track for track in tracks}
+    reads: deque[asyncio.Task[tuple[bytes, int]]] = deque()
+    following = iter(spans)
+    try:
+        for span in spans:
+            while len(reads) < _AHEAD and (ahead := next(following, None)) is not None:
+                reads.append(asyncio.ensure_future(_moof(ranges, ahead)))
+            moof, at = await reads.popleft()
+            read_fragment(moof, at, by_id, span.resource)
+            if on_read is not None:
+                on_read()
+    finally:
+        for read in reads:
+            read.cancel()
+        await asyncio.gather(*reads, return_exceptions=True)
 
 
 def _boxes_in(data: bytes, end: int) -> list[Box]:
@@ -181,23 +215,6 @@ def _sidx_fragments(data: bytes, end: int) -> list[int]:
         starts.append(offset)
         offset += word & 0x7FFFFFFF
     return starts
-
-
-async def _read_fragments(
-    ranges: Ranges, spans: Sequence[Span], tracks: dict[int, TrackIndex]
-) -> None:
-    """Read each fragment's `moof`, a few at once, and add their samples in order."""
-    if not spans:
-        raise BoxError("no fragment")
-    slots = asyncio.Semaphore(_AHEAD)
-
-    async def moof_of(span: Span) -> tuple[bytes, int]:
-        async with slots:
-            return await _moof(ranges, span)
-
-    found = await asyncio.gather(*(moof_of(span) for span in spans))
-    for span, (moof, at) in zip(spans, found, strict=True):
-        read_fragment(moof, at, tracks, span.resource)
 
 
 async def _moof(ranges: Ranges, span: Span) -> tuple[bytes, int]:

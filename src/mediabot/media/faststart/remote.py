@@ -9,6 +9,7 @@ the caller answers by looking the link up again; other failures are `RemoteReadE
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import re
@@ -40,6 +41,19 @@ class HttpRanges(GuardedClient):
         super().__init__(headers, url_check)
         self._urls: list[str] = []
         self._sizes: dict[int, int] = {}
+        self._readers: list[asyncio.Task[None]] = []
+
+    def attach(self, reader: asyncio.Task[None]) -> None:
+        """A task reading through these ranges in the background: `close()` stops it."""
+        self._readers.append(reader)
+
+    async def close(self) -> None:
+        """Stop the attached readers, then close the session."""
+        for reader in self._readers:
+            reader.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+        self._readers.clear()
+        await super().close()
 
     def add(self, url: str) -> int:
         """A number for `url`, the next one."""

@@ -36,7 +36,9 @@ class TrackDefaults:
 @dataclass(slots=True)
 class TrackIndex:
     """One track's description and samples; `start` is its first decode time (a
-    fragmented track's first `tfdt`), in `timescale` units."""
+    fragmented track's first `tfdt`), in `timescale` units. A `growing` track (fragments
+    read one request each: segmented DASH, HLS fMP4) may be handed over before its last
+    samples are read; `complete` turns True once they all are."""
 
     trak: bytes
     track_id: int
@@ -51,6 +53,8 @@ class TrackIndex:
     sync: bytearray = field(default_factory=bytearray)
     offsets: array[int] = field(default_factory=lambda: array("Q"))
     resources: array[int] = field(default_factory=lambda: array("L"))
+    growing: bool = False
+    complete: bool = True
 
     @property
     def count(self) -> int:
