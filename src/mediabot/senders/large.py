@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from abc import abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -56,7 +56,8 @@ from mediabot.senders.base import (
     SentPart,
     upload_of,
 )
-from mediabot.senders.spooled_parts import SHRINK_ON_413, IndexedParts
+from mediabot.senders.part_line import limit_after_refused, shrunk_limit, upload_parts
+from mediabot.senders.spooled_parts import IndexedParts
 from mediabot.senders.streamed import Whole, plan_whole, send_whole
 from mediabot.telegram.texts import plain
 from mediabot.telegram.uploads import StreamedFile
@@ -70,6 +71,11 @@ class _Ready:
 
     part: CutPart
     thumbnail: Path | None
+
+    async def release(self) -> None:
+        """Delete the part and its thumbnail."""
+        discard(self.part.path)
+        discard(self.thumbnail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +172,7 @@ class LargeSender(FileSender):
                     try:
                         return [await self._send_whole(whole)]
                     except TelegramEntityTooLarge:
-                        limit = min(limit - 1, int(whole.size_bytes * SHRINK_ON_413))
+                        limit = shrunk_limit(limit, whole.size_bytes)
                         logger.warning(
                             "Telegram refused the whole file (%d bytes) as too large; "
                             "sending parts under %d bytes",
@@ -311,42 +317,25 @@ class LargeSender(FileSender):
         self, splitter: PartCutter, start: _Start, total: int, sent: list[SentPart]
     ) -> _Start | None:
         """Cut and upload from `start` to the end; after a 413, where to go on from."""
-        slots = asyncio.Semaphore(self._max_on_disk)
-        ready: asyncio.Queue[_Ready | Exception] = asyncio.Queue()
-        producer = asyncio.create_task(self._produce(splitter, start, total, slots, ready))
-        try:
-            while True:
-                item = await ready.get()
-                if isinstance(item, Exception):
-                    raise item
-                part = item.part
-                part_total = part.announced_total(total)
-                try:
-                    message = await self._upload(part, part_total, item.thumbnail)
-                except TelegramEntityTooLarge:
-                    smaller = min(start.limit_bytes - 1, int(part.size_bytes * SHRINK_ON_413))
-                    logger.warning(
-                        "Telegram refused part %d (%d bytes) as too large; limit now %d bytes",
-                        part.index,
-                        part.size_bytes,
-                        smaller,
-                    )
-                    return _Start(part.start_s, part.index, smaller)
-                finally:
-                    discard(part.path)
-                    discard(item.thumbnail)
-                    slots.release()
-                sent.append(await self._accepted_part(message, part, part_total))
-                if part.is_last:
-                    return None
-        finally:
-            producer.cancel()
-            await asyncio.gather(producer, return_exceptions=True)
-            while not ready.empty():
-                leftover = ready.get_nowait()
-                if isinstance(leftover, _Ready):
-                    discard(leftover.part.path)
-                    discard(leftover.thumbnail)
+
+        async def post(item: _Ready) -> Message:
+            part = item.part
+            return await self._upload(part, part.announced_total(total), item.thumbnail)
+
+        async def accept(item: _Ready, message: Message) -> None:
+            part = item.part
+            sent.append(await self._accepted_part(message, part, part.announced_total(total)))
+
+        refused = await upload_parts(
+            self._cut(splitter, start, total),
+            on_disk=self._max_on_disk,
+            post=post,
+            accept=accept,
+        )
+        if refused is None:
+            return None
+        part = refused.part
+        return _Start(part.start_s, part.index, limit_after_refused(start.limit_bytes, part))
 
     async def _accepted_part(self, message: Message, part: CutPart, total: int) -> SentPart:
         """`part`, accepted as `message` with `total` parts announced, reported."""
@@ -359,35 +348,23 @@ class LargeSender(FileSender):
             end_s=part.end_s,
         )
 
-    async def _produce(
-        self,
-        splitter: PartCutter,
-        start: _Start,
-        total: int,
-        slots: asyncio.Semaphore,
-        ready: asyncio.Queue[_Ready | Exception],
-    ) -> None:
-        """Cut parts (and their thumbnails) in order, each once a disk slot is free.
-
-        Errors go to the queue, for the consumer to raise.
-        """
+    async def _cut(
+        self, splitter: PartCutter, start: _Start, total: int
+    ) -> AsyncGenerator[_Ready, None]:
+        """The parts from `start` on (each with its thumbnail), cut in order up to the last."""
         start_s, index, limit = start.start_s, start.index, start.limit_bytes
-        try:
-            while True:
-                await slots.acquire()
-                target = splitter.part_target(start_s, total - index, limit)
-                part = await splitter.cut(start_s, index, limit, target_bytes=target)
-                try:
-                    thumbnail = await self._part_thumbnail(part)
-                except BaseException:
-                    discard(part.path)
-                    raise
-                ready.put_nowait(_Ready(part, thumbnail))
-                if part.is_last:
-                    return
-                start_s, index = part.end_s, index + 1
-        except Exception as exc:  # handed to the consumer, which raises it in send()
-            ready.put_nowait(exc)
+        while True:
+            target = splitter.part_target(start_s, total - index, limit)
+            part = await splitter.cut(start_s, index, limit, target_bytes=target)
+            try:
+                thumbnail = await self._part_thumbnail(part)
+            except BaseException:
+                discard(part.path)
+                raise
+            yield _Ready(part, thumbnail)
+            if part.is_last:
+                return
+            start_s, index = part.end_s, index + 1
 
     async def _part_thumbnail(self, part: CutPart) -> Path | None:
         """A thumbnail made for this part alone; by default none (the cover is used)."""

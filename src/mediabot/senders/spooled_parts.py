@@ -17,12 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import struct
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiogram.exceptions import TelegramEntityTooLarge
 from aiogram.types import Message
 
 from mediabot.domain.enums import MediaKind
@@ -34,12 +33,11 @@ from mediabot.media.parts import CutPart, SplitError, part_path
 from mediabot.media.remote.http import RemoteReadError
 from mediabot.media.tools import discard
 from mediabot.senders.base import DeliveryError
+from mediabot.senders.part_line import limit_after_refused, upload_parts
 from mediabot.telegram.uploads import StreamedFile
 
 logger = logging.getLogger(__name__)
 
-SHRINK_ON_413 = 0.85
-"""After a 413 the limit drops to this share of the rejected part's size."""
 _ON_DISK = 2
 _JOIN_GAP_BYTES = 32 * 1024
 """A part's pieces this close are read in one request: fragments' headers lie between
@@ -73,21 +71,13 @@ class _Spooling:
             planned.is_last,
         )
 
-    async def stop(self) -> None:
+    async def release(self) -> None:
         """Stop fetching and delete the part."""
         if not self.filling.done():
             self.filling.cancel()
         await asyncio.gather(self.filling, return_exceptions=True)
         self.spool.close()
         discard(self.spool.path)
-
-
-class _RefusedError(Exception):
-    """Telegram refused `spooling`'s part as too large."""
-
-    def __init__(self, spooling: _Spooling) -> None:
-        super().__init__(f"part {spooling.planned.index} refused as too large")
-        self.spooling = spooling
 
 
 class IndexedParts:
@@ -126,53 +116,35 @@ class IndexedParts:
         while (cut := self._planner.cut_at(start_s)) is None:
             await self._more()
         while True:
-            try:
-                await self._send_from(cut, index, limit)
+            refused = await self._send_from(cut, index, limit)
+            if refused is None:
                 return
-            except _RefusedError as refused:
-                planned = refused.spooling.planned
-                limit = min(limit - 1, int(planned.layout.size * SHRINK_ON_413))
-                logger.warning(
-                    "Telegram refused part %d (%d bytes) as too large; limit now %d bytes",
-                    planned.index,
-                    planned.layout.size,
-                    limit,
-                )
-                cut, index = refused.spooling.cut, planned.index
+            limit = limit_after_refused(limit, refused.part)
+            cut, index = refused.cut, refused.planned.index
 
-    async def _send_from(self, cut: int, index: int, limit: int) -> None:
-        """Send the parts from cut point `cut` on. The first is planned and fetched from
-        the samples read so far; its upload, which announces the count, waits for all."""
-        slots = asyncio.Semaphore(_ON_DISK)
-        ready: asyncio.Queue[_Spooling | Exception] = asyncio.Queue()
-        live: list[_Spooling] = []
-        producer = asyncio.create_task(self._produce(cut, index, limit, slots, ready, live))
+    async def _send_from(self, cut: int, index: int, limit: int) -> _Spooling | None:
+        """Send the parts from cut point `cut` on; the part refused as too large, if one
+        is. The first is planned and fetched from the samples read so far; its upload,
+        which announces the count, waits for all."""
         total: int | None = None
-        try:
-            while True:
-                item = await ready.get()
-                if isinstance(item, Exception):
-                    raise item
-                if total is None:
-                    total = await self._total(cut, index, limit)
-                part = item.part
-                part_total = part.announced_total(total)
-                try:
-                    message = await self._upload(item, part, part_total)
-                except TelegramEntityTooLarge as exc:
-                    raise _RefusedError(item) from exc
-                finally:
-                    live.remove(item)
-                    await item.stop()
-                    slots.release()
-                await self._accept(message, part, part_total)
-                if part.is_last:
-                    return
-        finally:
-            producer.cancel()
-            await asyncio.gather(producer, return_exceptions=True)
-            for item in live:
-                await item.stop()
+
+        async def announced(part: CutPart) -> int:
+            nonlocal total
+            if total is None:
+                total = await self._total(cut, index, limit)
+            return part.announced_total(total)
+
+        async def post(item: _Spooling) -> Message:
+            part = item.part
+            return await self._upload(item, part, await announced(part))
+
+        async def accept(item: _Spooling, message: Message) -> None:
+            part = item.part
+            await self._accept(message, part, await announced(part))
+
+        return await upload_parts(
+            self._spool(cut, index, limit), on_disk=_ON_DISK, post=post, accept=accept
+        )
 
     async def _total(self, cut: int, index: int, limit: int) -> int:
         """How many parts the delivery has in all, from part `index` at `cut` on."""
@@ -208,45 +180,34 @@ class IndexedParts:
         except BoxError as exc:
             raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc
 
-    async def _produce(
-        self,
-        cut: int,
-        index: int,
-        limit: int,
-        slots: asyncio.Semaphore,
-        ready: asyncio.Queue[_Spooling | Exception],
-        live: list[_Spooling],
-    ) -> None:
-        """Plan and start fetching each part once the one before is all fetched and a
-        disk slot is free; errors go to the queue, for the consumer to raise."""
+    async def _spool(self, cut: int, index: int, limit: int) -> AsyncGenerator[_Spooling, None]:
+        """The parts from cut point `cut` on, each planned and its fetching started once
+        the one before is all fetched; ends early if that one's fetching failed (its
+        upload meets the failure)."""
         previous: _Spooling | None = None
-        try:
-            while True:
-                await slots.acquire()
-                if previous is not None:
-                    await asyncio.wait({previous.filling})
-                    if previous.filling.cancelled() or previous.filling.exception():
-                        return  # the consumer meets the failure on that part
-                planned = await self._planned(cut, index, limit)
-                path = part_path(self._work_dir, self._stem, planned.index, self._kind)
-                spool = Spool(
-                    planned.layout,
-                    path,
-                    self._indexed.ranges,
-                    self._indexed.lane_of,
-                    join_gap_bytes=_JOIN_GAP_BYTES,
-                )
-                spooling = _Spooling(planned, cut, spool)
-                spooling.filling = asyncio.create_task(spool.run())
-                live.append(spooling)
-                ready.put_nowait(spooling)
-                if planned.is_last:
+        while True:
+            if previous is not None:
+                await asyncio.wait({previous.filling})
+                if previous.filling.cancelled() or previous.filling.exception():
                     return
-                previous, cut, index = spooling, planned.after, index + 1
-        except SplitError as exc:
-            ready.put_nowait(DeliveryError(f"the media cannot be cut into parts: {exc}"))
-        except Exception as exc:  # handed to the consumer, which raises it
-            ready.put_nowait(exc)
+            try:
+                planned = await self._planned(cut, index, limit)
+            except SplitError as exc:
+                raise DeliveryError(f"the media cannot be cut into parts: {exc}") from exc
+            path = part_path(self._work_dir, self._stem, planned.index, self._kind)
+            spool = Spool(
+                planned.layout,
+                path,
+                self._indexed.ranges,
+                self._indexed.lane_of,
+                join_gap_bytes=_JOIN_GAP_BYTES,
+            )
+            spooling = _Spooling(planned, cut, spool)
+            spooling.filling = asyncio.create_task(spool.run())
+            yield spooling
+            if planned.is_last:
+                return
+            previous, cut, index = spooling, planned.after, index + 1
 
     async def _upload(self, item: _Spooling, part: CutPart, total: int) -> Message:
         """Post `part` from its spool while it fills (once complete with a local server)."""
