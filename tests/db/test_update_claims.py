@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from mediabot.db.migrate import upgrade
@@ -191,3 +192,33 @@ async def test_a_claim_with_its_visitor_reads_the_language_and_the_ban(
     assert isinstance(again, Claimed) and again.visit is not None
     assert again.visit.user_row_id == first.visit.user_row_id
     assert again.visit.language == "ru" and again.visit.banned
+
+
+async def test_ends_asked_for_at_once_go_in_one_statement_each_told_its_own(
+    engine: AsyncEngine,
+) -> None:
+    """A burst's ends: one statement marks the claims waiting while another is under way;
+    each learns whether its own claim was still its own."""
+    claims, other = _claims(engine, "host-1"), _claims(engine, "host-2")
+    taken = [await claims.claim(update_id) for update_id in range(401, 411)]
+    held = [claim for claim in taken if isinstance(claim, Claimed)]
+    assert len(held) == len(taken)
+    lost = held[3]
+    await _age(engine, 404, "lease_until", LEASE_S + 1)
+    assert isinstance(await other.claim(404), Claimed)  # taken over: 404 is not ours now
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE UPDATES"):
+            statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        ends = await asyncio.gather(*(claims.finish(claim) for claim in held))
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert ends == [claim is not lost for claim in held]
+    assert len(statements) <= 2  # the first alone (nothing under way), the rest together
+    for update_id in range(401, 411):
+        if update_id != 404:
+            assert isinstance(await other.claim(update_id), Handled)

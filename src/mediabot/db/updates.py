@@ -17,6 +17,9 @@ had not confirmed. A process handles an update only once it holds its claim:
   changes nothing the first delivery did not. On SQLite the claim and the upserts run one
   after the other in one transaction, the upserts only when the claim was taken.
 - The holder renews the lease while it handles the update and marks it handled at the end.
+  The ends asked for while one such statement is under way go together in the next (a
+  group commit: under a burst one round trip marks many updates, alone one marks one), and
+  each `finish` returns once its own update is marked.
 
 Every time is read on the database's clock, the one clock all processes share. Rows older
 than `keep_s` (a day: Telegram keeps an unconfirmed update for about as long) are deleted
@@ -25,11 +28,12 @@ by `prune`. One bot per database: update ids are the bot's own sequence.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, Float, String, bindparam, delete, select, update
+from sqlalchemy import BigInteger, Float, String, bindparam, delete, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -129,11 +133,18 @@ _RENEW = (
     .where(*_THIS_CLAIM, UpdateClaim.handled_at.is_(None))
     .values(lease_until=_EpochNow() + bindparam("claim_lease_s", type_=Float()))
 )
-_FINISH = update(UpdateClaim).where(*_THIS_CLAIM).values(handled_at=_EpochNow())
+_FINISH_MANY = (
+    update(UpdateClaim)
+    .where(
+        tuple_(UpdateClaim.update_id, UpdateClaim.owner).in_(bindparam("claims", expanding=True))
+    )
+    .values(handled_at=_EpochNow())
+    .returning(UpdateClaim.update_id, UpdateClaim.owner)
+)
 
 
 def _of(claim: Claimed) -> dict[str, Any]:
-    """The parameters that name `claim` in `_RENEW` and `_FINISH`."""
+    """The parameters that name `claim` in `_RENEW`."""
     return {"claim_update_id": claim.update_id, "claim_owner": claim.owner}
 
 
@@ -173,6 +184,8 @@ class UpdateClaims:
         self._numbers = itertools.count(1)
         self.lease_s = lease_s
         self.keep_s = keep_s
+        self._to_finish: list[tuple[Claimed, asyncio.Future[bool]]] = []
+        self._finishing: asyncio.Task[None] | None = None
 
     async def claim(self, update_id: int, visitor: Visitor | None = None) -> Claim:
         """Take the update if nobody holds it and it is not handled yet; with `visitor`
@@ -217,10 +230,34 @@ class UpdateClaims:
         return bool(renewed.rowcount)
 
     async def finish(self, claim: Claimed) -> bool:
-        """Mark the update handled; False when the claim was taken over meanwhile."""
-        async with self._engine.connect() as connection:
-            finished = await connection.execute(_FINISH, _of(claim))
-        return bool(finished.rowcount)
+        """Mark the update handled; False when the claim was taken over meanwhile. Marked
+        with the other ends asked for meanwhile (see the module); cancelling the wait does
+        not take it back."""
+        marked: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._to_finish.append((claim, marked))
+        if self._finishing is None or self._finishing.done():
+            self._finishing = asyncio.create_task(self._finish_all())
+        return await marked
+
+    async def _finish_all(self) -> None:
+        """Mark the claims waiting to finish, a statement for all of those waiting at once,
+        until none waits."""
+        while self._to_finish:
+            batch, self._to_finish = self._to_finish, []
+            try:
+                async with self._engine.connect() as connection:
+                    rows = await connection.execute(
+                        _FINISH_MANY, {"claims": [(c.update_id, c.owner) for c, _ in batch]}
+                    )
+                    finished = {(row.update_id, row.owner) for row in rows}
+            except Exception as exc:
+                for _, marked in batch:
+                    if not marked.done():
+                        marked.set_exception(exc)
+                continue
+            for claim, marked in batch:
+                if not marked.done():
+                    marked.set_result((claim.update_id, claim.owner) in finished)
 
     async def prune(self) -> int:
         """Delete the claims older than `keep_s`; how many went."""
