@@ -20,8 +20,14 @@ a machine shared with other work),
 messages per link (sends and edits in the users' chats, placeholders included) and, for the
 viral burst, lookups (requests the media server got for the link, over one lookup's).
 
+`--worker-cpus K` models one worker per machine of K cores on one machine: worker i and
+every process under it (its lookup processes, their fork server) run on cores
+i·K … i·K + K − 1 (modulo the machine's), and each worker runs K lookup processes
+(`LOOKUP_PROCESSES`); the bot, PostgreSQL and RabbitMQ run on any core. `mediabot run`
+is not pinned. A burst of zero users is skipped.
+
     .venv/bin/python bench/bench_lookups.py [--only run|1|2|4] [--cheap 100] [--costly 60]
-        [--viral 200] [--keep]
+        [--viral 200] [--worker-cpus K] [--keep]
 """
 
 from __future__ import annotations
@@ -138,6 +144,20 @@ def _cpu_s(pid: int) -> float:
 def _tree_cpu_s(pids: list[int]) -> float:
     """User + system CPU seconds so far of the processes `pids` and all their descendants
     (a worker's lookup processes are its grandchildren, under the fork server)."""
+    tree = _tree(pids)
+    total = 0.0
+    for pid in tree:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended meanwhile: its parent counts it once reaped
+        # Its own time and that of its children reaped (an ffprobe, a lookup process).
+        total += sum(int(field) for field in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _tree(pids: list[int]) -> set[int]:
+    """The processes `pids` and all their descendants."""
     parents: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -152,15 +172,32 @@ def _tree_cpu_s(pids: list[int]) -> float:
         found = {pid for pid, parent in parents.items() if parent in tree} - tree
         tree |= found
         grown = bool(found)
-    total = 0.0
-    for pid in tree:
+    return tree
+
+
+def worker_cores(index: int, per_worker: int) -> set[int]:
+    """The cores of worker `index` when each has `per_worker` of them (`--worker-cpus`)."""
+    count = os.cpu_count() or 1
+    return {(index * per_worker + n) % count for n in range(per_worker)}
+
+
+def pin(pid: int, cores: set[int]) -> int:
+    """Hold the process `pid`, every process under it and all their threads to `cores`
+    (as `taskset -a`: a thread's affinity is its own; what they start later inherits it);
+    how many threads were pinned."""
+    pinned = 0
+    for process in _tree([pid]):
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            threads = [int(task.name) for task in Path(f"/proc/{process}/task").iterdir()]
         except OSError:
-            continue  # ended meanwhile: its parent counts it once reaped
-        # Its own time and that of its children reaped (an ffprobe, a lookup process).
-        total += sum(int(field) for field in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-    return total
+            continue  # ended meanwhile
+        for thread in threads:
+            try:
+                os.sched_setaffinity(thread, cores)
+            except OSError:
+                continue
+            pinned += 1
+    return pinned
 
 
 def _is_keyboard(call: ApiCall) -> bool:
@@ -194,9 +231,9 @@ async def burst(
     deadline = started + BURST_TIMEOUT_S
     while len(answered) < len(chats) and time.monotonic() < deadline:
         for call in telegram.calls[mark:]:
-            chat = call.params.get("chat_id", "")
-            if chat in wanted and chat not in answered and _is_keyboard(call):
-                answered[chat] = call.time
+            to = call.params.get("chat_id", "")
+            if to in wanted and to not in answered and _is_keyboard(call):
+                answered[to] = call.time
         await asyncio.sleep(0.05)
     await asyncio.sleep(1.0)  # placeholders edited late, second answers: counted below
     cpu = _cpu_s(bot.pid) - cpu_before
@@ -227,6 +264,8 @@ async def run_layout(
     layout: str, args: argparse.Namespace, links: Links, server: MediaServer, root: Path
 ) -> list[Figures]:
     overrides = {"LOG_LEVEL": "INFO"}
+    if args.worker_cpus:
+        overrides["LOOKUP_PROCESSES"] = str(args.worker_cpus)
     folder = root / f"layout-{layout}"
     folder.mkdir(parents=True, exist_ok=True)
     start = embedded if layout == "run" else rabbitmq
@@ -235,30 +274,22 @@ async def run_layout(
     with FakeTelegram(folder / "telegram") as telegram:
         async with start(telegram, folder, overrides, workers) as processes:
             bot = processes[-1]
+            for index, worker in enumerate(processes[:-1] if args.worker_cpus else []):
+                cores = worker_cores(index, args.worker_cpus)
+                threads = pin(worker.pid, cores)
+                print(f"{layout:>8} worker {index}: {threads} threads on cores {sorted(cores)}")
             warm = [links.cheap() for _ in range(4)]
             await burst(layout, "warm", telegram, bot, warm)
-            figures.append(
-                await burst(
-                    layout,
-                    "cheap",
-                    telegram,
-                    bot,
-                    [links.cheap() for _ in range(args.cheap)],
-                    processes,
-                )
-            )
-            print(figures[-1].line(), flush=True)
-            figures.append(
-                await burst(
-                    layout,
-                    "costly",
-                    telegram,
-                    bot,
-                    [links.costly() for _ in range(args.costly)],
-                    processes,
-                )
-            )
-            print(figures[-1].line(), flush=True)
+            for name, users, link in (
+                ("cheap", args.cheap, links.cheap),
+                ("costly", args.costly, links.costly),
+            ):
+                if users:
+                    urls = [link() for _ in range(users)]
+                    figures.append(await burst(layout, name, telegram, bot, urls, processes))
+                    print(figures[-1].line(), flush=True)
+            if not args.viral:
+                return figures
             alone = links.cheap()
             server.reset()
             await burst(layout, "alone", telegram, bot, [alone])
@@ -302,6 +333,13 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--cheap", type=int, default=100, help="users with new cheap links")
     parser.add_argument("--costly", type=int, default=60, help="users with new costly links")
     parser.add_argument("--viral", type=int, default=200, help="users sending one link")
+    parser.add_argument(
+        "--worker-cpus",
+        type=int,
+        default=0,
+        metavar="K",
+        help="pin each worker to K cores of its own and give it K lookup processes",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the logs and data dirs")
     return parser.parse_args()
 

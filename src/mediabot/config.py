@@ -63,7 +63,8 @@ class Settings(BaseSettings):
     """Lookup requests one worker process works on at once (most of them wait for a
     lookup process or for another worker's lookup of the same link)."""
     lookup_processes: int | None = Field(default=None, ge=1, le=64)
-    """Processes one worker runs its lookups in; None: one per core."""
+    """Processes one worker runs its lookups in; None: one per core it may use (its CPU
+    affinity, capped by its cgroup's CPU quota)."""
     max_duration_min: int = Field(default=180, gt=0)
     playlist_max_items: int = Field(default=50, ge=1, le=1000)
     youtube_cookies_file: Path | None = None

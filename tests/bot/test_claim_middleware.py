@@ -12,14 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.types import TelegramObject
-from sqlalchemy import text
+from aiogram.types import Message, TelegramObject
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mediabot.bot.claims import UpdateBusyError
+from mediabot.bot.claims import UpdateBusyError, UpdateClaimMiddleware
+from mediabot.bot.middlewares import DatabaseMiddleware, visitor_of
+from mediabot.db.engine import create_session_factory
+from mediabot.db.models import Chat, User
 from mediabot.db.updates import Busy, Claimed, Handled, UpdateClaims
+from mediabot.db.visits import Visit, Visits
 from tests.support.recording import Recorder, message_update, recording_dispatcher
 
 LEASE_S = 30.0
@@ -266,3 +270,45 @@ async def test_day_old_claims_are_pruned_as_updates_are_handled(
         ids = (await connection.execute(text("SELECT update_id FROM updates"))).scalars().all()
     assert old_claim not in ids
     assert len(ids) == 1
+
+
+async def test_the_claim_records_the_visit_that_the_session_middleware_hands_on(
+    engine: AsyncEngine, telegram_bot: Bot
+) -> None:
+    """With the visitor, one statement claims the update and records its sender; the
+    handler gets their rows as `DatabaseMiddleware` gives them, and a second delivery of
+    the update neither runs the handler nor records anything again."""
+    claims = UpdateClaims(engine, owner="this-host-1", lease_s=LEASE_S)
+    dispatcher = Dispatcher()
+    dispatcher.update.outer_middleware(
+        UpdateClaimMiddleware(claims, wait_when_busy=False, visitor=visitor_of)
+    )
+    dispatcher.message.outer_middleware(DatabaseMiddleware(create_session_factory(engine)))
+    seen: list[tuple[Any, ...]] = []
+    recorded: list[Any] = []
+    record = Visits.record
+
+    async def counting(self: Visits, *args: Any) -> Any:
+        recorded.append(args)
+        return await record(self, *args)
+
+    @dispatcher.message()
+    async def handle(message: Message, visit: Visit, user_row_id: Any, chat_row_id: Any) -> None:
+        seen.append((visit, user_row_id, chat_row_id))
+
+    update = message_update("with its visit")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Visits, "record", counting)
+        await dispatcher.feed_raw_update(telegram_bot, update)
+        assert await dispatcher.feed_raw_update(telegram_bot, update) is UNHANDLED
+    assert recorded == []  # the claim's statement recorded it: no round trip of its own
+    assert len(seen) == 1
+    visit, user_row_id, chat_row_id = seen[0]
+    assert (visit.user_row_id, visit.chat_row_id) == (user_row_id, chat_row_id)
+    async with engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                select(User.id, User.first_name, Chat.id).join(Chat, Chat.user_id == User.id)
+            )
+        ).all()
+    assert [tuple(row) for row in rows] == [(user_row_id, "Ann", chat_row_id)]

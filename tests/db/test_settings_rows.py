@@ -3,12 +3,17 @@ request, and a key of the cache and of twins."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.base import utcnow
 from mediabot.db.engine import create_session_factory
-from mediabot.db.models import FilePart, RequestRow
+from mediabot.db.models import FilePart, RequestRow, User
 from mediabot.db.repositories import RequestRows, TelegramUser, UserRepository
+from mediabot.db.repositories.users import SETTINGS_ORDER_WINDOW
 from mediabot.domain.enums import MediaKind, RequestState
 from mediabot.domain.offer import Variant
 from mediabot.domain.preferences import DefaultChoice, DeliveryForm, Preferences
@@ -74,3 +79,36 @@ async def test_the_cache_and_twins_keep_the_forms_apart(engine: AsyncEngine) -> 
         assert other_form is not None
         assert await files.being_fetched(same_form, ordered=False)
         assert not await files.being_fetched(other_form, ordered=False)
+
+
+async def test_presses_stored_out_of_order_leave_the_last_pressed(engine: AsyncEngine) -> None:
+    """Each setting keeps the value of the latest update that set it, whatever order the
+    presses are stored in; an order a day old holds nothing back (Telegram may number
+    updates afresh after a week without any)."""
+    sessions = create_session_factory(engine)
+    async with sessions.begin() as session:
+        user_id = await UserRepository(session).upsert(TelegramUser(62, "Bob"))
+
+    async def press(update_id: int | None, **change: Any) -> Preferences:
+        async with sessions.begin() as session:
+            users = UserRepository(session)
+            await users.set_preferences(user_id, update_id=update_id, **change)
+            return await users.preferences(user_id)
+
+    assert await press(505, default=DefaultChoice.AUDIO) == Preferences(DefaultChoice.AUDIO)
+    assert await press(504, default=DefaultChoice.UP_TO_360) == Preferences(DefaultChoice.AUDIO)
+    assert await press(503, form=DeliveryForm.DOCUMENT) == Preferences(
+        DefaultChoice.AUDIO, DeliveryForm.DOCUMENT
+    )
+    assert await press(506, default=DefaultChoice.UP_TO_480) == Preferences(
+        DefaultChoice.UP_TO_480, DeliveryForm.DOCUMENT
+    )
+    async with sessions.begin() as session:
+        await session.execute(
+            update(User)
+            .where(User.id == user_id)
+            .values(default_choice_set_at=utcnow() - SETTINGS_ORDER_WINDOW - timedelta(seconds=1))
+        )
+    assert await press(7, default=DefaultChoice.ASK) == Preferences(
+        DefaultChoice.ASK, DeliveryForm.DOCUMENT
+    )

@@ -583,9 +583,11 @@ async def test_thirty_presses_of_one_button_deliver_once_and_are_each_answered(
     _no_traceback(bot, logged)
 
 
-async def test_settings_pressed_in_a_burst_keep_one_value_of_each(
+async def test_settings_pressed_in_a_burst_keep_the_last_pressed_of_each(
     bot: MediabotProcess, fake_telegram: FakeTelegram
 ) -> None:
+    """The presses are handled side by side and stored in any order: the value pressed
+    last (the latest update) stays, not the one stored last."""
     logged = _log_size(bot)
     chat = Conversation(fake_telegram)
     shown = await _sent_message(chat, chat.say("/settings"))
@@ -597,7 +599,9 @@ async def test_settings_pressed_in_a_burst_keep_one_value_of_each(
     answers = await _answers(fake_telegram, presses, since)
     assert {answer.params["text"] for answer in answers} == {texts.settings_saved()}
     again = await _sent_message(chat, chat.say("/settings"))
-    assert len([text for text in buttons_of(again) if text.startswith("✓")]) == 2
+    checked = [text for text in buttons_of(again) if text.startswith("✓")]
+    assert len(checked) == 2, checked
+    assert ["≤720p" in checked[0], "📄" in checked[1]] == [True, True], checked
     _no_traceback(bot, logged)
 
 

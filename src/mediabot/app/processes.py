@@ -28,6 +28,7 @@ from mediabot.app.telemetry import serve_metrics, watch_queue_depth
 from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.commands import register_commands
 from mediabot.bot.dispatcher import build_dispatcher
+from mediabot.bot.middlewares import visitor_of
 from mediabot.bot.webhook import serve_webhook
 from mediabot.config import ConfigError, Settings
 from mediabot.db.alerts import DatabaseAlertLedger
@@ -141,7 +142,9 @@ def _dispatcher(runtime: Runtime, admin_alerts: AdminAlerts) -> Dispatcher:
         lookup_queue=runtime.lookup_queue,
         admin_alerts=admin_alerts,
         # A webhook answers a busy update with 503 (Telegram posts it again); a poller waits.
-        claims=UpdateClaimMiddleware(claims, wait_when_busy=runtime.settings.webhook_url is None),
+        claims=UpdateClaimMiddleware(
+            claims, wait_when_busy=runtime.settings.webhook_url is None, visitor=visitor_of
+        ),
     )
 
 

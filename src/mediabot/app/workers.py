@@ -8,12 +8,12 @@ downloaders, which the bot process never does (`tests/bot/test_thin_bot.py`).
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
+from mediabot.app.cores import usable_cores
 from mediabot.app.logs import configure_logging
 from mediabot.app.runtime import Runtime
 from mediabot.app.telemetry import counting_active
@@ -77,7 +77,8 @@ def check_worker_files(settings: Settings) -> None:
 
 
 def lookup_pool(settings: Settings) -> LookupPool:
-    """The lookup processes of this worker (`LOOKUP_PROCESSES`, default one per core)."""
+    """The lookup processes of this worker (`LOOKUP_PROCESSES`, default one per core it
+    may use: `app.cores`)."""
     return LookupPool(
         DownloadOptions.from_settings(settings),
         max_items=settings.playlist_max_items,
@@ -88,7 +89,7 @@ def lookup_pool(settings: Settings) -> LookupPool:
 
 
 def _lookup_processes(settings: Settings) -> int:
-    return settings.lookup_processes or os.cpu_count() or 1
+    return settings.lookup_processes or usable_cores()
 
 
 def lookup_worker(parts: WorkerParts, find: Finder) -> LookupWorker:

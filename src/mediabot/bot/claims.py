@@ -7,6 +7,10 @@ another live claim holds is either waited for (long polling: the holder is a pol
 died a moment ago, or is finishing) or refused with `UpdateBusyError`, which the webhook
 answers with 503 and a `Retry-After` at the end of that claim's lease (`bot.webhook`).
 
+Given a `visitor` (who an update comes from, `bot.middlewares.visitor_of`), the claim
+records the update's visit in the same round trip and hands it on as `visit`, which
+`DatabaseMiddleware` then takes instead of recording it again.
+
 The claim carries a lease, renewed every third of it while the update is handled, so a
 process that dies after claiming an update (or while handling it) does not lose it: once
 the lease runs out, Telegram's next delivery of the update (it got no 2xx for it) takes the
@@ -30,10 +34,12 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 
 from mediabot.db.updates import Busy, Claimed, Handled, UpdateClaims
+from mediabot.db.visits import Visitor
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+VisitorOf = Callable[[Update, dict[str, Any]], Visitor | None]
 
 PRUNE_EVERY_S = 3600.0
 """How often a process deletes the claims older than a day."""
@@ -63,8 +69,10 @@ class UpdateClaimMiddleware(BaseMiddleware):
 
     `wait_when_busy`: True (long polling) waits for another live claim to finish or run
     out; False (webhook) raises `UpdateBusyError` at once, and Telegram delivers the update
-    again. `sleep` (the waits for a busy claim) and `clock` (monotonic, for pruning) are
-    injectable for tests; renewals keep real time, as the database's clock does.
+    again. `visitor`: who the update comes from, given it and the handler data; their
+    visit is recorded with the claim and put in the handler data as `visit`. `sleep` (the
+    waits for a busy claim) and `clock` (monotonic, for pruning) are injectable for tests;
+    renewals keep real time, as the database's clock does.
     """
 
     def __init__(
@@ -72,12 +80,14 @@ class UpdateClaimMiddleware(BaseMiddleware):
         claims: UpdateClaims,
         *,
         wait_when_busy: bool,
+        visitor: VisitorOf | None = None,
         prune_every_s: float = PRUNE_EVERY_S,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._claims = claims
         self._wait_when_busy = wait_when_busy
+        self._visitor = visitor
         self._prune_every_s = prune_every_s
         self._sleep = sleep
         self._clock = clock
@@ -88,11 +98,14 @@ class UpdateClaimMiddleware(BaseMiddleware):
             return await handler(event, data)
         claim = data.get(_CLAIM)
         if not isinstance(claim, Claimed) or claim.update_id != event.update_id:
-            claim = await self._claim(event.update_id)
+            visitor = None if self._visitor is None else self._visitor(event, data)
+            claim = await self._claim(event.update_id, visitor)
             if claim is None:
                 logger.info("update %d: handled already; this delivery is dropped", event.update_id)
                 return UNHANDLED
             data[_CLAIM] = claim
+            if claim.visit is not None:
+                data["visit"] = claim.visit
         try:
             async with self._renewed(claim):
                 result = await handler(event, data)
@@ -102,10 +115,10 @@ class UpdateClaimMiddleware(BaseMiddleware):
         await self._finish(claim)
         return result
 
-    async def _claim(self, update_id: int) -> Claimed | None:
+    async def _claim(self, update_id: int, visitor: Visitor | None) -> Claimed | None:
         """The update's claim, or None when it is handled already."""
         while True:
-            found = await self._claims.claim(update_id)
+            found = await self._claims.claim(update_id, visitor)
             if isinstance(found, Claimed):
                 return found
             if isinstance(found, Handled):

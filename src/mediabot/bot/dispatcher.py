@@ -10,7 +10,11 @@ from mediabot.bot.adapters import PortsMiddleware
 from mediabot.bot.claims import UpdateClaimMiddleware
 from mediabot.bot.handlers import routers
 from mediabot.bot.i18n import UserLocaleMiddleware
-from mediabot.bot.middlewares import AnswerDeadlineMiddleware, DatabaseMiddleware
+from mediabot.bot.middlewares import (
+    VISITED_UPDATES,
+    AnswerDeadlineMiddleware,
+    DatabaseMiddleware,
+)
 from mediabot.bot.outages import OutageMiddleware, Outages
 from mediabot.config import Settings
 from mediabot.queue.base import JobQueue
@@ -40,6 +44,7 @@ def build_dispatcher(
     the database before anything handles it, so that it is handled once (`bot.claims`).
     """
     dispatcher = Dispatcher(
+        disable_fsm=True,  # no handler keeps a conversation's state
         settings=settings,
         job_queue=job_queue,
         cached_queue=cached_queue or job_queue,
@@ -50,13 +55,7 @@ def build_dispatcher(
     dispatcher.update.outer_middleware(OutageMiddleware(outages))
     if claims is not None:
         dispatcher.update.outer_middleware(claims)
-    observers = (
-        dispatcher.message,
-        dispatcher.edited_message,
-        dispatcher.callback_query,
-        dispatcher.inline_query,
-        dispatcher.chosen_inline_result,
-    )
+    observers = [dispatcher.observers[kind] for kind in VISITED_UPDATES]
     middleware = DatabaseMiddleware(sessions)
     ports = PortsMiddleware()  # after the session: the use cases' ports are built over it
     locales = UserLocaleMiddleware()  # after the session: it reads the user's choice

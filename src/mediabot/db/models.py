@@ -80,6 +80,12 @@ class User(_Timestamps, Base):
         _enum(DeliveryForm, "delivery_form"), default=DeliveryForm.MEDIA, server_default="media"
     )
     """How this user's files come (/settings); copied onto each request when chosen."""
+    default_choice_update_id: Mapped[int | None] = mapped_column(BigInteger)
+    default_choice_set_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivery_form_update_id: Mapped[int | None] = mapped_column(BigInteger)
+    delivery_form_set_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """The Telegram update that last set each setting, and when: a press of an earlier
+    update is not applied (`UserRepository.set_preferences`); None: set without one."""
 
     chats: Mapped[list[Chat]] = relationship(back_populates="user")
 

@@ -7,6 +7,9 @@ from what they return) on an autocommit connection: no transaction to open and c
 connection held by the update afterwards. SQLite, which has no data-modifying CTEs, runs
 the same upserts one after the other in one short transaction.
 
+The same statement can take the update's claim as well (`db.updates`: `visit_statement`
+with `taking`), so that claiming an update and recording who sent it is one round trip.
+
 The rows are written as `UserRepository.upsert` and `ChatRepository.upsert` write them:
 the user's names and Telegram language refreshed; the chat's type and title refreshed and
 a block lifted (it wrote, so it can be written to), its owner the first user seen.
@@ -18,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Uuid, bindparam, literal, select, true
+from sqlalchemy import Row, Select, Uuid, bindparam, func, literal, select, true
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -27,6 +30,15 @@ from mediabot.db.base import utcnow
 from mediabot.db.engine import autocommit
 from mediabot.db.models import Chat, User
 from mediabot.db.repositories import TelegramChat, TelegramUser
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """Who an update comes from: a person, and the chat they wrote in (None: an update
+    without one, as an inline query)."""
+
+    user: TelegramUser
+    chat: TelegramChat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,11 +62,14 @@ class Visits:
 
     async def record(self, user: TelegramUser, chat: TelegramChat | None) -> Visit:
         """Upsert the user (and the chat, when there is one); what the rows say now."""
+        visitor = Visitor(user, chat)
         if self._postgresql:
             async with self._autocommit.connect() as connection:
-                return await _record_in_one_statement(connection, user, chat)
+                statement = visit_statement(chat=chat is not None)
+                row = (await connection.execute(statement, visit_parameters(visitor))).one()
+                return visit_of_row(row, visitor)
         async with self._engine.begin() as connection:
-            return await _record_one_by_one(connection, user, chat)
+            return await record_one_by_one(connection, visitor)
 
 
 _USER_FIELDS = ("first_name", "username", "last_name", "language_code", "updated_at")
@@ -120,7 +135,28 @@ _SQLITE_USER = _upsert_user(sqlite_insert)
 _SQLITE_CHAT = _upsert_chat(sqlite_insert, bindparam("chat_user_id", type_=Uuid()))
 
 
-def _parameters(user: TelegramUser, chat: TelegramChat | None) -> dict[str, Any]:
+def visit_statement(*, chat: bool, taking: Any = None) -> Select[Any]:
+    """A visit as one PostgreSQL statement (`chat`: with a chat), to run with
+    `visit_parameters`; build it once.
+
+    `taking`: a data-modifying CTE (an INSERT ... RETURNING) that the same statement runs
+    too; the number of rows it returned is read as the column `taken`."""
+    plain = _PG_USER_AND_CHAT if chat else _PG_USER
+    if taking is None:
+        return plain
+    taken = select(func.count()).select_from(taking).scalar_subquery().label("taken")
+    return plain.add_columns(taken)
+
+
+def visit_of_row(row: Row[Any], visitor: Visitor) -> Visit:
+    """The visit that `visit_statement`'s row says."""
+    chat_row_id = None if visitor.chat is None else row.chat_id
+    return Visit(row.id, chat_row_id, row.language, row.banned_at is not None)
+
+
+def visit_parameters(visitor: Visitor) -> dict[str, Any]:
+    """The parameters of the visit's statements (its upserts' new rows)."""
+    user, chat = visitor.user, visitor.chat
     now = utcnow()
     parameters = {
         "user_id": uuid.uuid4(),
@@ -145,22 +181,13 @@ def _parameters(user: TelegramUser, chat: TelegramChat | None) -> dict[str, Any]
     return parameters
 
 
-async def _record_in_one_statement(
-    connection: AsyncConnection, user: TelegramUser, chat: TelegramChat | None
-) -> Visit:
-    statement = _PG_USER if chat is None else _PG_USER_AND_CHAT
-    row = (await connection.execute(statement, _parameters(user, chat))).one()
-    chat_row_id = None if chat is None else row.chat_id
-    return Visit(row.id, chat_row_id, row.language, row.banned_at is not None)
-
-
-async def _record_one_by_one(
-    connection: AsyncConnection, user: TelegramUser, chat: TelegramChat | None
-) -> Visit:
-    parameters = _parameters(user, chat)
+async def record_one_by_one(connection: AsyncConnection, visitor: Visitor) -> Visit:
+    """The visit as SQLite records it: one upsert after the other, in the transaction of
+    `connection`."""
+    parameters = visit_parameters(visitor)
     row = (await connection.execute(_SQLITE_USER, parameters)).one()
     chat_row_id = None
-    if chat is not None:
+    if visitor.chat is not None:
         parameters["chat_user_id"] = row.id
         chat_row_id = (await connection.execute(_SQLITE_CHAT, parameters)).scalar_one()
     return Visit(row.id, chat_row_id, row.language, row.banned_at is not None)

@@ -42,6 +42,8 @@ class World:
     languages: dict[uuid.UUID, str | None] = field(default_factory=dict)
     preferences: dict[uuid.UUID, Preferences] = field(default_factory=dict)
     """Users' /settings (absent: the defaults)."""
+    settings_set_by: dict[uuid.UUID, dict[str, int | None]] = field(default_factory=dict)
+    """The update that last set each of a user's settings."""
     banned: set[int] = field(default_factory=set)
     locked: set[uuid.UUID] = field(default_factory=set)
     open: bool = False
@@ -429,13 +431,24 @@ class FakeUsers:
         return self.world.preferences.get(user_id, Preferences())
 
     async def set_preferences(
-        self, user_id: uuid.UUID, **change: Unpack[PreferencesChange]
+        self,
+        user_id: uuid.UUID,
+        *,
+        update_id: int | None = None,
+        **change: Unpack[PreferencesChange],
     ) -> None:
+        """As the database: a setting a later update set stays."""
         self.world.touch()
+        set_by = self.world.settings_set_by.setdefault(user_id, {})
         old = self.world.preferences.get(user_id, Preferences())
-        self.world.preferences[user_id] = Preferences(
-            default=change.get("default") or old.default, form=change.get("form") or old.form
-        )
+        default, form = old.default, old.form
+        if (new_default := change.get("default")) is not None and _later(
+            update_id, set_by.get("default")
+        ):
+            default, set_by["default"] = new_default, update_id
+        if (new_form := change.get("form")) is not None and _later(update_id, set_by.get("form")):
+            form, set_by["form"] = new_form, update_id
+        self.world.preferences[user_id] = Preferences(default, form)
 
     async def set_banned(self, telegram_id: int, banned: bool) -> bool:
         self.world.touch()
@@ -451,3 +464,8 @@ class FakeUsers:
 def later(world: World, minutes: float) -> None:
     """Move the world's clock on."""
     world.now += timedelta(minutes=minutes)
+
+
+def _later(update_id: int | None, set_by: int | None) -> bool:
+    """Whether a change by `update_id` comes after the one by `set_by` (None: unordered)."""
+    return update_id is None or set_by is None or set_by < update_id

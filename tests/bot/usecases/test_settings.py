@@ -107,3 +107,19 @@ async def test_a_playlists_items_come_in_the_owners_form_cached_in_that_form_fir
     items = world.items_of(playlist.id)
     assert [item.media_key for item in items] == ["generic:item3", "generic:item1", "generic:item2"]
     assert {item.form for item in items} == {DeliveryForm.DOCUMENT}
+
+
+async def test_of_presses_stored_out_of_order_the_last_pressed_stays() -> None:
+    """Presses handled side by side: the one of the later update stays whichever is
+    stored last, each setting on its own; the earlier press reads what stays."""
+    world = World()
+    user = world.user()
+    later = await change_settings(world.ports, user, update_id=12, default=DefaultChoice.AUDIO)
+    earlier = await change_settings(
+        world.ports, user, update_id=11, default=DefaultChoice.UP_TO_720
+    )
+    assert later == earlier == Preferences(DefaultChoice.AUDIO, DeliveryForm.MEDIA)
+    # An earlier press of the other setting is not held back by this one's update.
+    other = await change_settings(world.ports, user, update_id=10, form=DeliveryForm.DOCUMENT)
+    assert other == Preferences(DefaultChoice.AUDIO, DeliveryForm.DOCUMENT)
+    assert not world.open

@@ -8,7 +8,7 @@ import uuid
 from aiogram import Router
 from aiogram.enums import ParseMode
 from aiogram.filters import Command
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message, Update
 
 from mediabot.bot import texts
 from mediabot.bot.courtesy import acknowledge, edit_in_place
@@ -40,10 +40,11 @@ async def change_setting(
     callback: CallbackQuery,
     callback_data: SettingsData,
     ports: Ports,
+    event_update: Update,
     user_row_id: uuid.UUID | None = None,
 ) -> None:
     """Store the setting pressed and show the settings again (`SettingsData` parses only
-    the values the settings take)."""
+    the values the settings take); of presses in a burst, the last one pressed stays."""
     if callback_data.user_id != callback.from_user.id:
         await acknowledge(callback, texts.not_your_settings(), alert=True)
         return
@@ -51,7 +52,11 @@ async def change_setting(
         await acknowledge(callback, texts.not_available())
         return
     preferences = await change_settings(
-        ports, user_row_id, default=callback_data.default, form=callback_data.form
+        ports,
+        user_row_id,
+        update_id=event_update.update_id,
+        default=callback_data.default,
+        form=callback_data.form,
     )
     await acknowledge(callback, texts.settings_saved())
     if isinstance(callback.message, Message):

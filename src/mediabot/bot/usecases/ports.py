@@ -129,8 +129,14 @@ class Users(Protocol):
         ...
 
     async def set_preferences(
-        self, user_id: uuid.UUID, **change: Unpack[PreferencesChange]
-    ) -> None: ...
+        self,
+        user_id: uuid.UUID,
+        *,
+        update_id: int | None = None,
+        **change: Unpack[PreferencesChange],
+    ) -> None:
+        """Change the settings given, each unless an update later than `update_id` set it."""
+        ...
 
     async def set_banned(self, telegram_id: int, banned: bool) -> bool:
         """False when no user has this Telegram id."""

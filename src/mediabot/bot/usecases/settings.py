@@ -17,10 +17,15 @@ async def read_settings(ports: Ports, user_id: uuid.UUID) -> Preferences:
 
 
 async def change_settings(
-    ports: Ports, user_id: uuid.UUID, **change: Unpack[PreferencesChange]
+    ports: Ports,
+    user_id: uuid.UUID,
+    *,
+    update_id: int | None = None,
+    **change: Unpack[PreferencesChange],
 ) -> Preferences:
-    """Store the settings given on the user; their settings after it."""
-    await ports.users.set_preferences(user_id, **change)
+    """Store the settings given on the user, each unless a later update (a press after
+    this one, handled side by side with it) set it already; their settings after it."""
+    await ports.users.set_preferences(user_id, update_id=update_id, **change)
     preferences = await ports.users.preferences(user_id)
     await ports.transaction.commit()
     return preferences

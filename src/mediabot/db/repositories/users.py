@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Unpack
 
 from sqlalchemy import select, update
@@ -13,6 +14,11 @@ from mediabot.db.models import User
 from mediabot.db.repositories._common import Repository
 from mediabot.db.upserts import dialect_insert
 from mediabot.domain.preferences import Preferences, PreferencesChange
+
+SETTINGS_ORDER_WINDOW = timedelta(days=1)
+"""How long the update that set a setting keeps earlier presses from changing it: longer
+than Telegram redelivers an update, shorter than the week of silence after which it may
+number updates afresh."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +81,35 @@ class UserRepository(Repository):
         return Preferences(default=row.default_choice, form=row.delivery_form)
 
     async def set_preferences(
-        self, user_id: uuid.UUID, **change: Unpack[PreferencesChange]
+        self,
+        user_id: uuid.UUID,
+        *,
+        update_id: int | None = None,
+        **change: Unpack[PreferencesChange],
     ) -> None:
-        """Change the settings given (`PreferencesChange`)."""
-        values: dict[str, object] = {"updated_at": utcnow()}
-        if (default := change.get("default")) is not None:
-            values["default_choice"] = default
-        if (form := change.get("form")) is not None:
-            values["delivery_form"] = form
-        await self._session.execute(update(User).where(User.id == user_id).values(**values))
+        """Change the settings given (`PreferencesChange`), each unless a later Telegram
+        update than `update_id` set it (presses handled side by side land in any order);
+        None: whatever set it before. An update id set longer ago than
+        `SETTINGS_ORDER_WINDOW` orders nothing: Telegram numbers updates afresh, possibly
+        lower, after a week without any."""
+        now = utcnow()
+        given = (("default_choice", change.get("default")), ("delivery_form", change.get("form")))
+        for name, value in given:
+            if value is None:
+                continue
+            setting = getattr(User, name)
+            set_by, set_at = getattr(User, f"{name}_update_id"), getattr(User, f"{name}_set_at")
+            statement = (
+                update(User)
+                .where(User.id == user_id)
+                .values({setting: value, set_by: update_id, set_at: now, User.updated_at: now})
+                .execution_options(synchronize_session=False)
+            )
+            if update_id is not None:
+                statement = statement.where(
+                    set_by.is_(None) | (set_by < update_id) | (set_at < now - SETTINGS_ORDER_WINDOW)
+                )
+            await self._session.execute(statement)
 
     async def is_banned(self, user_id: uuid.UUID) -> bool:
         statement = select(User.banned_at.is_not(None)).where(User.id == user_id)
