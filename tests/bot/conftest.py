@@ -28,7 +28,6 @@ from mediabot.bot.outages import Outages
 from mediabot.config import Settings
 from mediabot.db.engine import create_engine
 from mediabot.db.lookups import LookupRequests, SharedLookups
-from mediabot.db.migrate import upgrade
 from mediabot.db.models import SharedLookup
 from mediabot.domain.enums import Provider
 from mediabot.domain.jobs import Job
@@ -45,6 +44,7 @@ from mediabot.worker.lookup_replies import TelegramReplies
 from mediabot.worker.lookups import LookupLane, LookupWorker
 from tests.support.clock import FakeClock
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.services import MigratedDatabases
 from tests.support.telegram_fixtures import loopback_session
 
 PLACEHOLDER_AFTER_S = 0.2
@@ -183,6 +183,7 @@ async def bench(
     tmp_path: Path,
     settings_overrides: dict[str, Any],
     before_bot_statement: Callable[[], None] | None,
+    migrated_databases: MigratedDatabases,
 ) -> AsyncIterator[BotBench]:
     settings = Settings(
         bot_token=telegram.token,
@@ -191,8 +192,7 @@ async def bench(
         lookup_timeout_s=0.5,
         **settings_overrides,
     )
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    await upgrade(engine)
+    engine = create_engine(migrated_databases.sqlite(tmp_path / "bot.db"))
     clock = FakeClock(start=time.time())
     pacer = Pacer(clock=clock, sleep=clock.sleep)
     session = loopback_session(telegram)

@@ -20,10 +20,10 @@ from aiohttp import ClientSession, ClientTimeout
 
 from mediabot.bot.webhook import MAX_CONNECTIONS, serve_webhook
 from mediabot.db.engine import create_engine
-from mediabot.db.migrate import upgrade
 from tests.support.caddy import free_port
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.recording import Recorder, message_update, recording_dispatcher
+from tests.support.services import MigratedDatabases
 
 SECRET = "s3cret-Token_1"
 
@@ -55,9 +55,13 @@ class Hook:
 
 
 @pytest.fixture
-async def hook(telegram: FakeTelegram, telegram_bot: Bot, tmp_path: Path) -> AsyncIterator[Hook]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'claims.db'}")
-    await upgrade(engine)
+async def hook(
+    telegram: FakeTelegram,
+    telegram_bot: Bot,
+    tmp_path: Path,
+    migrated_databases: MigratedDatabases,
+) -> AsyncIterator[Hook]:
+    engine = create_engine(migrated_databases.sqlite(tmp_path / "claims.db"))
     recorder = recording_dispatcher(engine, wait_when_busy=False)
     port = free_port()
     served = Hook(f"http://127.0.0.1:{port}/telegram/hook", recorder)

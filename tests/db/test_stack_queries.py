@@ -180,7 +180,7 @@ async def _offered(sessions: async_sessionmaker[AsyncSession], key: str) -> Requ
         return await add_request(session, 601, key, offer=Offer(audio=True))
 
 
-@pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("migrated_db_url", ["postgresql"], indirect=True)
 async def test_two_presses_at_once_cannot_both_fill_the_last_place(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:

@@ -187,7 +187,7 @@ async def test_every_figure_matches_a_count_made_in_python(
     ]
 
 
-@pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("migrated_db_url", ["postgresql"], indirect=True)
 async def test_no_query_scans_a_whole_large_table(engine: AsyncEngine, data: _Data) -> None:
     """Each statistics query has an index to go by: with sequential scans priced out
     (`enable_seqscan = off`), a plan still showing one would have no index to use.

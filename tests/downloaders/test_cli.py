@@ -1,15 +1,18 @@
-"""`mediabot formats` and `mediabot download` as a user runs them, against the bench server."""
+"""`mediabot formats` and `mediabot download` as a user runs them, against the bench server.
+
+Each run is forked from the fork server (`tests.support.forkserver`): the interpreter start
+and the imports are tested in tests/downloaders/test_startup.py."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.support.forkserver import run_mediabot
 from tests.support.media import PAGE_SIZE, MediaSources
 from tests.support.media_server import MediaServer
 from tests.support.pages import blog_video
@@ -28,15 +31,9 @@ def _mediabot(
     env["DATA_DIR"] = str(tmp_path / "data")
     if allow_private:
         env["ALLOW_PRIVATE_URLS"] = "true"
+    env["PYTHONUNBUFFERED"] = "1"  # the fork server's interpreter setting: it can fork this run
     env.update(settings)
-    return subprocess.run(
-        [sys.executable, "-m", "mediabot", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_mediabot(list(args), env, timeout=120)
 
 
 def _streams(path: Path) -> dict[str, dict[str, object]]:

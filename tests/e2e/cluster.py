@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.conversation import Conversation
+from tests.support.conversation import Conversation, Keyboard
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.processes import MediabotProcess, mediabot_env, stop_all
 
@@ -81,6 +81,12 @@ def running_cluster(
 
 async def ask(chat: Conversation, url: str, button: str) -> tuple[int, uuid.UUID]:
     """Send a link, press a button; the call index to search from and the request id."""
-    keyboard = await chat.keyboard(chat.say(url))
+    return press(chat, await chat.keyboard(chat.say(url)), button)
+
+
+def press(chat: Conversation, keyboard: Keyboard, button: str) -> tuple[int, uuid.UUID]:
+    """Press a button of an offer; the call index to search from and the request id. A test
+    that slows the media server for the download presses after the offer came at full speed:
+    the lookup reads the source too."""
     data = keyboard.data(button)
     return chat.press(keyboard, data), uuid.UUID(hex=data.split(":")[1])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from mediabot.media.probe import probe
-from tests.e2e.cluster import Cluster, ask
+from tests.e2e.cluster import Cluster, ask, press
 from tests.support.conversation import Conversation
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.media import MediaSources
@@ -46,8 +46,9 @@ async def test_a_worker_killed_mid_download_is_replaced_and_delivers_once(
     media_requests: MediaServer,
 ) -> None:
     chat = Conversation(fake_telegram)
+    keyboard = await chat.keyboard(chat.say(media.progressive_mp4))
     media_requests.throttle_bytes_per_second = 100_000  # a few seconds per download
-    since, request_id = await ask(chat, media.progressive_mp4, "360p")
+    since, request_id = press(chat, keyboard, "360p")
     victim = await cluster.started_by(request_id)
     await asyncio.sleep(0.5)  # well into the download
     victim.kill()
@@ -75,9 +76,13 @@ async def test_a_dropped_broker_connection_loses_nothing(
         (media.progressive_mp4, "🎵"),
     ]
     chats = [Conversation(fake_telegram) for _ in wanted]
+    keyboards = [
+        await chat.keyboard(chat.say(url)) for chat, (url, _) in zip(chats, wanted, strict=True)
+    ]
     media_requests.throttle_bytes_per_second = 400_000
     marks = [
-        await ask(chat, url, button) for chat, (url, button) in zip(chats, wanted, strict=True)
+        press(chat, keyboard, button)
+        for chat, keyboard, (_, button) in zip(chats, keyboards, wanted, strict=True)
     ]
     await asyncio.sleep(0.5)
     dropped = await asyncio.create_subprocess_exec(
@@ -105,8 +110,9 @@ async def test_sigterm_hands_the_job_back_and_exits_cleanly(
 ) -> None:
     """A worker told to stop mid-job (grace 5 s) hands it back; another one delivers it."""
     chat = Conversation(fake_telegram)
+    keyboard = await chat.keyboard(chat.say(media.long_audio_m4a))
     media_requests.throttle_bytes_per_second = 20_000  # longer than the grace
-    since, request_id = await ask(chat, media.long_audio_m4a, "🎵")
+    since, request_id = press(chat, keyboard, "🎵")
     stopping = await cluster.started_by(request_id)
     await asyncio.sleep(0.5)
     assert await asyncio.to_thread(stopping.stop) == 0

@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from mediabot.media.probe import probe
-from tests.e2e.cluster import Cluster, ask
+from tests.e2e.cluster import Cluster, press
 from tests.support.conversation import Conversation
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.feeds import distinct_items, podcast_feed
@@ -71,8 +71,9 @@ async def test_a_worker_killed_mid_stream_is_resumed_by_another_at_the_next_part
     is in the chat, and another one sends the rest, starting after it: each part once."""
     url = media.long_mp4 if source == "mp4" else media.segmented[source]
     chat = Conversation(fake_telegram)
+    keyboard = await chat.keyboard(chat.say(url))
     media_requests.throttle_bytes_per_second = 1_000_000  # about 2 s a part
-    since, request_id = await ask(chat, url, button)
+    since, request_id = press(chat, keyboard, button)
     victim = await cluster.started_by(request_id)
     await fake_telegram.wait_for(
         lambda call: chat.in_chat(call) and call.method == "sendVideo" and call.ok,
@@ -120,8 +121,9 @@ async def test_a_worker_killed_mid_upload_of_one_file_leaves_it_to_another_once(
     file: one message, the whole media."""
     chat = Conversation(fake_telegram)
     stored = fake_telegram.stored_upload_bytes()
+    keyboard = await chat.keyboard(chat.say(media.long_audio_m4a))
     media_requests.throttle_bytes_per_second = 300_000  # about 5 s for the 1.5 MB
-    since, request_id = await ask(chat, media.long_audio_m4a, "🎵")
+    since, request_id = press(chat, keyboard, "🎵")
     victim = await cluster.started_by(request_id)
     for _ in range(600):  # the body has begun to arrive: the upload is under way
         if fake_telegram.stored_upload_bytes() > stored:

@@ -11,16 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mediabot.config import load_settings
 from mediabot.db.engine import create_engine, create_session_factory
-from mediabot.db.migrate import upgrade
 from mediabot.telegram.client import create_bot
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.services import MigratedDatabases
 from tests.worker.worker_bench import WorkerBench, fast_pacer
 
 
 @pytest.fixture
-async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'mediabot.db'}")
-    await upgrade(engine)
+async def sqlite_engine(
+    tmp_path: Path, migrated_databases: MigratedDatabases
+) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(migrated_databases.sqlite(tmp_path / "mediabot.db"))
     yield engine
     await engine.dispose()
 
