@@ -115,3 +115,23 @@ async def test_a_request_nobody_claimed_may_still_be_answered_once(engine: Async
     request_id = await _request(engine)
     assert await requests.claim_answer(request_id, "w1")
     assert not await requests.claim_answer(request_id, "w2")
+
+
+async def test_an_answer_claimed_is_given_back_only_by_its_owner(engine: AsyncEngine) -> None:
+    """An answer that failed before any send: pending and unleased again, so another
+    worker takes it at once; never once answered, nor by another owner."""
+    requests = LookupRequests(engine)
+    request_id = await _request(engine)
+    assert not await requests.give_back_answer(request_id, "w1")  # never claimed
+    assert await requests.claim(request_id, "w1", 10) is not None
+    assert await requests.claim_answer(request_id, "w1")
+    assert not await requests.give_back_answer(request_id, "w2")
+    assert await requests.held_for_s(request_id) is None  # answering: not pending
+
+    assert await requests.give_back_answer(request_id, "w1")
+    assert await requests.held_for_s(request_id) == 0.0
+    assert await requests.claim(request_id, "w2", 10) is not None
+    assert await requests.claim_answer(request_id, "w2")
+    await requests.answered(request_id)
+    assert not await requests.give_back_answer(request_id, "w2")
+    assert await requests.claim_answer(request_id, "w1") is False

@@ -4,11 +4,15 @@ one lookup per link across workers, the placeholder only for a slow one, one ans
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import pytest
+from asyncpg.exceptions import TooManyConnectionsError
+from sqlalchemy import update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from mediabot.db.lookups import LookupRequests, SharedLookups
@@ -18,6 +22,7 @@ from mediabot.domain.enums import Provider
 from mediabot.domain.jobs import Job
 from mediabot.domain.lookups import Found, LookupKind, Outcome
 from mediabot.domain.media import MediaOptions
+from mediabot.domain.retry import Backoff
 from mediabot.queue.base import DeferJobError
 from mediabot.worker.lookups import LookupLane, LookupWorker
 
@@ -254,3 +259,115 @@ async def test_one_users_slow_links_leave_room_for_another_users(engine: AsyncEn
     await flood
     await second
     assert find.looked_up[2:] == [*slow[1:], "https://silent.example/x"]
+
+
+_TOO_MANY_CLIENTS = DBAPIError("SELECT", {}, TooManyConnectionsError("too many clients already"))
+"""What asyncpg's pool raised in the bench while PostgreSQL's connection slots were full."""
+
+
+async def _state(engine: AsyncEngine, request_id: uuid.UUID) -> str | None:
+    request = await LookupRequests(engine).get(request_id)
+    return request.state if request is not None else None
+
+
+async def _lease_ran_out(engine: AsyncEngine, request_id: uuid.UUID) -> None:
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(LookupRequest)
+            .where(LookupRequest.id == request_id)
+            .values(lease_until=LookupRequest.lease_until - 60)
+        )
+
+
+async def test_a_database_failure_before_the_answer_leaves_it_to_the_retry(
+    engine: AsyncEngine,
+) -> None:
+    """PostgreSQL out of connection slots for a moment once left a request claimed for its
+    answer and never answered: its retry found it "answered already"."""
+
+    class Requests(LookupRequests):
+        reads = 0
+
+        async def superseded(self, request: LookupRequest) -> bool:
+            Requests.reads += 1
+            if Requests.reads == 2:  # the read next to the answer, not the one before lookup
+                raise _TOO_MANY_CLIENTS
+            return await super().superseded(request)
+
+    replies = FakeReplies()
+    lane = LookupLane(Requests(engine), SharedLookups(engine), FakeFinder(), replies, "w1")
+    request_id = await _request(engine, "https://a.example/1", message_id=5, update_id=50)
+    with pytest.raises(DBAPIError):
+        await LookupWorker(lane).handle(Job(request_id))
+    assert replies.answers == []
+    assert await _state(engine, request_id) == "pending"
+
+    await _lease_ran_out(engine, request_id)  # the failed worker's lease, not renewed
+    retry = _worker(engine, FakeFinder(), replies, "w2")
+    await retry.handle(Job(request_id))
+    await retry.handle(Job(request_id))  # delivered once more: answered already
+    assert [answered for answered, _ in replies.answers] == [request_id]
+    assert await _state(engine, request_id) == "answered"
+
+
+@dataclass
+class FailingReplies(FakeReplies):
+    """Fails its first answer before sending anything (recording an offer)."""
+
+    failures: int = 1
+
+    async def answer(self, request: LookupRequest, outcomes: list[Outcome | None]) -> None:
+        if self.failures:
+            self.failures -= 1
+            raise _TOO_MANY_CLIENTS
+        await super().answer(request, outcomes)
+
+
+async def test_an_answer_that_failed_before_any_send_is_given_back_and_answered_once(
+    engine: AsyncEngine,
+) -> None:
+    class Requests(LookupRequests):
+        give_backs = 0
+
+        async def give_back_answer(self, request_id: uuid.UUID, owner: str) -> bool:
+            Requests.give_backs += 1
+            if Requests.give_backs == 1:  # the database still away: tried again
+                raise _TOO_MANY_CLIENTS
+            return await super().give_back_answer(request_id, owner)
+
+    replies = FailingReplies()
+    backoff = Backoff(base_delay_s=0, max_delay_s=0, max_attempts=3)
+    lane = LookupLane(Requests(engine), SharedLookups(engine), FakeFinder(), replies, "w1")
+    lane = dataclasses.replace(lane, give_back_backoff=backoff)
+    request_id = await _request(engine, "https://a.example/given-back")
+    with pytest.raises(DBAPIError):
+        await LookupWorker(lane).handle(Job(request_id))
+    assert Requests.give_backs == 2
+    assert await _state(engine, request_id) == "pending"
+
+    retry = _worker(engine, FakeFinder(), replies, "w2")  # no lease to wait out
+    await retry.handle(Job(request_id))
+    await retry.handle(Job(request_id))
+    assert [answered for answered, _ in replies.answers] == [request_id]
+
+
+async def test_an_answer_sent_is_never_given_back(engine: AsyncEngine) -> None:
+    """Recording "answered" failed after the send: the request stays claimed, so neither
+    the job's retry nor its dead letter answers it a second time."""
+
+    class Requests(LookupRequests):
+        async def answered(self, request_id: uuid.UUID) -> None:
+            raise _TOO_MANY_CLIENTS
+
+    replies = FakeReplies()
+    lane = LookupLane(Requests(engine), SharedLookups(engine), FakeFinder(), replies, "w1")
+    worker = LookupWorker(lane)
+    request_id = await _request(engine, "https://a.example/sent")
+    with pytest.raises(DBAPIError):
+        await worker.handle(Job(request_id))
+    assert await _state(engine, request_id) == "answering"
+
+    retry = _worker(engine, FakeFinder(), replies, "w2")
+    await retry.handle(Job(request_id))
+    await retry.on_dead_letter(Job(request_id), "every attempt failed")
+    assert [answered for answered, _ in replies.answers] == [request_id]

@@ -176,6 +176,23 @@ class LookupRequests:
             )
         return bool(taken.rowcount)
 
+    async def give_back_answer(self, request_id: uuid.UUID, owner: str) -> bool:
+        """Return the right to send the answer (`claim_answer`) that `owner` holds, for
+        when nothing of the answer was sent: the request is pending again and unleased, so
+        the next delivery of its job (on any worker), its dead letter or the sweep answers
+        it. False when it is not this owner's claim (answered, or never claimed)."""
+        async with self._engine.connect() as connection:
+            given = await connection.execute(
+                update(LookupRequest)
+                .where(
+                    LookupRequest.id == request_id,
+                    LookupRequest.state == LookupState.ANSWERING,
+                    LookupRequest.owner == owner,
+                )
+                .values(state=LookupState.PENDING, lease_until=None)
+            )
+        return bool(given.rowcount)
+
     async def answered(self, request_id: uuid.UUID) -> None:
         async with self._engine.connect() as connection:
             await connection.execute(

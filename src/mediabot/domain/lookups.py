@@ -31,7 +31,8 @@ class LookupKind(StrEnum):
 
 class LookupState(StrEnum):
     """A lookup request's life: `PENDING` -> `ANSWERING` (claimed by the worker that sends
-    the answer, so that no other sends it again) -> `ANSWERED`."""
+    the answer, so that no other sends it again) -> `ANSWERED`; back to `PENDING` from
+    `ANSWERING` when the answer failed before anything of it was sent."""
 
     PENDING = "pending"
     ANSWERING = "answering"

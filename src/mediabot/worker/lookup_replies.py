@@ -7,6 +7,16 @@ link. Links that the lookup shows to name one media (a share link and the post's
 get one offer. An inline query gets the files its media was delivered as, else its offer as
 results, else a hint. The words and buttons are the bot's (`OfferView`, injected by `app/`);
 they are said in the requester's language.
+
+`answer` raises only while nothing of the answer was sent, so that the caller may give its
+claim back and answer again without a second answer:
+- a message's links: never (but for cancellation). A link whose answer fails before it was
+  shown (its offer not recorded: the database away) is told the lookup failed, best effort;
+  a failure after it was shown (recording the message that shows it) is only logged.
+- an inline query: only before `answerInlineQuery`, its one send; the send's own failure is
+  logged.
+- subtitles (`SubtitleReplies`): only before their one message; the send's own failure is
+  logged.
 """
 
 from __future__ import annotations
@@ -116,19 +126,35 @@ class TelegramReplies:
         for url, shown_on, outcome, clip in zip(
             request.urls, placeholders, outcomes, clips, strict=True
         ):
-            if isinstance(outcome, Found) and outcome.media is not None:
-                if outcome.media.media_key in offered:
-                    logger.info("%s is %s again: one offer", url, outcome.media.media_key)
-                    await self._withdraw(request, shown_on)
-                    continue
-                offered.add(outcome.media.media_key)
+            key = outcome.media.media_key if isinstance(outcome, Found) and outcome.media else None
+            again = key in offered
+            if key is not None:
+                offered.add(key)
             try:
-                await self._answer_link(request, url, shown_on, outcome, clip)
+                if again:
+                    logger.info("%s is %s again: one offer", url, key)
+                    await self._withdraw(request, shown_on)
+                else:
+                    await self._answer_link(request, url, shown_on, outcome, clip)
             except _ChatClosedError:
                 return
             except Exception:
-                # One link's failure never costs the others their answer.
+                # One link's failure never costs the others their answer; it came before
+                # the link was shown (see the module), so the user is told instead.
                 logger.exception("lookup %s: answering the link %s failed", request.id, url)
+                if not again:
+                    await self._say_failed(request, url, shown_on)
+
+    async def _say_failed(self, request: LookupRequest, url: str, shown_on: int | None) -> None:
+        """Tell that the link's lookup failed, best effort: a failure to say it is logged."""
+        try:
+            await self._say(request, shown_on, self.view.lookup_failed())
+        except _ChatClosedError:
+            pass  # the next link finds the chat closed too
+        except Exception:
+            logger.warning(
+                "lookup %s: telling %s failed did not work", request.id, url, exc_info=True
+            )
 
     async def _answer_link(
         self,
@@ -276,9 +302,18 @@ class TelegramReplies:
         self, shown: Message | None, shown_on: int | None, *offers: RequestRow | Playlist | None
     ) -> None:
         """Record the message the offers are shown on, when it is not the placeholder (a
-        playlist's items too: queued by a default, it is their status)."""
+        playlist's items too: queued by a default, it is their status). Never raises: the
+        offer is shown already, and is not to be answered again (a failure is logged)."""
         if shown is None or shown.message_id == shown_on:
             return
+        try:
+            await self._record_moved(shown.message_id, offers)
+        except Exception:
+            logger.exception("offers shown on message %s: recording it failed", shown.message_id)
+
+    async def _record_moved(
+        self, message_id: int, offers: tuple[RequestRow | Playlist | None, ...]
+    ) -> None:
         async with self.sessions() as session:
             for offer in offers:
                 if offer is not None:
@@ -286,13 +321,13 @@ class TelegramReplies:
                     await session.execute(
                         update(table)
                         .where(table.id == offer.id)
-                        .values(status_message_id=shown.message_id)
+                        .values(status_message_id=message_id)
                     )
                 if isinstance(offer, Playlist):
                     await session.execute(
                         update(RequestRow)
                         .where(RequestRow.playlist_id == offer.id)
-                        .values(status_message_id=shown.message_id)
+                        .values(status_message_id=message_id)
                     )
             await session.commit()
 
@@ -400,8 +435,9 @@ class TelegramReplies:
         results: list[InlineQueryResultUnion],
         hint: str | None = None,
     ) -> None:
-        """Answer the query (with `hint` as the button above the results); a late answer,
-        which Telegram refuses, is only logged."""
+        """Answer the query (with `hint` as the button above the results); never raises: a
+        late answer, which Telegram refuses, and any other failure of the send (which may
+        have reached Telegram) are only logged."""
         assert request.inline_query_id is not None
         try:
             with answer_deadline(time.time() + _ANSWER_WAIT_S):
@@ -414,6 +450,8 @@ class TelegramReplies:
                 )
         except TelegramAPIError as exc:
             logger.info("answering inline query of %s failed: %s", request.id, exc.message)
+        except Exception:
+            logger.exception("answering inline query of %s failed", request.id)
 
 
 def _check_chat(chat_id: int, exc: TelegramAPIError) -> None:

@@ -52,6 +52,8 @@ class SubtitleReplies:
     view: SubtitlesView
 
     async def answer(self, request: LookupRequest) -> None:
+        """Send the track, or say there is none. Raises only before its one message is sent
+        (the fetch failed unexpectedly): the send's own failure is logged, never raised."""
         chat_id = request.telegram_chat_id
         assert chat_id is not None
         keys = request.clips or [None]
@@ -93,3 +95,5 @@ class SubtitleReplies:
                 )
             except TelegramAPIError as exc:
                 logger.warning("chat %s: sending subtitles failed (%s)", chat_id, exc.message)
+            except Exception:
+                logger.exception("chat %s: sending subtitles failed", chat_id)

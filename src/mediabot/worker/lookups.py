@@ -12,9 +12,12 @@ its answer out, exactly once, whichever worker and however often the job is deli
   lookup is not done `placeholder_after_s` after the update (and half a second after a
   worker took it, when it waited longer for one); a link answered sooner gets its keyboard
   as the one message.
-- Answer: the right to send is claimed in the database (`claim_answer`), then the answer is
-  recorded and sent (`LookupReplies`). A worker that dies between the claim and the send
-  leaves the user without an answer rather than with two.
+- Answer: the reads that may fail come first, then the right to send is claimed in the
+  database (`claim_answer`), then the answer is recorded and sent (`LookupReplies`). An
+  answer that fails before anything of it was sent (`LookupReplies.answer` raises only
+  then) gives the claim back and fails the job: its retry, its dead letter or the sweep
+  answers it. A worker that dies (or is stopped) between the claim and the send leaves
+  the user without an answer rather than with two.
 - Only a message's last version: a request followed by one for an edit of its message is
   dropped unanswered (unless its placeholder is out: that one is answered), so a message
   edited ten times in a row gets one answer, not ten.
@@ -42,8 +45,10 @@ from typing import Any, Protocol
 from mediabot import metrics
 from mediabot.db.lookups import Answered, LookupRequests, SharedLookups, Taken
 from mediabot.db.models import LookupRequest
+from mediabot.db.outages import database_unavailable
 from mediabot.domain.jobs import Job
 from mediabot.domain.lookups import Found, LookupKind, Outcome, Refused
+from mediabot.domain.retry import Backoff, hold_through
 from mediabot.downloaders.errors import SitePushBackError, StalledError, rebuild
 from mediabot.queue.base import DeferJobError
 from mediabot.worker.lookup_find import Finder
@@ -65,6 +70,9 @@ broker outage."""
 INLINE_WAIT_S = 7.0
 """Longest an inline query's lookup may take: Telegram drops an answer after about 10 s
 ("query is too old"), so a slower lookup is not answered at all."""
+GIVE_BACK_BACKOFF = Backoff(base_delay_s=0.25, max_delay_s=2.0, max_attempts=6)
+"""About 6 s of tries: the database refusing connections for a moment (too many clients, a
+restart) must not leave the request claimed and never answered."""
 _POLL_FIRST_S = 0.05
 _POLL_MOST_S = 0.5
 _KEEP_ANSWERED_S = 24 * 3600.0
@@ -79,7 +87,8 @@ class LookupReplies(Protocol):
 
     async def answer(self, request: LookupRequest, outcomes: list[Outcome | None]) -> None:
         """Answer every link (None: its lookup did not end in time); never raises for
-        Telegram's refusals (logged)."""
+        Telegram's refusals (logged). Raises only before anything of the answer was sent
+        (the caller then gives its claim back for another try)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +108,8 @@ class LookupLane:
     placeholder_grace_s: float = PLACEHOLDER_GRACE_S
     wait_s: float = LOOKUP_WAIT_S
     lookup_timeout_s: float = 90.0
+    give_back_backoff: Backoff = GIVE_BACK_BACKOFF
+    """Tries of returning the claim of an answer that failed before any send."""
     links_per_user: int = 1
     """Links of one user this worker looks up at once; their others wait their turn. Below
     the lookup processes (`lookup_pool`): a user's links to servers that hardly answer
@@ -216,17 +227,43 @@ class LookupWorker:
                 await renewing
 
     async def _answer(self, request: LookupRequest, outcomes: list[Outcome | None]) -> None:
+        """Answer the request once (see the module): a failure of `LookupReplies.answer`
+        gives the claim back and is raised, for the job's retry to answer it."""
         lane = self._lane
+        # Read before the claim: a failure here leaves the request pending for the retry.
+        superseded = not any(request.placeholders or ()) and await lane.requests.superseded(request)
         if not await lane.requests.claim_answer(request.id, lane.owner):
             logger.info("lookup %s: answered by another worker", request.id)
             return
-        if not any(request.placeholders or ()) and await lane.requests.superseded(request):
+        if superseded:
             logger.info("lookup %s: its message was edited since; the edit is answered", request.id)
         elif request.kind == LookupKind.INLINE and outcomes[0] is None:
             logger.info("inline query of lookup %s too old to answer", request.id)
         else:
-            await lane.replies.answer(request, outcomes)
+            try:
+                await lane.replies.answer(request, outcomes)
+            except Exception:
+                await self._give_back(request.id)
+                raise
         await lane.requests.answered(request.id)
+
+    async def _give_back(self, request_id: uuid.UUID) -> None:
+        """Return the claim of an answer nothing of which was sent, through a brief
+        database outage; when that fails too, the request stays unanswered (logged)."""
+        lane = self._lane
+        try:
+            given = await hold_through(
+                lambda: lane.requests.give_back_answer(request_id, lane.owner),
+                database_unavailable,
+                lane.give_back_backoff,
+            )
+        except Exception:
+            logger.exception(
+                "lookup %s: giving back its answer failed: left unanswered", request_id
+            )
+            return
+        if given:
+            logger.warning("lookup %s: answering failed before any send; given back", request_id)
 
     async def _look_up_all(self, request: LookupRequest, age: float) -> list[Outcome | None]:
         lane = self._lane
