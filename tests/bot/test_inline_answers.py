@@ -144,6 +144,30 @@ async def test_a_delivered_link_is_answered_from_the_cache_without_a_lookup(
     assert "Earlier" in results[0]["caption"]
 
 
+async def test_a_query_with_a_clip_gets_whole_videos_and_is_told_so(bench: BotBench) -> None:
+    user = next(_users)
+    bench.lookups[LINK] = options(LINK, "Fresh", media_key="youtube:dQw4w9WgXcQ")
+    results = await _ask(bench, user, f"{LINK} 1:20-2:05")
+    assert [result["title"] for result in results] == [
+        "🎬 Video 720p",
+        "🎬 Video 360p",
+        "🎵 Audio only",
+    ]
+    assert texts.inline_whole_only() in _hint(bench)
+    assert await _ask(bench, user, LINK)
+    assert texts.inline_whole_only() not in _hint(bench), "no range, no notice"
+
+
+async def test_a_cached_answer_to_a_query_with_a_clip_is_told_whole(
+    bench: BotBench, tmp_path: Path
+) -> None:
+    file_id = await _deliver_earlier(bench, tmp_path)
+    bench.lookups[LINK] = AssertionError("no lookup for a cached link")
+    results = await _ask(bench, next(_users), f"{LINK} 0:10-0:20")
+    assert [result["video_file_id"] for result in results] == [file_id]
+    assert texts.inline_whole_only() in _hint(bench)
+
+
 async def test_a_chosen_result_is_queued_into_its_inline_message(bench: BotBench) -> None:
     user = next(_users)
     results = await _offer(bench, user)

@@ -287,9 +287,17 @@ async def test_subtitles_pressed_twice_and_forged_on_a_video_without_them(
     _no_traceback(bot, logged)
 
 
-@pytest.mark.parametrize("query", ["{url} 1:20-2:05", "{url}?t=90", "{url}#t=1m30s", "{url} 9:00-"])
+@pytest.mark.parametrize(
+    ("query", "a_clip"),
+    [
+        ("{url} 1:20-2:05", True),
+        ("{url}?t=90", True),
+        ("{url}#t=1m30s", True),
+        ("{url} 9:00-", False),
+    ],
+)
 async def test_an_inline_query_with_a_clip_is_answered(
-    query: str, bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
+    query: str, a_clip: bool, bot: MediabotProcess, fake_telegram: FakeTelegram, media: MediaSources
 ) -> None:
     logged = _log_size(bot)
     query_id = fake_telegram.inject_inline_query(BOB + 100, query.format(url=media.clip["mp4"]))
@@ -298,6 +306,13 @@ async def test_an_inline_query_with_a_clip_is_answered(
         assert time.monotonic() < deadline, "the inline query was never answered"
         await asyncio.sleep(0.05)
     assert fake_telegram.inline_results(query_id)
+    (answer,) = [
+        call
+        for call in fake_telegram.calls_of("answerInlineQuery")
+        if call.params.get("inline_query_id") == query_id
+    ]
+    # Inline results are whole videos: a query asking for a clip is told so.
+    assert (texts.inline_whole_only() in str(answer.params.get("button"))) is a_clip
     _no_traceback(bot, logged)
 
 

@@ -126,6 +126,9 @@ class OfferView:
     def inline_playlist(self) -> str:
         return texts.inline_playlist()
 
+    def inline_whole_only(self) -> str:
+        return texts.inline_whole_only()
+
     def inline_offer(
         self, offer_id: uuid.UUID, options: MediaOptions, bot_link: str
     ) -> list[InlineQueryResultUnion]:

@@ -354,6 +354,10 @@ def inline_playlist() -> str:
     return _("Playlists: send the link in the bot's chat")
 
 
+def inline_whole_only() -> str:
+    return _("Whole videos here; for a clip, send the link in the bot's chat")
+
+
 def inline_video(height: int) -> str:
     return _("🎬 Video {height}p").format(height=height)
 

@@ -402,11 +402,13 @@ class TelegramReplies:
             await self._inline(request, [], self.view.inline_playlist())
             return
         options = outcome.media
+        # Inline results are whole videos: a query that asked for a clip is told so.
+        whole_only = self.view.inline_whole_only() if any(request.clips or ()) else None
         async with self.sessions() as session:
             delivered = await RequestRows(session).delivered_whole(options.media_key)
         if delivered:
             logger.info("inline lookup %s: %s from the cache", request.id, options.media_key)
-            await self._inline(request, self.view.inline_cached(delivered))
+            await self._inline(request, self.view.inline_cached(delivered), whole_only)
             return
         if not options.resolutions and not options.has_audio:
             await self._inline(request, [], self.view.nothing_to_offer())
@@ -427,7 +429,7 @@ class TelegramReplies:
         logger.info(
             "inline offer %s: %s -> %s %s", offer.id, url, options.media_key, options.heights
         )
-        await self._inline(request, results)
+        await self._inline(request, results, whole_only)
 
     async def _inline(
         self,

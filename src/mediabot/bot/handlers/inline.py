@@ -27,7 +27,7 @@ from aiogram.types.inline_query_result_union import InlineQueryResultUnion
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from mediabot.bot import texts
-from mediabot.bot.links import first_link
+from mediabot.bot.links import clips_of, first_link
 from mediabot.bot.offers import OfferView, cached_results
 from mediabot.bot.outages import UpdateHold
 from mediabot.bot.usecases.inline import InlineChoices, SessionInlineRecords
@@ -62,10 +62,12 @@ async def answer_inline_query(
     if url is None:
         await _answer(query, [], texts.inline_send_a_link())
         return
-    delivered = await lookups.for_inline_query(user_row_id, query.id, url, current_locale())
+    clip = clips_of(query.query, [url])[0][0]
+    delivered = await lookups.for_inline_query(user_row_id, query.id, url, current_locale(), clip)
     if delivered:
         logger.info("inline query %s: %s answered from the cache", query.id, url)
-        await _answer(query, cached_results(delivered))
+        hint = None if clip is None else texts.inline_whole_only()
+        await _answer(query, cached_results(delivered), hint)
 
 
 @router.chosen_inline_result()

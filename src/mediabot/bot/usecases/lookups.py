@@ -129,10 +129,17 @@ class AskLookup:
         return await self._ask(_in_chat(LookupKind.SUBTITLES, place, Asked.of([url], [clip])))
 
     async def for_inline_query(
-        self, user_row_id: uuid.UUID, query_id: str, url: str, locale: str
+        self,
+        user_row_id: uuid.UUID,
+        query_id: str,
+        url: str,
+        locale: str,
+        clip: Clip | None = None,
     ) -> Sequence[RequestRow]:
         """The files the link was delivered as, for the bot to answer with at once; else
-        (empty) the link is asked to be looked up, and a worker answers the query."""
+        (empty) the link is asked to be looked up, and a worker answers the query.
+        `clip`: the clip the query asked for; inline results are whole videos, and the
+        worker says so above them."""
         delivered = await self.records.delivered_for_url(url)
         if delivered:
             return delivered
@@ -141,6 +148,7 @@ class AskLookup:
             user_id=user_row_id,
             inline_query_id=query_id,
             urls=[url],
+            clips=None if clip is None else [clip.key],
             locale=locale,
             in_group=False,
         )
