@@ -224,7 +224,7 @@ async def test_history_sends_a_file_again_without_the_source(
     since = len(fake_telegram.calls)
     fake_telegram.inject_callback(chat.chat_id, listing.result["message_id"], buttons["↻ 1"])
     again = await chat.media(since)
-    assert again.params["audio"] == file_id
+    assert again.sent_file == file_id
     assert not again.files, "a file sent again must not be uploaded"
     assert media_requests.request_count() == 0
 
@@ -249,7 +249,7 @@ async def test_a_file_telegram_has_arrives_while_the_only_slot_downloads(
         await downloading.final_text(since, "Downloading", within=30)
         sent = await cached.media(cached.press(again, again.data("360p")), within=15)
         assert not sent.files, "a file Telegram has must be sent by its id"
-        assert sent.params["video"] == uploaded.result["video"]["file_id"]
+        assert sent.sent_file == uploaded.result["video"]["file_id"]
         assert not downloading.calls("sendVideo"), "the download was to be still running"
         slow_id = _request(_first(slow))
         assert f"job {slow_id}: delivered" not in embedded.log
