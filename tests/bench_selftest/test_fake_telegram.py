@@ -22,8 +22,10 @@ from aiogram.types import (
     FSInputFile,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaAudio,
     InputMediaVideo,
     Message,
+    ReplyParameters,
 )
 
 from tests.support.fake_telegram import NOT_MODIFIED, WRONG_FILE_ID, FakeTelegram
@@ -219,6 +221,53 @@ async def test_media_group_uploads_every_attached_file(
     assert [m.message_id for m in telegram.sent_media(CHAT)] == [1, 2]
     with pytest.raises(TelegramBadRequest, match="Too much messages"):
         await telegram_bot.send_media_group(CHAT, media * 6)
+
+
+async def test_a_text_message_is_edited_into_a_file_and_keeps_its_reply(
+    telegram: FakeTelegram, telegram_bot: Bot, video_file: Path
+) -> None:
+    """As Telegram does since Bot API 9: media added to a text message, which keeps what it
+    replies to and loses its keyboard; what Telegram refuses is refused."""
+    link = telegram.inject_message(CHAT, "https://example.com/v")["message"]["message_id"]
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="720p", callback_data="q:720")]]
+    )
+    offer = await telegram_bot.send_message(
+        CHAT, "Choose", reply_markup=keyboard, reply_parameters=ReplyParameters(message_id=link)
+    )
+    stored = await telegram_bot.send_video(CHAT + 1, FSInputFile(video_file))
+    assert stored.video is not None
+    video = InputMediaVideo(media=stored.video.file_id, caption="<b>Clip</b>", parse_mode="HTML")
+
+    edited = await telegram_bot.edit_message_media(video, chat_id=CHAT, message_id=offer.message_id)
+
+    assert isinstance(edited, Message) and edited.video is not None
+    assert edited.message_id == offer.message_id and edited.caption == "Clip"
+    assert edited.text is None and edited.reply_markup is None
+    assert edited.reply_to_message is not None and edited.reply_to_message.message_id == link
+    assert [(m.method, m.uploaded) for m in telegram.sent_media(CHAT)] == [
+        ("editMessageMedia", False)
+    ]
+    with pytest.raises(TelegramBadRequest, match=NOT_MODIFIED):
+        await telegram_bot.edit_message_media(video, chat_id=CHAT, message_id=offer.message_id)
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await telegram_bot.edit_message_media(video, chat_id=CHAT + 2, message_id=offer.message_id)
+    with pytest.raises(TelegramBadRequest, match="message can't be edited"):
+        await telegram_bot.edit_message_media(video, chat_id=CHAT, message_id=link)
+
+
+async def test_an_albums_item_keeps_its_albums_kind(
+    telegram: FakeTelegram, telegram_bot: Bot, video_file: Path
+) -> None:
+    album = await telegram_bot.send_media_group(
+        CHAT, [InputMediaVideo(media=FSInputFile(video_file)) for _ in range(2)]
+    )
+    audio = await telegram_bot.send_audio(CHAT + 1, FSInputFile(video_file))
+    assert audio.audio is not None
+    with pytest.raises(TelegramBadRequest, match="MEDIA_GROUP_EDIT_FORBIDDEN"):
+        await telegram_bot.edit_message_media(
+            InputMediaAudio(media=audio.audio.file_id), chat_id=CHAT, message_id=album[0].message_id
+        )
 
 
 async def test_file_uri_only_in_local_mode(

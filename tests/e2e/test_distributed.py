@@ -35,7 +35,7 @@ async def test_another_user_gets_the_cached_file_without_a_download(
     keyboard = await second.keyboard(second.say(media.audio_m4a))
     media_requests.reset()
     resent = await second.media(second.press(keyboard, keyboard.data("🎵")))
-    assert resent.params["audio"] == delivered.result["audio"]["file_id"]
+    assert resent.sent_file == delivered.result["audio"]["file_id"]
     assert media_requests.request_count() == 0
 
 

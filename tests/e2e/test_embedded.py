@@ -6,6 +6,7 @@ media server; the uploaded files are checked with ffprobe.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import uuid
@@ -21,6 +22,10 @@ from tests.support.media_server import MediaServer
 from tests.support.processes import MediabotProcess, mediabot_run
 
 LIMIT_MB = 2
+_IN_PLACE = "in its status message"
+_AS_NEW = "as a new message"
+"""How a job delivered from the cache ends its last log line: the file took the place of
+the keyboard's message, or was sent as a new one."""
 
 
 @pytest.fixture(scope="module")
@@ -86,12 +91,62 @@ async def test_the_same_link_from_another_user_comes_from_the_cache(
     file_id = delivered.result["video"]["file_id"]
 
     second = Conversation(fake_telegram)
-    keyboard = await second.keyboard(second.say(media.hls_master))
+    said = second.say(media.hls_master)
+    keyboard = await second.keyboard(said)
     media_requests.reset()
+    done = embedded.log.count(_IN_PLACE)
     resent = await second.media(second.press(keyboard, keyboard.data("360p")))
-    assert resent.params["video"] == file_id
+    assert resent.sent_file == file_id
     assert not resent.files, "a cached file must not be uploaded again"
     assert media_requests.request_count() == 0
+    # The keyboard became the file: still the reply to the link, without buttons; nothing
+    # was sent after the keyboard, and nothing deleted.
+    assert resent.method == "editMessageMedia"
+    assert resent.result["message_id"] == keyboard.message_id
+    assert resent.result["reply_to_message"]["text"] == media.hls_master
+    assert "reply_markup" not in resent.result
+    await asyncio.to_thread(embedded.wait_for_log, _IN_PLACE, count=done + 1)
+    methods = [call.method for call in fake_telegram.calls[said:] if second.in_chat(call)]
+    print("cached link -> file, calls in the chat:", methods)
+    assert [method for method in methods if method.startswith("send")] == ["sendMessage"]
+    assert "deleteMessage" not in methods and methods[-1] == "editMessageMedia"
+
+
+async def test_a_keyboard_that_cannot_become_the_file_gives_way_to_it(
+    embedded: MediabotProcess,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+) -> None:
+    """Telegram refuses the edit: the file is sent as a new message, once, and the
+    keyboard deleted, as before editing was tried."""
+    first = Conversation(fake_telegram)
+    keyboard = await first.keyboard(first.say(media.dash_mpd))
+    file_id = (await first.media(first.press(keyboard, keyboard.data("360p")))).result["video"][
+        "file_id"
+    ]
+
+    second = Conversation(fake_telegram)
+    keyboard = await second.keyboard(second.say(media.dash_mpd))
+    fake_telegram.fail_next(
+        "editMessageMedia",
+        error_code=400,
+        description="Bad Request: message can't be edited",
+        chat_id=second.chat_id,
+    )
+    done = embedded.log.count(_AS_NEW)
+    since = second.press(keyboard, keyboard.data("360p"))
+    await asyncio.to_thread(embedded.wait_for_log, _AS_NEW, count=done + 1)
+    files = [
+        (call.method, call.ok)
+        for call in fake_telegram.calls[since:]
+        if second.in_chat(call) and call.method in ("editMessageMedia", "sendVideo")
+    ]
+    assert files == [("editMessageMedia", False), ("sendVideo", True)]
+    [sent] = second.calls("sendVideo")
+    assert sent.sent_file == file_id
+    assert [call.params["message_id"] for call in second.calls("deleteMessage")] == [
+        str(keyboard.message_id)
+    ]
 
 
 @pytest.mark.parametrize(

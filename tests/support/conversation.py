@@ -87,12 +87,20 @@ class Conversation:
         return mark
 
     async def media(self, since: int, within: float = 60) -> ApiCall:
-        """The next successful media send in this chat."""
+        """The next file in this chat: a successful media send, or a message of the bot's
+        edited into the file (`ApiCall.sent_file` says which file either way)."""
         return await self.telegram.wait_for(
             lambda call: (
                 self.in_chat(call)
                 and call.method
-                in ("sendVideo", "sendAudio", "sendPhoto", "sendMediaGroup", "sendDocument")
+                in (
+                    "sendVideo",
+                    "sendAudio",
+                    "sendPhoto",
+                    "sendMediaGroup",
+                    "sendDocument",
+                    "editMessageMedia",
+                )
                 and call.ok
             ),
             within,

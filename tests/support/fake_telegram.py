@@ -153,6 +153,14 @@ class ApiCall:
         value = self.params.get(name)
         return None if value is None else json.loads(value)
 
+    @property
+    def sent_file(self) -> str:
+        """The file a media send or a media edit put in its message: its file id, URL or
+        `attach://` name."""
+        if self.method == "editMessageMedia":
+            return str(self.json("media")["media"])
+        return next(self.params[kind] for kind in _MEDIA_KEYS if kind in self.params)
+
     def file(self, name: str) -> UploadedFile | None:
         """The upload parameter `name` referred to (`attach://x` or a part called `name`)."""
         value = self.params.get(name, "")
@@ -1736,27 +1744,37 @@ class FakeTelegram:
     async def _edit_message_media(
         self, params: dict[str, str], files: dict[str, UploadedFile]
     ) -> Any:
-        """A message's media replaced; an inline message takes a file id or URL only."""
-        _, _, stored = self._editable(params)
+        """A message's media replaced, or a text message's text replaced by media (Bot API
+        9+); an inline message takes a file id or URL only. An album's item keeps its
+        album's kind: audio stays audio, a document a document, the rest photo or video."""
+        chat_id, _, stored = self._editable(params)
         spec = _json_param(params, "media", "can't parse InputMedia JSON object")
         if not isinstance(spec, dict) or not spec.get("media"):
             raise _bad("can't parse InputMedia: media not found")
         kind = str(spec.get("type"))
-        if kind not in ("photo", "video", "audio", "document"):
+        if kind not in _MEDIA_KEYS:
             raise _bad("can't parse InputMedia: unsupported media type")
         value = str(spec["media"])
         if stored.inline and value.startswith("attach://"):
             raise _bad("a new file can't be uploaded when an inline message is edited")
-        if "text" in stored.message and not stored.inline:
-            raise _bad("there is no media in the message to edit")
+        if stored.message.get("media_group_id") and _album_kind(kind) != _album_kind(
+            next(key for key in _MEDIA_KEYS if key in stored.message)
+        ):
+            raise _bad("MEDIA_GROUP_EDIT_FORBIDDEN")  # not the album's kind
         settings = {key: str(item) for key, item in spec.items() if key not in ("type", "media")}
-        content, _ = await self._media_content(kind, value, settings, files)
+        content, item = await self._media_content(kind, value, settings, files)
         source = str(spec.get("caption") or ""), str(spec.get("parse_mode") or "")
-        content["caption"] = _caption(*source) or None
-        for other in ("text", "photo", "video", "audio", "document"):
+        caption = _caption(*source) or None
+        content["caption"] = caption
+        for other in ("text", "entities", "link_preview_options", *_MEDIA_KEYS):
             if other not in content:
                 content[other] = None
-        return self._apply_edit(stored, content, source, params.get("reply_markup"))
+        edited = self._apply_edit(stored, content, source, params.get("reply_markup"))
+        if not stored.inline:
+            self._record_media(
+                "editMessageMedia", kind, chat_id, edited, item, settings, caption, None
+            )
+        return edited
 
     async def _answer_inline_query(
         self, params: dict[str, str], files: dict[str, UploadedFile]
@@ -2075,6 +2093,13 @@ class FakeTelegram:
 
 
 # -- small pure helpers -------------------------------------------------------------------------
+
+_MEDIA_KEYS = ("photo", "video", "audio", "document")
+
+
+def _album_kind(kind: str) -> str:
+    """What an album of `kind` holds: audio, documents, or photos and videos together."""
+    return kind if kind in ("audio", "document") else "visual"
 
 
 def _int_or_none(value: str | None) -> int | None:

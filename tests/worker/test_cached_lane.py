@@ -62,9 +62,9 @@ async def test_the_cache_serves_it_or_the_main_lane_gets_it(
     media_requests.reset()
     await pipeline.handle_cached(Job(second))
     assert (await any_bench.file(second)).state is RequestState.DELIVERED
-    resend = any_bench.telegram.calls_of("sendAudio")[-1]
+    resend = any_bench.telegram.calls_of("sendAudio", "editMessageMedia")[-1]
     assert not resend.files
-    assert resend.params["audio"] == upload.result["audio"]["file_id"]
+    assert resend.sent_file == upload.result["audio"]["file_id"]
     assert media_requests.request_count() == 0
     assert main.pending == 1  # only the first job, not yet taken from this queue
     await main.close()
@@ -185,9 +185,9 @@ async def test_a_twin_fetched_meanwhile_is_sent_from_the_cache_by_the_cached_lan
     finally:
         media_requests.throttle_bytes_per_second = None
     assert (await bench.file(waiter)).state is RequestState.DELIVERED
-    upload, resend = bench.telegram.calls_of("sendAudio")
+    upload, resend = bench.telegram.calls_of("sendAudio", "editMessageMedia")
     assert upload.files and not resend.files
-    assert resend.params["audio"] == upload.result["audio"]["file_id"]
+    assert resend.sent_file == upload.result["audio"]["file_id"]
     assert main.pending == 0
 
 
@@ -229,7 +229,7 @@ async def test_twins_left_by_their_fetcher_make_one_download_not_a_loop(
     except DeferJobError:  # it looked while the first was still fetching
         await pipeline.handle_cached(Job(second))
     assert (await bench.file(second)).state is RequestState.DELIVERED
-    sends = bench.telegram.calls_of("sendAudio")
+    sends = bench.telegram.calls_of("sendAudio", "editMessageMedia")
     assert [bool(call.files) for call in sends] == [True, False]
 
 

@@ -7,13 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiogram import Bot
+from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import Message
+from aiogram.types import InputMediaDocument, Message
 
 from mediabot.domain.enums import MediaKind
 from mediabot.i18n import _
 from mediabot.senders.album import album_sizes
 from mediabot.senders.base import (
+    DeliveryError,
+    InputMedia,
     PartCallback,
     Sender,
     SendTarget,
@@ -25,6 +28,9 @@ from mediabot.senders.base import (
 __all__ = ["CachedPart", "CachedSender", "StaleFileIdError", "is_stale_file_id"]
 
 logger = logging.getLogger(__name__)
+
+_NOT_MODIFIED = "message is not modified"
+"""Telegram's 400 answer to an edit that would change nothing: the message is that already."""
 
 _STALE_MARKERS = ("wrong file identifier", "wrong remote file identifier", "file reference")
 """Phrases of Telegram's 400 answers for a file id it no longer accepts."""
@@ -44,6 +50,20 @@ class CachedPart:
     width: int | None = None
     height: int | None = None
 
+    def sent_as(self, index: int, total: int, message_id: int) -> SentPart:
+        """This file as part `index` of `total` of a delivery, in message `message_id`."""
+        return SentPart(
+            index=index,
+            total=total,
+            kind=self.kind,
+            file_id=self.file_id,
+            file_unique_id=self.file_unique_id,
+            message_id=message_id,
+            size_bytes=self.size_bytes or 0,
+            start_s=self.start_s,
+            end_s=self.end_s,
+        )
+
 
 def is_stale_file_id(error: TelegramBadRequest) -> bool:
     """True when a 400 answer says the file id (or its file reference) is no longer valid."""
@@ -57,6 +77,13 @@ class CachedSender(Sender):
     Parts of a split file (they have a time range) go one by one with "Part i/N";
     several parts without time ranges go as albums; one part goes alone. A file id
     Telegram refuses raises `StaleFileIdError`, so the caller downloads afresh.
+
+    With `into` (a text message of the bot's in the target chat, e.g. the offer's keyboard),
+    a delivery of one file edits that message into the file instead of sending a new one:
+    the message keeps what it replies to and its topic, and loses its buttons. Where
+    Telegram refuses the edit (the message is gone, too old, not the bot's) the file is sent
+    as a new message instead, once; an edit answered "not modified" found the file there
+    already (an earlier attempt's edit), and counts as the delivery.
     """
 
     def __init__(
@@ -67,11 +94,13 @@ class CachedSender(Sender):
         *,
         as_album: bool | None = None,
         on_part: PartCallback | None = None,
+        into: int | None = None,
     ) -> None:
         super().__init__(bot, target, on_part=on_part)
         if not parts:
             raise ValueError("nothing cached to send")
         self._parts = tuple(parts)
+        self._into = into
         split = any(part.start_s is not None for part in self._parts)
         self._as_album = as_album if as_album is not None else len(parts) > 1 and not split
 
@@ -93,6 +122,8 @@ class CachedSender(Sender):
 
     async def _send_each(self, sent: list[SentPart]) -> None:
         total = len(self._parts)
+        if total == 1 and self._into is not None and await self._edit_into(self._into, sent):
+            return
         for index, part in enumerate(self._parts):
             caption = self._target.caption
             if total > 1:
@@ -123,6 +154,51 @@ class CachedSender(Sender):
             for position, (part, message) in enumerate(zip(chunk, messages, strict=True)):
                 sent.append(await self._record(message, part, offset + position, total))
             offset += size
+
+    async def _edit_into(self, message_id: int, sent: list[SentPart]) -> bool:
+        """Edit message `message_id` into the one file (recorded in `sent`); False when
+        Telegram refuses the edit for anything but the file id (`TelegramBadRequest` then)."""
+        part = self._parts[0]
+        try:
+            edited = await self._bot.edit_message_media(
+                chat_id=self._target.chat_id,
+                message_id=message_id,
+                media=self._edit_media(part),
+            )
+        except TelegramBadRequest as exc:
+            if is_stale_file_id(exc):
+                raise
+            if _NOT_MODIFIED in exc.message.lower():
+                logger.info("message %d holds the cached file already", message_id)
+                sent.append(part.sent_as(0, 1, message_id))
+                if self._on_part is not None:
+                    await self._on_part(sent[-1])
+                return True
+            logger.info("message %d not edited into the file (%s); sending it", message_id, exc)
+            return False
+        if not isinstance(edited, Message):
+            raise DeliveryError("Telegram answered an edit of a chat's message without it")
+        sent.append(await self._record(edited, part, 0, 1))
+        return True
+
+    def _edit_media(self, part: CachedPart) -> InputMedia | InputMediaDocument:
+        """The one file as an edit puts it in a message: in the form it was sent in."""
+        caption = self._target.caption or None
+        if self._as_documents:
+            return InputMediaDocument(
+                media=part.file_id,
+                caption=caption,
+                parse_mode=ParseMode.HTML if caption else None,
+                disable_content_type_detection=True,
+            )
+        return input_media(
+            part.kind,
+            part.file_id,
+            caption,
+            width=part.width,
+            height=part.height,
+            duration_s=part.duration_s,
+        )
 
     async def _post_one(self, part: CachedPart, caption: str | None, *, first: bool) -> Message:
         return await self._post_file(

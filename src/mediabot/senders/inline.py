@@ -137,20 +137,8 @@ class InlineCachedSender:
                 raise StaleFileIdError("Telegram no longer accepts a cached file", ()) from exc
             raise
         total = len(self._parts)
-        sent = [
-            SentPart(
-                index=index,
-                total=total,
-                kind=part.kind,
-                file_id=part.file_id,
-                file_unique_id=part.file_unique_id,
-                message_id=0,  # an inline message has no id in any chat
-                size_bytes=part.size_bytes or 0,
-                start_s=part.start_s,
-                end_s=part.end_s,
-            )
-            for index, part in enumerate(self._parts)
-        ]
+        # An inline message has no id in any chat: 0.
+        sent = [part.sent_as(index, total, 0) for index, part in enumerate(self._parts)]
         for part in sent:
             if self._on_part is not None:
                 await self._on_part(part)

@@ -65,6 +65,11 @@ class PlaylistItemStatus:
         (an item has no buttons of its own: `ended` changes nothing)."""
         await self._hand_on(text)
 
+    @property
+    def message_for_file(self) -> int | None:
+        """None: the playlist's message is every item's, never one file's."""
+        return None
+
     async def remove(self) -> None:
         """The item was delivered: the playlist's count, or the last word."""
         await self._hand_on(None)

@@ -107,6 +107,14 @@ class Status(Protocol):
         chosen by default keeps its "⚙ Other choices" under it."""
         ...
 
+    @property
+    def message_for_file(self) -> int | None:
+        """The status message a delivery's one file may take the place of (it is deleted
+        once the file arrives): None when it stays (kept as a line, a playlist's), is an
+        inline message, or there is none. A status whose message became the file is
+        `close`d, not removed."""
+        ...
+
     async def remove(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -130,8 +138,10 @@ class Senders(Protocol):
         parts: Sequence[CachedPart],
         on_part: PartCallback,
         form: DeliveryForm = DeliveryForm.MEDIA,
+        into: int | None = None,
     ) -> Sender:
-        """File ids sent again, in the `form` they were first sent in."""
+        """File ids sent again, in the `form` they were first sent in; one file edits the
+        bot's text message `into` into it where Telegram lets it (`CachedSender`)."""
         ...
 
     def fresh(

@@ -334,6 +334,13 @@ class StatusMessage:
         self._wanted = text
         await self._edit(text, self._markup if keep_buttons else None, last_word=last_word)
 
+    @property
+    def message_for_file(self) -> int | None:
+        """The status message, when `remove` would delete it: a file may take its place."""
+        if self._closed or self._kept_as is not None or self._inline_message_id is not None:
+            return None
+        return self._message_id
+
     async def remove(self) -> None:
         """Delete the status message: the file has arrived and speaks for itself (an inline
         message became the file itself: nothing to delete). A status `kept_as` a line is

@@ -63,3 +63,25 @@ async def test_a_cached_delivery_is_sent_again_in_the_requests_form() -> None:
     world.senders.cached_script = ([sent_part(0)], None)
     assert await resend_from_cache(world.job, world.senders, TARGET) is True
     assert world.senders.forms == [DeliveryForm.DOCUMENT]
+
+
+async def test_a_file_that_took_the_status_messages_place_leaves_it() -> None:
+    """The status message edited into the file is the file now: closed, never deleted."""
+    world = World()
+    world.status.message_for_file = 100  # sent_part(0) lands in message 100
+    world.requests.delivered = _delivery()
+    world.senders.cached_script = ([sent_part(0)], None)
+    assert await resend_from_cache(world.job, world.senders, TARGET) is True
+    assert world.senders.into == [100]
+    assert world.status.closed and not world.status.removed
+
+
+async def test_a_file_sent_as_a_new_message_removes_the_status_message() -> None:
+    """The edit refused, the file went as a new message: the status message goes."""
+    world = World()
+    world.status.message_for_file = 7
+    world.requests.delivered = _delivery()
+    world.senders.cached_script = ([sent_part(0)], None)
+    assert await resend_from_cache(world.job, world.senders, TARGET) is True
+    assert world.senders.into == [7]
+    assert world.status.removed

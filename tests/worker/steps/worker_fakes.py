@@ -198,6 +198,7 @@ class FakeStatus:
     removed: bool = False
     closed: bool = False
     ended: bool = False
+    message_for_file: int | None = None
 
     def show(self, text: str) -> None:
         self.shown.append(text)
@@ -262,6 +263,8 @@ class FakeSenders:
     targets: list[SendTarget] = field(default_factory=list)
     forms: list[DeliveryForm] = field(default_factory=list)
     """The form each delivery was asked in, in the order of `calls`."""
+    into: list[int | None] = field(default_factory=list)
+    """The message each cached delivery was offered to take the place of."""
     held: float = 0.0
     """How long Telegram holds the chat back (`held_s`)."""
 
@@ -274,8 +277,10 @@ class FakeSenders:
         parts: Sequence[CachedPart],
         on_part: PartCallback,
         form: DeliveryForm = DeliveryForm.MEDIA,
+        into: int | None = None,
     ) -> Sender:
         self.calls.append(("cached", None))
+        self.into.append(into)
         self.forms.append(form)
         self.cached_parts.append(parts)
         self.targets.append(target)

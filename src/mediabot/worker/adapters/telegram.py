@@ -45,10 +45,11 @@ class AiogramSenders:
         parts: Sequence[CachedPart],
         on_part: PartCallback,
         form: DeliveryForm = DeliveryForm.MEDIA,
+        into: int | None = None,
     ) -> Sender:
         if target.inline is not None:
             return InlineCachedSender(self.bot, target, parts, on_part=on_part)
-        return CACHED_SENDERS[form](self.bot, target, parts, on_part=on_part)
+        return CACHED_SENDERS[form](self.bot, target, parts, on_part=on_part, into=into)
 
     def fresh(
         self,
