@@ -4,6 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.forkserver import fork_server
+
 pytest_plugins = [
     "tests.support.services",
     "tests.support.media_fixtures",
@@ -15,6 +17,13 @@ _FIRST = ("e2e", "deploy")
 """Folders whose modules start mediabot processes and wait on them: the longest modules.
 Run first, so that under `-n` (see `.ci/run`) the short ones fill in around them instead
 of one of them starting last and running alone."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Under xdist, the main process starts the fork server its workers share (one import of
+    # mediabot for the run, not one per worker); it runs no test itself.
+    if not hasattr(config, "workerinput") and getattr(config.option, "numprocesses", None):
+        fork_server.share()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -40,6 +40,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.upload_limit_bytes == 50 * 1024 * 1024
     assert settings.amqp_url is None
     assert settings.worker_concurrency == 2
+    assert settings.publish_timeout_s == 30.0
     assert settings.effective_database_url == (
         f"sqlite+aiosqlite:///{tmp_path / 'data' / 'mediabot.db'}"
     )

@@ -82,6 +82,10 @@ class Settings(BaseSettings):
     while the update is handled): an update whose process died is handled by Telegram's
     next delivery of it after this."""
 
+    publish_timeout_s: float = Field(default=30.0, gt=0)
+    """How long a publish to RabbitMQ is retried before it fails: the bot then holds the
+    update (a press stays queued and is published when the broker is back)."""
+
     job_max_attempts: int = Field(default=4, ge=1, le=20)
     job_lease_s: float = Field(default=120.0, ge=2.0)
     shutdown_grace_s: float = Field(default=30.0, ge=0)

@@ -27,8 +27,10 @@ from tests.support.postgres_cluster import PostgresCluster, running_cluster
 from tests.support.processes import MediabotProcess, mediabot_env, stop_all
 
 OUTAGE_S = 10.0
-BROKER_OUTAGE_S = 34.0
-"""Longer than a publish's own timeout (30 s), after which a press used to fail."""
+PUBLISH_TIMEOUT_S = 5.0
+"""The deployment's `PUBLISH_TIMEOUT_S`: how long a publish is retried before it fails."""
+BROKER_OUTAGE_S = PUBLISH_TIMEOUT_S + 4.0
+"""Longer than a publish's own timeout, after which a press used to fail."""
 NOTICE = "Busy for a moment"
 _MEDIA_METHODS = ("sendVideo", "sendAudio", "sendPhoto", "sendMediaGroup", "sendDocument")
 
@@ -55,7 +57,12 @@ def deployment(
     with running_cluster() as postgres:
         database_url = asyncio.run(postgres.create_database("mediabot"))
         amqp_url = make_amqp_vhost()
-        base = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url, "WORKER_CONCURRENCY": "2"}
+        base = {
+            "DATABASE_URL": database_url,
+            "AMQP_URL": amqp_url,
+            "WORKER_CONCURRENCY": "2",
+            "PUBLISH_TIMEOUT_S": str(PUBLISH_TIMEOUT_S),
+        }
 
         def start(command: str, name: str) -> MediabotProcess:
             env = mediabot_env(fake_telegram, root / name, **base)
@@ -203,6 +210,8 @@ async def test_presses_during_a_broker_outage_are_published_when_it_is_back(
             call for call in chat.calls("editMessageText") if "not available" in _text(call)
         ]
     assert len(_notices(late)) == 1
+    # The presses outlived a publish's timeout: the bot's publishes failed, and were held.
+    assert f"within {PUBLISH_TIMEOUT_S:g}s; the publish fails" in deployment.bot.log
 
 
 def _text(call: ApiCall) -> str:

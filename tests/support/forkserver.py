@@ -2,8 +2,9 @@
 
 Importing mediabot's process code (aiogram builds some 650 pydantic models on import) costs
 5-6 s of CPU on a 2-core machine, and the suite starts some fifty `python -m mediabot`
-processes: most of the CPU it would spend. The fork server imports it once per test process
-and forks each mediabot process from there; the child gets the environment, the working
+processes: most of the CPU it would spend. The fork server imports it once per test run
+(under pytest-xdist the main process starts it and every worker uses it: `share`) and forks
+each mediabot process from there; the child gets the environment, the working
 directory and the standard streams of its request and runs `python -m mediabot <args>` as the
 interpreter would (`runpy` on `mediabot.__main__`, then the interpreter's own exit), so the
 same code runs from `mediabot.__main__` on. What it does not cover is the interpreter start
@@ -42,6 +43,9 @@ import uuid
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
+_SHARED_ADDRESS = "MEDIABOT_TEST_FORK_SERVER"
+"""The variable through which the processes a test process starts (xdist's workers) learn the
+address of its fork server, and use it rather than start one each."""
 _PRELOAD = (
     "mediabot.cli",
     "mediabot.app.processes",
@@ -222,14 +226,23 @@ class ForkedProcess:
 
 
 class _ForkServer:
-    """The fork server of this test process, started on the first request."""
+    """The fork server of this test process, started on the first request; or the one its
+    parent shared (`share`), while that one answers."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._address: str | None = None
         self._server: subprocess.Popen[bytes] | None = None
 
+    def share(self) -> None:
+        """Start the server now, for the processes this one starts from now on (xdist's
+        workers): each of them forks from it instead of starting and importing its own."""
+        with self._lock:
+            os.environ[_SHARED_ADDRESS] = self._start().removeprefix("\0")  # abstract
+
     def _start(self) -> str:
+        if self._server is None and (shared := os.environ.get(_SHARED_ADDRESS)):
+            return "\0" + shared
         if self._address is not None and self._server is not None and self._server.poll() is None:
             return self._address
         address = f"\0mediabot-forkserver-{os.getpid()}-{uuid.uuid4().hex}"
@@ -278,7 +291,18 @@ class _ForkServer:
             address = self._start()
         request = {"args": args, "env": env, "cwd": str(cwd or Path.cwd())}
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        connection.connect(address)
+        try:
+            connection.connect(address)
+        except ConnectionRefusedError:
+            if self._server is not None:
+                raise
+            # The shared server is gone (its test process ended): start one of this process.
+            connection.close()
+            with self._lock:
+                os.environ.pop(_SHARED_ADDRESS, None)
+                address = self._start()
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+            connection.connect(address)
         # The first request waits for the server's imports: as long as a process start.
         connection.settimeout(180)
         with contextlib.ExitStack() as stack:

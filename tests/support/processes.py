@@ -45,7 +45,8 @@ _DIE_WITH_THE_TESTS = (
 SIGKILL when the test process goes, however it goes, then becomes `python -m mediabot` (same
 pid): no bot of an ended test run polls on and takes a later run's updates. Done in the
 child's own Python, not in `preexec_fn`, which is unsafe with threads. Forked processes die
-with the test process the same way (see `tests.support.forkserver`)."""
+the same way with the fork server's test process, the main one under xdist (see
+`tests.support.forkserver`)."""
 
 
 def kill_leftovers() -> list[str]:

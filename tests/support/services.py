@@ -7,6 +7,7 @@ end. A service that does not answer fails the test with the command that starts 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -186,10 +187,14 @@ def pg_url(make_pg_database: Callable[[], str]) -> str:
     return make_pg_database()
 
 
-def _rabbitmqctl(*args: str) -> None:
+def _rabbitmqctl(*args: str, stdin: bytes | None = None) -> None:
     try:
         subprocess.run(
-            ["rabbitmqctl", "--quiet", *args], check=True, capture_output=True, timeout=60
+            ["rabbitmqctl", "--quiet", *args],
+            input=stdin,
+            check=True,
+            capture_output=True,
+            timeout=60,
         )
     except FileNotFoundError:
         pytest.fail("rabbitmqctl is not installed: install rabbitmq-server", pytrace=False)
@@ -208,9 +213,15 @@ def make_amqp_vhost() -> Iterator[Callable[[], str]]:
 
     def make() -> str:
         vhost = f"mediabot-test-{uuid.uuid4().hex[:12]}"
-        _rabbitmqctl("add_vhost", vhost)
         created.append(vhost)
-        _rabbitmqctl("set_permissions", "-p", vhost, AMQP_USER, ".*", ".*", ".*")
+        # The virtual host and its user's permissions in one rabbitmqctl (each is a virtual
+        # machine to start, ~0.4 s of CPU).
+        everything = {"configure": ".*", "write": ".*", "read": ".*"}
+        definitions = {
+            "vhosts": [{"name": vhost}],
+            "permissions": [{"user": AMQP_USER, "vhost": vhost, **everything}],
+        }
+        _rabbitmqctl("import_definitions", stdin=json.dumps(definitions).encode())
         return f"amqp://{AMQP_USER}:{AMQP_PASSWORD}@{AMQP_HOST}/{quote(vhost, safe='')}"
 
     yield make

@@ -76,6 +76,7 @@ def _make_queue(
             max_attempts=attempts,
             base_delay_s=base_delay_s,
             expiry_s=expiry_s,
+            publish_timeout_s=settings.publish_timeout_s,
         )
     return LocalJobQueue(max_attempts=attempts, base_delay_s=base_delay_s)
 

@@ -86,7 +86,8 @@ class RabbitJobQueue(JobQueue):
         expiry_s: float | None = None,
     ) -> None:
         """`expiry_s`: how long a published job may wait for a consumer before the broker
-        drops it (None: for ever); retries and deferrals are not cut short by it."""
+        drops it (None: for ever); retries and deferrals are not cut short by it.
+        `publish_timeout_s`: how long a publish is retried before `PublishFailedError`."""
         super().__init__(max_attempts=max_attempts, backoff=Backoff(base_delay_s, max_delay_s))
         if base_delay_s <= 0 or max_delay_s <= 0 or defer_delay_s <= 0:
             raise ValueError("retry delays must be positive")
@@ -267,9 +268,11 @@ class RabbitJobQueue(JobQueue):
             except _BROKER_ERRORS as exc:
                 remaining_s = deadline - loop.time()
                 if remaining_s <= 0:
-                    raise PublishFailedError(
+                    failed = PublishFailedError(
                         f"RabbitMQ did not take {what} within {self._publish_timeout_s:g}s"
-                    ) from exc
+                    )
+                    logger.warning("%s; the publish fails", failed)
+                    raise failed from exc
                 logger.warning("%s: publish to %s failed (%r); retrying", what, routing_key, exc)
             failures += 1
             await asyncio.sleep(min(_PUBLISH_BACKOFF.delay_s(failures), remaining_s))
