@@ -246,7 +246,10 @@ async def test_other_choices_in_a_group_pressed_by_a_stranger_twice_and_after_a_
     keyboard = Keyboard(status.message_id, json.loads(offers.pop()))
 
     # The same 720p again comes from Telegram's copy; Telegram lost it: fetched again.
-    fake_telegram.fail_next("sendVideo", error_code=400, description=WRONG_FILE_ID, chat_id=GROUP)
+    # (Telegram's copy would take the keyboard's place by an edit: that edit is refused.)
+    fake_telegram.fail_next(
+        "editMessageMedia", error_code=400, description=WRONG_FILE_ID, chat_id=GROUP
+    )
     since = len(fake_telegram.calls)
     _press(fake_telegram, GROUP, keyboard.message_id, keyboard.data("720p"), ANN)
     await fake_telegram.wait_for(

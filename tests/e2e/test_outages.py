@@ -32,7 +32,14 @@ PUBLISH_TIMEOUT_S = 5.0
 BROKER_OUTAGE_S = PUBLISH_TIMEOUT_S + 4.0
 """Longer than a publish's own timeout, after which a press used to fail."""
 NOTICE = "Busy for a moment"
-_MEDIA_METHODS = ("sendVideo", "sendAudio", "sendPhoto", "sendMediaGroup", "sendDocument")
+_MEDIA_METHODS = (
+    "sendVideo",
+    "sendAudio",
+    "sendPhoto",
+    "sendMediaGroup",
+    "sendDocument",
+    "editMessageMedia",  # a file from Telegram's copy takes its keyboard's place
+)
 
 
 @dataclass
