@@ -134,14 +134,19 @@ async def _request(bench: BotBench, offer_id: uuid.UUID) -> RequestRow:
     return file
 
 
+@pytest.mark.parametrize(
+    ("query", "a_clip"), [(f"  {LINK}”", False), (f"{LINK} 0:10-0:20", True)], ids=["whole", "clip"]
+)
 async def test_a_delivered_link_is_answered_from_the_cache_without_a_lookup(
-    bench: BotBench, tmp_path: Path
+    query: str, a_clip: bool, bench: BotBench, tmp_path: Path
 ) -> None:
     file_id = await _deliver_earlier(bench, tmp_path)
     bench.lookups[LINK] = AssertionError("no lookup for a cached link")
-    results = await _ask(bench, next(_users), f"  {LINK}”")
+    results = await _ask(bench, next(_users), query)
     assert [(result["type"], result["video_file_id"]) for result in results] == [("video", file_id)]
     assert "Earlier" in results[0]["caption"]
+    # Inline results are whole videos: a query asking for a clip is told so.
+    assert (texts.inline_whole_only() in _hint(bench)) is a_clip
 
 
 async def test_a_query_with_a_clip_gets_whole_videos_and_is_told_so(bench: BotBench) -> None:
@@ -156,16 +161,6 @@ async def test_a_query_with_a_clip_gets_whole_videos_and_is_told_so(bench: BotBe
     assert texts.inline_whole_only() in _hint(bench)
     assert await _ask(bench, user, LINK)
     assert texts.inline_whole_only() not in _hint(bench), "no range, no notice"
-
-
-async def test_a_cached_answer_to_a_query_with_a_clip_is_told_whole(
-    bench: BotBench, tmp_path: Path
-) -> None:
-    file_id = await _deliver_earlier(bench, tmp_path)
-    bench.lookups[LINK] = AssertionError("no lookup for a cached link")
-    results = await _ask(bench, next(_users), f"{LINK} 0:10-0:20")
-    assert [result["video_file_id"] for result in results] == [file_id]
-    assert texts.inline_whole_only() in _hint(bench)
 
 
 async def test_a_chosen_result_is_queued_into_its_inline_message(bench: BotBench) -> None:
