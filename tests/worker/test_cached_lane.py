@@ -170,7 +170,9 @@ async def test_a_twin_fetched_meanwhile_is_sent_from_the_cache_by_the_cached_lan
     media_requests.throttle_bytes_per_second = 150_000  # the twin's fetch takes a while
     try:
         twin = await bench.request(media.audio_m4a)
-        fetching = asyncio.create_task(bench.pipeline(owner="worker-2").handle(Job(twin)))
+        # A lease that outlives any renewal gap under load: the twin is live the whole time.
+        live = bench.pipeline(owner="worker-2", lease=timedelta(seconds=30))
+        fetching = asyncio.create_task(live.handle(Job(twin)))
         await until_state(bench, twin, RequestState.DOWNLOADING)
         waiter = await bench.request(media.audio_m4a)
         to_cached, publish = _recorder()
