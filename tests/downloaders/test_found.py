@@ -6,7 +6,10 @@ the tests count; the offer goes through its JSON form, as the database keeps it.
 
 from __future__ import annotations
 
+import base64
+import json
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +103,32 @@ def test_an_address_about_to_expire_is_not_trusted() -> None:
     assert fresh(keep(soon, now), now) is None
     assert fresh(keep(later, now), now) is not None
     assert fresh(keep(later, now), now + FOUND_TTL_S + 1) is None
-    assert "subtitles" not in keep({"subtitles": {"en": []}, "id": "a"}, now)["info"]
+    assert fresh(keep({"subtitles": {"en": []}, "id": "a"}, now), now) == {"id": "a"}
+
+
+def test_a_long_manifests_fragments_travel_packed_and_come_back_whole() -> None:
+    """A megabyte of fragments is kept in a few dozen kilobytes, and unpacks as it was."""
+    now = time.time()
+    fragments = [{"path": f"v-{n * 200}.m4s", "duration": 0.2} for n in range(20_000)]
+    info = {"id": "a", "formats": [{"format_id": "v", "fragments": fragments}]}
+    kept = keep(info, now)
+    assert len(json.dumps(kept)) < 1_000 < 800_000 < len(json.dumps(info))
+    assert fresh(json.loads(json.dumps(kept)), now) == info
+
+
+@pytest.mark.parametrize(
+    "found",
+    [
+        {"at": 0.0, "info": {"id": "a"}},
+        {"at": 0.0, "packed": "not base64!"},
+        {"at": 0.0, "packed": "bm90IGRlZmxhdGVk"},
+        {"at": 0.0, "packed": base64.b64encode(zlib.compress(b"[1, 2]")).decode()},
+        {"at": 0.0, "packed": base64.b64encode(zlib.compress(b"{")).decode()},
+    ],
+    ids=["unpacked", "not-base64", "not-deflated", "not-an-object", "not-json"],
+)
+def test_a_found_that_does_not_unpack_is_looked_up_again(found: dict[str, Any]) -> None:
+    assert fresh(found, now=1.0) is None
 
 
 async def test_a_clips_press_reads_the_offers_addresses_through_the_guard(
@@ -110,11 +138,12 @@ async def test_a_clips_press_reads_the_offers_addresses_through_the_guard(
     network (here 127.0.0.2, the trap) is refused, whatever the offer says."""
     offer = await _stored_offer(media.progressive_mp4)
     assert offer.found is not None
-    info = offer.found["info"]
+    info = fresh(offer.found)
+    assert info is not None
     formats = [
         {**fmt, "url": str(fmt["url"]).replace("127.0.0.1", "127.0.0.2")} for fmt in info["formats"]
     ]
-    tampered = {**offer.found, "info": {**info, "formats": formats}}
+    tampered = keep({**info, "formats": formats}, offer.found["at"])
     guarded = DownloadOptions(allowed_private_networks=("127.0.0.1/32",))
     downloader = make_downloader(
         media.progressive_mp4, 360, options=guarded, found=tampered, clip=True

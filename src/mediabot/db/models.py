@@ -132,14 +132,7 @@ class _OfferJson(TypeDecorator[Offer]):
     ) -> dict[str, Any] | None:
         if value is None:
             return None
-        offer = Offer.model_validate(value)
-        if offer.found is None:
-            return offer.model_dump(mode="json")
-        # The found info is plain JSON data already (a long manifest's is a megabyte of
-        # fragments): stored as it is rather than walked again by the serializer.
-        data = offer.model_copy(update={"found": None}).model_dump(mode="json")
-        data["found"] = offer.found
-        return data
+        return Offer.model_validate(value).model_dump(mode="json")
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Offer | None:
         return None if value is None else Offer.model_validate(value)

@@ -65,9 +65,7 @@ Outcome = Found | Refused
 
 
 def encode_outcome(outcome: Outcome) -> dict[str, Any]:
-    """`outcome` as plain JSON data. A video's `found` (plain JSON data already, and a
-    long manifest's holds tens of thousands of fragments) is handed over as it is, not
-    copied deep."""
+    """`outcome` as plain JSON data."""
     if isinstance(outcome, Refused):
         return {"refused": asdict(outcome)}
     media = _media_data(outcome.media) if outcome.media is not None else None
