@@ -93,6 +93,7 @@ LEFT_AS_THEY_ARE = {
     "a-leading-zero-unpadded": _broken(50, {"path": "v-010000.m4s", "duration": 0.2}),
     "one-name-only": [{"path": "live.m4s", "duration": 1.0}] * 100,
     "a-head-too-long": [{"path": f"h{n}.mp4"} for n in range(90)] + _timeline(10),
+    "a-counter-past-int-conversion": _timeline(100, name="v-" + "1" * 4998 + "{}.m4s", step=1),
 }
 
 

@@ -17,6 +17,8 @@ from typing import Any
 MIN_FRAGMENTS = 32
 """Shorter lists are kept as they are: their runs would save little."""
 _DIGITS = "0123456789"
+_MAX_DIGITS = 100
+"""A longer run of digits in a name is no counter (and `int` refuses past 4300 digits)."""
 
 Fragment = dict[str, Any]
 Runs = dict[str, Any]
@@ -27,7 +29,8 @@ def runs(fragments: list[Fragment]) -> Runs | None:
 
     The leading fragments outside the pattern (an initialization segment) are kept as
     they are in `head`; every other one must be `{key: name, "duration": seconds}` with
-    the same two ends around a decimal counter (zero-padded to one width, or not at all).
+    the same two ends around a decimal counter (zero-padded to one width, or not at all,
+    and of at most `_MAX_DIGITS` digits).
     """
     if len(fragments) < MIN_FRAGMENTS:
         return None
@@ -88,7 +91,10 @@ def _counters(
     ):
         return None
     counters = [name[len(prefix) : len(name) - len(suffix)] for name in names]
-    if not all(counter.isascii() and counter.isdigit() for counter in counters):
+    if not all(
+        counter.isascii() and counter.isdigit() and len(counter) <= _MAX_DIGITS
+        for counter in counters
+    ):
         return None
     first = counters[0]
     width = len(first) if first.startswith("0") and len(first) > 1 else 0
