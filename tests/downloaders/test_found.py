@@ -104,6 +104,8 @@ def test_an_address_about_to_expire_is_not_trusted() -> None:
     assert fresh(keep(later, now), now) is not None
     assert fresh(keep(later, now), now + FOUND_TTL_S + 1) is None
     assert fresh(keep({"subtitles": {"en": []}, "id": "a"}, now), now) == {"id": "a"}
+    unparsed = {"formats": [{"url": "https://[r.example/v?expire=1"}]}
+    assert fresh(keep(unparsed, now), now) == unparsed  # says no expiry it can be held to
 
 
 def test_a_long_manifests_fragments_travel_packed_and_come_back_whole() -> None:

@@ -124,9 +124,10 @@ def _urls(info: InfoDict) -> list[str]:
 
 
 def _expires(url: str) -> float:
-    """When `url` says it expires (`expire=<unix time>` in its query), else never."""
-    values = parse_qs(urlsplit(url).query).get("expire")
+    """When `url` says it expires (`expire=<unix time>` in its query), else never (an
+    address that does not parse says nothing)."""
     try:
+        values = parse_qs(urlsplit(url).query).get("expire")
         return float(values[0]) if values else float("inf")
     except ValueError:
         return float("inf")
