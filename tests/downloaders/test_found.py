@@ -126,8 +126,18 @@ def test_a_long_manifests_fragments_travel_packed_and_come_back_whole() -> None:
         {"at": 0.0, "packed": "bm90IGRlZmxhdGVk"},
         {"at": 0.0, "packed": base64.b64encode(zlib.compress(b"[1, 2]")).decode()},
         {"at": 0.0, "packed": base64.b64encode(zlib.compress(b"{")).decode()},
+        {"at": 0.0, "packed": base64.b64encode(zlib.compress(b'{"formats":5}')).decode()},
+        {"at": 0.0, "packed": base64.b64encode(zlib.compress(b"[" * 10**5)).decode()},
     ],
-    ids=["unpacked", "not-base64", "not-deflated", "not-an-object", "not-json"],
+    ids=[
+        "unpacked",
+        "not-base64",
+        "not-deflated",
+        "not-an-object",
+        "not-json",
+        "formats-not-a-list",
+        "too-deep",
+    ],
 )
 def test_a_found_that_does_not_unpack_is_looked_up_again(found: dict[str, Any]) -> None:
     assert fresh(found, now=1.0) is None
