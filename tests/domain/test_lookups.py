@@ -46,4 +46,3 @@ def test_a_video_and_its_playlist_come_back_as_they_went_through_json() -> None:
 def test_a_refusal_comes_back_with_its_error_and_words() -> None:
     refused = Refused("NotFoundError", "not found", {"site": "x"}, "404")
     assert decode_outcome(json.loads(json.dumps(encode_outcome(refused)))) == refused
-

@@ -4,7 +4,8 @@ yt-dlp lists every fragment of a DASH format whose segments a template names (a 
 `SegmentTimeline`: tens of thousands of `{"path": "v-123400.m4s", "duration": 0.2}`).
 Such a list is one name with a counter in it and a handful of durations: `runs` keeps it
 as the name's two ends, the counter's first value and its steps, and the durations, each
-step and duration once per run of equal ones. `fragments` gives the list back as it was;
+step and duration once per run of equal ones. `fragments` gives back a list equal to it
+(equal durations are one run: a 2 after a 2.0 comes back as 2.0, which yt-dlp reads alike);
 a list that is not of that shape is left as it is (`runs` returns None).
 """
 
