@@ -77,6 +77,32 @@ async def test_a_press_on_a_fresh_offer_downloads_without_a_second_extraction(
     assert len(extractions) == 1
 
 
+async def test_a_segmented_manifests_offer_keeps_its_fragments_as_runs(
+    media: MediaSources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clip source's DASH timeline (300 numbered segments a track) travels as runs,
+    and a press reads the very fragments yt-dlp listed."""
+    listed: list[dict[str, Any]] = []
+    original = Downloader._extract_info.__func__  # type: ignore[attr-defined]
+
+    def kept_aside(cls: type[Downloader], url: str, session: YtdlSession) -> dict[str, Any]:
+        info: dict[str, Any] = original(cls, url, session)
+        listed.append({fmt["format_id"]: fmt.get("fragments") for fmt in info["formats"]})
+        return info
+
+    monkeypatch.setattr(Downloader, "_extract_info", classmethod(kept_aside))
+    offer = await _stored_offer(media.clip["dash"])
+    assert offer.found is not None
+    packed = json.loads(zlib.decompress(base64.b64decode(offer.found["packed"])))
+    assert all("fragment_runs" in fmt for fmt in packed["formats"])
+    assert len(offer.found["packed"]) < 4_000
+
+    kept = fresh(offer.found)
+    assert kept is not None
+    assert listed == [{fmt["format_id"]: fmt["fragments"] for fmt in kept["formats"]}]
+    assert all(len(fragments) > 300 for fragments in listed[0].values())
+
+
 async def test_an_old_offer_is_looked_up_again(media: MediaSources, extractions: list[str]) -> None:
     offer = await _stored_offer(media.long_audio_m4a)
     assert offer.found is not None
