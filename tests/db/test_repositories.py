@@ -220,6 +220,49 @@ async def test_of_twins_fetching_the_same_media_only_the_later_waits(
         assert later is not None and not await RequestRows(session).being_fetched(later)
 
 
+async def test_a_fetch_between_its_parts_stays_the_earlier_twin_until_claimed_again(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The first twin streams: DOWNLOADING, UPLOADING, DOWNLOADING again (its next part).
+    It keeps its place ahead of the twin that started after it; a new attempt (a claim)
+    starts its fetch anew, behind that twin."""
+    twins = []
+    for user in (311, 312):
+        async with sessions.begin() as session:
+            offer = await _offer(session, telegram_id=user, key="youtube:parts")
+            files = RequestRows(session)
+            await files.choose(offer.id, Variant(MediaKind.VIDEO, 720))
+            assert await files.claim(offer.id, f"worker-{user}", timedelta(minutes=1))
+            await files.set_state(offer.id, RequestState.DOWNLOADING)
+            twins.append(offer.id)
+        await asyncio.sleep(0.01)
+    first, later = twins
+    for state in (RequestState.UPLOADING, RequestState.DOWNLOADING):
+        async with sessions.begin() as session:
+            await RequestRows(session).set_state(first, state)
+    async with sessions() as session:
+        files = RequestRows(session)
+        assert await files.being_fetched(await _row(files, later))
+        assert not await files.being_fetched(await _row(files, first))
+
+    async with sessions.begin() as session:
+        files = RequestRows(session)
+        await files.release(first, "worker-311", expire=True)
+        assert await files.claim(first, "worker-313", timedelta(minutes=1))
+        assert (await _row(files, first)).fetch_started_at is None
+        await files.set_state(first, RequestState.DOWNLOADING)
+    async with sessions() as session:
+        files = RequestRows(session)
+        assert await files.being_fetched(await _row(files, first))
+        assert not await files.being_fetched(await _row(files, later))
+
+
+async def _row(files: RequestRows, request_id: uuid.UUID) -> RequestRow:
+    row = await files.get(request_id)
+    assert row is not None
+    return row
+
+
 async def _queued(
     sessions: async_sessionmaker[AsyncSession], telegram_id: int, key: str
 ) -> uuid.UUID:

@@ -80,6 +80,7 @@ class ClaimRepository(Repository):
                 lease_expires_at=now + lease,
                 attempts=RequestRow.attempts + 1,
                 updated_at=now,
+                fetch_started_at=None,  # this attempt's fetch has not started
             )
             .execution_options(synchronize_session=False)
         )

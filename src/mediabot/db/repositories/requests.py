@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.orm import selectinload
 
 from mediabot.db.base import utcnow
@@ -83,15 +83,21 @@ class RequestRepository(Repository):
     ) -> bool:
         """Move a request to `state`; with `owner`, only while that owner holds the lease.
 
-        A final state releases the lease and stamps `finished_at`. Returns whether a row
-        changed: a request already final is never moved again.
+        A final state releases the lease and stamps `finished_at`. The first move to
+        `DOWNLOADING` of an attempt stamps `fetch_started_at` (a claim clears it); later
+        moves of the same attempt keep it, so a fetch between its parts does not turn
+        into a later twin than those waiting for it. Returns whether a row changed: a
+        request already final is never moved again.
         """
         now = utcnow()
         changes: dict[str, Any] = {"state": state, "updated_at": now, **values}
         if state is RequestState.QUEUED:
             changes.setdefault("queued_at", now)
         if state is RequestState.DOWNLOADING:
-            changes.setdefault("fetch_started_at", now)
+            stamp = literal(now, RequestRow.fetch_started_at.type)
+            changes.setdefault(
+                "fetch_started_at", func.coalesce(RequestRow.fetch_started_at, stamp)
+            )
         if state.is_final:
             changes.update(finished_at=now, lease_owner=None, lease_expires_at=None)
         conditions = [
