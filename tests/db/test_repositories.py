@@ -197,16 +197,7 @@ async def test_a_lease_handed_back_on_shutdown_is_recovered_at_once(
 async def test_of_twins_fetching_the_same_media_only_the_later_waits(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
-    twins = []
-    for user in (301, 302):
-        async with sessions.begin() as session:
-            offer = await _offer(session, telegram_id=user, key="youtube:twins")
-            files = RequestRows(session)
-            await files.choose(offer.id, Variant(MediaKind.VIDEO, 720))
-            assert await files.claim(offer.id, f"worker-{user}", timedelta(minutes=1))
-            await files.set_state(offer.id, RequestState.DOWNLOADING)
-            twins.append(offer.id)
-        await asyncio.sleep(0.01)
+    twins = await _fetching_twins(sessions, (301, 302), "youtube:twins")
     async with sessions() as session:
         files = RequestRows(session)
         first, later = [await files.get(twin) for twin in twins]
@@ -226,17 +217,7 @@ async def test_a_fetch_between_its_parts_stays_the_earlier_twin_until_claimed_ag
     """The first twin streams: DOWNLOADING, UPLOADING, DOWNLOADING again (its next part).
     It keeps its place ahead of the twin that started after it; a new attempt (a claim)
     starts its fetch anew, behind that twin."""
-    twins = []
-    for user in (311, 312):
-        async with sessions.begin() as session:
-            offer = await _offer(session, telegram_id=user, key="youtube:parts")
-            files = RequestRows(session)
-            await files.choose(offer.id, Variant(MediaKind.VIDEO, 720))
-            assert await files.claim(offer.id, f"worker-{user}", timedelta(minutes=1))
-            await files.set_state(offer.id, RequestState.DOWNLOADING)
-            twins.append(offer.id)
-        await asyncio.sleep(0.01)
-    first, later = twins
+    first, later = await _fetching_twins(sessions, (311, 312), "youtube:parts")
     for state in (RequestState.UPLOADING, RequestState.DOWNLOADING):
         async with sessions.begin() as session:
             await RequestRows(session).set_state(first, state)
@@ -255,6 +236,24 @@ async def test_a_fetch_between_its_parts_stays_the_earlier_twin_until_claimed_ag
         files = RequestRows(session)
         assert await files.being_fetched(await _row(files, first))
         assert not await files.being_fetched(await _row(files, later))
+
+
+async def _fetching_twins(
+    sessions: async_sessionmaker[AsyncSession], users: tuple[int, ...], key: str
+) -> list[uuid.UUID]:
+    """A 720p request of `key` for each user, claimed by a worker of its own and moved to
+    DOWNLOADING in turn, 10 ms apart."""
+    twins = []
+    for user in users:
+        async with sessions.begin() as session:
+            offer = await _offer(session, telegram_id=user, key=key)
+            files = RequestRows(session)
+            await files.choose(offer.id, Variant(MediaKind.VIDEO, 720))
+            assert await files.claim(offer.id, f"worker-{user}", timedelta(minutes=1))
+            await files.set_state(offer.id, RequestState.DOWNLOADING)
+            twins.append(offer.id)
+        await asyncio.sleep(0.01)
+    return twins
 
 
 async def _row(files: RequestRows, request_id: uuid.UUID) -> RequestRow:
