@@ -86,10 +86,10 @@ def _unpacked(found: Mapping[str, Any]) -> InfoDict | None:
         return None
     try:
         info = json.loads(zlib.decompress(base64.b64decode(packed, validate=True)))
-        if not isinstance(info, dict) or not isinstance(info.get("formats") or [], list):
+        if not isinstance(info, dict) or not isinstance(formats := info.get("formats") or [], list):
             return None
-        if isinstance(info.get("formats"), list):
-            info["formats"] = [_with_fragments(fmt) for fmt in info["formats"]]
+        if formats:
+            info["formats"] = [_with_fragments(fmt) for fmt in formats]
     except (binascii.Error, zlib.error, ValueError, LookupError, TypeError, RecursionError):
         return None
     return info
