@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import pytest
@@ -82,6 +83,23 @@ async def _source(
     duration = (await probe(media.path(reference))).duration_s
     assert duration
     return plan.source, int(plan.estimated_bytes / 2.6), duration
+
+
+class Indexed(NamedTuple):
+    """A source read through its index, a limit that makes it about three parts, and its
+    duration."""
+
+    source: SplitSource | SegmentedSource
+    limit: int
+    duration: float
+
+
+@pytest.fixture(params=["pair", "dash"])
+async def indexed(
+    request: pytest.FixtureRequest, media: MediaSources, media_requests: MediaServer, work: Path
+) -> Indexed:
+    """A DASH pair of plain files, or segmented DASH."""
+    return Indexed(*await _source(request.param, media, media_requests, work))
 
 
 def _sender(
@@ -233,12 +251,10 @@ async def test_a_cancel_while_the_fragment_heads_are_read_leaves_nothing(
     assert listing(work) == []
 
 
-@pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_413_plans_the_rest_again_under_a_lower_limit(
-    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer,
-    work: Path, kind: str,
-) -> None:  # fmt: skip
-    source, limit, duration = await _source(kind, media, media_requests, work)
+    bot: Bot, telegram: FakeTelegram, work: Path, indexed: Indexed
+) -> None:
+    source, limit, duration = indexed
     telegram.upload_limit_bytes = int(0.7 * limit)  # Telegram takes less than we were told
 
     sent = await _sender(bot, source, work, limit).send()
@@ -251,16 +267,10 @@ async def test_a_413_plans_the_rest_again_under_a_lower_limit(
     assert listing(work) == []
 
 
-@pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_resumed_delivery_never_sends_a_part_twice(
-    bot: Bot,
-    telegram: FakeTelegram,
-    media: MediaSources,
-    media_requests: MediaServer,
-    work: Path,
-    kind: str,
+    bot: Bot, telegram: FakeTelegram, work: Path, indexed: Indexed
 ) -> None:
-    source, limit, duration = await _source(kind, media, media_requests, work)
+    source, limit, duration = indexed
     first_run: list[SentPart] = []
 
     async def stop_after_first(part: SentPart) -> None:
@@ -283,14 +293,10 @@ async def test_a_resumed_delivery_never_sends_a_part_twice(
     assert listing(work) == []
 
 
-@pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_local_server_gets_each_complete_part_by_its_path(
-    local_bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer,
-    work: Path, kind: str,
-) -> None:  # fmt: skip
-    source, limit, _ = await _source(kind, media, media_requests, work)
-
-    sent = await _sender(local_bot, source, work, limit).send()
+    local_bot: Bot, telegram: FakeTelegram, work: Path, indexed: Indexed
+) -> None:
+    sent = await _sender(local_bot, indexed.source, work, indexed.limit).send()
 
     calls = accepted(telegram, "sendVideo")
     assert len(calls) == len(sent) >= 2
@@ -317,14 +323,11 @@ async def test_a_source_that_breaks_off_mid_part_fails_and_leaves_nothing(
     assert listing(work) == []
 
 
-@pytest.mark.parametrize("kind", ["pair", "dash"])
 async def test_a_cancel_mid_upload_leaves_nothing(
-    bot: Bot, telegram: FakeTelegram, media: MediaSources, media_requests: MediaServer,
-    work: Path, kind: str,
-) -> None:  # fmt: skip
-    source, limit, _ = await _source(kind, media, media_requests, work)
+    bot: Bot, telegram: FakeTelegram, media_requests: MediaServer, work: Path, indexed: Indexed
+) -> None:
     media_requests.throttle_bytes_per_second = 2 * MIB
-    delivery = asyncio.create_task(_sender(bot, source, work, limit).send())
+    delivery = asyncio.create_task(_sender(bot, indexed.source, work, indexed.limit).send())
     await eventually(lambda: telegram.stored_upload_bytes() > 0)
 
     delivery.cancel()
