@@ -42,6 +42,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from mediabot.db.models import UpdateClaim
+from mediabot.db.upserts import taking
 from mediabot.db.visits import (
     Visit,
     Visitor,
@@ -111,11 +112,8 @@ def _claim_statement(insert: Any) -> Any:
         lease_until=now + bindparam("claim_lease_s", type_=Float()),
     )
     free = UpdateClaim.handled_at.is_(None) & (UpdateClaim.lease_until < now)
-    return values.on_conflict_do_update(
-        index_elements=[UpdateClaim.update_id],
-        set_={name: values.excluded[name] for name in ("owner", "claimed_at", "lease_until")},
-        where=free,
-    ).returning(UpdateClaim.update_id)
+    columns = ("owner", "claimed_at", "lease_until")
+    return taking(values, UpdateClaim.update_id, columns, where=free)
 
 
 _PG_CLAIM = _claim_statement(postgresql_insert)
