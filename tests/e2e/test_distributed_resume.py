@@ -147,3 +147,51 @@ async def test_a_worker_killed_mid_upload_of_one_file_leaves_it_to_another_once(
     info = await probe(fake_telegram.uploaded_path(sends[0].result["audio"]["file_id"]))
     assert info.is_playable and info.duration_s == pytest.approx(LONG_DURATION, abs=0.1)
     cluster.replenish()
+
+
+async def test_a_worker_killed_mid_fetch_while_a_twin_waits_leaves_each_user_one_file(
+    cluster: Cluster,
+    fake_telegram: FakeTelegram,
+    media: MediaSources,
+    media_requests: MediaServer,
+) -> None:
+    """Two users press the same media; the worker fetching it for the first is killed (-9)
+    while the second's job waits for that fetch (in the cached lane, of either worker). The
+    first's request is taken up again, and each user gets the file once, uploaded once."""
+    url = media_requests.add_file(
+        "/twinkill/audio.m4a", media.path(media.long_audio_m4a), "audio/mp4"
+    )
+    first, second = Conversation(fake_telegram), Conversation(fake_telegram)
+    first_keys = await first.keyboard(first.say(url))
+    second_keys = await second.keyboard(second.say(url))
+    stored = fake_telegram.stored_upload_bytes()
+    media_requests.throttle_bytes_per_second = 200_000  # about 8 s for the 1.5 MB
+    first_since, first_id = press(first, first_keys, "🎵")
+    victim = await cluster.started_by(first_id)
+    second_since, second_id = press(second, second_keys, "🎵")
+    moved = f"job {second_id}: a twin is being fetched; on to the cached lane"
+    for _ in range(600):  # the second waits for the first's fetch (on either worker)
+        if any(moved in worker.log for worker in cluster.workers):
+            break
+        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("the second press never waited for its twin")
+    for _ in range(600):  # the body has begun to arrive: the fetch is under way
+        if fake_telegram.stored_upload_bytes() > stored:
+            break
+        await asyncio.sleep(0.05)
+    victim.kill()
+    cluster.workers.remove(victim)
+    media_requests.throttle_bytes_per_second = None
+    sent = [
+        await first.media(first_since, within=120),
+        await second.media(second_since, within=120),
+    ]
+    await asyncio.sleep(1)  # a second delivery would show up by now
+    for chat in (first, second):
+        assert len([c for c in chat.calls("sendAudio", "editMessageMedia") if c.ok]) == 1
+    assert [bool(call.files) for call in sent].count(True) == 1, "one upload, one resend"
+    assert len({call.result["audio"]["file_unique_id"] for call in sent}) == 1
+    info = await probe(fake_telegram.uploaded_path(sent[0].result["audio"]["file_id"]))
+    assert info.is_playable and info.duration_s == pytest.approx(LONG_DURATION, abs=0.1)
+    cluster.replenish()
