@@ -254,6 +254,13 @@ async def test_a_segment_list_with_one_entry_on_a_private_address_is_refused_on_
 # -- twins --------------------------------------------------------------------------------------
 
 
+def _fresh_audio(media: MediaSources, server: MediaServer) -> str:
+    """The long audio under a path of its own: media no other test fetched (not cached)."""
+    return server.add_file(
+        f"/edges/{uuid.uuid4().hex}/audio.m4a", media.path(media.long_audio_m4a), "audio/mp4"
+    )
+
+
 async def _two_offers(
     telegram: FakeTelegram, url: str
 ) -> tuple[Conversation, Keyboard, Conversation, Keyboard]:
@@ -270,7 +277,7 @@ async def test_twins_pressed_at_once_while_the_server_drips_give_one_upload_and_
     media: MediaSources,
     media_requests: MediaServer,
 ) -> None:
-    url = media.long_audio_m4a
+    url = _fresh_audio(media, media_requests)
     first, first_keys, second, second_keys = await _two_offers(fake_telegram, url)
     first_data, second_data = first_keys.data("🎵"), second_keys.data("🎵")
     waited = bot.log.count(_WAITS)
@@ -294,7 +301,7 @@ async def test_the_earlier_twin_cancelled_mid_fetch_leaves_the_file_to_the_later
     media: MediaSources,
     media_requests: MediaServer,
 ) -> None:
-    url = media.long_audio_m4a
+    url = _fresh_audio(media, media_requests)
     first, first_keys, second, second_keys = await _two_offers(fake_telegram, url)
     first_data, second_data = first_keys.data("🎵"), second_keys.data("🎵")
     request = uuid.UUID(hex=first_data.split(":")[1])
