@@ -22,6 +22,7 @@ import pytest
 
 from mediabot.media.probe import probe
 from tests.support.conversation import Conversation, Keyboard
+from tests.support.disk import eventually
 from tests.support.fake_telegram import ApiCall, FakeTelegram
 from tests.support.media import MediaSources
 from tests.support.media_server import MediaServer
@@ -254,6 +255,13 @@ async def test_a_segment_list_with_one_entry_on_a_private_address_is_refused_on_
 # -- twins --------------------------------------------------------------------------------------
 
 
+async def _ended(bot: MediabotProcess, data: str) -> None:
+    """Wait until the request an offer's button `data` names is recorded as delivered:
+    whatever it sends, it has sent by then."""
+    request = uuid.UUID(hex=data.split(":")[1])
+    await asyncio.to_thread(bot.wait_for_log, f"job {request}: delivered", timeout=30)
+
+
 def _fresh_audio(media: MediaSources, server: MediaServer) -> str:
     """The long audio under a path of its own: media no other test fetched (not cached)."""
     return server.add_file(
@@ -291,7 +299,8 @@ async def test_twins_pressed_at_once_while_the_server_drips_give_one_upload_and_
     assert [bool(call.files) for call in sent].count(True) == 1, "one upload, one resend"
     assert len({call.result["audio"]["file_unique_id"] for call in sent}) == 1
     assert bot.log.count(_WAITS) == waited + 1
-    await asyncio.sleep(1)  # a second delivery would show up by now
+    for data in (first_data, second_data):
+        await _ended(bot, data)
     assert len(_sent(first)) == len(_sent(second)) == 1
 
 
@@ -324,7 +333,7 @@ async def test_the_earlier_twin_cancelled_mid_fetch_leaves_the_file_to_the_later
         media_requests.throttle_bytes_per_second = None
     sent = await second.media(second_since, within=60)
     assert sent.method in ("sendAudio", "editMessageMedia")
-    await asyncio.sleep(1)  # a second delivery would show up by now
+    await _ended(bot, second_data)
     assert len(_sent(second)) == 1
     assert not _sent(first)
 
@@ -342,18 +351,15 @@ async def test_a_press_whose_server_stalls_mid_download_gets_the_file_once_on_re
     chat = Conversation(fake_telegram)
     keyboard = await chat.keyboard(chat.say(manifest), within=60)
     gate = media_requests.hold(held_path)
+    data = keyboard.data("🎵")
     try:
-        since = chat.press(keyboard, keyboard.data("🎵"))
-        for _ in range(600):
-            if media_requests.request_count(held_path):
-                break
-            await asyncio.sleep(0.05)
+        since = chat.press(keyboard, data)
+        await eventually(lambda: media_requests.request_count(held_path) > 0, timeout_s=30)
         assert media_requests.request_count(held_path) == 1
-        await asyncio.sleep(1)
         assert not _sent(chat), "nothing is sent while a segment is held"
     finally:
         gate.set()
     sent = await chat.media(since, within=60)
     assert sent.method == "sendAudio"
-    await asyncio.sleep(1)
+    await _ended(bot, data)
     assert len(_sent(chat)) == 1
